@@ -1,0 +1,88 @@
+// The configuration file's schema. Each feature owns its section's schema in its own folder; this file
+// only assembles them, so `archshift.example.yml` and this file are the whole list of keys.
+import { z } from 'zod';
+import { catalogSchema } from './catalog-schema.ts';
+import { knowledgeConfigSchema } from '../readiness/knowledge/config.ts';
+import { canaryConfigSchema } from '../canary/config.ts';
+import { digestConfigSchema } from '../digest/config.ts';
+import { authConfigSchema } from '../auth/config.ts';
+
+const hostPattern = /^[a-z0-9.-]+(:\d+)?$/i;
+
+export const slackConfigSchema = z
+  .object({
+    /** socket: Socket Mode over the app token (no public URL); http: Events API with the signing secret. */
+    mode: z.enum(['socket', 'http']).default('socket'),
+    port: z.number().int().min(0).max(65535).default(3000),
+    /** The migration channel: digests and canary progress go here unless a service names its own. */
+    channel: z.string().min(1).default('#arm64-migration'),
+    /** Only for tests and Slack-compatible gateways; the real Slack API is the default. */
+    apiUrl: z.url().optional(),
+    /** Users allowed to open PRs or move traffic when no `auth` section is configured: nobody. */
+  })
+  .strict()
+  .default({ mode: 'socket', port: 3000, channel: '#arm64-migration' });
+
+export const githubConfigSchema = z
+  .object({
+    baseUrl: z.url().default('https://api.github.com'),
+    /** Repos the bot may write to: `org/*` or `org/repo`. Empty means no writes at all. */
+    allow: z.array(z.string().regex(/^[\w.-]+\/(\*|[\w.-]+)$/, 'owner/repo or owner/*')).default([]),
+    /** Seconds between PR-creating requests for a whole batch; keeps 50 services under secondary limits. */
+    writeIntervalMs: z.number().int().min(0).default(1000),
+  })
+  .strict()
+  .default({ baseUrl: 'https://api.github.com', allow: [], writeIntervalMs: 1000 });
+
+export const kubernetesConfigSchema = z
+  .object({
+    /** Path to a kubeconfig; default: in-cluster, then $KUBECONFIG, then ~/.kube/config. */
+    kubeconfig: z.string().optional(),
+    /** kubeconfig contexts, one per cluster; empty means the current context only. */
+    contexts: z.array(z.string().min(1)).default([]),
+  })
+  .strict()
+  .default({ contexts: [] });
+
+export const registryConfigSchema = z
+  .object({
+    /** Registries spoken to over plain HTTP (loopback always is, as Docker does). */
+    insecure: z.array(z.string().regex(hostPattern, 'host or host:port')).default([]),
+    /** A Docker config.json whose `auths` give credentials per registry host. */
+    dockerConfig: z.string().optional(),
+    /** Credentials per registry host; the password is read from the named environment variable. */
+    credentials: z
+      .record(z.string(), z.object({ username: z.string().min(1), passwordEnv: z.string().min(1) }).strict())
+      .default({}),
+    /** How long a tag's answer is trusted; digests are cached for good. */
+    tagTtlSeconds: z.number().int().min(0).default(3600),
+    concurrency: z.number().int().min(1).max(256).default(16),
+    timeoutMs: z.number().int().min(100).default(10000),
+    retries: z.number().int().min(0).max(10).default(3),
+  })
+  .strict()
+  .default({ insecure: [], credentials: {}, tagTtlSeconds: 3600, concurrency: 16, timeoutMs: 10000, retries: 3 });
+
+export const configSchema = z
+  .object({
+    slack: slackConfigSchema,
+    github: githubConfigSchema,
+    kubernetes: kubernetesConfigSchema,
+    registry: registryConfigSchema,
+    catalog: catalogSchema,
+    knowledge: knowledgeConfigSchema,
+    canary: canaryConfigSchema,
+    digest: digestConfigSchema,
+    auth: authConfigSchema,
+    store: z
+      .object({ file: z.string().min(1).default('./data/archshift.json') })
+      .strict()
+      .default({ file: './data/archshift.json' }),
+    server: z
+      .object({ port: z.number().int().min(0).max(65535).default(8080) })
+      .strict()
+      .default({ port: 8080 }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;

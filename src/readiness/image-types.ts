@@ -1,0 +1,38 @@
+// What the registry adapter tells the readiness check about one image reference. The adapter
+// (src/adapters/registry.ts) produces these; analysers and the check use case only consume them.
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export type ImageStatus =
+  | 'multi-arch-with-arm64' // has linux/arm64 (index, or single manifest built for arm64)
+  | 'amd64-only' // no linux/arm64 among its runnable platforms
+  | 'not-found' // registry answered 404 for the repository or tag
+  | 'unauthorized' // 401/403 after trying the credentials we have
+  | 'error'; // anything else: 429 after retries, 5xx, timeout, malformed answer
+
+export interface ImageResult {
+  /** The reference as written by the user/Dockerfile. */
+  reference: string;
+  /** Normalised `registry/repository:tag[@digest]`. */
+  normalized: string;
+  status: ImageStatus;
+  digest?: string;
+  platforms: Platform[];
+  /** Present for not-found/unauthorized/error: why, in words a user can act on. */
+  reason?: string;
+}
+
+export function hasArm64(platforms: Platform[]): boolean {
+  return platforms.some((p) => p.os === 'linux' && p.architecture === 'arm64');
+}
+
+/** Looks up images; implemented by the registry adapter, faked nowhere: tests use a real registry. */
+export interface ImageInspector {
+  inspect(reference: string): Promise<ImageResult>;
+  /** Closest tag of the same repository that publishes linux/arm64, or undefined. */
+  nearestArm64Tag?(reference: string): Promise<string | undefined>;
+}
