@@ -1,0 +1,20 @@
+// The contract for terminal subcommands (`archshift <name> ...`): the same use cases as Slack, text or
+// JSON out, an exit code for scripts.
+import type { ParsedArgs } from '../args.ts';
+import type { Deps } from '../deps.ts';
+
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export interface CliCommand {
+  name: string;
+  usage: string;
+  summary: string;
+  options?: string[];
+  /** Flags that take no value (e.g. `--json`, `--dry-run`). */
+  booleanOptions?: string[];
+  /** Builds Deps lazily: `archshift check ./path` must run with no config file, Slack or cluster. */
+  run(args: ParsedArgs, io: CliIO, deps: () => Promise<Deps>): Promise<number>;
+}

@@ -1,0 +1,17 @@
+// What a use case may reach. Built once by src/app.ts (bot) or src/cli.ts (terminal); every adapter is
+// cheap to construct and does no I/O until used, so the CLI can build Deps without Slack or a cluster.
+import type { Config } from './config/schema.ts';
+import type { Catalog } from './config/catalog.ts';
+import type { Store } from './adapters/store.ts';
+import type { Logger } from './logger.ts';
+import type { Clock } from './clock.ts';
+import type { Authorizer } from './auth/authorize.ts';
+
+export interface Deps {
+  config: Config;
+  catalog: Catalog;
+  store: Store;
+  logger: Logger;
+  clock: Clock;
+  auth: Authorizer;
+}
