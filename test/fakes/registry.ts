@@ -1,0 +1,357 @@
+// Starts the REAL registry (distribution, Debian package `docker-registry`) on a free loopback port
+// with a temporary storage directory, and pushes images through its HTTP API. Auth modes: none,
+// token (against test/fakes/token-server.ts) or htpasswd (bcrypt from perl's crypt(3), see below).
+// Also a loopback proxy that injects faults (429, 500, hangs, latency) in front of it.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TokenServer } from './token-server.ts';
+
+export const REGISTRY_BINARY = process.env.DOCKER_REGISTRY_BIN ?? '/usr/bin/docker-registry';
+
+export const MEDIA = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  inToto: 'application/vnd.in-toto+json',
+} as const;
+
+export interface PlatformSpec {
+  os?: string;
+  architecture: string;
+  variant?: string;
+}
+
+export type RegistryAuth =
+  | { kind: 'none' }
+  | { kind: 'token'; tokenServer: TokenServer }
+  | { kind: 'htpasswd'; users: Record<string, string> };
+
+export interface RunningRegistry {
+  /** `127.0.0.1:PORT`, usable as the registry part of a reference. */
+  host: string;
+  url: string;
+  /** Pushes a multi-arch image (OCI index or Docker manifest list); returns the index digest. */
+  pushIndex(repository: string, tag: string, platforms: PlatformSpec[], opts?: { format?: 'oci' | 'docker'; attestations?: boolean; annotation?: string }): Promise<string>;
+  /** Pushes a single-arch image whose platform is only in its config blob; returns the manifest digest. */
+  pushSingle(repository: string, tag: string, platform: PlatformSpec, opts?: { format?: 'oci' | 'docker'; annotation?: string }): Promise<string>;
+  /** Gives an existing manifest another tag. */
+  tag(repository: string, digest: string, tag: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<RunningRegistry> {
+  if (!existsSync(REGISTRY_BINARY)) {
+    throw new Error(
+      `the real registry binary ${REGISTRY_BINARY} is missing: install it with "apt-get install -y docker-registry" ` +
+        '(the registry tests need it and are not skipped without it)',
+    );
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'archshift-registry-'));
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const authLines: string[] = [];
+  if (auth.kind === 'token') {
+    await writeFile(join(dir, 'token-ca.pem'), auth.tokenServer.certificatePem);
+    authLines.push(
+      'auth:', '  token:',
+      `    realm: ${auth.tokenServer.realm}`,
+      `    service: ${auth.tokenServer.service}`,
+      `    issuer: ${auth.tokenServer.issuer}`,
+      `    rootcertbundle: ${join(dir, 'token-ca.pem')}`,
+    );
+  } else if (auth.kind === 'htpasswd') {
+    const lines = Object.entries(auth.users).map(([user, password]) => `${user}:${bcrypt(password)}`);
+    await writeFile(join(dir, 'htpasswd'), `${lines.join('\n')}\n`);
+    authLines.push('auth:', '  htpasswd:', '    realm: archshift-test', `    path: ${join(dir, 'htpasswd')}`);
+  }
+  const config = [
+    'version: 0.1',
+    'log:', '  level: error', '  accesslog:', '    disabled: true',
+    'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`,
+    '  maintenance:', '    uploadpurging:', '      enabled: false',
+    'http:', `  addr: ${host}`, `  secret: ${randomBytes(16).toString('hex')}`,
+    ...authLines,
+  ].join('\n');
+  await writeFile(join(dir, 'config.yml'), `${config}\n`);
+
+  const child = spawn(REGISTRY_BINARY, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const url = `http://${host}`;
+  try {
+    await waitUntilServing(url, child, () => stderr);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const pushAuth = (repository: string): Record<string, string> => {
+    if (auth.kind === 'token') {
+      return { authorization: `Bearer ${auth.tokenServer.issue([{ type: 'repository', name: repository, actions: ['pull', 'push'] }], 'pusher')}` };
+    }
+    if (auth.kind === 'htpasswd') {
+      const [user, password] = Object.entries(auth.users)[0]!;
+      return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+    }
+    return {};
+  };
+  const pusher = new Pusher(url, pushAuth);
+
+  return {
+    host,
+    url,
+    pushIndex: (repository, tag, platforms, opts = {}) => pusher.pushIndex(repository, tag, platforms, opts),
+    pushSingle: (repository, tag, platform, opts = {}) => pusher.pushSingle(repository, tag, platform, opts),
+    tag: (repository, digest, tag) => pusher.retag(repository, digest, tag),
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitUntilServing(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${stderr()}`);
+    try {
+      const res = await fetch(`${url}/v2/`);
+      await res.arrayBuffer();
+      if (res.status === 200 || res.status === 401) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`docker-registry did not answer on ${url} within 15 s: ${stderr()}`);
+}
+
+/**
+ * htpasswd entries must be bcrypt for distribution. apache2-utils' htpasswd is not installed here,
+ * but perl (Essential in Debian) calls the system crypt(3), which is libxcrypt and knows `$2b$`.
+ */
+function bcrypt(password: string): string {
+  const alphabet = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const salt = Array.from(randomBytes(22), (b) => alphabet[b % 64]).join('');
+  // bcrypt's 22nd salt character only carries 2 bits; libxcrypt rejects other values there.
+  const saltFixed = `${salt.slice(0, 21)}${'.Oeu'[randomBytes(1)[0]! % 4]}`;
+  const hash = execFileSync('perl', ['-e', 'print crypt($ARGV[0], $ARGV[1])', password, `$2b$05$${saltFixed}`], { encoding: 'utf8' });
+  if (!hash.startsWith('$2b$')) throw new Error(`perl's crypt(3) cannot make bcrypt hashes here (got "${hash}")`);
+  return hash;
+}
+
+const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+class Pusher {
+  constructor(
+    private readonly url: string,
+    private readonly auth: (repository: string) => Record<string, string>,
+  ) {}
+
+  private async call(repository: string, method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<Response> {
+    const target = path.startsWith('http') ? path : `${this.url}${path}`;
+    const res = await fetch(target, { method, body, headers: { ...this.auth(repository), ...headers } });
+    if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status}: ${await res.text()}`);
+    return res;
+  }
+
+  /** Blob upload: POST opens a session, one PUT with the whole body and its digest closes it. */
+  async blob(repository: string, data: Buffer | string): Promise<{ digest: string; size: number }> {
+    const digest = sha256(data);
+    const size = Buffer.byteLength(data);
+    const start = await this.call(repository, 'POST', `/v2/${repository}/blobs/uploads/`);
+    await start.arrayBuffer();
+    const location = new URL(start.headers.get('location')!, this.url);
+    location.searchParams.set('digest', digest);
+    const done = await this.call(repository, 'PUT', location.toString(), data, {
+      'content-type': 'application/octet-stream',
+    });
+    await done.arrayBuffer();
+    return { digest, size };
+  }
+
+  async manifest(repository: string, reference: string, mediaType: string, manifest: unknown): Promise<{ digest: string; size: number }> {
+    const body = JSON.stringify(manifest);
+    const res = await this.call(repository, 'PUT', `/v2/${repository}/manifests/${reference}`, body, { 'content-type': mediaType });
+    await res.arrayBuffer();
+    return { digest: sha256(body), size: Buffer.byteLength(body) };
+  }
+
+  async retag(repository: string, digest: string, tag: string): Promise<void> {
+    const res = await this.call(repository, 'GET', `/v2/${repository}/manifests/${digest}`, undefined, {
+      accept: [MEDIA.ociIndex, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.dockerManifest].join(', '),
+    });
+    const body = await res.text();
+    const put = await this.call(repository, 'PUT', `/v2/${repository}/manifests/${tag}`, body, {
+      'content-type': res.headers.get('content-type')!,
+    });
+    await put.arrayBuffer();
+  }
+
+  /** One image manifest; its platform lives only in the config blob, as with real single-arch images. */
+  async image(repository: string, reference: string, platform: PlatformSpec, format: 'oci' | 'docker', annotation?: string) {
+    const config = JSON.stringify({
+      architecture: platform.architecture, os: platform.os ?? 'linux',
+      ...(platform.variant ? { variant: platform.variant } : {}),
+      config: { Labels: annotation ? { 'org.archshift.test': annotation } : {} },
+      rootfs: { type: 'layers', diff_ids: [] },
+    });
+    const layer = Buffer.from(`layer for ${repository} ${platform.architecture}${platform.variant ?? ''}`);
+    const c = await this.blob(repository, config);
+    const l = await this.blob(repository, layer);
+    const oci = format === 'oci';
+    const mediaType = oci ? MEDIA.ociManifest : MEDIA.dockerManifest;
+    const manifest = {
+      schemaVersion: 2, mediaType,
+      config: { mediaType: oci ? MEDIA.ociConfig : MEDIA.dockerConfig, ...c },
+      layers: [{ mediaType: oci ? MEDIA.ociLayer : MEDIA.dockerLayer, ...l }],
+    };
+    return { mediaType, ...(await this.manifest(repository, reference, mediaType, manifest)) };
+  }
+
+  /** A BuildKit-style attestation manifest: not runnable, listed as unknown/unknown in the index. */
+  private async attestation(repository: string, subject: string) {
+    const config = await this.blob(repository, JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
+    const statement = await this.blob(repository, JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [{ digest: { sha256: subject.slice(7) } }] }));
+    const manifest = {
+      schemaVersion: 2, mediaType: MEDIA.ociManifest,
+      config: { mediaType: MEDIA.ociConfig, ...config },
+      layers: [{ mediaType: MEDIA.inToto, ...statement, annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } }],
+    };
+    const pushed = await this.manifest(repository, sha256(JSON.stringify(manifest)), MEDIA.ociManifest, manifest);
+    return {
+      mediaType: MEDIA.ociManifest, ...pushed,
+      platform: { architecture: 'unknown', os: 'unknown' },
+      annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': subject },
+    };
+  }
+
+  async pushIndex(repository: string, tag: string, platforms: PlatformSpec[], opts: { format?: 'oci' | 'docker'; attestations?: boolean; annotation?: string }): Promise<string> {
+    const format = opts.format ?? 'oci';
+    const entries: unknown[] = [];
+    for (const platform of platforms) {
+      const image = await this.image(repository, sha256(`${repository}:${JSON.stringify(platform)}`).replace(':', '-'), platform, format);
+      entries.push({
+        mediaType: image.mediaType, digest: image.digest, size: image.size,
+        platform: { architecture: platform.architecture, os: platform.os ?? 'linux', ...(platform.variant ? { variant: platform.variant } : {}) },
+      });
+      if (opts.attestations) entries.push(await this.attestation(repository, image.digest));
+    }
+    const mediaType = format === 'oci' ? MEDIA.ociIndex : MEDIA.dockerList;
+    const index = {
+      schemaVersion: 2, mediaType, manifests: entries,
+      // Distinct annotations give distinct digests when many tags share the same children.
+      ...(opts.annotation && format === 'oci' ? { annotations: { 'org.archshift.test': opts.annotation } } : {}),
+    };
+    return (await this.manifest(repository, tag, mediaType, index)).digest;
+  }
+
+  async pushSingle(repository: string, tag: string, platform: PlatformSpec, opts: { format?: 'oci' | 'docker'; annotation?: string }): Promise<string> {
+    return (await this.image(repository, tag, platform, opts.format ?? 'oci', opts.annotation)).digest;
+  }
+}
+
+export interface ProxyRule {
+  /** Matched against `METHOD path?query`. */
+  match: RegExp;
+  /** How many matching requests this rule applies to (default: all). */
+  times?: number;
+  status?: number;
+  retryAfter?: string;
+  /** Never answer (the client must time out). */
+  hang?: boolean;
+}
+
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  status: number;
+  at: number;
+}
+
+export interface FaultProxy {
+  host: string;
+  url: string;
+  /** Every request that reached the proxy, with the status it got. */
+  log: ProxiedRequest[];
+  rules: ProxyRule[];
+  latencyMs: number;
+  close(): Promise<void>;
+}
+
+/** A loopback proxy in front of a registry: records requests, adds latency, injects faults by rule. */
+export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: number } = {}): Promise<FaultProxy> {
+  const target = new URL(targetUrl);
+  const sockets = new Set<Socket>();
+  const proxy: FaultProxy = { host: '', url: '', log: [], rules: [], latencyMs: opts.latencyMs ?? 0, close: async () => undefined };
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = req.url ?? '/';
+    const entry: ProxiedRequest = { method: req.method ?? 'GET', path, status: 0, at: Date.now() };
+    proxy.log.push(entry);
+    const rule = proxy.rules.find((r) => r.match.test(`${entry.method} ${path}`) && (r.times === undefined || r.times > 0));
+    if (rule?.times !== undefined) rule.times -= 1;
+    const forward = () => {
+      if (rule?.hang) return; // the socket is destroyed on close
+      if (rule?.status) {
+        entry.status = rule.status;
+        res.writeHead(rule.status, { 'content-type': 'application/json', ...(rule.retryAfter ? { 'retry-after': rule.retryAfter } : {}) });
+        res.end(JSON.stringify({ errors: [{ code: rule.status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN', message: `injected ${rule.status}` }] }));
+        return;
+      }
+      const upstream = httpRequest(
+        { host: target.hostname, port: target.port, method: req.method, path, headers: { ...req.headers, host: target.host } },
+        (up) => {
+          entry.status = up.statusCode ?? 0;
+          const headers = { ...up.headers };
+          // Keep redirects and upload locations pointing at the proxy.
+          if (typeof headers.location === 'string') headers.location = headers.location.replace(target.origin, proxy.url);
+          if (typeof headers['www-authenticate'] === 'string') headers['www-authenticate'] = headers['www-authenticate'].replace(target.origin, proxy.url);
+          res.writeHead(up.statusCode ?? 502, headers);
+          up.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    };
+    if (proxy.latencyMs > 0) setTimeout(forward, proxy.latencyMs);
+    else forward();
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  proxy.url = `http://${proxy.host}`;
+  proxy.close = () => new Promise<void>((resolve) => {
+    for (const socket of sockets) socket.destroy();
+    server.close(() => resolve());
+  });
+  return proxy;
+}
