@@ -1,0 +1,354 @@
+// A Kubernetes API server double with real state: any resource path (core `/api/v1/...` and
+// `/apis/<group>/<version>/...`), list with labelSelector and limit/continue pagination, get, create
+// (409 AlreadyExists), replace (409 Conflict on a stale resourceVersion), patch (merge, strategic
+// treated as merge, JSON Patch; a JSON body sent as json-patch is refused as the real apiserver does),
+// delete, and watch streams. Faults and latency can be injected per request.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export type KubeObject = {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string; [k: string]: unknown };
+  [k: string]: unknown;
+};
+
+interface Route {
+  prefix: string; // "/api/v1" or "/apis/apps/v1"
+  namespace?: string;
+  plural: string;
+  name?: string;
+  subresource?: string;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  contentType?: string;
+  body?: unknown;
+}
+
+export interface Fault {
+  method?: string;
+  path: RegExp;
+  status: number;
+  message?: string;
+  /** How many matching requests fail; default 1. */
+  times?: number;
+  /** Never answer (to exercise client timeouts). */
+  hang?: boolean;
+}
+
+interface Watcher {
+  key: string; // prefix|plural
+  namespace?: string;
+  res: ServerResponse;
+  selector: (o: KubeObject) => boolean;
+}
+
+export class FakeKubeApi {
+  private objects = new Map<string, KubeObject>(); // key: prefix|plural|ns|name
+  private rv = 1;
+  private faults: Fault[] = [];
+  private watchers = new Set<Watcher>();
+  private server?: Server;
+  readonly requests: RecordedRequest[] = [];
+  /** Added to every answer, to measure clients under API latency. */
+  latencyMs = 0;
+  /** When set, every request must carry this bearer token. */
+  token = 'test-token';
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watchers) w.res.end();
+    this.watchers.clear();
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+  }
+
+  /** A KubeConfig pointing at this double, as the bot would load one. */
+  kubeConfig(context = 'fake'): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: context, server: this.url, skipTLSVerify: true }],
+      users: [{ name: 'bot', token: this.token }],
+      contexts: [{ name: context, cluster: context, user: 'bot' }],
+      currentContext: context,
+    });
+    return kc;
+  }
+
+  /** Seeds an object. `path` is the collection, e.g. `/apis/apps/v1/namespaces/shop/deployments`. */
+  put(collection: string, obj: KubeObject): KubeObject {
+    const route = parsePath(`${collection}/${obj.metadata.name}`);
+    if (!route) throw new Error(`not a resource path: ${collection}`);
+    return this.save(route, structuredClone(obj), 'ADDED');
+  }
+
+  get(collection: string, name: string): KubeObject | undefined {
+    const route = parsePath(`${collection}/${name}`);
+    return route ? structuredClone(this.objects.get(keyOf(route))) : undefined;
+  }
+
+  remove(collection: string, name: string): void {
+    const route = parsePath(`${collection}/${name}`);
+    if (!route) return;
+    const old = this.objects.get(keyOf(route));
+    if (old) {
+      this.objects.delete(keyOf(route));
+      this.notify(route, 'DELETED', old);
+    }
+  }
+
+  fail(fault: Fault): void {
+    this.faults.push({ times: 1, ...fault });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  private save(route: Route, obj: KubeObject, event: 'ADDED' | 'MODIFIED'): KubeObject {
+    obj.metadata.resourceVersion = String(++this.rv);
+    if (route.namespace) obj.metadata.namespace = route.namespace;
+    obj.metadata.uid ??= `uid-${this.rv}`;
+    obj.metadata.creationTimestamp ??= new Date(0).toISOString();
+    this.objects.set(keyOf(route), obj);
+    this.notify(route, event, obj);
+    return obj;
+  }
+
+  private notify(route: Route, type: string, obj: KubeObject): void {
+    for (const w of this.watchers) {
+      if (w.key !== `${route.prefix}|${route.plural}`) continue;
+      if (w.namespace && w.namespace !== route.namespace) continue;
+      if (!w.selector(obj)) continue;
+      w.res.write(JSON.stringify({ type, object: obj }) + '\n');
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      return send(res, 400, status(400, 'BadRequest', 'request body is not JSON'));
+    }
+    const contentType = req.headers['content-type']?.split(';')[0];
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, contentType, body });
+
+    if (this.token && req.headers.authorization !== `Bearer ${this.token}`) {
+      return send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
+    }
+    const fault = this.faults.find((f) => (!f.method || f.method === req.method) && f.path.test(url.pathname));
+    if (fault) {
+      if (--fault.times! <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
+      if (fault.hang) return; // the client's timeout must fire
+      return send(res, fault.status, status(fault.status, 'InternalError', fault.message ?? 'injected fault'));
+    }
+    if (this.latencyMs) await new Promise((r) => setTimeout(r, this.latencyMs));
+
+    const route = parsePath(url.pathname);
+    if (!route) return send(res, 404, status(404, 'NotFound', `the server could not find the requested resource`));
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && !route.name) {
+      return url.searchParams.get('watch') === 'true' ? this.watch(route, url.searchParams, res) : this.list(route, url.searchParams, res);
+    }
+    if (method === 'POST' && !route.name) return this.create(route, body as KubeObject, res);
+    const key = keyOf(route);
+    const existing = this.objects.get(key);
+    const notFound = () => send(res, 404, status(404, 'NotFound', `${route.plural} "${route.name}" not found`));
+    switch (method) {
+      case 'GET':
+        return existing ? send(res, 200, existing) : notFound();
+      case 'DELETE':
+        if (!existing) return notFound();
+        this.objects.delete(key);
+        this.notify(route, 'DELETED', existing);
+        return send(res, 200, status(200, 'Success', 'deleted'));
+      case 'PUT': {
+        if (!existing) return notFound();
+        const next = body as KubeObject;
+        const sent = next?.metadata?.resourceVersion;
+        if (sent && sent !== existing.metadata.resourceVersion) {
+          return send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on ${route.plural} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`));
+        }
+        return send(res, 200, this.save(route, { ...next, metadata: { ...existing.metadata, ...next.metadata } }, 'MODIFIED'));
+      }
+      case 'PATCH': {
+        if (!existing) return notFound();
+        let patched: KubeObject;
+        if (contentType === 'application/json-patch+json') {
+          if (!Array.isArray(body)) {
+            return send(res, 400, status(400, 'BadRequest', 'json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp'));
+          }
+          const result = applyJsonPatch(existing, body as JsonPatchOp[]);
+          if (typeof result === 'string') return send(res, result.startsWith('test') ? 409 : 422, status(result.startsWith('test') ? 409 : 422, 'Invalid', result));
+          patched = result;
+        } else if (contentType === 'application/merge-patch+json' || contentType === 'application/strategic-merge-patch+json') {
+          patched = mergePatch(existing, body) as KubeObject;
+        } else {
+          return send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
+        }
+        patched.metadata = { ...patched.metadata, name: existing.metadata.name };
+        return send(res, 200, this.save(route, patched, 'MODIFIED'));
+      }
+      default:
+        return send(res, 405, status(405, 'MethodNotAllowed', `method ${method} not allowed`));
+    }
+  }
+
+  private matching(route: Route, query: URLSearchParams): KubeObject[] {
+    const selector = labelSelector(query.get('labelSelector') ?? '');
+    const prefix = `${route.prefix}|${route.plural}|`;
+    return [...this.objects.entries()]
+      .filter(([k, o]) => k.startsWith(prefix) && (!route.namespace || o.metadata.namespace === route.namespace) && selector(o))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, o]) => o);
+  }
+
+  private list(route: Route, query: URLSearchParams, res: ServerResponse): void {
+    const all = this.matching(route, query);
+    const limit = Number(query.get('limit') ?? 0);
+    const start = Number(query.get('continue') ?? 0);
+    if (query.get('continue') && !/^\d+$/.test(query.get('continue')!)) {
+      return send(res, 410, status(410, 'Expired', 'The provided continue parameter is too old'));
+    }
+    const items = limit > 0 ? all.slice(start, start + limit) : all;
+    const next = limit > 0 && start + limit < all.length ? String(start + limit) : undefined;
+    send(res, 200, {
+      kind: 'List',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: String(this.rv), ...(next ? { continue: next, remainingItemCount: all.length - start - limit } : {}) },
+      items,
+    });
+  }
+
+  private watch(route: Route, query: URLSearchParams, res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    const watcher: Watcher = { key: `${route.prefix}|${route.plural}`, namespace: route.namespace, res, selector: labelSelector(query.get('labelSelector') ?? '') };
+    this.watchers.add(watcher);
+    res.on('close', () => this.watchers.delete(watcher));
+    const timeout = Number(query.get('timeoutSeconds') ?? 0);
+    if (timeout > 0) setTimeout(() => res.end(), timeout * 1000).unref();
+  }
+
+  private create(route: Route, obj: KubeObject, res: ServerResponse): void {
+    if (!obj?.metadata?.name) return send(res, 422, status(422, 'Invalid', 'metadata.name: Required value'));
+    const full = { ...route, name: obj.metadata.name };
+    if (this.objects.has(keyOf(full))) {
+      return send(res, 409, status(409, 'AlreadyExists', `${route.plural} "${obj.metadata.name}" already exists`));
+    }
+    send(res, 201, this.save(full, structuredClone(obj), 'ADDED'));
+  }
+}
+
+function parsePath(path: string): Route | undefined {
+  const parts = path.split('/').filter(Boolean);
+  let prefix: string;
+  let rest: string[];
+  if (parts[0] === 'api' && parts[1] === 'v1') {
+    prefix = '/api/v1';
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && parts.length >= 3) {
+    prefix = `/apis/${parts[1]}/${parts[2]}`;
+    rest = parts.slice(3);
+  } else return undefined;
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  if (rest.length < 1 || rest.length > 3) return undefined;
+  return { prefix, namespace, plural: rest[0], name: rest[1], subresource: rest[2] };
+}
+
+function keyOf(r: Route): string {
+  return `${r.prefix}|${r.plural}|${r.namespace ?? ''}|${r.name}`;
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function status(code: number, reason: string, message: string) {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: code < 300 ? 'Success' : 'Failure', message, reason, code };
+}
+
+/** Equality (`a=b`, `a==b`), inequality (`a!=b`), existence (`a`, `!a`) and set (`a in (x,y)`) selectors. */
+function labelSelector(expr: string): (o: KubeObject) => boolean {
+  const terms = expr.split(/,(?![^(]*\))/).map((t) => t.trim()).filter(Boolean);
+  return (o) => {
+    const labels = o.metadata.labels ?? {};
+    return terms.every((t) => {
+      let m: RegExpMatchArray | null;
+      if ((m = t.match(/^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
+        const set = m[3].split(',').map((s) => s.trim());
+        return m[2] === 'in' ? set.includes(labels[m[1]]) : !set.includes(labels[m[1]]);
+      }
+      if ((m = t.match(/^([\w./-]+)\s*!=\s*(.*)$/))) return labels[m[1]] !== m[2];
+      if ((m = t.match(/^([\w./-]+)\s*==?\s*(.*)$/))) return labels[m[1]] === m[2];
+      if (t.startsWith('!')) return !(t.slice(1) in labels);
+      return t in labels;
+    });
+  };
+}
+
+/** RFC 7386: objects merge, null deletes, everything else (lists included) replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return structuredClone(patch);
+  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+interface JsonPatchOp {
+  op: 'add' | 'remove' | 'replace' | 'test';
+  path: string;
+  value?: unknown;
+}
+
+function applyJsonPatch(obj: KubeObject, ops: JsonPatchOp[]): KubeObject | string {
+  const doc = structuredClone(obj) as Record<string, unknown>;
+  for (const op of ops) {
+    const keys = op.path.split('/').slice(1).map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const last = keys.pop()!;
+    let parent: Record<string, unknown> | unknown[] = doc;
+    for (const k of keys) {
+      const next: unknown = (parent as Record<string, unknown>)[k];
+      if (next === undefined || next === null || typeof next !== 'object') return `${op.op} ${op.path}: path does not exist`;
+      parent = next as Record<string, unknown>;
+    }
+    const container = parent as Record<string, unknown>;
+    if (op.op === 'test') {
+      if (JSON.stringify(container[last]) !== JSON.stringify(op.value)) return `test failed for ${op.path}`;
+    } else if (op.op === 'remove') {
+      if (!(last in container)) return `remove ${op.path}: path does not exist`;
+      if (Array.isArray(parent)) parent.splice(Number(last), 1);
+      else delete container[last];
+    } else if (Array.isArray(parent) && op.op === 'add') {
+      parent.splice(last === '-' ? parent.length : Number(last), 0, op.value);
+    } else {
+      if (op.op === 'replace' && !(last in container)) return `replace ${op.path}: path does not exist`;
+      container[last] = op.value;
+    }
+  }
+  return doc as KubeObject;
+}
