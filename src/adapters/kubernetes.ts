@@ -216,7 +216,7 @@ export class KubeCluster {
 
 function toKubeError(cluster: string, what: string, err: unknown): KubeError {
   if (err instanceof ApiException) {
-    let message = '';
+    let message: string;
     try {
       message = (JSON.parse(String(err.body)) as { message?: string }).message ?? '';
     } catch {
