@@ -35,4 +35,17 @@ export interface ImageInspector {
   inspect(reference: string): Promise<ImageResult>;
   /** Closest tag of the same repository that publishes linux/arm64, or undefined. */
   nearestArm64Tag?(reference: string): Promise<string | undefined>;
+  /** What to use instead of an image without linux/arm64: a newer tag of it, or its known successor. */
+  suggestArm64Image?(reference: string): Promise<Arm64Suggestion>;
+}
+
+export interface Arm64Suggestion {
+  /** `tag-bump`: same repository, verified to publish linux/arm64; `replacement`: the image's known successor. */
+  kind: 'tag-bump' | 'replacement' | 'none';
+  /** The reference to use instead, in the style it was written (`redis:7`, `ghcr.io/org/app:2`). */
+  image?: string;
+  /** True when a PR can apply `image` as is; false when nothing was found or a human must pick the tag. */
+  prApplicable: boolean;
+  /** Why, in words a user can act on (with the source for replacements). */
+  reason: string;
 }

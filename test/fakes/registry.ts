@@ -176,7 +176,8 @@ class Pusher {
 
   private async call(repository: string, method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<Response> {
     const target = path.startsWith('http') ? path : `${this.url}${path}`;
-    const res = await fetch(target, { method, body, headers: { ...this.auth(repository), ...headers } });
+    const payload = typeof body === 'string' || body === undefined ? body : new Blob([new Uint8Array(body)]);
+    const res = await fetch(target, { method, body: payload, headers: { ...this.auth(repository), ...headers } });
     if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status}: ${await res.text()}`);
     return res;
   }

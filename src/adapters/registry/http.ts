@@ -1,0 +1,263 @@
+// The Registry API over HTTP: scheme choice, auth (Bearer challenge flow with a token cache per
+// repository scope, Basic, ECR-style basic tokens), bounded concurrency, per-request timeouts and
+// retries with backoff that honour Retry-After. Answers come back as they are; the client maps them.
+import type { Config } from '../../config/schema.ts';
+import type { Logger } from '../../logger.ts';
+import type { CredentialLookup } from './credentials.ts';
+
+export interface Endpoint {
+  /** Canonical name (`docker.io`), used for credentials and messages. */
+  registry: string;
+  /** Where the API is served (`registry-1.docker.io`). */
+  apiHost: string;
+  repository: string;
+}
+
+export type RequestKind = 'ping' | 'token' | 'manifest' | 'blob' | 'tags';
+
+export interface RegistryStats {
+  /** HTTP requests sent, retries included. */
+  requests: number;
+  byKind: Record<RequestKind, number>;
+  retries: number;
+  cacheHits: number;
+  cacheMisses: number;
+  /** Lookups that joined an identical one already in flight. */
+  deduplicated: number;
+}
+
+export const emptyStats = (): RegistryStats => ({
+  requests: 0,
+  byKind: { ping: 0, token: 0, manifest: 0, blob: 0, tags: 0 },
+  retries: 0,
+  cacheHits: 0,
+  cacheMisses: 0,
+  deduplicated: 0,
+});
+
+export class RegistryFailure extends Error {
+  constructor(
+    readonly kind: 'not-found' | 'unauthorized' | 'error',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+  /** How many times it was sent (1 + retries). */
+  attempts: number;
+}
+
+type HostAuth = { kind: 'none' } | { kind: 'basic' } | { kind: 'bearer'; realm: string; service?: string };
+
+export interface RegistryHttpOptions {
+  config: Config['registry'];
+  credentials: CredentialLookup;
+  fetch: typeof fetch;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** First retry delay when the registry gives no Retry-After; doubles per attempt. */
+  backoffMs: number;
+  /** A Retry-After longer than this is not waited for: the lookup fails and says how long to wait. */
+  maxRetryAfterMs: number;
+  stats: RegistryStats;
+  logger?: Logger;
+}
+
+/** A token is dropped this long before the registry's expiry, so it never expires in flight. */
+const TOKEN_EXPIRY_MARGIN_MS = 5_000;
+
+export class RegistryHttp {
+  private readonly hostAuth = new Map<string, Promise<HostAuth>>();
+  private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
+  private readonly tokenFetches = new Map<string, Promise<string>>();
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly o: RegistryHttpOptions) {}
+
+  /** Docker's rule: loopback registries and those listed as insecure speak plain HTTP. */
+  baseUrl(apiHost: string): string {
+    const hostname = apiHost.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    const loopback = hostname === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === '::1';
+    return `${loopback || this.o.config.insecure.includes(apiHost) ? 'http' : 'https'}://${apiHost}`;
+  }
+
+  /** GET `path` (absolute, under /v2/) with the right credentials; re-authenticates once on a 401. */
+  async get(ep: Endpoint, path: string, kind: RequestKind, accept?: string): Promise<Reply> {
+    const url = `${this.baseUrl(ep.apiHost)}${path}`;
+    let auth = await this.discover(ep);
+    const { header, fresh } = await this.authorization(ep, auth, false);
+    const reply = await this.send(url, kind, headers(accept, header));
+    if (reply.status !== 401) return reply;
+    const challenge = parseChallenge(reply.headers.get('www-authenticate'));
+    // Retry once when there is something new to try: a token that may have expired, or a scheme
+    // the ping did not announce. A fresh token that is refused means no access, not a stale token.
+    if (!challenge || (auth.kind === challenge.kind && fresh)) return reply;
+    if (challenge.kind !== auth.kind) {
+      auth = challenge;
+      this.hostAuth.set(ep.apiHost, Promise.resolve(challenge));
+    }
+    const retry = await this.authorization(ep, auth, true);
+    return retry.header ? this.send(url, kind, headers(accept, retry.header)) : reply;
+  }
+
+  /** One `GET /v2/` per host tells whether and how it wants auth, so later requests skip the 401 round trip. */
+  private discover(ep: Endpoint): Promise<HostAuth> {
+    let known = this.hostAuth.get(ep.apiHost);
+    if (!known) {
+      known = this.ping(ep);
+      this.hostAuth.set(ep.apiHost, known);
+      // A failed ping (host down) is not remembered: the next lookup asks again.
+      known.catch(() => this.hostAuth.delete(ep.apiHost));
+    }
+    return known;
+  }
+
+  private async ping(ep: Endpoint): Promise<HostAuth> {
+    const reply = await this.send(`${this.baseUrl(ep.apiHost)}/v2/`, 'ping', {});
+    if (reply.status === 401) return parseChallenge(reply.headers.get('www-authenticate')) ?? { kind: 'none' };
+    if (reply.status === 404) {
+      throw new RegistryFailure('error', `${ep.apiHost} does not serve the Registry API (GET /v2/ answered 404); check the registry host`);
+    }
+    if (reply.status === 429 || reply.status >= 500) {
+      throw new RegistryFailure('error', `${ep.apiHost} failed with ${reply.status} after ${reply.attempts} attempts; try again later`);
+    }
+    return { kind: 'none' };
+  }
+
+  private async authorization(ep: Endpoint, auth: HostAuth, force: boolean): Promise<{ header?: string; fresh: boolean }> {
+    if (auth.kind === 'none') return { fresh: false };
+    if (auth.kind === 'basic') {
+      const credentials = this.o.credentials.get(ep.registry);
+      return { header: credentials ? basic(credentials.username, credentials.password) : undefined, fresh: false };
+    }
+    const scope = `repository:${ep.repository}:pull`;
+    const key = `${ep.apiHost} ${scope}`;
+    const cached = this.tokens.get(key);
+    if (!force && cached && cached.expiresAt > this.o.now()) return { header: `Bearer ${cached.token}`, fresh: false };
+    let fetching = this.tokenFetches.get(key);
+    if (!fetching) {
+      fetching = this.fetchToken(ep, auth, scope, key).finally(() => this.tokenFetches.delete(key));
+      this.tokenFetches.set(key, fetching);
+    }
+    return { header: `Bearer ${await fetching}`, fresh: true };
+  }
+
+  private async fetchToken(ep: Endpoint, auth: { realm: string; service?: string }, scope: string, key: string): Promise<string> {
+    const url = new URL(auth.realm);
+    if (auth.service) url.searchParams.set('service', auth.service);
+    url.searchParams.set('scope', scope);
+    const credentials = this.o.credentials.get(ep.registry);
+    const reply = await this.send(url.toString(), 'token', credentials ? { authorization: basic(credentials.username, credentials.password) } : {});
+    if (reply.status === 401 || reply.status === 403) {
+      throw new RegistryFailure(
+        'unauthorized',
+        credentials
+          ? `the token service of ${ep.registry} rejected the credentials from ${credentials.source}; renew them`
+          : `the token service of ${ep.registry} refused an anonymous token; ${this.o.credentials.problem(ep.registry) ?? `add credentials for ${ep.registry} (registry.credentials or registry.dockerConfig)`}`,
+      );
+    }
+    if (reply.status !== 200) {
+      throw new RegistryFailure('error', `the token service of ${ep.registry} (${url.host}) answered ${reply.status} after ${reply.attempts} attempts`);
+    }
+    let body: { token?: string; access_token?: string; expires_in?: number };
+    try {
+      body = JSON.parse(reply.body.toString('utf8')) as typeof body;
+    } catch {
+      throw new RegistryFailure('error', `the token service of ${ep.registry} answered something that is not JSON`);
+    }
+    const token = body.token ?? body.access_token;
+    if (!token) throw new RegistryFailure('error', `the token service of ${ep.registry} answered without a token`);
+    // The token spec's default lifetime is 60 s when expires_in is absent.
+    const lifetimeMs = (typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60) * 1000;
+    this.tokens.set(key, { token, expiresAt: this.o.now() + Math.max(0, lifetimeMs - TOKEN_EXPIRY_MARGIN_MS) });
+    return token;
+  }
+
+  /** Sends with a concurrency slot and a timeout per attempt; retries 429, 5xx and network failures. */
+  private async send(url: string, kind: RequestKind, requestHeaders: Record<string, string>): Promise<Reply> {
+    const { timeoutMs, retries } = this.o.config;
+    const host = new URL(url).host;
+    for (let attempt = 1; ; attempt++) {
+      let outcome: Reply | Error;
+      await this.acquire();
+      try {
+        this.o.stats.requests++;
+        this.o.stats.byKind[kind]++;
+        const signal = AbortSignal.timeout(timeoutMs);
+        const res = await this.o.fetch(url, { headers: requestHeaders, signal, redirect: 'follow' });
+        outcome = { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()), attempts: attempt };
+      } catch (err) {
+        outcome = err as Error;
+      } finally {
+        this.release();
+      }
+      if (!(outcome instanceof Error) && outcome.status !== 429 && outcome.status < 500) return outcome;
+      const wait = outcome instanceof Error ? this.backoff(attempt) : (this.retryAfterMs(outcome.headers) ?? this.backoff(attempt));
+      if (attempt > retries || wait > this.o.maxRetryAfterMs) {
+        if (outcome instanceof Error) throw new RegistryFailure('error', describeNetworkError(outcome, host, timeoutMs, attempt));
+        return outcome;
+      }
+      this.o.stats.retries++;
+      this.o.logger?.debug({ host, kind, attempt, waitMs: wait, status: outcome instanceof Error ? outcome.name : outcome.status }, 'registry request retried');
+      await this.o.sleep(wait);
+    }
+  }
+
+  private backoff(attempt: number): number {
+    return this.o.backoffMs * 2 ** (attempt - 1) * (1 + Math.random() * 0.2);
+  }
+
+  /** Retry-After in seconds or as an HTTP date. */
+  retryAfterMs(responseHeaders: Headers): number | undefined {
+    const value = responseHeaders.get('retry-after');
+    if (!value) return undefined;
+    if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+    const date = Date.parse(value);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - this.o.now());
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.active < this.o.config.concurrency) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next(); // the slot passes straight to the next waiter
+    else this.active--;
+  }
+}
+
+function headers(accept: string | undefined, authorization: string | undefined): Record<string, string> {
+  return { ...(accept ? { accept } : {}), ...(authorization ? { authorization } : {}) };
+}
+
+function basic(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+export function parseChallenge(header: string | null): HostAuth | undefined {
+  if (!header) return undefined;
+  const scheme = header.trim().split(/\s+/)[0]!.toLowerCase();
+  if (scheme === 'basic') return { kind: 'basic' };
+  if (scheme !== 'bearer') return undefined;
+  const params: Record<string, string> = {};
+  for (const [, key, value] of header.matchAll(/(\w+)="([^"]*)"/g)) params[key!.toLowerCase()] = value!;
+  return params.realm ? { kind: 'bearer', realm: params.realm, service: params.service } : undefined;
+}
+
+function describeNetworkError(err: Error, host: string, timeoutMs: number, attempts: number): string {
+  const tries = attempts === 1 ? '' : ` (${attempts} attempts)`;
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer from ${host} within ${timeoutMs} ms${tries}`;
+  const code = (err.cause as { code?: string } | undefined)?.code;
+  return `cannot reach ${host}: ${code ?? err.message}${tries}`;
+}
