@@ -28,8 +28,10 @@ export interface Subcommand {
   usage: string;
   summary: string;
   examples: string[];
-  /** Options this subcommand accepts; others are refused as a usage error. */
+  /** Options taking a value (`--steps 5,10`); others are refused as a usage error. */
   options?: string[];
+  /** Options that take no value (`--me`, `--dry-run`). */
+  booleanOptions?: string[];
   run(ctx: CommandContext): Promise<void>;
 }
 

@@ -1,12 +1,13 @@
 // One argument parser for both surfaces (Slack command text and terminal argv), so `--steps 10,25`
 // means the same thing everywhere. Never evaluated by a shell.
+import { UserError } from './errors.ts';
 
 export interface ParsedArgs {
   positionals: string[];
   flags: Record<string, string | true>;
 }
 
-export class UsageError extends Error {}
+export class UsageError extends UserError {}
 
 const MAX_TEXT = 4000;
 

@@ -6,6 +6,7 @@ import type { Store } from './adapters/store.ts';
 import type { Logger } from './logger.ts';
 import type { Clock } from './clock.ts';
 import type { Authorizer } from './auth/authorize.ts';
+import type { Kubernetes } from './adapters/kubernetes.ts';
 
 export interface Deps {
   config: Config;
@@ -14,4 +15,6 @@ export interface Deps {
   logger: Logger;
   clock: Clock;
   auth: Authorizer;
+  /** Absent when no cluster is configured (e.g. the CLI on a laptop). */
+  kube?: Kubernetes;
 }

@@ -1,6 +1,7 @@
 // Who may do what. Roles are granted in config to Slack users, user groups or channels; state-changing
 // actions (PRs, canary moves, config reloads) ask here first and are refused with the role they need.
 import type { Config } from '../config/schema.ts';
+import { UserError } from '../errors.ts';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 
@@ -11,7 +12,7 @@ export interface Actor {
   groups?: string[];
 }
 
-export class ForbiddenError extends Error {}
+export class ForbiddenError extends UserError {}
 
 const rank: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 

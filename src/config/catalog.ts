@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { serviceEntrySchema, type ServiceEntry } from './catalog-schema.ts';
 import type { Config } from './schema.ts';
+import { UserError } from '../errors.ts';
 
 export interface Service extends ServiceEntry {
   name: string;
@@ -21,7 +22,7 @@ export interface DiscoveredDeployment {
   images: string[];
 }
 
-export class UnknownServiceError extends Error {
+export class UnknownServiceError extends UserError {
   constructor(readonly service: string, known: string[]) {
     const hint = known.filter((k) => k.includes(service.slice(0, 3))).slice(0, 3);
     super(
@@ -32,7 +33,7 @@ export class UnknownServiceError extends Error {
   }
 }
 
-export class IncompleteServiceError extends Error {}
+export class IncompleteServiceError extends UserError {}
 
 const overridableKeys = ['repo', 'branch', 'image', 'tag', 'team', 'channel', 'namespace', 'deployment', 'cluster'] as const;
 

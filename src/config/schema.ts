@@ -18,10 +18,11 @@ export const slackConfigSchema = z
     channel: z.string().min(1).default('#arm64-migration'),
     /** Only for tests and Slack-compatible gateways; the real Slack API is the default. */
     apiUrl: z.url().optional(),
-    /** Users allowed to open PRs or move traffic when no `auth` section is configured: nobody. */
+    /** Retries of a failed Web API call (429s wait for Retry-After first). */
+    retries: z.number().int().min(0).max(10).default(5),
   })
   .strict()
-  .default({ mode: 'socket', port: 3000, channel: '#arm64-migration' });
+  .default({ mode: 'socket', port: 3000, channel: '#arm64-migration', retries: 5 });
 
 export const githubConfigSchema = z
   .object({

@@ -1,0 +1,64 @@
+// The /arm64 router: acknowledges at once (Slack allows 3 s), parses the text, finds the subcommand and
+// runs it after the ack. Errors never escape: users read what went wrong, the log gets the detail.
+import { randomUUID } from 'node:crypto';
+import type { App } from '@slack/bolt';
+import { allowOnly, parseArgs, tokenize, UsageError } from '../src/args.ts';
+import type { Deps } from '../src/deps.ts';
+import { isUserError } from '../src/errors.ts';
+import { helpCommand } from './help.ts';
+import { services } from './services.ts';
+import type { ActionRegistrar, CommandContext, SlackReply, Subcommand } from './types.ts';
+
+const features: Subcommand[] = [services];
+
+export const subcommands: Subcommand[] = [helpCommand(() => subcommands), ...features];
+
+const actionRegistrars: ActionRegistrar[] = [];
+
+export interface SlashCommandInput {
+  text: string;
+  userId: string;
+  userName?: string;
+  channelId: string;
+}
+
+/** Runs one /arm64 invocation. Exported so Socket Mode and HTTP share it and so it can be measured. */
+export async function dispatch(input: SlashCommandInput, respond: (r: SlackReply) => Promise<void>, client: CommandContext['client'], deps: Deps): Promise<void> {
+  const requestId = randomUUID().slice(0, 8);
+  const log = deps.logger.child({ requestId, user: input.userId, channel: input.channelId });
+  let sub: Subcommand | undefined;
+  try {
+    const tokens = tokenize(input.text);
+    const name = (tokens.shift() ?? 'help').toLowerCase();
+    sub = subcommands.find((s) => s.name === name);
+    if (!sub) {
+      throw new UsageError(`Unknown subcommand \`${name.slice(0, 40)}\`. Try one of: ${subcommands.map((s) => `\`${s.name}\``).join(', ')}.`);
+    }
+    const args = parseArgs(tokens, sub.booleanOptions);
+    allowOnly(args, [...(sub.options ?? []), ...(sub.booleanOptions ?? [])]);
+    log.info({ subcommand: sub.name }, 'command');
+    await sub.run({ args, user: { id: input.userId, name: input.userName }, channelId: input.channelId, respond, client, deps });
+  } catch (err) {
+    const usage = sub && err instanceof UsageError ? `\nUsage: \`/arm64 ${sub.usage}\`` : '';
+    if (isUserError(err)) {
+      log.info({ err: err.message, subcommand: sub?.name }, 'command refused');
+      await respond({ response_type: 'ephemeral', text: `${err.message}${usage}` }).catch(() => undefined);
+    } else {
+      log.error({ err, subcommand: sub?.name }, 'command failed');
+      await respond({ response_type: 'ephemeral', text: `Sorry, that failed on our side (reference ${requestId}). The error is in the bot's log.` }).catch(() => undefined);
+    }
+  }
+}
+
+export function registerCommands(app: App, deps: Deps): void {
+  app.command('/arm64', async ({ command, ack, respond, client }) => {
+    await ack();
+    await dispatch(
+      { text: command.text ?? '', userId: command.user_id, userName: command.user_name, channelId: command.channel_id },
+      (r) => respond(r as never).then(() => undefined),
+      client,
+      deps,
+    );
+  });
+  for (const register of actionRegistrars) register(app, deps);
+}

@@ -1,0 +1,58 @@
+// The one Slack Web API adapter for messages the bot posts on its own (reports, canary progress,
+// digests). WebClient already waits out 429s using Retry-After; this adds a minimum gap between
+// updates of the same message, since chat.update is rate-limited per message and channel.
+import type { WebClient } from '@slack/web-api';
+
+export interface PostedMessage {
+  channel: string;
+  ts: string;
+}
+
+export interface MessageContent {
+  text: string;
+  blocks?: unknown[];
+}
+
+export class SlackPoster {
+  private lastUpdate = new Map<string, number>();
+
+  constructor(
+    private readonly client: WebClient,
+    private readonly minUpdateIntervalMs = 1000,
+    private readonly sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+  ) {}
+
+  async post(channel: string, content: MessageContent): Promise<PostedMessage> {
+    const res = await this.client.chat.postMessage({ channel, text: content.text, blocks: content.blocks as never, unfurl_links: false });
+    return { channel: res.channel ?? channel, ts: res.ts! };
+  }
+
+  async reply(parent: PostedMessage, content: MessageContent): Promise<PostedMessage> {
+    const res = await this.client.chat.postMessage({ channel: parent.channel, thread_ts: parent.ts, text: content.text, blocks: content.blocks as never });
+    return { channel: res.channel ?? parent.channel, ts: res.ts! };
+  }
+
+  async update(message: PostedMessage, content: MessageContent): Promise<void> {
+    const key = `${message.channel}:${message.ts}`;
+    const wait = (this.lastUpdate.get(key) ?? 0) + this.minUpdateIntervalMs - Date.now();
+    if (wait > 0) await this.sleep(wait);
+    this.lastUpdate.set(key, Date.now());
+    await this.client.chat.update({ channel: message.channel, ts: message.ts, text: content.text, blocks: content.blocks as never });
+  }
+
+  async postEphemeral(channel: string, user: string, content: MessageContent): Promise<void> {
+    await this.client.chat.postEphemeral({ channel, user, text: content.text, blocks: content.blocks as never });
+  }
+
+  /** Slack's current upload flow (getUploadURLExternal → upload → completeUploadExternal). */
+  async uploadFile(channel: string, file: { filename: string; data: Buffer; title?: string; comment?: string; threadTs?: string }): Promise<void> {
+    await this.client.filesUploadV2({
+      channel_id: channel,
+      file: file.data,
+      filename: file.filename,
+      title: file.title,
+      initial_comment: file.comment,
+      ...(file.threadTs ? { thread_ts: file.threadTs } : {}),
+    } as never);
+  }
+}

@@ -1,0 +1,96 @@
+// Composition root: config → adapters → use cases → Bolt app. Nothing else constructs adapters.
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import bolt from '@slack/bolt';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { WebClient } from '@slack/web-api';
+import { registerCommands } from '../commands/index.ts';
+import { Authorizer } from './auth/authorize.ts';
+import { Catalog } from './config/catalog.ts';
+import { discoverServices } from './config/discover.ts';
+import type { Config } from './config/schema.ts';
+import { readSecrets, requireSlackSecrets, type Secrets } from './config/secrets.ts';
+import { Kubernetes } from './adapters/kubernetes.ts';
+import { SlackPoster } from './adapters/slack.ts';
+import { Store } from './adapters/store.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Deps } from './deps.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+const { App, HTTPReceiver, LogLevel } = bolt;
+
+export interface BuildOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Tests hand in a kubeconfig for the API double instead of reading ~/.kube. */
+  kubeConfig?: KubeConfig;
+  secrets?: Secrets;
+}
+
+function clusterConfigured(config: Config): boolean {
+  return Boolean(config.kubernetes.kubeconfig || config.kubernetes.contexts.length || process.env.KUBECONFIG || process.env.KUBERNETES_SERVICE_HOST);
+}
+
+/** Everything a use case needs; used by the bot and by the CLI. Opens the store (and fails if it is corrupt). */
+export async function buildDeps(config: Config, opts: BuildOptions = {}): Promise<Deps> {
+  const logger = opts.logger ?? createLogger();
+  const store = await Store.open(config.store.file);
+  const kube = opts.kubeConfig || clusterConfigured(config) ? Kubernetes.fromConfig(config.kubernetes, opts.kubeConfig) : undefined;
+  return {
+    config,
+    catalog: new Catalog(config.catalog),
+    store,
+    logger,
+    clock: opts.clock ?? systemClock,
+    auth: new Authorizer(config.auth),
+    kube,
+  };
+}
+
+export interface Bot {
+  deps: Deps;
+  app: InstanceType<typeof App>;
+  slack: SlackPoster;
+  /** Starts the receiver; in HTTP mode resolves to the listening server. */
+  start(): Promise<Server | undefined>;
+  stop(): Promise<void>;
+}
+
+export async function createBot(config: Config, opts: BuildOptions = {}): Promise<Bot> {
+  const secrets = requireSlackSecrets(config, opts.secrets ?? readSecrets(process.env, (p) => readFileSync(p, 'utf8')));
+  const deps = await buildDeps(config, opts);
+  const clientOptions = {
+    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
+    retryConfig: { retries: config.slack.retries, factor: 2, minTimeout: 200, maxTimeout: 30_000 },
+  };
+  const logLevel = deps.logger.level === 'debug' ? LogLevel.DEBUG : LogLevel.ERROR;
+  const app =
+    config.slack.mode === 'socket'
+      ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel })
+      : new App({
+          token: secrets.botToken,
+          clientOptions,
+          receiver: new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel }),
+        });
+  app.error(async (err) => {
+    deps.logger.error({ err }, 'unhandled Slack handler error');
+  });
+  registerCommands(app, deps);
+  const slack = new SlackPoster(new WebClient(secrets.botToken, clientOptions));
+  return {
+    deps,
+    app,
+    slack,
+    async start() {
+      const warning = await discoverServices(deps).catch((err: Error) => err.message);
+      if (warning) deps.logger.warn({ warning }, 'service discovery incomplete');
+      const server = (await app.start(config.slack.port)) as Server | undefined;
+      deps.logger.info({ mode: config.slack.mode, services: deps.catalog.names().length }, 'archshift is running');
+      return config.slack.mode === 'http' ? server : undefined;
+    },
+    async stop() {
+      await app.stop();
+      await deps.store.flush();
+    },
+  };
+}

@@ -1,0 +1,5 @@
+import { servicesCommand } from './services.ts';
+import type { CliCommand } from './types.ts';
+
+/** Every terminal subcommand; `archshift help` prints them in this order. */
+export const cliCommands: CliCommand[] = [servicesCommand];

@@ -1,0 +1,35 @@
+// `npm start`: runs the Slack bot. Misconfiguration is a one-paragraph message and exit code 1,
+// never a stack trace.
+import { createBot } from './app.ts';
+import { loadConfig } from './config/load.ts';
+import { isUserError } from './errors.ts';
+import { StoreError } from './adapters/store.ts';
+import { createLogger } from './logger.ts';
+
+const logger = createLogger();
+
+async function main(): Promise<void> {
+  const configFile = process.argv.find((_a, i) => process.argv[i - 1] === '--config');
+  const config = await loadConfig(configFile);
+  const bot = await createBot(config, { logger });
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await bot.stop().catch((err) => logger.error({ err }, 'error while stopping'));
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  await bot.start();
+}
+
+main().catch((err) => {
+  if (isUserError(err) || err instanceof StoreError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    logger.fatal({ err }, 'archshift failed to start');
+  }
+  process.exit(1);
+});
