@@ -147,7 +147,8 @@ export class RegistryClient implements ImageInspector {
       if (ref.digest && ref.digest.startsWith('sha256:') && ref.digest !== digest) {
         throw new RegistryFailure('error', `${ep.registry} returned a manifest whose digest ${digest} differs from the requested ${ref.digest}`);
       }
-      const platforms = await this.platformsOf(ep, reply, ref.normalized);
+      // A tag re-read after its TTL usually still points at a digest we know: skip the config blob.
+      const platforms = this.cache.platformsOf(`${base}@${digest}`) ?? (await this.platformsOf(ep, reply, ref.normalized));
       try {
         await this.cache.remember(`${base}@${digest}`, platforms, tagKey, digest);
       } catch (err) {

@@ -90,12 +90,13 @@ export async function findNearestArm64Tag(
   if (candidates.length === 0) {
     return { tried: [], reason: `${base} has no tag at or above ${ref.tag} with the same flavour` };
   }
-  // The candidates are few and bounded, so look them up together and keep the best-ranked hit.
-  const results = await Promise.all(candidates.map((tag) => lookups.inspect(`${base}:${tag}`)));
-  const tried = candidates.map((tag, i) => ({ tag, status: results[i]!.status }));
-  const index = results.findIndex((r) => r.status === 'multi-arch-with-arm64');
-  if (index >= 0) {
-    return { tag: candidates[index], tried, reason: `${base}:${candidates[index]} publishes linux/arm64` };
+  // One at a time, best first: the first hit usually comes early, and registries such as Docker Hub
+  // count every manifest GET against a pull quota.
+  const tried: NearestTagResult['tried'] = [];
+  for (const tag of candidates) {
+    const { status } = await lookups.inspect(`${base}:${tag}`);
+    tried.push({ tag, status });
+    if (status === 'multi-arch-with-arm64') return { tag, tried, reason: `${base}:${tag} publishes linux/arm64` };
   }
   return { tried, reason: `none of the ${candidates.length} closest tags (${candidates.join(', ')}) publishes linux/arm64` };
 }

@@ -216,7 +216,8 @@ class Pusher {
   }
 
   /** One image manifest; its platform lives only in the config blob, as with real single-arch images. */
-  async image(repository: string, reference: string, platform: PlatformSpec, format: 'oci' | 'docker', annotation?: string) {
+  /** Pushed by tag, or by digest (untagged, as an index's children are) when `tag` is undefined. */
+  async image(repository: string, tag: string | undefined, platform: PlatformSpec, format: 'oci' | 'docker', annotation?: string) {
     const config = JSON.stringify({
       architecture: platform.architecture, os: platform.os ?? 'linux',
       ...(platform.variant ? { variant: platform.variant } : {}),
@@ -233,7 +234,7 @@ class Pusher {
       config: { mediaType: oci ? MEDIA.ociConfig : MEDIA.dockerConfig, ...c },
       layers: [{ mediaType: oci ? MEDIA.ociLayer : MEDIA.dockerLayer, ...l }],
     };
-    return { mediaType, ...(await this.manifest(repository, reference, mediaType, manifest)) };
+    return { mediaType, ...(await this.manifest(repository, tag ?? sha256(JSON.stringify(manifest)), mediaType, manifest)) };
   }
 
   /** A BuildKit-style attestation manifest: not runnable, listed as unknown/unknown in the index. */
@@ -257,7 +258,7 @@ class Pusher {
     const format = opts.format ?? 'oci';
     const entries: unknown[] = [];
     for (const platform of platforms) {
-      const image = await this.image(repository, sha256(`${repository}:${JSON.stringify(platform)}`).replace(':', '-'), platform, format);
+      const image = await this.image(repository, undefined, platform, format);
       entries.push({
         mediaType: image.mediaType, digest: image.digest, size: image.size,
         platform: { architecture: platform.architecture, os: platform.os ?? 'linux', ...(platform.variant ? { variant: platform.variant } : {}) },
@@ -303,6 +304,11 @@ export interface FaultProxy {
   log: ProxiedRequest[];
   rules: ProxyRule[];
   latencyMs: number;
+  /**
+   * distribution 2.8 ignores `?n=` on tags/list (pagination came in v3), so the proxy pages it as the
+   * OCI spec says: sorted, `n` per page, `last=` to continue, `Link: <...>; rel="next"` when more remain.
+   */
+  pageTags: boolean;
   close(): Promise<void>;
 }
 
@@ -310,7 +316,7 @@ export interface FaultProxy {
 export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: number } = {}): Promise<FaultProxy> {
   const target = new URL(targetUrl);
   const sockets = new Set<Socket>();
-  const proxy: FaultProxy = { host: '', url: '', log: [], rules: [], latencyMs: opts.latencyMs ?? 0, close: async () => undefined };
+  const proxy: FaultProxy = { host: '', url: '', log: [], rules: [], latencyMs: opts.latencyMs ?? 0, pageTags: false, close: async () => undefined };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
     const entry: ProxiedRequest = { method: req.method ?? 'GET', path, status: 0, at: Date.now() };
@@ -325,6 +331,8 @@ export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: num
         res.end(JSON.stringify({ errors: [{ code: rule.status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN', message: `injected ${rule.status}` }] }));
         return;
       }
+      const tagList = /^(\/v2\/.+\/tags\/list)\?(.*)$/.exec(path);
+      if (proxy.pageTags && tagList) return pageTagList(target, tagList[1]!, new URLSearchParams(tagList[2]), req, res, entry);
       const upstream = httpRequest(
         { host: target.hostname, port: target.port, method: req.method, path, headers: { ...req.headers, host: target.host } },
         (up) => {
@@ -355,4 +363,28 @@ export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: num
     server.close(() => resolve());
   });
   return proxy;
+}
+
+function pageTagList(target: URL, listPath: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse, entry: ProxiedRequest): void {
+  const upstream = httpRequest({ host: target.hostname, port: target.port, path: listPath, headers: { authorization: req.headers.authorization ?? '' } }, (up) => {
+    const chunks: Buffer[] = [];
+    up.on('data', (chunk: Buffer) => chunks.push(chunk));
+    up.on('end', () => {
+      entry.status = up.statusCode ?? 0;
+      if (up.statusCode !== 200) {
+        res.writeHead(up.statusCode ?? 502, up.headers).end(Buffer.concat(chunks));
+        return;
+      }
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name: string; tags: string[] };
+      const n = Number(query.get('n') ?? '100');
+      const last = query.get('last');
+      const rest = [...body.tags].sort().filter((tag) => last === null || tag > last);
+      const page = rest.slice(0, n);
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (rest.length > n) headers.link = `<${listPath}?n=${n}&last=${encodeURIComponent(page.at(-1)!)}>; rel="next"`;
+      res.writeHead(200, headers).end(JSON.stringify({ name: body.name, tags: page }));
+    });
+  });
+  upstream.on('error', () => res.destroy());
+  upstream.end();
 }
