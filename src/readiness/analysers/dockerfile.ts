@@ -1,0 +1,401 @@
+// Dockerfile analyser (pure): every FROM of every stage with ARG defaults substituted, stage references,
+// `--platform` pins, and RUN/ADD/ENV lines that fetch amd64-only artefacts or hard-code GOARCH=amd64.
+// It returns findings about the text and the base images the check must look up in the registry, each
+// with the place a PR would edit to change it.
+import { Arg, Copy, DockerfileParser, Env, Run, type Instruction } from 'dockerfile-ast';
+import type { Finding, Severity } from '../report.ts';
+
+/**
+ * target:     built for the target platform and part of the final image (or of a stage it copies from).
+ * build-host: `--platform=$BUILDPLATFORM`, runs on the machine that builds; matters for arm64 builders only.
+ * unused:     not reachable from the final stage, so not in the shipped image.
+ */
+export type StageRole = 'target' | 'build-host' | 'unused';
+
+/** Where the text that names an image lives, so a PR can replace exactly that text. */
+export interface TextEdit {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** The exact text on that line to replace. */
+  text: string;
+  /** `reference`: the text is a whole image reference; `tag`: only its tag (an `ARG TAG=...` default). */
+  part: 'reference' | 'tag';
+}
+
+export interface BaseImage {
+  /** As written in the Dockerfile, variables unexpanded. */
+  written: string;
+  /** With ARG defaults substituted: what the build pulls. */
+  reference: string;
+  file: string;
+  line: number;
+  /** Stage name, or `#<index>` for an unnamed stage. */
+  stage: string;
+  role: StageRole;
+  /** `FROM` for a stage's base, `COPY --from` for an image files are copied out of. */
+  via: 'FROM' | 'COPY --from' | 'RUN --mount';
+  edit?: TextEdit;
+}
+
+export interface DockerfileAnalysis {
+  findings: Finding[];
+  images: BaseImage[];
+}
+
+const KNOWN_INSTRUCTIONS = new Set([
+  'FROM', 'RUN', 'CMD', 'LABEL', 'MAINTAINER', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT', 'VOLUME', 'USER',
+  'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL',
+]);
+
+// BuildKit fills these per build; their values depend on the platform being built, so they never pin one.
+const PLATFORM_ARGS = new Set([
+  'TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT', 'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT',
+]);
+
+const AMD64_PLATFORM = /^(linux\/)?(amd64|x86_64|x86-64)(\/v\d)?$/i;
+const ARCH_MARKER = /(?<![a-z0-9])(amd64|x86_64|x86-64|x64|linux64)(?![a-z0-9])/i;
+// An instruction that also names arm64 is choosing per architecture (a `case "$TARGETARCH"`), not pinning.
+const ARM_MARKER = /(?<![a-z0-9])(arm64|aarch64|aarch_64|armv8)(?![a-z0-9])/i;
+const URL = /(?:https?|ftp):\/\/[^\s'"|;&<>)`]+/gi;
+const DEB_AMD64 = /(?<![\w.+-])[a-z0-9][\w.+-]*:amd64(?![\w])/gi;
+const GOARCH_RUN = /\bGOARCH\s*=\s*["']?amd64\b/;
+const GOARCH_ENV = /\bGOARCH(\s*=\s*|\s+)["']?amd64\b/;
+
+interface ArgValue {
+  value?: string;
+  line: number;
+  /** The default as written, when it is a plain literal a PR can replace. */
+  literal?: string;
+}
+
+type Vars = Map<string, ArgValue>;
+
+class Unresolved extends Error {
+  constructor(readonly variable: string) {
+    super(variable);
+  }
+}
+
+/** `$X`, `${X}`, `${X:-default}`, `${X:+alt}` with the shell's meaning; an unknown variable throws. */
+export function expandVariables(text: string, vars: Vars, allowed: (name: string) => boolean = () => false): string {
+  return text.replace(/\$(?:\{([A-Za-z_]\w*)(?::?([-+])([^}]*))?\}|([A-Za-z_]\w*))/g, (whole, braced, op, word, bare) => {
+    const name = (braced ?? bare) as string;
+    const v = vars.get(name)?.value;
+    if (op === '-') return v ? v : expandVariables(word as string, vars, allowed);
+    if (op === '+') return v ? expandVariables(word as string, vars, allowed) : '';
+    if (v !== undefined) return v;
+    if (allowed(name)) return whole as string;
+    throw new Unresolved(name);
+  });
+}
+
+function finding(
+  id: string,
+  severity: Severity,
+  title: string,
+  file: string,
+  line: number,
+  excerpt: string,
+  fix?: string,
+): Finding {
+  return { id, severity, ecosystem: 'dockerfile', title, evidence: { file, line, excerpt: excerpt.trim().slice(0, 200) }, fix };
+}
+
+function unparseable(file: string, line: number, excerpt: string, why: string): DockerfileAnalysis {
+  return {
+    findings: [
+      finding(
+        'dockerfile.unparseable',
+        'unknown',
+        `${file} cannot be parsed: ${why}`,
+        file,
+        line,
+        excerpt,
+        'Fix the Dockerfile so `docker build` accepts it; until then its base images cannot be checked.',
+      ),
+    ],
+    images: [],
+  };
+}
+
+interface Stage {
+  index: number;
+  name: string;
+  fromLine: number;
+  platform?: string;
+  role: StageRole;
+  deps: Set<number>;
+  instructions: Instruction[];
+}
+
+export function analyseDockerfile(file: string, text: string): DockerfileAnalysis {
+  if (text.includes('\u0000')) return unparseable(file, 1, '', 'it is binary, not text');
+  const lines = text.split(/\r?\n/);
+  const df = DockerfileParser.parse(text);
+  const instructions = df.getInstructions();
+  const lineOf = (i: Instruction): number => i.getRange().start.line + 1;
+
+  for (const i of instructions) {
+    const kw = i.getKeyword();
+    if (!KNOWN_INSTRUCTIONS.has(kw)) return unparseable(file, lineOf(i), lines[lineOf(i) - 1] ?? '', `unknown instruction "${kw.slice(0, 40)}"`);
+  }
+  const firstFrom = instructions.findIndex((i) => i.getKeyword() === 'FROM');
+  if (firstFrom < 0) return unparseable(file, 1, lines[0] ?? '', 'it has no FROM instruction');
+  const early = instructions.slice(0, firstFrom).find((i) => i.getKeyword() !== 'ARG');
+  if (early) return unparseable(file, lineOf(early), lines[lineOf(early) - 1] ?? '', `${early.getKeyword()} comes before the first FROM`);
+
+  const findings: Finding[] = [];
+  const images: BaseImage[] = [];
+
+  // Global ARGs (before the first FROM) are the only variables a FROM line can use.
+  const globals: Vars = new Map();
+  for (const arg of df.getInitialARGs()) {
+    const prop = arg.getProperty();
+    const name = prop?.getName();
+    if (!prop || !name) continue;
+    const raw = prop.getValue();
+    let value: string | undefined;
+    if (raw !== null) {
+      try {
+        value = expandVariables(raw, globals);
+      } catch {
+        value = undefined;
+      }
+    }
+    globals.set(name, { value, line: lineOf(arg), literal: raw !== null && !raw.includes('$') ? raw : undefined });
+  }
+  const isPlatformArg = (name: string): boolean => PLATFORM_ARGS.has(name) && !globals.get(name)?.value;
+
+  // Split into stages.
+  const stages: Stage[] = [];
+  for (const i of instructions.slice(firstFrom)) {
+    if (i.getKeyword() === 'FROM') {
+      stages.push({ index: stages.length, name: `#${stages.length}`, fromLine: lineOf(i), role: 'target', deps: new Set(), instructions: [i] });
+    } else {
+      stages[stages.length - 1]!.instructions.push(i);
+    }
+  }
+  const stageByName = new Map<string, number>();
+  const stageRef = (ref: string, before: number): number | undefined => {
+    const named = stageByName.get(ref.toLowerCase());
+    if (named !== undefined && named < before) return named;
+    if (/^\d+$/.test(ref) && Number(ref) < before) return Number(ref);
+    return undefined;
+  };
+
+  interface PendingImage extends Omit<BaseImage, 'role'> {
+    stageIndex: number;
+  }
+  const pending: PendingImage[] = [];
+  const froms = df.getFROMs();
+
+  for (const stage of stages) {
+    const from = froms[stage.index]!;
+    const line = stage.fromLine;
+    const excerpt = lines[line - 1] ?? '';
+    const written = from.getImage();
+    if (!written) return unparseable(file, line, excerpt, `FROM on line ${line} names no image`);
+    const name = from.getBuildStage();
+    if (name) {
+      stage.name = name;
+      stageByName.set(name.toLowerCase(), stage.index);
+    }
+
+    const platformRaw = from.getPlatformFlag()?.getValue() ?? undefined;
+    if (platformRaw !== undefined) {
+      try {
+        stage.platform = expandVariables(platformRaw, globals, isPlatformArg);
+      } catch (err) {
+        if (!(err instanceof Unresolved)) throw err;
+        findings.push(unresolvedArg(file, line, excerpt, err.variable, `the platform of stage ${stage.name}`));
+      }
+      if (stage.platform && /\$\{?BUILDPLATFORM\b/.test(stage.platform)) stage.role = 'build-host';
+    }
+
+    let reference: string;
+    try {
+      reference = expandVariables(written, globals);
+    } catch (err) {
+      if (!(err instanceof Unresolved)) throw err;
+      findings.push(unresolvedArg(file, line, excerpt, err.variable, `the base image of stage ${stage.name}`));
+      continue;
+    }
+    const parent = stageRef(reference, stage.index);
+    if (parent !== undefined) {
+      stage.deps.add(parent);
+      continue;
+    }
+    if (reference.toLowerCase() === 'scratch') continue;
+    pending.push({ written, reference, file, line, stage: stage.name, stageIndex: stage.index, via: 'FROM', edit: editFor(file, line, written, globals) });
+  }
+
+  // COPY --from and RUN --mount=from=... tie stages together, or pull files out of another image.
+  for (const stage of stages) {
+    for (const i of stage.instructions) {
+      const kw = i.getKeyword();
+      if (!(i instanceof Copy || i instanceof Run)) continue;
+      for (const flag of i.getFlags()) {
+        let source: string | undefined;
+        if (kw === 'COPY' && flag.getName() === 'from') source = flag.getValue() ?? undefined;
+        if (kw === 'RUN' && flag.getName() === 'mount') source = /(?:^|,)from=([^,]+)/.exec(flag.getValue() ?? '')?.[1];
+        if (!source) continue;
+        const ref = stageRef(source, stage.index);
+        if (ref !== undefined) {
+          stage.deps.add(ref);
+        } else if (!source.includes('$')) {
+          const line = lineOf(i);
+          pending.push({
+            written: source,
+            reference: source,
+            file,
+            line,
+            stage: stage.name,
+            stageIndex: stage.index,
+            via: kw === 'COPY' ? 'COPY --from' : 'RUN --mount',
+            edit: { file, line, text: source, part: 'reference' },
+          });
+        }
+      }
+    }
+  }
+
+  // What the final stage reaches is shipped; the rest is not.
+  const reached = new Set<number>();
+  const walk = (i: number): void => {
+    if (reached.has(i)) return;
+    reached.add(i);
+    for (const d of stages[i]!.deps) walk(d);
+  };
+  walk(stages.length - 1);
+  for (const s of stages) if (!reached.has(s.index)) s.role = 'unused';
+  for (const p of pending) {
+    const { stageIndex, ...image } = p;
+    images.push({ ...image, role: stages[stageIndex]!.role });
+  }
+
+  for (const stage of stages) findings.push(...stageFindings(file, lines, stage, globals, lineOf));
+  return { findings, images };
+}
+
+function unresolvedArg(file: string, line: number, excerpt: string, variable: string, what: string): Finding {
+  return finding(
+    'dockerfile.unresolved-arg',
+    'unknown',
+    `${what} uses build argument ${variable}, which has no default`,
+    file,
+    line,
+    excerpt,
+    `Give ${variable} a default (\`ARG ${variable}=...\` before the first FROM) so the image can be checked; a value passed with --build-arg is not visible to archshift.`,
+  );
+}
+
+/** The text a PR would change to swap this base image, when the image is a literal or a single ARG. */
+function editFor(file: string, line: number, written: string, globals: Vars): TextEdit | undefined {
+  if (!written.includes('$')) return { file, line, text: written, part: 'reference' };
+  const whole = /^\$\{?([A-Za-z_]\w*)\}?$/.exec(written);
+  if (whole) {
+    const arg = globals.get(whole[1]!);
+    return arg?.literal ? { file, line: arg.line, text: arg.literal, part: 'reference' } : undefined;
+  }
+  const tagOnly = /^[^$@]+:\$\{?([A-Za-z_]\w*)\}?$/.exec(written);
+  if (tagOnly) {
+    const arg = globals.get(tagOnly[1]!);
+    return arg?.literal ? { file, line: arg.line, text: arg.literal, part: 'tag' } : undefined;
+  }
+  return undefined;
+}
+
+function stageFindings(file: string, lines: string[], stage: Stage, globals: Vars, lineOf: (i: Instruction) => number): Finding[] {
+  const out: Finding[] = [];
+  const unused = stage.role === 'unused';
+  const where = unused ? ` (stage ${stage.name} is not part of the final image)` : '';
+
+  if (stage.platform && AMD64_PLATFORM.test(stage.platform)) {
+    const line = stage.fromLine;
+    const text = lines[line - 1] ?? '';
+    const flag = /--platform=\S+\s+/.exec(text)?.[0];
+    out.push({
+      ...finding(
+        'dockerfile.platform-pinned',
+        unused ? 'warning' : 'change',
+        `Stage ${stage.name} is pinned to ${stage.platform}${where}`,
+        file,
+        line,
+        text,
+        'Remove the --platform flag (or use $TARGETPLATFORM) so the stage is built for the platform being built; use $BUILDPLATFORM only for stages that run build tools.',
+      ),
+      ...(flag && !unused ? { autofix: { kind: 'base' as const, params: { file, line: String(line), from: flag, to: '' } } } : {}),
+    });
+  }
+
+  // Variables a RUN can see: global ARGs re-declared in the stage, and the stage's own ARG/ENV literals.
+  const vars: Vars = new Map();
+  for (const i of stage.instructions) {
+    const kw = i.getKeyword();
+    const line = lineOf(i);
+    if (i instanceof Arg || i instanceof Env) {
+      const props = i instanceof Arg ? [i.getProperty()] : i.getProperties();
+      for (const prop of props) {
+        if (!prop) continue;
+        const name = prop.getName();
+        const value = prop.getUnescapedValue() ?? (i instanceof Arg ? globals.get(name)?.value : undefined);
+        if (value !== undefined && !PLATFORM_ARGS.has(name)) vars.set(name, { value: safeExpand(value, vars), line });
+      }
+      if (i instanceof Env && GOARCH_ENV.test(i.getArgumentsContent() ?? '')) out.push(goarch(file, line, lines[line - 1] ?? '', unused, where));
+      continue;
+    }
+    if (kw !== 'RUN' && kw !== 'ADD') continue;
+    const start = i.getRange().start.line;
+    const end = i.getRange().end.line;
+    const physical = lines.slice(start, end + 1);
+    const raw = physical.join('\n');
+    const expanded = safeExpand(raw, vars);
+    if (kw === 'RUN' && GOARCH_RUN.test(expanded)) {
+      const at = physical.findIndex((l) => /GOARCH/.test(l));
+      out.push(goarch(file, start + 1 + Math.max(at, 0), physical[Math.max(at, 0)] ?? '', unused, where));
+    }
+    if (ARM_MARKER.test(expanded)) continue;
+    const hits = [...(expanded.match(URL) ?? []), ...(kw === 'RUN' ? (expanded.match(DEB_AMD64) ?? []) : [])].filter((u) => ARCH_MARKER.test(u));
+    if (!hits.length) continue;
+    // Point at the physical line holding the first hit (before expansion, the line holds its URL's start).
+    const hit = hits[0]!;
+    const prefix = hit.slice(0, 20);
+    let at = physical.findIndex((l) => safeExpand(l, vars).includes(prefix));
+    if (at < 0) at = 0;
+    const severity: Severity = unused || stage.role === 'build-host' ? 'warning' : 'blocker';
+    const context = unused ? where : stage.role === 'build-host' ? ` (stage ${stage.name} runs on the build host)` : '';
+    out.push(
+      finding(
+        'dockerfile.amd64-download',
+        severity,
+        `${kw} fetches an amd64-only artefact: ${hit.slice(0, 120)}${context}`,
+        file,
+        start + 1 + at,
+        physical[at] ?? '',
+        'Fetch the artefact for the architecture being built: use $TARGETARCH (declare `ARG TARGETARCH` in the stage) in the URL or package name, after checking that the vendor publishes an arm64 build.',
+      ),
+    );
+  }
+  return out;
+}
+
+function safeExpand(text: string, vars: Vars): string {
+  try {
+    return expandVariables(text, vars, () => true);
+  } catch {
+    return text;
+  }
+}
+
+function goarch(file: string, line: number, text: string, unused: boolean, where: string): Finding {
+  return finding(
+    'dockerfile.goarch-amd64',
+    unused ? 'warning' : 'change',
+    `GOARCH is hard-coded to amd64${where}`,
+    file,
+    line,
+    text,
+    'Build for the target: `ARG TARGETARCH` in the stage and `GOARCH=$TARGETARCH` (Go cross-compiles, so a `--platform=$BUILDPLATFORM` build stage stays fast).',
+  );
+}

@@ -1,0 +1,40 @@
+// Shared by the YAML analysers: parse every document of a file keeping line numbers, and walk its nodes.
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from 'yaml';
+
+export interface YamlFile {
+  docs: Document[];
+  /** 1-based line of a node (or of its key, for a pair). */
+  lineOf(node: Node | Pair | null | undefined): number;
+  /** The first syntax error, when the file does not parse. */
+  error?: { line: number; message: string };
+}
+
+export function parseYaml(text: string): YamlFile {
+  const lc = new LineCounter();
+  const docs = [...parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false })];
+  const lineOf = (node: Node | Pair | null | undefined): number => {
+    const n = node && isPair(node) ? (node.key as Node | null) : node;
+    const start = (n as Node | null | undefined)?.range?.[0];
+    return start === undefined ? 1 : lc.linePos(start).line;
+  };
+  for (const d of docs) {
+    const e = d.errors[0];
+    if (e) return { docs, lineOf, error: { line: e.linePos?.[0]?.line ?? 1, message: e.message.split('\n')[0]!.slice(0, 200) } };
+  }
+  return { docs, lineOf };
+}
+
+/** Every map pair in the tree under `node` whose key is `key`, depth-first, with the path of keys to it. */
+export function findPairs(node: unknown, key: string, path: string[] = []): Array<{ pair: Pair; path: string[] }> {
+  const out: Array<{ pair: Pair; path: string[] }> = [];
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const k = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (k === key) out.push({ pair, path });
+      if (k !== undefined) out.push(...findPairs(pair.value, key, [...path, k]));
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => out.push(...findPairs(item, key, [...path, String(i)])));
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+// Where the check reads a service's files from: a local checkout or a GitHub repository. Analysers only
+// see text; a source tells "missing" (undefined) apart from "could not read" (throws SourceError), so a
+// missing file and an unreachable GitHub become different findings.
+import { readFile, readdir, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+export interface FileSource {
+  /** e.g. `./svc` or `acme/api@main`, for messages. */
+  readonly label: string;
+  /** The file's text, or undefined when it does not exist. Throws SourceError when it cannot be read. */
+  read(path: string): Promise<string | undefined>;
+  /** Every file path (relative, `/`-separated), when the source can list them. */
+  list?(): Promise<string[]>;
+  /** A directory on this machine holding the files, when there is one (native scanners need a checkout). */
+  readonly root?: string;
+}
+
+export class SourceError extends Error {}
+
+/** Files larger than this are not text the check cares about (and may be an attack on memory). */
+export const MAX_FILE_BYTES = 2 * 1024 * 1024;
+const SKIP_DIRS = new Set(['.git', 'node_modules', 'vendor', 'target', 'build', 'dist', '.venv', '__pycache__']);
+const MAX_LIST = 20_000;
+
+/** Refuses absolute paths and `..` so a catalog entry cannot read outside the repository. */
+export function safeRelative(path: string): string {
+  const norm = path.replace(/\\/g, '/').replace(/^\.\//, '');
+  if (norm === '' || isAbsolute(norm) || norm.split('/').includes('..')) {
+    throw new SourceError(`path "${path}" must be relative to the repository and must not contain ".."`);
+  }
+  return norm;
+}
+
+export function localSource(dir: string): FileSource {
+  const root = resolve(dir);
+  return {
+    label: dir,
+    root,
+    async read(path) {
+      const rel = safeRelative(path);
+      const full = join(root, rel);
+      try {
+        // A symlink may point outside the checkout; follow it only if it stays inside.
+        const real = await realpath(full);
+        const realRoot = await realpath(root);
+        if (real !== realRoot && !real.startsWith(realRoot + sep)) throw new SourceError(`${rel} points outside ${dir}`);
+        const buf = await readFile(real);
+        if (buf.length > MAX_FILE_BYTES) throw new SourceError(`${rel} is larger than ${MAX_FILE_BYTES} bytes`);
+        return buf.toString('utf8');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        if (err instanceof SourceError) throw err;
+        throw new SourceError(`cannot read ${rel} in ${dir}: ${(err as Error).message}`);
+      }
+    },
+    async list() {
+      const out: string[] = [];
+      const walk = async (d: string): Promise<void> => {
+        const entries = await readdir(d, { withFileTypes: true });
+        for (const e of entries) {
+          if (out.length >= MAX_LIST) return;
+          if (e.isDirectory()) {
+            if (!SKIP_DIRS.has(e.name)) await walk(join(d, e.name));
+          } else if (e.isFile()) {
+            out.push(relative(root, join(d, e.name)).split(sep).join('/'));
+          }
+        }
+      };
+      await walk(root);
+      return out.sort();
+    },
+  };
+}
