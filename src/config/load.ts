@@ -23,7 +23,8 @@ function describe(issue: z.core.$ZodIssue, raw: unknown): string {
   }
   const value = valueAt(raw, issue.path);
   const shown = value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 80);
-  return `${key}: got ${shown}, expected ${issue.message.replace(/^Invalid input: expected /, '')}`;
+  const expected = /expected /i.test(issue.message) ? issue.message.replace(/^.*?expected /i, '') : issue.message;
+  return `${key}: got ${shown}, expected ${expected}`;
 }
 
 /** Validates an already-parsed object (used by tests and by `loadConfig`). */

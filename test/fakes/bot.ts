@@ -1,0 +1,66 @@
+// Starts the real bot (Bolt app from src/app.ts, HTTP receiver) against the fake Slack API, with a
+// temp store and an optional Kubernetes API double, for end-to-end tests of /arm64 subcommands.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createBot, type Bot } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { Clock } from '../../src/clock.ts';
+import { createLogger } from '../../src/logger.ts';
+import { FakeSlackApi } from './slack-api.ts';
+import { blockActionBody, postSigned, slashCommandBody } from './slack-request.ts';
+
+export const SIGNING_SECRET = 'test-signing-secret';
+
+export interface TestBot {
+  bot: Bot;
+  slack: FakeSlackApi;
+  url: string;
+  dir: string;
+  /** Sends a signed `/arm64 <text>` and resolves with the HTTP response. */
+  command(text: string, opts?: { user?: string; channel?: string; retryNum?: number }): Promise<Response>;
+  click(actionId: string, value: string, opts?: { user?: string; channel?: string; messageTs?: string }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+let responseIds = 0;
+
+export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts: { kubeConfig?: KubeConfig; clock?: Clock } = {}): Promise<TestBot> {
+  const slack = await new FakeSlackApi().start();
+  const dir = await mkdtemp(join(tmpdir(), 'archshift-bot-'));
+  const config = parseConfig({
+    ...rawConfig,
+    slack: { mode: 'http', port: 0, apiUrl: slack.apiUrl, retries: 0, ...(rawConfig.slack as object) },
+    store: { file: join(dir, 'store.json') },
+  });
+  const bot = await createBot(config, {
+    logger: createLogger('silent'),
+    secrets: { slackBotToken: 'xoxb-test', slackSigningSecret: SIGNING_SECRET },
+    kubeConfig: opts.kubeConfig,
+    clock: opts.clock,
+  });
+  const server = await bot.start();
+  const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}/slack/events`;
+  return {
+    bot,
+    slack,
+    url,
+    dir,
+    command: (text, o = {}) =>
+      postSigned(url, slashCommandBody({ text, user_id: o.user, channel_id: o.channel, response_url: slack.responseUrl(`c${++responseIds}`) }), {
+        secret: SIGNING_SECRET,
+        retryNum: o.retryNum,
+      }),
+    click: (actionId, value, o = {}) =>
+      postSigned(url, blockActionBody({ actionId, value, user_id: o.user, channel_id: o.channel, message_ts: o.messageTs, response_url: slack.responseUrl(`a${++responseIds}`) }), {
+        secret: SIGNING_SECRET,
+      }),
+    async stop() {
+      await bot.stop();
+      await slack.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
