@@ -64,6 +64,6 @@ describe('/arm64 over HTTP into the real Bolt app', () => {
     await t.slack.waitFor(() => t.slack.responses.length > n);
     const text = String(t.slack.responses.at(-1)!.text);
     assert.match(text, /2 services/);
-    assert.match(text, /`payments`  repo acme\/payments  image registry.acme.io\/payments/);
+    assert.match(text, /`payments` {2}repo acme\/payments {2}image registry.acme.io\/payments/);
   });
 });
