@@ -7,6 +7,7 @@ import type { Logger } from './logger.ts';
 import type { Clock } from './clock.ts';
 import type { Authorizer } from './auth/authorize.ts';
 import type { Kubernetes } from './adapters/kubernetes.ts';
+import type { ImageInspector } from './readiness/image-types.ts';
 
 export interface Deps {
   config: Config;
@@ -17,4 +18,6 @@ export interface Deps {
   auth: Authorizer;
   /** Absent when no cluster is configured (e.g. the CLI on a laptop). */
   kube?: Kubernetes;
+  /** The registry adapter (createRegistryClient); absent means every image is "unknown". */
+  registry?: ImageInspector;
 }

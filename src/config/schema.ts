@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { catalogSchema } from './catalog-schema.ts';
 import { knowledgeConfigSchema } from '../readiness/knowledge/config.ts';
+import { readinessConfigSchema } from '../readiness/config.ts';
 import { canaryConfigSchema } from '../canary/config.ts';
 import { digestConfigSchema } from '../digest/config.ts';
 import { authConfigSchema } from '../auth/config.ts';
@@ -71,6 +72,7 @@ export const configSchema = z
     kubernetes: kubernetesConfigSchema,
     registry: registryConfigSchema,
     catalog: catalogSchema,
+    readiness: readinessConfigSchema,
     knowledge: knowledgeConfigSchema,
     canary: canaryConfigSchema,
     digest: digestConfigSchema,

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+// The readiness check's settings (`readiness:` in the config file).
+export const readinessConfigSchema = z
+  .object({
+    /** Where a service's pipeline YAML turns on the arm64 build: `flag: true` anywhere under the `section` step. */
+    pipeline: z
+      .object({
+        section: z.string().min(1).default('docker-build'),
+        flag: z.string().min(1).default('mustBuildARM64'),
+      })
+      .strict()
+      .default({ section: 'docker-build', flag: 'mustBuildARM64' }),
+    /** Longest wait for one image's registry answers (lookup plus arm64 alternative); then it is "unknown". */
+    imageTimeoutMs: z.number().int().min(1000).default(60_000),
+  })
+  .strict()
+  .default({ pipeline: { section: 'docker-build', flag: 'mustBuildARM64' }, imageTimeoutMs: 60_000 });
+
+export type ReadinessConfig = z.infer<typeof readinessConfigSchema>;
