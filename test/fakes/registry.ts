@@ -169,6 +169,9 @@ function bcrypt(password: string): string {
 const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 class Pusher {
+  /** Index children are the same for every tag of a repository: push each once. */
+  private readonly children = new Map<string, Promise<{ mediaType: string; digest: string; size: number }>>();
+
   constructor(
     private readonly url: string,
     private readonly auth: (repository: string) => Record<string, string>,
@@ -258,7 +261,9 @@ class Pusher {
     const format = opts.format ?? 'oci';
     const entries: unknown[] = [];
     for (const platform of platforms) {
-      const image = await this.image(repository, undefined, platform, format);
+      const key = `${repository}|${format}|${JSON.stringify(platform)}`;
+      if (!this.children.has(key)) this.children.set(key, this.image(repository, undefined, platform, format));
+      const image = await this.children.get(key)!;
       entries.push({
         mediaType: image.mediaType, digest: image.digest, size: image.size,
         platform: { architecture: platform.architecture, os: platform.os ?? 'linux', ...(platform.variant ? { variant: platform.variant } : {}) },
