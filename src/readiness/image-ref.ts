@@ -19,6 +19,8 @@ export interface ImageRef {
   digest?: string;
   /** The name as the user wrote it (registry and path, no tag or digest), for rewriting a tag in place. */
   writtenName: string;
+  /** Whether the input named its registry (`docker.io/redis`) or relied on the Docker Hub default (`redis`). */
+  registryWritten: boolean;
   /** `registry/repository[:tag][@digest]`. */
   normalized: string;
 }
@@ -74,7 +76,8 @@ export function parseImageRef(reference: string): ImageRef {
   const components = writtenName.split('/');
   let registry = DOCKER_HUB;
   const first = components[0]!;
-  if (components.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+  const registryWritten = components.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (registryWritten) {
     if (!hostPattern.test(first)) fail(`registry host "${first}" is not a valid host[:port]`);
     registry = first.toLowerCase();
     components.shift();
@@ -102,6 +105,7 @@ export function parseImageRef(reference: string): ImageRef {
     tag,
     digest,
     writtenName,
+    registryWritten,
     normalized: formatImageRef({ registry, repository, tag, digest }),
   };
 }

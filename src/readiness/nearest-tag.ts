@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { familiarImageRef, parseImageRef, withTag, type ImageRef } from './image-ref.ts';
+import { familiarImageRef, formatImageRef, parseImageRef, withTag, type ImageRef } from './image-ref.ts';
 import type { Arm64Suggestion, ImageResult } from './image-types.ts';
 
 interface TagVersion {
@@ -155,9 +155,8 @@ export function suggestReplacement(ref: ImageRef, table: ReplacementTable = (bui
       break;
     }
   }
-  const writtenWithRegistry = ref.writtenName.split('/').length > 1 && ref.writtenName.split('/')[0]!.match(/[.:]|^localhost$/);
   const target = { registry: to.registry, repository: to.repository, tag };
-  const image = writtenWithRegistry ? `${to.registry}/${to.repository}${tag ? `:${tag}` : ''}` : familiarImageRef(target);
+  const image = ref.registryWritten ? formatImageRef(target) : familiarImageRef(target);
   return { image, tagMapped: tag !== undefined, why: entry.why, source: entry.source };
 }
 
