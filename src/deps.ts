@@ -7,6 +7,7 @@ import type { Logger } from './logger.ts';
 import type { Clock } from './clock.ts';
 import type { Authorizer } from './auth/authorize.ts';
 import type { Kubernetes } from './adapters/kubernetes.ts';
+import type { GitHubClient } from './adapters/github.ts';
 import type { ImageInspector } from './readiness/image-types.ts';
 
 export interface Deps {
@@ -20,4 +21,6 @@ export interface Deps {
   kube?: Kubernetes;
   /** The registry adapter (createRegistryClient); absent means every image is "unknown". */
   registry?: ImageInspector;
+  /** Absent when no GitHub credentials are set (GITHUB_TOKEN or GITHUB_APP_*); PR commands then say so. */
+  github?: GitHubClient;
 }
