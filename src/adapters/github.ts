@@ -1,0 +1,328 @@
+// The one GitHub adapter. Octokit with the retry plugin (5xx and network errors) and the throttling
+// plugin (primary and secondary rate limits: waits for Retry-After instead of failing, and spaces write
+// requests by `github.writeIntervalMs`, PR creations by three times that, as GitHub asks). Every write
+// is checked against the `github.allow` list first; nothing outside it is ever written.
+import { Octokit } from '@octokit/rest';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import { createAppAuth } from '@octokit/auth-app';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
+
+const ArchshiftOctokit = Octokit.plugin(retry, throttling);
+const REPO_INFO_TTL_MS = 5 * 60_000;
+type Client = InstanceType<typeof ArchshiftOctokit>;
+
+export class GitHubError extends Error {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+export class RepoNotAllowedError extends GitHubError {}
+
+export interface RepoInfo {
+  fullName: string;
+  defaultBranch: string;
+  archived: boolean;
+  /** From the repo's `permissions`; undefined for GitHub App tokens, which GitHub does not describe there. */
+  canPush?: boolean;
+}
+
+export interface BranchHead {
+  sha: string;
+  treeSha: string;
+}
+
+export interface CommitInfo {
+  sha: string;
+  treeSha: string;
+  message: string;
+  parents: string[];
+}
+
+export type PullState = 'open' | 'closed' | 'merged';
+
+export interface PullInfo {
+  number: number;
+  url: string;
+  state: PullState;
+  draft: boolean;
+  nodeId: string;
+  headSha: string;
+}
+
+export interface FileChange {
+  path: string;
+  content: string;
+}
+
+export type GitHubAuth =
+  | { kind: 'token'; token: string }
+  | { kind: 'app'; appId: string; privateKey: string; installationId: string };
+
+export interface GitHubClientOptions {
+  baseUrl: string;
+  allow: string[];
+  writeIntervalMs: number;
+  auth: GitHubAuth;
+  retries?: number;
+  /** Longest Retry-After (seconds) we wait for; longer limits fail with a clear message instead. */
+  maxRateLimitWaitSeconds?: number;
+  /** Milliseconds per "second" of Retry-After and per retry step; 1000 in production, 1 in tests. */
+  timeScaleMs?: number;
+  logger?: Logger;
+}
+
+/** Reads credentials from the environment: GITHUB_TOKEN, or GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY + GITHUB_APP_INSTALLATION_ID. */
+export function githubAuthFromEnv(env: NodeJS.ProcessEnv = process.env): GitHubAuth | undefined {
+  const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: key, GITHUB_APP_INSTALLATION_ID: installationId, GITHUB_TOKEN: token } = env;
+  if (appId && key && installationId) return { kind: 'app', appId, privateKey: key.replace(/\\n/g, '\n'), installationId };
+  if (token) return { kind: 'token', token };
+  return undefined;
+}
+
+/** The composition root's factory: undefined when no credentials are set (PR commands then say how to set them). */
+export function createGitHubClient(config: Config['github'], logger: Logger, env: NodeJS.ProcessEnv = process.env): GitHubClient | undefined {
+  const auth = githubAuthFromEnv(env);
+  if (!auth) return undefined;
+  return new GitHubClient({ baseUrl: config.baseUrl, allow: config.allow, writeIntervalMs: config.writeIntervalMs, auth, logger });
+}
+
+/** Spaces jobs by a fixed interval, one at a time; stands in for the throttling plugin's Bottleneck groups. */
+class Pacer {
+  private last = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  constructor(private readonly intervalMs: number) {}
+
+  key(): { schedule: <T>(options: unknown, fn: () => Promise<T>) => Promise<T> } {
+    return { schedule: (_options, fn) => this.run(fn) };
+  }
+
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(async () => {
+      const wait = this.last + this.intervalMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      this.last = Date.now();
+    });
+    this.chain = next.catch(() => undefined);
+    return next.then(fn);
+  }
+}
+
+export function allowedBy(allow: string[], fullName: string): boolean {
+  const [owner] = fullName.split('/');
+  return allow.some((a) => a.toLowerCase() === fullName.toLowerCase() || a.toLowerCase() === `${owner.toLowerCase()}/*`);
+}
+
+function split(fullName: string): { owner: string; repo: string } {
+  const [owner, repo] = fullName.split('/');
+  if (!owner || !repo) throw new GitHubError(`"${fullName}" is not an owner/repo name`);
+  return { owner, repo };
+}
+
+export class GitHubClient {
+  readonly octokit: Client;
+  /** HTTP requests actually sent (retries included), for the benchmark and the request budget. */
+  requestCount = 0;
+  private readonly repos = new Map<string, { info: RepoInfo; at: number }>();
+
+  constructor(private readonly options: GitHubClientOptions) {
+    const scale = options.timeScaleMs ?? 1000;
+    const maxWait = options.maxRateLimitWaitSeconds ?? 120;
+    const log = options.logger;
+    const onLimit = (kind: string) => (retryAfter: number, opts: { method: string; url: string }, _o: unknown, retryCount: number) => {
+      log?.warn({ kind, retryAfter, method: opts.method, url: opts.url, retryCount }, 'GitHub rate limit hit');
+      return retryCount < 3 && retryAfter <= maxWait;
+    };
+    const countingFetch: typeof fetch = (input, init) => {
+      this.requestCount++;
+      return fetch(input, init);
+    };
+    const authOptions =
+      options.auth.kind === 'token'
+        ? { auth: options.auth.token }
+        : { authStrategy: createAppAuth, auth: { appId: options.auth.appId, privateKey: options.auth.privateKey, installationId: options.auth.installationId } };
+    this.octokit = new ArchshiftOctokit({
+      ...authOptions,
+      baseUrl: options.baseUrl.replace(/\/$/, ''),
+      userAgent: 'archshift',
+      request: { fetch: countingFetch },
+      retry: { retries: options.retries ?? 3, retryAfterBaseValue: scale, doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451] },
+      throttle: {
+        onRateLimit: onLimit('primary'),
+        onSecondaryRateLimit: onLimit('secondary'),
+        retryAfterBaseValue: scale,
+        // The plugin's shared Bottleneck groups are fixed at 1 s / 3 s; ours follow the config.
+        write: new Pacer(options.writeIntervalMs) as never,
+        notifications: new Pacer(options.writeIntervalMs * 3) as never,
+      },
+      log: { debug() {}, info() {}, warn: (m: string) => log?.warn(m), error() {} },
+    });
+  }
+
+  isAllowed(fullName: string): boolean {
+    return allowedBy(this.options.allow, fullName);
+  }
+
+  assertAllowed(fullName: string): void {
+    if (!this.isAllowed(fullName)) {
+      throw new RepoNotAllowedError(`archshift may not write to ${fullName}: it is not in github.allow (${this.options.allow.join(', ') || 'empty'})`);
+    }
+  }
+
+  /** Default branch, archived flag and push permission; cached for a few minutes, so a batch asks once per repo. */
+  async repoInfo(fullName: string): Promise<RepoInfo> {
+    const cached = this.repos.get(fullName);
+    if (cached && Date.now() - cached.at < REPO_INFO_TTL_MS) return cached.info;
+    const { data } = await this.call(`read ${fullName}`, () => this.octokit.repos.get(split(fullName)));
+    const info: RepoInfo = { fullName, defaultBranch: data.default_branch, archived: data.archived, canPush: data.permissions?.push };
+    this.repos.set(fullName, { info, at: Date.now() });
+    return info;
+  }
+
+  async branchHead(fullName: string, branch: string): Promise<BranchHead | undefined> {
+    try {
+      const { data } = await this.octokit.repos.getBranch({ ...split(fullName), branch });
+      return { sha: data.commit.sha, treeSha: data.commit.commit.tree.sha };
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return undefined;
+      throw this.describe(err, `read branch ${branch} of ${fullName}`);
+    }
+  }
+
+  /** A file's text at `ref`, or undefined when it does not exist. */
+  async readFile(fullName: string, path: string, ref: string): Promise<string | undefined> {
+    try {
+      const { data } = await this.octokit.repos.getContent({ ...split(fullName), path, ref });
+      if (Array.isArray(data) || data.type !== 'file') throw new GitHubError(`${fullName}:${path} is not a file`);
+      if (!('encoding' in data) || data.encoding !== 'base64') throw new GitHubError(`${fullName}:${path} is too large for the contents API`);
+      return Buffer.from(data.content, 'base64').toString('utf8');
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return undefined;
+      throw this.describe(err, `read ${path} in ${fullName}`);
+    }
+  }
+
+  /** One commit holding every file change, on top of `base` (git data API: one tree, one commit). */
+  async createCommit(fullName: string, base: BranchHead, files: FileChange[], message: string): Promise<{ sha: string; treeSha: string }> {
+    this.assertAllowed(fullName);
+    const repo = split(fullName);
+    const tree = await this.call(`write to ${fullName}`, () =>
+      this.octokit.git.createTree({ ...repo, base_tree: base.treeSha, tree: files.map((f) => ({ path: f.path, mode: '100644' as const, type: 'blob' as const, content: f.content })) }),
+    );
+    const commit = await this.call(`commit to ${fullName}`, () =>
+      this.octokit.git.createCommit({ ...repo, message, tree: tree.data.sha, parents: [base.sha] }),
+    );
+    return { sha: commit.data.sha, treeSha: tree.data.sha };
+  }
+
+  async commitInfo(fullName: string, sha: string): Promise<CommitInfo> {
+    const { data } = await this.call(`read commit ${sha.slice(0, 7)} in ${fullName}`, () => this.octokit.git.getCommit({ ...split(fullName), commit_sha: sha }));
+    return { sha: data.sha, treeSha: data.tree.sha, message: data.message, parents: data.parents.map((p) => p.sha) };
+  }
+
+  /** Creates `branch` at `sha`; 'exists' when GitHub says the reference already exists. */
+  async createBranch(fullName: string, branch: string, sha: string): Promise<'created' | 'exists'> {
+    this.assertAllowed(fullName);
+    try {
+      await this.octokit.git.createRef({ ...split(fullName), ref: `refs/heads/${branch}`, sha });
+      return 'created';
+    } catch (err) {
+      const e = err as { status?: number; message?: string };
+      if (e.status === 422 && /already exists/i.test(e.message ?? '')) return 'exists';
+      throw this.describe(err, `create branch ${branch} in ${fullName}`);
+    }
+  }
+
+  async branchSha(fullName: string, branch: string): Promise<string | undefined> {
+    try {
+      const { data } = await this.octokit.git.getRef({ ...split(fullName), ref: `heads/${branch}` });
+      return data.object.sha;
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return undefined;
+      throw this.describe(err, `read branch ${branch} of ${fullName}`);
+    }
+  }
+
+  async moveBranch(fullName: string, branch: string, sha: string): Promise<void> {
+    this.assertAllowed(fullName);
+    await this.call(`update branch ${branch} in ${fullName}`, () => this.octokit.git.updateRef({ ...split(fullName), ref: `heads/${branch}`, sha, force: true }));
+  }
+
+  async deleteBranch(fullName: string, branch: string): Promise<void> {
+    this.assertAllowed(fullName);
+    await this.call(`delete branch ${branch} in ${fullName}`, () => this.octokit.git.deleteRef({ ...split(fullName), ref: `heads/${branch}` }));
+  }
+
+  /** The newest PR (any state) whose head is `branch` in the same repo. */
+  async findPull(fullName: string, branch: string): Promise<PullInfo | undefined> {
+    const repo = split(fullName);
+    const { data } = await this.call(`list pull requests in ${fullName}`, () =>
+      this.octokit.pulls.list({ ...repo, head: `${repo.owner}:${branch}`, state: 'all', sort: 'created', direction: 'desc', per_page: 10 }),
+    );
+    const pr = data[0];
+    return pr ? toPull(pr) : undefined;
+  }
+
+  async createPull(fullName: string, pr: { head: string; base: string; title: string; body: string; draft: boolean }): Promise<PullInfo> {
+    this.assertAllowed(fullName);
+    const { data } = await this.call(`open a pull request in ${fullName}`, () => this.octokit.pulls.create({ ...split(fullName), ...pr }));
+    return toPull(data);
+  }
+
+  async updatePull(fullName: string, number: number, pr: { title: string; body: string }): Promise<PullInfo> {
+    this.assertAllowed(fullName);
+    const { data } = await this.call(`update pull request #${number} in ${fullName}`, () => this.octokit.pulls.update({ ...split(fullName), pull_number: number, ...pr }));
+    return toPull(data);
+  }
+
+  /** REST cannot undraft a PR; GraphQL's markPullRequestReadyForReview can. */
+  async markReady(fullName: string, pull: PullInfo): Promise<void> {
+    this.assertAllowed(fullName);
+    await this.call(`mark #${pull.number} ready in ${fullName}`, () =>
+      this.octokit.graphql(
+        'mutation($id: ID!) { markPullRequestReadyForReview(input: { pullRequestId: $id }) { pullRequest { isDraft } } }',
+        { id: pull.nodeId },
+      ),
+    );
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.describe(err, what);
+    }
+  }
+
+  /** Turns an Octokit error into a sentence a Slack user can act on. */
+  describe(err: unknown, what: string): GitHubError {
+    if (err instanceof GitHubError) return err;
+    const e = err as { status?: number; message?: string; response?: { data?: { message?: string } } };
+    const detail = e.response?.data?.message ?? e.message ?? String(err);
+    const status = e.status;
+    let message: string;
+    if (status === 401) message = `GitHub rejected archshift's credentials (401) while trying to ${what}`;
+    else if (status === 403 && /archived/i.test(detail)) message = `cannot ${what}: the repository is archived (read-only)`;
+    else if ((status === 403 || status === 429) && /rate limit/i.test(detail)) message = `GitHub rate limit while trying to ${what}; try again later (${detail})`;
+    else if (status === 403) message = `archshift's GitHub token may not ${what} (403: ${detail})`;
+    else if (status === 404) message = `cannot ${what}: not found (404); check the repo name and that archshift's token can see it`;
+    else if (status === 409) message = `cannot ${what}: GitHub reports a conflict (409: ${detail})`;
+    else if (status === 422) message = `cannot ${what}: ${detail} (422)`;
+    else if (status) message = `GitHub answered ${status} while trying to ${what}: ${detail}`;
+    else message = `could not reach GitHub to ${what}: ${detail}`;
+    return new GitHubError(message, status);
+  }
+}
+
+function toPull(pr: { number: number; html_url: string; state: string; merged_at?: string | null; draft?: boolean; node_id: string; head: { sha: string } }): PullInfo {
+  return {
+    number: pr.number,
+    url: pr.html_url,
+    state: pr.merged_at ? 'merged' : pr.state === 'open' ? 'open' : 'closed',
+    draft: pr.draft ?? false,
+    nodeId: pr.node_id,
+    headSha: pr.head.sha,
+  };
+}

@@ -1,0 +1,367 @@
+// A GitHub REST double with real state: repos, git objects (blobs, trees, commits), refs and pull
+// requests, answering the way GitHub does (404 for missing refs, 422 "Reference already exists",
+// 409 for an empty repository, 403 for archived repos and read-only tokens, 403/429 rate limits with
+// their headers). Octokit talks to it over HTTP; failures can be injected per route.
+import { createHash, createVerify } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+interface Commit {
+  tree: string;
+  parents: string[];
+  message: string;
+  author: string;
+}
+
+interface FakeRepo {
+  owner: string;
+  name: string;
+  defaultBranch: string;
+  archived: boolean;
+  blobs: Map<string, string>;
+  /** Flat trees: full path → blob sha. */
+  trees: Map<string, Map<string, string>>;
+  commits: Map<string, Commit>;
+  refs: Map<string, string>;
+  pulls: FakePull[];
+}
+
+export interface FakePull {
+  number: number;
+  node_id: string;
+  title: string;
+  body: string;
+  head: string;
+  base: string;
+  draft: boolean;
+  state: 'open' | 'closed';
+  merged: boolean;
+}
+
+export interface Injection {
+  method: string;
+  path: RegExp;
+  status: number;
+  message?: string;
+  headers?: Record<string, string>;
+  /** How many matching requests fail; default 1. */
+  times?: number;
+}
+
+export interface TokenGrant {
+  /** false: reads work, writes answer 403 like a token without contents:write. */
+  write: boolean;
+  /** App installation tokens: GET /repos omits `permissions`, as GitHub does. */
+  app?: boolean;
+}
+
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+
+export class FakeGitHub {
+  readonly repos = new Map<string, FakeRepo>();
+  readonly requests: Array<{ method: string; path: string }> = [];
+  readonly tokens = new Map<string, TokenGrant>();
+  private injections: Injection[] = [];
+  private server?: Server;
+  private nextPull = 1;
+  /** PEM public key and installation id that an App JWT must be signed for. */
+  app?: { id: string; publicKey: string; installationId: string };
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+  }
+
+  inject(i: Injection): void {
+    this.injections.push({ times: 1, ...i });
+  }
+
+  clearInjections(): void {
+    this.injections = [];
+  }
+
+  addRepo(fullName: string, files: Record<string, string>, opts: { defaultBranch?: string; archived?: boolean; empty?: boolean } = {}): void {
+    const [owner, name] = fullName.split('/');
+    const repo: FakeRepo = {
+      owner, name, defaultBranch: opts.defaultBranch ?? 'main', archived: opts.archived ?? false,
+      blobs: new Map(), trees: new Map(), commits: new Map(), refs: new Map(), pulls: [],
+    };
+    this.repos.set(fullName, repo);
+    if (opts.empty) return;
+    const sha = this.commitFiles(repo, files, [], 'initial commit', 'seed');
+    repo.refs.set(`refs/heads/${repo.defaultBranch}`, sha);
+  }
+
+  /** A person pushing to a branch, as `git push` would. */
+  pushAsHuman(fullName: string, branch: string, files: Record<string, string>, message = 'tweak by hand'): string {
+    const repo = this.repos.get(fullName)!;
+    const parent = repo.refs.get(`refs/heads/${branch}`)!;
+    const base = repo.trees.get(repo.commits.get(parent)!.tree)!;
+    const sha = this.commitFiles(repo, files, [parent], message, 'a-human', base);
+    repo.refs.set(`refs/heads/${branch}`, sha);
+    return sha;
+  }
+
+  /** Merges a PR: the base branch moves to the PR head, as a fast-forward merge would. */
+  merge(fullName: string, number: number): void {
+    const repo = this.repos.get(fullName)!;
+    const pr = repo.pulls.find((p) => p.number === number)!;
+    repo.refs.set(`refs/heads/${pr.base}`, repo.refs.get(`refs/heads/${pr.head}`)!);
+    pr.state = 'closed';
+    pr.merged = true;
+  }
+
+  file(fullName: string, ref: string, path: string): string | undefined {
+    const repo = this.repos.get(fullName)!;
+    const sha = repo.refs.get(`refs/heads/${ref}`) ?? ref;
+    const blob = repo.trees.get(repo.commits.get(sha)?.tree ?? '')?.get(path);
+    return blob === undefined ? undefined : repo.blobs.get(blob);
+  }
+
+  branches(fullName: string): string[] {
+    return [...this.repos.get(fullName)!.refs.keys()].map((r) => r.replace(/^refs\/heads\//, ''));
+  }
+
+  commit(fullName: string, sha: string): Commit | undefined {
+    return this.repos.get(fullName)!.commits.get(sha);
+  }
+
+  pulls(fullName: string): FakePull[] {
+    return this.repos.get(fullName)!.pulls;
+  }
+
+  writes(): number {
+    return this.requests.filter((r) => r.method !== 'GET').length;
+  }
+
+  private commitFiles(repo: FakeRepo, files: Record<string, string>, parents: string[], message: string, author: string, base = new Map<string, string>()): string {
+    const tree = new Map(base);
+    for (const [path, content] of Object.entries(files)) tree.set(path, this.blob(repo, content));
+    const treeSha = this.storeTree(repo, tree);
+    const commit: Commit = { tree: treeSha, parents, message, author };
+    const sha = sha1(JSON.stringify(commit) + Math.random());
+    repo.commits.set(sha, commit);
+    return sha;
+  }
+
+  private blob(repo: FakeRepo, content: string): string {
+    const sha = sha1(`blob ${content}`);
+    repo.blobs.set(sha, content);
+    return sha;
+  }
+
+  private storeTree(repo: FakeRepo, tree: Map<string, string>): string {
+    const sha = sha1(JSON.stringify([...tree].sort()));
+    repo.trees.set(sha, tree);
+    return sha;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const method = req.method ?? 'GET';
+    this.requests.push({ method, path: url.pathname });
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+      res.end(body === undefined ? '' : JSON.stringify(body));
+    };
+    const injected = this.injections.find((i) => i.method === method && i.path.test(url.pathname) && (i.times ?? 1) > 0);
+    if (injected) {
+      injected.times = (injected.times ?? 1) - 1;
+      return send(injected.status, { message: injected.message ?? 'Injected failure', documentation_url: 'https://docs.github.com/rest' }, injected.headers);
+    }
+    try {
+      const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      if (method === 'POST' && /^\/app\/installations\/[^/]+\/access_tokens$/.test(url.pathname)) return this.installationToken(req, url, send);
+      const grant = this.tokens.get((req.headers.authorization ?? '').replace(/^(token|bearer) /i, ''));
+      if (!grant) return send(401, { message: 'Bad credentials' });
+      if (method === 'POST' && url.pathname === '/graphql') return this.graphql(body, send);
+      const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(url.pathname);
+      if (!m) return send(404, { message: 'Not Found' });
+      const repo = this.repos.get(`${m[1]}/${m[2]}`);
+      if (!repo) return send(404, { message: 'Not Found' });
+      if (method !== 'GET') {
+        if (repo.archived) return send(403, { message: 'Repository was archived so is read-only.' });
+        if (!grant.write) return send(403, { message: 'Resource not accessible by integration' });
+      }
+      return this.route(repo, grant, method, m[3] ?? '', url, body, send);
+    } catch (err) {
+      send(500, { message: (err as Error).message });
+    }
+  }
+
+  private installationToken(req: IncomingMessage, url: URL, send: (s: number, b?: unknown) => void): void {
+    const jwt = (req.headers.authorization ?? '').replace(/^bearer /i, '');
+    const [h, p, s] = jwt.split('.');
+    const app = this.app;
+    const valid =
+      app && h && p && s &&
+      createVerify('RSA-SHA256').update(`${h}.${p}`).verify(app.publicKey, Buffer.from(s, 'base64url')) &&
+      String((JSON.parse(Buffer.from(p, 'base64url').toString()) as { iss: unknown }).iss) === app.id &&
+      url.pathname.split('/')[3] === app.installationId;
+    if (!valid) return send(401, { message: 'A JSON web token could not be decoded' });
+    const token = `ghs_${sha1(String(Math.random())).slice(0, 20)}`;
+    this.tokens.set(token, { write: true, app: true });
+    send(201, { token, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { contents: 'write', pull_requests: 'write' }, repository_selection: 'all' });
+  }
+
+  private graphql(body: Record<string, unknown>, send: (s: number, b?: unknown) => void): void {
+    const query = String(body.query ?? '');
+    const id = (body.variables as { id?: string } | undefined)?.id;
+    if (!/markPullRequestReadyForReview/.test(query) || !id) return send(200, { errors: [{ message: 'the double only knows markPullRequestReadyForReview' }] });
+    for (const repo of this.repos.values()) {
+      const pr = repo.pulls.find((p) => p.node_id === id);
+      if (pr) {
+        pr.draft = false;
+        return send(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } });
+      }
+    }
+    send(200, { data: null, errors: [{ type: 'NOT_FOUND', message: `Could not resolve to a node with the global id of '${id}'` }] });
+  }
+
+  private pullJson(repo: FakeRepo, pr: FakePull): unknown {
+    const full = `${repo.owner}/${repo.name}`;
+    return {
+      number: pr.number, node_id: pr.node_id, title: pr.title, body: pr.body, draft: pr.draft, state: pr.state,
+      merged_at: pr.merged ? new Date().toISOString() : null,
+      html_url: `https://github.example/${full}/pull/${pr.number}`,
+      head: { ref: pr.head, sha: repo.refs.get(`refs/heads/${pr.head}`) ?? '', label: `${repo.owner}:${pr.head}` },
+      base: { ref: pr.base },
+    };
+  }
+
+  private route(repo: FakeRepo, grant: TokenGrant, method: string, rest: string, url: URL, body: Record<string, unknown>, send: (s: number, b?: unknown) => void): void {
+    const full = `${repo.owner}/${repo.name}`;
+    const notFound = () => send(404, { message: 'Not Found' });
+    let m: RegExpExecArray | null;
+    if (method === 'GET' && rest === '') {
+      return send(200, {
+        name: repo.name, full_name: full, default_branch: repo.defaultBranch, archived: repo.archived,
+        ...(grant.app ? {} : { permissions: { admin: false, push: grant.write, pull: true } }),
+      });
+    }
+    if (method === 'GET' && (m = /^\/branches\/(.+)$/.exec(rest))) {
+      const sha = repo.refs.get(`refs/heads/${decodeURIComponent(m[1])}`);
+      if (!sha) return send(404, { message: 'Branch not found' });
+      return send(200, { name: decodeURIComponent(m[1]), commit: { sha, commit: { tree: { sha: repo.commits.get(sha)!.tree } } }, protected: false });
+    }
+    if (method === 'GET' && (m = /^\/contents\/(.+)$/.exec(rest))) {
+      const path = decodeURIComponent(m[1]);
+      const ref = url.searchParams.get('ref') ?? repo.defaultBranch;
+      const sha = repo.refs.get(`refs/heads/${ref}`) ?? (repo.commits.has(ref) ? ref : undefined);
+      if (!sha) return send(404, { message: `No commit found for the ref ${ref}` });
+      const blob = repo.trees.get(repo.commits.get(sha)!.tree)!.get(path);
+      if (!blob) return notFound();
+      return send(200, { type: 'file', encoding: 'base64', path, name: path.split('/').pop(), sha: blob, size: repo.blobs.get(blob)!.length, content: Buffer.from(repo.blobs.get(blob)!).toString('base64') });
+    }
+    if (method === 'GET' && (m = /^\/git\/ref\/(.+)$/.exec(rest))) {
+      const ref = `refs/${decodeURIComponent(m[1])}`;
+      const sha = repo.refs.get(ref);
+      if (!sha) return notFound();
+      return send(200, { ref, object: { sha, type: 'commit' } });
+    }
+    if (method === 'GET' && (m = /^\/git\/commits\/([0-9a-f]+)$/.exec(rest))) {
+      const c = repo.commits.get(m[1]);
+      if (!c) return notFound();
+      return send(200, { sha: m[1], tree: { sha: c.tree }, message: c.message, parents: c.parents.map((sha) => ({ sha })), author: { name: c.author } });
+    }
+    if (method === 'POST' && rest === '/git/trees') {
+      if (!repo.refs.size) return send(409, { message: 'Git Repository is empty.' });
+      const baseSha = body.base_tree as string | undefined;
+      const base = baseSha ? repo.trees.get(baseSha) : new Map<string, string>();
+      if (!base) return send(422, { message: 'Invalid tree info', errors: ['base_tree is not a valid tree'] });
+      if (!Array.isArray(body.tree)) return send(422, { message: 'Invalid request.\n\n"tree" wasn\'t supplied.' });
+      const tree = new Map(base);
+      for (const e of body.tree as Array<{ path: string; content?: string; sha?: string | null }>) {
+        if (e.sha === null) tree.delete(e.path);
+        else if (typeof e.content === 'string') tree.set(e.path, this.blob(repo, e.content));
+        else if (e.sha && repo.blobs.has(e.sha)) tree.set(e.path, e.sha);
+        else return send(422, { message: 'tree.sha is not a valid blob' });
+      }
+      const sha = this.storeTree(repo, tree);
+      return send(201, { sha, tree: [...tree].map(([path, s]) => ({ path, sha: s, type: 'blob', mode: '100644' })) });
+    }
+    if (method === 'POST' && rest === '/git/commits') {
+      const tree = String(body.tree);
+      const parents = (body.parents as string[] | undefined) ?? [];
+      if (!repo.trees.has(tree) || parents.some((p) => !repo.commits.has(p))) return send(422, { message: 'Tree SHA does not exist' });
+      const c: Commit = { tree, parents, message: String(body.message ?? ''), author: 'archshift[bot]' };
+      const sha = sha1(JSON.stringify(c) + Math.random());
+      repo.commits.set(sha, c);
+      return send(201, { sha, tree: { sha: tree }, message: c.message, parents: parents.map((p) => ({ sha: p })) });
+    }
+    if (method === 'POST' && rest === '/git/refs') {
+      const ref = String(body.ref);
+      const sha = String(body.sha);
+      if (!/^refs\/.+/.test(ref) || ref.split('/').length < 3) return send(422, { message: 'Reference name must start with \'refs/\' and have at least two slashes.' });
+      if (!repo.commits.has(sha)) return send(422, { message: 'Object does not exist' });
+      if (repo.refs.has(ref)) return send(422, { message: 'Reference already exists' });
+      repo.refs.set(ref, sha);
+      return send(201, { ref, object: { sha, type: 'commit' } });
+    }
+    if ((method === 'PATCH' || method === 'DELETE') && (m = /^\/git\/refs\/(.+)$/.exec(rest))) {
+      const ref = `refs/${decodeURIComponent(m[1])}`;
+      if (!repo.refs.has(ref)) return send(422, { message: 'Reference does not exist' });
+      if (method === 'DELETE') {
+        repo.refs.delete(ref);
+        return send(204);
+      }
+      const sha = String(body.sha);
+      if (!repo.commits.has(sha)) return send(422, { message: 'Object does not exist' });
+      if (!body.force && !this.isAncestor(repo, repo.refs.get(ref)!, sha)) return send(422, { message: 'Update is not a fast forward' });
+      repo.refs.set(ref, sha);
+      return send(200, { ref, object: { sha, type: 'commit' } });
+    }
+    if (method === 'GET' && rest === '/pulls') {
+      const head = url.searchParams.get('head');
+      const state = url.searchParams.get('state') ?? 'open';
+      const list = repo.pulls
+        .filter((p) => !head || `${repo.owner}:${p.head}` === head)
+        .filter((p) => state === 'all' || p.state === state)
+        .sort((a, b) => b.number - a.number);
+      return send(200, list.map((p) => this.pullJson(repo, p)));
+    }
+    if (method === 'POST' && rest === '/pulls') {
+      const head = String(body.head).replace(new RegExp(`^${repo.owner}:`), '');
+      const base = String(body.base);
+      const headSha = repo.refs.get(`refs/heads/${head}`);
+      if (!headSha || !repo.refs.has(`refs/heads/${base}`)) return send(422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', field: headSha ? 'base' : 'head', code: 'invalid' }] });
+      if (repo.pulls.some((p) => p.head === head && p.state === 'open')) return send(422, { message: `Validation Failed: A pull request already exists for ${repo.owner}:${head}.` });
+      if (headSha === repo.refs.get(`refs/heads/${base}`)) return send(422, { message: `Validation Failed: No commits between ${base} and ${head}` });
+      const pr: FakePull = { number: this.nextPull++, node_id: `PR_${sha1(full + this.nextPull).slice(0, 12)}`, title: String(body.title), body: String(body.body ?? ''), head, base, draft: Boolean(body.draft), state: 'open', merged: false };
+      repo.pulls.push(pr);
+      return send(201, this.pullJson(repo, pr));
+    }
+    if (method === 'PATCH' && (m = /^\/pulls\/(\d+)$/.exec(rest))) {
+      const pr = repo.pulls.find((p) => p.number === Number(m![1]));
+      if (!pr) return notFound();
+      if (typeof body.title === 'string') pr.title = body.title;
+      if (typeof body.body === 'string') pr.body = body.body;
+      return send(200, this.pullJson(repo, pr));
+    }
+    notFound();
+  }
+
+  private isAncestor(repo: FakeRepo, ancestor: string, sha: string): boolean {
+    const seen = new Set<string>();
+    const walk = [sha];
+    while (walk.length) {
+      const s = walk.pop()!;
+      if (s === ancestor) return true;
+      if (seen.has(s)) continue;
+      seen.add(s);
+      walk.push(...(repo.commits.get(s)?.parents ?? []));
+    }
+    return false;
+  }
+}
