@@ -1,0 +1,54 @@
+// /arm64 pr <service> [base|deps|pipeline|selectors|all] [--dry-run]: checks the service, then opens or
+// updates its PRs. Opening needs the operator role or membership of the service's owning team.
+import { UsageError } from '../src/args.ts';
+import { guarded } from '../src/auth/audit.ts';
+import type { Deps } from '../src/deps.ts';
+import { checkService } from '../src/readiness/check.ts';
+import { GitHubNotConfiguredError, openPrs, type OpenPrsResult } from '../src/prs/open-prs.ts';
+import { parseKinds, type ChangeKind } from '../src/prs/planner.ts';
+import { renderPrResult } from '../src/prs/render.ts';
+import { UserError } from '../src/errors.ts';
+import type { SlackReply, Subcommand } from './types.ts';
+
+export interface PrRequest {
+  service: string;
+  kinds: ChangeKind[];
+  dryRun: boolean;
+  user: { id: string };
+  channelId?: string;
+}
+
+/** Shared by the subcommand and the "Open PRs" button. */
+export async function runPrRequest(deps: Deps, req: PrRequest, respond: (r: SlackReply) => Promise<void>): Promise<OpenPrsResult> {
+  const service = deps.catalog.resolve(req.service);
+  if (!deps.github) throw new UserError(new GitHubNotConfiguredError().message);
+  const go = async () => {
+    await respond({ response_type: 'ephemeral', text: `Checking ${service.name} and preparing ${req.dryRun ? 'a dry run of ' : ''}its PRs (${req.kinds.join(', ')})…` });
+    const report = await checkService(deps, service.name);
+    return openPrs(deps, { service, report, kinds: req.kinds, dryRun: req.dryRun, requestedBy: `<@${req.user.id}>` });
+  };
+  const result = req.dryRun
+    ? await go()
+    : await guarded(deps, { user: req.user, channelId: req.channelId, action: 'pr.open', role: 'operator', what: `opening PRs for ${service.name}`, service, describe: (r: OpenPrsResult) => r.outcomes.map((o) => `${o.kind}:${o.status}${o.pr ? ` ${o.pr.url}` : ''}`).join(' ') }, go);
+  await respond({ response_type: req.dryRun ? 'ephemeral' : 'in_channel', text: renderPrResult(result, 'slack', { diffs: req.dryRun }) });
+  return result;
+}
+
+export const pr: Subcommand = {
+  name: 'pr',
+  usage: 'pr <service> [base|deps|pipeline|selectors|all] [--dry-run]',
+  summary: 'Open (or update) the PRs that move a service to arm64: base image, dependencies, pipeline flag, scheduling.',
+  examples: ['/arm64 pr payments', '/arm64 pr payments pipeline', '/arm64 pr payments all --dry-run'],
+  booleanOptions: ['dry-run'],
+  async run(ctx) {
+    const [service, kind, extra] = ctx.args.positionals;
+    if (!service || extra) throw new UsageError('name one service, and optionally one change');
+    let kinds: ChangeKind[];
+    try {
+      kinds = parseKinds(kind);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    await runPrRequest(ctx.deps, { service, kinds, dryRun: ctx.args.flags['dry-run'] === true, user: ctx.user, channelId: ctx.channelId }, ctx.respond);
+  },
+};
