@@ -1,0 +1,25 @@
+import { SlackPoster } from '../src/adapters/slack.ts';
+import { postDigest, runDigest } from '../src/digest/digest.ts';
+import { renderDigestBlocks } from '../src/render/digest-blocks.ts';
+import { renderStatusLine } from '../src/render/digest-text.ts';
+import type { Subcommand } from './types.ts';
+
+export const digest: Subcommand = {
+  name: 'digest',
+  usage: 'digest [--me]',
+  summary: 'Post the arm64 migration digest in this channel now (only to you with --me).',
+  examples: ['/arm64 digest', '/arm64 digest --me'],
+  booleanOptions: ['me'],
+  async run(ctx) {
+    ctx.deps.auth.require({ userId: ctx.user.id, channelId: ctx.channelId }, 'viewer', 'the digest');
+    const run = await runDigest(ctx.deps);
+    if (ctx.args.flags.me) {
+      await ctx.respond({ response_type: 'ephemeral', text: renderStatusLine(run.model), blocks: renderDigestBlocks(run.model) });
+      return;
+    }
+    const posted = await postDigest(ctx.deps, new SlackPoster(ctx.client), run, { channel: ctx.channelId });
+    if (!posted.chartUploaded && run.model.series.length) {
+      await ctx.respond({ response_type: 'ephemeral', text: 'The digest is posted; the burn-down chart could not be uploaded (see the bot log).' });
+    }
+  },
+};

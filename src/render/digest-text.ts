@@ -1,0 +1,191 @@
+// The digest as text: the parts (headline, trend, cost, lists) in Slack mrkdwn or plain terminal
+// text. The Block Kit renderer places the same parts into blocks, so both always say the same thing.
+import type { DigestModel, Group } from '../digest/digest.ts';
+import type { Shares } from '../digest/history.ts';
+
+export type TextStyle = 'slack' | 'terminal';
+
+interface Fmt {
+  bold(s: string): string;
+  code(s: string): string;
+  link(url: string, text: string): string;
+}
+
+const formats: Record<TextStyle, Fmt> = {
+  slack: { bold: (s) => `*${s}*`, code: (s) => `\`${s}\``, link: (u, t) => `<${u}|${t.replace(/[<>|]/g, '')}>` },
+  terminal: { bold: (s) => s, code: (s) => s, link: (u, t) => `${t} (${u})` },
+};
+
+export const pct = (x: number) => `${(Math.round(x * 1000) / 10).toFixed(1)}%`;
+
+export function progressBar(share: number, width = 20): string {
+  const filled = Math.round(Math.min(1, Math.max(0, share)) * width);
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+}
+
+export function money(amount: number, currency: string): string {
+  const rounded = Math.round(amount);
+  const n = rounded.toLocaleString('en-US');
+  return currency === 'USD' ? `$${n}` : `${n} ${currency}`;
+}
+
+const cores = (millis: number) => `${(Math.round(millis / 100) / 10).toLocaleString('en-US')} CPU`;
+
+function delta(now: number, then: number | undefined): string {
+  if (then === undefined) return 'n/a';
+  const pts = Math.round((now - then) * 1000) / 10;
+  return `${pts >= 0 ? '+' : ''}${pts.toFixed(1)} pts`;
+}
+
+function names(list: string[], max: number, f: Fmt): string {
+  const shown = list.slice(0, max).map((s) => f.code(s)).join(', ');
+  return list.length > max ? `${shown} and ${list.length - max} more` : shown;
+}
+
+function groups(list: Group[], max: number): string {
+  return list.length ? list.slice(0, max).map((g) => `${g.name} ${g.remaining}/${g.total} (${cores(g.remainingCpuMillis)})`).join(' · ') : 'none';
+}
+
+export interface DigestParts {
+  title: string;
+  headline: string;
+  bar: string;
+  trend?: string;
+  clusters: string;
+  changes: string;
+  cost: string;
+  namespaces: string;
+  teams: string;
+  readyTitle: string;
+  /** One line per ready workload shown (top N by saving). */
+  ready: { line: string; service?: string }[];
+  readyMore?: string;
+  blockers: string;
+  unknown: string;
+  prs: string;
+  footer: string;
+}
+
+export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
+  const f = formats[style];
+  const s = m.shares;
+  const w = m.totals.workloads;
+  const scope = m.team ? ` for team ${m.team}` : '';
+  const trend = m.trend.yesterday || m.trend.week || m.trend.month
+    ? `Trend (workloads on arm64): vs yesterday ${delta(s.workloads, m.trend.yesterday?.workloads)} · 7 days ${delta(s.workloads, m.trend.week?.workloads)} · 30 days ${delta(s.workloads, m.trend.month?.workloads)}`
+    : m.team ? undefined : 'Trend: first day recorded, comparisons start tomorrow.';
+
+  const clusters = m.clusters
+    .map((c) =>
+      c.ok
+        ? `${f.bold(c.name)}: ${pct(c.shares!.workloads)} of ${c.workloads} workloads on arm64; nodes ${Object.entries(c.nodes ?? {}).map(([arch, n]) => `${n} ${arch}`).join(' / ') || 'none'}`
+        : `${f.bold(c.name)}: UNREACHABLE, not counted (${c.error})`,
+    )
+    .join('\n');
+
+  const since = m.changes.since ? `Since ${m.changes.since}` : 'Since the last run';
+  const changes = m.changes.since
+    ? `${since}: ${m.changes.migrated.length} moved to arm64${m.changes.migrated.length ? ` (${names(m.changes.migrated, 5, f)})` : ''}; ` +
+      `${m.changes.regressed.length} went back to amd64${m.changes.regressed.length ? ` (${names(m.changes.regressed, 5, f)})` : ''}`
+    : 'Changes: no earlier day recorded yet.';
+
+  const c = m.cost;
+  const unpriced = c.unpricedNodes.length ? `; no price for ${c.unpricedNodes.map((u) => `${u.nodes} × ${u.instanceType}`).join(', ')} (not counted; add them under digest.prices)` : '';
+  const cost =
+    `Cost (estimates, list prices as of ${c.pricesAsOf}): amd64 capacity ${m.team ? `used by the team ` : ''}≈ ${money(c.amd64MonthlyCost, c.currency)}/month` +
+    `${m.team ? '' : `, arm64 ≈ ${money(c.arm64MonthlyCost, c.currency)}/month`}; moving the ${m.readyCount} ready workloads saves ≈ ${money(c.readySaving, c.currency)}/month${unpriced}`;
+
+  const ready = m.ready.slice(0, m.topN).map((r) => ({
+    line: `${f.code(r.key)}${r.team ? ` (${r.team})` : ''}${r.monthlySaving > 0 ? ` saves ≈ ${money(r.monthlySaving, c.currency)}/month` : ''}${r.service ? '' : ' (not in the catalog: no PR button)'}`,
+    ...(r.service ? { service: r.service } : {}),
+  }));
+
+  const nodeGroup = m.blockers.filter((b) => b.nodeGroups);
+  const other = m.blockers.filter((b) => !b.nodeGroups);
+  const blockerLine = (b: DigestModel['blockers'][number]) => `• ${b.cause}: ${b.workloads.length} workload${b.workloads.length === 1 ? '' : 's'} (${names(b.workloads, 3, f)})`;
+  const blockers = m.blockers.length
+    ? [
+        ...(nodeGroup.length ? [`${f.bold('Block arm64 node groups')} (DaemonSets and sidecars without arm64):`, ...nodeGroup.slice(0, m.topN).map(blockerLine)] : []),
+        ...(nodeGroup.length > m.topN ? [`…and ${nodeGroup.length - m.topN} more`] : []),
+        ...(other.length ? [`${f.bold('Other blockers')}:`, ...other.slice(0, m.topN).map(blockerLine)] : []),
+        ...(other.length > m.topN ? [`…and ${other.length - m.topN} more`] : []),
+      ].join('\n')
+    : 'No blockers found.';
+
+  const reasons = new Map<string, string[]>();
+  for (const u of m.unknown.workloads) {
+    const cause = u.reason.split(':')[0];
+    reasons.set(cause, [...(reasons.get(cause) ?? []), u.key]);
+  }
+  const unreachable = m.clusters.filter((cl) => !cl.ok).map((cl) => cl.name);
+  const unknownLines = [
+    ...[...reasons].map(([cause, keys]) => `• ${cause}: ${keys.length} (${names(keys, 3, f)})`),
+    ...(m.unknown.podsWithoutRequests ? [`• ${m.unknown.podsWithoutRequests} pods request no CPU: left out of the CPU share`] : []),
+    ...(unreachable.length ? [`• clusters not counted: ${unreachable.join(', ')}`] : []),
+  ];
+  const unknown = unknownLines.length ? `${f.bold(`Unknown (${m.totals.workloads.unknown} workloads)`)}:\n${unknownLines.join('\n')}` : 'Unknown: nothing.';
+
+  const prs = m.prs.length ? `${f.bold(`PRs open (${m.prs.length})`)}: ${m.prs.slice(0, 10).map((p) => f.link(p.url, p.service)).join(', ')}${m.prs.length > 10 ? ` and ${m.prs.length - 10} more` : ''}` : 'PRs open: none.';
+
+  return {
+    title: `arm64 migration digest${scope}, ${m.day}`,
+    headline:
+      `On arm64: ${f.bold(pct(s.workloads))} of workloads (${w.arm64}/${w.total}) · ${f.bold(pct(s.pods))} of pods (${m.totals.pods.arm64}/${m.totals.pods.total}) · ` +
+      `${f.bold(pct(s.cpu))} of requested CPU\nMixed ${w.mixed} · ready to move ${w.ready} · blocked ${w.blocked} · unknown ${w.unknown}`,
+    bar: `${progressBar(s.workloads)} ${pct(s.workloads)}`,
+    ...(trend ? { trend } : {}),
+    clusters,
+    changes,
+    cost,
+    namespaces: `${f.bold('Most left, by namespace')}: ${groups(m.namespaces, m.topN)}`,
+    teams: `${f.bold('Most left, by team')}: ${groups(m.teams, m.topN)}`,
+    readyTitle: `Ready to move today (${m.readyCount}): all images publish linux/arm64, not on arm64 yet`,
+    ready,
+    ...(m.readyCount > ready.length ? { readyMore: `…and ${m.readyCount - ready.length} more (${f.code('archshift digest --print --json')} lists all)` } : {}),
+    blockers,
+    unknown,
+    prs,
+    footer: `Generated ${m.generatedAt} · shares count workloads fully on arm64; pods and CPU by the node they run on`,
+  };
+}
+
+/** The whole digest as plain text (terminal, README) or mrkdwn. */
+export function renderDigestText(m: DigestModel, style: TextStyle = 'terminal'): string {
+  const p = digestParts(m, style);
+  return [
+    p.title,
+    '',
+    p.headline,
+    p.bar,
+    ...(p.trend ? [p.trend] : []),
+    '',
+    p.clusters,
+    p.changes,
+    p.cost,
+    '',
+    p.namespaces,
+    p.teams,
+    '',
+    p.readyTitle,
+    ...(p.ready.length ? p.ready.map((r) => `• ${r.line}`) : ['• none']),
+    ...(p.readyMore ? [p.readyMore] : []),
+    '',
+    p.blockers,
+    '',
+    p.unknown,
+    '',
+    p.prs,
+  ].join('\n');
+}
+
+/** One line for `/arm64 status` and notification text. */
+export function renderStatusLine(m: Pick<DigestModel, 'shares' | 'totals' | 'trend' | 'clusters' | 'team'>): string {
+  const s: Shares = m.shares;
+  const w = m.totals.workloads;
+  const down = m.clusters.filter((c) => !c.ok).map((c) => c.name);
+  return (
+    `arm64${m.team ? ` (${m.team})` : ''}: ${pct(s.workloads)} of workloads (${w.arm64}/${w.total}), ${pct(s.pods)} of pods, ${pct(s.cpu)} of CPU` +
+    `${m.trend.yesterday ? `, ${delta(s.workloads, m.trend.yesterday.workloads)} vs yesterday` : ''}; ready ${w.ready}, blocked ${w.blocked}, unknown ${w.unknown}` +
+    (down.length ? `; NOT COUNTED (unreachable): ${down.join(', ')}` : '')
+  );
+}
