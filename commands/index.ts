@@ -5,6 +5,8 @@ import type { App } from '@slack/bolt';
 import { allowOnly, parseArgs, tokenize, UsageError } from '../src/args.ts';
 import type { Deps } from '../src/deps.ts';
 import { isUserError } from '../src/errors.ts';
+import { ForbiddenError } from '../src/auth/authorize.ts';
+import { commandDuration, commandsTotal } from '../src/ops/metrics.ts';
 import { helpCommand } from './help.ts';
 import { services } from './services.ts';
 import type { ActionRegistrar, CommandContext, SlackReply, Subcommand } from './types.ts';
@@ -27,6 +29,8 @@ export async function dispatch(input: SlashCommandInput, respond: (r: SlackReply
   const requestId = randomUUID().slice(0, 8);
   const log = deps.logger.child({ requestId, user: input.userId, channel: input.channelId });
   let sub: Subcommand | undefined;
+  const started = process.hrtime.bigint();
+  let outcome = 'ok';
   try {
     const tokens = tokenize(input.text);
     const name = (tokens.shift() ?? 'help').toLowerCase();
@@ -40,6 +44,7 @@ export async function dispatch(input: SlashCommandInput, respond: (r: SlackReply
     await sub.run({ args, user: { id: input.userId, name: input.userName }, channelId: input.channelId, respond, client, deps });
   } catch (err) {
     const usage = sub && err instanceof UsageError ? `\nUsage: \`/arm64 ${sub.usage}\`` : '';
+    outcome = err instanceof ForbiddenError ? 'forbidden' : isUserError(err) ? 'refused' : 'error';
     if (isUserError(err)) {
       log.info({ err: err.message, subcommand: sub?.name }, 'command refused');
       await respond({ response_type: 'ephemeral', text: `${err.message}${usage}` }).catch(() => undefined);
@@ -47,6 +52,11 @@ export async function dispatch(input: SlashCommandInput, respond: (r: SlackReply
       log.error({ err, subcommand: sub?.name }, 'command failed');
       await respond({ response_type: 'ephemeral', text: `Sorry, that failed on our side (reference ${requestId}). The error is in the bot's log.` }).catch(() => undefined);
     }
+  } finally {
+    // Unknown subcommands are one label, so random text cannot grow the metric's cardinality.
+    const label = sub?.name ?? 'unknown';
+    commandsTotal.inc({ subcommand: label, outcome });
+    commandDuration.observe({ subcommand: label }, Number(process.hrtime.bigint() - started) / 1e9);
   }
 }
 

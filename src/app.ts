@@ -5,7 +5,7 @@ import bolt from '@slack/bolt';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { WebClient } from '@slack/web-api';
 import { registerCommands } from '../commands/index.ts';
-import { Authorizer } from './auth/authorize.ts';
+import { Authorizer, SlackGroupDirectory } from './auth/authorize.ts';
 import { Catalog } from './config/catalog.ts';
 import { discoverServices } from './config/discover.ts';
 import type { Config } from './config/schema.ts';
@@ -16,6 +16,8 @@ import { Store } from './adapters/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Deps } from './deps.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { DeliveryLog, dropRepeatedDeliveries } from './ops/dedupe.ts';
+import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
 
 const { App, HTTPReceiver, LogLevel } = bolt;
 
@@ -51,6 +53,8 @@ export interface Bot {
   deps: Deps;
   app: InstanceType<typeof App>;
   slack: SlackPoster;
+  /** Health, leader election (`ops.leadership.isLeader()` gates the schedule and canary ticks), shutdown. */
+  ops: OpsRuntime;
   /** Starts the receiver; in HTTP mode resolves to the listening server. */
   start(): Promise<Server | undefined>;
   stop(): Promise<void>;
@@ -62,6 +66,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   const clientOptions = {
     ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
     retryConfig: { retries: config.slack.retries, factor: 2, minTimeout: 200, maxTimeout: 30_000 },
+    timeout: 10_000,
   };
   const logLevel = deps.logger.level === 'debug' ? LogLevel.DEBUG : LogLevel.ERROR;
   const app =
@@ -75,21 +80,30 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   app.error(async (err) => {
     deps.logger.error({ err }, 'unhandled Slack handler error');
   });
+  const webClient = new WebClient(secrets.botToken, clientOptions);
+  deps.auth = new Authorizer(config.auth, new SlackGroupDirectory(webClient, config.auth.groupCacheSeconds * 1000));
+  const ops = createOpsRuntime(deps, new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }));
+  app.use(dropRepeatedDeliveries(new DeliveryLog(), deps.logger));
+  app.use(ops.inFlight.middleware());
   registerCommands(app, deps);
-  const slack = new SlackPoster(new WebClient(secrets.botToken, clientOptions));
+  const slack = new SlackPoster(webClient);
   return {
     deps,
     app,
     slack,
+    ops,
     async start() {
       const warning = await discoverServices(deps).catch((err: Error) => err.message);
       if (warning) deps.logger.warn({ warning }, 'service discovery incomplete');
       const server = (await app.start(config.slack.port)) as Server | undefined;
+      await ops.start();
       deps.logger.info({ mode: config.slack.mode, services: deps.catalog.names().length }, 'archshift is running');
       return config.slack.mode === 'http' ? server : undefined;
     },
     async stop() {
+      ops.beginShutdown();
       await app.stop();
+      await ops.finish();
       await deps.store.flush();
     },
   };

@@ -17,11 +17,15 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // The kubelet sends SIGKILL after terminationGracePeriodSeconds; leave before that on our own.
+    setTimeout(() => process.exit(1), (config.server.shutdownTimeoutSeconds + 5) * 1000).unref();
     await bot.stop().catch((err) => logger.error({ err }, 'error while stopping'));
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A stray rejection in one feature is logged, not allowed to take the whole bot down.
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
   await bot.start();
 }
 

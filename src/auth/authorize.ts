@@ -1,5 +1,8 @@
-// Who may do what. Roles are granted in config to Slack users, user groups or channels; state-changing
-// actions (PRs, canary moves, config reloads) ask here first and are refused with the role they need.
+// Who may do what. Roles are granted in config to Slack users, user groups or channels; members of a
+// service's owning team (its catalog `team`, a Slack user-group id) act as operators on that service.
+// State-changing actions (PRs, canary moves, config reloads) ask here first and are refused with the
+// role they need; `guarded()` in ./audit.ts does the asking and the audit in one call.
+import type { WebClient } from '@slack/web-api';
 import type { Config } from '../config/schema.ts';
 import { UserError } from '../errors.ts';
 
@@ -10,34 +13,113 @@ export interface Actor {
   channelId?: string;
   /** Slack user-group ids the user belongs to, when known. */
   groups?: string[];
+  /** Set when Slack could not tell us the user's groups; denials then say so. */
+  groupsUnknown?: boolean;
 }
 
-export class ForbiddenError extends UserError {}
+/** The part of a catalog service authorization looks at. */
+export interface ServiceRef {
+  name: string;
+  team?: string;
+}
+
+export class ForbiddenError extends UserError {
+  constructor(
+    message: string,
+    readonly needed: Role,
+  ) {
+    super(message);
+  }
+}
+
+/** Members of a Slack user group. */
+export interface GroupDirectory {
+  membersOf(groupId: string): Promise<ReadonlySet<string>>;
+}
 
 const rank: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
 export class Authorizer {
-  constructor(private readonly config: Config['auth']) {}
+  constructor(
+    private readonly config: Config['auth'],
+    private readonly directory?: GroupDirectory,
+  ) {}
 
-  roleOf(actor: Actor): Role | undefined {
+  /** The actor's role; on `service`, its owners are at least operators. */
+  roleOf(actor: Actor, service?: ServiceRef): Role | undefined {
     let best: Role | undefined = this.config.everyoneIsViewer ? 'viewer' : undefined;
+    const raise = (role: Role) => {
+      if (best === undefined || rank[role] > rank[best]) best = role;
+    };
     for (const role of ['viewer', 'operator', 'admin'] as const) {
       const g = this.config[role];
       const granted =
         g.users.includes(actor.userId) ||
         (actor.channelId !== undefined && g.channels.includes(actor.channelId)) ||
         (actor.groups ?? []).some((id) => g.groups.includes(id));
-      if (granted && (best === undefined || rank[role] > rank[best])) best = role;
+      if (granted) raise(role);
     }
+    if (this.isOwner(actor, service)) raise('operator');
     return best;
   }
 
   /** Throws ForbiddenError naming the role needed. */
-  require(actor: Actor, role: Role, what: string): void {
-    const has = this.roleOf(actor);
+  require(actor: Actor, role: Role, what: string, service?: ServiceRef): void {
+    const has = this.roleOf(actor, service);
     if (has !== undefined && rank[has] >= rank[role]) return;
+    const owners = service?.team && this.config.ownersAreOperators && role === 'operator' ? ` Members of the owning team <!subteam^${service.team}> may act on ${service.name} too.` : '';
+    const unknown = actor.groupsUnknown ? ' (Your Slack user groups could not be read just now; try again in a minute.)' : '';
     throw new ForbiddenError(
-      `Sorry, ${what} needs the ${role} role${has ? ` (you have ${has})` : ''}. Ask an archshift admin to grant it in the auth section of the config.`,
+      `Sorry, ${what} needs the ${role} role${has ? ` (you have ${has})` : ''}.${owners} Ask an archshift admin to grant it in the auth section of the config.${unknown}`,
+      role,
     );
+  }
+
+  /** The actor with the user groups that matter here (configured role groups and the service's team). */
+  async actorFor(userId: string, channelId?: string, service?: ServiceRef): Promise<Actor> {
+    const actor: Actor = { userId, channelId };
+    if (!this.directory) return actor;
+    const wanted = new Set([...this.config.viewer.groups, ...this.config.operator.groups, ...this.config.admin.groups]);
+    if (service?.team && this.config.ownersAreOperators) wanted.add(service.team);
+    const groups: string[] = [];
+    await Promise.all(
+      [...wanted].map(async (id) => {
+        try {
+          if ((await this.directory!.membersOf(id)).has(userId)) groups.push(id);
+        } catch {
+          actor.groupsUnknown = true;
+        }
+      }),
+    );
+    actor.groups = groups.sort();
+    return actor;
+  }
+
+  private isOwner(actor: Actor, service?: ServiceRef): boolean {
+    return Boolean(this.config.ownersAreOperators && service?.team && (actor.groups ?? []).includes(service.team));
+  }
+}
+
+/**
+ * User-group members from Slack (`usergroups.users.list`, scope usergroups:read), cached per group.
+ * Concurrent asks for one group share one call; a failed call is not cached.
+ */
+export class SlackGroupDirectory implements GroupDirectory {
+  private cache = new Map<string, { at: number; members: Promise<ReadonlySet<string>> }>();
+
+  constructor(
+    private readonly client: Pick<WebClient, 'usergroups'>,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  membersOf(groupId: string): Promise<ReadonlySet<string>> {
+    const hit = this.cache.get(groupId);
+    if (hit && this.now() - hit.at < this.ttlMs) return hit.members;
+    const members = this.client.usergroups.users.list({ usergroup: groupId }).then((r) => new Set(r.users ?? []) as ReadonlySet<string>);
+    const entry = { at: this.now(), members };
+    this.cache.set(groupId, entry);
+    members.catch(() => this.cache.get(groupId) === entry && this.cache.delete(groupId));
+    return members;
   }
 }

@@ -7,6 +7,7 @@ import { readinessConfigSchema } from '../readiness/config.ts';
 import { canaryConfigSchema } from '../canary/config.ts';
 import { digestConfigSchema } from '../digest/config.ts';
 import { authConfigSchema } from '../auth/config.ts';
+import { serverConfigSchema } from '../ops/config.ts';
 
 const hostPattern = /^[a-z0-9.-]+(:\d+)?$/i;
 
@@ -81,10 +82,7 @@ export const configSchema = z
       .object({ file: z.string().min(1).default('./data/archshift.json') })
       .strict()
       .default({ file: './data/archshift.json' }),
-    server: z
-      .object({ port: z.number().int().min(0).max(65535).default(8080) })
-      .strict()
-      .default({ port: 8080 }),
+    server: serverConfigSchema,
   })
   .strict();
 

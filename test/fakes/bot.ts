@@ -18,6 +18,8 @@ export interface TestBot {
   bot: Bot;
   slack: FakeSlackApi;
   url: string;
+  /** The ops server (/healthz, /readyz, /metrics). */
+  opsUrl: string;
   dir: string;
   /** Sends a signed `/arm64 <text>` and resolves with the HTTP response. */
   command(text: string, opts?: { user?: string; channel?: string; retryNum?: number }): Promise<Response>;
@@ -34,6 +36,7 @@ export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts
     ...rawConfig,
     slack: { mode: 'http', port: 0, apiUrl: slack.apiUrl, retries: 0, ...(rawConfig.slack as object) },
     store: { file: join(dir, 'store.json') },
+    server: { port: 0, host: '127.0.0.1', ...(rawConfig.server as object) },
   });
   const bot = await createBot(config, {
     logger: createLogger('silent'),
@@ -47,6 +50,7 @@ export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts
     bot,
     slack,
     url,
+    opsUrl: `http://127.0.0.1:${bot.ops.port()}`,
     dir,
     command: (text, o = {}) =>
       postSigned(url, slashCommandBody({ text, user_id: o.user, channel_id: o.channel, response_url: slack.responseUrl(`c${++responseIds}`) }), {

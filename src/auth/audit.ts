@@ -1,0 +1,95 @@
+// The audit trail of state-changing actions: who, what, which service, result. Each entry goes to the
+// store (section `audit`, bounded, newest last) and to the structured log (which keeps them all).
+// `guarded()` is what features call: authorize, run, audit, in that order, whatever happens.
+import type { Store } from '../adapters/store.ts';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
+import { auditEvents } from '../ops/metrics.ts';
+import { ForbiddenError, type Authorizer, type Role, type ServiceRef } from './authorize.ts';
+
+export const AUDIT_SECTION = 'audit';
+
+export type AuditResult = 'ok' | 'denied' | 'failed';
+
+export interface AuditEntry {
+  at: string;
+  /** Slack user id, or `archshift` for what the bot does on its own (scheduled digest, auto-rollback). */
+  actor: string;
+  channel?: string;
+  /** Dotted verb: `pr.open`, `canary.start`, `canary.promote`, `canary.rollback`, `config.reload`, ... */
+  action: string;
+  service?: string;
+  result: AuditResult;
+  detail?: string;
+  requestId?: string;
+}
+
+export interface AuditLog {
+  entries: AuditEntry[];
+}
+
+export interface AuditDeps {
+  store: Store;
+  logger: Logger;
+  clock: Clock;
+  config: Pick<Config, 'auth'>;
+}
+
+/** Records one entry. Never throws: a failed store write is logged, the action already happened. */
+export async function audit(deps: AuditDeps, entry: Omit<AuditEntry, 'at'>): Promise<void> {
+  const full: AuditEntry = { at: deps.clock.now().toISOString(), ...entry };
+  if (full.detail) full.detail = full.detail.slice(0, 500);
+  auditEvents.inc({ action: full.action, result: full.result });
+  deps.logger.info({ audit: full }, `audit ${full.action} ${full.result}`);
+  try {
+    await deps.store.section<AuditLog>(AUDIT_SECTION, () => ({ entries: [] })).update((log) => {
+      log.entries.push(full);
+      const excess = log.entries.length - deps.config.auth.auditLimit;
+      if (excess > 0) log.entries.splice(0, excess);
+    });
+  } catch (err) {
+    deps.logger.error({ err: (err as Error).message, audit: full }, 'audit entry could not be stored');
+  }
+}
+
+export function auditEntries(store: Store): AuditEntry[] {
+  return store.section<AuditLog>(AUDIT_SECTION, () => ({ entries: [] })).get().entries;
+}
+
+export interface GuardRequest<T> {
+  user: { id: string };
+  channelId?: string;
+  action: string;
+  role: Role;
+  /** For the denial message: "opening a PR for payments". */
+  what: string;
+  service?: ServiceRef;
+  requestId?: string;
+  /** Summary of a successful result for the audit entry (a PR URL, the new weight). */
+  describe?: (result: T) => string;
+}
+
+/**
+ * Checks the role (resolving the user's Slack groups), runs `run`, and audits the outcome:
+ * `denied` (ForbiddenError rethrown, naming the role needed), `ok`, or `failed` (error rethrown).
+ */
+export async function guarded<T>(deps: AuditDeps & { auth: Authorizer }, req: GuardRequest<T>, run: () => Promise<T>): Promise<T> {
+  const base = { actor: req.user.id, channel: req.channelId, action: req.action, service: req.service?.name, requestId: req.requestId };
+  const actor = await deps.auth.actorFor(req.user.id, req.channelId, req.service);
+  try {
+    deps.auth.require(actor, req.role, req.what, req.service);
+  } catch (err) {
+    if (err instanceof ForbiddenError) await audit(deps, { ...base, result: 'denied', detail: `needs ${err.needed}` });
+    throw err;
+  }
+  let result: T;
+  try {
+    result = await run();
+  } catch (err) {
+    await audit(deps, { ...base, result: 'failed', detail: (err as Error).message });
+    throw err;
+  }
+  await audit(deps, { ...base, result: 'ok', detail: req.describe?.(result) });
+  return result;
+}

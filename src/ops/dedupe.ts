@@ -1,0 +1,59 @@
+// Slack redelivers a request it thinks we missed (HTTP: `x-slack-retry-num`; Socket Mode: retry_attempt).
+// The redelivery carries the same payload, so the first delivery's identity (event_id, or trigger_id +
+// response_url + action_ts for commands and clicks) is remembered on arrival and a repeat is acked
+// without running anything, even while the first is still running. The memory is per process and
+// bounded; Slack gives up retrying after a few minutes, which is the window kept here.
+import type { Middleware, AnyMiddlewareArgs } from '@slack/bolt';
+import type { Logger } from '../logger.ts';
+import { commandsTotal } from './metrics.ts';
+
+export class DeliveryLog {
+  private seen = new Map<string, number>();
+
+  constructor(
+    private readonly windowMs = 10 * 60_000,
+    private readonly max = 50_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** True when `key` was delivered before within the window; otherwise remembers it. */
+  repeat(key: string): boolean {
+    const now = this.now();
+    const at = this.seen.get(key);
+    if (at !== undefined && now - at < this.windowMs) return true;
+    this.seen.set(key, now);
+    // Map keeps insertion order: evict the oldest first.
+    for (const [k, t] of this.seen) {
+      if (this.seen.size <= this.max && now - t < this.windowMs) break;
+      this.seen.delete(k);
+    }
+    return false;
+  }
+}
+
+/** What identifies one delivery of a Slack request, or undefined when nothing reliable does. */
+export function deliveryKey(body: Record<string, unknown>): string | undefined {
+  if (typeof body.event_id === 'string') return `event:${body.event_id}`;
+  const trigger = typeof body.trigger_id === 'string' ? body.trigger_id : '';
+  const responseUrl = typeof body.response_url === 'string' ? body.response_url : '';
+  const action = Array.isArray(body.actions) ? (body.actions[0] as { action_ts?: string } | undefined)?.action_ts ?? '' : '';
+  const view = (body.view as { id?: string; hash?: string } | undefined) ?? {};
+  const parts = [trigger, responseUrl, action, view.id ?? '', view.hash ?? ''];
+  if (parts.every((p) => !p)) return undefined;
+  return `${String(body.command ?? body.type ?? '')}:${parts.join('|')}`;
+}
+
+/** Bolt global middleware: a repeated delivery is acknowledged and dropped. */
+export function dropRepeatedDeliveries(log: DeliveryLog, logger: Logger): Middleware<AnyMiddlewareArgs> {
+  return async (args) => {
+    const key = deliveryKey(args.body as unknown as Record<string, unknown>);
+    if (key && log.repeat(key)) {
+      const ack = (args as { ack?: () => Promise<void> }).ack;
+      if (ack) await ack();
+      commandsTotal.inc({ subcommand: '-', outcome: 'duplicate' });
+      logger.info({ retryNum: args.context.retryNum, retryReason: args.context.retryReason }, 'repeated Slack delivery acknowledged, not run again');
+      return;
+    }
+    await args.next();
+  };
+}

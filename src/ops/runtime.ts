@@ -1,0 +1,75 @@
+// The operational side of a running bot, built once by src/app.ts: readiness probes, the ops HTTP
+// server, leader election, in-flight tracking and graceful shutdown. Kept here so the composition
+// root only wires it.
+import type { WebClient } from '@slack/web-api';
+import type { Deps } from '../deps.ts';
+import { UserError } from '../errors.ts';
+import { Health, clusterProbes, slackProbe, storeProbe } from './health.ts';
+import { InFlight } from './inflight.ts';
+import { LeaderElector, SoleLeader, defaultIdentity, type Leadership } from './leader.ts';
+import { registry } from './metrics.ts';
+import { startOpsServer, type OpsServer } from './server.ts';
+
+export interface OpsRuntime {
+  health: Health;
+  leadership: Leadership;
+  inFlight: InFlight;
+  /** The ops server's port once started (useful when configured as 0). */
+  port(): number | undefined;
+  start(): Promise<void>;
+  /** Readiness goes red at once; the caller then stops the receiver and calls finish(). */
+  beginShutdown(): void;
+  /** Waits for in-flight work (bounded), releases the Lease, closes the ops server. */
+  finish(): Promise<void>;
+}
+
+function createLeadership(deps: Deps): Leadership & { start?(): void; stop?(): Promise<void> } {
+  const le = deps.config.server.leaderElection;
+  if (!le.enabled) return new SoleLeader();
+  if (!deps.kube) {
+    throw new UserError('server.leaderElection.enabled needs a Kubernetes cluster (in-cluster, kubernetes.kubeconfig or $KUBECONFIG) to hold the Lease.');
+  }
+  return new LeaderElector({
+    api: deps.kube.cluster(le.cluster),
+    namespace: le.namespace ?? process.env.POD_NAMESPACE ?? 'default',
+    name: le.leaseName,
+    identity: defaultIdentity(),
+    leaseDurationMs: le.leaseDurationSeconds * 1000,
+    renewDeadlineMs: le.renewDeadlineSeconds * 1000,
+    retryPeriodMs: le.retryPeriodSeconds * 1000,
+    logger: deps.logger,
+    onStartedLeading: () => deps.logger.info('this replica is the leader: it runs the schedule and the canary controller'),
+    onStoppedLeading: () => deps.logger.info('this replica is no longer the leader'),
+  });
+}
+
+/** `probeClient`: a WebClient without retries and with the probe timeout, for auth.test. */
+export function createOpsRuntime(deps: Deps, probeClient: WebClient): OpsRuntime {
+  const cfg = deps.config.server;
+  const health = new Health([slackProbe(probeClient), storeProbe(deps.store), ...clusterProbes(deps.kube)], {
+    cacheMs: cfg.probeCacheSeconds * 1000,
+    timeoutMs: cfg.probeTimeoutMs,
+  });
+  const leadership = createLeadership(deps);
+  const inFlight = new InFlight();
+  let server: OpsServer | undefined;
+  return {
+    health,
+    leadership,
+    inFlight,
+    port: () => server?.port,
+    async start() {
+      server = await startOpsServer({ port: cfg.port, host: cfg.host, health, registry, logger: deps.logger });
+      leadership.start?.();
+    },
+    beginShutdown() {
+      health.markStopping();
+    },
+    async finish() {
+      const drained = await inFlight.drain(cfg.shutdownTimeoutSeconds * 1000);
+      if (!drained) deps.logger.warn({ pending: inFlight.size }, 'shutdown: some commands were still running when the timeout passed');
+      await leadership.stop?.();
+      await server?.close();
+    },
+  };
+}
