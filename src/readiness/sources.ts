@@ -72,3 +72,32 @@ export function localSource(dir: string): FileSource {
     },
   };
 }
+
+/** The two reads the GitHub adapter offers that a source needs (GitHubClient satisfies it). */
+export interface GitHubFiles {
+  readFile(repo: string, path: string, ref: string): Promise<string | undefined>;
+  repoInfo(repo: string): Promise<{ defaultBranch: string }>;
+}
+
+/** Files of `repo` at `ref` (default: its default branch) through the GitHub adapter; absent client → every read fails with why. */
+export function githubSource(github: GitHubFiles | undefined, repo: string, ref?: string): FileSource {
+  const label = `${repo}${ref ? `@${ref}` : ''}`;
+  let branch: Promise<string> | undefined;
+  return {
+    label,
+    async read(path) {
+      const rel = safeRelative(path);
+      if (!github) throw new SourceError(`no GitHub credentials are configured (set GITHUB_TOKEN or the GitHub App variables), so ${repo} cannot be read`);
+      try {
+        branch ??= ref ? Promise.resolve(ref) : github.repoInfo(repo).then((r) => r.defaultBranch);
+        const text = await github.readFile(repo, rel, await branch);
+        if (text !== undefined && Buffer.byteLength(text) > MAX_FILE_BYTES) throw new SourceError(`${rel} is larger than ${MAX_FILE_BYTES} bytes`);
+        return text;
+      } catch (err) {
+        if (err instanceof SourceError) throw err;
+        branch = undefined; // a failed default-branch lookup is retried by the next read
+        throw new SourceError(`cannot read ${rel} from ${label}: ${(err as Error).message}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,506 @@
+// The readiness check use case: "can this service run on arm64, and if not, what must change?"
+// Reads the Dockerfiles, pipeline and manifests through a FileSource, the live workload through the
+// Kubernetes adapter, asks the registry about every image, and combines it all into one Report.
+// Whatever evidence cannot be had becomes an "unknown" finding; nothing missing is ever read as ready.
+import { stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import type { Deps } from '../deps.ts';
+import type { V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
+import { analyseDockerfile } from './analysers/dockerfile.ts';
+import { imageFinding, invalidReferenceFinding, type ImageUse } from './analysers/images.ts';
+import { analysePipeline, defaultPipelineRule, type PipelineRule } from './analysers/pipeline.ts';
+import {
+  allowedArchitectures,
+  ARCH_LABEL,
+  placementFinding,
+  schedulingFindings,
+  toleratesArm64Taint,
+  workloadFromLive,
+  workloadsFromHelmValues,
+  workloadsFromManifest,
+  type LiveWorkload,
+  type Workload,
+} from './analysers/workload.ts';
+import { parseImageRef } from './image-ref.ts';
+import type { Arm64Suggestion, ImageInspector, ImageResult } from './image-types.ts';
+import { buildReport, type Finding, type Report } from './report.ts';
+import { scanCheckout } from './scan.ts';
+import { githubSource, localSource, SourceError, type FileSource } from './sources.ts';
+
+export interface CheckSettings {
+  pipeline: PipelineRule;
+  imageTimeoutMs: number;
+}
+
+export const defaultCheckSettings: CheckSettings = { pipeline: defaultPipelineRule, imageTimeoutMs: 60_000 };
+
+/** Everything one check looks at; built from the catalog (checkService) or a local directory (checkPath). */
+export interface CheckPlan {
+  service: string;
+  code: FileSource;
+  dockerfiles: string[];
+  /** `required: false` (a local checkout) turns a missing file into a note instead of "unknown". */
+  pipeline?: { source: FileSource; file: string; required: boolean };
+  manifests?: { source: FileSource; files: string[]; helmValues: string[]; required: boolean };
+  /** The service's own image repository (containers running it are "the service image"). */
+  serviceRepository?: string;
+  /** Inspected when no manifest or live container names the service image. */
+  serviceReference?: string;
+  /** Reads the running workload; throws LiveUnavailable or any error (both become "unknown"). */
+  live?: () => Promise<LiveWorkload>;
+  /** Said when there is no live part (no cluster configured). */
+  liveSkipped?: string;
+  /** The native-dependency scan of a checkout, when there is one. */
+  scan?: () => Promise<Finding[]>;
+  /** Findings the caller knows up front (e.g. what this kind of check cannot see). */
+  notes?: Finding[];
+  /** `always`: the serviceReference is inspected even when containers name the service image (`--image`). */
+  serviceReferenceMode?: 'always' | 'fallback';
+}
+
+export class LiveUnavailable extends Error {}
+
+export interface CheckOptions {
+  inspector?: ImageInspector;
+  settings?: CheckSettings;
+  now?: Date;
+}
+
+interface Use extends ImageUse {
+  /** Which workload the container belongs to, for the arm64-without-image cross-check. */
+  workload?: Workload;
+}
+
+export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promise<Report> {
+  const settings = opts.settings ?? defaultCheckSettings;
+  const findings: Finding[] = [...(plan.notes ?? [])];
+  const uses: Use[] = [];
+
+  const read = async (source: FileSource, path: string): Promise<string | undefined | SourceError> => {
+    try {
+      return await source.read(path);
+    } catch (err) {
+      return err instanceof SourceError ? err : new SourceError(`cannot read ${path} from ${source.label}: ${(err as Error).message}`);
+    }
+  };
+  const unreadable = (path: string, err: SourceError): Finding => ({
+    id: 'source.unreadable',
+    severity: 'unknown',
+    ecosystem: 'file',
+    title: `${path} could not be read: ${err.message}`,
+    evidence: { file: path },
+    fix: 'Make the file readable to archshift (GitHub credentials and repository access), then check again.',
+  });
+
+  const [dockerTexts, pipelineText, manifestTexts, helmTexts, live, scanned] = await Promise.all([
+    Promise.all(plan.dockerfiles.map((p) => read(plan.code, p))),
+    plan.pipeline ? read(plan.pipeline.source, plan.pipeline.file) : undefined,
+    Promise.all((plan.manifests?.files ?? []).map((p) => read(plan.manifests!.source, p))),
+    Promise.all((plan.manifests?.helmValues ?? []).map((p) => read(plan.manifests!.source, p))),
+    plan.live ? plan.live().then((l): LiveWorkload | Error => l, (err: Error) => err) : undefined,
+    plan.scan ? plan.scan().then((f): Finding[] | Error => f, (err: Error) => err) : undefined,
+  ]);
+
+  // Dockerfiles.
+  plan.dockerfiles.forEach((path, i) => {
+    const text = dockerTexts[i];
+    if (text instanceof SourceError) return void findings.push(unreadable(path, text));
+    if (text === undefined) {
+      return void findings.push({
+        id: 'dockerfile.missing',
+        severity: 'unknown',
+        ecosystem: 'dockerfile',
+        title: `${path} was not found in ${plan.code.label}, so the base images are unknown`,
+        evidence: { file: path },
+        fix: 'Point the catalog entry\'s `dockerfiles` at the Dockerfile(s) the service is built from.',
+      });
+    }
+    const analysis = analyseDockerfile(path, text);
+    findings.push(...analysis.findings);
+    for (const image of analysis.images) {
+      uses.push({
+        reference: image.reference,
+        label: image.via === 'FROM' ? `Base image of stage ${image.stage}` : `Image copied from (${image.via}) in stage ${image.stage}`,
+        role: image.role,
+        evidence: { file: image.file, line: image.line },
+        edit: image.edit,
+      });
+    }
+  });
+  if (!plan.dockerfiles.length) {
+    findings.push({
+      id: 'dockerfile.missing',
+      severity: 'unknown',
+      ecosystem: 'dockerfile',
+      title: `No Dockerfile found in ${plan.code.label}, so the base images are unknown`,
+      evidence: {},
+      fix: 'Give the Dockerfile path (catalog `dockerfiles`), or run the check in the directory that holds it.',
+    });
+  }
+
+  // Pipeline.
+  if (plan.pipeline) {
+    const { file, required } = plan.pipeline;
+    if (pipelineText instanceof SourceError) findings.push(unreadable(file, pipelineText));
+    else if (pipelineText === undefined && !required) {
+      findings.push({
+        id: 'pipeline.not-checked',
+        severity: 'warning',
+        ecosystem: 'pipeline',
+        title: `No pipeline file (${file}) in this checkout: whether releases build an arm64 image was not checked`,
+        evidence: {},
+        fix: `Check the service with \`archshift check <service>\` to read its pipeline, or add ${file}.`,
+      });
+    } else findings.push(...analysePipeline(file, pipelineText, settings.pipeline));
+  }
+
+  // Manifests and Helm values.
+  const workloads: Workload[] = [];
+  const manifestFiles = [...(plan.manifests?.files ?? []).map((f) => [f, 'manifest'] as const), ...(plan.manifests?.helmValues ?? []).map((f) => [f, 'helm'] as const)];
+  const manifestContents = [...manifestTexts, ...helmTexts];
+  manifestFiles.forEach(([file, kind], i) => {
+    const text = manifestContents[i];
+    if (text instanceof SourceError) return void findings.push(unreadable(file, text));
+    if (text === undefined) {
+      return void findings.push({
+        id: 'kubernetes.manifest-missing',
+        severity: plan.manifests!.required ? 'unknown' : 'warning',
+        ecosystem: 'kubernetes',
+        title: `${file} was not found, so its pods and images were not checked`,
+        evidence: { file },
+        fix: 'Point the catalog entry\'s `manifests.files` (or `manifests.helmValues`) at the service\'s manifests.',
+      });
+    }
+    const analysis = kind === 'helm' ? workloadsFromHelmValues(file, text, plan.service) : workloadsFromManifest(file, text);
+    findings.push(...analysis.findings);
+    workloads.push(...analysis.workloads);
+  });
+  for (const w of workloads) {
+    findings.push(...schedulingFindings(w));
+    for (const c of w.containers) uses.push(containerUse(c, w, plan.serviceRepository));
+  }
+
+  // The running workload.
+  if (live instanceof Error) {
+    findings.push({
+      id: live instanceof LiveUnavailable ? 'kubernetes.workload-missing' : 'kubernetes.unreachable',
+      severity: 'unknown',
+      ecosystem: 'kubernetes',
+      title: live instanceof LiveUnavailable ? live.message : `The cluster could not be read: ${live.message}`,
+      evidence: {},
+      fix: 'Containers injected at admission (sidecars) and the nodes the pods run on are only visible in the cluster; check again when it answers.',
+    });
+  } else if (live) {
+    const w = workloadFromLive(live);
+    findings.push(placementFinding(live));
+    if (!workloads.length) findings.push(...schedulingFindings(w));
+    const seen = new Set(uses.map((u) => normalized(u.reference)));
+    for (const c of w.containers) if (!seen.has(normalized(c.image))) uses.push(containerUse(c, w, plan.serviceRepository));
+    workloads.push(w);
+  } else if (plan.liveSkipped) {
+    findings.push({ id: 'kubernetes.live-not-checked', severity: 'warning', ecosystem: 'kubernetes', title: plan.liveSkipped, evidence: {} });
+  }
+  if (plan.manifests?.required && !workloads.length && !manifestFiles.some((_, i) => manifestContents[i] === undefined || manifestContents[i] instanceof SourceError)) {
+    findings.push({
+      id: 'kubernetes.no-workload',
+      severity: 'unknown',
+      ecosystem: 'kubernetes',
+      title: `No pod spec (Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod) was found in ${manifestFiles.map(([f]) => f).join(', ')}`,
+      evidence: { file: manifestFiles[0]?.[0] },
+    });
+  }
+
+  // The service's own image when no container named it.
+  if (plan.serviceRepository || plan.serviceReference) {
+    const named = plan.serviceReference && uses.some((u) => u.role === 'service' && normalized(u.reference) === normalized(plan.serviceReference!));
+    if (!named && (plan.serviceReferenceMode === 'always' || !uses.some((u) => u.role === 'service'))) {
+      if (plan.serviceReference) {
+        uses.push({ reference: plan.serviceReference, label: 'Service image', role: 'service', evidence: { image: plan.serviceReference } });
+      } else {
+        findings.push({
+          id: 'image.service-unchecked',
+          severity: 'unknown',
+          ecosystem: 'image',
+          title: `No tag of the service image ${plan.serviceRepository} is known (not in the manifests, the cluster or the catalog), so whether it publishes linux/arm64 is unknown`,
+          evidence: { image: plan.serviceRepository },
+          fix: 'Set the catalog entry\'s `tag`, or let archshift read the cluster.',
+        });
+      }
+    }
+  }
+
+  // The registry, once per distinct reference.
+  const results = await inspectAll(uses, opts.inspector, settings.imageTimeoutMs);
+  for (const use of dedupe(uses)) {
+    const r = results.get(use.reference)!;
+    findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion));
+  }
+  findings.push(...arm64WithoutImage(workloads, uses, results, live instanceof Error ? undefined : live));
+
+  // Native dependencies.
+  if (scanned instanceof Error) {
+    findings.push({
+      id: 'native.scan-failed',
+      severity: 'unknown',
+      ecosystem: 'native',
+      title: `The native-dependency scan failed: ${scanned.message}`,
+      evidence: {},
+    });
+  } else if (scanned) findings.push(...scanned);
+
+  return buildReport(plan.service, findings, opts.now);
+}
+
+function normalized(reference: string): string {
+  try {
+    return parseImageRef(reference).normalized;
+  } catch {
+    return reference;
+  }
+}
+
+function repositoryOf(reference: string): string | undefined {
+  try {
+    const r = parseImageRef(reference);
+    return `${r.registry}/${r.repository}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function containerUse(c: Workload['containers'][number], w: Workload, serviceRepository?: string): Use {
+  const isService = serviceRepository !== undefined && repositoryOf(c.image) === repositoryOf(serviceRepository);
+  const editable = c.evidence.file && c.evidence.line ? { file: c.evidence.file, line: c.evidence.line, text: c.image, part: 'reference' as const } : undefined;
+  return {
+    reference: c.image,
+    label: `${c.kind === 'init' ? 'Init container' : 'Container'} ${c.container} of ${w.kind} ${w.name}:`,
+    role: isService ? 'service' : 'container',
+    evidence: c.evidence,
+    edit: isService ? undefined : editable,
+    workload: w,
+  };
+}
+
+/** One finding per image per place; the same image seen live after a manifest names it is not repeated. */
+function dedupe(uses: Use[]): Use[] {
+  const seen = new Set<string>();
+  return uses.filter((u) => {
+    // One edit place is one finding (two stages built FROM the same ARG share the fix).
+    const key = u.edit ? `${u.edit.file}:${u.edit.line}:${u.edit.text}` : `${u.reference}|${u.role}|${u.evidence.file ?? 'live'}:${u.evidence.line ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+type Looked = { invalid: string } | { result: ImageResult; suggestion?: Arm64Suggestion };
+
+async function inspectAll(uses: Use[], inspector: ImageInspector | undefined, timeoutMs: number): Promise<Map<string, Looked>> {
+  const byRef = new Map<string, Use[]>();
+  for (const u of uses) byRef.set(u.reference, [...(byRef.get(u.reference) ?? []), u]);
+  const out = new Map<string, Looked>();
+  await Promise.all(
+    [...byRef.entries()].map(async ([reference, group]) => {
+      try {
+        parseImageRef(reference);
+      } catch (err) {
+        out.set(reference, { invalid: (err as Error).message.replace(/^invalid image reference "[^"]*": /, '') });
+        return;
+      }
+      if (!inspector) {
+        out.set(reference, { result: { reference, normalized: reference, status: 'error', platforms: [], reason: 'no registry client is configured' } });
+        return;
+      }
+      const needsSuggestion = group.some((u) => u.role !== 'service');
+      out.set(reference, await within(timeoutMs, lookUp(inspector, reference, needsSuggestion), () => ({
+        result: { reference, normalized: reference, status: 'error', platforms: [], reason: `no answer within ${Math.round(timeoutMs / 1000)} s` },
+      })));
+    }),
+  );
+  return out;
+}
+
+async function lookUp(inspector: ImageInspector, reference: string, needsSuggestion: boolean): Promise<Looked> {
+  let result: ImageResult;
+  try {
+    result = await inspector.inspect(reference);
+  } catch (err) {
+    return { result: { reference, normalized: reference, status: 'error', platforms: [], reason: (err as Error).message } };
+  }
+  if (result.status !== 'amd64-only' || !needsSuggestion) return { result };
+  try {
+    if (inspector.suggestArm64Image) return { result, suggestion: await inspector.suggestArm64Image(reference) };
+    const tag = await inspector.nearestArm64Tag?.(reference);
+    if (tag === undefined) return { result, suggestion: { kind: 'none', prApplicable: false, reason: inspector.nearestArm64Tag ? 'no newer tag publishes linux/arm64' : 'the registry client cannot search tags' } };
+    const ref = parseImageRef(reference);
+    return { result, suggestion: { kind: 'tag-bump', image: `${ref.writtenName}:${tag}`, prApplicable: true, reason: `tag ${tag} publishes linux/arm64` } };
+  } catch (err) {
+    return { result, suggestion: { kind: 'none', prApplicable: false, reason: `the search for an arm64 tag failed: ${(err as Error).message}` } };
+  }
+}
+
+/** Resolves to `fallback()` when `promise` takes longer than `ms`; the timer never holds the process open. */
+function within<T>(ms: number, promise: Promise<T>, fallback: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback()), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The failure this product must never cause: pods that can land on arm64 nodes while one of their
+ * images has no arm64 variant crash with "exec format error".
+ */
+function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<string, Looked>, live?: LiveWorkload): Finding[] {
+  const out: Finding[] = [];
+  const amd64Only = (ref: string): boolean => {
+    const r = results.get(ref);
+    return r !== undefined && 'result' in r && r.result.status === 'amd64-only';
+  };
+  for (const w of workloads) {
+    const allowed = allowedArchitectures(w.spec);
+    const mayRunOnArm64 = (allowed === 'any' || allowed.has('arm64')) && toleratesArm64Taint(w.spec);
+    const runsOnArm64 = 'cluster' in w.origin && live !== undefined && live.pods.some((p) => p.nodeName && live.nodeArch.get(p.nodeName) === 'arm64');
+    if (!mayRunOnArm64 && !runsOnArm64) continue;
+    const bad = [...new Set(uses.filter((u) => u.workload === w && amd64Only(u.reference)).map((u) => u.reference))];
+    if (!bad.length) continue;
+    out.push({
+      id: 'kubernetes.arm64-without-image',
+      severity: 'blocker',
+      ecosystem: 'kubernetes',
+      title: `${w.kind} ${w.name} ${runsOnArm64 ? 'has pods on arm64 nodes' : 'can be scheduled on arm64 nodes'} but ${bad.join(', ')} ${bad.length === 1 ? 'has' : 'have'} no arm64 image: those pods fail with "exec format error"`,
+      evidence: 'file' in w.origin ? { file: w.origin.file, line: w.origin.line } : { excerpt: `${w.origin.cluster}: ${w.kind} ${w.origin.namespace}/${w.name}` },
+      fix: 'Keep the pods off arm64 nodes (remove the arm64 toleration or select amd64) until every image publishes linux/arm64.',
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Entry points.
+
+export function checkSettingsOf(deps: Pick<Deps, 'config'>): CheckSettings {
+  const r = deps.config.readiness;
+  return { pipeline: r.pipeline, imageTimeoutMs: r.imageTimeoutMs };
+}
+
+/** Reads the live Deployment, its pods and their nodes' architectures. */
+async function readLive(deps: Deps, cluster: string | undefined, namespace: string, name: string): Promise<LiveWorkload> {
+  const c = deps.kube!.cluster(cluster);
+  const deployment: V1Deployment | undefined = await c.getDeployment(namespace, name);
+  if (!deployment) throw new LiveUnavailable(`Deployment ${namespace}/${name} does not exist in cluster ${c.name}, so its running containers are unknown`);
+  const labels = deployment.spec?.selector?.matchLabels ?? {};
+  const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+  const [pods, nodes]: [V1Pod[], V1Node[]] = await Promise.all([
+    selector ? c.listPods({ namespace, labelSelector: selector }) : Promise.resolve([]),
+    c.listNodes(),
+  ]);
+  const nodeArch = new Map<string, string>();
+  for (const n of nodes) {
+    const arch = n.metadata?.labels?.[ARCH_LABEL] ?? n.status?.nodeInfo?.architecture;
+    if (n.metadata?.name && arch) nodeArch.set(n.metadata.name, arch);
+  }
+  return {
+    cluster: c.name,
+    namespace,
+    kind: 'Deployment',
+    name,
+    spec: deployment.spec?.template?.spec ?? { containers: [] },
+    nodeArch,
+    pods: pods.map((p) => {
+      const statuses = new Map([...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].map((s) => [s.name, s.imageID]));
+      return {
+        name: p.metadata?.name ?? '?',
+        nodeName: p.spec?.nodeName,
+        images: [
+          ...(p.spec?.initContainers ?? []).map((ct) => ({ container: ct.name, kind: 'init' as const, image: ct.image ?? '', imageID: statuses.get(ct.name) })),
+          ...(p.spec?.containers ?? []).map((ct) => ({ container: ct.name, kind: 'container' as const, image: ct.image ?? '', imageID: statuses.get(ct.name) })),
+        ].filter((i) => i.image),
+      };
+    }),
+  };
+}
+
+/** Checks a catalog service: its repos through the GitHub adapter, its cluster through deps.kube. */
+export async function checkService(deps: Deps, name: string): Promise<Report> {
+  const svc = deps.catalog.resolve(name);
+  const source = (repo: string, ref?: string) => githubSource(deps.github, repo, ref);
+  const plan: CheckPlan = {
+    service: svc.name,
+    code: source(svc.repo, svc.branch),
+    dockerfiles: svc.dockerfiles,
+    pipeline: { source: source(svc.pipeline.repo), file: svc.pipeline.file, required: true },
+    manifests: { source: source(svc.manifests.repo), files: svc.manifests.files, helmValues: svc.manifests.helmValues, required: true },
+    serviceRepository: svc.image,
+    serviceReference: svc.tag ? `${svc.image}:${svc.tag}` : undefined,
+    ...(deps.kube
+      ? { live: () => readLive(deps, svc.cluster, svc.namespace, svc.deployment) }
+      : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' }),
+    notes: [
+      {
+        id: 'native.not-scanned',
+        severity: 'warning',
+        ecosystem: 'native',
+        title: `Native dependencies were not scanned: ${svc.repo} was read through GitHub, not a checkout`,
+        evidence: {},
+        fix: `Run \`archshift check <path>\` in a checkout of ${svc.repo} to scan its JVM, Python, Node, Go and native dependencies.`,
+      },
+    ],
+  };
+  return runCheck(plan, { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() });
+}
+
+const DOCKERFILE_NAME = /(^|\/)(Dockerfile|Containerfile)(\.[\w.-]+)?$|\.(Dockerfile|dockerfile)$/;
+const PIPELINE_FILES = ['pipeline.yml', 'pipeline.yaml'];
+const MANIFEST_NAME = /\.ya?ml$/;
+const MAX_DEPTH = 4;
+
+export interface CheckPathOptions {
+  /** The image the checkout is released as, e.g. `registry.acme.io/shop/api:1.4.2`. */
+  image?: string;
+  inspector?: ImageInspector;
+  settings?: CheckSettings;
+  now?: Date;
+  scan?: (root: string) => Promise<Finding[]>;
+}
+
+/** Checks a local checkout: no catalog, Slack or cluster needed. */
+export async function checkPath(root: string, opts: CheckPathOptions = {}): Promise<Report> {
+  const info = await stat(root).catch(() => undefined);
+  if (!info?.isDirectory()) throw new SourceError(`${root} is not a directory`);
+  const source = localSource(root);
+  const files = (await source.list!()).filter((f) => f.split('/').length <= MAX_DEPTH);
+  const dockerfiles = files.filter((f) => DOCKERFILE_NAME.test(f));
+  const pipelineFile = PIPELINE_FILES.find((f) => files.includes(f)) ?? PIPELINE_FILES[0]!;
+  // Manifests are any YAML file holding a pod spec; the pipeline file and CI configs are not manifests.
+  const yamlFiles = files.filter((f) => MANIFEST_NAME.test(f) && !PIPELINE_FILES.includes(f) && !f.startsWith('.github/'));
+  const manifestFiles: string[] = [];
+  for (const f of yamlFiles) {
+    const text = await source.read(f).catch(() => undefined);
+    if (text && /^kind:\s*(Deployment|StatefulSet|DaemonSet|ReplicaSet|Job|CronJob|Pod|List)\s*$/m.test(text)) manifestFiles.push(f);
+  }
+  // Without --image, a container whose image is named like the checkout's directory is the service's own.
+  let serviceRepository = opts.image ? (repositoryOf(opts.image) ?? opts.image) : undefined;
+  if (!serviceRepository) {
+    const dir = basename(resolve(root));
+    for (const f of manifestFiles) {
+      const text = (await source.read(f).catch(() => undefined)) ?? '';
+      const own = [...text.matchAll(/^\s*-?\s*image:\s*["']?([^\s"'#]+)/gm)].map((m) => m[1]!).find((img) => repositoryOf(img)?.split('/').at(-1) === dir);
+      if (own) serviceRepository = repositoryOf(own);
+    }
+  }
+  const plan: CheckPlan = {
+    service: root,
+    code: source,
+    dockerfiles,
+    pipeline: { source, file: pipelineFile, required: false },
+    manifests: { source, files: manifestFiles, helmValues: [], required: false },
+    serviceRepository,
+    serviceReference: opts.image,
+    serviceReferenceMode: opts.image ? 'always' : 'fallback',
+    scan: () => (opts.scan ?? scanCheckout)(source.root!),
+  };
+  return runCheck(plan, { inspector: opts.inspector, settings: opts.settings, now: opts.now });
+}

@@ -1,0 +1,58 @@
+// Puts the fixture services (test/fixtures/services) on real registries: pushes the images each one
+// names and copies its files to a temp checkout with the placeholder registry hosts replaced.
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunningRegistry } from '../fakes/registry.ts';
+
+export const FIXTURES = fileURLToPath(new URL('../fixtures/services/', import.meta.url));
+export const OPEN_PLACEHOLDER = 'registry.invalid:5000';
+export const PRIVATE_PLACEHOLDER = 'private.invalid:5000';
+
+const amd64 = { architecture: 'amd64' };
+const arm64 = { architecture: 'arm64', variant: 'v8' };
+
+/** The images the fixtures name on the open registry; returns the digest of the runtime pinned by checkout-api. */
+export async function pushOpenImages(r: RunningRegistry): Promise<{ distroless: string }> {
+  await r.pushIndex('library/golang', '1.22', [amd64, arm64], { attestations: true });
+  const distroless = await r.pushIndex('distroless/static', 'nonroot', [amd64, arm64]);
+  await r.pushIndex('library/busybox', '1.36', [amd64, arm64], { format: 'docker' });
+  await r.pushIndex('shop/checkout-api', '1.8.0', [amd64, arm64], { attestations: true });
+  await r.pushSingle('library/node', '14-alpine', amd64);
+  await r.pushIndex('library/node', '16-alpine', [amd64, arm64], { annotation: 'node16' });
+  await r.pushIndex('library/node', '18-alpine', [amd64, arm64], { annotation: 'node18' });
+  await r.pushSingle('shop/catalog-web', '2.3.1', amd64);
+  await r.pushIndex('library/alpine', '3.19', [amd64, arm64]);
+  await r.pushSingle('shop/search-indexer', '0.9.2', amd64);
+  await r.pushSingle('vendor/billing-runtime', '5.2', amd64, { annotation: '5.2' });
+  await r.pushSingle('vendor/billing-runtime', '5.3', amd64, { annotation: '5.3' });
+  await r.pushSingle('finance/legacy-billing', '7.0.3', amd64);
+  return { distroless };
+}
+
+export async function pushPrivateImages(r: RunningRegistry): Promise<void> {
+  await r.pushIndex('platform/jre', '17', [amd64, arm64]);
+  await r.pushIndex('finance/payments', '4.1.0', [amd64, arm64]);
+}
+
+export interface Checkouts {
+  dir: string;
+  path(service: string): string;
+  cleanup(): Promise<void>;
+}
+
+/** Copies every fixture service into a temp dir, each named like the service, hosts replaced. */
+export async function materialise(hosts: { open: string; private?: string }): Promise<Checkouts> {
+  const dir = await mkdtemp(join(tmpdir(), 'archshift-services-'));
+  await cp(FIXTURES, dir, { recursive: true });
+  for (const service of await readdir(dir, { withFileTypes: true })) {
+    if (!service.isDirectory()) continue;
+    for (const file of await readdir(join(dir, service.name))) {
+      const p = join(dir, service.name, file);
+      const text = await readFile(p, 'utf8');
+      await writeFile(p, text.replaceAll(OPEN_PLACEHOLDER, hosts.open).replaceAll(PRIVATE_PLACEHOLDER, hosts.private ?? PRIVATE_PLACEHOLDER));
+    }
+  }
+  return { dir, path: (s) => join(dir, s), cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
