@@ -64,7 +64,7 @@ describe('/arm64 pr', () => {
 
   test('--dry-run needs no role and prints the diff without writing', async () => {
     const replies = await call('api pipeline --dry-run', 'U-STRANGER');
-    assert.match(replies.at(-1)!.text, /\+      mustBuildARM64: true/);
+    assert.match(replies.at(-1)!.text, /\+ {6}mustBuildARM64: true/);
     assert.equal(fake.writes(), 0);
   });
 

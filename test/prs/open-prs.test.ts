@@ -40,8 +40,8 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
     assert.equal(fake.file('acme/api', 'archshift/api/base', 'Dockerfile'), dockerfile.replace('openjdk:8-jre', 'eclipse-temurin:8-jre'));
     assert.equal(fake.file('acme/api', 'main', 'Dockerfile'), dockerfile, 'the base branch is untouched');
     assert.match(fake.file('acme/api', 'archshift/api/deps', 'pom.xml')!, /<version>4\.1\.100\.Final<\/version>/);
-    assert.match(fake.file('acme/pipelines', 'archshift/api/pipeline', 'services/api.yml')!, /repository: api\n      mustBuildARM64: true\n/);
-    assert.match(fake.file('acme/k8s', 'archshift/api/selectors', 'apps/api/deployment.yaml')!, /nodeSelector:\n        kubernetes.io\/arch: arm64/);
+    assert.match(fake.file('acme/pipelines', 'archshift/api/pipeline', 'services/api.yml')!, /repository: api\n {6}mustBuildARM64: true\n/);
+    assert.match(fake.file('acme/k8s', 'archshift/api/selectors', 'apps/api/deployment.yaml')!, /nodeSelector:\n {8}kubernetes.io\/arch: arm64/);
     // One commit on top of main, carrying the trailer that marks it as archshift's.
     const sha = fake.repos.get('acme/api')!.refs.get('refs/heads/archshift/api/base')!;
     const commit = fake.commit('acme/api', sha)!;

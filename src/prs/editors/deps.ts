@@ -29,6 +29,10 @@ export function bumpDependency(src: string, bump: DependencyBump): EditResult {
         const t = lineText(n);
         if (t.includes(bump.package) && new RegExp(version.source).test(t)) hits.push(n);
       }
+      if (!hits.length && src.split(/\r?\n|\r/).some((t) => t.includes(bump.package) && t.includes(bump.to))) {
+        notes.push(`${bump.package} is already ${bump.to}`);
+        return src;
+      }
       if (hits.length !== 1) {
         throw new CannotEditError(`${bump.package} ${bump.from} appears on ${hits.length} lines; the check must say which line to change`);
       }

@@ -59,7 +59,11 @@ function literalSplice(src: string, starts: number[], df: ReturnType<typeof Dock
     const after = text[i + from.length] ?? ' ';
     if (/[\s="']/.test(before) && (from.endsWith(' ') || /[\s"']/.test(after))) hits.push(i);
   }
-  if (!hits.length) return undefined;
+  if (!hits.length) {
+    // Already applied (a re-run after the edit): nothing to do, rather than "file changed".
+    if (edit.to && text.includes(splitDigest(edit.to).ref)) return { start: lineStart, end: lineStart, text: '' };
+    return undefined;
+  }
   if (hits.length > 1) throw new CannotEditError(`line ${line} holds ${from} ${hits.length} times; cannot tell which to change`);
   const instruction = df.getInstructions().find((i) => i.getRange().start.line <= line - 1 && i.getRange().end.line >= line - 1);
   const keyword = instruction?.getKeyword() ?? '';
@@ -94,6 +98,7 @@ function structuredEdit(src: string, starts: number[], df: ReturnType<typeof Doc
   const froms = df.getFROMs();
   const stages = new Set<string>();
   const candidates: From[] = [];
+  const expanded: string[] = [];
   for (const f of froms) {
     const image = f.getImage() ?? '';
     const isStageRef = stages.has(image.toLowerCase());
@@ -102,6 +107,7 @@ function structuredEdit(src: string, starts: number[], df: ReturnType<typeof Doc
     if (isStageRef || !image) continue;
     const line = f.getRange().start.line;
     const full = image.replace(variablePattern, (m, a: string | undefined, _mod: string, b: string | undefined) => df.resolveVariable(a ?? b ?? '', line) ?? m);
+    expanded.push(full);
     const lineMatches = edit.line === undefined || line + 1 === edit.line;
     const imageMatches = edit.from === undefined || stripDockerHub(full) === stripDockerHub(edit.from);
     if (lineMatches && imageMatches) candidates.push(f);
@@ -110,6 +116,7 @@ function structuredEdit(src: string, starts: number[], df: ReturnType<typeof Doc
     }
   }
   if (!candidates.length) {
+    if (expanded.some((full) => stripDockerHub(splitDigest(full).ref) === stripDockerHub(splitDigest(edit.to).ref))) return src;
     throw new CannotEditError(edit.line !== undefined ? `no FROM instruction at line ${edit.line}` : `no FROM instruction uses ${edit.from ?? 'a base image'}`);
   }
   const splices: Splice[] = [];

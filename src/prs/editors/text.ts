@@ -47,7 +47,8 @@ export function offsetAt(starts: number[], pos: { line: number; character: numbe
 
 /** Offset of the end of the line containing `offset` (before its line break). */
 export function endOfLine(src: string, offset: number): number {
-  let i = offset;
+  // An offset on the \n of a CRLF still belongs to that line; its end is before the \r.
+  let i = src[offset] === '\n' && src[offset - 1] === '\r' ? offset - 1 : offset;
   while (i < src.length && src[i] !== '\n' && src[i] !== '\r') i++;
   return i;
 }
