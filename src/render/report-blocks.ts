@@ -79,24 +79,16 @@ export function renderReportBlocks(report: Report): ReportMessage {
   const budget = MAX_BLOCKS - head.length - actions.length - 1;
   const body: unknown[] = [];
   let shown = 0;
-  let cut = false;
-  for (const group of groupByEcosystem(report.findings)) {
-    if (cut) break;
-    if (body.length + 2 > budget) {
-      cut = true;
-      break;
-    }
+  groups: for (const group of groupByEcosystem(report.findings)) {
+    if (body.length + 2 > budget) break;
     body.push({ type: 'divider' });
     let section = `*${ecosystemTitle[group.ecosystem]}*`;
     const flush = () => body.push({ type: 'section', text: { type: 'mrkdwn', text: section } });
     for (const f of group.findings) {
       const line = findingMrkdwn(f);
       if (section.length + 1 + line.length > MAX_SECTION_TEXT) {
-        if (body.length + 2 > budget) {
-          cut = true;
-          break;
-        }
         flush();
+        if (body.length + 1 > budget) break groups;
         section = line;
       } else {
         section = `${section}\n${line}`;
