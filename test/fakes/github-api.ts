@@ -59,7 +59,7 @@ const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 
 export class FakeGitHub {
   readonly repos = new Map<string, FakeRepo>();
-  readonly requests: Array<{ method: string; path: string }> = [];
+  readonly requests: Array<{ method: string; path: string; at: number }> = [];
   readonly tokens = new Map<string, TokenGrant>();
   private injections: Injection[] = [];
   private server?: Server;
@@ -167,7 +167,7 @@ export class FakeGitHub {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
-    this.requests.push({ method, path: url.pathname });
+    this.requests.push({ method, path: url.pathname, at: Date.now() });
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
