@@ -81,6 +81,12 @@ export function unreadable(file: string, why: string, line?: number): Finding {
   };
 }
 
+/** Files that were read, i.e. not reported unreadable among `findings`. */
+export function readFiles(files: string[], findings: Finding[]): string[] {
+  const failed = new Set(findings.filter((f) => f.id === 'file.unreadable').map((f) => f.evidence.file));
+  return files.filter((f) => !failed.has(f));
+}
+
 export function scannedInfo(ecosystem: Finding['ecosystem'], what: string, files: string[]): Finding {
   const shown = files.slice(0, 5).join(', ') + (files.length > 5 ? `, and ${files.length - 5} more` : '');
   return {

@@ -15,6 +15,7 @@ import {
   findLine,
   lineAt,
   lineText,
+  readFiles,
   scannedInfo,
   unreadable,
   type Declaration,
@@ -370,7 +371,7 @@ export function analyseJvm(files: SourceFile[], kb: KnowledgeBase): Finding[] {
   for (const f of byBase((b) => b.endsWith('.versions.toml'))) decls.push(...analyseCatalog(f, gradleScope(f.path), out));
   for (const f of byBase((b) => b === 'gradle.lockfile')) decls.push(...analyseGradleLock(f, gradleScope(f.path)));
   out.push(...evaluateDeclarations(decls, kb, 'maven'));
-  const manifests = files.filter((f) => path.posix.basename(f.path) !== 'gradle.properties').map((f) => f.path);
+  const manifests = readFiles(files.filter((f) => path.posix.basename(f.path) !== 'gradle.properties').map((f) => f.path), out);
   if (manifests.length > 0 && !out.some((f) => f.ecosystem === 'jvm' && f.severity !== 'info')) {
     out.push(scannedInfo('jvm', `JVM build files scanned (${decls.length} dependencies)`, manifests));
   }

@@ -9,6 +9,7 @@ import {
   dirOf,
   evaluateDeclarations,
   lineText,
+  readFiles,
   scannedInfo,
   unreadable,
   type Declaration,
@@ -147,8 +148,9 @@ export function analyseNode(files: SourceFile[], kb: KnowledgeBase): Finding[] {
     else decls.push(...analysePackageLock(f, out));
   }
   out.push(...evaluateDeclarations(decls, kb, 'semver'));
-  if (files.length > 0 && !out.some((f) => f.ecosystem === 'node' && f.severity !== 'info')) {
-    out.push(scannedInfo('node', `Node dependency files scanned (${decls.length} entries)`, files.map((f) => f.path)));
+  const read = readFiles(files.map((f) => f.path), out);
+  if (read.length > 0 && !out.some((f) => f.ecosystem === 'node' && f.severity !== 'info')) {
+    out.push(scannedInfo('node', `Node dependency files scanned (${decls.length} entries)`, read));
   }
   return out;
 }

@@ -12,6 +12,7 @@ import {
   evaluateDeclarations,
   findLine,
   lineText,
+  readFiles,
   scannedInfo,
   unreadable,
   type Declaration,
@@ -200,8 +201,9 @@ export function analysePython(files: SourceFile[], kb: KnowledgeBase): Finding[]
     else decls.push(...analyseRequirements(f));
   }
   out.push(...evaluateDeclarations(decls, kb, 'pep440'));
-  if (files.length > 0 && !out.some((f) => f.ecosystem === 'python' && f.severity !== 'info')) {
-    out.push(scannedInfo('python', `Python dependency files scanned (${decls.length} requirements)`, files.map((f) => f.path)));
+  const read = readFiles(files.map((f) => f.path), out);
+  if (read.length > 0 && !out.some((f) => f.ecosystem === 'python' && f.severity !== 'info')) {
+    out.push(scannedInfo('python', `Python dependency files scanned (${decls.length} requirements)`, read));
   }
   return out;
 }

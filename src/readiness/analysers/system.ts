@@ -7,7 +7,7 @@ import type { Evidence, Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
 import { parseImageRef } from '../image-ref.ts';
 import { tagNumbers } from '../versions.ts';
-import { fixText, knowledgeHit, lineText, unreadable } from './deps.ts';
+import { escapeRegExp, fixText, knowledgeHit, lineText, unreadable } from './deps.ts';
 
 export interface ImageUse {
   image: string;
@@ -58,6 +58,10 @@ export interface ManifestScan {
 
 /** Images in one YAML file: `image:` strings, `{repository, tag}` blocks, Istio sidecar annotations and IstioOperator tags. */
 export function analyseManifest(file: string, text: string, kb: KnowledgeBase): ManifestScan {
+  // Parsing YAML is the slow part of a scan: only files that mention a known component are parsed.
+  if (!componentWords(kb).test(text)) {
+    return { findings: [], images: 0, isManifest: /^(apiVersion|services):/m.test(text) };
+  }
   const lineCounter = new LineCounter();
   let docs;
   try {
@@ -118,6 +122,19 @@ export function analyseManifest(file: string, text: string, kb: KnowledgeBase): 
   }
   if (uses.length > 0) isManifest = true;
   return { findings: analyseSystemImages(uses, kb), images: uses.length, isManifest };
+}
+
+const wordsCache = new WeakMap<KnowledgeBase, RegExp>();
+
+function componentWords(kb: KnowledgeBase): RegExp {
+  let re = wordsCache.get(kb);
+  if (!re) {
+    const words = new Set(['IstioOperator', 'proxyImage']);
+    for (const e of kb.entries('system')) for (const a of [e.package, ...e.aliases]) words.add(a.split('/').pop()!);
+    re = new RegExp([...words].map(escapeRegExp).join('|'));
+    wordsCache.set(kb, re);
+  }
+  return re;
 }
 
 function templateImages(file: string, text: string, kb: KnowledgeBase): ManifestScan {

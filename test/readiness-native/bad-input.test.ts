@@ -1,0 +1,107 @@
+// Bad input never stops a scan: each unreadable file becomes one warning and the rest of the report stands.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { scanCheckout } from '../../src/readiness/scan.ts';
+
+/** A stored (uncompressed) zip with empty entries: local headers, central directory, end record. */
+function zip(names: string[]): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const name of names) {
+    const n = Buffer.from(name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(n.length, 26);
+    const cd = Buffer.alloc(46);
+    cd.writeUInt32LE(0x02014b50, 0);
+    cd.writeUInt16LE(n.length, 28);
+    cd.writeUInt32LE(offset, 42);
+    locals.push(local, n);
+    central.push(cd, n);
+    offset += 30 + n.length;
+  }
+  const cdBuf = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(names.length, 8);
+  end.writeUInt16LE(names.length, 10);
+  end.writeUInt32LE(cdBuf.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cdBuf, end]);
+}
+
+function elf(machine: number): Buffer {
+  const b = Buffer.alloc(64);
+  b.writeUInt32BE(0x7f454c46, 0);
+  b[4] = 2; // 64-bit
+  b[5] = 1; // little-endian
+  b.writeUInt16LE(machine, 18);
+  return b;
+}
+
+let root: string;
+before(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'archshift-bad-'));
+  const w = async (rel: string, content: string | Buffer) => {
+    await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+    await writeFile(path.join(root, rel), content);
+  };
+  await w('broken-pom/pom.xml', '<project><dependencies><dependency></project>');
+  await w('broken-node/package.json', '{ "dependencies": { "sharp": "0.25.0", }');
+  await w('broken-poetry/poetry.lock', '[[package]\nname = "numpy"');
+  await w('broken-pipenv/Pipfile.lock', '{"default": ');
+  await w('binary/requirements.txt', Buffer.from([0x6e, 0x75, 0x00, 0x01, 0x02]));
+  await w('huge/requirements.txt', 'six==1.0\n'.repeat(200_000)); // ~1.8 MB with a 1 MiB cap below
+  await w('broken-yaml/deploy.yaml', 'apiVersion: v1\nkind: Pod\nimage: fluent/fluent-bit:1.7.4\nspec: [unclosed\n');
+  await w('good/requirements.txt', 'numpy==1.18.0\n');
+  await w('jars/lib/netty-transport-native-epoll-4.1.45.Final-linux-x86_64.jar', zip(['META-INF/', 'META-INF/native/libnetty_transport_native_epoll_x86_64.so', 'io/netty/Epoll.class']));
+  await w('jars/lib/multi.jar', zip(['META-INF/native/libfoo_x86_64.so', 'META-INF/native/libfoo_aarch_64.so']));
+  await w('jars/lib/not-a-zip.jar', 'plain text');
+  await w('bin/libfast.so', elf(0x3e));
+  await w('bin/amd64/libtwin.so', elf(0x3e));
+  await w('bin/arm64/libtwin.so', elf(0xb7));
+  await w('node_modules/node-sass/package.json', '{"dependencies": {"node-sass": "4.0.0"}}'); // never scanned
+  await symlink('loop-b.txt', path.join(root, 'good/requirements-loop.txt')).catch(() => undefined);
+  await symlink('requirements-loop.txt', path.join(root, 'good/loop-b.txt'));
+  await mkdir(path.join(root, 'cycle'));
+  await symlink('..', path.join(root, 'cycle/up')); // a directory loop: never followed
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+test('malformed, huge, binary, looping and non-zip files are each one warning; the rest still scans', async () => {
+  const findings = await scanCheckout(root, { maxFileBytes: 1024 * 1024 });
+  const unreadable = findings
+    .filter((f) => f.id === 'file.unreadable')
+    .map((f) => `${f.evidence.file}: ${f.title.replace(/^could not read \S+: /, '')}`)
+    .sort();
+  assert.equal(unreadable.length, 9, unreadable.join('\n'));
+  const expect = [
+    /^binary\/requirements\.txt: binary content/,
+    /^broken-node\/package\.json: malformed JSON/,
+    /^broken-pipenv\/Pipfile\.lock: malformed JSON/,
+    /^broken-poetry\/poetry\.lock: malformed TOML/,
+    /^broken-pom\/pom\.xml: malformed XML/,
+    /^broken-yaml\/deploy\.yaml: malformed YAML/,
+    /^good\/requirements-loop\.txt: symlink loop/,
+    /^huge\/requirements\.txt: larger than 1 MiB/,
+    /^jars\/lib\/not-a-zip\.jar: not a zip archive/,
+  ];
+  expect.forEach((re, i) => assert.match(unreadable[i]!, re));
+  for (const f of findings.filter((x) => x.id === 'file.unreadable')) {
+    assert.equal(f.severity, 'warning');
+    assert.equal(f.ecosystem, 'file');
+  }
+  // The good parts of the checkout are still judged.
+  const rest = findings.filter((f) => f.id !== 'file.unreadable').map((f) => `${f.severity} ${f.id} ${f.evidence.file}`).sort();
+  assert.deepEqual(rest, [
+    'blocker jvm.jar-x86-only jars/lib/netty-transport-native-epoll-4.1.45.Final-linux-x86_64.jar',
+    'blocker native.prebuilt-x86 bin/libfast.so',
+    'change python.numpy good/requirements.txt',
+  ]);
+});
