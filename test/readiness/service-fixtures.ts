@@ -42,7 +42,7 @@ export interface Checkouts {
   cleanup(): Promise<void>;
 }
 
-/** Copies every fixture service into a temp dir, each named like the service, hosts replaced. */
+/** Copies every fixture service into a temp dir, each named like the service, hosts replaced (no private host: a closed loopback port). */
 export async function materialise(hosts: { open: string; private?: string }): Promise<Checkouts> {
   const dir = await mkdtemp(join(tmpdir(), 'archshift-services-'));
   await cp(FIXTURES, dir, { recursive: true });
@@ -51,7 +51,7 @@ export async function materialise(hosts: { open: string; private?: string }): Pr
     for (const file of await readdir(join(dir, service.name))) {
       const p = join(dir, service.name, file);
       const text = await readFile(p, 'utf8');
-      await writeFile(p, text.replaceAll(OPEN_PLACEHOLDER, hosts.open).replaceAll(PRIVATE_PLACEHOLDER, hosts.private ?? PRIVATE_PLACEHOLDER));
+      await writeFile(p, text.replaceAll(OPEN_PLACEHOLDER, hosts.open).replaceAll(PRIVATE_PLACEHOLDER, hosts.private ?? '127.0.0.1:1'));
     }
   }
   return { dir, path: (s) => join(dir, s), cleanup: () => rm(dir, { recursive: true, force: true }) };
