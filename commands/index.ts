@@ -9,13 +9,15 @@ import { ForbiddenError } from '../src/auth/authorize.ts';
 import { commandDuration, commandsTotal } from '../src/ops/metrics.ts';
 import { helpCommand } from './help.ts';
 import { services } from './services.ts';
+import { pr } from './pr.ts';
+import { registerOpenPrs } from './actions/open-prs.ts';
 import type { ActionRegistrar, CommandContext, SlackReply, Subcommand } from './types.ts';
 
-const features: Subcommand[] = [services];
+const features: Subcommand[] = [services, pr];
 
 export const subcommands: Subcommand[] = [helpCommand(() => subcommands), ...features];
 
-const actionRegistrars: ActionRegistrar[] = [];
+const actionRegistrars: ActionRegistrar[] = [registerOpenPrs];
 
 export interface SlashCommandInput {
   text: string;

@@ -10,7 +10,9 @@ import { Catalog } from './config/catalog.ts';
 import { discoverServices } from './config/discover.ts';
 import type { Config } from './config/schema.ts';
 import { readSecrets, requireSlackSecrets, type Secrets } from './config/secrets.ts';
+import { createGitHubClient } from './adapters/github.ts';
 import { Kubernetes } from './adapters/kubernetes.ts';
+import { createRegistryClient } from './adapters/registry.ts';
 import { SlackPoster } from './adapters/slack.ts';
 import { Store } from './adapters/store.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -27,6 +29,8 @@ export interface BuildOptions {
   /** Tests hand in a kubeconfig for the API double instead of reading ~/.kube. */
   kubeConfig?: KubeConfig;
   secrets?: Secrets;
+  /** Where GitHub and registry credentials are read from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 function clusterConfigured(config: Config): boolean {
@@ -38,14 +42,18 @@ export async function buildDeps(config: Config, opts: BuildOptions = {}): Promis
   const logger = opts.logger ?? createLogger();
   const store = await Store.open(config.store.file);
   const kube = opts.kubeConfig || clusterConfigured(config) ? Kubernetes.fromConfig(config.kubernetes, opts.kubeConfig) : undefined;
+  const clock = opts.clock ?? systemClock;
+  const env = opts.env ?? process.env;
   return {
     config,
     catalog: new Catalog(config.catalog),
     store,
     logger,
-    clock: opts.clock ?? systemClock,
+    clock,
     auth: new Authorizer(config.auth),
     kube,
+    registry: createRegistryClient({ config: config.registry, store, logger, env, now: () => clock.now().getTime() }),
+    github: createGitHubClient(config.github, logger, env),
   };
 }
 

@@ -1,5 +1,6 @@
 import { servicesCommand } from './services.ts';
+import { prCommand } from './pr.ts';
 import type { CliCommand } from './types.ts';
 
 /** Every terminal subcommand; `archshift help` prints them in this order. */
-export const cliCommands: CliCommand[] = [servicesCommand];
+export const cliCommands: CliCommand[] = [servicesCommand, prCommand];
