@@ -21,7 +21,7 @@ describe('archshift check on a local checkout', () => {
     services = await materialise({ open: registry.host, private: '127.0.0.1:1' });
     const config = parseConfig({});
     // A checkout needs only the registry: no catalog, Slack, GitHub or cluster.
-    deps = async () => ({ config, registry: createRegistryClient({ config: config.registry, backoffMs: 1 }) }) as Deps;
+    deps = async () => ({ config, registry: createRegistryClient({ config: config.registry, backoffMs: 1 }) }) as unknown as Deps;
   });
   after(async () => {
     await services?.cleanup();
