@@ -72,6 +72,8 @@ export class LeaderElector implements Leadership {
   private timer?: NodeJS.Timeout;
   private running = false;
   private loop?: Promise<void>;
+  /** Our own renewals and claims go one at a time, or they would 409 each other. */
+  private serial: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
 
   constructor(private readonly o: LeaderElectorOptions) {
@@ -87,7 +89,7 @@ export class LeaderElector implements Leadership {
     if (this.running) return;
     this.running = true;
     const tick = () => {
-      this.loop = this.tryAcquireOrRenew()
+      this.loop = this.exclusive(() => this.tryAcquireOrRenew())
         .catch((err: Error) => this.o.logger.warn({ err: err.message }, 'leader election: lease call failed'))
         .then(() => {
           this.checkDeadline();
@@ -102,6 +104,7 @@ export class LeaderElector implements Leadership {
     this.running = false;
     clearTimeout(this.timer);
     await this.loop;
+    await this.serial;
     if (!this.leading) return;
     this.setLeading(false);
     try {
@@ -116,7 +119,7 @@ export class LeaderElector implements Leadership {
     }
   }
 
-  /** One round; exported for tests that drive time by hand. Resolves whether we lead afterwards. */
+  /** One round; public for tests that drive time by hand. Resolves whether we lead afterwards. */
   async tryAcquireOrRenew(): Promise<boolean> {
     const { api, namespace, name, identity } = this.o;
     const now = this.now();
@@ -167,32 +170,40 @@ export class LeaderElector implements Leadership {
     return this.setLeading(true);
   }
 
-  async claim(key: string): Promise<boolean> {
+  claim(key: string): Promise<boolean> {
+    return this.exclusive(() => this.claimNow(key));
+  }
+
+  private async claimNow(key: string): Promise<boolean> {
     const annotation = claimAnnotation(key);
-    // Two attempts: a 409 usually means our own renewal raced the claim.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      if (!this.isLeader()) return false;
-      const lease = await this.o.api.readLease(this.o.namespace, this.o.name);
-      if (!lease || lease.spec?.holderIdentity !== this.o.identity) return false;
-      const annotations = lease.metadata?.annotations ?? {};
-      if (annotations[annotation]) return false;
-      // Keep the Lease small: drop claims older than a week.
-      const weekAgo = this.now() - 7 * 86_400_000;
-      const kept = Object.fromEntries(Object.entries(annotations).filter(([k, v]) => !k.startsWith(CLAIM_PREFIX) || Date.parse(v) > weekAgo));
-      lease.metadata = { ...lease.metadata, annotations: { ...kept, [annotation]: new Date(this.now()).toISOString() } };
-      try {
-        await this.o.api.replaceLease(this.o.namespace, lease);
-        return true;
-      } catch (err) {
-        if ((err as { code?: number }).code !== 409) throw err;
-      }
+    if (!this.isLeader()) return false;
+    const lease = await this.o.api.readLease(this.o.namespace, this.o.name);
+    if (!lease || lease.spec?.holderIdentity !== this.o.identity) return false;
+    const annotations = lease.metadata?.annotations ?? {};
+    if (annotations[annotation]) return false;
+    // Keep the Lease small: drop claims older than a week.
+    const weekAgo = this.now() - 7 * 86_400_000;
+    const kept = Object.fromEntries(Object.entries(annotations).filter(([k, v]) => !k.startsWith(CLAIM_PREFIX) || Date.parse(v) > weekAgo));
+    lease.metadata = { ...lease.metadata, annotations: { ...kept, [annotation]: new Date(this.now()).toISOString() } };
+    try {
+      // With the read resourceVersion: a 409 means another replica took the Lease meanwhile.
+      await this.o.api.replaceLease(this.o.namespace, lease);
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === 409) return false;
+      throw err;
     }
-    return false;
   }
 
   /** A node-cron RunCoordinator: a scheduled run happens on the leader, once per slot. */
   runCoordinator(): { shouldRun(key: string): Promise<boolean> } {
     return { shouldRun: (key) => this.claim(key).catch(() => false) };
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(fn, fn);
+    this.serial = run.catch(() => undefined);
+    return run;
   }
 
   private checkDeadline(): void {

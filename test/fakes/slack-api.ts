@@ -9,6 +9,8 @@ export interface SlackCall {
   method: string;
   args: Record<string, unknown>;
   token?: string;
+  /** For `response_url` posts: the id given to responseUrl(id). */
+  responseId?: string;
 }
 
 export interface Upload {
@@ -139,7 +141,7 @@ export class FakeSlackApi {
     if (url.pathname.startsWith('/response/')) {
       const body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
       this.responses.push(body);
-      this.record({ method: 'response_url', args: body });
+      this.record({ method: 'response_url', args: body, responseId: url.pathname.slice('/response/'.length) });
       return json(res, 200, { ok: true });
     }
     if (!url.pathname.startsWith('/api/')) return json(res, 404, { ok: false, error: 'unknown_path' });
