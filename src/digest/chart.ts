@@ -51,7 +51,8 @@ export function renderBurndownSvg(points: HistoryPoint[], o: ChartOptions): stri
   // At most ~8 date labels, always the first and the last.
   const every = Math.max(1, Math.ceil(points.length / 8));
   points.forEach((p, i) => {
-    if (i % every !== 0 && i !== points.length - 1) return;
+    const last = points.length - 1;
+    if (i !== last && (i % every !== 0 || last - i < every)) return;
     parts.push(`<text x="${(x(i) + barW / 2).toFixed(1)}" y="${m.top + h + 18}" font-size="11" text-anchor="middle" fill="#616061">${p.day.slice(5)}</text>`);
   });
   parts.push(`<line x1="${m.left}" x2="${m.left + w}" y1="${m.top + h}" y2="${m.top + h}" stroke="#616061"/>`);

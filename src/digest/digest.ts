@@ -6,6 +6,7 @@ import { UserError } from '../errors.ts';
 import type { SlackPoster, PostedMessage } from '../adapters/slack.ts';
 import { createRegistryClient } from '../adapters/registry.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
+import { prsSection } from '../prs/records.ts';
 import { renderDigestBlocks } from '../render/digest-blocks.ts';
 import { renderStatusLine } from '../render/digest-text.ts';
 import { renderBurndownPng } from './chart.ts';
@@ -62,7 +63,8 @@ export interface UnknownSummary {
 export interface OpenPr {
   service: string;
   url: string;
-  title?: string;
+  kind: string;
+  number: number;
 }
 
 export interface DigestModel {
@@ -198,7 +200,8 @@ export function buildModel(inv: Inventory, prices: PriceTable, cfg: Deps['config
       ...(w.team ? { team: w.team } : {}),
       monthlySaving: prices.workload(w).saving,
     }))
-    .sort((a, b) => b.monthlySaving - a.monthlySaving || (a.key < b.key ? -1 : 1));
+    // Catalog services first (one click opens their PRs), then the largest saving.
+    .sort((a, b) => Number(Boolean(b.service)) - Number(Boolean(a.service)) || b.monthlySaving - a.monthlySaving || (a.key < b.key ? -1 : 1));
 
   const blockers = new Map<string, BlockerGroup>();
   for (const w of all) {
@@ -282,26 +285,13 @@ function ownerIndex(deps: DigestDeps): OwnerIndex {
   };
 }
 
-/**
- * Open PRs as the PR flow records them (section `prs`, owned by src/prs). Read defensively: entries
- * with a URL and no closed/merged state, whether the section is a list or a map keyed by service.
- */
+/** Open PRs as the PR flow records them (store section `prs`); a section not yet written means none. */
 export function readOpenPrs(deps: Pick<Deps, 'store'>): OpenPr[] {
-  const raw = deps.store.section<unknown>('prs', () => undefined).get();
   const out: OpenPr[] = [];
-  const visit = (entry: unknown, key?: string) => {
-    if (!entry || typeof entry !== 'object') return;
-    const e = entry as Record<string, unknown>;
-    const url = typeof e.url === 'string' ? e.url : typeof e.htmlUrl === 'string' ? e.htmlUrl : typeof e.html_url === 'string' ? e.html_url : undefined;
-    const state = typeof e.state === 'string' ? e.state.toLowerCase() : 'open';
-    if (url) {
-      if (state === 'open') out.push({ service: typeof e.service === 'string' ? e.service : (key ?? '?'), url, ...(typeof e.title === 'string' ? { title: e.title } : {}) });
-      return;
-    }
-    for (const [k, v] of Object.entries(e)) visit(v, Array.isArray(e) ? key : k);
-  };
-  visit(raw);
-  return out.sort((a, b) => (a.service < b.service ? -1 : 1));
+  for (const [service, byKind] of Object.entries(prsSection(deps.store).get().services ?? {})) {
+    for (const r of Object.values(byKind ?? {})) if (r?.state === 'open' && r.url) out.push({ service, url: r.url, kind: r.kind, number: r.number });
+  }
+  return out.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.number - b.number));
 }
 
 export interface PostResult {

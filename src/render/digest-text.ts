@@ -125,7 +125,7 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
   ];
   const unknown = unknownLines.length ? `${f.bold(`Unknown (${m.totals.workloads.unknown} workloads)`)}:\n${unknownLines.join('\n')}` : 'Unknown: nothing.';
 
-  const prs = m.prs.length ? `${f.bold(`PRs open (${m.prs.length})`)}: ${m.prs.slice(0, 10).map((p) => f.link(p.url, p.service)).join(', ')}${m.prs.length > 10 ? ` and ${m.prs.length - 10} more` : ''}` : 'PRs open: none.';
+  const prs = m.prs.length ? `${f.bold(`PRs open (${m.prs.length})`)}: ${m.prs.slice(0, 10).map((p) => f.link(p.url, `${p.service} #${p.number} (${p.kind})`)).join(', ')}${m.prs.length > 10 ? ` and ${m.prs.length - 10} more` : ''}` : 'PRs open: none.';
 
   return {
     title: `arm64 migration digest${scope}, ${m.day}`,

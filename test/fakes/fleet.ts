@@ -107,6 +107,9 @@ export function generateFleet(spec: FleetSpec): Fleet {
     pool[kind].push(`${spec.registry}/apps/app-${k}:1.${k % 7}.0`);
   }
   if (!pool.multi.length) pool.multi.push(`${spec.registry}/apps/app-base:1.0.0`);
+  // Round-robin through each pool so every generated image is used (the benchmark asks for N distinct).
+  const next: Record<ImageKind, number> = { multi: 0, amd64: 0, missing: 0 };
+  const take = (kind: ImageKind) => pool[kind][next[kind]++ % pool[kind].length]!;
   const use = (image: string, kind: ImageKind) => {
     images.set(image, kind);
     return image;
@@ -146,10 +149,10 @@ export function generateFleet(spec: FleetSpec): Fleet {
       r < share.arm64 ? 'arm64' : r < share.arm64 + share.mixed ? 'mixed' : r < share.arm64 + share.mixed + share.blocked ? 'blocked' : r < share.arm64 + share.mixed + share.blocked + share.missingImage ? 'missing' : 'ready';
     if (state === 'blocked' && !pool.amd64.length) state = 'ready';
     if (state === 'missing' && !pool.missing.length) state = 'ready';
-    let replicas = Math.max(1, base + (extra > 0 ? 1 : 0));
+    const replicas = Math.max(1, base + (extra > 0 ? 1 : 0));
     if (extra > 0) extra--;
     if (state === 'mixed' && replicas < 2) state = 'arm64';
-    const main = state === 'blocked' ? use(pick(pool.amd64), 'amd64') : state === 'missing' ? use(pick(pool.missing), 'missing') : use(pick(pool.multi), 'multi');
+    const main = state === 'blocked' ? use(take('amd64'), 'amd64') : state === 'missing' ? use(take('missing'), 'missing') : use(take('multi'), 'multi');
     const sidecar = state === 'ready' && kind === 'Deployment' && rand() < share.sidecar * 4 ? use(SIDECAR_IMAGE(spec.registry), 'amd64') : undefined;
     const requests = rand() >= share.noRequests;
     const labels = { app: name, team };
