@@ -9,11 +9,12 @@ import { ForbiddenError } from '../src/auth/authorize.ts';
 import { commandDuration, commandsTotal } from '../src/ops/metrics.ts';
 import { helpCommand } from './help.ts';
 import { services } from './services.ts';
+import { check } from './check.ts';
 import { pr } from './pr.ts';
 import { registerOpenPrs } from './actions/open-prs.ts';
 import type { ActionRegistrar, CommandContext, SlackReply, Subcommand } from './types.ts';
 
-const features: Subcommand[] = [services, pr];
+const features: Subcommand[] = [check, pr, services];
 
 export const subcommands: Subcommand[] = [helpCommand(() => subcommands), ...features];
 

@@ -1,6 +1,7 @@
 import { servicesCommand } from './services.ts';
+import { checkCommand } from './check.ts';
 import { prCommand } from './pr.ts';
 import type { CliCommand } from './types.ts';
 
 /** Every terminal subcommand; `archshift help` prints them in this order. */
-export const cliCommands: CliCommand[] = [servicesCommand, prCommand];
+export const cliCommands: CliCommand[] = [checkCommand, prCommand, servicesCommand];
