@@ -11,10 +11,12 @@ import { helpCommand } from './help.ts';
 import { services } from './services.ts';
 import { check } from './check.ts';
 import { pr } from './pr.ts';
+import { digest } from './digest.ts';
+import { status } from './status.ts';
 import { registerOpenPrs } from './actions/open-prs.ts';
 import type { ActionRegistrar, CommandContext, SlackReply, Subcommand } from './types.ts';
 
-const features: Subcommand[] = [check, pr, services];
+const features: Subcommand[] = [check, pr, digest, status, services];
 
 export const subcommands: Subcommand[] = [helpCommand(() => subcommands), ...features];
 

@@ -1,7 +1,9 @@
 import { servicesCommand } from './services.ts';
 import { checkCommand } from './check.ts';
 import { prCommand } from './pr.ts';
+import { digestCommand } from './digest.ts';
+import { statusCommand } from './status.ts';
 import type { CliCommand } from './types.ts';
 
 /** Every terminal subcommand; `archshift help` prints them in this order. */
-export const cliCommands: CliCommand[] = [checkCommand, prCommand, servicesCommand];
+export const cliCommands: CliCommand[] = [checkCommand, prCommand, digestCommand, statusCommand, servicesCommand];

@@ -7,6 +7,8 @@ import type { SlackPoster, PostedMessage } from '../adapters/slack.ts';
 import { createRegistryClient } from '../adapters/registry.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { prsSection } from '../prs/records.ts';
+import { analyseSystemImages } from '../readiness/analysers/system.ts';
+import { loadKnowledgeBase, type KnowledgeBase } from '../readiness/knowledge/load.ts';
 import { renderDigestBlocks } from '../render/digest-blocks.ts';
 import { renderStatusLine } from '../render/digest-text.ts';
 import { renderBurndownPng } from './chart.ts';
@@ -17,7 +19,20 @@ import { takeInventory, workloadKey, type BlockReason, type Inventory, type Owne
 export interface DigestDeps extends Pick<Deps, 'config' | 'catalog' | 'store' | 'logger' | 'clock' | 'kube'> {
   /** The registry adapter; built from config when absent. */
   registry?: ImageInspector;
+  /** Known-broken system components; default: the knowledge base (built-in plus `knowledge.files`). */
   blockReason?: BlockReason;
+}
+
+/** System components the knowledge base knows to fail on arm64 at a given tag (floating tags are not judged). */
+export function knownBrokenComponents(kb: KnowledgeBase): BlockReason {
+  const seen = new Map<string, string | undefined>();
+  return (image) => {
+    if (!seen.has(image)) {
+      const f = analyseSystemImages([{ image, evidence: { image } }], kb).find((x) => x.severity !== 'warning' && x.severity !== 'info');
+      seen.set(image, f ? `${f.title}. ${f.fix ?? ''}`.trim() : undefined);
+    }
+    return seen.get(image);
+  };
 }
 
 export interface ClusterLine {
@@ -112,7 +127,7 @@ export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
     owner: owners.lookup,
     teamLabels: cfg.teamLabels,
     sidecarContainers: cfg.sidecarContainers,
-    blockReason: deps.blockReason,
+    blockReason: deps.blockReason ?? knownBrokenComponents(await loadKnowledgeBase(deps.config.knowledge.files)),
     now: () => deps.clock.now(),
   });
   const prices = new PriceTable(cfg);

@@ -70,7 +70,7 @@ export interface OwnerInfo {
   service?: string;
 }
 
-/** Extra knowledge of why an amd64-only image is blocked (e.g. "fluent-bit < 1.7.8 garbles UTF-8"). */
+/** Why an image cannot run on arm64 whatever its manifest says (e.g. "fluent-bit < 1.7.8 garbles UTF-8"). */
 export type BlockReason = (image: string) => string | undefined;
 
 export interface InventoryOptions {
@@ -326,11 +326,14 @@ function finish(cluster: string, a: Acc, verdicts: Map<string, ImageResult>, o: 
 }
 
 function imageVerdict(image: string, sidecar: boolean, r: ImageResult | undefined, blockReason?: BlockReason): WorkloadImage {
+  // A known-broken release (old fluent-bit garbles UTF-8 on arm64) blocks even with an arm64 image.
+  const known = blockReason?.(image);
+  if (known) return { image, sidecar, arm64: 'no', reason: known };
   if (!r) return { image, sidecar, arm64: 'unknown', reason: 'not looked up' };
   if (r.status === 'multi-arch-with-arm64') return { image, sidecar, arm64: 'yes' };
   if (r.status === 'amd64-only') {
     const archs = r.platforms.map((p) => p.architecture).join(', ') || 'amd64';
-    return { image, sidecar, arm64: 'no', reason: blockReason?.(image) ?? `${image} is built for ${archs} only` };
+    return { image, sidecar, arm64: 'no', reason: `${image} is built for ${archs} only` };
   }
   return { image, sidecar, arm64: 'unknown', reason: r.reason ?? `${image}: ${r.status}` };
 }
