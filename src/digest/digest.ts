@@ -12,6 +12,7 @@ import { loadKnowledgeBase, type KnowledgeBase } from '../readiness/knowledge/lo
 import { renderDigestBlocks } from '../render/digest-blocks.ts';
 import { renderStatusLine } from '../render/digest-text.ts';
 import { renderBurndownPng } from './chart.ts';
+import { DigestSchedule } from './schedule.ts';
 import { estimateCost, PriceTable, type CostEstimate } from './cost.ts';
 import { History, dayOf, sharesOf, totalsOf, type Changes, type HistoryPoint, type Shares, type Totals, type Trend } from './history.ts';
 import { takeInventory, workloadKey, type BlockReason, type Inventory, type OwnerInfo, type Workload } from './inventory.ts';
@@ -348,4 +349,21 @@ export async function postDigest(deps: DigestDeps, slack: SlackPoster, run: Dige
     }
   }
   return { main, chartUploaded, teams };
+}
+
+/** The daily schedule as the bot runs it: the full digest to the migration channel, team digests too. */
+export function createDigestSchedule(deps: DigestDeps, slack: SlackPoster, shouldRun?: () => boolean | Promise<boolean>): DigestSchedule {
+  const cfg = deps.config.digest;
+  return new DigestSchedule({
+    expression: cfg.schedule,
+    timezone: cfg.timezone,
+    catchUpHours: cfg.catchUpHours,
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    ...(shouldRun ? { shouldRun } : {}),
+    run: async () => {
+      await postDigest(deps, slack, await runDigest(deps), { teams: true });
+    },
+  });
 }

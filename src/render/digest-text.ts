@@ -96,7 +96,7 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
     `${m.team ? '' : `, arm64 ≈ ${money(c.arm64MonthlyCost, c.currency)}/month`}; moving the ${m.readyCount} ready workloads saves ≈ ${money(c.readySaving, c.currency)}/month${unpriced}`;
 
   const ready = m.ready.slice(0, m.topN).map((r) => ({
-    line: `${f.code(r.key)}${r.team ? ` (${r.team})` : ''}${r.monthlySaving > 0 ? ` saves ≈ ${money(r.monthlySaving, c.currency)}/month` : ''}${r.service ? '' : ' (not in the catalog: no PR button)'}`,
+    line: `${f.code(r.key)}${r.team ? ` (${r.team})` : ''}${r.monthlySaving > 0 ? ` saves ≈ ${money(r.monthlySaving, c.currency)}/month` : ''}${r.service ? ` · service ${f.code(r.service)}` : ' (not in the catalog: no PR button)'}`,
     ...(r.service ? { service: r.service } : {}),
   }));
 

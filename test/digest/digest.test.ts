@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebClient } from '@slack/web-api';
 import { SlackPoster } from '../../src/adapters/slack.ts';
-import { postDigest, runDigest, type DigestRun } from '../../src/digest/digest.ts';
+import { createDigestSchedule, postDigest, runDigest, type DigestRun } from '../../src/digest/digest.ts';
 import { prsSection } from '../../src/prs/records.ts';
 import { OPEN_PRS_ACTION } from '../../src/render/digest-blocks.ts';
 import { pct, renderDigestText, renderStatusLine } from '../../src/render/digest-text.ts';
@@ -135,6 +135,19 @@ describe('daily digest from a generated fleet, posted to the fake Slack API', ()
     assert.equal(again.model.series.length, 2);
     assert.equal(again.model.changes.since, '2026-11-24');
     assert.equal(again.model.changes.migrated.length, 1);
+  });
+
+  test('the scheduled run posts the digest and the team digests once per slot', async () => {
+    const deps = await h.deps({ catalog: catalog(), digest: { channel: '#arm64-daily' } });
+    const schedule = createDigestSchedule(deps, poster);
+    try {
+      assert.equal(await schedule.tick(), 'posted');
+      assert.equal(await schedule.tick(), 'already-posted');
+    } finally {
+      await schedule.stop();
+    }
+    assert.equal(slack.callsTo('chat.postMessage').filter((c) => c.args.channel === '#arm64-daily').length, 1);
+    assert.equal(slack.callsTo('chat.postMessage').filter((c) => c.args.channel === '#payments-arm64').length, 2, 'day 1 and this run');
   });
 
   test('day 3 with one cluster unreachable: it is named, not counted as zero, and its history has a gap', async () => {
