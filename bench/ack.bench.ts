@@ -1,0 +1,107 @@
+// Slack acknowledgement latency and idle memory:
+// the bot is started as its own process (`src/main.ts`, HTTP mode, fake Slack), then
+// (b) its RSS once idle; target < 150 MB;
+// (a) 50 concurrent signed `/arm64` commands into its Bolt HTTP receiver (5 rounds after a warm-up):
+//     time until the HTTP answer (the ack Slack waits for, 3 s at most); target p99 < 100 ms;
+// and how long it takes to stop on SIGTERM.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { stringify } from 'yaml';
+import { SIGNING_SECRET } from '../test/fakes/bot.ts';
+import { FakeSlackApi } from '../test/fakes/slack-api.ts';
+import { postSigned, slashCommandBody } from '../test/fakes/slack-request.ts';
+
+export interface AckBenchResult {
+  ack: { concurrency: number; rounds: number; samples: number; p50Ms: number; p99Ms: number; maxMs: number; targetP99Ms: number; pass: boolean };
+  idle: { rssMb: number; targetMb: number; startMs: number; sigtermExitMs: number; exitCode: number | null; pass: boolean };
+}
+
+const catalog = {
+  defaults: { repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: 'registry.acme.io/{service}', pipeline: { repo: 'acme/cd', file: 's/{service}.yml' }, manifests: { repo: 'acme/k8s', files: ['apps/{service}.yaml'] } },
+  services: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`svc-${i}`, { team: 'S0TEAM' }])),
+};
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const round = (n: number) => Math.round(n * 10) / 10;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Fires `rounds` × `concurrency` signed commands at the bot's receiver; the bot runs in another process, as it would. */
+async function ackLatency(url: string, slack: FakeSlackApi): Promise<AckBenchResult['ack']> {
+  const concurrency = 50;
+  const rounds = 5;
+  let id = 0;
+  const fire = async (text: string) => {
+    const body = slashCommandBody({ text, response_url: slack.responseUrl(`bench-${++id}`) });
+    const start = process.hrtime.bigint();
+    const res = await postSigned(url, body, { secret: SIGNING_SECRET });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`ack status ${res.status}`);
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  };
+  await Promise.all(Array.from({ length: 20 }, () => fire('help')));
+  await slack.waitFor(() => slack.responses.length >= 20, 30_000);
+  const samples: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // A mix: help and services render from memory; an unknown subcommand takes the refusal path.
+    const texts = Array.from({ length: concurrency }, (_, i) => ['help', 'services', 'frobnicate svc-1'][i % 3]);
+    samples.push(...(await Promise.all(texts.map(fire))));
+    await slack.waitFor(() => slack.responses.length >= 20 + (r + 1) * concurrency, 30_000);
+  }
+  samples.sort((a, b) => a - b);
+  const p99 = pct(samples, 99);
+  return { concurrency, rounds, samples: samples.length, p50Ms: round(pct(samples, 50)), p99Ms: round(p99), maxMs: round(samples.at(-1)!), targetP99Ms: 100, pass: p99 < 100 };
+}
+
+export async function run(): Promise<AckBenchResult> {
+  const slack = await new FakeSlackApi().start();
+  const dir = await mkdtemp(join(tmpdir(), 'archshift-ack-'));
+  const configFile = join(dir, 'archshift.yml');
+  const slackPort = await freePort();
+  await writeFile(configFile, stringify({ slack: { mode: 'http', port: slackPort, apiUrl: slack.apiUrl, retries: 0 }, store: { file: join(dir, 'store.json') }, server: { port: 0, host: '127.0.0.1' }, catalog }));
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', main, '--config', configFile], {
+    env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: SIGNING_SECRET, LOG_LEVEL: 'warn', KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    const url = `http://127.0.0.1:${slackPort}/slack/events`;
+    for (;;) {
+      const up = await fetch(url, { method: 'POST' }).then(() => true, () => false);
+      if (up) break;
+      if (Date.now() - started > 30_000) throw new Error('the bot did not start within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const startMs = Date.now() - started;
+    await new Promise((r) => setTimeout(r, 3000)); // idle: start-up garbage collected, timers settled
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))![1]);
+    const rssMb = round(rssKb / 1024);
+    const ack = await ackLatency(url, slack);
+    console.log(`ack (a) ${ack.samples} signed /arm64 commands, ${ack.concurrency} concurrent, bot in its own process: p50 ${ack.p50Ms} ms, p99 ${ack.p99Ms} ms, max ${ack.maxMs} ms; target p99 < ${ack.targetP99Ms} ms -> ${ack.pass ? 'PASS' : 'FAIL'}`);
+    const stopAt = Date.now();
+    child.kill('SIGTERM');
+    const exitCode = await exited;
+    const idle = { rssMb, targetMb: 150, startMs, sigtermExitMs: Date.now() - stopAt, exitCode, pass: rssMb < 150 && exitCode === 0 };
+    console.log(`ack (b) idle bot RSS ${idle.rssMb} MB (target < ${idle.targetMb} MB), started in ${idle.startMs} ms, SIGTERM to exit ${idle.sigtermExitMs} ms (code ${idle.exitCode}) -> ${idle.pass ? 'PASS' : 'FAIL'}`);
+    return { ack, idle };
+  } finally {
+    child.kill('SIGKILL');
+    await slack.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();
