@@ -139,7 +139,7 @@ describe('Dockerfile', () => {
     assert.equal(deps.getPlatformFlag()?.getValue(), '$BUILDPLATFORM');
     const runtime = froms.at(-1)!;
     assert.equal(runtime.getPlatformFlag(), null, 'the runtime stage takes the target platform');
-    assert.match(runtime.getImage(), /^gcr\.io\/distroless\/nodejs20-debian12:nonroot$/);
+    assert.match(runtime.getImage() ?? '', /^gcr\.io\/distroless\/nodejs20-debian12:nonroot$/);
     const text = read('Dockerfile');
     assert.match(text, /ARG TARGETARCH/);
     assert.match(text, /npm ci --omit=dev[^\n]*--cpu=/);
