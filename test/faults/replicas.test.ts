@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
 
-const LEASE_MS = 1000;
-const RETRY_MS = 150;
+const LEASE_MS = 2000;
+const RETRY_MS = 200;
 const child = fileURLToPath(new URL('./replica-child.ts', import.meta.url));
 
 interface Replica {
@@ -25,7 +25,7 @@ describe('two replicas with a Lease on the API double', () => {
 
   function startReplica(id: string): Replica {
     const proc = spawn(process.execPath, ['--import', 'tsx', child], {
-      env: { ...process.env, IDENTITY: id, KUBE_URL: kube.url, SLACK_URL: slack.apiUrl, LEASE_MS: String(LEASE_MS), RENEW_MS: '600', RETRY_MS: String(RETRY_MS), SLOT_MS: '300' },
+      env: { ...process.env, IDENTITY: id, KUBE_URL: kube.url, SLACK_URL: slack.apiUrl, LEASE_MS: String(LEASE_MS), RENEW_MS: '1200', RETRY_MS: String(RETRY_MS), SLOT_MS: '300' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const r: Replica = { id, proc, leading: false, events: [], exited: new Promise((res) => proc.once('exit', () => res())) };
