@@ -41,6 +41,17 @@ export interface CommitInfo {
   parents: string[];
 }
 
+export interface TreeFile {
+  path: string;
+  sha: string;
+  size: number;
+}
+
+export interface RepoTree {
+  files: TreeFile[];
+  truncated: boolean;
+}
+
 export type PullState = 'open' | 'closed' | 'merged';
 
 export interface PullInfo {
@@ -202,6 +213,26 @@ export class GitHubClient {
       if ((err as { status?: number }).status === 404) return undefined;
       throw this.describe(err, `read ${path} in ${fullName}`);
     }
+  }
+
+  /** Every file of `branch` with its blob sha and size, in one listing (`recursive=1`); `truncated` when GitHub cut a very large tree short. */
+  async listFiles(fullName: string, branch: string): Promise<RepoTree> {
+    const head = await this.branchHead(fullName, branch);
+    if (!head) throw new GitHubError(`cannot list the files of ${fullName}: branch ${branch} does not exist`, 404);
+    const { data } = await this.call(`list the files of ${fullName}@${branch}`, () =>
+      this.octokit.git.getTree({ ...split(fullName), tree_sha: head.treeSha, recursive: '1' }),
+    );
+    // Symlinks (mode 120000) are blobs holding the link target, not the file; submodules are commits.
+    const files = data.tree
+      .filter((e) => e.type === 'blob' && e.mode !== '120000' && e.path && e.sha)
+      .map((e) => ({ path: e.path, sha: e.sha, size: e.size ?? 0 }));
+    return { files, truncated: data.truncated };
+  }
+
+  /** A blob's bytes by sha (the git data API serves files the contents API refuses as too large). */
+  async readBlob(fullName: string, sha: string): Promise<Buffer> {
+    const { data } = await this.call(`read blob ${sha.slice(0, 7)} in ${fullName}`, () => this.octokit.git.getBlob({ ...split(fullName), file_sha: sha }));
+    return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8');
   }
 
   /** One commit holding every file change, on top of `base` (git data API: one tree, one commit). */

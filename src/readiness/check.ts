@@ -24,7 +24,9 @@ import {
 import { parseImageRef } from './image-ref.ts';
 import type { Arm64Suggestion, ImageInspector, ImageResult } from './image-types.ts';
 import { buildReport, type Finding, type Report } from './report.ts';
+import { loadKnowledgeBase } from './knowledge/load.ts';
 import { scanCheckout } from './scan.ts';
+import { scanRepository } from './scan-github.ts';
 import { githubSource, localSource, SourceError, type FileSource } from './sources.ts';
 
 export interface CheckSettings {
@@ -50,10 +52,8 @@ export interface CheckPlan {
   live?: () => Promise<LiveWorkload>;
   /** Said when there is no live part (no cluster configured). */
   liveSkipped?: string;
-  /** The native-dependency scan of a checkout, when there is one. */
+  /** The native-dependency scan (of the checkout, or of the service repo through GitHub). */
   scan?: () => Promise<Finding[]>;
-  /** Findings the caller knows up front (e.g. what this kind of check cannot see). */
-  notes?: Finding[];
   /** `always`: the serviceReference is inspected even when containers name the service image (`--image`). */
   serviceReferenceMode?: 'always' | 'fallback';
 }
@@ -73,7 +73,7 @@ interface Use extends ImageUse {
 
 export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promise<Report> {
   const settings = opts.settings ?? defaultCheckSettings;
-  const findings: Finding[] = [...(plan.notes ?? [])];
+  const findings: Finding[] = [];
   const uses: Use[] = [];
 
   const read = async (source: FileSource, path: string): Promise<string | undefined | SourceError> => {
@@ -438,16 +438,8 @@ export async function checkService(deps: Deps, name: string): Promise<Report> {
     ...(deps.kube
       ? { live: () => readLive(deps, svc.cluster, svc.namespace, svc.deployment) }
       : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' }),
-    notes: [
-      {
-        id: 'native.not-scanned',
-        severity: 'warning',
-        ecosystem: 'native',
-        title: `Native dependencies were not scanned: ${svc.repo} was read through GitHub, not a checkout`,
-        evidence: {},
-        fix: `Run \`archshift check <path>\` in a checkout of ${svc.repo} to scan its JVM, Python, Node, Go and native dependencies.`,
-      },
-    ],
+    // The service repo's dependency files, read through GitHub like the rest (no clone).
+    scan: async () => scanRepository(deps.github, svc.repo, svc.branch, { knowledge: await loadKnowledgeBase(deps.config.knowledge.files) }),
   };
   return runCheck(plan, { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() });
 }

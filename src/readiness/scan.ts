@@ -2,6 +2,8 @@
 // opened; dependency directories and VCS metadata are skipped; symlinks are never followed into
 // directories (no loops); oversized, binary and malformed files become a "could not read" warning and
 // the rest of the report stands. Every finding carries its ecosystem, for grouping in reports.
+// The selection (isScanCandidate) and the per-file dispatch (NativeScan) are shared with the scan of a
+// GitHub repository (scan-github.ts), so both read the same files the same way.
 import { lstat, open, readFile, realpath, stat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Finding } from './report.ts';
@@ -30,6 +32,9 @@ export interface ScanOptions {
   concurrency?: number;
 }
 
+/** Larger text files are reported as unreadable instead of read. */
+export const MAX_SCANNED_FILE_BYTES = 16 * 1024 * 1024;
+
 /** Directories that hold installed or generated code, not the service's own. */
 const skippedDirs = new Set([
   '.git', '.hg', '.svn', 'CVS', 'node_modules', 'bower_components', 'vendor', '.venv', 'venv', '__pycache__',
@@ -37,11 +42,12 @@ const skippedDirs = new Set([
   '.next', '.cache', 'site-packages',
 ]);
 
-type Kind = 'jvm' | 'python' | 'node' | 'go-mod' | 'go-source' | 'go-build' | 'native' | 'native-build' | 'asm' | 'yaml' | 'jar' | 'elf';
+export type ScanKind = 'jvm' | 'python' | 'node' | 'go-mod' | 'go-source' | 'go-build' | 'native' | 'native-build' | 'asm' | 'yaml' | 'jar' | 'elf';
 
-function kindsOf(rel: string): Kind[] {
+/** The analysers that read a file, by its path alone; a file with none is never opened. */
+export function kindsOf(rel: string): ScanKind[] {
   const base = path.posix.basename(rel);
-  const kinds: Kind[] = [];
+  const kinds: ScanKind[] = [];
   if (isJvmFile(rel)) kinds.push('jvm');
   if (isPythonFile(rel)) kinds.push('python');
   if (isNodeFile(rel)) kinds.push('node');
@@ -55,6 +61,12 @@ function kindsOf(rel: string): Kind[] {
   if (/\.(jar|war|ear)$/i.test(base)) kinds.push('jar');
   if (/\.(so(\.\d+)*|node)$/.test(base)) kinds.push('elf');
   return kinds;
+}
+
+/** Whether a repository path (from a walk or a git tree) is one the scan reads: some analyser wants it and no directory on the way is skipped. */
+export function isScanCandidate(rel: string): boolean {
+  const dirs = rel.split('/').slice(0, -1);
+  return !dirs.some((d) => skippedDirs.has(d)) && kindsOf(rel).length > 0;
 }
 
 interface Walked {
@@ -108,7 +120,7 @@ async function walk(root: string, maxEntries: number): Promise<Walked> {
   return { files, problems };
 }
 
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) await fn(items[next++]!);
@@ -119,15 +131,21 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<v
 async function readText(abs: string, rel: string, maxBytes: number): Promise<{ text?: string; problem?: Finding }> {
   try {
     const info = await lstat(abs);
-    if (info.size > maxBytes) {
-      return { problem: unreadable(rel, `larger than ${Math.round(maxBytes / 1048576)} MiB (${Math.round(info.size / 1048576)} MiB)`) };
-    }
-    const buf = await readFile(abs);
-    if (buf.subarray(0, 8192).includes(0)) return { problem: unreadable(rel, 'binary content where text was expected') };
-    return { text: buf.toString('utf8') };
+    if (info.size > maxBytes) return { problem: tooLarge(rel, info.size, maxBytes) };
+    return textOf(rel, await readFile(abs));
   } catch (err) {
     return { problem: unreadable(rel, `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`) };
   }
+}
+
+export function tooLarge(rel: string, size: number, maxBytes: number): Finding {
+  return unreadable(rel, `larger than ${Math.round(maxBytes / 1048576)} MiB (${Math.round(size / 1048576)} MiB)`);
+}
+
+/** A file's bytes as text, or why not (NUL bytes near the start mean binary). */
+export function textOf(rel: string, buf: Buffer): { text?: string; problem?: Finding } {
+  if (buf.subarray(0, 8192).includes(0)) return { problem: unreadable(rel, 'binary content where text was expected') };
+  return { text: buf.toString('utf8') };
 }
 
 /** Entry names from a zip's central directory (no decompression). */
@@ -135,158 +153,212 @@ export async function zipEntryNames(abs: string): Promise<string[]> {
   const fh = await open(abs, 'r');
   try {
     const { size } = await fh.stat();
-    const tailSize = Math.min(size, 65557);
-    const tail = Buffer.alloc(tailSize);
-    await fh.read(tail, 0, tailSize, size - tailSize);
-    let eocd = -1;
-    for (let i = tailSize - 22; i >= 0; i--) {
-      if (tail.readUInt32LE(i) === 0x06054b50) {
-        eocd = i;
-        break;
-      }
-    }
-    if (eocd < 0) throw new Error('not a zip archive (no end of central directory)');
-    const count = tail.readUInt16LE(eocd + 10);
-    const cdSize = tail.readUInt32LE(eocd + 12);
-    const cdOffset = tail.readUInt32LE(eocd + 16);
-    if (cdOffset === 0xffffffff || cdSize === 0xffffffff) throw new Error('zip64 archives are not supported');
-    if (cdOffset + cdSize > size) throw new Error('central directory points past the end of the file');
-    const cd = Buffer.alloc(cdSize);
-    await fh.read(cd, 0, cdSize, cdOffset);
-    const names: string[] = [];
-    let p = 0;
-    for (let n = 0; n < count && p + 46 <= cd.length; n++) {
-      if (cd.readUInt32LE(p) !== 0x02014b50) throw new Error('corrupt central directory');
-      const nameLen = cd.readUInt16LE(p + 28);
-      const extraLen = cd.readUInt16LE(p + 30);
-      const commentLen = cd.readUInt16LE(p + 32);
-      names.push(cd.toString('utf8', p + 46, p + 46 + nameLen));
-      p += 46 + nameLen + extraLen + commentLen;
-    }
-    return names;
+    return await zipEntryNamesAt(size, async (position, length) => {
+      const buf = Buffer.alloc(length);
+      await fh.read(buf, 0, length, position);
+      return buf;
+    });
   } finally {
     await fh.close();
   }
 }
 
-async function elfMachine(abs: string): Promise<'x86-64' | 'aarch64' | 'other' | undefined> {
+/** The same, for a zip whose bytes are already in memory (e.g. fetched from GitHub). */
+export function zipEntryNamesOf(bytes: Buffer): Promise<string[]> {
+  return zipEntryNamesAt(bytes.length, async (position, length) => bytes.subarray(position, position + length));
+}
+
+async function zipEntryNamesAt(size: number, readAt: (position: number, length: number) => Promise<Buffer>): Promise<string[]> {
+  const tailSize = Math.min(size, 65557);
+  const tail = await readAt(size - tailSize, tailSize);
+  let eocd = -1;
+  for (let i = tailSize - 22; i >= 0; i--) {
+    if (tail.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new Error('not a zip archive (no end of central directory)');
+  const count = tail.readUInt16LE(eocd + 10);
+  const cdSize = tail.readUInt32LE(eocd + 12);
+  const cdOffset = tail.readUInt32LE(eocd + 16);
+  if (cdOffset === 0xffffffff || cdSize === 0xffffffff) throw new Error('zip64 archives are not supported');
+  if (cdOffset + cdSize > size) throw new Error('central directory points past the end of the file');
+  const cd = await readAt(cdOffset, cdSize);
+  const names: string[] = [];
+  let p = 0;
+  for (let n = 0; n < count && p + 46 <= cd.length; n++) {
+    if (cd.readUInt32LE(p) !== 0x02014b50) throw new Error('corrupt central directory');
+    const nameLen = cd.readUInt16LE(p + 28);
+    const extraLen = cd.readUInt16LE(p + 30);
+    const commentLen = cd.readUInt16LE(p + 32);
+    names.push(cd.toString('utf8', p + 46, p + 46 + nameLen));
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return names;
+}
+
+export type Machine = 'x86-64' | 'aarch64' | 'other';
+
+async function elfMachine(abs: string): Promise<Machine | undefined> {
   const fh = await open(abs, 'r');
   try {
     const head = Buffer.alloc(20);
     const { bytesRead } = await fh.read(head, 0, 20, 0);
-    if (bytesRead < 20 || head.readUInt32BE(0) !== 0x7f454c46) return undefined;
-    const machine = head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18);
-    return machine === 0x3e ? 'x86-64' : machine === 0xb7 ? 'aarch64' : 'other';
+    return elfMachineOf(head.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
 }
 
+/** The machine an ELF file is built for, from its first 20 bytes; undefined when it is not ELF. */
+export function elfMachineOf(head: Buffer): Machine | undefined {
+  if (head.length < 20 || head.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  const machine = head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18);
+  return machine === 0x3e ? 'x86-64' : machine === 0xb7 ? 'aarch64' : 'other';
+}
+
 export async function scanCheckout(root: string, options: ScanOptions = {}): Promise<Finding[]> {
-  const kb = options.knowledge ?? builtinKnowledge();
-  const maxBytes = options.maxFileBytes ?? 16 * 1024 * 1024;
+  const maxBytes = options.maxFileBytes ?? MAX_SCANNED_FILE_BYTES;
   const { files, problems } = await walk(root, 500_000);
-  const findings: Finding[] = [...problems];
-  const allPaths = new Set(files.map((f) => f.rel));
-  const goDirs = new Set(files.filter((f) => f.rel.endsWith('.go')).map((f) => path.posix.dirname(f.rel)));
-
-  const texts: Record<'jvm' | 'python' | 'node' | 'go-mod' | 'go-build', SourceFile[]> = {
-    jvm: [], python: [], node: [], 'go-mod': [], 'go-build': [],
-  };
-  const goFacts: GoFileFacts[] = [];
-  const nativeFiles: string[] = [];
-  const binaries: { file: string; machine: 'x86-64' | 'aarch64' | 'other' }[] = [];
-  const manifests: string[] = [];
-
+  const scan = new NativeScan(files.map((f) => f.rel), options.knowledge);
+  scan.report(...problems);
   await mapLimit(files, options.concurrency ?? 32, async ({ rel, abs }) => {
     const kinds = kindsOf(rel);
     try {
-      if (kinds.includes('jar')) {
-        findings.push(...analyseJarEntries(rel, await zipEntryNames(abs)));
-        return;
-      }
-      if (kinds.includes('elf')) {
-        const machine = await elfMachine(abs);
-        if (machine) binaries.push({ file: rel, machine });
-        return;
-      }
+      if (kinds.includes('jar')) return scan.addJar(rel, await zipEntryNames(abs));
+      if (kinds.includes('elf')) return scan.addBinary(rel, await elfMachine(abs));
       const { text, problem } = await readText(abs, rel, maxBytes);
-      if (problem || text === undefined) {
-        if (problem) findings.push(problem);
-        return;
-      }
+      if (problem) scan.report(problem);
+      if (text !== undefined) scan.addText(rel, text);
+    } catch (err) {
+      scan.report(unreadable(rel, (err as Error).message));
+    }
+  });
+  const rootReal = await realpath(root);
+  return scan.finish(async (rel, includedBy) => {
+    const abs = path.join(root, rel);
+    try {
+      const real = await realpath(abs);
+      if (!(real + path.sep).startsWith(rootReal + path.sep)) return {};
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return { problem: unreadable(rel, code === 'ELOOP' ? 'symlink loop' : `included by ${includedBy} but missing (${code})`) };
+    }
+    return readText(abs, rel, maxBytes);
+  });
+}
+
+/** Reads a file that a requirements file includes: its text, why it could not be read, or `{}` to skip it (outside the checkout). */
+export type IncludeReader = (rel: string, includedBy: string) => Promise<{ text?: string; problem?: Finding }>;
+
+/**
+ * One scan's state: every file is handed in once (text, jar entry names or ELF machine) and dispatched to
+ * the analysers for its kinds; `finish` runs the analysers that judge a whole ecosystem at once. The
+ * checkout walk and the GitHub repository scan both feed it, so they cannot drift apart.
+ */
+export class NativeScan {
+  private readonly kb: KnowledgeBase;
+  private readonly findings: Finding[] = [];
+  private readonly allPaths: ReadonlySet<string>;
+  private readonly goDirs: ReadonlySet<string>;
+  private readonly texts: Record<'jvm' | 'python' | 'node' | 'go-mod' | 'go-build', SourceFile[]> = {
+    jvm: [], python: [], node: [], 'go-mod': [], 'go-build': [],
+  };
+  private readonly goFacts: GoFileFacts[] = [];
+  private readonly nativeFiles: string[] = [];
+  private readonly binaries: { file: string; machine: Machine }[] = [];
+  private readonly manifests: string[] = [];
+
+  /** `paths`: every candidate path of the checkout, read or not (assembly is judged by its neighbours). */
+  constructor(paths: Iterable<string>, knowledge: KnowledgeBase = builtinKnowledge()) {
+    this.kb = knowledge;
+    this.allPaths = new Set(paths);
+    this.goDirs = new Set([...this.allPaths].filter((p) => p.endsWith('.go')).map((p) => path.posix.dirname(p)));
+  }
+
+  report(...findings: Finding[]): void {
+    this.findings.push(...findings);
+  }
+
+  addJar(rel: string, entryNames: string[]): void {
+    this.findings.push(...analyseJarEntries(rel, entryNames));
+  }
+
+  addBinary(rel: string, machine: Machine | undefined): void {
+    if (machine) this.binaries.push({ file: rel, machine });
+  }
+
+  /** Hands one text file to the analysers its path names (see kindsOf). */
+  addText(rel: string, text: string): void {
+    try {
       const file = { path: rel, text };
-      for (const k of kinds) {
-        if (k === 'jvm' || k === 'python' || k === 'node' || k === 'go-mod' || k === 'go-build') texts[k].push(file);
-        else if (k === 'go-source') goFacts.push(extractGoFile(rel, text));
+      for (const k of kindsOf(rel)) {
+        if (k === 'jvm' || k === 'python' || k === 'node' || k === 'go-mod' || k === 'go-build') this.texts[k].push(file);
+        else if (k === 'go-source') this.goFacts.push(extractGoFile(rel, text));
         else if (k === 'asm') {
-          if (goDirs.has(path.posix.dirname(rel)) && rel.endsWith('.s')) goFacts.push(extractGoFile(rel, text));
+          if (this.goDirs.has(path.posix.dirname(rel)) && rel.endsWith('.s')) this.goFacts.push(extractGoFile(rel, text));
           else {
-            nativeFiles.push(rel);
-            findings.push(...analyseAsmSource(rel, text, allPaths));
+            this.nativeFiles.push(rel);
+            this.findings.push(...analyseAsmSource(rel, text, this.allPaths));
           }
         } else if (k === 'native') {
-          nativeFiles.push(rel);
-          findings.push(...analyseNativeSource(rel, text));
+          this.nativeFiles.push(rel);
+          this.findings.push(...analyseNativeSource(rel, text));
         } else if (k === 'native-build') {
-          findings.push(...analyseNativeBuildFile(rel, text));
+          this.findings.push(...analyseNativeBuildFile(rel, text));
         } else if (k === 'yaml') {
-          const scan = analyseManifest(rel, text, kb);
-          findings.push(...scan.findings);
-          if (scan.isManifest) manifests.push(rel);
+          const scan = analyseManifest(rel, text, this.kb);
+          this.findings.push(...scan.findings);
+          if (scan.isManifest) this.manifests.push(rel);
         }
       }
     } catch (err) {
-      findings.push(unreadable(rel, (err as Error).message));
+      this.findings.push(unreadable(rel, (err as Error).message));
     }
-  });
+  }
 
-  await addRequirementIncludes(root, texts.python, maxBytes, findings);
-  const guarded = (fn: () => Finding[], what: string) => {
-    try {
-      findings.push(...fn());
-    } catch (err) {
-      findings.push(unreadable(what, `analysis failed: ${(err as Error).message}`));
-    }
-  };
-  const sorted = (list: SourceFile[]) => list.sort((a, b) => a.path.localeCompare(b.path));
-  if (texts.jvm.length) guarded(() => analyseJvm(sorted(texts.jvm), kb), 'JVM build files');
-  if (texts.python.length) guarded(() => analysePython(sorted(texts.python), kb), 'Python dependency files');
-  if (texts.node.length) guarded(() => analyseNode(sorted(texts.node), kb), 'Node dependency files');
-  if (texts['go-mod'].length || goFacts.length) {
-    guarded(() => analyseGo({ mods: sorted(texts['go-mod']), sources: goFacts, buildFiles: sorted(texts['go-build']) }, kb), 'Go files');
-  }
-  findings.push(...analysePrebuiltBinaries(binaries));
-  if (nativeFiles.length > 0 && !findings.some((f) => f.ecosystem === 'native' && f.severity !== 'info')) {
-    findings.push(scannedInfo('native', `C/C++ sources scanned (${nativeFiles.length} files)`, nativeFiles.sort()));
-  }
-  if (manifests.length > 0 && !findings.some((f) => f.ecosystem === 'system')) {
-    findings.push(scannedInfo('system', `Kubernetes/Compose manifests scanned for system components (${manifests.length} files)`, manifests.sort()));
-  }
-  return dedupe(findings).sort(byLocation);
-}
-
-/** `-r other.txt` may name files the walk did not pick (e.g. `base.txt`); read them too, once. */
-async function addRequirementIncludes(root: string, python: SourceFile[], maxBytes: number, findings: Finding[]): Promise<void> {
-  const have = new Set(python.map((f) => f.path));
-  const rootReal = await realpath(root);
-  for (let i = 0; i < python.length; i++) {
-    for (const rel of requirementIncludes(python[i]!)) {
-      if (have.has(rel)) continue;
-      have.add(rel);
-      const abs = path.join(root, rel);
-      if (rel.startsWith('..')) continue; // outside the checkout
+  /** Reads what requirements files include (`-r base.txt`), then runs the per-ecosystem analysers; findings deduplicated and sorted by place. */
+  async finish(readInclude: IncludeReader): Promise<Finding[]> {
+    const { findings, texts, kb } = this;
+    await this.addRequirementIncludes(readInclude);
+    const guarded = (fn: () => Finding[], what: string) => {
       try {
-        const real = await realpath(abs);
-        if (!(real + path.sep).startsWith(rootReal + path.sep)) continue;
+        findings.push(...fn());
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        findings.push(unreadable(rel, code === 'ELOOP' ? 'symlink loop' : `included by ${python[i]!.path} but missing (${code})`));
-        continue;
+        findings.push(unreadable(what, `analysis failed: ${(err as Error).message}`));
       }
-      const { text, problem } = await readText(abs, rel, maxBytes);
-      if (problem) findings.push(problem);
-      if (text !== undefined) python.push({ path: rel, text }); // scanned in turn, so nested -r works
+    };
+    const sorted = (list: SourceFile[]) => list.sort((a, b) => a.path.localeCompare(b.path));
+    if (texts.jvm.length) guarded(() => analyseJvm(sorted(texts.jvm), kb), 'JVM build files');
+    if (texts.python.length) guarded(() => analysePython(sorted(texts.python), kb), 'Python dependency files');
+    if (texts.node.length) guarded(() => analyseNode(sorted(texts.node), kb), 'Node dependency files');
+    if (texts['go-mod'].length || this.goFacts.length) {
+      guarded(() => analyseGo({ mods: sorted(texts['go-mod']), sources: this.goFacts, buildFiles: sorted(texts['go-build']) }, kb), 'Go files');
+    }
+    findings.push(...analysePrebuiltBinaries(this.binaries));
+    if (this.nativeFiles.length > 0 && !findings.some((f) => f.ecosystem === 'native' && f.severity !== 'info')) {
+      findings.push(scannedInfo('native', `C/C++ sources scanned (${this.nativeFiles.length} files)`, this.nativeFiles.sort()));
+    }
+    if (this.manifests.length > 0 && !findings.some((f) => f.ecosystem === 'system')) {
+      findings.push(scannedInfo('system', `Kubernetes/Compose manifests scanned for system components (${this.manifests.length} files)`, this.manifests.sort()));
+    }
+    return dedupe(findings).sort(byLocation);
+  }
+
+  /** `-r other.txt` may name files the selection did not pick (e.g. `base.txt`); read them too, once. */
+  private async addRequirementIncludes(readInclude: IncludeReader): Promise<void> {
+    const python = this.texts.python;
+    const have = new Set(python.map((f) => f.path));
+    for (let i = 0; i < python.length; i++) {
+      for (const rel of requirementIncludes(python[i]!)) {
+        if (have.has(rel)) continue;
+        have.add(rel);
+        if (rel.startsWith('..')) continue; // outside the checkout
+        const { text, problem } = await readInclude(rel, python[i]!.path);
+        if (problem) this.findings.push(problem);
+        if (text !== undefined) python.push({ path: rel, text }); // scanned in turn, so nested -r works
+      }
     }
   }
 }

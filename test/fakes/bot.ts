@@ -29,7 +29,7 @@ export interface TestBot {
 
 let responseIds = 0;
 
-export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts: { kubeConfig?: KubeConfig; clock?: Clock } = {}): Promise<TestBot> {
+export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts: { kubeConfig?: KubeConfig; clock?: Clock; env?: NodeJS.ProcessEnv } = {}): Promise<TestBot> {
   const slack = await new FakeSlackApi().start();
   const dir = await mkdtemp(join(tmpdir(), 'archshift-bot-'));
   const config = parseConfig({
@@ -43,6 +43,8 @@ export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts
     secrets: { slackBotToken: 'xoxb-test', slackSigningSecret: SIGNING_SECRET },
     kubeConfig: opts.kubeConfig,
     clock: opts.clock,
+    // GitHub and registry credentials (e.g. GITHUB_TOKEN for the GitHub double); default process.env.
+    env: opts.env,
   });
   const server = await bot.start();
   const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}/slack/events`;

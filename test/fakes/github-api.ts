@@ -1,7 +1,9 @@
 // A GitHub REST double with real state: repos, git objects (blobs, trees, commits), refs and pull
 // requests, answering the way GitHub does (404 for missing refs, 422 "Reference already exists",
 // 409 for an empty repository, 403 for archived repos and read-only tokens, 403/429 rate limits with
-// their headers). Octokit talks to it over HTTP; failures can be injected per route.
+// their headers). Octokit talks to it over HTTP; failures can be injected per route. Trees are listed
+// (`recursive=1`, truncated past `treeEntryLimit` as GitHub does for huge repos) and blobs read by sha,
+// binary content included.
 import { createHash, createVerify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +21,8 @@ interface FakeRepo {
   defaultBranch: string;
   archived: boolean;
   blobs: Map<string, string>;
+  /** Blobs given as bytes (jars, shared objects); `blobs` holds the text ones. */
+  binaryBlobs: Map<string, Buffer>;
   /** Flat trees: full path → blob sha. */
   trees: Map<string, Map<string, string>>;
   commits: Map<string, Commit>;
@@ -64,6 +68,8 @@ export class FakeGitHub {
   private injections: Injection[] = [];
   private server?: Server;
   private nextPull = 1;
+  /** Entries a recursive tree listing holds before it answers `truncated: true` (GitHub: about 100,000). */
+  treeEntryLimit = Infinity;
   /** PEM public key and installation id that an App JWT must be signed for. */
   app?: { id: string; publicKey: string; installationId: string };
   url = '';
@@ -88,11 +94,11 @@ export class FakeGitHub {
     this.injections = [];
   }
 
-  addRepo(fullName: string, files: Record<string, string>, opts: { defaultBranch?: string; archived?: boolean; empty?: boolean } = {}): void {
+  addRepo(fullName: string, files: Record<string, string | Buffer>, opts: { defaultBranch?: string; archived?: boolean; empty?: boolean } = {}): void {
     const [owner, name] = fullName.split('/');
     const repo: FakeRepo = {
       owner, name, defaultBranch: opts.defaultBranch ?? 'main', archived: opts.archived ?? false,
-      blobs: new Map(), trees: new Map(), commits: new Map(), refs: new Map(), pulls: [],
+      blobs: new Map(), binaryBlobs: new Map(), trees: new Map(), commits: new Map(), refs: new Map(), pulls: [],
     };
     this.repos.set(fullName, repo);
     if (opts.empty) return;
@@ -142,7 +148,7 @@ export class FakeGitHub {
     return this.requests.filter((r) => r.method !== 'GET').length;
   }
 
-  private commitFiles(repo: FakeRepo, files: Record<string, string>, parents: string[], message: string, author: string, base = new Map<string, string>()): string {
+  private commitFiles(repo: FakeRepo, files: Record<string, string | Buffer>, parents: string[], message: string, author: string, base = new Map<string, string>()): string {
     const tree = new Map(base);
     for (const [path, content] of Object.entries(files)) tree.set(path, this.blob(repo, content));
     const treeSha = this.storeTree(repo, tree);
@@ -152,10 +158,20 @@ export class FakeGitHub {
     return sha;
   }
 
-  private blob(repo: FakeRepo, content: string): string {
+  private blob(repo: FakeRepo, content: string | Buffer): string {
+    if (typeof content !== 'string') {
+      const sha = createHash('sha1').update('blob ').update(content).digest('hex');
+      repo.binaryBlobs.set(sha, content);
+      return sha;
+    }
     const sha = sha1(`blob ${content}`);
     repo.blobs.set(sha, content);
     return sha;
+  }
+
+  private blobBytes(repo: FakeRepo, sha: string): Buffer | undefined {
+    const text = repo.blobs.get(sha);
+    return text === undefined ? repo.binaryBlobs.get(sha) : Buffer.from(text);
   }
 
   private storeTree(repo: FakeRepo, tree: Map<string, string>): string {
@@ -262,7 +278,35 @@ export class FakeGitHub {
       if (!sha) return send(404, { message: `No commit found for the ref ${ref}` });
       const blob = repo.trees.get(repo.commits.get(sha)!.tree)!.get(path);
       if (!blob) return notFound();
-      return send(200, { type: 'file', encoding: 'base64', path, name: path.split('/').pop(), sha: blob, size: repo.blobs.get(blob)!.length, content: Buffer.from(repo.blobs.get(blob)!).toString('base64') });
+      const bytes = this.blobBytes(repo, blob)!;
+      return send(200, { type: 'file', encoding: 'base64', path, name: path.split('/').pop(), sha: blob, size: bytes.length, content: bytes.toString('base64') });
+    }
+    if (method === 'GET' && (m = /^\/git\/trees\/(.+)$/.exec(rest))) {
+      // A tree sha, or (as GitHub also accepts) a branch name or commit sha.
+      const key = decodeURIComponent(m[1]);
+      const commit = repo.refs.get(`refs/heads/${key}`) ?? key;
+      const treeSha = repo.trees.has(key) ? key : repo.commits.get(commit)?.tree;
+      const tree = treeSha === undefined ? undefined : repo.trees.get(treeSha);
+      if (!tree || treeSha === undefined) return notFound();
+      const recursive = url.searchParams.has('recursive');
+      const entries = new Map<string, { path: string; mode: string; type: 'blob' | 'tree'; sha: string; size?: number }>();
+      for (const [path, blob] of tree) {
+        const parts = path.split('/');
+        for (let i = 1; i < parts.length && (recursive || i === 1); i++) {
+          const dir = parts.slice(0, i).join('/');
+          entries.set(dir, { path: dir, mode: '040000', type: 'tree', sha: sha1(`tree ${treeSha} ${dir}`) });
+        }
+        if (recursive || parts.length === 1) entries.set(path, { path, mode: '100644', type: 'blob', sha: blob, size: this.blobBytes(repo, blob)!.length });
+      }
+      const all = [...entries.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
+      const truncated = all.length > this.treeEntryLimit;
+      return send(200, { sha: treeSha, tree: truncated ? all.slice(0, this.treeEntryLimit) : all, truncated });
+    }
+    if (method === 'GET' && (m = /^\/git\/blobs\/([0-9a-f]+)$/.exec(rest))) {
+      const bytes = this.blobBytes(repo, m[1]);
+      if (!bytes) return notFound();
+      // GitHub wraps the base64 at 60 characters.
+      return send(200, { sha: m[1], size: bytes.length, encoding: 'base64', content: bytes.toString('base64').replace(/.{60}/g, '$&\n') });
     }
     if (method === 'GET' && (m = /^\/git\/ref\/(.+)$/.exec(rest))) {
       const ref = `refs/${decodeURIComponent(m[1])}`;

@@ -5,43 +5,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { scanCheckout } from '../../src/readiness/scan.ts';
-
-/** A stored (uncompressed) zip with empty entries: local headers, central directory, end record. */
-function zip(names: string[]): Buffer {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const name of names) {
-    const n = Buffer.from(name);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(n.length, 26);
-    const cd = Buffer.alloc(46);
-    cd.writeUInt32LE(0x02014b50, 0);
-    cd.writeUInt16LE(n.length, 28);
-    cd.writeUInt32LE(offset, 42);
-    locals.push(local, n);
-    central.push(cd, n);
-    offset += 30 + n.length;
-  }
-  const cdBuf = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(names.length, 8);
-  end.writeUInt16LE(names.length, 10);
-  end.writeUInt32LE(cdBuf.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cdBuf, end]);
-}
-
-function elf(machine: number): Buffer {
-  const b = Buffer.alloc(64);
-  b.writeUInt32BE(0x7f454c46, 0);
-  b[4] = 2; // 64-bit
-  b[5] = 1; // little-endian
-  b.writeUInt16LE(machine, 18);
-  return b;
-}
+import { elf, zip } from '../fixtures/binaries.ts';
 
 let root: string;
 before(async () => {
