@@ -41,6 +41,8 @@ export class FakeSlackApi {
   private ts = 1_700_000_000;
   private failures: InjectedFailure[] = [];
   private pendingUploads = new Map<string, { filename: string }>();
+  /** ts → channel of every message posted through chat.postMessage. */
+  readonly posted = new Map<string, string>();
   private waiters: Array<{ pred: () => boolean; resolve: () => void }> = [];
 
   /** Base URL for WebClient's `slackApiUrl`. */
@@ -173,10 +175,12 @@ export class FakeSlackApi {
       case 'chat.postMessage': {
         if (!args.channel) return { ok: false, error: 'channel_not_found' };
         const ts = `${++this.ts}.000100`;
+        this.posted.set(ts, String(args.channel));
         return { ok: true, channel: args.channel, ts, message: { text: args.text, ts } };
       }
       case 'chat.update':
-        if (!args.ts || !this.callsTo('chat.postMessage').length) return { ok: false, error: 'message_not_found' };
+        // Like Slack: only a message this bot posted, in the channel it was posted to, can be updated.
+        if (this.posted.get(String(args.ts)) !== String(args.channel)) return { ok: false, error: 'message_not_found' };
         return { ok: true, channel: args.channel, ts: args.ts, text: args.text };
       case 'chat.postEphemeral':
         return { ok: true, message_ts: `${++this.ts}.000200` };
