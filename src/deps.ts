@@ -9,6 +9,7 @@ import type { Authorizer } from './auth/authorize.ts';
 import type { Kubernetes } from './adapters/kubernetes.ts';
 import type { GitHubClient } from './adapters/github.ts';
 import type { ImageInspector } from './readiness/image-types.ts';
+import type { CanaryController } from './canary/controller.ts';
 
 export interface Deps {
   config: Config;
@@ -23,4 +24,6 @@ export interface Deps {
   registry?: ImageInspector;
   /** Absent when no GitHub credentials are set (GITHUB_TOKEN or GITHUB_APP_*); PR commands then say so. */
   github?: GitHubClient;
+  /** Absent without a cluster or canary.prometheusUrl; canary commands then say what is missing. */
+  canary?: CanaryController;
 }

@@ -1,0 +1,30 @@
+// The Pause / Resume (approve) / Promote / Roll back buttons on a canary's progress message. Slack shows
+// each button's confirm dialog before the click reaches us; the permission is checked here, as for
+// `/arm64 canary <service> <verb>`, and the outcome shows in the progress message and its thread.
+import type { App, BlockButtonAction } from '@slack/bolt';
+import { isUserError } from '../../src/errors.ts';
+import { controllerOf, runCanaryVerb, type CanaryVerb } from '../../src/canary/verbs.ts';
+import { CANARY_ACTIONS, type CanaryAction } from '../../src/render/canary-blocks.ts';
+import type { ActionRegistrar, SlackReply } from '../types.ts';
+
+const VERB_OF: Record<CanaryAction, CanaryVerb> = { canary_pause: 'pause', canary_resume: 'resume', canary_promote: 'promote', canary_rollback: 'rollback' };
+
+export const registerCanaryButtons: ActionRegistrar = (app: App, deps) => {
+  for (const id of CANARY_ACTIONS) {
+    app.action<BlockButtonAction>(id, async ({ ack, body, action, respond }) => {
+      await ack();
+      const reply = (r: SlackReply) => respond({ ...r, replace_original: false } as never).then(() => undefined);
+      const service = action.value ?? '';
+      try {
+        deps.auth.require({ userId: body.user.id, channelId: body.channel?.id }, 'operator', 'moving canary traffic');
+        await runCanaryVerb(controllerOf(deps), { service, verb: VERB_OF[id], overrides: {} }, body.user.id);
+      } catch (err) {
+        if (isUserError(err)) await reply({ response_type: 'ephemeral', text: err.message });
+        else {
+          deps.logger.error({ err, service, action: id }, 'canary button failed');
+          await reply({ response_type: 'ephemeral', text: `Sorry, ${VERB_OF[id]} failed on our side. The error is in the bot's log.` });
+        }
+      }
+    });
+  }
+};

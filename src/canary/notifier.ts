@@ -1,0 +1,27 @@
+// Canary progress in Slack: one message per canary, posted once and then updated in place
+// (chat.update, spaced by the Slack adapter), with every event as a reply in its thread.
+import type { PostedMessage, SlackPoster } from '../adapters/slack.ts';
+import { canaryBlocks } from '../render/canary-blocks.ts';
+import type { CanaryThresholds } from './config.ts';
+import type { CanaryNotifier, CanaryRecord } from './controller.ts';
+
+export class SlackCanaryNotifier implements CanaryNotifier {
+  constructor(
+    private readonly slack: SlackPoster,
+    private readonly thresholds: CanaryThresholds,
+  ) {}
+
+  async progress(rec: CanaryRecord, now: Date): Promise<PostedMessage> {
+    const content = canaryBlocks(rec, this.thresholds, now);
+    if (rec.message) {
+      await this.slack.update(rec.message, content);
+      return rec.message;
+    }
+    return this.slack.post(rec.channel, content);
+  }
+
+  async event(rec: CanaryRecord, text: string): Promise<void> {
+    if (!rec.message) return; // progress() runs first and posts the parent
+    await this.slack.reply(rec.message, { text });
+  }
+}

@@ -1,0 +1,57 @@
+// Construction of the canary controller from Deps, and the scheduler that drives it. Called by the
+// composition roots (src/app.ts for the bot, src/cli.ts for the terminal); nothing else builds it.
+import { Prometheus } from '../adapters/prometheus.ts';
+import type { SlackPoster } from '../adapters/slack.ts';
+import type { Deps } from '../deps.ts';
+import { CanaryController } from './controller.ts';
+import { SlackCanaryNotifier } from './notifier.ts';
+
+export interface CanaryWiring {
+  slack?: SlackPoster;
+  /** Leader election hook; the default (no election) is "always the leader". */
+  isLeader?(): boolean | Promise<boolean>;
+  ownerId?: string;
+}
+
+/** The controller, or undefined when canaries cannot run (no cluster or no canary.prometheusUrl). */
+export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryController | undefined {
+  const c = deps.config.canary;
+  if (!deps.kube || !c.prometheusUrl) return undefined;
+  const kube = deps.kube;
+  return new CanaryController({
+    config: c,
+    catalog: deps.catalog,
+    store: deps.store,
+    cluster: (name) => kube.cluster(name),
+    prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs),
+    images: deps.registry,
+    clock: deps.clock,
+    notifier: w.slack ? new SlackCanaryNotifier(w.slack, c.thresholds) : undefined,
+    logger: deps.logger.child({ feature: 'canary' }),
+    defaultChannel: deps.config.slack.channel,
+    ownerId: w.ownerId,
+    isLeader: w.isLeader,
+  });
+}
+
+/** Not configured: what to set, for the commands to say. */
+export function canaryUnavailableReason(deps: Deps): string {
+  const missing = [deps.kube ? '' : 'a Kubernetes cluster (kubernetes.kubeconfig/contexts)', deps.config.canary.prometheusUrl ? '' : 'canary.prometheusUrl'].filter(Boolean);
+  return `canaries are not available: configure ${missing.join(' and ') || 'the canary section'}`;
+}
+
+/** Calls tick() every `canary.tickSeconds`; a slow tick is never overlapped by the next. Returns stop(). */
+export function startCanaryScheduler(controller: CanaryController, deps: Pick<Deps, 'logger'>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = controller
+      .tick()
+      .catch((err: unknown) => deps.logger.error({ err }, 'canary tick failed'))
+      .finally(() => (running = undefined));
+  }, controller.config.tickSeconds * 1000);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

@@ -1,0 +1,45 @@
+// `archshift canary <service> start|status|pause|resume|promote|rollback` and `archshift canaries`: the
+// Slack verbs from a terminal. Exit codes: 0 done, 1 preconditions not met, 64 usage.
+import { PreconditionsError } from '../canary/controller.ts';
+import { CANARY_USAGE, controllerOf, parseCanaryArgs, PLAN_OPTIONS, runCanaryVerb } from '../canary/verbs.ts';
+import { canaryListText, canaryText, preconditionsText } from '../render/canary-blocks.ts';
+import { UsageError } from '../args.ts';
+import type { CliCommand } from './types.ts';
+import { userInfo } from 'node:os';
+
+export const canaryCommand: CliCommand = {
+  name: 'canary',
+  usage: `${CANARY_USAGE} [--json]`,
+  summary: 'Move a service to its -arm64 Deployment in steps behind its Istio VirtualService (the bot drives the steps).',
+  options: PLAN_OPTIONS,
+  booleanOptions: ['json'],
+  async run(args, io, deps) {
+    const call = parseCanaryArgs(args);
+    const d = await deps();
+    const controller = controllerOf(d);
+    try {
+      const out = await runCanaryVerb(controller, call, `cli:${userInfo().username}`);
+      if (args.flags.json) io.out(JSON.stringify(out, null, 2));
+      else if ('preconditions' in out) io.out(`No canary for ${call.service}.\n${preconditionsText(call.service, out.preconditions)}`);
+      else io.out(canaryText(out.record, controller.config.thresholds, d.clock.now()));
+      return 'preconditions' in out && !out.preconditions.ok ? 1 : 0;
+    } catch (err) {
+      if (!(err instanceof PreconditionsError)) throw err;
+      io.err(args.flags.json ? JSON.stringify(err.report, null, 2) : preconditionsText(call.service, err.report));
+      return 1;
+    }
+  },
+};
+
+export const canariesCommand: CliCommand = {
+  name: 'canaries',
+  usage: 'canaries [--json]',
+  summary: 'List the running canaries.',
+  booleanOptions: ['json'],
+  async run(args, io, deps) {
+    if (args.positionals.length) throw new UsageError('canaries takes no arguments');
+    const running = controllerOf(await deps()).list();
+    io.out(args.flags.json ? JSON.stringify(running, null, 2) : canaryListText(running));
+    return 0;
+  },
+};

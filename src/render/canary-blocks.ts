@@ -1,0 +1,207 @@
+// Renders a canary record: the Block Kit progress message (weight bar, step and next check, amd64 vs
+// arm64 metrics against thresholds, readiness, buttons) and the same content as terminal text. Only
+// formats what the controller decided; never judges.
+import { cpuSaving, type Measurement } from '../canary/analysis.ts';
+import type { CanaryThresholds } from '../canary/config.ts';
+import { TERMINAL, type CanaryRecord } from '../canary/controller.ts';
+import { formatDuration } from '../canary/plan.ts';
+import { prHints, type Precondition, type PreconditionReport, type Readiness } from '../canary/preconditions.ts';
+
+export const CANARY_ACTIONS = ['canary_pause', 'canary_resume', 'canary_promote', 'canary_rollback'] as const;
+export type CanaryAction = (typeof CANARY_ACTIONS)[number];
+
+const PHASE_LABEL: Record<CanaryRecord['phase'], string> = {
+  'awaiting-start': '✋ waiting for approval to start',
+  progressing: '🟢 progressing',
+  'awaiting-increase': '✋ waiting for approval to increase',
+  'awaiting-promotion': '✋ waiting for approval to promote',
+  paused: '⏸ paused',
+  'rolling-back': '⚠ rolling back',
+  promoted: '🎉 promoted',
+  'rolled-back': '↩ rolled back',
+};
+
+export function weightBar(arm64: number, width = 20): string {
+  const filled = Math.round((arm64 / 100) * width);
+  return `amd64 ${100 - arm64}% ${'█'.repeat(width - filled)}${'▒'.repeat(filled)} ${arm64}% arm64`;
+}
+
+function phaseLine(r: CanaryRecord): string {
+  const base = PHASE_LABEL[r.phase];
+  if (r.phase === 'paused' && r.pause) return `${base} (${r.pause.kind}): ${r.pause.reason}`;
+  if (TERMINAL.has(r.phase) || r.phase === 'rolling-back') return `${base}${r.outcome ? `: ${r.outcome}` : ''}`;
+  return base;
+}
+
+function stepsLine(r: CanaryRecord): string {
+  return r.plan.steps.map((w, i) => (i === r.stepIndex ? `*${w}%*` : `${w}%`)).join(' → ');
+}
+
+function nextLine(r: CanaryRecord, now: Date, slackDates: boolean): string | undefined {
+  if (!r.nextCheckAt || TERMINAL.has(r.phase)) return undefined;
+  const at = Date.parse(r.nextCheckAt);
+  const inText = at > now.getTime() ? `in ${formatDuration(Math.round((at - now.getTime()) / 1000))}` : 'at the next tick';
+  const when = slackDates ? `<!date^${Math.floor(at / 1000)}^{time}|${r.nextCheckAt}>` : r.nextCheckAt;
+  const next = r.plan.steps[r.stepIndex + 1];
+  return `next check ${inText} (${when})${next !== undefined && r.phase === 'progressing' ? `, then ${next}% if it passes` : ''}`;
+}
+
+const fmt = {
+  successRate: (v?: number) => (v === undefined ? '—' : `${v.toFixed(2)}%`),
+  p99Ms: (v?: number) => (v === undefined ? '—' : `${v.toFixed(0)} ms`),
+  cpuMsPerRequest: (v?: number) => (v === undefined ? '—' : `${v.toFixed(2)} ms`),
+  requestRate: (v?: number) => (v === undefined ? '—' : `${v.toFixed(1)}/s`),
+};
+
+function thresholdText(metric: keyof typeof fmt, t: CanaryThresholds): string {
+  switch (metric) {
+    case 'successRate':
+      return `≥ ${t.minSuccessRate}%, ≤ ${t.maxSuccessRateDrop} pt below amd64`;
+    case 'p99Ms':
+      return `≤ ${t.maxP99Ms} ms, ≤ ${t.maxP99Ratio}× amd64`;
+    case 'cpuMsPerRequest':
+      return [t.maxCpuMsPerRequest !== undefined ? `≤ ${t.maxCpuMsPerRequest} ms` : '', t.maxCpuRatio !== null ? `≤ ${t.maxCpuRatio}× amd64` : 'informational'].filter(Boolean).join(', ');
+    case 'requestRate':
+      return '';
+  }
+}
+
+/** Rows of metric, amd64, arm64, threshold, status (✅/❌/—) for the last check. */
+export function metricRows(r: CanaryRecord, t: CanaryThresholds): string[][] {
+  const last = r.checks.at(-1);
+  if (!last) return [];
+  const amd: Measurement = last.storedBaseline && r.baseline ? r.baseline : last.amd64;
+  const status = (label: string) => {
+    const lines = last.lines.filter((l) => l.metric === label);
+    return lines.length === 0 ? '—' : lines.every((l) => l.ok) ? '✅' : '❌';
+  };
+  return [
+    ['requests', fmt.requestRate(last.amd64.requestRate), fmt.requestRate(last.arm64.requestRate), '', ''],
+    ['success rate', fmt.successRate(amd.successRate), fmt.successRate(last.arm64.successRate), thresholdText('successRate', t), status('success rate')],
+    ['p99 latency', fmt.p99Ms(amd.p99Ms), fmt.p99Ms(last.arm64.p99Ms), thresholdText('p99Ms', t), status('p99 latency')],
+    ['CPU per request', fmt.cpuMsPerRequest(amd.cpuMsPerRequest), fmt.cpuMsPerRequest(last.arm64.cpuMsPerRequest), thresholdText('cpuMsPerRequest', t), status('CPU per request')],
+  ];
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+function readinessText(label: string, r?: Readiness): string {
+  return `${label} ${r ? `${r.ready}/${r.desired} ready` : 'unknown'}`;
+}
+
+function summary(r: CanaryRecord): string {
+  return `Canary ${r.target.service}: ${r.weight}% arm64, ${PHASE_LABEL[r.phase]}`;
+}
+
+/** The lines of the progress card, shared by Slack and the terminal. */
+function bodyLines(r: CanaryRecord, t: CanaryThresholds, now: Date, slackDates: boolean): { status: string[]; metrics?: { head: string; table: string; notes: string[] }; footer: string[] } {
+  const last = r.checks.at(-1);
+  const status = [
+    weightBar(r.weight),
+    `Steps: ${stepsLine(r)}   ·   failed checks ${r.failedChecks}/${r.plan.failedChecksBeforeRollback}`,
+    phaseLine(r),
+  ];
+  const next = nextLine(r, now, slackDates);
+  if (next) status.push(next);
+  let metrics;
+  if (last) {
+    const notes: string[] = [];
+    const saving = cpuSaving(last.storedBaseline ? r.baseline : last.amd64, last.arm64);
+    if (saving) notes.push(saving);
+    if (last.noData.length) notes.push(`No data: ${last.noData.join('; ')}`);
+    metrics = {
+      head: `Last check ${last.at} at ${last.weight}% arm64 → ${last.verdict}${last.storedBaseline ? ' (amd64: last measurement with traffic)' : ''}`,
+      table: table([['metric', 'amd64', 'arm64', 'threshold', ''], ...metricRows(r, t)]),
+      notes,
+    };
+  }
+  const footer = [`${readinessText(`amd64 ${r.target.deployments.amd64}`, r.readiness.amd64)}   ·   ${readinessText(`arm64 ${r.target.deployments.arm64}`, r.readiness.arm64)}`];
+  footer.push(`${r.target.cluster ? `cluster ${r.target.cluster} · ` : ''}${r.target.namespace}/${r.target.virtualService} · started by <@${r.startedBy}> ${r.startedAt}`);
+  if (r.phase === 'promoted') footer.push(`Next: ${prHints.arm64Only(r.target.service)}`);
+  return { status, metrics, footer };
+}
+
+function button(action: CanaryAction, text: string, service: string, confirm: string, style?: 'primary' | 'danger') {
+  return {
+    type: 'button',
+    action_id: action,
+    text: { type: 'plain_text', text },
+    value: service,
+    ...(style ? { style } : {}),
+    confirm: {
+      title: { type: 'plain_text', text: `${text} ${service}?`.slice(0, 100) },
+      text: { type: 'mrkdwn', text: confirm },
+      confirm: { type: 'plain_text', text },
+      deny: { type: 'plain_text', text: 'Cancel' },
+      ...(style === 'danger' ? { style: 'danger' } : {}),
+    },
+  };
+}
+
+/** The buttons that make sense in this phase. */
+export function canaryButtons(r: CanaryRecord): unknown[] {
+  if (TERMINAL.has(r.phase) || r.phase === 'rolling-back') return [];
+  const s = r.target.service;
+  const waiting = r.phase.startsWith('awaiting') || r.phase === 'paused';
+  const out: unknown[] = [];
+  if (!waiting || (r.phase === 'paused' && (r.pause?.kind === 'no-data' || r.pause?.kind === 'not-ready'))) {
+    out.push(button('canary_pause', 'Pause', s, `Hold ${s} at ${r.weight}% arm64; nothing moves until someone resumes.`));
+  }
+  if (waiting) out.push(button('canary_resume', r.phase.startsWith('awaiting') ? 'Approve next step' : 'Resume', s, `Continue the canary for ${s} from ${r.weight}% arm64.`, 'primary'));
+  out.push(button('canary_promote', 'Promote', s, `Send *100%* of ${s}'s traffic to arm64 now and end the canary.`));
+  out.push(button('canary_rollback', 'Roll back', s, `Send *100%* of ${s}'s traffic back to amd64 in one step and end the canary.`, 'danger'));
+  return out;
+}
+
+export function canaryBlocks(r: CanaryRecord, t: CanaryThresholds, now: Date): { text: string; blocks: unknown[] } {
+  const b = bodyLines(r, t, now, true);
+  const blocks: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: `Canary: ${r.target.service} → arm64`.slice(0, 150) } },
+    { type: 'section', text: { type: 'mrkdwn', text: ['`' + b.status[0] + '`', ...b.status.slice(1)].join('\n') } },
+  ];
+  if (b.metrics) {
+    const m = b.metrics;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: [m.head, '```' + m.table + '```', ...m.notes].join('\n').slice(0, 3000) } });
+  }
+  blocks.push({ type: 'context', elements: b.footer.map((f) => ({ type: 'mrkdwn', text: f.slice(0, 3000) })) });
+  const buttons = canaryButtons(r);
+  if (buttons.length) blocks.push({ type: 'actions', block_id: `canary:${r.target.service}`, elements: buttons });
+  return { text: summary(r), blocks };
+}
+
+export function canaryText(r: CanaryRecord, t: CanaryThresholds, now: Date): string {
+  const b = bodyLines(r, t, now, false);
+  const m = b.metrics;
+  return [`Canary ${r.target.service}`, ...b.status, ...(m ? ['', m.head, m.table, ...m.notes] : []), '', ...b.footer].join('\n');
+}
+
+export function canaryListText(records: CanaryRecord[]): string {
+  if (!records.length) return 'No canaries running.';
+  return records.map((r) => `${r.target.service.padEnd(24)} ${String(r.weight).padStart(3)}% arm64  step ${r.stepIndex + 1}/${r.plan.steps.length}  ${phaseLine(r)}`).join('\n');
+}
+
+function preconditionLine(p: Precondition): string {
+  return `${p.ok ? '✅' : '❌'} ${p.name}: ${p.detail}`;
+}
+
+export function preconditionsText(service: string, report: PreconditionReport): string {
+  const lines = [`Preconditions for ${service}: ${report.ok ? 'all met' : 'not met'}`];
+  for (const p of report.items) {
+    lines.push(preconditionLine(p));
+    if (!p.ok && p.fix) lines.push(...p.fix.split('\n').map((l) => `    ${l}`));
+  }
+  return lines.join('\n');
+}
+
+export function preconditionsBlocks(service: string, report: PreconditionReport): { text: string; blocks: unknown[] } {
+  const blocks: unknown[] = [{ type: 'section', text: { type: 'mrkdwn', text: `*Canary preconditions for ${service}: ${report.ok ? 'all met' : 'not met'}*` } }];
+  for (const p of report.items) {
+    let text = preconditionLine(p);
+    if (!p.ok && p.fix) text += p.fix.includes('\n') ? `\n${p.fix.split('\n')[0]}\n\`\`\`${p.fix.split('\n').slice(1).join('\n')}\`\`\`` : `\n→ ${p.fix}`;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } });
+  }
+  return { text: preconditionsText(service, report).slice(0, 3000), blocks: blocks.slice(0, 50) };
+}

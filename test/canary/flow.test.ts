@@ -1,0 +1,140 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { at, CHANNEL, startWorld, VIRTUAL_SERVICES, type World } from './world.ts';
+import type { CanaryController, CanaryRecord } from '../../src/canary/controller.ts';
+
+const MIN = 60_000;
+
+/** Slack calls for one canary message: the parent post, its updates, its thread replies. */
+function slackTrail(w: World, ts: string) {
+  const posts = w.slack.callsTo('chat.postMessage');
+  return {
+    parents: posts.filter((c) => !c.args.thread_ts && c.args.channel === CHANNEL),
+    updates: w.slack.callsTo('chat.update').filter((c) => c.args.ts === ts),
+    replies: posts.filter((c) => c.args.thread_ts === ts).map((c) => String(c.args.text)),
+  };
+}
+
+describe('a canary against the API double, a real Prometheus and the fake Slack API', () => {
+  let w: World;
+  let c: CanaryController;
+  before(async () => {
+    w = await startWorld();
+    c = await w.controller();
+  });
+  after(() => w.stop());
+
+  test('walks 5→10→25→50, waits at the promotion gate, then promotes at 100% with the message updated in place', async () => {
+    w.clock.set(at(30));
+    let rec: CanaryRecord = await c.start('api', {}, 'U0ALICE');
+    assert.equal(rec.phase, 'progressing');
+    assert.deepEqual(w.clusterWeight('api'), { amd64: 95, arm64: 5 });
+    const ts = rec.message!.ts;
+    const patches = () => w.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/virtualservices/api'));
+    assert.equal(patches().length, 1);
+    assert.equal(patches()[0].contentType, 'application/merge-patch+json');
+
+    // Ticks between checks change nothing.
+    w.clock.advance(5 * MIN);
+    await c.tick();
+    assert.equal(patches().length, 1);
+
+    for (const expected of [10, 25, 50]) {
+      w.clock.advance(5 * MIN);
+      await c.tick();
+      w.clock.advance(5 * MIN);
+      rec = c.status('api')!;
+      assert.equal(rec.weight, expected, `after the check, arm64 is at ${expected}%`);
+      assert.deepEqual(w.clusterWeight('api'), { amd64: 100 - expected, arm64: expected });
+      const last = rec.checks.at(-1)!;
+      assert.equal(last.verdict, 'pass');
+      // Values measured by the real PromQL over the synthetic series.
+      assert.ok(Math.abs(last.arm64.successRate! - 99.9) < 0.01, `arm64 success ${last.arm64.successRate}`);
+      assert.ok(Math.abs(last.amd64.cpuMsPerRequest! - 100) < 1, `amd64 cpu ${last.amd64.cpuMsPerRequest}`);
+      assert.ok(Math.abs(last.arm64.cpuMsPerRequest! - 60) < 1, `arm64 cpu ${last.arm64.cpuMsPerRequest}`);
+    }
+    // The check at 50% (70m) passes; the next step is 100%, behind the promotion gate.
+    w.clock.advance(5 * MIN);
+    await c.tick();
+    rec = c.status('api')!;
+    assert.equal(rec.phase, 'awaiting-promotion');
+    assert.equal(rec.weight, 50);
+    w.clock.advance(20 * MIN);
+    await c.tick();
+    assert.equal(c.status('api')!.weight, 50, 'nothing moves without approval');
+
+    rec = await c.resume('api', 'U0BOB');
+    assert.equal(rec.weight, 100);
+    assert.deepEqual(w.clusterWeight('api'), { amd64: 0, arm64: 100 });
+    // At 100m amd64 has had no traffic since 72m: the last amd64 measurement is the baseline.
+    w.clock.advance(10 * MIN);
+    await c.tick();
+    rec = c.status('api')!;
+    assert.equal(rec.phase, 'promoted');
+    assert.equal(rec.checks.at(-1)!.storedBaseline, true);
+    assert.equal(c.list().length, 0);
+
+    const trail = slackTrail(w, ts);
+    assert.equal(trail.parents.filter((p) => String(p.args.text).includes('Canary api')).length, 1, 'posted once');
+    assert.ok(trail.updates.length >= 7, `updated at every step (${trail.updates.length} updates)`);
+    const bars = trail.updates.map((u) => JSON.stringify(u.args.blocks));
+    for (const weight of [10, 25, 50, 100]) assert.ok(bars.some((b) => b.includes(`${100 - weight}% `) && b.includes(` ${weight}% arm64`)), `an update shows ${weight}%`);
+    assert.match(JSON.stringify(trail.updates.at(-1)!.args.blocks), /success rate/);
+    assert.match(JSON.stringify(trail.updates.at(-1)!.args.blocks), /40% less CPU per request/);
+    assert.match(trail.replies.join('\n'), /Step 2\/5: arm64 5% → 10%/);
+    assert.match(trail.replies.join('\n'), /approval to move to 100%/);
+    assert.match(trail.replies.join('\n'), /Promoted/);
+    assert.match(trail.replies.at(-1)!, /canary: false.*selectors/);
+  });
+
+  test('rolls back on its own after two failed checks, in one patch', async () => {
+    w.clock.set(at(30));
+    const rec0 = await c.start('cart', { gates: 'none' }, 'U0ALICE');
+    assert.equal(rec0.weight, 5);
+    const before = w.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/virtualservices/cart')).length;
+    w.clock.advance(10 * MIN);
+    await c.tick();
+    let rec = c.status('cart')!;
+    assert.equal(rec.failedChecks, 1);
+    assert.equal(rec.weight, 5, 'a failed check does not advance');
+    assert.ok(rec.checks.at(-1)!.lines.some((l) => !l.ok && /95\.\d\d%/.test(l.text)));
+    w.clock.advance(10 * MIN);
+    await c.tick();
+    rec = c.status('cart')!;
+    assert.equal(rec.phase, 'rolled-back');
+    assert.equal(rec.weight, 0);
+    assert.deepEqual(w.clusterWeight('cart'), { amd64: 100, arm64: 0 });
+    assert.equal(w.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/virtualservices/cart')).length - before, 1, 'rollback is one patch');
+    // The rest of the VirtualService survives the merge patch.
+    assert.deepEqual((w.kube.get(VIRTUAL_SERVICES, 'cart') as unknown as { spec: { http: Array<{ retries: unknown }> } }).spec.http[0].retries, { attempts: 2 });
+    const trail = slackTrail(w, rec.message!.ts);
+    assert.equal(trail.replies.filter((r) => r.startsWith('❌')).length, 2);
+    assert.match(trail.replies.at(-1)!, /Rolled back \(automatic rollback after 2 failed checks/);
+    assert.match(String(trail.updates.at(-1)!.args.text), /0% arm64/);
+    assert.doesNotMatch(JSON.stringify(trail.updates.at(-1)!.args.blocks), /canary_rollback/, 'no buttons on a finished canary');
+  });
+
+  test('no data pauses with the reason, is neither pass nor failure, and resumes when traffic appears', async () => {
+    w.clock.set(at(30));
+    await c.start('search', { gates: 'none' }, 'U0ALICE');
+    w.clock.advance(10 * MIN);
+    await c.tick();
+    let rec = c.status('search')!;
+    assert.equal(rec.phase, 'paused');
+    assert.equal(rec.pause!.kind, 'no-data');
+    assert.match(rec.pause!.reason, /no istio_requests_total\{reporter="destination"\} series for workload shop\/search-arm64/);
+    assert.equal(rec.failedChecks, 0);
+    assert.equal(rec.weight, 5);
+    w.clock.advance(10 * MIN); // 50m: still nothing in the window
+    await c.tick();
+    assert.equal(c.status('search')!.phase, 'paused');
+    w.clock.advance(10 * MIN); // 60m: arm64 traffic since 55m
+    await c.tick();
+    rec = c.status('search')!;
+    assert.equal(rec.phase, 'progressing');
+    assert.equal(rec.weight, 10);
+    const replies = slackTrail(w, rec.message!.ts).replies;
+    assert.equal(replies.filter((r) => r.includes('No data')).length, 1, 'the same no-data reason is reported once');
+    assert.ok(replies.some((r) => r.includes('Data is back')));
+  });
+});

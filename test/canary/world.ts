@@ -1,0 +1,235 @@
+// The canary's outside world for tests: the Kubernetes API double seeded with the canary manifests
+// (amd64 Deployment, -arm64 copy, DestinationRule subsets, weighted VirtualService), a real Prometheus
+// backfilled with Istio and cAdvisor series per workload, a real registry holding the images, the fake
+// Slack Web API, a store file and a fake clock.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebClient } from '@slack/web-api';
+import { KubeCluster } from '../../src/adapters/kubernetes.ts';
+import { Prometheus } from '../../src/adapters/prometheus.ts';
+import { createRegistryClient } from '../../src/adapters/registry.ts';
+import { SlackPoster } from '../../src/adapters/slack.ts';
+import { Store } from '../../src/adapters/store.ts';
+import { canaryConfigSchema } from '../../src/canary/config.ts';
+import { CanaryController, type CanaryControllerOptions } from '../../src/canary/controller.ts';
+import { SlackCanaryNotifier } from '../../src/canary/notifier.ts';
+import { Catalog } from '../../src/config/catalog.ts';
+import { catalogSchema } from '../../src/config/catalog-schema.ts';
+import { registryConfigSchema } from '../../src/config/schema.ts';
+import { FakeClock } from '../fakes/clock.ts';
+import { FakeKubeApi, type KubeObject } from '../fakes/kube-api.ts';
+import { containerCpu, istioTraffic, OpenMetrics, startPrometheus, type RunningPrometheus } from '../fakes/prometheus.ts';
+import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
+import { FakeSlackApi } from '../fakes/slack-api.ts';
+
+export const T0 = new Date('2026-01-01T00:00:00Z');
+export const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
+export const NS = 'shop';
+export const CHANNEL = 'C0CANARY';
+export const DEPLOYMENTS = `/apis/apps/v1/namespaces/${NS}/deployments`;
+export const VIRTUAL_SERVICES = `/apis/networking.istio.io/v1/namespaces/${NS}/virtualservices`;
+export const DESTINATION_RULES = `/apis/networking.istio.io/v1/namespaces/${NS}/destinationrules`;
+
+interface Side {
+  rps: number;
+  errorRatio?: number;
+  typicalMs?: number;
+  slowMs?: number;
+  coresPerPod?: number;
+  /** Minutes after T0 the series run; default 0–180. */
+  from?: number;
+  to?: number;
+  /** No Istio series at all (sidecar missing, telemetry off). */
+  noIstio?: boolean;
+}
+
+/** What each synthetic service's two sides look like in Prometheus. */
+export const SERVICES: Record<string, { amd64: Side; arm64: Side; image?: 'multi' | 'amd64' }> = {
+  // Healthy, 40% cheaper on arm64; amd64 stops getting traffic after 72m (the last step is 100% arm64).
+  api: { amd64: { rps: 10, coresPerPod: 0.5, to: 72 }, arm64: { rps: 10, coresPerPod: 0.3 } },
+  // arm64 answers 5% 503s: fails the 99% success-rate threshold.
+  cart: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, errorRatio: 0.05, coresPerPod: 0.3 } },
+  // arm64 gets no traffic until 55m: "no data", then data.
+  search: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.3, from: 55 } },
+  // Healthy both sides, for the fault tests.
+  orders: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.4 } },
+  // Every arm64 response a 503: a total outage must read as 0% success, not as "no data".
+  outage: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, errorRatio: 1, coresPerPod: 0.3 } },
+  // arm64 p99 far above 500 ms.
+  slow: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, typicalMs: 40, slowMs: 2000, coresPerPod: 0.3 } },
+  // The -arm64 Deployment runs an image without linux/arm64.
+  legacy: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.3, noIstio: true }, image: 'amd64' },
+};
+
+export const podsOf = (deployment: string) => [`${deployment}-5d8f7c9b4-x2k4q`, `${deployment}-5d8f7c9b4-p9z7m`];
+
+function metrics(): OpenMetrics {
+  const om = new OpenMetrics();
+  for (const [name, s] of Object.entries(SERVICES)) {
+    for (const [arch, side] of [['amd64', s.amd64], ['arm64', s.arm64]] as const) {
+      const deployment = arch === 'amd64' ? name : `${name}-arm64`;
+      const window = { from: at(side.from ?? 0), to: at(side.to ?? 180), stepSeconds: 30 };
+      if (!side.noIstio) {
+        istioTraffic(om, { ...window, namespace: NS, workload: deployment, rps: side.rps, errorRatio: side.errorRatio ?? 0.001, typicalMs: side.typicalMs ?? 20, slowMs: side.slowMs ?? 200 });
+      }
+      containerCpu(om, { ...window, namespace: NS, pods: podsOf(deployment), container: 'app', coresPerPod: side.coresPerPod ?? 0.5 });
+    }
+  }
+  return om;
+}
+
+export function deployment(name: string, arch: 'amd64' | 'arm64', image: string, ready = 3): KubeObject {
+  const labels = { app: name.replace(/-arm64$/, ''), 'archshift.io/arch': arch };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS, labels: { app: labels.app } },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [{ name: 'app', image }],
+          ...(arch === 'arm64'
+            ? { nodeSelector: { 'kubernetes.io/arch': 'arm64' }, tolerations: [{ key: 'kubernetes.io/arch', operator: 'Equal', value: 'arm64', effect: 'NoExecute' }] }
+            : {}),
+        },
+      },
+    },
+    status: { replicas: 3, readyReplicas: ready, availableReplicas: ready },
+  };
+}
+
+export function virtualService(name: string, amd64 = 100): KubeObject {
+  const host = `${name}.${NS}.svc.cluster.local`;
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name, namespace: NS },
+    spec: {
+      hosts: [host],
+      http: [
+        {
+          route: [
+            { destination: { host, subset: 'amd64' }, weight: amd64 },
+            { destination: { host, subset: 'arm64' }, weight: 100 - amd64 },
+          ],
+          retries: { attempts: 2 },
+        },
+      ],
+    },
+  };
+}
+
+export function destinationRule(name: string): KubeObject {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name, namespace: NS },
+    spec: {
+      host: `${name}.${NS}.svc.cluster.local`,
+      subsets: [
+        { name: 'amd64', labels: { 'archshift.io/arch': 'amd64' } },
+        { name: 'arm64', labels: { 'archshift.io/arch': 'arm64' } },
+      ],
+    },
+  };
+}
+
+export interface World {
+  kube: FakeKubeApi;
+  cluster: KubeCluster;
+  prom: RunningPrometheus;
+  registry: RunningRegistry;
+  slack: FakeSlackApi;
+  poster: SlackPoster;
+  clock: FakeClock;
+  dir: string;
+  storeFile: string;
+  catalog: Catalog;
+  imageOf(service: string): string;
+  /** Seeds (or re-seeds) a service's manifests in the API double. */
+  seed(service: string): void;
+  /** The arm64 weight in the cluster's VirtualService. */
+  clusterWeight(service: string): { amd64: number; arm64: number };
+  controller(o?: Partial<CanaryControllerOptions> & { storeFile?: string; raw?: Record<string, unknown> }): Promise<CanaryController>;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(): Promise<World> {
+  const [kube, prom, registry, slack] = await Promise.all([new FakeKubeApi().start(), startPrometheus(metrics()), startRegistry(), new FakeSlackApi().start()]);
+  for (const name of Object.keys(SERVICES)) {
+    const platforms = SERVICES[name].image === 'amd64' ? [{ architecture: 'amd64' }] : [{ architecture: 'amd64' }, { architecture: 'arm64' }];
+    await registry.pushIndex(`shop/${name}`, '1.0', platforms);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'archshift-canary-'));
+  const storeFile = join(dir, 'store.json');
+  const cluster = new KubeCluster('fake', kube.kubeConfig(), 2000);
+  const poster = new SlackPoster(new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }), 0);
+  const clock = new FakeClock(at(30));
+  const catalog = new Catalog(
+    catalogSchema.parse({
+      defaults: {
+        repo: 'acme/{service}',
+        dockerfiles: ['Dockerfile'],
+        image: `${registry.host}/shop/{service}`,
+        pipeline: { repo: 'acme/cd', file: '{service}.yml' },
+        manifests: { repo: 'acme/k8s', files: ['{service}.yaml'] },
+        namespace: NS,
+        channel: CHANNEL,
+        canary: true,
+      },
+      services: Object.fromEntries(Object.keys(SERVICES).map((s) => [s, {}])),
+    }),
+  );
+  const imageOf = (service: string) => `${registry.host}/shop/${service}:1.0`;
+  const world: World = {
+    kube,
+    cluster,
+    prom,
+    registry,
+    slack,
+    poster,
+    clock,
+    dir,
+    storeFile,
+    catalog,
+    imageOf,
+    seed(service) {
+      kube.put(DEPLOYMENTS, deployment(service, 'amd64', imageOf(service)));
+      kube.put(DEPLOYMENTS, deployment(`${service}-arm64`, 'arm64', imageOf(service)));
+      kube.put(DESTINATION_RULES, destinationRule(service));
+      kube.put(VIRTUAL_SERVICES, virtualService(service));
+    },
+    clusterWeight(service) {
+      const route = (kube.get(VIRTUAL_SERVICES, service) as unknown as { spec: { http: Array<{ route: Array<{ destination: { subset: string }; weight: number }> }> } }).spec.http[0].route;
+      const w = (s: string) => route.find((d) => d.destination.subset === s)!.weight;
+      return { amd64: w('amd64'), arm64: w('arm64') };
+    },
+    async controller(o = {}) {
+      const config = canaryConfigSchema.parse({ prometheusUrl: prom.url, intervalSeconds: 600, ...o.raw });
+      const store = o.store ?? (await Store.open(o.storeFile ?? storeFile));
+      return new CanaryController({
+        config,
+        catalog,
+        store,
+        cluster: () => cluster,
+        prometheus: new Prometheus(prom.url, 2000),
+        images: createRegistryClient({ config: registryConfigSchema.parse({}) }),
+        clock,
+        notifier: new SlackCanaryNotifier(poster, config.thresholds),
+        defaultChannel: '#arm64-migration',
+        ownerId: 'bot-1',
+        ...o,
+      });
+    },
+    async stop() {
+      await Promise.all([kube.stop(), prom.stop(), registry.stop(), slack.stop()]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  for (const name of Object.keys(SERVICES)) world.seed(name);
+  return world;
+}
