@@ -1,14 +1,16 @@
 // Slack acknowledgement latency and idle memory:
-// the bot is started as its own process (`src/main.ts`, HTTP mode, fake Slack), then
+// the bot is started as its own process from the built JS (`dist/src/main.js`, as `npm start` and the image run it;
+// `npm run bench` builds first), in HTTP mode against fake Slack, then
 // (b) its RSS once idle; target < 150 MB;
 // (a) 50 concurrent signed `/arm64` commands into its Bolt HTTP receiver (5 rounds after a warm-up):
 //     time until the HTTP answer (the ack Slack waits for, 3 s at most); target p99 < 100 ms;
 // and how long it takes to stop on SIGTERM.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
@@ -18,6 +20,8 @@ import { postSigned, slashCommandBody } from '../test/fakes/slack-request.ts';
 
 export interface AckBenchResult {
   ack: { concurrency: number; rounds: number; samples: number; p50Ms: number; p99Ms: number; maxMs: number; targetP99Ms: number; pass: boolean };
+  /** 1-minute load average before and after (2 cores shared with other work: figures above ~1 are noisy). */
+  load: { before: number; after: number };
   idle: { rssMb: number; targetMb: number; startMs: number; sigtermExitMs: number; exitCode: number | null; pass: boolean };
 }
 
@@ -65,14 +69,16 @@ async function ackLatency(url: string, slack: FakeSlackApi): Promise<AckBenchRes
 }
 
 export async function run(): Promise<AckBenchResult> {
+  const loadBefore = round(loadavg()[0]);
   const slack = await new FakeSlackApi().start();
   const dir = await mkdtemp(join(tmpdir(), 'archshift-ack-'));
   const configFile = join(dir, 'archshift.yml');
   const slackPort = await freePort();
   await writeFile(configFile, stringify({ slack: { mode: 'http', port: slackPort, apiUrl: slack.apiUrl, retries: 0 }, store: { file: join(dir, 'store.json') }, server: { port: 0, host: '127.0.0.1' }, catalog }));
-  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` (npm run bench does)`);
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', main, '--config', configFile], {
+  const child = spawn(process.execPath, [main, '--config', configFile], {
     env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: SIGNING_SECRET, LOG_LEVEL: 'warn', KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -95,8 +101,10 @@ export async function run(): Promise<AckBenchResult> {
     child.kill('SIGTERM');
     const exitCode = await exited;
     const idle = { rssMb, targetMb: 150, startMs, sigtermExitMs: Date.now() - stopAt, exitCode, pass: rssMb < 150 && exitCode === 0 };
+    const load = { before: loadBefore, after: round(loadavg()[0]) };
     console.log(`ack (b) idle bot RSS ${idle.rssMb} MB (target < ${idle.targetMb} MB), started in ${idle.startMs} ms, SIGTERM to exit ${idle.sigtermExitMs} ms (code ${idle.exitCode}) -> ${idle.pass ? 'PASS' : 'FAIL'}`);
-    return { ack, idle };
+    console.log(`ack load average (1 min) ${load.before} before, ${load.after} after`);
+    return { ack, load, idle };
   } finally {
     child.kill('SIGKILL');
     await slack.stop();

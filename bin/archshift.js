@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run through tsx, so the published bin needs no build step.
-import { register } from 'tsx/esm/api';
+// In a checkout the CLI runs the TypeScript sources through tsx, so `npx archshift` needs no build step and
+// never runs stale output; the image ships only the compiled dist/ (no src/), so there it runs that.
+import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
-register();
-await import('../src/cli.ts');
+if (existsSync(new URL('../src/cli.ts', import.meta.url))) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli.ts');
+} else {
+  await import('../dist/src/cli.js');
+}

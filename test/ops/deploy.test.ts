@@ -156,7 +156,22 @@ describe('Dockerfile', () => {
       for (const src of args.slice(0, -1)) assert.ok(existsSync(new URL(src, root)), `COPY source ${src} exists`);
     }
     const ignore = read('.dockerignore').split('\n');
-    for (const p of ['.git', 'node_modules', 'data', 'test', '.env', '*.pem']) assert.ok(ignore.includes(p), `.dockerignore has ${p}`);
+    for (const p of ['.git', 'node_modules', 'data', 'test', '.env', '*.pem', 'dist']) assert.ok(ignore.includes(p), `.dockerignore has ${p}`);
+  });
+
+  test('the image runs the compiled JS under plain node, built in its own stage the way `npm start` builds it', () => {
+    const build = froms.find((f) => f.getBuildStage() === 'build');
+    assert.ok(build, 'a build stage');
+    const stageOf = (line: number) => froms.filter((f) => f.getRange().start.line <= line).at(-1);
+    const runs = df.getInstructions().filter((i) => i.getKeyword() === 'RUN' && stageOf(i.getRange().start.line) === build);
+    assert.ok(runs.some((r) => /npm run build\b/.test(r.getArgumentsContent() ?? '')), 'the build stage runs npm run build');
+    assert.ok(df.getCOPYs().some((c) => c.getFromFlag()?.getValue() === 'build' && c.getArguments()[0].getValue() === '/app/dist'), 'the runtime copies dist from the build stage');
+    const entrypoint = df.getInstructions().filter((i) => i.getKeyword() === 'ENTRYPOINT').at(-1)!;
+    const argv = JSON.parse(entrypoint.getArgumentsContent()!) as string[];
+    assert.ok(!argv.some((a) => /tsx/.test(a)), 'no tsx loader at run time');
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    assert.deepEqual(argv.slice(1), pkg.scripts.start.split(' ').slice(1), 'the image runs what `npm start` runs');
+    assert.match(pkg.scripts.prestart, /npm run build/);
   });
 });
 
