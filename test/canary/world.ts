@@ -54,6 +54,9 @@ export const SERVICES: Record<string, { amd64: Side; arm64: Side; image?: 'multi
   search: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.3, from: 55 } },
   // Healthy both sides, for the fault tests.
   orders: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.4 } },
+  ledger: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.4 } },
+  billing: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.4 } },
+  stock: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.4 } },
   // Every arm64 response a 503: a total outage must read as 0% success, not as "no data".
   outage: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, errorRatio: 1, coresPerPod: 0.3 } },
   // arm64 p99 far above 500 ms.
@@ -64,7 +67,7 @@ export const SERVICES: Record<string, { amd64: Side; arm64: Side; image?: 'multi
 
 export const podsOf = (deployment: string) => [`${deployment}-5d8f7c9b4-x2k4q`, `${deployment}-5d8f7c9b4-p9z7m`];
 
-function metrics(): OpenMetrics {
+export function syntheticMetrics(): OpenMetrics {
   const om = new OpenMetrics();
   for (const [name, s] of Object.entries(SERVICES)) {
     for (const [arch, side] of [['amd64', s.amd64], ['arm64', s.arm64]] as const) {
@@ -159,7 +162,7 @@ export interface World {
 }
 
 export async function startWorld(): Promise<World> {
-  const [kube, prom, registry, slack] = await Promise.all([new FakeKubeApi().start(), startPrometheus(metrics()), startRegistry(), new FakeSlackApi().start()]);
+  const [kube, prom, registry, slack] = await Promise.all([new FakeKubeApi().start(), startPrometheus(syntheticMetrics()), startRegistry(), new FakeSlackApi().start()]);
   for (const name of Object.keys(SERVICES)) {
     const platforms = SERVICES[name].image === 'amd64' ? [{ architecture: 'amd64' }] : [{ architecture: 'amd64' }, { architecture: 'arm64' }];
     await registry.pushIndex(`shop/${name}`, '1.0', platforms);

@@ -1,0 +1,250 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { istio, type KubeCluster } from '../../src/adapters/kubernetes.ts';
+import { Prometheus } from '../../src/adapters/prometheus.ts';
+import { CanaryError, PreconditionsError, type CanaryController } from '../../src/canary/controller.ts';
+import { UnknownServiceError } from '../../src/config/catalog.ts';
+import { freePort } from '../fakes/registry.ts';
+import { at, deployment, DEPLOYMENTS, DESTINATION_RULES, NS, startWorld, VIRTUAL_SERVICES, type World } from './world.ts';
+
+const MIN = 60_000;
+
+function repliesOf(w: World, ts: string): string[] {
+  return w.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts).map((c) => String(c.args.text));
+}
+
+function patchesTo(w: World, service: string): number {
+  return w.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/virtualservices/${service}`)).length;
+}
+
+/** A cluster whose `n`-th VirtualService patch never returns: the process "dies" before or after it lands. */
+function dyingCluster(w: World, n: number, when: 'before' | 'after'): KubeCluster {
+  let count = 0;
+  const wrapper = Object.create(w.cluster) as KubeCluster;
+  wrapper.patchCustomObject = async <T,>(ref: Parameters<KubeCluster['patchCustomObject']>[0], body: unknown): Promise<T> => {
+    if (++count < n) return w.cluster.patchCustomObject<T>(ref, body);
+    if (when === 'after') await w.cluster.patchCustomObject(ref, body);
+    return new Promise<T>(() => undefined);
+  };
+  return wrapper;
+}
+
+describe('canary faults: bad input, foreign edits, refused patches, Prometheus outages, restarts', () => {
+  let w: World;
+  let c: CanaryController;
+  let hang: Server;
+  let hangUrl: string;
+  before(async () => {
+    w = await startWorld();
+    c = await w.controller();
+    hang = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    hangUrl = `http://127.0.0.1:${(hang.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    hang.closeAllConnections();
+    await new Promise((r) => hang.close(r));
+    await w.stop();
+  });
+
+  test('an unknown service and a second start are refused and change nothing', async () => {
+    w.clock.set(at(30));
+    await assert.rejects(c.start('nope', {}, 'U1'), UnknownServiceError);
+    assert.equal(c.status('nope'), undefined);
+    await assert.rejects(c.start('orders', { steps: '5,10,25' }, 'U1'), /ends at 25% arm64, not 100%/);
+    assert.equal(c.status('orders'), undefined);
+    assert.equal(patchesTo(w, 'orders'), 0);
+
+    await c.start('orders', {}, 'U1');
+    await assert.rejects(c.start('orders', {}, 'U2'), (e: unknown) => e instanceof CanaryError && /already running/.test(e.message));
+    assert.equal(patchesTo(w, 'orders'), 1);
+    await c.rollback('orders', 'U1');
+  });
+
+  test('a VirtualService edited by someone else mid-canary is detected, paused, reported; resume adopts it', async () => {
+    w.seed('orders');
+    w.clock.set(at(30));
+    const rec0 = await c.start('orders', { gates: 'none' }, 'U1');
+    // kubectl edit by a human: 70/30.
+    const vs = (await w.cluster.getCustomObject<{ spec: { http: Array<{ route: Array<{ weight: number }> }> } }>(istio.virtualService(NS, 'orders')))!;
+    vs.spec.http[0].route[0].weight = 70;
+    vs.spec.http[0].route[1].weight = 30;
+    await w.cluster.patchCustomObject(istio.virtualService(NS, 'orders'), { spec: { http: vs.spec.http } });
+    const ours = patchesTo(w, 'orders');
+
+    w.clock.advance(10 * MIN);
+    await c.tick();
+    let rec = c.status('orders')!;
+    assert.equal(rec.phase, 'paused');
+    assert.equal(rec.pause!.kind, 'conflict');
+    assert.equal(patchesTo(w, 'orders'), ours, 'archshift does not fight the edit');
+    assert.deepEqual(w.clusterWeight('orders'), { amd64: 70, arm64: 30 });
+    assert.match(repliesOf(w, rec0.message!.ts).at(-1)!, /changed outside archshift: it sends 30% to arm64, archshift set 5%/);
+    w.clock.advance(10 * MIN);
+    await c.tick();
+    assert.equal(c.status('orders')!.phase, 'paused', 'stays paused until a human acts');
+
+    rec = await c.resume('orders', 'U1');
+    assert.equal(rec.weight, 30);
+    assert.equal(rec.plan.steps[rec.stepIndex], 25);
+    w.clock.advance(10 * MIN);
+    await c.tick();
+    assert.equal(c.status('orders')!.weight, 50);
+    assert.deepEqual(w.clusterWeight('orders'), { amd64: 50, arm64: 50 });
+    await c.rollback('orders', 'U1');
+  });
+
+  test('the API server refusing a patch leaves state and cluster unchanged and is reported', async () => {
+    w.seed('orders');
+    w.clock.set(at(30));
+    const rec0 = await c.start('orders', { gates: 'none' }, 'U1');
+    w.kube.fail({ method: 'PATCH', path: /virtualservices\/orders$/, status: 500, message: 'etcdserver: request timed out' });
+    w.clock.advance(10 * MIN);
+    await c.tick();
+    let rec = c.status('orders')!;
+    assert.equal(rec.phase, 'paused');
+    assert.equal(rec.pause!.kind, 'patch-failed');
+    assert.equal(rec.weight, 5);
+    assert.equal(rec.pending, undefined);
+    assert.deepEqual(w.clusterWeight('orders'), { amd64: 95, arm64: 5 });
+    assert.match(repliesOf(w, rec0.message!.ts).at(-1)!, /Could not move to 10%: the API server refused the patch: .*500.*etcdserver: request timed out/);
+
+    await c.resume('orders', 'U1');
+    await c.tick();
+    rec = c.status('orders')!;
+    assert.equal(rec.weight, 10);
+    assert.deepEqual(w.clusterWeight('orders'), { amd64: 90, arm64: 10 });
+
+    // A failed rollback patch is retried on every tick until it lands.
+    w.kube.fail({ method: 'PATCH', path: /virtualservices\/orders$/, status: 503, message: 'apiserver overloaded' });
+    rec = await c.rollback('orders', 'U1');
+    assert.equal(rec.phase, 'rolling-back');
+    assert.deepEqual(w.clusterWeight('orders'), { amd64: 90, arm64: 10 });
+    await c.tick();
+    assert.equal(c.status('orders')!.phase, 'rolled-back');
+    assert.deepEqual(w.clusterWeight('orders'), { amd64: 100, arm64: 0 });
+  });
+
+  test('Prometheus timing out or down is "no data": a pause with the reason, never a failed check', async () => {
+    w.clock.set(at(30));
+    const slowProm = await w.controller({ prometheus: new Prometheus(hangUrl, 300), storeFile: join(w.dir, 'prom-timeout.json') });
+    await slowProm.start('slow', { gates: 'none' }, 'U1');
+    w.clock.advance(10 * MIN);
+    await slowProm.tick();
+    let rec = slowProm.status('slow')!;
+    assert.equal(rec.phase, 'paused');
+    assert.equal(rec.pause!.kind, 'no-data');
+    assert.match(rec.pause!.reason, /did not answer within 300 ms/);
+    assert.equal(rec.failedChecks, 0);
+    assert.equal(rec.weight, 5);
+    await slowProm.rollback('slow', 'U1');
+
+    w.seed('slow');
+    w.clock.set(at(30));
+    const down = await w.controller({ prometheus: new Prometheus(`http://127.0.0.1:${await freePort()}`, 300), storeFile: join(w.dir, 'prom-down.json') });
+    await down.start('slow', { gates: 'none' }, 'U1');
+    w.clock.advance(10 * MIN);
+    await down.tick();
+    rec = down.status('slow')!;
+    assert.equal(rec.pause?.kind, 'no-data');
+    assert.match(rec.pause!.reason, /unreachable: ECONNREFUSED/);
+    await down.rollback('slow', 'U1');
+  });
+
+  for (const when of ['after', 'before'] as const) {
+    test(`a restart with a patch in flight (process died ${when} it landed): the next instance reconciles store and cluster`, async () => {
+      const service = when === 'after' ? 'ledger' : 'billing';
+      const file = join(w.dir, `restart-${when}.json`);
+      w.clock.set(at(30));
+      const dying = dyingCluster(w, 2, when);
+      const a = await w.controller({ cluster: () => dying, ownerId: 'bot-a', storeFile: file });
+      await a.start(service, { gates: 'none' }, 'U1');
+      w.clock.advance(10 * MIN);
+      const patchesBefore = patchesTo(w, service);
+      void a.tick(); // never returns: the "process" dies inside the second patch
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (patchesTo(w, service) > patchesBefore || (when === 'before' && a.status(service)?.pending)) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 5);
+      });
+      assert.deepEqual(w.clusterWeight(service), when === 'after' ? { amd64: 90, arm64: 10 } : { amd64: 95, arm64: 5 });
+
+      const b = await w.controller({ ownerId: 'bot-b', storeFile: file });
+      assert.equal(b.status(service)!.pending?.weight, 10, 'the intent was written ahead of the patch');
+      await b.tick();
+      assert.equal(b.status(service)!.owner!.id, 'bot-a', 'the dead instance holds the lock until it expires');
+      assert.equal(b.status(service)!.pending?.weight, 10);
+
+      w.clock.advance(121_000);
+      await b.tick();
+      const rec = b.status(service)!;
+      assert.equal(rec.owner!.id, 'bot-b');
+      assert.equal(rec.pending, undefined);
+      const cluster = w.clusterWeight(service);
+      assert.equal(cluster.amd64 + cluster.arm64, 100);
+      assert.equal(rec.weight, cluster.arm64, 'the store matches the cluster');
+      assert.equal(rec.weight, when === 'after' ? 10 : 5);
+      const replies = repliesOf(w, rec.message!.ts).join('\n');
+      assert.match(replies, when === 'after' ? /Recovered: the move to 10% arm64 had been applied/ : /Recovered: the move to 10% arm64 had not been applied; still at 5%/);
+      // And it carries on from there at the next check.
+      w.clock.advance(10 * MIN);
+      await b.tick();
+      assert.equal(b.status(service)!.weight, when === 'after' ? 25 : 10);
+      assert.equal(w.clusterWeight(service).arm64, b.status(service)!.weight);
+      await b.rollback(service, 'U1');
+    });
+  }
+
+  test('traffic never goes to a side that is not ready', async () => {
+    w.clock.set(at(30));
+    w.kube.put(DEPLOYMENTS, deployment('stock-arm64', 'arm64', w.imageOf('stock'), 1));
+    await assert.rejects(c.start('stock', {}, 'U1'), (e: unknown) => e instanceof PreconditionsError && /arm64 Deployment: stock-arm64: 1\/3 replicas ready/.test(e.message));
+    assert.equal(patchesTo(w, 'stock'), 0);
+
+    w.seed('stock');
+    await c.start('stock', { gates: 'none' }, 'U1');
+    // Partly ready: checks pass but the weight holds.
+    w.kube.put(DEPLOYMENTS, deployment('stock-arm64', 'arm64', w.imageOf('stock'), 2));
+    await assert.rejects(c.promote('stock', 'U1'), /not promoted: stock-arm64 has 2\/3 replicas ready/);
+    w.clock.advance(10 * MIN);
+    await c.tick();
+    let rec = c.status('stock')!;
+    assert.equal(rec.pause?.kind, 'not-ready');
+    assert.deepEqual(w.clusterWeight('stock'), { amd64: 95, arm64: 5 });
+    // No ready replicas while taking traffic: immediate rollback.
+    w.kube.put(DEPLOYMENTS, deployment('stock-arm64', 'arm64', w.imageOf('stock'), 0));
+    await c.tick();
+    rec = c.status('stock')!;
+    assert.equal(rec.phase, 'rolled-back');
+    assert.match(rec.outcome!, /no ready replicas/);
+    assert.deepEqual(w.clusterWeight('stock'), { amd64: 100, arm64: 0 });
+  });
+
+  test('missing preconditions are named with the PR or manifest that adds them', async () => {
+    const legacy = await c.preconditions('legacy');
+    const image = legacy.items.find((i) => i.name === 'arm64 image')!;
+    assert.equal(image.ok, false);
+    assert.match(image.detail, /has no linux\/arm64 \(linux\/amd64\)/);
+
+    w.kube.remove(DEPLOYMENTS, 'outage-arm64');
+    w.kube.remove(DESTINATION_RULES, 'outage');
+    const vs = w.kube.get(VIRTUAL_SERVICES, 'outage')! as unknown as { spec: { http: Array<{ route: Array<{ weight: number }> }> } };
+    vs.spec.http[0].route[1].weight = 30;
+    w.kube.put(VIRTUAL_SERVICES, vs as never);
+    const report = await c.preconditions('outage');
+    assert.equal(report.ok, false);
+    const failed = Object.fromEntries(report.items.filter((i) => !i.ok).map((i) => [i.name, i]));
+    assert.deepEqual(Object.keys(failed).sort(), ['DestinationRule', 'VirtualService route', 'arm64 Deployment']);
+    assert.match(failed['arm64 Deployment'].fix!, /\/arm64 pr outage selectors/);
+    assert.match(failed.DestinationRule.fix!, /kind: DestinationRule[\s\S]*name: arm64[\s\S]*archshift.io\/arch: arm64/);
+    assert.match(failed['VirtualService route'].detail, /weights 100 \+ 30 do not sum to 100/);
+    await assert.rejects(c.start('outage', {}, 'U1'), PreconditionsError);
+    assert.equal(patchesTo(w, 'outage'), 0);
+    w.seed('outage');
+  });
+});
