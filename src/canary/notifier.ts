@@ -6,6 +6,9 @@ import type { CanaryThresholds } from './config.ts';
 import type { CanaryNotifier, CanaryRecord } from './controller.ts';
 
 export class SlackCanaryNotifier implements CanaryNotifier {
+  /** What each message shows now, so ticks that change nothing cost no chat.update. */
+  private shown = new Map<string, string>();
+
   constructor(
     private readonly slack: SlackPoster,
     private readonly thresholds: CanaryThresholds,
@@ -13,11 +16,17 @@ export class SlackCanaryNotifier implements CanaryNotifier {
 
   async progress(rec: CanaryRecord, now: Date): Promise<PostedMessage> {
     const content = canaryBlocks(rec, this.thresholds, now);
+    const body = JSON.stringify(content);
     if (rec.message) {
+      const key = `${rec.message.channel}:${rec.message.ts}`;
+      if (this.shown.get(key) === body) return rec.message;
       await this.slack.update(rec.message, content);
+      this.shown.set(key, body);
       return rec.message;
     }
-    return this.slack.post(rec.channel, content);
+    const posted = await this.slack.post(rec.channel, content);
+    this.shown.set(`${posted.channel}:${posted.ts}`, body);
+    return posted;
   }
 
   async event(rec: CanaryRecord, text: string): Promise<void> {

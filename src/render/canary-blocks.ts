@@ -33,17 +33,21 @@ function phaseLine(r: CanaryRecord): string {
   return base;
 }
 
-function stepsLine(r: CanaryRecord): string {
-  return r.plan.steps.map((w, i) => (i === r.stepIndex ? `*${w}%*` : `${w}%`)).join(' → ');
+function stepsLine(r: CanaryRecord, slack: boolean): string {
+  return r.plan.steps.map((w, i) => (i !== r.stepIndex ? `${w}%` : slack ? `*${w}%*` : `[${w}%]`)).join(' → ');
 }
 
-function nextLine(r: CanaryRecord, now: Date, slackDates: boolean): string | undefined {
+/** Slack renders the time itself (in each reader's zone), so the Slack text does not change as time passes. */
+function nextLine(r: CanaryRecord, now: Date, slack: boolean): string | undefined {
   if (!r.nextCheckAt || TERMINAL.has(r.phase)) return undefined;
   const at = Date.parse(r.nextCheckAt);
-  const inText = at > now.getTime() ? `in ${formatDuration(Math.round((at - now.getTime()) / 1000))}` : 'at the next tick';
-  const when = slackDates ? `<!date^${Math.floor(at / 1000)}^{time}|${r.nextCheckAt}>` : r.nextCheckAt;
+  const when = slack
+    ? `at <!date^${Math.floor(at / 1000)}^{time}|${r.nextCheckAt}>`
+    : at > now.getTime()
+      ? `in ${formatDuration(Math.round((at - now.getTime()) / 1000))} (${r.nextCheckAt})`
+      : 'at the next tick';
   const next = r.plan.steps[r.stepIndex + 1];
-  return `next check ${inText} (${when})${next !== undefined && r.phase === 'progressing' ? `, then ${next}% if it passes` : ''}`;
+  return `next check ${when}${next !== undefined && r.phase === 'progressing' ? `, then ${next}% if it passes` : ''}`;
 }
 
 const fmt = {
@@ -101,7 +105,7 @@ function bodyLines(r: CanaryRecord, t: CanaryThresholds, now: Date, slackDates: 
   const last = r.checks.at(-1);
   const status = [
     weightBar(r.weight),
-    `Steps: ${stepsLine(r)}   ·   failed checks ${r.failedChecks}/${r.plan.failedChecksBeforeRollback}`,
+    `Steps: ${stepsLine(r, slackDates)}   ·   failed checks ${r.failedChecks}/${r.plan.failedChecksBeforeRollback}`,
     phaseLine(r),
   ];
   const next = nextLine(r, now, slackDates);

@@ -34,10 +34,12 @@ describe('a canary against the API double, a real Prometheus and the fake Slack 
     assert.equal(patches().length, 1);
     assert.equal(patches()[0].contentType, 'application/merge-patch+json');
 
-    // Ticks between checks change nothing.
+    // Ticks between checks change nothing, not even the message.
+    const updatesBefore = w.slack.callsTo('chat.update').length;
     w.clock.advance(5 * MIN);
     await c.tick();
     assert.equal(patches().length, 1);
+    assert.equal(w.slack.callsTo('chat.update').length, updatesBefore);
 
     for (const expected of [10, 25, 50]) {
       w.clock.advance(5 * MIN);
@@ -76,7 +78,8 @@ describe('a canary against the API double, a real Prometheus and the fake Slack 
 
     const trail = slackTrail(w, ts);
     assert.equal(trail.parents.filter((p) => String(p.args.text).includes('Canary api')).length, 1, 'posted once');
-    assert.ok(trail.updates.length >= 7, `updated at every step (${trail.updates.length} updates)`);
+    // One update per change: 10%, 25%, 50%, waiting at the gate, 100%, promoted. Ticks that change nothing send none.
+    assert.equal(trail.updates.length, 6);
     const bars = trail.updates.map((u) => JSON.stringify(u.args.blocks));
     for (const weight of [10, 25, 50, 100]) assert.ok(bars.some((b) => b.includes(`${100 - weight}% `) && b.includes(` ${weight}% arm64`)), `an update shows ${weight}%`);
     assert.match(JSON.stringify(trail.updates.at(-1)!.args.blocks), /success rate/);
