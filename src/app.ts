@@ -41,7 +41,7 @@ function clusterConfigured(config: Config): boolean {
 export async function buildDeps(config: Config, opts: BuildOptions = {}): Promise<Deps> {
   const logger = opts.logger ?? createLogger();
   const store = await Store.open(config.store.file);
-  const kube = opts.kubeConfig || clusterConfigured(config) ? Kubernetes.fromConfig(config.kubernetes, opts.kubeConfig) : undefined;
+  const kube = opts.kubeConfig || clusterConfigured(config) ? await Kubernetes.fromConfig(config.kubernetes, opts.kubeConfig) : undefined;
   const clock = opts.clock ?? systemClock;
   const env = opts.env ?? process.env;
   return {

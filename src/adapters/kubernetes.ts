@@ -1,29 +1,39 @@
 // The one Kubernetes adapter: typed reads (always paginated), Istio custom objects, merge patches and
 // Leases, per cluster (kubeconfig context). Every call has a timeout; errors keep the API's status code.
-import {
-  ApiException,
+import type {
   AppsV1Api,
   BatchV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
-  Observable,
-  PatchStrategy,
-  type RequestContext,
-  type ResponseContext,
-  setHeaderOptions,
-  type V1DaemonSet,
-  type V1Deployment,
-  type V1Job,
-  type V1CronJob,
-  type V1Lease,
-  type V1Node,
-  type V1Pod,
-  type V1ReplicaSet,
-  type V1StatefulSet,
+  RequestContext,
+  ResponseContext,
+  V1DaemonSet,
+  V1Deployment,
+  V1Job,
+  V1CronJob,
+  V1Lease,
+  V1Node,
+  V1Pod,
+  V1ReplicaSet,
+  V1StatefulSet,
 } from '@kubernetes/client-node';
 import type { Config } from '../config/schema.ts';
+
+type ClientNode = typeof import('@kubernetes/client-node');
+let clientNode: Promise<ClientNode> | undefined;
+/** The client library costs ~50 MB of RSS, so it is loaded on first use: a bot with no cluster never loads it. */
+const loadClientNode = () => (clientNode ??= import('@kubernetes/client-node'));
+
+interface Clients {
+  lib: ClientNode;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+  custom: CustomObjectsApi;
+  coordination: CoordinationV1Api;
+}
 
 export class KubeError extends Error {
   constructor(
@@ -61,114 +71,104 @@ export const istio = {
 
 /** One cluster, reached through one kubeconfig context. */
 export class KubeCluster {
-  private readonly core: CoreV1Api;
-  private readonly apps: AppsV1Api;
-  private readonly batch: BatchV1Api;
-  private readonly custom: CustomObjectsApi;
-  private readonly coordination: CoordinationV1Api;
+  private clients?: Promise<Clients>;
 
   constructor(
     readonly name: string,
-    kc: KubeConfig,
+    private readonly kc: KubeConfig,
     private readonly timeoutMs = 10_000,
     private readonly pageSize = 500,
-  ) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.apps = kc.makeApiClient(AppsV1Api);
-    this.batch = kc.makeApiClient(BatchV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.coordination = kc.makeApiClient(CoordinationV1Api);
-  }
+  ) {}
 
   listNodes(q: ListQuery = {}): Promise<V1Node[]> {
-    return this.paginate('nodes', (o, c) => this.core.listNode({ labelSelector: q.labelSelector, limit: this.pageSize, _continue: c }, o));
+    return this.paginate('nodes', ({ core }, o, c) => core.listNode({ labelSelector: q.labelSelector, limit: this.pageSize, _continue: c }, o));
   }
 
   listPods(q: ListQuery = {}): Promise<V1Pod[]> {
-    return this.paginate('pods', (o, c) => {
+    return this.paginate('pods', ({ core }, o, c) => {
       const p = { labelSelector: q.labelSelector, limit: this.pageSize, _continue: c };
-      return q.namespace ? this.core.listNamespacedPod({ ...p, namespace: q.namespace }, o) : this.core.listPodForAllNamespaces(p, o);
+      return q.namespace ? core.listNamespacedPod({ ...p, namespace: q.namespace }, o) : core.listPodForAllNamespaces(p, o);
     });
   }
 
   listDeployments(q: ListQuery = {}): Promise<V1Deployment[]> {
-    return this.paginate('deployments', (o, c) => {
+    return this.paginate('deployments', ({ apps }, o, c) => {
       const p = { labelSelector: q.labelSelector, limit: this.pageSize, _continue: c };
-      return q.namespace ? this.apps.listNamespacedDeployment({ ...p, namespace: q.namespace }, o) : this.apps.listDeploymentForAllNamespaces(p, o);
+      return q.namespace ? apps.listNamespacedDeployment({ ...p, namespace: q.namespace }, o) : apps.listDeploymentForAllNamespaces(p, o);
     });
   }
 
   listReplicaSets(q: ListQuery = {}): Promise<V1ReplicaSet[]> {
-    return this.paginate('replicasets', (o, c) => {
+    return this.paginate('replicasets', ({ apps }, o, c) => {
       const p = { labelSelector: q.labelSelector, limit: this.pageSize, _continue: c };
-      return q.namespace ? this.apps.listNamespacedReplicaSet({ ...p, namespace: q.namespace }, o) : this.apps.listReplicaSetForAllNamespaces(p, o);
+      return q.namespace ? apps.listNamespacedReplicaSet({ ...p, namespace: q.namespace }, o) : apps.listReplicaSetForAllNamespaces(p, o);
     });
   }
 
   listStatefulSets(q: ListQuery = {}): Promise<V1StatefulSet[]> {
-    return this.paginate('statefulsets', (o, c) => {
+    return this.paginate('statefulsets', ({ apps }, o, c) => {
       const p = { labelSelector: q.labelSelector, limit: this.pageSize, _continue: c };
-      return q.namespace ? this.apps.listNamespacedStatefulSet({ ...p, namespace: q.namespace }, o) : this.apps.listStatefulSetForAllNamespaces(p, o);
+      return q.namespace ? apps.listNamespacedStatefulSet({ ...p, namespace: q.namespace }, o) : apps.listStatefulSetForAllNamespaces(p, o);
     });
   }
 
   listDaemonSets(q: ListQuery = {}): Promise<V1DaemonSet[]> {
-    return this.paginate('daemonsets', (o, c) => {
+    return this.paginate('daemonsets', ({ apps }, o, c) => {
       const p = { labelSelector: q.labelSelector, limit: this.pageSize, _continue: c };
-      return q.namespace ? this.apps.listNamespacedDaemonSet({ ...p, namespace: q.namespace }, o) : this.apps.listDaemonSetForAllNamespaces(p, o);
+      return q.namespace ? apps.listNamespacedDaemonSet({ ...p, namespace: q.namespace }, o) : apps.listDaemonSetForAllNamespaces(p, o);
     });
   }
 
   listJobs(q: ListQuery = {}): Promise<V1Job[]> {
-    return this.paginate('jobs', (o, c) => {
+    return this.paginate('jobs', ({ batch }, o, c) => {
       const p = { labelSelector: q.labelSelector, limit: this.pageSize, _continue: c };
-      return q.namespace ? this.batch.listNamespacedJob({ ...p, namespace: q.namespace }, o) : this.batch.listJobForAllNamespaces(p, o);
+      return q.namespace ? batch.listNamespacedJob({ ...p, namespace: q.namespace }, o) : batch.listJobForAllNamespaces(p, o);
     });
   }
 
   listCronJobs(q: ListQuery = {}): Promise<V1CronJob[]> {
-    return this.paginate('cronjobs', (o, c) => {
+    return this.paginate('cronjobs', ({ batch }, o, c) => {
       const p = { labelSelector: q.labelSelector, limit: this.pageSize, _continue: c };
-      return q.namespace ? this.batch.listNamespacedCronJob({ ...p, namespace: q.namespace }, o) : this.batch.listCronJobForAllNamespaces(p, o);
+      return q.namespace ? batch.listNamespacedCronJob({ ...p, namespace: q.namespace }, o) : batch.listCronJobForAllNamespaces(p, o);
     });
   }
 
   /** The Deployment, or undefined when it does not exist. */
   getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
-    return this.orUndefined(`deployment ${namespace}/${name}`, () => this.apps.readNamespacedDeployment({ namespace, name }, this.options()));
+    return this.orUndefined(`deployment ${namespace}/${name}`, ({ apps, lib }) => apps.readNamespacedDeployment({ namespace, name }, this.options(lib)));
   }
 
   getCustomObject<T = Record<string, unknown>>(ref: CustomObjectRef): Promise<T | undefined> {
-    return this.orUndefined(`${ref.plural} ${ref.namespace}/${ref.name}`, async () => (await this.custom.getNamespacedCustomObject(ref, this.options())) as T);
+    return this.orUndefined(`${ref.plural} ${ref.namespace}/${ref.name}`, async ({ custom, lib }) => (await custom.getNamespacedCustomObject(ref, this.options(lib))) as T);
   }
 
   /** RFC 7386 merge patch (lists are replaced whole, so send the complete list). */
   patchCustomObject<T = Record<string, unknown>>(ref: CustomObjectRef, body: unknown): Promise<T> {
-    return this.call(`patch ${ref.plural} ${ref.namespace}/${ref.name}`, async () =>
-      (await this.custom.patchNamespacedCustomObject({ ...ref, body }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch, this.options()))) as T,
+    return this.call(`patch ${ref.plural} ${ref.namespace}/${ref.name}`, async ({ custom, lib }) =>
+      (await custom.patchNamespacedCustomObject({ ...ref, body }, lib.setHeaderOptions('Content-Type', lib.PatchStrategy.MergePatch, this.options(lib)))) as T,
     );
   }
 
   readLease(namespace: string, name: string): Promise<V1Lease | undefined> {
-    return this.orUndefined(`lease ${namespace}/${name}`, () => this.coordination.readNamespacedLease({ namespace, name }, this.options()));
+    return this.orUndefined(`lease ${namespace}/${name}`, ({ coordination, lib }) => coordination.readNamespacedLease({ namespace, name }, this.options(lib)));
   }
 
   createLease(namespace: string, body: V1Lease): Promise<V1Lease> {
-    return this.call(`create lease ${namespace}/${body.metadata?.name}`, () => this.coordination.createNamespacedLease({ namespace, body }, this.options()));
+    return this.call(`create lease ${namespace}/${body.metadata?.name}`, ({ coordination, lib }) => coordination.createNamespacedLease({ namespace, body }, this.options(lib)));
   }
 
   /** Replace with the read resourceVersion: a 409 means someone else wrote first. */
   replaceLease(namespace: string, body: V1Lease): Promise<V1Lease> {
     const name = body.metadata!.name!;
-    return this.call(`replace lease ${namespace}/${name}`, () => this.coordination.replaceNamespacedLease({ namespace, name, body }, this.options()));
+    return this.call(`replace lease ${namespace}/${name}`, ({ coordination, lib }) => coordination.replaceNamespacedLease({ namespace, name, body }, this.options(lib)));
   }
 
   /** A cheap call that proves the API server answers with our credentials. */
   async ping(): Promise<void> {
-    await this.call('list namespaces', () => this.core.listNamespace({ limit: 1 }, this.options()));
+    await this.call('list namespaces', ({ core, lib }) => core.listNamespace({ limit: 1 }, this.options(lib)));
   }
 
-  private options(): Options {
+  private options(lib: ClientNode): Options {
     const timeoutMs = this.timeoutMs;
     return {
       middleware: [
@@ -176,27 +176,27 @@ export class KubeCluster {
           // The client's top-level options take Observable-style middleware (as its setHeaderOptions does).
           pre: (req: RequestContext) => {
             req.setSignal(AbortSignal.timeout(timeoutMs) as never);
-            return new Observable(Promise.resolve(req));
+            return new lib.Observable(Promise.resolve(req));
           },
-          post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
+          post: (res: ResponseContext) => new lib.Observable(Promise.resolve(res)),
         },
       ],
       middlewareMergeStrategy: 'append',
     } as Options;
   }
 
-  private async paginate<T>(what: string, page: (o: Options, cont?: string) => Promise<ListPage<T>>): Promise<T[]> {
+  private async paginate<T>(what: string, page: (c: Clients, o: Options, cont?: string) => Promise<ListPage<T>>): Promise<T[]> {
     const items: T[] = [];
     let cont: string | undefined;
     do {
-      const res = await this.call(`list ${what}`, () => page(this.options(), cont));
+      const res = await this.call(`list ${what}`, (c) => page(c, this.options(c.lib), cont));
       items.push(...res.items);
       cont = res.metadata?._continue || undefined;
     } while (cont);
     return items;
   }
 
-  private async orUndefined<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  private async orUndefined<T>(what: string, fn: (c: Clients) => Promise<T>): Promise<T | undefined> {
     try {
       return await this.call(what, fn);
     } catch (err) {
@@ -205,17 +205,34 @@ export class KubeCluster {
     }
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(what: string, fn: (c: Clients) => Promise<T>): Promise<T> {
+    // A kubeconfig context without a cluster fails here, on first use, as a KubeError like any other.
+    const c = await this.connect().catch((err: Error) => {
+      throw new KubeError(`cluster ${this.name}: ${err.message}`);
+    });
     try {
-      return await fn();
+      return await fn(c);
     } catch (err) {
-      throw toKubeError(this.name, what, err);
+      throw toKubeError(c.lib, this.name, what, err);
     }
+  }
+
+  /** The API clients, made on the first call so that constructing a cluster loads nothing. */
+  private connect(): Promise<Clients> {
+    const make = (lib: ClientNode): Clients => ({
+      lib,
+      core: this.kc.makeApiClient(lib.CoreV1Api),
+      apps: this.kc.makeApiClient(lib.AppsV1Api),
+      batch: this.kc.makeApiClient(lib.BatchV1Api),
+      custom: this.kc.makeApiClient(lib.CustomObjectsApi),
+      coordination: this.kc.makeApiClient(lib.CoordinationV1Api),
+    });
+    return (this.clients ??= loadClientNode().then(make));
   }
 }
 
-function toKubeError(cluster: string, what: string, err: unknown): KubeError {
-  if (err instanceof ApiException) {
+function toKubeError(lib: ClientNode, cluster: string, what: string, err: unknown): KubeError {
+  if (err instanceof lib.ApiException) {
     let message: string;
     try {
       message = (JSON.parse(String(err.body)) as { message?: string }).message ?? '';
@@ -245,7 +262,8 @@ export class Kubernetes {
   }
 
   /** Reads the kubeconfig the way kubectl does (in-cluster first when running in a pod). */
-  static fromConfig(config: Config['kubernetes'], kubeConfig?: KubeConfig): Kubernetes {
+  static async fromConfig(config: Config['kubernetes'], kubeConfig?: KubeConfig): Promise<Kubernetes> {
+    const { KubeConfig } = await loadClientNode();
     const kc = kubeConfig ?? new KubeConfig();
     if (!kubeConfig) {
       if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);

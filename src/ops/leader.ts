@@ -7,7 +7,9 @@
 // The Lease also records which scheduled slots have run (`claim`), so a digest is posted once per slot
 // even if leadership moves during the run or the new leader has a different store.
 import { hostname } from 'node:os';
-import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
+// The class alone: the package root costs ~50 MB of RSS, loaded only when a cluster is used (adapters/kubernetes.ts).
+import { V1MicroTime } from '@kubernetes/client-node/dist/types.js';
 import type { Logger } from '../logger.ts';
 import { isLeader as leaderGauge } from './metrics.ts';
 

@@ -87,7 +87,7 @@ describe('checkService: GitHub, registry and cluster together', () => {
       logger,
       clock: { now: () => new Date('2026-11-24T10:00:00Z') },
       auth: new Authorizer(config.auth),
-      kube: Kubernetes.fromConfig(config.kubernetes, kube.kubeConfig()),
+      kube: await Kubernetes.fromConfig(config.kubernetes, kube.kubeConfig()),
       registry: createRegistryClient({ config: config.registry, backoffMs: 1 }),
       github: new GitHubClient({ baseUrl: github.url, allow: [], writeIntervalMs: 0, auth: { kind: 'token', token: 'ghp_reader' }, timeScaleMs: 1, logger }),
     };
