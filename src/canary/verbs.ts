@@ -41,10 +41,11 @@ export function parseCanaryArgs(args: ParsedArgs): CanaryCall {
   return { service, verb, overrides: Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }
 
+/** The bot's controller; built (without Slack) and kept on first use where the composition root made none, as in the CLI. */
 export function controllerOf(deps: Deps): CanaryController {
-  const c = deps.canary ?? buildCanaryController(deps);
-  if (!c) throw new UserError(canaryUnavailableReason(deps));
-  return c;
+  deps.canary ??= buildCanaryController(deps);
+  if (!deps.canary) throw new UserError(canaryUnavailableReason(deps));
+  return deps.canary;
 }
 
 export type CanaryOutcome = { record: CanaryRecord } | { preconditions: PreconditionReport };
