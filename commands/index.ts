@@ -13,14 +13,17 @@ import { check } from './check.ts';
 import { pr } from './pr.ts';
 import { digest } from './digest.ts';
 import { status } from './status.ts';
+import { canary } from './canary.ts';
+import { canaries } from './canaries.ts';
+import { registerCanaryButtons } from './actions/canary-buttons.ts';
 import { registerOpenPrs } from './actions/open-prs.ts';
 import type { ActionRegistrar, CommandContext, SlackReply, Subcommand } from './types.ts';
 
-const features: Subcommand[] = [check, pr, digest, status, services];
+const features: Subcommand[] = [check, pr, canary, canaries, digest, status, services];
 
 export const subcommands: Subcommand[] = [helpCommand(() => subcommands), ...features];
 
-const actionRegistrars: ActionRegistrar[] = [registerOpenPrs];
+const actionRegistrars: ActionRegistrar[] = [registerOpenPrs, registerCanaryButtons];
 
 export interface SlashCommandInput {
   text: string;
