@@ -54,15 +54,7 @@ export class Store {
             'Restore it from a backup or move it aside to start with an empty store.',
         );
       }
-      if (typeof data !== 'object' || data === null || typeof data.sections !== 'object') {
-        throw new StoreError(`store file ${path} does not look like an archshift store; it was left untouched.`);
-      }
-      if (data.schemaVersion > STORE_SCHEMA_VERSION) {
-        throw new StoreError(
-          `store file ${path} has schema version ${data.schemaVersion}, newer than this archshift ` +
-            `(${STORE_SCHEMA_VERSION}); upgrade archshift. The file was left untouched.`,
-        );
-      }
+      checkShape(data, `store file ${path}`, 'The file was left untouched.');
     }
     // lowdb's JSONFile writes through steno: a temp file renamed over the original, so a crash
     // mid-write leaves either the old or the new file. We read ourselves to refuse corrupt files.
@@ -92,6 +84,31 @@ export class Store {
     };
   }
 
+  /** A deep copy of the whole store as last committed (after pending writes); what replication sends. */
+  snapshot(): Promise<StoreData> {
+    return this.enqueue(async () => structuredClone(this.db.data));
+  }
+
+  /**
+   * Replaces every section at once with `data` (a replica pulled from the leader). Refuses data that is
+   * not a store or has a newer schema; goes through the same queue and atomic write as section updates,
+   * and leaves memory as on disk when the write fails.
+   */
+  async replaceAll(data: unknown): Promise<void> {
+    checkShape(data, 'replicated store data', 'The local store was left as it was.');
+    const next = structuredClone(data);
+    await this.enqueue(async () => {
+      const before = this.db.data;
+      this.db.data = next;
+      try {
+        await this.db.write();
+      } catch (err) {
+        this.db.data = before;
+        throw new StoreError(`cannot write store file ${this.file}: ${(err as Error).message}`);
+      }
+    });
+  }
+
   /** Waits for pending writes; used on shutdown. */
   async flush(): Promise<void> {
     await this.enqueue(async () => undefined);
@@ -101,5 +118,15 @@ export class Store {
     const run = this.queue.then(job, job);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+}
+
+function checkShape(data: unknown, what: string, untouched: string): asserts data is StoreData {
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isRecord(data) || !isRecord(data.sections) || typeof data.schemaVersion !== 'number') {
+    throw new StoreError(`${what} does not look like an archshift store. ${untouched}`);
+  }
+  if (data.schemaVersion > STORE_SCHEMA_VERSION) {
+    throw new StoreError(`${what} has schema version ${data.schemaVersion}, newer than this archshift (${STORE_SCHEMA_VERSION}); upgrade archshift. ${untouched}`);
   }
 }
