@@ -19,6 +19,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Deps } from './deps.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DeliveryLog, dropRepeatedDeliveries } from './ops/dedupe.ts';
+import { FORWARDED_CONTEXT_KEY } from './ops/forward.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
 
 const { App, HTTPReceiver, LogLevel } = bolt;
@@ -69,7 +70,8 @@ export interface Bot {
 }
 
 export async function createBot(config: Config, opts: BuildOptions = {}): Promise<Bot> {
-  const secrets = requireSlackSecrets(config, opts.secrets ?? readSecrets(process.env, (p) => readFileSync(p, 'utf8')));
+  const allSecrets = opts.secrets ?? readSecrets(process.env, (p) => readFileSync(p, 'utf8'));
+  const secrets = requireSlackSecrets(config, allSecrets);
   const deps = await buildDeps(config, opts);
   const clientOptions = {
     ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
@@ -77,6 +79,12 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
     timeout: 10_000,
   };
   const logLevel = deps.logger.level === 'debug' ? LogLevel.DEBUG : LogLevel.ERROR;
+  // Before the App, which calls Slack at once: a bad HA setup (no peer secret or address) stops here.
+  const ops = createOpsRuntime(deps, new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }), {
+    secret: allSecrets.peerSecret,
+    // The follower already acknowledged it; the handlers' respond() goes to the body's response_url.
+    processEvent: (body) => app.processEvent({ body, ack: async () => undefined, customProperties: { [FORWARDED_CONTEXT_KEY]: true } }),
+  });
   const app =
     config.slack.mode === 'socket'
       ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel })
@@ -90,7 +98,8 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   });
   const webClient = new WebClient(secrets.botToken, clientOptions);
   deps.auth = new Authorizer(config.auth, new SlackGroupDirectory(webClient, config.auth.groupCacheSeconds * 1000));
-  const ops = createOpsRuntime(deps, new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }));
+  // First: on a follower, Slack work goes to the leader and nothing below runs here.
+  if (ops.forwarder) app.use(ops.forwarder);
   app.use(dropRepeatedDeliveries(new DeliveryLog(), deps.logger));
   app.use(ops.inFlight.middleware());
   registerCommands(app, deps);

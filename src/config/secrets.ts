@@ -9,6 +9,8 @@ export interface Secrets {
   slackSigningSecret?: string;
   githubToken?: string;
   githubApp?: { appId: string; privateKey: string; installationId: string };
+  /** Signs requests between replicas (leader election). */
+  peerSecret?: string;
 }
 
 export class MissingSecretError extends UserError {}
@@ -24,6 +26,7 @@ export function readSecrets(env: NodeJS.ProcessEnv = process.env, readFile: (p: 
       env.GITHUB_APP_ID && key && env.GITHUB_APP_INSTALLATION_ID
         ? { appId: env.GITHUB_APP_ID, privateKey: key, installationId: env.GITHUB_APP_INSTALLATION_ID }
         : undefined,
+    peerSecret: env.ARCHSHIFT_PEER_SECRET || undefined,
   };
 }
 

@@ -15,6 +15,8 @@ const leaderElectionSchema = z
     /** The leader steps down when it could not renew for this long (must be below the lease duration). */
     renewDeadlineSeconds: z.number().positive().default(10),
     retryPeriodSeconds: z.number().positive().default(2),
+    /** Followers copy the leader's store this often, so a new leader starts from a copy this old at most. */
+    replicateSeconds: z.number().positive().default(5),
   })
   .strict()
   .refine((l) => l.renewDeadlineSeconds < l.leaseDurationSeconds, 'renewDeadlineSeconds must be less than leaseDurationSeconds')
@@ -27,6 +29,11 @@ export const serverConfigSchema = z
     /** Address the ops server binds; all interfaces so the kubelet and Prometheus reach it. */
     host: z.string().min(1).default('0.0.0.0'),
     leaderElection: leaderElectionSchema.prefault({}),
+    /**
+     * Address other replicas reach this one's ops port on (commands forwarded to the leader, store
+     * replication); default: $POD_IP (the chart sets it from the downward API).
+     */
+    advertiseHost: z.string().min(1).optional(),
     /** On SIGTERM, how long in-flight commands may take before the process exits anyway. */
     shutdownTimeoutSeconds: z.number().positive().default(20),
     /** /readyz reuses a probe's answer this long, so kubelet probes do not hammer Slack or the API server. */

@@ -37,6 +37,10 @@ export class Health {
     this.stopping = true;
   }
 
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
   async readiness(): Promise<Readiness> {
     const entries = await Promise.all(this.probes.map(async (p) => [p.name, await this.run(p)] as const));
     const checks: Record<string, ProbeResult> = Object.fromEntries(entries);

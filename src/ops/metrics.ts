@@ -6,7 +6,10 @@ export const registry = new Registry();
 // Process metrics (RSS, CPU, event-loop lag, heap) under the same prefix as ours.
 collectDefaultMetrics({ register: registry, prefix: 'archshift_' });
 
-/** outcome: ok | refused (bad input) | forbidden | error | duplicate (a Slack retry we did not act on). */
+/**
+ * outcome: ok | refused (bad input) | forbidden | error | duplicate (a Slack retry we did not act on) |
+ * forwarded (a follower handed it to the leader) | no-leader (a follower could not; the user was told to retry).
+ */
 export const commandsTotal = new Counter({
   name: 'archshift_commands_total',
   help: 'Slash commands and button clicks handled, by subcommand and outcome.',
