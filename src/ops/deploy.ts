@@ -21,7 +21,7 @@ export const deployValuesSchema = z
       .strict(),
     /** More than one turns on Lease leader election in the rendered config. */
     replicas: z.number().int().min(1).max(10).default(2),
-    /** Kubernetes Secret holding SLACK_BOT_TOKEN, SLACK_APP_TOKEN / SLACK_SIGNING_SECRET, GITHUB_* keys. */
+    /** Kubernetes Secret holding SLACK_BOT_TOKEN, SLACK_APP_TOKEN / SLACK_SIGNING_SECRET, GITHUB_* keys, ARCHSHIFT_PEER_SECRET. */
     secretName: dns.default('archshift-secrets'),
     /** The only namespaces where archshift may patch VirtualServices (canaries). */
     canaryNamespaces: z.array(dns).default([]),
@@ -86,7 +86,8 @@ export function renderDeploy(input: unknown): KubeManifest[] {
     slack: { ...(v.config.slack as object | undefined), mode: slackMode, port: SLACK_PORT },
   };
 
-  const secretEnv = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'GITHUB_TOKEN', 'GITHUB_APP_ID', 'GITHUB_APP_INSTALLATION_ID', 'GITHUB_APP_PRIVATE_KEY'].map((key) => ({
+  // ARCHSHIFT_PEER_SECRET signs the requests replicas send each other (needed with more than one).
+  const secretEnv = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'GITHUB_TOKEN', 'GITHUB_APP_ID', 'GITHUB_APP_INSTALLATION_ID', 'GITHUB_APP_PRIVATE_KEY', 'ARCHSHIFT_PEER_SECRET'].map((key) => ({
     name: key,
     // Optional: which keys exist depends on Socket vs HTTP mode and token vs App; the bot says what is missing.
     valueFrom: { secretKeyRef: { name: v.secretName, key, optional: key !== 'SLACK_BOT_TOKEN' } },
@@ -189,7 +190,8 @@ function statefulSet(v: DeployValues, labels: Record<string, string>, secretEnv:
                 { name: 'ops', containerPort: OPS_PORT, protocol: 'TCP' },
                 { name: 'slack', containerPort: SLACK_PORT, protocol: 'TCP' },
               ],
-              env: [fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace'), { name: 'LOG_LEVEL', value: 'info' }, ...secretEnv],
+              // POD_IP: the address this replica publishes on the Lease when it leads (server.advertiseHost).
+              env: [fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace'), fieldEnv('POD_IP', 'status.podIP'), { name: 'LOG_LEVEL', value: 'info' }, ...secretEnv],
               livenessProbe: { httpGet: { path: '/healthz', port: 'ops' }, periodSeconds: 10, failureThreshold: 3 },
               readinessProbe: { httpGet: { path: '/readyz', port: 'ops' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
               startupProbe: { httpGet: { path: '/healthz', port: 'ops' }, periodSeconds: 2, failureThreshold: 30 },
