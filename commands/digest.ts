@@ -1,7 +1,8 @@
 import { SlackPoster } from '../src/adapters/slack.ts';
-import { postDigest, runDigest } from '../src/digest/digest.ts';
+import { postDigest, runDigest, type DigestRun, type PostResult } from '../src/digest/digest.ts';
 import { renderDigestBlocks } from '../src/render/digest-blocks.ts';
 import { renderStatusLine } from '../src/render/digest-text.ts';
+import { digestRuns } from '../src/ops/metrics.ts';
 import type { Subcommand } from './types.ts';
 
 export const digest: Subcommand = {
@@ -12,13 +13,18 @@ export const digest: Subcommand = {
   booleanOptions: ['me'],
   async run(ctx) {
     ctx.deps.auth.require({ userId: ctx.user.id, channelId: ctx.channelId }, 'viewer', 'the digest');
-    const run = await runDigest(ctx.deps);
-    if (ctx.args.flags.me) {
-      await ctx.respond({ response_type: 'ephemeral', text: renderStatusLine(run.model), blocks: renderDigestBlocks(run.model) });
-      return;
+    let run: DigestRun;
+    let posted: PostResult | undefined;
+    try {
+      run = await runDigest(ctx.deps);
+      if (ctx.args.flags.me) await ctx.respond({ response_type: 'ephemeral', text: renderStatusLine(run.model), blocks: renderDigestBlocks(run.model) });
+      else posted = await postDigest(ctx.deps, new SlackPoster(ctx.client), run, { channel: ctx.channelId });
+    } catch (err) {
+      digestRuns.inc({ outcome: 'failed' });
+      throw err;
     }
-    const posted = await postDigest(ctx.deps, new SlackPoster(ctx.client), run, { channel: ctx.channelId });
-    if (!posted.chartUploaded && run.model.series.length) {
+    digestRuns.inc({ outcome: 'posted' });
+    if (posted && !posted.chartUploaded && run.model.series.length) {
       await ctx.respond({ response_type: 'ephemeral', text: 'The digest is posted; the burn-down chart could not be uploaded (see the bot log).' });
     }
   },

@@ -8,6 +8,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import { createAppAuth } from '@octokit/auth-app';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
+import { githubRequests } from '../ops/metrics.ts';
 
 const ArchshiftOctokit = Octokit.plugin(retry, throttling);
 const REPO_INFO_TTL_MS = 5 * 60_000;
@@ -146,9 +147,18 @@ export class GitHubClient {
       log?.warn({ kind, retryAfter, method: opts.method, url: opts.url, retryCount }, 'GitHub rate limit hit');
       return retryCount < 3 && retryAfter <= maxWait;
     };
-    const countingFetch: typeof fetch = (input, init) => {
+    // Below the retry and throttling plugins, so every attempt is counted with the status it got.
+    const countingFetch: typeof fetch = async (input, init) => {
       this.requestCount++;
-      return fetch(input, init);
+      const method = (init?.method ?? 'GET').toUpperCase();
+      try {
+        const res = await fetch(input, init);
+        githubRequests.inc({ method, status: String(res.status) });
+        return res;
+      } catch (err) {
+        githubRequests.inc({ method, status: 'error' });
+        throw err;
+      }
     };
     const authOptions =
       options.auth.kind === 'token'

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from './store.ts';
+import { registryCacheHits } from '../ops/metrics.ts';
 import { parseImageRef, type ImageRef } from '../readiness/image-ref.ts';
 import { hasArm64, type Arm64Suggestion, type ImageInspector, type ImageResult, type Platform } from '../readiness/image-types.ts';
 import { findNearestArm64Tag, suggestArm64Image } from '../readiness/nearest-tag.ts';
@@ -136,6 +137,7 @@ export class RegistryClient implements ImageInspector {
     const cached = knownDigest ? this.cache.platformsOf(`${base}@${knownDigest}`) : undefined;
     if (knownDigest && cached) {
       this.counters.cacheHits++;
+      registryCacheHits.inc();
       return result(ref, knownDigest, cached);
     }
     this.counters.cacheMisses++;

@@ -13,6 +13,7 @@ import type { Catalog } from '../config/catalog.ts';
 import { UserError } from '../errors.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
+import { canariesByPhase } from '../ops/metrics.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { evaluate, measure, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
 import type { CanaryConfig } from './config.ts';
@@ -33,15 +34,8 @@ import {
   type VirtualService,
 } from './preconditions.ts';
 
-export type Phase =
-  | 'awaiting-start'
-  | 'progressing'
-  | 'awaiting-increase'
-  | 'awaiting-promotion'
-  | 'paused'
-  | 'rolling-back'
-  | 'promoted'
-  | 'rolled-back';
+export const PHASES = ['awaiting-start', 'progressing', 'awaiting-increase', 'awaiting-promotion', 'paused', 'rolling-back', 'promoted', 'rolled-back'] as const;
+export type Phase = (typeof PHASES)[number];
 
 /** no-data and not-ready pauses re-check every interval and resume on their own; the others wait for a human. */
 export type PauseKind = 'manual' | 'no-data' | 'not-ready' | 'conflict' | 'patch-failed';
@@ -290,7 +284,11 @@ export class CanaryController {
 
   /** One pass over every unfinished canary this instance may drive. Called by the scheduler. */
   async tick(): Promise<void> {
-    if (this.o.isLeader && !(await this.o.isLeader())) return;
+    if (this.o.isLeader && !(await this.o.isLeader())) {
+      // Only the leader reports, so summing the gauge over replicas counts each canary once.
+      canariesByPhase.reset();
+      return;
+    }
     for (const rec of this.list()) {
       try {
         await this.drive(rec.target.service, (r, ev) => this.step(r, ev));
@@ -299,6 +297,14 @@ export class CanaryController {
         else this.o.logger?.error({ err, service: rec.target.service }, 'canary tick failed');
       }
     }
+    this.reportPhases();
+  }
+
+  /** Sets archshift_canaries{phase} from the store, zeros included so a phase that empties reads 0. */
+  private reportPhases(): void {
+    const counts = new Map<Phase, number>(PHASES.map((p) => [p, 0]));
+    for (const r of Object.values(this.section.get())) counts.set(r.phase, (counts.get(r.phase) ?? 0) + 1);
+    for (const [phase, n] of counts) canariesByPhase.set({ phase }, n);
   }
 
   // ---- the state machine ---------------------------------------------------------------------

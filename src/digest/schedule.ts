@@ -5,6 +5,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Section, Store } from '../adapters/store.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
+import { digestRuns } from '../ops/metrics.ts';
 
 export const DIGEST_SECTION = 'digest';
 
@@ -17,6 +18,14 @@ export interface SlotRecord {
 }
 
 export type TickOutcome = 'posted' | 'already-posted' | 'no-slot' | 'not-leader' | 'busy' | 'failed';
+
+/** archshift_digest_runs_total's outcome per tick outcome; no slot due, or one already running, is not a run. */
+const RUN_OUTCOME: Partial<Record<TickOutcome, 'posted' | 'skipped' | 'failed'>> = {
+  posted: 'posted',
+  failed: 'failed',
+  'not-leader': 'skipped',
+  'already-posted': 'skipped',
+};
 
 export interface DigestScheduleOptions {
   expression: string;
@@ -82,9 +91,21 @@ export class DigestSchedule {
   /** Posts the due slot unless it was posted (or claimed) already. Called by the timer and at start. */
   tick(): Promise<TickOutcome> {
     if (this.running) return Promise.resolve('busy');
-    const run = this.runDue().finally(() => {
-      this.running = undefined;
-    });
+    const run = this.runDue()
+      .then(
+        (outcome) => {
+          const counted = RUN_OUTCOME[outcome];
+          if (counted) digestRuns.inc({ outcome: counted });
+          return outcome;
+        },
+        (err: unknown) => {
+          digestRuns.inc({ outcome: 'failed' });
+          throw err;
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+      });
     this.running = run;
     return run;
   }

@@ -11,6 +11,7 @@ import { hasDestinationRule } from './editors/workload.ts';
 import { unifiedDiff } from './diff.ts';
 import { prBody, type SiblingPr } from './pr-body.ts';
 import { prsSection, type PrRecord } from './records.ts';
+import { prsOpened } from '../ops/metrics.ts';
 
 export type OutcomeStatus =
   | 'opened' // new branch, commit and PR
@@ -111,6 +112,7 @@ export async function openPrs(deps: Deps, input: OpenPrsInput): Promise<OpenPrsR
         Object.assign(outcome, { status: refusedStatus && !outcome.pr ? 'refused' : 'failed', reason: err.message });
       } else throw err;
     }
+    if (outcome.status === 'opened') prsOpened.inc({ kind: change.kind });
     outcome.requests = github.requestCount - before;
     outcomes.push(outcome);
     deps.logger.info({ service: service.name, kind: change.kind, status: outcome.status, requests: outcome.requests }, 'pr change');

@@ -3,6 +3,7 @@
 // retries with backoff that honour Retry-After. Answers come back as they are; the client maps them.
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../logger.ts';
+import { registryRequests } from '../../ops/metrics.ts';
 import type { CredentialLookup } from './credentials.ts';
 
 export interface Endpoint {
@@ -197,6 +198,7 @@ export class RegistryHttp {
       } finally {
         this.release();
       }
+      registryRequests.inc({ kind, outcome: outcome instanceof Error ? 'error' : statusClass(outcome.status) });
       if (!(outcome instanceof Error) && outcome.status !== 429 && outcome.status < 500) return outcome;
       const wait = outcome instanceof Error ? this.backoff(attempt) : (this.retryAfterMs(outcome.headers) ?? this.backoff(attempt));
       if (attempt > retries || wait > this.o.maxRetryAfterMs) {
@@ -235,6 +237,11 @@ export class RegistryHttp {
     if (next) next(); // the slot passes straight to the next waiter
     else this.active--;
   }
+}
+
+/** 429 is kept apart from other 4xx: it is the registry asking us to slow down. */
+function statusClass(status: number): string {
+  return status === 429 ? '429' : `${Math.floor(status / 100)}xx`;
 }
 
 function headers(accept: string | undefined, authorization: string | undefined): Record<string, string> {
