@@ -2,7 +2,7 @@
 // arm64 Deployment in steps. Progress lives in one channel message the controller keeps updated; this
 // replies to the person who typed the command only.
 import { PreconditionsError } from '../src/canary/controller.ts';
-import { CANARY_USAGE, controllerOf, MOVING_VERBS, parseCanaryArgs, PLAN_OPTIONS, runCanaryVerb } from '../src/canary/verbs.ts';
+import { CANARY_USAGE, controllerOf, parseCanaryArgs, PLAN_OPTIONS, requestCanaryVerb } from '../src/canary/verbs.ts';
 import { canaryBlocks, preconditionsBlocks } from '../src/render/canary-blocks.ts';
 import type { Subcommand } from './types.ts';
 
@@ -14,20 +14,16 @@ export const canary: Subcommand = {
   options: PLAN_OPTIONS,
   async run(ctx) {
     const call = parseCanaryArgs(ctx.args);
-    const actor = { userId: ctx.user.id, channelId: ctx.channelId };
-    if (MOVING_VERBS.has(call.verb)) ctx.deps.auth.require(actor, 'operator', 'moving canary traffic');
-    else ctx.deps.auth.require(actor, 'viewer', 'viewing canaries');
-    const controller = controllerOf(ctx.deps);
     const now = ctx.deps.clock.now();
     try {
-      const out = await runCanaryVerb(controller, call, ctx.user.id);
+      const out = await requestCanaryVerb(ctx.deps, call, { actor: ctx.user.id, channelId: ctx.channelId, checkRole: true });
       if ('preconditions' in out) {
         await ctx.respond({ response_type: 'ephemeral', ...preconditionsBlocks(call.service, out.preconditions) });
         return;
       }
       const r = out.record;
       const where = r.message ? ` Progress: <#${r.message.channel}> (thread of the canary message).` : '';
-      const card = canaryBlocks(r, controller.config.thresholds, now);
+      const card = canaryBlocks(r, controllerOf(ctx.deps).config.thresholds, now);
       await ctx.respond({ response_type: 'ephemeral', text: call.verb === 'status' ? card.text : `Done: ${call.verb} ${call.service}.${where}`, blocks: card.blocks });
     } catch (err) {
       if (err instanceof PreconditionsError) {

@@ -1,9 +1,9 @@
 // The Pause / Resume (approve) / Promote / Roll back buttons on a canary's progress message. Slack shows
-// each button's confirm dialog before the click reaches us; the permission is checked here, as for
-// `/arm64 canary <service> <verb>`, and the outcome shows in the progress message and its thread.
+// each button's confirm dialog before the click reaches us; the permission is checked and the outcome
+// audited as for `/arm64 canary <service> <verb>`, and it shows in the progress message and its thread.
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { isUserError } from '../../src/errors.ts';
-import { controllerOf, runCanaryVerb, type CanaryVerb } from '../../src/canary/verbs.ts';
+import { requestCanaryVerb, type CanaryVerb } from '../../src/canary/verbs.ts';
 import { CANARY_ACTIONS, type CanaryAction } from '../../src/render/canary-blocks.ts';
 import type { ActionRegistrar, SlackReply } from '../types.ts';
 
@@ -16,8 +16,7 @@ export const registerCanaryButtons: ActionRegistrar = (app: App, deps) => {
       const reply = (r: SlackReply) => respond({ ...r, replace_original: false } as never).then(() => undefined);
       const service = action.value ?? '';
       try {
-        deps.auth.require({ userId: body.user.id, channelId: body.channel?.id }, 'operator', 'moving canary traffic');
-        await runCanaryVerb(controllerOf(deps), { service, verb: VERB_OF[id], overrides: {} }, body.user.id);
+        await requestCanaryVerb(deps, { service, verb: VERB_OF[id], overrides: {} }, { actor: body.user.id, channelId: body.channel?.id, checkRole: true });
       } catch (err) {
         if (isUserError(err)) await reply({ response_type: 'ephemeral', text: err.message });
         else {

@@ -83,13 +83,21 @@ export async function guarded<T>(deps: AuditDeps & { auth: Authorizer }, req: Gu
     if (err instanceof ForbiddenError) await audit(deps, { ...base, result: 'denied', detail: `needs ${err.needed}` });
     throw err;
   }
+  return audited(deps, base, run, req.describe);
+}
+
+/**
+ * Runs an action already authorized elsewhere (the terminal, which acts with the operator's own
+ * credentials) and audits `ok` or `failed` (error rethrown).
+ */
+export async function audited<T>(deps: AuditDeps, entry: Omit<AuditEntry, 'at' | 'result' | 'detail'>, run: () => Promise<T>, describe?: (result: T) => string): Promise<T> {
   let result: T;
   try {
     result = await run();
   } catch (err) {
-    await audit(deps, { ...base, result: 'failed', detail: (err as Error).message });
+    await audit(deps, { ...entry, result: 'failed', detail: (err as Error).message });
     throw err;
   }
-  await audit(deps, { ...base, result: 'ok', detail: req.describe?.(result) });
+  await audit(deps, { ...entry, result: 'ok', detail: describe?.(result) });
   return result;
 }

@@ -2,6 +2,8 @@
 // so `/arm64 canary api start --steps 10,50,100` and `archshift canary api start --steps 10,50,100`
 // cannot drift apart.
 import { stringFlag, UsageError, type ParsedArgs } from '../args.ts';
+import { audited, guarded } from '../auth/audit.ts';
+import type { ServiceRef } from '../auth/authorize.ts';
 import { serviceNameSchema } from '../config/catalog.ts';
 import type { Deps } from '../deps.ts';
 import { UserError } from '../errors.ts';
@@ -50,8 +52,43 @@ export function controllerOf(deps: Deps): CanaryController {
 
 export type CanaryOutcome = { record: CanaryRecord } | { preconditions: PreconditionReport };
 
+export interface CanaryRequester {
+  /** Slack user id, or `cli:<login>` from the terminal. */
+  actor: string;
+  channelId?: string;
+  /** false for the terminal: it acts with the operator's own kubeconfig, so Slack roles do not apply. */
+  checkRole: boolean;
+}
+
+/**
+ * One verb from any surface: `status` needs the viewer role; a moving verb needs the operator role (or
+ * membership of the service's owning team) and its outcome (ok, denied, failed) is audited as `canary.<verb>`.
+ */
+export async function requestCanaryVerb(deps: Deps, call: CanaryCall, who: CanaryRequester): Promise<CanaryOutcome> {
+  const run = () => runCanaryVerb(controllerOf(deps), call, who.actor);
+  if (!MOVING_VERBS.has(call.verb)) {
+    if (who.checkRole) deps.auth.require({ userId: who.actor, channelId: who.channelId }, 'viewer', 'viewing canaries');
+    return run();
+  }
+  const action = `canary.${call.verb}`;
+  const describe = (o: CanaryOutcome) => ('record' in o ? `${o.record.phase} at ${o.record.weight}% arm64` : '');
+  if (!who.checkRole) return audited(deps, { actor: who.actor, action, service: call.service }, run, describe);
+  const service = ownerRef(deps, call.service);
+  return guarded(deps, { user: { id: who.actor }, channelId: who.channelId, action, role: 'operator', what: 'moving canary traffic', service, describe }, run);
+}
+
+/** The service with its owning team for the role check; an unknown or incomplete one still has its name (the controller then says what is wrong). */
+function ownerRef(deps: Deps, name: string): ServiceRef {
+  try {
+    const { team } = deps.catalog.resolve(name);
+    return { name, team };
+  } catch {
+    return { name };
+  }
+}
+
 /** Runs one verb. `status` of a service with no canary shows its preconditions instead. */
-export async function runCanaryVerb(controller: CanaryController, call: CanaryCall, actor: string): Promise<CanaryOutcome> {
+async function runCanaryVerb(controller: CanaryController, call: CanaryCall, actor: string): Promise<CanaryOutcome> {
   const { service } = call;
   switch (call.verb) {
     case 'start':

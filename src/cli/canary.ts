@@ -1,7 +1,7 @@
 // `archshift canary <service> start|status|pause|resume|promote|rollback` and `archshift canaries`: the
 // Slack verbs from a terminal. Exit codes: 0 done, 1 preconditions not met, 64 usage.
 import { PreconditionsError } from '../canary/controller.ts';
-import { CANARY_USAGE, controllerOf, parseCanaryArgs, PLAN_OPTIONS, runCanaryVerb } from '../canary/verbs.ts';
+import { CANARY_USAGE, controllerOf, parseCanaryArgs, PLAN_OPTIONS, requestCanaryVerb } from '../canary/verbs.ts';
 import { canaryListText, canaryText, preconditionsText } from '../render/canary-blocks.ts';
 import { UsageError } from '../args.ts';
 import type { CliCommand } from './types.ts';
@@ -16,12 +16,11 @@ export const canaryCommand: CliCommand = {
   async run(args, io, deps) {
     const call = parseCanaryArgs(args);
     const d = await deps();
-    const controller = controllerOf(d);
     try {
-      const out = await runCanaryVerb(controller, call, `cli:${userInfo().username}`);
+      const out = await requestCanaryVerb(d, call, { actor: `cli:${userInfo().username}`, checkRole: false });
       if (args.flags.json) io.out(JSON.stringify(out, null, 2));
       else if ('preconditions' in out) io.out(`No canary for ${call.service}.\n${preconditionsText(call.service, out.preconditions)}`);
-      else io.out(canaryText(out.record, controller.config.thresholds, d.clock.now()));
+      else io.out(canaryText(out.record, controllerOf(d).config.thresholds, d.clock.now()));
       return 'preconditions' in out && !out.preconditions.ok ? 1 : 0;
     } catch (err) {
       if (!(err instanceof PreconditionsError)) throw err;
