@@ -175,7 +175,8 @@ function statefulSet(v: DeployValues, labels: Record<string, string>, secretEnv:
         },
         spec: {
           serviceAccountName: v.name,
-          // Above server.shutdownTimeoutSeconds (20) + 5: the bot finishes its work and releases the Lease first.
+          // Above server.shutdownTimeoutSeconds (20) + the store hand-over (replicateSeconds + 2 = 7): the bot
+          // finishes its work, lets a follower copy its store and releases the Lease first.
           terminationGracePeriodSeconds: 30,
           securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
           ...(Object.keys(v.nodeSelector).length ? { nodeSelector: v.nodeSelector } : {}),

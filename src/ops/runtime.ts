@@ -29,7 +29,7 @@ export interface OpsRuntime {
   start(): Promise<void>;
   /** Readiness goes red at once; the caller then stops the receiver and calls finish(). */
   beginShutdown(): void;
-  /** Waits for in-flight work (bounded), releases the Lease, closes the ops server. */
+  /** Waits for in-flight work (bounded), lets a follower copy the store, releases the Lease, closes the ops server. */
   finish(): Promise<void>;
 }
 
@@ -45,6 +45,8 @@ interface Election {
   replicator: StoreReplicator;
   forwarder: Middleware<AnyMiddlewareArgs>;
   endpoints: PeerEndpoints;
+  /** On shutdown, while still leading: waits (bounded) until a follower has copied the final store. */
+  handOver(): Promise<void>;
 }
 
 function createElection(deps: Deps, peer: PeerWiring, health: Health, inFlight: InFlight, ownPort: () => number | undefined): Election {
@@ -74,18 +76,34 @@ function createElection(deps: Deps, peer: PeerWiring, health: Health, inFlight: 
     onStartedLeading: () => deps.logger.info('this replica is the leader: it runs commands, the schedule and the canary controller'),
     onStoppedLeading: () => deps.logger.info('this replica is no longer the leader: it forwards commands and copies the store'),
   });
+  // Store copies served: the number of the latest request whose snapshot was taken and sent.
+  let storeRequests = 0;
+  let storeCopied = 0;
   const link = { isLeader: () => elector.isLeader(), leaderUrl: () => elector.leaderUrl(), secret, timeoutMs: PEER_TIMEOUT_MS, logger: deps.logger };
   return {
     elector,
     replicator: new StoreReplicator({ ...link, store: deps.store, intervalMs: le.replicateSeconds * 1000 }),
+    async handOver() {
+      // Followers pull every replicateSeconds: one pull after the drain carries the last writes over.
+      const after = storeRequests;
+      const deadline = Date.now() + le.replicateSeconds * 1000 + 2_000;
+      while (elector.isLeader() && storeCopied <= after && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (elector.isLeader() && storeCopied <= after) deps.logger.warn('shutdown: no follower copied the final store; the next leader starts from its last copy');
+    },
     forwarder: forwardToLeader({ ...link, track: (work) => inFlight.track(work) }),
     endpoints: {
       secret,
-      accepting: () => elector.isLeader() && !health.isStopping,
+      isLeader: () => elector.isLeader(),
+      acceptsWork: () => elector.isLeader() && !health.isStopping,
       onEvent: (body) => {
         inFlight.track(peer.processEvent(body)).catch((err: unknown) => deps.logger.error({ err }, 'a forwarded Slack request failed'));
       },
-      storeData: () => deps.store.snapshot(),
+      storeData: async () => {
+        const request = ++storeRequests;
+        const data = await deps.store.snapshot();
+        storeCopied = Math.max(storeCopied, request);
+        return data;
+      },
     },
   };
 }
@@ -119,6 +137,7 @@ export function createOpsRuntime(deps: Deps, probeClient: WebClient, peer: PeerW
       await election?.replicator.stop();
       const drained = await inFlight.drain(cfg.shutdownTimeoutSeconds * 1000);
       if (!drained) deps.logger.warn({ pending: inFlight.size }, 'shutdown: some commands were still running when the timeout passed');
+      await election?.handOver();
       await election?.elector.stop();
       await server?.close();
     },

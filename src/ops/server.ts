@@ -14,8 +14,10 @@ const MAX_EVENT_BYTES = 4 * 1024 * 1024;
 
 export interface PeerEndpoints {
   secret: string;
-  /** True while this replica leads and is not shutting down: only then it takes work and serves its store. */
-  accepting(): boolean;
+  /** Only the leader serves its store (until it hands the Lease over, so a follower gets the final copy). */
+  isLeader(): boolean;
+  /** Only the leader takes forwarded work, and not once it is shutting down. */
+  acceptsWork(): boolean;
   /** Runs a Slack request body a follower already acknowledged; must not throw. */
   onEvent(body: Record<string, unknown>): void;
   storeData(): Promise<unknown>;
@@ -98,7 +100,7 @@ async function servePeer(peers: PeerEndpoints, path: string, req: IncomingMessag
     logger.warn({ path, remote: req.socket.remoteAddress }, 'peer request with a bad or stale signature refused');
     return send(401, { error: 'bad or stale signature' });
   }
-  if (!peers.accepting()) return send(409, { error: 'not the leader' });
+  if (!(method === 'GET' ? peers.isLeader() : peers.acceptsWork())) return send(409, { error: 'not the leader, or shutting down' });
   if (method === 'GET') {
     try {
       return send(200, JSON.stringify(await peers.storeData()));

@@ -179,4 +179,21 @@ describe('HA: followers forward Slack work to the leader and copy its store', ()
     assert.deepEqual(actors, [...replicated.map((e) => e.actor), 'U_NEXT'], 'the new leader kept the replicated history and appended to it');
     assert.ok(!actors.includes('U_DOWN'));
   });
+
+  test('SIGTERM on the leader: a follower copies its last writes before the Lease is handed over', async () => {
+    const leaderNow = follower;
+    const next = await startReplica('archshift-2');
+    await sleep(600); // reads the Lease and the leader's address
+    const { id, res } = command(next, 'pr payments', 'U_LAST');
+    assert.equal((await res).status, 200);
+    await slack.waitFor(() => repliesTo(id).length > 0, 10_000);
+    // The audit entry was written before the reply; terminate before the next regular copy.
+    leaderNow.proc.kill('SIGTERM');
+    await leaderNow.exited;
+    assert.equal(ran(leaderNow, 'shutdown: no follower copied the final store; the next leader starts from its last copy').length, 0);
+    await until(() => lease()?.spec?.holderIdentity === next.id, 5000, 'the new replica to lead');
+    const actors = (await auditIn(next)).map((e) => e.actor);
+    assert.equal(actors.at(-1), 'U_LAST', `the successor has the last write: ${actors.join(', ')}`);
+    assert.deepEqual(await auditIn(next), await auditIn(leaderNow));
+  });
 });

@@ -90,7 +90,7 @@ describe('Store.replaceAll', () => {
 describe('StoreReplicator over HTTP', () => {
   let leaderStore: Store;
   let server: OpsServer;
-  let accepting = true;
+  let leading = true;
   const replicator = (store: Store, o: { secret?: string; isLeader?: boolean } = {}) =>
     new StoreReplicator({ store, isLeader: () => o.isLeader ?? false, leaderUrl: () => `http://127.0.0.1:${server.port}`, secret: o.secret ?? SECRET, intervalMs: 50, timeoutMs: 2000, logger: silent });
 
@@ -102,7 +102,7 @@ describe('StoreReplicator over HTTP', () => {
       health: new Health([], { cacheMs: 0, timeoutMs: 100 }),
       registry: new Registry(),
       logger: silent,
-      peers: { secret: SECRET, accepting: () => accepting, onEvent: () => undefined, storeData: () => leaderStore.snapshot() },
+      peers: { secret: SECRET, isLeader: () => leading, acceptsWork: () => leading, onEvent: () => undefined, storeData: () => leaderStore.snapshot() },
     });
   });
   after(() => server.close());
@@ -137,11 +137,11 @@ describe('StoreReplicator over HTTP', () => {
     const follower = await openStore();
     assert.equal(await replicator(follower, { isLeader: true }).pull(), 'skipped');
     await assert.rejects(replicator(follower, { secret: 'not-the-shared-secret' }).pull(), (err: Error) => err instanceof PeerError && /HTTP 401/.test(err.message));
-    accepting = false;
+    leading = false;
     try {
       await assert.rejects(replicator(follower).pull(), /HTTP 409/);
     } finally {
-      accepting = true;
+      leading = true;
     }
     assert.deepEqual((await follower.snapshot()).sections, {}, 'nothing copied');
   });
