@@ -18,6 +18,8 @@ import { Store } from './adapters/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Deps } from './deps.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { buildCanaryController, startCanaryScheduler } from './canary/wire.ts';
+import { createDigestSchedule } from './digest/digest.ts';
 import { DeliveryLog, dropRepeatedDeliveries } from './ops/dedupe.ts';
 import { FORWARDED_CONTEXT_KEY } from './ops/forward.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
@@ -104,6 +106,11 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   app.use(ops.inFlight.middleware());
   registerCommands(app, deps);
   const slack = new SlackPoster(webClient);
+  // Only the leader steps canaries and posts the scheduled digest; every replica serves commands.
+  const isLeader = () => ops.leadership.isLeader();
+  deps.canary = buildCanaryController(deps, { slack, isLeader });
+  const digestSchedule = deps.kube ? createDigestSchedule(deps, slack, isLeader) : undefined;
+  let stopCanaries: (() => Promise<void>) | undefined;
   return {
     deps,
     app,
@@ -114,12 +121,20 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       if (warning) deps.logger.warn({ warning }, 'service discovery incomplete');
       const server = (await app.start(config.slack.port)) as Server | undefined;
       await ops.start();
+      if (deps.canary) stopCanaries = startCanaryScheduler(deps.canary, deps);
+      // Arming the schedule may post a missed slot; start-up does not wait for that.
+      void digestSchedule
+        ?.start()
+        .then((outcome) => deps.logger.info({ outcome, next: digestSchedule.nextRun() }, 'digest schedule armed'))
+        .catch((err: unknown) => deps.logger.error({ err }, 'digest schedule failed to start'));
       deps.logger.info({ mode: config.slack.mode, services: deps.catalog.names().length }, 'archshift is running');
       return config.slack.mode === 'http' ? server : undefined;
     },
     async stop() {
       ops.beginShutdown();
       await app.stop();
+      await stopCanaries?.();
+      await digestSchedule?.stop();
       await ops.finish();
       await deps.store.flush();
     },
