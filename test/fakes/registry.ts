@@ -126,7 +126,8 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     pushSingle: (repository, tag, platform, opts = {}) => pusher.pushSingle(repository, tag, platform, opts),
     tag: (repository, digest, tag) => pusher.retag(repository, digest, tag),
     stop: async () => {
-      if (child.exitCode === null) {
+      // A child killed by a signal keeps exitCode null: look at both, so a second stop() returns.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
         await exited;

@@ -3,7 +3,7 @@
 // posted to the fake Slack Web API (chat.postMessage "Checking…", then chat.update with the report).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebClient } from '@slack/web-api';
@@ -22,7 +22,7 @@ import { FakeGitHub } from '../fakes/github-api.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
-import { FIXTURES, OPEN_PLACEHOLDER, pushOpenImages } from './service-fixtures.ts';
+import { fixtureFile, pushOpenImages, seedServiceRepos } from './service-fixtures.ts';
 
 const logger = createLogger('silent');
 
@@ -33,7 +33,6 @@ describe('checkService: GitHub, registry and cluster together', () => {
   let slack: FakeSlackApi;
   let dir: string;
   let deps: Deps;
-  const fixture = async (service: string, file: string) => (await readFile(join(FIXTURES, service, file), 'utf8')).replaceAll(OPEN_PLACEHOLDER, registry.host);
 
   before(async () => {
     [registry, github, kube, slack] = await Promise.all([startRegistry(), new FakeGitHub().start(), new FakeKubeApi().start(), new FakeSlackApi().start()]);
@@ -41,11 +40,9 @@ describe('checkService: GitHub, registry and cluster together', () => {
     // A sidecar the mesh injects at admission: only the live pods show it.
     await registry.pushSingle('mesh/proxy', '1.12.0', { architecture: 'amd64' });
     github.tokens.set('ghp_reader', { write: false });
-    github.addRepo('acme/checkout-api', { Dockerfile: await fixture('checkout-api', 'Dockerfile') }, { defaultBranch: 'trunk' });
-    github.addRepo('acme/pipelines', { 'services/checkout-api.yml': await fixture('checkout-api', 'pipeline.yml') });
-    github.addRepo('acme/k8s', { 'shop/checkout-api.yaml': await fixture('checkout-api', 'deployment.yaml') });
+    const entry = await seedServiceRepos(github, 'checkout-api', registry.host);
 
-    const manifest = (await fixture('checkout-api', 'deployment.yaml')).split('---\n')[1]!;
+    const manifest = (await fixtureFile('checkout-api', 'deployment.yaml', registry.host)).split('---\n')[1]!;
     const { parse } = await import('yaml');
     const deployment = parse(manifest);
     kube.put('/apis/apps/v1/namespaces/shop/deployments', deployment);
@@ -67,18 +64,7 @@ describe('checkService: GitHub, registry and cluster together', () => {
     dir = await mkdtemp(join(tmpdir(), 'archshift-check-'));
     const config = parseConfig({
       github: { baseUrl: github.url },
-      catalog: {
-        services: {
-          'checkout-api': {
-            repo: 'acme/checkout-api',
-            dockerfiles: ['Dockerfile'],
-            image: `${registry.host}/shop/checkout-api`,
-            pipeline: { repo: 'acme/pipelines', file: 'services/checkout-api.yml' },
-            manifests: { repo: 'acme/k8s', files: ['shop/checkout-api.yaml'] },
-            namespace: 'shop',
-          },
-        },
-      },
+      catalog: { services: { 'checkout-api': entry } },
     });
     deps = {
       config,

@@ -4,6 +4,7 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FakeGitHub } from '../fakes/github-api.ts';
 import type { RunningRegistry } from '../fakes/registry.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/services/', import.meta.url));
@@ -34,6 +35,29 @@ export async function pushOpenImages(r: RunningRegistry): Promise<{ distroless: 
 export async function pushPrivateImages(r: RunningRegistry): Promise<void> {
   await r.pushIndex('platform/jre', '17', [amd64, arm64]);
   await r.pushIndex('finance/payments', '4.1.0', [amd64, arm64]);
+}
+
+/** A fixture file with the open registry placeholder replaced by `registryHost`. */
+export async function fixtureFile(service: string, file: string, registryHost: string): Promise<string> {
+  return (await readFile(join(FIXTURES, service, file), 'utf8')).replaceAll(OPEN_PLACEHOLDER, registryHost);
+}
+
+/**
+ * Puts a fixture service in the GitHub double as a catalog service lives there (its repo on branch
+ * trunk, the pipeline in acme/pipelines, the manifest in acme/k8s) and returns its catalog entry.
+ */
+export async function seedServiceRepos(github: FakeGitHub, service: string, registryHost: string): Promise<Record<string, unknown>> {
+  github.addRepo(`acme/${service}`, { Dockerfile: await fixtureFile(service, 'Dockerfile', registryHost) }, { defaultBranch: 'trunk' });
+  github.addRepo('acme/pipelines', { [`services/${service}.yml`]: await fixtureFile(service, 'pipeline.yml', registryHost) });
+  github.addRepo('acme/k8s', { [`shop/${service}.yaml`]: await fixtureFile(service, 'deployment.yaml', registryHost) });
+  return {
+    repo: `acme/${service}`,
+    dockerfiles: ['Dockerfile'],
+    image: `${registryHost}/shop/${service}`,
+    pipeline: { repo: 'acme/pipelines', file: `services/${service}.yml` },
+    manifests: { repo: 'acme/k8s', files: [`shop/${service}.yaml`] },
+    namespace: 'shop',
+  };
 }
 
 export interface Checkouts {
