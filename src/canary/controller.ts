@@ -172,7 +172,17 @@ export class CanaryController {
   /** Checks the preconditions without moving anything. */
   async preconditions(service: string): Promise<PreconditionReport> {
     const target = targetFor(this.o.catalog.resolve(service), this.o.config);
-    return checkPreconditions(this.o.cluster(target.cluster), target, this.o.images);
+    return this.readPreconditions(target, `cannot check the preconditions of ${service}`);
+  }
+
+  /** The preconditions, or a CanaryError that names the cluster when it cannot be read (nothing was changed yet). */
+  private async readPreconditions(target: CanaryTarget, what: string): Promise<PreconditionReport> {
+    try {
+      return await checkPreconditions(this.o.cluster(target.cluster), target, this.o.images);
+    } catch (err) {
+      if (err instanceof KubeError) throw new CanaryError(`${what}: ${err.message}. Nothing was changed; try again once the cluster answers.`);
+      throw err;
+    }
   }
 
   async start(service: string, overrides: PlanOverrides, actor: string): Promise<CanaryRecord> {
@@ -184,7 +194,7 @@ export class CanaryController {
         throw new CanaryError(`a canary for ${service} is already running (${existing.phase} at ${existing.weight}% arm64, started by <@${existing.startedBy}>): \`/arm64 canary ${service} status\``);
       }
       const target = targetFor(entry, this.o.config);
-      const report = await checkPreconditions(this.o.cluster(target.cluster), target, this.o.images);
+      const report = await this.readPreconditions(target, `cannot start the canary for ${service}`);
       if (!report.ok || !report.split) throw new PreconditionsError(service, report);
       const now = this.now();
       const split = report.split;

@@ -141,6 +141,23 @@ export function destinationRule(name: string): KubeObject {
   };
 }
 
+/** The `catalog` config section of the synthetic services, as archshift.yml would hold it (for a bot too). */
+export function worldCatalog(registryHost: string): Record<string, unknown> {
+  return {
+    defaults: {
+      repo: 'acme/{service}',
+      dockerfiles: ['Dockerfile'],
+      image: `${registryHost}/shop/{service}`,
+      pipeline: { repo: 'acme/cd', file: '{service}.yml' },
+      manifests: { repo: 'acme/k8s', files: ['{service}.yaml'] },
+      namespace: NS,
+      channel: CHANNEL,
+      canary: true,
+    },
+    services: Object.fromEntries(Object.keys(SERVICES).map((s) => [s, {}])),
+  };
+}
+
 export interface World {
   kube: FakeKubeApi;
   cluster: KubeCluster;
@@ -172,21 +189,7 @@ export async function startWorld(): Promise<World> {
   const cluster = new KubeCluster('fake', kube.kubeConfig(), 2000);
   const poster = new SlackPoster(new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }), 0);
   const clock = new FakeClock(at(30));
-  const catalog = new Catalog(
-    catalogSchema.parse({
-      defaults: {
-        repo: 'acme/{service}',
-        dockerfiles: ['Dockerfile'],
-        image: `${registry.host}/shop/{service}`,
-        pipeline: { repo: 'acme/cd', file: '{service}.yml' },
-        manifests: { repo: 'acme/k8s', files: ['{service}.yaml'] },
-        namespace: NS,
-        channel: CHANNEL,
-        canary: true,
-      },
-      services: Object.fromEntries(Object.keys(SERVICES).map((s) => [s, {}])),
-    }),
-  );
+  const catalog = new Catalog(catalogSchema.parse(worldCatalog(registry.host)));
   const imageOf = (service: string) => `${registry.host}/shop/${service}:1.0`;
   const world: World = {
     kube,
