@@ -71,6 +71,8 @@ export async function dispatch(input: SlashCommandInput, respond: (r: SlackReply
 export function registerCommands(app: App, deps: Deps): void {
   app.command('/arm64', async ({ command, ack, respond, client }) => {
     await ack();
+    // Slack waits at most 3 s for an ack: let requests that arrived meanwhile reach their ack before this one's work runs.
+    await new Promise((resolve) => setImmediate(resolve));
     await dispatch(
       { text: command.text ?? '', userId: command.user_id, userName: command.user_name, channelId: command.channel_id },
       (r) => respond(r as never).then(() => undefined),
