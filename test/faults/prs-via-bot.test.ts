@@ -1,6 +1,7 @@
-// GitHub failing in the middle of `/arm64 pr`, through the real bot (Bolt app, dispatch, guarded(),
-// readiness check, PR flow, Octokit with its plugins over HTTP to the GitHub double): the person is told
-// in Slack, and no branch is left behind without its PR.
+// PRs through the real bot (Bolt app, dispatch or the button handler, guarded(), readiness check, PR
+// flow, Octokit with its plugins over HTTP to the GitHub double). GitHub failing in the middle of
+// `/arm64 pr`: the person is told in Slack, and no branch is left behind without its PR. The "Open PRs"
+// button: a viewer is refused politely and nothing is written; an operator's click opens each PR once.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GitHubClient } from '../../src/adapters/github.ts';
@@ -9,12 +10,14 @@ import { createLogger } from '../../src/logger.ts';
 import { startTestBot, type TestBot } from '../fakes/bot.ts';
 import { FakeGitHub } from '../fakes/github-api.ts';
 import { freePort } from '../fakes/registry.ts';
+import { OPEN_PRS_ACTION } from '../../commands/actions/open-prs.ts';
 import { catalogConfig, seedShared } from '../prs/helpers.ts';
 
 const OPERATOR = 'U-OPERATOR';
+const VIEWER = 'U-VIEWER';
 const TOKEN = 'ghp_writer';
 
-describe('GitHub answers 500 in the middle of a PR', () => {
+describe('PRs through the real bot', () => {
   let gh: FakeGitHub;
   let t: TestBot;
 
@@ -48,13 +51,15 @@ describe('GitHub answers 500 in the middle of a PR', () => {
     seedShared(gh, ['api']);
   });
 
-  /** Sends `/arm64 <text>` and waits for the reply that ends it (the PR result is posted in the channel). */
-  const prCommand = async (text: string) => {
+  /** Sends the request and waits for the reply that ends it: the PR result (posted in the channel) or a refusal. */
+  const until = async (send: () => Promise<Response>) => {
     const n = t.slack.responses.length;
-    assert.equal((await t.command(text, { user: OPERATOR, channel: 'C0PRS' })).status, 200);
+    assert.equal((await send()).status, 200);
     await t.slack.waitFor(() => t.slack.responses.slice(n).some((r) => r.response_type === 'in_channel' || /Sorry/.test(String(r.text))), 30_000);
     return t.slack.responses.slice(n);
   };
+  const prCommand = (text: string) => until(() => t.command(text, { user: OPERATOR, channel: 'C0PRS' }));
+  const clickOpenPrs = (user: string) => until(() => t.click(OPEN_PRS_ACTION, 'api', { user, channel: 'C0PRS' }));
 
   test('500 on every try of POST /pulls: the reply says so, and the branch archshift made is deleted again', async () => {
     gh.inject({ method: 'POST', path: /^\/repos\/acme\/pipelines\/pulls$/, status: 500, message: 'Server Error', times: 10 });
@@ -85,5 +90,27 @@ describe('GitHub answers 500 in the middle of a PR', () => {
     assert.match(String(replies.at(-1)!.text), /\*pipeline\* opened/);
     assert.equal(gh.pulls('acme/pipelines').length, 1);
     assert.deepEqual(gh.branches('acme/pipelines').sort(), ['archshift/api/pipeline', 'main']);
+  });
+
+  test('the Open PRs button: a viewer is refused politely and nothing is written', async () => {
+    const replies = await clickOpenPrs(VIEWER);
+    assert.equal(replies.length, 1);
+    assert.equal(replies[0]!.response_type, 'ephemeral');
+    assert.match(String(replies[0]!.text), /^Sorry, opening PRs for api needs the operator role/);
+    assert.equal(gh.writes(), 0);
+    assert.equal(auditEntries(t.bot.deps.store).at(-1)!.result, 'denied');
+  });
+
+  test('the Open PRs button: an operator\'s click opens each PR once and links them', async () => {
+    const audited = auditEntries(t.bot.deps.store).length;
+    const replies = await clickOpenPrs(OPERATOR);
+    const result = String(replies.at(-1)!.text);
+    const opened = [...result.matchAll(/\*(\w+)\* opened <([^|>]+)\|#\d+>/g)].map((m) => m[1]);
+    assert.ok(opened.includes('pipeline') && opened.includes('selectors'), result);
+    const pulls = [...gh.repos.keys()].flatMap((repo) => gh.pulls(repo).map((p) => `${repo} ${p.head}`));
+    assert.equal(pulls.length, opened.length, 'one PR per change the reply names');
+    assert.equal(new Set(pulls).size, pulls.length, 'no change opened twice');
+    const entries = auditEntries(t.bot.deps.store).slice(audited);
+    assert.deepEqual(entries.map((e) => [e.actor, e.action, e.service, e.result]), [[OPERATOR, 'pr.open', 'api', 'ok']]);
   });
 });
