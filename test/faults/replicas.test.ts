@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
+import { until } from '../fakes/until.ts';
 
 const LEASE_MS = 2000;
 const RETRY_MS = 200;
@@ -43,15 +44,6 @@ describe('two replicas with a Lease on the API double', () => {
     });
     replicas.push(r);
     return r;
-  }
-
-  async function until(pred: () => boolean, ms: number, what: string): Promise<number> {
-    const start = Date.now();
-    while (!pred()) {
-      if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return Date.now() - start;
   }
 
   const holder = () => (kube.get('/apis/coordination.k8s.io/v1/namespaces/archshift/leases', 'archshift-leader')?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
