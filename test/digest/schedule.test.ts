@@ -8,7 +8,7 @@ import { Store } from '../../src/adapters/store.ts';
 import { digestConfigSchema } from '../../src/digest/config.ts';
 import { DigestSchedule, type DigestScheduleOptions } from '../../src/digest/schedule.ts';
 import { createLogger } from '../../src/logger.ts';
-import { FakeClock } from './setup.ts';
+import { FakeClock } from '../fakes/clock.ts';
 
 describe('digest schedule driven by a fake clock', () => {
   let dir: string;

@@ -8,25 +8,12 @@ import { createRegistryClient } from '../../src/adapters/registry.ts';
 import { Store } from '../../src/adapters/store.ts';
 import { Catalog } from '../../src/config/catalog.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import type { Clock } from '../../src/clock.ts';
 import type { DigestDeps } from '../../src/digest/digest.ts';
 import { createLogger } from '../../src/logger.ts';
+import { FakeClock } from '../fakes/clock.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { generateFleet, pushFleetImages, seedFleet, type Fleet, type FleetSpec } from '../fakes/fleet.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
-
-export class FakeClock implements Clock {
-  constructor(private t: Date) {}
-  now(): Date {
-    return new Date(this.t);
-  }
-  set(iso: string): void {
-    this.t = new Date(iso);
-  }
-  advance(ms: number): void {
-    this.t = new Date(this.t.getTime() + ms);
-  }
-}
 
 export interface ClusterUnderTest {
   name: string;

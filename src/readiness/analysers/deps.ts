@@ -70,6 +70,11 @@ export function dirOf(file: string): string {
   return d === '.' ? '' : d;
 }
 
+/** A pinned version read from a lockfile at `line` of `f`; its scope is the lockfile's folder. */
+export function lockDeclaration(ecosystem: DepEcosystem, f: SourceFile, name: string, version: string, line: number): Declaration {
+  return { ecosystem, name, spec: { kind: 'exact', version }, written: version, file: f.path, line, excerpt: lineText(f.text, line), origin: 'lock', scope: dirOf(f.path) };
+}
+
 export function unreadable(file: string, why: string, line?: number): Finding {
   return {
     id: 'file.unreadable',

@@ -9,6 +9,7 @@ import {
   dirOf,
   evaluateDeclarations,
   lineText,
+  lockDeclaration,
   readFiles,
   scannedInfo,
   unreadable,
@@ -76,19 +77,7 @@ function analysePackageJson(f: SourceFile, out: Finding[], locked: boolean): Dec
   return decls;
 }
 
-function lockDecl(f: SourceFile, name: string, version: string, line: number): Declaration {
-  return {
-    ecosystem: 'node',
-    name,
-    spec: { kind: 'exact', version },
-    written: version,
-    file: f.path,
-    line,
-    excerpt: lineText(f.text, line),
-    origin: 'lock',
-    scope: dirOf(f.path),
-  };
-}
+const lockDecl = (f: SourceFile, name: string, version: string, line: number): Declaration => lockDeclaration('node', f, name, version, line);
 
 function analysePackageLock(f: SourceFile, out: Finding[]): Declaration[] {
   const json = parseJson(f, out);

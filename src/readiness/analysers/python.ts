@@ -12,6 +12,7 @@ import {
   evaluateDeclarations,
   findLine,
   lineText,
+  lockDeclaration,
   readFiles,
   scannedInfo,
   unreadable,
@@ -100,17 +101,7 @@ function analysePipfileLock(f: SourceFile, out: Finding[]): Declaration[] {
       const version = info?.version?.replace(/^==/, '');
       if (!version) continue;
       const line = findLine(f.text, new RegExp(`^\\s*"${escapeRegExp(name)}"\\s*:`));
-      decls.push({
-        ecosystem: 'python',
-        name,
-        spec: { kind: 'exact', version },
-        written: version,
-        file: f.path,
-        line,
-        excerpt: lineText(f.text, line),
-        origin: 'lock',
-        scope: dirOf(f.path),
-      });
+      decls.push(lockDeclaration('python', f, name, version, line));
     }
   }
   return decls;
@@ -132,19 +123,7 @@ function analysePoetryLock(f: SourceFile, out: Finding[]): Declaration[] {
   return packages.flatMap((p) => {
     if (typeof p.name !== 'string' || typeof p.version !== 'string') return [];
     const line = findLine(f.text, new RegExp(`^\\s*name\\s*=\\s*"${escapeRegExp(p.name)}"`));
-    return [
-      {
-        ecosystem: 'python' as const,
-        name: p.name,
-        spec: { kind: 'exact' as const, version: p.version },
-        written: p.version,
-        file: f.path,
-        line,
-        excerpt: lineText(f.text, line),
-        origin: 'lock' as const,
-        scope: dirOf(f.path),
-      },
-    ];
+    return [lockDeclaration('python', f, p.name, p.version, line)];
   });
 }
 
