@@ -94,19 +94,11 @@ interface Template {
   spec?: V1PodSpec;
 }
 
-interface Acc {
-  kind: string;
-  namespace: string;
-  name: string;
+/** A workload while its pods are being counted. */
+interface Acc extends Pick<Workload, 'kind' | 'namespace' | 'name' | 'pods' | 'podsByArch' | 'cpuMillisByArch' | 'memoryBytes' | 'podsWithoutRequests' | 'amd64NodeShare'> {
   meta?: V1ObjectMeta;
   spec?: V1PodSpec;
   unresolvedOwner?: string;
-  pods: number;
-  podsByArch: Record<string, number>;
-  cpuMillisByArch: Record<string, number>;
-  memoryBytes: number;
-  podsWithoutRequests: number;
-  amd64NodeShare: Record<string, number>;
   /** image → sidecar? */
   images: Map<string, boolean>;
 }
