@@ -5,7 +5,7 @@ import { Prometheus, PrometheusError } from '../../src/adapters/prometheus.ts';
 import { evaluate, measure, queries, type Measurement } from '../../src/canary/analysis.ts';
 import { canaryConfigSchema } from '../../src/canary/config.ts';
 import { startPrometheus, type RunningPrometheus } from '../fakes/prometheus.ts';
-import { freePort } from '../fakes/registry.ts';
+import { freePort } from '../fakes/net.ts';
 import { at, NS, syntheticMetrics } from './world.ts';
 
 const thresholds = canaryConfigSchema.parse({}).thresholds;

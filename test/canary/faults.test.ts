@@ -6,7 +6,7 @@ import { istio, type KubeCluster } from '../../src/adapters/kubernetes.ts';
 import { Prometheus } from '../../src/adapters/prometheus.ts';
 import { CanaryError, PreconditionsError, type CanaryController } from '../../src/canary/controller.ts';
 import { UnknownServiceError } from '../../src/config/catalog.ts';
-import { freePort } from '../fakes/registry.ts';
+import { freePort } from '../fakes/net.ts';
 import { at, deployment, DEPLOYMENTS, DESTINATION_RULES, NS, startWorld, VIRTUAL_SERVICES, type World } from './world.ts';
 
 const MIN = 60_000;

@@ -6,7 +6,7 @@
 // binary content included.
 import { createHash, createVerify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './net.ts';
 
 interface Commit {
   tree: string;
@@ -76,14 +76,12 @@ export class FakeGitHub {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenLocal(this.server);
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 
   inject(i: Injection): void {
@@ -92,6 +90,13 @@ export class FakeGitHub {
 
   clearInjections(): void {
     this.injections = [];
+  }
+
+  /** Forgets repos, recorded requests and injected failures (tokens stay), for the next test. */
+  reset(): void {
+    this.repos.clear();
+    this.requests.length = 0;
+    this.clearInjections();
   }
 
   addRepo(fullName: string, files: Record<string, string | Buffer>, opts: { defaultBranch?: string; archived?: boolean; empty?: boolean } = {}): void {

@@ -4,7 +4,7 @@
 // treated as merge, JSON Patch; a JSON body sent as json-patch is refused as the real apiserver does),
 // delete, and watch streams. Faults and latency can be injected per request.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './net.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 
 export type KubeObject = {
@@ -63,16 +63,14 @@ export class FakeKubeApi {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenLocal(this.server);
     return this;
   }
 
   async stop(): Promise<void> {
     for (const w of this.watchers) w.res.end();
     this.watchers.clear();
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+    await closeServer(this.server);
   }
 
   /** A KubeConfig pointing at this double, as the bot would load one. */

@@ -7,9 +7,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, listenLocal } from './net.ts';
 import type { TokenServer } from './token-server.ts';
 
 export const REGISTRY_BINARY = process.env.DOCKER_REGISTRY_BIN ?? '/usr/bin/docker-registry';
@@ -50,13 +51,6 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<RunningRegistry> {
   if (!existsSync(REGISTRY_BINARY)) {
@@ -361,9 +355,8 @@ export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: num
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  proxy.url = `http://${proxy.host}`;
+  proxy.url = await listenLocal(server);
+  proxy.host = proxy.url.replace('http://', '');
   proxy.close = () => new Promise<void>((resolve) => {
     for (const socket of sockets) socket.destroy();
     server.close(() => resolve());

@@ -2,7 +2,7 @@
 // records every call, serves response_url posts, the external file-upload flow, and a Socket Mode
 // WebSocket endpoint (apps.connections.open → ws://...), so Bolt and WebClient run unmodified against it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './net.ts';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 export interface SlackCall {
@@ -65,8 +65,7 @@ export class FakeSlackApi {
         ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: { host: 'fake' } }));
       });
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenLocal(this.server);
     return this;
   }
 
@@ -83,8 +82,7 @@ export class FakeSlackApi {
       ),
     );
     this.wss?.close();
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+    await closeServer(this.server);
   }
 
   fail(method: string, failure: { error?: string; retryAfter?: number; times?: number }): void {

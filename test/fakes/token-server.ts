@@ -4,7 +4,7 @@
 // because Node can make keys but not certificates and openssl may be missing on CI.
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './net.ts';
 
 export interface TokenServerOptions {
   service?: string;
@@ -91,14 +91,10 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     const token = issue(access, user ?? '');
     reply(200, { token, access_token: token, expires_in: expiresIn, issued_at: new Date().toISOString() });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listenLocal(server);
   return {
     url, realm: `${url}/token`, service, issuer, certificatePem, requests, issue,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () => closeServer(server),
   };
 }
 

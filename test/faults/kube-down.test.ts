@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { auditEntries } from '../../src/auth/audit.ts';
 import { startTestBot, type TestBot } from '../fakes/bot.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
-import { freePort } from '../fakes/registry.ts';
+import { freePort } from '../fakes/net.ts';
 import { worldCatalog } from '../canary/world.ts';
 
 const OPERATOR = 'U0OPER';

@@ -9,7 +9,7 @@ import { auditEntries } from '../../src/auth/audit.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startTestBot, type TestBot } from '../fakes/bot.ts';
 import { FakeGitHub } from '../fakes/github-api.ts';
-import { freePort } from '../fakes/registry.ts';
+import { freePort } from '../fakes/net.ts';
 import { OPEN_PRS_ACTION } from '../../commands/actions/open-prs.ts';
 import { catalogConfig, seedShared } from '../prs/helpers.ts';
 
@@ -44,9 +44,7 @@ describe('PRs through the real bot', () => {
     await gh?.stop();
   });
   beforeEach(() => {
-    gh.repos.clear();
-    gh.clearInjections();
-    gh.requests.length = 0;
+    gh.reset();
     gh.addRepo('acme/api', { Dockerfile: `FROM ${t.bot.deps.catalog.resolve('api').image}-base:1\n` });
     seedShared(gh, ['api']);
   });

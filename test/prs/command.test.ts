@@ -22,8 +22,7 @@ describe('/arm64 pr', () => {
   });
   after(() => fake.stop());
   beforeEach(async () => {
-    fake.repos.clear();
-    fake.requests.length = 0;
+    fake.reset();
     seedService(fake, 'api');
     seedShared(fake, ['api']);
     deps = await makeDeps(fake, { registry: imagesWith(false) });

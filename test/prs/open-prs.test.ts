@@ -21,9 +21,7 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
   });
   after(() => fake.stop());
   beforeEach(async () => {
-    fake.repos.clear();
-    fake.clearInjections();
-    fake.requests.length = 0;
+    fake.reset();
     seedService(fake, 'api');
     seedShared(fake, ['api', 'web']);
     deps = await makeDeps(fake, { registry: imagesWith(false) });

@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registryConfigSchema } from '../../src/config/schema.ts';
 import { createRegistryClient } from '../../src/adapters/registry.ts';
-import { freePort, startRegistry, type RunningRegistry } from '../fakes/registry.ts';
+import { freePort } from '../fakes/net.ts';
+import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
 
 describe('inspect against the real registry', () => {
   let registry: RunningRegistry;
