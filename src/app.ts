@@ -18,6 +18,7 @@ import { Store } from './adapters/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Deps } from './deps.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { UserError } from './errors.ts';
 import { buildCanaryController, startCanaryScheduler } from './canary/wire.ts';
 import { createDigestSchedule } from './digest/digest.ts';
 import { DeliveryLog, dropRepeatedDeliveries } from './ops/dedupe.ts';
@@ -60,6 +61,8 @@ export async function buildDeps(config: Config, opts: BuildOptions = {}): Promis
   };
 }
 
+export class SlackStartError extends UserError {}
+
 export interface Bot {
   deps: Deps;
   app: InstanceType<typeof App>;
@@ -89,10 +92,12 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   });
   const app =
     config.slack.mode === 'socket'
-      ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel })
+      ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true })
       : new App({
           token: secrets.botToken,
           clientOptions,
+          // Bolt verifies the token with auth.test; deferred, a bad token fails start() with a message.
+          deferInitialization: true,
           receiver: new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel }),
         });
   app.error(async (err) => {
@@ -119,6 +124,9 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
     async start() {
       const warning = await discoverServices(deps).catch((err: Error) => err.message);
       if (warning) deps.logger.warn({ warning }, 'service discovery incomplete');
+      await app.init().catch((err: Error) => {
+        throw new SlackStartError(`Slack refused the bot token or could not be reached (${err.message}). Check SLACK_BOT_TOKEN and the network.`);
+      });
       const server = (await app.start(config.slack.port)) as Server | undefined;
       await ops.start();
       if (deps.canary) stopCanaries = startCanaryScheduler(deps.canary, deps);

@@ -61,6 +61,8 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
 
 export class Catalog {
   private discovered = new Map<string, Partial<ServiceEntry>>();
+  /** Resolved entries; config is immutable, so only discovery invalidates them. */
+  private resolved = new Map<string, Service>();
 
   constructor(private readonly config: Config['catalog']) {}
 
@@ -68,6 +70,7 @@ export class Catalog {
   setDiscovered(deployments: DiscoveredDeployment[]): void {
     const { label, annotationPrefix } = this.config.discovery;
     this.discovered.clear();
+    this.resolved.clear();
     for (const d of deployments) {
       const name = d.labels[label];
       if (!name) continue;
@@ -97,6 +100,8 @@ export class Catalog {
 
   /** The full entry for a service; throws UnknownServiceError or IncompleteServiceError. */
   resolve(name: string): Service {
+    const cached = this.resolved.get(name);
+    if (cached) return structuredClone(cached);
     if (!this.has(name)) throw new UnknownServiceError(name, this.names());
     const layered = merge(
       merge(fill(this.config.defaults as Record<string, unknown>, name), this.discovered.get(name) ?? {}),
@@ -109,7 +114,9 @@ export class Catalog {
         `service "${name}" is missing catalog keys: ${missing}. Set them under catalog.defaults or catalog.services.${name}.`,
       );
     }
-    return { ...parsed.data, name, origin: name in this.config.services ? 'config' : 'discovered' };
+    const service: Service = { ...parsed.data, name, origin: name in this.config.services ? 'config' : 'discovered' };
+    this.resolved.set(name, service);
+    return structuredClone(service);
   }
 
   list(): Array<Service | { name: string; error: string }> {
