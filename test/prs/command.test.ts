@@ -1,8 +1,7 @@
 // /arm64 pr through the subcommand module: the real readiness check reads the repos through the
 // GitHub adapter (Octokit over HTTP to the double), then the PRs are opened or politely refused.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeGitHub } from '../fakes/github-api.ts';
 import { pr } from '../../commands/pr.ts';
 import { openPrsButton, OPEN_PRS_ACTION } from '../../commands/actions/open-prs.ts';
 import { Authorizer } from '../../src/auth/authorize.ts';
@@ -12,19 +11,12 @@ import { auditEntries } from '../../src/auth/audit.ts';
 import { prsOf } from '../../src/prs/records.ts';
 import type { CommandContext, SlackReply } from '../../commands/types.ts';
 import type { Deps } from '../../src/deps.ts';
-import { imagesWith, makeDeps, seedService, seedShared } from './helpers.ts';
+import { imagesWith, makeDeps, seededGitHub } from './helpers.ts';
 
 describe('/arm64 pr', () => {
-  let fake: FakeGitHub;
+  const fake = seededGitHub(['api']);
   let deps: Deps;
-  before(async () => {
-    fake = await new FakeGitHub().start();
-  });
-  after(() => fake.stop());
   beforeEach(async () => {
-    fake.reset();
-    seedService(fake, 'api');
-    seedShared(fake, ['api']);
     deps = await makeDeps(fake, { registry: imagesWith(false) });
     // The owning team S-api-team has one member, U-OWNER.
     deps.auth = new Authorizer(deps.config.auth, { membersOf: async (g) => new Set(g === 'S-api-team' ? ['U-OWNER'] : []) });

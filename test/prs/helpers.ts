@@ -1,5 +1,6 @@
 // Shared set-up for the PR tests: a real store file, a catalog, and a GitHubClient (real Octokit with
 // its plugins) pointed at the GitHub double.
+import { after, before, beforeEach } from 'node:test';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { GitHubClient } from '../../src/adapters/github.ts';
 import type { Deps } from '../../src/deps.ts';
 import type { ImageInspector, ImageResult } from '../../src/readiness/image-types.ts';
 import { buildReport, type Finding } from '../../src/readiness/report.ts';
-import type { FakeGitHub } from '../fakes/github-api.ts';
+import { FakeGitHub } from '../fakes/github-api.ts';
 
 export const silent = pino({ level: 'silent' });
 
@@ -76,6 +77,19 @@ export const deployment = (name: string) =>
 
 export function seedService(fake: FakeGitHub, name: string): void {
   fake.addRepo(`acme/${name}`, { Dockerfile: dockerfile, 'pom.xml': '<project>\n  <dependency>\n    <artifactId>netty-transport-native-epoll</artifactId>\n    <version>4.1.40.Final</version>\n  </dependency>\n</project>\n' });
+}
+
+/** The GitHub double for the enclosing describe: started once, emptied and re-seeded with `api` and `shared`'s repos before each test. */
+export function seededGitHub(shared: string[]): FakeGitHub {
+  const fake = new FakeGitHub();
+  before(() => fake.start());
+  after(() => fake.stop());
+  beforeEach(() => {
+    fake.reset();
+    seedService(fake, 'api');
+    seedShared(fake, shared);
+  });
+  return fake;
 }
 
 export function seedShared(fake: FakeGitHub, services: string[]): void {

@@ -1,11 +1,10 @@
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeGitHub } from '../fakes/github-api.ts';
 import { openPrs, changeTrailer } from '../../src/prs/open-prs.ts';
 import { prsOf } from '../../src/prs/records.ts';
 import { CHANGE_KINDS } from '../../src/prs/planner.ts';
 import type { Deps } from '../../src/deps.ts';
-import { dockerfile, imagesWith, makeDeps, reportFor, seedService, seedShared } from './helpers.ts';
+import { dockerfile, imagesWith, makeDeps, reportFor, seededGitHub } from './helpers.ts';
 
 const depsFinding = {
   id: 'jvm.netty-epoll', severity: 'change' as const, ecosystem: 'jvm' as const, title: 'netty 4.1.40.Final has no linux-aarch_64 epoll',
@@ -14,16 +13,9 @@ const depsFinding = {
 };
 
 describe('openPrs against the GitHub double, through @octokit/rest over HTTP', () => {
-  let fake: FakeGitHub;
+  const fake = seededGitHub(['api', 'web']);
   let deps: Deps;
-  before(async () => {
-    fake = await new FakeGitHub().start();
-  });
-  after(() => fake.stop());
   beforeEach(async () => {
-    fake.reset();
-    seedService(fake, 'api');
-    seedShared(fake, ['api', 'web']);
     deps = await makeDeps(fake, { registry: imagesWith(false) });
   });
 

@@ -8,23 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebClient } from '@slack/web-api';
 import { check } from '../../commands/check.ts';
-import { GitHubClient } from '../../src/adapters/github.ts';
 import { Kubernetes } from '../../src/adapters/kubernetes.ts';
-import { createRegistryClient } from '../../src/adapters/registry.ts';
-import { Store } from '../../src/adapters/store.ts';
-import { Authorizer } from '../../src/auth/authorize.ts';
-import { Catalog } from '../../src/config/catalog.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import type { Deps } from '../../src/deps.ts';
-import { createLogger } from '../../src/logger.ts';
 import { checkService } from '../../src/readiness/check.ts';
 import { FakeGitHub } from '../fakes/github-api.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
-import { fixtureFile, pushOpenImages, seedServiceRepos } from './service-fixtures.ts';
+import { fixtureFile, pushOpenImages, readinessDeps, seedServiceRepos } from './service-fixtures.ts';
 
-const logger = createLogger('silent');
 
 describe('checkService: GitHub, registry and cluster together', () => {
   let registry: RunningRegistry;
@@ -62,21 +54,8 @@ describe('checkService: GitHub, registry and cluster together', () => {
     kube.put('/api/v1/namespaces/shop/pods', pod('checkout-api-2', 'x86-1'));
 
     dir = await mkdtemp(join(tmpdir(), 'archshift-check-'));
-    const config = parseConfig({
-      github: { baseUrl: github.url },
-      catalog: { services: { 'checkout-api': entry } },
-    });
-    deps = {
-      config,
-      catalog: new Catalog(config.catalog),
-      store: await Store.open(join(dir, 'store.json')),
-      logger,
-      clock: { now: () => new Date('2026-11-24T10:00:00Z') },
-      auth: new Authorizer(config.auth),
-      kube: await Kubernetes.fromConfig(config.kubernetes, kube.kubeConfig()),
-      registry: createRegistryClient({ config: config.registry, backoffMs: 1 }),
-      github: new GitHubClient({ baseUrl: github.url, allow: [], writeIntervalMs: 0, auth: { kind: 'token', token: 'ghp_reader' }, timeScaleMs: 1, logger }),
-    };
+    deps = await readinessDeps(github, { catalog: { services: { 'checkout-api': entry } } }, dir);
+    deps.kube = await Kubernetes.fromConfig(deps.config.kubernetes, kube.kubeConfig());
   });
   after(async () => {
     await Promise.all([registry?.stop(), github?.stop(), kube?.stop(), slack?.stop()]);

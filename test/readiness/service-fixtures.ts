@@ -4,6 +4,14 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GitHubClient } from '../../src/adapters/github.ts';
+import { createRegistryClient } from '../../src/adapters/registry.ts';
+import { Store } from '../../src/adapters/store.ts';
+import { Authorizer } from '../../src/auth/authorize.ts';
+import { Catalog } from '../../src/config/catalog.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { Deps } from '../../src/deps.ts';
+import { createLogger } from '../../src/logger.ts';
 import type { FakeGitHub } from '../fakes/github-api.ts';
 import type { RunningRegistry } from '../fakes/registry.ts';
 
@@ -57,6 +65,26 @@ export async function seedServiceRepos(github: FakeGitHub, service: string, regi
     pipeline: { repo: 'acme/pipelines', file: `services/${service}.yml` },
     manifests: { repo: 'acme/k8s', files: [`shop/${service}.yaml`] },
     namespace: 'shop',
+  };
+}
+
+/**
+ * Deps for checkService over the doubles: `raw` config on top of the GitHub double's URL, a read-only
+ * token for it, the registry adapter with quick retries, a store in `dir` and a fixed clock.
+ */
+export async function readinessDeps(github: FakeGitHub, raw: Record<string, unknown>, dir: string): Promise<Deps> {
+  github.tokens.set('ghp_reader', { write: false });
+  const config = parseConfig({ github: { baseUrl: github.url }, ...raw });
+  const logger = createLogger('silent');
+  return {
+    config,
+    catalog: new Catalog(config.catalog),
+    store: await Store.open(join(dir, 'store.json')),
+    logger,
+    clock: { now: () => new Date('2026-11-24T10:00:00Z') },
+    auth: new Authorizer(config.auth),
+    registry: createRegistryClient({ config: config.registry, backoffMs: 1 }),
+    github: new GitHubClient({ baseUrl: github.url, allow: [], writeIntervalMs: 0, auth: { kind: 'token', token: 'ghp_reader' }, timeScaleMs: 1, logger }),
   };
 }
 

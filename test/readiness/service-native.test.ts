@@ -8,14 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { GitHubClient } from '../../src/adapters/github.ts';
-import { createRegistryClient } from '../../src/adapters/registry.ts';
-import { Store } from '../../src/adapters/store.ts';
-import { Authorizer } from '../../src/auth/authorize.ts';
-import { Catalog } from '../../src/config/catalog.ts';
-import { parseConfig } from '../../src/config/load.ts';
+import type { GitHubClient } from '../../src/adapters/github.ts';
 import type { Deps } from '../../src/deps.ts';
-import { createLogger } from '../../src/logger.ts';
 import { checkService } from '../../src/readiness/check.ts';
 import { scanCheckout } from '../../src/readiness/scan.ts';
 import { scanRepository } from '../../src/readiness/scan-github.ts';
@@ -24,9 +18,8 @@ import { FakeGitHub } from '../fakes/github-api.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
 import { zip } from '../fixtures/binaries.ts';
-import { FIXTURES, OPEN_PLACEHOLDER, pushOpenImages } from './service-fixtures.ts';
+import { FIXTURES, OPEN_PLACEHOLDER, pushOpenImages, readinessDeps } from './service-fixtures.ts';
 
-const logger = createLogger('silent');
 const REPO = 'acme/orders';
 
 const POM = `<?xml version="1.0" encoding="UTF-8"?>
@@ -81,18 +74,8 @@ describe('checkService scans native dependencies through GitHub', () => {
     github.addRepo('acme/k8s', { 'shop/orders.yaml': (await readFile(join(FIXTURES, 'checkout-api', 'deployment.yaml'), 'utf8')).replaceAll(OPEN_PLACEHOLDER, registry.host) });
 
     dir = await mkdtemp(join(tmpdir(), 'archshift-service-native-'));
-    const config = parseConfig({ github: { baseUrl: github.url }, catalog: { services: { orders: ordersEntry(registry.host) } } });
-    client = new GitHubClient({ baseUrl: github.url, allow: [], writeIntervalMs: 0, auth: { kind: 'token', token: 'ghp_reader' }, timeScaleMs: 1, logger });
-    deps = {
-      config,
-      catalog: new Catalog(config.catalog),
-      store: await Store.open(join(dir, 'store.json')),
-      logger,
-      clock: { now: () => new Date('2026-11-24T10:00:00Z') },
-      auth: new Authorizer(config.auth),
-      registry: createRegistryClient({ config: config.registry, backoffMs: 1 }),
-      github: client,
-    };
+    deps = await readinessDeps(github, { catalog: { services: { orders: ordersEntry(registry.host) } } }, dir);
+    client = deps.github!;
   });
   after(async () => {
     await Promise.all([registry?.stop(), github?.stop()]);
