@@ -3,18 +3,15 @@
 // denied before anything moves, ok with the resulting phase, failed with the reason. Looking is not audited.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { userInfo } from 'node:os';
 import type { App } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { pino } from 'pino';
 import { parseArgs, tokenize } from '../../src/args.ts';
-import { Store } from '../../src/adapters/store.ts';
 import { auditEntries, type AuditEntry } from '../../src/auth/audit.ts';
-import { Authorizer, ForbiddenError } from '../../src/auth/authorize.ts';
+import { ForbiddenError } from '../../src/auth/authorize.ts';
 import type { CanaryController } from '../../src/canary/controller.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import type { Deps } from '../../src/deps.ts';
 import { canaryCommand } from '../../src/cli/canary.ts';
 import { canary } from '../../commands/canary.ts';
@@ -35,11 +32,9 @@ describe('canary moves are audited from every surface', () => {
 
   before(async () => {
     w = await startWorld();
-    const store = await Store.open(join(w.dir, 'audit.json'));
-    controller = await w.controller({ store });
-    const config = parseConfig({ auth: { operator: { users: [OPERATOR] } }, canary: { prometheusUrl: w.prom.url } });
     const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (logged.push(JSON.parse(String(chunk)) as Record<string, unknown>), cb()) }));
-    deps = { config, catalog: w.catalog, store, logger, clock: w.clock, auth: new Authorizer(config.auth), canary: controller };
+    deps = await w.deps({ storeName: 'audit.json', operators: [OPERATOR], logger });
+    controller = deps.canary!;
     registerCanaryButtons({ action: (id: string, fn: (args: unknown) => Promise<void>) => void buttons.set(id, fn) } as unknown as App, deps);
   });
   after(() => w?.stop());

@@ -1,15 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { App } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { parseArgs, tokenize, UsageError } from '../../src/args.ts';
-import { Authorizer, ForbiddenError } from '../../src/auth/authorize.ts';
-import { Store } from '../../src/adapters/store.ts';
+import { ForbiddenError } from '../../src/auth/authorize.ts';
 import type { CanaryController } from '../../src/canary/controller.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import type { Deps } from '../../src/deps.ts';
-import { createLogger } from '../../src/logger.ts';
 import { canaryCommand, canariesCommand } from '../../src/cli/canary.ts';
 import { canary } from '../../commands/canary.ts';
 import { canaries } from '../../commands/canaries.ts';
@@ -28,10 +24,8 @@ describe('canary commands, buttons and CLI over the same controller', () => {
 
   before(async () => {
     w = await startWorld();
-    const store = await Store.open(join(w.dir, 'surfaces.json'));
-    controller = await w.controller({ store });
-    const config = parseConfig({ auth: { operator: { users: [OPERATOR] } }, canary: { prometheusUrl: w.prom.url } });
-    deps = { config, catalog: w.catalog, store, logger: createLogger('silent'), clock: w.clock, auth: new Authorizer(config.auth), canary: controller };
+    deps = await w.deps({ storeName: 'surfaces.json', operators: [OPERATOR] });
+    controller = deps.canary!;
   });
   after(() => w.stop());
 

@@ -16,6 +16,10 @@ import { CanaryController, type CanaryControllerOptions } from '../../src/canary
 import { SlackCanaryNotifier } from '../../src/canary/notifier.ts';
 import { Catalog } from '../../src/config/catalog.ts';
 import { catalogSchema } from '../../src/config/catalog-schema.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { Authorizer } from '../../src/auth/authorize.ts';
+import type { Deps } from '../../src/deps.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { registryConfigSchema } from '../../src/config/schema.ts';
 import { FakeClock } from '../fakes/clock.ts';
 import { FakeKubeApi, type KubeObject } from '../fakes/kube-api.ts';
@@ -175,6 +179,8 @@ export interface World {
   /** The arm64 weight in the cluster's VirtualService. */
   clusterWeight(service: string): { amd64: number; arm64: number };
   controller(o?: Partial<CanaryControllerOptions> & { storeFile?: string; raw?: Record<string, unknown> }): Promise<CanaryController>;
+  /** Deps as the commands see them: a controller over its own store file in the world's dir, `operators` granted the operator role. */
+  deps(o: { storeName: string; operators: string[]; logger?: Logger }): Promise<Deps & { canary: CanaryController }>;
   stop(): Promise<void>;
 }
 
@@ -230,6 +236,12 @@ export async function startWorld(): Promise<World> {
         ownerId: 'bot-1',
         ...o,
       });
+    },
+    async deps(o) {
+      const store = await Store.open(join(dir, o.storeName));
+      const canary = await world.controller({ store });
+      const config = parseConfig({ auth: { operator: { users: o.operators } }, canary: { prometheusUrl: prom.url } });
+      return { config, catalog, store, logger: o.logger ?? createLogger('silent'), clock, auth: new Authorizer(config.auth), canary };
     },
     async stop() {
       await Promise.all([kube.stop(), prom.stop(), registry.stop(), slack.stop()]);
