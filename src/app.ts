@@ -113,7 +113,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   const slack = new SlackPoster(webClient);
   // Only the leader steps canaries and posts the scheduled digest; every replica serves commands.
   const isLeader = () => ops.leadership.isLeader();
-  deps.canary = buildCanaryController(deps, { slack, isLeader });
+  deps.canary = buildCanaryController(deps, { slack, isLeader, leaseHolder: config.server.leaderElection.enabled ? isLeader : undefined });
   const digestSchedule = deps.kube ? createDigestSchedule(deps, slack, isLeader) : undefined;
   let stopCanaries: (() => Promise<void>) | undefined;
   return {

@@ -124,6 +124,12 @@ export interface CanaryControllerOptions {
   ownerId?: string;
   /** Leader election hook: only the leader ticks. */
   isLeader?(): boolean | Promise<boolean>;
+  /**
+   * True when this instance holds the Lease of leader election. The Lease guarantees a single leader,
+   * so a lock left by a previous leader (a crashed replica) is taken over at once instead of blocking
+   * ticks and rollbacks until it expires. Without election, locks keep a bot and a CLI apart.
+   */
+  leaseHolder?(): boolean | Promise<boolean>;
 }
 
 type MoveResult = { ok: true } | { ok: false; kind: 'conflict' | 'refused' | 'not-ready'; message: string };
@@ -607,10 +613,11 @@ export class CanaryController {
   /** drive() for callers already inside serial(). */
   private async driveNow(service: string, fn: (r: CanaryRecord, events: string[]) => Promise<void>): Promise<CanaryRecord> {
     const now = this.now();
+    const takeOver = this.o.leaseHolder ? await this.o.leaseHolder() : false;
     await this.section.update((d) => {
       const cur = d[service];
       if (!cur) throw new CanaryError(`no canary for ${service}: \`/arm64 canary ${service} start\``);
-      if (cur.owner && cur.owner.id !== this.ownerId && Date.parse(cur.owner.until) > now.getTime()) {
+      if (cur.owner && cur.owner.id !== this.ownerId && Date.parse(cur.owner.until) > now.getTime() && !takeOver) {
         throw new CanaryLockedError(`the canary for ${service} is driven by ${cur.owner.id} until ${cur.owner.until}`);
       }
       cur.owner = { id: this.ownerId, until: new Date(now.getTime() + this.o.config.lockTtlSeconds * 1000).toISOString() };

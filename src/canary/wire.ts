@@ -10,6 +10,8 @@ export interface CanaryWiring {
   slack?: SlackPoster;
   /** Leader election hook; the default (no election) is "always the leader". */
   isLeader?(): boolean | Promise<boolean>;
+  /** Set when leader election is on: the elected leader takes over canary locks of earlier leaders. */
+  leaseHolder?(): boolean | Promise<boolean>;
   ownerId?: string;
 }
 
@@ -31,6 +33,7 @@ export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryC
     defaultChannel: deps.config.slack.channel,
     ownerId: w.ownerId,
     isLeader: w.isLeader,
+    leaseHolder: w.leaseHolder,
   });
 }
 

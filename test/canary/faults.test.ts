@@ -195,6 +195,22 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     });
   }
 
+  test('with leader election, a new leader takes over the lock a crashed leader left and rolls back at once', async () => {
+    const service = 'ledger';
+    const file = join(w.dir, 'failover.json');
+    w.clock.set(at(30));
+    w.seed(service);
+    const old = await w.controller({ ownerId: 'replica-0', storeFile: file, leaseHolder: () => true });
+    await old.start(service, { gates: 'none' }, 'U1');
+    const heir = await w.controller({ ownerId: 'replica-1', storeFile: file, leaseHolder: () => true });
+    assert.equal(heir.status(service)!.owner!.id, 'replica-0');
+    await heir.rollback(service, 'U1');
+    assert.equal(heir.status(service)!.owner!.id, 'replica-1', 'no wait for the old lock to expire');
+    assert.deepEqual(w.clusterWeight(service), { amd64: 100, arm64: 0 });
+    const cli = await w.controller({ ownerId: 'cli', storeFile: file });
+    await assert.rejects(cli.pause(service, 'U1'), /driven by replica-1/, 'without the Lease, the lock still keeps others out');
+  });
+
   test('traffic never goes to a side that is not ready', async () => {
     w.clock.set(at(30));
     w.kube.put(DEPLOYMENTS, deployment('stock-arm64', 'arm64', w.imageOf('stock'), 1));
