@@ -35,6 +35,8 @@ export interface BuildOptions {
   secrets?: Secrets;
   /** Where GitHub and registry credentials are read from (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** The file `config` was loaded from, so it can be reloaded (Deps.configFile). */
+  configFile?: string;
 }
 
 function clusterConfigured(config: Config): boolean {
@@ -58,6 +60,7 @@ export async function buildDeps(config: Config, opts: BuildOptions = {}): Promis
     kube,
     registry: createRegistryClient({ config: config.registry, store, logger, env, now: () => clock.now().getTime() }),
     github: createGitHubClient(config.github, logger, env),
+    configFile: opts.configFile,
   };
 }
 

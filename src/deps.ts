@@ -26,4 +26,6 @@ export interface Deps {
   github?: GitHubClient;
   /** Absent without a cluster or canary.prometheusUrl; canary commands then say what is missing. */
   canary?: CanaryController;
+  /** The config file the bot was started from; `/arm64 reload` and SIGHUP re-read it. Absent: no reload. */
+  configFile?: string;
 }

@@ -45,6 +45,11 @@ export class Authorizer {
     private readonly directory?: GroupDirectory,
   ) {}
 
+  /** New grants over the same Slack group directory (and its cache): how a config reload swaps roles. */
+  withConfig(config: Config['auth']): Authorizer {
+    return new Authorizer(config, this.directory);
+  }
+
   /** The actor's role; on `service`, its owners are at least operators. */
   roleOf(actor: Actor, service?: ServiceRef): Role | undefined {
     let best: Role | undefined = this.config.everyoneIsViewer ? 'viewer' : undefined;

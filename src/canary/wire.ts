@@ -22,7 +22,10 @@ export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryC
   const kube = deps.kube;
   return new CanaryController({
     config: c,
-    catalog: deps.catalog,
+    // Read on each use: a config reload (src/config/reload.ts) swaps deps.catalog.
+    get catalog() {
+      return deps.catalog;
+    },
     store: deps.store,
     cluster: (name) => kube.cluster(name),
     prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs),

@@ -37,12 +37,17 @@ export function parseConfig(raw: unknown, source = 'config'): Config {
   return result.data;
 }
 
+/** The file `loadConfig(file)` reads: the named one, else $ARCHSHIFT_CONFIG, else ./archshift.yml. */
+export function configPath(file?: string): string {
+  return file ?? process.env.ARCHSHIFT_CONFIG ?? DEFAULT_CONFIG_FILE;
+}
+
 /**
  * Loads the config file. A missing default file means "all defaults" (so `archshift check ./dir`
  * works anywhere); a missing file that was named explicitly is an error.
  */
 export async function loadConfig(file?: string): Promise<Config> {
-  const path = file ?? process.env.ARCHSHIFT_CONFIG ?? DEFAULT_CONFIG_FILE;
+  const path = configPath(file);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
