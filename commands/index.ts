@@ -9,6 +9,7 @@ import { ForbiddenError } from '../src/auth/authorize.ts';
 import { commandDuration, commandsTotal } from '../src/ops/metrics.ts';
 import { helpCommand } from './help.ts';
 import { services } from './services.ts';
+import { reload } from './reload.ts';
 import { check } from './check.ts';
 import { pr } from './pr.ts';
 import { digest } from './digest.ts';
@@ -19,7 +20,7 @@ import { registerCanaryButtons } from './actions/canary-buttons.ts';
 import { registerOpenPrs } from './actions/open-prs.ts';
 import type { ActionRegistrar, CommandContext, SlackReply, Subcommand } from './types.ts';
 
-const features: Subcommand[] = [check, pr, canary, canaries, digest, status, services];
+const features: Subcommand[] = [check, pr, canary, canaries, digest, status, services, reload];
 
 export const subcommands: Subcommand[] = [helpCommand(() => subcommands), ...features];
 
