@@ -1,12 +1,13 @@
 // Starts the real bot (Bolt app from src/app.ts, HTTP receiver) against the fake Slack API, with a
 // temp store and an optional Kubernetes API double, for end-to-end tests of /arm64 subcommands.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 import { createBot, type Bot } from '../../src/app.ts';
-import { parseConfig } from '../../src/config/load.ts';
+import { loadConfig, parseConfig } from '../../src/config/load.ts';
 import type { Clock } from '../../src/clock.ts';
 import { createLogger } from '../../src/logger.ts';
 import { FakeSlackApi } from './slack-api.ts';
@@ -21,6 +22,8 @@ export interface TestBot {
   /** The ops server (/healthz, /readyz, /metrics). */
   opsUrl: string;
   dir: string;
+  /** With `fromFile`: the YAML file the bot was started from (`/arm64 reload` re-reads it). */
+  configFile?: string;
   /** Sends a signed `/arm64 <text>` and resolves with the HTTP response. */
   command(text: string, opts?: { user?: string; channel?: string; retryNum?: number }): Promise<Response>;
   click(actionId: string, value: string, opts?: { user?: string; channel?: string; messageTs?: string }): Promise<Response>;
@@ -29,15 +32,26 @@ export interface TestBot {
 
 let responseIds = 0;
 
-export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts: { kubeConfig?: KubeConfig; clock?: Clock; env?: NodeJS.ProcessEnv } = {}): Promise<TestBot> {
+export interface TestBotOptions {
+  kubeConfig?: KubeConfig;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+  /** Write the config to `<dir>/archshift.yml` and start from that file, as `--config` does. */
+  fromFile?: boolean;
+}
+
+export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts: TestBotOptions = {}): Promise<TestBot> {
   const slack = await new FakeSlackApi().start();
   const dir = await mkdtemp(join(tmpdir(), 'archshift-bot-'));
-  const config = parseConfig({
+  const raw = {
     ...rawConfig,
     slack: { mode: 'http', port: 0, apiUrl: slack.apiUrl, retries: 0, ...(rawConfig.slack as object) },
     store: { file: join(dir, 'store.json') },
     server: { port: 0, host: '127.0.0.1', ...(rawConfig.server as object) },
-  });
+  };
+  const configFile = opts.fromFile ? join(dir, 'archshift.yml') : undefined;
+  if (configFile) await writeFile(configFile, stringify(raw));
+  const config = configFile ? await loadConfig(configFile) : parseConfig(raw);
   const bot = await createBot(config, {
     logger: createLogger('silent'),
     secrets: { slackBotToken: 'xoxb-test', slackSigningSecret: SIGNING_SECRET },
@@ -45,6 +59,7 @@ export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts
     clock: opts.clock,
     // GitHub and registry credentials (e.g. GITHUB_TOKEN for the GitHub double); default process.env.
     env: opts.env,
+    configFile,
   });
   const server = await bot.start();
   const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}/slack/events`;
@@ -54,6 +69,7 @@ export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts
     url,
     opsUrl: `http://127.0.0.1:${bot.ops.port()}`,
     dir,
+    configFile,
     command: (text, o = {}) =>
       postSigned(url, slashCommandBody({ text, user_id: o.user, channel_id: o.channel, response_url: slack.responseUrl(`c${++responseIds}`) }), {
         secret: SIGNING_SECRET,
