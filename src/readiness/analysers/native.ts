@@ -248,7 +248,7 @@ export function analyseAsmSource(file: string, text: string, allPaths: ReadonlyS
 }
 
 const x86Flag =
-  /(?:^|[\s"'=(,[])(-m(?:avx\w*|sse\d?\w*|ssse3|fma4?|bmi2?|pclmul|aes|popcnt|lzcnt|f16c|xop|sha|rdrnd|rdseed|adx|64|32|tune=(?!generic|native)[\w.-]+)|-march=(?!native\b|armv\d|arm\b)[\w.-]+|\/arch:(?:AVX\w*|SSE\w*|IA32))(?=$|[\s"'),\]])/;
+  /(?:^|[\s"'=(,[])(-m(?:avx\w*|sse[\w.]*|ssse3|fma4?|bmi2?|pclmul|aes|popcnt|lzcnt|f16c|xop|sha|rdrnd|rdseed|adx|64|32|tune=(?!generic|native)[\w.-]+)|-march=(?!native\b|armv\d|arm\b)[\w.-]+|\/arch:(?:AVX\w*|SSE\w*|IA32))(?=$|[\s"'),\]])/;
 const x86Lib = /(?:^|[\s"'(])-l(mkl_\w+|mkl|ipp\w+|svml|iomp5|imf|irc|intlc)\b/;
 const probeLine = /check_(c|cxx)_compiler_flag|CheckCXXCompilerFlag|check_\w*_source_compiles|has_argument|has_multi_arguments|AX_CHECK_COMPILE_FLAG|AX_GCC_ARCHFLAG|try_compile/i;
 
