@@ -11,7 +11,7 @@ export const canaries: Subcommand = {
   examples: ['/arm64 canaries'],
   async run(ctx) {
     if (ctx.args.positionals.length) throw new UsageError('canaries takes no arguments');
-    ctx.deps.auth.require({ userId: ctx.user.id, channelId: ctx.channelId }, 'viewer', 'viewing canaries');
+    await ctx.deps.auth.check(ctx.user.id, ctx.channelId, 'viewer', 'viewing canaries');
     const running = controllerOf(ctx.deps).list();
     const text = canaryListText(running);
     await ctx.respond({ response_type: 'ephemeral', text: running.length ? '```' + text + '```' : text });

@@ -12,7 +12,7 @@ export const digest: Subcommand = {
   examples: ['/arm64 digest', '/arm64 digest --me'],
   booleanOptions: ['me'],
   async run(ctx) {
-    ctx.deps.auth.require({ userId: ctx.user.id, channelId: ctx.channelId }, 'viewer', 'the digest');
+    await ctx.deps.auth.check(ctx.user.id, ctx.channelId, 'viewer', 'the digest');
     let run: DigestRun;
     let posted: PostResult | undefined;
     try {

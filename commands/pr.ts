@@ -27,6 +27,7 @@ export async function runPrRequest(deps: Deps, req: PrRequest, respond: (r: Slac
     const report = await checkService(deps, service.name);
     return openPrs(deps, { service, report, kinds: req.kinds, dryRun: req.dryRun, requestedBy: `<@${req.user.id}>` });
   };
+  if (req.dryRun) await deps.auth.check(req.user.id, req.channelId, 'viewer', `a dry run of the PRs for ${service.name}`, service);
   const result = req.dryRun
     ? await go()
     : await guarded(deps, { user: req.user, channelId: req.channelId, action: 'pr.open', role: 'operator', what: `opening PRs for ${service.name}`, service, describe: (r: OpenPrsResult) => r.outcomes.map((o) => `${o.kind}:${o.status}${o.pr ? ` ${o.pr.url}` : ''}`).join(' ') }, go);

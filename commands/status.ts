@@ -8,7 +8,7 @@ export const status: Subcommand = {
   summary: 'The migration’s headline numbers in one line (share on arm64 by workloads, pods and CPU).',
   examples: ['/arm64 status'],
   async run(ctx) {
-    ctx.deps.auth.require({ userId: ctx.user.id, channelId: ctx.channelId }, 'viewer', 'the migration status');
+    await ctx.deps.auth.check(ctx.user.id, ctx.channelId, 'viewer', 'the migration status');
     const run = await runDigest(ctx.deps);
     await ctx.respond({ response_type: 'ephemeral', text: renderStatusLine(run.model) });
   },

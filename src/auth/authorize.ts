@@ -80,6 +80,16 @@ export class Authorizer {
     );
   }
 
+  /**
+   * `require` for a user seen only by id: resolves their Slack groups first (skipped when a user or
+   * channel grant already suffices), so a role granted to a user group counts on every surface.
+   */
+  async check(userId: string, channelId: string | undefined, role: Role, what: string, service?: ServiceRef): Promise<void> {
+    const direct = this.roleOf({ userId, channelId }, service);
+    if (direct !== undefined && rank[direct] >= rank[role]) return;
+    this.require(await this.actorFor(userId, channelId, service), role, what, service);
+  }
+
   /** The actor with the user groups that matter here (configured role groups and the service's team). */
   async actorFor(userId: string, channelId?: string, service?: ServiceRef): Promise<Actor> {
     const actor: Actor = { userId, channelId };

@@ -67,7 +67,7 @@ export interface CanaryRequester {
 export async function requestCanaryVerb(deps: Deps, call: CanaryCall, who: CanaryRequester): Promise<CanaryOutcome> {
   const run = () => runCanaryVerb(controllerOf(deps), call, who.actor);
   if (!MOVING_VERBS.has(call.verb)) {
-    if (who.checkRole) deps.auth.require({ userId: who.actor, channelId: who.channelId }, 'viewer', 'viewing canaries');
+    if (who.checkRole) await deps.auth.check(who.actor, who.channelId, 'viewer', 'viewing canaries');
     return run();
   }
   const action = `canary.${call.verb}`;

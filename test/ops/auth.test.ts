@@ -85,6 +85,13 @@ describe('authorization', () => {
     assert.throws(() => auth.require(dev, 'admin', 'reloading the config', payments), /needs the admin role \(you have operator\)/);
   });
 
+  test('check() counts roles granted through user groups, as read-only commands need', async () => {
+    // U_SRE holds no user or channel grant: only membership of S_SRE makes them an operator (so a viewer).
+    await auth.check('U_SRE', 'C_OTHER', 'viewer', 'checking a service');
+    await auth.check('U_PAYDEV', 'C_OTHER', 'operator', 'moving the payments canary', payments);
+    await assert.rejects(auth.check('U_RANDOM', 'C_OTHER', 'viewer', 'checking a service'), (e: Error) => e instanceof ForbiddenError && /checking a service needs the viewer role/.test(e.message));
+  });
+
   test('guarded: a denial names the role, changes nothing and is audited', async () => {
     let ran = false;
     await assert.rejects(

@@ -53,10 +53,17 @@ describe('/arm64 pr', () => {
     assert.equal(auditEntries(deps.store).at(-1)!.result, 'denied');
   });
 
-  test('--dry-run needs no role and prints the diff without writing', async () => {
+  test('--dry-run needs only the viewer role and prints the diff without writing', async () => {
     const replies = await call('api pipeline --dry-run', 'U-STRANGER');
     assert.match(replies.at(-1)!.text, /\+ {6}mustBuildARM64: true/);
     assert.equal(fake.writes(), 0);
+  });
+
+  test('--dry-run by someone who is not even a viewer is refused before anything is read', async () => {
+    deps.auth = new Authorizer({ ...deps.config.auth, everyoneIsViewer: false }, { membersOf: async () => new Set() });
+    const reads = fake.requests.length;
+    await assert.rejects(call('api pipeline --dry-run', 'U-STRANGER'), (e: unknown) => e instanceof ForbiddenError && /dry run of the PRs for api needs the viewer role/.test(e.message));
+    assert.equal(fake.requests.length, reads, 'no GitHub request was made');
   });
 
   test('usage errors name the problem', async () => {
