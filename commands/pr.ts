@@ -4,7 +4,7 @@ import { UsageError } from '../src/args.ts';
 import { guarded } from '../src/auth/audit.ts';
 import type { Deps } from '../src/deps.ts';
 import { checkService } from '../src/readiness/check.ts';
-import { GitHubNotConfiguredError, openPrs, type OpenPrsResult } from '../src/prs/open-prs.ts';
+import { auditSummary, GitHubNotConfiguredError, openPrs, type OpenPrsResult } from '../src/prs/open-prs.ts';
 import { parseKinds, type ChangeKind } from '../src/prs/planner.ts';
 import { renderPrResult } from '../src/prs/render.ts';
 import { UserError } from '../src/errors.ts';
@@ -30,7 +30,7 @@ export async function runPrRequest(deps: Deps, req: PrRequest, respond: (r: Slac
   if (req.dryRun) await deps.auth.check(req.user.id, req.channelId, 'viewer', `a dry run of the PRs for ${service.name}`, service);
   const result = req.dryRun
     ? await go()
-    : await guarded(deps, { user: req.user, channelId: req.channelId, action: 'pr.open', role: 'operator', what: `opening PRs for ${service.name}`, service, describe: (r: OpenPrsResult) => r.outcomes.map((o) => `${o.kind}:${o.status}${o.pr ? ` ${o.pr.url}` : ''}`).join(' ') }, go);
+    : await guarded(deps, { user: req.user, channelId: req.channelId, action: 'pr.open', role: 'operator', what: `opening PRs for ${service.name}`, service, describe: auditSummary }, go);
   await respond({ response_type: req.dryRun ? 'ephemeral' : 'in_channel', text: renderPrResult(result, 'slack', { diffs: req.dryRun }) });
   return result;
 }

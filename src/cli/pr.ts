@@ -1,8 +1,11 @@
 // archshift pr <service> [base|deps|pipeline|selectors|all] [--dry-run] [--json]
-// The terminal runs with the operator's own GitHub credentials, so Slack roles do not apply here.
+// The terminal runs with the operator's own GitHub credentials, so Slack roles do not apply here; the
+// outcome is still audited as pr.open with the actor `cli:<login>`, as terminal canary moves are.
+import { userInfo } from 'node:os';
 import { UsageError } from '../args.ts';
+import { audited } from '../auth/audit.ts';
 import { checkService } from '../readiness/check.ts';
-import { GitHubNotConfiguredError, openPrs } from '../prs/open-prs.ts';
+import { auditSummary, GitHubNotConfiguredError, openPrs } from '../prs/open-prs.ts';
 import { parseKinds, type ChangeKind } from '../prs/planner.ts';
 import { renderPrResult } from '../prs/render.ts';
 import type { CliCommand } from './types.ts';
@@ -27,10 +30,11 @@ export const prCommand: CliCommand = {
       io.err(new GitHubNotConfiguredError().message);
       return 1;
     }
-    const report = await checkService(d, service.name);
-    const result = await openPrs(d, { service, report, kinds, dryRun: args.flags['dry-run'] === true, requestedBy: 'archshift CLI' });
+    const dryRun = args.flags['dry-run'] === true;
+    const go = async () => openPrs(d, { service, report: await checkService(d, service.name), kinds, dryRun, requestedBy: 'archshift CLI' });
+    const result = dryRun ? await go() : await audited(d, { actor: `cli:${userInfo().username}`, action: 'pr.open', service: service.name }, go, auditSummary);
     if (args.flags.json) io.out(JSON.stringify(result, null, 2));
-    else io.out(renderPrResult(result, 'terminal', { diffs: args.flags['dry-run'] === true }));
+    else io.out(renderPrResult(result, 'terminal', { diffs: dryRun }));
     return result.outcomes.some((o) => o.status === 'refused' || o.status === 'failed') ? 2 : 0;
   },
 };

@@ -53,6 +53,11 @@ export interface OpenPrsResult {
   outcomes: ChangeOutcome[];
 }
 
+/** One line for the audit entry: `pipeline:opened https://…/pull/12 selectors:refused`. */
+export function auditSummary(r: OpenPrsResult): string {
+  return r.outcomes.map((o) => `${o.kind}:${o.status}${o.pr ? ` ${o.pr.url}` : ''}`).join(' ');
+}
+
 export class GitHubNotConfiguredError extends Error {
   constructor() {
     super('GitHub is not configured: set GITHUB_TOKEN, or GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID.');

@@ -2,7 +2,9 @@
 // GitHub adapter (Octokit over HTTP to the double), then the PRs are opened or politely refused.
 import { describe, test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { userInfo } from 'node:os';
 import { pr } from '../../commands/pr.ts';
+import { prCommand } from '../../src/cli/pr.ts';
 import { openPrsButton, OPEN_PRS_ACTION } from '../../commands/actions/open-prs.ts';
 import { Authorizer } from '../../src/auth/authorize.ts';
 import { UsageError } from '../../src/args.ts';
@@ -64,6 +66,16 @@ describe('/arm64 pr', () => {
     const reads = fake.requests.length;
     await assert.rejects(call('api pipeline --dry-run', 'U-STRANGER'), (e: unknown) => e instanceof ForbiddenError && /dry run of the PRs for api needs the viewer role/.test(e.message));
     assert.equal(fake.requests.length, reads, 'no GitHub request was made');
+  });
+
+  test('archshift pr from a terminal is audited as pr.open by cli:<login>; a dry run is not', async () => {
+    const io = { out: () => undefined, err: () => undefined };
+    assert.equal(await prCommand.run({ positionals: ['api', 'pipeline'], flags: { 'dry-run': true } }, io, async () => deps), 0);
+    assert.equal(auditEntries(deps.store).length, 0);
+    assert.equal(await prCommand.run({ positionals: ['api', 'pipeline'], flags: {} }, io, async () => deps), 0);
+    const entry = auditEntries(deps.store).at(-1)!;
+    assert.deepEqual({ actor: entry.actor, action: entry.action, service: entry.service, result: entry.result }, { actor: `cli:${userInfo().username}`, action: 'pr.open', service: 'api', result: 'ok' });
+    assert.match(entry.detail!, /^pipeline:opened https:\/\/github\.example\/acme\/pipelines\/pull\/\d+$/);
   });
 
   test('usage errors name the problem', async () => {
