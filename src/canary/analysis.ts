@@ -4,8 +4,6 @@
 import { PrometheusError, type Prometheus } from '../adapters/prometheus.ts';
 import type { CanaryThresholds } from './config.ts';
 
-export type Arch = 'amd64' | 'arm64';
-
 export interface Workload {
   namespace: string;
   /** The Deployment name, which Istio reports as `destination_workload`. */

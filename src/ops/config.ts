@@ -45,4 +45,3 @@ export const serverConfigSchema = z
   .prefault({});
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
-export type LeaderElectionConfig = ServerConfig['leaderElection'];

@@ -16,5 +16,3 @@ export const readinessConfigSchema = z
   })
   .strict()
   .default({ pipeline: { section: 'docker-build', flag: 'mustBuildARM64' }, imageTimeoutMs: 60_000 });
-
-export type ReadinessConfig = z.infer<typeof readinessConfigSchema>;

@@ -274,27 +274,6 @@ export function parseNpmSpec(text: string): VersionSpec {
   return lowest ? { kind: 'exact', version: lowest.version } : { kind: 'unreadable', text: t };
 }
 
-/** Go module versions in go.mod are always exact (MVS picks exactly the required version or higher). */
-export function parseGoSpec(text: string): VersionSpec {
-  const t = text.trim();
-  return t ? { kind: 'exact', version: t } : { kind: 'none' };
-}
-
-export function schemeFor(ecosystem: 'jvm' | 'python' | 'node' | 'go' | 'system'): VersionScheme {
-  switch (ecosystem) {
-    case 'jvm':
-      return 'maven';
-    case 'python':
-      return 'pep440';
-    case 'node':
-      return 'semver';
-    case 'go':
-      return 'go';
-    case 'system':
-      return 'tag';
-  }
-}
-
 /**
  * Is some version the spec allows outside [from, below)? Package managers that resolve ranges to the
  * newest match (pip, Maven, Poetry) only break when every allowed version is affected.

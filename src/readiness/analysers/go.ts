@@ -18,10 +18,6 @@ import {
 const goArches = new Set(['386', 'amd64', 'arm', 'arm64', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le', 'ppc64', 'ppc64le', 'riscv64', 's390x', 'wasm']);
 const goOses = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'netbsd', 'openbsd', 'plan9', 'solaris', 'wasip1', 'windows', 'zos']);
 
-export function isGoSource(file: string): boolean {
-  return file.endsWith('.go') || file.endsWith('.s');
-}
-
 export function isGoBuildFile(file: string): boolean {
   const base = path.posix.basename(file);
   return (
