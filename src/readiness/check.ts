@@ -236,6 +236,17 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion));
   }
   findings.push(...arm64WithoutImage(workloads, uses, results, live instanceof Error ? undefined : live));
+  // Every stage FROM scratch and no image named anywhere: what the copied artefacts are built for is unknown.
+  if (!uses.length && !findings.some((f) => f.severity === 'unknown')) {
+    findings.push({
+      id: 'image.none-checked',
+      severity: 'unknown',
+      ecosystem: 'image',
+      title: 'No image was checked: every Dockerfile stage builds FROM scratch and no manifest, cluster or --image names the built image, so the architecture of what it copies in is unknown',
+      evidence: { file: plan.dockerfiles[0] },
+      fix: 'Run `archshift check <path> --image <the built image>`, or check the service by name so its image is read from the catalog and the cluster.',
+    });
+  }
 
   // Native dependencies.
   if (scanned instanceof Error) {

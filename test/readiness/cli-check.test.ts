@@ -1,6 +1,8 @@
 // `archshift check <path> [--image] [--json]` on local checkouts: output and exit codes for scripts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs, UsageError } from '../../src/args.ts';
 import { createRegistryClient } from '../../src/adapters/registry.ts';
 import { checkCommand } from '../../src/cli/check.ts';
@@ -49,6 +51,18 @@ describe('archshift check on a local checkout', () => {
     const bump = json.findings.find((f: { id: string }) => f.id === 'image.arm64-tag-available');
     assert.deepEqual(bump.autofix.params, { file: 'Dockerfile', line: '1', from: '14-alpine', to: '16-alpine' });
     assert.ok(json.findings.every((f: { evidence: object }) => 'file' in f.evidence || 'image' in f.evidence || Object.keys(f.evidence).length === 0));
+  });
+
+  test('a Dockerfile built FROM scratch alone is unknown, not ready; --image supplies the missing evidence', async () => {
+    const dir = join(services.dir, 'scratch-only');
+    await mkdir(dir);
+    await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n');
+    const bare = await run(dir, '--json');
+    assert.equal(bare.code, 2);
+    assert.equal(JSON.parse(bare.out).findings.find((f: { id: string }) => f.id === 'image.none-checked')?.severity, 'unknown');
+    const named = await run(dir, '--json', '--image', `${registry.host}/shop/checkout-api:1.8.0`);
+    assert.equal(named.code, 0, named.out);
+    assert.ok(!JSON.parse(named.out).findings.some((f: { id: string }) => f.id === 'image.none-checked'));
   });
 
   test('text output names the verdict and the evidence', async () => {
