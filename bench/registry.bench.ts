@@ -55,9 +55,16 @@ async function manyImages(latencyMs = 50, count = 500): Promise<RegistryBenchRes
     const jobs: { repository: string; tag: string; single: boolean }[] = [];
     for (let r = 0; r < count / 10; r++) for (let t = 0; t < 10; t++) jobs.push({ repository: `team${r}/svc`, tag: `1.${t}.0`, single: t >= 8 });
     for (let r = 0; r < count / 10; r++) await registry.pushIndex(`team${r}/svc`, 'seed', both);
-    await pool(jobs, 8, (j) => j.single
-      ? registry.pushSingle(j.repository, j.tag, { architecture: 'amd64' }, { annotation: j.tag })
-      : registry.pushIndex(j.repository, j.tag, both, { annotation: `${j.repository}:${j.tag}` }));
+    // Repositories in parallel, tags of one repository in turn: docker-registry 2.8 can fail two
+    // concurrent uploads of the same blob into one repository with DIGEST_INVALID.
+    const byRepository = [...new Set(jobs.map((j) => j.repository))].map((repository) => jobs.filter((j) => j.repository === repository));
+    await pool(byRepository, 8, async (repoJobs) => {
+      for (const j of repoJobs) {
+        await (j.single
+          ? registry.pushSingle(j.repository, j.tag, { architecture: 'amd64' }, { annotation: j.tag })
+          : registry.pushIndex(j.repository, j.tag, both, { annotation: `${j.repository}:${j.tag}` }));
+      }
+    });
     const refs = jobs.map((j) => `${proxy.host}/${j.repository}:${j.tag}`);
     proxy.latencyMs = latencyMs;
 
