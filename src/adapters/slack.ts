@@ -2,6 +2,24 @@
 // digests). WebClient already waits out 429s using Retry-After; this adds a minimum gap between
 // updates of the same message, since chat.update is rate-limited per message and channel.
 import type { WebClient } from '@slack/web-api';
+import { UserError } from '../errors.ts';
+
+/** Slack refusals that the person asking can fix in Slack: said to them instead of "failed on our side". */
+const CHANNEL_REFUSALS: Record<string, string> = {
+  not_in_channel: 'archshift is not a member of this channel: invite it (`/invite @archshift`) and try again.',
+  channel_not_found: 'archshift cannot see this channel (a private channel or DM it is not in): invite it, or run the command in a channel it is in.',
+  is_archived: 'this channel is archived, so archshift cannot post in it.',
+};
+
+async function explained<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    const code = (err as { data?: { error?: string } }).data?.error;
+    const why = code ? CHANNEL_REFUSALS[code] : undefined;
+    throw why ? new UserError(`Sorry, ${why}`) : err;
+  }
+}
 
 export interface PostedMessage {
   channel: string;
@@ -23,12 +41,12 @@ export class SlackPoster {
   ) {}
 
   async post(channel: string, content: MessageContent): Promise<PostedMessage> {
-    const res = await this.client.chat.postMessage({ channel, text: content.text, blocks: content.blocks as never, unfurl_links: false });
+    const res = await explained(this.client.chat.postMessage({ channel, text: content.text, blocks: content.blocks as never, unfurl_links: false }));
     return { channel: res.channel ?? channel, ts: res.ts! };
   }
 
   async reply(parent: PostedMessage, content: MessageContent): Promise<PostedMessage> {
-    const res = await this.client.chat.postMessage({ channel: parent.channel, thread_ts: parent.ts, text: content.text, blocks: content.blocks as never });
+    const res = await explained(this.client.chat.postMessage({ channel: parent.channel, thread_ts: parent.ts, text: content.text, blocks: content.blocks as never }));
     return { channel: res.channel ?? parent.channel, ts: res.ts! };
   }
 

@@ -58,6 +58,16 @@ describe('/arm64 over HTTP into the real Bolt app', () => {
     assert.equal(JSON.stringify(t.bot.deps.store.section('x', () => 0).get()), storeBefore);
   });
 
+  test('a channel the bot cannot post in gets an explanation, not "failed on our side"', async () => {
+    const n = t.slack.responses.length;
+    t.slack.fail('chat.postMessage', { error: 'not_in_channel' });
+    await t.command('check payments', { channel: 'C0NOTJOINED' });
+    await t.slack.waitFor(() => t.slack.responses.length > n);
+    const text = String(t.slack.responses.at(-1)!.text);
+    assert.match(text, /not a member of this channel: invite it/);
+    assert.doesNotMatch(text, /failed on our side/);
+  });
+
   test('/arm64 services lists the catalog with templates filled in', async () => {
     const n = t.slack.responses.length;
     await t.command('services');
