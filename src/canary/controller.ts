@@ -197,7 +197,7 @@ export class CanaryController {
     return this.serial(service, async () => {
       const existing = this.section.get()[service];
       if (existing && !TERMINAL.has(existing.phase)) {
-        throw new CanaryError(`a canary for ${service} is already running (${existing.phase} at ${existing.weight}% arm64, started by <@${existing.startedBy}>): \`/arm64 canary ${service} status\``);
+        throw new CanaryError(`a canary for ${service} is already running (${existing.phase} at ${existing.weight}% arm64, started by ${mention(existing.startedBy)}): \`/arm64 canary ${service} status\``);
       }
       const target = targetFor(entry, this.o.config);
       const report = await this.readPreconditions(target, `cannot start the canary for ${service}`);
@@ -224,7 +224,7 @@ export class CanaryController {
         d[service] = rec;
       });
       return this.driveNow(service, async (r, ev) => {
-        ev.push(`🚀 Canary started by <@${actor}>: ${describePlan(plan)}.`);
+        ev.push(`🚀 Canary started by ${mention(actor)}: ${describePlan(plan)}.`);
         if (r.phase === 'awaiting-start') ev.push(`✋ Waiting for approval to send ${plan.steps[0]}% to arm64: \`/arm64 canary ${service} resume\`.`);
         else if (r.stepIndex < 0) await this.advance(r, 0, ev);
         else {
@@ -240,8 +240,8 @@ export class CanaryController {
       if (r.phase === 'paused' && !AUTO_RESUME.has(r.pause!.kind)) throw new CanaryError(`${service} is already paused: ${r.pause!.reason}`);
       this.requireActive(r, 'pause');
       if (r.phase === 'rolling-back') throw new CanaryError(`${service} is rolling back; it cannot be paused`);
-      this.setPaused(r, 'manual', `paused by <@${actor}>`);
-      ev.push(`⏸ Paused by <@${actor}> at ${r.weight}% arm64.`);
+      this.setPaused(r, 'manual', `paused by ${mention(actor)}`);
+      ev.push(`⏸ Paused by ${mention(actor)} at ${r.weight}% arm64.`);
     });
   }
 
@@ -258,14 +258,14 @@ export class CanaryController {
         r.pause = undefined;
         r.phase = 'progressing';
         r.nextCheckAt = this.after(r.plan.intervalSeconds);
-        ev.push(`▶ Resumed by <@${actor}>, taking the VirtualService's current ${split.amd64}/${split.arm64} split as the new starting point.`);
+        ev.push(`▶ Resumed by ${mention(actor)}, taking the VirtualService's current ${split.amd64}/${split.arm64} split as the new starting point.`);
         return;
       }
       if (r.phase === 'rolling-back') throw new CanaryError(`${service} is rolling back; start a new canary afterwards`);
       if (from === 'awaiting-start' || from === 'awaiting-increase' || from === 'awaiting-promotion') {
         r.pause = undefined;
         r.phase = 'progressing';
-        ev.push(`▶ <@${actor}> approved the move to ${r.plan.steps[r.stepIndex + 1]}% arm64.`);
+        ev.push(`▶ ${mention(actor)} approved the move to ${r.plan.steps[r.stepIndex + 1]}% arm64.`);
         await this.advance(r, r.stepIndex + 1, ev);
         return;
       }
@@ -273,7 +273,7 @@ export class CanaryController {
       r.pause = undefined;
       r.phase = 'progressing';
       r.nextCheckAt = this.now().toISOString();
-      ev.push(`▶ Resumed by <@${actor}> at ${r.weight}% arm64; checking at the next tick.`);
+      ev.push(`▶ Resumed by ${mention(actor)} at ${r.weight}% arm64; checking at the next tick.`);
     });
   }
 
@@ -287,14 +287,14 @@ export class CanaryController {
         if (res.kind === 'conflict') this.conflict(r, res.message, ev);
         throw new CanaryError(`not promoted: ${res.message}`);
       }
-      this.finish(r, `promoted by <@${actor}>`, ev);
+      this.finish(r, `promoted by ${mention(actor)}`, ev);
     });
   }
 
   rollback(service: string, actor: string): Promise<CanaryRecord> {
     return this.drive(service, async (r, ev) => {
       this.requireActive(r, 'roll back');
-      await this.rollbackNow(r, `rolled back by <@${actor}>`, ev);
+      await this.rollbackNow(r, `rolled back by ${mention(actor)}`, ev);
     });
   }
 
@@ -663,4 +663,9 @@ export class CanaryController {
   private after(seconds: number): string {
     return new Date(this.now().getTime() + seconds * 1000).toISOString();
   }
+}
+
+/** A Slack user id as a mention; terminal and signal actors (`cli:alice`) as they are, since Slack cannot resolve them. */
+function mention(actor: string): string {
+  return /^[UW][A-Z0-9]+$/.test(actor) ? `<@${actor}>` : actor;
 }
