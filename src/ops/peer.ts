@@ -1,7 +1,8 @@
 // Requests between replicas (a follower forwarding Slack work to the leader, or copying its store) are
-// signed with the shared ARCHSHIFT_PEER_SECRET: HMAC-SHA256 over `<timestamp>:<body>`, the way Slack
-// signs its own requests, and refused when more than a minute old so a captured request cannot be
-// replayed later. A replay inside that minute is a repeated delivery the leader's dedupe drops.
+// signed with the shared ARCHSHIFT_PEER_SECRET: HMAC-SHA256 over `<timestamp>:<method> <path>:<body>`,
+// the way Slack signs its own requests plus the target, so a signed request is good for one endpoint
+// only; refused when more than a minute old so a captured request cannot be replayed later. A replay
+// inside that minute is a repeated delivery the leader's dedupe drops.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { UserError } from '../errors.ts';
@@ -26,21 +27,28 @@ export function requirePeerSecret(secret: string | undefined): string {
   return secret;
 }
 
-export function peerSignature(secret: string, timestamp: string, body: string): string {
-  return createHmac('sha256', secret).update(`${timestamp}:${body}`).digest('hex');
+/** What a peer signature covers. */
+export interface PeerRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  body: string;
 }
 
-export function signPeerRequest(secret: string, body: string, now = Date.now()): Record<string, string> {
+function peerSignature(secret: string, timestamp: string, r: PeerRequest): string {
+  return createHmac('sha256', secret).update(`${timestamp}:${r.method} ${r.path}:${r.body}`).digest('hex');
+}
+
+export function signPeerRequest(secret: string, request: PeerRequest, now = Date.now()): Record<string, string> {
   const timestamp = String(Math.floor(now / 1000));
-  return { [PEER_TIMESTAMP_HEADER]: timestamp, [PEER_SIGNATURE_HEADER]: peerSignature(secret, timestamp, body) };
+  return { [PEER_TIMESTAMP_HEADER]: timestamp, [PEER_SIGNATURE_HEADER]: peerSignature(secret, timestamp, request) };
 }
 
-export function verifyPeerRequest(secret: string, headers: IncomingHttpHeaders, body: string, now = Date.now()): boolean {
+export function verifyPeerRequest(secret: string, headers: IncomingHttpHeaders, request: PeerRequest, now = Date.now()): boolean {
   const timestamp = headers[PEER_TIMESTAMP_HEADER];
   const signature = headers[PEER_SIGNATURE_HEADER];
   if (typeof timestamp !== 'string' || typeof signature !== 'string' || !/^\d{1,12}$/.test(timestamp)) return false;
   if (Math.abs(now - Number(timestamp) * 1000) > MAX_AGE_MS) return false;
-  const expected = Buffer.from(peerSignature(secret, timestamp, body), 'hex');
+  const expected = Buffer.from(peerSignature(secret, timestamp, request), 'hex');
   const given = Buffer.from(signature, 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
@@ -49,13 +57,13 @@ export class PeerError extends Error {}
 
 /** A signed request to another replica's ops server; resolves with the body text of a 2xx answer. */
 export async function callPeer(baseUrl: string, path: string, secret: string, opts: { body?: string; timeoutMs: number }): Promise<string> {
-  const body = opts.body ?? '';
+  const request: PeerRequest = { method: opts.body === undefined ? 'GET' : 'POST', path, body: opts.body ?? '' };
   let res: Response;
   try {
     res = await fetch(`${baseUrl}${path}`, {
-      method: opts.body === undefined ? 'GET' : 'POST',
+      method: request.method,
       body: opts.body,
-      headers: { 'content-type': 'application/json', ...signPeerRequest(secret, body) },
+      headers: { 'content-type': 'application/json', ...signPeerRequest(secret, request) },
       signal: AbortSignal.timeout(opts.timeoutMs),
     });
   } catch (err) {

@@ -96,7 +96,7 @@ async function servePeer(peers: PeerEndpoints, path: string, req: IncomingMessag
   }
   if (size > MAX_EVENT_BYTES) return send(413, { error: 'body too large' });
   const text = Buffer.concat(chunks).toString('utf8');
-  if (!verifyPeerRequest(peers.secret, req.headers, text)) {
+  if (!verifyPeerRequest(peers.secret, req.headers, { method, path, body: text })) {
     logger.warn({ path, remote: req.socket.remoteAddress }, 'peer request with a bad or stale signature refused');
     return send(401, { error: 'bad or stale signature' });
   }

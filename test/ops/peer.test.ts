@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { KubeCluster } from '../../src/adapters/kubernetes.ts';
 import { createLogger } from '../../src/logger.ts';
 import { LeaderElector } from '../../src/ops/leader.ts';
-import { PEER_SIGNATURE_HEADER, PEER_TIMESTAMP_HEADER, peerUrl, signPeerRequest, verifyPeerRequest } from '../../src/ops/peer.ts';
+import { PEER_SIGNATURE_HEADER, PEER_TIMESTAMP_HEADER, peerUrl, signPeerRequest, verifyPeerRequest, type PeerRequest } from '../../src/ops/peer.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 
 describe('the leader address on the Lease', () => {
@@ -60,17 +60,20 @@ describe('peer request signatures', () => {
   const secret = 'peer-secret-0123456789';
   const headers = (h: Record<string, string>) => h as Record<string, string | undefined>;
 
-  test('a signed body verifies; another body, secret, or a minute-old timestamp does not', () => {
+  test('a signed request verifies; another body, endpoint, secret, or a minute-old timestamp does not', () => {
     const now = Date.parse('2026-11-24T09:00:00Z');
-    const h = signPeerRequest(secret, '{"a":1}', now);
-    assert.equal(verifyPeerRequest(secret, headers(h), '{"a":1}', now + 5_000), true);
-    assert.equal(verifyPeerRequest(secret, headers(h), '{"a":2}', now), false);
-    assert.equal(verifyPeerRequest('another-secret-0123456', headers(h), '{"a":1}', now), false);
-    assert.equal(verifyPeerRequest(secret, headers(h), '{"a":1}', now + 61_000), false, 'older than 60 s');
-    assert.equal(verifyPeerRequest(secret, headers(h), '{"a":1}', now - 61_000), false, 'from too far in the future');
-    assert.equal(verifyPeerRequest(secret, headers({ [PEER_TIMESTAMP_HEADER]: h[PEER_TIMESTAMP_HEADER] }), '{"a":1}', now), false, 'no signature');
-    assert.equal(verifyPeerRequest(secret, headers({ ...h, [PEER_SIGNATURE_HEADER]: 'zz' }), '{"a":1}', now), false, 'not hex');
-    assert.equal(verifyPeerRequest(secret, headers({ ...h, [PEER_TIMESTAMP_HEADER]: '1e9' }), '{"a":1}', now), false, 'not an integer');
+    const req = (body: string, path = '/internal/events'): PeerRequest => ({ method: 'POST', path, body });
+    const h = signPeerRequest(secret, req('{"a":1}'), now);
+    assert.equal(verifyPeerRequest(secret, headers(h), req('{"a":1}'), now + 5_000), true);
+    assert.equal(verifyPeerRequest(secret, headers(h), req('{"a":2}'), now), false);
+    assert.equal(verifyPeerRequest(secret, headers(h), req('{"a":1}', '/internal/store'), now), false, 'another endpoint');
+    assert.equal(verifyPeerRequest(secret, headers(h), { method: 'GET', path: '/internal/events', body: '{"a":1}' }, now), false, 'another method');
+    assert.equal(verifyPeerRequest('another-secret-0123456', headers(h), req('{"a":1}'), now), false);
+    assert.equal(verifyPeerRequest(secret, headers(h), req('{"a":1}'), now + 61_000), false, 'older than 60 s');
+    assert.equal(verifyPeerRequest(secret, headers(h), req('{"a":1}'), now - 61_000), false, 'from too far in the future');
+    assert.equal(verifyPeerRequest(secret, headers({ [PEER_TIMESTAMP_HEADER]: h[PEER_TIMESTAMP_HEADER] }), req('{"a":1}'), now), false, 'no signature');
+    assert.equal(verifyPeerRequest(secret, headers({ ...h, [PEER_SIGNATURE_HEADER]: 'zz' }), req('{"a":1}'), now), false, 'not hex');
+    assert.equal(verifyPeerRequest(secret, headers({ ...h, [PEER_TIMESTAMP_HEADER]: '1e9' }), req('{"a":1}'), now), false, 'not an integer');
   });
 
   test('peer URLs bracket IPv6 addresses', () => {
