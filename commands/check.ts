@@ -1,5 +1,6 @@
 // `/arm64 check <service>`: posts "Checking <service>…" at once, runs the readiness check, then replaces
 // that message with the report. Findings that do not fit in one message go to the thread as a file.
+import { isUserError } from '../src/errors.ts';
 import { UsageError } from '../src/args.ts';
 import { SlackPoster } from '../src/adapters/slack.ts';
 import { serviceNameSchema } from '../src/config/catalog.ts';
@@ -25,7 +26,9 @@ export const check: Subcommand = {
     try {
       rendered = renderReportBlocks(await checkService(ctx.deps, name));
     } catch (err) {
-      await slack.update(message, { text: `:x: The check of ${name} failed: ${(err as Error).message.slice(0, 500)}` }).catch(() => undefined);
+      // The channel sees a user-facing reason, never internal error text; the log gets the detail.
+      const reason = isUserError(err) ? err.message.slice(0, 500) : 'an error on our side (the details are in the bot’s log)';
+      await slack.update(message, { text: `:x: The check of ${name} failed: ${reason}` }).catch(() => undefined);
       throw err;
     }
     await slack.update(message, rendered);

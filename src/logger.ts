@@ -1,14 +1,17 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 // Secrets must never reach the log, whatever object a caller passes in.
 const redact = [
   '*.token', '*.botToken', '*.appToken', '*.signingSecret', '*.password', '*.privateKey', '*.auth',
   '*.authorization', '*.Authorization', 'headers.authorization', 'req.headers.authorization',
+  // Errors from HTTP clients carry the request (and sometimes a copy of its options) a level or two down.
+  '*.headers.authorization', '*.headers.Authorization', '*.*.headers.authorization', '*.*.headers.Authorization',
   'config.slack', 'config.github.token', 'config.github.app.privateKey',
 ];
 
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level, redact: { paths: redact, censor: '[redacted]' }, base: { app: 'archshift' } });
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+  const options = { level, redact: { paths: redact, censor: '[redacted]' }, base: { app: 'archshift' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };
