@@ -3,8 +3,7 @@
 import { UsageError } from '../src/args.ts';
 import { guarded } from '../src/auth/audit.ts';
 import type { Deps } from '../src/deps.ts';
-import { checkService } from '../src/readiness/check.ts';
-import { auditSummary, GitHubNotConfiguredError, openPrs, type OpenPrsResult } from '../src/prs/open-prs.ts';
+import { auditSummary, checkAndOpenPrs, GitHubNotConfiguredError, type OpenPrsResult } from '../src/prs/open-prs.ts';
 import { parseKinds, type ChangeKind } from '../src/prs/planner.ts';
 import { renderPrResult } from '../src/prs/render.ts';
 import { UserError } from '../src/errors.ts';
@@ -24,8 +23,7 @@ export async function runPrRequest(deps: Deps, req: PrRequest, respond: (r: Slac
   if (!deps.github) throw new UserError(new GitHubNotConfiguredError().message);
   const go = async () => {
     await respond({ response_type: 'ephemeral', text: `Checking ${service.name} and preparing ${req.dryRun ? 'a dry run of ' : ''}its PRs (${req.kinds.join(', ')})…` });
-    const report = await checkService(deps, service.name);
-    return openPrs(deps, { service, report, kinds: req.kinds, dryRun: req.dryRun, requestedBy: `<@${req.user.id}>` });
+    return checkAndOpenPrs(deps, { service, kinds: req.kinds, dryRun: req.dryRun, requestedBy: `<@${req.user.id}>` });
   };
   if (req.dryRun) await deps.auth.check(req.user.id, req.channelId, 'viewer', `a dry run of the PRs for ${service.name}`, service);
   const result = req.dryRun

@@ -4,8 +4,7 @@
 import { userInfo } from 'node:os';
 import { UsageError } from '../args.ts';
 import { audited } from '../auth/audit.ts';
-import { checkService } from '../readiness/check.ts';
-import { auditSummary, GitHubNotConfiguredError, openPrs } from '../prs/open-prs.ts';
+import { auditSummary, checkAndOpenPrs, GitHubNotConfiguredError } from '../prs/open-prs.ts';
 import { parseKinds, type ChangeKind } from '../prs/planner.ts';
 import { renderPrResult } from '../prs/render.ts';
 import type { CliCommand } from './types.ts';
@@ -31,7 +30,7 @@ export const prCommand: CliCommand = {
       return 1;
     }
     const dryRun = args.flags['dry-run'] === true;
-    const go = async () => openPrs(d, { service, report: await checkService(d, service.name), kinds, dryRun, requestedBy: 'archshift CLI' });
+    const go = () => checkAndOpenPrs(d, { service, kinds, dryRun, requestedBy: 'archshift CLI' });
     const result = dryRun ? await go() : await audited(d, { actor: `cli:${userInfo().username}`, action: 'pr.open', service: service.name }, go, auditSummary);
     if (args.flags.json) io.out(JSON.stringify(result, null, 2));
     else io.out(renderPrResult(result, 'terminal', { diffs: dryRun }));

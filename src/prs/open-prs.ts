@@ -5,6 +5,7 @@ import type { Deps } from '../deps.ts';
 import type { Service } from '../config/catalog.ts';
 import type { Report } from '../readiness/report.ts';
 import { hasArm64 } from '../readiness/image-types.ts';
+import { checkService } from '../readiness/check.ts';
 import { GitHubError, type GitHubClient, type PullInfo } from '../adapters/github.ts';
 import { applyEdits, planChanges, type ChangeKind, type PlannedChange } from './planner.ts';
 import { hasDestinationRule } from './editors/workload.ts';
@@ -77,6 +78,11 @@ interface Prepared {
 }
 
 class Refusal extends Error {}
+
+/** The use case behind `/arm64 pr`, its button and `archshift pr`: a fresh readiness check, then its PRs. */
+export async function checkAndOpenPrs(deps: Deps, input: Omit<OpenPrsInput, 'report'>): Promise<OpenPrsResult> {
+  return openPrs(deps, { ...input, report: await checkService(deps, input.service.name) });
+}
 
 export async function openPrs(deps: Deps, input: OpenPrsInput): Promise<OpenPrsResult> {
   const github = deps.github;
