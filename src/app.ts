@@ -14,7 +14,7 @@ import { createGitHubClient } from './adapters/github.ts';
 import { Kubernetes } from './adapters/kubernetes.ts';
 import { createRegistryClient } from './adapters/registry.ts';
 import { SlackPoster } from './adapters/slack.ts';
-import { Store } from './adapters/store.ts';
+import { Store, type StoreLockMode } from './adapters/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Deps } from './deps.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -33,6 +33,8 @@ export interface BuildOptions {
   /** Tests hand in a kubeconfig for the API double instead of reading ~/.kube. */
   kubeConfig?: KubeConfig;
   secrets?: Secrets;
+  /** `if-free` for the CLI: read-only while a bot holds the store (see StoreLockMode). */
+  storeLock?: StoreLockMode;
   /** Where GitHub and registry credentials are read from (default: process.env). */
   env?: NodeJS.ProcessEnv;
   /** The file `config` was loaded from, so it can be reloaded (Deps.configFile). */
@@ -46,7 +48,7 @@ function clusterConfigured(config: Config): boolean {
 /** Everything a use case needs; used by the bot and by the CLI. Opens the store (and fails if it is corrupt). */
 export async function buildDeps(config: Config, opts: BuildOptions = {}): Promise<Deps> {
   const logger = opts.logger ?? createLogger();
-  const store = await Store.open(config.store.file);
+  const store = await Store.open(config.store.file, opts.storeLock);
   const kube = opts.kubeConfig || clusterConfigured(config) ? await Kubernetes.fromConfig(config.kubernetes, opts.kubeConfig) : undefined;
   const clock = opts.clock ?? systemClock;
   const env = opts.env ?? process.env;
@@ -147,7 +149,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       await stopCanaries?.();
       await digestSchedule?.stop();
       await ops.finish();
-      await deps.store.flush();
+      await deps.store.close();
     },
   };
 }

@@ -39,7 +39,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     const config = typeof args.flags.config === 'string' ? args.flags.config : undefined;
     delete args.flags.config;
     allowOnly(args, [...(command.options ?? []), ...(command.booleanOptions ?? [])]);
-    const deps = () => (built ??= loadConfig(config).then((c) => buildDeps(c, { logger: createLogger(process.env.LOG_LEVEL ?? 'warn') })));
+    const deps = () => (built ??= loadConfig(config).then((c) => buildDeps(c, { logger: createLogger(process.env.LOG_LEVEL ?? 'warn'), storeLock: 'if-free' })));
     return await command.run(args, io, deps);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -49,7 +49,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     io.err(isUserError(err) || err instanceof StoreError ? `archshift ${name}: ${err.message}` : `archshift ${name} failed: ${(err as Error).stack ?? err}`);
     return 2;
   } finally {
-    if (built) await (await built.catch(() => undefined))?.store.flush();
+    if (built) await (await built.catch(() => undefined))?.store.close();
   }
 }
 

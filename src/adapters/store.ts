@@ -1,7 +1,8 @@
 // The one place that reads and writes the lowdb JSON file. Each feature owns a named section
 // (registryCache, prs, canaries, history, audit, ...) and reaches it through `store.section()`, so
 // features never edit each other's data and this module never needs to know their shapes.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
@@ -21,21 +22,49 @@ export interface Section<T> {
   update<R = void>(fn: (value: T) => R | Promise<R>): Promise<R>;
 }
 
+/**
+ * How a process shares the file with others. lowdb rewrites the whole file, so two writing processes
+ * would silently undo each other's updates: `exclusive` (the bot) refuses to start while another live
+ * process holds the lock; `if-free` (the CLI) takes the lock when it is free and otherwise opens the
+ * store read-only, keeping its changes in memory.
+ */
+export type StoreLockMode = 'exclusive' | 'if-free';
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  since: string;
+}
+
 export class Store {
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly db: Low<StoreData>,
     readonly file: string,
+    /** Set when another live process holds the lock: updates stay in memory and nothing is written. */
+    readonly heldBy?: string,
   ) {}
+
+  get readOnly(): boolean {
+    return this.heldBy !== undefined;
+  }
 
   /**
    * Opens the store file. A missing file starts empty; a file that cannot be read or parsed, or that
    * was written by a newer schema, stops with a message naming the file and is never overwritten.
    */
-  static async open(file: string): Promise<Store> {
+  static async open(file: string, lock: StoreLockMode = 'exclusive'): Promise<Store> {
     const path = resolve(file);
     await mkdir(dirname(path), { recursive: true });
+    const holder = await liveLockHolder(path);
+    if (holder && lock === 'exclusive') {
+      throw new StoreError(
+        `store file ${path} is in use by another archshift (pid ${holder.pid} on ${holder.host}, since ${holder.since}). ` +
+          `Stop it, or give this one its own store.file. If that process is gone, delete ${path}.lock.`,
+      );
+    }
+    if (!holder) await writeFile(`${path}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() } satisfies LockInfo));
     let text: string | undefined;
     try {
       text = await readFile(path, 'utf8');
@@ -60,7 +89,13 @@ export class Store {
     // mid-write leaves either the old or the new file. We read ourselves to refuse corrupt files.
     const db = new Low<StoreData>(new JSONFile<StoreData>(path), data);
     db.data = data;
-    return new Store(db, path);
+    return new Store(db, path, holder ? `pid ${holder.pid} on ${holder.host}` : undefined);
+  }
+
+  /** Finishes pending writes and releases the lock (when this process holds it). */
+  async close(): Promise<void> {
+    await this.flush();
+    if (!this.readOnly && (await liveLockHolder(this.file)) === undefined) await rm(`${this.file}.lock`, { force: true });
   }
 
   section<T>(name: string, initial: () => T): Section<T> {
@@ -73,6 +108,7 @@ export class Store {
           const draft = structuredClone((before as T | undefined) ?? initial());
           const result = await fn(draft);
           this.db.data.sections[name] = draft;
+          if (this.readOnly) return result;
           try {
             await this.db.write();
           } catch (err) {
@@ -118,6 +154,27 @@ export class Store {
     const run = this.queue.then(job, job);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+}
+
+/**
+ * The process holding `<file>.lock`, when it is another one that is still alive on this host. A lock
+ * left by a dead process, or by an earlier life of this pid (a container restarted as pid 1), is stale.
+ */
+async function liveLockHolder(path: string): Promise<LockInfo | undefined> {
+  let info: LockInfo;
+  try {
+    info = JSON.parse(await readFile(`${path}.lock`, 'utf8')) as LockInfo;
+  } catch {
+    return undefined;
+  }
+  if (typeof info?.pid !== 'number' || info.pid === process.pid) return undefined;
+  if (info.host !== hostname()) return info; // cannot see that host's processes: assume it is alive
+  try {
+    process.kill(info.pid, 0);
+    return info;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? info : undefined;
   }
 }
 

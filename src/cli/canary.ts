@@ -1,5 +1,6 @@
 // `archshift canary <service> start|status|pause|resume|promote|rollback` and `archshift canaries`: the
 // Slack verbs from a terminal. Exit codes: 0 done, 1 preconditions not met, 64 usage.
+import { requireWritableStore } from './writable.ts';
 import { PreconditionsError } from '../canary/controller.ts';
 import { CANARY_USAGE, controllerOf, parseCanaryArgs, PLAN_OPTIONS, requestCanaryVerb } from '../canary/verbs.ts';
 import { canaryListText, canaryText, preconditionsText } from '../render/canary-blocks.ts';
@@ -16,6 +17,7 @@ export const canaryCommand: CliCommand = {
   async run(args, io, deps) {
     const call = parseCanaryArgs(args);
     const d = await deps();
+    if (call.verb !== 'status') requireWritableStore(d, `canary ${call.verb}`);
     try {
       const out = await requestCanaryVerb(d, call, { actor: `cli:${userInfo().username}`, checkRole: false });
       if (args.flags.json) io.out(JSON.stringify(out, null, 2));

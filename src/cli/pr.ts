@@ -3,6 +3,7 @@
 // outcome is still audited as pr.open with the actor `cli:<login>`, as terminal canary moves are.
 import { userInfo } from 'node:os';
 import { UsageError } from '../args.ts';
+import { requireWritableStore } from './writable.ts';
 import { audited } from '../auth/audit.ts';
 import { auditSummary, checkAndOpenPrs, GitHubNotConfiguredError } from '../prs/open-prs.ts';
 import { parseKinds, type ChangeKind } from '../prs/planner.ts';
@@ -30,6 +31,7 @@ export const prCommand: CliCommand = {
       return 1;
     }
     const dryRun = args.flags['dry-run'] === true;
+    if (!dryRun) requireWritableStore(d, 'opening PRs');
     const go = () => checkAndOpenPrs(d, { service, kinds, dryRun, requestedBy: 'archshift CLI' });
     const result = dryRun ? await go() : await audited(d, { actor: `cli:${userInfo().username}`, action: 'pr.open', service: service.name }, go, auditSummary);
     if (args.flags.json) io.out(JSON.stringify(result, null, 2));

@@ -39,7 +39,7 @@ const digest = setInterval(() => {
   const slot = new Date(Math.floor(Date.now() / slotMs) * slotMs).toISOString();
   void elector.claim(`digest:${slot}`).then(async (mine) => {
     if (!mine) return;
-    await slack.chat.postMessage({ channel: 'C1', text: `digest ${slot}` });
+    await slack.chat.postMessage({ channel: 'C1', text: `digest ${slot} by ${identity}` });
     say({ posted: slot });
   }, () => undefined);
 }, 50);

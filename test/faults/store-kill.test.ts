@@ -50,5 +50,6 @@ test('SIGKILL during store writes never leaves a torn file: it holds the old or 
     assert.equal(data.rows.length, 5000);
     assert.ok(data.rows.every((r) => r.generation === data.generation), 'no row from another generation');
     previous = data.generation;
+    await store.close(); // releases the store's lock for the next writer
   }
 });

@@ -1,0 +1,14 @@
+import type { Deps } from '../deps.ts';
+import { UserError } from '../errors.ts';
+
+/**
+ * State-changing terminal commands need the store: while a bot holds it, this process may only read
+ * (its writes would be lost, or would undo the bot's), so the change is refused with where to make it.
+ */
+export function requireWritableStore(deps: Deps, what: string): void {
+  if (!deps.store.readOnly) return;
+  throw new UserError(
+    `${what} is not possible from this terminal: the bot (${deps.store.heldBy}) owns ${deps.store.file}. ` +
+      'Use /arm64 in Slack, or run the CLI with a config whose store.file the bot does not use.',
+  );
+}
