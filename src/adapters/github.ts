@@ -78,6 +78,8 @@ export interface GitHubClientOptions {
   allow: string[];
   writeIntervalMs: number;
   auth: GitHubAuth;
+  /** Per attempt; a hung GitHub must not hold a command forever. */
+  timeoutMs?: number;
   retries?: number;
   /** Longest Retry-After (seconds) we wait for; longer limits fail with a clear message instead. */
   maxRateLimitWaitSeconds?: number;
@@ -98,7 +100,7 @@ export function githubAuthFromEnv(env: NodeJS.ProcessEnv = process.env): GitHubA
 export function createGitHubClient(config: Config['github'], logger: Logger, env: NodeJS.ProcessEnv = process.env): GitHubClient | undefined {
   const auth = githubAuthFromEnv(env);
   if (!auth) return undefined;
-  return new GitHubClient({ baseUrl: config.baseUrl, allow: config.allow, writeIntervalMs: config.writeIntervalMs, auth, logger });
+  return new GitHubClient({ baseUrl: config.baseUrl, allow: config.allow, writeIntervalMs: config.writeIntervalMs, timeoutMs: config.timeoutMs, auth, logger });
 }
 
 /** Spaces jobs by a fixed interval, one at a time; stands in for the throttling plugin's Bottleneck groups. */
@@ -152,7 +154,8 @@ export class GitHubClient {
       this.requestCount++;
       const method = (init?.method ?? 'GET').toUpperCase();
       try {
-        const res = await fetch(input, init);
+        const timeout = AbortSignal.timeout(options.timeoutMs ?? 15_000);
+        const res = await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
         githubRequests.inc({ method, status: String(res.status) });
         return res;
       } catch (err) {
@@ -344,7 +347,9 @@ export class GitHubClient {
     const detail = e.response?.data?.message ?? e.message ?? String(err);
     const status = e.status;
     let message: string;
-    if (status === 401) message = `GitHub rejected archshift's credentials (401) while trying to ${what}`;
+    // Octokit reports a fetch that was aborted by our timeout as a 500 with the abort's message.
+    if (/aborted due to timeout/i.test(detail)) message = `GitHub did not answer within ${this.options.timeoutMs ?? 15_000} ms while trying to ${what} (timeout); try again later`;
+    else if (status === 401) message = `GitHub rejected archshift's credentials (401) while trying to ${what}`;
     else if (status === 403 && /archived/i.test(detail)) message = `cannot ${what}: the repository is archived (read-only)`;
     else if ((status === 403 || status === 429) && /rate limit/i.test(detail)) message = `GitHub rate limit while trying to ${what}; try again later (${detail})`;
     else if (status === 403) message = `archshift's GitHub token may not ${what} (403: ${detail})`;

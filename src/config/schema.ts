@@ -33,9 +33,11 @@ export const githubConfigSchema = z
     allow: z.array(z.string().regex(/^[\w.-]+\/(\*|[\w.-]+)$/, 'owner/repo or owner/*')).default([]),
     /** Seconds between PR-creating requests for a whole batch; keeps 50 services under secondary limits. */
     writeIntervalMs: z.number().int().min(0).default(1000),
+    /** Each GitHub request (one attempt) gives up after this long. */
+    timeoutMs: z.number().int().min(100).default(15_000),
   })
   .strict()
-  .default({ baseUrl: 'https://api.github.com', allow: [], writeIntervalMs: 1000 });
+  .default({ baseUrl: 'https://api.github.com', allow: [], writeIntervalMs: 1000, timeoutMs: 15_000 });
 
 export const kubernetesConfigSchema = z
   .object({

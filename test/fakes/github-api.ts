@@ -50,6 +50,8 @@ export interface Injection {
   headers?: Record<string, string>;
   /** How many matching requests fail; default 1. */
   times?: number;
+  /** Never answer (the client's timeout must fire); `status` is then ignored. */
+  hang?: boolean;
 }
 
 export interface TokenGrant {
@@ -199,6 +201,7 @@ export class FakeGitHub {
     const injected = this.injections.find((i) => i.method === method && i.path.test(url.pathname) && (i.times ?? 1) > 0);
     if (injected) {
       injected.times = (injected.times ?? 1) - 1;
+      if (injected.hang) return;
       return send(injected.status, { message: injected.message ?? 'Injected failure', documentation_url: 'https://docs.github.com/rest' }, injected.headers);
     }
     try {
