@@ -2,6 +2,7 @@
 // finds alternatives. HTTP, auth and retries live in registry/http.ts; the persisted answer cache
 // in registry/cache.ts. Every outcome is explicit; nothing unknown is reported as ready.
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from './store.ts';
@@ -9,6 +10,7 @@ import { registryCacheHits } from '../ops/metrics.ts';
 import { parseImageRef, type ImageRef } from '../readiness/image-ref.ts';
 import { hasArm64, type Arm64Suggestion, type ImageInspector, type ImageResult, type Platform } from '../readiness/image-types.ts';
 import { findNearestArm64Tag, suggestArm64Image } from '../readiness/nearest-tag.ts';
+import type { ImageLayerReader, ImageLayers } from '../readiness/image-scan.ts';
 import { RegistryCache, emptyRegistryCache, memorySection, type RegistryCacheData } from './registry/cache.ts';
 import { loadCredentials, type CredentialLookup } from './registry/credentials.ts';
 import { RegistryFailure, RegistryHttp, emptyStats, type Endpoint, type Reply, type RegistryStats } from './registry/http.ts';
@@ -43,7 +45,11 @@ export interface RegistryClientOptions {
   tagPageSize?: number;
   /** How many candidate tags nearestArm64Tag inspects at most. */
   maxCandidates?: number;
+  /** Longest download of one blob (layer) streamed by openBlob; requests keep `timeoutMs` (default 10 min). */
+  blobTimeoutMs?: number;
 }
+
+const DEFAULT_BLOB_TIMEOUT_MS = 10 * 60_000;
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
   return new RegistryClient(options);
@@ -52,13 +58,19 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
 interface Descriptor {
   mediaType?: string;
   digest?: string;
+  size?: number;
   platform?: { os?: string; architecture?: string; variant?: string };
   annotations?: Record<string, string>;
 }
 
+interface ImageManifest {
+  manifests?: Descriptor[];
+  layers?: Descriptor[];
+}
+
 const MAX_TAG_PAGES = 100;
 
-export class RegistryClient implements ImageInspector {
+export class RegistryClient implements ImageInspector, ImageLayerReader {
   private readonly http: RegistryHttp;
   private readonly cache: RegistryCache;
   private readonly counters: RegistryStats = emptyStats();
@@ -128,6 +140,50 @@ export class RegistryClient implements ImageInspector {
       path = nextPage(reply.headers.get('link'));
     }
     return tags;
+  }
+
+  /**
+   * The layers of the linux/amd64 image of `reference` (or of its only image): what runs today, so what
+   * its files are. Throws RegistryFailure (or an Error for a malformed reference) with a reason.
+   */
+  async imageLayers(reference: string): Promise<ImageLayers> {
+    const ref = parseImageRef(reference);
+    const ep = endpoint(ref);
+    let what = ref.normalized;
+    let reply = await this.http.get(ep, `/v2/${ep.repository}/manifests/${ref.digest ?? ref.tag}`, 'manifest', MANIFEST_ACCEPT);
+    if (reply.status !== 200) throw this.failure(reply, ep, what);
+    let manifest = parseJson<ImageManifest>(reply, `manifest of ${what}`);
+    let chosen: Platform | undefined;
+    if (Array.isArray(manifest.manifests)) {
+      const runnable = manifest.manifests.filter(isRunnable);
+      const pick = runnable.find((d) => d.platform!.os === 'linux' && d.platform!.architecture === 'amd64') ?? (runnable.length === 1 ? runnable[0] : undefined);
+      if (!pick?.digest) {
+        const listed = runnable.map((d) => `${d.platform!.os}/${d.platform!.architecture}`).join(', ') || 'none';
+        throw new RegistryFailure('error', `the index of ${what} has no linux/amd64 image to look into (platforms: ${listed})`);
+      }
+      chosen = platform(pick.platform!.os!, pick.platform!.architecture!, pick.platform!.variant);
+      what = `${ep.registry}/${ep.repository}@${pick.digest}`;
+      reply = await this.http.get(ep, `/v2/${ep.repository}/manifests/${pick.digest}`, 'manifest', MANIFEST_ACCEPT);
+      if (reply.status !== 200) throw this.failure(reply, ep, what);
+      manifest = parseJson<ImageManifest>(reply, `manifest of ${what}`);
+    }
+    if (!Array.isArray(manifest.layers)) {
+      throw new RegistryFailure('error', `${what} has no layer list (${reply.headers.get('content-type') ?? 'no content type'})`);
+    }
+    chosen ??= (await this.platformsOf(ep, reply, what))[0]!;
+    const layers = manifest.layers.filter((l) => l.digest).map((l) => ({ mediaType: l.mediaType ?? '', digest: l.digest!, size: l.size }));
+    return { digest: sha256(reply.body), platform: chosen, layers };
+  }
+
+  /** Streams one blob; the download may take up to `blobTimeoutMs`. Throws RegistryFailure when it cannot start. */
+  async openBlob(reference: string, digest: string): Promise<Readable> {
+    const ref = parseImageRef(reference);
+    const ep = endpoint(ref);
+    const reply = await this.http.get(ep, `/v2/${ep.repository}/blobs/${digest}`, 'blob', undefined, {
+      timeoutMs: this.o.blobTimeoutMs ?? DEFAULT_BLOB_TIMEOUT_MS,
+    });
+    if (reply.status !== 200 || !reply.stream) throw this.failure(reply, ep, `layer ${digest} of ${ref.normalized}`);
+    return reply.stream;
   }
 
   private async lookup(ref: ImageRef): Promise<ImageResult> {
@@ -230,15 +286,19 @@ function platform(os: string, architecture: string, variant?: string): Platform 
 /** Drops BuildKit attestation manifests (`unknown/unknown`), which are not runnable images. */
 function runnablePlatforms(descriptors: Descriptor[]): Platform[] {
   const seen = new Map<string, Platform>();
-  for (const d of descriptors) {
-    const p = d.platform;
-    if (!p?.architecture || !p.os) continue;
-    if (p.os === 'unknown' || p.architecture === 'unknown') continue;
-    if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') continue;
-    const entry = platform(p.os, p.architecture, p.variant);
+  for (const d of descriptors.filter(isRunnable)) {
+    const p = d.platform!;
+    const entry = platform(p.os!, p.architecture!, p.variant);
     seen.set(`${entry.os}/${entry.architecture}/${entry.variant ?? ''}`, entry);
   }
   return [...seen.values()];
+}
+
+function isRunnable(d: Descriptor): boolean {
+  const p = d.platform;
+  if (!p?.architecture || !p.os) return false;
+  if (p.os === 'unknown' || p.architecture === 'unknown') return false;
+  return d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest';
 }
 
 function sha256(body: Buffer): string {

@@ -26,12 +26,15 @@ import type { Arm64Suggestion, ImageInspector, ImageResult } from './image-types
 import { buildReport, type Finding, type Report } from './report.ts';
 import { loadKnowledgeBase } from './knowledge/load.ts';
 import { scanCheckout } from './scan.ts';
+import { isImageLayerReader, scanImageLayers } from './image-scan.ts';
 import { scanRepository } from './scan-github.ts';
 import { githubSource, localSource, SourceError, type FileSource } from './sources.ts';
 
 export interface CheckSettings {
   pipeline: PipelineRule;
   imageTimeoutMs: number;
+  /** Look inside the service image's layers for x86-only native code (default true). */
+  scanImageLayers?: boolean;
 }
 
 export const defaultCheckSettings: CheckSettings = { pipeline: defaultPipelineRule, imageTimeoutMs: 60_000 };
@@ -56,6 +59,8 @@ export interface CheckPlan {
   scan?: () => Promise<Finding[]>;
   /** `always`: the serviceReference is inspected even when containers name the service image (`--image`). */
   serviceReferenceMode?: 'always' | 'fallback';
+  /** Scans the service image's layers (not base images: too costly); never throws. */
+  scanImage?: (reference: string) => Promise<Finding[]>;
 }
 
 export class LiveUnavailable extends Error {}
@@ -229,8 +234,13 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     }
   }
 
-  // The registry, once per distinct reference.
-  const results = await inspectAll(uses, opts.inspector, settings.imageTimeoutMs);
+  // The registry, once per distinct reference; the service image's layers meanwhile.
+  const layerTarget = plan.scanImage ? serviceImageOf(plan, uses) : undefined;
+  const [results, layerFindings] = await Promise.all([
+    inspectAll(uses, opts.inspector, settings.imageTimeoutMs),
+    layerTarget ? plan.scanImage!(layerTarget) : [],
+  ]);
+  findings.push(...layerFindings);
   for (const use of dedupe(uses)) {
     const r = results.get(use.reference)!;
     findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion));
@@ -260,6 +270,18 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
   } else if (scanned) findings.push(...scanned);
 
   return buildReport(plan.service, findings, opts.now);
+}
+
+/** The service image to look into: the one named (catalog tag, --image), else the one running, else one in the manifests. */
+function serviceImageOf(plan: CheckPlan, uses: Use[]): string | undefined {
+  const valid = (u: Use) => u.role === 'service' && repositoryOf(u.reference) !== undefined;
+  return plan.serviceReference ?? (uses.find((u) => valid(u) && u.workload && 'cluster' in u.workload.origin) ?? uses.find(valid))?.reference;
+}
+
+/** The layer scan when it is switched on and the registry client can read blobs. */
+function imageLayerScan(inspector: unknown, settings: CheckSettings): CheckPlan['scanImage'] {
+  if (settings.scanImageLayers === false || !isImageLayerReader(inspector)) return undefined;
+  return (reference) => scanImageLayers(inspector, reference);
 }
 
 function normalized(reference: string): string {
@@ -394,7 +416,7 @@ function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<stri
 
 export function checkSettingsOf(deps: Pick<Deps, 'config'>): CheckSettings {
   const r = deps.config.readiness;
-  return { pipeline: r.pipeline, imageTimeoutMs: r.imageTimeoutMs };
+  return { pipeline: r.pipeline, imageTimeoutMs: r.imageTimeoutMs, scanImageLayers: r.scanImageLayers };
 }
 
 /** Reads the live Deployment, its pods and their nodes' architectures. */
@@ -451,6 +473,7 @@ export async function checkService(deps: Deps, name: string): Promise<Report> {
       : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' }),
     // The service repo's dependency files, read through GitHub like the rest (no clone).
     scan: async () => scanRepository(deps.github, svc.repo, svc.branch, { knowledge: await loadKnowledgeBase(deps.config.knowledge.files) }),
+    scanImage: imageLayerScan(deps.registry, checkSettingsOf(deps)),
   };
   return runCheck(plan, { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() });
 }
@@ -504,6 +527,8 @@ export async function checkPath(root: string, opts: CheckPathOptions = {}): Prom
     serviceReference: opts.image,
     serviceReferenceMode: opts.image ? 'always' : 'fallback',
     scan: () => (opts.scan ?? scanCheckout)(source.root!),
+    // Only an image the user names is looked into: a guessed one may not be what this checkout builds.
+    scanImage: opts.image ? imageLayerScan(opts.inspector, opts.settings ?? defaultCheckSettings) : undefined,
   };
   return runCheck(plan, { inspector: opts.inspector, settings: opts.settings, now: opts.now });
 }

@@ -13,6 +13,8 @@ export const readinessConfigSchema = z
       .default({ section: 'docker-build', flag: 'mustBuildARM64' }),
     /** Longest wait for one image's registry answers (lookup plus arm64 alternative); then it is "unknown". */
     imageTimeoutMs: z.number().int().min(1000).default(60_000),
+    /** Stream the service image's layers (not base images) and report jars bundling x86-64-only native code. */
+    scanImageLayers: z.boolean().default(true),
   })
   .strict()
-  .default({ pipeline: { section: 'docker-build', flag: 'mustBuildARM64' }, imageTimeoutMs: 60_000 });
+  .default({ pipeline: { section: 'docker-build', flag: 'mustBuildARM64' }, imageTimeoutMs: 60_000, scanImageLayers: true });

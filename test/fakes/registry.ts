@@ -46,6 +46,11 @@ export interface RunningRegistry {
   pushIndex(repository: string, tag: string, platforms: PlatformSpec[], opts?: { format?: 'oci' | 'docker'; attestations?: boolean; annotation?: string }): Promise<string>;
   /** Pushes a single-arch image whose platform is only in its config blob; returns the manifest digest. */
   pushSingle(repository: string, tag: string, platform: PlatformSpec, opts?: { format?: 'oci' | 'docker'; annotation?: string }): Promise<string>;
+  /**
+   * Pushes a single-arch image with the given layer blobs (bottom first; build them with `tarOf` and
+   * gzipSync). Media types default to gzip layers of the format. Returns the manifest digest.
+   */
+  pushLayered(repository: string, tag: string, layers: { data: Buffer; mediaType?: string }[], opts?: { format?: 'oci' | 'docker'; platform?: PlatformSpec }): Promise<string>;
   /** Gives an existing manifest another tag. */
   tag(repository: string, digest: string, tag: string): Promise<void>;
   stop(): Promise<void>;
@@ -118,6 +123,8 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     url,
     pushIndex: (repository, tag, platforms, opts = {}) => pusher.pushIndex(repository, tag, platforms, opts),
     pushSingle: (repository, tag, platform, opts = {}) => pusher.pushSingle(repository, tag, platform, opts),
+    pushLayered: async (repository, tag, layers, opts = {}) =>
+      (await pusher.image(repository, tag, opts.platform ?? { architecture: 'amd64' }, opts.format ?? 'oci', undefined, layers)).digest,
     tag: (repository, digest, tag) => pusher.retag(repository, digest, tag),
     stop: async () => {
       // A child killed by a signal keeps exitCode null: look at both, so a second stop() returns.
@@ -215,22 +222,24 @@ class Pusher {
 
   /** One image manifest; its platform lives only in the config blob, as with real single-arch images. */
   /** Pushed by tag, or by digest (untagged, as an index's children are) when `tag` is undefined. */
-  async image(repository: string, tag: string | undefined, platform: PlatformSpec, format: 'oci' | 'docker', annotation?: string) {
+  async image(repository: string, tag: string | undefined, platform: PlatformSpec, format: 'oci' | 'docker', annotation?: string, layerBlobs?: { data: Buffer; mediaType?: string }[]) {
     const config = JSON.stringify({
       architecture: platform.architecture, os: platform.os ?? 'linux',
       ...(platform.variant ? { variant: platform.variant } : {}),
       config: { Labels: annotation ? { 'org.archshift.test': annotation } : {} },
       rootfs: { type: 'layers', diff_ids: [] },
     });
-    const layer = Buffer.from(`layer for ${repository} ${platform.architecture}${platform.variant ?? ''}`);
+    // The default layer is not a real tar.gz (fixtures pin the digests it gives); pushLayered pushes real ones.
+    const blobs = layerBlobs ?? [{ data: Buffer.from(`layer for ${repository} ${platform.architecture}${platform.variant ?? ''}`) }];
     const c = await this.blob(repository, config);
-    const l = await this.blob(repository, layer);
     const oci = format === 'oci';
+    const layers = [];
+    for (const b of blobs) layers.push({ mediaType: b.mediaType ?? (oci ? MEDIA.ociLayer : MEDIA.dockerLayer), ...(await this.blob(repository, b.data)) });
     const mediaType = oci ? MEDIA.ociManifest : MEDIA.dockerManifest;
     const manifest = {
       schemaVersion: 2, mediaType,
       config: { mediaType: oci ? MEDIA.ociConfig : MEDIA.dockerConfig, ...c },
-      layers: [{ mediaType: oci ? MEDIA.ociLayer : MEDIA.dockerLayer, ...l }],
+      layers,
     };
     return { mediaType, ...(await this.manifest(repository, tag ?? sha256(JSON.stringify(manifest)), mediaType, manifest)) };
   }
@@ -277,6 +286,51 @@ class Pusher {
   async pushSingle(repository: string, tag: string, platform: PlatformSpec, opts: { format?: 'oci' | 'docker'; annotation?: string }): Promise<string> {
     return (await this.image(repository, tag, platform, opts.format ?? 'oci', opts.annotation)).digest;
   }
+}
+
+export interface TarFile {
+  path: string;
+  data?: Buffer | string;
+  /** '0' file (default), '5' directory. */
+  type?: '0' | '5';
+  /** How a name longer than 100 bytes is written: a GNU `././@LongLink` entry (default) or a pax `path=` record. */
+  longName?: 'gnu' | 'pax';
+}
+
+/** A minimal ustar writer for layer fixtures: 512-byte headers, data padded to blocks, two zero blocks at the end. */
+export function tarOf(files: TarFile[]): Buffer {
+  const blocks: Buffer[] = [];
+  const entry = (name: string, type: string, data: Buffer) => {
+    const header = Buffer.alloc(512);
+    header.write(name.slice(0, 100), 0, 'utf8');
+    header.write(type === '5' ? '0000755\0' : '0000644\0', 100, 'ascii');
+    header.write('0000000\0', 108, 'ascii');
+    header.write('0000000\0', 116, 'ascii');
+    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+    header.write('00000000000\0', 136, 'ascii');
+    header.write(' '.repeat(8), 148, 'ascii');
+    header.write(type, 156, 'ascii');
+    header.write('ustar\0', 257, 'ascii');
+    header.write('00', 263, 'ascii');
+    let sum = 0;
+    for (const b of header) sum += b;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  };
+  for (const f of files) {
+    const data = Buffer.from(f.data ?? '');
+    if (Buffer.byteLength(f.path) > 100) {
+      if (f.longName === 'pax') {
+        const body = (len: number) => `${len} path=${f.path}\n`;
+        let len = body(0).length;
+        while (body(len).length !== len) len = body(len).length;
+        entry('PaxHeaders/x', 'x', Buffer.from(body(len)));
+      } else entry('././@LongLink', 'L', Buffer.from(`${f.path}\0`));
+    }
+    entry(f.path, f.type ?? '0', f.type === '5' ? Buffer.alloc(0) : data);
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
 }
 
 export interface ProxyRule {

@@ -2,6 +2,8 @@
 // repository scope, Basic, ECR-style basic tokens), bounded concurrency, per-request timeouts and
 // retries with backoff that honour Retry-After. Answers come back as they are; the client maps them.
 import type { Config } from '../../config/schema.ts';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from '../../logger.ts';
 import { registryRequests } from '../../ops/metrics.ts';
 import type { CredentialLookup } from './credentials.ts';
@@ -51,6 +53,13 @@ export interface Reply {
   body: Buffer;
   /** How many times it was sent (1 + retries). */
   attempts: number;
+  /** A streamed 200 answer's body (then `body` is empty); other answers are always buffered. */
+  stream?: Readable;
+}
+
+/** A streamed GET: the timeout covers the whole download, so it is longer than a request's. */
+export interface StreamOptions {
+  timeoutMs: number;
 }
 
 type HostAuth = { kind: 'none' } | { kind: 'basic' } | { kind: 'bearer'; realm: string; service?: string };
@@ -88,12 +97,15 @@ export class RegistryHttp {
     return `${loopback || this.o.config.insecure.includes(apiHost) ? 'http' : 'https'}://${apiHost}`;
   }
 
-  /** GET `path` (absolute, under /v2/) with the right credentials; re-authenticates once on a 401. */
-  async get(ep: Endpoint, path: string, kind: RequestKind, accept?: string): Promise<Reply> {
+  /**
+   * GET `path` (absolute, under /v2/) with the right credentials; re-authenticates once on a 401.
+   * With `stream`, a 200 answer's body is handed over unread (retries stop once it has begun).
+   */
+  async get(ep: Endpoint, path: string, kind: RequestKind, accept?: string, stream?: StreamOptions): Promise<Reply> {
     const url = `${this.baseUrl(ep.apiHost)}${path}`;
     let auth = await this.discover(ep);
     const { header, fresh } = await this.authorization(ep, auth, false);
-    const reply = await this.send(url, kind, headers(accept, header));
+    const reply = await this.send(url, kind, headers(accept, header), stream);
     if (reply.status !== 401) return reply;
     const challenge = parseChallenge(reply.headers.get('www-authenticate'));
     // Retry once when there is something new to try: a token that may have expired, or a scheme
@@ -104,7 +116,7 @@ export class RegistryHttp {
       this.hostAuth.set(ep.apiHost, Promise.resolve(challenge));
     }
     const retry = await this.authorization(ep, auth, true);
-    return retry.header ? this.send(url, kind, headers(accept, retry.header)) : reply;
+    return retry.header ? this.send(url, kind, headers(accept, retry.header), stream) : reply;
   }
 
   /** One `GET /v2/` per host tells whether and how it wants auth, so later requests skip the 401 round trip. */
@@ -181,8 +193,9 @@ export class RegistryHttp {
   }
 
   /** Sends with a concurrency slot and a timeout per attempt; retries 429, 5xx and network failures. */
-  private async send(url: string, kind: RequestKind, requestHeaders: Record<string, string>): Promise<Reply> {
-    const { timeoutMs, retries } = this.o.config;
+  private async send(url: string, kind: RequestKind, requestHeaders: Record<string, string>, stream?: StreamOptions): Promise<Reply> {
+    const { retries } = this.o.config;
+    const timeoutMs = stream?.timeoutMs ?? this.o.config.timeoutMs;
     const host = new URL(url).host;
     for (let attempt = 1; ; attempt++) {
       let outcome: Reply | Error;
@@ -192,7 +205,9 @@ export class RegistryHttp {
         this.o.stats.byKind[kind]++;
         const signal = AbortSignal.timeout(timeoutMs);
         const res = await this.o.fetch(url, { headers: requestHeaders, signal, redirect: 'follow' });
-        outcome = { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()), attempts: attempt };
+        outcome = stream && res.status === 200 && res.body
+          ? { status: res.status, headers: res.headers, body: Buffer.alloc(0), attempts: attempt, stream: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>) }
+          : { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()), attempts: attempt };
       } catch (err) {
         outcome = err as Error;
       } finally {
