@@ -60,7 +60,7 @@ export async function buildDeps(config: Config, opts: BuildOptions = {}): Promis
     clock,
     auth: new Authorizer(config.auth),
     kube,
-    registry: createRegistryClient({ config: config.registry, store, logger, env, now: () => clock.now().getTime() }),
+    registry: createRegistryClient({ config: config.registry, store, logger, env, now: () => clock.now().getTime(), blobTimeoutMs: config.registry.blobTimeoutMs }),
     github: createGitHubClient(config.github, logger, env),
     configFile: opts.configFile,
   };

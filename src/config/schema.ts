@@ -63,10 +63,12 @@ export const registryConfigSchema = z
     tagTtlSeconds: z.number().int().min(0).default(3600),
     concurrency: z.number().int().min(1).max(256).default(16),
     timeoutMs: z.number().int().min(100).default(10000),
+    /** A whole layer download (image-layer scans) may take this long. */
+    blobTimeoutMs: z.number().int().min(1000).default(600_000),
     retries: z.number().int().min(0).max(10).default(3),
   })
   .strict()
-  .default({ insecure: [], credentials: {}, tagTtlSeconds: 3600, concurrency: 16, timeoutMs: 10000, retries: 3 });
+  .default({ insecure: [], credentials: {}, tagTtlSeconds: 3600, concurrency: 16, timeoutMs: 10000, blobTimeoutMs: 600_000, retries: 3 });
 
 export const configSchema = z
   .object({

@@ -5,6 +5,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -229,8 +230,8 @@ class Pusher {
       config: { Labels: annotation ? { 'org.archshift.test': annotation } : {} },
       rootfs: { type: 'layers', diff_ids: [] },
     });
-    // The default layer is not a real tar.gz (fixtures pin the digests it gives); pushLayered pushes real ones.
-    const blobs = layerBlobs ?? [{ data: Buffer.from(`layer for ${repository} ${platform.architecture}${platform.variant ?? ''}`) }];
+    // The default layer is a real (deterministic) tar.gz, so image-layer scans read it like any other.
+    const blobs = layerBlobs ?? [{ data: gzipSync(tarOf([{ path: 'etc/archshift-fixture', data: `layer for ${repository} ${platform.architecture}${platform.variant ?? ''}` }])) }];
     const c = await this.blob(repository, config);
     const oci = format === 'oci';
     const layers = [];

@@ -15,7 +15,7 @@ describe('Dockerfile analyser', () => {
       [
         ['registry.invalid:5000/library/golang:1.22', 'build', 'build-host', 7],
         [
-          'registry.invalid:5000/distroless/static:nonroot@sha256:b0c78a7219894d6ce1a3259bcaf9828d229c4ca00faed36d94b1c7e7c995861c',
+          'registry.invalid:5000/distroless/static:nonroot@sha256:e682d05f7be5007ee3ff9a0a6026813436014b9d1fdad3d01865dfe77e6f24f0',
           '#2',
           'target',
           18,
