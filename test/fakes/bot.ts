@@ -48,6 +48,9 @@ export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts
     slack: { mode: 'http', port: 0, apiUrl: slack.apiUrl, retries: 0, ...(rawConfig.slack as object) },
     store: { file: join(dir, 'store.json') },
     server: { port: 0, host: '127.0.0.1', ...(rawConfig.server as object) },
+    // The scheduled digest would post (and list the cluster) whenever a test runs near a weekday
+    // 09:00; tests of the schedule drive it on their own clock, so the test bot's never fires.
+    digest: { schedule: '0 3 1 1 *', catchUpHours: 0, ...(rawConfig.digest as object) },
   };
   const configFile = opts.fromFile ? join(dir, 'archshift.yml') : undefined;
   if (configFile) await writeFile(configFile, stringify(raw));

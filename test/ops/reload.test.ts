@@ -88,7 +88,7 @@ describe('/arm64 reload', () => {
     await editFile((raw) => {
       raw.catalog.services = { ...(raw.catalog.services as object), orders: {} };
       raw.auth.admin = { users: ['U_OP'] };
-      raw.digest = { topN: 99 };
+      raw.digest = { ...raw.digest, topN: 99 };
     });
     const reply = await ask('reload', 'U_ADMIN');
     assert.match(reply, /Nothing was reloaded: config file .*archshift\.yml is invalid:\n {2}- digest\.topN: got 99, expected number to be <=20/);
@@ -103,7 +103,7 @@ describe('/arm64 reload', () => {
 
     // A knowledge file that cannot be read is part of the config's validity too.
     await editFile((raw) => {
-      delete raw.digest;
+      delete (raw.digest as Record<string, unknown>).topN;
       raw.knowledge = { files: [join(t.dir, 'missing-knowledge.yml')] };
     });
     assert.match(await ask('reload', 'U_ADMIN'), /Nothing was reloaded: knowledge file .*missing-knowledge\.yml: cannot read it: ENOENT/);
@@ -119,7 +119,7 @@ describe('/arm64 reload', () => {
     await editFile((raw) => {
       raw.registry = { tagTtlSeconds: 60 };
       raw.server = { ...raw.server, probeTimeoutMs: 900 };
-      raw.digest = { topN: 7, schedule: '0 8 * * 1-5' };
+      raw.digest = { ...raw.digest, topN: 7, schedule: '0 8 * * 1-5' };
     });
     const reply = await ask('reload', 'U_ADMIN');
     assert.match(reply, /: applied: digest; changed but needs a restart: digest\.schedule, registry, server\.$/);
@@ -127,7 +127,7 @@ describe('/arm64 reload', () => {
     assert.equal(config.registry.tagTtlSeconds, 3600);
     assert.equal(config.server.probeTimeoutMs, 3000);
     assert.equal(config.digest.topN, 7, 'digest content is read per run, so it applies');
-    assert.equal(config.digest.schedule, '0 9 * * 1-5', 'the armed schedule keeps running as it was');
+    assert.equal(config.digest.schedule, '0 3 1 1 *', 'the armed schedule (the test bot\'s) keeps running as it was');
     // Still different from what runs, so the next reload says so again.
     assert.match(await ask('reload', 'U_ADMIN'), /: nothing to apply; changed but needs a restart: digest\.schedule, registry, server\.$/);
   });
