@@ -62,7 +62,7 @@ export async function run(): Promise<Record<string, unknown>> {
     }
   }
   const elapsed = Date.now() - started;
-  const writes = fake.requests.filter((q) => q.method !== 'GET');
+  const writes = fake.writeRequests();
   const gaps = writes.slice(1).map((w, i) => w.at - writes[i].at);
   const prCreates = writes.filter((w) => w.method === 'POST' && w.path.endsWith('/pulls'));
   const prGaps = prCreates.slice(1).map((w, i) => w.at - prCreates[i].at);

@@ -64,6 +64,15 @@ export interface PullInfo {
   headSha: string;
 }
 
+/** One `object(expression:)` answer of readFiles' query; the Blob fields are absent for trees and commits. */
+interface GraphQLObject {
+  __typename: string;
+  oid: string;
+  text: string | null;
+  isBinary: boolean | null;
+  isTruncated: boolean;
+}
+
 export interface FileChange {
   path: string;
   content: string;
@@ -228,6 +237,34 @@ export class GitHubClient {
     }
   }
 
+  /**
+   * Several files' text at `ref` (a commit sha or branch) in one GraphQL request, in the order asked;
+   * undefined for a file that does not exist, as readFile. GraphQL gives no text for binary files and
+   * cuts very large ones, so those few are read from the blob API by their sha.
+   */
+  async readFiles(fullName: string, paths: readonly string[], ref: string): Promise<Array<string | undefined>> {
+    if (!paths.length) return [];
+    const { owner, repo } = split(fullName);
+    // Paths travel as variables, never spliced into the query text.
+    const expressions = Object.fromEntries(paths.map((p, i) => [`e${i}`, `${ref}:${p}`]));
+    const query =
+      `query($owner: String!, $name: String!, ${paths.map((_, i) => `$e${i}: String!`).join(', ')}) { repository(owner: $owner, name: $name) { ` +
+      paths.map((_, i) => `f${i}: object(expression: $e${i}) { __typename ... on Blob { oid text isBinary isTruncated } }`).join(' ') +
+      ' } }';
+    const data = await this.call(`read ${paths.join(', ')} in ${fullName}`, () =>
+      this.octokit.graphql<{ repository: Record<string, GraphQLObject | null> }>(query, { owner, name: repo, ...expressions }),
+    );
+    return Promise.all(
+      paths.map(async (path, i) => {
+        const object = data.repository[`f${i}`];
+        if (!object) return undefined;
+        if (object.__typename !== 'Blob') throw new GitHubError(`${fullName}:${path} is not a file`);
+        if (object.text !== null && !object.isBinary && !object.isTruncated) return object.text;
+        return (await this.readBlob(fullName, object.oid)).toString('utf8');
+      }),
+    );
+  }
+
   /** Every file of `branch` with its blob sha and size, in one listing (`recursive=1`); `truncated` when GitHub cut a very large tree short. */
   async listFiles(fullName: string, branch: string): Promise<RepoTree> {
     const head = await this.branchHead(fullName, branch);
@@ -343,9 +380,11 @@ export class GitHubClient {
   /** Turns an Octokit error into a sentence a Slack user can act on. */
   describe(err: unknown, what: string): GitHubError {
     if (err instanceof GitHubError) return err;
-    const e = err as { status?: number; message?: string; response?: { data?: { message?: string } } };
-    const detail = e.response?.data?.message ?? e.message ?? String(err);
-    const status = e.status;
+    const e = err as { status?: number; message?: string; response?: { data?: { message?: string } }; errors?: Array<{ type?: string; message: string }> };
+    // A GraphQL answer with `errors` arrives as HTTP 200; its error types stand in for the status.
+    const graphqlStatus = e.errors?.some((x) => x.type === 'NOT_FOUND') ? 404 : e.errors?.some((x) => x.type === 'FORBIDDEN') ? 403 : undefined;
+    const detail = e.errors?.map((x) => x.message).join('; ') ?? e.response?.data?.message ?? e.message ?? String(err);
+    const status = e.status ?? graphqlStatus;
     let message: string;
     // Octokit reports a fetch that was aborted by our timeout as a 500 with the abort's message.
     if (/aborted due to timeout/i.test(detail)) message = `GitHub did not answer within ${this.options.timeoutMs ?? 15_000} ms while trying to ${what} (timeout); try again later`;
@@ -357,6 +396,7 @@ export class GitHubClient {
     else if (status === 409) message = `cannot ${what}: GitHub reports a conflict (409: ${detail})`;
     else if (status === 422) message = `cannot ${what}: ${detail} (422)`;
     else if (status) message = `GitHub answered ${status} while trying to ${what}: ${detail}`;
+    else if (e.errors) message = `GitHub's GraphQL API refused to ${what}: ${detail}`;
     else message = `could not reach GitHub to ${what}: ${detail}`;
     return new GitHubError(message, status);
   }

@@ -1,6 +1,6 @@
-// The "open PRs" use case: plan the service's changes from its readiness report, read the files from
-// each repo's base branch, run the editors, and create or update one branch + one commit + one PR per
-// change. A dry run stops after the edits and returns unified diffs; nothing is written to GitHub.
+// The "open PRs" use case: plan the service's changes from its readiness report, read each change's
+// files from its repo's base branch (all in one request), run the editors, and create or update one
+// branch + one commit + one PR per change. A dry run stops after the edits and returns unified diffs; nothing is written to GitHub.
 import type { Deps } from '../deps.ts';
 import type { Service } from '../config/catalog.ts';
 import type { Report } from '../readiness/report.ts';
@@ -139,7 +139,7 @@ async function prepare(github: GitHubClient, change: PlannedChange, service: Ser
   const baseName = change.base ?? info.defaultBranch;
   const head = await github.branchHead(change.repo, baseName);
   if (!head) throw new Refusal(`${change.repo} has no branch ${baseName}${change.base ? ' (catalog `branch`)' : ''}; is the repository empty?`);
-  const texts = await Promise.all(change.files.map((f) => github.readFile(change.repo, f.path, head.sha)));
+  const texts = await github.readFiles(change.repo, change.files.map((f) => f.path), head.sha);
   const host = service.name;
   let needsRule = change.files.some((f) => f.edits.some((e) => e.editor === 'canary')) && !texts.some((t) => t !== undefined && hasDestinationRule(t, host));
   const changed: Prepared['changed'] = [];

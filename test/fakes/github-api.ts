@@ -3,7 +3,8 @@
 // 409 for an empty repository, 403 for archived repos and read-only tokens, 403/429 rate limits with
 // their headers). Octokit talks to it over HTTP; failures can be injected per route. Trees are listed
 // (`recursive=1`, truncated past `treeEntryLimit` as GitHub does for huge repos) and blobs read by sha,
-// binary content included.
+// binary content included. GraphQL answers markPullRequestReadyForReview and `repository { object(expression:) }`
+// file reads; GitHub Enterprise's /api/v3 and /api/graphql prefixes are served too.
 import { createHash, createVerify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listenLocal } from './net.ts';
@@ -63,13 +64,21 @@ export interface TokenGrant {
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 
+/** A query the double cannot answer; sent back as GraphQL `errors`, not as an HTTP failure. */
+class GraphQLError extends Error {}
+
+const GRAPHQL_TEXT_LIMIT = 1_000_000;
+
 export class FakeGitHub {
   readonly repos = new Map<string, FakeRepo>();
-  readonly requests: Array<{ method: string; path: string; at: number }> = [];
+  /** Every request as it arrived; `graphqlQuery` marks a POST /graphql that only reads. */
+  readonly requests: Array<{ method: string; path: string; at: number; graphqlQuery?: boolean }> = [];
   readonly tokens = new Map<string, TokenGrant>();
   private injections: Injection[] = [];
   private server?: Server;
   private nextPull = 1;
+  /** Blob size past which GraphQL's `Blob.text` is cut short and `isTruncated` true (GitHub: about 1 MB). */
+  graphqlTextLimit = GRAPHQL_TEXT_LIMIT;
   /** Entries a recursive tree listing holds before it answers `truncated: true` (GitHub: about 100,000). */
   treeEntryLimit = Infinity;
   /** PEM public key and installation id that an App JWT must be signed for. */
@@ -94,11 +103,12 @@ export class FakeGitHub {
     this.injections = [];
   }
 
-  /** Forgets repos, recorded requests and injected failures (tokens stay), for the next test. */
+  /** Forgets repos, recorded requests, injected failures and the GraphQL text limit (tokens stay), for the next test. */
   reset(): void {
     this.repos.clear();
     this.requests.length = 0;
     this.clearInjections();
+    this.graphqlTextLimit = GRAPHQL_TEXT_LIMIT;
   }
 
   addRepo(fullName: string, files: Record<string, string | Buffer>, opts: { defaultBranch?: string; archived?: boolean; empty?: boolean } = {}): void {
@@ -151,8 +161,13 @@ export class FakeGitHub {
     return this.repos.get(fullName)!.pulls;
   }
 
+  /** Requests that may change something: everything but GETs and GraphQL queries. */
+  writeRequests(): FakeGitHub['requests'] {
+    return this.requests.filter((r) => r.method !== 'GET' && !r.graphqlQuery);
+  }
+
   writes(): number {
-    return this.requests.filter((r) => r.method !== 'GET').length;
+    return this.writeRequests().length;
   }
 
   private commitFiles(repo: FakeRepo, files: Record<string, string | Buffer>, parents: string[], message: string, author: string, base = new Map<string, string>()): string {
@@ -190,10 +205,15 @@ export class FakeGitHub {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
-    this.requests.push({ method, path: url.pathname, at: Date.now() });
+    // GitHub Enterprise Server: REST under /api/v3, GraphQL at /api/graphql (and not at /api/v3/graphql).
+    if (url.pathname === '/api/graphql') url.pathname = '/graphql';
+    else if (url.pathname.startsWith('/api/v3/') && url.pathname !== '/api/v3/graphql') url.pathname = url.pathname.slice('/api/v3'.length);
+    const entry: FakeGitHub['requests'][number] = { method, path: url.pathname, at: Date.now() };
+    this.requests.push(entry);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
+    if (method === 'POST' && url.pathname === '/graphql') entry.graphqlQuery = /"query"\s*:\s*"\s*query\b/.test(text);
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(body === undefined ? '' : JSON.stringify(body));
@@ -241,8 +261,10 @@ export class FakeGitHub {
 
   private graphql(body: Record<string, unknown>, send: (s: number, b?: unknown) => void): void {
     const query = String(body.query ?? '');
-    const id = (body.variables as { id?: string } | undefined)?.id;
-    if (!/markPullRequestReadyForReview/.test(query) || !id) return send(200, { errors: [{ message: 'the double only knows markPullRequestReadyForReview' }] });
+    const variables = (body.variables ?? {}) as Record<string, unknown>;
+    if (/^\s*query\b/.test(query)) return send(200, this.graphqlRepositoryQuery(query, variables));
+    const id = variables.id as string | undefined;
+    if (!/markPullRequestReadyForReview/.test(query) || !id) return send(200, { errors: [{ message: 'the double only knows markPullRequestReadyForReview and repository queries' }] });
     for (const repo of this.repos.values()) {
       const pr = repo.pulls.find((p) => p.node_id === id);
       if (pr) {
@@ -251,6 +273,61 @@ export class FakeGitHub {
       }
     }
     send(200, { data: null, errors: [{ type: 'NOT_FOUND', message: `Could not resolve to a node with the global id of '${id}'` }] });
+  }
+
+  /**
+   * `query { repository(owner:, name:) { alias: object(expression: "<rev>:<path>") { __typename ... on Blob { … } } … } }`,
+   * answered from the repo's real state. Arguments may be `$variables` or string literals; only the fields
+   * asked for come back. Like GitHub: a missing object is null, a binary blob has no text, and a blob over
+   * `graphqlTextLimit` bytes comes cut short with `isTruncated: true`.
+   */
+  private graphqlRepositoryQuery(query: string, variables: Record<string, unknown>): unknown {
+    const arg = (raw: string): string => {
+      if (!raw.startsWith('$')) return JSON.parse(raw) as string;
+      const value = variables[raw.slice(1)];
+      if (typeof value !== 'string') throw new GraphQLError(`Variable ${raw} of type String! was provided invalid value`);
+      return value;
+    };
+    const STRING = String.raw`(\$\w+|"(?:[^"\\]|\\.)*")`;
+    try {
+      const repoMatch = new RegExp(String.raw`repository\(\s*owner:\s*${STRING}\s*,\s*name:\s*${STRING}\s*\)\s*\{`).exec(query);
+      if (!repoMatch) throw new GraphQLError('the double only answers repository(owner:, name:) queries');
+      const fullName = `${arg(repoMatch[1])}/${arg(repoMatch[2])}`;
+      const repo = this.repos.get(fullName);
+      if (!repo) return { data: { repository: null }, errors: [{ type: 'NOT_FOUND', path: ['repository'], message: `Could not resolve to a Repository with the name '${fullName}'.` }] };
+      const answer: Record<string, unknown> = {};
+      const field = new RegExp(String.raw`(\w+)\s*:\s*object\(\s*expression:\s*${STRING}\s*\)\s*\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}`, 'g');
+      for (const m of query.slice(repoMatch.index + repoMatch[0].length).matchAll(field)) {
+        answer[m[1]] = this.graphqlObject(repo, arg(m[2]), m[3]);
+      }
+      return { data: { repository: answer } };
+    } catch (err) {
+      if (err instanceof GraphQLError) return { errors: [{ message: err.message }] };
+      throw err;
+    }
+  }
+
+  /** One `object(expression:)`: `<branch or commit sha>:<path>` resolved through the repo's refs and trees. */
+  private graphqlObject(repo: FakeRepo, expression: string, selection: string): Record<string, unknown> | null {
+    const colon = expression.indexOf(':');
+    if (colon < 0) throw new GraphQLError(`the double only resolves "<rev>:<path>" expressions, not "${expression}"`);
+    const rev = expression.slice(0, colon);
+    const path = expression.slice(colon + 1);
+    const commit = repo.refs.get(`refs/heads/${rev}`) ?? repo.refs.get(rev) ?? (repo.commits.has(rev) ? rev : undefined);
+    const tree = commit === undefined ? undefined : repo.trees.get(repo.commits.get(commit)!.tree)!;
+    const sha = tree?.get(path);
+    const isTree = !sha && !!tree && [...tree.keys()].some((p) => p.startsWith(`${path}/`));
+    if (!sha && !isTree) return null;
+    const fields: Record<string, unknown> = isTree ? { __typename: 'Tree' } : this.blobFields(repo, sha!);
+    const asked = selection.replace(/\.\.\.\s*on\s+(\w+)\s*\{([^}]*)\}/g, (_all, type: string, inner: string) => (type === fields.__typename ? inner : ''));
+    return Object.fromEntries(asked.split(/[\s,]+/).filter(Boolean).map((name) => [name, fields[name]]));
+  }
+
+  private blobFields(repo: FakeRepo, sha: string): Record<string, unknown> {
+    const bytes = this.blobBytes(repo, sha)!;
+    const binary = repo.binaryBlobs.has(sha);
+    const truncated = bytes.length > this.graphqlTextLimit;
+    return { __typename: 'Blob', oid: sha, byteSize: bytes.length, isBinary: binary, isTruncated: truncated, text: binary ? null : repo.blobs.get(sha)!.slice(0, this.graphqlTextLimit) };
   }
 
   private pullJson(repo: FakeRepo, pr: FakePull): unknown {
