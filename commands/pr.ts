@@ -15,11 +15,13 @@ export interface PrRequest {
   dryRun: boolean;
   user: { id: string };
   channelId?: string;
+  /** After a promoted canary: plan the scheduling change for the main Deployment, not the canary shape. */
+  arm64Only?: boolean;
 }
 
 /** Shared by the subcommand and the "Open PRs" button. */
 export async function runPrRequest(deps: Deps, req: PrRequest, respond: (r: SlackReply) => Promise<void>): Promise<OpenPrsResult> {
-  const service = deps.catalog.resolve(req.service);
+  const service = { ...deps.catalog.resolve(req.service), ...(req.arm64Only ? { canary: false } : {}) };
   if (!deps.github) throw new UserError(new GitHubNotConfiguredError().message);
   const go = async () => {
     await respond({ response_type: 'ephemeral', text: `Checking ${service.name} and preparing ${req.dryRun ? 'a dry run of ' : ''}its PRs (${req.kinds.join(', ')})…` });

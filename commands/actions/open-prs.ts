@@ -1,42 +1,32 @@
-// The "Open PRs" button on a check report. Contract with the renderer: a button with
-// action_id `open_prs`, value = the service name, and a `confirm` dialog (Slack shows it before the
-// click reaches us). Same permission check and replies as `/arm64 pr <service> all`.
+// The PR buttons (built in src/render/pr-buttons.ts, with a confirm dialog Slack shows before the click
+// reaches us): "Open PRs" on check reports and digests, and "Open the arm64-only PR" on a promoted
+// canary. Same permission check and replies as `/arm64 pr`.
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { isUserError } from '../../src/errors.ts';
 import { CHANGE_KINDS } from '../../src/prs/planner.ts';
-import { runPrRequest } from '../pr.ts';
+import { ARM64_ONLY_PR_ACTION, OPEN_PRS_ACTION } from '../../src/render/pr-buttons.ts';
+import { runPrRequest, type PrRequest } from '../pr.ts';
 import type { ActionRegistrar, SlackReply } from '../types.ts';
 
-export const OPEN_PRS_ACTION = 'open_prs';
-
-/** The button a check report adds; exported so the renderer and tests build the same one. */
-export function openPrsButton(service: string): Record<string, unknown> {
-  return {
-    type: 'button',
-    action_id: OPEN_PRS_ACTION,
-    value: service,
-    text: { type: 'plain_text', text: 'Open PRs' },
-    confirm: {
-      title: { type: 'plain_text', text: `Open PRs for ${service}?` },
-      text: { type: 'mrkdwn', text: 'archshift opens (or updates) the base image, dependency, pipeline and scheduling PRs. The scheduling PR stays a draft until the image publishes linux/arm64.' },
-      confirm: { type: 'plain_text', text: 'Open PRs' },
-      deny: { type: 'plain_text', text: 'Cancel' },
-    },
-  };
-}
+const requests: Record<string, Pick<PrRequest, 'kinds' | 'arm64Only'>> = {
+  [OPEN_PRS_ACTION]: { kinds: [...CHANGE_KINDS] },
+  [ARM64_ONLY_PR_ACTION]: { kinds: ['selectors'], arm64Only: true },
+};
 
 export const registerOpenPrs: ActionRegistrar = (app: App, deps) => {
-  app.action<BlockButtonAction>(OPEN_PRS_ACTION, async ({ ack, body, action, respond }) => {
-    await ack();
-    const reply = (r: SlackReply) => respond({ ...r, replace_original: false } as never).then(() => undefined);
-    try {
-      await runPrRequest(deps, { service: action.value ?? '', kinds: [...CHANGE_KINDS], dryRun: false, user: { id: body.user.id }, channelId: body.channel?.id }, reply);
-    } catch (err) {
-      if (isUserError(err)) await reply({ response_type: 'ephemeral', text: err.message });
-      else {
-        deps.logger.error({ err, service: action.value }, 'open_prs failed');
-        await reply({ response_type: 'ephemeral', text: 'Sorry, opening the PRs failed on our side. The error is in the bot\'s log.' });
+  for (const [actionId, request] of Object.entries(requests)) {
+    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
+      await ack();
+      const reply = (r: SlackReply) => respond({ ...r, replace_original: false } as never).then(() => undefined);
+      try {
+        await runPrRequest(deps, { service: action.value ?? '', ...request, dryRun: false, user: { id: body.user.id }, channelId: body.channel?.id }, reply);
+      } catch (err) {
+        if (isUserError(err)) await reply({ response_type: 'ephemeral', text: err.message });
+        else {
+          deps.logger.error({ err, service: action.value, action: actionId }, 'PR button failed');
+          await reply({ response_type: 'ephemeral', text: 'Sorry, opening the PRs failed on our side. The error is in the bot\'s log.' });
+        }
       }
-    }
-  });
+    });
+  }
 };

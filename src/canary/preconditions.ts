@@ -72,7 +72,7 @@ export const prHints = {
   canary: (service: string) =>
     `with \`canary: true\` on ${service} in the catalog, \`/arm64 pr ${service} selectors\` opens the PR that adds the -arm64 Deployment, the pod labels and the DestinationRule subsets`,
   arm64Only: (service: string) =>
-    `set \`canary: false\` on ${service} in the catalog and run \`/arm64 pr ${service} selectors\`: that PR moves the main Deployment to arm64, after which the -arm64 copy and the subsets can go`,
+    `the "Open the arm64-only PR" button (or \`canary: false\` on ${service} in the catalog, then \`/arm64 pr ${service} selectors\`) opens the PR that moves the main Deployment to arm64, after which the -arm64 copy and the subsets can go`,
 };
 
 /** Reads the canary's route: exactly our two subsets, weights summing to 100; else a reason. */

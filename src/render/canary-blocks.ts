@@ -1,6 +1,7 @@
 // Renders a canary record: the Block Kit progress message (weight bar, step and next check, amd64 vs
 // arm64 metrics against thresholds, readiness, buttons) and the same content as terminal text. Only
 // formats what the controller decided; never judges.
+import { arm64OnlyPrButton } from './pr-buttons.ts';
 import { cpuSaving, type Measurement } from '../canary/analysis.ts';
 import type { CanaryThresholds } from '../canary/config.ts';
 import { TERMINAL, type CanaryRecord } from '../canary/controller.ts';
@@ -147,6 +148,7 @@ function button(action: CanaryAction, text: string, service: string, confirm: st
 
 /** The buttons that make sense in this phase. */
 export function canaryButtons(r: CanaryRecord): unknown[] {
+  if (r.phase === 'promoted') return [arm64OnlyPrButton(r.target.service)];
   if (TERMINAL.has(r.phase) || r.phase === 'rolling-back') return [];
   const s = r.target.service;
   const waiting = r.phase.startsWith('awaiting') || r.phase === 'paused';

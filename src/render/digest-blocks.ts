@@ -2,8 +2,8 @@
 // header, 10 context elements). The words come from digestParts, shared with the text renderer.
 import type { DigestModel } from '../digest/digest.ts';
 import { digestParts } from './digest-text.ts';
+import { openPrsButton } from './pr-buttons.ts';
 
-export const OPEN_PRS_ACTION = 'open_prs';
 
 const MAX_BLOCKS = 50;
 const MAX_SECTION = 3000;
@@ -45,7 +45,7 @@ export function renderDigestBlocks(m: DigestModel): Block[] {
     r.service
       ? {
           ...section(r.line),
-          accessory: { type: 'button', action_id: OPEN_PRS_ACTION, value: r.service, text: { type: 'plain_text', text: clip(`Open PRs: ${r.service}`, 75) } },
+          accessory: openPrsButton(r.service, `Open PRs: ${r.service}`),
         }
       : section(r.line),
   );

@@ -1,6 +1,7 @@
 // The Slack Block Kit rendering of a readiness report, within Slack's limits (50 blocks a message,
 // 3000 characters a section text, 150 a header). What does not fit is cut at a finding boundary and
 // returned as `overflow` (the full terminal text) for the caller to attach in the thread.
+import { openPrsButton } from './pr-buttons.ts';
 import type { Finding, Report, Severity, Verdict } from '../readiness/report.ts';
 import { counts, ecosystemTitle, evidenceText, groupByEcosystem, hasAutofix, verdictHeadline } from './report-common.ts';
 import { renderReportText } from './report-text.ts';
@@ -10,7 +11,6 @@ export const MAX_SECTION_TEXT = 3000;
 const MAX_HEADER = 150;
 const MAX_FINDING_TEXT = 900;
 
-export const OPEN_PRS_ACTION = 'open_prs';
 
 const verdictEmoji: Record<Verdict, string> = {
   ready: ':white_check_mark:',
@@ -63,15 +63,7 @@ export function renderReportBlocks(report: Report): ReportMessage {
     ? [
         {
           type: 'actions',
-          elements: [
-            {
-              type: 'button',
-              action_id: OPEN_PRS_ACTION,
-              text: { type: 'plain_text', text: 'Open PRs', emoji: true },
-              style: 'primary',
-              value: report.service,
-            },
-          ],
+          elements: [openPrsButton(report.service)],
         },
       ]
     : [];

@@ -87,7 +87,10 @@ describe('a canary against the API double, a real Prometheus and the fake Slack 
     assert.match(trail.replies.join('\n'), /Step 2\/5: arm64 5% → 10%/);
     assert.match(trail.replies.join('\n'), /approval to move to 100%/);
     assert.match(trail.replies.join('\n'), /Promoted/);
-    assert.match(trail.replies.at(-1)!, /canary: false.*selectors/);
+    assert.match(trail.replies.at(-1)!, /Open the arm64-only PR.*canary: false.*selectors/);
+    const finalBlocks = JSON.stringify(trail.updates.at(-1)!.args.blocks);
+    assert.match(finalBlocks, /"action_id":"open_arm64_only_pr"/, 'the promoted message offers the arm64-only PR');
+    assert.doesNotMatch(finalBlocks, /canary_rollback/, 'and no more canary controls');
   });
 
   test('rolls back on its own after two failed checks, in one patch', async () => {

@@ -4,7 +4,7 @@ import { WebClient } from '@slack/web-api';
 import { SlackPoster } from '../../src/adapters/slack.ts';
 import { createDigestSchedule, postDigest, runDigest, type DigestRun } from '../../src/digest/digest.ts';
 import { prsSection } from '../../src/prs/records.ts';
-import { OPEN_PRS_ACTION } from '../../src/render/digest-blocks.ts';
+import { OPEN_PRS_ACTION } from '../../src/render/pr-buttons.ts';
 import { pct, renderDigestText, renderStatusLine } from '../../src/render/digest-text.ts';
 import type { KubeObject } from '../fakes/kube-api.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logger.ts';
 import { startTestBot, type TestBot } from '../fakes/bot.ts';
 import { FakeGitHub } from '../fakes/github-api.ts';
 import { freePort } from '../fakes/net.ts';
-import { OPEN_PRS_ACTION } from '../../commands/actions/open-prs.ts';
+import { ARM64_ONLY_PR_ACTION, OPEN_PRS_ACTION } from '../../src/render/pr-buttons.ts';
 import { catalogConfig, seedShared } from '../prs/helpers.ts';
 
 const OPERATOR = 'U-OPERATOR';
@@ -46,7 +46,8 @@ describe('PRs through the real bot', () => {
   beforeEach(() => {
     gh.reset();
     gh.addRepo('acme/api', { Dockerfile: `FROM ${t.bot.deps.catalog.resolve('api').image}-base:1\n` });
-    seedShared(gh, ['api']);
+    gh.addRepo('acme/web', { Dockerfile: `FROM ${t.bot.deps.catalog.resolve('web').image}-base:1\n` });
+    seedShared(gh, ['api', 'web']);
   });
 
   /** Sends the request and waits for the reply that ends it: the PR result (posted in the channel) or a refusal. */
@@ -97,6 +98,18 @@ describe('PRs through the real bot', () => {
     assert.match(String(replies[0]!.text), /^Sorry, opening PRs for api needs the operator role/);
     assert.equal(gh.writes(), 0);
     assert.equal(auditEntries(t.bot.deps.store).at(-1)!.result, 'denied');
+  });
+
+  test('after a promoted canary, "Open the arm64-only PR" moves the main Deployment itself, with no -arm64 copy', async () => {
+    assert.equal(t.bot.deps.catalog.resolve('web').canary, true, 'web goes through canaries');
+    const replies = await until(() => t.click(ARM64_ONLY_PR_ACTION, 'web', { user: OPERATOR, channel: 'C0PRS' }));
+    assert.match(String(replies.at(-1)!.text), /\*selectors\* opened/);
+    const [pull] = gh.pulls('acme/k8s');
+    assert.equal(pull!.head, 'archshift/web/selectors');
+    const manifest = gh.file('acme/k8s', pull!.head, 'apps/web/deployment.yaml')!;
+    assert.match(manifest, /kubernetes\.io\/arch: arm64/);
+    assert.doesNotMatch(manifest, /web-arm64/, 'the arm64-only shape, not the canary shape');
+    assert.equal(gh.pulls('acme/pipelines').length, 0, 'only the scheduling change');
   });
 
   test('the Open PRs button: an operator\'s click opens each PR once and links them', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { userInfo } from 'node:os';
 import { pr } from '../../commands/pr.ts';
 import { prCommand } from '../../src/cli/pr.ts';
-import { openPrsButton, OPEN_PRS_ACTION } from '../../commands/actions/open-prs.ts';
+import { openPrsButton, OPEN_PRS_ACTION } from '../../src/render/pr-buttons.ts';
 import { Authorizer } from '../../src/auth/authorize.ts';
 import { UsageError } from '../../src/args.ts';
 import { ForbiddenError } from '../../src/auth/authorize.ts';
