@@ -46,7 +46,7 @@ async function serve(storeFile: string): Promise<void> {
   seedFleet(api, fleet);
   const store = await Store.open(storeFile);
   await warmRegistryCache(store.section<RegistryCacheData>(REGISTRY_CACHE_SECTION, emptyRegistryCache), fleet);
-  await store.flush();
+  await store.close(); // the measured process opens this store next: one writer per store file
   api.latencyMs = LATENCY_MS;
   // Recording every request would only grow the double's memory.
   api.requests.push = () => 0;
