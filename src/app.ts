@@ -1,5 +1,4 @@
 // Composition root: config → adapters → use cases → Bolt app. Nothing else constructs adapters.
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import bolt from '@slack/bolt';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -80,7 +79,7 @@ export interface Bot {
 }
 
 export async function createBot(config: Config, opts: BuildOptions = {}): Promise<Bot> {
-  const allSecrets = opts.secrets ?? readSecrets(process.env, (p) => readFileSync(p, 'utf8'));
+  const allSecrets = opts.secrets ?? readSecrets(process.env);
   const secrets = requireSlackSecrets(config, allSecrets);
   const deps = await buildDeps(config, opts);
   const clientOptions = {

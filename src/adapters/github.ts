@@ -2,6 +2,7 @@
 // plugin (primary and secondary rate limits: waits for Retry-After instead of failing, and spaces write
 // requests by `github.writeIntervalMs`, PR creations by three times that, as GitHub asks). Every write
 // is checked against the `github.allow` list first; nothing outside it is ever written.
+import { readFileSync } from 'node:fs';
 import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
@@ -97,9 +98,13 @@ export interface GitHubClientOptions {
   logger?: Logger;
 }
 
-/** Reads credentials from the environment: GITHUB_TOKEN, or GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY + GITHUB_APP_INSTALLATION_ID. */
-export function githubAuthFromEnv(env: NodeJS.ProcessEnv = process.env): GitHubAuth | undefined {
-  const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: key, GITHUB_APP_INSTALLATION_ID: installationId, GITHUB_TOKEN: token } = env;
+/**
+ * Reads credentials from the environment: GITHUB_TOKEN, or GITHUB_APP_ID + GITHUB_APP_INSTALLATION_ID +
+ * the App's key, inline (GITHUB_APP_PRIVATE_KEY) or from a mounted file (GITHUB_APP_PRIVATE_KEY_FILE).
+ */
+export function githubAuthFromEnv(env: NodeJS.ProcessEnv = process.env, readFile = (p: string) => readFileSync(p, 'utf8')): GitHubAuth | undefined {
+  const { GITHUB_APP_ID: appId, GITHUB_APP_INSTALLATION_ID: installationId, GITHUB_TOKEN: token } = env;
+  const key = env.GITHUB_APP_PRIVATE_KEY || (env.GITHUB_APP_PRIVATE_KEY_FILE ? readFile(env.GITHUB_APP_PRIVATE_KEY_FILE) : undefined);
   if (appId && key && installationId) return { kind: 'app', appId, privateKey: key.replace(/\\n/g, '\n'), installationId };
   if (token) return { kind: 'token', token };
   return undefined;

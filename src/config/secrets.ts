@@ -1,4 +1,4 @@
-// Secrets come only from the environment (or files it names), never from the config file, so the
+// Secrets come only from the environment, never from the config file, so the
 // config can live in git and a ConfigMap.
 import type { Config } from './schema.ts';
 import { UserError } from '../errors.ts';
@@ -7,25 +7,18 @@ export interface Secrets {
   slackBotToken?: string;
   slackAppToken?: string;
   slackSigningSecret?: string;
-  githubToken?: string;
-  githubApp?: { appId: string; privateKey: string; installationId: string };
   /** Signs requests between replicas (leader election). */
   peerSecret?: string;
 }
 
 export class MissingSecretError extends UserError {}
 
-export function readSecrets(env: NodeJS.ProcessEnv = process.env, readFile: (p: string) => string): Secrets {
-  const key = env.GITHUB_APP_PRIVATE_KEY ?? (env.GITHUB_APP_PRIVATE_KEY_FILE ? readFile(env.GITHUB_APP_PRIVATE_KEY_FILE) : undefined);
+/** Slack and peer secrets; GitHub's are read by the GitHub adapter (githubAuthFromEnv). */
+export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   return {
     slackBotToken: env.SLACK_BOT_TOKEN || undefined,
     slackAppToken: env.SLACK_APP_TOKEN || undefined,
     slackSigningSecret: env.SLACK_SIGNING_SECRET || undefined,
-    githubToken: env.GITHUB_TOKEN || undefined,
-    githubApp:
-      env.GITHUB_APP_ID && key && env.GITHUB_APP_INSTALLATION_ID
-        ? { appId: env.GITHUB_APP_ID, privateKey: key, installationId: env.GITHUB_APP_INSTALLATION_ID }
-        : undefined,
     peerSecret: env.ARCHSHIFT_PEER_SECRET || undefined,
   };
 }
