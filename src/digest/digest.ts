@@ -4,7 +4,6 @@
 import type { Deps } from '../deps.ts';
 import { UserError } from '../errors.ts';
 import type { SlackPoster, PostedMessage } from '../adapters/slack.ts';
-import { createRegistryClient } from '../adapters/registry.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { prsSection } from '../prs/records.ts';
 import { analyseSystemImages } from '../readiness/analysers/system.ts';
@@ -124,7 +123,7 @@ export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
   const owners = ownerIndex(deps);
   const inventory = await takeInventory({
     kubernetes: deps.kube,
-    images: deps.registry ?? createRegistryClient({ config: deps.config.registry, store: deps.store, logger: deps.logger }),
+    images: deps.registry,
     owner: owners.lookup,
     teamLabels: cfg.teamLabels,
     sidecarContainers: cfg.sidecarContainers,

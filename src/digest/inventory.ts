@@ -75,7 +75,8 @@ export type BlockReason = (image: string) => string | undefined;
 
 export interface InventoryOptions {
   kubernetes: Kubernetes;
-  images: ImageInspector;
+  /** Without a registry client every image is unresolved, so its workload is "unknown". */
+  images?: ImageInspector;
   /** Catalog lookup: the service and team of a workload. */
   owner?: (w: { cluster: string; kind: string; namespace: string; name: string; labels: Record<string, string> }) => OwnerInfo | undefined;
   /** Labels/annotations naming the team, first found wins (after the catalog). */
@@ -124,6 +125,7 @@ export async function takeInventory(o: InventoryOptions): Promise<Inventory> {
   await Promise.all(
     [...distinct].map(async (image) => {
       try {
+        if (!o.images) throw new Error('no registry client is configured');
         verdicts.set(image, await o.images.inspect(image));
       } catch (err) {
         verdicts.set(image, { reference: image, normalized: image, status: 'error', platforms: [], reason: (err as Error).message });
