@@ -74,7 +74,7 @@ describe('HA: followers forward Slack work to the leader and copy its store', ()
       }
     });
     replicas.push(r);
-    await until(() => r.slackUrl !== '', 30_000, `${id} to start`);
+    await until(() => r.slackUrl !== '', 120_000, `${id} to start`);
     return r;
   }
 
@@ -95,7 +95,7 @@ describe('HA: followers forward Slack work to the leader and copy its store', ()
     slack = await new FakeSlackApi().start();
     dir = await mkdtemp(join(tmpdir(), 'archshift-ha-'));
     const [a, b] = await Promise.all([startReplica('archshift-0'), startReplica('archshift-1')]);
-    await until(() => Boolean(lease()?.spec?.holderIdentity && lease()?.metadata?.annotations?.['archshift.io/leader-url']), 15_000, 'a leader publishing its address');
+    await until(() => Boolean(lease()?.spec?.holderIdentity && lease()?.metadata?.annotations?.['archshift.io/leader-url']), 60_000, 'a leader publishing its address');
     leader = lease()!.spec!.holderIdentity === a.id ? a : b;
     follower = leader === a ? b : a;
     assert.equal(lease()!.metadata!.annotations!['archshift.io/leader-url'], leader.opsUrl, 'the leader publishes its ops address');
@@ -112,7 +112,7 @@ describe('HA: followers forward Slack work to the leader and copy its store', ()
   test('a command sent to the follower is acked there, run once on the leader, and its audit entry reaches the follower by replication', async () => {
     const { id, res } = command(follower, 'pr payments', 'U_FWD');
     assert.equal((await res).status, 200, 'the follower acknowledges at once');
-    await slack.waitFor(() => repliesTo(id).length > 0, 10_000);
+    await slack.waitFor(() => repliesTo(id).length > 0, 60_000);
     assert.match(String(repliesTo(id)[0].args.text), /needs the operator role/);
     await until(async () => (await auditIn(leader)).some((e) => e.actor === 'U_FWD'), 5000, 'the audit entry in the leader store');
     const entry = (await auditIn(leader)).find((e) => e.actor === 'U_FWD')!;
@@ -130,7 +130,7 @@ describe('HA: followers forward Slack work to the leader and copy its store', ()
     const id = `ha${++ids}`;
     const res = await postSigned(follower.slackUrl, blockActionBody({ actionId: 'open_prs', value: 'payments', user_id: 'U_CLICK', response_url: slack.responseUrl(id) }), { secret: SIGNING_SECRET });
     assert.equal(res.status, 200);
-    await slack.waitFor(() => repliesTo(id).length > 0, 10_000);
+    await slack.waitFor(() => repliesTo(id).length > 0, 60_000);
     assert.match(String(repliesTo(id)[0].args.text), /needs the operator role/);
     await until(async () => (await auditIn(leader)).some((e) => e.actor === 'U_CLICK'), 5000, 'the click audited on the leader');
     assert.equal(ran(follower, 'audit pr.open denied').length, 0);
@@ -166,16 +166,16 @@ describe('HA: followers forward Slack work to the leader and copy its store', ()
     assert.equal(lease()!.spec!.holderIdentity, leader.id);
     const down = command(follower, 'pr payments', 'U_DOWN');
     assert.equal((await down.res).status, 200);
-    await slack.waitFor(() => repliesTo(down.id).length > 0, 10_000);
+    await slack.waitFor(() => repliesTo(down.id).length > 0, 60_000);
     assert.equal(repliesTo(down.id)[0].args.text, BETWEEN_LEADERS_TEXT);
     assert.equal(repliesTo(down.id)[0].args.response_type, 'ephemeral');
     assert.equal(ran(follower, 'command').length, 0, 'nothing ran locally');
 
-    await until(() => lease()?.spec?.holderIdentity === follower.id, 10_000, 'the follower to take the Lease');
+    await until(() => lease()?.spec?.holderIdentity === follower.id, 60_000, 'the follower to take the Lease');
     assert.equal(lease()!.metadata!.annotations!['archshift.io/leader-url'], follower.opsUrl);
     const next = command(follower, 'pr payments', 'U_NEXT');
     assert.equal((await next.res).status, 200);
-    await slack.waitFor(() => repliesTo(next.id).length > 0, 10_000);
+    await slack.waitFor(() => repliesTo(next.id).length > 0, 60_000);
     assert.match(String(repliesTo(next.id)[0].args.text), /needs the operator role/);
     assert.equal(ran(follower, 'command').length, 1, 'the new leader ran it itself');
     await until(async () => (await auditIn(follower)).some((e) => e.actor === 'U_NEXT'), 5000, 'the new entry');
@@ -190,7 +190,7 @@ describe('HA: followers forward Slack work to the leader and copy its store', ()
     await sleep(600); // reads the Lease and the leader's address
     const { id, res } = command(next, 'pr payments', 'U_LAST');
     assert.equal((await res).status, 200);
-    await slack.waitFor(() => repliesTo(id).length > 0, 10_000);
+    await slack.waitFor(() => repliesTo(id).length > 0, 60_000);
     // The audit entry was written before the reply; terminate before the next regular copy.
     leaderNow.proc.kill('SIGTERM');
     await leaderNow.exited;

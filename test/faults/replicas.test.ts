@@ -63,7 +63,7 @@ describe('two replicas with a Lease on the API double', () => {
   test('exactly one leader; SIGKILL it and the other takes over within a lease period; no slot posted twice', async () => {
     const a = startReplica('replica-a');
     const b = startReplica('replica-b');
-    await until(() => a.leading || b.leading, 15_000, 'a leader');
+    await until(() => a.leading || b.leading, 60_000, 'a leader');
     // Let both campaign for a few lease periods: leadership must stay with one.
     const samples: number[] = [];
     for (let i = 0; i < 20; i++) {

@@ -171,7 +171,7 @@ describe('SIGHUP', () => {
     });
     const logged = (msg: string) => logs.filter((l) => l.msg === msg);
     try {
-      await until(() => logged('archshift is running').length > 0, 30_000, 'the bot to start');
+      await until(() => logged('archshift is running').length > 0, 120_000, 'the bot to start');
 
       (raw.catalog.services as Record<string, unknown>).search = {};
       raw.registry = { timeoutMs: 2000 };
