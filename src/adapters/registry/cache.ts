@@ -1,69 +1,77 @@
-// The registry answer cache, kept in the store section `registryCache`: what a manifest digest holds
-// never changes, so digests are kept for good; what a tag points to may, so tags expire after a TTL.
-import type { Section } from '../store.ts';
+// The registry answer cache, kept in two store tables: what a manifest digest holds never changes, so
+// `registry-digests` (`registry/repository@digest` -> platforms) is kept for good; what a tag points to
+// may, so `registry-tags` (`registry/repository:tag` -> digest and when it was read) expires after a TTL.
+// Entries recorded while a write is on its way go out together in the next one, so a write costs the
+// entries recorded, never the whole cache.
+import type { KeyedTable, Store } from '../store.ts';
 import type { Platform } from '../../readiness/image-types.ts';
 
-export interface RegistryCacheData {
-  /** `registry/repository@digest` -> platforms of that manifest. */
-  digests: Record<string, { platforms: Platform[] }>;
-  /** `registry/repository:tag` -> digest, with the time (ms) it was read. */
-  tags: Record<string, { digest: string; fetchedAt: number }>;
+export interface DigestEntry {
+  platforms: Platform[];
 }
 
-export const emptyRegistryCache = (): RegistryCacheData => ({ digests: {}, tags: {} });
+export interface TagEntry {
+  digest: string;
+  /** When it was read (ms since the epoch). */
+  fetchedAt: number;
+}
 
-/** A Section kept in memory, for when no store is configured (CLI one-offs, benchmarks). */
-export function memorySection<T>(initial: () => T): Section<T> {
-  let value = initial();
+export const DIGESTS_TABLE = 'registry-digests';
+export const TAGS_TABLE = 'registry-tags';
+
+/** A table kept in memory, for when no store is configured (CLI one-offs, benchmarks). */
+export function memoryTable<V>(): KeyedTable<V> {
+  const map = new Map<string, V>();
   return {
-    get: () => value,
-    update: async (fn) => {
-      const draft = structuredClone(value);
-      const result = await fn(draft);
-      value = draft;
-      return result;
+    get: (key) => map.get(key),
+    get size() {
+      return map.size;
+    },
+    put: async (entries) => {
+      for (const [k, v] of entries) map.set(k, v);
     },
   };
 }
 
+export interface RegistryCacheTables {
+  digests: KeyedTable<DigestEntry>;
+  tags: KeyedTable<TagEntry>;
+}
+
+export function registryCacheTables(store: Store | undefined): RegistryCacheTables {
+  return store ? { digests: store.table(DIGESTS_TABLE), tags: store.table(TAGS_TABLE) } : { digests: memoryTable(), tags: memoryTable() };
+}
+
 export class RegistryCache {
-  private pending: ((draft: RegistryCacheData) => void)[] = [];
+  private pending: { digests: Array<[string, DigestEntry]>; tags: Array<[string, TagEntry]> } = { digests: [], tags: [] };
   private scheduled: Promise<void> | undefined;
 
   constructor(
-    private readonly section: Section<RegistryCacheData>,
+    private readonly tables: RegistryCacheTables,
     private readonly tagTtlMs: number,
     private readonly now: () => number,
   ) {}
 
   digestFor(tagKey: string): string | undefined {
-    const entry = this.section.get().tags[tagKey];
+    const entry = this.tables.tags.get(tagKey);
     return entry && this.now() - entry.fetchedAt < this.tagTtlMs ? entry.digest : undefined;
   }
 
   platformsOf(digestKey: string): Platform[] | undefined {
-    return this.section.get().digests[digestKey]?.platforms;
+    return this.tables.digests.get(digestKey)?.platforms;
   }
 
-  /**
-   * Records a lookup. Writes are coalesced: all entries recorded while a write is queued go to
-   * disk in that one write, so 500 parallel lookups cost a handful of writes, not 500.
-   */
+  /** Records a lookup; resolves once it is stored (with whatever else was recorded meanwhile). */
   remember(digestKey: string, platforms: Platform[], tagKey: string | undefined, digest: string): Promise<void> {
-    const fetchedAt = this.now();
-    this.pending.push((draft) => {
-      draft.digests[digestKey] = { platforms };
-      if (tagKey && this.tagTtlMs > 0) draft.tags[tagKey] = { digest, fetchedAt };
+    this.pending.digests.push([digestKey, { platforms }]);
+    if (tagKey && this.tagTtlMs > 0) this.pending.tags.push([tagKey, { digest, fetchedAt: this.now() }]);
+    // Deferred a tick so lookups finishing together share the write.
+    this.scheduled ??= Promise.resolve().then(async () => {
+      const batch = this.pending;
+      this.pending = { digests: [], tags: [] };
+      this.scheduled = undefined;
+      await Promise.all([this.tables.digests.put(batch.digests), this.tables.tags.put(batch.tags)]);
     });
-    // Deferred a tick so the batch is taken after `scheduled` is set, even if update() runs fn at once.
-    this.scheduled ??= Promise.resolve().then(() =>
-      this.section.update((draft) => {
-        const batch = this.pending;
-        this.pending = [];
-        this.scheduled = undefined;
-        for (const apply of batch) apply(draft);
-      }),
-    );
     return this.scheduled;
   }
 }
