@@ -33,6 +33,9 @@ export interface Section<T> {
   update<R = void>(fn: (value: T) => R | Promise<R>): Promise<R>;
 }
 
+/** Another process holds the lock `Store.withLock` asked for, longer than the caller would wait. */
+export class StoreBusyError extends StoreError {}
+
 /** Many small entries, each written on its own: a write costs the entries written, not the table. */
 export interface KeyedTable<V> {
   get(key: string): V | undefined;
@@ -77,6 +80,13 @@ export interface Store {
    * Slack delivery is then dropped by whichever replica receives it).
    */
   firstDelivery(key: string, windowMs: number): Promise<boolean>;
+  /**
+   * Runs `fn` while holding a lock named `key` that every process sharing the store respects, waiting up
+   * to `waitMs` for it (then StoreBusyError). PostgreSQL: a session advisory lock, released by the server
+   * when the holder's connection ends, so a killed process never leaves it behind. lowdb: one process
+   * writes, so `fn` just runs.
+   */
+  withLock<R>(key: string, waitMs: number, fn: () => Promise<R>): Promise<R>;
   /** Re-reads what other processes changed since this one last looked (lowdb: nothing to do). */
   refresh(): Promise<void>;
   /** Resolves when the store can take writes now; the readiness probe. */

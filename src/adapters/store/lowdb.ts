@@ -124,6 +124,10 @@ class LowdbStore implements Store {
     // One writer: memory is the truth.
   }
 
+  withLock<R>(_key: string, _waitMs: number, fn: () => Promise<R>): Promise<R> {
+    return fn();
+  }
+
   async ping(): Promise<void> {
     await access(dirname(this.location), constants.W_OK);
   }

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import type { PostgresConfig } from '../../config/store-config.ts';
-import { StoreError, StoreUnavailableError, type AuditRecord, type KeyedTable, type OpenOptions, type Section, type Store } from '../store.ts';
+import { StoreBusyError, StoreError, StoreUnavailableError, type AuditRecord, type KeyedTable, type OpenOptions, type Section, type Store } from '../store.ts';
 import { DEFAULT_AUDIT_LIMIT } from './lowdb.ts';
 import { migrate } from './migrations.ts';
 
@@ -108,6 +108,16 @@ export class PostgresStore implements Store {
     recent: (): AuditRecord[] => this.auditTail,
   };
 
+  /** Brings the schema to this archshift's version (see migrations.ts). */
+  async migrate(): Promise<void> {
+    const { client, release } = await this.checkout('connecting');
+    try {
+      await migrate(client);
+    } finally {
+      release();
+    }
+  }
+
   /** Reads every section, table and the newest audit entries into memory. */
   async load(): Promise<void> {
     const { rows } = await this.query<{ name: string; version: string }>('reading the store', 'SELECT name, version FROM sections');
@@ -177,6 +187,30 @@ export class PostgresStore implements Store {
     }
   }
 
+  async withLock<R>(key: string, waitMs: number, fn: () => Promise<R>): Promise<R> {
+    const { client, release } = await this.checkout(`taking the lock ${key}`);
+    let broken: Error | undefined;
+    try {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [key]).catch((err: unknown) => {
+          throw wrap(err, `taking the lock ${key}`);
+        });
+        if (rows[0].ok) break;
+        if (Date.now() >= deadline) throw new StoreBusyError(`${key} is held by another process`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      try {
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch((err: Error) => (broken = err));
+      }
+    } finally {
+      // A connection whose unlock failed is dropped, which releases the lock on the server.
+      release(broken);
+    }
+  }
+
   async ping(): Promise<void> {
     await this.query('checking the database', 'SELECT 1');
   }
@@ -199,12 +233,7 @@ export class PostgresStore implements Store {
 
   /** Writes a whole installation (store copy) in one transaction: all of it lands, or nothing. */
   async importAll(data: { sections: Record<string, unknown>; tables: Record<string, Array<[string, unknown]>>; audit: AuditRecord[] }): Promise<void> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw wrap(err, 'copying the store');
-    }
+    const { client, release } = await this.checkout('copying the store');
     try {
       await client.query('BEGIN');
       for (const [name, value] of Object.entries(data.sections)) {
@@ -234,7 +263,7 @@ export class PostgresStore implements Store {
       await client.query('ROLLBACK').catch(() => undefined);
       throw wrap(err, 'copying the store');
     } finally {
-      client.release();
+      release();
     }
     await this.load();
   }
@@ -257,12 +286,7 @@ export class PostgresStore implements Store {
   }
 
   private async updateNow<T, R>(name: string, initial: () => T, fn: (value: T) => R | Promise<R>): Promise<R> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw wrap(err, `saving ${name}`);
-    }
+    const { client, release } = await this.checkout(`saving ${name}`);
     let broken: Error | undefined;
     let ownError: { err: unknown } | undefined;
     try {
@@ -291,7 +315,7 @@ export class PostgresStore implements Store {
       // The update's own refusal goes to the caller as it is; anything else is the database's.
       throw ownError ? ownError.err : wrap(err, `saving ${name}`);
     } finally {
-      client.release(broken);
+      release(broken);
     }
   }
 
@@ -338,6 +362,30 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * A connection of our own for a transaction or a lock. While it is out of the pool its 'error' event
+   * (the server went away) must have a listener, or it would take the process down; the query in
+   * flight fails on its own.
+   */
+  private async checkout(what: string): Promise<{ client: pg.PoolClient; release(err?: Error): void }> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw wrap(err, what);
+    }
+    let failed: Error | undefined;
+    const onError = (err: Error) => (failed = err);
+    client.on('error', onError);
+    return {
+      client,
+      release: (err) => {
+        client.off('error', onError);
+        client.release(err ?? failed);
+      },
+    };
+  }
+
   private async query<R extends pg.QueryResultRow>(what: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
     try {
       return await this.pool.query<R>(sql, params);
@@ -382,19 +430,14 @@ export async function openPostgresStore(config: PostgresConfig, opts: OpenOption
     statement_timeout: config.statementTimeoutMs,
     query_timeout: config.statementTimeoutMs + 1000,
     application_name: 'archshift',
+    // A replica that vanishes without closing its sockets still gets its advisory locks released.
+    keepAlive: true,
   });
   // An idle connection the server dropped (restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const store = new PostgresStore(pool, redactUrl(url), opts.auditLimit ?? DEFAULT_AUDIT_LIMIT);
   try {
-    const client = await pool.connect().catch((err: unknown) => {
-      throw wrap(err, 'connecting');
-    });
-    try {
-      await migrate(client);
-    } finally {
-      client.release();
-    }
+    await store.migrate();
     await store.load();
   } catch (err) {
     await pool.end().catch(() => undefined);
