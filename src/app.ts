@@ -4,7 +4,7 @@ import bolt from '@slack/bolt';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { WebClient } from '@slack/web-api';
 import { registerCommands } from '../commands/index.ts';
-import { storeGate } from '../commands/store-gate.ts';
+import { gatedApp } from '../commands/store-gate.ts';
 import { Authorizer, SlackGroupDirectory } from './auth/authorize.ts';
 import { Catalog } from './config/catalog.ts';
 import { discoverServices } from './config/discover.ts';
@@ -21,7 +21,6 @@ import { createLogger, type Logger } from './logger.ts';
 import { UserError } from './errors.ts';
 import { buildCanaryController, startCanaryScheduler } from './canary/wire.ts';
 import { createDigestSchedule } from './digest/digest.ts';
-import { dropRepeatedDeliveries } from './ops/dedupe.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
 
 const { App, HTTPReceiver, LogLevel } = bolt;
@@ -128,11 +127,9 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   });
   const webClient = new WebClient(secrets.botToken, clientOptions);
   deps.auth = new Authorizer(config.auth, new SlackGroupDirectory(webClient, config.auth.groupCacheSeconds * 1000));
-  // Every replica serves Slack: first the store must answer, then a retried delivery is dropped.
-  app.use(storeGate(deps.store, deps.logger));
-  app.use(dropRepeatedDeliveries(deps.store, deps.logger));
   app.use(ops.inFlight.middleware());
-  registerCommands(app, deps);
+  // Every replica serves Slack; each listener acks, then waits for the store and drops retried deliveries.
+  registerCommands(gatedApp(app, deps.store, deps.logger), deps);
   const slack = new SlackPoster(webClient);
   // Only the leader steps canaries and posts the scheduled digest; every replica serves commands. While
   // the store cannot be read the leader pauses too, rather than act on state it could not save.

@@ -11,7 +11,7 @@ import { parseImageRef, type ImageRef } from '../readiness/image-ref.ts';
 import { hasArm64, type Arm64Suggestion, type ImageInspector, type ImageResult, type Platform } from '../readiness/image-types.ts';
 import { findNearestArm64Tag, suggestArm64Image } from '../readiness/nearest-tag.ts';
 import type { ImageLayerReader, ImageLayers } from '../readiness/image-scan.ts';
-import { RegistryCache, registryCacheTables } from './registry/cache.ts';
+import { RegistryCache, registryCacheTable } from './registry/cache.ts';
 import { loadCredentials, type CredentialLookup } from './registry/credentials.ts';
 import { RegistryFailure, RegistryHttp, emptyStats, type Endpoint, type Reply, type RegistryStats } from './registry/http.ts';
 
@@ -27,7 +27,7 @@ export const MANIFEST_ACCEPT = [
 
 export interface RegistryClientOptions {
   config: Config['registry'];
-  /** Persists answers across restarts (tables `registry-digests`, `registry-tags`); without it they are kept in memory. */
+  /** Persists answers across restarts (table `registry-cache`); without it they are kept in memory. */
   store?: Store;
   logger?: Logger;
   fetch?: typeof fetch;
@@ -89,7 +89,7 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
       stats: this.counters,
       logger: o.logger,
     });
-    this.cache = new RegistryCache(registryCacheTables(o.store), o.config.tagTtlSeconds * 1000, now);
+    this.cache = new RegistryCache(registryCacheTable(o.store), o.config.tagTtlSeconds * 1000, now);
   }
 
   /** Requests made and cache use so far (a copy). */

@@ -44,21 +44,21 @@ test('copies an installation with its history, PR records, canaries, cache and w
     d.clusters.prod = { points: [{ day: '2026-11-30', pods: { total: 10, arm64: 4 } }] };
   });
   await src.section<{ lastSlot?: string }>('digest', () => ({})).update((d) => void (d.lastSlot = '2026-12-01T09:00:00.000Z'));
-  await src.table('registry-digests').put(Array.from({ length: 300 }, (_, i) => [`r.io/a@sha256:${i}`, { platforms: [{ os: 'linux', architecture: 'arm64' }] }]));
+  await src.table('registry-cache').put(Array.from({ length: 300 }, (_, i) => [`r.io/a@sha256:${i}`, { platforms: [{ os: 'linux', architecture: 'arm64' }] }]));
   for (let i = 0; i < 150; i++) await src.audit.append({ at: new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString(), actor: `U${i % 3}`, action: 'pr.open', service: 'payments', result: 'ok' });
   await src.close();
 
   const url = await pgs.database();
   const r = await cli('store', 'copy', '--from', file, '--to', url);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /sections canaries, digest, history, prs; 300 registry-digests, 0 registry-tags, 150 audit entries\. Checked by reading it back/);
+  assert.match(r.out, /sections canaries, digest, history, prs; 300 registry-cache, 150 audit entries\. Checked by reading it back/);
 
   const moved = await openStore(storeConfigSchema.parse({ driver: 'postgres', postgres: { url } }), { auditLimit: 1000 });
   try {
     assert.deepEqual(moved.section('canaries', () => ({})).get(), { payments: { phase: 'progressing', weight: 25, pending: { weight: 50, stepIndex: 2 } } });
     assert.equal(moved.section<{ services: Record<string, Record<string, { number: number }>> }>('prs', () => ({ services: {} })).get().services.payments.selectors.number, 8);
     assert.deepEqual(moved.section<{ lastSlot?: string }>('digest', () => ({})).get().lastSlot, '2026-12-01T09:00:00.000Z');
-    assert.equal(moved.table('registry-digests').size, 300);
+    assert.equal(moved.table('registry-cache').size, 300);
     assert.equal(moved.audit.recent().length, 150, 'every entry, not only the 100 kept at hand');
     assert.deepEqual(await pgs.sql(url, "SELECT count(*)::int AS n FROM audit_log WHERE actor = 'U1'"), [{ n: 50 }]);
   } finally {

@@ -130,12 +130,12 @@ describe('PostgreSQL store', () => {
   test('keyed tables: a batch is one upsert, read back after a reopen', async () => {
     const url = await pgs.database();
     const s = await open(url);
-    const t = s.table<{ platforms: string[] }>('registry-digests');
+    const t = s.table<{ platforms: string[] }>('registry-cache');
     await t.put(Array.from({ length: 500 }, (_, i) => [`r.io/app@sha256:${i}`, { platforms: ['linux/amd64'] }] as [string, { platforms: string[] }]));
     await t.put([['r.io/app@sha256:7', { platforms: ['linux/arm64'] }]]);
     const again = await open(url);
-    assert.equal(again.table('registry-digests').size, 500);
-    assert.deepEqual(again.table('registry-digests').get('r.io/app@sha256:7'), { platforms: ['linux/arm64'] });
+    assert.equal(again.table('registry-cache').size, 500);
+    assert.deepEqual(again.table('registry-cache').get('r.io/app@sha256:7'), { platforms: ['linux/arm64'] });
   });
 
   test('the database going away: calls fail as "unavailable" with nothing written, and work again once it is back', async () => {

@@ -84,16 +84,16 @@ test('a registry-cache write appends to its own file and leaves the JSON file al
   const store = await Store.open(file);
   await store.section('canaries', () => ({})).update(() => undefined);
   const { ino, mtimeMs } = await stat(file);
-  const table = store.table<{ platforms: string[] }>('registry-digests');
+  const table = store.table<{ platforms: string[] }>('registry-cache');
   await table.put(Array.from({ length: 10 }, (_, i) => [`r.io/a@sha256:${i}`, { platforms: ['linux/arm64'] }] as [string, { platforms: string[] }]));
   await table.put([['r.io/a@sha256:3', { platforms: ['linux/amd64'] }]]);
   const after = await stat(file);
   assert.deepEqual([after.ino, after.mtimeMs], [ino, mtimeMs], 'the JSON file was not rewritten');
-  assert.equal((await readFile(join(dir, 'hot.registry-digests.jsonl'), 'utf8')).trim().split('\n').length, 11);
+  assert.equal((await readFile(join(dir, 'hot.registry-cache.jsonl'), 'utf8')).trim().split('\n').length, 11);
   await store.close();
   const reopened = await Store.open(file);
-  assert.equal(reopened.table('registry-digests').size, 10);
-  assert.deepEqual(reopened.table('registry-digests').get('r.io/a@sha256:3'), { platforms: ['linux/amd64'] });
+  assert.equal(reopened.table('registry-cache').size, 10);
+  assert.deepEqual(reopened.table('registry-cache').get('r.io/a@sha256:3'), { platforms: ['linux/amd64'] });
   await reopened.close();
 });
 
@@ -108,28 +108,28 @@ test('a schema 1 file (registry cache and audit inside) is upgraded: both move t
     }),
   );
   const store = await Store.open(file);
-  assert.deepEqual(store.table('registry-tags').get('r.io/a:1'), { digest: 'sha256:1', fetchedAt: 5 });
+  assert.deepEqual(store.table('registry-cache').get('r.io/a:1'), { digest: 'sha256:1', fetchedAt: 5 });
   assert.deepEqual(store.audit.recent(), audit);
   await store.close();
   const onDisk = JSON.parse(await readFile(file, 'utf8')) as { schemaVersion: number; sections: Record<string, unknown> };
   assert.equal(onDisk.schemaVersion, 2);
   assert.deepEqual(Object.keys(onDisk.sections), ['canaries']);
   const reopened = await Store.open(file);
-  assert.equal(reopened.table('registry-digests').size, 1);
+  assert.equal(reopened.table('registry-cache').size, 2, 'the digest and the tag');
   assert.deepEqual(reopened.audit.recent(), audit, 'moved once, not again on the next open');
   await reopened.close();
 });
 
 test('a side file cut short by a crash loses only its last line; damage in the middle is refused untouched', async () => {
   const file = join(dir, 'torn.json');
-  const side = join(dir, 'torn.registry-tags.jsonl');
+  const side = join(dir, 'torn.registry-cache.jsonl');
   await writeFile(side, `${JSON.stringify(['r.io/a:1', { digest: 'sha256:1', fetchedAt: 1 }])}\n["r.io/a:2", {"dig`);
   const store = await Store.open(file);
-  assert.equal(store.table('registry-tags').size, 1);
-  await store.table('registry-tags').put([['r.io/a:3', { digest: 'sha256:3', fetchedAt: 3 }]]);
+  assert.equal(store.table('registry-cache').size, 1);
+  await store.table('registry-cache').put([['r.io/a:3', { digest: 'sha256:3', fetchedAt: 3 }]]);
   await store.close();
   const reopened = await Store.open(file);
-  assert.equal(reopened.table('registry-tags').size, 2, 'the next append did not glue onto the torn line');
+  assert.equal(reopened.table('registry-cache').size, 2, 'the next append did not glue onto the torn line');
   await reopened.close();
   const damaged = `["a", 1]\nnot json\n["b", 2]\n`;
   await writeFile(side, damaged);

@@ -83,7 +83,7 @@ describe('registry cache', () => {
     const first = createRegistryClient({ config, store: await Store.open(file) });
     assert.equal((await first.inspect(`${proxy.host}/shop/api:1.0`)).status, 'multi-arch-with-arm64');
     // The tag is one appended line in the cache's own file, next to the store file.
-    const lines = (await readFile(join(dir, 'store.registry-tags.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as [string, { digest: string }]);
+    const lines = (await readFile(join(dir, 'store.registry-cache.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as [string, { digest: string }]);
     assert.deepEqual(lines.find(([k]) => k === `${proxy.host}/shop/api:1.0`)?.[1].digest, armDigest);
 
     const sent = proxy.log.length;

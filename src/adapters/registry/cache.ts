@@ -1,6 +1,6 @@
-// The registry answer cache, kept in two store tables: what a manifest digest holds never changes, so
-// `registry-digests` (`registry/repository@digest` -> platforms) is kept for good; what a tag points to
-// may, so `registry-tags` (`registry/repository:tag` -> digest and when it was read) expires after a TTL.
+// The registry answer cache, kept in the store table `registry-cache` by reference: what a manifest
+// digest holds never changes, so `registry/repository@digest` -> platforms is kept for good; what a tag
+// points to may, so `registry/repository:tag` -> digest (with when it was read) expires after a TTL.
 // Entries recorded while a write is on its way go out together in the next one, so a write costs the
 // entries recorded, never the whole cache.
 import type { KeyedTable, Store } from '../store.ts';
@@ -16,8 +16,9 @@ export interface TagEntry {
   fetchedAt: number;
 }
 
-export const DIGESTS_TABLE = 'registry-digests';
-export const TAGS_TABLE = 'registry-tags';
+export type CacheEntry = DigestEntry | TagEntry;
+
+export const REGISTRY_CACHE_TABLE = 'registry-cache';
 
 /** A table kept in memory, for when no store is configured (CLI one-offs, benchmarks). */
 export function memoryTable<V>(): KeyedTable<V> {
@@ -33,44 +34,40 @@ export function memoryTable<V>(): KeyedTable<V> {
   };
 }
 
-export interface RegistryCacheTables {
-  digests: KeyedTable<DigestEntry>;
-  tags: KeyedTable<TagEntry>;
-}
-
-export function registryCacheTables(store: Store | undefined): RegistryCacheTables {
-  return store ? { digests: store.table(DIGESTS_TABLE), tags: store.table(TAGS_TABLE) } : { digests: memoryTable(), tags: memoryTable() };
+export function registryCacheTable(store: Store | undefined): KeyedTable<CacheEntry> {
+  return store ? store.table(REGISTRY_CACHE_TABLE) : memoryTable();
 }
 
 export class RegistryCache {
-  private pending: { digests: Array<[string, DigestEntry]>; tags: Array<[string, TagEntry]> } = { digests: [], tags: [] };
+  private pending: Array<[string, CacheEntry]> = [];
   private scheduled: Promise<void> | undefined;
 
   constructor(
-    private readonly tables: RegistryCacheTables,
+    private readonly table: KeyedTable<CacheEntry>,
     private readonly tagTtlMs: number,
     private readonly now: () => number,
   ) {}
 
   digestFor(tagKey: string): string | undefined {
-    const entry = this.tables.tags.get(tagKey);
-    return entry && this.now() - entry.fetchedAt < this.tagTtlMs ? entry.digest : undefined;
+    const entry = this.table.get(tagKey);
+    return entry && 'digest' in entry && this.now() - entry.fetchedAt < this.tagTtlMs ? entry.digest : undefined;
   }
 
   platformsOf(digestKey: string): Platform[] | undefined {
-    return this.tables.digests.get(digestKey)?.platforms;
+    const entry = this.table.get(digestKey);
+    return entry && 'platforms' in entry ? entry.platforms : undefined;
   }
 
   /** Records a lookup; resolves once it is stored (with whatever else was recorded meanwhile). */
   remember(digestKey: string, platforms: Platform[], tagKey: string | undefined, digest: string): Promise<void> {
-    this.pending.digests.push([digestKey, { platforms }]);
-    if (tagKey && this.tagTtlMs > 0) this.pending.tags.push([tagKey, { digest, fetchedAt: this.now() }]);
+    this.pending.push([digestKey, { platforms }]);
+    if (tagKey && this.tagTtlMs > 0) this.pending.push([tagKey, { digest, fetchedAt: this.now() }]);
     // Deferred a tick so lookups finishing together share the write.
     this.scheduled ??= Promise.resolve().then(async () => {
       const batch = this.pending;
-      this.pending = { digests: [], tags: [] };
+      this.pending = [];
       this.scheduled = undefined;
-      await Promise.all([this.tables.digests.put(batch.digests), this.tables.tags.put(batch.tags)]);
+      await this.table.put(batch);
     });
     return this.scheduled;
   }

@@ -28,7 +28,7 @@ export interface LowdbData {
 type TableLine = [key: string, value: unknown];
 
 /** Sections of schema 1 that became tables (entries of the named maps) or the audit log. */
-const LEGACY_TABLES: Record<string, Record<string, string>> = { registryCache: { digests: 'registry-digests', tags: 'registry-tags' } };
+const LEGACY_TABLES: Record<string, Record<string, string>> = { registryCache: { digests: 'registry-cache', tags: 'registry-cache' } };
 
 export const DEFAULT_AUDIT_LIMIT = 5000;
 
@@ -68,16 +68,15 @@ class LowdbStore implements Store {
     return this.heldBy !== undefined;
   }
 
-  async loadTable(name: string, legacy: Record<string, unknown> | undefined): Promise<void> {
+  async loadTable(name: string, legacy: Array<[string, unknown]>): Promise<void> {
     const { journal, lines } = await Journal.open<TableLine>(sideFile(this.location, name), this.readOnly, (ls) => {
       const latest = new Map(ls);
       return [...latest];
     });
     const map = new Map(lines);
-    const moved = Object.entries(legacy ?? {});
-    for (const [k, v] of moved) map.set(k, v);
+    for (const [k, v] of legacy) map.set(k, v);
     this.tables.set(name, { journal, map });
-    await journal.append(moved);
+    await journal.append(legacy);
   }
 
   section<T>(name: string, initial: () => T): Section<T> {
@@ -252,11 +251,15 @@ async function load(path: string, heldBy: string | undefined, auditLimit: number
   const db = new Low<LowdbData>(new JSONFile<LowdbData>(path), data);
   const store = new LowdbStore(db, path, heldBy, auditJournal, tail, auditLimit);
   await auditJournal.append(legacyAudit);
-  for (const [section, maps] of Object.entries({ ...LEGACY_TABLES })) {
+  // Every table, with the entries a schema-1 file kept inside it.
+  const legacy = new Map<string, Array<[string, unknown]>>();
+  for (const [section, maps] of Object.entries(LEGACY_TABLES)) {
     for (const [field, table] of Object.entries(maps)) {
-      await store.loadTable(table, (data.sections[section] as Record<string, Record<string, unknown>> | undefined)?.[field]);
+      const entries = Object.entries((data.sections[section] as Record<string, Record<string, unknown>> | undefined)?.[field] ?? {});
+      legacy.set(table, [...(legacy.get(table) ?? []), ...entries]);
     }
   }
+  for (const [table, entries] of legacy) await store.loadTable(table, entries);
   const upgrade = data.schemaVersion < LOWDB_SCHEMA_VERSION;
   if (upgrade) {
     // The moved parts are in their own files now (appended above); the JSON file drops them.

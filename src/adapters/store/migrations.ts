@@ -28,12 +28,9 @@ export const MIGRATIONS: string[] = [
      record jsonb NOT NULL,
      updated_at timestamptz NOT NULL DEFAULT now()
    );
-   CREATE TABLE registry_digests (
-     ref text PRIMARY KEY,
-     value jsonb NOT NULL,
-     updated_at timestamptz NOT NULL DEFAULT now()
-   );
-   CREATE TABLE registry_tags (
+   -- By reference: registry/repository@digest -> platforms (kept), registry/repository:tag -> digest and
+   -- when it was read (expires after registry.tagTtlSeconds).
+   CREATE TABLE registry_cache (
      ref text PRIMARY KEY,
      value jsonb NOT NULL,
      updated_at timestamptz NOT NULL DEFAULT now()

@@ -27,7 +27,7 @@ const LAYOUTS: Record<string, Layout> = {
 };
 
 /** Keyed tables (Store.table) and their SQL tables. */
-export const TABLES: Record<string, string> = { 'registry-digests': 'registry_digests', 'registry-tags': 'registry_tags' };
+export const TABLES: Record<string, string> = { 'registry-cache': 'registry_cache' };
 
 type Row = { key: string[]; value: unknown };
 
@@ -225,7 +225,7 @@ export class PostgresStore implements Store {
     const { rows } = await this.query<{ n: string }>(
       'reading the store',
       `SELECT (SELECT count(*) FROM sections WHERE doc IS NOT NULL) + (SELECT count(*) FROM audit_log) +
-              (SELECT count(*) FROM registry_digests) + (SELECT count(*) FROM registry_tags) +
+              (SELECT count(*) FROM registry_cache) +
               (SELECT count(*) FROM canaries) + (SELECT count(*) FROM pr_records) + (SELECT count(*) FROM digest_history) AS n`,
     );
     return Number(rows[0].n) === 0;
