@@ -11,8 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeCluster, Kubernetes } from '../src/adapters/kubernetes.ts';
-import { createRegistryClient, REGISTRY_CACHE_SECTION, type RegistryCacheData } from '../src/adapters/registry.ts';
-import { emptyRegistryCache } from '../src/adapters/registry/cache.ts';
+import { createRegistryClient } from '../src/adapters/registry.ts';
 import { Store } from '../src/adapters/store.ts';
 import { registryConfigSchema } from '../src/config/schema.ts';
 import { takeInventory } from '../src/digest/inventory.ts';
@@ -45,7 +44,7 @@ async function serve(storeFile: string): Promise<void> {
   const fleet = generateFleet(SPEC);
   seedFleet(api, fleet);
   const store = await Store.open(storeFile);
-  await warmRegistryCache(store.section<RegistryCacheData>(REGISTRY_CACHE_SECTION, emptyRegistryCache), fleet);
+  await warmRegistryCache(store, fleet);
   await store.close(); // the measured process opens this store next: one writer per store file
   api.latencyMs = LATENCY_MS;
   // Recording every request would only grow the double's memory.

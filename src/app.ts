@@ -4,6 +4,7 @@ import bolt from '@slack/bolt';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { WebClient } from '@slack/web-api';
 import { registerCommands } from '../commands/index.ts';
+import { gatedApp } from '../commands/store-gate.ts';
 import { Authorizer, SlackGroupDirectory } from './auth/authorize.ts';
 import { Catalog } from './config/catalog.ts';
 import { discoverServices } from './config/discover.ts';
@@ -13,15 +14,13 @@ import { createGitHubClient } from './adapters/github.ts';
 import { Kubernetes } from './adapters/kubernetes.ts';
 import { createRegistryClient } from './adapters/registry.ts';
 import { SlackPoster } from './adapters/slack.ts';
-import { Store, type StoreLockMode } from './adapters/store.ts';
+import { openStore, type StoreLockMode } from './adapters/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Deps } from './deps.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { UserError } from './errors.ts';
 import { buildCanaryController, startCanaryScheduler } from './canary/wire.ts';
 import { createDigestSchedule } from './digest/digest.ts';
-import { DeliveryLog, dropRepeatedDeliveries } from './ops/dedupe.ts';
-import { FORWARDED_CONTEXT_KEY } from './ops/forward.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
 
 const { App, HTTPReceiver, LogLevel } = bolt;
@@ -47,7 +46,7 @@ function clusterConfigured(config: Config): boolean {
 /** Everything a use case needs; used by the bot and by the CLI. Opens the store (and fails if it is corrupt). */
 export async function buildDeps(config: Config, opts: BuildOptions = {}): Promise<Deps> {
   const logger = opts.logger ?? createLogger();
-  const store = await Store.open(config.store.file, opts.storeLock);
+  const store = await openStore(config.store, { lock: opts.storeLock, auditLimit: config.auth.auditLimit, env: opts.env });
   const kube = opts.kubeConfig || clusterConfigured(config) ? await Kubernetes.fromConfig(config.kubernetes, opts.kubeConfig) : undefined;
   const clock = opts.clock ?? systemClock;
   const env = opts.env ?? process.env;
@@ -66,6 +65,23 @@ export async function buildDeps(config: Config, opts: BuildOptions = {}): Promis
 }
 
 export class SlackStartError extends UserError {}
+
+/** A check that re-reads the store (other replicas' writes): false, logged once per outage, while it does not answer. */
+function storeWatch(deps: Deps): () => Promise<boolean> {
+  let down = false;
+  return async () => {
+    try {
+      await deps.store.refresh();
+      if (down) deps.logger.info('state store answers again; singleton work resumes');
+      down = false;
+      return true;
+    } catch (err) {
+      if (!down) deps.logger.warn({ err: (err as { detail?: string }).detail ?? (err as Error).message }, 'state store unavailable; the canary ticker and digest schedule pause');
+      down = true;
+      return false;
+    }
+  };
+}
 
 export interface Bot {
   deps: Deps;
@@ -88,12 +104,14 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
     timeout: 10_000,
   };
   const logLevel = deps.logger.level === 'debug' ? LogLevel.DEBUG : LogLevel.ERROR;
-  // Before the App, which calls Slack at once: a bad HA setup (no peer secret or address) stops here.
-  const ops = createOpsRuntime(deps, new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }), {
-    secret: allSecrets.peerSecret,
-    // The follower already acknowledged it; the handlers' respond() goes to the body's response_url.
-    processEvent: (body) => app.processEvent({ body, ack: async () => undefined, customProperties: { [FORWARDED_CONTEXT_KEY]: true } }),
-  });
+  // Before the App, which calls Slack at once: a bad HA setup (no cluster, or lowdb) stops here.
+  let ops: OpsRuntime;
+  try {
+    ops = createOpsRuntime(deps, new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }));
+  } catch (err) {
+    await deps.store.close();
+    throw err;
+  }
   const app =
     config.slack.mode === 'socket'
       ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true })
@@ -109,15 +127,16 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   });
   const webClient = new WebClient(secrets.botToken, clientOptions);
   deps.auth = new Authorizer(config.auth, new SlackGroupDirectory(webClient, config.auth.groupCacheSeconds * 1000));
-  // First: on a follower, Slack work goes to the leader and nothing below runs here.
-  if (ops.forwarder) app.use(ops.forwarder);
-  app.use(dropRepeatedDeliveries(new DeliveryLog(), deps.logger));
   app.use(ops.inFlight.middleware());
-  registerCommands(app, deps);
+  // Every replica serves Slack; each listener acks, then waits for the store and drops retried deliveries.
+  registerCommands(gatedApp(app, deps.store, deps.logger), deps);
   const slack = new SlackPoster(webClient);
-  // Only the leader steps canaries and posts the scheduled digest; every replica serves commands.
-  const isLeader = () => ops.leadership.isLeader();
-  deps.canary = buildCanaryController(deps, { slack, isLeader, leaseHolder: config.server.leaderElection.enabled ? isLeader : undefined });
+  // Only the leader steps canaries and posts the scheduled digest; every replica serves commands. While
+  // the store cannot be read the leader pauses too, rather than act on state it could not save.
+  const storeAnswers = storeWatch(deps);
+  const isLeader = async () => ops.leadership.isLeader() && (await storeAnswers());
+  const leaseHolder = config.server.leaderElection.enabled ? () => ops.leadership.isLeader() : undefined;
+  deps.canary = buildCanaryController(deps, { slack, isLeader, leaseHolder });
   const digestSchedule = deps.kube ? createDigestSchedule(deps, slack, isLeader) : undefined;
   let stopCanaries: (() => Promise<void>) | undefined;
   return {

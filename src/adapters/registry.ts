@@ -11,12 +11,11 @@ import { parseImageRef, type ImageRef } from '../readiness/image-ref.ts';
 import { hasArm64, type Arm64Suggestion, type ImageInspector, type ImageResult, type Platform } from '../readiness/image-types.ts';
 import { findNearestArm64Tag, suggestArm64Image } from '../readiness/nearest-tag.ts';
 import type { ImageLayerReader, ImageLayers } from '../readiness/image-scan.ts';
-import { RegistryCache, emptyRegistryCache, memorySection, type RegistryCacheData } from './registry/cache.ts';
+import { RegistryCache, registryCacheTable } from './registry/cache.ts';
 import { loadCredentials, type CredentialLookup } from './registry/credentials.ts';
 import { RegistryFailure, RegistryHttp, emptyStats, type Endpoint, type Reply, type RegistryStats } from './registry/http.ts';
 
 export type { RegistryStats } from './registry/http.ts';
-export type { RegistryCacheData } from './registry/cache.ts';
 
 export const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.index.v1+json',
@@ -25,11 +24,10 @@ export const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
 
-export const REGISTRY_CACHE_SECTION = 'registryCache';
 
 export interface RegistryClientOptions {
   config: Config['registry'];
-  /** Persists answers across restarts (section `registryCache`); without it they are kept in memory. */
+  /** Persists answers across restarts (table `registry-cache`); without it they are kept in memory. */
   store?: Store;
   logger?: Logger;
   fetch?: typeof fetch;
@@ -91,10 +89,7 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
       stats: this.counters,
       logger: o.logger,
     });
-    const section = o.store
-      ? o.store.section<RegistryCacheData>(REGISTRY_CACHE_SECTION, emptyRegistryCache)
-      : memorySection(emptyRegistryCache);
-    this.cache = new RegistryCache(section, o.config.tagTtlSeconds * 1000, now);
+    this.cache = new RegistryCache(registryCacheTable(o.store), o.config.tagTtlSeconds * 1000, now);
   }
 
   /** Requests made and cache use so far (a copy). */

@@ -1,189 +1,115 @@
-// The one place that reads and writes the lowdb JSON file. Each feature owns a named section
-// (registryCache, prs, canaries, history, audit, ...) and reaches it through `store.section()`, so
-// features never edit each other's data and this module never needs to know their shapes.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+// The state store: one interface, two drivers. `lowdb` (the default) keeps a JSON file for one replica;
+// `postgres` keeps real tables for several replicas on one database. Features reach their data through
+// named sections (small documents such as the canaries or the digest slot), keyed tables (the registry
+// cache, many small entries written a few at a time) and the append-only audit log; the drivers decide
+// how each is laid out, so features never know which one runs.
+import type { StoreConfig } from '../config/store-config.ts';
+import { UserError } from '../errors.ts';
+import { openLowdbStore, type StoreLockMode } from './store/lowdb.ts';
+import { openPostgresStore } from './store/postgres.ts';
 
-export const STORE_SCHEMA_VERSION = 1;
-
-export interface StoreData {
-  schemaVersion: number;
-  sections: Record<string, unknown>;
-}
+export type { StoreLockMode } from './store/lowdb.ts';
 
 export class StoreError extends Error {}
 
+/**
+ * The database did not answer (down, restarting, unreachable). Nothing of the call was written (each
+ * write is one transaction), so the person may simply try again; `detail` is for the log.
+ */
+export class StoreUnavailableError extends UserError {
+  constructor(readonly detail: string) {
+    super('state store unavailable, try again in a moment');
+  }
+}
+
 export interface Section<T> {
+  /** The value as last read or written by this process (see Store.refresh for other replicas' writes). */
   get(): T;
-  /** Applies `fn` to the current value and persists; updates run one at a time, in call order. */
+  /**
+   * Applies `fn` to the current value and persists, as one transaction: updates from this and every other
+   * process run one at a time per section, each on the latest committed value. A throwing `fn` or a failed
+   * write changes nothing.
+   */
   update<R = void>(fn: (value: T) => R | Promise<R>): Promise<R>;
 }
 
-/**
- * How a process shares the file with others. lowdb rewrites the whole file, so two writing processes
- * would silently undo each other's updates: `exclusive` (the bot) refuses to start while another live
- * process holds the lock; `if-free` (the CLI) takes the lock when it is free and otherwise opens the
- * store read-only, keeping its changes in memory.
- */
-export type StoreLockMode = 'exclusive' | 'if-free';
+/** Another process holds the lock `Store.withLock` asked for, longer than the caller would wait. */
+export class StoreBusyError extends StoreError {}
 
-interface LockInfo {
-  pid: number;
-  host: string;
-  since: string;
+/** Many small entries, each written on its own: a write costs the entries written, not the table. */
+export interface KeyedTable<V> {
+  get(key: string): V | undefined;
+  readonly size: number;
+  /** Upserts the entries in one write. */
+  put(entries: Array<[key: string, value: V]>): Promise<void>;
 }
 
-export class Store {
-  private queue: Promise<unknown> = Promise.resolve();
+export interface AuditRecord {
+  at: string;
+  /** Slack user id, `cli:<user>`, or `archshift` for what the bot does on its own. */
+  actor: string;
+  channel?: string;
+  action: string;
+  service?: string;
+  result: 'ok' | 'denied' | 'failed';
+  detail?: string;
+  requestId?: string;
+}
 
-  private constructor(
-    private readonly db: Low<StoreData>,
-    readonly file: string,
-    /** Set when another live process holds the lock: updates stay in memory and nothing is written. */
-    readonly heldBy?: string,
-  ) {}
+/** Append-only: lowdb keeps the newest `auth.auditLimit` entries, PostgreSQL keeps every entry. */
+export interface AuditTrail {
+  append(entry: AuditRecord): Promise<void>;
+  /** The newest entries this process knows (at most `auth.auditLimit`), oldest first. */
+  recent(): AuditRecord[];
+}
 
-  get readOnly(): boolean {
-    return this.heldBy !== undefined;
-  }
+export type StoreDriver = 'lowdb' | 'postgres';
 
+export interface Store {
+  readonly driver: StoreDriver;
+  /** Where the data lives, for messages: the file, or the database without its password. */
+  readonly location: string;
+  /** Set when another live process holds a lowdb file: updates stay in memory and nothing is written. */
+  readonly heldBy?: string;
+  readonly readOnly: boolean;
+  section<T>(name: string, initial: () => T): Section<T>;
+  table<V>(name: string): KeyedTable<V>;
+  readonly audit: AuditTrail;
   /**
-   * Opens the store file. A missing file starts empty; a file that cannot be read or parsed, or that
-   * was written by a newer schema, stops with a message naming the file and is never overwritten.
+   * True the first time `key` is seen within `windowMs` by any process sharing this store (a retried
+   * Slack delivery is then dropped by whichever replica receives it).
    */
-  static async open(file: string, lock: StoreLockMode = 'exclusive'): Promise<Store> {
-    const path = resolve(file);
-    await mkdir(dirname(path), { recursive: true });
-    const holder = await liveLockHolder(path);
-    if (holder && lock === 'exclusive') {
-      throw new StoreError(
-        `store file ${path} is in use by another archshift (pid ${holder.pid} on ${holder.host}, since ${holder.since}). ` +
-          `Stop it, or give this one its own store.file. If that process is gone, delete ${path}.lock.`,
-      );
-    }
-    if (!holder) await writeFile(`${path}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() } satisfies LockInfo));
-    let text: string | undefined;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new StoreError(`cannot read store file ${path}: ${(err as Error).message}`);
-      }
-    }
-    let data: StoreData = { schemaVersion: STORE_SCHEMA_VERSION, sections: {} };
-    if (text !== undefined) {
-      try {
-        data = JSON.parse(text) as StoreData;
-      } catch (err) {
-        throw new StoreError(
-          `store file ${path} is not valid JSON (${(err as Error).message}); it was left untouched. ` +
-            'Restore it from a backup or move it aside to start with an empty store.',
-        );
-      }
-      checkShape(data, `store file ${path}`, 'The file was left untouched.');
-    }
-    // lowdb's JSONFile writes through steno: a temp file renamed over the original, so a crash
-    // mid-write leaves either the old or the new file. We read ourselves to refuse corrupt files.
-    const db = new Low<StoreData>(new JSONFile<StoreData>(path), data);
-    db.data = data;
-    return new Store(db, path, holder ? `pid ${holder.pid} on ${holder.host}` : undefined);
-  }
-
-  /** Finishes pending writes and releases the lock (when this process holds it). */
-  async close(): Promise<void> {
-    await this.flush();
-    if (!this.readOnly && (await liveLockHolder(this.file)) === undefined) await rm(`${this.file}.lock`, { force: true });
-  }
-
-  section<T>(name: string, initial: () => T): Section<T> {
-    return {
-      get: () => (this.db.data.sections[name] as T | undefined) ?? initial(),
-      update: (fn) =>
-        this.enqueue(async () => {
-          // Work on a copy so a throwing update or a failed write leaves memory as it was on disk.
-          const before = this.db.data.sections[name];
-          const draft = structuredClone((before as T | undefined) ?? initial());
-          const result = await fn(draft);
-          this.db.data.sections[name] = draft;
-          if (this.readOnly) return result;
-          try {
-            await this.db.write();
-          } catch (err) {
-            this.db.data.sections[name] = before;
-            throw new StoreError(`cannot write store file ${this.file}: ${(err as Error).message}`);
-          }
-          return result;
-        }),
-    };
-  }
-
-  /** A deep copy of the whole store as last committed (after pending writes); what replication sends. */
-  snapshot(): Promise<StoreData> {
-    return this.enqueue(async () => structuredClone(this.db.data));
-  }
-
+  firstDelivery(key: string, windowMs: number): Promise<boolean>;
   /**
-   * Replaces every section at once with `data` (a replica pulled from the leader). Refuses data that is
-   * not a store or has a newer schema; goes through the same queue and atomic write as section updates,
-   * and leaves memory as on disk when the write fails.
+   * Runs `fn` while holding a lock named `key` that every process sharing the store respects, waiting up
+   * to `waitMs` for it (then StoreBusyError). PostgreSQL: a session advisory lock, released by the server
+   * when the holder's connection ends, so a killed process never leaves it behind. lowdb: one process
+   * writes, so `fn` just runs.
    */
-  async replaceAll(data: unknown): Promise<void> {
-    checkShape(data, 'replicated store data', 'The local store was left as it was.');
-    const next = structuredClone(data);
-    await this.enqueue(async () => {
-      const before = this.db.data;
-      this.db.data = next;
-      try {
-        await this.db.write();
-      } catch (err) {
-        this.db.data = before;
-        throw new StoreError(`cannot write store file ${this.file}: ${(err as Error).message}`);
-      }
-    });
-  }
-
-  /** Waits for pending writes; used on shutdown. */
-  async flush(): Promise<void> {
-    await this.enqueue(async () => undefined);
-  }
-
-  private enqueue<R>(job: () => Promise<R>): Promise<R> {
-    const run = this.queue.then(job, job);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
+  withLock<R>(key: string, waitMs: number, fn: () => Promise<R>): Promise<R>;
+  /** Re-reads what other processes changed since this one last looked (lowdb: nothing to do). */
+  refresh(): Promise<void>;
+  /** Resolves when the store can take writes now; the readiness probe. */
+  ping(): Promise<void>;
+  /** Finishes pending writes and releases the file lock or the connections. */
+  close(): Promise<void>;
 }
 
-/**
- * The process holding `<file>.lock`, when it is another one that is still alive on this host. A lock
- * left by a dead process, or by an earlier life of this pid (a container restarted as pid 1), is stale.
- */
-async function liveLockHolder(path: string): Promise<LockInfo | undefined> {
-  let info: LockInfo;
-  try {
-    info = JSON.parse(await readFile(`${path}.lock`, 'utf8')) as LockInfo;
-  } catch {
-    return undefined;
-  }
-  if (typeof info?.pid !== 'number' || info.pid === process.pid) return undefined;
-  if (info.host !== hostname()) return info; // cannot see that host's processes: assume it is alive
-  try {
-    process.kill(info.pid, 0);
-    return info;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? info : undefined;
-  }
+export interface OpenOptions {
+  /** lowdb only: `if-free` for the CLI (read-only while a bot holds the file). */
+  lock?: StoreLockMode;
+  /** How many audit entries to keep at hand (auth.auditLimit). */
+  auditLimit?: number;
+  env?: NodeJS.ProcessEnv;
 }
 
-function checkShape(data: unknown, what: string, untouched: string): asserts data is StoreData {
-  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isRecord(data) || !isRecord(data.sections) || typeof data.schemaVersion !== 'number') {
-    throw new StoreError(`${what} does not look like an archshift store. ${untouched}`);
-  }
-  if (data.schemaVersion > STORE_SCHEMA_VERSION) {
-    throw new StoreError(`${what} has schema version ${data.schemaVersion}, newer than this archshift (${STORE_SCHEMA_VERSION}); upgrade archshift. ${untouched}`);
-  }
+/** Opens the configured driver. Refuses a store written by a newer archshift, naming both versions. */
+export function openStore(config: StoreConfig, opts: OpenOptions = {}): Promise<Store> {
+  if (config.driver === 'postgres') return openPostgresStore(config.postgres, opts);
+  return openLowdbStore(config.file, opts);
 }
+
+/** The lowdb driver on a file; what tests and one-off tools open. */
+export const Store = {
+  open: (file: string, lock: StoreLockMode = 'exclusive', opts: Omit<OpenOptions, 'lock'> = {}): Promise<Store> => openLowdbStore(file, { ...opts, lock }),
+};

@@ -1,33 +1,17 @@
 // The audit trail of state-changing actions: who, what, which service, result. Each entry goes to the
-// store (section `audit`, bounded, newest last) and to the structured log (which keeps them all).
+// store's append-only audit log and to the structured log (which keeps them all).
 // `guarded()` is what features call: authorize, run, audit, in that order, whatever happens.
-import type { Store } from '../adapters/store.ts';
+import type { AuditRecord, Store } from '../adapters/store.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import { auditEvents } from '../ops/metrics.ts';
 import { ForbiddenError, type Authorizer, type Role, type ServiceRef } from './authorize.ts';
 
-export const AUDIT_SECTION = 'audit';
+export type AuditResult = AuditRecord['result'];
 
-export type AuditResult = 'ok' | 'denied' | 'failed';
-
-export interface AuditEntry {
-  at: string;
-  /** Slack user id, or `archshift` for what the bot does on its own (scheduled digest, auto-rollback). */
-  actor: string;
-  channel?: string;
-  /** Dotted verb: `pr.open`, `canary.start`, `canary.promote`, `canary.rollback`, `config.reload`, ... */
-  action: string;
-  service?: string;
-  result: AuditResult;
-  detail?: string;
-  requestId?: string;
-}
-
-export interface AuditLog {
-  entries: AuditEntry[];
-}
+/** `action` is a dotted verb: `pr.open`, `canary.start`, `canary.promote`, `canary.rollback`, `config.reload`, ... */
+export type AuditEntry = AuditRecord;
 
 export interface AuditDeps {
   store: Store;
@@ -43,18 +27,15 @@ export async function audit(deps: AuditDeps, entry: Omit<AuditEntry, 'at'>): Pro
   auditEvents.inc({ action: full.action, result: full.result });
   deps.logger.info({ audit: full }, `audit ${full.action} ${full.result}`);
   try {
-    await deps.store.section<AuditLog>(AUDIT_SECTION, () => ({ entries: [] })).update((log) => {
-      log.entries.push(full);
-      const excess = log.entries.length - deps.config.auth.auditLimit;
-      if (excess > 0) log.entries.splice(0, excess);
-    });
+    await deps.store.audit.append(full);
   } catch (err) {
     deps.logger.error({ err: (err as Error).message, audit: full }, 'audit entry could not be stored');
   }
 }
 
+/** The newest entries (at most auth.auditLimit), oldest first. */
 export function auditEntries(store: Store): AuditEntry[] {
-  return store.section<AuditLog>(AUDIT_SECTION, () => ({ entries: [] })).get().entries;
+  return store.audit.recent();
 }
 
 export interface GuardRequest<T> {

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { Prometheus } from '../adapters/prometheus.ts';
 import { istio, KubeError, type KubeCluster } from '../adapters/kubernetes.ts';
 import type { PostedMessage } from '../adapters/slack.ts';
-import type { Section, Store } from '../adapters/store.ts';
+import { StoreBusyError, type Section, type Store } from '../adapters/store.ts';
 import type { Catalog } from '../config/catalog.ts';
 import { UserError } from '../errors.ts';
 import type { Clock } from '../clock.ts';
@@ -130,6 +130,12 @@ export interface CanaryControllerOptions {
    * ticks and rollbacks until it expires. Without election, locks keep a bot and a CLI apart.
    */
   leaseHolder?(): boolean | Promise<boolean>;
+  /**
+   * Several replicas share the store (PostgreSQL) and any of them may serve a command: each drive then
+   * runs under the store's lock for the canary (released by the database when a replica dies), instead
+   * of the owner record keeping other replicas out until it expires.
+   */
+  sharedStore?: boolean;
 }
 
 type MoveResult = { ok: true } | { ok: false; kind: 'conflict' | 'refused' | 'not-ready'; message: string };
@@ -221,6 +227,11 @@ export class CanaryController {
         updatedAt: now.toISOString(),
       };
       await this.section.update((d) => {
+        // Checked again on the committed state: another replica may have started it meanwhile.
+        const running = d[service];
+        if (running && !TERMINAL.has(running.phase)) {
+          throw new CanaryError(`a canary for ${service} is already running (started by ${mention(running.startedBy)}): \`/arm64 canary ${service} status\``);
+        }
         d[service] = rec;
       });
       return this.driveNow(service, async (r, ev) => {
@@ -612,8 +623,18 @@ export class CanaryController {
 
   /** drive() for callers already inside serial(). */
   private async driveNow(service: string, fn: (r: CanaryRecord, events: string[]) => Promise<void>): Promise<CanaryRecord> {
+    if (!this.o.sharedStore) return this.driveLocked(service, fn, this.o.leaseHolder ? await this.o.leaseHolder() : false);
+    try {
+      // A drive takes a few API calls: wait that long for another replica's, then give up.
+      return await this.o.store.withLock(`canary:${service}`, 5_000, () => this.driveLocked(service, fn, true));
+    } catch (err) {
+      if (err instanceof StoreBusyError) throw new CanaryLockedError(`the canary for ${service} is being moved by another replica right now; try again`);
+      throw err;
+    }
+  }
+
+  private async driveLocked(service: string, fn: (r: CanaryRecord, events: string[]) => Promise<void>, takeOver: boolean): Promise<CanaryRecord> {
     const now = this.now();
-    const takeOver = this.o.leaseHolder ? await this.o.leaseHolder() : false;
     await this.section.update((d) => {
       const cur = d[service];
       if (!cur) throw new CanaryError(`no canary for ${service}: \`/arm64 canary ${service} start\``);

@@ -37,6 +37,7 @@ export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryC
     ownerId: w.ownerId,
     isLeader: w.isLeader,
     leaseHolder: w.leaseHolder,
+    sharedStore: deps.store.driver === 'postgres',
   });
 }
 

@@ -8,7 +8,7 @@ import { UserError } from '../errors.ts';
 export function requireWritableStore(deps: Deps, what: string): void {
   if (!deps.store.readOnly) return;
   throw new UserError(
-    `${what} is not possible from this terminal: the bot (${deps.store.heldBy}) owns ${deps.store.file}. ` +
+    `${what} is not possible from this terminal: the bot (${deps.store.heldBy}) owns ${deps.store.location}. ` +
       'Use /arm64 in Slack, or run the CLI with a config whose store.file the bot does not use.',
   );
 }

@@ -8,6 +8,7 @@ import { canaryConfigSchema } from '../canary/config.ts';
 import { digestConfigSchema } from '../digest/config.ts';
 import { authConfigSchema } from '../auth/config.ts';
 import { serverConfigSchema } from '../ops/config.ts';
+import { storeConfigSchema } from './store-config.ts';
 
 const hostPattern = /^[a-z0-9.-]+(:\d+)?$/i;
 
@@ -82,10 +83,7 @@ export const configSchema = z
     canary: canaryConfigSchema,
     digest: digestConfigSchema,
     auth: authConfigSchema,
-    store: z
-      .object({ file: z.string().min(1).default('./data/archshift.json') })
-      .strict()
-      .default({ file: './data/archshift.json' }),
+    store: storeConfigSchema,
     server: serverConfigSchema,
   })
   .strict();

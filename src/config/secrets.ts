@@ -7,19 +7,16 @@ export interface Secrets {
   slackBotToken?: string;
   slackAppToken?: string;
   slackSigningSecret?: string;
-  /** Signs requests between replicas (leader election). */
-  peerSecret?: string;
 }
 
 export class MissingSecretError extends UserError {}
 
-/** Slack and peer secrets; GitHub's are read by the GitHub adapter (githubAuthFromEnv). */
+/** Slack secrets; GitHub's are read by the GitHub adapter (githubAuthFromEnv). */
 export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   return {
     slackBotToken: env.SLACK_BOT_TOKEN || undefined,
     slackAppToken: env.SLACK_APP_TOKEN || undefined,
     slackSigningSecret: env.SLACK_SIGNING_SECRET || undefined,
-    peerSecret: env.ARCHSHIFT_PEER_SECRET || undefined,
   };
 }
 

@@ -4,7 +4,10 @@ import { z } from 'zod';
 // within about one lease period plus one retry.
 const leaderElectionSchema = z
   .object({
-    /** Elect one leader through a Kubernetes Lease. Off: this process is the leader (run one replica only). */
+    /**
+     * Elect one leader through a Kubernetes Lease for singleton work (digest schedule, canary ticker);
+     * needs store.driver postgres. Off: this process is the leader (run one replica only).
+     */
     enabled: z.boolean().default(false),
     /** Namespace of the Lease; default: $POD_NAMESPACE (the chart sets it), else `default`. */
     namespace: z.string().min(1).optional(),
@@ -15,8 +18,6 @@ const leaderElectionSchema = z
     /** The leader steps down when it could not renew for this long (must be below the lease duration). */
     renewDeadlineSeconds: z.number().positive().default(10),
     retryPeriodSeconds: z.number().positive().default(2),
-    /** Followers copy the leader's store this often, so a new leader starts from a copy this old at most. */
-    replicateSeconds: z.number().positive().default(5),
   })
   .strict()
   .refine((l) => l.renewDeadlineSeconds < l.leaseDurationSeconds, 'renewDeadlineSeconds must be less than leaseDurationSeconds')
@@ -29,11 +30,6 @@ export const serverConfigSchema = z
     /** Address the ops server binds; all interfaces so the kubelet and Prometheus reach it. */
     host: z.string().min(1).default('0.0.0.0'),
     leaderElection: leaderElectionSchema.prefault({}),
-    /**
-     * Address other replicas reach this one's ops port on (commands forwarded to the leader, store
-     * replication); default: $POD_IP (the chart sets it from the downward API).
-     */
-    advertiseHost: z.string().min(1).optional(),
     /** On SIGTERM, how long in-flight commands may take before the process exits anyway. */
     shutdownTimeoutSeconds: z.number().positive().default(20),
     /** /readyz reuses a probe's answer this long, so kubelet probes do not hammer Slack or the API server. */

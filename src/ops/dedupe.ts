@@ -1,35 +1,12 @@
 // Slack redelivers a request it thinks we missed (HTTP: `x-slack-retry-num`; Socket Mode: retry_attempt).
 // The redelivery carries the same payload, so the first delivery's identity (event_id, or trigger_id +
-// response_url + action_ts for commands and clicks) is remembered on arrival and a repeat is acked
-// without running anything, even while the first is still running. The memory is per process and
-// bounded; Slack gives up retrying after a few minutes, which is the window kept here.
-import type { Middleware, AnyMiddlewareArgs } from '@slack/bolt';
-import type { Logger } from '../logger.ts';
-import { commandsTotal } from './metrics.ts';
+// response_url + action_ts for commands and clicks) is recorded in the store on arrival and a repeat is
+// acked without running anything (commands/store-gate.ts), even while the first is still running, and
+// whichever replica it reaches: on PostgreSQL the key is a unique row every replica shares. Slack gives up retrying after a
+// few minutes, which is the window kept.
+import type { Store } from '../adapters/store.ts';
 
-export class DeliveryLog {
-  private seen = new Map<string, number>();
-
-  constructor(
-    private readonly windowMs = 10 * 60_000,
-    private readonly max = 50_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** True when `key` was delivered before within the window; otherwise remembers it. */
-  repeat(key: string): boolean {
-    const now = this.now();
-    const at = this.seen.get(key);
-    if (at !== undefined && now - at < this.windowMs) return true;
-    this.seen.set(key, now);
-    // Map keeps insertion order: evict the oldest first.
-    for (const [k, t] of this.seen) {
-      if (this.seen.size <= this.max && now - t < this.windowMs) break;
-      this.seen.delete(k);
-    }
-    return false;
-  }
-}
+export const DELIVERY_WINDOW_MS = 10 * 60_000;
 
 /** What identifies one delivery of a Slack request, or undefined when nothing reliable does. */
 export function deliveryKey(body: Record<string, unknown>): string | undefined {
@@ -43,17 +20,8 @@ export function deliveryKey(body: Record<string, unknown>): string | undefined {
   return `${String(body.command ?? body.type ?? '')}:${parts.join('|')}`;
 }
 
-/** Bolt global middleware: a repeated delivery is acknowledged and dropped. */
-export function dropRepeatedDeliveries(log: DeliveryLog, logger: Logger): Middleware<AnyMiddlewareArgs> {
-  return async (args) => {
-    const key = deliveryKey(args.body as unknown as Record<string, unknown>);
-    if (key && log.repeat(key)) {
-      const ack = (args as { ack?: () => Promise<void> }).ack;
-      if (ack) await ack();
-      commandsTotal.inc({ subcommand: '-', outcome: 'duplicate' });
-      logger.info({ retryNum: args.context.retryNum, retryReason: args.context.retryReason }, 'repeated Slack delivery acknowledged, not run again');
-      return;
-    }
-    await args.next();
-  };
+/** True unless this Slack request is a repeat of one seen within the window (by any replica). */
+export function firstDelivery(store: Store, body: Record<string, unknown>): Promise<boolean> {
+  const key = deliveryKey(body);
+  return key ? store.firstDelivery(key, DELIVERY_WINDOW_MS) : Promise.resolve(true);
 }

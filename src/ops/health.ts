@@ -1,8 +1,6 @@
 // Readiness: the bot is ready when Slack, the store and (where configured) each cluster answer. Each
 // probe has a timeout and its answer is reused for a while, so a kubelet probing every few seconds does
 // not turn into a stream of auth.test calls. Liveness is only "the event loop answers".
-import { access, constants } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { WebClient } from '@slack/web-api';
 import type { Kubernetes } from '../adapters/kubernetes.ts';
 import type { Store } from '../adapters/store.ts';
@@ -82,11 +80,11 @@ export function slackProbe(client: WebClient): Probe {
   };
 }
 
-/** The store's folder is writable (a read-only or full volume shows here before a write fails). */
+/** lowdb: the store's folder is writable (a read-only volume shows here before a write fails); PostgreSQL: the database answers. */
 export function storeProbe(store: Store): Probe {
   return {
     name: 'store',
-    check: () => access(dirname(store.file), constants.W_OK),
+    check: () => store.ping(),
   };
 }
 

@@ -5,8 +5,8 @@
 // within the renew deadline, which is shorter than the lease, so two leaders never overlap.
 //
 // The Lease also records which scheduled slots have run (`claim`), so a digest is posted once per slot
-// even if leadership moves during the run or the new leader has a different store. The leader also
-// publishes its peer address on it, so followers know where to forward commands and copy the store from.
+// even if leadership moves during the run. The Lease decides only who runs singleton work (the digest
+// schedule and the canary ticker); every replica serves Slack on the shared PostgreSQL store.
 import { hostname } from 'node:os';
 import type { V1Lease } from '@kubernetes/client-node';
 // The class alone: the package root costs ~50 MB of RSS, loaded only when a cluster is used (adapters/kubernetes.ts).
@@ -40,12 +40,9 @@ export interface LeaderElectorOptions {
   now?: () => number;
   onStartedLeading?: () => void;
   onStoppedLeading?: () => void;
-  /** This replica's peer URL (http://host:port), published on the Lease while it leads. */
-  advertiseUrl?: () => string | undefined;
 }
 
 const CLAIM_PREFIX = 'archshift.io/ran.';
-const LEADER_URL = 'archshift.io/leader-url';
 
 /** An annotation key's name part is at most 63 characters of [A-Za-z0-9_.-], ending alphanumeric. */
 function claimAnnotation(key: string): string {
@@ -81,7 +78,6 @@ export class LeaderElector implements Leadership {
   /** Our own renewals and claims go one at a time, or they would 409 each other. */
   private serial: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
-  private leaderAddress?: string;
 
   constructor(private readonly o: LeaderElectorOptions) {
     this.now = o.now ?? Date.now;
@@ -90,11 +86,6 @@ export class LeaderElector implements Leadership {
   isLeader(): boolean {
     // Past the renew deadline we are no longer sure nobody else took over.
     return this.leading && this.now() - this.lastRenew < this.o.renewDeadlineMs;
-  }
-
-  /** The current leader's peer URL as last read from the Lease; undefined when nobody holds it. */
-  leaderUrl(): string | undefined {
-    return this.leaderAddress;
   }
 
   start(): void {
@@ -136,13 +127,12 @@ export class LeaderElector implements Leadership {
     const { api, namespace, name, identity } = this.o;
     const now = this.now();
     const existing = await api.readLease(namespace, name);
-    this.leaderAddress = existing?.spec?.holderIdentity ? existing.metadata?.annotations?.[LEADER_URL] : undefined;
     if (!existing) {
       try {
         await api.createLease(namespace, {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
-          metadata: { name, namespace, annotations: this.withLeaderUrl({}) },
+          metadata: { name, namespace },
           spec: { holderIdentity: identity, leaseDurationSeconds: this.leaseSeconds(), acquireTime: new V1MicroTime(now), renewTime: new V1MicroTime(now), leaseTransitions: 0 },
         });
       } catch (err) {
@@ -150,7 +140,6 @@ export class LeaderElector implements Leadership {
         throw err;
       }
       this.lastRenew = now;
-      this.leaderAddress = this.o.advertiseUrl?.();
       return this.setLeading(true);
     }
     const spec = existing.spec ?? {};
@@ -163,7 +152,6 @@ export class LeaderElector implements Leadership {
 
     const next: V1Lease = {
       ...existing,
-      metadata: { ...existing.metadata, annotations: this.withLeaderUrl(existing.metadata?.annotations ?? {}) },
       spec: {
         ...spec,
         holderIdentity: identity,
@@ -182,7 +170,6 @@ export class LeaderElector implements Leadership {
     }
     if (holder !== identity) this.o.logger.info({ identity, previous: holder || undefined }, 'leader election: acquired the lease');
     this.lastRenew = now;
-    this.leaderAddress = this.o.advertiseUrl?.();
     return this.setLeading(true);
   }
 
@@ -214,15 +201,6 @@ export class LeaderElector implements Leadership {
   /** A node-cron RunCoordinator: a scheduled run happens on the leader, once per slot. */
   runCoordinator(): { shouldRun(key: string): Promise<boolean> } {
     return { shouldRun: (key) => this.claim(key).catch(() => false) };
-  }
-
-  /** `annotations` with our URL as the leader's, or without any (no stale address of a previous leader). */
-  private withLeaderUrl(annotations: Record<string, string>): Record<string, string> {
-    const out = { ...annotations };
-    delete out[LEADER_URL];
-    const url = this.o.advertiseUrl?.();
-    if (url) out[LEADER_URL] = url;
-    return out;
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {

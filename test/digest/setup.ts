@@ -61,7 +61,7 @@ export async function startHarness(clusters: { name: string; spec?: Partial<Flee
     clock,
     async deps(raw = {}, o = {}) {
       if (!store || o.reopen) {
-        await store?.flush();
+        await store?.close();
         store = await Store.open(join(dir, 'store.json'));
       }
       const config = parseConfig({ kubernetes: { contexts: under.map((c) => c.name) }, ...raw });
@@ -77,7 +77,7 @@ export async function startHarness(clusters: { name: string; spec?: Partial<Flee
       };
     },
     async stop() {
-      await store?.flush();
+      await store?.close();
       for (const c of under) await c.api.stop();
       await registry.stop();
       await rm(dir, { recursive: true, force: true });

@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { FakeKubeApi, KubeObject } from './kube-api.ts';
 import type { RunningRegistry } from './registry.ts';
-import type { Section } from '../../src/adapters/store.ts';
-import { RegistryCache, type RegistryCacheData } from '../../src/adapters/registry/cache.ts';
+import type { Store } from '../../src/adapters/store.ts';
+import { RegistryCache, registryCacheTable } from '../../src/adapters/registry/cache.ts';
 import { parseImageRef } from '../../src/readiness/image-ref.ts';
 import type { WorkloadStatus } from '../../src/digest/inventory.ts';
 
@@ -227,8 +227,8 @@ export async function pushFleetImages(registry: RunningRegistry, fleet: Fleet): 
 }
 
 /** Fills the registry adapter's cache (its own cache API) as a previous run would have: a warm cache. */
-export async function warmRegistryCache(section: Section<RegistryCacheData>, fleet: Fleet, now = Date.now): Promise<void> {
-  const cache = new RegistryCache(section, 24 * 3600_000, now);
+export async function warmRegistryCache(store: Store, fleet: Fleet, now = Date.now): Promise<void> {
+  const cache = new RegistryCache(registryCacheTable(store), 24 * 3600_000, now);
   const writes: Promise<void>[] = [];
   for (const [image, kind] of fleet.images) {
     if (kind === 'missing') continue;

@@ -44,6 +44,9 @@ const digest = setInterval(() => {
   }, () => undefined);
 }, 50);
 
+// One round before the loop, so the test knows this replica has seen the Lease (and lost, or won).
+await elector.tryAcquireOrRenew().catch(() => false);
+say({ campaigning: true });
 elector.start();
 process.on('SIGTERM', () => {
   clearInterval(digest);

@@ -2,9 +2,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { until } from '../fakes/until.ts';
 import { Store, StoreError } from '../../src/adapters/store.ts';
 import { runCli } from '../../src/cli.ts';
 
@@ -69,4 +72,31 @@ test('once the holder is gone (kill -9), its lock is stale and the store opens n
   await s.section('x', () => 0).update(() => undefined);
   await s.close();
   await assert.rejects(readFile(`${file}.lock`), /ENOENT/, 'close() releases the lock');
+});
+
+test('8 processes opening the same store at the same instant: exactly one wins, with or without a stale lock', async () => {
+  const child = fileURLToPath(new URL('./store-lock-child.ts', import.meta.url));
+  const racers = Array.from({ length: 8 }, () => spawn(process.execPath, ['--import', 'tsx', child], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const answers: string[] = [];
+  for (const r of racers) createInterface({ input: r.stdout! }).on('line', (l) => answers.push(l));
+  const dead = spawn(process.execPath, ['-e', '']);
+  await once(dead, 'exit');
+  try {
+    for (let round = 0; round < 10; round++) {
+      const f = join(dir, `race-${round}.json`);
+      // Odd rounds start from a lock left by a process that is gone (kill -9 of a bot).
+      if (round % 2) await writeFile(`${f}.lock`, JSON.stringify({ pid: dead.pid, host: hostname(), since: new Date().toISOString() }));
+      for (const r of racers) r.stdin!.write(`open ${round} ${f}\n`);
+      await until(() => answers.filter((a) => a.startsWith(`${round} `)).length === racers.length, 60_000, `round ${round} answers`);
+      const got = answers.filter((a) => a.startsWith(`${round} `)).map((a) => a.split(' ').slice(1).join(' '));
+      assert.deepEqual(got.filter((a) => a !== 'won' && a !== 'lost'), [], 'no errors');
+      assert.equal(got.filter((a) => a === 'won').length, 1, `round ${round}: ${got.join(', ')}`);
+      const lock = JSON.parse(await readFile(`${f}.lock`, 'utf8')) as { pid: number };
+      assert.ok(racers.some((r) => r.pid === lock.pid), 'the lock names the winner');
+      for (const r of racers) r.stdin!.write(`close ${round}\n`);
+      await until(() => answers.filter((a) => a === `${round} closed`).length === racers.length, 60_000, `round ${round} closed`);
+    }
+  } finally {
+    for (const r of racers) r.kill('SIGKILL');
+  }
 });

@@ -1,8 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Low } from 'lowdb';
 import { Store, StoreError } from '../../src/adapters/store.ts';
 
 let dir: string;
@@ -57,4 +58,81 @@ test('a store from a newer schema is refused untouched', async () => {
   await writeFile(file, text);
   await assert.rejects(Store.open(file), /schema version 99/);
   assert.equal(await readFile(file, 'utf8'), text);
+});
+
+test('updates made in the same tick share one write of the JSON file', async () => {
+  const store = await Store.open(join(dir, 'coalesce.json'));
+  const s = store.section<{ n: number }>('s', () => ({ n: 0 }));
+  const write = Low.prototype.write;
+  let writes = 0;
+  Low.prototype.write = function (this: Low<unknown>) {
+    writes++;
+    return write.call(this);
+  };
+  try {
+    await Promise.all(Array.from({ length: 50 }, () => s.update((d) => void d.n++)));
+  } finally {
+    Low.prototype.write = write;
+  }
+  assert.equal(s.get().n, 50);
+  assert.ok(writes <= 2, `${writes} writes for 50 updates`);
+  await store.close();
+});
+
+test('a registry-cache write appends to its own file and leaves the JSON file alone', async () => {
+  const file = join(dir, 'hot.json');
+  const store = await Store.open(file);
+  await store.section('canaries', () => ({})).update(() => undefined);
+  const { ino, mtimeMs } = await stat(file);
+  const table = store.table<{ platforms: string[] }>('registry-cache');
+  await table.put(Array.from({ length: 10 }, (_, i) => [`r.io/a@sha256:${i}`, { platforms: ['linux/arm64'] }] as [string, { platforms: string[] }]));
+  await table.put([['r.io/a@sha256:3', { platforms: ['linux/amd64'] }]]);
+  const after = await stat(file);
+  assert.deepEqual([after.ino, after.mtimeMs], [ino, mtimeMs], 'the JSON file was not rewritten');
+  assert.equal((await readFile(join(dir, 'hot.registry-cache.jsonl'), 'utf8')).trim().split('\n').length, 11);
+  await store.close();
+  const reopened = await Store.open(file);
+  assert.equal(reopened.table('registry-cache').size, 10);
+  assert.deepEqual(reopened.table('registry-cache').get('r.io/a@sha256:3'), { platforms: ['linux/amd64'] });
+  await reopened.close();
+});
+
+test('a schema 1 file (registry cache and audit inside) is upgraded: both move to their own files, nothing lost', async () => {
+  const file = join(dir, 'v1.json');
+  const audit = [{ at: '2026-11-01T00:00:00.000Z', actor: 'U1', action: 'pr.open', result: 'ok' }];
+  await writeFile(
+    file,
+    JSON.stringify({
+      schemaVersion: 1,
+      sections: { registryCache: { digests: { 'r.io/a@sha256:1': { platforms: [{ os: 'linux', architecture: 'arm64' }] } }, tags: { 'r.io/a:1': { digest: 'sha256:1', fetchedAt: 5 } } }, audit: { entries: audit }, canaries: { payments: { phase: 'paused' } } },
+    }),
+  );
+  const store = await Store.open(file);
+  assert.deepEqual(store.table('registry-cache').get('r.io/a:1'), { digest: 'sha256:1', fetchedAt: 5 });
+  assert.deepEqual(store.audit.recent(), audit);
+  await store.close();
+  const onDisk = JSON.parse(await readFile(file, 'utf8')) as { schemaVersion: number; sections: Record<string, unknown> };
+  assert.equal(onDisk.schemaVersion, 2);
+  assert.deepEqual(Object.keys(onDisk.sections), ['canaries']);
+  const reopened = await Store.open(file);
+  assert.equal(reopened.table('registry-cache').size, 2, 'the digest and the tag');
+  assert.deepEqual(reopened.audit.recent(), audit, 'moved once, not again on the next open');
+  await reopened.close();
+});
+
+test('a side file cut short by a crash loses only its last line; damage in the middle is refused untouched', async () => {
+  const file = join(dir, 'torn.json');
+  const side = join(dir, 'torn.registry-cache.jsonl');
+  await writeFile(side, `${JSON.stringify(['r.io/a:1', { digest: 'sha256:1', fetchedAt: 1 }])}\n["r.io/a:2", {"dig`);
+  const store = await Store.open(file);
+  assert.equal(store.table('registry-cache').size, 1);
+  await store.table('registry-cache').put([['r.io/a:3', { digest: 'sha256:3', fetchedAt: 3 }]]);
+  await store.close();
+  const reopened = await Store.open(file);
+  assert.equal(reopened.table('registry-cache').size, 2, 'the next append did not glue onto the torn line');
+  await reopened.close();
+  const damaged = `["a", 1]\nnot json\n["b", 2]\n`;
+  await writeFile(side, damaged);
+  await assert.rejects(Store.open(file), (e: unknown) => e instanceof StoreError && /line 2 is not valid JSON/.test((e as Error).message));
+  assert.equal(await readFile(side, 'utf8'), damaged);
 });

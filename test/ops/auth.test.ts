@@ -46,7 +46,7 @@ describe('authorization', () => {
     slack.userGroups.set('S_SRE', ['U_SRE']);
     slack.userGroups.set('S_PAY', ['U_PAYDEV', 'U_SRE']);
     dir = await mkdtemp(join(tmpdir(), 'archshift-auth-'));
-    store = await Store.open(join(dir, 'store.json'));
+    store = await Store.open(join(dir, 'store.json'), 'exclusive', { auditLimit: config.auditLimit });
     const client = new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
     auth = new Authorizer(config, new SlackGroupDirectory(client, 60_000, () => now));
   });
@@ -131,7 +131,7 @@ describe('authorization', () => {
     assert.equal(auth.roleOf(await auth.actorFor('U_OP')), 'operator');
   });
 
-  test('the audit section is bounded: the oldest entries go first', async () => {
+  test('the audit trail keeps the newest auth.auditLimit entries at hand, across a reopen', async () => {
     for (let i = 0; i < 120; i++) {
       await guarded(deps(), { user: { id: 'U_ADMIN' }, action: 'config.reload', role: 'admin', what: 'reloading', describe: () => `n${i}` }, async () => i);
     }
@@ -139,5 +139,9 @@ describe('authorization', () => {
     assert.equal(entries.length, 100);
     assert.equal(entries.at(-1)!.detail, 'n119');
     assert.equal(entries[0].detail, 'n20');
+    // The file keeps them too, and a reopen reads back the newest ones.
+    await store.close();
+    store = await Store.open(join(dir, 'store.json'), 'exclusive', { auditLimit: config.auditLimit });
+    assert.deepEqual(auditEntries(store).map((e) => e.detail), entries.map((e) => e.detail));
   });
 });

@@ -1,6 +1,13 @@
 // LeaderElector rounds driven by hand with an injected clock, over real HTTP to the API double.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBot } from '../../src/app.ts';
+import { Store } from '../../src/adapters/store.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { UserError } from '../../src/errors.ts';
 import { KubeCluster } from '../../src/adapters/kubernetes.ts';
 import { LeaderElector } from '../../src/ops/leader.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -118,3 +125,20 @@ async function waitFor(pred: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(pred());
 }
+
+test('leader election (several replicas) on a lowdb file is refused at start, naming the PostgreSQL keys', async () => {
+  const kube = await new FakeKubeApi().start();
+  const dir = await mkdtemp(join(tmpdir(), 'archshift-le-'));
+  try {
+    const config = parseConfig({ slack: { mode: 'http', port: 0 }, store: { file: join(dir, 's.json') }, server: { leaderElection: { enabled: true } } });
+    await assert.rejects(
+      createBot(config, { logger: createLogger('silent'), kubeConfig: kube.kubeConfig(), secrets: { slackBotToken: 'xoxb-t', slackSigningSecret: 's' } }),
+      (e: unknown) => e instanceof UserError && /store\.driver: postgres/.test(e.message) && /DATABASE_URL/.test(e.message),
+    );
+    // The refused bot released the file: another process may open it.
+    await (await Store.open(join(dir, 's.json'))).close();
+  } finally {
+    await kube.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

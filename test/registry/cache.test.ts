@@ -82,8 +82,9 @@ describe('registry cache', () => {
     const file = join(dir, 'store.json');
     const first = createRegistryClient({ config, store: await Store.open(file) });
     assert.equal((await first.inspect(`${proxy.host}/shop/api:1.0`)).status, 'multi-arch-with-arm64');
-    const onDisk = JSON.parse(await readFile(file, 'utf8')) as { sections: { registryCache: { tags: Record<string, { digest: string }> } } };
-    assert.equal(onDisk.sections.registryCache.tags[`${proxy.host}/shop/api:1.0`]?.digest, armDigest);
+    // The tag is one appended line in the cache's own file, next to the store file.
+    const lines = (await readFile(join(dir, 'store.registry-cache.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as [string, { digest: string }]);
+    assert.deepEqual(lines.find(([k]) => k === `${proxy.host}/shop/api:1.0`)?.[1].digest, armDigest);
 
     const sent = proxy.log.length;
     const reopened = createRegistryClient({ config, store: await Store.open(file) });

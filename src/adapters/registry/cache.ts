@@ -1,69 +1,74 @@
-// The registry answer cache, kept in the store section `registryCache`: what a manifest digest holds
-// never changes, so digests are kept for good; what a tag points to may, so tags expire after a TTL.
-import type { Section } from '../store.ts';
+// The registry answer cache, kept in the store table `registry-cache` by reference: what a manifest
+// digest holds never changes, so `registry/repository@digest` -> platforms is kept for good; what a tag
+// points to may, so `registry/repository:tag` -> digest (with when it was read) expires after a TTL.
+// Entries recorded while a write is on its way go out together in the next one, so a write costs the
+// entries recorded, never the whole cache.
+import type { KeyedTable, Store } from '../store.ts';
 import type { Platform } from '../../readiness/image-types.ts';
 
-export interface RegistryCacheData {
-  /** `registry/repository@digest` -> platforms of that manifest. */
-  digests: Record<string, { platforms: Platform[] }>;
-  /** `registry/repository:tag` -> digest, with the time (ms) it was read. */
-  tags: Record<string, { digest: string; fetchedAt: number }>;
+export interface DigestEntry {
+  platforms: Platform[];
 }
 
-export const emptyRegistryCache = (): RegistryCacheData => ({ digests: {}, tags: {} });
+export interface TagEntry {
+  digest: string;
+  /** When it was read (ms since the epoch). */
+  fetchedAt: number;
+}
 
-/** A Section kept in memory, for when no store is configured (CLI one-offs, benchmarks). */
-export function memorySection<T>(initial: () => T): Section<T> {
-  let value = initial();
+export type CacheEntry = DigestEntry | TagEntry;
+
+export const REGISTRY_CACHE_TABLE = 'registry-cache';
+
+/** A table kept in memory, for when no store is configured (CLI one-offs, benchmarks). */
+export function memoryTable<V>(): KeyedTable<V> {
+  const map = new Map<string, V>();
   return {
-    get: () => value,
-    update: async (fn) => {
-      const draft = structuredClone(value);
-      const result = await fn(draft);
-      value = draft;
-      return result;
+    get: (key) => map.get(key),
+    get size() {
+      return map.size;
+    },
+    put: async (entries) => {
+      for (const [k, v] of entries) map.set(k, v);
     },
   };
 }
 
+export function registryCacheTable(store: Store | undefined): KeyedTable<CacheEntry> {
+  return store ? store.table(REGISTRY_CACHE_TABLE) : memoryTable();
+}
+
 export class RegistryCache {
-  private pending: ((draft: RegistryCacheData) => void)[] = [];
+  private pending: Array<[string, CacheEntry]> = [];
   private scheduled: Promise<void> | undefined;
 
   constructor(
-    private readonly section: Section<RegistryCacheData>,
+    private readonly table: KeyedTable<CacheEntry>,
     private readonly tagTtlMs: number,
     private readonly now: () => number,
   ) {}
 
   digestFor(tagKey: string): string | undefined {
-    const entry = this.section.get().tags[tagKey];
-    return entry && this.now() - entry.fetchedAt < this.tagTtlMs ? entry.digest : undefined;
+    const entry = this.table.get(tagKey);
+    return entry && 'digest' in entry && this.now() - entry.fetchedAt < this.tagTtlMs ? entry.digest : undefined;
   }
 
   platformsOf(digestKey: string): Platform[] | undefined {
-    return this.section.get().digests[digestKey]?.platforms;
+    const entry = this.table.get(digestKey);
+    return entry && 'platforms' in entry ? entry.platforms : undefined;
   }
 
-  /**
-   * Records a lookup. Writes are coalesced: all entries recorded while a write is queued go to
-   * disk in that one write, so 500 parallel lookups cost a handful of writes, not 500.
-   */
+  /** Records a lookup; resolves once it is stored (with whatever else was recorded meanwhile). */
   remember(digestKey: string, platforms: Platform[], tagKey: string | undefined, digest: string): Promise<void> {
-    const fetchedAt = this.now();
-    this.pending.push((draft) => {
-      draft.digests[digestKey] = { platforms };
-      if (tagKey && this.tagTtlMs > 0) draft.tags[tagKey] = { digest, fetchedAt };
+    this.pending.push([digestKey, { platforms }]);
+    if (tagKey && this.tagTtlMs > 0) this.pending.push([tagKey, { digest, fetchedAt: this.now() }]);
+    // Deferred a tick so lookups finishing together share the write.
+    this.scheduled ??= Promise.resolve().then(async () => {
+      const batch = this.pending;
+      this.pending = [];
+      this.scheduled = undefined;
+      await this.table.put(batch);
     });
-    // Deferred a tick so the batch is taken after `scheduled` is set, even if update() runs fn at once.
-    this.scheduled ??= Promise.resolve().then(() =>
-      this.section.update((draft) => {
-        const batch = this.pending;
-        this.pending = [];
-        this.scheduled = undefined;
-        for (const apply of batch) apply(draft);
-      }),
-    );
     return this.scheduled;
   }
 }
