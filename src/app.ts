@@ -23,6 +23,7 @@ import { createDigestSchedule } from './digest/digest.ts';
 import { DeliveryLog, dropRepeatedDeliveries } from './ops/dedupe.ts';
 import { FORWARDED_CONTEXT_KEY } from './ops/forward.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
+import { guardSlackListener } from './ops/slack-guard.ts';
 
 const { App, HTTPReceiver, LogLevel } = bolt;
 
@@ -94,15 +95,18 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
     // The follower already acknowledged it; the handlers' respond() goes to the body's response_url.
     processEvent: (body) => app.processEvent({ body, ack: async () => undefined, customProperties: { [FORWARDED_CONTEXT_KEY]: true } }),
   });
+  const receiver = config.slack.mode === 'http' ? new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel }) : undefined;
+  // Bolt would read any body whole before its signature check: the gate refuses first (see slack-guard.ts).
+  if (receiver) receiver.requestListener = guardSlackListener(receiver.requestListener, { signingSecret: secrets.signingSecret!, endpoints: ['/slack/events'], logger: deps.logger });
   const app =
-    config.slack.mode === 'socket'
+    !receiver
       ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true })
       : new App({
           token: secrets.botToken,
           clientOptions,
           // Bolt verifies the token with auth.test; deferred, a bad token fails start() with a message.
           deferInitialization: true,
-          receiver: new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel }),
+          receiver,
         });
   app.error(async (err) => {
     deps.logger.error({ err }, 'unhandled Slack handler error');

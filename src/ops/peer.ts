@@ -9,7 +9,7 @@ import { UserError } from '../errors.ts';
 
 export const PEER_TIMESTAMP_HEADER = 'x-archshift-timestamp';
 export const PEER_SIGNATURE_HEADER = 'x-archshift-signature';
-const MAX_AGE_MS = 60_000;
+export const PEER_MAX_AGE_MS = 60_000;
 const MIN_SECRET_LENGTH = 16;
 
 export const INTERNAL_EVENTS_PATH = '/internal/events';
@@ -47,7 +47,7 @@ export function verifyPeerRequest(secret: string, headers: IncomingHttpHeaders, 
   const timestamp = headers[PEER_TIMESTAMP_HEADER];
   const signature = headers[PEER_SIGNATURE_HEADER];
   if (typeof timestamp !== 'string' || typeof signature !== 'string' || !/^\d{1,12}$/.test(timestamp)) return false;
-  if (Math.abs(now - Number(timestamp) * 1000) > MAX_AGE_MS) return false;
+  if (Math.abs(now - Number(timestamp) * 1000) > PEER_MAX_AGE_MS) return false;
   const expected = Buffer.from(peerSignature(secret, timestamp, request), 'hex');
   const given = Buffer.from(signature, 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);

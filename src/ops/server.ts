@@ -7,10 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
 import type { Health } from './health.ts';
-import { INTERNAL_EVENTS_PATH, INTERNAL_STORE_PATH, verifyPeerRequest } from './peer.ts';
-
-/** Bolt's own body limit for Slack requests. */
-const MAX_EVENT_BYTES = 4 * 1024 * 1024;
+import { INTERNAL_EVENTS_PATH, INTERNAL_STORE_PATH, PEER_MAX_AGE_MS, PEER_SIGNATURE_HEADER, PEER_TIMESTAMP_HEADER, verifyPeerRequest } from './peer.ts';
+import { answerRefusal, checkTimestamp, DEFAULT_BODY_LIMITS, readBody, RequestRefused, singleHeader } from './request-guard.ts';
 
 export interface PeerEndpoints {
   secret: string;
@@ -87,15 +85,17 @@ async function servePeer(peers: PeerEndpoints, path: string, req: IncomingMessag
   };
   const method = path === INTERNAL_EVENTS_PATH ? 'POST' : 'GET';
   if (req.method !== method) return send(405, { error: `use ${method}` });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    // Read to the end (so the 413 reaches the client) but keep nothing past the limit.
-    size += (chunk as Buffer).length;
-    if (size <= MAX_EVENT_BYTES) chunks.push(chunk as Buffer);
+  let text: string;
+  try {
+    // Unsigned or stale requests are refused before their body is read; bodies are capped and timed.
+    if (!singleHeader(req, PEER_SIGNATURE_HEADER)) throw new RequestRefused(401, 'unsigned request');
+    checkTimestamp(singleHeader(req, PEER_TIMESTAMP_HEADER), { now: Date.now(), maxAgeMs: PEER_MAX_AGE_MS, maxFutureMs: PEER_MAX_AGE_MS });
+    text = (await readBody(req, DEFAULT_BODY_LIMITS)).toString('utf8');
+  } catch (err) {
+    if (!(err instanceof RequestRefused)) throw err;
+    logger.warn({ path, status: err.status, reason: err.message, remote: req.socket.remoteAddress }, 'peer request refused');
+    return answerRefusal(res, err);
   }
-  if (size > MAX_EVENT_BYTES) return send(413, { error: 'body too large' });
-  const text = Buffer.concat(chunks).toString('utf8');
   if (!verifyPeerRequest(peers.secret, req.headers, { method, path, body: text })) {
     logger.warn({ path, remote: req.socket.remoteAddress }, 'peer request with a bad or stale signature refused');
     return send(401, { error: 'bad or stale signature' });

@@ -1,0 +1,96 @@
+// Bounded request bodies for every HTTP endpoint the bot serves (Slack's receiver, the ops port, the
+// GitHub webhook route): a caller checks what the headers alone can tell (signature headers present,
+// timestamp fresh, Content-Length within the cap) and refuses at once, before a byte of the body is
+// read; then `readBody` reads at most `maxBytes` within `timeoutMs`. Nothing here buffers more than the
+// cap, so unsigned 64 MB posts cost the process nothing.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export interface BodyLimits {
+  maxBytes: number;
+  /** The whole body must arrive within this long (a slow-loris sender is cut off). */
+  timeoutMs: number;
+}
+
+/** Slack's payloads are a few kB; 1 MB is generous for it and for peers' forwarded Slack bodies. */
+export const DEFAULT_BODY_LIMITS: BodyLimits = { maxBytes: 1024 * 1024, timeoutMs: 10_000 };
+
+/** A request refused with an HTTP status and a short reason (said in the answer and the log). */
+export class RequestRefused extends Error {
+  constructor(
+    readonly status: 400 | 401 | 408 | 413 | 415,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** 413 at once when the declared Content-Length is over the cap (the body is never read). */
+export function checkDeclaredLength(req: IncomingMessage, limits: BodyLimits): void {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limits.maxBytes) {
+    throw new RequestRefused(413, `body of ${declared} bytes is over the ${limits.maxBytes}-byte limit`);
+  }
+}
+
+/** Reads the body, stopping with 413 past `maxBytes` (also when chunked) and 408 past `timeoutMs`. */
+export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+  checkDeclaredLength(req, limits);
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('aborted', onAborted);
+      if (err) {
+        // Stop reading what is left: the answer goes out and the connection closes.
+        req.pause();
+        reject(err);
+      } else resolve(Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limits.maxBytes) return done(new RequestRefused(413, `body is over the ${limits.maxBytes}-byte limit`));
+      chunks.push(chunk);
+    };
+    const onEnd = () => done();
+    const onError = (err: Error) => done(err);
+    const onAborted = () => done(new Error('client hung up mid-body'));
+    const timer = setTimeout(() => done(new RequestRefused(408, `body not received within ${limits.timeoutMs} ms`)), limits.timeoutMs);
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onAborted);
+  });
+}
+
+/**
+ * Answers a refusal and closes the connection, so the rest of a large body is not waited for. The
+ * status line reaches the client before the socket closes.
+ */
+export function answerRefusal(res: ServerResponse, refusal: RequestRefused): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.shouldKeepAlive = false;
+  res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error: refusal.message }), () => {
+    // Half-close first so the client reads the answer, then drop whatever it still sends.
+    res.socket?.end();
+    setTimeout(() => res.socket?.destroy(), 1000).unref();
+  });
+}
+
+/** The single value of a header, or undefined when absent or repeated. */
+export function singleHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * A `<seconds since the epoch>` stamp checked against now: older than `maxAgeMs` is a replay, and
+ * more than `maxFutureMs` ahead is a forged or broken clock. Both are refused (401).
+ */
+export function checkTimestamp(stamp: string | undefined, opts: { now: number; maxAgeMs: number; maxFutureMs: number }): void {
+  if (!stamp || !/^\d{1,12}$/.test(stamp)) throw new RequestRefused(401, 'missing or malformed request timestamp');
+  const delta = opts.now - Number(stamp) * 1000;
+  if (delta > opts.maxAgeMs) throw new RequestRefused(401, `request timestamp is ${Math.round(delta / 1000)} s old (replay?)`);
+  if (-delta > opts.maxFutureMs) throw new RequestRefused(401, `request timestamp is ${Math.round(-delta / 1000)} s in the future`);
+}

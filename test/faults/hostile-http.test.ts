@@ -1,0 +1,162 @@
+// Issue 11 items 1, 8 and 11 (time): the attacks, repeated against the real bot (Bolt's HTTP receiver
+// behind slack-guard.ts, and the ops port): huge unsigned bodies refused before they are read, capped
+// signed ones, slow bodies, malformed signed payloads and future stamps, each answered at once.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { startTestBot, SIGNING_SECRET, type TestBot } from '../fakes/bot.ts';
+import { postSigned, sign, slashCommandBody } from '../fakes/slack-request.ts';
+import { rawRequest } from '../fakes/raw-http.ts';
+import { closeServer, listenLocal } from '../fakes/net.ts';
+import { guardSlackListener, slackBodyProblem } from '../../src/ops/slack-guard.ts';
+import { createLogger } from '../../src/logger.ts';
+import { Registry } from 'prom-client';
+import { startOpsServer, type OpsServer } from '../../src/ops/server.ts';
+import { INTERNAL_EVENTS_PATH, signPeerRequest } from '../../src/ops/peer.ts';
+
+const PEER_SECRET = 'peer-secret-0123456789';
+
+const MB = 1024 * 1024;
+const now = () => Math.floor(Date.now() / 1000);
+const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+function signedHeaders(body: string, extra: Record<string, string> = {}, ts = now()): Record<string, string> {
+  return { ...form, 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sign(SIGNING_SECRET, ts, body), ...extra };
+}
+
+describe('hostile HTTP into the bot', () => {
+  let t: TestBot;
+  before(async () => {
+    t = await startTestBot({ catalog: { services: {} } });
+  });
+  after(() => t.stop());
+
+  test('an unsigned 64 MB post is refused with 401 before its body is read', async () => {
+    const answer = await rawRequest({ url: t.url, headers: { ...form, 'content-length': String(64 * MB) }, flood: 64 * MB });
+    assert.equal(answer.status, 401);
+    assert.ok(answer.sentBeforeAnswer < 8 * MB, `answered after ${answer.sentBeforeAnswer} bytes`);
+    assert.ok(answer.ms < 1000, `${answer.ms} ms`);
+  });
+
+  test('a chunked unsigned flood (no Content-Length) is refused too', async () => {
+    const answer = await rawRequest({ url: t.url, headers: { ...form, 'transfer-encoding': 'chunked' }, flood: 64 * MB });
+    assert.equal(answer.status, 401);
+    assert.ok(answer.sentBeforeAnswer < 8 * MB);
+  });
+
+  test('a signed request declaring 64 MB gets 413 unread; a chunked one over 1 MB gets 413 at the cap', async () => {
+    const declared = await rawRequest({ url: t.url, headers: signedHeaders('x', { 'content-length': String(64 * MB) }), flood: 64 * MB });
+    assert.equal(declared.status, 413);
+    assert.ok(declared.sentBeforeAnswer < 8 * MB, `answered after ${declared.sentBeforeAnswer} bytes`);
+    const chunked = await rawRequest({ url: t.url, headers: signedHeaders('x', { 'transfer-encoding': 'chunked' }), flood: 64 * MB });
+    assert.equal(chunked.status, 413);
+    // Loopback socket buffers hold a few MB the server never reads; the point is it stopped at the cap.
+    assert.ok(chunked.sentBeforeAnswer < 32 * MB, `answered after ${chunked.sentBeforeAnswer} bytes`);
+  });
+
+  test('a request stamped an hour ahead is refused; one 30 s ahead (clock skew) is accepted', async () => {
+    const body = slashCommandBody({ text: 'help', response_url: t.slack.responseUrl('skew') });
+    const future = await postSigned(t.url, body, { secret: SIGNING_SECRET, timestamp: now() + 3600 });
+    assert.equal(future.status, 401);
+    const skewed = await postSigned(t.url, body, { secret: SIGNING_SECRET, timestamp: now() + 30 });
+    assert.equal(skewed.status, 200);
+    await t.slack.waitFor(() => t.slack.calls.some((c) => c.responseId === 'skew'));
+  });
+
+  const malformed: Array<[string, string, string]> = [
+    ['payload=null', 'payload=null', form['content-type']],
+    ['payload is a string', `payload=${encodeURIComponent('"x"')}`, form['content-type']],
+    ['payload is not JSON', 'payload=%7B', form['content-type']],
+    ['payload without a type', `payload=${encodeURIComponent('{"user":{"id":"U1"}}')}`, form['content-type']],
+    ['unknown interaction type', `payload=${encodeURIComponent('{"type":"nope","user":{"id":"U1"}}')}`, form['content-type']],
+    ['block_actions without user', `payload=${encodeURIComponent('{"type":"block_actions","actions":[{}]}')}`, form['content-type']],
+    ['block_actions without actions', `payload=${encodeURIComponent('{"type":"block_actions","user":{"id":"U1"},"team":{"id":"T1"}}')}`, form['content-type']],
+    ['block_actions with team 5', `payload=${encodeURIComponent('{"type":"block_actions","user":{"id":"U1"},"team":5,"actions":[{}]}')}`, form['content-type']],
+    ['a form with nothing', 'a=b', form['content-type']],
+    ['a command without response_url', 'command=%2Farm64&user_id=U1&channel_id=C1&team_id=T1&text=help', form['content-type']],
+    ['a JSON-content-type command', JSON.stringify({ command: '/arm64', text: 'help', user_id: 'U1', channel_id: 'C1', team_id: 'T1', type: 'x' }), 'application/json'],
+    ['JSON null', 'null', 'application/json'],
+    ['JSON array', '[1]', 'application/json'],
+    ['not JSON at all', '{{', 'application/json'],
+    ['text/plain', 'hello', 'text/plain'],
+    ['event_callback without event', '{"type":"event_callback"}', 'application/json'],
+  ];
+  for (const [name, body, type] of malformed) {
+    test(`signed but malformed (${name}): 400 within a second, nothing posted`, async () => {
+      const before = t.slack.calls.length;
+      const answer = await rawRequest({ url: t.url, headers: { ...signedHeaders(body), 'content-type': type }, chunks: [body], timeoutMs: 1000 });
+      assert.equal(answer.status, 400, answer.body);
+      assert.ok(answer.ms < 1000);
+      assert.equal(t.slack.calls.length, before);
+    });
+  }
+
+  test('a good signed command still works after all that', async () => {
+    const n = t.slack.responses.length;
+    assert.equal((await t.command('help')).status, 200);
+    await t.slack.waitFor(() => t.slack.responses.length > n);
+  });
+
+  test('the ops port answers a 64 MB post to a probe path without keeping it', async () => {
+    const health = await rawRequest({ url: `${t.opsUrl}/healthz`, headers: { 'content-length': String(64 * MB) }, flood: 64 * MB });
+    assert.equal(health.status, 405);
+  });
+});
+
+describe('peer endpoints on the ops port', () => {
+  let ops: OpsServer;
+  const events: unknown[] = [];
+  before(async () => {
+    ops = await startOpsServer({
+      port: 0,
+      host: '127.0.0.1',
+      health: { readiness: async () => ({ ready: true, checks: {} }) } as never,
+      registry: new Registry(),
+      logger: createLogger('silent'),
+      peers: { secret: PEER_SECRET, isLeader: () => true, acceptsWork: () => true, onEvent: (b) => events.push(b), storeData: async () => ({}) },
+    });
+  });
+  after(() => ops.close());
+  const url = () => `http://127.0.0.1:${ops.port}${INTERNAL_EVENTS_PATH}`;
+
+  test('unsigned and future-stamped posts get 401 unread; a signed one over 1 MB gets 413', async () => {
+    const unsigned = await rawRequest({ url: url(), headers: { 'content-type': 'application/json', 'content-length': String(64 * MB) }, flood: 64 * MB });
+    assert.equal(unsigned.status, 401);
+    assert.ok(unsigned.sentBeforeAnswer < 8 * MB);
+    const future = signPeerRequest(PEER_SECRET, { method: 'POST', path: INTERNAL_EVENTS_PATH, body: '{}' }, Date.now() + 3600_000);
+    assert.equal((await rawRequest({ url: url(), headers: future, chunks: ['{}'] })).status, 401);
+    const big = signPeerRequest(PEER_SECRET, { method: 'POST', path: INTERNAL_EVENTS_PATH, body: 'x' });
+    const over = await rawRequest({ url: url(), headers: { ...big, 'content-length': String(2 * MB) }, flood: 2 * MB });
+    assert.equal(over.status, 413);
+    const body = '{"command":"/arm64"}';
+    const ok = await rawRequest({ url: url(), headers: signPeerRequest(PEER_SECRET, { method: 'POST', path: INTERNAL_EVENTS_PATH, body }), chunks: [body] });
+    assert.equal(ok.status, 202);
+    assert.equal(events.length, 1);
+  });
+});
+
+describe('slack-guard on its own', () => {
+  test('a body that trickles in slower than the read timeout gets 408', async () => {
+    const server = createServer(guardSlackListener((_req, res) => res.end('passed'), { signingSecret: SIGNING_SECRET, endpoints: ['/slack/events'], logger: createLogger('silent'), limits: { maxBytes: 1024, timeoutMs: 200 } }));
+    const url = await listenLocal(server);
+    try {
+      const body = 'command=%2Farm64';
+      const answer = await rawRequest({
+        url: `${url}/slack/events`,
+        headers: signedHeaders(body, { 'content-length': String(body.length) }),
+        chunks: ['comm', () => new Promise((r) => setTimeout(r, 2000))],
+      });
+      assert.equal(answer.status, 408);
+      assert.ok(answer.ms < 1500);
+    } finally {
+      await closeServer(server);
+    }
+  });
+
+  test('slackBodyProblem accepts what Slack sends', () => {
+    assert.equal(slackBodyProblem('application/x-www-form-urlencoded', slashCommandBody({ text: 'x', response_url: 'http://r' })), undefined);
+    assert.equal(slackBodyProblem('application/x-www-form-urlencoded', 'ssl_check=1&token=x'), undefined);
+    assert.equal(slackBodyProblem('application/json', '{"type":"url_verification","challenge":"c"}'), undefined);
+    assert.equal(slackBodyProblem('application/json', '{"type":"event_callback","event":{"type":"app_mention"}}'), undefined);
+  });
+});
