@@ -91,6 +91,17 @@ describe('hostile HTTP into the bot', () => {
     });
   }
 
+  test('/arm64 check \\u0000payments gets the usage answer the README promises and posts nothing in the channel', async () => {
+    const posts = t.slack.callsTo('chat.postMessage').length;
+    const id = 'control-char';
+    await postSigned(t.url, slashCommandBody({ text: 'check \u0000payments', response_url: t.slack.responseUrl(id) }), { secret: SIGNING_SECRET });
+    await t.slack.waitFor(() => t.slack.calls.some((c) => c.responseId === id));
+    const reply = t.slack.calls.find((c) => c.responseId === id)!.args;
+    assert.equal(reply.response_type, 'ephemeral');
+    assert.match(String(reply.text), /control character \(U\+0000\)[\s\S]*\/arm64 help/);
+    assert.equal(t.slack.callsTo('chat.postMessage').length, posts);
+  });
+
   test('a good signed command still works after all that', async () => {
     const n = t.slack.responses.length;
     assert.equal((await t.command('help')).status, 200);
