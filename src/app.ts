@@ -4,6 +4,8 @@ import bolt from '@slack/bolt';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { WebClient } from '@slack/web-api';
 import { registerCommands } from '../commands/index.ts';
+import { identityCheck } from '../commands/identity.ts';
+import type { HomeIdentity } from './auth/slack-identity.ts';
 import { Authorizer, SlackGroupDirectory } from './auth/authorize.ts';
 import { Catalog } from './config/catalog.ts';
 import { discoverServices } from './config/discover.ts';
@@ -68,6 +70,21 @@ export async function buildDeps(config: Config, opts: BuildOptions = {}): Promis
 
 export class SlackStartError extends UserError {}
 
+/** Home app/workspaces/organization from config; what config leaves out comes from auth.test, asked once (again after a failure). */
+function homeIdentity(config: Config, client: WebClient): () => Promise<HomeIdentity> {
+  const { appId, teamIds, enterpriseId } = config.slack;
+  if (teamIds.length) return () => Promise.resolve({ appId, teamIds, enterpriseId });
+  let known: Promise<HomeIdentity> | undefined;
+  return () =>
+    (known ??= client.auth.test().then(
+      (r) => ({ appId, teamIds: r.team_id ? [r.team_id] : [], enterpriseId: enterpriseId ?? (r.enterprise_id || undefined) }),
+      (err: Error) => {
+        known = undefined;
+        throw err;
+      },
+    ));
+}
+
 export interface Bot {
   deps: Deps;
   app: InstanceType<typeof App>;
@@ -116,9 +133,10 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   // First: on a follower, Slack work goes to the leader and nothing below runs here.
   if (ops.forwarder) app.use(ops.forwarder);
   app.use(dropRepeatedDeliveries(new DeliveryLog(), deps.logger));
+  app.use(identityCheck(deps, homeIdentity(config, webClient)));
   app.use(ops.inFlight.middleware());
   registerCommands(app, deps);
-  const slack = new SlackPoster(webClient);
+  const slack = new SlackPoster(webClient, undefined, undefined, deps.logger);
   // Only the leader steps canaries and posts the scheduled digest; every replica serves commands.
   const isLeader = () => ops.leadership.isLeader();
   deps.canary = buildCanaryController(deps, { slack, isLeader, leaseHolder: config.server.leaderElection.enabled ? isLeader : undefined });
