@@ -4,7 +4,9 @@
 import { request } from 'node:http';
 
 export interface RawAnswer {
+  /** 0 when the server closed or reset the connection before an answer could be read (`error` says how). */
   status: number;
+  error?: string;
   body: string;
   /** Body bytes written before the answer's status line arrived. */
   sentBeforeAnswer: number;
@@ -55,11 +57,13 @@ export function rawRequest(r: RawRequest): Promise<RawAnswer> {
       res.on('error', finish);
       res.on('close', finish);
     });
-    // The server closing mid-upload is the point of several tests, not a failure.
-    req.on('error', (err) => {
+    // The server closing mid-upload is the point of several tests, not a failure: it resolves with
+    // status 0 and the error code, timed, so a caller can tell a fast refusal from a hang.
+    req.on('error', (err: NodeJS.ErrnoException) => {
       if (!answered) {
+        answered = true;
         clearTimeout(timer);
-        reject(err);
+        resolve({ status: 0, error: err.code ?? err.message, body: '', sentBeforeAnswer: sent, ms: Date.now() - started });
       }
     });
     void (async () => {

@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import { startTestBot, SIGNING_SECRET, type TestBot } from '../fakes/bot.ts';
 import { postSigned, sign, slashCommandBody } from '../fakes/slack-request.ts';
 import { rawRequest } from '../fakes/raw-http.ts';
+import { MALFORMED_SLACK_BODIES } from '../fakes/malformed-slack.ts';
 import { closeServer, listenLocal } from '../fakes/net.ts';
 import { guardSlackListener, slackBodyProblem } from '../../src/ops/slack-guard.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -63,28 +64,10 @@ describe('hostile HTTP into the bot', () => {
     await t.slack.waitFor(() => t.slack.calls.some((c) => c.responseId === 'skew'));
   });
 
-  const malformed: Array<[string, string, string]> = [
-    ['payload=null', 'payload=null', form['content-type']],
-    ['payload is a string', `payload=${encodeURIComponent('"x"')}`, form['content-type']],
-    ['payload is not JSON', 'payload=%7B', form['content-type']],
-    ['payload without a type', `payload=${encodeURIComponent('{"user":{"id":"U1"}}')}`, form['content-type']],
-    ['unknown interaction type', `payload=${encodeURIComponent('{"type":"nope","user":{"id":"U1"}}')}`, form['content-type']],
-    ['block_actions without user', `payload=${encodeURIComponent('{"type":"block_actions","actions":[{}]}')}`, form['content-type']],
-    ['block_actions without actions', `payload=${encodeURIComponent('{"type":"block_actions","user":{"id":"U1"},"team":{"id":"T1"}}')}`, form['content-type']],
-    ['block_actions with team 5', `payload=${encodeURIComponent('{"type":"block_actions","user":{"id":"U1"},"team":5,"actions":[{}]}')}`, form['content-type']],
-    ['a form with nothing', 'a=b', form['content-type']],
-    ['a command without response_url', 'command=%2Farm64&user_id=U1&channel_id=C1&team_id=T1&text=help', form['content-type']],
-    ['a JSON-content-type command', JSON.stringify({ command: '/arm64', text: 'help', user_id: 'U1', channel_id: 'C1', team_id: 'T1', type: 'x' }), 'application/json'],
-    ['JSON null', 'null', 'application/json'],
-    ['JSON array', '[1]', 'application/json'],
-    ['not JSON at all', '{{', 'application/json'],
-    ['text/plain', 'hello', 'text/plain'],
-    ['event_callback without event', '{"type":"event_callback"}', 'application/json'],
-  ];
-  for (const [name, body, type] of malformed) {
+  for (const { name, body, contentType } of MALFORMED_SLACK_BODIES) {
     test(`signed but malformed (${name}): 400 within a second, nothing posted`, async () => {
       const before = t.slack.calls.length;
-      const answer = await rawRequest({ url: t.url, headers: { ...signedHeaders(body), 'content-type': type }, chunks: [body], timeoutMs: 1000 });
+      const answer = await rawRequest({ url: t.url, headers: { ...signedHeaders(body), 'content-type': contentType }, chunks: [body], timeoutMs: 1000 });
       assert.equal(answer.status, 400, answer.body);
       assert.ok(answer.ms < 1000);
       assert.equal(t.slack.calls.length, before);
