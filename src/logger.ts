@@ -1,5 +1,5 @@
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
-import { redactSecrets } from './errors.ts';
+import { redactSecrets } from './redact.ts';
 
 // Secrets must never reach the log, whatever object a caller passes in.
 const redact = [

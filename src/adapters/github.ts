@@ -9,7 +9,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import { createAppAuth } from '@octokit/auth-app';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
-import { redactSecrets } from '../errors.ts';
+import { redactSecrets } from '../redact.ts';
 import { githubRequests } from '../ops/metrics.ts';
 
 const ArchshiftOctokit = Octokit.plugin(retry, throttling);

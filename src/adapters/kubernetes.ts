@@ -20,7 +20,7 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import type { Config } from '../config/schema.ts';
-import { redactSecrets } from '../errors.ts';
+import { redactSecrets } from '../redact.ts';
 
 type ClientNode = typeof import('@kubernetes/client-node');
 let clientNode: Promise<ClientNode> | undefined;

@@ -6,7 +6,7 @@
 // section text 3,000 and fields 10 × 2,000; header 150; button text 75, value 2,000, url 3,000,
 // action_id 255; block_id 255; context 10 elements; actions 25 elements; confirm dialog title 100,
 // text 300, confirm/deny 30; image alt_text 2,000; 50 blocks per message; message text 40,000.
-import { redactSecrets } from '../errors.ts';
+import { redactSecrets } from '../redact.ts';
 
 export const SLACK_LIMITS = {
   blocks: 50,

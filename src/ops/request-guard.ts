@@ -41,15 +41,15 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buff
     const done = (err?: Error) => {
       clearTimeout(timer);
       req.off('data', onData).off('end', onEnd).off('error', onError).off('aborted', onAborted);
-      if (err) {
-        // Stop reading what is left: the answer goes out and the connection closes.
-        req.pause();
-        reject(err);
-      } else resolve(Buffer.concat(chunks, size));
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks, size));
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limits.maxBytes) return done(new RequestRefused(413, `body is over the ${limits.maxBytes}-byte limit`));
+      if (size > limits.maxBytes) {
+        chunks.length = 0; // nothing read so far is kept
+        return done(new RequestRefused(413, `body is over the ${limits.maxBytes}-byte limit`));
+      }
       chunks.push(chunk);
     };
     const onEnd = () => done();
@@ -61,21 +61,22 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buff
 }
 
 /**
- * Answers a refusal and closes the connection, so the rest of a large body is not waited for. The
- * status line reaches the client before the socket closes.
+ * Answers a refusal. The rest of a large body is read and dropped (never kept), so the sender reads
+ * the status instead of a reset; a sender still sending a second later is cut off.
  */
-export function answerRefusal(res: ServerResponse, refusal: RequestRefused): void {
+export function answerRefusal(req: IncomingMessage, res: ServerResponse, refusal: RequestRefused): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.shouldKeepAlive = false;
-  res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close', 'cache-control': 'no-store' });
-  res.end(JSON.stringify({ error: refusal.message }), () => {
-    // Half-close first so the client reads the answer, then drop whatever it still sends.
-    res.socket?.end();
-    setTimeout(() => res.socket?.destroy(), 1000).unref();
-  });
+  res.writeHead(refusal.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error: refusal.message }));
+  if (req.complete) return;
+  const cutOff = setTimeout(() => req.socket.destroy(), 1000);
+  cutOff.unref();
+  req.once('end', () => clearTimeout(cutOff));
+  req.socket.once('close', () => clearTimeout(cutOff));
+  req.resume();
 }
 
 /** The single value of a header, or undefined when absent or repeated. */

@@ -94,7 +94,7 @@ async function servePeer(peers: PeerEndpoints, path: string, req: IncomingMessag
   } catch (err) {
     if (!(err instanceof RequestRefused)) throw err;
     logger.warn({ path, status: err.status, reason: err.message, remote: req.socket.remoteAddress }, 'peer request refused');
-    return answerRefusal(res, err);
+    return answerRefusal(req, res, err);
   }
   if (!verifyPeerRequest(peers.secret, req.headers, { method, path, body: text })) {
     logger.warn({ path, remote: req.socket.remoteAddress }, 'peer request with a bad or stale signature refused');

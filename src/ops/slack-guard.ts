@@ -59,7 +59,7 @@ async function admit(req: IncomingMessage, limits: BodyLimits, now: number, secr
 function refuse(req: IncomingMessage, res: ServerResponse, err: Error, logger: Logger): void {
   const refusal = err instanceof RequestRefused ? err : new RequestRefused(400, err.message);
   logger.warn({ status: refusal.status, reason: refusal.message, remote: req.socket.remoteAddress }, 'Slack request refused');
-  answerRefusal(res, refusal);
+  answerRefusal(req, res, refusal);
 }
 
 function validSignature(secret: string, stamp: string, raw: Buffer, signature: string): boolean {

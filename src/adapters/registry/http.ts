@@ -5,7 +5,7 @@ import type { Config } from '../../config/schema.ts';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from '../../logger.ts';
-import { redactSecrets } from '../../errors.ts';
+import { redactSecrets } from '../../redact.ts';
 import { registryRequests } from '../../ops/metrics.ts';
 import type { CredentialLookup } from './credentials.ts';
 import { chooseRegistryAuth, type RegistryAuth } from './challenge.ts';
