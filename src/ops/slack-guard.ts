@@ -1,7 +1,8 @@
 // The gate in front of Bolt's HTTP receiver (Bolt reads a whole body before it checks the signature,
 // and a signed but malformed body can leave its connection hanging or answer 500). In order, each step
 // refusing before the next costs anything:
-//   1. no signature headers, or a timestamp older than 5 min or more than 60 s ahead: 401, body unread;
+//   1. no signature headers, or a timestamp older than 5 min or more than 60 s ahead: 401, body unread
+//      (except Slack's unsigned `ssl_check=1` probe, a form body of at most 256 bytes: 200);
 //   2. a Content-Length over 1 MB: 413, body unread;
 //   3. the body, at most 1 MB within 10 s (413 / 408);
 //   4. the v0 HMAC signature: 401;
@@ -35,6 +36,7 @@ export function guardSlackListener(next: RequestListener, o: SlackGuardOptions):
     if (req.method !== 'POST' || !o.endpoints.includes(path)) return next(req, res);
     admit(req, limits, now(), o.signingSecret).then(
       (raw) => {
+        if (raw === SSL_CHECK) return void res.writeHead(200).end();
         (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
         next(req, res);
       },
@@ -43,10 +45,22 @@ export function guardSlackListener(next: RequestListener, o: SlackGuardOptions):
   };
 }
 
+/** Slack's unsigned `ssl_check=1` probe (when a request URL is saved): answered 200 here, never passed on. */
+const SSL_CHECK = Buffer.from('ssl_check=1');
+const SSL_CHECK_MAX_BYTES = 256;
+
 async function admit(req: IncomingMessage, limits: BodyLimits, now: number, secret: string): Promise<Buffer> {
   const signature = singleHeader(req, 'x-slack-signature');
   const stamp = singleHeader(req, 'x-slack-request-timestamp');
-  if (!signature) throw new RequestRefused(401, 'no x-slack-signature header');
+  if (!signature) {
+    // Only a tiny form body can be the probe; anything else unsigned is refused unread.
+    const declared = Number(singleHeader(req, 'content-length') ?? NaN);
+    if (singleHeader(req, 'content-type') === FORM && declared <= SSL_CHECK_MAX_BYTES) {
+      const probe = await readBody(req, { maxBytes: SSL_CHECK_MAX_BYTES, timeoutMs: 2000 });
+      if (new URLSearchParams(probe.toString('utf8')).get('ssl_check') === '1') return SSL_CHECK;
+    }
+    throw new RequestRefused(401, 'no x-slack-signature header');
+  }
   checkTimestamp(stamp, { now, maxAgeMs: SLACK_MAX_AGE_MS, maxFutureMs: SLACK_MAX_FUTURE_MS });
   checkDeclaredLength(req, limits);
   const raw = await readBody(req, limits);

@@ -39,6 +39,22 @@ describe('hostile HTTP into the bot', () => {
     assert.ok(answer.ms < 1000, `${answer.ms} ms`);
   });
 
+  test("Slack's unsigned ssl_check probe is answered 200 and runs nothing; a bigger unsigned form is 401", async () => {
+    const before = t.slack.calls.length;
+    const body = 'ssl_check=1&token=legacy-verification-token';
+    assert.equal((await rawRequest({ url: t.url, headers: { ...form, 'content-length': String(body.length) }, chunks: [body] })).status, 200);
+    // A command smuggled into the probe is answered as the probe: nothing is run.
+    const smuggled = `ssl_check=1&command=%2Farm64&text=help&response_url=${encodeURIComponent(t.slack.responseUrl('smuggled'))}`;
+    assert.equal((await rawRequest({ url: t.url, headers: { ...form, 'content-length': String(smuggled.length) }, chunks: [smuggled] })).status, 200);
+    const big = `ssl_check=1&pad=${'x'.repeat(300)}`;
+    assert.equal((await rawRequest({ url: t.url, headers: { ...form, 'content-length': String(big.length) }, chunks: [big] })).status, 401);
+    assert.equal(t.slack.calls.length, before);
+    // A signed command sent afterwards is answered; the smuggled one never was.
+    await postSigned(t.url, slashCommandBody({ text: 'help', response_url: t.slack.responseUrl('after-probe') }), { secret: SIGNING_SECRET });
+    await t.slack.waitFor(() => t.slack.calls.some((c) => c.responseId === 'after-probe'));
+    assert.ok(!t.slack.calls.some((c) => c.responseId === 'smuggled'));
+  });
+
   test('a chunked unsigned flood (no Content-Length) is refused too', async () => {
     const answer = await rawRequest({ url: t.url, headers: { ...form, 'transfer-encoding': 'chunked' }, flood: 64 * MB });
     assert.equal(answer.status, 401);
