@@ -7,6 +7,7 @@ import type { Deps } from '../src/deps.ts';
 import { isUserError } from '../src/errors.ts';
 import { ForbiddenError } from '../src/auth/authorize.ts';
 import { commandDuration, commandsTotal } from '../src/ops/metrics.ts';
+import { fitToSlack } from '../src/adapters/slack-limits.ts';
 import { helpCommand } from './help.ts';
 import { services } from './services.ts';
 import { reload } from './reload.ts';
@@ -52,7 +53,7 @@ export async function dispatch(input: SlashCommandInput, respond: (r: SlackReply
     log.info({ subcommand: sub.name }, 'command');
     await sub.run({ args, user: { id: input.userId, name: input.userName }, channelId: input.channelId, respond, client, deps });
   } catch (err) {
-    const usage = sub && err instanceof UsageError ? `\nUsage: \`/arm64 ${sub.usage}\`` : '';
+    const usage = err instanceof UsageError ? (sub ? `\nUsage: \`/arm64 ${sub.usage}\`` : '\n`/arm64 help` lists the commands.') : '';
     outcome = err instanceof ForbiddenError ? 'forbidden' : isUserError(err) ? 'refused' : 'error';
     if (isUserError(err)) {
       log.info({ err: err.message, subcommand: sub?.name }, 'command refused');
@@ -76,7 +77,7 @@ export function registerCommands(app: App, deps: Deps): void {
     await new Promise((resolve) => setImmediate(resolve));
     await dispatch(
       { text: command.text ?? '', userId: command.user_id, userName: command.user_name, channelId: command.channel_id },
-      (r) => respond(r as never).then(() => undefined),
+      (r) => respond(fitToSlack(r).content as never).then(() => undefined),
       client,
       deps,
     );

@@ -5,6 +5,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { WebClient } from '@slack/web-api';
 import { registerCommands } from '../commands/index.ts';
 import { gatedApp } from '../commands/store-gate.ts';
+import { identityCheck } from '../commands/identity.ts';
+import type { HomeIdentity } from './auth/slack-identity.ts';
 import { Authorizer, SlackGroupDirectory } from './auth/authorize.ts';
 import { Catalog } from './config/catalog.ts';
 import { discoverServices } from './config/discover.ts';
@@ -22,6 +24,7 @@ import { UserError } from './errors.ts';
 import { buildCanaryController, startCanaryScheduler } from './canary/wire.ts';
 import { createDigestSchedule } from './digest/digest.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
+import { guardSlackListener } from './ops/slack-guard.ts';
 
 const { App, HTTPReceiver, LogLevel } = bolt;
 
@@ -83,6 +86,21 @@ function storeWatch(deps: Deps): () => Promise<boolean> {
   };
 }
 
+/** Home app/workspaces/organization from config; what config leaves out comes from auth.test, asked once (again after a failure). */
+function homeIdentity(config: Config, client: WebClient): () => Promise<HomeIdentity> {
+  const { appId, teamIds, enterpriseId } = config.slack;
+  if (teamIds.length) return () => Promise.resolve({ appId, teamIds, enterpriseId });
+  let known: Promise<HomeIdentity> | undefined;
+  return () =>
+    (known ??= client.auth.test().then(
+      (r) => ({ appId, teamIds: r.team_id ? [r.team_id] : [], enterpriseId: enterpriseId ?? (r.enterprise_id || undefined) }),
+      (err: Error) => {
+        known = undefined;
+        throw err;
+      },
+    ));
+}
+
 export interface Bot {
   deps: Deps;
   app: InstanceType<typeof App>;
@@ -112,25 +130,29 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
     await deps.store.close();
     throw err;
   }
+  const receiver = config.slack.mode === 'http' ? new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel }) : undefined;
+  // Bolt would read any body whole before its signature check: the gate refuses first (see slack-guard.ts).
+  if (receiver) receiver.requestListener = guardSlackListener(receiver.requestListener, { signingSecret: secrets.signingSecret!, endpoints: ['/slack/events'], logger: deps.logger });
   const app =
-    config.slack.mode === 'socket'
+    !receiver
       ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true })
       : new App({
           token: secrets.botToken,
           clientOptions,
           // Bolt verifies the token with auth.test; deferred, a bad token fails start() with a message.
           deferInitialization: true,
-          receiver: new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel }),
+          receiver,
         });
   app.error(async (err) => {
     deps.logger.error({ err }, 'unhandled Slack handler error');
   });
   const webClient = new WebClient(secrets.botToken, clientOptions);
   deps.auth = new Authorizer(config.auth, new SlackGroupDirectory(webClient, config.auth.groupCacheSeconds * 1000));
+  app.use(identityCheck(deps, homeIdentity(config, webClient)));
   app.use(ops.inFlight.middleware());
   // Every replica serves Slack; each listener acks, then waits for the store and drops retried deliveries.
   registerCommands(gatedApp(app, deps.store, deps.logger), deps);
-  const slack = new SlackPoster(webClient);
+  const slack = new SlackPoster(webClient, undefined, undefined, deps.logger);
   // Only the leader steps canaries and posts the scheduled digest; every replica serves commands. While
   // the store cannot be read the leader pauses too, rather than act on state it could not save.
   const storeAnswers = storeWatch(deps);

@@ -14,9 +14,15 @@ const MAX_TEXT = 4000;
 /** Splits Slack command text into tokens; double or single quotes group words. */
 export function tokenize(text: string): string[] {
   if (text.length > MAX_TEXT) throw new UsageError(`command text is too long (${text.length} characters, at most ${MAX_TEXT})`);
-  // Control characters have no meaning in a command; treat them as spaces rather than fail.
+  // Control characters (and the invisible bidi overrides) have no meaning in a command and can hide
+  // what it says: refused as usage, never run. Tabs and line breaks are just spaces.
   // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.exec(text);
+  if (control) {
+    const code = `U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    throw new UsageError(`the command text contains a control character (${code}), which no command takes; type it again without it`);
+  }
+  const clean = text.replace(/[\t\n\r]/g, ' ');
   const tokens: string[] = [];
   const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
   for (let m = re.exec(clean); m; m = re.exec(clean)) tokens.push(m[1] ?? m[2] ?? m[3]);

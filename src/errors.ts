@@ -1,8 +1,10 @@
 // Errors whose message is written for the person who asked: surfaces show them as they are. Any
 // other error is a bug or an outage: the user gets a short message with a reference, the log the detail.
+import { redactSecrets } from './redact.ts';
+
 export class UserError extends Error {
   constructor(message: string) {
-    super(message);
+    super(redactSecrets(message));
     this.name = new.target.name;
   }
 }
@@ -10,3 +12,4 @@ export class UserError extends Error {
 export function isUserError(err: unknown): err is UserError {
   return err instanceof UserError;
 }
+

@@ -5,6 +5,7 @@ import type { App, BlockButtonAction } from '@slack/bolt';
 import { isUserError } from '../../src/errors.ts';
 import { requestCanaryVerb, type CanaryVerb } from '../../src/canary/verbs.ts';
 import { CANARY_ACTIONS, type CanaryAction } from '../../src/render/canary-blocks.ts';
+import { fitToSlack } from '../../src/adapters/slack-limits.ts';
 import type { ActionRegistrar, SlackReply } from '../types.ts';
 
 const VERB_OF: Record<CanaryAction, CanaryVerb> = { canary_pause: 'pause', canary_resume: 'resume', canary_promote: 'promote', canary_rollback: 'rollback' };
@@ -13,7 +14,7 @@ export const registerCanaryButtons: ActionRegistrar = (app: App, deps) => {
   for (const id of CANARY_ACTIONS) {
     app.action<BlockButtonAction>(id, async ({ ack, body, action, respond }) => {
       await ack();
-      const reply = (r: SlackReply) => respond({ ...r, replace_original: false } as never).then(() => undefined);
+      const reply = (r: SlackReply) => respond(fitToSlack({ ...r, replace_original: false }).content as never).then(() => undefined);
       const service = action.value ?? '';
       try {
         await requestCanaryVerb(deps, { service, verb: VERB_OF[id], overrides: {} }, { actor: body.user.id, channelId: body.channel?.id, checkRole: true });

@@ -6,6 +6,7 @@ import { isUserError } from '../../src/errors.ts';
 import { CHANGE_KINDS } from '../../src/prs/planner.ts';
 import { ARM64_ONLY_PR_ACTION, OPEN_PRS_ACTION } from '../../src/render/pr-buttons.ts';
 import { runPrRequest, type PrRequest } from '../pr.ts';
+import { fitToSlack } from '../../src/adapters/slack-limits.ts';
 import type { ActionRegistrar, SlackReply } from '../types.ts';
 
 const requests: Record<string, Pick<PrRequest, 'kinds' | 'arm64Only'>> = {
@@ -17,7 +18,7 @@ export const registerOpenPrs: ActionRegistrar = (app: App, deps) => {
   for (const [actionId, request] of Object.entries(requests)) {
     app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
-      const reply = (r: SlackReply) => respond({ ...r, replace_original: false } as never).then(() => undefined);
+      const reply = (r: SlackReply) => respond(fitToSlack({ ...r, replace_original: false }).content as never).then(() => undefined);
       try {
         await runPrRequest(deps, { service: action.value ?? '', ...request, dryRun: false, user: { id: body.user.id }, channelId: body.channel?.id }, reply);
       } catch (err) {

@@ -9,6 +9,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import { createAppAuth } from '@octokit/auth-app';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
+import { redactSecrets } from '../redact.ts';
 import { githubRequests } from '../ops/metrics.ts';
 
 const ArchshiftOctokit = Octokit.plugin(retry, throttling);
@@ -17,7 +18,8 @@ type Client = InstanceType<typeof ArchshiftOctokit>;
 
 export class GitHubError extends Error {
   constructor(message: string, readonly status?: number) {
-    super(message);
+    // GitHub error bodies may echo the request, Authorization header included.
+    super(redactSecrets(message));
   }
 }
 

@@ -20,6 +20,7 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import type { Config } from '../config/schema.ts';
+import { redactSecrets } from '../redact.ts';
 
 type ClientNode = typeof import('@kubernetes/client-node');
 let clientNode: Promise<ClientNode> | undefined;
@@ -40,11 +41,14 @@ export class KubeError extends Error {
     message: string,
     readonly code?: number,
   ) {
-    super(message);
+    super(redactSecrets(message));
   }
 }
 
 type Options = NonNullable<Parameters<CoreV1Api['listNode']>[1]>;
+
+/** How often one list starts over after its continue token expired (410) mid-way. */
+const MAX_LIST_RESTARTS = 3;
 
 interface ListPage<T> {
   items: T[];
@@ -185,15 +189,27 @@ export class KubeCluster {
     } as Options;
   }
 
+  /**
+   * Every page of a list. A 410 Expired on a later page (the continue token outlived the API server's
+   * compaction window) restarts the list from the first page, as client-go's pager does, at most
+   * MAX_LIST_RESTARTS times; a 410 on the first page, or once more after that, is an error.
+   */
   private async paginate<T>(what: string, page: (c: Clients, o: Options, cont?: string) => Promise<ListPage<T>>): Promise<T[]> {
-    const items: T[] = [];
-    let cont: string | undefined;
-    do {
-      const res = await this.call(`list ${what}`, (c) => page(c, this.options(c.lib), cont));
-      items.push(...res.items);
-      cont = res.metadata?._continue || undefined;
-    } while (cont);
-    return items;
+    for (let restarts = 0; ; restarts++) {
+      const items: T[] = [];
+      let cont: string | undefined;
+      try {
+        do {
+          const res = await this.call(`list ${what}`, (c) => page(c, this.options(c.lib), cont));
+          items.push(...res.items);
+          cont = res.metadata?._continue || undefined;
+        } while (cont);
+        return items;
+      } catch (err) {
+        const expired = err instanceof KubeError && err.code === 410 && cont !== undefined;
+        if (!expired || restarts >= MAX_LIST_RESTARTS) throw err;
+      }
+    }
   }
 
   private async orUndefined<T>(what: string, fn: (c: Clients) => Promise<T>): Promise<T | undefined> {

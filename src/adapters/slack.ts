@@ -3,6 +3,8 @@
 // updates of the same message, since chat.update is rate-limited per message and channel.
 import type { WebClient } from '@slack/web-api';
 import { UserError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { fitToSlack } from './slack-limits.ts';
 
 /** Slack refusals that the person asking can fix in Slack: said to them instead of "failed on our side". */
 const CHANNEL_REFUSALS: Record<string, string> = {
@@ -29,6 +31,8 @@ export interface PostedMessage {
 export interface MessageContent {
   text: string;
   blocks?: unknown[];
+  /** Where a reader finds text clipped to Slack's limits (default: the bot's log, which keeps it). */
+  fullTextAt?: string;
 }
 
 export class SlackPoster {
@@ -38,19 +42,30 @@ export class SlackPoster {
     private readonly client: WebClient,
     private readonly minUpdateIntervalMs = 1000,
     private readonly sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+    private readonly logger?: Logger,
   ) {}
 
-  async post(channel: string, content: MessageContent): Promise<PostedMessage> {
+  /** Every message goes out within Block Kit's limits; what was clipped stays readable in the log. */
+  private fit(content: MessageContent): { text: string; blocks?: unknown[] } {
+    const { content: fitted, clipped } = fitToSlack({ text: content.text, blocks: content.blocks }, content.fullTextAt);
+    if (clipped.length) this.logger?.warn({ clipped, text: content.text, blocks: content.blocks }, 'Slack message clipped to Block Kit limits');
+    return fitted;
+  }
+
+  async post(channel: string, message: MessageContent): Promise<PostedMessage> {
+    const content = this.fit(message);
     const res = await explained(this.client.chat.postMessage({ channel, text: content.text, blocks: content.blocks as never, unfurl_links: false }));
     return { channel: res.channel ?? channel, ts: res.ts! };
   }
 
-  async reply(parent: PostedMessage, content: MessageContent): Promise<PostedMessage> {
+  async reply(parent: PostedMessage, message: MessageContent): Promise<PostedMessage> {
+    const content = this.fit(message);
     const res = await explained(this.client.chat.postMessage({ channel: parent.channel, thread_ts: parent.ts, text: content.text, blocks: content.blocks as never }));
     return { channel: res.channel ?? parent.channel, ts: res.ts! };
   }
 
-  async update(message: PostedMessage, content: MessageContent): Promise<void> {
+  async update(message: PostedMessage, update: MessageContent): Promise<void> {
+    const content = this.fit(update);
     const key = `${message.channel}:${message.ts}`;
     const wait = (this.lastUpdate.get(key) ?? 0) + this.minUpdateIntervalMs - Date.now();
     if (wait > 0) await this.sleep(wait);
@@ -58,7 +73,8 @@ export class SlackPoster {
     await this.client.chat.update({ channel: message.channel, ts: message.ts, text: content.text, blocks: content.blocks as never });
   }
 
-  async postEphemeral(channel: string, user: string, content: MessageContent): Promise<void> {
+  async postEphemeral(channel: string, user: string, message: MessageContent): Promise<void> {
+    const content = this.fit(message);
     await this.client.chat.postEphemeral({ channel, user, text: content.text, blocks: content.blocks as never });
   }
 

@@ -15,6 +15,22 @@ export interface Actor {
   groups?: string[];
   /** Set when Slack could not tell us the user's groups; denials then say so. */
   groupsUnknown?: boolean;
+  /** A user of another workspace (Slack Connect): only grants naming the user count. */
+  external?: boolean;
+}
+
+/** Users seen acting from another workspace (Slack user ids are unique across workspaces); bounded. */
+export class ExternalUsers {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max = 10_000) {}
+  add(userId: string): void {
+    this.seen.delete(userId);
+    this.seen.add(userId);
+    if (this.seen.size > this.max) this.seen.delete(this.seen.values().next().value!);
+  }
+  has(userId: string): boolean {
+    return this.seen.has(userId);
+  }
 }
 
 /** The part of a catalog service authorization looks at. */
@@ -43,11 +59,13 @@ export class Authorizer {
   constructor(
     private readonly config: Config['auth'],
     private readonly directory?: GroupDirectory,
+    /** Filled by the Slack identity check (commands/identity.ts) before any handler asks here. */
+    readonly externalUsers = new ExternalUsers(),
   ) {}
 
   /** New grants over the same Slack group directory (and its cache): how a config reload swaps roles. */
   withConfig(config: Config['auth']): Authorizer {
-    return new Authorizer(config, this.directory);
+    return new Authorizer(config, this.directory, this.externalUsers);
   }
 
   /** The actor's role; on `service`, its owners are at least operators. */
@@ -56,6 +74,12 @@ export class Authorizer {
     const raise = (role: Role) => {
       if (best === undefined || rank[role] > rank[best]) best = role;
     };
+    if (actor.external || this.externalUsers.has(actor.userId)) {
+      // Slack Connect: a channel's or group's grant is for our people, not for every guest in it.
+      raise('viewer');
+      for (const role of ['operator', 'admin'] as const) if (this.config[role].users.includes(actor.userId)) raise(role);
+      return best;
+    }
     for (const role of ['viewer', 'operator', 'admin'] as const) {
       const g = this.config[role];
       const granted =

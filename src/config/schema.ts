@@ -23,9 +23,15 @@ export const slackConfigSchema = z
     apiUrl: z.url().optional(),
     /** Retries of a failed Web API call (429s wait for Retry-After first). */
     retries: z.number().int().min(0).max(10).default(5),
+    /** The app's id (A…): requests for another app (`api_app_id`) are dropped. Unset: not checked. */
+    appId: z.string().regex(/^A[A-Z0-9]+$/, 'a Slack app id (A…)').optional(),
+    /** Home workspaces (T…); users of others (Slack Connect) are viewers. Default: the bot token's workspace. */
+    teamIds: z.array(z.string().regex(/^T[A-Z0-9]+$/, 'a Slack workspace id (T…)')).default([]),
+    /** Home Enterprise Grid organization (E…); default: the bot token's, if any. */
+    enterpriseId: z.string().regex(/^E[A-Z0-9]+$/, 'a Slack organization id (E…)').optional(),
   })
   .strict()
-  .default({ mode: 'socket', port: 3000, channel: '#arm64-migration', retries: 5 });
+  .default({ mode: 'socket', port: 3000, channel: '#arm64-migration', retries: 5, teamIds: [] });
 
 export const githubConfigSchema = z
   .object({

@@ -4,7 +4,8 @@
 // the rest of the report stands. Every finding carries its ecosystem, for grouping in reports.
 // The selection (isScanCandidate) and the per-file dispatch (NativeScan) are shared with the scan of a
 // GitHub repository (scan-github.ts), so both read the same files the same way.
-import { lstat, open, readFile, realpath, stat, readdir } from 'node:fs/promises';
+import { open, realpath, stat, readdir } from 'node:fs/promises';
+import { LocalFileRefused, readRegularFile } from './local-file.ts';
 import path from 'node:path';
 import type { Finding } from './report.ts';
 import { builtinKnowledge, type KnowledgeBase } from './knowledge/load.ts';
@@ -130,10 +131,9 @@ export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Pr
 
 async function readText(abs: string, rel: string, maxBytes: number): Promise<{ text?: string; problem?: Finding }> {
   try {
-    const info = await lstat(abs);
-    if (info.size > maxBytes) return { problem: tooLarge(rel, info.size, maxBytes) };
-    return textOf(rel, await readFile(abs));
+    return textOf(rel, await readRegularFile(abs, maxBytes));
   } catch (err) {
+    if (err instanceof LocalFileRefused) return { problem: err.reason === 'too-large' ? tooLarge(rel, err.size ?? 0, maxBytes) : unreadable(rel, err.message) };
     return { problem: unreadable(rel, `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`) };
   }
 }

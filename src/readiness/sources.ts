@@ -1,8 +1,9 @@
 // Where the check reads a service's files from: a local checkout or a GitHub repository. Analysers only
 // see text; a source tells "missing" (undefined) apart from "could not read" (throws SourceError), so a
 // missing file and an unreachable GitHub become different findings.
-import { readFile, readdir, realpath } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { LocalFileRefused, readRegularFile } from './local-file.ts';
 
 export interface FileSource {
   /** e.g. `./svc` or `acme/api@main`, for messages. */
@@ -44,13 +45,12 @@ export function localSource(dir: string): FileSource {
         const real = await realpath(full);
         const realRoot = await realpath(root);
         if (real !== realRoot && !real.startsWith(realRoot + sep)) throw new SourceError(`${rel} points outside ${dir}`);
-        const buf = await readFile(real);
-        if (buf.length > MAX_FILE_BYTES) throw new SourceError(`${rel} is larger than ${MAX_FILE_BYTES} bytes`);
-        return buf.toString('utf8');
+        return (await readRegularFile(real, MAX_FILE_BYTES)).toString('utf8');
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
         if (err instanceof SourceError) throw err;
+        if (err instanceof LocalFileRefused) throw new SourceError(`${rel} in ${dir} is ${err.message}`);
         throw new SourceError(`cannot read ${rel} in ${dir}: ${(err as Error).message}`);
       }
     },

@@ -32,6 +32,32 @@ describe('kubernetes adapter against the API double', () => {
     assert.deepEqual(api4.map((p) => p.metadata?.name).sort(), ['api-1', 'api-3', 'api-5', 'api-7']);
   });
 
+  test('a 410 "continue token expired" on a later page restarts the list (bounded, as client-go\'s pager does)', async () => {
+    api.requests.length = 0;
+    api.fail({ path: /\/namespaces\/shop\/pods$/, status: 410, message: 'The provided continue parameter is too old to display a consistent list result.', continued: true });
+    const pods = await cluster.listPods({ namespace: 'shop' });
+    assert.equal(pods.length, 8, 'every pod once, none twice');
+    assert.equal(new Set(pods.map((p) => p.metadata?.name)).size, 8);
+    // page 1, page 2 (410), then pages 1-3 again
+    assert.equal(api.requests.length, 5);
+    // An API server that expires every later page: the list gives up after 3 restarts, with the reason.
+    api.requests.length = 0;
+    api.fail({ path: /\/namespaces\/shop\/pods$/, status: 410, message: 'continue token expired', continued: true, times: 100 });
+    await assert.rejects(cluster.listPods({ namespace: 'shop' }), (e: unknown) => e instanceof KubeError && e.code === 410);
+    assert.equal(api.requests.length, 8);
+    api.clearFaults();
+  });
+
+  test('the double refuses a strategic-merge patch on a custom resource with 415, as the API server does', async () => {
+    const res = await fetch(`${api.url}/apis/networking.istio.io/v1/namespaces/shop/virtualservices/api`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/strategic-merge-patch+json' },
+      body: JSON.stringify({ spec: {} }),
+    });
+    assert.equal(res.status, 415);
+    assert.equal(((await res.json()) as { reason: string }).reason, 'UnsupportedMediaType');
+  });
+
   test('merge-patches a VirtualService with the merge-patch content type', async () => {
     const ref = istio.virtualService('shop', 'api');
     const route = [

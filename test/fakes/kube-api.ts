@@ -1,7 +1,8 @@
 // A Kubernetes API server double with real state: any resource path (core `/api/v1/...` and
 // `/apis/<group>/<version>/...`), list with labelSelector and limit/continue pagination, get, create
 // (409 AlreadyExists), replace (409 Conflict on a stale resourceVersion), patch (merge, strategic
-// treated as merge, JSON Patch; a JSON body sent as json-patch is refused as the real apiserver does),
+// treated as merge on built-in kinds and refused with 415 on custom resources, JSON Patch; a JSON body
+// sent as json-patch is refused as the real apiserver does), an expired continue token (410 Expired),
 // delete, and watch streams. Faults and latency can be injected per request.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listenLocal } from './net.ts';
@@ -39,6 +40,8 @@ export interface Fault {
   times?: number;
   /** Never answer (to exercise client timeouts). */
   hang?: boolean;
+  /** Only list requests that carry a continue token (a later page) match. */
+  continued?: boolean;
 }
 
 interface Watcher {
@@ -151,11 +154,12 @@ export class FakeKubeApi {
     if (this.token && req.headers.authorization !== `Bearer ${this.token}`) {
       return send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
     }
-    const fault = this.faults.find((f) => (!f.method || f.method === req.method) && f.path.test(url.pathname));
+    const fault = this.faults.find((f) => (!f.method || f.method === req.method) && f.path.test(url.pathname) && (!f.continued || url.searchParams.has('continue')));
     if (fault) {
       if (--fault.times! <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
       if (fault.hang) return; // the client's timeout must fire
-      return send(res, fault.status, status(fault.status, 'InternalError', fault.message ?? 'injected fault'));
+      const reason = fault.status === 410 ? 'Expired' : 'InternalError';
+      return send(res, fault.status, status(fault.status, reason, fault.message ?? 'injected fault'));
     }
     if (this.latencyMs) await new Promise((r) => setTimeout(r, this.latencyMs));
 
@@ -196,6 +200,9 @@ export class FakeKubeApi {
           const result = applyJsonPatch(existing, body as JsonPatchOp[]);
           if (typeof result === 'string') return send(res, result.startsWith('test') ? 409 : 422, status(result.startsWith('test') ? 409 : 422, 'Invalid', result));
           patched = result;
+        } else if (contentType === 'application/strategic-merge-patch+json' && isCustomResource(route)) {
+          // Custom resources have no patch strategy metadata: the apiserver refuses strategic merge for them.
+          return send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
         } else if (contentType === 'application/merge-patch+json' || contentType === 'application/strategic-merge-patch+json') {
           patched = mergePatch(existing, body) as KubeObject;
         } else {
@@ -272,6 +279,12 @@ function parsePath(path: string): Route | undefined {
   }
   if (rest.length < 1 || rest.length > 3) return undefined;
   return { prefix, namespace, plural: rest[0], name: rest[1], subresource: rest[2] };
+}
+
+/** Groups served by CRDs: dotted, and not one of Kubernetes' own `*.k8s.io` groups (core and `apps` have no dot). */
+function isCustomResource(r: Route): boolean {
+  const group = r.prefix.split('/')[2] ?? '';
+  return r.prefix.startsWith('/apis/') && group.includes('.') && !group.endsWith('.k8s.io');
 }
 
 function keyOf(r: Route): string {

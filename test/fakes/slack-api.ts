@@ -1,9 +1,14 @@
 // A fake Slack Web API on loopback that answers like Slack (`{ ok: true, ... }` or `{ ok: false, error }`),
 // records every call, serves response_url posts, the external file-upload flow, and a Socket Mode
 // WebSocket endpoint (apps.connections.open → ws://...), so Bolt and WebClient run unmodified against it.
+// Strict where Slack is: blocks beyond Block Kit's limits get `invalid_blocks` (./block-kit.ts) on
+// chat.postMessage / chat.update / chat.postEphemeral and response_url posts; chat.postMessage answers
+// with the channel's ID even when given its name (`#arm64-migration`), and chat.update and
+// files.completeUploadExternal take IDs only, as Slack does.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listenLocal } from './net.ts';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { blockKitErrors } from './block-kit.ts';
 
 export interface SlackCall {
   method: string;
@@ -41,8 +46,10 @@ export class FakeSlackApi {
   private ts = 1_700_000_000;
   private failures: InjectedFailure[] = [];
   private pendingUploads = new Map<string, { filename: string }>();
-  /** ts → channel of every message posted through chat.postMessage. */
+  /** ts → channel ID of every message posted through chat.postMessage. */
   readonly posted = new Map<string, string>();
+  /** Channel names (without `#`) → IDs, made up the first time a name is posted to. */
+  readonly channelIds = new Map<string, string>();
   private waiters: Array<{ pred: () => boolean; resolve: () => void }> = [];
 
   /** Base URL for WebClient's `slackApiUrl`. */
@@ -140,9 +147,11 @@ export class FakeSlackApi {
     }
     if (url.pathname.startsWith('/response/')) {
       const body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
-      this.responses.push(body);
+      const errors = body.blocks === undefined ? [] : blockKitErrors(body.blocks);
+      // Slack answers a response_url post with bad blocks 400 and the error, and shows nothing.
+      if (!errors.length) this.responses.push(body);
       this.record({ method: 'response_url', args: body, responseId: url.pathname.slice('/response/'.length) });
-      return json(res, 200, { ok: true });
+      return errors.length ? json(res, 400, { ok: false, error: 'invalid_blocks', errors }) : json(res, 200, { ok: true });
     }
     if (!url.pathname.startsWith('/api/')) return json(res, 404, { ok: false, error: 'unknown_path' });
 
@@ -164,7 +173,23 @@ export class FakeSlackApi {
     return json(res, 200, this.answer(method, args));
   }
 
+  /** The ID of a channel given by ID or by name (`#name` or `name`), as Slack resolves it for chat.postMessage. */
+  channelId(channel: string): string {
+    if (/^[CDG][A-Z0-9]+$/.test(channel)) return channel;
+    const name = channel.replace(/^#/, '');
+    let id = this.channelIds.get(name);
+    if (!id) {
+      id = `C0${String(this.channelIds.size + 1).padStart(8, '0')}`;
+      this.channelIds.set(name, id);
+    }
+    return id;
+  }
+
   private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    if (['chat.postMessage', 'chat.update', 'chat.postEphemeral'].includes(method) && args.blocks !== undefined) {
+      const errors = blockKitErrors(typeof args.blocks === 'string' ? JSON.parse(args.blocks) : args.blocks);
+      if (errors.length) return { ok: false, error: 'invalid_blocks', errors, response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) } };
+    }
     switch (method) {
       case 'auth.test':
         return { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'archshift', team_id: 'T1', user_id: 'U0BOT', bot_id: 'B0BOT' };
@@ -173,8 +198,9 @@ export class FakeSlackApi {
       case 'chat.postMessage': {
         if (!args.channel) return { ok: false, error: 'channel_not_found' };
         const ts = `${++this.ts}.000100`;
-        this.posted.set(ts, String(args.channel));
-        return { ok: true, channel: args.channel, ts, message: { text: args.text, ts } };
+        const channel = this.channelId(String(args.channel));
+        this.posted.set(ts, channel);
+        return { ok: true, channel, ts, message: { text: args.text, ts } };
       }
       case 'chat.update':
         // Like Slack: only a message this bot posted, in the channel it was posted to, can be updated.
@@ -188,6 +214,8 @@ export class FakeSlackApi {
         return { ok: true, upload_url: `${this.url}/upload/${id}`, file_id: id };
       }
       case 'files.completeUploadExternal': {
+        // channel_id must be an ID; a name is refused.
+        if (args.channel_id !== undefined && !/^[CDG][A-Z0-9]+$/.test(String(args.channel_id))) return { ok: false, error: 'invalid_channel' };
         const files = typeof args.files === 'string' ? (JSON.parse(args.files) as Array<{ id: string; title?: string }>) : [];
         const missing = files.find((f) => !this.uploads.some((u) => u.fileId === f.id));
         if (missing) return { ok: false, error: 'file_not_found' };

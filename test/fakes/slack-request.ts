@@ -29,10 +29,11 @@ export async function postSigned(url: string, body: string, opts: SignedPostOpti
   });
 }
 
-export function slashCommandBody(fields: { text: string; user_id?: string; channel_id?: string; response_url: string; command?: string }): string {
+export function slashCommandBody(fields: { text: string; user_id?: string; channel_id?: string; response_url: string; command?: string; team_id?: string; api_app_id?: string; enterprise_id?: string }): string {
   return new URLSearchParams({
     token: 'legacy',
-    team_id: 'T1',
+    team_id: fields.team_id ?? 'T1',
+    ...(fields.enterprise_id ? { enterprise_id: fields.enterprise_id } : {}),
     team_domain: 'fake',
     channel_id: fields.channel_id ?? 'C1',
     channel_name: 'arm64-migration',
@@ -40,18 +41,18 @@ export function slashCommandBody(fields: { text: string; user_id?: string; chann
     user_name: 'dev',
     command: fields.command ?? '/arm64',
     text: fields.text,
-    api_app_id: 'A1',
+    api_app_id: fields.api_app_id ?? 'A1',
     response_url: fields.response_url,
     trigger_id: 'trig-1',
   }).toString();
 }
 
 /** An interactive (block_actions) payload for a button click. */
-export function blockActionBody(fields: { actionId: string; value: string; user_id?: string; channel_id?: string; message_ts?: string; response_url: string }): string {
+export function blockActionBody(fields: { actionId: string; value: string; user_id?: string; channel_id?: string; message_ts?: string; response_url: string; user_team_id?: string }): string {
   const payload = {
     type: 'block_actions',
     team: { id: 'T1', domain: 'fake' },
-    user: { id: fields.user_id ?? 'U1', username: 'dev', team_id: 'T1' },
+    user: { id: fields.user_id ?? 'U1', username: 'dev', team_id: fields.user_team_id ?? 'T1' },
     api_app_id: 'A1',
     token: 'legacy',
     trigger_id: 'trig-2',

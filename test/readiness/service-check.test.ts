@@ -117,7 +117,7 @@ describe('checkService: GitHub, registry and cluster together', () => {
     await check.run({
       args: { positionals: ['checkout-api'], flags: {} },
       user: { id: 'U1' },
-      channelId: 'C-MIGRATION',
+      channelId: 'C0MIGRATION',
       respond: async (r) => void replies.push(r),
       client,
       deps,
@@ -127,7 +127,7 @@ describe('checkService: GitHub, registry and cluster together', () => {
     assert.equal(posted.length, 1);
     assert.match(String(posted[0]!.args.text), /Checking checkout-api/);
     assert.equal(updated.length, 1);
-    assert.equal(updated[0]!.args.channel, 'C-MIGRATION');
+    assert.equal(updated[0]!.args.channel, 'C0MIGRATION');
     assert.match(String(updated[0]!.args.text), /^checkout-api: Blocked/);
     const blocks = (typeof updated[0]!.args.blocks === 'string' ? JSON.parse(updated[0]!.args.blocks) : updated[0]!.args.blocks) as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>;
     const button = blocks.find((b) => b.type === 'actions')!.elements![0]!;

@@ -5,8 +5,10 @@ import type { Config } from '../../config/schema.ts';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from '../../logger.ts';
+import { redactSecrets } from '../../redact.ts';
 import { registryRequests } from '../../ops/metrics.ts';
 import type { CredentialLookup } from './credentials.ts';
+import { chooseRegistryAuth, type RegistryAuth } from './challenge.ts';
 
 export interface Endpoint {
   /** Canonical name (`docker.io`), used for credentials and messages. */
@@ -43,7 +45,7 @@ export class RegistryFailure extends Error {
     readonly kind: 'not-found' | 'unauthorized' | 'error',
     message: string,
   ) {
-    super(message);
+    super(redactSecrets(message));
   }
 }
 
@@ -62,7 +64,22 @@ export interface StreamOptions {
   timeoutMs: number;
 }
 
-type HostAuth = { kind: 'none' } | { kind: 'basic' } | { kind: 'bearer'; realm: string; service?: string };
+type HostAuth = { kind: 'none' } | RegistryAuth;
+
+/**
+ * Largest answer read into memory, per kind. Manifests: the OCI distribution spec's 4 MiB (registries
+ * refuse to store bigger ones). Config blobs read whole (not streamed) are a few kB. Anything bigger is
+ * refused unread, and the lookup is unknown with that reason. Streamed blobs are not capped.
+ */
+export const ANSWER_CAPS: Record<RequestKind, number> = {
+  ping: 64 * 1024,
+  token: 64 * 1024,
+  manifest: 4 * 1024 * 1024,
+  tags: 4 * 1024 * 1024,
+  blob: 4 * 1024 * 1024,
+};
+/** Error bodies are only read for their error code: the start is enough, the rest is dropped. */
+const ERROR_BODY_CAP = 64 * 1024;
 
 export interface RegistryHttpOptions {
   config: Config['registry'];
@@ -107,7 +124,7 @@ export class RegistryHttp {
     const { header, fresh } = await this.authorization(ep, auth, false);
     const reply = await this.send(url, kind, headers(accept, header), stream);
     if (reply.status !== 401) return reply;
-    const challenge = parseChallenge(reply.headers.get('www-authenticate'));
+    const challenge = chooseRegistryAuth(reply.headers.get('www-authenticate'));
     // Retry once when there is something new to try: a token that may have expired, or a scheme
     // the ping did not announce. A fresh token that is refused means no access, not a stale token.
     if (!challenge || (auth.kind === challenge.kind && fresh)) return reply;
@@ -133,7 +150,7 @@ export class RegistryHttp {
 
   private async ping(ep: Endpoint): Promise<HostAuth> {
     const reply = await this.send(`${this.baseUrl(ep.apiHost)}/v2/`, 'ping', {});
-    if (reply.status === 401) return parseChallenge(reply.headers.get('www-authenticate')) ?? { kind: 'none' };
+    if (reply.status === 401) return chooseRegistryAuth(reply.headers.get('www-authenticate')) ?? { kind: 'none' };
     if (reply.status === 404) {
       throw new RegistryFailure('error', `${ep.apiHost} does not serve the Registry API (GET /v2/ answered 404); check the registry host`);
     }
@@ -207,8 +224,10 @@ export class RegistryHttp {
         const res = await this.o.fetch(url, { headers: requestHeaders, signal, redirect: 'follow' });
         outcome = stream && res.status === 200 && res.body
           ? { status: res.status, headers: res.headers, body: Buffer.alloc(0), attempts: attempt, stream: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>) }
-          : { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()), attempts: attempt };
+          : { status: res.status, headers: res.headers, body: await readCapped(res, kind, host), attempts: attempt };
       } catch (err) {
+        // An answer over its cap is final: asking again would only fetch it again.
+        if (err instanceof RegistryFailure) throw err;
         outcome = err as Error;
       } finally {
         this.release();
@@ -267,14 +286,37 @@ function basic(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
-export function parseChallenge(header: string | null): HostAuth | undefined {
-  if (!header) return undefined;
-  const scheme = header.trim().split(/\s+/)[0]!.toLowerCase();
-  if (scheme === 'basic') return { kind: 'basic' };
-  if (scheme !== 'bearer') return undefined;
-  const params: Record<string, string> = {};
-  for (const [, key, value] of header.matchAll(/(\w+)="([^"]*)"/g)) params[key!.toLowerCase()] = value!;
-  return params.realm ? { kind: 'bearer', realm: params.realm, service: params.service } : undefined;
+/**
+ * Reads an answer's body up to `cap` bytes. A 2xx answer over the cap is refused (the caller gets a
+ * RegistryFailure); other answers are truncated to the cap, since only their start is read.
+ */
+async function readCapped(res: Response, kind: RequestKind, host: string): Promise<Buffer> {
+  const ok = res.status >= 200 && res.status < 300;
+  const cap = ok ? ANSWER_CAPS[kind] : ERROR_BODY_CAP;
+  const tooBig = (size: string) =>
+    new RegistryFailure('error', `${host} sent a ${kind} answer of ${size}, over the ${cap / 1024} KiB archshift reads${kind === 'manifest' ? ' (the OCI distribution spec limit)' : ''}; not read`);
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (ok && declared > cap) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooBig(`${declared} bytes`);
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > cap) {
+      await reader.cancel().catch(() => undefined);
+      if (ok) throw tooBig(`more than ${cap} bytes`);
+      chunks.push(Buffer.from(value.subarray(0, value.length - (size - cap))));
+      break;
+    }
+    chunks.push(Buffer.from(value));
+  }
+  return Buffer.concat(chunks);
 }
 
 function describeNetworkError(err: Error, host: string, timeoutMs: number, attempts: number): string {
