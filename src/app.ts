@@ -19,7 +19,8 @@ import type { Deps } from './deps.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { UserError } from './errors.ts';
 import { buildCanaryController, startCanaryScheduler } from './canary/wire.ts';
-import { createDigestSchedule } from './digest/digest.ts';
+import { createDigestSchedule } from '../commands/notify/digest-post.ts';
+import { SlackCanaryNotifier } from '../commands/notify/canary-thread.ts';
 import { DeliveryLog, dropRepeatedDeliveries } from './ops/dedupe.ts';
 import { FORWARDED_CONTEXT_KEY } from './ops/forward.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
@@ -117,7 +118,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   const slack = new SlackPoster(webClient);
   // Only the leader steps canaries and posts the scheduled digest; every replica serves commands.
   const isLeader = () => ops.leadership.isLeader();
-  deps.canary = buildCanaryController(deps, { slack, isLeader, leaseHolder: config.server.leaderElection.enabled ? isLeader : undefined });
+  deps.canary = buildCanaryController(deps, { notifier: new SlackCanaryNotifier(slack, config.canary.thresholds), isLeader, leaseHolder: config.server.leaderElection.enabled ? isLeader : undefined });
   const digestSchedule = deps.kube ? createDigestSchedule(deps, slack, isLeader) : undefined;
   let stopCanaries: (() => Promise<void>) | undefined;
   return {

@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Prometheus } from '../adapters/prometheus.ts';
 import { istio, KubeError, type KubeCluster } from '../adapters/kubernetes.ts';
-import type { PostedMessage } from '../adapters/slack.ts';
 import type { Section, Store } from '../adapters/store.ts';
 import type { Catalog } from '../config/catalog.ts';
 import { UserError } from '../errors.ts';
@@ -72,7 +71,7 @@ export interface CanaryRecord {
   baseline?: Measurement;
   readiness: { amd64?: Readiness; arm64?: Readiness };
   channel: string;
-  message?: PostedMessage;
+  message?: MessageRef;
   owner?: { id: string; until: string };
   startedBy: string;
   startedAt: string;
@@ -85,6 +84,12 @@ export interface CanaryRecord {
 }
 
 export type Canaries = Record<string, CanaryRecord>;
+
+/** Where a surface shows a canary's progress (a Slack channel and message timestamp); opaque here. */
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
 
 export const TERMINAL: ReadonlySet<Phase> = new Set(['promoted', 'rolled-back']);
 const AUTO_RESUME: ReadonlySet<PauseKind> = new Set(['no-data', 'not-ready']);
@@ -104,7 +109,7 @@ export class PreconditionsError extends CanaryError {
 /** Where progress goes: one message per canary, updated in place, with events as thread replies. */
 export interface CanaryNotifier {
   /** Posts the message the first time (returning where), updates it afterwards. */
-  progress(rec: CanaryRecord, now: Date): Promise<PostedMessage>;
+  progress(rec: CanaryRecord, now: Date): Promise<MessageRef>;
   event(rec: CanaryRecord, text: string): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 // The digest as text: the parts (headline, trend, cost, lists) in Slack mrkdwn or plain terminal
 // text. The Block Kit renderer places the same parts into blocks, so both always say the same thing.
-import type { DigestModel, Group } from '../digest/digest.ts';
+import type { DigestModel, Group } from '../digest/model.ts';
 import type { Shares } from '../digest/history.ts';
 
 export type TextStyle = 'slack' | 'terminal';

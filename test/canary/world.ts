@@ -13,7 +13,7 @@ import { SlackPoster } from '../../src/adapters/slack.ts';
 import { Store } from '../../src/adapters/store.ts';
 import { canaryConfigSchema } from '../../src/canary/config.ts';
 import { CanaryController, type CanaryControllerOptions } from '../../src/canary/controller.ts';
-import { SlackCanaryNotifier } from '../../src/canary/notifier.ts';
+import { SlackCanaryNotifier } from '../../commands/notify/canary-thread.ts';
 import { Catalog } from '../../src/config/catalog.ts';
 import { catalogSchema } from '../../src/config/catalog-schema.ts';
 import { parseConfig } from '../../src/config/load.ts';

@@ -10,7 +10,7 @@ import { SlackPoster } from '../../src/adapters/slack.ts';
 import { Authorizer } from '../../src/auth/authorize.ts';
 import { PHASES, type CanaryController } from '../../src/canary/controller.ts';
 import { registryConfigSchema } from '../../src/config/schema.ts';
-import { createDigestSchedule } from '../../src/digest/digest.ts';
+import { createDigestSchedule } from '../../commands/notify/digest-post.ts';
 import { registry as metrics } from '../../src/ops/metrics.ts';
 import { openPrs } from '../../src/prs/open-prs.ts';
 import { digest } from '../../commands/digest.ts';
