@@ -1,6 +1,7 @@
 // /arm64 pr <service> [base|deps|pipeline|selectors|all] [--dry-run]: checks the service, then opens or
 // updates its PRs. Opening needs the operator role or membership of the service's owning team.
 import { UsageError } from '../src/args.ts';
+import { slackActor } from '../src/auth/actor.ts';
 import { guarded } from '../src/auth/audit.ts';
 import type { Deps } from '../src/deps.ts';
 import { auditSummary, checkAndOpenPrs, GitHubNotConfiguredError, type OpenPrsResult } from '../src/prs/open-prs.ts';
@@ -13,7 +14,7 @@ export interface PrRequest {
   service: string;
   kinds: ChangeKind[];
   dryRun: boolean;
-  user: { id: string };
+  user: { id: string; name?: string };
   channelId?: string;
   /** After a promoted canary: plan the scheduling change for the main Deployment, not the canary shape. */
   arm64Only?: boolean;
@@ -25,7 +26,7 @@ export async function runPrRequest(deps: Deps, req: PrRequest, respond: (r: Slac
   if (!deps.github) throw new UserError(new GitHubNotConfiguredError().message);
   const go = async () => {
     await respond({ response_type: 'ephemeral', text: `Checking ${service.name} and preparing ${req.dryRun ? 'a dry run of ' : ''}its PRs (${req.kinds.join(', ')})…` });
-    return checkAndOpenPrs(deps, { service, kinds: req.kinds, dryRun: req.dryRun, requestedBy: `<@${req.user.id}>` });
+    return checkAndOpenPrs(deps, { service, kinds: req.kinds, dryRun: req.dryRun, requestedBy: slackActor(req.user.id, req.user.name) });
   };
   if (req.dryRun) await deps.auth.check(req.user.id, req.channelId, 'viewer', `a dry run of the PRs for ${service.name}`, service);
   const result = req.dryRun

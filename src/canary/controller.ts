@@ -14,13 +14,14 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { canariesByPhase } from '../ops/metrics.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
+import { asActor, type Actor } from '../auth/actor.ts';
 import { evaluate, measure, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
 import type { CanaryConfig } from './config.ts';
-import { buildPlan, describePlan, formatDuration, type CanaryPlan, type PlanOverrides } from './plan.ts';
+import type { CanaryEvent, CanaryRefusal, Outcome } from './events.ts';
+import { buildPlan, type CanaryPlan, type PlanOverrides } from './plan.ts';
 import {
   checkPreconditions,
   isReady,
-  prHints,
   readinessOf,
   readSplit,
   splitPatch,
@@ -55,7 +56,8 @@ export interface CanaryRecord {
   target: CanaryTarget;
   plan: CanaryPlan;
   phase: Phase;
-  pause?: { kind: PauseKind; reason: string; since: string; resumeTo: Phase };
+  /** `reason` states the cause for automatic pauses; `by` is who paused by hand. */
+  pause?: { kind: PauseKind; reason: string; since: string; resumeTo: Phase; by?: Actor };
   /** arm64 weight as last verified in the cluster. */
   weight: number;
   /** Index in plan.steps of the current weight; -1 before the first step. */
@@ -73,12 +75,13 @@ export interface CanaryRecord {
   channel: string;
   message?: MessageRef;
   owner?: { id: string; until: string };
-  startedBy: string;
+  /** Who started it (an id string in records written before actors were values: read with asActor). */
+  startedBy: Actor;
   startedAt: string;
   updatedAt: string;
   endedAt?: string;
-  /** Why it ended (or is rolling back), in a sentence. */
-  outcome?: string;
+  /** Why it ended (or is rolling back). */
+  outcome?: Outcome;
   /** The last cluster error seen by tick(), reported once rather than every tick. */
   lastError?: string;
 }
@@ -95,14 +98,23 @@ export const TERMINAL: ReadonlySet<Phase> = new Set(['promoted', 'rolled-back'])
 const AUTO_RESUME: ReadonlySet<PauseKind> = new Set(['no-data', 'not-ready']);
 const MAX_CHECKS = 200;
 
-export class CanaryError extends UserError {}
+/** A refused verb: `refusal` says why as data (surfaces add what to do next); the message states the facts. */
+export class CanaryError extends UserError {
+  constructor(
+    readonly service: string,
+    readonly refusal: CanaryRefusal | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 export class CanaryLockedError extends CanaryError {}
 export class PreconditionsError extends CanaryError {
   constructor(
-    readonly service: string,
+    service: string,
     readonly report: PreconditionReport,
   ) {
-    super(`the canary for ${service} cannot start: ${report.items.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail}`).join('; ')}`);
+    super(service, undefined, `the canary for ${service} cannot start: ${report.items.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail}`).join('; ')}`);
   }
 }
 
@@ -110,7 +122,7 @@ export class PreconditionsError extends CanaryError {
 export interface CanaryNotifier {
   /** Posts the message the first time (returning where), updates it afterwards. */
   progress(rec: CanaryRecord, now: Date): Promise<MessageRef>;
-  event(rec: CanaryRecord, text: string): Promise<void>;
+  event(rec: CanaryRecord, event: CanaryEvent): Promise<void>;
 }
 
 export interface CanaryControllerOptions {
@@ -183,7 +195,7 @@ export class CanaryController {
   /** Checks the preconditions without moving anything. */
   async preconditions(service: string): Promise<PreconditionReport> {
     const target = targetFor(this.o.catalog.resolve(service), this.o.config);
-    return this.readPreconditions(target, `cannot check the preconditions of ${service}`);
+    return this.readPreconditions(target, 'check the preconditions');
   }
 
   /** The preconditions, or a CanaryError that names the cluster when it cannot be read (nothing was changed yet). */
@@ -191,21 +203,24 @@ export class CanaryController {
     try {
       return await checkPreconditions(this.o.cluster(target.cluster), target, this.o.images);
     } catch (err) {
-      if (err instanceof KubeError) throw new CanaryError(`${what}: ${err.message}. Nothing was changed; try again once the cluster answers.`);
+      if (err instanceof KubeError) {
+        throw new CanaryError(target.service, { code: 'cluster-unreadable', detail: err.message, verb: what }, `cannot ${what} for ${target.service}: ${err.message}. Nothing was changed; try again once the cluster answers.`);
+      }
       throw err;
     }
   }
 
-  async start(service: string, overrides: PlanOverrides, actor: string): Promise<CanaryRecord> {
+  async start(service: string, overrides: PlanOverrides, actor: Actor): Promise<CanaryRecord> {
     const entry = this.o.catalog.resolve(service);
     const plan = buildPlan(this.o.config, overrides);
     return this.serial(service, async () => {
       const existing = this.section.get()[service];
       if (existing && !TERMINAL.has(existing.phase)) {
-        throw new CanaryError(`a canary for ${service} is already running (${existing.phase} at ${existing.weight}% arm64, started by ${mention(existing.startedBy)}): \`/arm64 canary ${service} status\``);
+        const refusal = { code: 'already-running', phase: existing.phase, weight: existing.weight, startedBy: asActor(existing.startedBy) } as const;
+        throw new CanaryError(service, refusal, `a canary for ${service} is already running (${existing.phase} at ${existing.weight}% arm64)`);
       }
       const target = targetFor(entry, this.o.config);
-      const report = await this.readPreconditions(target, `cannot start the canary for ${service}`);
+      const report = await this.readPreconditions(target, 'start the canary');
       if (!report.ok || !report.split) throw new PreconditionsError(service, report);
       const now = this.now();
       const split = report.split;
@@ -229,28 +244,30 @@ export class CanaryController {
         d[service] = rec;
       });
       return this.driveNow(service, async (r, ev) => {
-        ev.push(`🚀 Canary started by ${mention(actor)}: ${describePlan(plan)}.`);
-        if (r.phase === 'awaiting-start') ev.push(`✋ Waiting for approval to send ${plan.steps[0]}% to arm64: \`/arm64 canary ${service} resume\`.`);
+        ev.push({ kind: 'started', by: actor, plan });
+        if (r.phase === 'awaiting-start') ev.push({ kind: 'awaiting-approval', gate: 'start', weight: r.weight, to: plan.steps[0] });
         else if (r.stepIndex < 0) await this.advance(r, 0, ev);
         else {
           r.nextCheckAt = this.after(r.plan.intervalSeconds);
-          ev.push(`The VirtualService already sends ${r.weight}% to arm64; continuing from there.`);
+          ev.push({ kind: 'continuing', weight: r.weight });
         }
       });
     });
   }
 
-  pause(service: string, actor: string): Promise<CanaryRecord> {
+  pause(service: string, actor: Actor): Promise<CanaryRecord> {
     return this.drive(service, async (r, ev) => {
-      if (r.phase === 'paused' && !AUTO_RESUME.has(r.pause!.kind)) throw new CanaryError(`${service} is already paused: ${r.pause!.reason}`);
+      if (r.phase === 'paused' && !AUTO_RESUME.has(r.pause!.kind)) {
+        throw new CanaryError(service, { code: 'already-paused', reason: r.pause!.reason }, `${service} is already paused: ${r.pause!.reason}`);
+      }
       this.requireActive(r, 'pause');
-      if (r.phase === 'rolling-back') throw new CanaryError(`${service} is rolling back; it cannot be paused`);
-      this.setPaused(r, 'manual', `paused by ${mention(actor)}`);
-      ev.push(`⏸ Paused by ${mention(actor)} at ${r.weight}% arm64.`);
+      this.refuseWhileRollingBack(r, 'pause');
+      this.setPaused(r, 'manual', 'paused by hand', actor);
+      ev.push({ kind: 'paused', by: actor, weight: r.weight });
     });
   }
 
-  resume(service: string, actor: string): Promise<CanaryRecord> {
+  resume(service: string, actor: Actor): Promise<CanaryRecord> {
     return this.drive(service, async (r, ev) => {
       this.requireActive(r, 'resume');
       const from = r.phase === 'paused' ? r.pause!.resumeTo : r.phase;
@@ -263,43 +280,43 @@ export class CanaryController {
         r.pause = undefined;
         r.phase = 'progressing';
         r.nextCheckAt = this.after(r.plan.intervalSeconds);
-        ev.push(`▶ Resumed by ${mention(actor)}, taking the VirtualService's current ${split.amd64}/${split.arm64} split as the new starting point.`);
+        ev.push({ kind: 'adopted', by: actor, amd64: split.amd64, arm64: split.arm64 });
         return;
       }
-      if (r.phase === 'rolling-back') throw new CanaryError(`${service} is rolling back; start a new canary afterwards`);
+      this.refuseWhileRollingBack(r, 'resume');
       if (from === 'awaiting-start' || from === 'awaiting-increase' || from === 'awaiting-promotion') {
         r.pause = undefined;
         r.phase = 'progressing';
-        ev.push(`▶ ${mention(actor)} approved the move to ${r.plan.steps[r.stepIndex + 1]}% arm64.`);
+        ev.push({ kind: 'approved', by: actor, to: r.plan.steps[r.stepIndex + 1] });
         await this.advance(r, r.stepIndex + 1, ev);
         return;
       }
-      if (r.phase !== 'paused') throw new CanaryError(`${service} is ${r.phase}, not paused or waiting for approval`);
+      if (r.phase !== 'paused') throw new CanaryError(service, { code: 'not-waiting', phase: r.phase }, `${service} is ${r.phase}, not paused or waiting for approval`);
       r.pause = undefined;
       r.phase = 'progressing';
       r.nextCheckAt = this.now().toISOString();
-      ev.push(`▶ Resumed by ${mention(actor)} at ${r.weight}% arm64; checking at the next tick.`);
+      ev.push({ kind: 'resumed', by: actor, weight: r.weight });
     });
   }
 
   /** Skips the remaining steps: 100% arm64 now, and the canary ends promoted. */
-  promote(service: string, actor: string): Promise<CanaryRecord> {
+  promote(service: string, actor: Actor): Promise<CanaryRecord> {
     return this.drive(service, async (r, ev) => {
       this.requireActive(r, 'promote');
-      if (r.phase === 'rolling-back') throw new CanaryError(`${service} is rolling back; it cannot be promoted`);
+      this.refuseWhileRollingBack(r, 'promote');
       const res = await this.move(r, 100, { stepIndex: r.plan.steps.length - 1, phase: 'promoted' });
       if (!res.ok) {
         if (res.kind === 'conflict') this.conflict(r, res.message, ev);
-        throw new CanaryError(`not promoted: ${res.message}`);
+        throw new CanaryError(service, { code: 'not-promoted', detail: res.message }, `not promoted: ${res.message}`);
       }
-      this.finish(r, `promoted by ${mention(actor)}`, ev);
+      this.finish(r, { result: 'promoted', by: actor }, ev);
     });
   }
 
-  rollback(service: string, actor: string): Promise<CanaryRecord> {
+  rollback(service: string, actor: Actor): Promise<CanaryRecord> {
     return this.drive(service, async (r, ev) => {
       this.requireActive(r, 'roll back');
-      await this.rollbackNow(r, `rolled back by ${mention(actor)}`, ev);
+      await this.rollbackNow(r, { result: 'rolled-back', by: actor }, ev);
     });
   }
 
@@ -330,7 +347,7 @@ export class CanaryController {
 
   // ---- the state machine ---------------------------------------------------------------------
 
-  private async step(r: CanaryRecord, ev: string[]): Promise<void> {
+  private async step(r: CanaryRecord, ev: CanaryEvent[]): Promise<void> {
     if (TERMINAL.has(r.phase)) return;
     const t = r.target;
     const cluster = this.o.cluster(t.cluster);
@@ -343,11 +360,11 @@ export class CanaryController {
       ]);
       vs = v;
       r.readiness = { amd64: readinessOf(amd), arm64: readinessOf(arm) };
-      if (r.lastError) ev.push(`The cluster answers again.`);
+      if (r.lastError) ev.push({ kind: 'cluster-back' });
       r.lastError = undefined;
     } catch (err) {
       if (!(err instanceof KubeError)) throw err;
-      if (r.lastError !== err.message) ev.push(`⚠ Cannot read the cluster: ${err.message}. Retrying every tick; no weight changes meanwhile.`);
+      if (r.lastError !== err.message) ev.push({ kind: 'cluster-unreadable', detail: err.message });
       r.lastError = err.message;
       return;
     }
@@ -357,18 +374,18 @@ export class CanaryController {
       this.conflict(r, this.describeEdit(r, split), ev);
     }
     if (r.phase === 'rolling-back') {
-      await this.rollbackNow(r, r.outcome ?? 'rollback', ev);
+      await this.rollbackNow(r, r.outcome ?? { result: 'rolled-back', by: { via: 'signal', name: 'archshift' } }, ev);
       return;
     }
     if (r.weight > 0 && r.readiness.arm64 && r.readiness.arm64.ready === 0) {
-      await this.rollbackNow(r, `automatic rollback: ${t.deployments.arm64} has no ready replicas while taking ${r.weight}% of traffic`, ev);
+      await this.rollbackNow(r, { result: 'rolled-back', cause: 'arm64-unready', deployment: t.deployments.arm64, weight: r.weight }, ev);
       return;
     }
     const checking = r.phase === 'progressing' || (r.phase === 'paused' && AUTO_RESUME.has(r.pause!.kind));
     if (checking && r.nextCheckAt && this.now().getTime() >= Date.parse(r.nextCheckAt)) await this.check(r, ev);
   }
 
-  private async check(r: CanaryRecord, ev: string[]): Promise<void> {
+  private async check(r: CanaryRecord, ev: CanaryEvent[]): Promise<void> {
     const t = r.target;
     const c = this.o.config;
     const now = this.now();
@@ -388,33 +405,34 @@ export class CanaryController {
     if (result.verdict === 'fail') {
       r.failedChecks++;
       if (wasWaiting) this.unpause(r);
-      const failed = result.lines.filter((l) => !l.ok).map((l) => l.text).join('; ');
-      ev.push(`❌ Check failed at ${r.weight}% arm64 (${r.failedChecks}/${r.plan.failedChecksBeforeRollback}): ${failed}.`);
+      const failed = result.lines.filter((l) => !l.ok);
+      ev.push({ kind: 'check-failed', weight: r.weight, failedChecks: r.failedChecks, limit: r.plan.failedChecksBeforeRollback, failed });
       if (r.failedChecks >= r.plan.failedChecksBeforeRollback) {
-        await this.rollbackNow(r, `automatic rollback after ${r.failedChecks} failed checks: ${failed}`, ev);
+        await this.rollbackNow(r, { result: 'rolled-back', cause: 'failed-checks', failedChecks: r.failedChecks, failed }, ev);
       }
       return;
     }
     if (result.verdict === 'no-data') {
       const reason = result.noData.join('; ');
       if (wasWaiting?.kind !== 'no-data' || wasWaiting.reason !== reason) {
-        ev.push(`⏸ No data at ${r.weight}% arm64, holding (not a failure, not a pass): ${reason}. Re-checking every ${formatDuration(r.plan.intervalSeconds)}.`);
+        ev.push({ kind: 'holding', reason: 'no-data', weight: r.weight, missing: result.noData, intervalSeconds: r.plan.intervalSeconds });
       }
       this.setPaused(r, 'no-data', reason);
       return;
     }
     if (!isReady(r.readiness.arm64)) {
-      const why = `${t.deployments.arm64} has ${r.readiness.arm64?.ready ?? 0}/${r.readiness.arm64?.desired ?? '?'} replicas ready`;
-      if (wasWaiting?.kind !== 'not-ready') ev.push(`⏸ Metrics pass, but ${why}; holding at ${r.weight}% until it is ready.`);
+      const [ready, desired] = [r.readiness.arm64?.ready ?? 0, r.readiness.arm64?.desired ?? 0];
+      const why = `${t.deployments.arm64} has ${ready}/${desired} replicas ready`;
+      if (wasWaiting?.kind !== 'not-ready') ev.push({ kind: 'holding', reason: 'not-ready', weight: r.weight, deployment: t.deployments.arm64, ready, desired });
       this.setPaused(r, 'not-ready', why);
       return;
     }
     if (wasWaiting) {
       this.unpause(r);
-      ev.push(`▶ ${wasWaiting.kind === 'no-data' ? 'Data is back' : `${t.deployments.arm64} is ready`}; continuing.`);
+      ev.push({ kind: 'recovered', reason: wasWaiting.kind === 'no-data' ? 'no-data' : 'not-ready', deployment: t.deployments.arm64 });
     }
     if (r.weight === 100) {
-      this.finish(r, `promoted: every check passed up to 100% arm64`, ev);
+      this.finish(r, { result: 'promoted', cause: 'checks-passed' }, ev);
       return;
     }
     const next = r.stepIndex + 1;
@@ -422,28 +440,28 @@ export class CanaryController {
     if (gated) {
       r.phase = r.plan.steps[next] === 100 ? 'awaiting-promotion' : 'awaiting-increase';
       r.nextCheckAt = undefined;
-      ev.push(`✋ Checks pass at ${r.weight}% arm64. Waiting for approval to move to ${r.plan.steps[next]}%: resume${r.plan.steps[next] === 100 ? ' (or promote to finish now)' : ''}.`);
+      ev.push({ kind: 'awaiting-approval', gate: r.plan.steps[next] === 100 ? 'promotion' : 'increase', weight: r.weight, to: r.plan.steps[next] });
       return;
     }
     await this.advance(r, next, ev);
   }
 
-  private async advance(r: CanaryRecord, index: number, ev: string[]): Promise<void> {
+  private async advance(r: CanaryRecord, index: number, ev: CanaryEvent[]): Promise<void> {
     const from = r.weight;
     const to = r.plan.steps[index];
     const res = await this.move(r, to, { stepIndex: index, phase: 'progressing' });
     if (res.ok) {
-      ev.push(`➡ Step ${index + 1}/${r.plan.steps.length}: arm64 ${from}% → ${to}%. Next check in ${formatDuration(r.plan.intervalSeconds)}.`);
+      ev.push({ kind: 'moved', step: index + 1, steps: r.plan.steps.length, from, to, nextCheckSeconds: r.plan.intervalSeconds });
       return;
     }
     if (res.kind === 'conflict') this.conflict(r, res.message, ev);
     else {
       this.setPaused(r, res.kind === 'not-ready' ? 'not-ready' : 'patch-failed', res.message);
-      ev.push(`⏸ Could not move to ${to}%: ${res.message}. Weights unchanged at ${from}% arm64${res.kind === 'not-ready' ? '; re-checking every interval' : '; resume to retry'}.`);
+      ev.push({ kind: 'move-refused', from, to, detail: res.message, retry: res.kind === 'not-ready' ? 'auto' : 'resume' });
     }
   }
 
-  private async rollbackNow(r: CanaryRecord, reason: string, ev: string[]): Promise<void> {
+  private async rollbackNow(r: CanaryRecord, reason: Outcome, ev: CanaryEvent[]): Promise<void> {
     const firstAttempt = r.phase !== 'rolling-back';
     r.phase = 'rolling-back';
     r.pause = undefined;
@@ -454,21 +472,17 @@ export class CanaryController {
       this.finish(r, reason, ev);
       return;
     }
-    if (firstAttempt || r.lastError !== res.message) ev.push(`⚠ Rollback not applied yet: ${res.message}. Retrying every tick.`);
+    if (firstAttempt || r.lastError !== res.message) ev.push({ kind: 'rollback-pending', detail: res.message });
     r.lastError = res.message;
   }
 
-  private finish(r: CanaryRecord, outcome: string, ev: string[]): void {
+  private finish(r: CanaryRecord, outcome: Outcome, ev: CanaryEvent[]): void {
     r.phase = r.weight === 100 ? 'promoted' : 'rolled-back';
     r.outcome = outcome;
     r.endedAt = this.now().toISOString();
     r.nextCheckAt = undefined;
     r.pause = undefined;
-    ev.push(
-      r.phase === 'promoted'
-        ? `🎉 Promoted (${outcome}): 100% of traffic on arm64. Next: ${prHints.arm64Only(r.target.service)}.`
-        : `↩ Rolled back (${outcome}): 100% of traffic on amd64.`,
-    );
+    ev.push({ kind: 'finished', outcome });
   }
 
   /**
@@ -541,14 +555,14 @@ export class CanaryController {
   }
 
   /** After a restart with a patch in flight: the cluster says whether it landed. */
-  private recover(r: CanaryRecord, vs: VirtualService | undefined, split: Split | string, ev: string[]): void {
+  private recover(r: CanaryRecord, vs: VirtualService | undefined, split: Split | string, ev: CanaryEvent[]): void {
     const p = r.pending!;
     if (typeof split !== 'string' && split.arm64 === p.weight) {
       this.commit(r, split, vs?.metadata?.resourceVersion);
-      ev.push(`🔁 Recovered: the move to ${p.weight}% arm64 had been applied before the interruption.`);
+      ev.push({ kind: 'settled', to: p.weight, applied: true, weight: r.weight });
     } else if (typeof split !== 'string' && !this.editedElsewhere(r, split)) {
       r.pending = undefined;
-      ev.push(`🔁 Recovered: the move to ${p.weight}% arm64 had not been applied; still at ${r.weight}%.`);
+      ev.push({ kind: 'settled', to: p.weight, applied: false, weight: r.weight });
     } else {
       r.pending = undefined;
       this.conflict(r, this.describeEdit(r, split), ev);
@@ -567,14 +581,14 @@ export class CanaryController {
       : `${vs} route was changed outside archshift (destinations differ from what archshift wrote)`;
   }
 
-  private conflict(r: CanaryRecord, message: string, ev: string[]): void {
+  private conflict(r: CanaryRecord, message: string, ev: CanaryEvent[]): void {
     this.setPaused(r, 'conflict', message);
-    ev.push(`⚠ ${message}. Paused; nothing more is changed until someone resumes (which adopts the cluster's split) or rolls back.`);
+    ev.push({ kind: 'conflict', detail: message });
   }
 
-  private setPaused(r: CanaryRecord, kind: PauseKind, reason: string): void {
+  private setPaused(r: CanaryRecord, kind: PauseKind, reason: string, by?: Actor): void {
     const resumeTo = r.phase === 'paused' ? r.pause!.resumeTo : r.phase;
-    r.pause = { kind, reason, since: r.pause?.kind === kind ? r.pause.since : this.now().toISOString(), resumeTo };
+    r.pause = { kind, reason, since: r.pause?.kind === kind ? r.pause.since : this.now().toISOString(), resumeTo, ...(by ? { by } : {}) };
     r.phase = 'paused';
   }
 
@@ -583,16 +597,22 @@ export class CanaryController {
     r.pause = undefined;
   }
 
-  private requireActive(r: CanaryRecord, what: string): void {
-    if (TERMINAL.has(r.phase)) throw new CanaryError(`the canary for ${r.target.service} already ended (${r.phase}: ${r.outcome}); nothing to ${what}`);
+  private requireActive(r: CanaryRecord, verb: string): void {
+    if (TERMINAL.has(r.phase)) {
+      throw new CanaryError(r.target.service, { code: 'ended', phase: r.phase, outcome: r.outcome, verb }, `the canary for ${r.target.service} already ended (${r.phase}); nothing to ${verb}`);
+    }
+  }
+
+  private refuseWhileRollingBack(r: CanaryRecord, verb: string): void {
+    if (r.phase === 'rolling-back') throw new CanaryError(r.target.service, { code: 'rolling-back', verb }, `${r.target.service} is rolling back; it cannot ${verb}`);
   }
 
   private async readRoute(r: CanaryRecord): Promise<{ vs: VirtualService; split: Split }> {
     const t = r.target;
     const vs = await this.o.cluster(t.cluster).getCustomObject<VirtualService>(istio.virtualService(t.namespace, t.virtualService));
-    if (!vs) throw new CanaryError(`VirtualService ${t.namespace}/${t.virtualService} no longer exists; roll back or recreate it`);
+    if (!vs) throw new CanaryError(t.service, { code: 'route-missing', namespace: t.namespace, name: t.virtualService }, `VirtualService ${t.namespace}/${t.virtualService} no longer exists`);
     const split = readSplit(vs, t);
-    if (typeof split === 'string') throw new CanaryError(`VirtualService ${t.virtualService} ${split}; fix it before resuming`);
+    if (typeof split === 'string') throw new CanaryError(t.service, { code: 'route-invalid', detail: `VirtualService ${t.virtualService} ${split}` }, `VirtualService ${t.virtualService} ${split}`);
     return { vs, split };
   }
 
@@ -611,24 +631,24 @@ export class CanaryController {
   }
 
   /** Takes the canary's lock, runs `fn` on a copy, persists it, then tells Slack; one at a time per canary. */
-  private drive(service: string, fn: (r: CanaryRecord, events: string[]) => Promise<void>): Promise<CanaryRecord> {
+  private drive(service: string, fn: (r: CanaryRecord, events: CanaryEvent[]) => Promise<void>): Promise<CanaryRecord> {
     return this.serial(service, () => this.driveNow(service, fn));
   }
 
   /** drive() for callers already inside serial(). */
-  private async driveNow(service: string, fn: (r: CanaryRecord, events: string[]) => Promise<void>): Promise<CanaryRecord> {
+  private async driveNow(service: string, fn: (r: CanaryRecord, events: CanaryEvent[]) => Promise<void>): Promise<CanaryRecord> {
     const now = this.now();
     const takeOver = this.o.leaseHolder ? await this.o.leaseHolder() : false;
     await this.section.update((d) => {
       const cur = d[service];
-      if (!cur) throw new CanaryError(`no canary for ${service}: \`/arm64 canary ${service} start\``);
+      if (!cur) throw new CanaryError(service, { code: 'no-canary' }, `no canary for ${service}`);
       if (cur.owner && cur.owner.id !== this.ownerId && Date.parse(cur.owner.until) > now.getTime() && !takeOver) {
-        throw new CanaryLockedError(`the canary for ${service} is driven by ${cur.owner.id} until ${cur.owner.until}`);
+        throw new CanaryLockedError(service, undefined, `the canary for ${service} is driven by ${cur.owner.id} until ${cur.owner.until}`);
       }
       cur.owner = { id: this.ownerId, until: new Date(now.getTime() + this.o.config.lockTtlSeconds * 1000).toISOString() };
     });
     const r = structuredClone(this.section.get()[service]);
-    const events: string[] = [];
+    const events: CanaryEvent[] = [];
     try {
       await fn(r, events);
     } finally {
@@ -646,7 +666,7 @@ export class CanaryController {
     });
   }
 
-  private async publish(r: CanaryRecord, events: string[]): Promise<void> {
+  private async publish(r: CanaryRecord, events: CanaryEvent[]): Promise<void> {
     if (!this.o.notifier) return;
     try {
       const where = await this.o.notifier.progress(r, this.now());
@@ -668,9 +688,4 @@ export class CanaryController {
   private after(seconds: number): string {
     return new Date(this.now().getTime() + seconds * 1000).toISOString();
   }
-}
-
-/** A Slack user id as a mention; terminal and signal actors (`cli:alice`) as they are, since Slack cannot resolve them. */
-function mention(actor: string): string {
-  return /^[UW][A-Z0-9]+$/.test(actor) ? `<@${actor}>` : actor;
 }

@@ -1,6 +1,7 @@
 // The "open PRs" use case: plan the service's changes from its readiness report, read each change's
 // files from its repo's base branch (all in one request), run the editors, and create or update one
 // branch + one commit + one PR per change. A dry run stops after the edits and returns unified diffs; nothing is written to GitHub.
+import type { Actor } from '../auth/actor.ts';
 import type { Deps } from '../deps.ts';
 import type { Service } from '../config/catalog.ts';
 import type { Report } from '../readiness/report.ts';
@@ -45,8 +46,8 @@ export interface OpenPrsInput {
   report: Report;
   kinds: readonly ChangeKind[];
   dryRun?: boolean;
-  /** Shown in the PR body, e.g. a Slack mention. */
-  requestedBy?: string;
+  /** Who asked; the PR body names them in words GitHub can show. */
+  requestedBy?: Actor;
 }
 
 export interface OpenPrsResult {

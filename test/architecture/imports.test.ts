@@ -1,6 +1,6 @@
 // The layering the README's layout section promises, checked on the source itself: no import cycles
-// (type-only imports included: they are still a dependency a reader must follow), and use cases that
-// never reach the Slack surface, the Slack adapter or the renderers.
+// (type-only imports included: they are still a dependency a reader must follow), use cases that never
+// reach the Slack surface, the Slack adapter or the renderers, and Slack mentions only where Slack is spoken.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -80,4 +80,8 @@ describe('architecture: imports', () => {
     assert.deepEqual(offending, []);
   });
 
+  test('Slack mentions are written only by the Slack surface and the people renderer', () => {
+    const offending = files.filter((f) => !f.startsWith('commands/') && f !== 'src/render/people.ts' && /<@/.test(text.get(f)!.replace(/^\s*(\/\/|\*).*$/gm, '')));
+    assert.deepEqual(offending, []);
+  });
 });
