@@ -5,6 +5,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { istio, type KubeCluster } from '../adapters/kubernetes.ts';
 import type { Service } from '../config/catalog.ts';
 import { hasArm64, type ImageInspector } from '../readiness/image-types.ts';
+import { ARCH_LABEL, pinnedToArm64, type SchedulingSpec } from '../scheduling/arm64.ts';
 import type { CanaryConfig } from './config.ts';
 
 /** Where a canary lives in the cluster, resolved once from the catalog and config. */
@@ -136,12 +137,6 @@ function podLabel(d: V1Deployment | undefined, label: string): string | undefine
   return d?.spec?.template?.metadata?.labels?.[label];
 }
 
-function schedulesOnArm64(d: V1Deployment): boolean {
-  const pod = d.spec?.template?.spec;
-  if (pod?.nodeSelector?.['kubernetes.io/arch'] === 'arm64') return true;
-  const terms = pod?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-  return terms.length > 0 && terms.every((term) => term.matchExpressions?.some((e) => e.key === 'kubernetes.io/arch' && e.operator === 'In' && e.values?.length === 1 && e.values[0] === 'arm64'));
-}
 
 export interface PreconditionReport {
   ok: boolean;
@@ -177,11 +172,11 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
     const r = readinessOf(arm)!;
     items.push({ name: 'arm64 Deployment', ok: isReady(r), detail: `${t.deployments.arm64}: ${r.ready}/${r.desired} replicas ready`, ...(isReady(r) ? {} : { fix: `wait for the rollout (\`kubectl -n ${ns} rollout status deploy/${t.deployments.arm64}\`) or look at its pods' events` }) });
     const labelled = podLabel(arm, t.archLabel) === 'arm64';
-    const scheduled = schedulesOnArm64(arm);
+    const scheduled = pinnedToArm64(arm.spec?.template?.spec as SchedulingSpec | undefined);
     items.push({
       name: 'arm64 scheduling',
       ok: labelled && scheduled,
-      detail: labelled && scheduled ? 'pods are labelled and pinned to arm64 nodes' : [labelled ? '' : `pods lack ${t.archLabel}: arm64`, scheduled ? '' : 'pods are not pinned to kubernetes.io/arch: arm64'].filter(Boolean).join('; '),
+      detail: labelled && scheduled ? 'pods are labelled and pinned to arm64 nodes' : [labelled ? '' : `pods lack ${t.archLabel}: arm64`, scheduled ? '' : `pods are not pinned to ${ARCH_LABEL}: arm64`].filter(Boolean).join('; '),
       ...(labelled && scheduled ? {} : { fix: prHints.canary(t.service) }),
     });
     const refs = [...new Set((arm.spec?.template?.spec?.containers ?? []).map((c) => c.image).filter((i): i is string => !!i))];
