@@ -7,7 +7,6 @@ import type { Deps } from '../src/deps.ts';
 import { auditSummary, checkAndOpenPrs, GitHubNotConfiguredError, type OpenPrsResult } from '../src/prs/open-prs.ts';
 import { parseKinds, type ChangeKind } from '../src/prs/planner.ts';
 import { renderPrResult } from '../src/prs/render.ts';
-import { UserError } from '../src/errors.ts';
 import type { SlackReply, Subcommand } from './types.ts';
 
 export interface PrRequest {
@@ -23,7 +22,7 @@ export interface PrRequest {
 /** Shared by the subcommand and the "Open PRs" button. */
 export async function runPrRequest(deps: Deps, req: PrRequest, respond: (r: SlackReply) => Promise<void>): Promise<OpenPrsResult> {
   const service = { ...deps.catalog.resolve(req.service), ...(req.arm64Only ? { canary: false } : {}) };
-  if (!deps.github) throw new UserError(new GitHubNotConfiguredError().message);
+  if (!deps.github) throw new GitHubNotConfiguredError();
   const go = async () => {
     await respond({ response_type: 'ephemeral', text: `Checking ${service.name} and preparing ${req.dryRun ? 'a dry run of ' : ''}its PRs (${req.kinds.join(', ')})…` });
     return checkAndOpenPrs(deps, { service, kinds: req.kinds, dryRun: req.dryRun, requestedBy: slackActor(req.user.id, req.user.name) });
