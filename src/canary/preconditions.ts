@@ -26,9 +26,20 @@ export interface Precondition {
   name: string;
   ok: boolean;
   detail: string;
-  /** What closes the gap: a command, a PR, or a manifest (YAML) to apply. */
-  fix?: string;
+  /** What closes the gap, as data; each surface words it (and names its own commands). */
+  fix?: PreconditionFix;
 }
+
+export type PreconditionFix =
+  /** The canary PR (adds the -arm64 Deployment, pod labels, subsets); `manifest` can be applied instead. */
+  | { kind: 'canary-pr'; manifest?: string }
+  | { kind: 'apply'; manifest: string }
+  | { kind: 'match-route'; manifest: string }
+  /** Point the catalog entry at the running Deployment. */
+  | { kind: 'catalog'; service: string }
+  | { kind: 'rollout'; namespace: string; deployment: string }
+  | { kind: 'build-arm64' }
+  | { kind: 'configure-registry' };
 
 export interface Destination {
   destination?: { host?: string; subset?: string; port?: unknown };
@@ -67,14 +78,6 @@ export function targetFor(service: Service, config: CanaryConfig): CanaryTarget 
     subsets: { ...config.istio.subsets },
   };
 }
-
-/** The canary PR and the PR after promotion, in the PR feature's terms (`/arm64 pr <service> selectors`). */
-export const prHints = {
-  canary: (service: string) =>
-    `with \`canary: true\` on ${service} in the catalog, \`/arm64 pr ${service} selectors\` opens the PR that adds the -arm64 Deployment, the pod labels and the DestinationRule subsets`,
-  arm64Only: (service: string) =>
-    `the "Open the arm64-only PR" button (or \`canary: false\` on ${service} in the catalog, then \`/arm64 pr ${service} selectors\`) opens the PR that moves the main Deployment to arm64, after which the -arm64 copy and the subsets can go`,
-};
 
 /** Reads the canary's route: exactly our two subsets, weights summing to 100; else a reason. */
 export function readSplit(vs: VirtualService, t: CanaryTarget): Split | string {
@@ -161,27 +164,27 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
   items.push(
     amd
       ? { name: 'amd64 Deployment', ok: true, detail: `${ns}/${t.deployments.amd64} exists` }
-      : { name: 'amd64 Deployment', ok: false, detail: `${ns}/${t.deployments.amd64} not found in cluster ${cluster.name}`, fix: `set catalog.services.${t.service}.deployment/namespace to the running Deployment` },
+      : { name: 'amd64 Deployment', ok: false, detail: `${ns}/${t.deployments.amd64} not found in cluster ${cluster.name}`, fix: { kind: 'catalog', service: t.service } },
   );
   if (amd && podLabel(amd, t.archLabel) !== 'amd64') {
-    items.push({ name: 'amd64 pod label', ok: false, detail: `${t.deployments.amd64} pods lack the label ${t.archLabel}: amd64 the amd64 subset selects on`, fix: prHints.canary(t.service) });
+    items.push({ name: 'amd64 pod label', ok: false, detail: `${t.deployments.amd64} pods lack the label ${t.archLabel}: amd64 the amd64 subset selects on`, fix: { kind: 'canary-pr' } });
   }
   if (!arm) {
-    items.push({ name: 'arm64 Deployment', ok: false, detail: `${ns}/${t.deployments.arm64} not found`, fix: prHints.canary(t.service) });
+    items.push({ name: 'arm64 Deployment', ok: false, detail: `${ns}/${t.deployments.arm64} not found`, fix: { kind: 'canary-pr' } });
   } else {
     const r = readinessOf(arm)!;
-    items.push({ name: 'arm64 Deployment', ok: isReady(r), detail: `${t.deployments.arm64}: ${r.ready}/${r.desired} replicas ready`, ...(isReady(r) ? {} : { fix: `wait for the rollout (\`kubectl -n ${ns} rollout status deploy/${t.deployments.arm64}\`) or look at its pods' events` }) });
+    items.push({ name: 'arm64 Deployment', ok: isReady(r), detail: `${t.deployments.arm64}: ${r.ready}/${r.desired} replicas ready`, ...(isReady(r) ? {} : { fix: { kind: 'rollout', namespace: ns, deployment: t.deployments.arm64 } }) });
     const labelled = podLabel(arm, t.archLabel) === 'arm64';
     const scheduled = pinnedToArm64(arm.spec?.template?.spec as SchedulingSpec | undefined);
     items.push({
       name: 'arm64 scheduling',
       ok: labelled && scheduled,
       detail: labelled && scheduled ? 'pods are labelled and pinned to arm64 nodes' : [labelled ? '' : `pods lack ${t.archLabel}: arm64`, scheduled ? '' : `pods are not pinned to ${ARCH_LABEL}: arm64`].filter(Boolean).join('; '),
-      ...(labelled && scheduled ? {} : { fix: prHints.canary(t.service) }),
+      ...(labelled && scheduled ? {} : { fix: { kind: 'canary-pr' as const } }),
     });
     const refs = [...new Set((arm.spec?.template?.spec?.containers ?? []).map((c) => c.image).filter((i): i is string => !!i))];
     if (!images) {
-      items.push({ name: 'arm64 image', ok: false, detail: 'cannot inspect images: no registry adapter configured', fix: 'configure the registry section' });
+      items.push({ name: 'arm64 image', ok: false, detail: 'cannot inspect images: no registry adapter configured', fix: { kind: 'configure-registry' } });
     } else {
       for (const ref of refs) {
         const res = await images.inspect(ref);
@@ -190,28 +193,28 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
           name: 'arm64 image',
           ok,
           detail: ok ? `${ref} publishes linux/arm64` : res.status === 'amd64-only' ? `${ref} has no linux/arm64 (${res.platforms.map((p) => `${p.os}/${p.architecture}`).join(', ')})` : `${ref}: ${res.reason ?? res.status}`,
-          ...(ok ? {} : { fix: `build the image for linux/arm64 (\`/arm64 check ${t.service}\` shows what blocks it)` }),
+          ...(ok ? {} : { fix: { kind: 'build-arm64' as const } }),
         });
       }
     }
   }
   if (!dr) {
-    items.push({ name: 'DestinationRule', ok: false, detail: `${ns}/${t.destinationRule} not found`, fix: `${prHints.canary(t.service)}, or apply:\n${fixes.destinationRule}` });
+    items.push({ name: 'DestinationRule', ok: false, detail: `${ns}/${t.destinationRule} not found`, fix: { kind: 'canary-pr', manifest: fixes.destinationRule } });
   } else {
     const subsets = dr.spec?.subsets ?? [];
     const bad = (['amd64', 'arm64'] as const).filter((arch) => subsets.find((s) => s.name === t.subsets[arch])?.labels?.[t.archLabel] !== arch);
     items.push(
       bad.length
-        ? { name: 'DestinationRule subsets', ok: false, detail: `${t.destinationRule} needs subset${bad.length > 1 ? 's' : ''} ${bad.map((a) => `${t.subsets[a]} (${t.archLabel}: ${a})`).join(' and ')}`, fix: `${prHints.canary(t.service)}, or apply:\n${fixes.destinationRule}` }
+        ? { name: 'DestinationRule subsets', ok: false, detail: `${t.destinationRule} needs subset${bad.length > 1 ? 's' : ''} ${bad.map((a) => `${t.subsets[a]} (${t.archLabel}: ${a})`).join(' and ')}`, fix: { kind: 'canary-pr', manifest: fixes.destinationRule } }
         : { name: 'DestinationRule subsets', ok: true, detail: `${t.subsets.amd64} and ${t.subsets.arm64} select on ${t.archLabel}` },
     );
   }
   let split: Split | undefined;
   if (!vs) {
-    items.push({ name: 'VirtualService', ok: false, detail: `${ns}/${t.virtualService} not found`, fix: `apply:\n${fixes.virtualService}` });
+    items.push({ name: 'VirtualService', ok: false, detail: `${ns}/${t.virtualService} not found`, fix: { kind: 'apply', manifest: fixes.virtualService } });
   } else {
     const s = readSplit(vs, t);
-    if (typeof s === 'string') items.push({ name: 'VirtualService route', ok: false, detail: `${t.virtualService} ${s}`, fix: `make the route match:\n${fixes.virtualService}` });
+    if (typeof s === 'string') items.push({ name: 'VirtualService route', ok: false, detail: `${t.virtualService} ${s}`, fix: { kind: 'match-route', manifest: fixes.virtualService } });
     else {
       split = s;
       items.push({ name: 'VirtualService route', ok: true, detail: `${t.virtualService}: ${s.amd64}% amd64 / ${s.arm64}% arm64` });

@@ -6,8 +6,8 @@ import { cpuSaving, type Measurement } from '../canary/analysis.ts';
 import type { CanaryThresholds } from '../canary/config.ts';
 import { TERMINAL, type CanaryRecord } from '../canary/controller.ts';
 import { formatDuration } from '../canary/plan.ts';
-import type { Precondition, PreconditionReport, Readiness } from '../canary/preconditions.ts';
-import { arm64OnlyHint, outcomeText, type CanarySurface } from './canary-events.ts';
+import type { Precondition, PreconditionFix, PreconditionReport, Readiness } from '../canary/preconditions.ts';
+import { arm64OnlyHint, command, outcomeText, type CanarySurface } from './canary-events.ts';
 import { personName } from './people.ts';
 
 export const CANARY_ACTIONS = ['canary_pause', 'canary_resume', 'canary_promote', 'canary_rollback'] as const;
@@ -207,11 +207,34 @@ function preconditionLine(p: Precondition): string {
   return `${p.ok ? '✅' : '❌'} ${p.name}: ${p.detail}`;
 }
 
+/** What closes a gap, as the surface says it: one line, then the manifest to apply (if any). */
+export function fixText(fix: PreconditionFix, service: string, surface: CanarySurface): { line: string; manifest?: string } {
+  const canaryPr = `with \`canary: true\` on ${service} in the catalog, ${command(surface, `pr ${service} selectors`)} opens the PR that adds the -arm64 Deployment, the pod labels and the DestinationRule subsets`;
+  switch (fix.kind) {
+    case 'canary-pr':
+      return fix.manifest ? { line: `${canaryPr}, or apply:`, manifest: fix.manifest } : { line: canaryPr };
+    case 'apply':
+      return { line: 'apply:', manifest: fix.manifest };
+    case 'match-route':
+      return { line: 'make the route match:', manifest: fix.manifest };
+    case 'catalog':
+      return { line: `set catalog.services.${fix.service}.deployment/namespace to the running Deployment` };
+    case 'rollout':
+      return { line: `wait for the rollout (\`kubectl -n ${fix.namespace} rollout status deploy/${fix.deployment}\`) or look at its pods' events` };
+    case 'build-arm64':
+      return { line: `build the image for linux/arm64 (${command(surface, `check ${service}`)} shows what blocks it)` };
+    case 'configure-registry':
+      return { line: 'configure the registry section' };
+  }
+}
+
 export function preconditionsText(service: string, report: PreconditionReport): string {
   const lines = [`Preconditions for ${service}: ${report.ok ? 'all met' : 'not met'}`];
   for (const p of report.items) {
     lines.push(preconditionLine(p));
-    if (!p.ok && p.fix) lines.push(...p.fix.split('\n').map((l) => `    ${l}`));
+    if (p.ok || !p.fix) continue;
+    const f = fixText(p.fix, service, 'terminal');
+    lines.push(...[f.line, ...(f.manifest ? f.manifest.trimEnd().split('\n') : [])].map((l) => `    ${l}`));
   }
   return lines.join('\n');
 }
@@ -220,8 +243,12 @@ export function preconditionsBlocks(service: string, report: PreconditionReport)
   const blocks: unknown[] = [{ type: 'section', text: { type: 'mrkdwn', text: `*Canary preconditions for ${service}: ${report.ok ? 'all met' : 'not met'}*` } }];
   for (const p of report.items) {
     let text = preconditionLine(p);
-    if (!p.ok && p.fix) text += p.fix.includes('\n') ? `\n${p.fix.split('\n')[0]}\n\`\`\`${p.fix.split('\n').slice(1).join('\n')}\`\`\`` : `\n→ ${p.fix}`;
+    if (!p.ok && p.fix) {
+      const f = fixText(p.fix, service, 'slack');
+      text += f.manifest ? `\n${f.line}\n\`\`\`${f.manifest.trimEnd()}\`\`\`` : `\n→ ${f.line}`;
+    }
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } });
   }
-  return { text: preconditionsText(service, report).slice(0, 3000), blocks: blocks.slice(0, 50) };
+  const summary = `Preconditions for ${service}: ${report.ok ? 'all met' : `not met (${report.items.filter((i) => !i.ok).map((i) => i.name).join(', ')})`}`;
+  return { text: summary.slice(0, 3000), blocks: blocks.slice(0, 50) };
 }

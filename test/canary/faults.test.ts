@@ -261,8 +261,10 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     assert.equal(report.ok, false);
     const failed = Object.fromEntries(report.items.filter((i) => !i.ok).map((i) => [i.name, i]));
     assert.deepEqual(Object.keys(failed).sort(), ['DestinationRule', 'VirtualService route', 'arm64 Deployment']);
-    assert.match(failed['arm64 Deployment'].fix!, /\/arm64 pr outage selectors/);
-    assert.match(failed.DestinationRule.fix!, /kind: DestinationRule[\s\S]*name: arm64[\s\S]*archshift.io\/arch: arm64/);
+    assert.deepEqual(failed['arm64 Deployment'].fix, { kind: 'canary-pr' });
+    const rule = failed.DestinationRule.fix!;
+    assert.equal(rule.kind, 'canary-pr');
+    assert.match(rule.kind === 'canary-pr' ? rule.manifest! : '', /kind: DestinationRule[\s\S]*name: arm64[\s\S]*archshift.io\/arch: arm64/);
     assert.match(failed['VirtualService route'].detail, /weights 100 \+ 30 do not sum to 100/);
     await assert.rejects(c.start('outage', {}, slackActor('U1')), PreconditionsError);
     assert.equal(patchesTo(w, 'outage'), 0);
