@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Prometheus } from '../adapters/prometheus.ts';
-import { istio, KubeError, type KubeCluster } from '../adapters/kubernetes.ts';
+import { KubeError, type KubeCluster } from '../adapters/kubernetes.ts';
 import type { Section, Store } from '../adapters/store.ts';
 import type { Catalog } from '../config/catalog.ts';
 import { UserError } from '../errors.ts';
@@ -19,20 +19,9 @@ import { evaluate, measure, type CheckLine, type Measurement, type Verdict } fro
 import type { CanaryConfig } from './config.ts';
 import type { CanaryEvent, CanaryRefusal, Outcome } from './events.ts';
 import { buildPlan, type CanaryPlan, type PlanOverrides } from './plan.ts';
-import {
-  checkPreconditions,
-  isReady,
-  readinessOf,
-  readSplit,
-  splitPatch,
-  targetFor,
-  type CanaryTarget,
-  type Destination,
-  type PreconditionReport,
-  type Readiness,
-  type Split,
-  type VirtualService,
-} from './preconditions.ts';
+import { checkPreconditions, isReady, readinessOf, type PreconditionReport, type Readiness } from './preconditions.ts';
+import { targetFor, type CanaryTarget } from './target.ts';
+import { IstioRouter, type Destination, type RouteRead, type Split, type TrafficRouter } from './router.ts';
 
 export const PHASES = ['awaiting-start', 'progressing', 'awaiting-increase', 'awaiting-promotion', 'paused', 'rolling-back', 'promoted', 'rolled-back'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -131,6 +120,8 @@ export interface CanaryControllerOptions {
   store: Store;
   /** The cluster a service lives in (Kubernetes.cluster). */
   cluster(name?: string): KubeCluster;
+  /** The traffic router of a cluster; default: Istio VirtualServices in it. */
+  router?(cluster: KubeCluster): TrafficRouter;
   prometheus: Prometheus;
   images?: ImageInspector;
   clock: Clock;
@@ -171,6 +162,7 @@ export class CanaryController {
   readonly ownerId: string;
   private readonly section: Section<Canaries>;
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly routers = new Map<KubeCluster, TrafficRouter>();
 
   constructor(private readonly o: CanaryControllerOptions) {
     this.ownerId = o.ownerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -273,10 +265,10 @@ export class CanaryController {
       const from = r.phase === 'paused' ? r.pause!.resumeTo : r.phase;
       if (r.phase === 'paused' && r.pause!.kind === 'conflict') {
         // Someone else set the weights: take the cluster's split as the truth and carry on from it.
-        const { vs, split } = await this.readRoute(r);
+        const { split, resourceVersion } = await this.readRoute(r);
         r.weight = split.arm64;
         r.stepIndex = stepAtOrBelow(r.plan.steps, split.arm64);
-        r.written = { route: split.route, resourceVersion: vs.metadata?.resourceVersion };
+        r.written = { route: split.route, resourceVersion };
         r.pause = undefined;
         r.phase = 'progressing';
         r.nextCheckAt = this.after(r.plan.intervalSeconds);
@@ -350,16 +342,9 @@ export class CanaryController {
   private async step(r: CanaryRecord, ev: CanaryEvent[]): Promise<void> {
     if (TERMINAL.has(r.phase)) return;
     const t = r.target;
-    const cluster = this.o.cluster(t.cluster);
-    let vs: VirtualService | undefined;
+    let route: RouteRead;
     try {
-      const [v, amd, arm] = await Promise.all([
-        cluster.getCustomObject<VirtualService>(istio.virtualService(t.namespace, t.virtualService)),
-        cluster.getDeployment(t.namespace, t.deployments.amd64),
-        cluster.getDeployment(t.namespace, t.deployments.arm64),
-      ]);
-      vs = v;
-      r.readiness = { amd64: readinessOf(amd), arm64: readinessOf(arm) };
+      route = await this.readCluster(r);
       if (r.lastError) ev.push({ kind: 'cluster-back' });
       r.lastError = undefined;
     } catch (err) {
@@ -368,10 +353,9 @@ export class CanaryController {
       r.lastError = err.message;
       return;
     }
-    const split = vs ? readSplit(vs, t) : `${t.virtualService} no longer exists`;
-    if (r.pending) this.recover(r, vs, split, ev);
-    else if (r.phase !== 'rolling-back' && !(r.phase === 'paused' && r.pause!.kind === 'conflict') && this.editedElsewhere(r, split)) {
-      this.conflict(r, this.describeEdit(r, split), ev);
+    if (r.pending) this.recover(r, route, ev);
+    else if (r.phase !== 'rolling-back' && !(r.phase === 'paused' && r.pause!.kind === 'conflict') && this.editedElsewhere(r, route)) {
+      this.conflict(r, this.describeEdit(r, route), ev);
     }
     if (r.phase === 'rolling-back') {
       await this.rollbackNow(r, r.outcome ?? { result: 'rolled-back', by: { via: 'signal', name: 'archshift' } }, ev);
@@ -492,25 +476,16 @@ export class CanaryController {
    */
   private async move(r: CanaryRecord, weight: number, next: { stepIndex: number; phase: Phase }, force = false): Promise<MoveResult> {
     const t = r.target;
-    const cluster = this.o.cluster(t.cluster);
-    const ref = istio.virtualService(t.namespace, t.virtualService);
-    let vs: VirtualService | undefined;
+    let route: RouteRead;
     try {
-      const [v, amd, arm] = await Promise.all([
-        cluster.getCustomObject<VirtualService>(ref),
-        cluster.getDeployment(t.namespace, t.deployments.amd64),
-        cluster.getDeployment(t.namespace, t.deployments.arm64),
-      ]);
-      vs = v;
-      r.readiness = { amd64: readinessOf(amd), arm64: readinessOf(arm) };
+      route = await this.readCluster(r);
     } catch (err) {
       if (err instanceof KubeError) return { ok: false, kind: 'refused', message: err.message };
       throw err;
     }
-    if (!vs) return { ok: false, kind: 'refused', message: `VirtualService ${t.namespace}/${t.virtualService} no longer exists` };
-    const split = readSplit(vs, t);
-    if (typeof split === 'string') return { ok: false, kind: 'conflict', message: `VirtualService ${t.virtualService} ${split}` };
-    if (!force && this.editedElsewhere(r, split)) return { ok: false, kind: 'conflict', message: this.describeEdit(r, split) };
+    if (!route.ok) return { ok: false, kind: route.missing ? 'refused' : 'conflict', message: route.problem };
+    const split = route.split;
+    if (!force && this.editedElsewhere(r, route)) return { ok: false, kind: 'conflict', message: this.describeEdit(r, route) };
     const { amd64, arm64 } = r.readiness;
     if (weight > split.arm64 && !isReady(arm64)) {
       return { ok: false, kind: 'not-ready', message: `${t.deployments.arm64} has ${arm64?.ready ?? 0}/${arm64?.desired ?? 0} replicas ready` };
@@ -520,28 +495,37 @@ export class CanaryController {
     }
     r.pending = { weight, ...next, at: this.now().toISOString() };
     await this.persist(r);
-    try {
-      await cluster.patchCustomObject(ref, splitPatch(vs, split, t, weight));
-    } catch (err) {
-      if (!(err instanceof KubeError)) throw err;
-      r.pending = undefined;
-      return { ok: false, kind: err.code === 409 ? 'conflict' : 'refused', message: `the API server refused the patch: ${err.message}` };
+    const res = await this.routerOf(r).setRoutes(t, split, weight);
+    if (!res.ok) {
+      // Unverified, the patch may have landed: `pending` stays so the next tick settles it from the cluster.
+      if (res.kind !== 'unverified') r.pending = undefined;
+      return { ok: false, kind: res.kind === 'conflict' ? 'conflict' : 'refused', message: res.message };
     }
-    let back: VirtualService | undefined;
-    try {
-      back = await cluster.getCustomObject<VirtualService>(ref);
-    } catch (err) {
-      if (!(err instanceof KubeError)) throw err;
-      // The patch may have landed; `pending` stays so the next tick settles it from the cluster.
-      return { ok: false, kind: 'refused', message: `patched, but could not read the VirtualService back: ${err.message}` };
-    }
-    const got = back ? readSplit(back, t) : 'disappeared';
-    if (typeof got === 'string' || got.arm64 !== weight) {
-      r.pending = undefined;
-      return { ok: false, kind: 'conflict', message: `read back after patching to ${weight}%: ${typeof got === 'string' ? got : `arm64 is at ${got.arm64}%`}` };
-    }
-    this.commit(r, got, back!.metadata?.resourceVersion);
+    this.commit(r, res.split, res.resourceVersion);
     return { ok: true };
+  }
+
+  /** The route and both Deployments' readiness, read together; throws KubeError when the cluster cannot be read. */
+  private async readCluster(r: CanaryRecord): Promise<RouteRead> {
+    const t = r.target;
+    const cluster = this.o.cluster(t.cluster);
+    const [route, amd, arm] = await Promise.all([
+      this.routerOf(r).getRoutes(t),
+      cluster.getDeployment(t.namespace, t.deployments.amd64),
+      cluster.getDeployment(t.namespace, t.deployments.arm64),
+    ]);
+    r.readiness = { amd64: readinessOf(amd), arm64: readinessOf(arm) };
+    return route;
+  }
+
+  private routerOf(r: CanaryRecord): TrafficRouter {
+    const cluster = this.o.cluster(r.target.cluster);
+    let router = this.routers.get(cluster);
+    if (!router) {
+      router = this.o.router ? this.o.router(cluster) : new IstioRouter(cluster);
+      this.routers.set(cluster, router);
+    }
+    return router;
   }
 
   private commit(r: CanaryRecord, split: Split, resourceVersion: string | undefined): void {
@@ -555,27 +539,28 @@ export class CanaryController {
   }
 
   /** After a restart with a patch in flight: the cluster says whether it landed. */
-  private recover(r: CanaryRecord, vs: VirtualService | undefined, split: Split | string, ev: CanaryEvent[]): void {
+  private recover(r: CanaryRecord, route: RouteRead, ev: CanaryEvent[]): void {
     const p = r.pending!;
-    if (typeof split !== 'string' && split.arm64 === p.weight) {
-      this.commit(r, split, vs?.metadata?.resourceVersion);
+    if (route.ok && route.split.arm64 === p.weight) {
+      this.commit(r, route.split, route.resourceVersion);
       ev.push({ kind: 'settled', to: p.weight, applied: true, weight: r.weight });
-    } else if (typeof split !== 'string' && !this.editedElsewhere(r, split)) {
+    } else if (route.ok && !this.editedElsewhere(r, route)) {
       r.pending = undefined;
       ev.push({ kind: 'settled', to: p.weight, applied: false, weight: r.weight });
     } else {
       r.pending = undefined;
-      this.conflict(r, this.describeEdit(r, split), ev);
+      this.conflict(r, this.describeEdit(r, route), ev);
     }
   }
 
-  private editedElsewhere(r: CanaryRecord, split: Split | string): boolean {
-    return typeof split === 'string' || (r.written !== undefined && canonical(split.route) !== canonical(r.written.route));
+  private editedElsewhere(r: CanaryRecord, route: RouteRead): boolean {
+    return !route.ok || (r.written !== undefined && canonical(route.split.route) !== canonical(r.written.route));
   }
 
-  private describeEdit(r: CanaryRecord, split: Split | string): string {
+  private describeEdit(r: CanaryRecord, route: RouteRead): string {
     const vs = `VirtualService ${r.target.namespace}/${r.target.virtualService}`;
-    if (typeof split === 'string') return `${vs} ${split}`;
+    if (!route.ok) return route.problem;
+    const split = route.split;
     return split.arm64 !== r.weight
       ? `${vs} was changed outside archshift: it sends ${split.arm64}% to arm64, archshift set ${r.weight}%`
       : `${vs} route was changed outside archshift (destinations differ from what archshift wrote)`;
@@ -607,13 +592,12 @@ export class CanaryController {
     if (r.phase === 'rolling-back') throw new CanaryError(r.target.service, { code: 'rolling-back', verb }, `${r.target.service} is rolling back; it cannot ${verb}`);
   }
 
-  private async readRoute(r: CanaryRecord): Promise<{ vs: VirtualService; split: Split }> {
+  private async readRoute(r: CanaryRecord): Promise<{ split: Split; resourceVersion?: string }> {
     const t = r.target;
-    const vs = await this.o.cluster(t.cluster).getCustomObject<VirtualService>(istio.virtualService(t.namespace, t.virtualService));
-    if (!vs) throw new CanaryError(t.service, { code: 'route-missing', namespace: t.namespace, name: t.virtualService }, `VirtualService ${t.namespace}/${t.virtualService} no longer exists`);
-    const split = readSplit(vs, t);
-    if (typeof split === 'string') throw new CanaryError(t.service, { code: 'route-invalid', detail: `VirtualService ${t.virtualService} ${split}` }, `VirtualService ${t.virtualService} ${split}`);
-    return { vs, split };
+    const route = await this.routerOf(r).getRoutes(t);
+    if (route.ok) return route;
+    if (route.missing) throw new CanaryError(t.service, { code: 'route-missing', namespace: t.namespace, name: t.virtualService }, route.problem);
+    throw new CanaryError(t.service, { code: 'route-invalid', detail: route.problem }, route.problem);
   }
 
   // ---- persistence, locking, notification ------------------------------------------------------

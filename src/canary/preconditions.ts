@@ -3,24 +3,10 @@
 import { stringify } from 'yaml';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { istio, type KubeCluster } from '../adapters/kubernetes.ts';
-import type { Service } from '../config/catalog.ts';
 import { hasArm64, type ImageInspector } from '../readiness/image-types.ts';
 import { ARCH_LABEL, pinnedToArm64, type SchedulingSpec } from '../scheduling/arm64.ts';
-import type { CanaryConfig } from './config.ts';
-
-/** Where a canary lives in the cluster, resolved once from the catalog and config. */
-export interface CanaryTarget {
-  service: string;
-  cluster?: string;
-  namespace: string;
-  deployments: { amd64: string; arm64: string };
-  virtualService: string;
-  destinationRule: string;
-  /** The `spec.http[].name` to move, or the first route. */
-  httpRoute?: string;
-  archLabel: string;
-  subsets: { amd64: string; arm64: string };
-}
+import { readSplit, type Split, type VirtualService } from './router.ts';
+import type { CanaryTarget } from './target.ts';
 
 export interface Precondition {
   name: string;
@@ -41,66 +27,8 @@ export type PreconditionFix =
   | { kind: 'build-arm64' }
   | { kind: 'configure-registry' };
 
-export interface Destination {
-  destination?: { host?: string; subset?: string; port?: unknown };
-  weight?: number;
-  [k: string]: unknown;
-}
-
-export interface VirtualService {
-  metadata?: { resourceVersion?: string; name?: string };
-  spec?: { hosts?: string[]; http?: Array<{ name?: string; route?: Destination[]; [k: string]: unknown }> };
-}
-
 interface DestinationRule {
   spec?: { host?: string; subsets?: Array<{ name?: string; labels?: Record<string, string> }> };
-}
-
-/** The weights of the canary's route as the cluster has them. */
-export interface Split {
-  routeIndex: number;
-  route: Destination[];
-  amd64: number;
-  arm64: number;
-}
-
-export function targetFor(service: Service, config: CanaryConfig): CanaryTarget {
-  const fill = (t: string) => t.replaceAll('{service}', service.name);
-  return {
-    service: service.name,
-    cluster: service.cluster,
-    namespace: service.namespace,
-    deployments: { amd64: service.deployment, arm64: `${service.deployment}${config.istio.arm64Suffix}` },
-    virtualService: fill(config.istio.virtualService),
-    destinationRule: fill(config.istio.destinationRule),
-    httpRoute: config.istio.httpRoute,
-    archLabel: config.istio.archLabel,
-    subsets: { ...config.istio.subsets },
-  };
-}
-
-/** Reads the canary's route: exactly our two subsets, weights summing to 100; else a reason. */
-export function readSplit(vs: VirtualService, t: CanaryTarget): Split | string {
-  const http = vs.spec?.http ?? [];
-  const routeIndex = t.httpRoute ? http.findIndex((h) => h.name === t.httpRoute) : http.length ? 0 : -1;
-  if (routeIndex < 0) return t.httpRoute ? `has no http route named "${t.httpRoute}"` : 'has no http route';
-  const route = http[routeIndex].route ?? [];
-  const bySubset = (s: string) => route.filter((d) => d.destination?.subset === s);
-  const [amd, arm] = [bySubset(t.subsets.amd64), bySubset(t.subsets.arm64)];
-  const missing = [amd.length ? '' : t.subsets.amd64, arm.length ? '' : t.subsets.arm64].filter(Boolean);
-  if (missing.length) return `route ${routeIndex} has no destination with subset ${missing.join(' or ')}`;
-  if (amd.length > 1 || arm.length > 1 || route.length !== 2) return `route ${routeIndex} must have exactly two destinations (subsets ${t.subsets.amd64} and ${t.subsets.arm64}), it has ${route.length}`;
-  const split = { routeIndex, route, amd64: amd[0].weight ?? 0, arm64: arm[0].weight ?? 0 };
-  if (split.amd64 + split.arm64 !== 100) return `weights ${split.amd64} + ${split.arm64} do not sum to 100`;
-  return split;
-}
-
-/** The merge patch that sets the split (the whole `http` list: merge patch replaces lists). */
-export function splitPatch(vs: VirtualService, split: Split, t: CanaryTarget, arm64Weight: number): { metadata: { resourceVersion?: string }; spec: { http: unknown[] } } {
-  const http = structuredClone(vs.spec?.http ?? []);
-  http[split.routeIndex].route = split.route.map((d) => ({ ...d, weight: d.destination?.subset === t.subsets.arm64 ? arm64Weight : 100 - arm64Weight }));
-  // With resourceVersion in the body the API server refuses (409) a patch over someone else's edit.
-  return { metadata: { resourceVersion: vs.metadata?.resourceVersion }, spec: { http } };
 }
 
 export interface Readiness {
@@ -214,10 +142,10 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
     items.push({ name: 'VirtualService', ok: false, detail: `${ns}/${t.virtualService} not found`, fix: { kind: 'apply', manifest: fixes.virtualService } });
   } else {
     const s = readSplit(vs, t);
-    if (typeof s === 'string') items.push({ name: 'VirtualService route', ok: false, detail: `${t.virtualService} ${s}`, fix: { kind: 'match-route', manifest: fixes.virtualService } });
+    if (!s.ok) items.push({ name: 'VirtualService route', ok: false, detail: `${t.virtualService} ${s.problem}`, fix: { kind: 'match-route', manifest: fixes.virtualService } });
     else {
-      split = s;
-      items.push({ name: 'VirtualService route', ok: true, detail: `${t.virtualService}: ${s.amd64}% amd64 / ${s.arm64}% arm64` });
+      split = s.split;
+      items.push({ name: 'VirtualService route', ok: true, detail: `${t.virtualService}: ${s.split.amd64}% amd64 / ${s.split.arm64}% arm64` });
     }
   }
   return { ok: items.every((i) => i.ok), items, split, vs: vs ?? undefined };
