@@ -64,7 +64,7 @@ export interface CanaryRecord {
   channel: string;
   message?: MessageRef;
   owner?: { id: string; until: string };
-  /** Who started it (an id string in records written before actors were values: read with asActor). */
+  /** Who started it (an id string in records written before actors were values: upgraded() reads those). */
   startedBy: Actor;
   startedAt: string;
   updatedAt: string;
@@ -142,6 +142,14 @@ export interface CanaryControllerOptions {
 
 type MoveResult = { ok: true } | { ok: false; kind: 'conflict' | 'refused' | 'not-ready'; message: string };
 
+/** A record as written before actors and outcomes were values (id strings, sentences), read as values. */
+function upgraded(r: CanaryRecord): CanaryRecord {
+  const legacy = r as Omit<CanaryRecord, 'startedBy' | 'outcome'> & { startedBy: Actor | string; outcome?: Outcome | string };
+  if (typeof legacy.startedBy !== 'string' && typeof legacy.outcome !== 'string') return r;
+  const outcome = typeof legacy.outcome === 'string' ? { result: r.weight === 100 ? ('promoted' as const) : ('rolled-back' as const), recorded: legacy.outcome } : legacy.outcome;
+  return { ...r, startedBy: asActor(legacy.startedBy), ...(outcome ? { outcome } : {}) };
+}
+
 /** Key order does not change what a route means; compare canonically. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
@@ -174,12 +182,14 @@ export class CanaryController {
   }
 
   status(service: string): CanaryRecord | undefined {
-    return this.section.get()[service];
+    const r = this.section.get()[service];
+    return r && upgraded(r);
   }
 
   /** Canaries that are not finished, oldest first. */
   list(): CanaryRecord[] {
     return Object.values(this.section.get())
+      .map(upgraded)
       .filter((r) => !TERMINAL.has(r.phase))
       .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   }
@@ -208,7 +218,7 @@ export class CanaryController {
     return this.serial(service, async () => {
       const existing = this.section.get()[service];
       if (existing && !TERMINAL.has(existing.phase)) {
-        const refusal = { code: 'already-running', phase: existing.phase, weight: existing.weight, startedBy: asActor(existing.startedBy) } as const;
+        const refusal = { code: 'already-running', phase: existing.phase, weight: existing.weight, startedBy: upgraded(existing).startedBy } as const;
         throw new CanaryError(service, refusal, `a canary for ${service} is already running (${existing.phase} at ${existing.weight}% arm64)`);
       }
       const target = targetFor(entry, this.o.config);
@@ -631,7 +641,7 @@ export class CanaryController {
       }
       cur.owner = { id: this.ownerId, until: new Date(now.getTime() + this.o.config.lockTtlSeconds * 1000).toISOString() };
     });
-    const r = structuredClone(this.section.get()[service]);
+    const r = upgraded(structuredClone(this.section.get()[service]));
     const events: CanaryEvent[] = [];
     try {
       await fn(r, events);

@@ -12,7 +12,9 @@ export type Outcome =
   | { result: 'promoted'; cause: 'checks-passed' }
   | { result: 'rolled-back'; by: Actor }
   | { result: 'rolled-back'; cause: 'failed-checks'; failedChecks: number; failed: CheckLine[] }
-  | { result: 'rolled-back'; cause: 'arm64-unready'; deployment: string; weight: number };
+  | { result: 'rolled-back'; cause: 'arm64-unready'; deployment: string; weight: number }
+  /** Records written before outcomes were values: their sentence, kept as it was. */
+  | { result: 'promoted' | 'rolled-back'; recorded: string };
 
 /** The gate a canary waits at for a person. */
 export type Gate = 'start' | 'increase' | 'promotion';

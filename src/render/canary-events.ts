@@ -29,6 +29,7 @@ export function arm64OnlyHint(service: string, surface: CanarySurface): string {
 
 /** Why a canary ended, in a phrase: "promoted by Alice", "automatic rollback after 2 failed checks: …". */
 export function outcomeText(o: Outcome, surface: CanarySurface): string {
+  if ('recorded' in o) return o.recorded;
   if ('by' in o) return `${o.result === 'promoted' ? 'promoted' : 'rolled back'} by ${personName(o.by, surface)}`;
   switch (o.cause) {
     case 'checks-passed':

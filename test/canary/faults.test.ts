@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { istio, type KubeCluster } from '../../src/adapters/kubernetes.ts';
 import { Prometheus } from '../../src/adapters/prometheus.ts';
 import { CanaryError, PreconditionsError, type CanaryController } from '../../src/canary/controller.ts';
+import { Store } from '../../src/adapters/store.ts';
 import { UnknownServiceError } from '../../src/config/catalog.ts';
 import { freePort } from '../fakes/net.ts';
 import { at, deployment, DEPLOYMENTS, DESTINATION_RULES, NS, startWorld, VIRTUAL_SERVICES, type World } from './world.ts';
@@ -269,5 +270,23 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     await assert.rejects(c.start('outage', {}, slackActor('U1')), PreconditionsError);
     assert.equal(patchesTo(w, 'outage'), 0);
     w.seed('outage');
+  });
+
+  test('a record written before actors and outcomes were values reads as values, its sentence kept', async () => {
+    const store = await Store.open(join(w.dir, 'legacy.json'));
+    const first = await w.controller({ store, ownerId: 'old' });
+    w.seed('orders');
+    w.clock.set(at(30));
+    await first.start('orders', { gates: 'none' }, slackActor('U1'));
+    await first.rollback('orders', slackActor('U1'));
+    // Rewrite it as an older archshift stored it: an id string and a sentence.
+    await store.section<Record<string, Record<string, unknown>>>('canaries', () => ({})).update((d) => {
+      d.orders!.startedBy = 'U0OLD';
+      d.orders!.outcome = 'rolled back by <@U0OLD>';
+    });
+    const rec = (await w.controller({ store, ownerId: 'new' })).status('orders')!;
+    assert.deepEqual(rec.startedBy, { via: 'slack', userId: 'U0OLD' });
+    assert.deepEqual(rec.outcome, { result: 'rolled-back', recorded: 'rolled back by <@U0OLD>' });
+    await store.close();
   });
 });
