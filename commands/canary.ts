@@ -1,7 +1,10 @@
 // `/arm64 canary <service> start|status|pause|resume|promote|rollback`: moves a service's traffic to its
 // arm64 Deployment in steps. Progress lives in one channel message the controller keeps updated; this
 // replies to the person who typed the command only.
-import { PreconditionsError } from '../src/canary/controller.ts';
+import { slackActor } from '../src/auth/actor.ts';
+import { CanaryError, PreconditionsError } from '../src/canary/controller.ts';
+import { UserError } from '../src/errors.ts';
+import { canaryErrorText } from '../src/render/canary-events.ts';
 import { CANARY_USAGE, controllerOf, parseCanaryArgs, PLAN_OPTIONS, requestCanaryVerb } from '../src/canary/verbs.ts';
 import { canaryBlocks, preconditionsBlocks } from '../src/render/canary-blocks.ts';
 import type { Subcommand } from './types.ts';
@@ -16,7 +19,7 @@ export const canary: Subcommand = {
     const call = parseCanaryArgs(ctx.args);
     const now = ctx.deps.clock.now();
     try {
-      const out = await requestCanaryVerb(ctx.deps, call, { actor: ctx.user.id, channelId: ctx.channelId, checkRole: true });
+      const out = await requestCanaryVerb(ctx.deps, call, { actor: slackActor(ctx.user.id, ctx.user.name), channelId: ctx.channelId });
       if ('preconditions' in out) {
         await ctx.respond({ response_type: 'ephemeral', ...preconditionsBlocks(call.service, out.preconditions) });
         return;
@@ -30,7 +33,7 @@ export const canary: Subcommand = {
         await ctx.respond({ response_type: 'ephemeral', ...preconditionsBlocks(call.service, err.report) });
         return;
       }
-      throw err;
+      throw err instanceof CanaryError ? new UserError(canaryErrorText(err, 'slack')) : err;
     }
   },
 };

@@ -1,7 +1,7 @@
+// `/arm64 digest [--me]`: the digest now, in this channel (or only to the person asking).
 import { SlackPoster } from '../src/adapters/slack.ts';
-import { postDigest, runDigest, type DigestRun, type PostResult } from '../src/digest/digest.ts';
-import { renderDigestBlocks } from '../src/render/digest-blocks.ts';
-import { renderStatusLine } from '../src/render/digest-text.ts';
+import { runDigest, type DigestRun } from '../src/digest/digest.ts';
+import { digestMessage, postDigest, type PostResult } from './notify/digest-post.ts';
 import { digestRuns } from '../src/ops/metrics.ts';
 import type { Subcommand } from './types.ts';
 
@@ -17,7 +17,7 @@ export const digest: Subcommand = {
     let posted: PostResult | undefined;
     try {
       run = await runDigest(ctx.deps);
-      if (ctx.args.flags.me) await ctx.respond({ response_type: 'ephemeral', text: renderStatusLine(run.model), blocks: renderDigestBlocks(run.model) });
+      if (ctx.args.flags.me) await ctx.respond({ response_type: 'ephemeral', ...digestMessage(run.model) });
       else posted = await postDigest(ctx.deps, new SlackPoster(ctx.client), run, { channel: ctx.channelId });
     } catch (err) {
       digestRuns.inc({ outcome: 'failed' });

@@ -1,19 +1,19 @@
 // /arm64 pr <service> [base|deps|pipeline|selectors|all] [--dry-run]: checks the service, then opens or
 // updates its PRs. Opening needs the operator role or membership of the service's owning team.
 import { UsageError } from '../src/args.ts';
+import { slackActor } from '../src/auth/actor.ts';
 import { guarded } from '../src/auth/audit.ts';
 import type { Deps } from '../src/deps.ts';
 import { auditSummary, checkAndOpenPrs, GitHubNotConfiguredError, type OpenPrsResult } from '../src/prs/open-prs.ts';
 import { parseKinds, type ChangeKind } from '../src/prs/planner.ts';
 import { renderPrResult } from '../src/prs/render.ts';
-import { UserError } from '../src/errors.ts';
 import type { SlackReply, Subcommand } from './types.ts';
 
 export interface PrRequest {
   service: string;
   kinds: ChangeKind[];
   dryRun: boolean;
-  user: { id: string };
+  user: { id: string; name?: string };
   channelId?: string;
   /** After a promoted canary: plan the scheduling change for the main Deployment, not the canary shape. */
   arm64Only?: boolean;
@@ -22,10 +22,10 @@ export interface PrRequest {
 /** Shared by the subcommand and the "Open PRs" button. */
 export async function runPrRequest(deps: Deps, req: PrRequest, respond: (r: SlackReply) => Promise<void>): Promise<OpenPrsResult> {
   const service = { ...deps.catalog.resolve(req.service), ...(req.arm64Only ? { canary: false } : {}) };
-  if (!deps.github) throw new UserError(new GitHubNotConfiguredError().message);
+  if (!deps.github) throw new GitHubNotConfiguredError();
   const go = async () => {
     await respond({ response_type: 'ephemeral', text: `Checking ${service.name} and preparing ${req.dryRun ? 'a dry run of ' : ''}its PRs (${req.kinds.join(', ')})…` });
-    return checkAndOpenPrs(deps, { service, kinds: req.kinds, dryRun: req.dryRun, requestedBy: `<@${req.user.id}>` });
+    return checkAndOpenPrs(deps, { service, kinds: req.kinds, dryRun: req.dryRun, requestedBy: slackActor(req.user.id, req.user.name) });
   };
   if (req.dryRun) await deps.auth.check(req.user.id, req.channelId, 'viewer', `a dry run of the PRs for ${service.name}`, service);
   const result = req.dryRun

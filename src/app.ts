@@ -22,7 +22,8 @@ import type { Deps } from './deps.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { UserError } from './errors.ts';
 import { buildCanaryController, startCanaryScheduler } from './canary/wire.ts';
-import { createDigestSchedule } from './digest/digest.ts';
+import { createDigestSchedule } from '../commands/notify/digest-post.ts';
+import { SlackCanaryNotifier } from '../commands/notify/canary-thread.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
 import { guardSlackListener } from './ops/slack-guard.ts';
 
@@ -158,7 +159,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   const storeAnswers = storeWatch(deps);
   const isLeader = async () => ops.leadership.isLeader() && (await storeAnswers());
   const leaseHolder = config.server.leaderElection.enabled ? () => ops.leadership.isLeader() : undefined;
-  deps.canary = buildCanaryController(deps, { slack, isLeader, leaseHolder });
+  deps.canary = buildCanaryController(deps, { notifier: new SlackCanaryNotifier(slack, config.canary.thresholds), isLeader, leaseHolder });
   const digestSchedule = deps.kube ? createDigestSchedule(deps, slack, isLeader) : undefined;
   let stopCanaries: (() => Promise<void>) | undefined;
   return {

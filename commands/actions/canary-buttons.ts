@@ -2,8 +2,11 @@
 // each button's confirm dialog before the click reaches us; the permission is checked and the outcome
 // audited as for `/arm64 canary <service> <verb>`, and it shows in the progress message and its thread.
 import type { App, BlockButtonAction } from '@slack/bolt';
+import { slackActor } from '../../src/auth/actor.ts';
 import { isUserError } from '../../src/errors.ts';
+import { CanaryError } from '../../src/canary/controller.ts';
 import { requestCanaryVerb, type CanaryVerb } from '../../src/canary/verbs.ts';
+import { canaryErrorText } from '../../src/render/canary-events.ts';
 import { CANARY_ACTIONS, type CanaryAction } from '../../src/render/canary-blocks.ts';
 import { fitToSlack } from '../../src/adapters/slack-limits.ts';
 import type { ActionRegistrar, SlackReply } from '../types.ts';
@@ -17,9 +20,10 @@ export const registerCanaryButtons: ActionRegistrar = (app: App, deps) => {
       const reply = (r: SlackReply) => respond(fitToSlack({ ...r, replace_original: false }).content as never).then(() => undefined);
       const service = action.value ?? '';
       try {
-        await requestCanaryVerb(deps, { service, verb: VERB_OF[id], overrides: {} }, { actor: body.user.id, channelId: body.channel?.id, checkRole: true });
+        await requestCanaryVerb(deps, { service, verb: VERB_OF[id], overrides: {} }, { actor: slackActor(body.user.id, body.user.username ?? body.user.name), channelId: body.channel?.id });
       } catch (err) {
-        if (isUserError(err)) await reply({ response_type: 'ephemeral', text: err.message });
+        if (err instanceof CanaryError) await reply({ response_type: 'ephemeral', text: canaryErrorText(err, 'slack') });
+        else if (isUserError(err)) await reply({ response_type: 'ephemeral', text: err.message });
         else {
           deps.logger.error({ err, service, action: id }, 'canary button failed');
           await reply({ response_type: 'ephemeral', text: `Sorry, ${VERB_OF[id]} failed on our side. The error is in the bot's log.` });

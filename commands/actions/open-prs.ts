@@ -20,7 +20,7 @@ export const registerOpenPrs: ActionRegistrar = (app: App, deps) => {
       await ack();
       const reply = (r: SlackReply) => respond(fitToSlack({ ...r, replace_original: false }).content as never).then(() => undefined);
       try {
-        await runPrRequest(deps, { service: action.value ?? '', ...request, dryRun: false, user: { id: body.user.id }, channelId: body.channel?.id }, reply);
+        await runPrRequest(deps, { service: action.value ?? '', ...request, dryRun: false, user: { id: body.user.id, name: body.user.username ?? body.user.name }, channelId: body.channel?.id }, reply);
       } catch (err) {
         if (isUserError(err)) await reply({ response_type: 'ephemeral', text: err.message });
         else {

@@ -46,7 +46,7 @@ export interface KeyedTable<V> {
 
 export interface AuditRecord {
   at: string;
-  /** Slack user id, `cli:<user>`, or `archshift` for what the bot does on its own. */
+  /** actorId() of who acted: a Slack user id, `cli:<login>`, or `signal:<name>` (SIGHUP, archshift itself). */
   actor: string;
   channel?: string;
   action: string;

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import { auditEvents } from '../ops/metrics.ts';
+import { actorId, slackActor, type Actor } from './actor.ts';
 import { ForbiddenError, type Authorizer, type Role, type ServiceRef } from './authorize.ts';
 
 export type AuditResult = AuditRecord['result'];
@@ -56,12 +57,12 @@ export interface GuardRequest<T> {
  * `denied` (ForbiddenError rethrown, naming the role needed), `ok`, or `failed` (error rethrown).
  */
 export async function guarded<T>(deps: AuditDeps & { auth: Authorizer }, req: GuardRequest<T>, run: () => Promise<T>): Promise<T> {
-  const base = { actor: req.user.id, channel: req.channelId, action: req.action, service: req.service?.name, requestId: req.requestId };
-  const actor = await deps.auth.actorFor(req.user.id, req.channelId, req.service);
+  const base = { actor: slackActor(req.user.id), channel: req.channelId, action: req.action, service: req.service?.name, requestId: req.requestId };
+  const principal = await deps.auth.actorFor(req.user.id, req.channelId, req.service);
   try {
-    deps.auth.require(actor, req.role, req.what, req.service);
+    deps.auth.require(principal, req.role, req.what, req.service);
   } catch (err) {
-    if (err instanceof ForbiddenError) await audit(deps, { ...base, result: 'denied', detail: `needs ${err.needed}` });
+    if (err instanceof ForbiddenError) await audit(deps, { ...base, actor: actorId(base.actor), result: 'denied', detail: `needs ${err.needed}` });
     throw err;
   }
   return audited(deps, base, run, req.describe);
@@ -71,7 +72,13 @@ export async function guarded<T>(deps: AuditDeps & { auth: Authorizer }, req: Gu
  * Runs an action already authorized elsewhere (the terminal, which acts with the operator's own
  * credentials) and audits `ok` or `failed` (error rethrown).
  */
-export async function audited<T>(deps: AuditDeps, entry: Omit<AuditEntry, 'at' | 'result' | 'detail'>, run: () => Promise<T>, describe?: (result: T) => string): Promise<T> {
+export async function audited<T>(
+  deps: AuditDeps,
+  by: Omit<AuditEntry, 'at' | 'result' | 'detail' | 'actor'> & { actor: Actor },
+  run: () => Promise<T>,
+  describe?: (result: T) => string,
+): Promise<T> {
+  const entry = { ...by, actor: actorId(by.actor) };
   let result: T;
   try {
     result = await run();

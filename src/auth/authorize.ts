@@ -8,7 +8,8 @@ import { UserError } from '../errors.ts';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 
-export interface Actor {
+/** A Slack user as authorization sees them: where they asked and the groups they are in. */
+export interface Principal {
   userId: string;
   channelId?: string;
   /** Slack user-group ids the user belongs to, when known. */
@@ -69,7 +70,7 @@ export class Authorizer {
   }
 
   /** The actor's role; on `service`, its owners are at least operators. */
-  roleOf(actor: Actor, service?: ServiceRef): Role | undefined {
+  roleOf(actor: Principal, service?: ServiceRef): Role | undefined {
     let best: Role | undefined = this.config.everyoneIsViewer ? 'viewer' : undefined;
     const raise = (role: Role) => {
       if (best === undefined || rank[role] > rank[best]) best = role;
@@ -93,7 +94,7 @@ export class Authorizer {
   }
 
   /** Throws ForbiddenError naming the role needed. */
-  require(actor: Actor, role: Role, what: string, service?: ServiceRef): void {
+  require(actor: Principal, role: Role, what: string, service?: ServiceRef): void {
     const has = this.roleOf(actor, service);
     if (has !== undefined && rank[has] >= rank[role]) return;
     const owners = service?.team && this.config.ownersAreOperators && role === 'operator' ? ` Members of the owning team <!subteam^${service.team}> may act on ${service.name} too.` : '';
@@ -115,8 +116,8 @@ export class Authorizer {
   }
 
   /** The actor with the user groups that matter here (configured role groups and the service's team). */
-  async actorFor(userId: string, channelId?: string, service?: ServiceRef): Promise<Actor> {
-    const actor: Actor = { userId, channelId };
+  async actorFor(userId: string, channelId?: string, service?: ServiceRef): Promise<Principal> {
+    const actor: Principal = { userId, channelId };
     if (!this.directory) return actor;
     const wanted = new Set([...this.config.viewer.groups, ...this.config.operator.groups, ...this.config.admin.groups]);
     if (service?.team && this.config.ownersAreOperators) wanted.add(service.team);
@@ -134,7 +135,7 @@ export class Authorizer {
     return actor;
   }
 
-  private isOwner(actor: Actor, service?: ServiceRef): boolean {
+  private isOwner(actor: Principal, service?: ServiceRef): boolean {
     return Boolean(this.config.ownersAreOperators && service?.team && (actor.groups ?? []).includes(service.team));
   }
 }

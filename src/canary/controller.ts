@@ -6,8 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Prometheus } from '../adapters/prometheus.ts';
-import { istio, KubeError, type KubeCluster } from '../adapters/kubernetes.ts';
-import type { PostedMessage } from '../adapters/slack.ts';
+import { KubeError, type KubeCluster } from '../adapters/kubernetes.ts';
 import { StoreBusyError, type Section, type Store } from '../adapters/store.ts';
 import type { Catalog } from '../config/catalog.ts';
 import { UserError } from '../errors.ts';
@@ -15,24 +14,14 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { canariesByPhase } from '../ops/metrics.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
+import { asActor, type Actor } from '../auth/actor.ts';
 import { evaluate, measure, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
 import type { CanaryConfig } from './config.ts';
-import { buildPlan, describePlan, formatDuration, type CanaryPlan, type PlanOverrides } from './plan.ts';
-import {
-  checkPreconditions,
-  isReady,
-  prHints,
-  readinessOf,
-  readSplit,
-  splitPatch,
-  targetFor,
-  type CanaryTarget,
-  type Destination,
-  type PreconditionReport,
-  type Readiness,
-  type Split,
-  type VirtualService,
-} from './preconditions.ts';
+import type { CanaryEvent, CanaryRefusal, Outcome } from './events.ts';
+import { buildPlan, type CanaryPlan, type PlanOverrides } from './plan.ts';
+import { checkPreconditions, isReady, readinessOf, type PreconditionReport, type Readiness } from './preconditions.ts';
+import { targetFor, type CanaryTarget } from './target.ts';
+import { IstioRouter, type Destination, type RouteRead, type Split, type TrafficRouter } from './router.ts';
 
 export const PHASES = ['awaiting-start', 'progressing', 'awaiting-increase', 'awaiting-promotion', 'paused', 'rolling-back', 'promoted', 'rolled-back'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -56,7 +45,8 @@ export interface CanaryRecord {
   target: CanaryTarget;
   plan: CanaryPlan;
   phase: Phase;
-  pause?: { kind: PauseKind; reason: string; since: string; resumeTo: Phase };
+  /** `reason` states the cause for automatic pauses; `by` is who paused by hand. */
+  pause?: { kind: PauseKind; reason: string; since: string; resumeTo: Phase; by?: Actor };
   /** arm64 weight as last verified in the cluster. */
   weight: number;
   /** Index in plan.steps of the current weight; -1 before the first step. */
@@ -72,40 +62,56 @@ export interface CanaryRecord {
   baseline?: Measurement;
   readiness: { amd64?: Readiness; arm64?: Readiness };
   channel: string;
-  message?: PostedMessage;
+  message?: MessageRef;
   owner?: { id: string; until: string };
-  startedBy: string;
+  /** Who started it (an id string in records written before actors were values: upgraded() reads those). */
+  startedBy: Actor;
   startedAt: string;
   updatedAt: string;
   endedAt?: string;
-  /** Why it ended (or is rolling back), in a sentence. */
-  outcome?: string;
+  /** Why it ended (or is rolling back). */
+  outcome?: Outcome;
   /** The last cluster error seen by tick(), reported once rather than every tick. */
   lastError?: string;
 }
 
 export type Canaries = Record<string, CanaryRecord>;
 
+/** Where a surface shows a canary's progress (a Slack channel and message timestamp); opaque here. */
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
 export const TERMINAL: ReadonlySet<Phase> = new Set(['promoted', 'rolled-back']);
 const AUTO_RESUME: ReadonlySet<PauseKind> = new Set(['no-data', 'not-ready']);
 const MAX_CHECKS = 200;
 
-export class CanaryError extends UserError {}
+/** A refused verb: `refusal` says why as data (surfaces add what to do next); the message states the facts. */
+export class CanaryError extends UserError {
+  constructor(
+    readonly service: string,
+    readonly refusal: CanaryRefusal | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 export class CanaryLockedError extends CanaryError {}
 export class PreconditionsError extends CanaryError {
   constructor(
-    readonly service: string,
+    service: string,
     readonly report: PreconditionReport,
   ) {
-    super(`the canary for ${service} cannot start: ${report.items.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail}`).join('; ')}`);
+    super(service, undefined, `the canary for ${service} cannot start: ${report.items.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail}`).join('; ')}`);
   }
 }
 
 /** Where progress goes: one message per canary, updated in place, with events as thread replies. */
 export interface CanaryNotifier {
   /** Posts the message the first time (returning where), updates it afterwards. */
-  progress(rec: CanaryRecord, now: Date): Promise<PostedMessage>;
-  event(rec: CanaryRecord, text: string): Promise<void>;
+  progress(rec: CanaryRecord, now: Date): Promise<MessageRef>;
+  event(rec: CanaryRecord, event: CanaryEvent): Promise<void>;
 }
 
 export interface CanaryControllerOptions {
@@ -114,6 +120,8 @@ export interface CanaryControllerOptions {
   store: Store;
   /** The cluster a service lives in (Kubernetes.cluster). */
   cluster(name?: string): KubeCluster;
+  /** The traffic router of a cluster; default: Istio VirtualServices in it. */
+  router?(cluster: KubeCluster): TrafficRouter;
   prometheus: Prometheus;
   images?: ImageInspector;
   clock: Clock;
@@ -140,6 +148,14 @@ export interface CanaryControllerOptions {
 
 type MoveResult = { ok: true } | { ok: false; kind: 'conflict' | 'refused' | 'not-ready'; message: string };
 
+/** A record as written before actors and outcomes were values (id strings, sentences), read as values. */
+function upgraded(r: CanaryRecord): CanaryRecord {
+  const legacy = r as Omit<CanaryRecord, 'startedBy' | 'outcome'> & { startedBy: Actor | string; outcome?: Outcome | string };
+  if (typeof legacy.startedBy !== 'string' && typeof legacy.outcome !== 'string') return r;
+  const outcome = typeof legacy.outcome === 'string' ? { result: r.weight === 100 ? ('promoted' as const) : ('rolled-back' as const), recorded: legacy.outcome } : legacy.outcome;
+  return { ...r, startedBy: asActor(legacy.startedBy), ...(outcome ? { outcome } : {}) };
+}
+
 /** Key order does not change what a route means; compare canonically. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
@@ -160,6 +176,7 @@ export class CanaryController {
   readonly ownerId: string;
   private readonly section: Section<Canaries>;
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly routers = new Map<KubeCluster, TrafficRouter>();
 
   constructor(private readonly o: CanaryControllerOptions) {
     this.ownerId = o.ownerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -171,12 +188,14 @@ export class CanaryController {
   }
 
   status(service: string): CanaryRecord | undefined {
-    return this.section.get()[service];
+    const r = this.section.get()[service];
+    return r && upgraded(r);
   }
 
   /** Canaries that are not finished, oldest first. */
   list(): CanaryRecord[] {
     return Object.values(this.section.get())
+      .map(upgraded)
       .filter((r) => !TERMINAL.has(r.phase))
       .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   }
@@ -184,7 +203,7 @@ export class CanaryController {
   /** Checks the preconditions without moving anything. */
   async preconditions(service: string): Promise<PreconditionReport> {
     const target = targetFor(this.o.catalog.resolve(service), this.o.config);
-    return this.readPreconditions(target, `cannot check the preconditions of ${service}`);
+    return this.readPreconditions(target, 'check the preconditions');
   }
 
   /** The preconditions, or a CanaryError that names the cluster when it cannot be read (nothing was changed yet). */
@@ -192,21 +211,24 @@ export class CanaryController {
     try {
       return await checkPreconditions(this.o.cluster(target.cluster), target, this.o.images);
     } catch (err) {
-      if (err instanceof KubeError) throw new CanaryError(`${what}: ${err.message}. Nothing was changed; try again once the cluster answers.`);
+      if (err instanceof KubeError) {
+        throw new CanaryError(target.service, { code: 'cluster-unreadable', detail: err.message, verb: what }, `cannot ${what} for ${target.service}: ${err.message}. Nothing was changed; try again once the cluster answers.`);
+      }
       throw err;
     }
   }
 
-  async start(service: string, overrides: PlanOverrides, actor: string): Promise<CanaryRecord> {
+  async start(service: string, overrides: PlanOverrides, actor: Actor): Promise<CanaryRecord> {
     const entry = this.o.catalog.resolve(service);
     const plan = buildPlan(this.o.config, overrides);
     return this.serial(service, async () => {
       const existing = this.section.get()[service];
       if (existing && !TERMINAL.has(existing.phase)) {
-        throw new CanaryError(`a canary for ${service} is already running (${existing.phase} at ${existing.weight}% arm64, started by ${mention(existing.startedBy)}): \`/arm64 canary ${service} status\``);
+        const refusal = { code: 'already-running', phase: existing.phase, weight: existing.weight, startedBy: upgraded(existing).startedBy } as const;
+        throw new CanaryError(service, refusal, `a canary for ${service} is already running (${existing.phase} at ${existing.weight}% arm64)`);
       }
       const target = targetFor(entry, this.o.config);
-      const report = await this.readPreconditions(target, `cannot start the canary for ${service}`);
+      const report = await this.readPreconditions(target, 'start the canary');
       if (!report.ok || !report.split) throw new PreconditionsError(service, report);
       const now = this.now();
       const split = report.split;
@@ -230,82 +252,85 @@ export class CanaryController {
         // Checked again on the committed state: another replica may have started it meanwhile.
         const running = d[service];
         if (running && !TERMINAL.has(running.phase)) {
-          throw new CanaryError(`a canary for ${service} is already running (started by ${mention(running.startedBy)}): \`/arm64 canary ${service} status\``);
+          const refusal = { code: 'already-running', phase: running.phase, weight: running.weight, startedBy: upgraded(running).startedBy } as const;
+          throw new CanaryError(service, refusal, `a canary for ${service} is already running (${running.phase} at ${running.weight}% arm64)`);
         }
         d[service] = rec;
       });
       return this.driveNow(service, async (r, ev) => {
-        ev.push(`🚀 Canary started by ${mention(actor)}: ${describePlan(plan)}.`);
-        if (r.phase === 'awaiting-start') ev.push(`✋ Waiting for approval to send ${plan.steps[0]}% to arm64: \`/arm64 canary ${service} resume\`.`);
+        ev.push({ kind: 'started', by: actor, plan });
+        if (r.phase === 'awaiting-start') ev.push({ kind: 'awaiting-approval', gate: 'start', weight: r.weight, to: plan.steps[0] });
         else if (r.stepIndex < 0) await this.advance(r, 0, ev);
         else {
           r.nextCheckAt = this.after(r.plan.intervalSeconds);
-          ev.push(`The VirtualService already sends ${r.weight}% to arm64; continuing from there.`);
+          ev.push({ kind: 'continuing', weight: r.weight });
         }
       });
     });
   }
 
-  pause(service: string, actor: string): Promise<CanaryRecord> {
+  pause(service: string, actor: Actor): Promise<CanaryRecord> {
     return this.drive(service, async (r, ev) => {
-      if (r.phase === 'paused' && !AUTO_RESUME.has(r.pause!.kind)) throw new CanaryError(`${service} is already paused: ${r.pause!.reason}`);
+      if (r.phase === 'paused' && !AUTO_RESUME.has(r.pause!.kind)) {
+        throw new CanaryError(service, { code: 'already-paused', reason: r.pause!.reason }, `${service} is already paused: ${r.pause!.reason}`);
+      }
       this.requireActive(r, 'pause');
-      if (r.phase === 'rolling-back') throw new CanaryError(`${service} is rolling back; it cannot be paused`);
-      this.setPaused(r, 'manual', `paused by ${mention(actor)}`);
-      ev.push(`⏸ Paused by ${mention(actor)} at ${r.weight}% arm64.`);
+      this.refuseWhileRollingBack(r, 'pause');
+      this.setPaused(r, 'manual', 'paused by hand', actor);
+      ev.push({ kind: 'paused', by: actor, weight: r.weight });
     });
   }
 
-  resume(service: string, actor: string): Promise<CanaryRecord> {
+  resume(service: string, actor: Actor): Promise<CanaryRecord> {
     return this.drive(service, async (r, ev) => {
       this.requireActive(r, 'resume');
       const from = r.phase === 'paused' ? r.pause!.resumeTo : r.phase;
       if (r.phase === 'paused' && r.pause!.kind === 'conflict') {
         // Someone else set the weights: take the cluster's split as the truth and carry on from it.
-        const { vs, split } = await this.readRoute(r);
+        const { split, resourceVersion } = await this.readRoute(r);
         r.weight = split.arm64;
         r.stepIndex = stepAtOrBelow(r.plan.steps, split.arm64);
-        r.written = { route: split.route, resourceVersion: vs.metadata?.resourceVersion };
+        r.written = { route: split.route, resourceVersion };
         r.pause = undefined;
         r.phase = 'progressing';
         r.nextCheckAt = this.after(r.plan.intervalSeconds);
-        ev.push(`▶ Resumed by ${mention(actor)}, taking the VirtualService's current ${split.amd64}/${split.arm64} split as the new starting point.`);
+        ev.push({ kind: 'adopted', by: actor, amd64: split.amd64, arm64: split.arm64 });
         return;
       }
-      if (r.phase === 'rolling-back') throw new CanaryError(`${service} is rolling back; start a new canary afterwards`);
+      this.refuseWhileRollingBack(r, 'resume');
       if (from === 'awaiting-start' || from === 'awaiting-increase' || from === 'awaiting-promotion') {
         r.pause = undefined;
         r.phase = 'progressing';
-        ev.push(`▶ ${mention(actor)} approved the move to ${r.plan.steps[r.stepIndex + 1]}% arm64.`);
+        ev.push({ kind: 'approved', by: actor, to: r.plan.steps[r.stepIndex + 1] });
         await this.advance(r, r.stepIndex + 1, ev);
         return;
       }
-      if (r.phase !== 'paused') throw new CanaryError(`${service} is ${r.phase}, not paused or waiting for approval`);
+      if (r.phase !== 'paused') throw new CanaryError(service, { code: 'not-waiting', phase: r.phase }, `${service} is ${r.phase}, not paused or waiting for approval`);
       r.pause = undefined;
       r.phase = 'progressing';
       r.nextCheckAt = this.now().toISOString();
-      ev.push(`▶ Resumed by ${mention(actor)} at ${r.weight}% arm64; checking at the next tick.`);
+      ev.push({ kind: 'resumed', by: actor, weight: r.weight });
     });
   }
 
   /** Skips the remaining steps: 100% arm64 now, and the canary ends promoted. */
-  promote(service: string, actor: string): Promise<CanaryRecord> {
+  promote(service: string, actor: Actor): Promise<CanaryRecord> {
     return this.drive(service, async (r, ev) => {
       this.requireActive(r, 'promote');
-      if (r.phase === 'rolling-back') throw new CanaryError(`${service} is rolling back; it cannot be promoted`);
+      this.refuseWhileRollingBack(r, 'promote');
       const res = await this.move(r, 100, { stepIndex: r.plan.steps.length - 1, phase: 'promoted' });
       if (!res.ok) {
         if (res.kind === 'conflict') this.conflict(r, res.message, ev);
-        throw new CanaryError(`not promoted: ${res.message}`);
+        throw new CanaryError(service, { code: 'not-promoted', detail: res.message }, `not promoted: ${res.message}`);
       }
-      this.finish(r, `promoted by ${mention(actor)}`, ev);
+      this.finish(r, { result: 'promoted', by: actor }, ev);
     });
   }
 
-  rollback(service: string, actor: string): Promise<CanaryRecord> {
+  rollback(service: string, actor: Actor): Promise<CanaryRecord> {
     return this.drive(service, async (r, ev) => {
       this.requireActive(r, 'roll back');
-      await this.rollbackNow(r, `rolled back by ${mention(actor)}`, ev);
+      await this.rollbackNow(r, { result: 'rolled-back', by: actor }, ev);
     });
   }
 
@@ -336,45 +361,37 @@ export class CanaryController {
 
   // ---- the state machine ---------------------------------------------------------------------
 
-  private async step(r: CanaryRecord, ev: string[]): Promise<void> {
+  private async step(r: CanaryRecord, ev: CanaryEvent[]): Promise<void> {
     if (TERMINAL.has(r.phase)) return;
     const t = r.target;
-    const cluster = this.o.cluster(t.cluster);
-    let vs: VirtualService | undefined;
+    let route: RouteRead;
     try {
-      const [v, amd, arm] = await Promise.all([
-        cluster.getCustomObject<VirtualService>(istio.virtualService(t.namespace, t.virtualService)),
-        cluster.getDeployment(t.namespace, t.deployments.amd64),
-        cluster.getDeployment(t.namespace, t.deployments.arm64),
-      ]);
-      vs = v;
-      r.readiness = { amd64: readinessOf(amd), arm64: readinessOf(arm) };
-      if (r.lastError) ev.push(`The cluster answers again.`);
+      route = await this.readCluster(r);
+      if (r.lastError) ev.push({ kind: 'cluster-back' });
       r.lastError = undefined;
     } catch (err) {
       if (!(err instanceof KubeError)) throw err;
-      if (r.lastError !== err.message) ev.push(`⚠ Cannot read the cluster: ${err.message}. Retrying every tick; no weight changes meanwhile.`);
+      if (r.lastError !== err.message) ev.push({ kind: 'cluster-unreadable', detail: err.message });
       r.lastError = err.message;
       return;
     }
-    const split = vs ? readSplit(vs, t) : `${t.virtualService} no longer exists`;
-    if (r.pending) this.recover(r, vs, split, ev);
-    else if (r.phase !== 'rolling-back' && !(r.phase === 'paused' && r.pause!.kind === 'conflict') && this.editedElsewhere(r, split)) {
-      this.conflict(r, this.describeEdit(r, split), ev);
+    if (r.pending) this.recover(r, route, ev);
+    else if (r.phase !== 'rolling-back' && !(r.phase === 'paused' && r.pause!.kind === 'conflict') && this.editedElsewhere(r, route)) {
+      this.conflict(r, this.describeEdit(r, route), ev);
     }
     if (r.phase === 'rolling-back') {
-      await this.rollbackNow(r, r.outcome ?? 'rollback', ev);
+      await this.rollbackNow(r, r.outcome ?? { result: 'rolled-back', by: { via: 'signal', name: 'archshift' } }, ev);
       return;
     }
     if (r.weight > 0 && r.readiness.arm64 && r.readiness.arm64.ready === 0) {
-      await this.rollbackNow(r, `automatic rollback: ${t.deployments.arm64} has no ready replicas while taking ${r.weight}% of traffic`, ev);
+      await this.rollbackNow(r, { result: 'rolled-back', cause: 'arm64-unready', deployment: t.deployments.arm64, weight: r.weight }, ev);
       return;
     }
     const checking = r.phase === 'progressing' || (r.phase === 'paused' && AUTO_RESUME.has(r.pause!.kind));
     if (checking && r.nextCheckAt && this.now().getTime() >= Date.parse(r.nextCheckAt)) await this.check(r, ev);
   }
 
-  private async check(r: CanaryRecord, ev: string[]): Promise<void> {
+  private async check(r: CanaryRecord, ev: CanaryEvent[]): Promise<void> {
     const t = r.target;
     const c = this.o.config;
     const now = this.now();
@@ -394,33 +411,34 @@ export class CanaryController {
     if (result.verdict === 'fail') {
       r.failedChecks++;
       if (wasWaiting) this.unpause(r);
-      const failed = result.lines.filter((l) => !l.ok).map((l) => l.text).join('; ');
-      ev.push(`❌ Check failed at ${r.weight}% arm64 (${r.failedChecks}/${r.plan.failedChecksBeforeRollback}): ${failed}.`);
+      const failed = result.lines.filter((l) => !l.ok);
+      ev.push({ kind: 'check-failed', weight: r.weight, failedChecks: r.failedChecks, limit: r.plan.failedChecksBeforeRollback, failed });
       if (r.failedChecks >= r.plan.failedChecksBeforeRollback) {
-        await this.rollbackNow(r, `automatic rollback after ${r.failedChecks} failed checks: ${failed}`, ev);
+        await this.rollbackNow(r, { result: 'rolled-back', cause: 'failed-checks', failedChecks: r.failedChecks, failed }, ev);
       }
       return;
     }
     if (result.verdict === 'no-data') {
       const reason = result.noData.join('; ');
       if (wasWaiting?.kind !== 'no-data' || wasWaiting.reason !== reason) {
-        ev.push(`⏸ No data at ${r.weight}% arm64, holding (not a failure, not a pass): ${reason}. Re-checking every ${formatDuration(r.plan.intervalSeconds)}.`);
+        ev.push({ kind: 'holding', reason: 'no-data', weight: r.weight, missing: result.noData, intervalSeconds: r.plan.intervalSeconds });
       }
       this.setPaused(r, 'no-data', reason);
       return;
     }
     if (!isReady(r.readiness.arm64)) {
-      const why = `${t.deployments.arm64} has ${r.readiness.arm64?.ready ?? 0}/${r.readiness.arm64?.desired ?? '?'} replicas ready`;
-      if (wasWaiting?.kind !== 'not-ready') ev.push(`⏸ Metrics pass, but ${why}; holding at ${r.weight}% until it is ready.`);
+      const [ready, desired] = [r.readiness.arm64?.ready ?? 0, r.readiness.arm64?.desired ?? 0];
+      const why = `${t.deployments.arm64} has ${ready}/${desired} replicas ready`;
+      if (wasWaiting?.kind !== 'not-ready') ev.push({ kind: 'holding', reason: 'not-ready', weight: r.weight, deployment: t.deployments.arm64, ready, desired });
       this.setPaused(r, 'not-ready', why);
       return;
     }
     if (wasWaiting) {
       this.unpause(r);
-      ev.push(`▶ ${wasWaiting.kind === 'no-data' ? 'Data is back' : `${t.deployments.arm64} is ready`}; continuing.`);
+      ev.push({ kind: 'recovered', reason: wasWaiting.kind === 'no-data' ? 'no-data' : 'not-ready', deployment: t.deployments.arm64 });
     }
     if (r.weight === 100) {
-      this.finish(r, `promoted: every check passed up to 100% arm64`, ev);
+      this.finish(r, { result: 'promoted', cause: 'checks-passed' }, ev);
       return;
     }
     const next = r.stepIndex + 1;
@@ -428,28 +446,28 @@ export class CanaryController {
     if (gated) {
       r.phase = r.plan.steps[next] === 100 ? 'awaiting-promotion' : 'awaiting-increase';
       r.nextCheckAt = undefined;
-      ev.push(`✋ Checks pass at ${r.weight}% arm64. Waiting for approval to move to ${r.plan.steps[next]}%: resume${r.plan.steps[next] === 100 ? ' (or promote to finish now)' : ''}.`);
+      ev.push({ kind: 'awaiting-approval', gate: r.plan.steps[next] === 100 ? 'promotion' : 'increase', weight: r.weight, to: r.plan.steps[next] });
       return;
     }
     await this.advance(r, next, ev);
   }
 
-  private async advance(r: CanaryRecord, index: number, ev: string[]): Promise<void> {
+  private async advance(r: CanaryRecord, index: number, ev: CanaryEvent[]): Promise<void> {
     const from = r.weight;
     const to = r.plan.steps[index];
     const res = await this.move(r, to, { stepIndex: index, phase: 'progressing' });
     if (res.ok) {
-      ev.push(`➡ Step ${index + 1}/${r.plan.steps.length}: arm64 ${from}% → ${to}%. Next check in ${formatDuration(r.plan.intervalSeconds)}.`);
+      ev.push({ kind: 'moved', step: index + 1, steps: r.plan.steps.length, from, to, nextCheckSeconds: r.plan.intervalSeconds });
       return;
     }
     if (res.kind === 'conflict') this.conflict(r, res.message, ev);
     else {
       this.setPaused(r, res.kind === 'not-ready' ? 'not-ready' : 'patch-failed', res.message);
-      ev.push(`⏸ Could not move to ${to}%: ${res.message}. Weights unchanged at ${from}% arm64${res.kind === 'not-ready' ? '; re-checking every interval' : '; resume to retry'}.`);
+      ev.push({ kind: 'move-refused', from, to, detail: res.message, retry: res.kind === 'not-ready' ? 'auto' : 'resume' });
     }
   }
 
-  private async rollbackNow(r: CanaryRecord, reason: string, ev: string[]): Promise<void> {
+  private async rollbackNow(r: CanaryRecord, reason: Outcome, ev: CanaryEvent[]): Promise<void> {
     const firstAttempt = r.phase !== 'rolling-back';
     r.phase = 'rolling-back';
     r.pause = undefined;
@@ -460,21 +478,17 @@ export class CanaryController {
       this.finish(r, reason, ev);
       return;
     }
-    if (firstAttempt || r.lastError !== res.message) ev.push(`⚠ Rollback not applied yet: ${res.message}. Retrying every tick.`);
+    if (firstAttempt || r.lastError !== res.message) ev.push({ kind: 'rollback-pending', detail: res.message });
     r.lastError = res.message;
   }
 
-  private finish(r: CanaryRecord, outcome: string, ev: string[]): void {
+  private finish(r: CanaryRecord, outcome: Outcome, ev: CanaryEvent[]): void {
     r.phase = r.weight === 100 ? 'promoted' : 'rolled-back';
     r.outcome = outcome;
     r.endedAt = this.now().toISOString();
     r.nextCheckAt = undefined;
     r.pause = undefined;
-    ev.push(
-      r.phase === 'promoted'
-        ? `🎉 Promoted (${outcome}): 100% of traffic on arm64. Next: ${prHints.arm64Only(r.target.service)}.`
-        : `↩ Rolled back (${outcome}): 100% of traffic on amd64.`,
-    );
+    ev.push({ kind: 'finished', outcome });
   }
 
   /**
@@ -484,25 +498,16 @@ export class CanaryController {
    */
   private async move(r: CanaryRecord, weight: number, next: { stepIndex: number; phase: Phase }, force = false): Promise<MoveResult> {
     const t = r.target;
-    const cluster = this.o.cluster(t.cluster);
-    const ref = istio.virtualService(t.namespace, t.virtualService);
-    let vs: VirtualService | undefined;
+    let route: RouteRead;
     try {
-      const [v, amd, arm] = await Promise.all([
-        cluster.getCustomObject<VirtualService>(ref),
-        cluster.getDeployment(t.namespace, t.deployments.amd64),
-        cluster.getDeployment(t.namespace, t.deployments.arm64),
-      ]);
-      vs = v;
-      r.readiness = { amd64: readinessOf(amd), arm64: readinessOf(arm) };
+      route = await this.readCluster(r);
     } catch (err) {
       if (err instanceof KubeError) return { ok: false, kind: 'refused', message: err.message };
       throw err;
     }
-    if (!vs) return { ok: false, kind: 'refused', message: `VirtualService ${t.namespace}/${t.virtualService} no longer exists` };
-    const split = readSplit(vs, t);
-    if (typeof split === 'string') return { ok: false, kind: 'conflict', message: `VirtualService ${t.virtualService} ${split}` };
-    if (!force && this.editedElsewhere(r, split)) return { ok: false, kind: 'conflict', message: this.describeEdit(r, split) };
+    if (!route.ok) return { ok: false, kind: route.missing ? 'refused' : 'conflict', message: route.problem };
+    const split = route.split;
+    if (!force && this.editedElsewhere(r, route)) return { ok: false, kind: 'conflict', message: this.describeEdit(r, route) };
     const { amd64, arm64 } = r.readiness;
     if (weight > split.arm64 && !isReady(arm64)) {
       return { ok: false, kind: 'not-ready', message: `${t.deployments.arm64} has ${arm64?.ready ?? 0}/${arm64?.desired ?? 0} replicas ready` };
@@ -512,28 +517,37 @@ export class CanaryController {
     }
     r.pending = { weight, ...next, at: this.now().toISOString() };
     await this.persist(r);
-    try {
-      await cluster.patchCustomObject(ref, splitPatch(vs, split, t, weight));
-    } catch (err) {
-      if (!(err instanceof KubeError)) throw err;
-      r.pending = undefined;
-      return { ok: false, kind: err.code === 409 ? 'conflict' : 'refused', message: `the API server refused the patch: ${err.message}` };
+    const res = await this.routerOf(r).setRoutes(t, split, weight);
+    if (!res.ok) {
+      // Unverified, the patch may have landed: `pending` stays so the next tick settles it from the cluster.
+      if (res.kind !== 'unverified') r.pending = undefined;
+      return { ok: false, kind: res.kind === 'conflict' ? 'conflict' : 'refused', message: res.message };
     }
-    let back: VirtualService | undefined;
-    try {
-      back = await cluster.getCustomObject<VirtualService>(ref);
-    } catch (err) {
-      if (!(err instanceof KubeError)) throw err;
-      // The patch may have landed; `pending` stays so the next tick settles it from the cluster.
-      return { ok: false, kind: 'refused', message: `patched, but could not read the VirtualService back: ${err.message}` };
-    }
-    const got = back ? readSplit(back, t) : 'disappeared';
-    if (typeof got === 'string' || got.arm64 !== weight) {
-      r.pending = undefined;
-      return { ok: false, kind: 'conflict', message: `read back after patching to ${weight}%: ${typeof got === 'string' ? got : `arm64 is at ${got.arm64}%`}` };
-    }
-    this.commit(r, got, back!.metadata?.resourceVersion);
+    this.commit(r, res.split, res.resourceVersion);
     return { ok: true };
+  }
+
+  /** The route and both Deployments' readiness, read together; throws KubeError when the cluster cannot be read. */
+  private async readCluster(r: CanaryRecord): Promise<RouteRead> {
+    const t = r.target;
+    const cluster = this.o.cluster(t.cluster);
+    const [route, amd, arm] = await Promise.all([
+      this.routerOf(r).getRoutes(t),
+      cluster.getDeployment(t.namespace, t.deployments.amd64),
+      cluster.getDeployment(t.namespace, t.deployments.arm64),
+    ]);
+    r.readiness = { amd64: readinessOf(amd), arm64: readinessOf(arm) };
+    return route;
+  }
+
+  private routerOf(r: CanaryRecord): TrafficRouter {
+    const cluster = this.o.cluster(r.target.cluster);
+    let router = this.routers.get(cluster);
+    if (!router) {
+      router = this.o.router ? this.o.router(cluster) : new IstioRouter(cluster);
+      this.routers.set(cluster, router);
+    }
+    return router;
   }
 
   private commit(r: CanaryRecord, split: Split, resourceVersion: string | undefined): void {
@@ -547,40 +561,41 @@ export class CanaryController {
   }
 
   /** After a restart with a patch in flight: the cluster says whether it landed. */
-  private recover(r: CanaryRecord, vs: VirtualService | undefined, split: Split | string, ev: string[]): void {
+  private recover(r: CanaryRecord, route: RouteRead, ev: CanaryEvent[]): void {
     const p = r.pending!;
-    if (typeof split !== 'string' && split.arm64 === p.weight) {
-      this.commit(r, split, vs?.metadata?.resourceVersion);
-      ev.push(`🔁 Recovered: the move to ${p.weight}% arm64 had been applied before the interruption.`);
-    } else if (typeof split !== 'string' && !this.editedElsewhere(r, split)) {
+    if (route.ok && route.split.arm64 === p.weight) {
+      this.commit(r, route.split, route.resourceVersion);
+      ev.push({ kind: 'settled', to: p.weight, applied: true, weight: r.weight });
+    } else if (route.ok && !this.editedElsewhere(r, route)) {
       r.pending = undefined;
-      ev.push(`🔁 Recovered: the move to ${p.weight}% arm64 had not been applied; still at ${r.weight}%.`);
+      ev.push({ kind: 'settled', to: p.weight, applied: false, weight: r.weight });
     } else {
       r.pending = undefined;
-      this.conflict(r, this.describeEdit(r, split), ev);
+      this.conflict(r, this.describeEdit(r, route), ev);
     }
   }
 
-  private editedElsewhere(r: CanaryRecord, split: Split | string): boolean {
-    return typeof split === 'string' || (r.written !== undefined && canonical(split.route) !== canonical(r.written.route));
+  private editedElsewhere(r: CanaryRecord, route: RouteRead): boolean {
+    return !route.ok || (r.written !== undefined && canonical(route.split.route) !== canonical(r.written.route));
   }
 
-  private describeEdit(r: CanaryRecord, split: Split | string): string {
+  private describeEdit(r: CanaryRecord, route: RouteRead): string {
     const vs = `VirtualService ${r.target.namespace}/${r.target.virtualService}`;
-    if (typeof split === 'string') return `${vs} ${split}`;
+    if (!route.ok) return route.problem;
+    const split = route.split;
     return split.arm64 !== r.weight
       ? `${vs} was changed outside archshift: it sends ${split.arm64}% to arm64, archshift set ${r.weight}%`
       : `${vs} route was changed outside archshift (destinations differ from what archshift wrote)`;
   }
 
-  private conflict(r: CanaryRecord, message: string, ev: string[]): void {
+  private conflict(r: CanaryRecord, message: string, ev: CanaryEvent[]): void {
     this.setPaused(r, 'conflict', message);
-    ev.push(`⚠ ${message}. Paused; nothing more is changed until someone resumes (which adopts the cluster's split) or rolls back.`);
+    ev.push({ kind: 'conflict', detail: message });
   }
 
-  private setPaused(r: CanaryRecord, kind: PauseKind, reason: string): void {
+  private setPaused(r: CanaryRecord, kind: PauseKind, reason: string, by?: Actor): void {
     const resumeTo = r.phase === 'paused' ? r.pause!.resumeTo : r.phase;
-    r.pause = { kind, reason, since: r.pause?.kind === kind ? r.pause.since : this.now().toISOString(), resumeTo };
+    r.pause = { kind, reason, since: r.pause?.kind === kind ? r.pause.since : this.now().toISOString(), resumeTo, ...(by ? { by } : {}) };
     r.phase = 'paused';
   }
 
@@ -589,17 +604,22 @@ export class CanaryController {
     r.pause = undefined;
   }
 
-  private requireActive(r: CanaryRecord, what: string): void {
-    if (TERMINAL.has(r.phase)) throw new CanaryError(`the canary for ${r.target.service} already ended (${r.phase}: ${r.outcome}); nothing to ${what}`);
+  private requireActive(r: CanaryRecord, verb: string): void {
+    if (TERMINAL.has(r.phase)) {
+      throw new CanaryError(r.target.service, { code: 'ended', phase: r.phase, outcome: r.outcome, verb }, `the canary for ${r.target.service} already ended (${r.phase}); nothing to ${verb}`);
+    }
   }
 
-  private async readRoute(r: CanaryRecord): Promise<{ vs: VirtualService; split: Split }> {
+  private refuseWhileRollingBack(r: CanaryRecord, verb: string): void {
+    if (r.phase === 'rolling-back') throw new CanaryError(r.target.service, { code: 'rolling-back', verb }, `${r.target.service} is rolling back; it cannot ${verb}`);
+  }
+
+  private async readRoute(r: CanaryRecord): Promise<{ split: Split; resourceVersion?: string }> {
     const t = r.target;
-    const vs = await this.o.cluster(t.cluster).getCustomObject<VirtualService>(istio.virtualService(t.namespace, t.virtualService));
-    if (!vs) throw new CanaryError(`VirtualService ${t.namespace}/${t.virtualService} no longer exists; roll back or recreate it`);
-    const split = readSplit(vs, t);
-    if (typeof split === 'string') throw new CanaryError(`VirtualService ${t.virtualService} ${split}; fix it before resuming`);
-    return { vs, split };
+    const route = await this.routerOf(r).getRoutes(t);
+    if (route.ok) return route;
+    if (route.missing) throw new CanaryError(t.service, { code: 'route-missing', namespace: t.namespace, name: t.virtualService }, route.problem);
+    throw new CanaryError(t.service, { code: 'route-invalid', detail: route.problem }, route.problem);
   }
 
   // ---- persistence, locking, notification ------------------------------------------------------
@@ -617,34 +637,34 @@ export class CanaryController {
   }
 
   /** Takes the canary's lock, runs `fn` on a copy, persists it, then tells Slack; one at a time per canary. */
-  private drive(service: string, fn: (r: CanaryRecord, events: string[]) => Promise<void>): Promise<CanaryRecord> {
+  private drive(service: string, fn: (r: CanaryRecord, events: CanaryEvent[]) => Promise<void>): Promise<CanaryRecord> {
     return this.serial(service, () => this.driveNow(service, fn));
   }
 
   /** drive() for callers already inside serial(). */
-  private async driveNow(service: string, fn: (r: CanaryRecord, events: string[]) => Promise<void>): Promise<CanaryRecord> {
+  private async driveNow(service: string, fn: (r: CanaryRecord, events: CanaryEvent[]) => Promise<void>): Promise<CanaryRecord> {
     if (!this.o.sharedStore) return this.driveLocked(service, fn, this.o.leaseHolder ? await this.o.leaseHolder() : false);
     try {
       // A drive takes a few API calls: wait that long for another replica's, then give up.
       return await this.o.store.withLock(`canary:${service}`, 5_000, () => this.driveLocked(service, fn, true));
     } catch (err) {
-      if (err instanceof StoreBusyError) throw new CanaryLockedError(`the canary for ${service} is being moved by another replica right now; try again`);
+      if (err instanceof StoreBusyError) throw new CanaryLockedError(service, undefined, `the canary for ${service} is being moved by another replica right now; try again`);
       throw err;
     }
   }
 
-  private async driveLocked(service: string, fn: (r: CanaryRecord, events: string[]) => Promise<void>, takeOver: boolean): Promise<CanaryRecord> {
+  private async driveLocked(service: string, fn: (r: CanaryRecord, events: CanaryEvent[]) => Promise<void>, takeOver: boolean): Promise<CanaryRecord> {
     const now = this.now();
     await this.section.update((d) => {
       const cur = d[service];
-      if (!cur) throw new CanaryError(`no canary for ${service}: \`/arm64 canary ${service} start\``);
+      if (!cur) throw new CanaryError(service, { code: 'no-canary' }, `no canary for ${service}`);
       if (cur.owner && cur.owner.id !== this.ownerId && Date.parse(cur.owner.until) > now.getTime() && !takeOver) {
-        throw new CanaryLockedError(`the canary for ${service} is driven by ${cur.owner.id} until ${cur.owner.until}`);
+        throw new CanaryLockedError(service, undefined, `the canary for ${service} is driven by ${cur.owner.id} until ${cur.owner.until}`);
       }
       cur.owner = { id: this.ownerId, until: new Date(now.getTime() + this.o.config.lockTtlSeconds * 1000).toISOString() };
     });
-    const r = structuredClone(this.section.get()[service]);
-    const events: string[] = [];
+    const r = upgraded(structuredClone(this.section.get()[service]));
+    const events: CanaryEvent[] = [];
     try {
       await fn(r, events);
     } finally {
@@ -662,7 +682,7 @@ export class CanaryController {
     });
   }
 
-  private async publish(r: CanaryRecord, events: string[]): Promise<void> {
+  private async publish(r: CanaryRecord, events: CanaryEvent[]): Promise<void> {
     if (!this.o.notifier) return;
     try {
       const where = await this.o.notifier.progress(r, this.now());
@@ -684,9 +704,4 @@ export class CanaryController {
   private after(seconds: number): string {
     return new Date(this.now().getTime() + seconds * 1000).toISOString();
   }
-}
-
-/** A Slack user id as a mention; terminal and signal actors (`cli:alice`) as they are, since Slack cannot resolve them. */
-function mention(actor: string): string {
-  return /^[UW][A-Z0-9]+$/.test(actor) ? `<@${actor}>` : actor;
 }

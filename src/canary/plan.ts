@@ -26,7 +26,8 @@ export interface PlanOverrides {
 export class PlanError extends UserError {}
 
 const MAX_STEPS = 50;
-const GATE_NAMES = { start: 'beforeStart', increase: 'beforeIncrease', promotion: 'beforePromotion' } as const;
+/** Gate names as people type them (`--gates start,increase`), and the plan field each sets. */
+export const GATE_NAMES = { start: 'beforeStart', increase: 'beforeIncrease', promotion: 'beforePromotion' } as const;
 
 function int(text: string, what: string): number {
   if (!/^\d+$/.test(text.trim())) throw new PlanError(`${what} must be a whole number, got "${text}"`);
@@ -110,13 +111,4 @@ export function buildPlan(config: CanaryConfig, o: PlanOverrides = {}): CanaryPl
     failedChecksBeforeRollback,
     gates: o.gates !== undefined ? parseGates(o.gates) : { ...config.gates },
   };
-}
-
-/** One line: "5 → 10 → 25 → 50 → 100% every 10m, rollback after 2 failed checks". */
-export function describePlan(plan: CanaryPlan): string {
-  const gates = Object.entries(GATE_NAMES).filter(([, k]) => plan.gates[k]).map(([n]) => n);
-  return (
-    `${plan.steps.join(' → ')}% arm64, every ${formatDuration(plan.intervalSeconds)}, rollback after ${plan.failedChecksBeforeRollback} failed check${plan.failedChecksBeforeRollback === 1 ? '' : 's'}` +
-    (gates.length ? `, approval before ${gates.join(', ')}` : '')
-  );
 }

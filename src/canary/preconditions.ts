@@ -3,100 +3,32 @@
 import { stringify } from 'yaml';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { istio, type KubeCluster } from '../adapters/kubernetes.ts';
-import type { Service } from '../config/catalog.ts';
 import { hasArm64, type ImageInspector } from '../readiness/image-types.ts';
-import type { CanaryConfig } from './config.ts';
-
-/** Where a canary lives in the cluster, resolved once from the catalog and config. */
-export interface CanaryTarget {
-  service: string;
-  cluster?: string;
-  namespace: string;
-  deployments: { amd64: string; arm64: string };
-  virtualService: string;
-  destinationRule: string;
-  /** The `spec.http[].name` to move, or the first route. */
-  httpRoute?: string;
-  archLabel: string;
-  subsets: { amd64: string; arm64: string };
-}
+import { ARCH_LABEL, pinnedToArm64, type SchedulingSpec } from '../scheduling/arm64.ts';
+import { readSplit, type Split, type VirtualService } from './router.ts';
+import type { CanaryTarget } from './target.ts';
 
 export interface Precondition {
   name: string;
   ok: boolean;
   detail: string;
-  /** What closes the gap: a command, a PR, or a manifest (YAML) to apply. */
-  fix?: string;
+  /** What closes the gap, as data; each surface words it (and names its own commands). */
+  fix?: PreconditionFix;
 }
 
-export interface Destination {
-  destination?: { host?: string; subset?: string; port?: unknown };
-  weight?: number;
-  [k: string]: unknown;
-}
-
-export interface VirtualService {
-  metadata?: { resourceVersion?: string; name?: string };
-  spec?: { hosts?: string[]; http?: Array<{ name?: string; route?: Destination[]; [k: string]: unknown }> };
-}
+export type PreconditionFix =
+  /** The canary PR (adds the -arm64 Deployment, pod labels, subsets); `manifest` can be applied instead. */
+  | { kind: 'canary-pr'; manifest?: string }
+  | { kind: 'apply'; manifest: string }
+  | { kind: 'match-route'; manifest: string }
+  /** Point the catalog entry at the running Deployment. */
+  | { kind: 'catalog'; service: string }
+  | { kind: 'rollout'; namespace: string; deployment: string }
+  | { kind: 'build-arm64' }
+  | { kind: 'configure-registry' };
 
 interface DestinationRule {
   spec?: { host?: string; subsets?: Array<{ name?: string; labels?: Record<string, string> }> };
-}
-
-/** The weights of the canary's route as the cluster has them. */
-export interface Split {
-  routeIndex: number;
-  route: Destination[];
-  amd64: number;
-  arm64: number;
-}
-
-export function targetFor(service: Service, config: CanaryConfig): CanaryTarget {
-  const fill = (t: string) => t.replaceAll('{service}', service.name);
-  return {
-    service: service.name,
-    cluster: service.cluster,
-    namespace: service.namespace,
-    deployments: { amd64: service.deployment, arm64: `${service.deployment}${config.istio.arm64Suffix}` },
-    virtualService: fill(config.istio.virtualService),
-    destinationRule: fill(config.istio.destinationRule),
-    httpRoute: config.istio.httpRoute,
-    archLabel: config.istio.archLabel,
-    subsets: { ...config.istio.subsets },
-  };
-}
-
-/** The canary PR and the PR after promotion, in the PR feature's terms (`/arm64 pr <service> selectors`). */
-export const prHints = {
-  canary: (service: string) =>
-    `with \`canary: true\` on ${service} in the catalog, \`/arm64 pr ${service} selectors\` opens the PR that adds the -arm64 Deployment, the pod labels and the DestinationRule subsets`,
-  arm64Only: (service: string) =>
-    `the "Open the arm64-only PR" button (or \`canary: false\` on ${service} in the catalog, then \`/arm64 pr ${service} selectors\`) opens the PR that moves the main Deployment to arm64, after which the -arm64 copy and the subsets can go`,
-};
-
-/** Reads the canary's route: exactly our two subsets, weights summing to 100; else a reason. */
-export function readSplit(vs: VirtualService, t: CanaryTarget): Split | string {
-  const http = vs.spec?.http ?? [];
-  const routeIndex = t.httpRoute ? http.findIndex((h) => h.name === t.httpRoute) : http.length ? 0 : -1;
-  if (routeIndex < 0) return t.httpRoute ? `has no http route named "${t.httpRoute}"` : 'has no http route';
-  const route = http[routeIndex].route ?? [];
-  const bySubset = (s: string) => route.filter((d) => d.destination?.subset === s);
-  const [amd, arm] = [bySubset(t.subsets.amd64), bySubset(t.subsets.arm64)];
-  const missing = [amd.length ? '' : t.subsets.amd64, arm.length ? '' : t.subsets.arm64].filter(Boolean);
-  if (missing.length) return `route ${routeIndex} has no destination with subset ${missing.join(' or ')}`;
-  if (amd.length > 1 || arm.length > 1 || route.length !== 2) return `route ${routeIndex} must have exactly two destinations (subsets ${t.subsets.amd64} and ${t.subsets.arm64}), it has ${route.length}`;
-  const split = { routeIndex, route, amd64: amd[0].weight ?? 0, arm64: arm[0].weight ?? 0 };
-  if (split.amd64 + split.arm64 !== 100) return `weights ${split.amd64} + ${split.arm64} do not sum to 100`;
-  return split;
-}
-
-/** The merge patch that sets the split (the whole `http` list: merge patch replaces lists). */
-export function splitPatch(vs: VirtualService, split: Split, t: CanaryTarget, arm64Weight: number): { metadata: { resourceVersion?: string }; spec: { http: unknown[] } } {
-  const http = structuredClone(vs.spec?.http ?? []);
-  http[split.routeIndex].route = split.route.map((d) => ({ ...d, weight: d.destination?.subset === t.subsets.arm64 ? arm64Weight : 100 - arm64Weight }));
-  // With resourceVersion in the body the API server refuses (409) a patch over someone else's edit.
-  return { metadata: { resourceVersion: vs.metadata?.resourceVersion }, spec: { http } };
 }
 
 export interface Readiness {
@@ -136,12 +68,6 @@ function podLabel(d: V1Deployment | undefined, label: string): string | undefine
   return d?.spec?.template?.metadata?.labels?.[label];
 }
 
-function schedulesOnArm64(d: V1Deployment): boolean {
-  const pod = d.spec?.template?.spec;
-  if (pod?.nodeSelector?.['kubernetes.io/arch'] === 'arm64') return true;
-  const terms = pod?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-  return terms.length > 0 && terms.every((term) => term.matchExpressions?.some((e) => e.key === 'kubernetes.io/arch' && e.operator === 'In' && e.values?.length === 1 && e.values[0] === 'arm64'));
-}
 
 export interface PreconditionReport {
   ok: boolean;
@@ -166,27 +92,27 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
   items.push(
     amd
       ? { name: 'amd64 Deployment', ok: true, detail: `${ns}/${t.deployments.amd64} exists` }
-      : { name: 'amd64 Deployment', ok: false, detail: `${ns}/${t.deployments.amd64} not found in cluster ${cluster.name}`, fix: `set catalog.services.${t.service}.deployment/namespace to the running Deployment` },
+      : { name: 'amd64 Deployment', ok: false, detail: `${ns}/${t.deployments.amd64} not found in cluster ${cluster.name}`, fix: { kind: 'catalog', service: t.service } },
   );
   if (amd && podLabel(amd, t.archLabel) !== 'amd64') {
-    items.push({ name: 'amd64 pod label', ok: false, detail: `${t.deployments.amd64} pods lack the label ${t.archLabel}: amd64 the amd64 subset selects on`, fix: prHints.canary(t.service) });
+    items.push({ name: 'amd64 pod label', ok: false, detail: `${t.deployments.amd64} pods lack the label ${t.archLabel}: amd64 the amd64 subset selects on`, fix: { kind: 'canary-pr' } });
   }
   if (!arm) {
-    items.push({ name: 'arm64 Deployment', ok: false, detail: `${ns}/${t.deployments.arm64} not found`, fix: prHints.canary(t.service) });
+    items.push({ name: 'arm64 Deployment', ok: false, detail: `${ns}/${t.deployments.arm64} not found`, fix: { kind: 'canary-pr' } });
   } else {
     const r = readinessOf(arm)!;
-    items.push({ name: 'arm64 Deployment', ok: isReady(r), detail: `${t.deployments.arm64}: ${r.ready}/${r.desired} replicas ready`, ...(isReady(r) ? {} : { fix: `wait for the rollout (\`kubectl -n ${ns} rollout status deploy/${t.deployments.arm64}\`) or look at its pods' events` }) });
+    items.push({ name: 'arm64 Deployment', ok: isReady(r), detail: `${t.deployments.arm64}: ${r.ready}/${r.desired} replicas ready`, ...(isReady(r) ? {} : { fix: { kind: 'rollout', namespace: ns, deployment: t.deployments.arm64 } }) });
     const labelled = podLabel(arm, t.archLabel) === 'arm64';
-    const scheduled = schedulesOnArm64(arm);
+    const scheduled = pinnedToArm64(arm.spec?.template?.spec as SchedulingSpec | undefined);
     items.push({
       name: 'arm64 scheduling',
       ok: labelled && scheduled,
-      detail: labelled && scheduled ? 'pods are labelled and pinned to arm64 nodes' : [labelled ? '' : `pods lack ${t.archLabel}: arm64`, scheduled ? '' : 'pods are not pinned to kubernetes.io/arch: arm64'].filter(Boolean).join('; '),
-      ...(labelled && scheduled ? {} : { fix: prHints.canary(t.service) }),
+      detail: labelled && scheduled ? 'pods are labelled and pinned to arm64 nodes' : [labelled ? '' : `pods lack ${t.archLabel}: arm64`, scheduled ? '' : `pods are not pinned to ${ARCH_LABEL}: arm64`].filter(Boolean).join('; '),
+      ...(labelled && scheduled ? {} : { fix: { kind: 'canary-pr' as const } }),
     });
     const refs = [...new Set((arm.spec?.template?.spec?.containers ?? []).map((c) => c.image).filter((i): i is string => !!i))];
     if (!images) {
-      items.push({ name: 'arm64 image', ok: false, detail: 'cannot inspect images: no registry adapter configured', fix: 'configure the registry section' });
+      items.push({ name: 'arm64 image', ok: false, detail: 'cannot inspect images: no registry adapter configured', fix: { kind: 'configure-registry' } });
     } else {
       for (const ref of refs) {
         const res = await images.inspect(ref);
@@ -195,31 +121,31 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
           name: 'arm64 image',
           ok,
           detail: ok ? `${ref} publishes linux/arm64` : res.status === 'amd64-only' ? `${ref} has no linux/arm64 (${res.platforms.map((p) => `${p.os}/${p.architecture}`).join(', ')})` : `${ref}: ${res.reason ?? res.status}`,
-          ...(ok ? {} : { fix: `build the image for linux/arm64 (\`/arm64 check ${t.service}\` shows what blocks it)` }),
+          ...(ok ? {} : { fix: { kind: 'build-arm64' as const } }),
         });
       }
     }
   }
   if (!dr) {
-    items.push({ name: 'DestinationRule', ok: false, detail: `${ns}/${t.destinationRule} not found`, fix: `${prHints.canary(t.service)}, or apply:\n${fixes.destinationRule}` });
+    items.push({ name: 'DestinationRule', ok: false, detail: `${ns}/${t.destinationRule} not found`, fix: { kind: 'canary-pr', manifest: fixes.destinationRule } });
   } else {
     const subsets = dr.spec?.subsets ?? [];
     const bad = (['amd64', 'arm64'] as const).filter((arch) => subsets.find((s) => s.name === t.subsets[arch])?.labels?.[t.archLabel] !== arch);
     items.push(
       bad.length
-        ? { name: 'DestinationRule subsets', ok: false, detail: `${t.destinationRule} needs subset${bad.length > 1 ? 's' : ''} ${bad.map((a) => `${t.subsets[a]} (${t.archLabel}: ${a})`).join(' and ')}`, fix: `${prHints.canary(t.service)}, or apply:\n${fixes.destinationRule}` }
+        ? { name: 'DestinationRule subsets', ok: false, detail: `${t.destinationRule} needs subset${bad.length > 1 ? 's' : ''} ${bad.map((a) => `${t.subsets[a]} (${t.archLabel}: ${a})`).join(' and ')}`, fix: { kind: 'canary-pr', manifest: fixes.destinationRule } }
         : { name: 'DestinationRule subsets', ok: true, detail: `${t.subsets.amd64} and ${t.subsets.arm64} select on ${t.archLabel}` },
     );
   }
   let split: Split | undefined;
   if (!vs) {
-    items.push({ name: 'VirtualService', ok: false, detail: `${ns}/${t.virtualService} not found`, fix: `apply:\n${fixes.virtualService}` });
+    items.push({ name: 'VirtualService', ok: false, detail: `${ns}/${t.virtualService} not found`, fix: { kind: 'apply', manifest: fixes.virtualService } });
   } else {
     const s = readSplit(vs, t);
-    if (typeof s === 'string') items.push({ name: 'VirtualService route', ok: false, detail: `${t.virtualService} ${s}`, fix: `make the route match:\n${fixes.virtualService}` });
+    if (!s.ok) items.push({ name: 'VirtualService route', ok: false, detail: `${t.virtualService} ${s.problem}`, fix: { kind: 'match-route', manifest: fixes.virtualService } });
     else {
-      split = s;
-      items.push({ name: 'VirtualService route', ok: true, detail: `${t.virtualService}: ${s.amd64}% amd64 / ${s.arm64}% arm64` });
+      split = s.split;
+      items.push({ name: 'VirtualService route', ok: true, detail: `${t.virtualService}: ${s.split.amd64}% amd64 / ${s.split.arm64}% arm64` });
     }
   }
   return { ok: items.every((i) => i.ok), items, split, vs: vs ?? undefined };

@@ -2,6 +2,7 @@
 // so `/arm64 canary api start --steps 10,50,100` and `archshift canary api start --steps 10,50,100`
 // cannot drift apart.
 import { stringFlag, UsageError, type ParsedArgs } from '../args.ts';
+import type { Actor } from '../auth/actor.ts';
 import { audited, guarded } from '../auth/audit.ts';
 import type { ServiceRef } from '../auth/authorize.ts';
 import { serviceNameSchema } from '../config/catalog.ts';
@@ -53,11 +54,12 @@ export function controllerOf(deps: Deps): CanaryController {
 export type CanaryOutcome = { record: CanaryRecord } | { preconditions: PreconditionReport };
 
 export interface CanaryRequester {
-  /** Slack user id, or `cli:<login>` from the terminal. */
-  actor: string;
+  /**
+   * Who asks. Slack users need a role; the terminal acts with the operator's own kubeconfig, so Slack
+   * roles do not apply to it.
+   */
+  actor: Actor;
   channelId?: string;
-  /** false for the terminal: it acts with the operator's own kubeconfig, so Slack roles do not apply. */
-  checkRole: boolean;
 }
 
 /**
@@ -66,15 +68,16 @@ export interface CanaryRequester {
  */
 export async function requestCanaryVerb(deps: Deps, call: CanaryCall, who: CanaryRequester): Promise<CanaryOutcome> {
   const run = () => runCanaryVerb(controllerOf(deps), call, who.actor);
+  const slackUser = who.actor.via === 'slack' ? who.actor.userId : undefined;
   if (!MOVING_VERBS.has(call.verb)) {
-    if (who.checkRole) await deps.auth.check(who.actor, who.channelId, 'viewer', 'viewing canaries');
+    if (slackUser) await deps.auth.check(slackUser, who.channelId, 'viewer', 'viewing canaries');
     return run();
   }
   const action = `canary.${call.verb}`;
   const describe = (o: CanaryOutcome) => ('record' in o ? `${o.record.phase} at ${o.record.weight}% arm64` : '');
-  if (!who.checkRole) return audited(deps, { actor: who.actor, action, service: call.service }, run, describe);
+  if (!slackUser) return audited(deps, { actor: who.actor, action, service: call.service }, run, describe);
   const service = ownerRef(deps, call.service);
-  return guarded(deps, { user: { id: who.actor }, channelId: who.channelId, action, role: 'operator', what: 'moving canary traffic', service, describe }, run);
+  return guarded(deps, { user: { id: slackUser }, channelId: who.channelId, action, role: 'operator', what: 'moving canary traffic', service, describe }, run);
 }
 
 /** The service with its owning team for the role check; an unknown or incomplete one still has its name (the controller then says what is wrong). */
@@ -88,7 +91,7 @@ function ownerRef(deps: Deps, name: string): ServiceRef {
 }
 
 /** Runs one verb. `status` of a service with no canary shows its preconditions instead. */
-async function runCanaryVerb(controller: CanaryController, call: CanaryCall, actor: string): Promise<CanaryOutcome> {
+async function runCanaryVerb(controller: CanaryController, call: CanaryCall, actor: Actor): Promise<CanaryOutcome> {
   const { service } = call;
   switch (call.verb) {
     case 'start':

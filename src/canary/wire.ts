@@ -1,13 +1,12 @@
 // Construction of the canary controller from Deps, and the scheduler that drives it. Called by the
 // composition roots (src/app.ts for the bot, src/cli.ts for the terminal); nothing else builds it.
 import { Prometheus } from '../adapters/prometheus.ts';
-import type { SlackPoster } from '../adapters/slack.ts';
 import type { Deps } from '../deps.ts';
-import { CanaryController } from './controller.ts';
-import { SlackCanaryNotifier } from './notifier.ts';
+import { CanaryController, type CanaryNotifier } from './controller.ts';
 
 export interface CanaryWiring {
-  slack?: SlackPoster;
+  /** Where progress goes (the bot: commands/notify/canary-thread.ts); none from the terminal. */
+  notifier?: CanaryNotifier;
   /** Leader election hook; the default (no election) is "always the leader". */
   isLeader?(): boolean | Promise<boolean>;
   /** Set when leader election is on: the elected leader takes over canary locks of earlier leaders. */
@@ -31,7 +30,7 @@ export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryC
     prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs),
     images: deps.registry,
     clock: deps.clock,
-    notifier: w.slack ? new SlackCanaryNotifier(w.slack, c.thresholds) : undefined,
+    notifier: w.notifier,
     logger: deps.logger.child({ feature: 'canary' }),
     defaultChannel: deps.config.slack.channel,
     ownerId: w.ownerId,

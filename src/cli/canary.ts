@@ -1,12 +1,13 @@
 // `archshift canary <service> start|status|pause|resume|promote|rollback` and `archshift canaries`: the
 // Slack verbs from a terminal. Exit codes: 0 done, 1 preconditions not met, 64 usage.
 import { requireWritableStore } from './writable.ts';
-import { PreconditionsError } from '../canary/controller.ts';
+import { CanaryError, PreconditionsError } from '../canary/controller.ts';
+import { UserError } from '../errors.ts';
+import { canaryErrorText } from '../render/canary-events.ts';
 import { CANARY_USAGE, controllerOf, parseCanaryArgs, PLAN_OPTIONS, requestCanaryVerb } from '../canary/verbs.ts';
 import { canaryListText, canaryText, preconditionsText } from '../render/canary-blocks.ts';
 import { UsageError } from '../args.ts';
-import type { CliCommand } from './types.ts';
-import { userInfo } from 'node:os';
+import { terminalActor, type CliCommand } from './types.ts';
 
 export const canaryCommand: CliCommand = {
   name: 'canary',
@@ -19,12 +20,13 @@ export const canaryCommand: CliCommand = {
     const d = await deps();
     if (call.verb !== 'status') requireWritableStore(d, `canary ${call.verb}`);
     try {
-      const out = await requestCanaryVerb(d, call, { actor: `cli:${userInfo().username}`, checkRole: false });
+      const out = await requestCanaryVerb(d, call, { actor: terminalActor() });
       if (args.flags.json) io.out(JSON.stringify(out, null, 2));
       else if ('preconditions' in out) io.out(`No canary for ${call.service}.\n${preconditionsText(call.service, out.preconditions)}`);
       else io.out(canaryText(out.record, controllerOf(d).config.thresholds, d.clock.now()));
       return 'preconditions' in out && !out.preconditions.ok ? 1 : 0;
     } catch (err) {
+      if (err instanceof CanaryError && !(err instanceof PreconditionsError)) throw new UserError(canaryErrorText(err, 'terminal'));
       if (!(err instanceof PreconditionsError)) throw err;
       io.err(args.flags.json ? JSON.stringify(err.report, null, 2) : preconditionsText(call.service, err.report));
       return 1;

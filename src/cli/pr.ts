@@ -1,14 +1,13 @@
 // archshift pr <service> [base|deps|pipeline|selectors|all] [--dry-run] [--json]
 // The terminal runs with the operator's own GitHub credentials, so Slack roles do not apply here; the
 // outcome is still audited as pr.open with the actor `cli:<login>`, as terminal canary moves are.
-import { userInfo } from 'node:os';
 import { UsageError } from '../args.ts';
 import { requireWritableStore } from './writable.ts';
 import { audited } from '../auth/audit.ts';
 import { auditSummary, checkAndOpenPrs, GitHubNotConfiguredError } from '../prs/open-prs.ts';
 import { parseKinds, type ChangeKind } from '../prs/planner.ts';
 import { renderPrResult } from '../prs/render.ts';
-import type { CliCommand } from './types.ts';
+import { terminalActor, type CliCommand } from './types.ts';
 
 export const prCommand: CliCommand = {
   name: 'pr',
@@ -32,8 +31,9 @@ export const prCommand: CliCommand = {
     }
     const dryRun = args.flags['dry-run'] === true;
     if (!dryRun) requireWritableStore(d, 'opening PRs');
-    const go = () => checkAndOpenPrs(d, { service, kinds, dryRun, requestedBy: 'archshift CLI' });
-    const result = dryRun ? await go() : await audited(d, { actor: `cli:${userInfo().username}`, action: 'pr.open', service: service.name }, go, auditSummary);
+    const actor = terminalActor();
+    const go = () => checkAndOpenPrs(d, { service, kinds, dryRun, requestedBy: actor });
+    const result = dryRun ? await go() : await audited(d, { actor, action: 'pr.open', service: service.name }, go, auditSummary);
     if (args.flags.json) io.out(JSON.stringify(result, null, 2));
     else io.out(renderPrResult(result, 'terminal', { diffs: dryRun }));
     return result.outcomes.some((o) => o.status === 'refused' || o.status === 'failed') ? 2 : 0;

@@ -1,7 +1,12 @@
 // The contract for terminal subcommands (`archshift <name> ...`): the same use cases as Slack, text or
 // JSON out, an exit code for scripts.
+import { userInfo } from 'node:os';
 import type { ParsedArgs } from '../args.ts';
+import { cliActor, type Actor } from '../auth/actor.ts';
 import type { Deps } from '../deps.ts';
+
+/** Whoever runs the terminal command: its login. */
+export const terminalActor = (): Actor => cliActor(userInfo().username);
 
 export interface CliIO {
   out(text: string): void;

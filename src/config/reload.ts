@@ -10,6 +10,7 @@ import { UserError } from '../errors.ts';
 import { loadKnowledgeBase } from '../readiness/knowledge/load.ts';
 import { Catalog } from './catalog.ts';
 import { discoverServices } from './discover.ts';
+import { signalActor } from '../auth/actor.ts';
 import { ConfigError, loadConfig } from './load.ts';
 import type { Config } from './schema.ts';
 
@@ -137,7 +138,7 @@ export async function reloadOnSignal(deps: Deps): Promise<ReloadResult | undefin
   try {
     if (!deps.configFile) throw new NoConfigFileError();
     const file = deps.configFile;
-    return await audited(deps, { actor: 'signal:SIGHUP', action: 'config.reload' }, () => reloadConfig(deps, file), summarizeReload);
+    return await audited(deps, { actor: signalActor('SIGHUP'), action: 'config.reload' }, () => reloadConfig(deps, file), summarizeReload);
   } catch (err) {
     deps.logger.error({ err: (err as Error).message }, 'SIGHUP: config not reloaded');
     return undefined;

@@ -5,8 +5,8 @@
 import type { V1Container, V1ObjectMeta, V1OwnerReference, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import type { KubeCluster, Kubernetes } from '../adapters/kubernetes.ts';
 import type { ImageInspector, ImageResult } from '../readiness/image-types.ts';
+import { ARCH_LABEL, pinnedToArm64, type SchedulingSpec } from '../scheduling/arm64.ts';
 
-export const ARCH_LABEL = 'kubernetes.io/arch';
 const INSTANCE_TYPE_LABELS = ['node.kubernetes.io/instance-type', 'beta.kubernetes.io/instance-type'];
 /** Pseudo-arch of pods that are not on a node yet, or whose node is gone or unlabelled. */
 export const UNSCHEDULED = 'unscheduled';
@@ -340,7 +340,7 @@ function statusOf(a: Acc, images: WorkloadImage[]): { status: WorkloadStatus; re
   if (onArm > 0 && elsewhere === 0) return { status: 'arm64' };
   if (onArm > 0) return { status: 'mixed', reason: `${onArm} of ${onArm + elsewhere} pods on arm64` };
   // Nothing runs now (scaled to zero, CronJob between runs): its template says where it would go.
-  if (scheduled.length === 0 && a.spec?.nodeSelector?.[ARCH_LABEL] === 'arm64') return { status: 'arm64' };
+  if (scheduled.length === 0 && pinnedToArm64(a.spec as SchedulingSpec | undefined)) return { status: 'arm64' };
   const blocking = images.find((i) => i.arm64 === 'no');
   if (blocking) return { status: 'blocked', reason: blocking.reason };
   const unknown = images.find((i) => i.arm64 === 'unknown');

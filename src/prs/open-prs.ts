@@ -1,7 +1,9 @@
 // The "open PRs" use case: plan the service's changes from its readiness report, read each change's
 // files from its repo's base branch (all in one request), run the editors, and create or update one
 // branch + one commit + one PR per change. A dry run stops after the edits and returns unified diffs; nothing is written to GitHub.
+import type { Actor } from '../auth/actor.ts';
 import type { Deps } from '../deps.ts';
+import { UserError } from '../errors.ts';
 import type { Service } from '../config/catalog.ts';
 import type { Report } from '../readiness/report.ts';
 import { hasArm64 } from '../readiness/image-types.ts';
@@ -45,8 +47,8 @@ export interface OpenPrsInput {
   report: Report;
   kinds: readonly ChangeKind[];
   dryRun?: boolean;
-  /** Shown in the PR body, e.g. a Slack mention. */
-  requestedBy?: string;
+  /** Who asked; the PR body names them in words GitHub can show. */
+  requestedBy?: Actor;
 }
 
 export interface OpenPrsResult {
@@ -59,7 +61,8 @@ export function auditSummary(r: OpenPrsResult): string {
   return r.outcomes.map((o) => `${o.kind}:${o.status}${o.pr ? ` ${o.pr.url}` : ''}`).join(' ');
 }
 
-export class GitHubNotConfiguredError extends Error {
+/** Said to the person as it is: what to set. */
+export class GitHubNotConfiguredError extends UserError {
   constructor() {
     super('GitHub is not configured: set GITHUB_TOKEN, or GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID.');
   }
@@ -110,11 +113,11 @@ export async function openPrs(deps: Deps, input: OpenPrsInput): Promise<OpenPrsR
         for (const c of plan.changes) siblings[c.kind] = { repo: c.repo };
         for (const [k, r] of Object.entries(recorded()) as Array<[ChangeKind, PrRecord]>) siblings[k] = { repo: r.repo, url: r.url, number: r.number, state: r.state };
         const body = prBody({ report, change, changedFiles: prepared.changed.map((c) => c.path), siblings, image, draftReason, requestedBy: input.requestedBy });
-        await publish(github, prepared, { service: service.name, body, draftReason, known: recorded()[change.kind] }, outcome);
-        outcome.diff = prepared.diff;
-        outcome.files = prepared.changed.map((c) => c.path);
-        if (draftReason && outcome.pr?.draft) outcome.draftReason = draftReason;
-        if (outcome.pr && outcome.status !== 'left-alone') await record(deps, service.name, change, outcome);
+        const published = await publish(github, prepared, { service: service.name, body, draftReason, known: recorded()[change.kind] });
+        Object.assign(outcome, { status: published.status, pr: published.pr, diff: prepared.diff, files: prepared.changed.map((c) => c.path) });
+        if (published.reason) outcome.reason = published.reason;
+        if (draftReason && published.pr?.draft) outcome.draftReason = draftReason;
+        if (published.pr && published.status !== 'left-alone') await record(deps, service.name, change, published.pr, published.headSha);
       }
     } catch (err) {
       if (err instanceof Refusal) Object.assign(outcome, { status: 'refused', reason: err.message });
@@ -191,51 +194,42 @@ interface PublishContext {
   known?: PrRecord;
 }
 
-async function publish(github: GitHubClient, p: Prepared, ctx: PublishContext, outcome: ChangeOutcome): Promise<void> {
+/** What publishing one change did: its status, the PR, and the branch head archshift now owns. */
+interface Published {
+  status: OutcomeStatus;
+  pr?: NonNullable<ChangeOutcome['pr']>;
+  /** The head of archshift's branch after this run, so the next run recognises it without reading the commit. */
+  headSha?: string;
+  reason?: string;
+}
+
+const prOf = (pr: PullInfo) => ({ number: pr.number, url: pr.url, draft: pr.draft, state: pr.state });
+
+async function publish(github: GitHubClient, p: Prepared, ctx: PublishContext): Promise<Published> {
   const { change } = p;
   const trailer = changeTrailer(ctx.service, change.kind);
   const message = `${change.title}\n\n${trailer}`;
   const commit = await github.createCommit(change.repo, p.base, p.changed.map((c) => ({ path: c.path, content: c.after })), message);
   const created = ctx.known ? 'exists' : await github.createBranch(change.repo, change.branch, commit.sha);
-
-  if (created === 'created') {
-    // The PR is what people see; a branch without one is litter, so undo the branch if the PR fails.
-    try {
-      const pr = await github.createPull(change.repo, { head: change.branch, base: p.base.name, title: change.title, body: ctx.body, draft: ctx.draftReason !== undefined });
-      setPr(outcome, pr, 'opened');
-    } catch (err) {
-      const cleanup = await github.deleteBranch(change.repo, change.branch).then(
-        () => 'The branch archshift had created was deleted again.',
-        (e: Error) => `Deleting the branch failed too (${e.message}); delete ${change.branch} by hand.`,
-      );
-      throw new GitHubError(`${(err as Error).message}. ${cleanup}`, 500);
-    }
-    return;
-  }
+  if (created === 'created') return openPull(github, p, ctx);
 
   const current = await github.branchSha(change.repo, change.branch);
   if (!current) {
     // Recorded but gone (deleted after a merge or by hand): start over as a new branch.
     const again = await github.createBranch(change.repo, change.branch, commit.sha);
     if (again === 'exists') throw new GitHubError(`branch ${change.branch} appeared while archshift was creating it; run the command again`, 409);
-    const pr = await github.createPull(change.repo, { head: change.branch, base: p.base.name, title: change.title, body: ctx.body, draft: ctx.draftReason !== undefined }).catch(async (err: Error) => {
-      await github.deleteBranch(change.repo, change.branch).catch(() => undefined);
-      throw err;
-    });
-    setPr(outcome, pr, 'opened');
-    return;
+    return openPull(github, p, ctx);
   }
   const head = await github.commitInfo(change.repo, current);
   if (current !== ctx.known?.headSha && !head.message.includes(trailer)) {
-    outcome.status = 'left-alone';
-    outcome.reason = `someone pushed to ${change.repo}:${change.branch} (commit ${current.slice(0, 7)} "${head.message.split('\n')[0]}"); archshift leaves that branch alone. Merge or close its PR, or delete the branch, to let archshift update it.`;
-    return;
+    return {
+      status: 'left-alone',
+      reason: `someone pushed to ${change.repo}:${change.branch} (commit ${current.slice(0, 7)} "${head.message.split('\n')[0]}"); archshift leaves that branch alone. Merge or close its PR, or delete the branch, to let archshift update it.`,
+    };
   }
   const existing = await github.findPull(change.repo, change.branch);
   if (existing && existing.state !== 'open') {
-    setPr(outcome, existing, 'left-alone');
-    outcome.reason = `PR #${existing.number} for ${change.branch} was ${existing.state}; archshift does not reopen it. Delete the branch to start over.`;
-    return;
+    return { status: 'left-alone', pr: prOf(existing), reason: `PR #${existing.number} for ${change.branch} was ${existing.state}; archshift does not reopen it. Delete the branch to start over.` };
   }
   const sameContent = head.treeSha === commit.treeSha && head.parents[0] === p.base.sha;
   if (!sameContent) await github.moveBranch(change.repo, change.branch, commit.sha);
@@ -246,22 +240,25 @@ async function publish(github: GitHubClient, p: Prepared, ctx: PublishContext, o
     await github.markReady(change.repo, pr);
     pr = { ...pr, draft: false };
   }
-  setPr(outcome, pr, !existing ? 'opened' : sameContent ? 'unchanged' : 'updated');
-  outcome.pr!.draft = pr.draft;
-  // Keep the head we now own, so the next run recognises it without reading the commit.
-  outcome.branch = change.branch;
-  (outcome as ChangeOutcome & { headSha?: string }).headSha = sameContent ? current : commit.sha;
+  return { status: !existing ? 'opened' : sameContent ? 'unchanged' : 'updated', pr: prOf(pr), headSha: sameContent ? current : commit.sha };
 }
 
-function setPr(outcome: ChangeOutcome, pr: PullInfo, status: OutcomeStatus): void {
-  outcome.status = status;
-  outcome.pr = { number: pr.number, url: pr.url, draft: pr.draft, state: pr.state };
-  (outcome as ChangeOutcome & { headSha?: string }).headSha = pr.headSha;
+/** Opens the PR for a branch archshift has just created; a branch without its PR is litter, so it is deleted again if the PR fails. */
+async function openPull(github: GitHubClient, p: Prepared, ctx: PublishContext): Promise<Published> {
+  const { change } = p;
+  try {
+    const pr = await github.createPull(change.repo, { head: change.branch, base: p.base.name, title: change.title, body: ctx.body, draft: ctx.draftReason !== undefined });
+    return { status: 'opened', pr: prOf(pr), headSha: pr.headSha };
+  } catch (err) {
+    const cleanup = await github.deleteBranch(change.repo, change.branch).then(
+      () => 'The branch archshift had created was deleted again.',
+      (e: Error) => `Deleting the branch failed too (${e.message}); delete ${change.branch} by hand.`,
+    );
+    throw new GitHubError(`${(err as Error).message}. ${cleanup}`, 500);
+  }
 }
 
-async function record(deps: Deps, service: string, change: PlannedChange, outcome: ChangeOutcome): Promise<void> {
-  const pr = outcome.pr!;
-  const headSha = (outcome as ChangeOutcome & { headSha?: string }).headSha ?? '';
+async function record(deps: Deps, service: string, change: PlannedChange, pr: NonNullable<ChangeOutcome['pr']>, headSha = ''): Promise<void> {
   await prsSection(deps.store).update((s) => {
     const forService = (s.services[service] ??= {});
     forService[change.kind] = {

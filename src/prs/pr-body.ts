@@ -1,6 +1,8 @@
 // The PR description: what the readiness check found, the table of changes with their evidence, the
 // order to merge the service's PRs in, and a checklist for the reviewer.
+import type { Actor } from '../auth/actor.ts';
 import type { Report, Severity } from '../readiness/report.ts';
+import { personName } from '../render/people.ts';
 import { CHANGE_KINDS, type ChangeKind, type PlannedChange } from './planner.ts';
 
 export interface SiblingPr {
@@ -19,7 +21,7 @@ export interface PrBodyInput {
   siblings: Partial<Record<ChangeKind, SiblingPr>>;
   image: string;
   draftReason?: string;
-  requestedBy?: string;
+  requestedBy?: Actor;
 }
 
 const step: Record<ChangeKind, string> = {
@@ -66,6 +68,6 @@ export function prBody(input: PrBodyInput): string {
   lines.push('', `Nothing reaches arm64 nodes until step 4, and step 4 waits until \`${input.image}\` publishes \`linux/arm64\`.`, '');
   lines.push('### Checklist', '');
   for (const c of [...checks[change.kind], 'Merged after the PRs above it in the merge order']) lines.push(`- [ ] ${c}`);
-  lines.push('', `<sub>Opened by archshift${input.requestedBy ? ` for ${input.requestedBy}` : ''}. Re-running \`/arm64 pr ${report.service} ${change.kind}\` updates this PR; if you push to \`${change.branch}\` yourself, archshift leaves the branch alone.</sub>`);
+  lines.push('', `<sub>Opened by archshift${input.requestedBy ? ` for ${personName(input.requestedBy, 'github')}` : ''}. Re-running \`/arm64 pr ${report.service} ${change.kind}\` updates this PR; if you push to \`${change.branch}\` yourself, archshift leaves the branch alone.</sub>`);
   return lines.join('\n');
 }

@@ -9,12 +9,10 @@ import type { V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import { analyseDockerfile } from './analysers/dockerfile.ts';
 import { imageFinding, invalidReferenceFinding, type ImageUse } from './analysers/images.ts';
 import { analysePipeline, defaultPipelineRule, type PipelineRule } from './analysers/pipeline.ts';
+import { allowedArchitectures, ARCH_LABEL, toleratesArm64Taint } from '../scheduling/arm64.ts';
 import {
-  allowedArchitectures,
-  ARCH_LABEL,
   placementFinding,
   schedulingFindings,
-  toleratesArm64Taint,
   workloadFromLive,
   workloadsFromHelmValues,
   workloadsFromManifest,

@@ -6,7 +6,9 @@ import { cpuSaving, type Measurement } from '../canary/analysis.ts';
 import type { CanaryThresholds } from '../canary/config.ts';
 import { TERMINAL, type CanaryRecord } from '../canary/controller.ts';
 import { formatDuration } from '../canary/plan.ts';
-import { prHints, type Precondition, type PreconditionReport, type Readiness } from '../canary/preconditions.ts';
+import type { Precondition, PreconditionFix, PreconditionReport, Readiness } from '../canary/preconditions.ts';
+import { arm64OnlyHint, command, outcomeText, type CanarySurface } from './canary-events.ts';
+import { personName } from './people.ts';
 
 export const CANARY_ACTIONS = ['canary_pause', 'canary_resume', 'canary_promote', 'canary_rollback'] as const;
 export type CanaryAction = (typeof CANARY_ACTIONS)[number];
@@ -22,16 +24,26 @@ const PHASE_LABEL: Record<CanaryRecord['phase'], string> = {
   'rolled-back': '↩ rolled back',
 };
 
+/** The split as a bar; both percentages padded so the bar stays put from 0 % to 100 %. */
 export function weightBar(arm64: number, width = 20): string {
   const filled = Math.round((arm64 / 100) * width);
-  return `amd64 ${100 - arm64}% ${'█'.repeat(width - filled)}${'▒'.repeat(filled)} ${arm64}% arm64`;
+  const pad = (n: number) => `${n}%`.padStart(4);
+  return `amd64 ${pad(100 - arm64)} ${'█'.repeat(width - filled)}${'▒'.repeat(filled)} ${pad(arm64)} arm64`;
 }
 
-function phaseLine(r: CanaryRecord): string {
-  const base = PHASE_LABEL[r.phase];
-  if (r.phase === 'paused' && r.pause) return `${base} (${r.pause.kind}): ${r.pause.reason}`;
-  if (TERMINAL.has(r.phase) || r.phase === 'rolling-back') return `${base}${r.outcome ? `: ${r.outcome}` : ''}`;
+/** At 100 % arm64 and still checking, the only thing left is the last check: ready to promote. */
+const readyToPromote = (r: CanaryRecord) => r.phase === 'progressing' && r.weight === 100;
+
+function phaseLine(r: CanaryRecord, surface: CanarySurface): string {
+  const base = readyToPromote(r) ? '✅ ready to promote' : PHASE_LABEL[r.phase];
+  if (r.phase === 'paused' && r.pause) return `${base} (${r.pause.kind}): ${r.pause.by ? `paused by ${personName(r.pause.by, surface)}` : r.pause.reason}`;
+  if (TERMINAL.has(r.phase) || r.phase === 'rolling-back') return `${base}${r.outcome ? `: ${outcomeText(r.outcome, surface)}` : ''}`;
   return base;
+}
+
+/** A time as Slack shows it (in each reader's own time zone, the ISO time as fallback), or ISO for the terminal. */
+export function when(iso: string, surface: CanarySurface, format = '{date_short_pretty} {time}'): string {
+  return surface === 'slack' ? `<!date^${Math.floor(Date.parse(iso) / 1000)}^${format}|${iso}>` : iso;
 }
 
 function stepsLine(r: CanaryRecord, slack: boolean): string {
@@ -42,13 +54,14 @@ function stepsLine(r: CanaryRecord, slack: boolean): string {
 function nextLine(r: CanaryRecord, now: Date, slack: boolean): string | undefined {
   if (!r.nextCheckAt || TERMINAL.has(r.phase)) return undefined;
   const at = Date.parse(r.nextCheckAt);
-  const when = slack
-    ? `at <!date^${Math.floor(at / 1000)}^{time}|${r.nextCheckAt}>`
+  const next = slack
+    ? `at ${when(r.nextCheckAt, 'slack', '{time}')}`
     : at > now.getTime()
       ? `in ${formatDuration(Math.round((at - now.getTime()) / 1000))} (${r.nextCheckAt})`
       : 'at the next tick';
-  const next = r.plan.steps[r.stepIndex + 1];
-  return `next check ${when}${next !== undefined && r.phase === 'progressing' ? `, then ${next}% if it passes` : ''}`;
+  const step = r.plan.steps[r.stepIndex + 1];
+  const then = step !== undefined && r.phase === 'progressing' ? `, then ${step}% if it passes` : readyToPromote(r) ? ', then promoted if it passes' : '';
+  return `next check ${next}${then}`;
 }
 
 const fmt = {
@@ -98,18 +111,19 @@ function readinessText(label: string, r?: Readiness): string {
 }
 
 function summary(r: CanaryRecord): string {
-  return `Canary ${r.target.service}: ${r.weight}% arm64, ${PHASE_LABEL[r.phase]}`;
+  return `Canary ${r.target.service}: ${r.weight}% arm64, ${readyToPromote(r) ? 'ready to promote' : PHASE_LABEL[r.phase]}`;
 }
 
 /** The lines of the progress card, shared by Slack and the terminal. */
-function bodyLines(r: CanaryRecord, t: CanaryThresholds, now: Date, slackDates: boolean): { status: string[]; metrics?: { head: string; table: string; notes: string[] }; footer: string[] } {
+function bodyLines(r: CanaryRecord, t: CanaryThresholds, now: Date, surface: CanarySurface): { status: string[]; metrics?: { head: string; table: string; notes: string[] }; footer: string[] } {
+  const slack = surface === 'slack';
   const last = r.checks.at(-1);
   const status = [
     weightBar(r.weight),
-    `Steps: ${stepsLine(r, slackDates)}   ·   failed checks ${r.failedChecks}/${r.plan.failedChecksBeforeRollback}`,
-    phaseLine(r),
+    `Steps: ${stepsLine(r, slack)}   ·   failed checks ${r.failedChecks}/${r.plan.failedChecksBeforeRollback}`,
+    phaseLine(r, surface),
   ];
-  const next = nextLine(r, now, slackDates);
+  const next = nextLine(r, now, slack);
   if (next) status.push(next);
   let metrics;
   if (last) {
@@ -118,14 +132,14 @@ function bodyLines(r: CanaryRecord, t: CanaryThresholds, now: Date, slackDates: 
     if (saving) notes.push(saving);
     if (last.noData.length) notes.push(`No data: ${last.noData.join('; ')}`);
     metrics = {
-      head: `Last check ${last.at} at ${last.weight}% arm64 → ${last.verdict}${last.storedBaseline ? ' (amd64: last measurement with traffic)' : ''}`,
+      head: `Last check ${when(last.at, surface)} at ${last.weight}% arm64 → ${last.verdict}${last.storedBaseline ? ' (amd64: last measurement with traffic)' : ''}`,
       table: table([['metric', 'amd64', 'arm64', 'threshold', ''], ...metricRows(r, t)]),
       notes,
     };
   }
   const footer = [`${readinessText(`amd64 ${r.target.deployments.amd64}`, r.readiness.amd64)}   ·   ${readinessText(`arm64 ${r.target.deployments.arm64}`, r.readiness.arm64)}`];
-  footer.push(`${r.target.cluster ? `cluster ${r.target.cluster} · ` : ''}${r.target.namespace}/${r.target.virtualService} · started by <@${r.startedBy}> ${r.startedAt}`);
-  if (r.phase === 'promoted') footer.push(`Next: ${prHints.arm64Only(r.target.service)}`);
+  footer.push(`${r.target.cluster ? `cluster ${r.target.cluster} · ` : ''}${r.target.namespace}/${r.target.virtualService} · started by ${personName(r.startedBy, surface)} ${when(r.startedAt, surface)}`);
+  if (r.phase === 'promoted') footer.push(`Next: ${arm64OnlyHint(r.target.service, surface)}`);
   return { status, metrics, footer };
 }
 
@@ -163,9 +177,9 @@ export function canaryButtons(r: CanaryRecord): unknown[] {
 }
 
 export function canaryBlocks(r: CanaryRecord, t: CanaryThresholds, now: Date): { text: string; blocks: unknown[] } {
-  const b = bodyLines(r, t, now, true);
+  const b = bodyLines(r, t, now, 'slack');
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: `Canary: ${r.target.service} → arm64`.slice(0, 150) } },
+    { type: 'header', text: { type: 'plain_text', text: `Canary: ${r.target.service} → arm64 · ${r.weight}%`.slice(0, 150) } },
     { type: 'section', text: { type: 'mrkdwn', text: ['`' + b.status[0] + '`', ...b.status.slice(1)].join('\n') } },
   ];
   if (b.metrics) {
@@ -179,25 +193,48 @@ export function canaryBlocks(r: CanaryRecord, t: CanaryThresholds, now: Date): {
 }
 
 export function canaryText(r: CanaryRecord, t: CanaryThresholds, now: Date): string {
-  const b = bodyLines(r, t, now, false);
+  const b = bodyLines(r, t, now, 'terminal');
   const m = b.metrics;
   return [`Canary ${r.target.service}`, ...b.status, ...(m ? ['', m.head, m.table, ...m.notes] : []), '', ...b.footer].join('\n');
 }
 
 export function canaryListText(records: CanaryRecord[]): string {
   if (!records.length) return 'No canaries running.';
-  return records.map((r) => `${r.target.service.padEnd(24)} ${String(r.weight).padStart(3)}% arm64  step ${r.stepIndex + 1}/${r.plan.steps.length}  ${phaseLine(r)}`).join('\n');
+  return records.map((r) => `${r.target.service.padEnd(24)} ${String(r.weight).padStart(3)}% arm64  step ${r.stepIndex + 1}/${r.plan.steps.length}  ${phaseLine(r, 'terminal')}`).join('\n');
 }
 
 function preconditionLine(p: Precondition): string {
   return `${p.ok ? '✅' : '❌'} ${p.name}: ${p.detail}`;
 }
 
+/** What closes a gap, as the surface says it: one line, then the manifest to apply (if any). */
+export function fixText(fix: PreconditionFix, service: string, surface: CanarySurface): { line: string; manifest?: string } {
+  const canaryPr = `with \`canary: true\` on ${service} in the catalog, ${command(surface, `pr ${service} selectors`)} opens the PR that adds the -arm64 Deployment, the pod labels and the DestinationRule subsets`;
+  switch (fix.kind) {
+    case 'canary-pr':
+      return fix.manifest ? { line: `${canaryPr}, or apply:`, manifest: fix.manifest } : { line: canaryPr };
+    case 'apply':
+      return { line: 'apply:', manifest: fix.manifest };
+    case 'match-route':
+      return { line: 'make the route match:', manifest: fix.manifest };
+    case 'catalog':
+      return { line: `set catalog.services.${fix.service}.deployment/namespace to the running Deployment` };
+    case 'rollout':
+      return { line: `wait for the rollout (\`kubectl -n ${fix.namespace} rollout status deploy/${fix.deployment}\`) or look at its pods' events` };
+    case 'build-arm64':
+      return { line: `build the image for linux/arm64 (${command(surface, `check ${service}`)} shows what blocks it)` };
+    case 'configure-registry':
+      return { line: 'configure the registry section' };
+  }
+}
+
 export function preconditionsText(service: string, report: PreconditionReport): string {
   const lines = [`Preconditions for ${service}: ${report.ok ? 'all met' : 'not met'}`];
   for (const p of report.items) {
     lines.push(preconditionLine(p));
-    if (!p.ok && p.fix) lines.push(...p.fix.split('\n').map((l) => `    ${l}`));
+    if (p.ok || !p.fix) continue;
+    const f = fixText(p.fix, service, 'terminal');
+    lines.push(...[f.line, ...(f.manifest ? f.manifest.trimEnd().split('\n') : [])].map((l) => `    ${l}`));
   }
   return lines.join('\n');
 }
@@ -206,8 +243,12 @@ export function preconditionsBlocks(service: string, report: PreconditionReport)
   const blocks: unknown[] = [{ type: 'section', text: { type: 'mrkdwn', text: `*Canary preconditions for ${service}: ${report.ok ? 'all met' : 'not met'}*` } }];
   for (const p of report.items) {
     let text = preconditionLine(p);
-    if (!p.ok && p.fix) text += p.fix.includes('\n') ? `\n${p.fix.split('\n')[0]}\n\`\`\`${p.fix.split('\n').slice(1).join('\n')}\`\`\`` : `\n→ ${p.fix}`;
+    if (!p.ok && p.fix) {
+      const f = fixText(p.fix, service, 'slack');
+      text += f.manifest ? `\n${f.line}\n\`\`\`${f.manifest.trimEnd()}\`\`\`` : `\n→ ${f.line}`;
+    }
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } });
   }
-  return { text: preconditionsText(service, report).slice(0, 3000), blocks: blocks.slice(0, 50) };
+  const summary = `Preconditions for ${service}: ${report.ok ? 'all met' : `not met (${report.items.filter((i) => !i.ok).map((i) => i.name).join(', ')})`}`;
+  return { text: summary.slice(0, 3000), blocks: blocks.slice(0, 50) };
 }

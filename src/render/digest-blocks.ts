@@ -1,6 +1,6 @@
 // The digest as Block Kit, within Slack's limits (50 blocks, 3000 characters per section text, 150 per
 // header, 10 context elements). The words come from digestParts, shared with the text renderer.
-import type { DigestModel } from '../digest/digest.ts';
+import type { DigestModel } from '../digest/model.ts';
 import { digestParts } from './digest-text.ts';
 import { openPrsButton } from './pr-buttons.ts';
 

@@ -1,6 +1,6 @@
 // The digest as text: the parts (headline, trend, cost, lists) in Slack mrkdwn or plain terminal
 // text. The Block Kit renderer places the same parts into blocks, so both always say the same thing.
-import type { DigestModel, Group } from '../digest/digest.ts';
+import type { DigestModel, Group } from '../digest/model.ts';
 import type { Shares } from '../digest/history.ts';
 
 export type TextStyle = 'slack' | 'terminal';
@@ -44,6 +44,12 @@ function names(list: string[], max: number, f: Fmt): string {
 
 function groups(list: Group[], max: number): string {
   return list.length ? list.slice(0, max).map((g) => `${g.name} ${g.remaining}/${g.total} (${cores(g.remainingCpuMillis)})`).join(' · ') : 'none';
+}
+
+/** How a ready workload outside the catalog gets in (and so gets its PR button): discovery labels Deployments; other kinds are listed by hand. */
+function notInCatalog(r: DigestModel['ready'][number], label: string, f: Fmt): string {
+  if (r.kind !== 'Deployment') return `not in the catalog: add it under catalog.services to open its PRs`;
+  return `not in the catalog: ${f.code(`kubectl -n ${r.namespace} label deployment/${r.name} ${label}=${r.name}`)} adds it (with catalog.discovery.enabled)`;
 }
 
 export interface DigestParts {
@@ -96,7 +102,7 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
     `${m.team ? '' : `, arm64 ≈ ${money(c.arm64MonthlyCost, c.currency)}/month`}; moving the ${m.readyCount} ready workloads saves ≈ ${money(c.readySaving, c.currency)}/month${unpriced}`;
 
   const ready = m.ready.slice(0, m.topN).map((r) => ({
-    line: `${f.code(r.key)}${r.team ? ` (${r.team})` : ''}${r.monthlySaving > 0 ? ` saves ≈ ${money(r.monthlySaving, c.currency)}/month` : ''}${r.service ? ` · service ${f.code(r.service)}` : ' (not in the catalog: no PR button)'}`,
+    line: `${f.code(r.key)}${r.team ? ` (${r.team})` : ''}${r.monthlySaving > 0 ? ` saves ≈ ${money(r.monthlySaving, c.currency)}/month` : ''}${r.service ? ` · service ${f.code(r.service)}` : ` · ${notInCatalog(r, m.discoveryLabel, f)}`}`,
     ...(r.service ? { service: r.service } : {}),
   }));
 

@@ -50,3 +50,48 @@ export function counts(report: Report): string {
 }
 
 export const hasAutofix = (report: Report): boolean => report.findings.some((f) => f.autofix);
+
+/** What closes a group of findings: one of archshift's PRs, a person, more evidence, or nothing (fine). */
+export type FixGroupKey = 'pr:base' | 'pr:deps' | 'pr:pipeline' | 'pr:selectors' | 'by-hand' | 'evidence' | 'notes' | 'fine';
+
+export interface FixGroup {
+  key: FixGroupKey;
+  title: string;
+  /** archshift can open the PR that fixes every finding of the group. */
+  pr: boolean;
+  findings: Finding[];
+}
+
+const fixGroupTitle: Record<FixGroupKey, string> = {
+  'pr:base': 'Base images',
+  'pr:deps': 'Dependencies',
+  'pr:pipeline': 'Pipeline: build linux/arm64',
+  'pr:selectors': 'Scheduling on arm64 nodes',
+  'by-hand': 'To fix by hand',
+  evidence: 'Evidence missing',
+  notes: 'Worth a look',
+  fine: 'Checked and fine',
+};
+const fixGroupOrder = Object.keys(fixGroupTitle) as FixGroupKey[];
+
+function fixGroupOf(f: Finding): FixGroupKey {
+  if (f.autofix) return `pr:${f.autofix.kind}`;
+  if (f.severity === 'blocker' || f.severity === 'change') return 'by-hand';
+  if (f.severity === 'unknown') return 'evidence';
+  return f.severity === 'warning' ? 'notes' : 'fine';
+}
+
+/** Findings grouped by what fixes them, the group with the most severe finding first (PR groups before the rest on a tie). */
+export function groupByFix(findings: Finding[]): FixGroup[] {
+  const rank = (f: Finding) => severityOrder.indexOf(f.severity);
+  const groups = new Map<FixGroupKey, Finding[]>();
+  for (const f of findings) groups.set(fixGroupOf(f), [...(groups.get(fixGroupOf(f)) ?? []), f]);
+  return [...groups.entries()]
+    .map(([key, list]) => ({ key, title: fixGroupTitle[key], pr: key.startsWith('pr:'), findings: [...list].sort((a, b) => rank(a) - rank(b)) }))
+    .sort((a, b) => rank(a.findings[0]!) - rank(b.findings[0]!) || fixGroupOrder.indexOf(a.key) - fixGroupOrder.indexOf(b.key));
+}
+
+/** `2 changes`, `1 blocker · 1 unknown`: the severities of some findings. */
+export function countsOf(findings: Finding[]): string {
+  return counts({ findings } as Report);
+}

@@ -1,15 +1,22 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { slackActor } from '../../src/auth/actor.ts';
+import type { CanaryEvent } from '../../src/canary/events.ts';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { istio, type KubeCluster } from '../../src/adapters/kubernetes.ts';
 import { Prometheus } from '../../src/adapters/prometheus.ts';
 import { CanaryError, PreconditionsError, type CanaryController } from '../../src/canary/controller.ts';
+import { Store } from '../../src/adapters/store.ts';
 import { UnknownServiceError } from '../../src/config/catalog.ts';
 import { freePort } from '../fakes/net.ts';
 import { at, deployment, DEPLOYMENTS, DESTINATION_RULES, NS, startWorld, VIRTUAL_SERVICES, type World } from './world.ts';
 
 const MIN = 60_000;
+
+function lastEvent(w: World, service: string): CanaryEvent {
+  return w.events.filter((e) => e.service === service).at(-1)!.event;
+}
 
 function repliesOf(w: World, ts: string): string[] {
   return w.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts).map((c) => String(c.args.text));
@@ -54,22 +61,22 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
 
   test('an unknown service and a second start are refused and change nothing', async () => {
     w.clock.set(at(30));
-    await assert.rejects(c.start('nope', {}, 'U1'), UnknownServiceError);
+    await assert.rejects(c.start('nope', {}, slackActor('U1')), UnknownServiceError);
     assert.equal(c.status('nope'), undefined);
-    await assert.rejects(c.start('orders', { steps: '5,10,25' }, 'U1'), /ends at 25% arm64, not 100%/);
+    await assert.rejects(c.start('orders', { steps: '5,10,25' }, slackActor('U1')), /ends at 25% arm64, not 100%/);
     assert.equal(c.status('orders'), undefined);
     assert.equal(patchesTo(w, 'orders'), 0);
 
-    await c.start('orders', {}, 'U1');
-    await assert.rejects(c.start('orders', {}, 'U2'), (e: unknown) => e instanceof CanaryError && /already running/.test(e.message));
+    await c.start('orders', {}, slackActor('U1'));
+    await assert.rejects(c.start('orders', {}, slackActor('U2')), (e: unknown) => e instanceof CanaryError && /already running/.test(e.message));
     assert.equal(patchesTo(w, 'orders'), 1);
-    await c.rollback('orders', 'U1');
+    await c.rollback('orders', slackActor('U1'));
   });
 
   test('a VirtualService edited by someone else mid-canary is detected, paused, reported; resume adopts it', async () => {
     w.seed('orders');
     w.clock.set(at(30));
-    const rec0 = await c.start('orders', { gates: 'none' }, 'U1');
+    await c.start('orders', { gates: 'none' }, slackActor('U1'));
     // kubectl edit by a human: 70/30.
     const vs = (await w.cluster.getCustomObject<{ spec: { http: Array<{ route: Array<{ weight: number }> }> } }>(istio.virtualService(NS, 'orders')))!;
     vs.spec.http[0].route[0].weight = 70;
@@ -84,25 +91,26 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     assert.equal(rec.pause!.kind, 'conflict');
     assert.equal(patchesTo(w, 'orders'), ours, 'archshift does not fight the edit');
     assert.deepEqual(w.clusterWeight('orders'), { amd64: 70, arm64: 30 });
-    assert.match(repliesOf(w, rec0.message!.ts).at(-1)!, /changed outside archshift: it sends 30% to arm64, archshift set 5%/);
+    assert.deepEqual(lastEvent(w, 'orders'), { kind: 'conflict', detail: 'VirtualService shop/orders was changed outside archshift: it sends 30% to arm64, archshift set 5%' });
     w.clock.advance(10 * MIN);
     await c.tick();
     assert.equal(c.status('orders')!.phase, 'paused', 'stays paused until a human acts');
 
-    rec = await c.resume('orders', 'U1');
+    rec = await c.resume('orders', slackActor('U1'));
     assert.equal(rec.weight, 30);
     assert.equal(rec.plan.steps[rec.stepIndex], 25);
     w.clock.advance(10 * MIN);
     await c.tick();
     assert.equal(c.status('orders')!.weight, 50);
     assert.deepEqual(w.clusterWeight('orders'), { amd64: 50, arm64: 50 });
-    await c.rollback('orders', 'U1');
+    await c.rollback('orders', slackActor('U1'));
   });
 
   test('the API server refusing a patch leaves state and cluster unchanged and is reported', async () => {
     w.seed('orders');
     w.clock.set(at(30));
-    const rec0 = await c.start('orders', { gates: 'none' }, 'U1');
+    const before = w.kinds('orders').length;
+    const rec0 = await c.start('orders', { gates: 'none' }, slackActor('U1'));
     w.kube.fail({ method: 'PATCH', path: /virtualservices\/orders$/, status: 500, message: 'etcdserver: request timed out' });
     w.clock.advance(10 * MIN);
     await c.tick();
@@ -112,9 +120,13 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     assert.equal(rec.weight, 5);
     assert.equal(rec.pending, undefined);
     assert.deepEqual(w.clusterWeight('orders'), { amd64: 95, arm64: 5 });
-    assert.match(repliesOf(w, rec0.message!.ts).at(-1)!, /Could not move to 10%: the API server refused the patch: .*500.*etcdserver: request timed out/);
+    const refused = lastEvent(w, 'orders');
+    assert.equal(refused.kind, 'move-refused');
+    assert.deepEqual({ ...refused, detail: undefined }, { kind: 'move-refused', from: 5, to: 10, retry: 'resume', detail: undefined });
+    assert.match(refused.kind === 'move-refused' ? refused.detail : '', /the API server refused the patch: .*500.*etcdserver: request timed out/);
+    assert.equal(repliesOf(w, rec0.message!.ts).length, w.kinds('orders').length - before, 'and said in the thread');
 
-    await c.resume('orders', 'U1');
+    await c.resume('orders', slackActor('U1'));
     await c.tick();
     rec = c.status('orders')!;
     assert.equal(rec.weight, 10);
@@ -122,7 +134,7 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
 
     // A failed rollback patch is retried on every tick until it lands.
     w.kube.fail({ method: 'PATCH', path: /virtualservices\/orders$/, status: 503, message: 'apiserver overloaded' });
-    rec = await c.rollback('orders', 'U1');
+    rec = await c.rollback('orders', slackActor('U1'));
     assert.equal(rec.phase, 'rolling-back');
     assert.deepEqual(w.clusterWeight('orders'), { amd64: 90, arm64: 10 });
     await c.tick();
@@ -133,7 +145,7 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
   test('Prometheus timing out or down is "no data": a pause with the reason, never a failed check', async () => {
     w.clock.set(at(30));
     const slowProm = await w.controller({ prometheus: new Prometheus(hangUrl, 300), storeFile: join(w.dir, 'prom-timeout.json') });
-    await slowProm.start('slow', { gates: 'none' }, 'U1');
+    await slowProm.start('slow', { gates: 'none' }, slackActor('U1'));
     w.clock.advance(10 * MIN);
     await slowProm.tick();
     let rec = slowProm.status('slow')!;
@@ -142,18 +154,18 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     assert.match(rec.pause!.reason, /did not answer within 300 ms/);
     assert.equal(rec.failedChecks, 0);
     assert.equal(rec.weight, 5);
-    await slowProm.rollback('slow', 'U1');
+    await slowProm.rollback('slow', slackActor('U1'));
 
     w.seed('slow');
     w.clock.set(at(30));
     const down = await w.controller({ prometheus: new Prometheus(`http://127.0.0.1:${await freePort()}`, 300), storeFile: join(w.dir, 'prom-down.json') });
-    await down.start('slow', { gates: 'none' }, 'U1');
+    await down.start('slow', { gates: 'none' }, slackActor('U1'));
     w.clock.advance(10 * MIN);
     await down.tick();
     rec = down.status('slow')!;
     assert.equal(rec.pause?.kind, 'no-data');
     assert.match(rec.pause!.reason, /unreachable: ECONNREFUSED/);
-    await down.rollback('slow', 'U1');
+    await down.rollback('slow', slackActor('U1'));
   });
 
   for (const when of ['after', 'before'] as const) {
@@ -163,7 +175,7 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
       w.clock.set(at(30));
       const dying = dyingCluster(w, 2, when);
       const a = await w.controller({ cluster: () => dying.cluster, ownerId: 'bot-a', storeFile: file });
-      await a.start(service, { gates: 'none' }, 'U1');
+      await a.start(service, { gates: 'none' }, slackActor('U1'));
       w.clock.advance(10 * MIN);
       void a.tick(); // never returns: the "process" dies inside the second patch
       await dying.died;
@@ -184,14 +196,13 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
       assert.equal(cluster.amd64 + cluster.arm64, 100);
       assert.equal(rec.weight, cluster.arm64, 'the store matches the cluster');
       assert.equal(rec.weight, when === 'after' ? 10 : 5);
-      const replies = repliesOf(w, rec.message!.ts).join('\n');
-      assert.match(replies, when === 'after' ? /Recovered: the move to 10% arm64 had been applied/ : /Recovered: the move to 10% arm64 had not been applied; still at 5%/);
+      assert.deepEqual(lastEvent(w, service), { kind: 'settled', to: 10, applied: when === 'after', weight: when === 'after' ? 10 : 5 });
       // And it carries on from there at the next check.
       w.clock.advance(10 * MIN);
       await b.tick();
       assert.equal(b.status(service)!.weight, when === 'after' ? 25 : 10);
       assert.equal(w.clusterWeight(service).arm64, b.status(service)!.weight);
-      await b.rollback(service, 'U1');
+      await b.rollback(service, slackActor('U1'));
     });
   }
 
@@ -201,27 +212,27 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     w.clock.set(at(30));
     w.seed(service);
     const old = await w.controller({ ownerId: 'replica-0', storeFile: file, leaseHolder: () => true });
-    await old.start(service, { gates: 'none' }, 'U1');
+    await old.start(service, { gates: 'none' }, slackActor('U1'));
     const heir = await w.controller({ ownerId: 'replica-1', storeFile: file, leaseHolder: () => true });
     assert.equal(heir.status(service)!.owner!.id, 'replica-0');
-    await heir.rollback(service, 'U1');
+    await heir.rollback(service, slackActor('U1'));
     assert.equal(heir.status(service)!.owner!.id, 'replica-1', 'no wait for the old lock to expire');
     assert.deepEqual(w.clusterWeight(service), { amd64: 100, arm64: 0 });
     const cli = await w.controller({ ownerId: 'cli', storeFile: file });
-    await assert.rejects(cli.pause(service, 'U1'), /driven by replica-1/, 'without the Lease, the lock still keeps others out');
+    await assert.rejects(cli.pause(service, slackActor('U1')), /driven by replica-1/, 'without the Lease, the lock still keeps others out');
   });
 
   test('traffic never goes to a side that is not ready', async () => {
     w.clock.set(at(30));
     w.kube.put(DEPLOYMENTS, deployment('stock-arm64', 'arm64', w.imageOf('stock'), 1));
-    await assert.rejects(c.start('stock', {}, 'U1'), (e: unknown) => e instanceof PreconditionsError && /arm64 Deployment: stock-arm64: 1\/3 replicas ready/.test(e.message));
+    await assert.rejects(c.start('stock', {}, slackActor('U1')), (e: unknown) => e instanceof PreconditionsError && /arm64 Deployment: stock-arm64: 1\/3 replicas ready/.test(e.message));
     assert.equal(patchesTo(w, 'stock'), 0);
 
     w.seed('stock');
-    await c.start('stock', { gates: 'none' }, 'U1');
+    await c.start('stock', { gates: 'none' }, slackActor('U1'));
     // Partly ready: checks pass but the weight holds.
     w.kube.put(DEPLOYMENTS, deployment('stock-arm64', 'arm64', w.imageOf('stock'), 2));
-    await assert.rejects(c.promote('stock', 'U1'), /not promoted: stock-arm64 has 2\/3 replicas ready/);
+    await assert.rejects(c.promote('stock', slackActor('U1')), /not promoted: stock-arm64 has 2\/3 replicas ready/);
     w.clock.advance(10 * MIN);
     await c.tick();
     let rec = c.status('stock')!;
@@ -232,7 +243,7 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     await c.tick();
     rec = c.status('stock')!;
     assert.equal(rec.phase, 'rolled-back');
-    assert.match(rec.outcome!, /no ready replicas/);
+    assert.deepEqual(rec.outcome, { result: 'rolled-back', cause: 'arm64-unready', deployment: 'stock-arm64', weight: 5 });
     assert.deepEqual(w.clusterWeight('stock'), { amd64: 100, arm64: 0 });
   });
 
@@ -251,11 +262,31 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     assert.equal(report.ok, false);
     const failed = Object.fromEntries(report.items.filter((i) => !i.ok).map((i) => [i.name, i]));
     assert.deepEqual(Object.keys(failed).sort(), ['DestinationRule', 'VirtualService route', 'arm64 Deployment']);
-    assert.match(failed['arm64 Deployment'].fix!, /\/arm64 pr outage selectors/);
-    assert.match(failed.DestinationRule.fix!, /kind: DestinationRule[\s\S]*name: arm64[\s\S]*archshift.io\/arch: arm64/);
+    assert.deepEqual(failed['arm64 Deployment'].fix, { kind: 'canary-pr' });
+    const rule = failed.DestinationRule.fix!;
+    assert.equal(rule.kind, 'canary-pr');
+    assert.match(rule.kind === 'canary-pr' ? rule.manifest! : '', /kind: DestinationRule[\s\S]*name: arm64[\s\S]*archshift.io\/arch: arm64/);
     assert.match(failed['VirtualService route'].detail, /weights 100 \+ 30 do not sum to 100/);
-    await assert.rejects(c.start('outage', {}, 'U1'), PreconditionsError);
+    await assert.rejects(c.start('outage', {}, slackActor('U1')), PreconditionsError);
     assert.equal(patchesTo(w, 'outage'), 0);
     w.seed('outage');
+  });
+
+  test('a record written before actors and outcomes were values reads as values, its sentence kept', async () => {
+    const store = await Store.open(join(w.dir, 'legacy.json'));
+    const first = await w.controller({ store, ownerId: 'old' });
+    w.seed('orders');
+    w.clock.set(at(30));
+    await first.start('orders', { gates: 'none' }, slackActor('U1'));
+    await first.rollback('orders', slackActor('U1'));
+    // Rewrite it as an older archshift stored it: an id string and a sentence.
+    await store.section<Record<string, Record<string, unknown>>>('canaries', () => ({})).update((d) => {
+      d.orders!.startedBy = 'U0OLD';
+      d.orders!.outcome = 'rolled back by <@U0OLD>';
+    });
+    const rec = (await w.controller({ store, ownerId: 'new' })).status('orders')!;
+    assert.deepEqual(rec.startedBy, { via: 'slack', userId: 'U0OLD' });
+    assert.deepEqual(rec.outcome, { result: 'rolled-back', recorded: 'rolled back by <@U0OLD>' });
+    await store.close();
   });
 });

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canaryConfigSchema } from '../../src/canary/config.ts';
-import { buildPlan, describePlan, parseDuration, PlanError } from '../../src/canary/plan.ts';
+import { buildPlan, parseDuration, PlanError } from '../../src/canary/plan.ts';
 
 const config = canaryConfigSchema.parse({});
 
@@ -16,7 +16,6 @@ describe('canary plans', () => {
     assert.equal(o.intervalSeconds, 5400);
     assert.equal(o.failedChecksBeforeRollback, 3);
     assert.deepEqual(o.gates, { beforeStart: true, beforeIncrease: true, beforePromotion: false });
-    assert.equal(describePlan(o), '10 → 25 → 50 → 100% arm64, every 1h30m, rollback after 3 failed checks, approval before start, increase');
   });
 
   test('stepWeight/maxWeight expand Flagger-style and end at 100', () => {

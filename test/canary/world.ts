@@ -12,8 +12,9 @@ import { createRegistryClient } from '../../src/adapters/registry.ts';
 import { SlackPoster } from '../../src/adapters/slack.ts';
 import { Store } from '../../src/adapters/store.ts';
 import { canaryConfigSchema } from '../../src/canary/config.ts';
-import { CanaryController, type CanaryControllerOptions } from '../../src/canary/controller.ts';
-import { SlackCanaryNotifier } from '../../src/canary/notifier.ts';
+import { CanaryController, type CanaryControllerOptions, type CanaryNotifier } from '../../src/canary/controller.ts';
+import type { CanaryEvent } from '../../src/canary/events.ts';
+import { SlackCanaryNotifier } from '../../commands/notify/canary-thread.ts';
 import { Catalog } from '../../src/config/catalog.ts';
 import { catalogSchema } from '../../src/config/catalog-schema.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -178,10 +179,25 @@ export interface World {
   seed(service: string): void;
   /** The arm64 weight in the cluster's VirtualService. */
   clusterWeight(service: string): { amd64: number; arm64: number };
+  /** Every event the controllers emitted, in order, with its service (what the tests assert on). */
+  events: { service: string; event: CanaryEvent }[];
+  /** The kinds of a service's events, in order. */
+  kinds(service: string): string[];
   controller(o?: Partial<CanaryControllerOptions> & { storeFile?: string; raw?: Record<string, unknown> }): Promise<CanaryController>;
   /** Deps as the commands see them: a controller over its own store file in the world's dir, `operators` granted the operator role. */
   deps(o: { storeName: string; operators: string[]; logger?: Logger }): Promise<Deps & { canary: CanaryController }>;
   stop(): Promise<void>;
+}
+
+/** Passes progress and events on to Slack, keeping each event for the assertions. */
+function recording(inner: CanaryNotifier, into: World['events']): CanaryNotifier {
+  return {
+    progress: (rec, now) => inner.progress(rec, now),
+    event: (rec, event) => {
+      into.push({ service: rec.target.service, event });
+      return inner.event(rec, event);
+    },
+  };
 }
 
 export async function startWorld(): Promise<World> {
@@ -198,6 +214,8 @@ export async function startWorld(): Promise<World> {
   const catalog = new Catalog(catalogSchema.parse(worldCatalog(registry.host)));
   const imageOf = (service: string) => `${registry.host}/shop/${service}:1.0`;
   const world: World = {
+    events: [],
+    kinds: (service) => world.events.filter((e) => e.service === service).map((e) => e.event.kind),
     kube,
     cluster,
     prom,
@@ -231,7 +249,7 @@ export async function startWorld(): Promise<World> {
         prometheus: new Prometheus(prom.url, 2000),
         images: createRegistryClient({ config: registryConfigSchema.parse({}) }),
         clock,
-        notifier: new SlackCanaryNotifier(poster, config.thresholds),
+        notifier: recording(new SlackCanaryNotifier(poster, config.thresholds), world.events),
         defaultChannel: '#arm64-migration',
         ownerId: 'bot-1',
         ...o,

@@ -4,13 +4,14 @@
 // /arm64 digest over a generated fleet. Counters are process-wide, so every check compares before/after.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { slackActor } from '../../src/auth/actor.ts';
 import { WebClient } from '@slack/web-api';
 import { createRegistryClient } from '../../src/adapters/registry.ts';
 import { SlackPoster } from '../../src/adapters/slack.ts';
 import { Authorizer } from '../../src/auth/authorize.ts';
 import { PHASES, type CanaryController } from '../../src/canary/controller.ts';
 import { registryConfigSchema } from '../../src/config/schema.ts';
-import { createDigestSchedule } from '../../src/digest/digest.ts';
+import { createDigestSchedule } from '../../commands/notify/digest-post.ts';
 import { registry as metrics } from '../../src/ops/metrics.ts';
 import { openPrs } from '../../src/prs/open-prs.ts';
 import { digest } from '../../commands/digest.ts';
@@ -130,13 +131,13 @@ describe('canary controller: archshift_canaries{phase} after each tick', () => {
   const gauge = async () => Object.fromEntries(await Promise.all(PHASES.map(async (p) => [p, await value('archshift_canaries', { phase: p })])));
 
   test('the leader sets one series per phase from the store; a follower reports none', async () => {
-    const started = await controller.start('orders', { gates: 'none' }, 'U0OPER');
+    const started = await controller.start('orders', { gates: 'none' }, slackActor('U0OPER'));
     await controller.tick();
     const phase = controller.status('orders')!.phase;
     assert.equal(started.target.service, 'orders');
     assert.deepEqual(await gauge(), Object.fromEntries(PHASES.map((p) => [p, p === phase ? 1 : 0])));
 
-    await controller.rollback('orders', 'U0OPER');
+    await controller.rollback('orders', slackActor('U0OPER'));
     await controller.tick();
     assert.deepEqual(await gauge(), Object.fromEntries(PHASES.map((p) => [p, p === 'rolled-back' ? 1 : 0])));
 

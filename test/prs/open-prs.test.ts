@@ -1,5 +1,7 @@
 import { describe, test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { slackActor } from '../../src/auth/actor.ts';
+import { personName } from '../../src/render/people.ts';
 import { openPrs, changeTrailer } from '../../src/prs/open-prs.ts';
 import { prsOf } from '../../src/prs/records.ts';
 import { CHANGE_KINDS } from '../../src/prs/planner.ts';
@@ -20,7 +22,7 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
   });
 
   const run = (kinds = [...CHANGE_KINDS], d = deps, extra = [depsFinding]) =>
-    openPrs(d, { service: d.catalog.resolve('api'), report: reportFor('api', extra), kinds, requestedBy: '<@U1>' });
+    openPrs(d, { service: d.catalog.resolve('api'), report: reportFor('api', extra), kinds, requestedBy: slackActor('U1', 'alice') });
 
   test('opens one branch, one commit and one PR per change, in the right repos', async () => {
     const result = await run();
@@ -42,6 +44,9 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
     assert.match(base.body, /\| `Dockerfile` \| base image `openjdk:8-jre` → `eclipse-temurin:8-jre` \| line 1: openjdk:8-jre publishes linux\/amd64 only \|/);
     assert.match(base.body, /### Merge order[\s\S]*1\. Base image[\s\S]*this PR[\s\S]*4\. Scheduling/);
     assert.match(base.body, /- \[ \] /);
+    // The requester in words GitHub shows: never a Slack mention, never an @handle that would ping a GitHub user.
+    assert.ok(base.body.includes(`Opened by archshift for ${personName(slackActor('U1', 'alice'), 'github')}`));
+    assert.doesNotMatch(base.body, /<@|@alice/);
     // Selectors waits for the image: a draft that says why.
     const sel = fake.pulls('acme/k8s')[0];
     assert.equal(sel.draft, true);

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildReport, type Finding } from '../../src/readiness/report.ts';
-import { MAX_BLOCKS, MAX_SECTION_TEXT, renderReportBlocks } from '../../src/render/report-blocks.ts';
+import { FOLD_AFTER, MAX_BLOCKS, MAX_SECTION_TEXT, renderReportBlocks } from '../../src/render/report-blocks.ts';
 import { reportToJson, renderReportJson } from '../../src/render/report-json.ts';
 import { renderReportText } from '../../src/render/report-text.ts';
 
@@ -19,44 +19,54 @@ const jvm: Finding = { id: 'jvm.netty-epoll', severity: 'blocker', ecosystem: 'j
 const info: Finding = { id: 'image.arm64', severity: 'info', ecosystem: 'image', title: 'alpine:3.19 publishes linux/arm64', evidence: { image: 'alpine:3.19', digest: `sha256:${'b'.repeat(64)}` } };
 
 describe('report renderers', () => {
-  test('Block Kit: verdict headline, groups by ecosystem (most severe first), escaped text, Open PRs button', () => {
+  test('Block Kit opens with the verdict, what to do and the Open PRs button, then findings grouped by what fixes them', () => {
     const msg = renderReportBlocks(buildReport('api', [info, bump, jvm], now));
     const blocks = msg.blocks as Array<{ type: string; text?: { text: string }; elements?: Array<Record<string, unknown>> }>;
-    assert.equal(blocks[0]!.type, 'header');
+    assert.deepEqual(blocks.slice(0, 4).map((b) => b.type), ['header', 'context', 'section', 'actions']);
     assert.equal(blocks[0]!.text!.text, 'api: Blocked: cannot run on arm64 until the blockers are fixed by hand');
-    const sections = blocks.filter((b) => b.type === 'section').map((b) => b.text!.text);
-    assert.deepEqual(sections.map((s) => s.split('\n')[0]), ['*JVM*', '*Images*']);
-    assert.match(sections[0]!, /netty &lt;x86_64 only&gt; &amp; friends/);
-    assert.match(sections[0]!, /`pom.xml:40`/);
-    const button = blocks.at(-1)!.elements![0]!;
+    assert.match(String(blocks[1]!.elements![0]!.text), /checked <!date\^1767607200\^\{date_short_pretty\} \{time\}\|2026-01-05T10:00:00.000Z>/);
+    assert.equal(blocks[2]!.text!.text, '*What to do*\n• *To fix by hand* (1 blocker): netty &lt;x86_64 only&gt; &amp; friends\n• *Base images* (1 change) · :robot_face: archshift can open a PR');
+    const button = blocks[3]!.elements![0]!;
     assert.deepEqual([button.action_id, button.value], ['open_prs', 'api']);
+    const sections = blocks.slice(4).filter((b) => b.type === 'section').map((b) => b.text!.text);
+    assert.deepEqual(sections.map((s) => s.split('\n')[0]), ['*To fix by hand* (1 blocker)', '*Base images* (1 change) · :robot_face: archshift can open a PR', '*Checked and fine* (1 info)']);
+    assert.match(sections[0]!, /`pom.xml:40`/);
+    assert.equal(JSON.stringify(blocks).match(/archshift can open a PR/g)!.length, 2, 'the PR note once per group (and in what to do), never per finding');
     assert.equal(msg.overflow, undefined);
     assert.match(msg.text, /^api: Blocked/);
   });
 
-  test('no autofix, no button; ready says so', () => {
+  test('no autofix, no button; ready says so and has nothing to do', () => {
     const msg = renderReportBlocks(buildReport('api', [info], now));
-    assert.ok(!(msg.blocks as Array<{ type: string }>).some((b) => b.type === 'actions'));
+    const blocks = msg.blocks as Array<{ type: string; text?: { text: string } }>;
+    assert.ok(!blocks.some((b) => b.type === 'actions'));
+    assert.ok(!blocks.some((b) => b.text?.text.startsWith('*What to do*')));
     assert.match(msg.text, /Ready for arm64/);
   });
 
-  test('Block Kit stays within Slack limits and hands the rest to the thread', () => {
+  test('a long report is folded to counts per group, within Slack limits, with the full report for the thread', () => {
     const many: Finding[] = Array.from({ length: 400 }, (_, i) => ({
       ...bump,
       id: `x.${i}`,
       ecosystem: (['image', 'dockerfile', 'jvm', 'python', 'node', 'go', 'native', 'system'] as const)[i % 8]!,
       title: `finding ${i} ${'long words '.repeat(60)}`,
+      ...(i % 2 ? { autofix: undefined, severity: 'blocker' as const } : {}),
     }));
     const msg = renderReportBlocks(buildReport('big', many, now));
     const blocks = msg.blocks as Array<{ type: string; text?: { text: string }; elements?: Array<{ text?: string }> }>;
     assert.ok(blocks.length <= MAX_BLOCKS, `${blocks.length} blocks`);
     for (const b of blocks) if (b.text) assert.ok(b.text.text.length <= MAX_SECTION_TEXT);
-    assert.equal(blocks.at(-1)!.type, 'actions', 'the button survives the cut');
-    const note = blocks.at(-2)!.elements![0]!.text!;
-    const hidden = Number(/^(\d+) more findings/.exec(note)![1]);
-    const shown = blocks.filter((b) => b.type === 'section').reduce((n, b) => n + (b.text!.text.match(/:wrench:/g) ?? []).length, 0);
-    assert.equal(shown + hidden, 400);
+    assert.equal(blocks[3]!.type, 'actions', 'the button stays at the top');
+    assert.equal(blocks.at(-2)!.text!.text, '• *To fix by hand* (200 blockers)\n• *Base images* (200 changes) · :robot_face: archshift can open a PR');
+    assert.equal(blocks.at(-1)!.elements![0]!.text, '400 findings, folded: the full report is in the thread.');
+    assert.doesNotMatch(JSON.stringify(blocks), /finding 399/);
     assert.ok(msg.overflow!.includes('finding 399'));
+  });
+
+  test(`more than ${FOLD_AFTER} findings to act on fold even when they would fit`, () => {
+    const nine = Array.from({ length: FOLD_AFTER + 1 }, (_, i) => ({ ...bump, id: `x.${i}`, title: `bump ${i}` }));
+    assert.ok(renderReportBlocks(buildReport('api', nine, now)).overflow);
+    assert.equal(renderReportBlocks(buildReport('api', nine.slice(1), now)).overflow, undefined);
   });
 
   test('terminal text: verdict first, grouped, evidence, fix and PR note', () => {

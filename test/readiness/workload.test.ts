@@ -1,11 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { allowedArchitectures, pinnedToArm64, toleratesArm64Taint } from '../../src/scheduling/arm64.ts';
 import {
-  allowedArchitectures,
   placementFinding,
   schedulingFindings,
-  toleratesArm64Taint,
   workloadFromLive,
   workloadsFromHelmValues,
   workloadsFromManifest,
@@ -61,6 +60,16 @@ describe('workload analyser', () => {
     assert.equal(allowedArchitectures(terms([arch('In', 'amd64')], [{ key: 'zone', operator: 'In', values: ['a'] }])), 'any');
     assert.deepEqual(allowedArchitectures(terms([arch('In', 'amd64')], [arch('In', 'arm64')])), new Set(['amd64', 'arm64']));
     assert.deepEqual(allowedArchitectures({ nodeSelector: { 'kubernetes.io/arch': 'arm64' }, ...terms([arch('In', 'amd64')]) }), new Set());
+  });
+
+  test('pinned to arm64: the selector (or its beta name) or the required affinity leaves arm64 alone', () => {
+    const affinity = (values: string[]) => ({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values }] }] } } } });
+    assert.equal(pinnedToArm64({ nodeSelector: { 'kubernetes.io/arch': 'arm64' } }), true);
+    assert.equal(pinnedToArm64({ nodeSelector: { 'beta.kubernetes.io/arch': 'arm64' } }), true);
+    assert.equal(pinnedToArm64(affinity(['arm64'])), true);
+    assert.equal(pinnedToArm64(affinity(['arm64', 'amd64'])), false);
+    assert.equal(pinnedToArm64({}), false);
+    assert.equal(pinnedToArm64(undefined), false);
   });
 
   test('tolerations: Exists on the key or an empty key with Exists tolerate; another effect does not', () => {

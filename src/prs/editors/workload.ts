@@ -6,8 +6,7 @@ import { isMap, isScalar, isSeq, stringify, type Document, type Node, type YAMLM
 import { applySplices, CannotEditError, NotHereError, runEdit, type EditResult, type Splice } from './text.ts';
 import { appendSeqItem, fillEmptyValue, insertPairs, isEmptyCollection, pairOf, parseYamlFile, plainMap, plainSeq, replaceScalar, type YamlFile } from './yaml-splice.ts';
 
-export const ARCH_LABEL = 'kubernetes.io/arch';
-export const ARM64_TOLERATION = { key: ARCH_LABEL, operator: 'Equal', value: 'arm64', effect: 'NoExecute' } as const;
+import { ARCH_LABEL, ARM64_TOLERATION } from '../../scheduling/arm64.ts';
 /** Pod label that tells the canary's two Deployments apart; the DestinationRule subsets select on it. */
 export const CANARY_ARCH_LABEL = 'archshift.io/arch';
 export const CANARY_SUBSETS = ['amd64', 'arm64'] as const;

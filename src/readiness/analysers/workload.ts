@@ -2,32 +2,11 @@
 // objects → where the pods may be scheduled (kubernetes.io/arch selection, the arm64 NoExecute taint),
 // where they run now, and every container image (init containers and sidecars included) to look up.
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
+import { allowedArchitectures, pinnedToArm64, toleratesArm64Taint, type SchedulingSpec } from '../../scheduling/arm64.ts';
 import type { Evidence, Finding } from '../report.ts';
 import { parseYaml } from './yaml-docs.ts';
 
-export const ARCH_LABEL = 'kubernetes.io/arch';
-const LEGACY_ARCH_LABEL = 'beta.kubernetes.io/arch';
-
-// Structural subsets of the Kubernetes types, so both parsed YAML and @kubernetes/client-node objects fit.
-export interface NodeSelectorRequirement {
-  key: string;
-  operator: string;
-  values?: string[];
-}
-export interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-}
-export interface PodSpecLike {
-  nodeSelector?: Record<string, string>;
-  affinity?: {
-    nodeAffinity?: {
-      requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: Array<{ matchExpressions?: NodeSelectorRequirement[] }> };
-    };
-  };
-  tolerations?: Toleration[];
+export interface PodSpecLike extends SchedulingSpec {
   containers?: Array<{ name?: string; image?: string }>;
   initContainers?: Array<{ name?: string; image?: string }>;
 }
@@ -168,47 +147,6 @@ function scalar(node: unknown): string | undefined {
   return String(node.value);
 }
 
-/** The architectures a pod spec may be scheduled on: `any`, or the allowed set. */
-export function allowedArchitectures(spec: PodSpecLike): 'any' | Set<string> {
-  let allowed: 'any' | Set<string> = 'any';
-  const selected = spec.nodeSelector?.[ARCH_LABEL] ?? spec.nodeSelector?.[LEGACY_ARCH_LABEL];
-  if (selected) allowed = new Set([selected]);
-  const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  if (terms?.length) {
-    // Terms are ORed, expressions within a term ANDed.
-    let union: 'any' | Set<string> = new Set();
-    for (const term of terms) {
-      let termSet: 'any' | Set<string> = 'any';
-      for (const e of term.matchExpressions ?? []) {
-        if (e.key !== ARCH_LABEL && e.key !== LEGACY_ARCH_LABEL) continue;
-        if (e.operator === 'In') termSet = intersect(termSet, new Set(e.values ?? []));
-        if (e.operator === 'NotIn') termSet = subtract(termSet, new Set(e.values ?? []));
-        if (e.operator === 'DoesNotExist') termSet = new Set();
-      }
-      union = union === 'any' || termSet === 'any' ? 'any' : new Set([...union, ...termSet]);
-    }
-    allowed = allowed === 'any' ? union : union === 'any' ? allowed : intersect(allowed, union);
-  }
-  return allowed;
-}
-
-const KNOWN_ARCHES = ['amd64', 'arm64', 'arm', 's390x', 'ppc64le'];
-function intersect(a: 'any' | Set<string>, b: Set<string>): Set<string> {
-  return a === 'any' ? b : new Set([...a].filter((x) => b.has(x)));
-}
-function subtract(a: 'any' | Set<string>, b: Set<string>): Set<string> {
-  return new Set([...(a === 'any' ? KNOWN_ARCHES : a)].filter((x) => !b.has(x)));
-}
-
-/** Whether the pods tolerate `kubernetes.io/arch=arm64:NoExecute`, the taint arm64 nodes carry. */
-export function toleratesArm64Taint(spec: PodSpecLike): boolean {
-  return (spec.tolerations ?? []).some((t) => {
-    const effectOk = !t.effect || t.effect === 'NoExecute';
-    if (!t.key) return t.operator === 'Exists' && effectOk;
-    if (t.key !== ARCH_LABEL) return false;
-    return effectOk && (t.operator === 'Exists' || ((t.operator ?? 'Equal') === 'Equal' && t.value === 'arm64'));
-  });
-}
 
 function originEvidence(w: Workload): Evidence {
   return 'file' in w.origin ? { file: w.origin.file, line: w.origin.line } : { excerpt: `${w.origin.cluster}: ${w.kind} ${w.origin.namespace}/${w.name}` };
@@ -225,7 +163,7 @@ export function schedulingFindings(w: Workload): Finding[] {
   const tolerates = toleratesArm64Taint(w.spec);
   const evidence = originEvidence(w);
   const what = `${w.kind} ${w.name}`;
-  const arm64Only = allowed !== 'any' && allowed.size === 1 && allowed.has('arm64');
+  const arm64Only = pinnedToArm64(w.spec);
   const mayArm64 = allowed === 'any' || allowed.has('arm64');
   const fix = 'Select arm64 nodes (`nodeSelector: {kubernetes.io/arch: arm64}`) and tolerate the `kubernetes.io/arch=arm64:NoExecute` taint; archshift can open this PR.';
   const f = (id: string, severity: Finding['severity'], title: string, withFix: boolean): Finding => ({

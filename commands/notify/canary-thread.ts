@@ -1,9 +1,11 @@
-// Canary progress in Slack: one message per canary, posted once and then updated in place
+// Delivery of canary progress to Slack: one message per canary, posted once and then updated in place
 // (chat.update, spaced by the Slack adapter), with every event as a reply in its thread.
-import type { PostedMessage, SlackPoster } from '../adapters/slack.ts';
-import { canaryBlocks } from '../render/canary-blocks.ts';
-import type { CanaryThresholds } from './config.ts';
-import type { CanaryNotifier, CanaryRecord } from './controller.ts';
+import type { PostedMessage, SlackPoster } from '../../src/adapters/slack.ts';
+import type { CanaryThresholds } from '../../src/canary/config.ts';
+import type { CanaryNotifier, CanaryRecord } from '../../src/canary/controller.ts';
+import type { CanaryEvent } from '../../src/canary/events.ts';
+import { canaryBlocks } from '../../src/render/canary-blocks.ts';
+import { canaryEventText } from '../../src/render/canary-events.ts';
 
 export class SlackCanaryNotifier implements CanaryNotifier {
   /** What each message shows now, so ticks that change nothing cost no chat.update. */
@@ -29,8 +31,8 @@ export class SlackCanaryNotifier implements CanaryNotifier {
     return posted;
   }
 
-  async event(rec: CanaryRecord, text: string): Promise<void> {
+  async event(rec: CanaryRecord, event: CanaryEvent): Promise<void> {
     if (!rec.message) return; // progress() runs first and posts the parent
-    await this.slack.reply(rec.message, { text });
+    await this.slack.reply(rec.message, { text: canaryEventText(event, rec.target.service, 'slack') });
   }
 }

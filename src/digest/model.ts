@@ -1,0 +1,169 @@
+// The digest model: what the daily digest says, as facts (shares, trend, cost, ready workloads,
+// blockers, unknowns, open PRs), built from one inventory. Every surface renders it as is: Block Kit
+// and mrkdwn in src/render/digest-*.ts, the terminal, Markdown/HTML exports. Pure: no I/O here.
+import type { DigestConfig } from './config.ts';
+import { estimateCost, type CostEstimate, type PriceTable } from './cost.ts';
+import { sharesOf, totalsOf, type Changes, type HistoryPoint, type Shares, type Totals, type Trend } from './history.ts';
+import { workloadKey, type Inventory, type Workload } from './inventory.ts';
+
+export interface ClusterLine {
+  name: string;
+  ok: boolean;
+  error?: string;
+  workloads?: number;
+  shares?: Shares;
+  nodes?: Record<string, number>;
+}
+
+export interface Group {
+  name: string;
+  remaining: number;
+  total: number;
+  remainingCpuMillis: number;
+}
+
+export interface ReadyItem {
+  key: string;
+  cluster: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  service?: string;
+  team?: string;
+  monthlySaving: number;
+}
+
+export interface BlockerGroup {
+  cause: string;
+  image: string;
+  /** DaemonSets and sidecars: they keep arm64 node groups from running everything. */
+  nodeGroups: boolean;
+  workloads: string[];
+}
+
+export interface UnknownSummary {
+  workloads: { key: string; reason: string }[];
+  podsWithoutRequests: number;
+}
+
+export interface OpenPr {
+  service: string;
+  url: string;
+  kind: string;
+  number: number;
+}
+
+export interface DigestModel {
+  day: string;
+  generatedAt: string;
+  /** Set for a team's own digest. */
+  team?: string;
+  clusters: ClusterLine[];
+  totals: Totals;
+  shares: Shares;
+  trend: Trend;
+  changes: Changes;
+  cost: CostEstimate;
+  namespaces: Group[];
+  teams: Group[];
+  ready: ReadyItem[];
+  readyCount: number;
+  blockers: BlockerGroup[];
+  unknown: UnknownSummary;
+  prs: OpenPr[];
+  /** Daily points for the burn-down (empty for team digests, whose history is not kept apart). */
+  series: HistoryPoint[];
+  topN: number;
+  /** The catalog's discovery label (`catalog.discovery.label`): a workload carrying it is tied to a catalog service. */
+  discoveryLabel: string;
+}
+
+
+export type ModelBase = Pick<DigestModel, 'day' | 'generatedAt' | 'prs' | 'topN' | 'changes' | 'trend' | 'series' | 'discoveryLabel'> & { team?: string };
+
+export function buildModel(inv: Inventory, prices: PriceTable, cfg: DigestConfig, base: ModelBase, filter: (w: Workload) => boolean = () => true): DigestModel {
+  const all: Workload[] = [];
+  const clusters: ClusterLine[] = [];
+  const multi = inv.clusters.length > 1;
+  for (const c of inv.clusters) {
+    if (!c.ok) {
+      clusters.push({ name: c.cluster, ok: false, error: c.error });
+      continue;
+    }
+    const mine = c.workloads.filter(filter);
+    all.push(...mine);
+    const nodes: Record<string, number> = {};
+    for (const n of c.nodes) nodes[n.arch] = (nodes[n.arch] ?? 0) + 1;
+    clusters.push({ name: c.cluster, ok: true, workloads: mine.length, shares: sharesOf(totalsOf(mine)), nodes });
+  }
+  const totals = totalsOf(all);
+  const label = (w: Workload) => (multi ? `${w.cluster}: ` : '') + workloadKey(w);
+  const scoped: Inventory = { ...inv, clusters: inv.clusters.map((c) => (c.ok ? { ...c, workloads: c.workloads.filter(filter) } : c)) };
+  const cost = estimateCost(scoped, prices, cfg);
+  if (base.team) {
+    // A team pays for its workloads' share of the nodes, not for the whole fleet.
+    cost.amd64MonthlyCost = all.reduce((sum, w) => sum + prices.workload(w).monthly, 0);
+    cost.arm64MonthlyCost = 0;
+    cost.unpricedNodes = [];
+  }
+
+  const ready = all
+    .filter((w) => w.status === 'ready')
+    .map((w): ReadyItem => ({
+      key: label(w),
+      cluster: w.cluster,
+      kind: w.kind,
+      namespace: w.namespace,
+      name: w.name,
+      ...(w.service ? { service: w.service } : {}),
+      ...(w.team ? { team: w.team } : {}),
+      monthlySaving: prices.workload(w).saving,
+    }))
+    // Catalog services first (one click opens their PRs), then the largest saving.
+    .sort((a, b) => Number(Boolean(b.service)) - Number(Boolean(a.service)) || b.monthlySaving - a.monthlySaving || (a.key < b.key ? -1 : 1));
+
+  const blockers = new Map<string, BlockerGroup>();
+  for (const w of all) {
+    if (w.status !== 'blocked' && !w.blocksNodeGroups) continue;
+    for (const i of w.images) {
+      if (i.arm64 !== 'no') continue;
+      const nodeGroups = i.sidecar || w.kind === 'DaemonSet';
+      const g = blockers.get(i.image) ?? { cause: i.reason ?? `${i.image} has no linux/arm64`, image: i.image, nodeGroups: false, workloads: [] };
+      g.nodeGroups ||= nodeGroups;
+      g.workloads.push(label(w));
+      blockers.set(i.image, g);
+    }
+  }
+
+  return {
+    ...base,
+    clusters,
+    totals,
+    shares: sharesOf(totals),
+    cost,
+    namespaces: groupRemaining(all, (w) => (multi ? `${w.cluster}/${w.namespace}` : w.namespace)),
+    teams: groupRemaining(all, (w) => w.team ?? '(no team)'),
+    ready,
+    readyCount: ready.length,
+    blockers: [...blockers.values()].sort((a, b) => Number(b.nodeGroups) - Number(a.nodeGroups) || b.workloads.length - a.workloads.length || (a.image < b.image ? -1 : 1)),
+    unknown: {
+      workloads: all.filter((w) => w.status === 'unknown').map((w) => ({ key: label(w), reason: w.reason ?? 'unknown' })),
+      podsWithoutRequests: all.reduce((n, w) => n + w.podsWithoutRequests, 0),
+    },
+  };
+}
+
+function groupRemaining(ws: Workload[], by: (w: Workload) => string): Group[] {
+  const groups = new Map<string, Group>();
+  for (const w of ws) {
+    const name = by(w);
+    const g = groups.get(name) ?? { name, remaining: 0, total: 0, remainingCpuMillis: 0 };
+    g.total++;
+    if (w.status !== 'arm64') {
+      g.remaining++;
+      for (const [arch, cpu] of Object.entries(w.cpuMillisByArch)) if (arch !== 'arm64') g.remainingCpuMillis += cpu;
+    }
+    groups.set(name, g);
+  }
+  return [...groups.values()].filter((g) => g.remaining > 0).sort((a, b) => b.remaining - a.remaining || b.remainingCpuMillis - a.remainingCpuMillis || (a.name < b.name ? -1 : 1));
+}

@@ -1,0 +1,117 @@
+// The words for canary events, outcomes and refusals, per surface: Slack (mentions, emoji, `/arm64 …`)
+// or the terminal (names, `archshift …`). The controller emits facts (src/canary/events.ts); this is the
+// one wording table, tested once in test/render/canary-events.test.ts.
+import type { CanaryError } from '../canary/controller.ts';
+import type { CanaryEvent, Outcome } from '../canary/events.ts';
+import { formatDuration, GATE_NAMES, type CanaryPlan } from '../canary/plan.ts';
+import { personName } from './people.ts';
+
+export type CanarySurface = 'slack' | 'terminal';
+
+/** A command as the surface types it: `/arm64 canary api resume` in Slack, `archshift canary api resume` in a terminal. */
+export function command(surface: CanarySurface, args: string): string {
+  return surface === 'slack' ? `\`/arm64 ${args}\`` : `\`archshift ${args}\``;
+}
+
+export function describePlan(plan: CanaryPlan): string {
+  const gates = Object.entries(GATE_NAMES).filter(([, k]) => plan.gates[k]).map(([n]) => n);
+  return (
+    `${plan.steps.join(' → ')}% arm64, every ${formatDuration(plan.intervalSeconds)}, rollback after ${plan.failedChecksBeforeRollback} failed check${plan.failedChecksBeforeRollback === 1 ? '' : 's'}` +
+    (gates.length ? `, approval before ${gates.join(', ')}` : '')
+  );
+}
+
+/** What to do after a promotion: the PR that moves the main Deployment itself to arm64. */
+export function arm64OnlyHint(service: string, surface: CanarySurface): string {
+  const where = surface === 'slack' ? 'the "Open the arm64-only PR" button (or ' : '';
+  return `${where}\`canary: false\` on ${service} in the catalog, then ${command(surface, `pr ${service} selectors`)}${surface === 'slack' ? ')' : ''} opens the PR that moves the main Deployment to arm64, after which the -arm64 copy and the subsets can go`;
+}
+
+/** Why a canary ended, in a phrase: "promoted by Alice", "automatic rollback after 2 failed checks: …". */
+export function outcomeText(o: Outcome, surface: CanarySurface): string {
+  if ('recorded' in o) return o.recorded;
+  if ('by' in o) return `${o.result === 'promoted' ? 'promoted' : 'rolled back'} by ${personName(o.by, surface)}`;
+  switch (o.cause) {
+    case 'checks-passed':
+      return 'every check passed up to 100% arm64';
+    case 'failed-checks':
+      return `automatic rollback after ${o.failedChecks} failed checks: ${o.failed.map((l) => l.text).join('; ')}`;
+    case 'arm64-unready':
+      return `automatic rollback: ${o.deployment} has no ready replicas while taking ${o.weight}% of traffic`;
+  }
+}
+
+/** One thread reply (Slack) or log line (terminal) per event. */
+export function canaryEventText(e: CanaryEvent, service: string, surface: CanarySurface): string {
+  const slack = surface === 'slack';
+  const icon = (emoji: string) => (slack ? `${emoji} ` : '');
+  const who = (a: Parameters<typeof personName>[0]) => personName(a, surface);
+  switch (e.kind) {
+    case 'started':
+      return `${icon('🚀')}Canary started by ${who(e.by)}: ${describePlan(e.plan)}.`;
+    case 'continuing':
+      return `The VirtualService already sends ${e.weight}% to arm64; continuing from there.`;
+    case 'awaiting-approval':
+      return e.gate === 'start'
+        ? `${icon('✋')}Waiting for approval to send ${e.to}% to arm64: ${command(surface, `canary ${service} resume`)}.`
+        : `${icon('✋')}Checks pass at ${e.weight}% arm64. Waiting for approval to move to ${e.to}%: resume${e.to === 100 ? ' (or promote to finish now)' : ''}.`;
+    case 'approved':
+      return `${icon('▶')}${who(e.by)} approved the move to ${e.to}% arm64.`;
+    case 'paused':
+      return `${icon('⏸')}Paused by ${who(e.by)} at ${e.weight}% arm64.`;
+    case 'resumed':
+      return `${icon('▶')}Resumed by ${who(e.by)} at ${e.weight}% arm64; checking at the next tick.`;
+    case 'adopted':
+      return `${icon('▶')}Resumed by ${who(e.by)}, taking the VirtualService's current ${e.amd64}/${e.arm64} split as the new starting point.`;
+    case 'moved':
+      return `${icon('➡')}Step ${e.step}/${e.steps}: arm64 ${e.from}% → ${e.to}%. Next check in ${formatDuration(e.nextCheckSeconds)}.`;
+    case 'move-refused':
+      return `${icon('⏸')}Could not move to ${e.to}%: ${e.detail}. Weights unchanged at ${e.from}% arm64${e.retry === 'auto' ? '; re-checking every interval' : '; resume to retry'}.`;
+    case 'check-failed':
+      return `${icon('❌')}Check failed at ${e.weight}% arm64 (${e.failedChecks}/${e.limit}): ${e.failed.map((l) => l.text).join('; ')}.`;
+    case 'holding':
+      return e.reason === 'no-data'
+        ? `${icon('⏸')}No data at ${e.weight}% arm64, holding (not a failure, not a pass): ${e.missing.join('; ')}. Re-checking every ${formatDuration(e.intervalSeconds)}.`
+        : `${icon('⏸')}Metrics pass, but ${e.deployment} has ${e.ready}/${e.desired} replicas ready; holding at ${e.weight}% until it is ready.`;
+    case 'recovered':
+      return `${icon('▶')}${e.reason === 'no-data' ? 'Data is back' : `${e.deployment} is ready`}; continuing.`;
+    case 'settled':
+      return e.applied
+        ? `${icon('🔁')}Recovered: the move to ${e.to}% arm64 had been applied before the interruption.`
+        : `${icon('🔁')}Recovered: the move to ${e.to}% arm64 had not been applied; still at ${e.weight}%.`;
+    case 'conflict':
+      return `${icon('⚠')}${e.detail}. Paused; nothing more is changed until someone resumes (which adopts the cluster's split) or rolls back.`;
+    case 'cluster-unreadable':
+      return `${icon('⚠')}Cannot read the cluster: ${e.detail}. Retrying every tick; no weight changes meanwhile.`;
+    case 'cluster-back':
+      return 'The cluster answers again.';
+    case 'rollback-pending':
+      return `${icon('⚠')}Rollback not applied yet: ${e.detail}. Retrying every tick.`;
+    case 'finished':
+      return e.outcome.result === 'promoted'
+        ? `${icon('🎉')}Promoted (${outcomeText(e.outcome, surface)}): 100% of traffic on arm64. Next: ${arm64OnlyHint(service, surface)}.`
+        : `${icon('↩')}Rolled back (${outcomeText(e.outcome, surface)}): 100% of traffic on amd64.`;
+  }
+}
+
+/** A refused verb, with who and what to type next where that helps. */
+export function canaryErrorText(err: CanaryError, surface: CanarySurface): string {
+  const r = err.refusal;
+  const s = err.service;
+  switch (r?.code) {
+    case 'already-running':
+      return `${err.message}, started by ${personName(r.startedBy, surface)}: ${command(surface, `canary ${s} status`)}`;
+    case 'no-canary':
+      return `${err.message}: ${command(surface, `canary ${s} start`)}`;
+    case 'ended':
+      return r.outcome ? `${err.message} (${outcomeText(r.outcome, surface)})` : err.message;
+    case 'rolling-back':
+      return r.verb === 'resume' ? `${err.message}; start a new canary afterwards` : err.message;
+    case 'route-missing':
+      return `${err.message}; roll back or recreate it`;
+    case 'route-invalid':
+      return `${err.message}; fix it before resuming`;
+    default:
+      return err.message;
+  }
+}

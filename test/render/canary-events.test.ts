@@ -1,0 +1,68 @@
+// The one place canary wording is tested: every event kind and outcome, for Slack and the terminal.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cliActor, slackActor } from '../../src/auth/actor.ts';
+import { CanaryError } from '../../src/canary/controller.ts';
+import type { CanaryEvent, CanaryEventKind } from '../../src/canary/events.ts';
+import type { CanaryPlan } from '../../src/canary/plan.ts';
+import { canaryErrorText, canaryEventText, describePlan } from '../../src/render/canary-events.ts';
+
+const alice = slackActor('U0ALICE', 'alice');
+const plan: CanaryPlan = { steps: [5, 25, 100], intervalSeconds: 600, failedChecksBeforeRollback: 2, gates: { beforeStart: false, beforeIncrease: false, beforePromotion: true } };
+const failed = [{ metric: 'success rate' as const, ok: false, text: 'arm64 95.00% < 99.00%' }];
+
+const golden: Array<[CanaryEvent, string, string]> = [
+  [{ kind: 'started', by: alice, plan }, '🚀 Canary started by <@U0ALICE>: 5 → 25 → 100% arm64, every 10m, rollback after 2 failed checks, approval before promotion.', 'Canary started by alice (on Slack): 5 → 25 → 100% arm64, every 10m, rollback after 2 failed checks, approval before promotion.'],
+  [{ kind: 'continuing', weight: 25 }, 'The VirtualService already sends 25% to arm64; continuing from there.', 'The VirtualService already sends 25% to arm64; continuing from there.'],
+  [{ kind: 'awaiting-approval', gate: 'start', weight: 0, to: 5 }, '✋ Waiting for approval to send 5% to arm64: `/arm64 canary api resume`.', 'Waiting for approval to send 5% to arm64: `archshift canary api resume`.'],
+  [{ kind: 'awaiting-approval', gate: 'promotion', weight: 25, to: 100 }, '✋ Checks pass at 25% arm64. Waiting for approval to move to 100%: resume (or promote to finish now).', 'Checks pass at 25% arm64. Waiting for approval to move to 100%: resume (or promote to finish now).'],
+  [{ kind: 'approved', by: cliActor('bob'), to: 100 }, '▶ bob (from the terminal) approved the move to 100% arm64.', 'bob (from the terminal) approved the move to 100% arm64.'],
+  [{ kind: 'paused', by: alice, weight: 25 }, '⏸ Paused by <@U0ALICE> at 25% arm64.', 'Paused by alice (on Slack) at 25% arm64.'],
+  [{ kind: 'resumed', by: alice, weight: 25 }, '▶ Resumed by <@U0ALICE> at 25% arm64; checking at the next tick.', 'Resumed by alice (on Slack) at 25% arm64; checking at the next tick.'],
+  [{ kind: 'adopted', by: alice, amd64: 70, arm64: 30 }, "▶ Resumed by <@U0ALICE>, taking the VirtualService's current 70/30 split as the new starting point.", "Resumed by alice (on Slack), taking the VirtualService's current 70/30 split as the new starting point."],
+  [{ kind: 'moved', step: 2, steps: 3, from: 5, to: 25, nextCheckSeconds: 600 }, '➡ Step 2/3: arm64 5% → 25%. Next check in 10m.', 'Step 2/3: arm64 5% → 25%. Next check in 10m.'],
+  [{ kind: 'move-refused', from: 5, to: 25, detail: 'the API server refused the patch: 500', retry: 'resume' }, '⏸ Could not move to 25%: the API server refused the patch: 500. Weights unchanged at 5% arm64; resume to retry.', 'Could not move to 25%: the API server refused the patch: 500. Weights unchanged at 5% arm64; resume to retry.'],
+  [{ kind: 'check-failed', weight: 5, failedChecks: 1, limit: 2, failed }, '❌ Check failed at 5% arm64 (1/2): arm64 95.00% < 99.00%.', 'Check failed at 5% arm64 (1/2): arm64 95.00% < 99.00%.'],
+  [{ kind: 'holding', reason: 'no-data', weight: 5, missing: ['no traffic'], intervalSeconds: 600 }, '⏸ No data at 5% arm64, holding (not a failure, not a pass): no traffic. Re-checking every 10m.', 'No data at 5% arm64, holding (not a failure, not a pass): no traffic. Re-checking every 10m.'],
+  [{ kind: 'holding', reason: 'not-ready', weight: 5, deployment: 'api-arm64', ready: 1, desired: 3 }, '⏸ Metrics pass, but api-arm64 has 1/3 replicas ready; holding at 5% until it is ready.', 'Metrics pass, but api-arm64 has 1/3 replicas ready; holding at 5% until it is ready.'],
+  [{ kind: 'recovered', reason: 'no-data', deployment: 'api-arm64' }, '▶ Data is back; continuing.', 'Data is back; continuing.'],
+  [{ kind: 'settled', to: 25, applied: false, weight: 5 }, '🔁 Recovered: the move to 25% arm64 had not been applied; still at 5%.', 'Recovered: the move to 25% arm64 had not been applied; still at 5%.'],
+  [{ kind: 'conflict', detail: 'VirtualService shop/api was changed outside archshift' }, "⚠ VirtualService shop/api was changed outside archshift. Paused; nothing more is changed until someone resumes (which adopts the cluster's split) or rolls back.", "VirtualService shop/api was changed outside archshift. Paused; nothing more is changed until someone resumes (which adopts the cluster's split) or rolls back."],
+  [{ kind: 'cluster-unreadable', detail: 'ECONNREFUSED' }, '⚠ Cannot read the cluster: ECONNREFUSED. Retrying every tick; no weight changes meanwhile.', 'Cannot read the cluster: ECONNREFUSED. Retrying every tick; no weight changes meanwhile.'],
+  [{ kind: 'cluster-back' }, 'The cluster answers again.', 'The cluster answers again.'],
+  [{ kind: 'rollback-pending', detail: '503' }, '⚠ Rollback not applied yet: 503. Retrying every tick.', 'Rollback not applied yet: 503. Retrying every tick.'],
+  [{ kind: 'finished', outcome: { result: 'rolled-back', cause: 'failed-checks', failedChecks: 2, failed } }, '↩ Rolled back (automatic rollback after 2 failed checks: arm64 95.00% < 99.00%): 100% of traffic on amd64.', 'Rolled back (automatic rollback after 2 failed checks: arm64 95.00% < 99.00%): 100% of traffic on amd64.'],
+  [{ kind: 'finished', outcome: { result: 'rolled-back', cause: 'arm64-unready', deployment: 'api-arm64', weight: 25 } }, '↩ Rolled back (automatic rollback: api-arm64 has no ready replicas while taking 25% of traffic): 100% of traffic on amd64.', 'Rolled back (automatic rollback: api-arm64 has no ready replicas while taking 25% of traffic): 100% of traffic on amd64.'],
+  [{ kind: 'finished', outcome: { result: 'rolled-back', by: alice } }, '↩ Rolled back (rolled back by <@U0ALICE>): 100% of traffic on amd64.', 'Rolled back (rolled back by alice (on Slack)): 100% of traffic on amd64.'],
+  [
+    { kind: 'finished', outcome: { result: 'promoted', cause: 'checks-passed' } },
+    '🎉 Promoted (every check passed up to 100% arm64): 100% of traffic on arm64. Next: the "Open the arm64-only PR" button (or `canary: false` on api in the catalog, then `/arm64 pr api selectors`) opens the PR that moves the main Deployment to arm64, after which the -arm64 copy and the subsets can go.',
+    'Promoted (every check passed up to 100% arm64): 100% of traffic on arm64. Next: `canary: false` on api in the catalog, then `archshift pr api selectors` opens the PR that moves the main Deployment to arm64, after which the -arm64 copy and the subsets can go.',
+  ],
+];
+
+describe('render/canary-events: the words for each canary event', () => {
+  for (const [event, slack, terminal] of golden) {
+    test(`${event.kind}${'reason' in event ? ` (${event.reason})` : ''}${'outcome' in event ? ` (${JSON.stringify(event.outcome).slice(0, 40)})` : ''}`, () => {
+      assert.equal(canaryEventText(event, 'api', 'slack'), slack);
+      assert.equal(canaryEventText(event, 'api', 'terminal'), terminal);
+    });
+  }
+
+  test('every event kind has golden lines', () => {
+    const kinds: CanaryEventKind[] = ['started', 'continuing', 'awaiting-approval', 'approved', 'paused', 'resumed', 'adopted', 'moved', 'move-refused', 'check-failed', 'holding', 'recovered', 'settled', 'conflict', 'cluster-unreadable', 'cluster-back', 'rollback-pending', 'finished'];
+    assert.deepEqual([...new Set(golden.map(([e]) => e.kind))].sort(), [...kinds].sort());
+  });
+
+  test('the plan in one line', () => {
+    assert.equal(describePlan({ ...plan, gates: { beforeStart: true, beforeIncrease: true, beforePromotion: false }, intervalSeconds: 5400, failedChecksBeforeRollback: 3 }), '5 → 25 → 100% arm64, every 1h30m, rollback after 3 failed checks, approval before start, increase');
+  });
+
+  test('refusals name who and what to type next, on each surface', () => {
+    const running = new CanaryError('api', { code: 'already-running', phase: 'paused', weight: 10, startedBy: alice }, 'a canary for api is already running (paused at 10% arm64)');
+    assert.equal(canaryErrorText(running, 'slack'), 'a canary for api is already running (paused at 10% arm64), started by <@U0ALICE>: `/arm64 canary api status`');
+    assert.equal(canaryErrorText(running, 'terminal'), 'a canary for api is already running (paused at 10% arm64), started by alice (on Slack): `archshift canary api status`');
+    const none = new CanaryError('api', { code: 'no-canary' }, 'no canary for api');
+    assert.equal(canaryErrorText(none, 'terminal'), 'no canary for api: `archshift canary api start`');
+  });
+});
