@@ -8,6 +8,7 @@ import { canaryConfigSchema } from '../canary/config.ts';
 import { digestConfigSchema } from '../digest/config.ts';
 import { authConfigSchema } from '../auth/config.ts';
 import { serverConfigSchema } from '../ops/config.ts';
+import { guardConfigSchema } from '../guard/config.ts';
 
 const hostPattern = /^[a-z0-9.-]+(:\d+)?$/i;
 
@@ -87,6 +88,7 @@ export const configSchema = z
       .strict()
       .default({ file: './data/archshift.json' }),
     server: serverConfigSchema,
+    guard: guardConfigSchema,
   })
   .strict();
 

@@ -420,7 +420,7 @@ export function checkSettingsOf(deps: Pick<Deps, 'config'>): CheckSettings {
 }
 
 /** Reads the live Deployment, its pods and their nodes' architectures. */
-async function readLive(deps: Deps, cluster: string | undefined, namespace: string, name: string): Promise<LiveWorkload> {
+export async function readLive(deps: Deps, cluster: string | undefined, namespace: string, name: string): Promise<LiveWorkload> {
   const c = deps.kube!.cluster(cluster);
   const deployment: V1Deployment | undefined = await c.getDeployment(namespace, name);
   if (!deployment) throw new LiveUnavailable(`Deployment ${namespace}/${name} does not exist in cluster ${c.name}, so its running containers are unknown`);
@@ -456,11 +456,25 @@ async function readLive(deps: Deps, cluster: string | undefined, namespace: stri
   };
 }
 
-/** Checks a catalog service: its repos through the GitHub adapter, its cluster through deps.kube. */
-export async function checkService(deps: Deps, name: string): Promise<Report> {
+export interface ServicePlanOptions {
+  /** The commit (or branch) to read a repository at, by `owner/name`; other repos are read at their default branch (the service repo at its catalog branch). */
+  refs?: Record<string, string>;
+  /** false: the cluster is left out (a base/head comparison reads it once, on its own). */
+  live?: boolean;
+}
+
+/** What checkService looks at for a catalog service: its repos through the GitHub adapter, its cluster through deps.kube. */
+export function servicePlan(deps: Deps, name: string, opts: ServicePlanOptions = {}): CheckPlan {
   const svc = deps.catalog.resolve(name);
-  const source = (repo: string, ref?: string) => githubSource(deps.github, repo, ref);
-  const plan: CheckPlan = {
+  const refOf = (repo: string, fallback?: string) =>
+    Object.entries(opts.refs ?? {}).find(([r]) => r.toLowerCase() === repo.toLowerCase())?.[1] ?? fallback;
+  const source = (repo: string, ref?: string) => githubSource(deps.github, repo, refOf(repo, ref));
+  const live = opts.live === false
+    ? {}
+    : deps.kube
+      ? { live: () => readLive(deps, svc.cluster, svc.namespace, svc.deployment) }
+      : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' };
+  return {
     service: svc.name,
     code: source(svc.repo, svc.branch),
     dockerfiles: svc.dockerfiles,
@@ -468,14 +482,16 @@ export async function checkService(deps: Deps, name: string): Promise<Report> {
     manifests: { source: source(svc.manifests.repo), files: svc.manifests.files, helmValues: svc.manifests.helmValues, required: true },
     serviceRepository: svc.image,
     serviceReference: svc.tag ? `${svc.image}:${svc.tag}` : undefined,
-    ...(deps.kube
-      ? { live: () => readLive(deps, svc.cluster, svc.namespace, svc.deployment) }
-      : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' }),
+    ...live,
     // The service repo's dependency files, read through GitHub like the rest (no clone).
-    scan: async () => scanRepository(deps.github, svc.repo, svc.branch, { knowledge: await loadKnowledgeBase(deps.config.knowledge.files) }),
+    scan: async () => scanRepository(deps.github, svc.repo, refOf(svc.repo, svc.branch), { knowledge: await loadKnowledgeBase(deps.config.knowledge.files) }),
     scanImage: imageLayerScan(deps.registry, checkSettingsOf(deps)),
   };
-  return runCheck(plan, { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() });
+}
+
+/** Checks a catalog service: its repos through the GitHub adapter, its cluster through deps.kube. */
+export async function checkService(deps: Deps, name: string): Promise<Report> {
+  return runCheck(servicePlan(deps, name), { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() });
 }
 
 const DOCKERFILE_NAME = /(^|\/)(Dockerfile|Containerfile)(\.[\w.-]+)?$|\.(Dockerfile|dockerfile)$/;
@@ -490,6 +506,8 @@ export interface CheckPathOptions {
   settings?: CheckSettings;
   now?: Date;
   scan?: (root: string) => Promise<Finding[]>;
+  /** The service's image repository when known (e.g. from the catalog); otherwise guessed from the directory name. */
+  serviceRepository?: string;
 }
 
 /** Checks a local checkout: no catalog, Slack or cluster needed. */
@@ -508,7 +526,7 @@ export async function checkPath(root: string, opts: CheckPathOptions = {}): Prom
     if (text && /^kind:\s*(Deployment|StatefulSet|DaemonSet|ReplicaSet|Job|CronJob|Pod|List)\s*$/m.test(text)) manifestFiles.push(f);
   }
   // Without --image, a container whose image is named like the checkout's directory is the service's own.
-  let serviceRepository = opts.image ? (repositoryOf(opts.image) ?? opts.image) : undefined;
+  let serviceRepository = opts.image ? (repositoryOf(opts.image) ?? opts.image) : opts.serviceRepository;
   if (!serviceRepository) {
     const dir = basename(resolve(root));
     for (const f of manifestFiles) {
