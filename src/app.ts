@@ -23,6 +23,11 @@ import { createDigestSchedule } from './digest/digest.ts';
 import { DeliveryLog, dropRepeatedDeliveries } from './ops/dedupe.ts';
 import { FORWARDED_CONTEXT_KEY } from './ops/forward.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
+import type { OpsRoute } from './ops/server.ts';
+import { checkPullRequest } from './guard/pull-request.ts';
+import { GITHUB_EVENTS_PATH, githubWebhookRoute } from './guard/webhook.ts';
+import { renderPullCheck } from './render/guard-check.ts';
+import { renderGuardNote } from './render/guard-slack.ts';
 
 const { App, HTTPReceiver, LogLevel } = bolt;
 
@@ -88,12 +93,13 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
     timeout: 10_000,
   };
   const logLevel = deps.logger.level === 'debug' ? LogLevel.DEBUG : LogLevel.ERROR;
+  const routes: Record<string, OpsRoute> = {};
   // Before the App, which calls Slack at once: a bad HA setup (no peer secret or address) stops here.
   const ops = createOpsRuntime(deps, new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }), {
     secret: allSecrets.peerSecret,
     // The follower already acknowledged it; the handlers' respond() goes to the body's response_url.
     processEvent: (body) => app.processEvent({ body, ack: async () => undefined, customProperties: { [FORWARDED_CONTEXT_KEY]: true } }),
-  });
+  }, routes);
   const app =
     config.slack.mode === 'socket'
       ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true })
@@ -115,6 +121,26 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   app.use(ops.inFlight.middleware());
   registerCommands(app, deps);
   const slack = new SlackPoster(webClient);
+  if (allSecrets.githubWebhookSecret) {
+    const env = opts.env ?? process.env;
+    routes[GITHUB_EVENTS_PATH] = githubWebhookRoute({
+      secret: allSecrets.githubWebhookSecret,
+      maxBytes: config.guard.maxPayloadBytes,
+      deliveries: new DeliveryLog(config.guard.deliveryWindowHours * 3600_000),
+      logger: deps.logger,
+      installationId: env.GITHUB_APP_INSTALLATION_ID || undefined,
+      track: (work) => ops.inFlight.track(work),
+      checkPull: async (pr, trigger) => {
+        const started = Date.now();
+        try {
+          const result = await checkPullRequest(deps, pr, { output: renderPullCheck, note: renderGuardNote, post: (channel, content) => slack.post(channel, content) });
+          deps.logger.info({ repo: pr.repo, pr: pr.number, trigger, conclusion: result.check?.conclusion, skipped: result.skipped, requests: result.githubRequests, ms: Date.now() - started }, 'pull request checked');
+        } catch (err) {
+          deps.logger.error({ err: (err as Error).message, repo: pr.repo, pr: pr.number, trigger }, 'pull request check failed');
+        }
+      },
+    });
+  }
   // Only the leader steps canaries and posts the scheduled digest; every replica serves commands.
   const isLeader = () => ops.leadership.isLeader();
   deps.canary = buildCanaryController(deps, { slack, isLeader, leaseHolder: config.server.leaderElection.enabled ? isLeader : undefined });

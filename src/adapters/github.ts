@@ -412,6 +412,14 @@ export class GitHubClient {
     );
   }
 
+  /** The commit `head` branched from `base` at: what a PR's head is compared with (its base branch may have moved on since). */
+  async mergeBase(fullName: string, base: string, head: string): Promise<string> {
+    const { data } = await this.call(`compare ${base.slice(0, 7)}...${head.slice(0, 7)} in ${fullName}`, () =>
+      this.octokit.repos.compareCommitsWithBasehead({ ...split(fullName), basehead: `${base}...${head}`, per_page: 1 }),
+    );
+    return data.merge_base_commit.sha;
+  }
+
   /** The paths a pull request changes (renames give both paths), up to GitHub's 3000. */
   async pullFiles(fullName: string, number: number): Promise<{ files: PullFile[]; truncated: boolean }> {
     const files: PullFile[] = [];

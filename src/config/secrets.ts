@@ -9,17 +9,20 @@ export interface Secrets {
   slackSigningSecret?: string;
   /** Signs requests between replicas (leader election). */
   peerSecret?: string;
+  /** The GitHub App's webhook secret; without it POST /github/events is not served. */
+  githubWebhookSecret?: string;
 }
 
 export class MissingSecretError extends UserError {}
 
-/** Slack and peer secrets; GitHub's are read by the GitHub adapter (githubAuthFromEnv). */
+/** Slack, peer and webhook secrets; GitHub's API credentials are read by the GitHub adapter (githubAuthFromEnv). */
 export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   return {
     slackBotToken: env.SLACK_BOT_TOKEN || undefined,
     slackAppToken: env.SLACK_APP_TOKEN || undefined,
     slackSigningSecret: env.SLACK_SIGNING_SECRET || undefined,
     peerSecret: env.ARCHSHIFT_PEER_SECRET || undefined,
+    githubWebhookSecret: env.GITHUB_WEBHOOK_SECRET || undefined,
   };
 }
 

@@ -13,7 +13,7 @@ import { LeaderElector, SoleLeader, defaultIdentity, type Leadership } from './l
 import { registry } from './metrics.ts';
 import { peerUrl, requirePeerSecret } from './peer.ts';
 import { StoreReplicator } from './replicate.ts';
-import { startOpsServer, type OpsServer, type PeerEndpoints } from './server.ts';
+import { startOpsServer, type OpsRoute, type OpsServer, type PeerEndpoints } from './server.ts';
 
 /** How long a follower waits for the leader to take a request or hand over its store. */
 const PEER_TIMEOUT_MS = 5_000;
@@ -108,8 +108,8 @@ function createElection(deps: Deps, peer: PeerWiring, health: Health, inFlight: 
   };
 }
 
-/** `probeClient`: a WebClient without retries and with the probe timeout, for auth.test. */
-export function createOpsRuntime(deps: Deps, probeClient: WebClient, peer: PeerWiring): OpsRuntime {
+/** `probeClient`: a WebClient without retries and with the probe timeout, for auth.test. `routes`: more endpoints on the ops port. */
+export function createOpsRuntime(deps: Deps, probeClient: WebClient, peer: PeerWiring, routes?: Record<string, OpsRoute>): OpsRuntime {
   const cfg = deps.config.server;
   const health = new Health([slackProbe(probeClient), storeProbe(deps.store), ...clusterProbes(deps.kube)], {
     cacheMs: cfg.probeCacheSeconds * 1000,
@@ -126,7 +126,7 @@ export function createOpsRuntime(deps: Deps, probeClient: WebClient, peer: PeerW
     forwarder: election?.forwarder,
     port: () => server?.port,
     async start() {
-      server = await startOpsServer({ port: cfg.port, host: cfg.host, health, registry, logger: deps.logger, peers: election?.endpoints });
+      server = await startOpsServer({ port: cfg.port, host: cfg.host, health, registry, logger: deps.logger, peers: election?.endpoints, routes });
       election?.elector.start();
       election?.replicator.start();
     },

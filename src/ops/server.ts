@@ -28,9 +28,14 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-export async function startOpsServer(opts: { port: number; host?: string; health: Health; registry: Registry; logger: Logger; peers?: PeerEndpoints }): Promise<OpsServer> {
+/** A route another feature serves on this port (e.g. POST /github/events); it reads and answers the request itself. */
+export type OpsRoute = (req: IncomingMessage, res: ServerResponse) => void;
+
+export async function startOpsServer(opts: { port: number; host?: string; health: Health; registry: Registry; logger: Logger; peers?: PeerEndpoints; routes?: Record<string, OpsRoute> }): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    const route = opts.routes?.[path];
+    if (route) return route(req, res);
     const send = (status: number, type: string, body: string) => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);

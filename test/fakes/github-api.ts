@@ -535,6 +535,35 @@ export class FakeGitHub {
       const files = changed.slice(0, 3000).map((p) => ({ filename: p, status: !base.has(p) ? 'added' : !head.has(p) ? 'removed' : 'modified', sha: head.get(p) ?? base.get(p) }));
       return send(200, files.slice((page - 1) * Math.min(perPage, 100), page * Math.min(perPage, 100)));
     }
+    if (method === 'GET' && (m = /^\/compare\/(.+)\.\.\.(.+)$/.exec(rest))) {
+      const resolve = (r: string) => repo.refs.get(`refs/heads/${decodeURIComponent(r)}`) ?? (repo.commits.has(r) ? r : undefined);
+      const [base, head] = [resolve(m[1]!), resolve(m[2]!)];
+      if (!base || !head) return notFound();
+      const ancestors = (sha: string) => {
+        const seen = new Set<string>();
+        const walk = [sha];
+        while (walk.length) {
+          const s = walk.pop()!;
+          if (!seen.has(s)) walk.push(...(seen.add(s), repo.commits.get(s)?.parents ?? []));
+        }
+        return seen;
+      };
+      const ofBase = ancestors(base);
+      // Nearest common ancestor: walk the head's history breadth-first.
+      const queue = [head];
+      const visited = new Set<string>();
+      let mergeBase: string | undefined;
+      while (queue.length && !mergeBase) {
+        const s = queue.shift()!;
+        if (visited.has(s)) continue;
+        visited.add(s);
+        if (ofBase.has(s)) mergeBase = s;
+        else queue.push(...(repo.commits.get(s)?.parents ?? []));
+      }
+      if (!mergeBase) return send(404, { message: `No common ancestor between ${m[1]} and ${m[2]}.` });
+      const status = mergeBase === head ? (base === head ? 'identical' : 'behind') : mergeBase === base ? 'ahead' : 'diverged';
+      return send(200, { status, merge_base_commit: { sha: mergeBase }, base_commit: { sha: base }, commits: [], files: [] });
+    }
     if (rest.startsWith('/check-runs') || /^\/commits\/[^/]+\/check-runs$/.test(rest)) return this.checks(repo, grant, method, rest, body, send);
     if (method === 'PATCH' && (m = /^\/pulls\/(\d+)$/.exec(rest))) {
       const pr = repo.pulls.find((p) => p.number === Number(m![1]));
