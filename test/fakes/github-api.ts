@@ -614,7 +614,7 @@ export class FakeGitHub {
       return [];
     };
     if (method === 'POST' && rest === '/check-runs') {
-      if (!repo.commits.has(String(body.head_sha))) return invalid([`No commit found for SHA: ${String(body.head_sha)}`]);
+      if (!repo.commits.has(String(body.head_sha))) return send(422, { message: `No commit found for SHA: ${String(body.head_sha)}`, documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run' });
       const run: FakeCheckRun = {
         id: this.nextCheckRun++, name: String(body.name), head_sha: String(body.head_sha), status: 'queued', conclusion: null,
         ...(body.external_id ? { external_id: String(body.external_id) } : {}), ...(body.details_url ? { details_url: String(body.details_url) } : {}),
