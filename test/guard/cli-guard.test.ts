@@ -12,29 +12,7 @@ import { guardCommand } from '../../src/cli/guard.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Deps } from '../../src/deps.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
-
-const deployment = (host: string, onArm64: boolean) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-spec:
-  selector:
-    matchLabels: { app: api }
-  template:
-    metadata:
-      labels: { app: api }
-    spec:
-${onArm64 ? `      nodeSelector:
-        kubernetes.io/arch: arm64
-      tolerations:
-        - key: kubernetes.io/arch
-          operator: Equal
-          value: arm64
-          effect: NoExecute
-` : ''}      containers:
-        - name: api
-          image: ${host}/shop/api:1.0.0
-`;
+import { deploymentYaml } from './harness.ts';
 
 describe('archshift guard on two checkouts', () => {
   let registry: RunningRegistry;
@@ -61,7 +39,7 @@ describe('archshift guard on two checkouts', () => {
     const root = join(dir, name);
     await mkdir(join(root, 'k8s'), { recursive: true });
     await writeFile(join(root, 'Dockerfile'), dockerfile);
-    await writeFile(join(root, 'k8s', 'deployment.yaml'), deployment(registry.host, onArm64));
+    await writeFile(join(root, 'k8s', 'deployment.yaml'), deploymentYaml(`${registry.host}/shop/api:1.0.0`, onArm64));
     await writeFile(join(root, 'pipeline.yml'), 'steps:\n  docker-build:\n    mustBuildARM64: true\n');
     return root;
   };

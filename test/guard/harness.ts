@@ -14,7 +14,8 @@ export const INSTALLATION = '4242';
 const amd64 = { architecture: 'amd64' };
 const arm64 = { architecture: 'arm64', variant: 'v8' };
 
-const deployment = (image: string) => `apiVersion: apps/v1
+/** A Deployment `api` in namespace shop running `image`; `onArm64` adds the arm64 nodeSelector and toleration. */
+export const deploymentYaml = (image: string, onArm64 = false) => `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: api
@@ -26,7 +27,14 @@ spec:
     metadata:
       labels: { app: api }
     spec:
-      containers:
+${onArm64 ? `      nodeSelector:
+        kubernetes.io/arch: arm64
+      tolerations:
+        - key: kubernetes.io/arch
+          operator: Equal
+          value: arm64
+          effect: NoExecute
+` : ''}      containers:
         - name: api
           image: ${image}
 `;
@@ -66,7 +74,7 @@ export async function startGuardHarness(): Promise<GuardHarness> {
   for (const svc of ['api', 'web']) {
     github.addRepo(`acme/${svc}`, {
       Dockerfile: `FROM ${registry.host}/library/alpine:3.19\nCOPY app /app\n`,
-      'k8s/deployment.yaml': deployment(`${registry.host}/shop/${svc}:1.0.0`),
+      'k8s/deployment.yaml': deploymentYaml(`${registry.host}/shop/${svc}:1.0.0`),
       'pipeline.yml': 'steps:\n  docker-build:\n    mustBuildARM64: true\n',
     });
   }
