@@ -27,6 +27,7 @@ import { buildReport, type Finding, type Report } from './report.ts';
 import { loadKnowledgeBase } from './knowledge/load.ts';
 import { scanCheckout } from './scan.ts';
 import { isImageLayerReader, scanImageLayers } from './image-scan.ts';
+import { verifyArm64Binaries } from './image-elf.ts';
 import { scanRepository } from './scan-github.ts';
 import { githubSource, localSource, SourceError, type FileSource } from './sources.ts';
 
@@ -278,10 +279,13 @@ function serviceImageOf(plan: CheckPlan, uses: Use[]): string | undefined {
   return plan.serviceReference ?? (uses.find((u) => valid(u) && u.workload && 'cluster' in u.workload.origin) ?? uses.find(valid))?.reference;
 }
 
-/** The layer scan when it is switched on and the registry client can read blobs. */
+/**
+ * The layer scan when it is switched on and the registry client can read blobs: x86-only native code in
+ * the image that runs today, and whether its arm64 variant really holds arm64 binaries.
+ */
 function imageLayerScan(inspector: unknown, settings: CheckSettings): CheckPlan['scanImage'] {
   if (settings.scanImageLayers === false || !isImageLayerReader(inspector)) return undefined;
-  return (reference) => scanImageLayers(inspector, reference);
+  return async (reference) => (await Promise.all([scanImageLayers(inspector, reference), verifyArm64Binaries(inspector, reference)])).flat();
 }
 
 function normalized(reference: string): string {
