@@ -93,6 +93,8 @@ export async function checkPullRequest(deps: Deps, pr: PullRequestRef, io: PullC
   if (!github) throw new Error('no GitHub credentials are configured (GITHUB_APP_*), so pull requests cannot be checked');
   const startCount = github.requestCount;
   if (!servicesIn(deps, pr.repo, []).some(({ svc }) => policyOf(svc) !== 'off')) return { skipped: `no catalog service with the guard on keeps files in ${pr.repo}`, githubRequests: 0, notes: 0 };
+  // A check run is a write: only where github.allow lets archshift write.
+  if (!github.isAllowed(pr.repo)) return { skipped: `${pr.repo} is not in github.allow`, githubRequests: 0, notes: 0 };
 
   const checkRunId = await github.createCheckRun(pr.repo, { name: CHECK_NAME, headSha: pr.headSha, externalId: `${pr.repo}#${pr.number}` });
   let check: PullCheck;

@@ -68,6 +68,14 @@ describe('the PR guard through GitHub webhooks', () => {
     h.github.pushAsHuman('acme/api', 'main', { Dockerfile: `FROM ${h.registry.host}/library/alpine:3.19\nCOPY app /app\n` });
   });
 
+  test('a PR in a repository that holds no catalog service gets no check and costs no GitHub request', async () => {
+    const before = h.github.requests.length;
+    const res = await h.deliver('pull_request', h.pullEvent('acme/unrelated', { number: 7, headSha: 'a'.repeat(40), baseSha: 'b'.repeat(40) }));
+    assert.equal(res.status, 202);
+    await h.bot.bot.ops.inFlight.drain(30_000);
+    assert.equal(h.github.requests.length, before);
+  });
+
   test('forged, unsigned, oversized, replayed and duplicate deliveries: refused or run once', async () => {
     const pr = h.github.openPullAsHuman('acme/api', { branch: 'dup', files: { Dockerfile: `FROM ${h.registry.host}/library/alpine:3.8\n` } });
     const payload = h.pullEvent('acme/api', pr);
