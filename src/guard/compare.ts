@@ -45,13 +45,36 @@ export function findingKey(f: Finding): string {
 /** Info findings are supporting evidence ("publishes arm64"), not something a change adds or removes. */
 const relevant = (f: Finding) => f.severity !== 'info';
 
+/**
+ * Findings sharing a key are matched as a multiset: the same title first (one image named twice), then any;
+ * what is left over in head is introduced (a second FROM of an amd64-only image), left over in base fixed.
+ */
 export function compareReports(base: Pick<Report, 'findings'>, head: Pick<Report, 'findings'>): Comparison {
-  const baseKeys = new Set(base.findings.filter(relevant).map(findingKey));
-  const headKeys = new Set(head.findings.filter(relevant).map(findingKey));
-  const headRelevant = head.findings.filter(relevant);
-  return {
-    introduced: headRelevant.filter((f) => !baseKeys.has(findingKey(f))),
-    fixed: base.findings.filter(relevant).filter((f) => !headKeys.has(findingKey(f))),
-    unchanged: headRelevant.filter((f) => baseKeys.has(findingKey(f))),
+  const group = (list: Finding[]) => {
+    const out = new Map<string, Finding[]>();
+    for (const f of list.filter(relevant)) out.set(findingKey(f), [...(out.get(findingKey(f)) ?? []), f]);
+    return out;
   };
+  const [before, after] = [group(base.findings), group(head.findings)];
+  const result: Comparison = { introduced: [], fixed: [], unchanged: [] };
+  for (const key of new Set([...before.keys(), ...after.keys()])) {
+    const b = [...(before.get(key) ?? [])];
+    const h = [...(after.get(key) ?? [])];
+    const matched: Finding[] = [];
+    for (const f of [...h]) {
+      const i = b.findIndex((x) => x.title === f.title);
+      if (i < 0) continue;
+      b.splice(i, 1);
+      h.splice(h.indexOf(f), 1);
+      matched.push(f);
+    }
+    while (b.length && h.length) {
+      b.shift();
+      matched.push(h.shift()!);
+    }
+    result.unchanged.push(...matched);
+    result.introduced.push(...h);
+    result.fixed.push(...b);
+  }
+  return result;
 }

@@ -83,6 +83,14 @@ describe('archshift guard on two checkouts', () => {
     assert.match(out, /Introduced by this change \(1\)/);
   });
 
+  test('a second stage on an image without arm64, next to one that already had the problem, is introduced', async () => {
+    const base = await checkout('two-base', `FROM ${registry.host}/library/alpine:3.8 AS build\nFROM ${registry.host}/library/alpine:3.19\nCOPY --from=build /a /a\n`, true);
+    const head = await checkout('two-head', `FROM ${registry.host}/library/alpine:3.8 AS build\nFROM ${registry.host}/library/alpine:3.9\nCOPY --from=build /a /a\n`, true);
+    const json = JSON.parse((await run('--base', base, '--head', head, '--json')).out);
+    assert.deepEqual(json.introduced.map((f: { id: string; evidence: { line: number } }) => [f.id, f.evidence.line]), [['image.arm64-tag-available', 2]]);
+    assert.equal(json.conclusion, 'failure');
+  });
+
   test('fixed findings are listed as fixed', async () => {
     const base = await checkout('fix-base', `FROM ${registry.host}/library/alpine:3.8\n`, true);
     const head = join(dir, 'fix-head');
