@@ -36,6 +36,8 @@ export interface CheckSettings {
   imageTimeoutMs: number;
   /** Look inside the service image's layers for x86-only native code (default true). */
   scanImageLayers?: boolean;
+  /** Read the arm64 variant of the final stage's base images too (default false). */
+  verifyBaseImages?: boolean;
 }
 
 export const defaultCheckSettings: CheckSettings = { pipeline: defaultPipelineRule, imageTimeoutMs: 60_000 };
@@ -241,7 +243,7 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     inspectAll(uses, opts.inspector, settings.imageTimeoutMs),
     layerTarget ? plan.scanImage!(layerTarget) : [],
   ]);
-  findings.push(...layerFindings);
+  findings.push(...layerFindings, ...(await verifyBases(uses, results, opts.inspector, settings)));
   for (const use of dedupe(uses)) {
     const r = results.get(use.reference)!;
     findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion));
@@ -271,6 +273,16 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
   } else if (scanned) findings.push(...scanned);
 
   return buildReport(plan.service, findings, opts.now);
+}
+
+/** With `verifyBaseImages`: the runtime base images that list linux/arm64, checked for x86-64 binaries under it. */
+async function verifyBases(uses: Use[], results: Map<string, Looked>, inspector: ImageInspector | undefined, settings: CheckSettings): Promise<Finding[]> {
+  if (!settings.verifyBaseImages || settings.scanImageLayers === false || !isImageLayerReader(inspector)) return [];
+  const bases = [...new Set(uses.filter((u) => u.role === 'target').map((u) => u.reference))].filter((ref) => {
+    const r = results.get(ref);
+    return r !== undefined && 'result' in r && r.result.status === 'multi-arch-with-arm64';
+  });
+  return (await Promise.all(bases.map((ref) => verifyArm64Binaries(inspector, ref)))).flat();
 }
 
 /** The service image to look into: the one named (catalog tag, --image), else the one running, else one in the manifests. */
@@ -420,7 +432,7 @@ function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<stri
 
 export function checkSettingsOf(deps: Pick<Deps, 'config'>): CheckSettings {
   const r = deps.config.readiness;
-  return { pipeline: r.pipeline, imageTimeoutMs: r.imageTimeoutMs, scanImageLayers: r.scanImageLayers };
+  return { pipeline: r.pipeline, imageTimeoutMs: r.imageTimeoutMs, scanImageLayers: r.scanImageLayers, verifyBaseImages: r.verifyBaseImages };
 }
 
 /** Reads the live Deployment, its pods and their nodes' architectures. */

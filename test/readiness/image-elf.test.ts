@@ -2,9 +2,13 @@
 // holds an x86-64 ELF), an honest one, links, scripts, shells and shared objects, and the bounds.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createRegistryClient, type RegistryClient } from '../../src/adapters/registry.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { checkPath, defaultCheckSettings } from '../../src/readiness/check.ts';
 import { verifyArm64Binaries } from '../../src/readiness/image-elf.ts';
 import type { Finding } from '../../src/readiness/report.ts';
 import { startFaultProxy, startRegistry, tarOf, type RunningRegistry, type TarFile } from '../fakes/registry.ts';
@@ -80,6 +84,26 @@ describe('verifyArm64Binaries against the real registry', () => {
     ]);
     const findings = await verifyArm64Binaries(client, `${registry.host}/shop/libs:1`);
     assert.deepEqual(brief(findings), [['image.arm64-mislabelled', 'blocker', '/usr/lib/x86_64-linux-gnu/libcrypto.so.3']]);
+  });
+
+  test('readiness.verifyBaseImages: a runtime base image whose arm64 entry is mislabelled blocks the check', async () => {
+    await registry.pushIndexLayered('library/runtime', '1', [
+      { platform: amd64, layers: [layer([exe('bin/sh', X86_64)])], config: { Cmd: ['/bin/sh'] } },
+      { platform: arm64, layers: [layer([exe('bin/sh', X86_64)])], config: { Cmd: ['/bin/sh'] } },
+    ]);
+    const dir = await mkdtemp(join(tmpdir(), 'archshift-elf-'));
+    try {
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${registry.host}/library/runtime:1\nCOPY app /app\n`);
+      const on = await checkPath(dir, { inspector: client, settings: { ...defaultCheckSettings, verifyBaseImages: true } });
+      assert.deepEqual(on.findings.filter((f) => f.id.startsWith('image.arm64-')).map((f) => [f.id, f.evidence.image]), [
+        ['image.arm64-mislabelled', `${registry.host}/library/runtime:1`],
+      ]);
+      assert.equal(on.verdict, 'blocked');
+      const off = await checkPath(dir, { inspector: client, settings: defaultCheckSettings });
+      assert.ok(!off.findings.some((f) => f.id === 'image.arm64-mislabelled'), 'off by default: base images are not downloaded');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('bounded: past the byte cap it is unknown with the reason; no arm64 entry is not this check\'s finding', async () => {
