@@ -26,6 +26,11 @@ import { createDigestSchedule } from '../commands/notify/digest-post.ts';
 import { SlackCanaryNotifier } from '../commands/notify/canary-thread.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
 import { guardSlackListener } from './ops/slack-guard.ts';
+import type { OpsRoute } from './ops/server.ts';
+import { checkPullRequest } from './guard/pull-request.ts';
+import { GITHUB_EVENTS_PATH, githubWebhookRoute } from './guard/webhook.ts';
+import { renderPullCheck } from './render/guard-check.ts';
+import { renderGuardNote } from './render/guard-slack.ts';
 
 const { App, HTTPReceiver, LogLevel } = bolt;
 
@@ -123,10 +128,11 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
     timeout: 10_000,
   };
   const logLevel = deps.logger.level === 'debug' ? LogLevel.DEBUG : LogLevel.ERROR;
+  const routes: Record<string, OpsRoute> = {};
   // Before the App, which calls Slack at once: a bad HA setup (no cluster, or lowdb) stops here.
   let ops: OpsRuntime;
   try {
-    ops = createOpsRuntime(deps, new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }));
+    ops = createOpsRuntime(deps, new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }), routes);
   } catch (err) {
     await deps.store.close();
     throw err;
@@ -154,6 +160,26 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   // Every replica serves Slack; each listener acks, then waits for the store and drops retried deliveries.
   registerCommands(gatedApp(app, deps.store, deps.logger), deps);
   const slack = new SlackPoster(webClient, undefined, undefined, deps.logger);
+  if (allSecrets.githubWebhookSecret) {
+    const env = opts.env ?? process.env;
+    routes[GITHUB_EVENTS_PATH] = githubWebhookRoute({
+      secret: allSecrets.githubWebhookSecret,
+      maxBytes: config.guard.maxPayloadBytes,
+      firstDelivery: (key) => deps.store.firstDelivery(key, config.guard.deliveryWindowHours * 3600_000),
+      logger: deps.logger,
+      installationId: env.GITHUB_APP_INSTALLATION_ID || undefined,
+      track: (work) => ops.inFlight.track(work),
+      checkPull: async (pr, trigger) => {
+        const started = Date.now();
+        try {
+          const result = await checkPullRequest(deps, pr, { output: renderPullCheck, note: renderGuardNote, post: (channel, content) => slack.post(channel, content) });
+          deps.logger.info({ repo: pr.repo, pr: pr.number, trigger, conclusion: result.check?.conclusion, skipped: result.skipped, requests: result.githubRequests, ms: Date.now() - started }, 'pull request checked');
+        } catch (err) {
+          deps.logger.error({ err: (err as Error).message, repo: pr.repo, pr: pr.number, trigger }, 'pull request check failed');
+        }
+      },
+    });
+  }
   // Only the leader steps canaries and posts the scheduled digest; every replica serves commands. While
   // the store cannot be read the leader pauses too, rather than act on state it could not save.
   const storeAnswers = storeWatch(deps);

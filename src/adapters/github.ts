@@ -14,6 +14,11 @@ import { githubRequests } from '../ops/metrics.ts';
 
 const ArchshiftOctokit = Octokit.plugin(retry, throttling);
 const REPO_INFO_TTL_MS = 5 * 60_000;
+const COMMIT_SHA = /^[0-9a-f]{40}$/;
+/** The Checks API takes at most this many annotations per request; more go in later updates. */
+export const ANNOTATIONS_PER_REQUEST = 50;
+/** GitHub lists at most 3000 files of a pull request. */
+const MAX_PULL_FILES = 3000;
 type Client = InstanceType<typeof ArchshiftOctokit>;
 
 export class GitHubError extends Error {
@@ -74,6 +79,31 @@ interface GraphQLObject {
   text: string | null;
   isBinary: boolean | null;
   isTruncated: boolean;
+}
+
+export interface PullFile {
+  path: string;
+  status: string;
+  /** A renamed file's old path. */
+  previousPath?: string;
+}
+
+export type CheckConclusion = 'failure' | 'neutral' | 'success';
+
+export interface CheckAnnotation {
+  path: string;
+  startLine: number;
+  endLine: number;
+  level: 'failure' | 'warning' | 'notice';
+  title: string;
+  message: string;
+}
+
+export interface CheckOutput {
+  title: string;
+  summary: string;
+  text?: string;
+  annotations: CheckAnnotation[];
 }
 
 export interface FileChange {
@@ -272,12 +302,20 @@ export class GitHubClient {
     );
   }
 
-  /** Every file of `branch` with its blob sha and size, in one listing (`recursive=1`); `truncated` when GitHub cut a very large tree short. */
+  /**
+   * Every file of `branch` (or of a commit, by its sha) with its blob sha and size, in one listing
+   * (`recursive=1`); `truncated` when GitHub cut a very large tree short.
+   */
   async listFiles(fullName: string, branch: string): Promise<RepoTree> {
-    const head = await this.branchHead(fullName, branch);
-    if (!head) throw new GitHubError(`cannot list the files of ${fullName}: branch ${branch} does not exist`, 404);
+    // The trees API takes a commit sha for the tree; a branch name is resolved first (it may not exist).
+    let treeSha = branch;
+    if (!COMMIT_SHA.test(branch)) {
+      const head = await this.branchHead(fullName, branch);
+      if (!head) throw new GitHubError(`cannot list the files of ${fullName}: branch ${branch} does not exist`, 404);
+      treeSha = head.treeSha;
+    }
     const { data } = await this.call(`list the files of ${fullName}@${branch}`, () =>
-      this.octokit.git.getTree({ ...split(fullName), tree_sha: head.treeSha, recursive: '1' }),
+      this.octokit.git.getTree({ ...split(fullName), tree_sha: treeSha, recursive: '1' }),
     );
     // Symlinks (mode 120000) are blobs holding the link target, not the file; submodules are commits.
     const files = data.tree
@@ -374,6 +412,70 @@ export class GitHubClient {
         { id: pull.nodeId },
       ),
     );
+  }
+
+  /** The commit `head` branched from `base` at: what a PR's head is compared with (its base branch may have moved on since). */
+  async mergeBase(fullName: string, base: string, head: string): Promise<string> {
+    const { data } = await this.call(`compare ${base.slice(0, 7)}...${head.slice(0, 7)} in ${fullName}`, () =>
+      this.octokit.repos.compareCommitsWithBasehead({ ...split(fullName), basehead: `${base}...${head}`, per_page: 1 }),
+    );
+    return data.merge_base_commit.sha;
+  }
+
+  /** The paths a pull request changes (renames give both paths), up to GitHub's 3000. */
+  async pullFiles(fullName: string, number: number): Promise<{ files: PullFile[]; truncated: boolean }> {
+    const files: PullFile[] = [];
+    for (let page = 1; files.length < MAX_PULL_FILES; page++) {
+      const { data } = await this.call(`list the files of pull request #${number} in ${fullName}`, () =>
+        this.octokit.pulls.listFiles({ ...split(fullName), pull_number: number, per_page: 100, page }),
+      );
+      files.push(...data.map((f) => ({ path: f.filename, status: f.status, ...(f.previous_filename ? { previousPath: f.previous_filename } : {}) })));
+      if (data.length < 100) return { files, truncated: false };
+    }
+    return { files, truncated: true };
+  }
+
+  /** Opens a check run `in_progress` on `headSha`; returns its id. Only a GitHub App may (checks: write). */
+  async createCheckRun(fullName: string, run: { name: string; headSha: string; externalId?: string; detailsUrl?: string }): Promise<number> {
+    this.assertAllowed(fullName);
+    const { data } = await this.call(`create check run ${run.name} in ${fullName}`, () =>
+      this.octokit.checks.create({
+        ...split(fullName),
+        name: run.name,
+        head_sha: run.headSha,
+        status: 'in_progress',
+        started_at: new Date().toISOString(),
+        ...(run.externalId ? { external_id: run.externalId } : {}),
+        ...(run.detailsUrl ? { details_url: run.detailsUrl } : {}),
+      }),
+    );
+    return data.id;
+  }
+
+  /**
+   * Completes a check run with its conclusion and output. GitHub takes at most 50 annotations per
+   * request and appends those of each update, so the rest follow in further updates of 50.
+   * Returns the number of requests made.
+   */
+  async completeCheckRun(fullName: string, id: number, conclusion: CheckConclusion, output: CheckOutput): Promise<number> {
+    this.assertAllowed(fullName);
+    const batches: CheckAnnotation[][] = [];
+    for (let i = 0; i < output.annotations.length; i += ANNOTATIONS_PER_REQUEST) batches.push(output.annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
+    const base = { title: output.title, summary: output.summary, ...(output.text ? { text: output.text } : {}) };
+    const toGitHub = (a: CheckAnnotation) => ({ path: a.path, start_line: a.startLine, end_line: a.endLine, annotation_level: a.level, title: a.title, message: a.message });
+    let requests = 0;
+    for (const [i, batch] of (batches.length ? batches : [[]]).entries()) {
+      requests++;
+      await this.call(`update check run ${id} in ${fullName}`, () =>
+        this.octokit.checks.update({
+          ...split(fullName),
+          check_run_id: id,
+          ...(i === 0 ? { status: 'completed' as const, conclusion, completed_at: new Date().toISOString() } : {}),
+          output: { ...base, ...(batch.length ? { annotations: batch.map(toGitHub) } : {}) },
+        }),
+      );
+    }
+    return requests;
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {

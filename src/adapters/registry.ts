@@ -64,6 +64,7 @@ interface Descriptor {
 interface ImageManifest {
   manifests?: Descriptor[];
   layers?: Descriptor[];
+  config?: Descriptor;
 }
 
 const MAX_TAG_PAGES = 100;
@@ -139,11 +140,13 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
 
   /**
    * The layers of the linux/amd64 image of `reference` (or of its only image): what runs today, so what
-   * its files are. Throws RegistryFailure (or an Error for a malformed reference) with a reason.
+   * its files are. With `architecture` (e.g. arm64), that variant's layers and its run config instead.
+   * Throws RegistryFailure (or an Error for a malformed reference) with a reason.
    */
-  async imageLayers(reference: string): Promise<ImageLayers> {
+  async imageLayers(reference: string, architecture?: string): Promise<ImageLayers> {
     const ref = parseImageRef(reference);
     const ep = endpoint(ref);
+    const arch = architecture ?? 'amd64';
     let what = ref.normalized;
     let reply = await this.http.get(ep, `/v2/${ep.repository}/manifests/${ref.digest ?? ref.tag}`, 'manifest', MANIFEST_ACCEPT);
     if (reply.status !== 200) throw this.failure(reply, ep, what);
@@ -151,10 +154,12 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
     let chosen: Platform | undefined;
     if (Array.isArray(manifest.manifests)) {
       const runnable = manifest.manifests.filter(isRunnable);
-      const pick = runnable.find((d) => d.platform!.os === 'linux' && d.platform!.architecture === 'amd64') ?? (runnable.length === 1 ? runnable[0] : undefined);
+      const linux = runnable.filter((d) => d.platform!.os === 'linux' && d.platform!.architecture === arch);
+      // arm64 without a variant, or v8, is what an arm64 node runs.
+      const pick = linux.find((d) => !d.platform!.variant || d.platform!.variant === 'v8') ?? linux[0] ?? (!architecture && runnable.length === 1 ? runnable[0] : undefined);
       if (!pick?.digest) {
         const listed = runnable.map((d) => `${d.platform!.os}/${d.platform!.architecture}`).join(', ') || 'none';
-        throw new RegistryFailure('error', `the index of ${what} has no linux/amd64 image to look into (platforms: ${listed})`);
+        throw Object.assign(new RegistryFailure('error', `the index of ${what} has no linux/${arch} image to look into (platforms: ${listed})`), { noVariant: true });
       }
       chosen = platform(pick.platform!.os!, pick.platform!.architecture!, pick.platform!.variant);
       what = `${ep.registry}/${ep.repository}@${pick.digest}`;
@@ -165,9 +170,29 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
     if (!Array.isArray(manifest.layers)) {
       throw new RegistryFailure('error', `${what} has no layer list (${reply.headers.get('content-type') ?? 'no content type'})`);
     }
-    chosen ??= (await this.platformsOf(ep, reply, what))[0]!;
     const layers = manifest.layers.filter((l) => l.digest).map((l) => ({ mediaType: l.mediaType ?? '', digest: l.digest!, size: l.size }));
-    return { digest: sha256(reply.body), platform: chosen, layers };
+    const digest = sha256(reply.body);
+    if (!architecture) {
+      chosen ??= (await this.platformsOf(ep, reply, what))[0]!;
+      return { digest, platform: chosen, layers };
+    }
+    const config = await this.runConfig(ep, manifest.config?.digest, what);
+    return { digest, platform: chosen ?? platform(config.os ?? 'linux', config.architecture ?? 'unknown', config.variant), layers, config: config.run };
+  }
+
+  /** The config blob's platform and what the container runs. */
+  private async runConfig(ep: Endpoint, digest: string | undefined, what: string): Promise<{ os?: string; architecture?: string; variant?: string; run: NonNullable<ImageLayers['config']> }> {
+    if (!digest) throw new RegistryFailure('error', `${what} names no config blob`);
+    const blob = await this.http.get(ep, `/v2/${ep.repository}/blobs/${digest}`, 'blob');
+    if (blob.status !== 200) throw this.failure(blob, ep, `the config blob of ${what}`);
+    const c = parseJson<{ os?: string; architecture?: string; variant?: string; config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string } }>(blob, `config blob of ${what}`);
+    const strings = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined);
+    return {
+      os: c.os,
+      architecture: c.architecture,
+      variant: c.variant,
+      run: { entrypoint: strings(c.config?.Entrypoint), cmd: strings(c.config?.Cmd), env: strings(c.config?.Env), ...(typeof c.config?.WorkingDir === 'string' ? { workingDir: c.config.WorkingDir } : {}) },
+    };
   }
 
   /** Streams one blob; the download may take up to `blobTimeoutMs`. Throws RegistryFailure when it cannot start. */

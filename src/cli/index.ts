@@ -5,7 +5,8 @@ import { digestCommand } from './digest.ts';
 import { statusCommand } from './status.ts';
 import { canaryCommand, canariesCommand } from './canary.ts';
 import { storeCommand } from './store.ts';
+import { guardCommand } from './guard.ts';
 import type { CliCommand } from './types.ts';
 
 /** Every terminal subcommand; `archshift help` prints them in this order. */
-export const cliCommands: CliCommand[] = [checkCommand, prCommand, canaryCommand, canariesCommand, digestCommand, statusCommand, servicesCommand, storeCommand];
+export const cliCommands: CliCommand[] = [checkCommand, guardCommand, prCommand, canaryCommand, canariesCommand, digestCommand, statusCommand, servicesCommand, storeCommand];

@@ -27,6 +27,8 @@ export const serviceEntrySchema = z
     channel: z.string().min(1).optional(),
     /** Services moved through a canary get the `<name>-arm64` Deployment and subsets in their PR. */
     canary: z.boolean().default(false),
+    /** The PR check (`archshift/arm64`): `enforce` fails a PR that breaks arm64 for a moved service, `warn` only says so, `off` skips it. */
+    guard: z.enum(['enforce', 'warn', 'off']).optional(),
   })
   .strict();
 

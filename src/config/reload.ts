@@ -44,6 +44,8 @@ const takesEffect: { [K in keyof Config]: 'restart' | { restartKeys: Array<keyof
   auth: { restartKeys: ['groupCacheSeconds'] },
   // runDigest reads the section per run; the cron schedule is armed once.
   digest: { restartKeys: ['schedule', 'timezone', 'catchUpHours'] },
+  // The webhook route is built once; the check reads reportUrl per delivery.
+  guard: { restartKeys: ['maxPayloadBytes', 'deliveryWindowHours'] },
 };
 
 type Section = Record<string, unknown>;

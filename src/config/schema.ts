@@ -9,6 +9,7 @@ import { digestConfigSchema } from '../digest/config.ts';
 import { authConfigSchema } from '../auth/config.ts';
 import { serverConfigSchema } from '../ops/config.ts';
 import { storeConfigSchema } from './store-config.ts';
+import { guardConfigSchema } from '../guard/config.ts';
 
 const hostPattern = /^[a-z0-9.-]+(:\d+)?$/i;
 
@@ -91,6 +92,7 @@ export const configSchema = z
     auth: authConfigSchema,
     store: storeConfigSchema,
     server: serverConfigSchema,
+    guard: guardConfigSchema,
   })
   .strict();
 

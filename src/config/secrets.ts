@@ -7,16 +7,19 @@ export interface Secrets {
   slackBotToken?: string;
   slackAppToken?: string;
   slackSigningSecret?: string;
+  /** The GitHub App's webhook secret; without it POST /github/events is not served. */
+  githubWebhookSecret?: string;
 }
 
 export class MissingSecretError extends UserError {}
 
-/** Slack secrets; GitHub's are read by the GitHub adapter (githubAuthFromEnv). */
+/** Slack and webhook secrets; GitHub's API credentials are read by the GitHub adapter (githubAuthFromEnv). */
 export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   return {
     slackBotToken: env.SLACK_BOT_TOKEN || undefined,
     slackAppToken: env.SLACK_APP_TOKEN || undefined,
     slackSigningSecret: env.SLACK_SIGNING_SECRET || undefined,
+    githubWebhookSecret: env.GITHUB_WEBHOOK_SECRET || undefined,
   };
 }
 

@@ -9,7 +9,7 @@ import { Health, clusterProbes, slackProbe, storeProbe } from './health.ts';
 import { InFlight } from './inflight.ts';
 import { LeaderElector, SoleLeader, defaultIdentity, type Leadership } from './leader.ts';
 import { registry } from './metrics.ts';
-import { startOpsServer, type OpsServer } from './server.ts';
+import { startOpsServer, type OpsRoute, type OpsServer } from './server.ts';
 
 export interface OpsRuntime {
   health: Health;
@@ -49,8 +49,8 @@ function createElector(deps: Deps): LeaderElector {
   });
 }
 
-/** `probeClient`: a WebClient without retries and with the probe timeout, for auth.test. */
-export function createOpsRuntime(deps: Deps, probeClient: WebClient): OpsRuntime {
+/** `probeClient`: a WebClient without retries and with the probe timeout, for auth.test. `routes`: more endpoints on the ops port. */
+export function createOpsRuntime(deps: Deps, probeClient: WebClient, routes?: Record<string, OpsRoute>): OpsRuntime {
   const cfg = deps.config.server;
   const health = new Health([slackProbe(probeClient), storeProbe(deps.store), ...clusterProbes(deps.kube)], {
     cacheMs: cfg.probeCacheSeconds * 1000,
@@ -66,7 +66,7 @@ export function createOpsRuntime(deps: Deps, probeClient: WebClient): OpsRuntime
     inFlight,
     port: () => server?.port,
     async start() {
-      server = await startOpsServer({ port: cfg.port, host: cfg.host, health, registry, logger: deps.logger });
+      server = await startOpsServer({ port: cfg.port, host: cfg.host, health, registry, logger: deps.logger, routes });
       elector?.start();
     },
     beginShutdown() {

@@ -1,6 +1,6 @@
 // The ops HTTP server on `server.port`: /healthz, /readyz and /metrics. It is separate from Bolt's
 // receiver so it works in Socket Mode too and never shares a port with Slack's signed endpoint.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
@@ -11,9 +11,14 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-export async function startOpsServer(opts: { port: number; host?: string; health: Health; registry: Registry; logger: Logger }): Promise<OpsServer> {
+/** A route another feature serves on this port (e.g. POST /github/events); it reads and answers the request itself. */
+export type OpsRoute = (req: IncomingMessage, res: ServerResponse) => void;
+
+export async function startOpsServer(opts: { port: number; host?: string; health: Health; registry: Registry; logger: Logger; routes?: Record<string, OpsRoute> }): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    const route = opts.routes?.[path];
+    if (route) return route(req, res);
     const send = (status: number, type: string, body: string) => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);

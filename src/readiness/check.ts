@@ -25,6 +25,7 @@ import { buildReport, type Finding, type Report } from './report.ts';
 import { loadKnowledgeBase } from './knowledge/load.ts';
 import { scanCheckout } from './scan.ts';
 import { isImageLayerReader, scanImageLayers } from './image-scan.ts';
+import { verifyArm64Binaries } from './image-elf.ts';
 import { scanRepository } from './scan-github.ts';
 import { githubSource, localSource, SourceError, type FileSource } from './sources.ts';
 
@@ -33,6 +34,8 @@ export interface CheckSettings {
   imageTimeoutMs: number;
   /** Look inside the service image's layers for x86-only native code (default true). */
   scanImageLayers?: boolean;
+  /** Read the arm64 variant of the final stage's base images too (default false). */
+  verifyBaseImages?: boolean;
 }
 
 export const defaultCheckSettings: CheckSettings = { pipeline: defaultPipelineRule, imageTimeoutMs: 60_000 };
@@ -238,7 +241,7 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     inspectAll(uses, opts.inspector, settings.imageTimeoutMs),
     layerTarget ? plan.scanImage!(layerTarget) : [],
   ]);
-  findings.push(...layerFindings);
+  findings.push(...layerFindings, ...(await verifyBases(uses, results, opts.inspector, settings)));
   for (const use of dedupe(uses)) {
     const r = results.get(use.reference)!;
     findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion));
@@ -270,16 +273,29 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
   return buildReport(plan.service, findings, opts.now);
 }
 
+/** With `verifyBaseImages`: the runtime base images that list linux/arm64, checked for x86-64 binaries under it. */
+async function verifyBases(uses: Use[], results: Map<string, Looked>, inspector: ImageInspector | undefined, settings: CheckSettings): Promise<Finding[]> {
+  if (!settings.verifyBaseImages || settings.scanImageLayers === false || !isImageLayerReader(inspector)) return [];
+  const bases = [...new Set(uses.filter((u) => u.role === 'target').map((u) => u.reference))].filter((ref) => {
+    const r = results.get(ref);
+    return r !== undefined && 'result' in r && r.result.status === 'multi-arch-with-arm64';
+  });
+  return (await Promise.all(bases.map((ref) => verifyArm64Binaries(inspector, ref)))).flat();
+}
+
 /** The service image to look into: the one named (catalog tag, --image), else the one running, else one in the manifests. */
 function serviceImageOf(plan: CheckPlan, uses: Use[]): string | undefined {
   const valid = (u: Use) => u.role === 'service' && repositoryOf(u.reference) !== undefined;
   return plan.serviceReference ?? (uses.find((u) => valid(u) && u.workload && 'cluster' in u.workload.origin) ?? uses.find(valid))?.reference;
 }
 
-/** The layer scan when it is switched on and the registry client can read blobs. */
+/**
+ * The layer scan when it is switched on and the registry client can read blobs: x86-only native code in
+ * the image that runs today, and whether its arm64 variant really holds arm64 binaries.
+ */
 function imageLayerScan(inspector: unknown, settings: CheckSettings): CheckPlan['scanImage'] {
   if (settings.scanImageLayers === false || !isImageLayerReader(inspector)) return undefined;
-  return (reference) => scanImageLayers(inspector, reference);
+  return async (reference) => (await Promise.all([scanImageLayers(inspector, reference), verifyArm64Binaries(inspector, reference)])).flat();
 }
 
 function normalized(reference: string): string {
@@ -414,11 +430,11 @@ function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<stri
 
 export function checkSettingsOf(deps: Pick<Deps, 'config'>): CheckSettings {
   const r = deps.config.readiness;
-  return { pipeline: r.pipeline, imageTimeoutMs: r.imageTimeoutMs, scanImageLayers: r.scanImageLayers };
+  return { pipeline: r.pipeline, imageTimeoutMs: r.imageTimeoutMs, scanImageLayers: r.scanImageLayers, verifyBaseImages: r.verifyBaseImages };
 }
 
 /** Reads the live Deployment, its pods and their nodes' architectures. */
-async function readLive(deps: Deps, cluster: string | undefined, namespace: string, name: string): Promise<LiveWorkload> {
+export async function readLive(deps: Deps, cluster: string | undefined, namespace: string, name: string): Promise<LiveWorkload> {
   const c = deps.kube!.cluster(cluster);
   const deployment: V1Deployment | undefined = await c.getDeployment(namespace, name);
   if (!deployment) throw new LiveUnavailable(`Deployment ${namespace}/${name} does not exist in cluster ${c.name}, so its running containers are unknown`);
@@ -454,11 +470,25 @@ async function readLive(deps: Deps, cluster: string | undefined, namespace: stri
   };
 }
 
-/** Checks a catalog service: its repos through the GitHub adapter, its cluster through deps.kube. */
-export async function checkService(deps: Deps, name: string): Promise<Report> {
+export interface ServicePlanOptions {
+  /** The commit (or branch) to read a repository at, by `owner/name`; other repos are read at their default branch (the service repo at its catalog branch). */
+  refs?: Record<string, string>;
+  /** false: the cluster is left out (a base/head comparison reads it once, on its own). */
+  live?: boolean;
+}
+
+/** What checkService looks at for a catalog service: its repos through the GitHub adapter, its cluster through deps.kube. */
+export function servicePlan(deps: Deps, name: string, opts: ServicePlanOptions = {}): CheckPlan {
   const svc = deps.catalog.resolve(name);
-  const source = (repo: string, ref?: string) => githubSource(deps.github, repo, ref);
-  const plan: CheckPlan = {
+  const refOf = (repo: string, fallback?: string) =>
+    Object.entries(opts.refs ?? {}).find(([r]) => r.toLowerCase() === repo.toLowerCase())?.[1] ?? fallback;
+  const source = (repo: string, ref?: string) => githubSource(deps.github, repo, refOf(repo, ref));
+  const live = opts.live === false
+    ? {}
+    : deps.kube
+      ? { live: () => readLive(deps, svc.cluster, svc.namespace, svc.deployment) }
+      : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' };
+  return {
     service: svc.name,
     code: source(svc.repo, svc.branch),
     dockerfiles: svc.dockerfiles,
@@ -466,14 +496,16 @@ export async function checkService(deps: Deps, name: string): Promise<Report> {
     manifests: { source: source(svc.manifests.repo), files: svc.manifests.files, helmValues: svc.manifests.helmValues, required: true },
     serviceRepository: svc.image,
     serviceReference: svc.tag ? `${svc.image}:${svc.tag}` : undefined,
-    ...(deps.kube
-      ? { live: () => readLive(deps, svc.cluster, svc.namespace, svc.deployment) }
-      : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' }),
+    ...live,
     // The service repo's dependency files, read through GitHub like the rest (no clone).
-    scan: async () => scanRepository(deps.github, svc.repo, svc.branch, { knowledge: await loadKnowledgeBase(deps.config.knowledge.files) }),
+    scan: async () => scanRepository(deps.github, svc.repo, refOf(svc.repo, svc.branch), { knowledge: await loadKnowledgeBase(deps.config.knowledge.files) }),
     scanImage: imageLayerScan(deps.registry, checkSettingsOf(deps)),
   };
-  return runCheck(plan, { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() });
+}
+
+/** Checks a catalog service: its repos through the GitHub adapter, its cluster through deps.kube. */
+export async function checkService(deps: Deps, name: string): Promise<Report> {
+  return runCheck(servicePlan(deps, name), { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() });
 }
 
 const DOCKERFILE_NAME = /(^|\/)(Dockerfile|Containerfile)(\.[\w.-]+)?$|\.(Dockerfile|dockerfile)$/;
@@ -488,6 +520,8 @@ export interface CheckPathOptions {
   settings?: CheckSettings;
   now?: Date;
   scan?: (root: string) => Promise<Finding[]>;
+  /** The service's image repository when known (e.g. from the catalog); otherwise guessed from the directory name. */
+  serviceRepository?: string;
 }
 
 /** Checks a local checkout: no catalog, Slack or cluster needed. */
@@ -506,7 +540,7 @@ export async function checkPath(root: string, opts: CheckPathOptions = {}): Prom
     if (text && /^kind:\s*(Deployment|StatefulSet|DaemonSet|ReplicaSet|Job|CronJob|Pod|List)\s*$/m.test(text)) manifestFiles.push(f);
   }
   // Without --image, a container whose image is named like the checkout's directory is the service's own.
-  let serviceRepository = opts.image ? (repositoryOf(opts.image) ?? opts.image) : undefined;
+  let serviceRepository = opts.image ? (repositoryOf(opts.image) ?? opts.image) : opts.serviceRepository;
   if (!serviceRepository) {
     const dir = basename(resolve(root));
     for (const f of manifestFiles) {

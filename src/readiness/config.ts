@@ -15,6 +15,8 @@ export const readinessConfigSchema = z
     imageTimeoutMs: z.number().int().min(1000).default(60_000),
     /** Stream the service image's layers (not base images) and report jars bundling x86-64-only native code. */
     scanImageLayers: z.boolean().default(true),
+    /** Also check that the final stage's base images really hold arm64 binaries under linux/arm64 (reads their layers). */
+    verifyBaseImages: z.boolean().default(false),
   })
   .strict()
-  .default({ pipeline: { section: 'docker-build', flag: 'mustBuildARM64' }, imageTimeoutMs: 60_000, scanImageLayers: true });
+  .default({ pipeline: { section: 'docker-build', flag: 'mustBuildARM64' }, imageTimeoutMs: 60_000, scanImageLayers: true, verifyBaseImages: false });

@@ -18,18 +18,31 @@ export interface LayerDescriptor {
   size?: number;
 }
 
+/** What the image config says the container runs (OCI config `Entrypoint`, `Cmd`, `Env`, `WorkingDir`). */
+export interface ImageRunConfig {
+  entrypoint?: string[];
+  cmd?: string[];
+  env?: string[];
+  workingDir?: string;
+}
+
 export interface ImageLayers {
   /** Digest of the image manifest whose layers these are. */
   digest: string;
   platform: Platform;
   /** Bottom layer first. */
   layers: LayerDescriptor[];
+  /** Read when a non-amd64 variant was asked for (the arm64 binary check needs the entrypoint). */
+  config?: ImageRunConfig;
 }
 
 /** What the scan needs from the registry adapter (RegistryClient implements it). */
 export interface ImageLayerReader {
-  /** The linux/amd64 (or only) image of `reference`; throws with a reason. */
-  imageLayers(reference: string): Promise<ImageLayers>;
+  /**
+   * The linux/amd64 (or only) image of `reference`, or with `architecture` that variant (with its run
+   * config); throws with a reason, with `noVariant: true` when the index lists no such platform.
+   */
+  imageLayers(reference: string, architecture?: string): Promise<ImageLayers>;
   /** Streams one blob; throws with a reason when it cannot start. */
   openBlob(reference: string, digest: string): Promise<Readable>;
 }
@@ -194,7 +207,7 @@ function notScanned(reference: string, reason: string): Finding {
   };
 }
 
-function compressionOf(mediaType: string): 'gzip' | 'none' | 'zstd' | 'other' {
+export function compressionOf(mediaType: string): 'gzip' | 'none' | 'zstd' | 'other' {
   if (/zstd/.test(mediaType)) return 'zstd';
   if (/tar[.+]gzip$|tar\.gz$/.test(mediaType)) return 'gzip';
   if (/\.tar$|layer\.v1\.tar$/.test(mediaType)) return 'none';
@@ -205,10 +218,12 @@ const isCandidate = (path: string) => kindsOf(path).some((k) => k === 'jar' || k
 
 const mib = (bytes: number) => Math.round(bytes / 1024 ** 2);
 
-interface TarEntry {
+export interface TarEntry {
   /** Without a leading `./` or `/`. */
   path: string;
   type: 'file' | 'other';
+  /** A symbolic or hard link's target, as written. */
+  link?: string;
   /** The first `want(path, size)` bytes of a regular file, when it wanted any. */
   data?: Buffer;
 }
@@ -220,12 +235,13 @@ const MAX_META_BYTES = 1024 * 1024;
  * A streaming tar reader: ustar headers in 512-byte blocks, GNU long names (`././@LongLink`, type L)
  * and pax `path=` records (type x). `want` says how many leading bytes of a regular file to keep.
  */
-export async function* tarEntries(source: AsyncIterable<Buffer>, want: (path: string, size: number) => number): AsyncGenerator<TarEntry> {
+export async function* tarEntries(source: AsyncIterable<Buffer>, want: (path: string, size: number, mode: number) => number): AsyncGenerator<TarEntry> {
   let pending: Buffer = Buffer.alloc(0);
   let skip = 0; // data not kept plus block padding still to pass over
-  let current: { path: string; kind: string; remaining: number; keep: number; parts: Buffer[]; padding: number } | undefined;
+  let current: { path: string; kind: string; link?: string; remaining: number; keep: number; parts: Buffer[]; padding: number } | undefined;
   let longName: string | undefined;
   let paxPath: string | undefined;
+  let paxLink: string | undefined;
   for await (const chunk of source) {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     let off = 0;
@@ -237,13 +253,17 @@ export async function* tarEntries(source: AsyncIterable<Buffer>, want: (path: st
         off += take;
         current.remaining -= take;
         if (current.remaining > 0) break;
-        const { path, kind, parts, padding } = current;
+        const { path, kind, link, parts, padding } = current;
         current = undefined;
         skip = padding;
         const data = Buffer.concat(parts);
         if (kind === 'L') longName = data.toString('utf8').replace(/\0.*$/s, '');
-        else if (kind === 'x') paxPath = paxRecords(data).path ?? paxPath;
-        else if (kind !== 'g') yield { path, type: kind === 'file' ? 'file' : 'other', ...(parts.length ? { data } : {}) };
+        else if (kind === 'x') {
+          const records = paxRecords(data);
+          paxPath = records.path ?? paxPath;
+          paxLink = records.linkpath ?? paxLink;
+        }
+        else if (kind !== 'g') yield { path, type: kind === 'file' ? 'file' : 'other', ...(parts.length ? { data } : {}), ...(link !== undefined ? { link } : {}) };
         continue;
       }
       if (skip > 0) {
@@ -262,15 +282,17 @@ export async function* tarEntries(source: AsyncIterable<Buffer>, want: (path: st
       paxPath = longName = undefined;
       const path = rawPath.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
       const kind = entry.type === 'L' || entry.type === 'x' || entry.type === 'g' ? entry.type : entry.type === '0' || entry.type === '\0' || entry.type === '7' ? 'file' : 'other';
-      const keep = kind === 'file' ? Math.min(entry.size, want(path, entry.size)) : kind === 'other' ? 0 : Math.min(entry.size, MAX_META_BYTES);
-      current = { path, kind, remaining: entry.size, keep, parts: [], padding: (512 - (entry.size % 512)) % 512 };
+      const keep = kind === 'file' ? Math.min(entry.size, want(path, entry.size, entry.mode)) : kind === 'other' ? 0 : Math.min(entry.size, MAX_META_BYTES);
+      const link = entry.type === '1' || entry.type === '2' ? (paxLink ?? entry.link) : undefined;
+      paxLink = undefined;
+      current = { path, kind, link, remaining: entry.size, keep, parts: [], padding: (512 - (entry.size % 512)) % 512 };
     }
     pending = pending.subarray(off);
   }
   if (current || skip > 0) throw new Error('the tar archive ends in the middle of a file');
 }
 
-function parseHeader(header: Buffer): { name: string; size: number; type: string } {
+function parseHeader(header: Buffer): { name: string; size: number; type: string; mode: number; link: string } {
   const field = (start: number, length: number) => header.toString('utf8', start, start + length).replace(/\0.*$/s, '');
   let sum = 0;
   for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i]!;
@@ -280,7 +302,7 @@ function parseHeader(header: Buffer): { name: string; size: number; type: string
   const size = header[124]! & 0x80 ? Number(header.readBigUInt64BE(128)) : parseInt(field(124, 12).trim() || '0', 8);
   const name = field(0, 100);
   const prefix = field(257, 6) === 'ustar' ? field(345, 155) : '';
-  return { name: prefix ? `${prefix}/${name}` : name, size, type: String.fromCharCode(header[156]!) };
+  return { name: prefix ? `${prefix}/${name}` : name, size, type: String.fromCharCode(header[156]!), mode: parseInt(field(100, 8).trim() || '0', 8), link: field(157, 100) };
 }
 
 /** `<length> <key>=<value>\n` records of a pax extended header. */

@@ -38,6 +38,8 @@ export interface TestBotOptions {
   env?: NodeJS.ProcessEnv;
   /** Write the config to `<dir>/archshift.yml` and start from that file, as `--config` does. */
   fromFile?: boolean;
+  /** GITHUB_WEBHOOK_SECRET: serves POST /github/events on the ops server. */
+  githubWebhookSecret?: string;
 }
 
 export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts: TestBotOptions = {}): Promise<TestBot> {
@@ -57,7 +59,7 @@ export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts
   const config = configFile ? await loadConfig(configFile) : parseConfig(raw);
   const bot = await createBot(config, {
     logger: createLogger('silent'),
-    secrets: { slackBotToken: 'xoxb-test', slackSigningSecret: SIGNING_SECRET },
+    secrets: { slackBotToken: 'xoxb-test', slackSigningSecret: SIGNING_SECRET, githubWebhookSecret: opts.githubWebhookSecret },
     kubeConfig: opts.kubeConfig,
     clock: opts.clock,
     // GitHub and registry credentials (e.g. GITHUB_TOKEN for the GitHub double); default process.env.

@@ -4,9 +4,14 @@
 // their headers). Octokit talks to it over HTTP; failures can be injected per route. Trees are listed
 // (`recursive=1`, truncated past `treeEntryLimit` as GitHub does for huge repos) and blobs read by sha,
 // binary content included. GraphQL answers markPullRequestReadyForReview and `repository { object(expression:) }`
-// file reads; GitHub Enterprise's /api/v3 and /api/graphql prefixes are served too.
+// file reads; GitHub Enterprise's /api/v3 and /api/graphql prefixes are served too. Every REST request
+// is validated against GitHub's OpenAPI description first (github-openapi.ts), so the double refuses with
+// 422 what GitHub refuses. The Checks API (create, update, list check runs, with annotations appended
+// per update as GitHub does) only answers GitHub App installation tokens, as GitHub's does; pull
+// request files are the paths that differ between the PR's base and head trees.
 import { createHash, createVerify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { loadGitHubDescription, validateGitHubRequest } from './github-openapi.ts';
 import { closeServer, listenLocal } from './net.ts';
 
 interface Commit {
@@ -29,6 +34,30 @@ interface FakeRepo {
   commits: Map<string, Commit>;
   refs: Map<string, string>;
   pulls: FakePull[];
+  checkRuns: FakeCheckRun[];
+}
+
+export interface FakeAnnotation {
+  path: string;
+  start_line: number;
+  end_line: number;
+  annotation_level: string;
+  message: string;
+  title?: string;
+}
+
+export interface FakeCheckRun {
+  id: number;
+  name: string;
+  head_sha: string;
+  status: string;
+  conclusion: string | null;
+  external_id?: string;
+  details_url?: string;
+  output: { title: string | null; summary: string | null; text: string | null };
+  annotations: FakeAnnotation[];
+  /** Each create/update request's body, in order. */
+  history: Record<string, unknown>[];
 }
 
 export interface FakePull {
@@ -77,6 +106,7 @@ export class FakeGitHub {
   private injections: Injection[] = [];
   private server?: Server;
   private nextPull = 1;
+  private nextCheckRun = 1;
   /** Blob size past which GraphQL's `Blob.text` is cut short and `isTruncated` true (GitHub: about 1 MB). */
   graphqlTextLimit = GRAPHQL_TEXT_LIMIT;
   /** Entries a recursive tree listing holds before it answers `truncated: true` (GitHub: about 100,000). */
@@ -86,6 +116,7 @@ export class FakeGitHub {
   url = '';
 
   async start(): Promise<this> {
+    loadGitHubDescription();
     this.server = createServer((req, res) => void this.handle(req, res));
     this.url = await listenLocal(this.server);
     return this;
@@ -115,7 +146,7 @@ export class FakeGitHub {
     const [owner, name] = fullName.split('/');
     const repo: FakeRepo = {
       owner, name, defaultBranch: opts.defaultBranch ?? 'main', archived: opts.archived ?? false,
-      blobs: new Map(), binaryBlobs: new Map(), trees: new Map(), commits: new Map(), refs: new Map(), pulls: [],
+      blobs: new Map(), binaryBlobs: new Map(), trees: new Map(), commits: new Map(), refs: new Map(), pulls: [], checkRuns: [],
     };
     this.repos.set(fullName, repo);
     if (opts.empty) return;
@@ -140,6 +171,22 @@ export class FakeGitHub {
     repo.refs.set(`refs/heads/${pr.base}`, repo.refs.get(`refs/heads/${pr.head}`)!);
     pr.state = 'closed';
     pr.merged = true;
+  }
+
+  /** A person opening a PR from a new branch holding `files` on top of the base branch; returns its number and head sha. */
+  openPullAsHuman(fullName: string, opts: { branch: string; base?: string; files: Record<string, string | Buffer>; title?: string }): { number: number; headSha: string; baseSha: string } {
+    const repo = this.repos.get(fullName)!;
+    const base = opts.base ?? repo.defaultBranch;
+    const baseSha = repo.refs.get(`refs/heads/${base}`)!;
+    const headSha = this.commitFiles(repo, opts.files, [baseSha], opts.title ?? 'change by hand', 'a-human', repo.trees.get(repo.commits.get(baseSha)!.tree)!);
+    repo.refs.set(`refs/heads/${opts.branch}`, headSha);
+    const pr: FakePull = { number: this.nextPull++, node_id: `PR_${sha1(fullName + this.nextPull).slice(0, 12)}`, title: opts.title ?? 'change by hand', body: '', head: opts.branch, base, draft: false, state: 'open', merged: false };
+    repo.pulls.push(pr);
+    return { number: pr.number, headSha, baseSha };
+  }
+
+  checkRuns(fullName: string): FakeCheckRun[] {
+    return this.repos.get(fullName)!.checkRuns;
   }
 
   file(fullName: string, ref: string, path: string): string | undefined {
@@ -230,6 +277,8 @@ export class FakeGitHub {
       const grant = this.tokens.get((req.headers.authorization ?? '').replace(/^(token|bearer) /i, ''));
       if (!grant) return send(401, { message: 'Bad credentials' });
       if (method === 'POST' && url.pathname === '/graphql') return this.graphql(body, send);
+      const refused = validateGitHubRequest(method, url.pathname, url.searchParams, text);
+      if (refused) return send(refused.status, refused.body);
       const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(url.pathname);
       if (!m) return send(404, { message: 'Not Found' });
       const repo = this.repos.get(`${m[1]}/${m[2]}`);
@@ -471,6 +520,51 @@ export class FakeGitHub {
       repo.pulls.push(pr);
       return send(201, this.pullJson(repo, pr));
     }
+    if (method === 'GET' && (m = /^\/pulls\/(\d+)$/.exec(rest))) {
+      const pr = repo.pulls.find((p) => p.number === Number(m![1]));
+      return pr ? send(200, this.pullJson(repo, pr)) : notFound();
+    }
+    if (method === 'GET' && (m = /^\/pulls\/(\d+)\/files$/.exec(rest))) {
+      const pr = repo.pulls.find((p) => p.number === Number(m![1]));
+      if (!pr) return notFound();
+      const treeOf = (branch: string) => repo.trees.get(repo.commits.get(repo.refs.get(`refs/heads/${branch}`) ?? '')?.tree ?? '') ?? new Map<string, string>();
+      const [base, head] = [treeOf(pr.base), treeOf(pr.head)];
+      const changed = [...new Set([...base.keys(), ...head.keys()])].filter((p) => base.get(p) !== head.get(p)).sort();
+      const perPage = Number(url.searchParams.get('per_page') ?? '30');
+      const page = Number(url.searchParams.get('page') ?? '1');
+      const files = changed.slice(0, 3000).map((p) => ({ filename: p, status: !base.has(p) ? 'added' : !head.has(p) ? 'removed' : 'modified', sha: head.get(p) ?? base.get(p) }));
+      return send(200, files.slice((page - 1) * Math.min(perPage, 100), page * Math.min(perPage, 100)));
+    }
+    if (method === 'GET' && (m = /^\/compare\/(.+)\.\.\.(.+)$/.exec(rest))) {
+      const resolve = (r: string) => repo.refs.get(`refs/heads/${decodeURIComponent(r)}`) ?? (repo.commits.has(r) ? r : undefined);
+      const [base, head] = [resolve(m[1]!), resolve(m[2]!)];
+      if (!base || !head) return notFound();
+      const ancestors = (sha: string) => {
+        const seen = new Set<string>();
+        const walk = [sha];
+        while (walk.length) {
+          const s = walk.pop()!;
+          if (!seen.has(s)) walk.push(...(seen.add(s), repo.commits.get(s)?.parents ?? []));
+        }
+        return seen;
+      };
+      const ofBase = ancestors(base);
+      // Nearest common ancestor: walk the head's history breadth-first.
+      const queue = [head];
+      const visited = new Set<string>();
+      let mergeBase: string | undefined;
+      while (queue.length && !mergeBase) {
+        const s = queue.shift()!;
+        if (visited.has(s)) continue;
+        visited.add(s);
+        if (ofBase.has(s)) mergeBase = s;
+        else queue.push(...(repo.commits.get(s)?.parents ?? []));
+      }
+      if (!mergeBase) return send(404, { message: `No common ancestor between ${m[1]} and ${m[2]}.` });
+      const status = mergeBase === head ? (base === head ? 'identical' : 'behind') : mergeBase === base ? 'ahead' : 'diverged';
+      return send(200, { status, merge_base_commit: { sha: mergeBase }, base_commit: { sha: base }, commits: [], files: [] });
+    }
+    if (rest.startsWith('/check-runs') || /^\/commits\/[^/]+\/check-runs$/.test(rest)) return this.checks(repo, grant, method, rest, body, send);
     if (method === 'PATCH' && (m = /^\/pulls\/(\d+)$/.exec(rest))) {
       const pr = repo.pulls.find((p) => p.number === Number(m![1]));
       if (!pr) return notFound();
@@ -479,6 +573,65 @@ export class FakeGitHub {
       return send(200, this.pullJson(repo, pr));
     }
     notFound();
+  }
+
+  /**
+   * The Checks API as GitHub serves it: only an App installation may write; the head commit must exist;
+   * a completed run needs a conclusion; each update appends its annotations (at most 50 per request,
+   * which the OpenAPI description already enforces); GitHub's prose limits on annotations (title 255
+   * characters, message 64 KB, lines from 1) are refused too.
+   */
+  private checks(repo: FakeRepo, grant: TokenGrant, method: string, rest: string, body: Record<string, unknown>, send: (s: number, b?: unknown) => void): void {
+    const json = (run: FakeCheckRun) => ({
+      id: run.id, name: run.name, head_sha: run.head_sha, status: run.status, conclusion: run.conclusion,
+      external_id: run.external_id ?? '', details_url: run.details_url ?? null,
+      output: { ...run.output, annotations_count: run.annotations.length },
+      pull_requests: [],
+    });
+    const listed = /^\/commits\/([^/]+)\/check-runs$/.exec(rest);
+    if (method === 'GET' && listed) {
+      const runs = repo.checkRuns.filter((r) => r.head_sha === decodeURIComponent(listed[1]!));
+      return send(200, { total_count: runs.length, check_runs: runs.map(json) });
+    }
+    if (method !== 'GET' && !grant.app) return send(403, { message: 'You must authenticate via a GitHub App.', documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run' });
+    const invalid = (errors: string[]) => send(422, { message: 'Validation Failed', errors, documentation_url: 'https://docs.github.com/rest/checks/runs' });
+    const apply = (run: FakeCheckRun): string[] => {
+      const errors: string[] = [];
+      const output = body.output as { title?: string; summary?: string; text?: string; annotations?: FakeAnnotation[] } | undefined;
+      for (const a of output?.annotations ?? []) {
+        if (a.start_line < 1 || a.end_line < a.start_line) errors.push(`annotation lines ${a.start_line}-${a.end_line} are invalid`);
+        if ((a.title ?? '').length > 255) errors.push('annotation title is longer than 255 characters');
+        if (Buffer.byteLength(a.message) > 64 * 1024) errors.push('annotation message is larger than 64 KB');
+      }
+      const status = (body.conclusion ? 'completed' : (body.status as string | undefined)) ?? run.status;
+      if (status === 'completed' && !body.conclusion && !run.conclusion) errors.push('conclusion is required when status is completed');
+      if (errors.length) return errors;
+      run.status = status;
+      if (body.conclusion) run.conclusion = String(body.conclusion);
+      if (output) run.output = { title: output.title ?? run.output.title, summary: output.summary ?? run.output.summary, text: output.text ?? run.output.text };
+      run.annotations.push(...(output?.annotations ?? []));
+      run.history.push(body);
+      return [];
+    };
+    if (method === 'POST' && rest === '/check-runs') {
+      if (!repo.commits.has(String(body.head_sha))) return send(422, { message: `No commit found for SHA: ${String(body.head_sha)}`, documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run' });
+      const run: FakeCheckRun = {
+        id: this.nextCheckRun++, name: String(body.name), head_sha: String(body.head_sha), status: 'queued', conclusion: null,
+        ...(body.external_id ? { external_id: String(body.external_id) } : {}), ...(body.details_url ? { details_url: String(body.details_url) } : {}),
+        output: { title: null, summary: null, text: null }, annotations: [], history: [],
+      };
+      const errors = apply(run);
+      if (errors.length) return invalid(errors);
+      repo.checkRuns.push(run);
+      return send(201, json(run));
+    }
+    const one = /^\/check-runs\/(\d+)$/.exec(rest);
+    const run = one ? repo.checkRuns.find((r) => r.id === Number(one[1])) : undefined;
+    if (!run) return send(404, { message: 'Not Found' });
+    if (method === 'GET') return send(200, json(run));
+    if (method !== 'PATCH') return send(404, { message: 'Not Found' });
+    const errors = apply(run);
+    return errors.length ? invalid(errors) : send(200, json(run));
   }
 
   private isAncestor(repo: FakeRepo, ancestor: string, sha: string): boolean {

@@ -34,6 +34,14 @@ export interface PlatformSpec {
   variant?: string;
 }
 
+/** The image config's `config` part that says what the container runs. */
+export interface RunConfig {
+  Entrypoint?: string[];
+  Cmd?: string[];
+  Env?: string[];
+  WorkingDir?: string;
+}
+
 export type RegistryAuth =
   | { kind: 'none' }
   | { kind: 'token'; tokenServer: TokenServer }
@@ -52,6 +60,11 @@ export interface RunningRegistry {
    * gzipSync). Media types default to gzip layers of the format. Returns the manifest digest.
    */
   pushLayered(repository: string, tag: string, layers: { data: Buffer; mediaType?: string }[], opts?: { format?: 'oci' | 'docker'; platform?: PlatformSpec }): Promise<string>;
+  /**
+   * Pushes an OCI index whose children carry the given layers and run config (Entrypoint, Cmd, Env,
+   * WorkingDir), e.g. an arm64 entry whose layer holds an x86-64 binary. Returns the index digest.
+   */
+  pushIndexLayered(repository: string, tag: string, variants: Array<{ platform: PlatformSpec; layers: { data: Buffer; mediaType?: string }[]; config?: RunConfig }>): Promise<string>;
   /** Gives an existing manifest another tag. */
   tag(repository: string, digest: string, tag: string): Promise<void>;
   stop(): Promise<void>;
@@ -126,6 +139,7 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     pushSingle: (repository, tag, platform, opts = {}) => pusher.pushSingle(repository, tag, platform, opts),
     pushLayered: async (repository, tag, layers, opts = {}) =>
       (await pusher.image(repository, tag, opts.platform ?? { architecture: 'amd64' }, opts.format ?? 'oci', undefined, layers)).digest,
+    pushIndexLayered: (repository, tag, variants) => pusher.pushIndexLayered(repository, tag, variants),
     tag: (repository, digest, tag) => pusher.retag(repository, digest, tag),
     stop: async () => {
       // A child killed by a signal keeps exitCode null: look at both, so a second stop() returns.
@@ -223,11 +237,11 @@ class Pusher {
 
   /** One image manifest; its platform lives only in the config blob, as with real single-arch images. */
   /** Pushed by tag, or by digest (untagged, as an index's children are) when `tag` is undefined. */
-  async image(repository: string, tag: string | undefined, platform: PlatformSpec, format: 'oci' | 'docker', annotation?: string, layerBlobs?: { data: Buffer; mediaType?: string }[]) {
+  async image(repository: string, tag: string | undefined, platform: PlatformSpec, format: 'oci' | 'docker', annotation?: string, layerBlobs?: { data: Buffer; mediaType?: string }[], run: RunConfig = {}) {
     const config = JSON.stringify({
       architecture: platform.architecture, os: platform.os ?? 'linux',
       ...(platform.variant ? { variant: platform.variant } : {}),
-      config: { Labels: annotation ? { 'org.archshift.test': annotation } : {} },
+      config: { ...run, Labels: annotation ? { 'org.archshift.test': annotation } : {} },
       rootfs: { type: 'layers', diff_ids: [] },
     });
     // The default layer is a real (deterministic) tar.gz, so image-layer scans read it like any other.
@@ -284,6 +298,15 @@ class Pusher {
     return (await this.manifest(repository, tag, mediaType, index)).digest;
   }
 
+  async pushIndexLayered(repository: string, tag: string, variants: Array<{ platform: PlatformSpec; layers: { data: Buffer; mediaType?: string }[]; config?: RunConfig }>): Promise<string> {
+    const manifests = [];
+    for (const v of variants) {
+      const image = await this.image(repository, undefined, v.platform, 'oci', undefined, v.layers, v.config);
+      manifests.push({ ...image, platform: { architecture: v.platform.architecture, os: v.platform.os ?? 'linux', ...(v.platform.variant ? { variant: v.platform.variant } : {}) } });
+    }
+    return (await this.manifest(repository, tag, MEDIA.ociIndex, { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests })).digest;
+  }
+
   async pushSingle(repository: string, tag: string, platform: PlatformSpec, opts: { format?: 'oci' | 'docker'; annotation?: string }): Promise<string> {
     return (await this.image(repository, tag, platform, opts.format ?? 'oci', opts.annotation)).digest;
   }
@@ -292,8 +315,11 @@ class Pusher {
 export interface TarFile {
   path: string;
   data?: Buffer | string;
-  /** '0' file (default), '5' directory. */
-  type?: '0' | '5';
+  /** '0' file (default), '5' directory, '2' symbolic link (to `link`). */
+  type?: '0' | '5' | '2';
+  link?: string;
+  /** Permission bits (default 0644 for files, 0755 for directories). */
+  mode?: number;
   /** How a name longer than 100 bytes is written: a GNU `././@LongLink` entry (default) or a pax `path=` record. */
   longName?: 'gnu' | 'pax';
 }
@@ -301,10 +327,11 @@ export interface TarFile {
 /** A minimal ustar writer for layer fixtures: 512-byte headers, data padded to blocks, two zero blocks at the end. */
 export function tarOf(files: TarFile[]): Buffer {
   const blocks: Buffer[] = [];
-  const entry = (name: string, type: string, data: Buffer) => {
+  const entry = (name: string, type: string, data: Buffer, mode?: number, link?: string) => {
     const header = Buffer.alloc(512);
     header.write(name.slice(0, 100), 0, 'utf8');
-    header.write(type === '5' ? '0000755\0' : '0000644\0', 100, 'ascii');
+    header.write(`${(mode ?? (type === '5' || type === '2' ? 0o755 : 0o644)).toString(8).padStart(7, '0')}\0`, 100, 'ascii');
+    if (link) header.write(link.slice(0, 100), 157, 'utf8');
     header.write('0000000\0', 108, 'ascii');
     header.write('0000000\0', 116, 'ascii');
     header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
@@ -328,7 +355,7 @@ export function tarOf(files: TarFile[]): Buffer {
         entry('PaxHeaders/x', 'x', Buffer.from(body(len)));
       } else entry('././@LongLink', 'L', Buffer.from(`${f.path}\0`));
     }
-    entry(f.path, f.type ?? '0', f.type === '5' ? Buffer.alloc(0) : data);
+    entry(f.path, f.type ?? '0', f.type === '5' || f.type === '2' ? Buffer.alloc(0) : data, f.mode, f.link);
   }
   blocks.push(Buffer.alloc(1024));
   return Buffer.concat(blocks);
