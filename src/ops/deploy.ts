@@ -58,12 +58,18 @@ const SLACK_PORT = 3000;
 const CONFIG_PATH = '/etc/archshift/archshift.yml';
 const STORE_DIR = '/data';
 
-/** Everything readiness, discovery and the digest read, and the Istio objects the canary reads. */
+/** What readiness, discovery, the digest and /readyz read (test/deploy/rbac.test.ts derives it from the calls). */
 export const READ_RULES = [
-  { apiGroups: [''], resources: ['namespaces', 'nodes', 'pods'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['networking.istio.io'], resources: ['virtualservices', 'destinationrules'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['namespaces', 'nodes', 'pods'], verbs: ['list'] },
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list'] },
+  { apiGroups: ['apps'], resources: ['replicasets', 'statefulsets', 'daemonsets'], verbs: ['list'] },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['list'] },
+];
+
+/** The canary's Istio objects, in the canary namespaces only. */
+const CANARY_RULES = [
+  { apiGroups: ['networking.istio.io'], resources: ['virtualservices'], verbs: ['get', 'patch'] },
+  { apiGroups: ['networking.istio.io'], resources: ['destinationrules'], verbs: ['get'] },
 ];
 
 export function renderDeploy(input: unknown): KubeManifest[] {
@@ -124,7 +130,7 @@ export function renderDeploy(input: unknown): KubeManifest[] {
   for (const ns of v.canaryNamespaces) {
     const m = { name: `${v.name}-canary`, namespace: ns, labels };
     objects.push(
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: m, rules: [{ apiGroups: ['networking.istio.io'], resources: ['virtualservices'], verbs: ['patch'] }] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: m, rules: CANARY_RULES },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
