@@ -133,6 +133,18 @@ export class KubeCluster {
     });
   }
 
+  /** Cluster-scoped custom objects (e.g. Karpenter NodePools); undefined when the API group/version is not served. */
+  async listClusterCustomObjects<T = Record<string, unknown>>(ref: Pick<CustomObjectRef, 'group' | 'version' | 'plural'>): Promise<T[] | undefined> {
+    try {
+      return await this.paginate(`${ref.plural}.${ref.group}/${ref.version}`, async ({ custom }, o, c) =>
+        (await custom.listClusterCustomObject({ ...ref, limit: this.pageSize, _continue: c }, o)) as ListPage<T>,
+      );
+    } catch (err) {
+      if (err instanceof KubeError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
   /** The Deployment, or undefined when it does not exist. */
   getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
     return this.orUndefined(`deployment ${namespace}/${name}`, ({ apps, lib }) => apps.readNamespacedDeployment({ namespace, name }, this.options(lib)));

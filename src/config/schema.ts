@@ -8,6 +8,7 @@ import { canaryConfigSchema } from '../canary/config.ts';
 import { digestConfigSchema } from '../digest/config.ts';
 import { authConfigSchema } from '../auth/config.ts';
 import { serverConfigSchema } from '../ops/config.ts';
+import { awsConfigSchema, clusterSettingsSchema } from '../nodes/config.ts';
 
 const hostPattern = /^[a-z0-9.-]+(:\d+)?$/i;
 
@@ -45,9 +46,11 @@ export const kubernetesConfigSchema = z
     kubeconfig: z.string().optional(),
     /** kubeconfig contexts, one per cluster; empty means the current context only. */
     contexts: z.array(z.string().min(1)).default([]),
+    /** Per-context settings (the arm64 taint), keyed by context name. */
+    clusters: z.record(z.string(), clusterSettingsSchema).default({}),
   })
   .strict()
-  .default({ contexts: [] });
+  .default({ contexts: [], clusters: {} });
 
 export const registryConfigSchema = z
   .object({
@@ -87,6 +90,8 @@ export const configSchema = z
       .strict()
       .default({ file: './data/archshift.json' }),
     server: serverConfigSchema,
+    /** AWS node groups for `nodes` (optional). */
+    aws: awsConfigSchema.optional(),
   })
   .strict();
 

@@ -64,6 +64,8 @@ export const READ_RULES = [
   { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['networking.istio.io'], resources: ['virtualservices', 'destinationrules'], verbs: ['get', 'list', 'watch'] },
+  // `nodes`: Karpenter NodePools (a cluster without Karpenter answers 404, which is fine).
+  { apiGroups: ['karpenter.sh'], resources: ['nodepools'], verbs: ['list'] },
 ];
 
 export function renderDeploy(input: unknown): KubeManifest[] {
