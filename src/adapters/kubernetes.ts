@@ -16,6 +16,7 @@ import type {
   V1Lease,
   V1Node,
   V1Pod,
+  CoreV1Event,
   V1ReplicaSet,
   V1StatefulSet,
 } from '@kubernetes/client-node';
@@ -143,6 +144,22 @@ export class KubeCluster {
       if (err instanceof KubeError && err.code === 404) return undefined;
       throw err;
     }
+  }
+
+  /** Events in a namespace, e.g. `involvedObject.name=<pod>` for one pod's scheduling history. */
+  listEvents(namespace: string, fieldSelector?: string): Promise<CoreV1Event[]> {
+    return this.paginate('events', ({ core }, o, c) => core.listNamespacedEvent({ namespace, fieldSelector, limit: this.pageSize, _continue: c }, o));
+  }
+
+  /** The last lines a (previous, when it crashed) container printed; undefined when there are none. */
+  readPodLog(namespace: string, name: string, container: string, opts: { previous?: boolean; tailLines?: number } = {}): Promise<string | undefined> {
+    return this.call(`read log of pod ${namespace}/${name}`, ({ core, lib }) =>
+      core.readNamespacedPodLog({ namespace, name, container, previous: opts.previous, tailLines: opts.tailLines, limitBytes: 64 * 1024 }, this.options(lib)),
+    ).catch((err: unknown) => {
+      // 400: no previous container (never crashed); 404: the pod went away.
+      if (err instanceof KubeError && (err.code === 400 || err.code === 404)) return undefined;
+      throw err;
+    });
   }
 
   /** The Deployment, or undefined when it does not exist. */
