@@ -72,4 +72,13 @@ export function selectsNode(p: PodPlacement, labels: Record<string, string>): bo
 
 export const sameTaint = (a: Taint, b: Taint): boolean => a.key === b.key && (a.value ?? '') === (b.value ?? '') && a.effect === b.effect;
 
+/** kubectl's notation, `key=value:Effect` (or `key:Effect`). */
 export const formatTaint = (t: Taint): string => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`;
+
+const EFFECTS = new Set(['NoSchedule', 'NoExecute', 'PreferNoSchedule']);
+
+export function parseTaint(text: string | undefined): Taint | undefined {
+  const m = /^([^=:\s]+)(?:=([^:\s]*))?:(\w+)$/.exec(text ?? '');
+  if (!m || !EFFECTS.has(m[3]!)) return undefined;
+  return { key: m[1]!, ...(m[2] ? { value: m[2] } : {}), effect: m[3]! };
+}
