@@ -17,11 +17,12 @@ import { digest } from './digest.ts';
 import { status } from './status.ts';
 import { canary } from './canary.ts';
 import { canaries } from './canaries.ts';
+import { nodes } from './nodes.ts';
 import { registerCanaryButtons } from './actions/canary-buttons.ts';
 import { registerOpenPrs } from './actions/open-prs.ts';
 import type { ActionRegistrar, CommandContext, SlackReply, Subcommand } from './types.ts';
 
-const features: Subcommand[] = [check, pr, canary, canaries, digest, status, services, reload];
+const features: Subcommand[] = [check, pr, canary, canaries, nodes, digest, status, services, reload];
 
 export const subcommands: Subcommand[] = [helpCommand(() => subcommands), ...features];
 

@@ -15,6 +15,7 @@ import { readSecrets, requireSlackSecrets, type Secrets } from './config/secrets
 import { createGitHubClient } from './adapters/github.ts';
 import { Kubernetes } from './adapters/kubernetes.ts';
 import { createRegistryClient } from './adapters/registry.ts';
+import { AwsNodeGroups } from './adapters/aws.ts';
 import { SlackPoster } from './adapters/slack.ts';
 import { openStore, type StoreLockMode } from './adapters/store.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -69,6 +70,7 @@ export async function buildDeps(config: Config, opts: BuildOptions = {}): Promis
     kube,
     registry: createRegistryClient({ config: config.registry, store, logger, env, now: () => clock.now().getTime(), blobTimeoutMs: config.registry.blobTimeoutMs }),
     github: createGitHubClient(config.github, logger, env),
+    ...(config.aws ? { aws: new AwsNodeGroups(config.aws) } : {}),
     configFile: opts.configFile,
   };
 }

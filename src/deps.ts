@@ -10,6 +10,7 @@ import type { Kubernetes } from './adapters/kubernetes.ts';
 import type { GitHubClient } from './adapters/github.ts';
 import type { ImageInspector } from './readiness/image-types.ts';
 import type { CanaryController } from './canary/controller.ts';
+import type { AwsNodeGroups } from './adapters/aws.ts';
 
 export interface Deps {
   config: Config;
@@ -24,6 +25,8 @@ export interface Deps {
   registry?: ImageInspector;
   /** Absent when no GitHub credentials are set (GITHUB_TOKEN or GITHUB_APP_*); PR commands then say so. */
   github?: GitHubClient;
+  /** Absent without `aws.region`: node groups are then not read by `nodes`. */
+  aws?: AwsNodeGroups;
   /** Absent without a cluster or canary.prometheusUrl; canary commands then say what is missing. */
   canary?: CanaryController;
   /** The config file the bot was started from; `/arm64 reload` and SIGHUP re-read it. Absent: no reload. */

@@ -16,6 +16,7 @@ import type {
   V1Lease,
   V1Node,
   V1Pod,
+  CoreV1Event,
   V1ReplicaSet,
   V1StatefulSet,
 } from '@kubernetes/client-node';
@@ -134,6 +135,34 @@ export class KubeCluster {
     return this.paginate('cronjobs', ({ batch }, o, c) => {
       const p = { labelSelector: q.labelSelector, limit: this.pageSize, _continue: c };
       return q.namespace ? batch.listNamespacedCronJob({ ...p, namespace: q.namespace }, o) : batch.listCronJobForAllNamespaces(p, o);
+    });
+  }
+
+  /** Cluster-scoped custom objects (e.g. Karpenter NodePools); undefined when the API group/version is not served. */
+  async listClusterCustomObjects<T = Record<string, unknown>>(ref: Pick<CustomObjectRef, 'group' | 'version' | 'plural'>): Promise<T[] | undefined> {
+    try {
+      return await this.paginate(`${ref.plural}.${ref.group}/${ref.version}`, async ({ custom }, o, c) =>
+        (await custom.listClusterCustomObject({ ...ref, limit: this.pageSize, _continue: c }, o)) as ListPage<T>,
+      );
+    } catch (err) {
+      if (err instanceof KubeError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Events in a namespace, e.g. `involvedObject.name=<pod>` for one pod's scheduling history. */
+  listEvents(namespace: string, fieldSelector?: string): Promise<CoreV1Event[]> {
+    return this.paginate('events', ({ core }, o, c) => core.listNamespacedEvent({ namespace, fieldSelector, limit: this.pageSize, _continue: c }, o));
+  }
+
+  /** The last lines a (previous, when it crashed) container printed; undefined when there are none. */
+  readPodLog(namespace: string, name: string, container: string, opts: { previous?: boolean; tailLines?: number } = {}): Promise<string | undefined> {
+    return this.call(`read log of pod ${namespace}/${name}`, ({ core, lib }) =>
+      core.readNamespacedPodLog({ namespace, name, container, previous: opts.previous, tailLines: opts.tailLines, limitBytes: 64 * 1024 }, this.options(lib)),
+    ).catch((err: unknown) => {
+      // 400: no previous container (never crashed); 404: the pod went away.
+      if (err instanceof KubeError && (err.code === 400 || err.code === 404)) return undefined;
+      throw err;
     });
   }
 

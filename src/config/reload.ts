@@ -27,13 +27,14 @@ export interface ReloadResult {
  * How each section takes a new value: only at start-up, or at once except for the keys listed (read
  * once at start-up). Typed over every section, so a new one must be placed here.
  */
-const takesEffect: { [K in keyof Config]: 'restart' | { restartKeys: Array<keyof Config[K]> } } = {
+const takesEffect: { [K in keyof Config]-?: 'restart' | { restartKeys: Array<keyof Config[K]> } } = {
   slack: 'restart',
   server: 'restart',
   kubernetes: 'restart',
   registry: 'restart',
   github: 'restart',
   store: 'restart',
+  aws: 'restart',
   // The controller, its notifier (thresholds) and its tick timer keep the settings they were built with.
   canary: 'restart',
   // Per use: the catalog is rebuilt below, check.ts reads readiness and knowledge per check.

@@ -10,6 +10,7 @@ import { authConfigSchema } from '../auth/config.ts';
 import { serverConfigSchema } from '../ops/config.ts';
 import { storeConfigSchema } from './store-config.ts';
 import { guardConfigSchema } from '../guard/config.ts';
+import { awsConfigSchema, clusterSettingsSchema } from '../nodes/config.ts';
 
 const hostPattern = /^[a-z0-9.-]+(:\d+)?$/i;
 
@@ -53,9 +54,11 @@ export const kubernetesConfigSchema = z
     kubeconfig: z.string().optional(),
     /** kubeconfig contexts, one per cluster; empty means the current context only. */
     contexts: z.array(z.string().min(1)).default([]),
+    /** Per-context settings (the arm64 taint), keyed by context name. */
+    clusters: z.record(z.string(), clusterSettingsSchema).default({}),
   })
   .strict()
-  .default({ contexts: [] });
+  .default({ contexts: [], clusters: {} });
 
 export const registryConfigSchema = z
   .object({
@@ -93,6 +96,8 @@ export const configSchema = z
     store: storeConfigSchema,
     server: serverConfigSchema,
     guard: guardConfigSchema,
+    /** AWS node groups for `nodes` (optional). */
+    aws: awsConfigSchema.optional(),
   })
   .strict();
 

@@ -6,7 +6,8 @@ import type { Finding, Report } from '../readiness/report.ts';
 import { rewriteBaseImage, type BaseImageEdit } from './editors/dockerfile.ts';
 import { bumpDependency, type DependencyBump } from './editors/deps.ts';
 import { enableArm64Build, type PipelineEdit } from './editors/pipeline.ts';
-import { addArm64Canary, addArm64HelmValues, addArm64Scheduling, type CanaryEdit } from './editors/workload.ts';
+import { addArm64Canary, addArm64HelmValues, addArm64Scheduling, type CanaryEdit, type SchedulingEdit } from './editors/workload.ts';
+import { formatTaint, parseTaint, type Taint } from '../scheduling/taints.ts';
 import type { EditResult } from './editors/text.ts';
 
 export const CHANGE_KINDS = ['base', 'deps', 'pipeline', 'selectors'] as const;
@@ -16,8 +17,8 @@ export type EditSpec =
   | { editor: 'dockerfile'; edit: BaseImageEdit }
   | { editor: 'deps'; edit: DependencyBump }
   | { editor: 'pipeline'; edit: PipelineEdit }
-  | { editor: 'workload'; edit: { deployment: string } }
-  | { editor: 'helm-values' }
+  | { editor: 'workload'; edit: SchedulingEdit }
+  | { editor: 'helm-values'; taint?: Taint }
   | { editor: 'canary'; edit: CanaryEdit };
 
 export interface PlannedFile {
@@ -120,6 +121,9 @@ export function planChanges(report: Report, service: Service, kinds: readonly Ch
       repo = service.manifests.repo;
       base = undefined;
       const evidence = byKind('selectors');
+      // The check learned the taint of this cluster's arm64 nodes and put it on the fix.
+      const taint = evidence.map((f) => parseTaint(f.autofix?.params.taint)).find((t) => t !== undefined);
+      const tolerationWords = taint ? `toleration of \`${formatTaint(taint)}\`` : 'toleration of the arm64 taint';
       if (service.manifests.helmValues.length) {
         if (service.canary) {
           plan.skipped.push({ kind, reason: 'the canary shape (a second -arm64 Deployment) must be added to the Helm chart by hand; archshift edits only values files' });
@@ -127,19 +131,19 @@ export function planChanges(report: Report, service: Service, kinds: readonly Ch
         }
         for (const path of service.manifests.helmValues) {
           const file = fileOf(files, path);
-          file.edits.push({ editor: 'helm-values' });
-          file.describe.push('Helm values: nodeSelector `kubernetes.io/arch: arm64` + NoExecute toleration');
+          file.edits.push({ editor: 'helm-values', ...(taint ? { taint } : {}) });
+          file.describe.push(`Helm values: nodeSelector \`kubernetes.io/arch: arm64\` + ${tolerationWords}`);
           file.findings.push(...evidence.filter((f) => f.evidence.file === path));
         }
       } else {
         for (const path of service.manifests.files) {
           const file = fileOf(files, path, true);
           if (service.canary) {
-            file.edits.push({ editor: 'canary', edit: { deployment: service.deployment, host: service.name, createDestinationRule: false } });
+            file.edits.push({ editor: 'canary', edit: { deployment: service.deployment, host: service.name, createDestinationRule: false, ...(taint ? { taint } : {}) } });
             file.describe.push(`canary: Deployment \`${service.deployment}-arm64\` on arm64 nodes + DestinationRule subsets amd64/arm64`);
           } else {
-            file.edits.push({ editor: 'workload', edit: { deployment: service.deployment } });
-            file.describe.push(`Deployment \`${service.deployment}\`: nodeSelector \`kubernetes.io/arch: arm64\` + NoExecute toleration`);
+            file.edits.push({ editor: 'workload', edit: { deployment: service.deployment, ...(taint ? { taint } : {}) } });
+            file.describe.push(`Deployment \`${service.deployment}\`: nodeSelector \`kubernetes.io/arch: arm64\` + ${tolerationWords}`);
           }
           file.findings.push(...evidence.filter((f) => f.evidence.file === path));
         }
@@ -176,7 +180,7 @@ function runSpec(text: string, spec: EditSpec): EditResult {
     case 'workload':
       return addArm64Scheduling(text, spec.edit);
     case 'helm-values':
-      return addArm64HelmValues(text);
+      return addArm64HelmValues(text, spec.taint);
     case 'canary':
       return addArm64Canary(text, spec.edit);
   }

@@ -2,6 +2,8 @@
 // Reads the Dockerfiles, pipeline and manifests through a FileSource, the live workload through the
 // Kubernetes adapter, asks the registry about every image, and combines it all into one Report.
 // Whatever evidence cannot be had becomes an "unknown" finding; nothing missing is ever read as ready.
+import { analysePreflight, type NodeLike } from '../nodes/analyse.ts';
+import type { Taint } from '../scheduling/taints.ts';
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Deps } from '../deps.ts';
@@ -9,7 +11,7 @@ import type { V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import { analyseDockerfile } from './analysers/dockerfile.ts';
 import { imageFinding, invalidReferenceFinding, type ImageUse } from './analysers/images.ts';
 import { analysePipeline, defaultPipelineRule, type PipelineRule } from './analysers/pipeline.ts';
-import { allowedArchitectures, ARCH_LABEL, toleratesArm64Taint } from '../scheduling/arm64.ts';
+import { allowedArchitectures, ARCH_LABEL, DEFAULT_ARM64_TAINT, toleratesArm64Taint } from '../scheduling/arm64.ts';
 import {
   placementFinding,
   schedulingFindings,
@@ -56,6 +58,8 @@ export interface CheckPlan {
   live?: () => Promise<LiveWorkload>;
   /** Said when there is no live part (no cluster configured). */
   liveSkipped?: string;
+  /** The configured arm64 taint of the service's cluster; the live nodes' own taint wins when read. */
+  arm64Taint?: Taint;
   /** The native-dependency scan (of the checkout, or of the service repo through GitHub). */
   scan?: () => Promise<Finding[]>;
   /** `always`: the serviceReference is inspected even when containers name the service image (`--image`). */
@@ -181,8 +185,9 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     findings.push(...analysis.findings);
     workloads.push(...analysis.workloads);
   });
+  const taint = (live && !(live instanceof Error) && live.arm64Taint) || plan.arm64Taint || DEFAULT_ARM64_TAINT;
   for (const w of workloads) {
-    findings.push(...schedulingFindings(w));
+    findings.push(...schedulingFindings(w, taint));
     for (const c of w.containers) uses.push(containerUse(c, w, plan.serviceRepository));
   }
 
@@ -199,7 +204,7 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
   } else if (live) {
     const w = workloadFromLive(live);
     findings.push(placementFinding(live));
-    if (!workloads.length) findings.push(...schedulingFindings(w));
+    if (!workloads.length) findings.push(...schedulingFindings(w, taint));
     const seen = new Set(uses.map((u) => normalized(u.reference)));
     for (const c of w.containers) if (!seen.has(normalized(c.image))) uses.push(containerUse(c, w, plan.serviceRepository));
     workloads.push(w);
@@ -246,7 +251,7 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     const r = results.get(use.reference)!;
     findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion));
   }
-  findings.push(...arm64WithoutImage(workloads, uses, results, live instanceof Error ? undefined : live));
+  findings.push(...arm64WithoutImage(workloads, uses, results, taint, live instanceof Error ? undefined : live));
   // Every stage FROM scratch and no image named anywhere: what the copied artefacts are built for is unknown.
   if (!uses.length && !findings.some((f) => f.severity === 'unknown')) {
     findings.push({
@@ -400,7 +405,7 @@ function within<T>(ms: number, promise: Promise<T>, fallback: () => T): Promise<
  * The failure this product must never cause: pods that can land on arm64 nodes while one of their
  * images has no arm64 variant crash with "exec format error".
  */
-function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<string, Looked>, live?: LiveWorkload): Finding[] {
+function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<string, Looked>, taint: Taint, live?: LiveWorkload): Finding[] {
   const out: Finding[] = [];
   const amd64Only = (ref: string): boolean => {
     const r = results.get(ref);
@@ -408,7 +413,8 @@ function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<stri
   };
   for (const w of workloads) {
     const allowed = allowedArchitectures(w.spec);
-    const mayRunOnArm64 = (allowed === 'any' || allowed.has('arm64')) && toleratesArm64Taint(w.spec);
+    // Untainted arm64 nodes take any pod its selectors allow, tolerations or not.
+    const mayRunOnArm64 = (allowed === 'any' || allowed.has('arm64')) && (toleratesArm64Taint(w.spec, taint) || live?.arm64NodesUntainted === true);
     const runsOnArm64 = 'cluster' in w.origin && live !== undefined && live.pods.some((p) => p.nodeName && live.nodeArch.get(p.nodeName) === 'arm64');
     if (!mayRunOnArm64 && !runsOnArm64) continue;
     const bad = [...new Set(uses.filter((u) => u.workload === w && amd64Only(u.reference)).map((u) => u.reference))];
@@ -449,6 +455,7 @@ export async function readLive(deps: Deps, cluster: string | undefined, namespac
     const arch = n.metadata?.labels?.[ARCH_LABEL] ?? n.status?.nodeInfo?.architecture;
     if (n.metadata?.name && arch) nodeArch.set(n.metadata.name, arch);
   }
+  const learned = analysePreflight({ cluster: c.name, configuredTaint: deps.config.kubernetes.clusters[c.name]?.arm64Taint, nodes: nodes as NodeLike[], images: new Map(), unreadable: [] });
   return {
     cluster: c.name,
     namespace,
@@ -456,6 +463,8 @@ export async function readLive(deps: Deps, cluster: string | undefined, namespac
     name,
     spec: deployment.spec?.template?.spec ?? { containers: [] },
     nodeArch,
+    arm64Taint: learned.taint.taint,
+    arm64NodesUntainted: learned.issues.some((i) => i.kind === 'arm64-node-untainted'),
     pods: pods.map((p) => {
       const statuses = new Map([...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].map((s) => [s.name, s.imageID]));
       return {
@@ -497,6 +506,7 @@ export function servicePlan(deps: Deps, name: string, opts: ServicePlanOptions =
     serviceRepository: svc.image,
     serviceReference: svc.tag ? `${svc.image}:${svc.tag}` : undefined,
     ...live,
+    arm64Taint: svc.cluster ? deps.config.kubernetes.clusters[svc.cluster]?.arm64Taint : undefined,
     // The service repo's dependency files, read through GitHub like the rest (no clone).
     scan: async () => scanRepository(deps.github, svc.repo, refOf(svc.repo, svc.branch), { knowledge: await loadKnowledgeBase(deps.config.knowledge.files) }),
     scanImage: imageLayerScan(deps.registry, checkSettingsOf(deps)),

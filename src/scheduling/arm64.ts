@@ -2,24 +2,27 @@
 // toleration, and the one rule for "this pod spec can only be scheduled on arm64". Readiness, the PR
 // editors, the digest and the canary preconditions all read scheduling through here.
 
+import { blockingTaints, type Taint, type Toleration } from './taints.ts';
+
+export type { Toleration } from './taints.ts';
+
 /** The well-known node label (and its pre-1.14 name, still honoured by the scheduler). */
 export const ARCH_LABEL = 'kubernetes.io/arch';
 export const LEGACY_ARCH_LABEL = 'beta.kubernetes.io/arch';
 
-/** arm64 node groups are tainted `kubernetes.io/arch=arm64:NoExecute`; this is what lets pods onto them. */
-export const ARM64_TOLERATION = { key: ARCH_LABEL, operator: 'Equal', value: 'arm64', effect: 'NoExecute' } as const;
+/** The taint arm64 nodes carry unless the cluster's own is known (learned from its nodes, or configured). */
+export const DEFAULT_ARM64_TAINT: Taint = { key: ARCH_LABEL, value: 'arm64', effect: 'NoExecute' };
+
+/** The toleration archshift writes for an arm64 taint. */
+export function arm64Toleration(t: Taint = DEFAULT_ARM64_TAINT): Toleration {
+  return t.value ? { key: t.key, operator: 'Equal', value: t.value, effect: t.effect } : { key: t.key, operator: 'Exists', effect: t.effect };
+}
 
 // Structural subsets of the Kubernetes types, so both parsed YAML and @kubernetes/client-node objects fit.
 export interface NodeSelectorRequirement {
   key: string;
   operator: string;
   values?: string[];
-}
-export interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
 }
 export interface SchedulingSpec {
   nodeSelector?: Record<string, string>;
@@ -69,12 +72,7 @@ export function pinnedToArm64(spec: SchedulingSpec | undefined): boolean {
   return allowed !== 'any' && allowed.size === 1 && allowed.has('arm64');
 }
 
-/** Whether the pods tolerate `kubernetes.io/arch=arm64:NoExecute`, the taint arm64 nodes carry. */
-export function toleratesArm64Taint(spec: SchedulingSpec): boolean {
-  return (spec.tolerations ?? []).some((t) => {
-    const effectOk = !t.effect || t.effect === 'NoExecute';
-    if (!t.key) return t.operator === 'Exists' && effectOk;
-    if (t.key !== ARCH_LABEL) return false;
-    return effectOk && (t.operator === 'Exists' || ((t.operator ?? 'Equal') === 'Equal' && t.value === 'arm64'));
-  });
+/** Whether the pods tolerate the arm64 taint (the cluster's own when known; default `kubernetes.io/arch=arm64:NoExecute`). */
+export function toleratesArm64Taint(spec: SchedulingSpec, taint: Taint = DEFAULT_ARM64_TAINT): boolean {
+  return blockingTaints(spec.tolerations, [taint]).length === 0;
 }

@@ -47,6 +47,16 @@ export const USES: Use[] = [
   // `/arm64 check` reads the Deployment of any catalog service, wherever it lives.
   { methods: ['getDeployment'], scope: 'cluster', drive: (c, ns) => c.getDeployment(ns, 'web') },
   { methods: ['ping'], scope: 'cluster', drive: (c) => c.ping() },
+  // `nodes`: Karpenter NodePools (v1, then v1beta1 when v1 is not served).
+  {
+    methods: ['listClusterCustomObjects'],
+    scope: 'cluster',
+    callers: ['src/nodes/'],
+    drive: (c) => Promise.all(['v1', 'v1beta1'].map((version) => c.listClusterCustomObjects({ group: 'karpenter.sh', version, plural: 'nodepools' }))),
+  },
+  // After a move: a moved workload's pod events and the previous log of a crashed container, in any namespace.
+  { methods: ['listEvents'], scope: 'cluster', callers: ['src/nodes/'], drive: (c, ns) => c.listEvents(ns, 'involvedObject.kind=Pod,involvedObject.name=web-1') },
+  { methods: ['readPodLog'], scope: 'cluster', callers: ['src/nodes/'], drive: (c, ns) => c.readPodLog(ns, 'web-1', 'web', { previous: true, tailLines: 20 }) },
   // The canary reads the service's VirtualService and DestinationRule and moves the VirtualService's weights.
   {
     methods: ['getCustomObject'],

@@ -58,6 +58,8 @@ export class FakeKubeApi {
   private watchers = new Set<Watcher>();
   private server?: Server;
   readonly requests: RecordedRequest[] = [];
+  /** Previous-container logs served at pods/<name>/log, keyed `<namespace>/<pod>/<container>`. */
+  readonly podLogs = new Map<string, string>();
   /** Added to every answer, to measure clients under API latency. */
   latencyMs = 0;
   /** When set, every request must carry this bearer token. */
@@ -170,6 +172,7 @@ export class FakeKubeApi {
       return url.searchParams.get('watch') === 'true' ? this.watch(route, url.searchParams, res) : this.list(route, url.searchParams, res);
     }
     if (method === 'POST' && !route.name) return this.create(route, body as KubeObject, res);
+    if (method === 'GET' && route.plural === 'pods' && route.subresource === 'log') return this.log(route, url.searchParams, res);
     const key = keyOf(route);
     const existing = this.objects.get(key);
     const notFound = () => send(res, 404, status(404, 'NotFound', `${route.plural} "${route.name}" not found`));
@@ -216,17 +219,40 @@ export class FakeKubeApi {
     }
   }
 
+  /** The API server's pods/log: plain text, `container` required for multi-container pods, `tailLines` honoured. */
+  private log(route: Route, query: URLSearchParams, res: ServerResponse): void {
+    const pod = this.objects.get(keyOf({ ...route, subresource: undefined })) as { spec?: { containers?: { name: string }[] } } | undefined;
+    if (!pod) return send(res, 404, status(404, 'NotFound', `pods "${route.name}" not found`));
+    const names = (pod.spec?.containers ?? []).map((c) => c.name);
+    const container = query.get('container') ?? (names.length === 1 ? names[0] : undefined);
+    if (!container) return send(res, 400, status(400, 'BadRequest', `a container name must be specified for pod ${route.name}, choose one of: [${names.join(' ')}]`));
+    const text = this.podLogs.get(`${route.namespace}/${route.name}/${container}`);
+    if (text === undefined) return send(res, 400, status(400, 'BadRequest', `previous terminated container "${container}" in pod "${route.name}" not found`));
+    const tail = Number(query.get('tailLines') ?? 0);
+    const lines = text.split('\n');
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end((tail > 0 ? lines.slice(-tail) : lines).join('\n'));
+  }
+
   private matching(route: Route, query: URLSearchParams): KubeObject[] {
+    const fields = fieldSelector(route.plural, query.get('fieldSelector') ?? '');
+    if (typeof fields === 'string') throw new FieldSelectorError(fields);
     const selector = labelSelector(query.get('labelSelector') ?? '');
     const prefix = `${route.prefix}|${route.plural}|`;
     return [...this.objects.entries()]
-      .filter(([k, o]) => k.startsWith(prefix) && (!route.namespace || o.metadata.namespace === route.namespace) && selector(o))
+      .filter(([k, o]) => k.startsWith(prefix) && (!route.namespace || o.metadata.namespace === route.namespace) && selector(o) && fields(o))
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([, o]) => o);
   }
 
   private list(route: Route, query: URLSearchParams, res: ServerResponse): void {
-    const all = this.matching(route, query);
+    let all: KubeObject[];
+    try {
+      all = this.matching(route, query);
+    } catch (err) {
+      if (err instanceof FieldSelectorError) return send(res, 400, status(400, 'BadRequest', err.message));
+      throw err;
+    }
     const limit = Number(query.get('limit') ?? 0);
     const start = Number(query.get('continue') ?? 0);
     if (query.get('continue') && !/^\d+$/.test(query.get('continue')!)) {
@@ -259,6 +285,27 @@ export class FakeKubeApi {
     }
     send(res, 201, this.save(full, structuredClone(obj), 'ADDED'));
   }
+}
+
+class FieldSelectorError extends Error {}
+
+/** Field selectors the real API server accepts for these kinds (others answer 400 "field label not supported"). */
+const SELECTABLE_FIELDS: Record<string, string[]> = {
+  events: ['involvedObject.kind', 'involvedObject.name', 'involvedObject.namespace', 'involvedObject.uid', 'reason', 'type', 'source'],
+  pods: ['spec.nodeName', 'status.phase', 'spec.serviceAccountName'],
+};
+
+function fieldSelector(plural: string, text: string): ((o: KubeObject) => boolean) | string {
+  const terms = text.split(',').filter(Boolean).map((t) => /^([\w.]+)(==|=|!=)(.*)$/.exec(t));
+  const tests: ((o: KubeObject) => boolean)[] = [];
+  for (const m of terms) {
+    if (!m) return `invalid field selector: ${text}`;
+    const [, field, op, value] = m as unknown as [string, string, string, string];
+    if (!['metadata.name', 'metadata.namespace', ...(SELECTABLE_FIELDS[plural] ?? [])].includes(field)) return `field label not supported: ${field}`;
+    const read = (o: KubeObject) => String(field.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], o) ?? '');
+    tests.push((o) => (op === '!=' ? read(o) !== value : read(o) === value));
+  }
+  return (o) => tests.every((t) => t(o));
 }
 
 function parsePath(path: string): Route | undefined {

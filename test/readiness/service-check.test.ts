@@ -39,7 +39,7 @@ describe('checkService: GitHub, registry and cluster together', () => {
     const deployment = parse(manifest);
     kube.put('/apis/apps/v1/namespaces/shop/deployments', deployment);
     kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'x86-1', labels: { 'kubernetes.io/arch': 'amd64' } } });
-    kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } } });
+    kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } }, spec: { taints: [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoExecute' }] } });
     const pod = (name: string, node: string) => ({
       apiVersion: 'v1',
       kind: 'Pod',
@@ -91,6 +91,29 @@ describe('checkService: GitHub, registry and cluster together', () => {
       assert.match(crash.title, /has pods on arm64 nodes.*mesh\/proxy:1\.12\.0.*exec format error/);
     } finally {
       kube.remove('/api/v1/namespaces/shop/pods', 'checkout-api-3');
+    }
+  });
+
+  test('arm64 nodes without the arm64 taint take any pod its selectors allow: the amd64-only sidecar is then a blocker', async () => {
+    kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'graviton-2', labels: { 'kubernetes.io/arch': 'arm64' } } });
+    try {
+      const report = await checkService(deps, 'checkout-api');
+      const risk = report.findings.find((f) => f.id === 'kubernetes.arm64-without-image')!;
+      assert.match(risk.title, /can be scheduled on arm64 nodes.*mesh\/proxy:1\.12\.0/);
+    } finally {
+      kube.remove('/api/v1/nodes', 'graviton-2');
+    }
+  });
+
+  test('the selectors fix tolerates the taint the cluster\'s arm64 nodes carry, not a hard-coded NoExecute', async () => {
+    kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } }, spec: { taints: [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoSchedule' }] } });
+    try {
+      const report = await checkService(deps, 'checkout-api');
+      const fix = report.findings.find((f) => f.autofix?.kind === 'selectors')!;
+      assert.equal(fix.autofix!.params.taint, 'kubernetes.io/arch=arm64:NoSchedule');
+      assert.match(fix.fix!, /kubernetes\.io\/arch=arm64:NoSchedule/);
+    } finally {
+      kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } }, spec: { taints: [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoExecute' }] } });
     }
   });
 

@@ -30,7 +30,7 @@ describe('workload analyser', () => {
     );
     const [s] = schedulingFindings(w!);
     assert.deepEqual([s!.id, s!.severity], ['kubernetes.not-on-arm64', 'info']);
-    assert.deepEqual(s!.autofix, { kind: 'selectors', params: { file: 'k8s/deployment.yaml', kind: 'Deployment', name: 'checkout-api' } });
+    assert.deepEqual(s!.autofix, { kind: 'selectors', params: { file: 'k8s/deployment.yaml', kind: 'Deployment', name: 'checkout-api', taint: 'kubernetes.io/arch=arm64:NoExecute' } });
   });
 
   test('arm64 selector with the toleration is scheduled; without it the pods cannot schedule', () => {

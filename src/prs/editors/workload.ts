@@ -1,12 +1,14 @@
-// Sends a workload to arm64 nodes: the `kubernetes.io/arch: arm64` nodeSelector and the matching
-// NoExecute toleration (arm64 nodes carry that taint), merged into what the pod spec already has.
+// Sends a workload to arm64 nodes: the `kubernetes.io/arch: arm64` nodeSelector and a toleration of the
+// taint the cluster's arm64 nodes carry (learned by the check; default kubernetes.io/arch=arm64:NoExecute),
+// merged into what the pod spec already has.
 // Three shapes: a Deployment in (multi-document) manifests, a Helm values file, and the canary shape
 // (a second `<name>-arm64` Deployment plus DestinationRule subsets, the original left on amd64).
+import { toleratesTaint, type Taint, type Toleration } from '../../scheduling/taints.ts';
 import { isMap, isScalar, isSeq, stringify, type Document, type Node, type YAMLMap } from 'yaml';
 import { applySplices, CannotEditError, NotHereError, runEdit, type EditResult, type Splice } from './text.ts';
 import { appendSeqItem, fillEmptyValue, insertPairs, isEmptyCollection, pairOf, parseYamlFile, plainMap, plainSeq, replaceScalar, type YamlFile } from './yaml-splice.ts';
+import { ARCH_LABEL, arm64Toleration, DEFAULT_ARM64_TAINT } from '../../scheduling/arm64.ts';
 
-import { ARCH_LABEL, ARM64_TOLERATION } from '../../scheduling/arm64.ts';
 /** Pod label that tells the canary's two Deployments apart; the DestinationRule subsets select on it. */
 export const CANARY_ARCH_LABEL = 'archshift.io/arch';
 export const CANARY_SUBSETS = ['amd64', 'arm64'] as const;
@@ -19,17 +21,15 @@ function isDeployment(doc: Document.Parsed, name?: string): boolean {
   return str(doc.get('kind', true)) === 'Deployment' && (name === undefined || str(doc.getIn(['metadata', 'name'], true)) === name);
 }
 
-function toleratesArm64(item: unknown): boolean {
+function toleratesArm64(item: unknown, taint: Taint): boolean {
   if (!isMap(item)) return false;
   const get = (k: string) => str(pairOf(item, k)?.value);
-  const key = get('key');
-  const op = get('operator') ?? 'Equal';
-  const effect = get('effect');
-  return (key === ARCH_LABEL || (key === undefined && op === 'Exists')) && (op === 'Exists' || get('value') === 'arm64') && (effect === undefined || effect === 'NoExecute');
+  return toleratesTaint({ key: get('key'), operator: get('operator'), value: get('value'), effect: get('effect') }, taint);
 }
 
 /** Splices that merge the arm64 selector, toleration and (if present) arch affinity into a pod spec map. */
-function mergeScheduling(file: YamlFile, spec: YAMLMap, where: string, notes: string[]): Splice[] {
+function mergeScheduling(file: YamlFile, spec: YAMLMap, where: string, notes: string[], taint: Taint = DEFAULT_ARM64_TAINT): Splice[] {
+  const toleration = arm64Toleration(taint);
   const splices: Splice[] = [];
   const newKeys: Record<string, unknown> = {};
 
@@ -48,11 +48,11 @@ function mergeScheduling(file: YamlFile, spec: YAMLMap, where: string, notes: st
   }
 
   const tolPair = pairOf(spec, 'tolerations');
-  if (!tolPair) newKeys.tolerations = [{ ...ARM64_TOLERATION }];
-  else if (isEmptyCollection(tolPair.value)) splices.push(fillEmptyValue(file, tolPair, [{ ...ARM64_TOLERATION }]));
+  if (!tolPair) newKeys.tolerations = [toleration];
+  else if (isEmptyCollection(tolPair.value)) splices.push(fillEmptyValue(file, tolPair, [toleration]));
   else {
     const tols = plainSeq(tolPair.value, `${where}.tolerations`)!;
-    if (!tols.items.some(toleratesArm64)) splices.push(appendSeqItem(file, tols, { ...ARM64_TOLERATION }, `${where}.tolerations`));
+    if (!tols.items.some((t) => toleratesArm64(t, taint))) splices.push(appendSeqItem(file, tols, toleration, `${where}.tolerations`));
   }
 
   splices.push(...mergeAffinity(file, spec, where));
@@ -90,6 +90,8 @@ function podSpecOf(doc: Document.Parsed, what: string): YAMLMap {
 
 export interface SchedulingEdit {
   deployment: string;
+  /** The taint to tolerate; default kubernetes.io/arch=arm64:NoExecute. */
+  taint?: Taint;
 }
 
 /** Adds the arm64 nodeSelector and toleration to the named Deployment, wherever it is in the file. */
@@ -98,7 +100,7 @@ export function addArm64Scheduling(src: string, edit: SchedulingEdit): EditResul
     const file = parseYamlFile(src);
     const doc = file.docs.find((d) => isDeployment(d, edit.deployment));
     if (!doc) throw new NotHereError(`no Deployment ${edit.deployment} in this file`);
-    return applySplices(src, mergeScheduling(file, podSpecOf(doc, `Deployment ${edit.deployment}`), `Deployment ${edit.deployment}`, notes));
+    return applySplices(src, mergeScheduling(file, podSpecOf(doc, `Deployment ${edit.deployment}`), `Deployment ${edit.deployment}`, notes, edit.taint));
   });
 }
 
@@ -108,7 +110,7 @@ const schedulingKeys = ['nodeSelector', 'tolerations', 'affinity'];
  * Helm values: the chart must already read nodeSelector/tolerations (as `helm create` charts do) at the
  * top level or under one top-level key; adding keys a chart ignores would open a PR that does nothing.
  */
-export function addArm64HelmValues(src: string): EditResult {
+export function addArm64HelmValues(src: string, taint?: Taint): EditResult {
   return runEdit(src, (notes) => {
     const file = parseYamlFile(src);
     if (file.docs.length !== 1) throw new CannotEditError('a Helm values file must be one YAML document');
@@ -122,7 +124,7 @@ export function addArm64HelmValues(src: string): EditResult {
       if (nested.length === 1) target = { map: nested[0].value as YAMLMap, where: `values.${str(nested[0].key)}` };
     }
     if (!target) throw new CannotEditError('no nodeSelector, tolerations or affinity key found; the chart may not support them, so add them to the chart first');
-    return applySplices(src, mergeScheduling(file, target.map, target.where, notes));
+    return applySplices(src, mergeScheduling(file, target.map, target.where, notes, taint));
   });
 }
 
@@ -132,6 +134,8 @@ export interface CanaryEdit {
   host: string;
   /** Append a DestinationRule when no file has one for `host`. */
   createDestinationRule: boolean;
+  /** The taint the -arm64 Deployment tolerates; default kubernetes.io/arch=arm64:NoExecute. */
+  taint?: Taint;
 }
 
 export function hasDestinationRule(src: string, host: string): boolean {
@@ -174,8 +178,8 @@ export function addArm64Canary(src: string, edit: CanaryEdit): EditResult {
       const label = pairOf(labels, CANARY_ARCH_LABEL);
       if (!label) splices.push(insertPairs(file, labels, { [CANARY_ARCH_LABEL]: 'amd64' }, `${what} pod labels`));
       else if (str(label.value) !== 'amd64') throw new CannotEditError(`${what} pods are labelled ${CANARY_ARCH_LABEL}: ${str(label.value)}`);
-      if (existingArm) splices.push(...mergeScheduling(file, podSpecOf(existingArm, `Deployment ${armName}`), `Deployment ${armName}`, notes));
-      else appended.push(armCopy(original.toJS() as Record<string, unknown>, armName));
+      if (existingArm) splices.push(...mergeScheduling(file, podSpecOf(existingArm, `Deployment ${armName}`), `Deployment ${armName}`, notes, edit.taint));
+      else appended.push(armCopy(original.toJS() as Record<string, unknown>, armName, edit.taint ?? DEFAULT_ARM64_TAINT));
     }
     if (rule) {
       const spec = plainMap(rule.get('spec', true), 'DestinationRule spec')!;
@@ -211,7 +215,7 @@ export function addArm64Canary(src: string, edit: CanaryEdit): EditResult {
 }
 
 /** The arm64 twin of a Deployment: same pods, its own selector label, scheduled on arm64 nodes. */
-function armCopy(dep: Record<string, unknown>, name: string): Record<string, unknown> {
+function armCopy(dep: Record<string, unknown>, name: string, taint: Taint): Record<string, unknown> {
   const copy = structuredClone(dep) as { metadata?: Record<string, unknown>; spec?: Record<string, unknown>; status?: unknown };
   delete copy.status;
   const meta = (copy.metadata ??= {});
@@ -225,12 +229,8 @@ function armCopy(dep: Record<string, unknown>, name: string): Record<string, unk
   template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [CANARY_ARCH_LABEL]: 'arm64' } };
   const pod = (template.spec ??= {});
   pod.nodeSelector = { ...(pod.nodeSelector as Record<string, string> | undefined), [ARCH_LABEL]: 'arm64' };
-  const tolerations = (pod.tolerations as unknown[] | undefined) ?? [];
-  const tolerated = tolerations.some((t) => {
-    const o = t as Record<string, string>;
-    return o.key === ARCH_LABEL && (o.operator === 'Exists' || o.value === 'arm64') && (!o.effect || o.effect === 'NoExecute');
-  });
-  pod.tolerations = tolerated ? tolerations : [...tolerations, { ...ARM64_TOLERATION }];
+  const tolerations = (pod.tolerations as Toleration[] | undefined) ?? [];
+  pod.tolerations = tolerations.some((t) => toleratesTaint(t, taint)) ? tolerations : [...tolerations, arm64Toleration(taint)];
   const terms = (pod.affinity as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: Array<{ matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> }> } } } | undefined)
     ?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   for (const e of terms.flatMap((t) => t.matchExpressions ?? [])) {

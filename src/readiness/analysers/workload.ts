@@ -1,8 +1,9 @@
 // Workload analyser (pure): pod specs from manifest YAML (multi-document, Helm values) and from live
 // objects → where the pods may be scheduled (kubernetes.io/arch selection, the arm64 NoExecute taint),
 // where they run now, and every container image (init containers and sidecars included) to look up.
+import { formatTaint, type Taint } from '../../scheduling/taints.ts';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
-import { allowedArchitectures, pinnedToArm64, toleratesArm64Taint, type SchedulingSpec } from '../../scheduling/arm64.ts';
+import { allowedArchitectures, DEFAULT_ARM64_TAINT, pinnedToArm64, toleratesArm64Taint, type SchedulingSpec } from '../../scheduling/arm64.ts';
 import type { Evidence, Finding } from '../report.ts';
 import { parseYaml } from './yaml-docs.ts';
 
@@ -152,31 +153,32 @@ function originEvidence(w: Workload): Evidence {
   return 'file' in w.origin ? { file: w.origin.file, line: w.origin.line } : { excerpt: `${w.origin.cluster}: ${w.kind} ${w.origin.namespace}/${w.name}` };
 }
 
-function selectorsFix(w: Workload): Finding['autofix'] {
+function selectorsFix(w: Workload, taint: Taint): Finding['autofix'] {
   if (!('file' in w.origin)) return undefined;
-  return { kind: 'selectors', params: { file: w.origin.file, kind: w.kind, name: w.name, ...(w.origin.helm ? { helm: 'true' } : {}) } };
+  // The taint travels with the fix, so the selectors PR tolerates what this cluster's nodes carry.
+  return { kind: 'selectors', params: { file: w.origin.file, kind: w.kind, name: w.name, taint: formatTaint(taint), ...(w.origin.helm ? { helm: 'true' } : {}) } };
 }
 
 /** Where this workload's pods may go, and what the move must change in its scheduling. */
-export function schedulingFindings(w: Workload): Finding[] {
+export function schedulingFindings(w: Workload, taint: Taint = DEFAULT_ARM64_TAINT): Finding[] {
   const allowed = allowedArchitectures(w.spec);
-  const tolerates = toleratesArm64Taint(w.spec);
+  const tolerates = toleratesArm64Taint(w.spec, taint);
   const evidence = originEvidence(w);
   const what = `${w.kind} ${w.name}`;
   const arm64Only = pinnedToArm64(w.spec);
   const mayArm64 = allowed === 'any' || allowed.has('arm64');
-  const fix = 'Select arm64 nodes (`nodeSelector: {kubernetes.io/arch: arm64}`) and tolerate the `kubernetes.io/arch=arm64:NoExecute` taint; archshift can open this PR.';
+  const fix = `Select arm64 nodes (\`nodeSelector: {kubernetes.io/arch: arm64}\`) and tolerate the \`${formatTaint(taint)}\` taint; archshift can open this PR.`;
   const f = (id: string, severity: Finding['severity'], title: string, withFix: boolean): Finding => ({
     id,
     severity,
     ecosystem: 'kubernetes',
     title,
     evidence,
-    ...(withFix ? { fix, autofix: selectorsFix(w) } : {}),
+    ...(withFix ? { fix, autofix: selectorsFix(w, taint) } : {}),
   });
   if (arm64Only && tolerates) return [f('kubernetes.arm64-scheduled', 'info', `${what} selects arm64 nodes and tolerates their taint`, false)];
   if (arm64Only) {
-    return [f('kubernetes.missing-toleration', 'change', `${what} selects arm64 nodes but does not tolerate kubernetes.io/arch=arm64:NoExecute, so its pods cannot be scheduled`, true)];
+    return [f('kubernetes.missing-toleration', 'change', `${what} selects arm64 nodes but does not tolerate ${formatTaint(taint)}, so its pods cannot be scheduled`, true)];
   }
   if (tolerates && mayArm64) {
     return [
@@ -208,6 +210,10 @@ export interface LiveWorkload {
   pods: LivePod[];
   /** Node name → architecture, from the node's kubernetes.io/arch label or status.nodeInfo. */
   nodeArch: Map<string, string>;
+  /** The arm64 taint as this cluster's arm64 nodes carry it (else configured, else the default). */
+  arm64Taint?: Taint;
+  /** Some arm64 node carries no arm64 taint: any pod its selectors allow can land there. */
+  arm64NodesUntainted?: boolean;
 }
 
 /** The live workload as a Workload (its template's containers plus any a webhook injected into its pods). */
