@@ -74,6 +74,7 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
   const bigBinaries: string[] = [];
   let bytes = 0;
   for (const f of candidates) {
+    if (f.kinds.every((k) => k === 'unanalysed')) continue; // named as not analysed by the scan, never fetched
     if (binary(f.kinds) && f.size > maxBinaryBytes) bigBinaries.push(f.path);
     else if (!binary(f.kinds) && f.size > maxFileBytes) scan.report(tooLarge(f.path, f.size, maxFileBytes));
     else if (selected.length >= maxFiles) overCount.push(f.path);
@@ -84,6 +85,7 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
     }
   }
 
+  if ([...overCount, ...overBytes].some((p) => kindsOf(p).includes('jvm-source'))) scan.jvmSourcesIncomplete();
   await mapLimit(selected, options.concurrency ?? 8, async (f) => {
     try {
       const buf = await github.readBlob(repo, f.sha);

@@ -146,13 +146,13 @@ describe('checkService scans native dependencies through GitHub', () => {
     assert.ok(!budget.some((f) => f.id === 'jvm.netty-epoll'));
   });
 
-  test('a blob GitHub will not serve is a "could not read" warning; the rest of the scan stands', async () => {
+  test('a blob GitHub will not serve is a "could not read" unknown (a dependency file: the verdict waits for it); the rest of the scan stands', async () => {
     const pom = (await client.listFiles(REPO, 'trunk')).files.find((f) => f.path === 'service/pom.xml')!;
     github.inject({ method: 'GET', path: new RegExp(`/git/blobs/${pom.sha}$`), status: 404 });
     try {
       const findings = await scanRepository(client, REPO);
       const unreadable = findings.find((f) => f.evidence.file === 'service/pom.xml')!;
-      assert.deepEqual([unreadable.id, unreadable.severity], ['file.unreadable', 'warning']);
+      assert.deepEqual([unreadable.id, unreadable.severity], ['file.unreadable', 'unknown']);
       assert.match(unreadable.title, /^could not read service\/pom\.xml: cannot read blob .* not found \(404\)/);
       assert.ok(findings.some((f) => f.id === 'python.numpy'));
     } finally {
