@@ -12,6 +12,7 @@ import { readSecrets, requireSlackSecrets, type Secrets } from './config/secrets
 import { createGitHubClient } from './adapters/github.ts';
 import { Kubernetes } from './adapters/kubernetes.ts';
 import { createRegistryClient } from './adapters/registry.ts';
+import { createMavenRepository } from './adapters/maven.ts';
 import { SlackPoster } from './adapters/slack.ts';
 import { Store, type StoreLockMode } from './adapters/store.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -61,6 +62,7 @@ export async function buildDeps(config: Config, opts: BuildOptions = {}): Promis
     kube,
     registry: createRegistryClient({ config: config.registry, store, logger, env, now: () => clock.now().getTime(), blobTimeoutMs: config.registry.blobTimeoutMs }),
     github: createGitHubClient(config.github, logger, env),
+    maven: config.maven.transitive ? createMavenRepository({ config: config.maven, env, store, now: () => clock.now() }) : undefined,
     configFile: opts.configFile,
   };
 }

@@ -31,6 +31,8 @@ const takesEffect: { [K in keyof Config]: 'restart' | { restartKeys: Array<keyof
   server: 'restart',
   kubernetes: 'restart',
   registry: 'restart',
+  // The Maven repository adapter is built once at start-up.
+  maven: 'restart',
   github: 'restart',
   store: 'restart',
   // The controller, its notifier (thresholds) and its tick timer keep the settings they were built with.

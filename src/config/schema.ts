@@ -8,6 +8,7 @@ import { canaryConfigSchema } from '../canary/config.ts';
 import { digestConfigSchema } from '../digest/config.ts';
 import { authConfigSchema } from '../auth/config.ts';
 import { serverConfigSchema } from '../ops/config.ts';
+import { mavenConfigSchema } from '../adapters/maven.ts';
 
 const hostPattern = /^[a-z0-9.-]+(:\d+)?$/i;
 
@@ -76,6 +77,7 @@ export const configSchema = z
     github: githubConfigSchema,
     kubernetes: kubernetesConfigSchema,
     registry: registryConfigSchema,
+    maven: mavenConfigSchema,
     catalog: catalogSchema,
     readiness: readinessConfigSchema,
     knowledge: knowledgeConfigSchema,

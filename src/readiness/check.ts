@@ -29,6 +29,7 @@ import { scanCheckout } from './scan.ts';
 import { isImageLayerReader, scanImageLayers } from './image-scan.ts';
 import { scanRepository } from './scan-github.ts';
 import { githubSource, localSource, SourceError, type FileSource } from './sources.ts';
+import type { TransitiveOptions } from './transitive.ts';
 
 export interface CheckSettings {
   pipeline: PipelineRule;
@@ -414,6 +415,11 @@ function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<stri
 // ---------------------------------------------------------------------------------------------------
 // Entry points.
 
+/** The dependency-tree resolution, when a Maven repository adapter is configured (maven.transitive). */
+export function transitiveOf(deps: Pick<Deps, 'config' | 'maven'>): TransitiveOptions | undefined {
+  return deps.maven ? { reader: deps.maven, limits: { maxPoms: deps.config.maven.maxPoms, maxDepth: deps.config.maven.maxDepth } } : undefined;
+}
+
 export function checkSettingsOf(deps: Pick<Deps, 'config'>): CheckSettings {
   const r = deps.config.readiness;
   return { pipeline: r.pipeline, imageTimeoutMs: r.imageTimeoutMs, scanImageLayers: r.scanImageLayers };
@@ -472,7 +478,7 @@ export async function checkService(deps: Deps, name: string): Promise<Report> {
       ? { live: () => readLive(deps, svc.cluster, svc.namespace, svc.deployment) }
       : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' }),
     // The service repo's dependency files, read through GitHub like the rest (no clone).
-    scan: async () => scanRepository(deps.github, svc.repo, svc.branch, { knowledge: await loadKnowledgeBase(deps.config.knowledge.files) }),
+    scan: async () => scanRepository(deps.github, svc.repo, svc.branch, { knowledge: await loadKnowledgeBase(deps.config.knowledge.files), maven: transitiveOf(deps) }),
     scanImage: imageLayerScan(deps.registry, checkSettingsOf(deps)),
   };
   return runCheck(plan, { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() });
@@ -490,6 +496,8 @@ export interface CheckPathOptions {
   settings?: CheckSettings;
   now?: Date;
   scan?: (root: string) => Promise<Finding[]>;
+  /** Resolve the JVM dependency tree through a Maven repository. */
+  maven?: TransitiveOptions;
 }
 
 /** Checks a local checkout: no catalog, Slack or cluster needed. */
@@ -526,7 +534,7 @@ export async function checkPath(root: string, opts: CheckPathOptions = {}): Prom
     serviceRepository,
     serviceReference: opts.image,
     serviceReferenceMode: opts.image ? 'always' : 'fallback',
-    scan: () => (opts.scan ?? scanCheckout)(source.root!),
+    scan: () => (opts.scan ? opts.scan(source.root!) : scanCheckout(source.root!, { maven: opts.maven })),
     // Only an image the user names is looked into: a guessed one may not be what this checkout builds.
     scanImage: opts.image ? imageLayerScan(opts.inspector, opts.settings ?? defaultCheckSettings) : undefined,
   };

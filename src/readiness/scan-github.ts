@@ -5,6 +5,7 @@
 // out is named in a `native.scan-partial` finding: a partial scan is never shown as a complete one.
 import type { Finding } from './report.ts';
 import { builtinKnowledge, type KnowledgeBase } from './knowledge/load.ts';
+import type { TransitiveOptions } from './transitive.ts';
 import { unreadable } from './analysers/deps.ts';
 import {
   elfMachineOf,
@@ -38,6 +39,8 @@ export interface RepoScanOptions {
   maxBinaryBytes?: number;
   /** Blobs fetched at once (default 8). */
   concurrency?: number;
+  /** Resolve the JVM dependency tree through a Maven repository (maven.transitive). */
+  maven?: TransitiveOptions;
 }
 
 /** Fetch order: what decides most first (dependency declarations), then build files, sources, binaries. */
@@ -108,7 +111,7 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
     } catch (err) {
       return { problem: unreadable(rel, (err as Error).message) };
     }
-  });
+  }, options.maven);
 
   const gaps = [
     ...(tree.truncated ? [`GitHub truncated the file listing of ${repo}@${ref} (too many files), so files beyond it were not seen`] : []),

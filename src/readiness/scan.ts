@@ -23,6 +23,7 @@ import {
   isNativeSource,
 } from './analysers/native.ts';
 import { analyseManifest } from './analysers/system.ts';
+import { transitiveJvmFindings, type TransitiveOptions } from './transitive.ts';
 
 export interface ScanOptions {
   knowledge?: KnowledgeBase;
@@ -30,6 +31,8 @@ export interface ScanOptions {
   maxFileBytes?: number;
   /** Files read at once (default 32). */
   concurrency?: number;
+  /** Resolve the JVM dependency tree through a Maven repository (maven.transitive). */
+  maven?: TransitiveOptions;
 }
 
 /** Larger text files are reported as unreadable instead of read. */
@@ -272,7 +275,7 @@ export async function scanCheckout(root: string, options: ScanOptions = {}): Pro
       return { problem: unreadable(rel, code === 'ELOOP' ? 'symlink loop' : `included by ${includedBy} but missing (${code})`) };
     }
     return readText(abs, rel, maxBytes);
-  });
+  }, options.maven);
 }
 
 /** Reads a file that a requirements file includes: its text, why it could not be read, or `{}` to skip it (outside the checkout). */
@@ -354,7 +357,7 @@ export class NativeScan {
   }
 
   /** Reads what requirements files include (`-r base.txt`), then runs the per-ecosystem analysers; findings deduplicated and sorted by place. */
-  async finish(readInclude: IncludeReader): Promise<Finding[]> {
+  async finish(readInclude: IncludeReader, maven?: TransitiveOptions): Promise<Finding[]> {
     const { findings, texts, kb } = this;
     await this.addRequirementIncludes(readInclude);
     const guarded = (fn: () => Finding[], what: string) => {
@@ -365,7 +368,14 @@ export class NativeScan {
       }
     };
     const sorted = (list: SourceFile[]) => list.sort((a, b) => a.path.localeCompare(b.path));
-    if (texts.jvm.length) guarded(() => analyseJvm(sorted(texts.jvm), kb, this.jvmSourcesPartial ? undefined : this.jvmSources), 'JVM build files');
+    const jvmSources = this.jvmSourcesPartial ? undefined : this.jvmSources;
+    if (texts.jvm.length) guarded(() => analyseJvm(sorted(texts.jvm), kb, jvmSources), 'JVM build files');
+    if (texts.jvm.length && maven) {
+      const below = await transitiveJvmFindings(texts.jvm, kb, maven, jvmSources);
+      // "Nothing known to break" spoke of the build files alone; a culprit below them takes it back.
+      if (below.some((f) => f.severity !== 'info')) findings.splice(0, findings.length, ...findings.filter((f) => f.id !== 'jvm.scanned'));
+      findings.push(...below);
+    }
     if (texts.python.length) guarded(() => analysePython(sorted(texts.python), kb), 'Python dependency files');
     if (texts.node.length) guarded(() => analyseNode(sorted(texts.node), kb), 'Node dependency files');
     if (texts['go-mod'].length || this.goFacts.length) {

@@ -73,7 +73,7 @@ export function extractJvmSource(file: string, text: string): JvmSourceFacts {
  * everything else (netty's own users: reactor-netty, lettuce, Vert.x, gRPC) falls back to NIO, which
  * only degrades. `sources` undefined: the service's code was not read, so the severity stays.
  */
-function judgeEpollConsumers(findings: Finding[], sources: JvmSourceFacts[] | undefined): void {
+export function judgeEpollConsumers(findings: Finding[], sources: JvmSourceFacts[] | undefined): void {
   const required = sources?.find((s) => s.usesEpoll && !s.checksAvailability);
   for (const f of findings) {
     const epoll = f.id === 'jvm.netty-epoll' || (f.id === 'jvm.classifier-x86-only' && f.title.startsWith('io.netty:netty-transport-native-epoll '));
@@ -237,7 +237,7 @@ function parentOf(pom: Pom, poms: Map<string, Pom>): Pom | undefined {
   return [...poms.values()].find((p) => p !== pom && p.id === ga);
 }
 
-function analysePoms(files: SourceFile[], out: Finding[]): Declaration[] {
+function analysePoms(files: SourceFile[], out: Finding[], managers: string[]): Declaration[] {
   const poms = new Map<string, Pom>();
   for (const f of files) {
     const valid = XMLValidator.validate(f.text);
@@ -262,6 +262,9 @@ function analysePoms(files: SourceFile[], out: Finding[]): Declaration[] {
     const imports = chain.flatMap((p) => p.dependencies.filter((d) => d.importsBom));
     const inRepoBoms = imports.map((d) => [...poms.values()].find((b) => b.id === `${d.group}:${d.artifact}`)).filter((b): b is Pom => b !== undefined);
     const outsideBoms = imports.filter((d) => ![...poms.values()].some((b) => b.id === `${d.group}:${d.artifact}`)).map((d) => `${d.group}:${d.artifact}`);
+    for (const gav of [outside, ...imports.filter((d) => outsideBoms.includes(`${d.group}:${d.artifact}`)).map((d) => `${d.group}:${d.artifact}:${resolveProperties(d.version ?? '', lookup).value}`)]) {
+      if (gav && !gav.includes('${') && !managers.includes(gav)) managers.push(gav);
+    }
     const lookup = (name: string) => {
       for (const p of chain) {
         const v = p.properties.get(name);
@@ -496,10 +499,18 @@ function gradleScope(file: string): string {
 }
 
 /** `sources`: the service's JVM sources, when all of them were read (undefined otherwise). */
-export function analyseJvm(files: SourceFile[], kb: KnowledgeBase, sources?: JvmSourceFacts[]): Finding[] {
+/** What the build files declare: dependencies, findings about the files themselves, and the outside parents/BOMs that manage versions (`g:a:v`). */
+interface JvmBuild {
+  decls: Declaration[];
+  findings: Finding[];
+  managers: string[];
+}
+
+function readJvmBuild(files: SourceFile[]): JvmBuild {
   const out: Finding[] = [];
+  const managers: string[] = [];
   const byBase = (pred: (base: string) => boolean) => files.filter((f) => pred(path.posix.basename(f.path)));
-  const decls: Declaration[] = analysePoms(byBase((b) => b === 'pom.xml'), out);
+  const decls: Declaration[] = analysePoms(byBase((b) => b === 'pom.xml'), out, managers);
   const catalogVersions = new Map<string, { value: string; file: string; line: number }>();
   for (const f of byBase((b) => b.endsWith('.versions.toml'))) decls.push(...analyseCatalog(f, gradleScope(f.path), out, catalogVersions));
   const gradleFiles = files.filter((f) => isGradleScript(f.path) || path.posix.basename(f.path) === 'gradle.properties');
@@ -507,6 +518,11 @@ export function analyseJvm(files: SourceFile[], kb: KnowledgeBase, sources?: Jvm
     const build = analyseGradleBuild(gradleFiles, catalogVersions);
     out.push(...build.findings);
     decls.push(...gradleDeclarations(build, gradleFiles, gradleScope), ...managedGradleDeclarations(build, gradleFiles));
+    for (const p of build.coordinates.filter((c) => c.platform && c.version)) managers.push(`${p.group}:${p.artifact}:${p.version}`);
+    for (const f of gradleFiles) {
+      const boot = /\bid\s*\(?\s*["']org\.springframework\.boot["']\s*\)?\s*version\s*["']([^"'$]+)["']/.exec(f.text);
+      if (boot) managers.push(`org.springframework.boot:spring-boot-dependencies:${boot[1]}`);
+    }
     const textOf = new Map(files.map((f) => [f.path, f.text]));
     out.push(
       ...classifierFindings(
@@ -518,6 +534,12 @@ export function analyseJvm(files: SourceFile[], kb: KnowledgeBase, sources?: Jvm
     );
   }
   for (const f of byBase((b) => b === 'gradle.lockfile')) decls.push(...analyseGradleLock(f, gradleScope(f.path)));
+  return { decls, findings: out, managers: [...new Set(managers)] };
+}
+
+/** `sources`: the service's JVM sources, when all of them were read (undefined otherwise). */
+export function analyseJvm(files: SourceFile[], kb: KnowledgeBase, sources?: JvmSourceFacts[]): Finding[] {
+  const { decls, findings: out } = readJvmBuild(files);
   out.push(...evaluateDeclarations(decls, kb, 'maven'));
   judgeEpollConsumers(out, sources);
   // Scanned means analysed: a file reported unreadable is not claimed.
@@ -526,6 +548,12 @@ export function analyseJvm(files: SourceFile[], kb: KnowledgeBase, sources?: Jvm
     out.push(scannedInfo('jvm', `JVM build files analysed (${decls.length} dependencies)`, manifests));
   }
   return out;
+}
+
+/** The roots of the dependency tree: declared dependencies with an exact version, and the outside parents/BOMs that manage versions below them. */
+export function jvmTreeRoots(files: SourceFile[]): { declared: Declaration[]; managers: string[] } {
+  const { decls, managers } = readJvmBuild(files);
+  return { declared: decls.filter((d) => d.origin === 'manifest' && d.spec.kind === 'exact'), managers };
 }
 
 /**
