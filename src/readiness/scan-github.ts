@@ -120,12 +120,14 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
     ...(bigBinaries.length ? [`${bigBinaries.length} prebuilt binar${bigBinaries.length === 1 ? 'y' : 'ies'} over ${mib(maxBinaryBytes)} were not fetched`] : []),
   ];
   if (!gaps.length) return findings;
-  const skipped = [...overCount, ...overBytes, ...bigBinaries];
+  // Dependency files left unread (or possibly unseen, past a truncated listing) leave the verdict open.
+  const unreadDeps = [...overCount, ...overBytes].filter((p) => rank(kindsOf(p)) === 0);
+  const skipped = [...unreadDeps, ...[...overCount, ...overBytes, ...bigBinaries].filter((p) => !unreadDeps.includes(p))];
   const partial: Finding = {
     id: 'native.scan-partial',
-    severity: 'warning',
+    severity: unreadDeps.length || tree.truncated ? 'unknown' : 'warning',
     ecosystem: 'native',
-    title: `The native-dependency scan of ${repo}@${ref} through GitHub is partial: ${gaps.join('; ')}`,
+    title: `The native-dependency scan of ${repo}@${ref} through GitHub is partial: ${gaps.join('; ')}${unreadDeps.length ? ` (${unreadDeps.length} of them dependency files)` : ''}`,
     evidence: skipped.length ? { excerpt: `not read: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}` } : {},
     fix: `Run \`archshift check <path>\` in a checkout of ${repo} for a complete scan.`,
   };
