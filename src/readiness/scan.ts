@@ -402,12 +402,14 @@ export class NativeScan {
   private unanalysed(): Finding[] {
     const out: Finding[] = [];
     const analysed = (ecosystem: 'jvm' | 'python' | 'node', dir: string) =>
-      (this.texts[ecosystem] as SourceFile[]).some((f) => path.posix.dirname(f.path) === dir && !kindsOf(f.path).includes('unanalysed'));
+      (this.texts[ecosystem] as SourceFile[]).some((f) => path.posix.dirname(f.path) === dir);
     for (const rel of [...this.allPaths].sort()) {
       const base = path.posix.basename(rel);
       const u = unanalysedFiles.find((x) => x.name.test(base));
       if (!u) continue;
       const dir = path.posix.dirname(rel);
+      // An analyser that learns to read the file takes it over (isPythonFile etc. then select it).
+      if ((this.texts[u.ecosystem] as SourceFile[]).some((f) => f.path === rel)) continue;
       if (base === 'Pipfile' && this.allPaths.has(path.posix.join(dir, 'Pipfile.lock').replace(/^\.\//, ''))) continue;
       const beside = analysed(u.ecosystem, dir);
       out.push({
