@@ -373,7 +373,10 @@ export class NativeScan {
     if (texts.jvm.length && maven) {
       const below = await transitiveJvmFindings(texts.jvm, kb, maven, jvmSources);
       // "Nothing known to break" spoke of the build files alone; a culprit below them takes it back.
-      if (below.some((f) => f.severity !== 'info')) findings.splice(0, findings.length, ...findings.filter((f) => f.id !== 'jvm.scanned'));
+      // A version "not known here" that the tree's management settles is replaced by the settled finding.
+      const settled = (f: Finding) => f.severity === 'warning' && below.some((b) => b.id === f.id && b.evidence.file === f.evidence.file && b.evidence.line === f.evidence.line);
+      const culprit = below.some((f) => f.severity !== 'info');
+      findings.splice(0, findings.length, ...findings.filter((f) => !settled(f) && !(culprit && f.id === 'jvm.scanned')));
       findings.push(...below);
     }
     if (texts.python.length) guarded(() => analysePython(sorted(texts.python), kb), 'Python dependency files');

@@ -7,7 +7,7 @@ import type { PomReader } from '../adapters/maven.ts';
 import type { Finding } from './report.ts';
 import type { KnowledgeBase } from './knowledge/load.ts';
 import { knowledgeHit, type SourceFile } from './analysers/deps.ts';
-import { judgeEpollConsumers, jvmTreeRoots, type JvmSourceFacts } from './analysers/jvm.ts';
+import { bomProperty, judgeEpollConsumers, jvmTreeRoots, type JvmSourceFacts } from './analysers/jvm.ts';
 import { firstFixingVersion, gaOf, PomResolver, resolveTree, type Gav, type TreeLimits } from './maven-tree.ts';
 
 export interface TransitiveOptions {
@@ -21,8 +21,8 @@ function gavOf(text: string): Gav | undefined {
 }
 
 export async function transitiveJvmFindings(files: SourceFile[], kb: KnowledgeBase, opts: TransitiveOptions, sources?: JvmSourceFacts[]): Promise<Finding[]> {
-  const { declared, managers } = jvmTreeRoots(files);
-  if (!declared.length) return [];
+  const { declared, managers, unversioned } = jvmTreeRoots(files);
+  if (!declared.length && !unversioned.length) return [];
   const resolver = new PomResolver(opts.reader, opts.limits.maxPoms);
   const unknown = (why: string): Finding[] => [
     {
@@ -30,19 +30,43 @@ export async function transitiveJvmFindings(files: SourceFile[], kb: KnowledgeBa
       severity: 'unknown',
       ecosystem: 'jvm',
       title: `The dependency tree could not be resolved from the Maven repositories, so transitive native dependencies are unknown: ${why}`,
-      evidence: { file: declared[0]!.file },
+      evidence: { file: (declared[0] ?? unversioned[0])!.file },
       fix: 'Check maven.repositories (URL, username/passwordEnv) and that archshift can reach it, then check again.',
     },
   ];
   // The service's own management wins below it: its declared versions, then what its outside parent/BOMs manage.
   const managed = new Map<string, string>(declared.map((d) => [d.name, (d.spec as { version: string }).version]));
+  const managedBy = new Map<string, string>();
   try {
-    for (const m of managers.map(gavOf)) {
-      const pom = m && (await resolver.pom(m));
-      for (const [ga, v] of pom?.managed ?? []) if (!managed.has(ga)) managed.set(ga, v);
+    for (const m of managers) {
+      const gav = gavOf(m);
+      const pom = gav && (await resolver.pom(gav));
+      for (const [ga, v] of pom?.managed ?? []) {
+        if (managed.has(ga)) continue;
+        managed.set(ga, v);
+        managedBy.set(ga, m);
+      }
     }
   } catch (err) {
     return unknown((err as Error).message);
+  }
+  const findings: Finding[] = [];
+  // Declared without a version: the outside BOM's version is the one used, and the BOM's property is what to move.
+  for (const d of unversioned) {
+    const version = managed.get(d.name);
+    const hit = version && knowledgeHit(kb, 'jvm', d.name, 'maven', { kind: 'exact', version });
+    if (!version || !hit) continue;
+    const manager = managedBy.get(d.name) ?? 'an outside BOM';
+    const target = hit.target ?? 'a fixed version';
+    findings.push({
+      id: hit.entry.id,
+      severity: hit.severity,
+      ecosystem: 'jvm',
+      title: `${d.name} ${version} (the version ${manager} manages): ${hit.range.breaks}`,
+      evidence: { file: d.file, line: d.line, excerpt: d.excerpt },
+      fix: `Set the property the BOM reads, ${bomProperty(d.name.split(':')[0]!)}, to ${target} in ${d.file}, or move ${manager} to a release that manages ${d.name} ${target} or later.`,
+      source: hit.range.source ?? hit.entry.source,
+    });
   }
   const roots: Gav[] = declared.map((d) => {
     const [group, artifact] = d.name.split(':') as [string, string];
@@ -51,7 +75,6 @@ export async function transitiveJvmFindings(files: SourceFile[], kb: KnowledgeBa
   const tree = await resolveTree(roots, resolver, managed, opts.limits);
   if ('unknown' in tree) return unknown(tree.unknown);
 
-  const findings: Finding[] = [];
   for (const node of tree.nodes) {
     const ga = gaOf(node);
     const hit = knowledgeHit(kb, 'jvm', ga, 'maven', { kind: 'exact', version: node.version });
@@ -90,7 +113,7 @@ export async function transitiveJvmFindings(files: SourceFile[], kb: KnowledgeBa
       severity: 'warning',
       ecosystem: 'jvm',
       title: `The dependency tree is partial: ${tree.truncated}; dependencies below that were not checked`,
-      evidence: { file: declared[0]!.file },
+      evidence: { file: (declared[0] ?? unversioned[0])!.file },
     });
   } else if (!findings.length) {
     findings.push({
@@ -98,7 +121,7 @@ export async function transitiveJvmFindings(files: SourceFile[], kb: KnowledgeBa
       severity: 'info',
       ecosystem: 'jvm',
       title: `Dependency tree resolved from ${tree.poms} POMs (${tree.nodes.length} transitive dependencies): none known to break on arm64`,
-      evidence: { file: declared[0]!.file },
+      evidence: { file: (declared[0] ?? unversioned[0])!.file },
     });
   }
   return findings;

@@ -176,3 +176,26 @@ test('through the composition root: `archshift check <path>` with maven.transiti
     await deps.store.close();
   }
 });
+
+test('a versionless dependency set by an outside BOM: the BOM\'s version is judged, and the fix names the property it reads or the BOM to move', async () => {
+  repo.publish('org.springframework.boot:spring-boot-dependencies:2.0.0.RELEASE', pom('org.springframework.boot:spring-boot-dependencies:2.0.0.RELEASE', { properties: { 'netty.version': '4.1.22.Final' }, managed: ['io.netty:netty-transport-native-epoll:${netty.version}'] }));
+  repo.publish('org.springframework.boot:spring-boot-starter-parent:2.0.0.RELEASE', pom('org.springframework.boot:spring-boot-starter-parent:2.0.0.RELEASE', { parent: 'org.springframework.boot:spring-boot-dependencies:2.0.0.RELEASE' }));
+  const root = await checkout('boot-managed', {
+    'pom.xml': `<project><modelVersion>4.0.0</modelVersion>
+  <parent><groupId>org.springframework.boot</groupId><artifactId>spring-boot-starter-parent</artifactId><version>2.0.0.RELEASE</version><relativePath/></parent>
+  <artifactId>relay</artifactId>
+  <dependencies>
+    <dependency><groupId>io.netty</groupId><artifactId>netty-transport-native-epoll</artifactId></dependency>
+  </dependencies>
+</project>
+`,
+  });
+  const offline = jvm(await scanCheckout(root));
+  assert.match(offline.find((f) => f.id === 'jvm.netty-epoll')!.title, /version not known here/);
+  const findings = jvm(await scanCheckout(root, { maven: { reader: reader(), limits } }));
+  const epoll = findings.filter((f) => f.id === 'jvm.netty-epoll');
+  assert.equal(epoll.length, 1, JSON.stringify(epoll));
+  assert.match(epoll[0]!.title, /^io\.netty:netty-transport-native-epoll 4\.1\.22\.Final \(the version org\.springframework\.boot:spring-boot-starter-parent:2\.0\.0\.RELEASE manages\)/);
+  assert.equal(epoll[0]!.severity, 'change');
+  assert.match(epoll[0]!.fix!, /^Set the property the BOM reads, netty\.version, to 4\.1\.58\.Final in pom\.xml, or move org\.springframework\.boot:spring-boot-starter-parent:2\.0\.0\.RELEASE to a release that manages/);
+});

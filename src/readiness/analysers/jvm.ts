@@ -551,9 +551,14 @@ export function analyseJvm(files: SourceFile[], kb: KnowledgeBase, sources?: Jvm
 }
 
 /** The roots of the dependency tree: declared dependencies with an exact version, and the outside parents/BOMs that manage versions below them. */
-export function jvmTreeRoots(files: SourceFile[]): { declared: Declaration[]; managers: string[] } {
+export function jvmTreeRoots(files: SourceFile[]): { declared: Declaration[]; managers: string[]; unversioned: Declaration[] } {
   const { decls, managers } = readJvmBuild(files);
-  return { declared: decls.filter((d) => d.origin === 'manifest' && d.spec.kind === 'exact'), managers };
+  return {
+    declared: decls.filter((d) => d.origin === 'manifest' && d.spec.kind === 'exact'),
+    managers,
+    // Versionless dependencies an outside parent/BOM sets: the tree's management says which version.
+    unversioned: decls.filter((d) => d.origin === 'manifest' && d.spec.kind === 'unreadable' && d.written.startsWith('(managed by')),
+  };
 }
 
 /**
