@@ -45,7 +45,9 @@ export interface GradleBuild {
 export function isGradleScript(file: string): boolean {
   const base = path.posix.basename(file);
   if (/\.gradle(\.kts)?$/.test(base)) return true;
-  return file.split('/').includes('buildSrc') && /\.(kt|kts|groovy|java)$/.test(base);
+  const dirs = file.split('/').slice(0, -1);
+  // buildSrc sources, and scripts kept beside the wrapper for `apply from:` (gradle/versions.groovy).
+  return (dirs.includes('buildSrc') && /\.(kt|kts|groovy|java)$/.test(base)) || (dirs.at(-1) === 'gradle' && /\.(kts|groovy)$/.test(base));
 }
 
 /** Blanks // and /* *\/ comments in Groovy/Kotlin, keeping offsets (URLs inside strings survive). */
