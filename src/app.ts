@@ -16,6 +16,7 @@ import { createGitHubClient } from './adapters/github.ts';
 import { Kubernetes } from './adapters/kubernetes.ts';
 import { createRegistryClient } from './adapters/registry.ts';
 import { AwsNodeGroups } from './adapters/aws.ts';
+import { createMavenRepository } from './adapters/maven.ts';
 import { SlackPoster } from './adapters/slack.ts';
 import { openStore, type StoreLockMode } from './adapters/store.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -71,6 +72,7 @@ export async function buildDeps(config: Config, opts: BuildOptions = {}): Promis
     registry: createRegistryClient({ config: config.registry, store, logger, env, now: () => clock.now().getTime(), blobTimeoutMs: config.registry.blobTimeoutMs }),
     github: createGitHubClient(config.github, logger, env),
     ...(config.aws ? { aws: new AwsNodeGroups(config.aws) } : {}),
+    maven: config.maven.transitive ? createMavenRepository({ config: config.maven, env, store, now: () => clock.now() }) : undefined,
     configFile: opts.configFile,
   };
 }

@@ -11,6 +11,7 @@ import type { GitHubClient } from './adapters/github.ts';
 import type { ImageInspector } from './readiness/image-types.ts';
 import type { CanaryController } from './canary/controller.ts';
 import type { AwsNodeGroups } from './adapters/aws.ts';
+import type { PomReader } from './adapters/maven.ts';
 
 export interface Deps {
   config: Config;
@@ -23,6 +24,8 @@ export interface Deps {
   kube?: Kubernetes;
   /** The registry adapter (createRegistryClient); absent means every image is "unknown". */
   registry?: ImageInspector;
+  /** The Maven repository adapter; present when `maven.transitive` is on (dependency trees from POMs). */
+  maven?: PomReader;
   /** Absent when no GitHub credentials are set (GITHUB_TOKEN or GITHUB_APP_*); PR commands then say so. */
   github?: GitHubClient;
   /** Absent without `aws.region`: node groups are then not read by `nodes`. */

@@ -3,7 +3,7 @@
 // Exit codes: 0 ready, 1 needs-changes or blocked, 2 unknown, 64 usage.
 import { stat } from 'node:fs/promises';
 import { UsageError, stringFlag } from '../args.ts';
-import { checkPath, checkService, checkSettingsOf } from '../readiness/check.ts';
+import { checkPath, checkService, checkSettingsOf, transitiveOf } from '../readiness/check.ts';
 import type { Report } from '../readiness/report.ts';
 import { renderReportJson } from '../render/report-json.ts';
 import { renderReportText } from '../render/report-text.ts';
@@ -28,7 +28,7 @@ export const checkCommand: CliCommand = {
       if (!isDir) throw new UsageError(`${target} is not a directory`);
       // Without a config file deps() is all defaults, so a checkout is checked with no setup.
       const d = await deps();
-      report = await checkPath(target, { image, inspector: d.registry, settings: checkSettingsOf(d) });
+      report = await checkPath(target, { image, inspector: d.registry, settings: checkSettingsOf(d), maven: transitiveOf(d) });
     } else {
       if (image) throw new UsageError('--image applies to a local checkout; a catalog service names its image in the catalog');
       const d = await deps();

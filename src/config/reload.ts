@@ -32,6 +32,8 @@ const takesEffect: { [K in keyof Config]-?: 'restart' | { restartKeys: Array<key
   server: 'restart',
   kubernetes: 'restart',
   registry: 'restart',
+  // The Maven repository adapter is built once at start-up.
+  maven: 'restart',
   github: 'restart',
   store: 'restart',
   aws: 'restart',

@@ -11,6 +11,7 @@ import { serverConfigSchema } from '../ops/config.ts';
 import { storeConfigSchema } from './store-config.ts';
 import { guardConfigSchema } from '../guard/config.ts';
 import { awsConfigSchema, clusterSettingsSchema } from '../nodes/config.ts';
+import { mavenConfigSchema } from '../adapters/maven.ts';
 
 const hostPattern = /^[a-z0-9.-]+(:\d+)?$/i;
 
@@ -87,6 +88,7 @@ export const configSchema = z
     github: githubConfigSchema,
     kubernetes: kubernetesConfigSchema,
     registry: registryConfigSchema,
+    maven: mavenConfigSchema,
     catalog: catalogSchema,
     readiness: readinessConfigSchema,
     knowledge: knowledgeConfigSchema,

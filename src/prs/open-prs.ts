@@ -77,6 +77,8 @@ interface Prepared {
   change: PlannedChange;
   base: { name: string; sha: string; treeSha: string };
   changed: Array<{ path: string; before: string; after: string }>;
+  /** What the editors said (a change already made, a template left as it was): shown in the PR body. */
+  notes: string[];
   diff: string;
 }
 
@@ -112,7 +114,7 @@ export async function openPrs(deps: Deps, input: OpenPrsInput): Promise<OpenPrsR
         const siblings: Partial<Record<ChangeKind, SiblingPr>> = {};
         for (const c of plan.changes) siblings[c.kind] = { repo: c.repo };
         for (const [k, r] of Object.entries(recorded()) as Array<[ChangeKind, PrRecord]>) siblings[k] = { repo: r.repo, url: r.url, number: r.number, state: r.state };
-        const body = prBody({ report, change, changedFiles: prepared.changed.map((c) => c.path), siblings, image, draftReason, requestedBy: input.requestedBy });
+        const body = prBody({ report, change, changedFiles: prepared.changed.map((c) => c.path), siblings, image, draftReason, requestedBy: input.requestedBy, notes: prepared.notes });
         const published = await publish(github, prepared, { service: service.name, body, draftReason, known: recorded()[change.kind] });
         Object.assign(outcome, { status: published.status, pr: published.pr, diff: prepared.diff, files: prepared.changed.map((c) => c.path) });
         if (published.reason) outcome.reason = published.reason;
@@ -148,6 +150,7 @@ async function prepare(github: GitHubClient, change: PlannedChange, service: Ser
   const changed: Prepared['changed'] = [];
   let applied = 0;
   const reasons: string[] = [];
+  const notes: string[] = [];
   change.files.forEach((file, i) => {
     const text = texts[i];
     if (text === undefined) throw new Refusal(`${change.repo}: ${file.path} does not exist on ${baseName}; fix the catalog entry for ${service.name}`);
@@ -159,6 +162,7 @@ async function prepare(github: GitHubClient, change: PlannedChange, service: Ser
       return;
     }
     applied++;
+    notes.push(...result.notes.map((n) => `\`${file.path}\`: ${n}`));
     if (edits.some((e) => e.editor === 'canary') && needsRule && result.changed) needsRule = false;
     if (result.changed) changed.push({ path: file.path, before: text, after: result.text });
   });
@@ -167,6 +171,7 @@ async function prepare(github: GitHubClient, change: PlannedChange, service: Ser
     change,
     base: { name: baseName, sha: head.sha, treeSha: head.treeSha },
     changed,
+    notes,
     diff: changed.map((c) => unifiedDiff(`${change.repo}/${c.path}`, c.before, c.after)).join(''),
   };
 }

@@ -4,7 +4,7 @@
 import type { Service } from '../config/catalog.ts';
 import type { Finding, Report } from '../readiness/report.ts';
 import { rewriteBaseImage, type BaseImageEdit } from './editors/dockerfile.ts';
-import { bumpDependency, type DependencyBump } from './editors/deps.ts';
+import { addClassifierTwin, bumpDependency, type ClassifierTwin, type DependencyBump } from './editors/deps.ts';
 import { enableArm64Build, type PipelineEdit } from './editors/pipeline.ts';
 import { addArm64Canary, addArm64HelmValues, addArm64Scheduling, type CanaryEdit, type SchedulingEdit } from './editors/workload.ts';
 import { formatTaint, parseTaint, type Taint } from '../scheduling/taints.ts';
@@ -16,6 +16,7 @@ export type ChangeKind = (typeof CHANGE_KINDS)[number];
 export type EditSpec =
   | { editor: 'dockerfile'; edit: BaseImageEdit }
   | { editor: 'deps'; edit: DependencyBump }
+  | { editor: 'deps-twin'; edit: ClassifierTwin }
   | { editor: 'pipeline'; edit: PipelineEdit }
   | { editor: 'workload'; edit: SchedulingEdit }
   | { editor: 'helm-values'; taint?: Taint }
@@ -98,9 +99,21 @@ export function planChanges(report: Report, service: Service, kinds: readonly Ch
           file.findings.push(f);
         } else {
           const path = p.file ?? f.evidence.file;
+          const line = intParam(p.line) ?? f.evidence.line;
+          if (path && p.package && p.classifier && p.twin && line) {
+            // Twins go after the bumps of their file, so the copied declaration carries the new version, and
+            // bottom-up, so an inserted copy never moves the line of the next twin.
+            const file = fileOf(files, path);
+            const below = file.edits.findIndex((e) => e.editor === 'deps-twin' && e.edit.line < line);
+            file.edits.splice(below < 0 ? file.edits.length : below, 0, { editor: 'deps-twin', edit: { package: p.package, classifier: p.classifier, twin: p.twin, line } });
+            file.describe.push(`\`${p.package}\`: add classifier \`${p.twin}\` beside \`${p.classifier}\``);
+            file.findings.push(f);
+            continue;
+          }
           if (!path || !p.package || !p.from || !p.to) continue;
           const file = fileOf(files, path);
-          file.edits.push({ editor: 'deps', edit: { package: p.package, from: p.from, to: p.to, line: intParam(p.line) ?? f.evidence.line } });
+          const firstTwin = file.edits.findIndex((e) => e.editor === 'deps-twin');
+          file.edits.splice(firstTwin < 0 ? file.edits.length : firstTwin, 0, { editor: 'deps', edit: { package: p.package, from: p.from, to: p.to, line } });
           file.describe.push(`\`${p.package}\` ${p.from} → ${p.to}`);
           file.findings.push(f);
         }
@@ -175,6 +188,8 @@ function runSpec(text: string, spec: EditSpec): EditResult {
       return rewriteBaseImage(text, spec.edit);
     case 'deps':
       return bumpDependency(text, spec.edit);
+    case 'deps-twin':
+      return addClassifierTwin(text, spec.edit);
     case 'pipeline':
       return enableArm64Build(text, spec.edit);
     case 'workload':

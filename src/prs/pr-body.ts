@@ -1,7 +1,8 @@
-// The PR description: what the readiness check found, the table of changes with their evidence, the
-// order to merge the service's PRs in, and a checklist for the reviewer.
+// The PR description: what the readiness check found, the table of changes with their evidence, what
+// this PR could not change and what must happen next, the order to merge the service's PRs in, and a
+// checklist for the reviewer.
 import type { Actor } from '../auth/actor.ts';
-import type { Report, Severity } from '../readiness/report.ts';
+import type { Ecosystem, Finding, Report, Severity } from '../readiness/report.ts';
 import { personName } from '../render/people.ts';
 import { CHANGE_KINDS, type ChangeKind, type PlannedChange } from './planner.ts';
 
@@ -22,6 +23,24 @@ export interface PrBodyInput {
   image: string;
   draftReason?: string;
   requestedBy?: Actor;
+  /** What the editors said while editing (e.g. "already has classifier linux-aarch_64"). */
+  notes?: string[];
+}
+
+/** The findings each kind of PR answers for: those left open are listed as not changed. */
+const scope: Record<ChangeKind, ReadonlySet<Ecosystem>> = {
+  base: new Set(['dockerfile', 'image']),
+  deps: new Set(['jvm', 'python', 'node', 'go', 'native']),
+  pipeline: new Set(['pipeline']),
+  selectors: new Set(['kubernetes', 'system']),
+};
+
+/** Findings in this PR's scope that still stop or cloud the move and that this PR does not fix. */
+function leftOpen(report: Report, change: PlannedChange): Finding[] {
+  const fixed = new Set(change.files.flatMap((f) => f.findings));
+  const open = report.findings.filter((f) => scope[change.kind].has(f.ecosystem) && !fixed.has(f) && (f.severity !== 'info' && (f.severity !== 'warning' || f.fix)));
+  const rank: Severity[] = ['blocker', 'unknown', 'change', 'warning'];
+  return open.sort((a, b) => rank.indexOf(a.severity) - rank.indexOf(b.severity));
 }
 
 const step: Record<ChangeKind, string> = {
@@ -58,6 +77,16 @@ export function prBody(input: PrBodyInput): string {
   for (const file of change.files.filter((f) => input.changedFiles.includes(f.path))) {
     const evidence = file.findings.map((f) => `${f.evidence.line ? `line ${f.evidence.line}: ` : ''}${f.title}`).join('; ') || '—';
     lines.push(`| \`${cell(file.path)}\` | ${cell(file.describe.join('; '))} | ${cell(evidence)} |`);
+  }
+  const open = leftOpen(report, change);
+  if (open.length || input.notes?.length) {
+    lines.push('', '### Not changed by this PR, and what must happen next', '');
+    for (const f of open.slice(0, 15)) {
+      const where = f.evidence.file ? ` (\`${f.evidence.file}${f.evidence.line ? `:${f.evidence.line}` : ''}\`)` : '';
+      lines.push(`- **${f.severity}** ${f.title}${where}${f.fix ? `. Next: ${f.fix}` : ''}`);
+    }
+    if (open.length > 15) lines.push(`- … and ${open.length - 15} more in the readiness report.`);
+    for (const n of input.notes ?? []) lines.push(`- ${n}`);
   }
   lines.push('', '### Merge order', '');
   CHANGE_KINDS.forEach((kind, i) => {

@@ -30,6 +30,7 @@ import { isImageLayerReader, scanImageLayers } from './image-scan.ts';
 import { verifyArm64Binaries } from './image-elf.ts';
 import { scanRepository } from './scan-github.ts';
 import { githubSource, localSource, SourceError, type FileSource } from './sources.ts';
+import type { TransitiveOptions } from './transitive.ts';
 
 export interface CheckSettings {
   pipeline: PipelineRule;
@@ -434,6 +435,11 @@ function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<stri
 // ---------------------------------------------------------------------------------------------------
 // Entry points.
 
+/** The dependency-tree resolution, when a Maven repository adapter is configured (maven.transitive). */
+export function transitiveOf(deps: Pick<Deps, 'config' | 'maven'>): TransitiveOptions | undefined {
+  return deps.maven ? { reader: deps.maven, limits: { maxPoms: deps.config.maven.maxPoms, maxDepth: deps.config.maven.maxDepth } } : undefined;
+}
+
 export function checkSettingsOf(deps: Pick<Deps, 'config'>): CheckSettings {
   const r = deps.config.readiness;
   return { pipeline: r.pipeline, imageTimeoutMs: r.imageTimeoutMs, scanImageLayers: r.scanImageLayers, verifyBaseImages: r.verifyBaseImages };
@@ -508,7 +514,7 @@ export function servicePlan(deps: Deps, name: string, opts: ServicePlanOptions =
     ...live,
     arm64Taint: svc.cluster ? deps.config.kubernetes.clusters[svc.cluster]?.arm64Taint : undefined,
     // The service repo's dependency files, read through GitHub like the rest (no clone).
-    scan: async () => scanRepository(deps.github, svc.repo, refOf(svc.repo, svc.branch), { knowledge: await loadKnowledgeBase(deps.config.knowledge.files) }),
+    scan: async () => scanRepository(deps.github, svc.repo, refOf(svc.repo, svc.branch), { knowledge: await loadKnowledgeBase(deps.config.knowledge.files), maven: transitiveOf(deps) }),
     scanImage: imageLayerScan(deps.registry, checkSettingsOf(deps)),
   };
 }
@@ -532,6 +538,8 @@ export interface CheckPathOptions {
   scan?: (root: string) => Promise<Finding[]>;
   /** The service's image repository when known (e.g. from the catalog); otherwise guessed from the directory name. */
   serviceRepository?: string;
+  /** Resolve the JVM dependency tree through a Maven repository. */
+  maven?: TransitiveOptions;
 }
 
 /** Checks a local checkout: no catalog, Slack or cluster needed. */
@@ -568,7 +576,7 @@ export async function checkPath(root: string, opts: CheckPathOptions = {}): Prom
     serviceRepository,
     serviceReference: opts.image,
     serviceReferenceMode: opts.image ? 'always' : 'fallback',
-    scan: () => (opts.scan ?? scanCheckout)(source.root!),
+    scan: () => (opts.scan ? opts.scan(source.root!) : scanCheckout(source.root!, { maven: opts.maven })),
     // Only an image the user names is looked into: a guessed one may not be what this checkout builds.
     scanImage: opts.image ? imageLayerScan(opts.inspector, opts.settings ?? defaultCheckSettings) : undefined,
   };

@@ -5,6 +5,7 @@
 // out is named in a `native.scan-partial` finding: a partial scan is never shown as a complete one.
 import type { Finding } from './report.ts';
 import { builtinKnowledge, type KnowledgeBase } from './knowledge/load.ts';
+import type { TransitiveOptions } from './transitive.ts';
 import { unreadable } from './analysers/deps.ts';
 import {
   elfMachineOf,
@@ -38,6 +39,8 @@ export interface RepoScanOptions {
   maxBinaryBytes?: number;
   /** Blobs fetched at once (default 8). */
   concurrency?: number;
+  /** Resolve the JVM dependency tree through a Maven repository (maven.transitive). */
+  maven?: TransitiveOptions;
 }
 
 /** Fetch order: what decides most first (dependency declarations), then build files, sources, binaries. */
@@ -74,6 +77,7 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
   const bigBinaries: string[] = [];
   let bytes = 0;
   for (const f of candidates) {
+    if (f.kinds.every((k) => k === 'unanalysed')) continue; // named as not analysed by the scan, never fetched
     if (binary(f.kinds) && f.size > maxBinaryBytes) bigBinaries.push(f.path);
     else if (!binary(f.kinds) && f.size > maxFileBytes) scan.report(tooLarge(f.path, f.size, maxFileBytes));
     else if (selected.length >= maxFiles) overCount.push(f.path);
@@ -84,6 +88,7 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
     }
   }
 
+  if ([...overCount, ...overBytes].some((p) => kindsOf(p).includes('jvm-source'))) scan.jvmSourcesIncomplete();
   await mapLimit(selected, options.concurrency ?? 8, async (f) => {
     try {
       const buf = await github.readBlob(repo, f.sha);
@@ -106,7 +111,7 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
     } catch (err) {
       return { problem: unreadable(rel, (err as Error).message) };
     }
-  });
+  }, options.maven);
 
   const gaps = [
     ...(tree.truncated ? [`GitHub truncated the file listing of ${repo}@${ref} (too many files), so files beyond it were not seen`] : []),
@@ -115,12 +120,14 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
     ...(bigBinaries.length ? [`${bigBinaries.length} prebuilt binar${bigBinaries.length === 1 ? 'y' : 'ies'} over ${mib(maxBinaryBytes)} were not fetched`] : []),
   ];
   if (!gaps.length) return findings;
-  const skipped = [...overCount, ...overBytes, ...bigBinaries];
+  // Dependency files left unread (or possibly unseen, past a truncated listing) leave the verdict open.
+  const unreadDeps = [...overCount, ...overBytes].filter((p) => rank(kindsOf(p)) === 0);
+  const skipped = [...unreadDeps, ...[...overCount, ...overBytes, ...bigBinaries].filter((p) => !unreadDeps.includes(p))];
   const partial: Finding = {
     id: 'native.scan-partial',
-    severity: 'warning',
+    severity: unreadDeps.length || tree.truncated ? 'unknown' : 'warning',
     ecosystem: 'native',
-    title: `The native-dependency scan of ${repo}@${ref} through GitHub is partial: ${gaps.join('; ')}`,
+    title: `The native-dependency scan of ${repo}@${ref} through GitHub is partial: ${gaps.join('; ')}${unreadDeps.length ? ` (${unreadDeps.length} of them dependency files)` : ''}`,
     evidence: skipped.length ? { excerpt: `not read: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}` } : {},
     fix: `Run \`archshift check <path>\` in a checkout of ${repo} for a complete scan.`,
   };

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Finding } from './report.ts';
 import { builtinKnowledge, type KnowledgeBase } from './knowledge/load.ts';
 import { scannedInfo, unreadable, type SourceFile } from './analysers/deps.ts';
-import { analyseJarEntries, analyseJvm, isJvmFile } from './analysers/jvm.ts';
+import { analyseJarEntries, analyseJvm, extractJvmSource, isJvmFile, isJvmSource, type JvmSourceFacts } from './analysers/jvm.ts';
 import { analysePython, isPythonFile, requirementIncludes } from './analysers/python.ts';
 import { analyseNode, isNodeFile } from './analysers/node.ts';
 import { analyseGo, extractGoFile, isGoBuildFile, type GoFileFacts } from './analysers/go.ts';
@@ -24,6 +24,7 @@ import {
   isNativeSource,
 } from './analysers/native.ts';
 import { analyseManifest } from './analysers/system.ts';
+import { transitiveJvmFindings, type TransitiveOptions } from './transitive.ts';
 
 export interface ScanOptions {
   knowledge?: KnowledgeBase;
@@ -31,6 +32,8 @@ export interface ScanOptions {
   maxFileBytes?: number;
   /** Files read at once (default 32). */
   concurrency?: number;
+  /** Resolve the JVM dependency tree through a Maven repository (maven.transitive). */
+  maven?: TransitiveOptions;
 }
 
 /** Larger text files are reported as unreadable instead of read. */
@@ -43,13 +46,38 @@ const skippedDirs = new Set([
   '.next', '.cache', 'site-packages',
 ]);
 
-export type ScanKind = 'jvm' | 'python' | 'node' | 'go-mod' | 'go-source' | 'go-build' | 'native' | 'native-build' | 'asm' | 'yaml' | 'jar' | 'elf';
+export type ScanKind =
+  | 'jvm' | 'jvm-source' | 'python' | 'node' | 'go-mod' | 'go-source' | 'go-build' | 'native' | 'native-build' | 'asm' | 'yaml' | 'jar' | 'elf'
+  | 'unanalysed';
+
+/**
+ * Dependency files archshift finds but does not read. Never passed over in silence: each is named as
+ * not analysed, and while nothing beside it was analysed either, the verdict cannot be ready.
+ */
+const unanalysedFiles: Array<{ name: RegExp; ecosystem: 'jvm' | 'python' | 'node'; what: string }> = [
+  { name: /^build\.sbt$/, ecosystem: 'jvm', what: 'sbt builds' },
+  { name: /^ivy\.xml$/, ecosystem: 'jvm', what: 'Ivy module files' },
+  { name: /^project\.clj$/, ecosystem: 'jvm', what: 'Leiningen projects' },
+  { name: /^deps\.edn$/, ecosystem: 'jvm', what: 'Clojure deps.edn files' },
+  { name: /^setup\.py$/, ecosystem: 'python', what: 'setup.py install_requires' },
+  { name: /^setup\.cfg$/, ecosystem: 'python', what: 'setup.cfg install_requires' },
+  { name: /^Pipfile$/, ecosystem: 'python', what: 'a Pipfile without its Pipfile.lock' },
+  { name: /^(uv|pdm)\.lock$/, ecosystem: 'python', what: 'uv and PDM lockfiles' },
+  { name: /^environment\.ya?ml$/, ecosystem: 'python', what: 'conda environment files' },
+  { name: /^pnpm-lock\.yaml$/, ecosystem: 'node', what: 'pnpm lockfiles' },
+  { name: /^bun\.lockb?$/, ecosystem: 'node', what: 'Bun lockfiles' },
+];
+
+/** Kinds whose files declare dependencies: one that cannot be read leaves the verdict open. */
+const dependencyKinds: ReadonlySet<ScanKind> = new Set(['jvm', 'python', 'node', 'go-mod']);
 
 /** The analysers that read a file, by its path alone; a file with none is never opened. */
 export function kindsOf(rel: string): ScanKind[] {
   const base = path.posix.basename(rel);
   const kinds: ScanKind[] = [];
   if (isJvmFile(rel)) kinds.push('jvm');
+  if (isJvmSource(rel)) kinds.push('jvm-source');
+  if (unanalysedFiles.some((u) => u.name.test(base))) kinds.push('unanalysed');
   if (isPythonFile(rel)) kinds.push('python');
   if (isNodeFile(rel)) kinds.push('node');
   if (base === 'go.mod') kinds.push('go-mod');
@@ -225,6 +253,7 @@ export async function scanCheckout(root: string, options: ScanOptions = {}): Pro
   scan.report(...problems);
   await mapLimit(files, options.concurrency ?? 32, async ({ rel, abs }) => {
     const kinds = kindsOf(rel);
+    if (kinds.every((k) => k === 'unanalysed')) return; // named by finish(), never opened
     try {
       if (kinds.includes('jar')) return scan.addJar(rel, await zipEntryNames(abs));
       if (kinds.includes('elf')) return scan.addBinary(rel, await elfMachine(abs));
@@ -246,7 +275,7 @@ export async function scanCheckout(root: string, options: ScanOptions = {}): Pro
       return { problem: unreadable(rel, code === 'ELOOP' ? 'symlink loop' : `included by ${includedBy} but missing (${code})`) };
     }
     return readText(abs, rel, maxBytes);
-  });
+  }, options.maven);
 }
 
 /** Reads a file that a requirements file includes: its text, why it could not be read, or `{}` to skip it (outside the checkout). */
@@ -269,6 +298,9 @@ export class NativeScan {
   private readonly nativeFiles: string[] = [];
   private readonly binaries: { file: string; machine: Machine }[] = [];
   private readonly manifests: string[] = [];
+  private readonly jvmSources: JvmSourceFacts[] = [];
+  /** Some JVM sources were left unread (a GitHub budget): no conclusion may rest on "no source does X". */
+  private jvmSourcesPartial = false;
 
   /** `paths`: every candidate path of the checkout, read or not (assembly is judged by its neighbours). */
   constructor(paths: Iterable<string>, knowledge: KnowledgeBase = builtinKnowledge()) {
@@ -279,6 +311,11 @@ export class NativeScan {
 
   report(...findings: Finding[]): void {
     this.findings.push(...findings);
+  }
+
+  /** Says that not every candidate JVM source was handed in. */
+  jvmSourcesIncomplete(): void {
+    this.jvmSourcesPartial = true;
   }
 
   addJar(rel: string, entryNames: string[]): void {
@@ -296,6 +333,7 @@ export class NativeScan {
       for (const k of kindsOf(rel)) {
         if (k === 'jvm' || k === 'python' || k === 'node' || k === 'go-mod' || k === 'go-build') this.texts[k].push(file);
         else if (k === 'go-source') this.goFacts.push(extractGoFile(rel, text));
+        else if (k === 'jvm-source') this.jvmSources.push(extractJvmSource(rel, text));
         else if (k === 'asm') {
           if (this.goDirs.has(path.posix.dirname(rel)) && rel.endsWith('.s')) this.goFacts.push(extractGoFile(rel, text));
           else {
@@ -319,7 +357,7 @@ export class NativeScan {
   }
 
   /** Reads what requirements files include (`-r base.txt`), then runs the per-ecosystem analysers; findings deduplicated and sorted by place. */
-  async finish(readInclude: IncludeReader): Promise<Finding[]> {
+  async finish(readInclude: IncludeReader, maven?: TransitiveOptions): Promise<Finding[]> {
     const { findings, texts, kb } = this;
     await this.addRequirementIncludes(readInclude);
     const guarded = (fn: () => Finding[], what: string) => {
@@ -330,7 +368,17 @@ export class NativeScan {
       }
     };
     const sorted = (list: SourceFile[]) => list.sort((a, b) => a.path.localeCompare(b.path));
-    if (texts.jvm.length) guarded(() => analyseJvm(sorted(texts.jvm), kb), 'JVM build files');
+    const jvmSources = this.jvmSourcesPartial ? undefined : this.jvmSources;
+    if (texts.jvm.length) guarded(() => analyseJvm(sorted(texts.jvm), kb, jvmSources), 'JVM build files');
+    if (texts.jvm.length && maven) {
+      const below = await transitiveJvmFindings(texts.jvm, kb, maven, jvmSources);
+      // "Nothing known to break" spoke of the build files alone; a culprit below them takes it back.
+      // A version "not known here" that the tree's management settles is replaced by the settled finding.
+      const settled = (f: Finding) => f.severity === 'warning' && below.some((b) => b.id === f.id && b.evidence.file === f.evidence.file && b.evidence.line === f.evidence.line);
+      const culprit = below.some((f) => f.severity !== 'info');
+      findings.splice(0, findings.length, ...findings.filter((f) => !settled(f) && !(culprit && f.id === 'jvm.scanned')));
+      findings.push(...below);
+    }
     if (texts.python.length) guarded(() => analysePython(sorted(texts.python), kb), 'Python dependency files');
     if (texts.node.length) guarded(() => analyseNode(sorted(texts.node), kb), 'Node dependency files');
     if (texts['go-mod'].length || this.goFacts.length) {
@@ -343,7 +391,40 @@ export class NativeScan {
     if (this.manifests.length > 0 && !findings.some((f) => f.ecosystem === 'system')) {
       findings.push(scannedInfo('system', `Kubernetes/Compose manifests scanned for system components (${this.manifests.length} files)`, this.manifests.sort()));
     }
-    return dedupe(findings).sort(byLocation);
+    findings.push(...this.unanalysed());
+    return dedupe(findings.map((f) => this.asDependencyGap(f))).sort(byLocation);
+  }
+
+  /** A dependency file that could not be read leaves its dependencies unknown, so the verdict waits for it. */
+  private asDependencyGap(f: Finding): Finding {
+    if (f.id !== 'file.unreadable' || !f.evidence.file || !kindsOf(f.evidence.file).some((k) => dependencyKinds.has(k))) return f;
+    return { ...f, severity: 'unknown', fix: 'Fix the file or make it readable: until it is analysed, the dependencies it declares are unknown and the verdict cannot be ready.' };
+  }
+
+  /** Found but never read (unanalysedFiles): unknown unless a file beside it was analysed for the same ecosystem. */
+  private unanalysed(): Finding[] {
+    const out: Finding[] = [];
+    const analysed = (ecosystem: 'jvm' | 'python' | 'node', dir: string) =>
+      (this.texts[ecosystem] as SourceFile[]).some((f) => path.posix.dirname(f.path) === dir);
+    for (const rel of [...this.allPaths].sort()) {
+      const base = path.posix.basename(rel);
+      const u = unanalysedFiles.find((x) => x.name.test(base));
+      if (!u) continue;
+      const dir = path.posix.dirname(rel);
+      // An analyser that learns to read the file takes it over (isPythonFile etc. then select it).
+      if ((this.texts[u.ecosystem] as SourceFile[]).some((f) => f.path === rel)) continue;
+      if (base === 'Pipfile' && this.allPaths.has(path.posix.join(dir, 'Pipfile.lock').replace(/^\.\//, ''))) continue;
+      const beside = analysed(u.ecosystem, dir);
+      out.push({
+        id: `${u.ecosystem}.not-analysed`,
+        severity: beside ? 'warning' : 'unknown',
+        ecosystem: u.ecosystem,
+        title: `${rel} was found but not analysed (archshift does not read ${u.what})${beside ? '; the dependency files beside it were' : ', so the dependencies it declares are unknown'}`,
+        evidence: { file: rel },
+        fix: 'Check the dependencies it declares by hand (the built image\'s layers show native code: `archshift check --image`), or add a file archshift reads (a lockfile, requirements.txt).',
+      });
+    }
+    return out;
   }
 
   /** `-r other.txt` may name files the selection did not pick (e.g. `base.txt`); read them too, once. */

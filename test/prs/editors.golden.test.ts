@@ -10,7 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { rewriteBaseImage } from '../../src/prs/editors/dockerfile.ts';
 import { enableArm64Build } from '../../src/prs/editors/pipeline.ts';
 import { addArm64Canary, addArm64HelmValues, addArm64Scheduling } from '../../src/prs/editors/workload.ts';
-import { bumpDependency } from '../../src/prs/editors/deps.ts';
+import { addClassifierTwin, bumpDependency } from '../../src/prs/editors/deps.ts';
 import type { EditResult } from '../../src/prs/editors/text.ts';
 import { unifiedDiff } from '../../src/prs/diff.ts';
 
@@ -23,6 +23,7 @@ const editors: Record<string, (src: string, p: any) => EditResult> = {
   helm: (src) => addArm64HelmValues(src),
   canary: addArm64Canary,
   deps: bumpDependency,
+  'deps-twin': addClassifierTwin,
 };
 
 const cases = readdirSync(root).flatMap((kind) => readdirSync(join(root, kind)).map((name) => ({ kind, name, dir: join(root, kind, name) })));
@@ -56,6 +57,6 @@ for (const c of cases) {
     // Idempotent: running again changes nothing, so a re-run opens no empty PR.
     const again = editors[c.kind](result.text, params);
     assert.ok(again.ok && !again.changed, 'a second run must change nothing');
-    if (c.kind !== 'dockerfile' && c.kind !== 'deps') for (const d of parseAllDocuments(result.text) as unknown as Array<{ errors: unknown[] }>) assert.deepEqual(d.errors, []);
+    if (!['dockerfile', 'deps', 'deps-twin'].includes(c.kind)) for (const d of parseAllDocuments(result.text) as unknown as Array<{ errors: unknown[] }>) assert.deepEqual(d.errors, []);
   });
 }

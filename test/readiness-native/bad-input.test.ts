@@ -1,4 +1,6 @@
-// Bad input never stops a scan: each unreadable file becomes one warning and the rest of the report stands.
+// Bad input never stops a scan: each unreadable file becomes one finding and the rest of the report stands.
+// A dependency file that cannot be read leaves its dependencies unknown, so it holds the verdict (unknown);
+// any other file is a warning.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
@@ -38,7 +40,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test('malformed, huge, binary, looping and non-zip files are each one warning; the rest still scans', async () => {
+test('malformed, huge, binary, looping and non-zip files are each one finding; the rest still scans', async () => {
   const findings = await scanCheckout(root, { maxFileBytes: 1024 * 1024 });
   const unreadable = findings
     .filter((f) => f.id === 'file.unreadable')
@@ -58,7 +60,8 @@ test('malformed, huge, binary, looping and non-zip files are each one warning; t
   ];
   expect.forEach((re, i) => assert.match(unreadable[i]!, re));
   for (const f of findings.filter((x) => x.id === 'file.unreadable')) {
-    assert.equal(f.severity, 'warning');
+    const dependencyFile = !/deploy\.yaml$|\.jar$/.test(f.evidence.file!);
+    assert.equal(f.severity, dependencyFile ? 'unknown' : 'warning', f.evidence.file);
     assert.equal(f.ecosystem, 'file');
   }
   // The good parts of the checkout are still judged.

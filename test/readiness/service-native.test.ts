@@ -117,12 +117,12 @@ describe('checkService scans native dependencies through GitHub', () => {
     assert.deepEqual(remote, await scanCheckout(checkout));
   });
 
-  test('a truncated tree listing is scanned as far as it goes and the report says the scan is partial', async () => {
+  test('a truncated tree listing is scanned as far as it goes and the report says the scan is partial; dependency files may lie past it, so the verdict cannot be ready', async () => {
     github.treeEntryLimit = 4;
     try {
       const report = await checkService(deps, 'orders');
       const partial = report.findings.find((f) => f.id === 'native.scan-partial')!;
-      assert.equal(partial.severity, 'warning');
+      assert.equal(partial.severity, 'unknown');
       assert.match(partial.title, /acme\/orders@trunk through GitHub is partial: GitHub truncated the file listing/);
       assert.match(partial.fix!, /archshift check <path>/);
       // The first entries (Dockerfile, deps/, deps/common.txt, lib/) hold no dependency manifest.
@@ -142,17 +142,18 @@ describe('checkService scans native dependencies through GitHub', () => {
 
     const budget = await scanRepository(client, REPO, undefined, { maxTotalBytes: Buffer.byteLength(REQUIREMENTS) });
     assert.match(budget.find((f) => f.id === 'native.scan-partial')!.title, /beyond the [\d.]+ MiB budget were not read/);
+    assert.equal(budget.find((f) => f.id === 'native.scan-partial')!.severity, 'unknown', 'a pom left unread leaves the verdict open');
     assert.ok(budget.some((f) => f.id === 'python.numpy'), 'requirements.txt sorts first and fits');
     assert.ok(!budget.some((f) => f.id === 'jvm.netty-epoll'));
   });
 
-  test('a blob GitHub will not serve is a "could not read" warning; the rest of the scan stands', async () => {
+  test('a blob GitHub will not serve is a "could not read" unknown (a dependency file: the verdict waits for it); the rest of the scan stands', async () => {
     const pom = (await client.listFiles(REPO, 'trunk')).files.find((f) => f.path === 'service/pom.xml')!;
     github.inject({ method: 'GET', path: new RegExp(`/git/blobs/${pom.sha}$`), status: 404 });
     try {
       const findings = await scanRepository(client, REPO);
       const unreadable = findings.find((f) => f.evidence.file === 'service/pom.xml')!;
-      assert.deepEqual([unreadable.id, unreadable.severity], ['file.unreadable', 'warning']);
+      assert.deepEqual([unreadable.id, unreadable.severity], ['file.unreadable', 'unknown']);
       assert.match(unreadable.title, /^could not read service\/pom\.xml: cannot read blob .* not found \(404\)/);
       assert.ok(findings.some((f) => f.id === 'python.numpy'));
     } finally {
