@@ -27,6 +27,8 @@ export const serviceEntrySchema = z
     channel: z.string().min(1).optional(),
     /** Services moved through a canary get the `<name>-arm64` Deployment and subsets in their PR. */
     canary: z.boolean().default(false),
+    /** Base-image PRs may cross a runtime's or OS's major version (openjdk 8 -> 11): off, it is a migration. */
+    allowMajorBump: z.boolean().default(false),
   })
   .strict();
 

@@ -61,6 +61,8 @@ export interface CheckPlan {
   serviceReferenceMode?: 'always' | 'fallback';
   /** Scans the service image's layers (not base images: too costly); never throws. */
   scanImage?: (reference: string) => Promise<Finding[]>;
+  /** The service opted in (catalog `allowMajorBump`) to base-image PRs that cross a major version. */
+  allowMajorBump?: boolean;
 }
 
 export class LiveUnavailable extends Error {}
@@ -243,7 +245,7 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
   findings.push(...layerFindings);
   for (const use of dedupe(uses)) {
     const r = results.get(use.reference)!;
-    findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion));
+    findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion, plan.allowMajorBump));
   }
   findings.push(...arm64WithoutImage(workloads, uses, results, live instanceof Error ? undefined : live));
   // Every stage FROM scratch and no image named anywhere: what the copied artefacts are built for is unknown.
@@ -474,6 +476,7 @@ export async function checkService(deps: Deps, name: string): Promise<Report> {
     // The service repo's dependency files, read through GitHub like the rest (no clone).
     scan: async () => scanRepository(deps.github, svc.repo, svc.branch, { knowledge: await loadKnowledgeBase(deps.config.knowledge.files) }),
     scanImage: imageLayerScan(deps.registry, checkSettingsOf(deps)),
+    allowMajorBump: svc.allowMajorBump,
   };
   return runCheck(plan, { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() });
 }
