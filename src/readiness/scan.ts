@@ -16,6 +16,9 @@ import { analyseGo, extractGoFile, isGoBuildFile, type GoFileFacts } from './ana
 import {
   analyseAsmSource,
   analyseNativeBuildFile,
+  contextualiseNative,
+  nativeFileFacts,
+  type NativeFileFacts,
   analyseNativeSource,
   analysePrebuiltBinaries,
   isAsmSource,
@@ -267,6 +270,7 @@ export class NativeScan {
   };
   private readonly goFacts: GoFileFacts[] = [];
   private readonly nativeFiles: string[] = [];
+  private readonly nativeFacts: NativeFileFacts[] = [];
   private readonly binaries: { file: string; machine: Machine }[] = [];
   private readonly manifests: string[] = [];
 
@@ -304,6 +308,7 @@ export class NativeScan {
           }
         } else if (k === 'native') {
           this.nativeFiles.push(rel);
+          this.nativeFacts.push(nativeFileFacts(rel, text));
           this.findings.push(...analyseNativeSource(rel, text));
         } else if (k === 'native-build') {
           this.findings.push(...analyseNativeBuildFile(rel, text));
@@ -337,6 +342,8 @@ export class NativeScan {
       guarded(() => analyseGo({ mods: sorted(texts['go-mod']), sources: this.goFacts, buildFiles: sorted(texts['go-build']) }, kb), 'Go files');
     }
     findings.push(...analysePrebuiltBinaries(this.binaries));
+    // Native code outside the service (tests, vendored code, a C client of a JVM project) is grouped apart.
+    findings.splice(0, findings.length, ...contextualiseNative(findings, this.nativeFacts, this.allPaths));
     if (this.nativeFiles.length > 0 && !findings.some((f) => f.ecosystem === 'native' && f.severity !== 'info')) {
       findings.push(scannedInfo('native', `C/C++ sources scanned (${this.nativeFiles.length} files)`, this.nativeFiles.sort()));
     }
