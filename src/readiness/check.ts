@@ -24,7 +24,9 @@ import {
 import { parseImageRef } from './image-ref.ts';
 import type { Arm64Suggestion, ImageInspector, ImageResult } from './image-types.ts';
 import { buildReport, type Finding, type Report } from './report.ts';
-import { loadKnowledgeBase } from './knowledge/load.ts';
+import { builtinKnowledge, loadKnowledgeBase, type KnowledgeBase } from './knowledge/load.ts';
+import { analyseSystemImages } from './analysers/system.ts';
+import type { Mirrors } from './nearest-tag.ts';
 import { scanCheckout } from './scan.ts';
 import { isImageLayerReader, scanImageLayers } from './image-scan.ts';
 import { scanRepository } from './scan-github.ts';
@@ -63,6 +65,10 @@ export interface CheckPlan {
   scanImage?: (reference: string) => Promise<Finding[]>;
   /** The service opted in (catalog `allowMajorBump`) to base-image PRs that cross a major version. */
   allowMajorBump?: boolean;
+  /** Knowledge for system components in base images (default: the built-in knowledge base). */
+  knowledge?: Promise<KnowledgeBase>;
+  /** `registry.mirrors`: image-name rules see through them. */
+  mirrors?: Mirrors;
 }
 
 export class LiveUnavailable extends Error {}
@@ -108,7 +114,8 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     plan.scan ? plan.scan().then((f): Finding[] | Error => f, (err: Error) => err) : undefined,
   ]);
 
-  // Dockerfiles.
+  // Dockerfiles; their base images may be system components (`FROM flink:1.13`).
+  const kb = await (plan.knowledge ?? Promise.resolve(builtinKnowledge())).catch(() => builtinKnowledge());
   plan.dockerfiles.forEach((path, i) => {
     const text = dockerTexts[i];
     if (text instanceof SourceError) return void findings.push(unreadable(path, text));
@@ -124,6 +131,8 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     }
     const analysis = analyseDockerfile(path, text);
     findings.push(...analysis.findings);
+    const bases = analysis.images.filter((image) => image.via === 'FROM' && image.role !== 'unused');
+    findings.push(...analyseSystemImages(bases.map((image) => ({ image: image.reference, evidence: { file: image.file, line: image.line } })), kb, plan.mirrors));
     for (const image of analysis.images) {
       uses.push({
         reference: image.reference,
@@ -462,6 +471,8 @@ async function readLive(deps: Deps, cluster: string | undefined, namespace: stri
 export async function checkService(deps: Deps, name: string): Promise<Report> {
   const svc = deps.catalog.resolve(name);
   const source = (repo: string, ref?: string) => githubSource(deps.github, repo, ref);
+  const knowledge = loadKnowledgeBase(deps.config.knowledge.files);
+  knowledge.catch(() => undefined); // a bad file is reported by the scan below
   const plan: CheckPlan = {
     service: svc.name,
     code: source(svc.repo, svc.branch),
@@ -474,9 +485,11 @@ export async function checkService(deps: Deps, name: string): Promise<Report> {
       ? { live: () => readLive(deps, svc.cluster, svc.namespace, svc.deployment) }
       : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' }),
     // The service repo's dependency files, read through GitHub like the rest (no clone).
-    scan: async () => scanRepository(deps.github, svc.repo, svc.branch, { knowledge: await loadKnowledgeBase(deps.config.knowledge.files) }),
+    scan: async () => scanRepository(deps.github, svc.repo, svc.branch, { knowledge: await knowledge }),
     scanImage: imageLayerScan(deps.registry, checkSettingsOf(deps)),
     allowMajorBump: svc.allowMajorBump,
+    knowledge,
+    mirrors: deps.config.registry.mirrors,
   };
   return runCheck(plan, { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() });
 }

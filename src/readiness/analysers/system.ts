@@ -6,6 +6,7 @@ import { LineCounter, parseAllDocuments, isMap, isScalar, isSeq, type Node } fro
 import type { Evidence, Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
 import { parseImageRef } from '../image-ref.ts';
+import { seeThroughMirrors, type Mirrors } from '../nearest-tag.ts';
 import { tagNumbers } from '../versions.ts';
 import { escapeRegExp, fixText, knowledgeHit, lineText, unreadable } from './deps.ts';
 
@@ -14,13 +15,16 @@ export interface ImageUse {
   evidence: Evidence;
 }
 
-/** Known components among the images; a tag like `1.7` floats, so it is judged by its whole line. */
-export function analyseSystemImages(images: ImageUse[], kb: KnowledgeBase): Finding[] {
+/**
+ * Known components among the images (Dockerfile base images too: `FROM flink:1.13`), seen through registry
+ * mirrors; a tag like `1.7` floats, so it is judged by its whole line.
+ */
+export function analyseSystemImages(images: ImageUse[], kb: KnowledgeBase, mirrors: Mirrors = {}): Finding[] {
   const findings: Finding[] = [];
   for (const use of images) {
     let ref;
     try {
-      ref = parseImageRef(use.image);
+      ref = seeThroughMirrors(parseImageRef(use.image), mirrors).upstream;
     } catch {
       continue; // not an image reference we can judge (templated); the image check reports those
     }
