@@ -26,6 +26,7 @@ import type { Arm64Suggestion, ImageInspector, ImageResult } from './image-types
 import { buildReport, type Finding, type Report } from './report.ts';
 import { builtinKnowledge, loadKnowledgeBase, type KnowledgeBase } from './knowledge/load.ts';
 import { analyseSystemImages } from './analysers/system.ts';
+import { lowerForMusl } from './analysers/python.ts';
 import type { Mirrors } from './nearest-tag.ts';
 import { scanCheckout } from './scan.ts';
 import { isImageLayerReader, scanImageLayers } from './image-scan.ts';
@@ -116,6 +117,7 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
 
   // Dockerfiles; their base images may be system components (`FROM flink:1.13`).
   const kb = await (plan.knowledge ?? Promise.resolve(builtinKnowledge())).catch(() => builtinKnowledge());
+  const finalImages: { base?: string; libc?: 'musl' | 'glibc' }[] = [];
   plan.dockerfiles.forEach((path, i) => {
     const text = dockerTexts[i];
     if (text instanceof SourceError) return void findings.push(unreadable(path, text));
@@ -131,6 +133,7 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     }
     const analysis = analyseDockerfile(path, text);
     findings.push(...analysis.findings);
+    finalImages.push({ base: analysis.finalBase, libc: analysis.finalLibc });
     const bases = analysis.images.filter((image) => image.via === 'FROM' && image.role !== 'unused');
     findings.push(...analyseSystemImages(bases.map((image) => ({ image: image.reference, evidence: { file: image.file, line: image.line } })), kb, plan.mirrors));
     for (const image of analysis.images) {
@@ -278,7 +281,11 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
       title: `The native-dependency scan failed: ${scanned.message}`,
       evidence: {},
     });
-  } else if (scanned) findings.push(...scanned);
+  } else if (scanned) {
+    // Wheels only matter where pip can use them: on a musl final image neither arch has manylinux wheels.
+    const musl = finalImages.length > 0 && finalImages.every((f) => f.libc === 'musl');
+    findings.push(...(musl ? lowerForMusl(scanned, finalImages[0]!.base ?? 'Alpine') : scanned));
+  }
 
   return buildReport(plan.service, findings, opts.now);
 }

@@ -41,6 +41,10 @@ export interface BaseImage {
 export interface DockerfileAnalysis {
   findings: Finding[];
   images: BaseImage[];
+  /** The registry image the final stage is built on (following `FROM <stage>`); absent for scratch or unknown. */
+  finalBase?: string;
+  /** The C library of the final image, when its base or its `apk`/`apt-get` use says so. */
+  finalLibc?: 'musl' | 'glibc';
 }
 
 const KNOWN_INSTRUCTIONS = new Set([
@@ -367,7 +371,13 @@ export function analyseDockerfile(file: string, text: string): DockerfileAnalysi
     baseOf,
   };
   for (const stage of stages) findings.push(...stageFindings(file, lines, stage, globals, lineOf, context));
-  return { findings, images };
+  const finalBase = baseOf(stages.length - 1);
+  const chainText = [...imageChain].flatMap((i) => stages[i]!.instructions.filter((x) => x.getKeyword() === 'RUN').map((x) => x.getArgumentsContent() ?? '')).join('\n');
+  const finalLibc = finalBase && /(^|[/:@-])alpine|(^|\/)wolfi-base\b/.test(finalBase) ? (/wolfi/.test(finalBase) ? 'glibc' : 'musl')
+    : /\bapk\s+add\b/.test(chainText) ? 'musl'
+      : /\b(apt-get|dnf|yum|microdnf)\s+install\b/.test(chainText) || (finalBase && /debian|ubuntu|slim|bookworm|bullseye|buster|jammy|noble|focal|ubi|amazonlinux|centos|rocky|alma|fedora/.test(finalBase)) ? 'glibc'
+        : undefined;
+  return { findings, images, finalBase, finalLibc };
 }
 
 interface StageContext {
