@@ -472,7 +472,7 @@ function stageFindings(file: string, lines: string[], stage: Stage, globals: Var
       ),
       ...(flag && !unused && !stage.platformFromDefault ? { autofix: { kind: 'base' as const, params: { file, line: String(line), from: flag, to: '' } } } : {}),
     });
-  } else if (stage.role === 'build-host' && judged?.kind === 'native') {
+  } else if (stage.role === 'build-host' && judged?.kind === 'native' && !targetPin) {
     out.push(
       finding(
         'dockerfile.build-host-content',

@@ -44,7 +44,7 @@ export function analyseSystemImages(images: ImageUse[], kb: KnowledgeBase, mirro
       ecosystem: 'system',
       title: floating
         ? `${use.image}: floating tag ${ref.tag} may resolve to a ${entry.package} release before ${hit.range.below}, which ${hit.range.breaks}`
-        : `${use.image} (${entry.package} ${version}) does not work on arm64: ${hit.range.breaks}`,
+        : `${use.image} (${entry.package} ${version}) ${hit.range.impact === 'investigate' ? 'is unproven on arm64' : hit.range.impact === 'degrades' ? 'runs degraded on arm64' : 'does not work on arm64'}: ${hit.range.breaks}`,
       evidence: { ...use.evidence, image: use.image },
       fix: floating ? `Pin ${entry.package} to ${hit.target} or later.` : fixText(hit.entry, entry.package, version, hit.target),
       source: hit.range.source ?? hit.entry.source,
