@@ -492,7 +492,7 @@ export async function checkService(deps: Deps, name: string): Promise<Report> {
       ? { live: () => readLive(deps, svc.cluster, svc.namespace, svc.deployment) }
       : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' }),
     // The service repo's dependency files, read through GitHub like the rest (no clone).
-    scan: async () => scanRepository(deps.github, svc.repo, svc.branch, { knowledge: await knowledge }),
+    scan: async () => scanRepository(deps.github, svc.repo, svc.branch, { knowledge: await knowledge, mirrors: deps.config.registry.mirrors }),
     scanImage: imageLayerScan(deps.registry, checkSettingsOf(deps)),
     allowMajorBump: svc.allowMajorBump,
     knowledge,

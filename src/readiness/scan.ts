@@ -26,6 +26,7 @@ import {
   isNativeSource,
 } from './analysers/native.ts';
 import { analyseManifest } from './analysers/system.ts';
+import type { Mirrors } from './nearest-tag.ts';
 
 export interface ScanOptions {
   knowledge?: KnowledgeBase;
@@ -275,7 +276,7 @@ export class NativeScan {
   private readonly manifests: string[] = [];
 
   /** `paths`: every candidate path of the checkout, read or not (assembly is judged by its neighbours). */
-  constructor(paths: Iterable<string>, knowledge: KnowledgeBase = builtinKnowledge()) {
+  constructor(paths: Iterable<string>, knowledge: KnowledgeBase = builtinKnowledge(), private readonly mirrors: Mirrors = {}) {
     this.kb = knowledge;
     this.allPaths = new Set(paths);
     this.goDirs = new Set([...this.allPaths].filter((p) => p.endsWith('.go')).map((p) => path.posix.dirname(p)));
@@ -313,7 +314,7 @@ export class NativeScan {
         } else if (k === 'native-build') {
           this.findings.push(...analyseNativeBuildFile(rel, text));
         } else if (k === 'yaml') {
-          const scan = analyseManifest(rel, text, this.kb);
+          const scan = analyseManifest(rel, text, this.kb, this.mirrors);
           this.findings.push(...scan.findings);
           if (scan.isManifest) this.manifests.push(rel);
         }

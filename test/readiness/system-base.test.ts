@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { runCheck } from '../../src/readiness/check.ts';
 import { localSource } from '../../src/readiness/sources.ts';
 import { builtinKnowledge } from '../../src/readiness/knowledge/load.ts';
-import { analyseSystemImages } from '../../src/readiness/analysers/system.ts';
+import { analyseManifest, analyseSystemImages } from '../../src/readiness/analysers/system.ts';
 
 describe('system components in base images', () => {
   let dir: string;
@@ -44,6 +44,14 @@ describe('system components in base images', () => {
     assert.equal(f.severity, 'warning', '1.9 crashes are reported, not proven: investigate');
     assert.match(f.title, /SIGTRAP\/SIGTERM/);
     assert.match(f.fix!, /3\.2\.3/, 'the upgrade skips past the later -fsigned-char fix');
+  });
+
+  test('manifests see through mirrors too', () => {
+    const yaml = 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: logs}\nspec:\n  template:\n    spec:\n      containers:\n        - name: fluent-bit\n          image: harbor.example.com/dockerhub/fluent/fluent-bit:1.7.4\n';
+    assert.deepEqual(analyseManifest('ds.yaml', yaml, builtinKnowledge()).findings, [], 'unknown without the mirror');
+    const [f] = analyseManifest('ds.yaml', yaml, builtinKnowledge(), { 'docker.io': ['harbor.example.com/dockerhub'] }).findings;
+    assert.equal(f!.id, 'system.fluent-bit');
+    assert.equal(f!.evidence.line, 9);
   });
 
   test('fluent-bit knowledge: #3142 fixed in 1.7.8, the emoji bug (#8521) fixed in 3.2.3 by PR 8851', () => {

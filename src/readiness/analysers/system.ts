@@ -61,7 +61,7 @@ export interface ManifestScan {
 }
 
 /** Images in one YAML file: `image:` strings, `{repository, tag}` blocks, Istio sidecar annotations and IstioOperator tags. */
-export function analyseManifest(file: string, text: string, kb: KnowledgeBase): ManifestScan {
+export function analyseManifest(file: string, text: string, kb: KnowledgeBase, mirrors: Mirrors = {}): ManifestScan {
   // Parsing YAML is the slow part of a scan: only files that mention a known component are parsed.
   if (!componentWords(kb).test(text)) {
     return { findings: [], images: 0, isManifest: /^(apiVersion|services):/m.test(text) };
@@ -77,7 +77,7 @@ export function analyseManifest(file: string, text: string, kb: KnowledgeBase): 
   const broken = docList.find((d) => d.errors.length > 0);
   if (broken) {
     // Helm templates are not YAML until rendered: read their literal `image:` lines instead.
-    if (text.includes('{{')) return templateImages(file, text, kb);
+    if (text.includes('{{')) return templateImages(file, text, kb, mirrors);
     const e = broken.errors[0]!;
     return { findings: [unreadable(file, `malformed YAML: ${e.message.split('\n')[0]}`, e.linePos?.[0]?.line)], images: 0, isManifest: false };
   }
@@ -125,7 +125,7 @@ export function analyseManifest(file: string, text: string, kb: KnowledgeBase): 
     walk(root, 0, kindName === 'IstioOperator');
   }
   if (uses.length > 0) isManifest = true;
-  return { findings: analyseSystemImages(uses, kb), images: uses.length, isManifest };
+  return { findings: analyseSystemImages(uses, kb, mirrors), images: uses.length, isManifest };
 }
 
 const wordsCache = new WeakMap<KnowledgeBase, RegExp>();
@@ -141,11 +141,11 @@ function componentWords(kb: KnowledgeBase): RegExp {
   return re;
 }
 
-function templateImages(file: string, text: string, kb: KnowledgeBase): ManifestScan {
+function templateImages(file: string, text: string, kb: KnowledgeBase, mirrors: Mirrors): ManifestScan {
   const uses: ImageUse[] = [];
   text.split('\n').forEach((l, i) => {
     const m = /^\s*-?\s*image:\s*["']?([^\s"'{}]+:[^\s"'{}]+)["']?\s*$/.exec(l);
     if (m) uses.push({ image: m[1]!, evidence: { file, line: i + 1, excerpt: lineText(text, i + 1) } });
   });
-  return { findings: analyseSystemImages(uses, kb), images: uses.length, isManifest: true };
+  return { findings: analyseSystemImages(uses, kb, mirrors), images: uses.length, isManifest: true };
 }
