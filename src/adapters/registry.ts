@@ -115,12 +115,13 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
     return lookup;
   }
 
+  /** A tag of the same release line only: a new major version is never a silent bump. */
   async nearestArm64Tag(reference: string): Promise<string | undefined> {
-    return (await findNearestArm64Tag(reference, this, this.o.maxCandidates)).tag;
+    return (await findNearestArm64Tag(reference, this, this.o.maxCandidates, this.o.config.mirrors)).tag;
   }
 
   suggestArm64Image(reference: string): Promise<Arm64Suggestion> {
-    return suggestArm64Image(reference, this, this.o.maxCandidates);
+    return suggestArm64Image(reference, this, this.o.maxCandidates, this.o.config.mirrors);
   }
 
   /** All tags of the reference's repository, following `Link: <...>; rel="next"` pages. */

@@ -29,6 +29,8 @@ export const serviceEntrySchema = z
     canary: z.boolean().default(false),
     /** The PR check (`archshift/arm64`): `enforce` fails a PR that breaks arm64 for a moved service, `warn` only says so, `off` skips it. */
     guard: z.enum(['enforce', 'warn', 'off']).optional(),
+    /** Base-image PRs may cross a runtime's or OS's major version (openjdk 8 -> 11): off, it is a migration. */
+    allowMajorBump: z.boolean().default(false),
   })
   .strict();
 

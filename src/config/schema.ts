@@ -78,9 +78,15 @@ export const registryConfigSchema = z
     /** A whole layer download (image-layer scans) may take this long. */
     blobTimeoutMs: z.number().int().min(1000).default(600_000),
     retries: z.number().int().min(0).max(10).default(3),
+    /**
+     * Registry mirrors and pull-through caches: upstream registry -> prefixes that serve it, e.g.
+     * `docker.io: [registry.example.com/proxy]`. Image-name rules (successors, release lines, system
+     * components) see through them.
+     */
+    mirrors: z.record(z.string().regex(hostPattern, 'host or host:port'), z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i, 'host[:port][/path]')).min(1)).default({}),
   })
   .strict()
-  .default({ insecure: [], credentials: {}, tagTtlSeconds: 3600, concurrency: 16, timeoutMs: 10000, blobTimeoutMs: 600_000, retries: 3 });
+  .default({ insecure: [], credentials: {}, tagTtlSeconds: 3600, concurrency: 16, timeoutMs: 10000, blobTimeoutMs: 600_000, retries: 3, mirrors: {} });
 
 export const configSchema = z
   .object({

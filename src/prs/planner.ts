@@ -90,12 +90,18 @@ export function planChanges(report: Report, service: Service, kinds: readonly Ch
         if (kind === 'base') {
           const dropsFlag = p.to === '' && p.from?.startsWith('--platform=');
           if (!p.to && !dropsFlag) continue;
+          // A new major version of a runtime or OS is a migration: only with the service's opt-in.
+          if (p.majorBump && !service.allowMajorBump) continue;
           const file = fileOf(files, p.file ?? f.evidence.file ?? service.dockerfiles[0]);
           const spec: EditSpec = { editor: 'dockerfile', edit: { from: p.from, to: p.to ?? '', digest: p.digest, line: intParam(p.line) ?? f.evidence.line } };
           // A `--platform=linux/amd64` flag goes first: the image on that line cannot change while it is there.
           if (dropsFlag) file.edits.unshift(spec);
           else file.edits.push(spec);
-          file.describe.push(dropsFlag ? `drop \`${p.from!.trim()}\` (line ${p.line})` : `base image ${p.from ? `\`${p.from}\` → ` : ''}\`${p.to}\``);
+          file.describe.push(
+            dropsFlag
+              ? `drop \`${p.from!.trim()}\` (line ${p.line})`
+              : `base image ${p.from ? `\`${p.from}\` → ` : ''}\`${p.to}\`${p.majorBump ? ` (major version ${p.majorBump}: allowed by the catalog's allowMajorBump)` : ''}`,
+          );
           file.findings.push(f);
         } else {
           const path = p.file ?? f.evidence.file;

@@ -24,7 +24,10 @@ import {
 import { parseImageRef } from './image-ref.ts';
 import type { Arm64Suggestion, ImageInspector, ImageResult } from './image-types.ts';
 import { buildReport, type Finding, type Report } from './report.ts';
-import { loadKnowledgeBase } from './knowledge/load.ts';
+import { builtinKnowledge, loadKnowledgeBase, type KnowledgeBase } from './knowledge/load.ts';
+import { analyseSystemImages } from './analysers/system.ts';
+import { lowerForMusl } from './analysers/python.ts';
+import type { Mirrors } from './nearest-tag.ts';
 import { scanCheckout } from './scan.ts';
 import { isImageLayerReader, scanImageLayers } from './image-scan.ts';
 import { verifyArm64Binaries } from './image-elf.ts';
@@ -67,6 +70,12 @@ export interface CheckPlan {
   serviceReferenceMode?: 'always' | 'fallback';
   /** Scans the service image's layers (not base images: too costly); never throws. */
   scanImage?: (reference: string) => Promise<Finding[]>;
+  /** The service opted in (catalog `allowMajorBump`) to base-image PRs that cross a major version. */
+  allowMajorBump?: boolean;
+  /** Knowledge for system components in base images (default: the built-in knowledge base). */
+  knowledge?: Promise<KnowledgeBase>;
+  /** `registry.mirrors`: image-name rules see through them. */
+  mirrors?: Mirrors;
 }
 
 export class LiveUnavailable extends Error {}
@@ -112,7 +121,9 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     plan.scan ? plan.scan().then((f): Finding[] | Error => f, (err: Error) => err) : undefined,
   ]);
 
-  // Dockerfiles.
+  // Dockerfiles; their base images may be system components (`FROM flink:1.13`).
+  const kb = await (plan.knowledge ?? Promise.resolve(builtinKnowledge())).catch(() => builtinKnowledge());
+  const finalImages: { base?: string; libc?: 'musl' | 'glibc' }[] = [];
   plan.dockerfiles.forEach((path, i) => {
     const text = dockerTexts[i];
     if (text instanceof SourceError) return void findings.push(unreadable(path, text));
@@ -128,6 +139,9 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     }
     const analysis = analyseDockerfile(path, text);
     findings.push(...analysis.findings);
+    finalImages.push({ base: analysis.finalBase, libc: analysis.finalLibc });
+    const bases = analysis.images.filter((image) => image.via === 'FROM' && image.role !== 'unused');
+    findings.push(...analyseSystemImages(bases.map((image) => ({ image: image.reference, evidence: { file: image.file, line: image.line } })), kb, plan.mirrors));
     for (const image of analysis.images) {
       uses.push({
         reference: image.reference,
@@ -250,7 +264,7 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
   findings.push(...layerFindings, ...(await verifyBases(uses, results, opts.inspector, settings)));
   for (const use of dedupe(uses)) {
     const r = results.get(use.reference)!;
-    findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion));
+    findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion, plan.allowMajorBump));
   }
   findings.push(...arm64WithoutImage(workloads, uses, results, taint, live instanceof Error ? undefined : live));
   // Every stage FROM scratch and no image named anywhere: what the copied artefacts are built for is unknown.
@@ -274,7 +288,11 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
       title: `The native-dependency scan failed: ${scanned.message}`,
       evidence: {},
     });
-  } else if (scanned) findings.push(...scanned);
+  } else if (scanned) {
+    // Wheels only matter where pip can use them: on a musl final image neither arch has manylinux wheels.
+    const musl = finalImages.length > 0 && finalImages.every((f) => f.libc === 'musl');
+    findings.push(...(musl ? lowerForMusl(scanned, finalImages[0]!.base ?? 'Alpine') : scanned));
+  }
 
   return buildReport(plan.service, findings, opts.now);
 }
@@ -498,6 +516,8 @@ export function servicePlan(deps: Deps, name: string, opts: ServicePlanOptions =
   const refOf = (repo: string, fallback?: string) =>
     Object.entries(opts.refs ?? {}).find(([r]) => r.toLowerCase() === repo.toLowerCase())?.[1] ?? fallback;
   const source = (repo: string, ref?: string) => githubSource(deps.github, repo, refOf(repo, ref));
+  const knowledge = loadKnowledgeBase(deps.config.knowledge.files);
+  knowledge.catch(() => undefined); // a bad file is reported by the scan below
   const live = opts.live === false
     ? {}
     : deps.kube
@@ -514,8 +534,11 @@ export function servicePlan(deps: Deps, name: string, opts: ServicePlanOptions =
     ...live,
     arm64Taint: svc.cluster ? deps.config.kubernetes.clusters[svc.cluster]?.arm64Taint : undefined,
     // The service repo's dependency files, read through GitHub like the rest (no clone).
-    scan: async () => scanRepository(deps.github, svc.repo, refOf(svc.repo, svc.branch), { knowledge: await loadKnowledgeBase(deps.config.knowledge.files), maven: transitiveOf(deps) }),
+    scan: async () => scanRepository(deps.github, svc.repo, refOf(svc.repo, svc.branch), { knowledge: await knowledge, maven: transitiveOf(deps), mirrors: deps.config.registry.mirrors }),
     scanImage: imageLayerScan(deps.registry, checkSettingsOf(deps)),
+    allowMajorBump: svc.allowMajorBump,
+    knowledge,
+    mirrors: deps.config.registry.mirrors,
   };
 }
 

@@ -48,4 +48,9 @@ export interface Arm64Suggestion {
   prApplicable: boolean;
   /** Why, in words a user can act on (with the source for replacements). */
   reason: string;
+  /**
+   * Only a newer release line (major version) publishes linux/arm64: moving is a runtime/OS migration,
+   * so no PR is offered unless the service opts in (catalog `allowMajorBump`).
+   */
+  majorUpgrade?: { from: string; to: string; candidates: string[] };
 }

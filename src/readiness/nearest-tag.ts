@@ -1,10 +1,13 @@
 // Finding an arm64 alternative for an image that lacks linux/arm64: the closest newer tag of the same
 // repository with the same flavour (verified by inspecting it), or the image's known successor from
-// knowledge/replaced-images.yml. Ranking and the table are pure; the search takes its lookups as arguments.
+// knowledge/replaced-images.yml. A tag in a new major version (openjdk 8 -> 11, python 3.8 -> 3.11) is a
+// migration, never a silent bump: it is reported as such. Names are seen through registry mirrors and
+// pull-through caches (`registry.mirrors`). Ranking and the table are pure; the search takes its lookups
+// as arguments.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { familiarImageRef, formatImageRef, parseImageRef, withTag, type ImageRef } from './image-ref.ts';
+import { DOCKER_HUB, familiarImageRef, formatImageRef, parseImageRef, withTag, type ImageRef } from './image-ref.ts';
 import type { Arm64Suggestion, ImageResult } from './image-types.ts';
 
 interface TagVersion {
@@ -36,12 +39,68 @@ function compareVersions(a: number[], b: number[]): number {
   return 0;
 }
 
+/** Upstream registry -> the prefixes (host[/path]) that mirror it. */
+export type Mirrors = Record<string, string[]>;
+
+export interface SeenThrough {
+  /** The reference as the upstream registry names it (`docker.io/library/openjdk:8`). */
+  upstream: ImageRef;
+  /** Writes an upstream name back behind the same mirror prefix, in the input's style. */
+  write(target: { registry: string; repository: string; tag?: string }): string | undefined;
+}
+
+/** What `ref` stands for upstream when it is pulled through a configured mirror; itself otherwise. */
+export function seeThroughMirrors(ref: ImageRef, mirrors: Mirrors = {}): SeenThrough {
+  const name = `${ref.registry}/${ref.repository}`;
+  for (const [upstreamRegistry, prefixes] of Object.entries(mirrors)) {
+    for (const raw of prefixes) {
+      const prefix = raw.toLowerCase().replace(/\/+$/, '');
+      if (!name.startsWith(`${prefix}/`)) continue;
+      const rest = name.slice(prefix.length + 1);
+      let upstream: ImageRef;
+      try {
+        upstream = parseImageRef(`${upstreamRegistry}/${rest}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`);
+      } catch {
+        continue;
+      }
+      // The prefix as written (case kept), and whether the input spelled Docker Hub's `library/`.
+      const writtenPrefix = ref.writtenName.slice(0, ref.writtenName.length - rest.length - 1);
+      const spellsLibrary = rest.startsWith('library/');
+      return {
+        upstream,
+        write: (t) => {
+          if (t.registry !== upstream.registry) return undefined;
+          const path = spellsLibrary || t.registry !== DOCKER_HUB ? t.repository : t.repository.replace(/^library\//, '');
+          return `${writtenPrefix}/${path}${t.tag ? `:${t.tag}` : ''}`;
+        },
+      };
+    }
+  }
+  return { upstream: ref, write: (t) => (ref.registryWritten ? formatImageRef(t) : familiarImageRef(t)) };
+}
+
+// Images whose release line is more than the first number: python 3.8 -> 3.11 is a new language version.
+const releaseLineDepth: Record<string, number> = {
+  'docker.io/library/python': 2,
+  'docker.io/library/pypy': 2,
+};
+
+/** How many leading numbers of a tag name the release line of this (upstream) image. */
+export function releaseDepth(upstream: ImageRef): number {
+  return releaseLineDepth[`${upstream.registry}/${upstream.repository}`] ?? 1;
+}
+
+function lineOf(numbers: number[], depth: number): string {
+  return numbers.slice(0, depth).join('.');
+}
+
 /**
  * Tags worth trying instead of `current`, best first: same prefix and flavour, version at or above the
- * current one (never a downgrade); same major before a new major; a tag as precise as the current
- * one (pinned stays pinned, floating stays floating) before others; then the closest version.
+ * current one (never a downgrade); same release line (major, or major.minor for python) before a new
+ * one; a tag as precise as the current one (pinned stays pinned, floating stays floating) before others;
+ * then the closest version.
  */
-export function rankTagCandidates(current: string, tags: string[]): string[] {
+export function rankTagCandidates(current: string, tags: string[], depth = 1): string[] {
   const base = parseTagVersion(current);
   if (!base) return [];
   const ranked: { tag: string; v: TagVersion }[] = [];
@@ -52,7 +111,7 @@ export function rankTagCandidates(current: string, tags: string[]): string[] {
     ranked.push({ tag, v });
   }
   const key = (v: TagVersion) => [
-    v.numbers[0] === base.numbers[0] ? 0 : 1,
+    lineOf(v.numbers, depth) === lineOf(base.numbers, depth) ? 0 : 1,
     v.numbers.length === base.numbers.length ? 0 : 1,
   ];
   return ranked
@@ -70,7 +129,10 @@ export interface NearestTagLookups {
 }
 
 export interface NearestTagResult {
+  /** A tag of the current release line that publishes linux/arm64. */
   tag?: string;
+  /** Only newer release lines publish linux/arm64: a migration, with the tags found, best first. */
+  migration?: { from: string; to: string; candidates: string[] };
   /** Tags inspected, in order, with what was found. */
   tried: { tag: string; status: ImageResult['status'] }[];
   reason: string;
@@ -80,23 +142,42 @@ export async function findNearestArm64Tag(
   reference: string,
   lookups: NearestTagLookups,
   maxCandidates = 5,
+  mirrors: Mirrors = {},
 ): Promise<NearestTagResult> {
   const ref = parseImageRef(reference);
   const base = `${ref.registry}/${ref.repository}`;
-  if (!ref.tag || !parseTagVersion(ref.tag)) {
+  const current = ref.tag ? parseTagVersion(ref.tag) : undefined;
+  if (!ref.tag || !current) {
     return { tried: [], reason: `tag "${ref.tag ?? ref.digest}" is not a version, so there is no "nearest" newer tag` };
   }
-  const candidates = rankTagCandidates(ref.tag, await lookups.listTags(reference)).slice(0, maxCandidates);
-  if (candidates.length === 0) {
+  const depth = releaseDepth(seeThroughMirrors(ref, mirrors).upstream);
+  const currentLine = lineOf(current.numbers, depth);
+  const ranked = rankTagCandidates(ref.tag, await lookups.listTags(reference), depth);
+  if (ranked.length === 0) {
     return { tried: [], reason: `${base} has no tag at or above ${ref.tag} with the same flavour` };
   }
-  // One at a time, best first: the first hit usually comes early, and registries such as Docker Hub
-  // count every manifest GET against a pull quota.
+  const line = (tag: string) => lineOf(parseTagVersion(tag)!.numbers, depth);
+  // The same line first (best first, up to the budget); then the best tag of each newer line, so the
+  // migration names its candidates. One at a time: registries such as Docker Hub count every manifest GET.
+  const sameLine = ranked.filter((t) => line(t) === currentLine).slice(0, maxCandidates);
+  const newerLines = [...new Map(ranked.filter((t) => line(t) !== currentLine).map((t) => [line(t), t])).values()];
+  const candidates = [...sameLine, ...newerLines].slice(0, maxCandidates);
   const tried: NearestTagResult['tried'] = [];
+  const found: string[] = [];
   for (const tag of candidates) {
     const { status } = await lookups.inspect(`${base}:${tag}`);
     tried.push({ tag, status });
-    if (status === 'multi-arch-with-arm64') return { tag, tried, reason: `${base}:${tag} publishes linux/arm64` };
+    if (status !== 'multi-arch-with-arm64') continue;
+    if (line(tag) === currentLine) return { tag, tried, reason: `${base}:${tag} publishes linux/arm64` };
+    found.push(tag);
+  }
+  if (found.length) {
+    const to = line(found[0]!);
+    return {
+      migration: { from: currentLine, to, candidates: found },
+      tried,
+      reason: `no ${currentLine}.x tag publishes linux/arm64; only newer release lines do (${found.join(', ')})`,
+    };
   }
   return { tried, reason: `none of the ${candidates.length} closest tags (${candidates.join(', ')}) publishes linux/arm64` };
 }
@@ -139,36 +220,43 @@ export interface Replacement {
   source: string;
 }
 
-/** The known successor of a replaced image, or undefined when the image is not in the table. */
-export function suggestReplacement(ref: ImageRef, table: ReplacementTable = (builtinTable ??= loadReplacementTable())): Replacement | undefined {
+/** The known successor of a replaced image (seen through mirrors), or undefined when the image is not in the table. */
+export function suggestReplacement(
+  ref: ImageRef,
+  table: ReplacementTable = (builtinTable ??= loadReplacementTable()),
+  mirrors: Mirrors = {},
+): Replacement | undefined {
+  const seen = seeThroughMirrors(ref, mirrors);
+  const up = seen.upstream;
   const entry = table.replacements.find((e) => {
     const from = parseImageRef(e.image);
-    return from.registry === ref.registry && from.repository === ref.repository;
+    return from.registry === up.registry && from.repository === up.repository;
   });
   if (!entry) return undefined;
   const to = parseImageRef(entry.replacement);
   let tag: string | undefined;
   for (const rule of entry.tags) {
-    const match = new RegExp(rule.match).exec(ref.tag ?? '');
+    const match = new RegExp(rule.match).exec(up.tag ?? '');
     if (match) {
       tag = rule.tag.replace(/\$(\d)/g, (_, n: string) => match[Number(n)] ?? '');
       break;
     }
   }
   const target = { registry: to.registry, repository: to.repository, tag };
-  const image = ref.registryWritten ? formatImageRef(target) : familiarImageRef(target);
+  // A successor on another registry than the mirror serves is written as its upstream name.
+  const image = seen.write(target) ?? formatImageRef(target);
   return { image, tagMapped: tag !== undefined, why: entry.why, source: entry.source };
 }
 
 /** A replacement from the table first (the old image is dead), else the nearest arm64 tag. */
-export async function suggestArm64Image(reference: string, lookups: NearestTagLookups, maxCandidates = 5): Promise<Arm64Suggestion> {
+export async function suggestArm64Image(reference: string, lookups: NearestTagLookups, maxCandidates = 5, mirrors: Mirrors = {}): Promise<Arm64Suggestion> {
   let ref: ImageRef;
   try {
     ref = parseImageRef(reference);
   } catch (err) {
     return { kind: 'none', prApplicable: false, reason: (err as Error).message };
   }
-  const replacement = suggestReplacement(ref);
+  const replacement = suggestReplacement(ref, undefined, mirrors);
   if (replacement) {
     return {
       kind: 'replacement',
@@ -179,8 +267,18 @@ export async function suggestArm64Image(reference: string, lookups: NearestTagLo
     };
   }
   try {
-    const nearest = await findNearestArm64Tag(reference, lookups, maxCandidates);
+    const nearest = await findNearestArm64Tag(reference, lookups, maxCandidates, mirrors);
     if (nearest.tag) return { kind: 'tag-bump', image: withTag(ref, nearest.tag), prApplicable: true, reason: nearest.reason };
+    if (nearest.migration) {
+      const { from, to, candidates } = nearest.migration;
+      return {
+        kind: 'tag-bump',
+        image: withTag(ref, candidates[0]!),
+        prApplicable: true,
+        majorUpgrade: { from, to, candidates: candidates.map((t) => withTag(ref, t)) },
+        reason: nearest.reason,
+      };
+    }
     return { kind: 'none', prApplicable: false, reason: nearest.reason };
   } catch (err) {
     return { kind: 'none', prApplicable: false, reason: `could not list tags of ${ref.registry}/${ref.repository}: ${(err as Error).message}` };

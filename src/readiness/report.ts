@@ -52,6 +52,8 @@ export interface Finding {
   fix?: string;
   autofix?: Autofix;
   source?: string;
+  /** For a known-package finding: what the package does on arm64 (knowledge `impact`). */
+  impact?: 'fails' | 'source-build' | 'degrades' | 'investigate';
 }
 
 export interface Report {

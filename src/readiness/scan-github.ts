@@ -6,6 +6,7 @@
 import type { Finding } from './report.ts';
 import { builtinKnowledge, type KnowledgeBase } from './knowledge/load.ts';
 import type { TransitiveOptions } from './transitive.ts';
+import type { Mirrors } from './nearest-tag.ts';
 import { unreadable } from './analysers/deps.ts';
 import {
   elfMachineOf,
@@ -29,6 +30,8 @@ export interface RepoFiles {
 
 export interface RepoScanOptions {
   knowledge?: KnowledgeBase;
+  /** `registry.mirrors`: system components in manifests are recognised through them. */
+  mirrors?: Mirrors;
   /** Most files fetched (default 400). */
   maxFiles?: number;
   /** Most bytes fetched in all (default 32 MiB). */
@@ -68,7 +71,7 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
     .filter((f) => isScanCandidate(f.path))
     .map((f) => ({ ...f, kinds: kindsOf(f.path) }))
     .sort((a, b) => rank(a.kinds) - rank(b.kinds) || a.path.localeCompare(b.path));
-  const scan = new NativeScan(candidates.map((f) => f.path), options.knowledge ?? builtinKnowledge());
+  const scan = new NativeScan(candidates.map((f) => f.path), options.knowledge ?? builtinKnowledge(), options.mirrors);
   const binary = (kinds: ScanKind[]) => kinds.includes('jar') || kinds.includes('elf');
 
   const selected: typeof candidates = [];

@@ -17,6 +17,9 @@ import { analyseGo, extractGoFile, isGoBuildFile, type GoFileFacts } from './ana
 import {
   analyseAsmSource,
   analyseNativeBuildFile,
+  contextualiseNative,
+  nativeFileFacts,
+  type NativeFileFacts,
   analyseNativeSource,
   analysePrebuiltBinaries,
   isAsmSource,
@@ -25,6 +28,7 @@ import {
 } from './analysers/native.ts';
 import { analyseManifest } from './analysers/system.ts';
 import { transitiveJvmFindings, type TransitiveOptions } from './transitive.ts';
+import type { Mirrors } from './nearest-tag.ts';
 
 export interface ScanOptions {
   knowledge?: KnowledgeBase;
@@ -296,6 +300,7 @@ export class NativeScan {
   };
   private readonly goFacts: GoFileFacts[] = [];
   private readonly nativeFiles: string[] = [];
+  private readonly nativeFacts: NativeFileFacts[] = [];
   private readonly binaries: { file: string; machine: Machine }[] = [];
   private readonly manifests: string[] = [];
   private readonly jvmSources: JvmSourceFacts[] = [];
@@ -303,7 +308,7 @@ export class NativeScan {
   private jvmSourcesPartial = false;
 
   /** `paths`: every candidate path of the checkout, read or not (assembly is judged by its neighbours). */
-  constructor(paths: Iterable<string>, knowledge: KnowledgeBase = builtinKnowledge()) {
+  constructor(paths: Iterable<string>, knowledge: KnowledgeBase = builtinKnowledge(), private readonly mirrors: Mirrors = {}) {
     this.kb = knowledge;
     this.allPaths = new Set(paths);
     this.goDirs = new Set([...this.allPaths].filter((p) => p.endsWith('.go')).map((p) => path.posix.dirname(p)));
@@ -342,11 +347,12 @@ export class NativeScan {
           }
         } else if (k === 'native') {
           this.nativeFiles.push(rel);
+          this.nativeFacts.push(nativeFileFacts(rel, text));
           this.findings.push(...analyseNativeSource(rel, text));
         } else if (k === 'native-build') {
           this.findings.push(...analyseNativeBuildFile(rel, text));
         } else if (k === 'yaml') {
-          const scan = analyseManifest(rel, text, this.kb);
+          const scan = analyseManifest(rel, text, this.kb, this.mirrors);
           this.findings.push(...scan.findings);
           if (scan.isManifest) this.manifests.push(rel);
         }
@@ -385,6 +391,8 @@ export class NativeScan {
       guarded(() => analyseGo({ mods: sorted(texts['go-mod']), sources: this.goFacts, buildFiles: sorted(texts['go-build']) }, kb), 'Go files');
     }
     findings.push(...analysePrebuiltBinaries(this.binaries));
+    // Native code outside the service (tests, vendored code, a C client of a JVM project) is grouped apart.
+    findings.splice(0, findings.length, ...contextualiseNative(findings, this.nativeFacts, this.allPaths));
     if (this.nativeFiles.length > 0 && !findings.some((f) => f.ecosystem === 'native' && f.severity !== 'info')) {
       findings.push(scannedInfo('native', `C/C++ sources scanned (${this.nativeFiles.length} files)`, this.nativeFiles.sort()));
     }

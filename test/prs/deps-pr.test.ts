@@ -25,6 +25,7 @@ function service(name: string): Service {
     namespace: 'default',
     deployment: name,
     canary: false,
+    allowMajorBump: false,
   };
 }
 

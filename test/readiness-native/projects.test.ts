@@ -167,6 +167,7 @@ describe('Kubernetes system components', () => {
     assertFindings(findings, [
       'change system.istio app.yaml:9',
       'change system.fluent-bit chart/templates/daemonset.yaml:10',
+      'change system.fluent-bit docker-compose.yml:6',
       'change system.istio chart/values.yaml:4',
       'change system.flink docker-compose.yml:3',
       'change system.fluent-bit fluent-bit.yaml:17',

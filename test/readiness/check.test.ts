@@ -54,8 +54,8 @@ describe('readiness check against a real registry', () => {
     const bumps = byId(report, 'image.arm64-tag-available');
     assert.equal(bumps.length, 1, 'two stages built FROM the same ARG share one fix');
     assert.equal(bumps[0]!.severity, 'change');
-    assert.match(bumps[0]!.title, new RegExp(`${open.host}/library/node:16-alpine publishes linux/arm64`));
-    assert.deepEqual(bumps[0]!.autofix, { kind: 'base', params: { file: 'Dockerfile', line: '1', from: '14-alpine', to: '16-alpine' } });
+    assert.match(bumps[0]!.title, new RegExp(`${open.host}/library/node:14.21-alpine publishes linux/arm64`));
+    assert.deepEqual(bumps[0]!.autofix, { kind: 'base', params: { file: 'Dockerfile', line: '1', from: '14-alpine', to: '14.21-alpine' } });
     // Its own image is amd64-only: the pipeline must rebuild it, no tag bump is offered.
     const own = byId(report, 'image.service-amd64-only');
     assert.deepEqual(own.map((f) => [f.severity, f.evidence.file, f.evidence.line]), [['change', 'deployment.yaml', 17]]);

@@ -49,7 +49,7 @@ describe('archshift check on a local checkout', () => {
     const json = JSON.parse(out);
     assert.equal(json.verdict, 'needs-changes');
     const bump = json.findings.find((f: { id: string }) => f.id === 'image.arm64-tag-available');
-    assert.deepEqual(bump.autofix.params, { file: 'Dockerfile', line: '1', from: '14-alpine', to: '16-alpine' });
+    assert.deepEqual(bump.autofix.params, { file: 'Dockerfile', line: '1', from: '14-alpine', to: '14.21-alpine' });
     assert.ok(json.findings.every((f: { evidence: object }) => 'file' in f.evidence || 'image' in f.evidence || Object.keys(f.evidence).length === 0));
   });
 

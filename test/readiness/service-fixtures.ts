@@ -29,6 +29,8 @@ export async function pushOpenImages(r: RunningRegistry): Promise<{ distroless: 
   await r.pushIndex('library/busybox', '1.36', [amd64, arm64], { format: 'docker' });
   await r.pushIndex('shop/checkout-api', '1.8.0', [amd64, arm64], { attestations: true });
   await r.pushSingle('library/node', '14-alpine', amd64);
+  // A later tag of the same major publishes arm64; 16 is a new major (a migration, never a silent bump).
+  await r.pushIndex('library/node', '14.21-alpine', [amd64, arm64], { annotation: 'node14' });
   await r.pushIndex('library/node', '16-alpine', [amd64, arm64], { annotation: 'node16' });
   await r.pushIndex('library/node', '18-alpine', [amd64, arm64], { annotation: 'node18' });
   await r.pushSingle('shop/catalog-web', '2.3.1', amd64);

@@ -229,6 +229,7 @@ function toFinding(
       (transitive ? ' It arrives transitively: upgrade the package that brings it in, or pin it.' : '') +
       (lockFile && !transitive ? ' Then regenerate the lockfile.' : ''),
     source: range.source ?? entry.source,
+    impact: range.impact,
   };
   const literal = at.literal;
   if (target && literal && severity !== 'warning' && at.spec.kind === 'exact') {

@@ -41,6 +41,10 @@ export interface BaseImage {
 export interface DockerfileAnalysis {
   findings: Finding[];
   images: BaseImage[];
+  /** The registry image the final stage is built on (following `FROM <stage>`); absent for scratch or unknown. */
+  finalBase?: string;
+  /** The C library of the final image, when its base or its `apk`/`apt-get` use says so. */
+  finalLibc?: 'musl' | 'glibc';
 }
 
 const KNOWN_INSTRUCTIONS = new Set([
@@ -124,9 +128,56 @@ interface Stage {
   name: string;
   fromLine: number;
   platform?: string;
+  /** The platform came from a declared default of BUILDPLATFORM/TARGETPLATFORM, which BuildKit keeps. */
+  platformFromDefault?: string;
   role: StageRole;
   deps: Set<number>;
+  /** `FROM <stage>`: this stage is that stage plus more (same platform, same files). */
+  parent?: number;
+  /** COPY --from / RUN --mount from an earlier stage: only those files come across. */
+  copies: { from: number; line: number; paths: string[] }[];
   instructions: Instruction[];
+}
+
+/*
+ * BuildKit's platform arguments (moby/buildkit, commit 73ed6825c4b7569379ef89df0aedcdbe64473d31):
+ * frontend/dockerfile/dockerfile2llb/platform.go `defaultArgs` fills BUILDPLATFORM, TARGETARCH, ... from
+ * the build, then convert.go `buildMetaArgs` walks the ARGs before the first FROM and, unless the same
+ * name was passed with --build-arg, replaces that value with the declared default
+ * (`args = args.AddOrReplace(kp.Key, *kp.Value)`). Inside a stage, `dispatchArg` uses a declared default
+ * before the global value too. So `ARG BUILDPLATFORM=linux/amd64` pins every `--platform=$BUILDPLATFORM`
+ * stage to linux/amd64, and `ARG TARGETARCH=amd64` makes an arm64 build compile for amd64.
+ */
+const TARGET_ARGS = /\$\{?(TARGETARCH|TARGETPLATFORM|TARGETOS|TARGETVARIANT)\b/;
+// tonistiigi/xx helpers cross-compile for $TARGETPLATFORM on their own.
+const XX_HELPER = /\bxx-(go|cargo|clang|clang\+\+|apk|apt-get|apt|cc|c\+\+|info|verify)\b/;
+const DOTNET_RID = /\bdotnet\s+publish\b[^\n]*\s(-r|--runtime|-a|--arch)[\s=]+\S*(\$|arm64)/;
+// What produces native code for the machine the stage runs on.
+const NATIVE_BUILD = /\b(go\s+(build|install)|cargo\s+(build|install)|gcc|g\+\+|clang|make\b|cmake|ninja|pip3?\s+(install|wheel)|npm\s+(ci|install)|yarn(\s+install)?\s*($|&&|;)|pnpm\s+install|bundle\s+install|apt-get\s+install|apk\s+add|dnf\s+install|yum\s+install)/m;
+// Architecture-independent artefacts: JVM archives and static web assets.
+const NEUTRAL_PATH = /\.(jar|war|ear|class|html?|css|js|mjs|map|json|svg|png|ico|txt|md|ya?ml|properties|conf)$|(^|\/)(dist|public|static|www|html)(\/|$)/i;
+const JVM_BUILD_IMAGE = /(^|\/)(maven|gradle|sbt|openjdk|eclipse-temurin|amazoncorretto|azul\/zulu-openjdk\w*|ibm-semeru-runtimes|sapmachine)(:|$)/;
+const ARCH_VALUE = /^(amd64|x86_64|x86-64|x64|arm64|aarch64|arm64v8)$/i;
+
+type HostJudgement = { kind: 'cross' | 'neutral' | 'native' | 'unclear'; why: string };
+
+/** What a stage that runs on the build host hands to the image: built for the target, arch-free, or host code. */
+function judgeHostStage(stage: Stage, image: string | undefined, copied: string[], lines: string[], targetPinned: boolean): HostJudgement {
+  const text = stage.instructions
+    .filter((i) => ['RUN', 'ENV', 'ARG'].includes(i.getKeyword()))
+    .map((i) => lines.slice(i.getRange().start.line, i.getRange().end.line + 1).join('\n'))
+    .join('\n');
+  if (!targetPinned && TARGET_ARGS.test(text)) return { kind: 'cross', why: 'it builds for $TARGETARCH/$TARGETPLATFORM' };
+  if (XX_HELPER.test(text)) return { kind: 'cross', why: 'it cross-compiles with the xx helpers' };
+  if (DOTNET_RID.test(text)) return { kind: 'cross', why: '`dotnet publish` names the runtime it builds for' };
+  if (copied.length && copied.every((p) => NEUTRAL_PATH.test(p.replace(/\/+$/, '')))) {
+    return { kind: 'neutral', why: `what is copied (${copied.slice(0, 3).join(', ')}) is architecture-independent` };
+  }
+  if (image && JVM_BUILD_IMAGE.test(image) && !copied.some((p) => /\.(so|dll|dylib)$|\/bin\//.test(p))) {
+    return { kind: 'neutral', why: 'it is a JVM build, whose jars run on any architecture' };
+  }
+  if (NATIVE_BUILD.test(text)) return { kind: 'native', why: `it builds or installs native code (\`${NATIVE_BUILD.exec(text)![0].trim()}\`) for the build host` };
+  return { kind: 'unclear', why: 'nothing in it builds for $TARGETARCH' };
 }
 
 export function analyseDockerfile(file: string, text: string): DockerfileAnalysis {
@@ -171,7 +222,7 @@ export function analyseDockerfile(file: string, text: string): DockerfileAnalysi
   const stages: Stage[] = [];
   for (const i of instructions.slice(firstFrom)) {
     if (i.getKeyword() === 'FROM') {
-      stages.push({ index: stages.length, name: `#${stages.length}`, fromLine: lineOf(i), role: 'target', deps: new Set(), instructions: [i] });
+      stages.push({ index: stages.length, name: `#${stages.length}`, fromLine: lineOf(i), role: 'target', deps: new Set(), copies: [], instructions: [i] });
     } else {
       stages[stages.length - 1]!.instructions.push(i);
     }
@@ -211,19 +262,47 @@ export function analyseDockerfile(file: string, text: string): DockerfileAnalysi
         findings.push(unresolvedArg(file, line, excerpt, err.variable, `the platform of stage ${stage.name}`));
       }
       if (stage.platform && /\$\{?BUILDPLATFORM\b/.test(stage.platform)) stage.role = 'build-host';
+      const defaulted = /\$\{?(BUILDPLATFORM|TARGETPLATFORM|TARGETARCH|BUILDARCH)\b/.exec(platformRaw)?.[1];
+      if (defaulted && globals.get(defaulted)?.value) stage.platformFromDefault = `ARG ${defaulted}=${globals.get(defaulted)!.value}`;
+    }
+
+    // `ARG ARCH=amd64` in an image name: a build argument the pipeline may set per architecture.
+    const archArgs = [...written.matchAll(/\$\{?([A-Za-z_]\w*)\}?/g)]
+      .map((m) => m[1]!)
+      .filter((n) => !PLATFORM_ARGS.has(n) && ARCH_VALUE.test(globals.get(n)?.value ?? ''));
+    const vars = archArgs.length ? new Map(globals) : globals;
+    for (const n of archArgs) {
+      // Docker Hub's per-architecture namespaces spell arm64 `arm64v8` (`amd64/alpine` -> `arm64v8/alpine`).
+      const asNamespace = new RegExp(`(^|/)\\$\\{?${n}\\}?/`).test(written);
+      vars.set(n, { ...globals.get(n)!, value: asNamespace ? 'arm64v8' : 'arm64' });
     }
 
     let reference: string;
     try {
-      reference = expandVariables(written, globals);
+      reference = expandVariables(written, vars);
     } catch (err) {
       if (!(err instanceof Unresolved)) throw err;
       findings.push(unresolvedArg(file, line, excerpt, err.variable, `the base image of stage ${stage.name}`));
       continue;
     }
+    if (archArgs.length) {
+      const n = archArgs[0]!;
+      findings.push(
+        finding(
+          'dockerfile.arch-build-arg',
+          'warning',
+          `The base image of stage ${stage.name} is named with build argument ${n} (default ${globals.get(n)!.value}): the pipeline may set it per architecture, so the image is not amd64-only; archshift checked ${reference}, the name an arm64 build gets with --build-arg ${n}=${vars.get(n)!.value}`,
+          file,
+          line,
+          excerpt,
+          `Make sure the arm64 build passes --build-arg ${n}=${vars.get(n)!.value}, or name the image with $TARGETARCH (or a multi-arch tag) so BuildKit picks it per platform.`,
+        ),
+      );
+    }
     const parent = stageRef(reference, stage.index);
     if (parent !== undefined) {
       stage.deps.add(parent);
+      stage.parent = parent;
       continue;
     }
     if (reference.toLowerCase() === 'scratch') continue;
@@ -243,6 +322,8 @@ export function analyseDockerfile(file: string, text: string): DockerfileAnalysi
         const ref = stageRef(source, stage.index);
         if (ref !== undefined) {
           stage.deps.add(ref);
+          const args = kw === 'COPY' ? (i.getArgumentsContent() ?? '').split(/\s+/).filter((a) => a && !a.startsWith('--')) : [];
+          stage.copies.push({ from: ref, line: lineOf(i), paths: args.length > 1 ? args.slice(0, -1).map((a) => a.replace(/^["'[,]+|["',\]]+$/g, '')) : [] });
         } else if (!source.includes('$')) {
           const line = lineOf(i);
           pending.push({
@@ -274,8 +355,51 @@ export function analyseDockerfile(file: string, text: string): DockerfileAnalysi
     images.push({ ...image, role: stages[stageIndex]!.role });
   }
 
-  for (const stage of stages) findings.push(...stageFindings(file, lines, stage, globals, lineOf));
-  return { findings, images };
+  // The final image is the last stage and the stages it is built FROM; other reached stages only hand files over.
+  const imageChain = new Set<number>();
+  for (let i: number | undefined = stages.length - 1; i !== undefined && !imageChain.has(i); i = stages[i]!.parent) imageChain.add(i);
+  const baseOf = (i: number): string | undefined => {
+    for (let s: number | undefined = i; s !== undefined; s = stages[s]!.parent) {
+      const p = pending.find((x) => x.stageIndex === s && x.via === 'FROM');
+      if (p) return p.reference;
+    }
+    return undefined;
+  };
+  const context: StageContext = {
+    inImage: (i) => imageChain.has(i),
+    copiedFrom: (i) => stages.filter((s) => s.role !== 'unused').flatMap((s) => s.copies.filter((c) => c.from === i).map((c) => ({ ...c, by: s.name }))),
+    baseOf,
+  };
+  for (const stage of stages) findings.push(...stageFindings(file, lines, stage, globals, lineOf, context));
+  const finalBase = baseOf(stages.length - 1);
+  const chainText = [...imageChain].flatMap((i) => stages[i]!.instructions.filter((x) => x.getKeyword() === 'RUN').map((x) => x.getArgumentsContent() ?? '')).join('\n');
+  const finalLibc = finalBase && /(^|[/:@-])alpine|(^|\/)wolfi-base\b/.test(finalBase) ? (/wolfi/.test(finalBase) ? 'glibc' : 'musl')
+    : /\bapk\s+add\b/.test(chainText) ? 'musl'
+      : /\b(apt-get|dnf|yum|microdnf)\s+install\b/.test(chainText) || (finalBase && /debian|ubuntu|slim|bookworm|bullseye|buster|jammy|noble|focal|ubi|amazonlinux|centos|rocky|alma|fedora/.test(finalBase)) ? 'glibc'
+        : undefined;
+  return { findings, images, finalBase, finalLibc };
+}
+
+interface StageContext {
+  /** Whether the stage is the final image or one it is built FROM. */
+  inImage(index: number): boolean;
+  /** Copies out of the stage made by shipped stages. */
+  copiedFrom(index: number): { from: number; line: number; paths: string[]; by: string }[];
+  /** The registry image under the stage (following FROM <stage>). */
+  baseOf(index: number): string | undefined;
+}
+
+/** A declared default of TARGETARCH/TARGETPLATFORM in the stage (or globally, re-declared) pins it: see the BuildKit note. */
+function pinnedTargetArg(stage: Stage, globals: Vars): { name: string; value: string; line: number } | undefined {
+  for (const i of stage.instructions) {
+    if (!(i instanceof Arg)) continue;
+    const prop = i.getProperty();
+    const name = prop?.getName();
+    if (!prop || !name || !/^TARGET(ARCH|PLATFORM)$/.test(name)) continue;
+    const value = prop.getValue() ?? globals.get(name)?.value;
+    if (value && !value.includes('$')) return { name, value, line: i.getRange().start.line + 1 };
+  }
+  return undefined;
 }
 
 function unresolvedArg(file: string, line: number, excerpt: string, variable: string, what: string): Finding {
@@ -306,27 +430,73 @@ function editFor(file: string, line: number, written: string, globals: Vars): Te
   return undefined;
 }
 
-function stageFindings(file: string, lines: string[], stage: Stage, globals: Vars, lineOf: (i: Instruction) => number): Finding[] {
+function stageFindings(file: string, lines: string[], stage: Stage, globals: Vars, lineOf: (i: Instruction) => number, context: StageContext): Finding[] {
   const out: Finding[] = [];
   const unused = stage.role === 'unused';
   const where = unused ? ` (stage ${stage.name} is not part of the final image)` : '';
+  const targetPin = pinnedTargetArg(stage, globals);
+  const hostPinned = (stage.platform && AMD64_PLATFORM.test(stage.platform)) || stage.role === 'build-host';
+  // A stage on the build host matters only through what the final image takes from it.
+  const copies = hostPinned && !unused && !context.inImage(stage.index) ? context.copiedFrom(stage.index) : [];
+  const judged = copies.length ? judgeHostStage(stage, context.baseOf(stage.index), copies.flatMap((c) => c.paths), lines, targetPin !== undefined) : undefined;
+  const copiedText = copies.length
+    ? `stage ${copies[0]!.by} copies ${copies[0]!.paths.slice(0, 3).join(', ') || 'files'} from it (line ${copies[0]!.line})`
+    : '';
+  const defaultNote = stage.platformFromDefault
+    ? `; the declared default \`${stage.platformFromDefault}\` replaces the value BuildKit supplies (moby/buildkit dockerfile2llb buildMetaArgs)`
+    : '';
 
-  if (stage.platform && AMD64_PLATFORM.test(stage.platform)) {
+  if (stage.platform && AMD64_PLATFORM.test(stage.platform) && !(judged && (judged.kind === 'cross' || judged.kind === 'neutral'))) {
     const line = stage.fromLine;
     const text = lines[line - 1] ?? '';
     const flag = /--platform=\S+\s+/.exec(text)?.[0];
+    const inImage = !unused && context.inImage(stage.index);
+    const effect = unused
+      ? where
+      : inImage
+        ? ': the final image is built from it, so an arm64 build still ships linux/amd64'
+        : judged
+          ? `, and ${copiedText}: ${judged.why}, so the arm64 image would ship the build host's linux/amd64 code`
+          : '';
     out.push({
       ...finding(
         'dockerfile.platform-pinned',
         unused ? 'warning' : 'change',
-        `Stage ${stage.name} is pinned to ${stage.platform}${where}`,
+        `Stage ${stage.name} is pinned to ${stage.platform}${defaultNote}${effect}`,
         file,
         line,
         text,
-        'Remove the --platform flag (or use $TARGETPLATFORM) so the stage is built for the platform being built; use $BUILDPLATFORM only for stages that run build tools.',
+        stage.platformFromDefault
+          ? `Remove the default from \`${stage.platformFromDefault}\` (declare \`ARG ${stage.platformFromDefault.split(/[ =]/)[1]}\` without a value) so BuildKit's value is used.`
+          : 'Remove the --platform flag (or use $TARGETPLATFORM) so the stage is built for the platform being built; use $BUILDPLATFORM only for stages that run build tools, and build for $TARGETARCH there.',
       ),
-      ...(flag && !unused ? { autofix: { kind: 'base' as const, params: { file, line: String(line), from: flag, to: '' } } } : {}),
+      ...(flag && !unused && !stage.platformFromDefault ? { autofix: { kind: 'base' as const, params: { file, line: String(line), from: flag, to: '' } } } : {}),
     });
+  } else if (stage.role === 'build-host' && judged?.kind === 'native' && !targetPin) {
+    out.push(
+      finding(
+        'dockerfile.build-host-content',
+        'change',
+        `Stage ${stage.name} runs on the build host (--platform=$BUILDPLATFORM) and ${copiedText}: ${judged.why}, so an arm64 image built on an amd64 builder ships amd64 code`,
+        file,
+        copies[0]!.line,
+        lines[copies[0]!.line - 1] ?? '',
+        'Cross-compile in that stage for the target (`ARG TARGETARCH`, then e.g. `GOARCH=$TARGETARCH go build`, `dotnet publish -r linux-$TARGETARCH`, or the tonistiigi/xx helpers), or drop --platform=$BUILDPLATFORM so the stage builds on the target platform.',
+      ),
+    );
+  }
+  if (targetPin && !unused && !ARM_MARKER.test(targetPin.value)) {
+    out.push(
+      finding(
+        'dockerfile.target-arg-default',
+        'change',
+        `Stage ${stage.name} declares \`ARG ${targetPin.name}=${targetPin.value}\`: BuildKit keeps a declared default instead of the platform being built (moby/buildkit dockerfile2llb dispatchArg), so an arm64 build uses ${targetPin.value}`,
+        file,
+        targetPin.line,
+        lines[targetPin.line - 1] ?? '',
+        `Declare \`ARG ${targetPin.name}\` without a default; BuildKit fills it per platform.`,
+      ),
+    );
   }
 
   // Variables a RUN can see: global ARGs re-declared in the stage, and the stage's own ARG/ENV literals.

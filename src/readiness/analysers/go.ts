@@ -226,30 +226,43 @@ function amd64OnlyFindings(facts: GoFileFacts[]): Finding[] {
 
 function goarchFindings(files: SourceFile[]): Finding[] {
   const findings: Finding[] = [];
+  // When a Dockerfile builds the service image, that artefact is what runs (and is judged on its own);
+  // a goreleaser or CI file that builds release binaries (a side CLI) for amd64 does not decide it.
+  const dockerfiles = files.filter((f) => /^Dockerfile/.test(path.posix.basename(f.path)));
+  const sideBuild = (f: SourceFile): boolean => {
+    const base = path.posix.basename(f.path);
+    if (!dockerfiles.length || /^Dockerfile/.test(base)) return false;
+    if (/^\.goreleaser\.ya?ml$/.test(base)) return !/^\s*(dockers|docker_manifests|kos):/m.test(f.text);
+    // A Makefile the Dockerfile runs builds the image's binary.
+    if (/^(GNU)?Makefile$|\.mk$/.test(base)) return !dockerfiles.some((d) => /\bRUN\b[^\n]*\bmake\b/.test(d.text));
+    return true;
+  };
   for (const f of files) {
     const base = path.posix.basename(f.path);
     if (/^\.goreleaser\.ya?ml$/.test(base)) {
       const list = /^\s*goarch:\s*\n((?:\s+-\s*\S+\s*\n?)+)/m.exec(f.text);
       if (list && /-\s*["']?amd64/.test(list[1]!) && !/-\s*["']?arm64/.test(list[1]!)) {
         const line = f.text.slice(0, list.index).split('\n').length;
-        findings.push(goarchFinding(f, line, 'goreleaser builds amd64 only'));
+        findings.push(goarchFinding(f, line, 'goreleaser builds amd64 only', sideBuild(f)));
       }
       continue;
     }
     if (/\barm64\b|aarch64|TARGETARCH|\$\{?GOARCH\}?/.test(f.text.replace(/GOARCH\s*[:=]\s*["']?amd64/g, ''))) continue;
     const lines = f.text.split('\n');
     const idx = lines.findIndex((l) => /GOARCH\s*[:=]\s*["']?amd64\b/.test(l) && !/^\s*#/.test(l));
-    if (idx >= 0) findings.push(goarchFinding(f, idx + 1, 'GOARCH is hard-coded to amd64'));
+    if (idx >= 0) findings.push(goarchFinding(f, idx + 1, 'GOARCH is hard-coded to amd64', sideBuild(f)));
   }
   return findings;
 }
 
-function goarchFinding(f: SourceFile, line: number, what: string): Finding {
+function goarchFinding(f: SourceFile, line: number, what: string, side = false): Finding {
   return {
     id: 'go.goarch-amd64',
-    severity: 'change',
+    severity: side ? 'warning' : 'change',
     ecosystem: 'go',
-    title: `${what} in ${path.posix.basename(f.path)}: the build makes no arm64 binary`,
+    title: side
+      ? `${what} in ${path.posix.basename(f.path)}: those release binaries have no arm64 build, but the service image is built by its Dockerfile, which is judged on its own (lowered to a warning)`
+      : `${what} in ${path.posix.basename(f.path)}: the build makes no arm64 binary`,
     evidence: { file: f.path, line, excerpt: lineText(f.text, line) },
     fix: 'Take the architecture from the target platform (GOARCH=$TARGETARCH under docker buildx) or build both amd64 and arm64.',
     source: 'https://docs.docker.com/build/building/multi-platform/',

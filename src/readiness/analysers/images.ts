@@ -23,8 +23,11 @@ const unknownIds: Record<string, string> = {
   error: 'image.unreachable',
 };
 
-/** `suggestion` is what the registry proposed for an amd64-only image (absent when it was not asked). */
-export function imageFinding(use: ImageUse, result: ImageResult, suggestion?: Arm64Suggestion): Finding {
+/**
+ * `suggestion` is what the registry proposed for an amd64-only image (absent when it was not asked).
+ * `allowMajorBump` (the service's catalog opt-in) lets a PR cross a runtime/OS major version.
+ */
+export function imageFinding(use: ImageUse, result: ImageResult, suggestion?: Arm64Suggestion, allowMajorBump = false): Finding {
   const evidence: Evidence = { ...use.evidence, image: use.reference, ...(result.digest ? { digest: result.digest } : {}) };
   const minor = use.role === 'unused';
   const soften = (s: Severity): Severity => (minor && s !== 'info' ? 'warning' : s);
@@ -59,8 +62,20 @@ export function imageFinding(use: ImageUse, result: ImageResult, suggestion?: Ar
       fix: 'Build and release it with the arm64 build turned on (see the pipeline finding), then deploy that tag.',
     };
   }
+  const major = suggestion?.majorUpgrade;
+  if (major && !allowMajorBump) {
+    return {
+      ...base,
+      id: 'image.arm64-needs-major-upgrade',
+      severity: soften('change'),
+      title: `${use.label} ${use.reference} is amd64-only and no ${major.from}.x tag publishes linux/arm64; only a newer major version does: ${major.candidates.join(', ')}${where}`,
+      fix: `Moving from ${major.from} to ${major.to} is a migration of the runtime or OS, not an arm64 fix: its behaviour and APIs change, so plan and test it as its own change. archshift offers no PR for it unless the service sets \`allowMajorBump: true\` in the catalog.`,
+    };
+  }
   if (suggestion?.image && suggestion.kind !== 'none') {
-    const autofix = use.edit && !minor && suggestion.prApplicable ? autofixFor(use.edit, suggestion) : undefined;
+    const fix = use.edit && !minor && suggestion.prApplicable ? autofixFor(use.edit, suggestion) : undefined;
+    // The planner checks the opt-in again from the catalog: a report alone never opens a major bump.
+    const autofix = fix && major ? { ...fix, params: { ...fix.params, majorBump: `${major.from}→${major.to}` } } : fix;
     const replaced = suggestion.kind === 'replacement';
     return {
       ...base,

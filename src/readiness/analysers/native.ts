@@ -1,6 +1,9 @@
 // C/C++: x86 intrinsics and their headers, x86 inline assembly, x86 assembly sources, x86-only compiler
-// flags and libraries in Makefiles/CMake/meson/setup.py, and stale config.guess. Code inside an x86
-// `#if` that has an arm64 or generic alternative is fine and is not reported. Pure: text in, findings out.
+// flags and libraries in Makefiles/CMake/meson/setup.py, and stale config.guess. Code is judged in
+// context: inside an x86 `#if` that has an arm64 or generic alternative, or in a branch a Linux aarch64
+// build never compiles (`_MSC_VER`, `_WIN32`, the `#else` of `#if defined(__GNUC__)`), it is fine and not
+// reported; code in test/example/benchmark/vendored folders, or a C component of a JVM project, is
+// not the service and is at most one grouped warning (contextualiseNative). Pure: text in, findings out.
 import path from 'node:path';
 import type { Finding, Severity } from '../report.ts';
 import { lineText } from './deps.ts';
@@ -33,10 +36,20 @@ export function isNativeBuildFile(file: string): boolean {
 const x86Macro = /\b(__x86_64__|__x86_64|__amd64__|__amd64|__i386__|__i386|_M_X64|_M_AMD64|_M_IX86|__SSE\d?\w*__|__AVX\w*__|__FMA__|__BMI2?__|__POPCNT__|__PCLMUL__|__AES__|\w*(?:SSE|AVX|X86|X64|AMD64|I386)\w*)\b/;
 const armMacro = /\b(__aarch64__|__arm64__|__arm__|_M_ARM64|_M_ARM|__ARM_NEON\w*|__ARM_FEATURE_\w+|__ARM_ARCH\w*|\w*(?:NEON|AARCH64|ARM64|SVE)\w*)\b/;
 
-type Branch = 'x86' | 'arm' | 'non-x86' | 'other';
+/** `gnu`: GCC/Clang (what a Linux aarch64 build uses); `not-linux`: MSVC or Windows only, never compiled there. */
+type Branch = 'x86' | 'arm' | 'non-x86' | 'gnu' | 'not-linux' | 'other';
+
+const msvcMacro = /\b(_MSC_VER|_WIN32|_WIN64|_WINDOWS|__MINGW32__|__MINGW64__|__CYGWIN__)\b/;
+const gnuMacro = /\b(__GNUC__|__clang__|__linux__|__linux|__unix__|__ELF__)\b/;
 
 function classifyCondition(cond: string, negatedDirective: boolean): Branch {
   const c = cond.replace(/\/\*.*?\*\/|\/\/.*$/g, '');
+  // A compiler/OS test decides before any architecture in it: `_MSC_VER && _M_X64` never builds on Linux.
+  const onlyMsvc = msvcMacro.test(c) && !new RegExp(`!\\s*(?:defined\\s*\\(?\\s*)?${msvcMacro.source}`).test(c) && !/\|\|/.test(c);
+  if (onlyMsvc) return negatedDirective ? 'other' : 'not-linux';
+  if (gnuMacro.test(c) && !/!\s*(?:defined\s*\(?\s*)?(__GNUC__|__clang__|__linux__)/.test(c) && !x86Macro.test(c) && !armMacro.test(c)) {
+    return negatedDirective ? 'not-linux' : 'gnu';
+  }
   const negX86 = new RegExp(`!\\s*(?:defined\\s*\\(?\\s*)?${x86Macro.source}`).test(c);
   const negArm = new RegExp(`!\\s*(?:defined\\s*\\(?\\s*)?${armMacro.source}`).test(c);
   const posX86 = x86Macro.test(c) && !negX86;
@@ -48,6 +61,13 @@ function classifyCondition(cond: string, negatedDirective: boolean): Branch {
   else if (negX86 && !posX86) b = 'non-x86';
   if (!negatedDirective) return b;
   return b === 'x86' ? 'non-x86' : b === 'non-x86' ? 'x86' : b === 'arm' ? 'other' : b;
+}
+
+/** The branch an `#else` takes after `branches`. */
+function elseBranch(branches: Branch[]): Branch {
+  if (branches.includes('gnu')) return 'not-linux';
+  if (branches.includes('not-linux')) return 'other';
+  return branches.includes('x86') && !branches.includes('arm') ? 'non-x86' : 'other';
 }
 
 interface Chain {
@@ -92,6 +112,8 @@ export function analyseNativeSource(file: string, text: string): Finding[] {
   const top: Hit[] = [];
   const closed: Chain[] = [];
   const record = (hit: Hit) => {
+    // Code a Linux aarch64 build never compiles (MSVC/Windows branches) is not its problem.
+    if (stack.some((c) => c.current === 'not-linux')) return;
     // Innermost x86 branch decides; with no x86 branch around, the code builds on arm64 as is.
     for (let i = stack.length - 1; i >= 0; i--) {
       const c = stack[i]!;
@@ -117,10 +139,7 @@ export function analyseNativeSource(file: string, text: string): Finding[] {
       } else if (directive === 'elif' || directive === 'else') {
         const c = stack[stack.length - 1];
         if (c) {
-          const b: Branch =
-            directive === 'else'
-              ? c.branches.includes('x86') && !c.branches.includes('arm') ? 'non-x86' : 'other'
-              : classifyCondition(rest, false);
+          const b: Branch = directive === 'else' ? elseBranch(c.branches) : classifyCondition(rest, false);
           if (c.branches.includes('x86') && (b === 'arm' || b === 'non-x86' || directive === 'else')) c.alternative = true;
           c.branches.push(b);
           c.current = b;
@@ -131,7 +150,7 @@ export function analyseNativeSource(file: string, text: string): Finding[] {
       } else if (directive === 'error') {
         // An #error on arm64's path: the file refuses to build there.
         const onArmPath = stack.some((c) => c.current === 'non-x86' || (c.current === 'other' && c.branches.includes('x86')));
-        if (onArmPath && !stack.some((c) => c.current === 'arm')) {
+        if (onArmPath && !stack.some((c) => c.current === 'arm' || c.current === 'not-linux')) {
           top.push({ kind: 'arch-error', line: lineNo, what: (rawLines[i] ?? '').replace(/^\s*#\s*error\s*/, '').trim().slice(0, 80), x86: true });
         }
       }
@@ -340,4 +359,84 @@ export function analysePrebuiltBinaries(binaries: { file: string; machine: 'x86-
       evidence: { file: b.file },
       fix: 'Rebuild it for aarch64 (or install it from a package that ships arm64) and select the right one per architecture.',
     }));
+}
+
+/** Folders whose code is not built into the service image. */
+const outsideFolders: { kind: string; words: RegExp; why: string }[] = [
+  { kind: 'test', words: /^(tests?|testing|__tests__|unittests?|spec|testdata|fuzz|fuzzing)$/i, why: 'test code is not built into the service image' },
+  { kind: 'example', words: /^(examples?|samples?|demos?|tutorials?)$/i, why: 'examples are not built into the service image' },
+  { kind: 'benchmark', words: /^(bench|benchmarks?|perf)$/i, why: 'benchmarks are not built into the service image' },
+  { kind: 'vendored', words: /^(third[_-]?party|3rd[_-]?party|thirdparty|external|extern|deps|contrib)$/i, why: 'vendored third-party code keeps its own (upstream) arm64 support; check the service builds it for aarch64' },
+];
+
+const jvmBuild = /(^|\/)(pom\.xml|build\.gradle(\.kts)?|build\.sbt)$/;
+const jniMarker = /#\s*include\s*[<"]jni\.h[>"]|\bJNIEXPORT\b|\bJNIEnv\b/;
+
+export interface NativeFileFacts {
+  path: string;
+  /** The file is JNI code (includes jni.h or exports JNI functions): it is loaded by the JVM service. */
+  jni: boolean;
+}
+
+export function nativeFileFacts(file: string, text: string): NativeFileFacts {
+  return { path: file, jni: jniMarker.test(text) };
+}
+
+/** Why a native file is not the service's own code, or undefined when it is. */
+function outsideService(file: string, jvmRoots: string[], jniDirs: Set<string>): { group: string; why: string } | undefined {
+  const dirs = file.split('/').slice(0, -1);
+  for (const f of outsideFolders) {
+    const at = dirs.findIndex((d) => f.words.test(d));
+    if (at >= 0) return { group: `${f.kind} code (${dirs.slice(0, at + 1).join('/')}/)`, why: f.why };
+  }
+  // A C/C++ component inside a JVM project (a client library, a tool) is not the JVM service, unless it is JNI.
+  const root = jvmRoots.find((r) => r === '' || file.startsWith(`${r}/`));
+  const top = dirs.slice(0, root ? root.split('/').length + 1 : 1).join('/');
+  if (root !== undefined && !jniDirs.has(top)) {
+    return { group: `a C/C++ component of the JVM project (${top || '.'}/)`, why: `${root ? `${root}/` : 'the root '}is a JVM project (its build file is there) and this code is not JNI the JVM loads, so it is not the service` };
+  }
+  return undefined;
+}
+
+/**
+ * Lowers native findings that are not about the service's own code (tests, examples, benchmarks,
+ * vendored code, a C client inside a JVM project) to one warning per group, saying why; the service's
+ * own findings are returned unchanged.
+ */
+export function contextualiseNative(findings: Finding[], files: NativeFileFacts[], allPaths: Iterable<string>): Finding[] {
+  const jvmRoots = [...allPaths].filter((p) => jvmBuild.test(p)).map((p) => path.posix.dirname(p)).map((d) => (d === '.' ? '' : d));
+  const jniDirs = new Set<string>();
+  for (const f of files.filter((x) => x.jni)) {
+    const dirs = f.path.split('/').slice(0, -1);
+    // The JNI code's top folder under its JVM project (e.g. `src` or `native`) is the service's.
+    const root = jvmRoots.find((r) => r === '' || f.path.startsWith(`${r}/`));
+    jniDirs.add(dirs.slice(0, root ? root.split('/').length + 1 : 1).join('/'));
+  }
+  const kept: Finding[] = [];
+  const groups = new Map<string, { why: string; findings: Finding[] }>();
+  for (const f of findings) {
+    const file = f.evidence.file;
+    const outside = f.ecosystem === 'native' && file && f.severity !== 'info' ? outsideService(file, jvmRoots, jniDirs) : undefined;
+    if (!outside) {
+      kept.push(f);
+      continue;
+    }
+    const g = groups.get(outside.group) ?? { why: outside.why, findings: [] };
+    g.findings.push(f);
+    groups.set(outside.group, g);
+  }
+  for (const [group, { why, findings: fs }] of groups) {
+    const files = [...new Set(fs.map((f) => f.evidence.file!))];
+    const worst = fs.some((f) => f.severity === 'blocker') ? 'blocker' : fs.some((f) => f.severity === 'change') ? 'change' : 'warning';
+    kept.push({
+      id: 'native.outside-service',
+      severity: 'warning',
+      ecosystem: 'native',
+      title: `x86-only native code in ${group}: ${fs.length} finding(s) in ${files.slice(0, 3).join(', ')}${files.length > 3 ? `, and ${files.length - 3} more` : ''}; lowered from ${worst} to a warning because ${why}`,
+      evidence: { ...fs[0]!.evidence },
+      fix: `If this code is built into the image after all, fix it like the service's own code: ${fs[0]!.title}`,
+      source: 'https://github.com/aws/aws-graviton-getting-started/blob/main/c-c++.md',
+    });
+  }
+  return kept;
 }

@@ -186,3 +186,21 @@ export function analysePython(files: SourceFile[], kb: KnowledgeBase): Finding[]
   }
   return out;
 }
+
+/**
+ * On a musl (Alpine) final image pip cannot use manylinux wheels on any architecture: a package without
+ * an aarch64 manylinux wheel is built from source on amd64 too, so arm64 is no worse. Such findings are
+ * lowered to a warning that says why, and no PR is offered for them.
+ */
+export function lowerForMusl(findings: Finding[], base: string): Finding[] {
+  return findings.map((f) =>
+    f.ecosystem === 'python' && f.impact === 'source-build' && (f.severity === 'change' || f.severity === 'blocker')
+      ? {
+          ...f,
+          severity: 'warning' as const,
+          title: `${f.title}; lowered to a warning: the final image is based on ${base} (musl), where pip builds it from source on amd64 too, so arm64 is no worse`,
+          autofix: undefined,
+        }
+      : f,
+  );
+}

@@ -6,6 +6,7 @@ import { LineCounter, parseAllDocuments, isMap, isScalar, isSeq, type Node } fro
 import type { Evidence, Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
 import { parseImageRef } from '../image-ref.ts';
+import { seeThroughMirrors, type Mirrors } from '../nearest-tag.ts';
 import { tagNumbers } from '../versions.ts';
 import { escapeRegExp, fixText, knowledgeHit, lineText, unreadable } from './deps.ts';
 
@@ -14,13 +15,16 @@ export interface ImageUse {
   evidence: Evidence;
 }
 
-/** Known components among the images; a tag like `1.7` floats, so it is judged by its whole line. */
-export function analyseSystemImages(images: ImageUse[], kb: KnowledgeBase): Finding[] {
+/**
+ * Known components among the images (Dockerfile base images too: `FROM flink:1.13`), seen through registry
+ * mirrors; a tag like `1.7` floats, so it is judged by its whole line.
+ */
+export function analyseSystemImages(images: ImageUse[], kb: KnowledgeBase, mirrors: Mirrors = {}): Finding[] {
   const findings: Finding[] = [];
   for (const use of images) {
     let ref;
     try {
-      ref = parseImageRef(use.image);
+      ref = seeThroughMirrors(parseImageRef(use.image), mirrors).upstream;
     } catch {
       continue; // not an image reference we can judge (templated); the image check reports those
     }
@@ -40,7 +44,7 @@ export function analyseSystemImages(images: ImageUse[], kb: KnowledgeBase): Find
       ecosystem: 'system',
       title: floating
         ? `${use.image}: floating tag ${ref.tag} may resolve to a ${entry.package} release before ${hit.range.below}, which ${hit.range.breaks}`
-        : `${use.image} (${entry.package} ${version}) does not work on arm64: ${hit.range.breaks}`,
+        : `${use.image} (${entry.package} ${version}) ${hit.range.impact === 'investigate' ? 'is unproven on arm64' : hit.range.impact === 'degrades' ? 'runs degraded on arm64' : 'does not work on arm64'}: ${hit.range.breaks}`,
       evidence: { ...use.evidence, image: use.image },
       fix: floating ? `Pin ${entry.package} to ${hit.target} or later.` : fixText(hit.entry, entry.package, version, hit.target),
       source: hit.range.source ?? hit.entry.source,
@@ -57,7 +61,7 @@ export interface ManifestScan {
 }
 
 /** Images in one YAML file: `image:` strings, `{repository, tag}` blocks, Istio sidecar annotations and IstioOperator tags. */
-export function analyseManifest(file: string, text: string, kb: KnowledgeBase): ManifestScan {
+export function analyseManifest(file: string, text: string, kb: KnowledgeBase, mirrors: Mirrors = {}): ManifestScan {
   // Parsing YAML is the slow part of a scan: only files that mention a known component are parsed.
   if (!componentWords(kb).test(text)) {
     return { findings: [], images: 0, isManifest: /^(apiVersion|services):/m.test(text) };
@@ -73,7 +77,7 @@ export function analyseManifest(file: string, text: string, kb: KnowledgeBase): 
   const broken = docList.find((d) => d.errors.length > 0);
   if (broken) {
     // Helm templates are not YAML until rendered: read their literal `image:` lines instead.
-    if (text.includes('{{')) return templateImages(file, text, kb);
+    if (text.includes('{{')) return templateImages(file, text, kb, mirrors);
     const e = broken.errors[0]!;
     return { findings: [unreadable(file, `malformed YAML: ${e.message.split('\n')[0]}`, e.linePos?.[0]?.line)], images: 0, isManifest: false };
   }
@@ -121,7 +125,7 @@ export function analyseManifest(file: string, text: string, kb: KnowledgeBase): 
     walk(root, 0, kindName === 'IstioOperator');
   }
   if (uses.length > 0) isManifest = true;
-  return { findings: analyseSystemImages(uses, kb), images: uses.length, isManifest };
+  return { findings: analyseSystemImages(uses, kb, mirrors), images: uses.length, isManifest };
 }
 
 const wordsCache = new WeakMap<KnowledgeBase, RegExp>();
@@ -137,11 +141,11 @@ function componentWords(kb: KnowledgeBase): RegExp {
   return re;
 }
 
-function templateImages(file: string, text: string, kb: KnowledgeBase): ManifestScan {
+function templateImages(file: string, text: string, kb: KnowledgeBase, mirrors: Mirrors): ManifestScan {
   const uses: ImageUse[] = [];
   text.split('\n').forEach((l, i) => {
     const m = /^\s*-?\s*image:\s*["']?([^\s"'{}]+:[^\s"'{}]+)["']?\s*$/.exec(l);
     if (m) uses.push({ image: m[1]!, evidence: { file, line: i + 1, excerpt: lineText(text, i + 1) } });
   });
-  return { findings: analyseSystemImages(uses, kb), images: uses.length, isManifest: true };
+  return { findings: analyseSystemImages(uses, kb, mirrors), images: uses.length, isManifest: true };
 }

@@ -147,6 +147,8 @@ function describeIssues(error: z.ZodError): string {
 
 export class KnowledgeBase {
   private readonly byKey = new Map<string, KnowledgeEntry>();
+  /** Entries whose package ends in `*` (`org.apache.flink:*`): matched by prefix, longest first. */
+  private readonly patterns: { prefix: string; entry: KnowledgeEntry }[] = [];
 
   constructor(entries: KnowledgeEntry[]) {
     for (const e of entries) this.add(e);
@@ -160,7 +162,9 @@ export class KnowledgeBase {
       if (previous) this.remove(previous);
     }
     for (const name of [entry.package, ...entry.aliases]) {
-      this.byKey.set(`${entry.ecosystem}\u0000${normalizePackageName(entry.ecosystem, name)}`, entry);
+      const key = `${entry.ecosystem}\u0000${normalizePackageName(entry.ecosystem, name)}`;
+      this.byKey.set(key, entry);
+      if (key.endsWith('*')) this.patterns.push({ prefix: key.slice(0, -1), entry });
     }
   }
 
@@ -169,7 +173,12 @@ export class KnowledgeBase {
   }
 
   lookup(ecosystem: KnowledgeEcosystem, name: string): KnowledgeEntry | undefined {
-    return this.byKey.get(`${ecosystem}\u0000${normalizePackageName(ecosystem, name)}`);
+    const exact = this.byKey.get(`${ecosystem}\u0000${normalizePackageName(ecosystem, name)}`);
+    if (exact) return exact;
+    const key = `${ecosystem}\u0000${normalizePackageName(ecosystem, name)}`;
+    let best: { prefix: string; entry: KnowledgeEntry } | undefined;
+    for (const p of this.patterns) if (key.startsWith(p.prefix) && this.byKey.get(`${p.prefix}*`) === p.entry && (!best || p.prefix.length > best.prefix.length)) best = p;
+    return best?.entry;
   }
 
   entries(ecosystem?: KnowledgeEcosystem): KnowledgeEntry[] {
