@@ -5,6 +5,7 @@ import { PreconditionsError } from '../canary/controller.ts';
 import { CANARY_USAGE, controllerOf, parseCanaryArgs, PLAN_OPTIONS, requestCanaryVerb } from '../canary/verbs.ts';
 import { canaryListText, canaryText, preconditionsText } from '../render/canary-blocks.ts';
 import { UsageError } from '../args.ts';
+import { cliJson } from './json.ts';
 import type { CliCommand } from './types.ts';
 import { userInfo } from 'node:os';
 
@@ -20,13 +21,13 @@ export const canaryCommand: CliCommand = {
     if (call.verb !== 'status') requireWritableStore(d, `canary ${call.verb}`);
     try {
       const out = await requestCanaryVerb(d, call, { actor: `cli:${userInfo().username}`, checkRole: false });
-      if (args.flags.json) io.out(JSON.stringify(out, null, 2));
+      if (args.flags.json) io.out(cliJson(out));
       else if ('preconditions' in out) io.out(`No canary for ${call.service}.\n${preconditionsText(call.service, out.preconditions)}`);
       else io.out(canaryText(out.record, controllerOf(d).config.thresholds, d.clock.now()));
       return 'preconditions' in out && !out.preconditions.ok ? 1 : 0;
     } catch (err) {
       if (!(err instanceof PreconditionsError)) throw err;
-      io.err(args.flags.json ? JSON.stringify(err.report, null, 2) : preconditionsText(call.service, err.report));
+      io.err(args.flags.json ? cliJson({ preconditions: err.report }) : preconditionsText(call.service, err.report));
       return 1;
     }
   },
@@ -40,7 +41,7 @@ export const canariesCommand: CliCommand = {
   async run(args, io, deps) {
     if (args.positionals.length) throw new UsageError('canaries takes no arguments');
     const running = controllerOf(await deps()).list();
-    io.out(args.flags.json ? JSON.stringify(running, null, 2) : canaryListText(running));
+    io.out(args.flags.json ? cliJson({ canaries: running }) : canaryListText(running));
     return 0;
   },
 };

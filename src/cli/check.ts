@@ -1,15 +1,14 @@
 // `archshift check <service|path> [--image REF] [--json]`: the readiness report in a terminal. A path that
 // exists is a local checkout (no config, Slack or cluster needed); anything else is a catalog service.
-// Exit codes: 0 ready, 1 needs-changes or blocked, 2 unknown, 64 usage.
+// Exit codes: 0 ready, 1 needs-changes or blocked, 2 unknown, 64 usage, 66 no such path or service.
 import { stat } from 'node:fs/promises';
 import { UsageError, stringFlag } from '../args.ts';
 import { checkPath, checkService, checkSettingsOf } from '../readiness/check.ts';
 import type { Report } from '../readiness/report.ts';
 import { renderReportJson } from '../render/report-json.ts';
 import { renderReportText } from '../render/report-text.ts';
+import { CliError, EXIT, exitCodeOfVerdict } from './exit-codes.ts';
 import type { CliCommand } from './types.ts';
-
-export const exitCodeOf = (report: Report): number => (report.verdict === 'ready' ? 0 : report.verdict === 'unknown' ? 2 : 1);
 
 export const checkCommand: CliCommand = {
   name: 'check',
@@ -25,7 +24,7 @@ export const checkCommand: CliCommand = {
 
     let report: Report;
     if (isDir || target.includes('/') || target.startsWith('.')) {
-      if (!isDir) throw new UsageError(`${target} is not a directory`);
+      if (!isDir) throw new CliError(`${target} is not a directory`, EXIT.noInput);
       // Without a config file deps() is all defaults, so a checkout is checked with no setup.
       const d = await deps();
       report = await checkPath(target, { image, inspector: d.registry, settings: checkSettingsOf(d) });
@@ -35,7 +34,7 @@ export const checkCommand: CliCommand = {
       report = await checkService(d, target);
     }
     io.out(args.flags.json ? renderReportJson(report) : renderReportText(report));
-    return exitCodeOf(report);
+    return exitCodeOfVerdict(report.verdict);
   },
 };
 

@@ -8,6 +8,8 @@ import { audited } from '../auth/audit.ts';
 import { auditSummary, checkAndOpenPrs, GitHubNotConfiguredError } from '../prs/open-prs.ts';
 import { parseKinds, type ChangeKind } from '../prs/planner.ts';
 import { renderPrResult } from '../prs/render.ts';
+import { EXIT } from './exit-codes.ts';
+import { cliJson } from './json.ts';
 import type { CliCommand } from './types.ts';
 
 export const prCommand: CliCommand = {
@@ -26,16 +28,15 @@ export const prCommand: CliCommand = {
     }
     const d = await deps();
     const service = d.catalog.resolve(name);
-    if (!d.github) {
-      io.err(new GitHubNotConfiguredError().message);
-      return 1;
-    }
+    if (!d.github) throw new GitHubNotConfiguredError();
     const dryRun = args.flags['dry-run'] === true;
     if (!dryRun) requireWritableStore(d, 'opening PRs');
     const go = () => checkAndOpenPrs(d, { service, kinds, dryRun, requestedBy: 'archshift CLI' });
     const result = dryRun ? await go() : await audited(d, { actor: `cli:${userInfo().username}`, action: 'pr.open', service: service.name }, go, auditSummary);
-    if (args.flags.json) io.out(JSON.stringify(result, null, 2));
+    if (args.flags.json) io.out(cliJson(result));
     else io.out(renderPrResult(result, 'terminal', { diffs: dryRun }));
-    return result.outcomes.some((o) => o.status === 'refused' || o.status === 'failed') ? 2 : 0;
+    // GitHub failing midway is an outage (69); a refusal (not allowed, archived, cannot place the edit) is a "no" (1).
+    if (result.outcomes.some((o) => o.status === 'failed')) return EXIT.unavailable;
+    return result.outcomes.some((o) => o.status === 'refused') ? EXIT.notReady : EXIT.ok;
   },
 };

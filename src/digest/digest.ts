@@ -2,7 +2,7 @@
 // renderers print as is, plus the burn-down chart. Posting (channel, team channels, chart upload)
 // lives here too so the schedule, `/arm64 digest` and the CLI share one path.
 import type { Deps } from '../deps.ts';
-import { UserError } from '../errors.ts';
+import { NotConfiguredError } from '../errors.ts';
 import type { SlackPoster, PostedMessage } from '../adapters/slack.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { prsSection } from '../prs/records.ts';
@@ -118,7 +118,7 @@ const SERIES_DAYS = 90;
 export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
   const cfg = deps.config.digest;
   if (!deps.kube || deps.kube.clusters.size === 0) {
-    throw new UserError('No Kubernetes cluster is configured: set kubernetes.contexts (or a kubeconfig) so the digest has a fleet to count.');
+    throw new NotConfiguredError('No Kubernetes cluster is configured: set kubernetes.contexts (or a kubeconfig) so the digest has a fleet to count.');
   }
   const owners = ownerIndex(deps);
   const inventory = await takeInventory({
