@@ -7,6 +7,7 @@ import { renderHelp } from './cli/help.ts';
 import { cliCommands } from './cli/index.ts';
 import type { CliIO } from './cli/types.ts';
 import { packageVersion } from './cli/version.ts';
+import { terminalProgress } from './cli/progress.ts';
 import { loadConfig } from './config/load.ts';
 import type { Deps } from './deps.ts';
 import { createLogger } from './logger.ts';
@@ -76,8 +77,9 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 
 // Run only when executed (bin/archshift.js or `tsx src/cli.ts`), not when imported by tests.
 const entry = process.argv[1] ?? '';
-if (entry.endsWith('cli.ts') || entry.endsWith('archshift.js') || entry.endsWith('/archshift')) {
-  runCli(process.argv.slice(2), { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) }).then((code) => {
+if (/(^|\/)(cli\.ts|cli\.js|archshift\.js|archshift)$/.test(entry)) {
+  const io: CliIO = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`), progress: terminalProgress() };
+  runCli(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
   });
 }

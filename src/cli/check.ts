@@ -1,24 +1,35 @@
 // `archshift check <service|path> [--image REF] [--json]`: the readiness report in a terminal. A path that
 // exists is a local checkout (no config, Slack or cluster needed); anything else is a catalog service.
+// `archshift check --all [--team T] [--cluster C] [--concurrency N] [--format F]`: every catalog service.
 // Exit codes: 0 ready, 1 needs-changes or blocked, 2 unknown, 64 usage, 66 no such path or service.
 import { stat } from 'node:fs/promises';
-import { UsageError, stringFlag } from '../args.ts';
+import { UsageError, stringFlag, type ParsedArgs } from '../args.ts';
 import { checkPath, checkService, checkSettingsOf } from '../readiness/check.ts';
 import type { Report } from '../readiness/report.ts';
+import { checkFleet, DEFAULT_FLEET_CONCURRENCY } from '../fleet/check-all.ts';
 import { renderReportJson } from '../render/report-json.ts';
 import { renderReportText } from '../render/report-text.ts';
+import { fleetJson, renderFleetCsv, renderFleetMarkdown, renderFleetTable } from '../render/fleet-text.ts';
+import { githubWebUrlOf, renderFleetHtml } from '../render/fleet-html.ts';
 import { CliError, EXIT, exitCodeOfVerdict } from './exit-codes.ts';
-import type { CliCommand } from './types.ts';
+import { cliJson } from './json.ts';
+import { progressBar } from './progress.ts';
+import type { CliCommand, CliIO } from './types.ts';
+import type { Deps } from '../deps.ts';
+
+const FORMATS = ['table', 'json', 'csv', 'markdown', 'html'] as const;
 
 export const checkCommand: CliCommand = {
   name: 'check',
-  usage: 'check <service|path> [--image REF] [--json]',
-  summary: 'Readiness for arm64 of a catalog service or a local checkout (exit 0 ready, 1 changes/blocked, 2 unknown).',
-  options: ['image'],
-  booleanOptions: ['json'],
+  usage: 'check <service|path> [--image REF] [--json] | check --all [--team T] [--cluster C] [--concurrency N] [--format table|json|csv|markdown|html]',
+  summary: 'Readiness for arm64 of a catalog service, a local checkout, or the whole catalog (--all: summary, blockers affecting most services, what PRs would fix).',
+  options: ['image', 'team', 'cluster', 'concurrency', 'format'],
+  booleanOptions: ['json', 'all'],
   async run(args, io, deps) {
+    if (args.flags.all) return checkAll(args, io, deps);
+    for (const f of ['team', 'cluster', 'concurrency', 'format']) if (args.flags[f] !== undefined) throw new UsageError(`--${f} applies to check --all`);
     const [target, ...extra] = args.positionals;
-    if (!target || extra.length) throw new UsageError('give exactly one service name or checkout path');
+    if (!target || extra.length) throw new UsageError('give exactly one service name or checkout path, or --all');
     const image = stringFlag(args, 'image');
     const isDir = (await stat(target).catch(() => undefined))?.isDirectory() ?? false;
 
@@ -38,3 +49,26 @@ export const checkCommand: CliCommand = {
   },
 };
 
+async function checkAll(args: ParsedArgs, io: CliIO, deps: () => Promise<Deps>): Promise<number> {
+  if (args.positionals.length) throw new UsageError('--all checks the whole catalog: give no service or path');
+  if (args.flags.image !== undefined) throw new UsageError('--image applies to a local checkout');
+  const format = args.flags.json ? 'json' : (stringFlag(args, 'format') ?? 'table');
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  const rawConcurrency = stringFlag(args, 'concurrency');
+  const concurrency = rawConcurrency === undefined ? DEFAULT_FLEET_CONCURRENCY : Number(rawConcurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError('--concurrency must be a whole number from 1 to 64');
+  const d = await deps();
+  const result = await checkFleet(d, {
+    filter: { team: stringFlag(args, 'team'), cluster: stringFlag(args, 'cluster') },
+    concurrency,
+    onProgress: io.progress && ((done, total, service) => io.progress!(progressBar(done, total, service))),
+  });
+  io.progress?.(undefined);
+  if (!result.entries.length) throw new CliError('no catalog service matches (check --team/--cluster, or `archshift services`)', EXIT.noInput);
+  if (format === 'json') io.out(cliJson(fleetJson(result)));
+  else if (format === 'csv') io.out(renderFleetCsv(result).replace(/\r\n$/, ''));
+  else if (format === 'markdown') io.out(renderFleetMarkdown(result));
+  else if (format === 'html') io.out(renderFleetHtml(result, { githubWebUrl: githubWebUrlOf(d.config.github.baseUrl) }));
+  else io.out(renderFleetTable(result));
+  return exitCodeOfVerdict(result.summary.verdict);
+}

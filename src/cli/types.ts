@@ -6,6 +6,8 @@ import type { Deps } from '../deps.ts';
 export interface CliIO {
   out(text: string): void;
   err(text: string): void;
+  /** A progress line redrawn in place (undefined clears it); only set when stderr is a terminal, not in CI. */
+  progress?: (text: string | undefined) => void;
 }
 
 export interface CliCommand {
