@@ -21,9 +21,9 @@ const FORMATS = ['table', 'json', 'csv', 'markdown', 'html'] as const;
 
 export const checkCommand: CliCommand = {
   name: 'check',
-  usage: 'check <service|path> [--image REF] [--json] | check --all [--team T] [--cluster C] [--concurrency N] [--format table|json|csv|markdown|html]',
+  usage: 'check <service|path> [--image REF] [--pipeline FILE] [--json] | check --all [--team T] [--cluster C] [--concurrency N] [--format table|json|csv|markdown|html]',
   summary: 'Readiness for arm64 of a catalog service, a local checkout, or the whole catalog (--all: summary, blockers affecting most services, what PRs would fix).',
-  options: ['image', 'team', 'cluster', 'concurrency', 'format'],
+  options: ['image', 'pipeline', 'team', 'cluster', 'concurrency', 'format'],
   booleanOptions: ['json', 'all'],
   async run(args, io, deps) {
     if (args.flags.all) return checkAll(args, io, deps);
@@ -31,16 +31,18 @@ export const checkCommand: CliCommand = {
     const [target, ...extra] = args.positionals;
     if (!target || extra.length) throw new UsageError('give exactly one service name or checkout path, or --all');
     const image = stringFlag(args, 'image');
+    const pipelineFile = stringFlag(args, 'pipeline');
     const isDir = (await stat(target).catch(() => undefined))?.isDirectory() ?? false;
 
     let report: Report;
     if (isDir || target.includes('/') || target.startsWith('.')) {
       if (!isDir) throw new CliError(`${target} is not a directory`, EXIT.noInput);
       // Without a config file deps() is all defaults, so a checkout is checked with no setup.
+      if (pipelineFile && !(await stat(pipelineFile).catch(() => undefined))?.isFile()) throw new CliError(`--pipeline ${pipelineFile}: no such file`, EXIT.noInput);
       const d = await deps();
-      report = await checkPath(target, { image, inspector: d.registry, settings: checkSettingsOf(d) });
+      report = await checkPath(target, { image, pipelineFile, inspector: d.registry, settings: checkSettingsOf(d) });
     } else {
-      if (image) throw new UsageError('--image applies to a local checkout; a catalog service names its image in the catalog');
+      if (image || pipelineFile) throw new UsageError(`--${image ? 'image' : 'pipeline'} applies to a local checkout; a catalog service names its ${image ? 'image' : 'pipeline'} in the catalog`);
       const d = await deps();
       report = await checkService(d, target);
     }
@@ -51,7 +53,7 @@ export const checkCommand: CliCommand = {
 
 async function checkAll(args: ParsedArgs, io: CliIO, deps: () => Promise<Deps>): Promise<number> {
   if (args.positionals.length) throw new UsageError('--all checks the whole catalog: give no service or path');
-  if (args.flags.image !== undefined) throw new UsageError('--image applies to a local checkout');
+  if (args.flags.image !== undefined || args.flags.pipeline !== undefined) throw new UsageError('--image and --pipeline apply to a local checkout');
   const format = args.flags.json ? 'json' : (stringFlag(args, 'format') ?? 'table');
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   const rawConcurrency = stringFlag(args, 'concurrency');

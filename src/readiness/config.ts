@@ -8,6 +8,8 @@ export const readinessConfigSchema = z
       .object({
         section: z.string().min(1).default('docker-build'),
         flag: z.string().min(1).default('mustBuildARM64'),
+        /** A local checkout's pipeline file, relative to the checkout (default: pipeline.yml or pipeline.yaml at its root). */
+        path: z.string().min(1).optional(),
       })
       .strict()
       .default({ section: 'docker-build', flag: 'mustBuildARM64' }),
@@ -15,6 +17,8 @@ export const readinessConfigSchema = z
     imageTimeoutMs: z.number().int().min(1000).default(60_000),
     /** Stream the service image's layers (not base images) and report jars bundling x86-64-only native code. */
     scanImageLayers: z.boolean().default(true),
+    /** Paths a local checkout's check leaves out, .gitignore syntax (also read from `.archshiftignore`). */
+    exclude: z.array(z.string().min(1)).default([]),
   })
   .strict()
-  .default({ pipeline: { section: 'docker-build', flag: 'mustBuildARM64' }, imageTimeoutMs: 60_000, scanImageLayers: true });
+  .default({ pipeline: { section: 'docker-build', flag: 'mustBuildARM64' }, imageTimeoutMs: 60_000, scanImageLayers: true, exclude: [] });
