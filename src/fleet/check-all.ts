@@ -4,6 +4,7 @@
 // Returns facts for the surfaces: per service the report (or why there is none) and a summary.
 import type { Deps } from '../deps.ts';
 import { discoverServices } from '../config/discover.ts';
+import type { Service } from '../config/catalog.ts';
 import { checkService } from '../readiness/check.ts';
 import type { Finding, Report, Verdict } from '../readiness/report.ts';
 import { CHANGE_KINDS, type ChangeKind } from '../prs/planner.ts';
@@ -79,22 +80,31 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, work:
   return out;
 }
 
-export async function checkFleet(deps: Deps, opts: FleetOptions = {}): Promise<FleetResult> {
-  const filter = opts.filter ?? {};
+/**
+ * The catalog (discovered services included) narrowed to a team or a cluster (a service without one
+ * runs in the first configured cluster). An incomplete entry has no team or cluster to match: it is
+ * kept only when nothing filters, so it is reported instead of silently dropped.
+ */
+export async function selectServices(deps: Deps, filter: FleetFilter = {}): Promise<Array<Service | { name: string; error: string }>> {
   await discoverServices(deps);
   const defaultCluster = deps.kube?.clusters.keys().next().value;
-  const candidates = deps.catalog.list().map((s): Omit<FleetEntry, 'verdict'> =>
+  return deps.catalog.list().map((s) => ('error' in s ? s : { ...s, cluster: s.cluster ?? defaultCluster })).filter((s) =>
+    'error' in s ? !filter.team && !filter.cluster : (!filter.team || s.team === filter.team) && (!filter.cluster || s.cluster === filter.cluster),
+  );
+}
+
+export async function checkFleet(deps: Deps, opts: FleetOptions = {}): Promise<FleetResult> {
+  const filter = opts.filter ?? {};
+  const chosen = (await selectServices(deps, filter)).map((s): Omit<FleetEntry, 'verdict'> =>
     'error' in s
       ? { service: s.name, error: s.error }
       : {
           service: s.name,
           team: s.team,
-          cluster: s.cluster ?? defaultCluster,
+          cluster: s.cluster,
           repos: { code: s.repo, branch: s.branch, pipeline: s.pipeline, manifests: { repo: s.manifests.repo, files: [...s.manifests.files, ...s.manifests.helmValues] } },
         },
   );
-  // An incomplete entry has no team or cluster to match; it is listed only when nothing filters.
-  const chosen = candidates.filter((c) => (!filter.team || c.team === filter.team) && (!filter.cluster || c.cluster === filter.cluster));
   let done = 0;
   const entries = await mapBounded(chosen, opts.concurrency ?? DEFAULT_FLEET_CONCURRENCY, async (c): Promise<FleetEntry> => {
     let entry: FleetEntry;
