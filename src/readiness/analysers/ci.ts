@@ -58,11 +58,18 @@ function scalarText(node: unknown): string | undefined {
   return undefined;
 }
 
-function actionsBuilds(text: string): Build[] | { error: string; line: number } {
+type Parsed = ReturnType<typeof parseYaml>;
+
+/** The builds of every document of a YAML CI file, or its syntax error. */
+function yamlBuilds(text: string, builds: (doc: Parsed['docs'][number], yaml: Parsed) => Build[]): Build[] | { error: string; line: number } {
   const yaml = parseYaml(text);
   if (yaml.error) return { error: yaml.error.message, line: yaml.error.line };
-  const out: Build[] = [];
-  for (const doc of yaml.docs) {
+  return yaml.docs.flatMap((doc) => builds(doc, yaml));
+}
+
+function actionsBuilds(text: string): Build[] | { error: string; line: number } {
+  return yamlBuilds(text, (doc, yaml) => {
+    const out: Build[] = [];
     for (const { pair } of findPairs(doc.contents, 'uses')) {
       const uses = scalarText(pair.value) ?? '';
       if (!/^docker\/build-push-action@/.test(uses)) continue;
@@ -79,16 +86,14 @@ function actionsBuilds(text: string): Build[] | { error: string; line: number } 
       const script = scalarText(pair.value);
       if (script) out.push(...shellBuilds(script, yaml.lineOf(pair.value as Node)));
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 /** GitLab jobs' `script`, `before_script`, `after_script`: each command a scalar (folded ones already joined). */
 function gitlabBuilds(text: string): Build[] | { error: string; line: number } {
-  const yaml = parseYaml(text);
-  if (yaml.error) return { error: yaml.error.message, line: yaml.error.line };
-  const out: Build[] = [];
-  for (const doc of yaml.docs) {
+  return yamlBuilds(text, (doc, yaml) => {
+    const out: Build[] = [];
     for (const key of ['before_script', 'script', 'after_script']) {
       for (const { pair } of findPairs(doc.contents, key)) {
         const items = isSeq(pair.value) ? pair.value.items : [pair.value];
@@ -98,8 +103,8 @@ function gitlabBuilds(text: string): Build[] | { error: string; line: number } {
         }
       }
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 /** The map (step) that holds `value` directly. */
