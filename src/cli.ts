@@ -1,42 +1,64 @@
 // `archshift <subcommand>`: the same use cases as Slack, from a terminal, with no Slack at all.
-// Exit codes: 0 ok, 1 the answer is "no" (e.g. not ready), 2 unknown/failed, 64 usage.
+// Exit codes are sysexits style (src/cli/exit-codes.ts): 0 ready, 1 changes/blocked, 2 unknown, 64 usage, ...
 import { allowOnly, parseArgs, UsageError } from './args.ts';
 import { buildDeps } from './app.ts';
+import { exitCodeOfError, EXIT, isExplained } from './cli/exit-codes.ts';
+import { renderHelp } from './cli/help.ts';
 import { cliCommands } from './cli/index.ts';
 import type { CliIO } from './cli/types.ts';
+import { packageVersion } from './cli/version.ts';
+import { terminalProgress } from './cli/progress.ts';
 import { loadConfig } from './config/load.ts';
 import type { Deps } from './deps.ts';
-import { isUserError } from './errors.ts';
-import { StoreError } from './adapters/store.ts';
 import { createLogger } from './logger.ts';
 
 export function renderCliHelp(): string {
-  const width = Math.max(...cliCommands.map((c) => c.usage.length));
-  return [
-    'archshift: move Kubernetes services from amd64 to arm64.',
-    '',
-    'Usage: archshift <subcommand> [options]   (global: --config FILE)',
-    '',
-    ...cliCommands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
-    `  ${'help'.padEnd(width)}  Show this help.`,
-  ].join('\n');
+  return renderHelp(cliCommands, packageVersion());
+}
+
+/** Options that come before the subcommand: `archshift --config f.yml check x`. */
+function splitGlobal(argv: string[]): { config?: string; name?: string; rest: string[] } {
+  let config: string | undefined;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const t = argv[i]!;
+    if (t === '--config') {
+      config = argv[++i];
+      if (config === undefined || config.startsWith('--')) throw new UsageError('--config needs a file');
+    } else if (t.startsWith('--config=')) config = t.slice('--config='.length);
+    else break;
+  }
+  return { config, name: argv[i], rest: argv.slice(i + 1) };
 }
 
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
-  const [name, ...rest] = argv;
+  let global: ReturnType<typeof splitGlobal>;
+  try {
+    global = splitGlobal(argv);
+  } catch (err) {
+    io.err(`archshift: ${(err as Error).message}\n\n${renderCliHelp()}`);
+    return EXIT.usage;
+  }
+  const { name, rest } = global;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(packageVersion());
+    return EXIT.ok;
+  }
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     io.out(renderCliHelp());
-    return 0;
+    return EXIT.ok;
   }
   const command = cliCommands.find((c) => c.name === name);
   if (!command) {
     io.err(`archshift: unknown subcommand "${name}".\n\n${renderCliHelp()}`);
-    return 64;
+    return EXIT.usage;
   }
   let built: Promise<Deps> | undefined;
   try {
     const args = parseArgs(rest, command.booleanOptions);
-    const config = typeof args.flags.config === 'string' ? args.flags.config : undefined;
+    const after = args.flags.config;
+    if (after === true) throw new UsageError('--config needs a file');
+    const config = after ?? global.config;
     delete args.flags.config;
     allowOnly(args, [...(command.options ?? []), ...(command.booleanOptions ?? [])]);
     const deps = () => (built ??= loadConfig(config).then((c) => buildDeps(c, { logger: createLogger(process.env.LOG_LEVEL ?? 'warn'), storeLock: 'if-free' })));
@@ -44,10 +66,10 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`archshift ${name}: ${err.message}\nUsage: archshift ${command.usage}`);
-      return 64;
+      return EXIT.usage;
     }
-    io.err(isUserError(err) || err instanceof StoreError ? `archshift ${name}: ${err.message}` : `archshift ${name} failed: ${(err as Error).stack ?? err}`);
-    return 2;
+    io.err(isExplained(err) ? `archshift ${name}: ${(err as Error).message}` : `archshift ${name} failed: ${(err as Error).stack ?? err}`);
+    return exitCodeOfError(err);
   } finally {
     if (built) await (await built.catch(() => undefined))?.store.close();
   }
@@ -55,8 +77,9 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 
 // Run only when executed (bin/archshift.js or `tsx src/cli.ts`), not when imported by tests.
 const entry = process.argv[1] ?? '';
-if (entry.endsWith('cli.ts') || entry.endsWith('archshift.js') || entry.endsWith('/archshift')) {
-  runCli(process.argv.slice(2), { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) }).then((code) => {
+if (/(^|\/)(cli\.ts|cli\.js|archshift\.js|archshift)$/.test(entry)) {
+  const io: CliIO = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`), progress: terminalProgress() };
+  runCli(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
   });
 }

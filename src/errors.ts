@@ -13,3 +13,5 @@ export function isUserError(err: unknown): err is UserError {
   return err instanceof UserError;
 }
 
+/** A feature was asked for whose configuration is missing; the message says what to set. */
+export class NotConfiguredError extends UserError {}

@@ -1,7 +1,8 @@
 // The one GitHub adapter. Octokit with the retry plugin (5xx and network errors) and the throttling
 // plugin (primary and secondary rate limits: waits for Retry-After instead of failing, and spaces write
-// requests by `github.writeIntervalMs`, PR creations by three times that, as GitHub asks). Every write
-// is checked against the `github.allow` list first; nothing outside it is ever written.
+// requests by `github.writeIntervalMs`, PR creations by three times that, as GitHub asks), and under them
+// the content-creating budget (80 a minute, 500 an hour: ./github/budget.ts). Every write is checked
+// against the `github.allow` list first; nothing outside it is ever written.
 import { readFileSync } from 'node:fs';
 import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
@@ -11,6 +12,7 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import { redactSecrets } from '../redact.ts';
 import { githubRequests } from '../ops/metrics.ts';
+import { ContentBudget, isContentCreating } from './github/budget.ts';
 
 const ArchshiftOctokit = Octokit.plugin(retry, throttling);
 const REPO_INFO_TTL_MS = 5 * 60_000;
@@ -185,10 +187,13 @@ export class GitHubClient {
   readonly octokit: Client;
   /** HTTP requests actually sent (retries included), for the benchmark and the request budget. */
   requestCount = 0;
+  /** GitHub's secondary limits for content-creating requests, shared by everything this client sends. */
+  readonly budget: ContentBudget;
   private readonly repos = new Map<string, { info: RepoInfo; at: number }>();
 
   constructor(private readonly options: GitHubClientOptions) {
     const scale = options.timeScaleMs ?? 1000;
+    this.budget = new ContentBudget(undefined, scale / 1000);
     const maxWait = options.maxRateLimitWaitSeconds ?? 120;
     const log = options.logger;
     const onLimit = (kind: string) => (retryAfter: number, opts: { method: string; url: string }, _o: unknown, retryCount: number) => {
@@ -197,8 +202,9 @@ export class GitHubClient {
     };
     // Below the retry and throttling plugins, so every attempt is counted with the status it got.
     const countingFetch: typeof fetch = async (input, init) => {
-      this.requestCount++;
       const method = (init?.method ?? 'GET').toUpperCase();
+      if (isContentCreating(method, input instanceof Request ? input.url : String(input), init?.body)) await this.budget.acquire();
+      this.requestCount++;
       try {
         const timeout = AbortSignal.timeout(options.timeoutMs ?? 15_000);
         const res = await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });

@@ -7,7 +7,7 @@ import { audited, guarded } from '../auth/audit.ts';
 import type { ServiceRef } from '../auth/authorize.ts';
 import { serviceNameSchema } from '../config/catalog.ts';
 import type { Deps } from '../deps.ts';
-import { UserError } from '../errors.ts';
+import { NotConfiguredError } from '../errors.ts';
 import type { CanaryController, CanaryRecord } from './controller.ts';
 import type { PlanOverrides } from './plan.ts';
 import type { PreconditionReport } from './preconditions.ts';
@@ -47,7 +47,7 @@ export function parseCanaryArgs(args: ParsedArgs): CanaryCall {
 /** The bot's controller; built (without Slack) and kept on first use where the composition root made none, as in the CLI. */
 export function controllerOf(deps: Deps): CanaryController {
   deps.canary ??= buildCanaryController(deps);
-  if (!deps.canary) throw new UserError(canaryUnavailableReason(deps));
+  if (!deps.canary) throw new NotConfiguredError(canaryUnavailableReason(deps));
   return deps.canary;
 }
 

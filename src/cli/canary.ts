@@ -7,6 +7,7 @@ import { canaryErrorText } from '../render/canary-events.ts';
 import { CANARY_USAGE, controllerOf, parseCanaryArgs, PLAN_OPTIONS, requestCanaryVerb } from '../canary/verbs.ts';
 import { canaryListText, canaryText, preconditionsText } from '../render/canary-blocks.ts';
 import { UsageError } from '../args.ts';
+import { cliJson } from './json.ts';
 import { terminalActor, type CliCommand } from './types.ts';
 
 export const canaryCommand: CliCommand = {
@@ -21,14 +22,14 @@ export const canaryCommand: CliCommand = {
     if (call.verb !== 'status') requireWritableStore(d, `canary ${call.verb}`);
     try {
       const out = await requestCanaryVerb(d, call, { actor: terminalActor() });
-      if (args.flags.json) io.out(JSON.stringify(out, null, 2));
+      if (args.flags.json) io.out(cliJson(out));
       else if ('preconditions' in out) io.out(`No canary for ${call.service}.\n${preconditionsText(call.service, out.preconditions)}`);
       else io.out(canaryText(out.record, controllerOf(d).config.thresholds, d.clock.now()));
       return 'preconditions' in out && !out.preconditions.ok ? 1 : 0;
     } catch (err) {
       if (err instanceof CanaryError && !(err instanceof PreconditionsError)) throw new UserError(canaryErrorText(err, 'terminal'));
       if (!(err instanceof PreconditionsError)) throw err;
-      io.err(args.flags.json ? JSON.stringify(err.report, null, 2) : preconditionsText(call.service, err.report));
+      io.err(args.flags.json ? cliJson({ preconditions: err.report }) : preconditionsText(call.service, err.report));
       return 1;
     }
   },
@@ -42,7 +43,7 @@ export const canariesCommand: CliCommand = {
   async run(args, io, deps) {
     if (args.positionals.length) throw new UsageError('canaries takes no arguments');
     const running = controllerOf(await deps()).list();
-    io.out(args.flags.json ? JSON.stringify(running, null, 2) : canaryListText(running));
+    io.out(args.flags.json ? cliJson({ canaries: running }) : canaryListText(running));
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 import { discoverServices } from '../config/discover.ts';
 import { renderServices } from '../render/services-text.ts';
+import { cliJson } from './json.ts';
 import type { CliCommand } from './types.ts';
 
 export const servicesCommand: CliCommand = {
@@ -10,7 +11,7 @@ export const servicesCommand: CliCommand = {
   async run(args, io, deps) {
     const d = await deps();
     const warning = await discoverServices(d);
-    if (args.flags.json) io.out(JSON.stringify({ services: d.catalog.list(), warning }, null, 2));
+    if (args.flags.json) io.out(cliJson({ services: d.catalog.list(), warning }));
     else io.out(renderServices(d.catalog, warning, 'terminal'));
     return 0;
   },

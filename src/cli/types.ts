@@ -11,6 +11,8 @@ export const terminalActor = (): Actor => cliActor(userInfo().username);
 export interface CliIO {
   out(text: string): void;
   err(text: string): void;
+  /** A progress line redrawn in place (undefined clears it); only set when stderr is a terminal, not in CI. */
+  progress?: (text: string | undefined) => void;
 }
 
 export interface CliCommand {

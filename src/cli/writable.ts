@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.ts';
-import { UserError } from '../errors.ts';
+import { CliError, EXIT } from './exit-codes.ts';
 
 /**
  * State-changing terminal commands need the store: while a bot holds it, this process may only read
@@ -7,8 +7,9 @@ import { UserError } from '../errors.ts';
  */
 export function requireWritableStore(deps: Deps, what: string): void {
   if (!deps.store.readOnly) return;
-  throw new UserError(
+  throw new CliError(
     `${what} is not possible from this terminal: the bot (${deps.store.heldBy}) owns ${deps.store.location}. ` +
       'Use /arm64 in Slack, or run the CLI with a config whose store.file the bot does not use.',
+    EXIT.noPermission,
   );
 }

@@ -2,7 +2,7 @@
 // the schedule, `/arm64 digest` and the CLI alike. It returns facts only: each surface renders and
 // delivers them (Slack: commands/notify/digest-post.ts; terminal: src/cli/digest.ts).
 import type { Deps } from '../deps.ts';
-import { UserError } from '../errors.ts';
+import { NotConfiguredError } from '../errors.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { prsSection } from '../prs/records.ts';
 import { analyseSystemImages } from '../readiness/analysers/system.ts';
@@ -44,7 +44,7 @@ const SERIES_DAYS = 90;
 export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
   const cfg = deps.config.digest;
   if (!deps.kube || deps.kube.clusters.size === 0) {
-    throw new UserError('No Kubernetes cluster is configured: set kubernetes.contexts (or a kubeconfig) so the digest has a fleet to count.');
+    throw new NotConfiguredError('No Kubernetes cluster is configured: set kubernetes.contexts (or a kubeconfig) so the digest has a fleet to count.');
   }
   const owners = ownerIndex(deps);
   const inventory = await takeInventory({

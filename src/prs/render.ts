@@ -28,3 +28,21 @@ export function renderPrResult(result: OpenPrsResult, surface: 'slack' | 'termin
   if (result.outcomes.some((o) => o.pr) && slack) lines.push('_Merge in the order shown in each PR: base image and dependencies, then the pipeline, then scheduling._');
   return lines.join('\n');
 }
+
+/** The end table of `archshift pr --all`: one row per service and change, then the counts per status. */
+export function renderFleetPrTable(entries: Array<{ service: string; result?: OpenPrsResult; error?: string }>): string {
+  const rows = entries.flatMap((e) =>
+    e.result
+      ? e.result.outcomes.map((o) => [e.service, o.kind, verbs[o.status], o.pr ? `#${o.pr.number} ${o.pr.url}${o.pr.draft ? ' (draft)' : ''}` : (o.reason ?? '')])
+      : [[e.service, '-', 'not handled', e.error ?? '']],
+  );
+  const all = [['SERVICE', 'CHANGE', 'OUTCOME', 'PR OR WHY'], ...rows];
+  const widths = [0, 1, 2].map((i) => Math.max(...all.map((r) => r[i]!.length)));
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r[2]!, (counts.get(r[2]!) ?? 0) + 1);
+  return [
+    ...all.map((r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd()),
+    '',
+    `${entries.length} service${entries.length === 1 ? '' : 's'}: ${[...counts.entries()].map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing to do'}`,
+  ].join('\n');
+}

@@ -5,13 +5,15 @@
 import { analysePreflight, type NodeLike } from '../nodes/analyse.ts';
 import type { Taint } from '../scheduling/taints.ts';
 import { stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Deps } from '../deps.ts';
 import type { V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import { analyseDockerfile } from './analysers/dockerfile.ts';
 import { imageFinding, invalidReferenceFinding, type ImageUse } from './analysers/images.ts';
 import { analysePipeline, defaultPipelineRule, type PipelineRule } from './analysers/pipeline.ts';
 import { allowedArchitectures, ARCH_LABEL, DEFAULT_ARM64_TAINT, toleratesArm64Taint } from '../scheduling/arm64.ts';
+import { analyseCiFile, ciKindOf } from './analysers/ci.ts';
+import { exclusionsOf } from './exclude.ts';
 import {
   placementFinding,
   schedulingFindings,
@@ -42,6 +44,10 @@ export interface CheckSettings {
   scanImageLayers?: boolean;
   /** Read the arm64 variant of the final stage's base images too (default false). */
   verifyBaseImages?: boolean;
+  /** A local checkout's pipeline file, relative to it (`readiness.pipeline.path`). */
+  pipelinePath?: string;
+  /** Paths a local checkout's check leaves out (`readiness.exclude`), .gitignore syntax. */
+  exclude?: string[];
 }
 
 export const defaultCheckSettings: CheckSettings = { pipeline: defaultPipelineRule, imageTimeoutMs: 60_000 };
@@ -76,6 +82,8 @@ export interface CheckPlan {
   knowledge?: Promise<KnowledgeBase>;
   /** `registry.mirrors`: image-name rules see through them. */
   mirrors?: Mirrors;
+  /** CI files that may build the image (workflows, .gitlab-ci.yml, Jenkinsfile). */
+  ci?: { source: FileSource; files: string[] };
 }
 
 export class LiveUnavailable extends Error {}
@@ -112,14 +120,26 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     fix: 'Make the file readable to archshift (GitHub credentials and repository access), then check again.',
   });
 
-  const [dockerTexts, pipelineText, manifestTexts, helmTexts, live, scanned] = await Promise.all([
+  const [dockerTexts, pipelineText, manifestTexts, helmTexts, live, scanned, ciTexts] = await Promise.all([
     Promise.all(plan.dockerfiles.map((p) => read(plan.code, p))),
     plan.pipeline ? read(plan.pipeline.source, plan.pipeline.file) : undefined,
     Promise.all((plan.manifests?.files ?? []).map((p) => read(plan.manifests!.source, p))),
     Promise.all((plan.manifests?.helmValues ?? []).map((p) => read(plan.manifests!.source, p))),
     plan.live ? plan.live().then((l): LiveWorkload | Error => l, (err: Error) => err) : undefined,
     plan.scan ? plan.scan().then((f): Finding[] | Error => f, (err: Error) => err) : undefined,
+    Promise.all((plan.ci?.files ?? []).map((p) => read(plan.ci!.source, p))),
   ]);
+
+  // CI files that build the image.
+  let ciBuilds = false;
+  plan.ci?.files.forEach((path, i) => {
+    const text = ciTexts[i];
+    if (text instanceof SourceError) return void findings.push(unreadable(path, text));
+    if (text === undefined) return;
+    const analysis = analyseCiFile(path, text);
+    ciBuilds ||= analysis.builds;
+    findings.push(...analysis.findings);
+  });
 
   // Dockerfiles; their base images may be system components (`FROM flink:1.13`).
   const kb = await (plan.knowledge ?? Promise.resolve(builtinKnowledge())).catch(() => builtinKnowledge());
@@ -168,7 +188,8 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     const { file, required } = plan.pipeline;
     if (pipelineText instanceof SourceError) findings.push(unreadable(file, pipelineText));
     else if (pipelineText === undefined && !required) {
-      findings.push({
+      // A CI file that builds the image already answered whether arm64 is built.
+      if (!ciBuilds) findings.push({
         id: 'pipeline.not-checked',
         severity: 'warning',
         ecosystem: 'pipeline',
@@ -460,7 +481,7 @@ export function transitiveOf(deps: Pick<Deps, 'config' | 'maven'>): TransitiveOp
 
 export function checkSettingsOf(deps: Pick<Deps, 'config'>): CheckSettings {
   const r = deps.config.readiness;
-  return { pipeline: r.pipeline, imageTimeoutMs: r.imageTimeoutMs, scanImageLayers: r.scanImageLayers, verifyBaseImages: r.verifyBaseImages };
+  return { pipeline: { section: r.pipeline.section, flag: r.pipeline.flag }, imageTimeoutMs: r.imageTimeoutMs, scanImageLayers: r.scanImageLayers, verifyBaseImages: r.verifyBaseImages, pipelinePath: r.pipeline.path, exclude: r.exclude };
 }
 
 /** Reads the live Deployment, its pods and their nodes' architectures. */
@@ -558,11 +579,13 @@ export interface CheckPathOptions {
   inspector?: ImageInspector;
   settings?: CheckSettings;
   now?: Date;
-  scan?: (root: string) => Promise<Finding[]>;
   /** The service's image repository when known (e.g. from the catalog); otherwise guessed from the directory name. */
   serviceRepository?: string;
   /** Resolve the JVM dependency tree through a Maven repository. */
   maven?: TransitiveOptions;
+  scan?: (root: string, excluded: (rel: string, isDir?: boolean) => boolean) => Promise<Finding[]>;
+  /** `--pipeline FILE`: the pipeline file (absolute, or relative to the working directory), wherever it is. */
+  pipelineFile?: string;
 }
 
 /** Checks a local checkout: no catalog, Slack or cluster needed. */
@@ -570,9 +593,14 @@ export async function checkPath(root: string, opts: CheckPathOptions = {}): Prom
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) throw new SourceError(`${root} is not a directory`);
   const source = localSource(root);
-  const files = (await source.list!()).filter((f) => f.split('/').length <= MAX_DEPTH);
+  const settings = opts.settings ?? defaultCheckSettings;
+  const { excluded } = await exclusionsOf(source.root!, settings.exclude);
+  const files = (await source.list!()).filter((f) => f.split('/').length <= MAX_DEPTH && !excluded(f));
   const dockerfiles = files.filter((f) => DOCKERFILE_NAME.test(f));
-  const pipelineFile = PIPELINE_FILES.find((f) => files.includes(f)) ?? PIPELINE_FILES[0]!;
+  const pipelineFile = settings.pipelinePath ?? PIPELINE_FILES.find((f) => files.includes(f)) ?? PIPELINE_FILES[0]!;
+  const pipeline: CheckPlan['pipeline'] = opts.pipelineFile
+    ? { source: localSource(dirname(resolve(opts.pipelineFile))), file: basename(opts.pipelineFile), required: true }
+    : { source, file: pipelineFile, required: settings.pipelinePath !== undefined };
   // Manifests are any YAML file holding a pod spec; the pipeline file and CI configs are not manifests.
   const yamlFiles = files.filter((f) => MANIFEST_NAME.test(f) && !PIPELINE_FILES.includes(f) && !f.startsWith('.github/'));
   const manifestFiles: string[] = [];
@@ -594,12 +622,13 @@ export async function checkPath(root: string, opts: CheckPathOptions = {}): Prom
     service: root,
     code: source,
     dockerfiles,
-    pipeline: { source, file: pipelineFile, required: false },
+    pipeline,
     manifests: { source, files: manifestFiles, helmValues: [], required: false },
+    ci: { source, files: files.filter((f) => ciKindOf(f) !== undefined) },
     serviceRepository,
     serviceReference: opts.image,
     serviceReferenceMode: opts.image ? 'always' : 'fallback',
-    scan: () => (opts.scan ? opts.scan(source.root!) : scanCheckout(source.root!, { maven: opts.maven })),
+    scan: () => (opts.scan ?? ((r, ex) => scanCheckout(r, { excluded: ex, maven: opts.maven })))(source.root!, excluded),
     // Only an image the user names is looked into: a guessed one may not be what this checkout builds.
     scanImage: opts.image ? imageLayerScan(opts.inspector, opts.settings ?? defaultCheckSettings) : undefined,
   };

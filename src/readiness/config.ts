@@ -8,6 +8,8 @@ export const readinessConfigSchema = z
       .object({
         section: z.string().min(1).default('docker-build'),
         flag: z.string().min(1).default('mustBuildARM64'),
+        /** A local checkout's pipeline file, relative to the checkout (default: pipeline.yml or pipeline.yaml at its root). */
+        path: z.string().min(1).optional(),
       })
       .strict()
       .default({ section: 'docker-build', flag: 'mustBuildARM64' }),
@@ -17,6 +19,8 @@ export const readinessConfigSchema = z
     scanImageLayers: z.boolean().default(true),
     /** Also check that the final stage's base images really hold arm64 binaries under linux/arm64 (reads their layers). */
     verifyBaseImages: z.boolean().default(false),
+    /** Paths a local checkout's check leaves out, .gitignore syntax (also read from `.archshiftignore`). */
+    exclude: z.array(z.string().min(1)).default([]),
   })
   .strict()
-  .default({ pipeline: { section: 'docker-build', flag: 'mustBuildARM64' }, imageTimeoutMs: 60_000, scanImageLayers: true, verifyBaseImages: false });
+  .default({ pipeline: { section: 'docker-build', flag: 'mustBuildARM64' }, imageTimeoutMs: 60_000, scanImageLayers: true, verifyBaseImages: false, exclude: [] });

@@ -38,6 +38,8 @@ export interface ScanOptions {
   concurrency?: number;
   /** Resolve the JVM dependency tree through a Maven repository (maven.transitive). */
   maven?: TransitiveOptions;
+  /** Paths left out (`readiness.exclude`, `.archshiftignore`); an excluded directory is not entered. */
+  excluded?: (rel: string, isDir?: boolean) => boolean;
 }
 
 /** Larger text files are reported as unreadable instead of read. */
@@ -107,7 +109,7 @@ interface Walked {
   problems: Finding[];
 }
 
-async function walk(root: string, maxEntries: number): Promise<Walked> {
+async function walk(root: string, maxEntries: number, excluded: ScanOptions['excluded'] = () => false): Promise<Walked> {
   const files: Walked['files'] = [];
   const problems: Finding[] = [];
   const rootReal = await realpath(root);
@@ -125,9 +127,10 @@ async function walk(root: string, maxEntries: number): Promise<Walked> {
       const rel = relDir ? `${relDir}/${e.name}` : e.name;
       const abs = path.join(root, rel);
       if (e.isDirectory()) {
-        if (!skippedDirs.has(e.name)) queue.push(rel);
+        if (!skippedDirs.has(e.name) && !excluded(rel, true)) queue.push(rel);
         continue;
       }
+      if (excluded(rel)) continue;
       if (e.isSymbolicLink()) {
         if (kindsOf(rel).length === 0) continue;
         try {
@@ -252,7 +255,7 @@ export function elfMachineOf(head: Buffer): Machine | undefined {
 
 export async function scanCheckout(root: string, options: ScanOptions = {}): Promise<Finding[]> {
   const maxBytes = options.maxFileBytes ?? MAX_SCANNED_FILE_BYTES;
-  const { files, problems } = await walk(root, 500_000);
+  const { files, problems } = await walk(root, 500_000, options.excluded);
   const scan = new NativeScan(files.map((f) => f.rel), options.knowledge);
   scan.report(...problems);
   await mapLimit(files, options.concurrency ?? 32, async ({ rel, abs }) => {

@@ -98,13 +98,13 @@ describe('archshift digest --print and archshift status', () => {
     await assert.rejects(digestCommand.run({ positionals: [], flags: {} }, io().io, async () => deps), UsageError);
   });
 
-  test('a cluster that cannot be read makes the exit code 2 and is named in the output', async () => {
+  test('a cluster that cannot be read makes the exit code 69 (unavailable) and is named in the output', async () => {
     await h.clusters[1]!.api.stop();
     const s = io();
-    assert.equal(await statusCommand.run({ positionals: [], flags: {} }, s.io, async () => deps), 2);
+    assert.equal(await statusCommand.run({ positionals: [], flags: {} }, s.io, async () => deps), 69);
     assert.match(s.out[0]!, /NOT COUNTED \(unreachable\): prod-us/);
     const d = io();
-    assert.equal(await digestCommand.run({ positionals: [], flags: { print: true } }, d.io, async () => deps), 2);
+    assert.equal(await digestCommand.run({ positionals: [], flags: { print: true } }, d.io, async () => deps), 69);
     assert.match(d.out[0]!, /prod-us: UNREACHABLE, not counted/);
   });
 });

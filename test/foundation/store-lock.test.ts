@@ -60,7 +60,7 @@ test('state-changing terminal commands are refused while the bot holds the store
   await writeFile(config, `store: { file: ${JSON.stringify(file)} }\n`);
   const err: string[] = [];
   const code = await runCli(['canary', 'payments', 'pause', '--config', config], { out: () => undefined, err: (t) => err.push(t) });
-  assert.equal(code, 2);
+  assert.equal(code, 77, 'EX_NOPERM: not allowed from this terminal');
   assert.match(err.join('\n'), /canary pause is not possible from this terminal: the bot \(pid \d+ on .*\) owns/);
 });
 
