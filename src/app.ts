@@ -176,7 +176,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       checkPull: async (pr, trigger) => {
         const started = Date.now();
         try {
-          const result = await checkPullRequest(deps, pr, { output: renderPullCheck, note: renderGuardNote, post: (channel, content) => slack.post(channel, content) });
+          const result = await checkPullRequest(deps, pr, { output: renderPullCheck, notify: (note) => slack.post(note.channel, renderGuardNote(note)) });
           deps.logger.info({ repo: pr.repo, pr: pr.number, trigger, conclusion: result.check?.conclusion, skipped: result.skipped, requests: result.githubRequests, ms: Date.now() - started }, 'pull request checked');
         } catch (err) {
           deps.logger.error({ err: (err as Error).message, repo: pr.repo, pr: pr.number, trigger }, 'pull request check failed');

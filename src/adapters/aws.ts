@@ -16,7 +16,7 @@ export interface AwsConfig {
   clusterNames: Record<string, string>;
 }
 
-/** Every IAM action this adapter calls: the minimal policy (deploy/aws-iam-policy.json grants exactly these). */
+/** Every IAM action this adapter calls: the minimal policy (docs/aws-iam-policy.json grants exactly these). */
 export const AWS_ACTIONS = ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstanceTypes', 'ec2:DescribeLaunchTemplateVersions', 'eks:ListNodegroups', 'eks:DescribeNodegroup'];
 
 export type AwsErrorKind = 'throttled' | 'access-denied' | 'credentials' | 'other';

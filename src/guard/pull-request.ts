@@ -6,7 +6,6 @@
 import type { Deps } from '../deps.ts';
 import type { CheckConclusion, CheckOutput } from '../adapters/github.ts';
 import type { Service } from '../config/catalog.ts';
-import type { MessageContent } from '../adapters/slack.ts';
 import type { Finding } from '../readiness/report.ts';
 import { isScanCandidate } from '../readiness/scan.ts';
 import { guardService, policyOf, type GuardVerdict } from './guard.ts';
@@ -49,8 +48,8 @@ export interface GuardNote {
 
 export interface PullCheckIO {
   output(check: PullCheck): CheckOutput;
-  note(note: GuardNote): MessageContent;
-  post(channel: string, content: MessageContent): Promise<unknown>;
+  /** Tells the service's channel (the Slack surface words and posts it). */
+  notify(note: GuardNote): Promise<unknown>;
 }
 
 export interface PullCheckResult {
@@ -170,7 +169,7 @@ async function notify(deps: Deps, check: PullCheck, io: PullCheckIO): Promise<nu
     const svc = deps.catalog.resolve(verdict.service);
     const channel = svc.channel ?? deps.config.slack.channel;
     try {
-      await io.post(channel, io.note({ service: verdict.service, channel, pr: check.pr, verdict }));
+      await io.notify({ service: verdict.service, channel, pr: check.pr, verdict });
       posted++;
     } catch (err) {
       // The check run already says it; a note that cannot be posted is logged, and may be tried again.

@@ -1,5 +1,4 @@
 // Slack's words for the guard's note: a PR would break arm64 for a service that runs there.
-import type { MessageContent } from '../adapters/slack.ts';
 import type { GuardNote } from '../guard/pull-request.ts';
 import { evidenceText } from './report-common.ts';
 import { moveFactText } from './guard-common.ts';
@@ -8,7 +7,7 @@ import { moveFactText } from './guard-common.ts';
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const MAX_LISTED = 10;
 
-export function renderGuardNote(note: GuardNote): MessageContent {
+export function renderGuardNote(note: GuardNote): { text: string; blocks: unknown[] } {
   const { pr, verdict } = note;
   const link = `<${pr.url}|${esc(pr.repo)}#${pr.number}>`;
   const blocking = verdict.outcome === 'breaks-arm64';

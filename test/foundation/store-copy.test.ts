@@ -66,7 +66,7 @@ test('copies an installation with its history, PR records, canaries, cache and w
   }
 
   const again = await cli('store', 'copy', '--from', file, '--to', url);
-  assert.equal(again.code, 2);
+  assert.equal(again.code, 74);
   assert.match(again.err, /already holds archshift data.*nothing was written/);
 });
 
@@ -77,7 +77,7 @@ test('a file a running bot holds is refused, and so are bad arguments', async ()
   try {
     await once(child.stdout!, 'data');
     const r = await cli('store', 'copy', '--from', file, '--to', await pgs.database());
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 74);
     assert.match(r.err, /in use by another archshift/);
   } finally {
     child.kill('SIGKILL');

@@ -145,7 +145,7 @@ describe('archshift nodes: one cluster read for real', () => {
   it('calls exactly the AWS actions of the documented minimal IAM policy', async () => {
     aws.actions.length = 0;
     await preflightNodes(deps());
-    const policy = JSON.parse(await readFile(new URL('../../deploy/aws-iam-policy.json', import.meta.url), 'utf8')) as { Statement: { Action: string[] }[] };
+    const policy = JSON.parse(await readFile(new URL('../../docs/aws-iam-policy.json', import.meta.url), 'utf8')) as { Statement: { Action: string[] }[] };
     const granted = policy.Statement.flatMap((s) => s.Action).sort();
     assert.deepEqual([...new Set(aws.actions)].sort(), granted);
     assert.deepEqual([...AWS_ACTIONS].sort(), granted);

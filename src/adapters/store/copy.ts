@@ -1,7 +1,7 @@
 // `archshift store copy`: moves an installation from a lowdb file to PostgreSQL with everything it holds
 // (sections such as canaries, PR records and digest history; the registry cache; every audit entry),
 // in one transaction, into a database that holds no archshift data yet, then reads it back to check.
-import { StoreError } from '../store.ts';
+import { StoreError } from './types.ts';
 import { openLowdbStore } from './lowdb.ts';
 import { openPostgresStore } from './postgres.ts';
 import type { PostgresConfig } from '../../config/store-config.ts';

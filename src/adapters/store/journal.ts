@@ -3,7 +3,7 @@
 // appended in the same tick go out in one write. At open the file is read back; a last line cut short
 // by a crash is dropped, and a file that grew well past what it holds is rewritten (temp + rename).
 import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
-import { StoreError } from '../store.ts';
+import { StoreError } from './types.ts';
 
 export class Journal<L> {
   private handle?: FileHandle;

@@ -6,7 +6,7 @@ import { access, constants, mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
-import { StoreError, type AuditRecord, type AuditTrail, type KeyedTable, type OpenOptions, type Section, type Store } from '../store.ts';
+import { StoreError, type AuditRecord, type AuditTrail, type KeyedTable, type OpenOptions, type Section, type Store } from './types.ts';
 import { acquireLock, releaseLock } from './file-lock.ts';
 import { Journal } from './journal.ts';
 
@@ -15,7 +15,6 @@ import { Journal } from './journal.ts';
  * process holds the lock; `if-free` (the CLI) takes the lock when it is free and otherwise opens the
  * store read-only, keeping its changes in memory.
  */
-export type StoreLockMode = 'exclusive' | 'if-free';
 
 /** 2: the registry cache and the audit log moved out of the JSON file into their own files. */
 export const LOWDB_SCHEMA_VERSION = 2;

@@ -2,7 +2,7 @@
 // lock (replicas starting together apply them once). A database already at a higher version than this
 // archshift knows is refused, naming both versions, and left untouched.
 import type { PoolClient } from 'pg';
-import { StoreError } from '../store.ts';
+import { StoreError } from './types.ts';
 
 export const MIGRATIONS: string[] = [
   // 1: every feature's state as tables with real keys.

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import type { PostgresConfig } from '../../config/store-config.ts';
-import { StoreBusyError, StoreError, StoreUnavailableError, type AuditRecord, type KeyedTable, type OpenOptions, type Section, type Store } from '../store.ts';
+import { StoreBusyError, StoreError, StoreUnavailableError, type AuditRecord, type KeyedTable, type OpenOptions, type Section, type Store } from './types.ts';
 import { DEFAULT_AUDIT_LIMIT } from './lowdb.ts';
 import { migrate } from './migrations.ts';
 
