@@ -72,8 +72,8 @@ const byName = (name: string) => {
 };
 
 describe('deploy/ overlays, rendered by kubectl kustomize', () => {
-  test('the overlays a platform team expects: Socket Mode, HTTP with an Ingress', () => {
-    assert.deepEqual(variants.map((v) => v.name).sort(), ['deploy/overlays/http', 'deploy/overlays/socket']);
+  test('the overlays a platform team expects: Socket Mode, HTTP with an Ingress, several replicas on PostgreSQL', () => {
+    assert.deepEqual(variants.map((v) => v.name).sort(), ['deploy/overlays/http', 'deploy/overlays/postgres', 'deploy/overlays/socket']);
   });
 
   for (const v of variants) {
@@ -212,8 +212,13 @@ describe('deploy/ overlays, rendered by kubectl kustomize', () => {
     assert.equal(configOf(v).config.slack.mode, 'http');
   });
 
-  test('Socket Mode needs no Ingress', () => {
-    for (const name of ['socket']) assert.equal(find(byName(name), 'Ingress').length, 0);
+  test('PostgreSQL: the NetworkPolicy lets the replicas reach the database', () => {
+    const np = find(byName('postgres'), 'NetworkPolicy')[0] as Manifest & { spec: { egress: Array<{ ports: Array<{ port: number }> }> } };
+    assert.ok(np.spec.egress.some((r) => r.ports.some((p) => p.port === 5432)));
+  });
+
+  test('Socket Mode and PostgreSQL need no Ingress', () => {
+    for (const name of ['socket', 'postgres']) assert.equal(find(byName(name), 'Ingress').length, 0);
   });
 
   test('archshift check on its own repository finds nothing to change in deploy/', async () => {
