@@ -1,5 +1,6 @@
 // The burn-down chart: an SVG drawn in code (no browser, no network) rasterised to PNG by resvg.
-// Bars: workloads left on amd64 per day; line: share of CPU requests on arm64 (right axis).
+// Bars: workloads left on amd64 per day; line: share of CPU requests on arm64 (right axis). The x-axis
+// is by calendar date: a day without data keeps its slot empty and breaks the line, so gaps show.
 import { Resvg } from '@resvg/resvg-js';
 import { sharesOf, type HistoryPoint } from './history.ts';
 
@@ -21,9 +22,13 @@ export function renderBurndownSvg(points: HistoryPoint[], o: ChartOptions): stri
   const h = height - m.top - m.bottom;
   const remaining = points.map((p) => p.workloads.total - p.workloads.arm64);
   const maxY = niceCeil(Math.max(1, ...remaining));
-  const slot = w / Math.max(1, points.length);
+  const dayNo = (day: string) => Math.round(Date.parse(`${day}T00:00:00Z`) / 86_400_000);
+  const first = points.length ? dayNo(points[0]!.day) : 0;
+  const slotOf = points.map((p) => dayNo(p.day) - first);
+  const slots = (slotOf.at(-1) ?? 0) + 1;
+  const slot = w / Math.max(1, slots);
   const barW = Math.max(1, slot * 0.7);
-  const x = (i: number) => m.left + i * slot + (slot - barW) / 2;
+  const x = (i: number) => m.left + slotOf[i]! * slot + (slot - barW) / 2;
   const y = (v: number) => m.top + h - (v / maxY) * h;
   const yShare = (s: number) => m.top + h - s * h;
 
@@ -43,7 +48,17 @@ export function renderBurndownSvg(points: HistoryPoint[], o: ChartOptions): stri
     parts.push(`<rect x="${x(i).toFixed(1)}" y="${y(left).toFixed(1)}" width="${barW.toFixed(1)}" height="${(m.top + h - y(left)).toFixed(1)}" fill="#e8912d"/>`);
   });
   const share = points.map((p, i) => `${(x(i) + barW / 2).toFixed(1)},${yShare(sharesOf(p).cpu).toFixed(1)}`);
-  if (share.length > 1) parts.push(`<polyline points="${share.join(' ')}" fill="none" stroke="#2eb67d" stroke-width="2.5"/>`);
+  // One polyline per run of consecutive days: the line does not bridge a day without data.
+  let run: string[] = [];
+  const flush = () => {
+    if (run.length > 1) parts.push(`<polyline points="${run.join(' ')}" fill="none" stroke="#2eb67d" stroke-width="2.5"/>`);
+    run = [];
+  };
+  share.forEach((pt, i) => {
+    if (i > 0 && slotOf[i]! - slotOf[i - 1]! > 1) flush();
+    run.push(pt);
+  });
+  flush();
   for (const pt of share) {
     const [cx, cy] = pt.split(',');
     parts.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="#2eb67d"/>`);

@@ -3,7 +3,7 @@
 import type { DigestModel, Group } from '../digest/model.ts';
 import type { Shares } from '../digest/history.ts';
 
-export type TextStyle = 'slack' | 'terminal';
+export type TextStyle = 'slack' | 'terminal' | 'markdown';
 
 interface Fmt {
   bold(s: string): string;
@@ -14,6 +14,7 @@ interface Fmt {
 const formats: Record<TextStyle, Fmt> = {
   slack: { bold: (s) => `*${s}*`, code: (s) => `\`${s}\``, link: (u, t) => `<${u}|${t.replace(/[<>|]/g, '')}>` },
   terminal: { bold: (s) => s, code: (s) => s, link: (u, t) => `${t} (${u})` },
+  markdown: { bold: (s) => `**${s}**`, code: (s) => `\`${s}\``, link: (u, t) => `[${t.replace(/[[\]]/g, '')}](${u})` },
 };
 
 export const pct = (x: number) => `${(Math.round(x * 1000) / 10).toFixed(1)}%`;
