@@ -3,6 +3,7 @@
 // X-Hub-Signature-256, no event or delivery id, a declared size over the cap), reads at most the cap,
 // verifies the HMAC with GITHUB_WEBHOOK_SECRET through @octokit/webhooks, runs each X-GitHub-Delivery
 // once, answers 202 at once and does the work after, so GitHub's 10 s delivery timeout never matters.
+import { readBody, RequestRefused } from '../ops/request-guard.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Webhooks, type EmitterWebhookEventName } from '@octokit/webhooks';
 import type { Logger } from '../logger.ts';
@@ -12,6 +13,7 @@ export const GITHUB_EVENTS_PATH = '/github/events';
 
 const SIGNATURE = /^sha256=[0-9a-f]{64}$/;
 const REFUSAL_GRACE_MS = 1000;
+const BODY_TIMEOUT_MS = 10_000;
 const PULL_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
 
 export interface WebhookOptions {
@@ -29,28 +31,6 @@ export interface WebhookOptions {
 }
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
-
-class TooLarge extends Error {}
-
-/** Reads the body up to `max` bytes; past it, keeps nothing more and rejects with TooLarge (the stream is left flowing, not destroyed). */
-function readCapped(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= max) return void chunks.push(chunk);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      chunks.length = 0;
-      reject(new TooLarge());
-    };
-    const onEnd = () => resolve(Buffer.concat(chunks));
-    req.on('data', onData);
-    req.once('end', onEnd);
-    req.once('error', reject);
-  });
-}
 
 export function githubWebhookRoute(opts: WebhookOptions): RouteHandler {
   const webhooks = new Webhooks({ secret: opts.secret });
@@ -102,13 +82,13 @@ export function githubWebhookRoute(opts: WebhookOptions): RouteHandler {
       return refuse(401, { error: 'missing X-Hub-Signature-256, X-GitHub-Event or X-GitHub-Delivery' });
     }
     if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? ''))) return refuse(415, { error: 'the App must send application/json deliveries' });
-    if (Number(req.headers['content-length'] ?? 0) > opts.maxBytes) return refuse(413, { error: `body larger than ${opts.maxBytes} bytes` });
     void (async () => {
       let body: Buffer;
       try {
-        body = await readCapped(req, opts.maxBytes);
+        // The shared bounded reader: 413 past the cap (declared or streamed), 408 for a body that trickles in.
+        body = await readBody(req, { maxBytes: opts.maxBytes, timeoutMs: BODY_TIMEOUT_MS });
       } catch (err) {
-        if (err instanceof TooLarge) refuse(413, { error: `body larger than ${opts.maxBytes} bytes` });
+        if (err instanceof RequestRefused) refuse(err.status, { error: err.message });
         else res.destroy();
         return;
       }
