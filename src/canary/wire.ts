@@ -1,7 +1,10 @@
 // Construction of the canary controller from Deps, and the scheduler that drives it. Called by the
 // composition roots (src/app.ts for the bot, src/cli.ts for the terminal); nothing else builds it.
 import { Prometheus } from '../adapters/prometheus.ts';
+import type { Catalog } from '../config/catalog.ts';
+import { ConfigError } from '../config/load.ts';
 import type { Deps } from '../deps.ts';
+import type { Logger } from '../logger.ts';
 import { CanaryController, type CanaryNotifier } from './controller.ts';
 
 export interface CanaryWiring {
@@ -38,6 +41,17 @@ export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryC
     leaseHolder: w.leaseHolder,
     sharedStore: deps.store.driver === 'postgres',
   });
+}
+
+/**
+ * Start-up and reload: refuses (ConfigError) any metric query Prometheus cannot parse, naming the
+ * template and Prometheus's error. An unreachable Prometheus is logged, not fatal: each canary start
+ * asks again before anything moves.
+ */
+export async function refuseBadMetricQueries(controller: CanaryController, catalog: Catalog, logger: Pick<Logger, 'warn'>): Promise<void> {
+  const { invalid, unreachable } = await controller.validateMetrics(catalog);
+  if (invalid.length) throw new ConfigError(`canary metric queries that Prometheus cannot parse: ${invalid.join('; ')}`);
+  if (unreachable) logger.warn({ err: unreachable }, 'could not have Prometheus parse the canary metric queries; each canary start checks its own');
 }
 
 /** Not configured: what to set, for the commands to say. */
