@@ -30,7 +30,7 @@ export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryC
     },
     store: deps.store,
     cluster: (name) => kube.cluster(name),
-    prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs),
+    prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs, c.prometheus),
     images: deps.registry,
     clock: deps.clock,
     notifier: w.notifier,
