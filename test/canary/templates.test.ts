@@ -9,10 +9,13 @@ import { stringify } from 'yaml';
 import { createBot } from '../../src/app.ts';
 import { slackActor } from '../../src/auth/actor.ts';
 import { createLogger } from '../../src/logger.ts';
+import { CanaryError } from '../../src/canary/controller.ts';
 import { refuseBadMetricQueries } from '../../src/canary/wire.ts';
+import { canaryErrorText } from '../../src/render/canary-events.ts';
 import { Catalog } from '../../src/config/catalog.ts';
 import { catalogSchema } from '../../src/config/catalog-schema.ts';
 import { ConfigError, parseConfig } from '../../src/config/load.ts';
+import { Live } from '../../src/config/live.ts';
 import { reloadConfig } from '../../src/config/reload.ts';
 import { canaryText } from '../../src/render/canary-blocks.ts';
 import { canaryConfigSchema } from '../../src/canary/config.ts';
@@ -88,11 +91,15 @@ describe('canary metric templates against a real Prometheus', () => {
     const c = await w.controller({ raw: { metrics: bad }, storeFile: join(w.dir, 'bad.json') });
     const { invalid } = await c.validateMetrics(w.catalog);
     assert.equal(invalid.length, 1);
-    assert.match(invalid[0], /^canary\.metrics\."orders per second": Prometheus cannot parse the query "sum\(rate\(orders_total.*bad_data.*parse error/);
-    await assert.rejects(refuseBadMetricQueries(c, w.catalog, { warn: () => undefined }), (e: unknown) => e instanceof ConfigError && /orders per second/.test(e.message));
+    assert.equal(invalid[0].where, 'canary.metrics."orders per second"');
+    assert.equal(invalid[0].query, BAD_QUERY);
+    assert.match(invalid[0].error, /bad_data.*parse error/);
+    await assert.rejects(refuseBadMetricQueries(c, w.catalog, { warn: () => undefined }), (e: unknown) => e instanceof ConfigError && /canary\.metrics\."orders per second": Prometheus cannot parse the query "sum\(rate\(orders_total.*parse error/.test(e.message));
 
     const before = patchesOf('stock');
-    await assert.rejects(c.start('stock', { gates: 'none' }, alice), /cannot start: metric "orders per second": Prometheus cannot parse the query .*parse error.*Nothing was changed/);
+    const refused = await c.start('stock', { gates: 'none' }, alice).catch((e: unknown) => e as CanaryError);
+    assert.ok(refused instanceof CanaryError && refused.refusal.code === 'metrics-invalid', String(refused));
+    assert.match(canaryErrorText(refused, 'terminal'), /^the canary for stock cannot start: Prometheus cannot parse the query of metric "orders per second" \(sum\(rate.*parse error.*Nothing was changed/);
     assert.equal(patchesOf('stock'), before, 'nothing moved');
     assert.equal(c.status('stock'), undefined);
 
@@ -102,9 +109,9 @@ describe('canary metric templates against a real Prometheus', () => {
     const catalog = worldCatalog(w.registry.host) as { services: Record<string, unknown> };
     catalog.services.billing = { metrics: { refunds: { query: BAD_QUERY, better: 'lower', max: 5 } } };
     await writeFile(file, stringify({ canary: { prometheusUrl: w.prom.url }, catalog }));
-    const running = deps.catalog;
-    await assert.rejects(reloadConfig(deps, file), (e: unknown) => e instanceof ConfigError && /^Nothing was reloaded: .*catalog\.services\.billing\.metrics\."refunds": Prometheus cannot parse/.test(e.message));
-    assert.equal(deps.catalog, running);
+    const settings = new Live({ config: deps.config, catalog: deps.catalog, auth: deps.auth });
+    await assert.rejects(reloadConfig({ ...deps, settings }, file), (e: unknown) => e instanceof ConfigError && /^Nothing was reloaded: .*catalog\.services\.billing\.metrics\."refunds": Prometheus cannot parse/.test(e.message));
+    assert.equal(settings.get().catalog, deps.catalog, 'the running catalog stays');
   });
 
   test('the bot does not start with a query Prometheus cannot parse', async () => {
