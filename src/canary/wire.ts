@@ -5,6 +5,7 @@ import { Prometheus } from '../adapters/prometheus.ts';
 import type { Store } from '../adapters/store.ts';
 import type { Clock } from '../clock.ts';
 import type { Catalog } from '../config/catalog.ts';
+import { ConfigError } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
@@ -44,7 +45,7 @@ export function buildCanaryController(deps: CanaryNeeds, w: CanaryWiring = {}): 
     },
     store: deps.store,
     cluster: (name) => kube.cluster(name),
-    prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs),
+    prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs, c.prometheus),
     images: deps.registry,
     clock: deps.clock,
     notifier: w.notifier,
@@ -55,6 +56,19 @@ export function buildCanaryController(deps: CanaryNeeds, w: CanaryWiring = {}): 
     leaseHolder: w.leaseHolder,
     sharedStore: deps.store.driver === 'postgres',
   });
+}
+
+/**
+ * Start-up and reload: refuses (ConfigError) any metric query Prometheus cannot parse, naming the
+ * template and Prometheus's error. An unreachable Prometheus is logged, not fatal: each canary start
+ * asks again before anything moves.
+ */
+export async function refuseBadMetricQueries(controller: Pick<CanaryController, 'validateMetrics'>, catalog: Catalog, logger: Pick<Logger, 'warn'>): Promise<void> {
+  const { invalid, unreachable } = await controller.validateMetrics(catalog);
+  if (invalid.length) {
+    throw new ConfigError(`canary metric queries that Prometheus cannot parse: ${invalid.map((q) => `${q.where}: Prometheus cannot parse the query ${JSON.stringify(q.query)}: ${q.error}`).join('; ')}`);
+  }
+  if (unreachable) logger.warn({ err: unreachable }, 'could not have Prometheus parse the canary metric queries; each canary start checks its own');
 }
 
 /** Not configured: what to set, for the commands to say. */
