@@ -78,7 +78,7 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
 
   constructor(private readonly o: RegistryClientOptions) {
     const now = o.now ?? Date.now;
-    this.credentials = loadCredentials(o.config, o.env);
+    this.credentials = loadCredentials(o.config, { env: o.env, now });
     this.http = new RegistryHttp({
       config: o.config,
       credentials: this.credentials,
@@ -268,9 +268,9 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
         : `${what} was not found on ${ep.registry} (${code ?? 'HTTP 404'}); check the tag or digest`);
     }
     if (reply.status === 401 || reply.status === 403) {
-      const credentials = this.credentials.get(ep.registry);
-      return new RegistryFailure('unauthorized', credentials
-        ? `${ep.registry} refused ${name} with the credentials from ${credentials.source} (HTTP ${reply.status}); check they are valid and may pull it`
+      const source = this.credentials.source(ep.registry);
+      return new RegistryFailure('unauthorized', source
+        ? `${ep.registry} refused ${name} with the credentials from ${source} (HTTP ${reply.status}); check they are valid and may pull it`
         : `${ep.registry} requires credentials to pull ${name}, or it does not exist (HTTP ${reply.status}); ` +
           (this.credentials.problem(ep.registry) ?? `add credentials for ${ep.registry} in registry.credentials or a Docker config.json (registry.dockerConfig)`));
     }
