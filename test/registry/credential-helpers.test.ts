@@ -79,7 +79,7 @@ describe('Docker credential helpers', () => {
     const r = await c.inspect(`${basicRegistry.host}/team/api:1`);
     assert.equal(r.status, 'unauthorized');
     assert.match(r.reason!, /docker-credential-empty \(credsStore in .*\.json\) has no credentials for 127\.0\.0\.1:\d+ \(credentials not found\); log in with `docker login 127\.0\.0\.1:\d+`/);
-    const finding = imageFinding({ reference: `${basicRegistry.host}/team/api:1`, label: 'Base image', role: 'final', evidence: { file: 'Dockerfile' } } as never, r);
+    const finding = imageFinding({ reference: `${basicRegistry.host}/team/api:1`, label: 'Base image', role: 'target', evidence: { file: 'Dockerfile' } }, r);
     assert.equal(finding.severity, 'unknown', 'never ready');
   });
 

@@ -6,8 +6,11 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { quietNodeVersionWarning, toAwsError } from '../aws.ts';
 import { RegistryFailure } from './http.ts';
 
-/** The IAM actions a pull from ECR needs: the token, then the Registry API reads it authorises. */
-export const ECR_ACTIONS = ['ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
+/** The IAM action behind each Registry API read on ECR (manifests, blobs, tag lists). */
+export const ECR_READ_ACTIONS = { manifest: 'ecr:BatchGetImage', blob: 'ecr:GetDownloadUrlForLayer', tags: 'ecr:ListImages' } as const;
+
+/** Every IAM action archshift needs on ECR: the token, then the reads it authorises (docs/aws-iam-policy.json). */
+export const ECR_ACTIONS = ['ecr:GetAuthorizationToken', ...Object.values(ECR_READ_ACTIONS)];
 
 const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$/;
 
@@ -44,7 +47,7 @@ export class EcrTokens {
     } catch (err) {
       const e = toAwsError('ecr:GetAuthorizationToken', err);
       const what = `ECR did not give a pull token for ${host} (${e.message})`;
-      if (e.kind === 'access-denied') throw new RegistryFailure('unauthorized', `${what}; grant archshift's AWS role ecr:GetAuthorizationToken, and ecr:BatchGetImage + ecr:GetDownloadUrlForLayer on the repositories (docs/aws-iam-policy.json)`);
+      if (e.kind === 'access-denied') throw new RegistryFailure('unauthorized', `${what}; grant archshift's AWS role ecr:GetAuthorizationToken, and ecr:BatchGetImage, ecr:GetDownloadUrlForLayer and ecr:ListImages on the repositories (docs/aws-iam-policy.json)`);
       if (e.kind === 'credentials') throw new RegistryFailure('unauthorized', `${what}; archshift found no valid AWS credentials (IRSA, instance profile, AWS_PROFILE or AWS_* variables)`);
       if (e.kind === 'throttled') throw new RegistryFailure('error', `${what}; ECR throttled the call after ${this.o.maxAttempts} attempts, try again later`);
       throw new RegistryFailure('error', what);
