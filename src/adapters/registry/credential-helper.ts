@@ -3,7 +3,7 @@
 // that knows nothing of the server exits non-zero printing "credentials not found in native keychain".
 // A `<token>` username means the secret is an identity token (an OAuth2 refresh token), not a password.
 import { spawn } from 'node:child_process';
-import { RegistryFailure } from './http.ts';
+import { RegistryFailure } from './failure.ts';
 
 export interface HelperAnswer {
   username: string;

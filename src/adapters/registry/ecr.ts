@@ -4,7 +4,7 @@
 // the caller may pull from (cross-account pulls are granted by the repository's policy).
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { quietNodeVersionWarning, toAwsError } from '../aws.ts';
-import { RegistryFailure } from './http.ts';
+import { RegistryFailure } from './failure.ts';
 
 /** The IAM action behind each Registry API read on ECR (manifests, blobs, tag lists). */
 export const ECR_READ_ACTIONS = { manifest: 'ecr:BatchGetImage', blob: 'ecr:GetDownloadUrlForLayer', tags: 'ecr:ListImages' } as const;

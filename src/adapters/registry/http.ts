@@ -5,10 +5,10 @@ import type { Config } from '../../config/schema.ts';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from '../../logger.ts';
-import { redactSecrets } from '../../redact.ts';
 import { registryRequests } from '../../ops/metrics.ts';
 import type { CredentialLookup } from './credentials.ts';
 import { chooseRegistryAuth, type RegistryAuth } from './challenge.ts';
+import { RegistryFailure } from './failure.ts';
 
 export interface Endpoint {
   /** Canonical name (`docker.io`), used for credentials and messages. */
@@ -40,14 +40,7 @@ export const emptyStats = (): RegistryStats => ({
   deduplicated: 0,
 });
 
-export class RegistryFailure extends Error {
-  constructor(
-    readonly kind: 'not-found' | 'unauthorized' | 'error',
-    message: string,
-  ) {
-    super(redactSecrets(message));
-  }
-}
+export { RegistryFailure };
 
 export interface Reply {
   status: number;
