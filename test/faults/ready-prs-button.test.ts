@@ -5,16 +5,13 @@
 // click while the batch runs says it is running and starts nothing.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GitHubClient } from '../../src/adapters/github.ts';
 import { auditEntries } from '../../src/auth/audit.ts';
-import { createLogger } from '../../src/logger.ts';
 import { OPEN_READY_PRS_ACTION } from '../../src/render/pr-buttons.ts';
-import { startTestBot, type TestBot } from '../fakes/bot.ts';
+import type { TestBot } from '../fakes/bot.ts';
 import { FakeGitHub } from '../fakes/github-api.ts';
-import { freePort } from '../fakes/net.ts';
 import { until } from '../fakes/until.ts';
 import { startFaultProxy, type FaultProxy } from '../fakes/registry.ts';
-import { catalogConfig, seedShared } from '../prs/helpers.ts';
+import { seedShared, startPrBot } from '../prs/helpers.ts';
 
 const OPERATOR = 'U-OPERATOR';
 const VIEWER = 'U-VIEWER';
@@ -30,17 +27,7 @@ describe('the digest\'s batch PR button through the real bot', () => {
     gh = await new FakeGitHub().start();
     gh.tokens.set(TOKEN, { write: true });
     proxy = await startFaultProxy(gh.url);
-    const noRegistry = `127.0.0.1:${await freePort()}`;
-    t = await startTestBot(
-      {
-        github: { baseUrl: proxy.url, allow: ['acme/*'], writeIntervalMs: 0 },
-        registry: { retries: 0 },
-        catalog: { ...catalogConfig, defaults: { ...catalogConfig.defaults, image: `${noRegistry}/{service}` } },
-        auth: { operator: { users: [OPERATOR] } },
-      },
-      { env: { GITHUB_TOKEN: TOKEN } },
-    );
-    t.bot.deps.github = new GitHubClient({ baseUrl: proxy.url, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'token', token: TOKEN }, timeScaleMs: 1, logger: createLogger('silent') });
+    t = await startPrBot(proxy.url, TOKEN, OPERATOR);
   });
   after(async () => {
     await t?.stop();
