@@ -124,7 +124,7 @@ export function reportFor(service: string, extra: Finding[] = []) {
 /**
  * The real bot with the PR catalog, GitHub at `githubUrl` (the double, or a proxy in front of it) with
  * token `token`, and `operator` as the one operator. No registry answers its images ("unknown"), which
- * the pipeline PR does not need. The bot's GitHub adapter is rebuilt with Octokit's retry back-off in
+ * the pipeline PR does not need. The bot's GitHub adapter is built with Octokit's retry back-off in
  * milliseconds instead of seconds (1 s + 4 s + 9 s per failing request otherwise).
  */
 export async function startPrBot(githubUrl: string, token: string, operator: string): Promise<TestBot> {
@@ -136,8 +136,10 @@ export async function startPrBot(githubUrl: string, token: string, operator: str
       catalog: { ...catalogConfig, defaults: { ...catalogConfig.defaults, image: `${noRegistry}/{service}` } },
       auth: { operator: { users: [operator] } },
     },
-    { env: { GITHUB_TOKEN: token } },
+    {
+      env: { GITHUB_TOKEN: token },
+      github: new GitHubClient({ baseUrl: githubUrl, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'token', token }, timeScaleMs: 1, logger: silent }),
+    },
   );
-  t.bot.deps.github = new GitHubClient({ baseUrl: githubUrl, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'token', token }, timeScaleMs: 1, logger: silent });
   return t;
 }
