@@ -10,7 +10,7 @@ import { authConfigSchema } from '../auth/config.ts';
 import { serverConfigSchema } from '../ops/config.ts';
 import { storeConfigSchema } from './store-config.ts';
 import { guardConfigSchema } from '../guard/config.ts';
-import { awsConfigSchema, clusterSettingsSchema } from '../nodes/config.ts';
+import { afterMoveConfigSchema, awsConfigSchema, clusterSettingsSchema } from '../nodes/config.ts';
 import { mavenConfigSchema } from '../adapters/maven.ts';
 
 const hostPattern = /^[a-z0-9.-]+(:\d+)?$/i;
@@ -106,6 +106,8 @@ export const configSchema = z
     guard: guardConfigSchema,
     /** AWS node groups for `nodes` (optional). */
     aws: awsConfigSchema.optional(),
+    /** Watching pods after a canary starts or a selectors PR merges. */
+    afterMove: afterMoveConfigSchema,
   })
   .strict();
 
