@@ -5,6 +5,7 @@ import type { DigestConfig } from './config.ts';
 import { estimateCost, type CostEstimate, type PriceTable } from './cost.ts';
 import { sharesOf, totalsOf, type Changes, type HistoryPoint, type Shares, type Totals, type Trend } from './history.ts';
 import { workloadKey, type Inventory, type Workload } from './inventory.ts';
+import type { FoundProblem, MoveTrigger } from '../nodes/move-watch.ts';
 
 export interface ClusterLine {
   name: string;
@@ -53,6 +54,16 @@ export interface OpenPr {
   number: number;
 }
 
+/** A problem the watch after a move found (src/nodes/move-watch.ts), recently. */
+export interface MoveProblemItem {
+  service: string;
+  cluster?: string;
+  namespace: string;
+  deployment: string;
+  trigger: MoveTrigger;
+  problem: FoundProblem;
+}
+
 export interface DigestModel {
   day: string;
   generatedAt: string;
@@ -71,6 +82,8 @@ export interface DigestModel {
   blockers: BlockerGroup[];
   unknown: UnknownSummary;
   prs: OpenPr[];
+  /** Problems found after moves in the last days, newest first. */
+  moveProblems?: MoveProblemItem[];
   /** Daily points for the burn-down (empty for team digests, whose history is not kept apart). */
   series: HistoryPoint[];
   topN: number;
@@ -79,7 +92,7 @@ export interface DigestModel {
 }
 
 
-export type ModelBase = Pick<DigestModel, 'day' | 'generatedAt' | 'prs' | 'topN' | 'changes' | 'trend' | 'series' | 'discoveryLabel'> & { team?: string };
+export type ModelBase = Pick<DigestModel, 'day' | 'generatedAt' | 'prs' | 'moveProblems' | 'topN' | 'changes' | 'trend' | 'series' | 'discoveryLabel'> & { team?: string };
 
 export function buildModel(inv: Inventory, prices: PriceTable, cfg: DigestConfig, base: ModelBase, filter: (w: Workload) => boolean = () => true): DigestModel {
   const all: Workload[] = [];
