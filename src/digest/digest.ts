@@ -56,6 +56,7 @@ export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
     owner: owners.lookup,
     teamLabels: cfg.teamLabels,
     sidecarContainers: cfg.sidecarContainers,
+    configuredTaint: (cluster) => deps.config.kubernetes.clusters[cluster]?.arm64Taint,
     blockReason: deps.blockReason ?? knownBrokenComponents(await loadKnowledgeBase(deps.config.knowledge.files)),
     now: () => deps.clock.now(),
   });

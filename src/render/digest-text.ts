@@ -131,10 +131,11 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
 
   const nodeGroup = m.blockers.filter((b) => b.nodeGroups);
   const other = m.blockers.filter((b) => !b.nodeGroups);
-  const blockerLine = (b: DigestModel['blockers'][number]) => `• ${b.cause}: ${b.workloads.length} workload${b.workloads.length === 1 ? '' : 's'} (${names(b.workloads, 3, f)})`;
+  const missing = (b: DigestModel['blockers'][number]) => (b.arm64Nodes?.total ? `; missing on ${b.arm64Nodes.missing} of ${b.arm64Nodes.total} arm64 nodes` : b.untoleratedTaint ? '; no arm64 node yet' : '');
+  const blockerLine = (b: DigestModel['blockers'][number]) => `• ${b.cause}: ${b.workloads.length} workload${b.workloads.length === 1 ? '' : 's'} (${names(b.workloads, 3, f)})${missing(b)}`;
   const blockers = m.blockers.length
     ? [
-        ...(nodeGroup.length ? [`${f.bold('Block arm64 node groups')} (DaemonSets and sidecars without arm64):`, ...nodeGroup.slice(0, m.topN).map(blockerLine)] : []),
+        ...(nodeGroup.length ? [`${f.bold('Block arm64 node groups')} (DaemonSets first, then sidecars):`, ...nodeGroup.slice(0, m.topN).map(blockerLine)] : []),
         ...(nodeGroup.length > m.topN ? [`…and ${nodeGroup.length - m.topN} more`] : []),
         ...(other.length ? [`${f.bold('Other blockers')}:`, ...other.slice(0, m.topN).map(blockerLine)] : []),
         ...(other.length > m.topN ? [`…and ${other.length - m.topN} more`] : []),

@@ -85,10 +85,10 @@ describe('the digest leads with what keeps arm64 nodes from running everything',
     // amd64-only image.
     daemonSet('legacy-agent', 'legacy-agent:0.9', [], ['x86-1', 'x86-2']);
     // An application with the Istio sidecar (amd64 only) on amd64.
-    kube.put('/apis/apps/v1/namespaces/shop/replicasets', { metadata: { name: 'api-5d8', namespace: 'shop', ownerReferences: [{ kind: 'Deployment', name: 'api', uid: 'd-api', apiVersion: 'apps/v1' }] } });
-    kube.put('/apis/apps/v1/namespaces/shop/deployments', { metadata: { name: 'api', namespace: 'shop', uid: 'd-api' }, spec: { selector: { matchLabels: { app: 'api' } }, template: { spec: { containers: [] } } } });
+    kube.put('/apis/apps/v1/namespaces/shop/replicasets', { metadata: { name: 'api-5d8', namespace: 'shop', uid: 'rs', ownerReferences: [{ kind: 'Deployment', name: 'api', uid: 'd-api', apiVersion: 'apps/v1' }] } });
+    kube.put('/apis/apps/v1/namespaces/shop/deployments', { metadata: { name: 'api', namespace: 'shop', uid: 'd-api' }, spec: { selector: { matchLabels: { app: 'api' } }, template: { spec: { containers: [{ name: 'api', image: `${registry.host}/apps/api:2.0` }] } } } });
     kube.put('/api/v1/namespaces/shop/pods', {
-      metadata: { name: 'api-5d8-a', namespace: 'shop', labels: { app: 'api' }, annotations: { 'sidecar.istio.io/status': '{"containers":["istio-proxy"]}' }, ownerReferences: [{ kind: 'ReplicaSet', name: 'api-5d8', uid: 'rs', apiVersion: 'apps/v1' }] },
+      metadata: { name: 'api-5d8-a', namespace: 'shop', labels: { app: 'api' }, annotations: { 'sidecar.istio.io/status': '{"containers":["istio-proxy"]}' }, ownerReferences: [{ kind: 'ReplicaSet', name: 'api-5d8', uid: 'rs', apiVersion: 'apps/v1', controller: true }] },
       spec: { nodeName: 'x86-1', containers: [{ name: 'api', image: `${registry.host}/apps/api:2.0`, resources: { requests: { cpu: '500m' } } }, { name: 'istio-proxy', image: `${registry.host}/istio/proxyv2:1.13.4`, resources: { requests: { cpu: '100m' } } }] },
       status: { phase: 'Running' },
     });
@@ -125,5 +125,20 @@ describe('the digest leads with what keeps arm64 nodes from running everything',
     assert.doesNotMatch(text, /old-arm64|fine-arm64/);
     const blocks = JSON.stringify(renderDigestBlocks(run.model));
     assert.match(blocks, /\*After a move \(last 7 days\): 2 problems\*/);
+  });
+
+  it('the blocker list is led by DaemonSets: the amd64-only image, then the multi-arch one that misses the arm64 nodes, then the sidecar', () => {
+    const b = run.model.blockers.map((x) => [x.source, x.cause.replace(registry.host, 'REG'), x.arm64Nodes?.missing, x.arm64Nodes?.total]);
+    assert.deepEqual(b, [
+      ['daemonset', 'REG/agents/legacy-agent:0.9 is built for amd64 only', 3, 3],
+      ['daemonset', 'multi-arch, but does not tolerate the arm64 taint kubernetes.io/arch=arm64:NoExecute', 3, 3],
+      ['sidecar', 'REG/istio/proxyv2:1.13.4 is built for amd64 only', undefined, undefined],
+    ]);
+    const fluent = run.inventory.clusters[0]!.ok ? run.inventory.clusters[0]!.workloads.find((w) => w.name === 'fluent-bit') : undefined;
+    assert.deepEqual(fluent?.arm64Placement, { taint: ARM64_TAINT, toleratesArm64Taint: false, selectsArm64: true, arm64Nodes: 3, arm64WithPod: 0 });
+    assert.ok(!run.model.blockers.some((x) => x.workloads.some((w) => w.includes('node-exporter'))), 'a DaemonSet on every arm64 node blocks nothing');
+    const text = renderDigestText(run.model);
+    const section = text.slice(text.indexOf('Block arm64 node groups'));
+    assert.match(section, /^Block arm64 node groups \(DaemonSets first, then sidecars\):\n• \S+legacy-agent:0\.9 is built for amd64 only: 1 workload \(kube-system\/DaemonSet\/legacy-agent\); missing on 3 of 3 arm64 nodes\n• multi-arch, but does not tolerate the arm64 taint kubernetes\.io\/arch=arm64:NoExecute: 1 workload \(kube-system\/DaemonSet\/fluent-bit\); missing on 3 of 3 arm64 nodes\n• \S+proxyv2:1\.13\.4 is built for amd64 only: 1 workload \(shop\/Deployment\/api\)/);
   });
 });
