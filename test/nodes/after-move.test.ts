@@ -85,5 +85,9 @@ describe('watching a workload after its move, against the Kubernetes API double'
     assert.deepEqual([found?.kind, found?.pod], ['no-scale-up', 'web-arm64-2']);
     const res = await fetch(`${kube.url}/api/v1/namespaces/shop/events?fieldSelector=spec.bogus%3Dx`, { headers: { authorization: `Bearer ${kube.token}` } });
     assert.equal(res.status, 400, 'the double refuses field labels the API server does not support');
+    const bad = await fetch(`${kube.url}/api/v1/pods?labelSelector=${encodeURIComponent('app=(x')}`, { headers: { authorization: `Bearer ${kube.token}` } });
+    assert.equal(bad.status, 400, 'and a label selector it cannot parse');
+    const ok = await fetch(`${kube.url}/api/v1/pods?labelSelector=${encodeURIComponent('security.istio.io/tlsMode,app notin (x, y),!gone')}&limit=1`, { headers: { authorization: `Bearer ${kube.token}` } });
+    assert.equal(ok.status, 200);
   });
 });
