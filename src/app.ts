@@ -27,6 +27,9 @@ import { UserError } from './errors.ts';
 import { buildCanaryController, refuseBadMetricQueries, startCanaryScheduler } from './canary/wire.ts';
 import { createDigestSchedule } from '../commands/notify/digest-post.ts';
 import { SlackCanaryNotifier } from '../commands/notify/canary-thread.ts';
+import { moveNoticePoster } from '../commands/notify/move-notice.ts';
+import { MoveWatcher, noteMergedPull } from './nodes/move-watch.ts';
+import { nodesDeps, preflightNodes } from './nodes/preflight.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
 import { guardSlackListener } from './ops/slack-guard.ts';
 import type { OpsRoute } from './ops/server.ts';
@@ -106,6 +109,25 @@ export async function buildDeps(config: Config, opts: BuildOptions = {}): Promis
 
 export class SlackStartError extends UserError {}
 
+/** The watch after a move, run by the leader; problems go to the service's channel (commands/notify/move-notice.ts). */
+function afterMoveWatcher(deps: Deps, kube: Kubernetes, slack: SlackPoster, isLeader: () => Promise<boolean>): MoveWatcher {
+  return new MoveWatcher({
+    store: deps.store,
+    kube,
+    clock: deps.clock,
+    logger: deps.logger.child({ feature: 'after-move' }),
+    config: () => deps.config.afterMove,
+    catalog: () => deps.catalog,
+    defaultChannel: () => deps.config.slack.channel,
+    isLeader,
+    tell: moveNoticePoster(slack),
+    preflight: async (cluster) => {
+      const nd = nodesDeps(deps);
+      return nd ? (await preflightNodes(nd, cluster)).clusters[0] : undefined;
+    },
+  });
+}
+
 /** A check that re-reads the store (other replicas' writes): false, logged once per outage, while it does not answer. */
 function storeWatch(deps: Pick<Deps, 'store' | 'logger'>): () => Promise<boolean> {
   let down = false;
@@ -144,6 +166,8 @@ export interface Bot {
   slack: SlackPoster;
   /** Health, leader election (`ops.leadership.isLeader()` gates the schedule and canary ticks), shutdown. */
   ops: OpsRuntime;
+  /** Watches pods after a move (absent without a cluster). */
+  moveWatcher?: MoveWatcher;
   /** Starts the receiver; in HTTP mode resolves to the listening server. */
   start(): Promise<Server | undefined>;
   stop(): Promise<void>;
@@ -194,7 +218,20 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   const storeAnswers = storeWatch(core);
   const isLeader = async () => ops.leadership.isLeader() && (await storeAnswers());
   const leaseHolder = config.server.leaderElection.enabled ? () => ops.leadership.isLeader() : undefined;
-  const canary = buildCanaryController(core, { notifier: new SlackCanaryNotifier(slack, config.canary.thresholds), isLeader, leaseHolder });
+  const moveWatcher = core.kube ? afterMoveWatcher(core, core.kube, slack, isLeader) : undefined;
+  const canaryNotifier = new SlackCanaryNotifier(slack, config.canary.thresholds);
+  const canary = buildCanaryController(core, {
+    notifier: {
+      progress: (rec, now) => canaryNotifier.progress(rec, now),
+      // A started canary's arm64 pods are watched at once (canaries started elsewhere: the watcher's tick).
+      event: async (rec, e) => {
+        if (e.kind === 'started') void moveWatcher?.canaryStarted(rec).catch((err: unknown) => core.logger.warn({ err }, 'after-move watch not recorded'));
+        await canaryNotifier.event(rec, e);
+      },
+    },
+    isLeader,
+    leaseHolder,
+  });
   const deps = assemble({ ...parts, canary });
   app.use(identityCheck(deps, homeIdentity(config, webClient)));
   app.use(ops.inFlight.middleware());
@@ -218,6 +255,14 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
           deps.logger.error({ err: (err as Error).message, repo: pr.repo, pr: pr.number, trigger }, 'pull request check failed');
         }
       },
+      pullMerged: async (pr) => {
+        try {
+          const service = await noteMergedPull(deps, pr);
+          if (service) deps.logger.info({ repo: pr.repo, pr: pr.number, service }, 'selectors PR merged: its pods are watched');
+        } catch (err) {
+          deps.logger.error({ err: (err as Error).message, repo: pr.repo, pr: pr.number }, 'merged pull request not recorded');
+        }
+      },
     });
   }
   const digestSchedule = deps.kube ? createDigestSchedule(deps, slack, isLeader) : undefined;
@@ -227,6 +272,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
     app,
     slack,
     ops,
+    moveWatcher,
     async start() {
       const warning = await discoverServices(deps).catch((err: Error) => err.message);
       if (warning) deps.logger.warn({ warning }, 'service discovery incomplete');
@@ -237,6 +283,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       const server = (await app.start(config.slack.port)) as Server | undefined;
       await ops.start();
       if (canary) stopCanaries = startCanaryScheduler(canary, deps);
+      moveWatcher?.start();
       // Arming the schedule may post a missed slot; start-up does not wait for that.
       void digestSchedule
         ?.start()
@@ -249,6 +296,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       ops.beginShutdown();
       await app.stop();
       await stopCanaries?.();
+      await moveWatcher?.stop();
       await digestSchedule?.stop();
       await ops.finish();
       await deps.store.close();

@@ -40,6 +40,8 @@ const takesEffect: { [K in keyof Config]-?: 'restart' | { restartKeys: Array<key
   github: 'restart',
   store: 'restart',
   aws: 'restart',
+  // The watcher reads the section per tick and per watch; its tick timer keeps the interval it started with.
+  afterMove: { restartKeys: ['pollSeconds'] },
   // The controller, its notifier (thresholds) and its tick timer keep the settings they were built with.
   canary: 'restart',
   // Per use: the catalog is rebuilt below, check.ts reads readiness and knowledge per check.

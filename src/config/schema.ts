@@ -11,7 +11,7 @@ import { authConfigSchema } from '../auth/config.ts';
 import { serverConfigSchema } from '../ops/config.ts';
 import { storeConfigSchema } from './store-config.ts';
 import { guardConfigSchema } from '../guard/config.ts';
-import { awsConfigSchema, clusterSettingsSchema } from '../nodes/config.ts';
+import { afterMoveConfigSchema, awsConfigSchema, clusterSettingsSchema } from '../nodes/config.ts';
 import { mavenConfigSchema } from '../adapters/maven.ts';
 
 const hostPattern = /^[a-z0-9.-]+(:\d+)?$/i;
@@ -122,6 +122,8 @@ export const configSchema = z
     guard: guardConfigSchema,
     /** AWS node groups for `nodes` (optional). */
     aws: awsConfigSchema.optional(),
+    /** Watching pods after a canary starts or a selectors PR merges. */
+    afterMove: afterMoveConfigSchema,
   })
   .strict()
   .superRefine((c, ctx) => {

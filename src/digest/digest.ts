@@ -15,7 +15,8 @@ import { loadKnowledgeBase, type KnowledgeBase } from '../readiness/knowledge/lo
 import { estimateCost, PriceTable } from './cost.ts';
 import { History, dayOf, type Changes } from './history.ts';
 import { takeInventory, workloadKey, type BlockReason, type Inventory, type OwnerInfo, type Workload } from './inventory.ts';
-import { buildModel, type DigestModel, type OpenPr } from './model.ts';
+import { buildModel, type DigestModel, type MoveProblemItem, type OpenPr } from './model.ts';
+import { recentMoveProblems } from '../nodes/move-watch.ts';
 
 /** What the digest uses. */
 export interface DigestDeps {
@@ -52,6 +53,8 @@ export interface DigestRun {
 }
 
 const SERIES_DAYS = 90;
+/** Problems after a move stay in the digest this long. */
+const MOVE_PROBLEM_DAYS = 7;
 
 /** Takes the inventory, records today's point, and builds the digest (and the team digests). */
 export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
@@ -66,6 +69,7 @@ export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
     owner: owners.lookup,
     teamLabels: cfg.teamLabels,
     sidecarContainers: cfg.sidecarContainers,
+    configuredTaint: (cluster) => deps.config.kubernetes.clusters[cluster]?.arm64Taint,
     blockReason: deps.blockReason ?? knownBrokenComponents(await loadKnowledgeBase(deps.config.knowledge.files)),
     now: () => deps.clock.now(),
   });
@@ -89,6 +93,7 @@ export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
     day,
     generatedAt: deps.clock.now().toISOString(),
     prs: readOpenPrs(deps),
+    moveProblems: readMoveProblems(deps),
     topN: cfg.topN,
     discoveryLabel: deps.config.catalog.discovery.label,
   };
@@ -108,7 +113,7 @@ export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
       teams.push({
         team,
         channel,
-        model: buildModel(inventory, prices, cfg, { ...base, team, changes: teamChanges, trend: {}, series: [], prs: base.prs.filter((p) => owners.teamOfService.get(p.service) === team) }, mine),
+        model: buildModel(inventory, prices, cfg, { ...base, team, changes: teamChanges, trend: {}, series: [], prs: base.prs.filter((p) => owners.teamOfService.get(p.service) === team), moveProblems: base.moveProblems?.filter((p) => owners.teamOfService.get(p.service) === team) }, mine),
       });
     }
   }
@@ -161,3 +166,8 @@ export function readOpenPrs(deps: Pick<DigestDeps, 'store'>): OpenPr[] {
   return out.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.number - b.number));
 }
 
+/** What the watch after a move found in the last MOVE_PROBLEM_DAYS (store section `moveWatches`). */
+function readMoveProblems(deps: Pick<DigestDeps, 'store' | 'clock'>): MoveProblemItem[] {
+  const since = new Date(deps.clock.now().getTime() - MOVE_PROBLEM_DAYS * 86_400_000);
+  return recentMoveProblems(deps.store, since).map((w) => ({ ...w.target, trigger: w.trigger, problem: w.problem! }));
+}

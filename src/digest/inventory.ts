@@ -6,6 +6,8 @@ import type { V1Container, V1ObjectMeta, V1OwnerReference, V1Pod, V1PodSpec } fr
 import type { KubeCluster, Kubernetes } from '../adapters/kubernetes.ts';
 import type { ImageInspector, ImageResult } from '../readiness/image-types.ts';
 import { ARCH_LABEL, pinnedToArm64, type SchedulingSpec } from '../scheduling/arm64.ts';
+import type { Taint } from '../scheduling/taints.ts';
+import { daemonSetPlacement, effectiveTaint, type NodeLike } from '../nodes/analyse.ts';
 
 const INSTANCE_TYPE_LABELS = ['node.kubernetes.io/instance-type', 'beta.kubernetes.io/instance-type'];
 /** Pseudo-arch of pods that are not on a node yet, or whose node is gone or unlabelled. */
@@ -54,6 +56,18 @@ export interface Workload {
   reason?: string;
   /** A DaemonSet or sidecar without arm64: arm64 node groups cannot run everything until it is fixed. */
   blocksNodeGroups: boolean;
+  /** DaemonSets: whether their pods can go to the cluster's arm64 nodes (src/nodes/analyse.ts), and how many do. */
+  arm64Placement?: DaemonSetArm64;
+}
+
+export interface DaemonSetArm64 {
+  /** The cluster's arm64 taint (learned from its arm64 nodes, else configured, else the default). */
+  taint: Taint;
+  toleratesArm64Taint: boolean;
+  selectsArm64: boolean;
+  arm64Nodes: number;
+  /** arm64 nodes running one of its pods. */
+  arm64WithPod: number;
 }
 
 export type ClusterInventory =
@@ -81,6 +95,8 @@ export interface InventoryOptions {
   owner?: (w: { cluster: string; kind: string; namespace: string; name: string; labels: Record<string, string> }) => OwnerInfo | undefined;
   /** Labels/annotations naming the team, first found wins (after the catalog). */
   teamLabels?: string[];
+  /** kubernetes.clusters.<name>.arm64Taint: used when the cluster has no arm64 node to learn it from. */
+  configuredTaint?(cluster: string): Taint | undefined;
   /** Container names that are sidecars (native sidecars are detected from restartPolicy: Always). */
   sidecarContainers?: string[];
   blockReason?: BlockReason;
@@ -110,13 +126,13 @@ export async function takeInventory(o: InventoryOptions): Promise<Inventory> {
   const raw = await Promise.all(
     names.map(async (name) => {
       try {
-        return { name, ok: true as const, data: await readCluster(o.kubernetes.cluster(name)) };
+        return { name, ok: true as const, data: await readCluster(o.kubernetes.cluster(name), o.configuredTaint?.(name)) };
       } catch (err) {
         return { name, ok: false as const, error: (err as Error).message };
       }
     }),
   );
-  const partial = raw.map((r) => (r.ok ? { name: r.name, acc: accumulate(r.data, o.sidecarContainers ?? []), nodes: r.data.nodes } : r));
+  const partial = raw.map((r) => (r.ok ? { name: r.name, acc: accumulate(r.data, o.sidecarContainers ?? []), nodes: r.data.nodes, placements: r.data.placements } : r));
 
   // Each distinct image is looked up once for all clusters; the registry adapter caches and dedupes.
   const distinct = new Set<string>();
@@ -137,7 +153,7 @@ export async function takeInventory(o: InventoryOptions): Promise<Inventory> {
     takenAt: now.toISOString(),
     clusters: partial.map((p): ClusterInventory =>
       'acc' in p
-        ? { cluster: p.name, ok: true, nodes: p.nodes, workloads: p.acc.map((a) => finish(p.name, a, verdicts, o)).sort(byKey) }
+        ? { cluster: p.name, ok: true, nodes: p.nodes, workloads: p.acc.map((a) => finish(p.name, a, verdicts, o, p.placements)).sort(byKey) }
         : { cluster: p.name, ok: false, error: p.error },
     ),
   };
@@ -148,10 +164,12 @@ interface ClusterData {
   pods: V1Pod[];
   owners: Map<string, { kind: string; meta: V1ObjectMeta }>;
   templates: Template[];
+  /** DaemonSets by `namespace/name`: whether their pods can go to arm64 nodes (arm64WithPod counted later). */
+  placements: Map<string, Omit<DaemonSetArm64, 'arm64WithPod'>>;
 }
 
 /** Every list at once (each paginated by the adapter); one failure fails the cluster, loudly. */
-async function readCluster(c: KubeCluster): Promise<ClusterData> {
+async function readCluster(c: KubeCluster, configuredTaint?: Taint): Promise<ClusterData> {
   const [nodes, pods, replicaSets, deployments, statefulSets, daemonSets, jobs, cronJobs] = await Promise.all([
     c.listNodes(), c.listPods(), c.listReplicaSets(), c.listDeployments(), c.listStatefulSets(), c.listDaemonSets(), c.listJobs(), c.listCronJobs(),
   ]);
@@ -164,7 +182,15 @@ async function readCluster(c: KubeCluster): Promise<ClusterData> {
     ...daemonSets.map((d) => ({ kind: 'DaemonSet', meta: d.metadata!, spec: d.spec?.template?.spec })),
     ...cronJobs.map((cj) => ({ kind: 'CronJob', meta: cj.metadata!, spec: cj.spec?.jobTemplate?.spec?.template?.spec })),
   ];
+  const taint = effectiveTaint(nodes as NodeLike[], configuredTaint).taint;
+  const placements = new Map(
+    daemonSets.map((d) => {
+      const { toleratesArm64Taint, selectsArm64, arm64Nodes } = daemonSetPlacement(d.spec?.template?.spec ?? {}, nodes as NodeLike[], taint);
+      return [`${d.metadata?.namespace}/${d.metadata?.name}`, { taint, toleratesArm64Taint, selectsArm64, arm64Nodes }];
+    }),
+  );
   return {
+    placements,
     nodes: nodes.map((n) => ({
       name: n.metadata?.name ?? '',
       arch: n.metadata?.labels?.[ARCH_LABEL] ?? n.status?.nodeInfo?.architecture ?? 'unknown',
@@ -292,13 +318,19 @@ function imagesOf(spec: V1PodSpec | undefined, sidecarNames: string[]): Map<stri
   return out;
 }
 
-function finish(cluster: string, a: Acc, verdicts: Map<string, ImageResult>, o: InventoryOptions): Workload {
+function finish(cluster: string, a: Acc, verdicts: Map<string, ImageResult>, o: InventoryOptions, placements: ClusterData['placements']): Workload {
   if (a.pods === 0 && a.spec) for (const [image, sidecar] of imagesOf(a.spec, o.sidecarContainers ?? [])) a.images.set(image, sidecar);
   const images: WorkloadImage[] = [...a.images].sort(([x], [y]) => (x < y ? -1 : 1)).map(([image, sidecar]) => imageVerdict(image, sidecar, verdicts.get(image), o.blockReason));
   const labels = { ...(a.meta?.annotations ?? {}), ...(a.meta?.labels ?? {}) };
   const owner = o.owner?.({ cluster, kind: a.kind, namespace: a.namespace, name: a.name, labels });
   const team = owner?.team ?? (o.teamLabels ?? []).map((l) => labels[l]).find(Boolean);
   const { status, reason } = statusOf(a, images);
+  const placement = a.kind === 'DaemonSet' ? placements.get(`${a.namespace}/${a.name}`) : undefined;
+  const arm64Placement = placement ? { ...placement, arm64WithPod: a.podsByArch.arm64 ?? 0 } : undefined;
+  // A multi-arch DaemonSet that selects arm64 nodes but does not tolerate their taint misses them (all of the
+  // tainted ones now; every one once there are arm64 nodes).
+  const p = arm64Placement;
+  const untolerated = !!p && p.selectsArm64 && !p.toleratesArm64Taint && (p.arm64Nodes === 0 || p.arm64WithPod < p.arm64Nodes) && images.length > 0 && images.every((i) => i.arm64 === 'yes');
   return {
     cluster,
     kind: a.kind,
@@ -315,7 +347,8 @@ function finish(cluster: string, a: Acc, verdicts: Map<string, ImageResult>, o: 
     images,
     status,
     ...(reason ? { reason } : {}),
-    blocksNodeGroups: images.some((i) => i.arm64 === 'no' && (i.sidecar || a.kind === 'DaemonSet')),
+    blocksNodeGroups: untolerated || images.some((i) => i.arm64 === 'no' && (i.sidecar || a.kind === 'DaemonSet')),
+    ...(arm64Placement ? { arm64Placement } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import type { DigestConfig } from './config.ts';
 import { estimateCost, type CostEstimate, type PriceTable } from './cost.ts';
 import { sharesOf, totalsOf, type Changes, type HistoryPoint, type Shares, type Totals, type Trend } from './history.ts';
 import { workloadKey, type Inventory, type Workload } from './inventory.ts';
+import type { FoundProblem, MoveTrigger } from '../nodes/move-watch.ts';
 
 export interface ClusterLine {
   name: string;
@@ -35,11 +36,20 @@ export interface ReadyItem {
 
 export interface BlockerGroup {
   cause: string;
+  /** The image without arm64; absent for a DaemonSet that does not tolerate the arm64 taint. */
   image: string;
   /** DaemonSets and sidecars: they keep arm64 node groups from running everything. */
   nodeGroups: boolean;
   workloads: string[];
+  /** What it is, in the order the list leads with: DaemonSets first, then sidecars, then the rest. */
+  source?: 'daemonset' | 'sidecar' | 'workload';
+  /** A multi-arch DaemonSet that does not tolerate the cluster's arm64 taint (kubectl notation). */
+  untoleratedTaint?: string;
+  /** DaemonSets: the arm64 nodes, and how many of them miss their pod (summed over the group). */
+  arm64Nodes?: { total: number; missing: number };
 }
+
+const SOURCE_ORDER = ['daemonset', 'sidecar', 'workload'];
 
 export interface UnknownSummary {
   workloads: { key: string; reason: string }[];
@@ -51,6 +61,16 @@ export interface OpenPr {
   url: string;
   kind: string;
   number: number;
+}
+
+/** A problem the watch after a move found (src/nodes/move-watch.ts), recently. */
+export interface MoveProblemItem {
+  service: string;
+  cluster?: string;
+  namespace: string;
+  deployment: string;
+  trigger: MoveTrigger;
+  problem: FoundProblem;
 }
 
 export interface DigestModel {
@@ -71,6 +91,8 @@ export interface DigestModel {
   blockers: BlockerGroup[];
   unknown: UnknownSummary;
   prs: OpenPr[];
+  /** Problems found after moves in the last days, newest first. */
+  moveProblems?: MoveProblemItem[];
   /** Daily points for the burn-down (empty for team digests, whose history is not kept apart). */
   series: HistoryPoint[];
   topN: number;
@@ -79,7 +101,7 @@ export interface DigestModel {
 }
 
 
-export type ModelBase = Pick<DigestModel, 'day' | 'generatedAt' | 'prs' | 'topN' | 'changes' | 'trend' | 'series' | 'discoveryLabel'> & { team?: string };
+export type ModelBase = Pick<DigestModel, 'day' | 'generatedAt' | 'prs' | 'moveProblems' | 'topN' | 'changes' | 'trend' | 'series' | 'discoveryLabel'> & { team?: string };
 
 export function buildModel(inv: Inventory, prices: PriceTable, cfg: DigestConfig, base: ModelBase, filter: (w: Workload) => boolean = () => true): DigestModel {
   const all: Workload[] = [];
@@ -123,15 +145,27 @@ export function buildModel(inv: Inventory, prices: PriceTable, cfg: DigestConfig
     .sort((a, b) => Number(Boolean(b.service)) - Number(Boolean(a.service)) || b.monthlySaving - a.monthlySaving || (a.key < b.key ? -1 : 1));
 
   const blockers = new Map<string, BlockerGroup>();
+  const add = (key: string, fresh: BlockerGroup, w: Workload): void => {
+    const g = blockers.get(key) ?? fresh;
+    g.nodeGroups ||= fresh.nodeGroups;
+    if (SOURCE_ORDER.indexOf(fresh.source!) < SOURCE_ORDER.indexOf(g.source!)) g.source = fresh.source;
+    g.workloads.push(label(w));
+    const p = w.arm64Placement;
+    if (p) g.arm64Nodes = { total: (g.arm64Nodes?.total ?? 0) + p.arm64Nodes, missing: (g.arm64Nodes?.missing ?? 0) + Math.max(0, p.arm64Nodes - p.arm64WithPod) };
+    blockers.set(key, g);
+  };
   for (const w of all) {
     if (w.status !== 'blocked' && !w.blocksNodeGroups) continue;
+    const p = w.arm64Placement;
+    if (p && w.blocksNodeGroups && !p.toleratesArm64Taint && w.images.every((i) => i.arm64 === 'yes')) {
+      const taint = `${p.taint.key}${p.taint.value ? `=${p.taint.value}` : ''}:${p.taint.effect}`;
+      add(`taint:${label(w)}`, { cause: `multi-arch, but does not tolerate the arm64 taint ${taint}`, image: '', nodeGroups: true, workloads: [], source: 'daemonset', untoleratedTaint: taint }, w);
+      continue;
+    }
     for (const i of w.images) {
       if (i.arm64 !== 'no') continue;
-      const nodeGroups = i.sidecar || w.kind === 'DaemonSet';
-      const g = blockers.get(i.image) ?? { cause: i.reason ?? `${i.image} has no linux/arm64`, image: i.image, nodeGroups: false, workloads: [] };
-      g.nodeGroups ||= nodeGroups;
-      g.workloads.push(label(w));
-      blockers.set(i.image, g);
+      const source = w.kind === 'DaemonSet' ? 'daemonset' : i.sidecar ? 'sidecar' : 'workload';
+      add(i.image, { cause: i.reason ?? `${i.image} has no linux/arm64`, image: i.image, nodeGroups: source !== 'workload', workloads: [], source }, w);
     }
   }
 
@@ -145,7 +179,9 @@ export function buildModel(inv: Inventory, prices: PriceTable, cfg: DigestConfig
     teams: groupRemaining(all, (w) => w.team ?? '(no team)'),
     ready,
     readyCount: ready.length,
-    blockers: [...blockers.values()].sort((a, b) => Number(b.nodeGroups) - Number(a.nodeGroups) || b.workloads.length - a.workloads.length || (a.image < b.image ? -1 : 1)),
+    blockers: [...blockers.values()].sort(
+      (a, b) => SOURCE_ORDER.indexOf(a.source!) - SOURCE_ORDER.indexOf(b.source!) || Number(!!a.untoleratedTaint) - Number(!!b.untoleratedTaint) || b.workloads.length - a.workloads.length || (a.cause < b.cause ? -1 : 1),
+    ),
     unknown: {
       workloads: all.filter((w) => w.status === 'unknown').map((w) => ({ key: label(w), reason: w.reason ?? 'unknown' })),
       podsWithoutRequests: all.reduce((n, w) => n + w.podsWithoutRequests, 0),

@@ -26,6 +26,8 @@ export interface WebhookOptions {
   installationId?: string;
   /** Runs a PR's check; called after the 202 is sent. Must not throw. */
   checkPull(pr: PullRequestRef, trigger: string): Promise<void>;
+  /** A PR was merged (closed with `merged: true`): the selectors PR's watch after a move. Must not throw. */
+  pullMerged?(pr: { repo: string; number: number; url: string }): Promise<void>;
   /** Keeps background work visible to graceful shutdown. */
   track<T>(work: Promise<T>): Promise<T>;
 }
@@ -42,6 +44,9 @@ export function githubWebhookRoute(opts: WebhookOptions): RouteHandler {
     baseSha: pr.base.sha,
   });
   webhooks.on('pull_request', async ({ payload }) => {
+    if (payload.action === 'closed' && payload.pull_request.merged && opts.pullMerged) {
+      return opts.pullMerged({ repo: payload.repository.full_name, number: payload.pull_request.number, url: payload.pull_request.html_url });
+    }
     if (!PULL_ACTIONS.has(payload.action)) return;
     await opts.checkPull(pull(payload.repository, payload.pull_request, payload.pull_request.html_url), `pull_request.${payload.action}`);
   });

@@ -1,7 +1,7 @@
 // After a move (a canary's arm64 Deployment starts, a selectors PR merges), watch the workload's pods for a
 // few minutes: pods that cannot be scheduled or scaled up for, binaries that are not arm64, images without
-// linux/arm64. Returns the first problem found (to tell the service's channel once) and records it in the
-// store for the digest; returns undefined when the pods stayed healthy for the whole watch.
+// linux/arm64. Returns the first problem found, or undefined when the pods stayed healthy for the whole
+// watch (or it was cancelled). The watcher (move-watch.ts) decides when to watch and what to do with it.
 import type { Kubernetes } from '../adapters/kubernetes.ts';
 import { classifyPod, crashLooping, type MoveProblem, type PodEvent, type WatchedPod } from './pod-problems.ts';
 
@@ -13,28 +13,16 @@ export interface MoveTarget {
   deployment: string;
 }
 
-export interface MoveProblemRecord extends MoveProblem {
-  service: string;
-  cluster?: string;
-  namespace: string;
-  deployment: string;
-  at: string;
-}
-
-export const MOVE_PROBLEMS_SECTION = 'moveProblems';
-export type MoveProblemsData = { items: MoveProblemRecord[] };
-export const emptyMoveProblems = (): MoveProblemsData => ({ items: [] });
-
 export interface AfterMoveDeps {
   kube: Kubernetes;
   now(): Date;
-  /** Waits between polls; the bot passes a timer, tests may pass their own. */
-  sleep(ms: number): Promise<void>;
-  record(problem: MoveProblemRecord): Promise<void>;
+  /** Waits between polls; resolves early when the signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export interface WatchOptions {
-  durationMs: number;
+  /** The watch ends at this instant (a resumed watch keeps its original end). */
+  until: Date;
   intervalMs: number;
   signal?: AbortSignal;
 }
@@ -64,17 +52,13 @@ async function inspect(deps: AfterMoveDeps, t: MoveTarget): Promise<MoveProblem 
   return undefined;
 }
 
-export async function watchAfterMove(deps: AfterMoveDeps, target: MoveTarget, opts: WatchOptions): Promise<MoveProblemRecord | undefined> {
-  const until = deps.now().getTime() + opts.durationMs;
+export async function watchAfterMove(deps: AfterMoveDeps, target: MoveTarget, opts: WatchOptions): Promise<MoveProblem | undefined> {
+  const until = opts.until.getTime();
   for (;;) {
     if (opts.signal?.aborted) return undefined;
     const problem = await inspect(deps, target);
-    if (problem) {
-      const record: MoveProblemRecord = { ...problem, service: target.service, ...(target.cluster ? { cluster: target.cluster } : {}), namespace: target.namespace, deployment: target.deployment, at: deps.now().toISOString() };
-      await deps.record(record);
-      return record;
-    }
+    if (problem) return problem;
     if (deps.now().getTime() + opts.intervalMs > until) return undefined;
-    await deps.sleep(opts.intervalMs);
+    await deps.sleep(opts.intervalMs, opts.signal);
   }
 }

@@ -24,8 +24,8 @@ export interface PodLike {
 
 export interface DaemonSetLike {
   metadata?: { name?: string; namespace?: string; uid?: string };
-  spec?: { template?: { spec?: PodPlacement & { containers?: ContainerLike[]; initContainers?: ContainerLike[] } } };
-  status?: { desiredNumberScheduled?: number; currentNumberScheduled?: number };
+  spec?: { selector?: { matchLabels?: Record<string, string> }; template?: { spec?: PodPlacement & { containers?: ContainerLike[]; initContainers?: ContainerLike[] } } };
+  status?: { desiredNumberScheduled?: number; currentNumberScheduled?: number; numberMisscheduled?: number };
 }
 
 export interface KarpenterPoolLike {
@@ -43,7 +43,13 @@ export interface PreflightInput {
   autoscalingGroups?: Omit<AutoscalingGroup, 'canScaleFromZero' | 'blockingTaints'>[];
   managedNodeGroups?: Omit<ManagedNodeGroup, 'blockingTaints'>[];
   daemonSets?: DaemonSetLike[];
+  /** Pods that carry injected sidecars (the use case lists only those). */
   pods?: PodLike[];
+  /**
+   * The pods of the DaemonSets whose status does not show where they run (see daemonSetNeedsPods), by
+   * DaemonSet uid; every other DaemonSet's arm64 coverage follows from its status and the nodes.
+   */
+  daemonSetPods?: Map<string, PodLike[]>;
   /** Architecture answers for every image of DaemonSets and sidecars. */
   images: Map<string, ImageArch>;
   /** What could not be read (nodes undefined means they could not). */
@@ -102,20 +108,55 @@ function poolArchitectures(p: KarpenterPoolLike): string[] | 'any' {
   return allowed;
 }
 
-function coverage(ds: DaemonSetLike, nodes: NodeLike[], pods: PodLike[], images: Map<string, ImageArch>, taint: Taint): DaemonSetCoverage {
+/** Tolerations the DaemonSet controller adds to every DaemonSet pod (node conditions and cordons). */
+const DAEMONSET_TOLERATIONS = ['not-ready', 'unreachable', 'disk-pressure', 'memory-pressure', 'pid-pressure', 'unschedulable', 'network-unavailable'].map((c) => ({ key: `node.kubernetes.io/${c}`, operator: 'Exists' }));
+
+/** Whether the DaemonSet controller places one of its pods on this node: selector and affinity, and every taint tolerated. */
+function admits(spec: PodPlacement, n: NodeLike): boolean {
+  return selectsNode(spec, n.metadata?.labels ?? {}) && blockingTaints([...(spec.tolerations ?? []), ...DAEMONSET_TOLERATIONS], n.spec?.taints).length === 0;
+}
+
+/**
+ * True when a DaemonSet's status does not prove where its pods are, so its own pods must be read: it is
+ * short of pods, has pods where it should not, or wants a number of nodes other than the nodes it admits.
+ * Otherwise it runs one pod on every node it admits, and its arm64 coverage follows from the nodes.
+ */
+export function daemonSetNeedsPods(ds: DaemonSetLike, nodes: NodeLike[]): boolean {
+  const st = ds.status ?? {};
+  const spec = ds.spec?.template?.spec ?? {};
+  if ((st.numberMisscheduled ?? 0) > 0 || st.currentNumberScheduled !== st.desiredNumberScheduled) return true;
+  return nodes.filter((n) => admits(spec, n)).length !== st.desiredNumberScheduled;
+}
+
+/**
+ * Whether a DaemonSet's pods can go to arm64 nodes: it tolerates the arm64 taint, and its selector or
+ * affinity admits the arm64 nodes (the arm64 label when there are none yet); `arm64Admitting`: the arm64
+ * nodes that take one of its pods. Shared with the digest's blocker list.
+ */
+export function daemonSetPlacement(spec: PodPlacement, nodes: NodeLike[], taint: Taint): { toleratesArm64Taint: boolean; selectsArm64: boolean; arm64Nodes: number; arm64Admitting: number } {
+  const arm64 = nodes.filter((n) => archOf(n) === 'arm64');
+  return {
+    toleratesArm64Taint: blockingTaints(spec.tolerations, [taint]).length === 0,
+    selectsArm64: arm64.length ? arm64.some((n) => selectsNode(spec, n.metadata?.labels ?? {})) : selectsNode(spec, { [ARCH_LABEL]: 'arm64' }),
+    arm64Nodes: arm64.length,
+    arm64Admitting: arm64.filter((n) => admits(spec, n)).length,
+  };
+}
+
+function coverage(ds: DaemonSetLike, nodes: NodeLike[], ownPods: Map<string, PodLike[]> | undefined, images: Map<string, ImageArch>, taint: Taint): DaemonSetCoverage {
   const spec = ds.spec?.template?.spec ?? {};
   const refs = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map((c) => c.image).filter((i): i is string => !!i);
   const dsImages = [...new Set(refs)].map((image) => images.get(image) ?? { image, status: 'unknown' as const, reason: 'not checked' });
   const arm64 = nodes.filter((n) => archOf(n) === 'arm64');
-  const byName = new Map(nodes.map((n) => [n.metadata?.name, n]));
-  const uid = ds.metadata?.uid;
-  const own = pods.filter((p) => p.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet' && o.uid === uid));
-  const arm64Scheduled = own.filter((p) => {
-    const n = byName.get(p.spec?.nodeName);
-    return n && archOf(n) === 'arm64';
-  }).length;
-  const tolerates = blockingTaints(spec.tolerations, [taint]).length === 0;
-  const selectsArm64 = arm64.length ? arm64.some((n) => selectsNode(spec, n.metadata?.labels ?? {})) : selectsNode(spec, { [ARCH_LABEL]: 'arm64' });
+  const uid = ds.metadata?.uid ?? '';
+  const own = ownPods?.get(uid)?.filter((p) => p.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet' && o.uid === uid));
+  let arm64Scheduled: number;
+  if (own) {
+    const byName = new Map(nodes.map((n) => [n.metadata?.name, n]));
+    const onArm64 = new Set(own.filter((p) => byName.get(p.spec?.nodeName) && archOf(byName.get(p.spec?.nodeName)!) === 'arm64').map((p) => p.spec?.nodeName));
+    arm64Scheduled = onArm64.size;
+  } else arm64Scheduled = arm64.filter((n) => admits(spec, n)).length;
+  const { toleratesArm64Taint: tolerates, selectsArm64 } = daemonSetPlacement(spec, nodes, taint);
   const problems: DaemonSetCoverage['problems'] = [];
   if (dsImages.some((i) => i.status === 'amd64-only')) problems.push('image-without-arm64');
   else if (dsImages.some((i) => i.status === 'unknown')) problems.push('image-unknown');
@@ -233,7 +274,7 @@ export function analysePreflight(input: PreflightInput): ClusterPreflight {
   }
   const managedNodeGroups = input.managedNodeGroups?.map((g) => ({ ...g, blockingTaints: blockingTaints(tolerations, g.taints) }));
 
-  const daemonSets = (input.daemonSets ?? []).map((ds) => coverage(ds, nodes, input.pods ?? [], input.images, taint.taint));
+  const daemonSets = (input.daemonSets ?? []).map((ds) => coverage(ds, nodes, input.daemonSetPods, input.images, taint.taint));
   const verdict = decide({ input, issues, usable: usable.length, nodePools, autoscalingGroups, managedNodeGroups });
   return {
     cluster: input.cluster,

@@ -29,3 +29,21 @@ export const awsConfigSchema = z
     clusterNames: z.record(z.string(), z.string().min(1)).default({}),
   })
   .strict();
+
+/** `afterMove`: watching a service's pods after its canary starts or its selectors PR merges. */
+export const afterMoveConfigSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** How long the pods are watched after the move. */
+    watchMinutes: z.number().positive().max(120).default(10),
+    /** Seconds between two looks at the pods (and between looks for new moves). */
+    pollSeconds: z.number().positive().max(600).default(20),
+    /** Watches run at once at most (each reads one Deployment's pods). */
+    concurrency: z.number().int().min(1).max(32).default(4),
+    /** Finished watches are kept this long, for the digest. */
+    keepDays: z.number().int().min(1).max(365).default(30),
+  })
+  .strict()
+  .default({ enabled: true, watchMinutes: 10, pollSeconds: 20, concurrency: 4, keepDays: 30 });
+
+export type AfterMoveConfig = z.infer<typeof afterMoveConfigSchema>;

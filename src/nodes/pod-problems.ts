@@ -15,6 +15,8 @@ export interface MoveProblem {
   kind: MoveProblemKind;
   pod: string;
   container?: string;
+  /** The image of that container, as the pod spec names it. */
+  image?: string;
   /** The runtime's or scheduler's own words, cut to one line. */
   message: string;
 }
@@ -27,6 +29,7 @@ interface ContainerStatusLike {
 
 export interface WatchedPod {
   metadata?: { name?: string };
+  spec?: { containers?: { name: string; image?: string }[]; initContainers?: { name: string; image?: string }[] };
   status?: { phase?: string; containerStatuses?: ContainerStatusLike[]; initContainerStatuses?: ContainerStatusLike[] };
 }
 
@@ -48,6 +51,12 @@ export function crashLooping(pod: WatchedPod): string[] {
 
 /** The first problem the evidence shows, most specific first; undefined when the pod looks fine so far. */
 export function classifyPod(pod: WatchedPod, events: PodEvent[], logTails: Record<string, string>): MoveProblem | undefined {
+  const found = classify(pod, events, logTails);
+  const image = found?.container ? [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === found.container)?.image : undefined;
+  return found && image ? { ...found, image } : found;
+}
+
+function classify(pod: WatchedPod, events: PodEvent[], logTails: Record<string, string>): MoveProblem | undefined {
   const name = pod.metadata?.name ?? '';
   const all = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const c of all) {

@@ -1,11 +1,15 @@
-// The `nodes` use case: reads one or every cluster's nodes, Karpenter NodePools, DaemonSets and pods, the
-// AWS node groups when AWS is configured, and the registry's answer for DaemonSet and sidecar images, then
-// judges them (analyse.ts). Reads run concurrently; a read that fails becomes an `unreadable` fact.
+// The `nodes` use case: reads one or every cluster's nodes, Karpenter NodePools, DaemonSets and the pods
+// that carry injected sidecars, the AWS node groups when AWS is configured, and the registry's answer for
+// DaemonSet and sidecar images, then judges them (analyse.ts). It never lists every pod of the cluster: a
+// DaemonSet's status tells where its pods are, and only a DaemonSet whose status does not (short of pods,
+// misscheduled) has its own pods listed, by its selector. Reads run concurrently; a read that fails becomes
+// an `unreadable` fact.
 import type { KubeCluster, Kubernetes } from '../adapters/kubernetes.ts';
 import { AwsError, type AwsNodeGroups, type RawAutoscalingGroup } from '../adapters/aws.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { hasArm64 } from '../readiness/image-types.ts';
-import { analysePreflight, ARCH_LABEL_TAG, imagesToCheck, type DaemonSetLike, type KarpenterPoolLike, type NodeLike, type PodLike, type PreflightInput } from './analyse.ts';
+import { analysePreflight, ARCH_LABEL_TAG, daemonSetNeedsPods, imagesToCheck, type DaemonSetLike, type KarpenterPoolLike, type NodeLike, type PodLike, type PreflightInput } from './analyse.ts';
+import { mapLimit } from '../readiness/scan.ts';
 import type { AutoscalingGroup, ClusterPreflight, ImageArch, NodesIssue, NodesReport, Source } from './model.ts';
 import type { Taint } from '../scheduling/taints.ts';
 
@@ -21,6 +25,10 @@ export interface NodesDeps {
 type Unreadable = Extract<NodesIssue, { kind: 'unreadable' }>;
 
 const KARPENTER_VERSIONS = ['v1', 'v1beta1'];
+/** Labels the injectors put on every pod they inject: Istio's sidecar injector and Linkerd's proxy injector. */
+const INJECTED_POD_LABELS = ['security.istio.io/tlsMode', 'linkerd.io/control-plane-ns'];
+/** DaemonSets whose pods are listed at once. */
+const DAEMONSET_READS = 8;
 const TAINT_TAG_PREFIX = 'k8s.io/cluster-autoscaler/node-template/taint/';
 
 export async function preflightNodes(deps: NodesDeps, cluster?: string): Promise<NodesReport> {
@@ -31,14 +39,23 @@ export async function preflightNodes(deps: NodesDeps, cluster?: string): Promise
 async function preflightCluster(deps: NodesDeps, cluster: KubeCluster): Promise<ClusterPreflight> {
   const unreadable: Unreadable[] = [];
   const read = reader(unreadable);
-  const [nodes, nodePools, daemonSets, pods, aws] = await Promise.all([
-    read('nodes', () => cluster.listNodes() as Promise<NodeLike[]>),
+  // Each later step starts as soon as what it needs is read: DaemonSet images once the DaemonSets are known,
+  // a DaemonSet's own pods once the nodes are too, sidecar images once the injected pods are.
+  const nodesRead = read('nodes', () => cluster.listNodes() as Promise<NodeLike[]>);
+  const daemonSetsRead = read('daemonsets', () => cluster.listDaemonSets() as Promise<DaemonSetLike[]>);
+  const podsRead = read('pods', () => injectedPods(cluster));
+  const [nodes, nodePools, daemonSets, pods, aws, daemonSetPods, dsImages, sidecarImages] = await Promise.all([
+    nodesRead,
     read('nodepools', () => karpenterPools(cluster)),
-    read('daemonsets', () => cluster.listDaemonSets() as Promise<DaemonSetLike[]>),
-    read('pods', () => cluster.listPods() as Promise<PodLike[]>),
+    daemonSetsRead,
+    podsRead,
     deps.aws ? awsGroups(deps.aws, cluster.name, unreadable) : undefined,
+    Promise.all([nodesRead, daemonSetsRead]).then(([n, ds]) => read('pods', () => podsOfDaemonSets(cluster, (ds ?? []).filter((d) => daemonSetNeedsPods(d, n ?? []))))),
+    daemonSetsRead.then((ds) => imageAnswers(deps.registry, imagesToCheck(ds ?? [], []))),
+    podsRead.then((p) => imageAnswers(deps.registry, imagesToCheck([], p ?? []))),
   ]);
-  const images = await imageAnswers(deps.registry, imagesToCheck(daemonSets ?? [], pods ?? []));
+  const images = dsImages;
+  for (const [k, v] of sidecarImages) images.set(k, v);
   const input: PreflightInput = {
     cluster: cluster.name,
     configuredTaint: deps.configuredTaint(cluster.name),
@@ -47,10 +64,41 @@ async function preflightCluster(deps: NodesDeps, cluster: KubeCluster): Promise<
     ...(aws ?? {}),
     daemonSets: daemonSets ?? [],
     pods: pods ?? [],
+    ...(daemonSetPods ? { daemonSetPods } : {}),
     images,
     unreadable,
   };
   return analysePreflight(input);
+}
+
+/** The pods an injector injected (their label), once each: the sidecars' images and node architectures. */
+async function injectedPods(cluster: KubeCluster): Promise<PodLike[]> {
+  const lists = await Promise.all(INJECTED_POD_LABELS.map((label) => cluster.listPods({ labelSelector: label }) as Promise<PodLike[]>));
+  const seen = new Map<string, PodLike>();
+  for (const p of lists.flat()) seen.set(`${p.metadata?.namespace}/${p.metadata?.name}`, p);
+  return [...seen.values()];
+}
+
+/** `matchLabels` and `matchExpressions` as a label selector string, as kubectl writes it. */
+function selectorOf(ds: DaemonSetLike & { spec?: { selector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] } } }): string {
+  const sel = ds.spec?.selector;
+  const terms = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of sel?.matchExpressions ?? []) {
+    if (e.operator === 'In' || e.operator === 'NotIn') terms.push(`${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(',')})`);
+    else if (e.operator === 'Exists') terms.push(e.key);
+    else if (e.operator === 'DoesNotExist') terms.push(`!${e.key}`);
+  }
+  return terms.join(',');
+}
+
+/** The pods of these DaemonSets, by their selector in their namespace, a few DaemonSets at a time. */
+async function podsOfDaemonSets(cluster: KubeCluster, daemonSets: DaemonSetLike[]): Promise<Map<string, PodLike[]>> {
+  const out = new Map<string, PodLike[]>();
+  await mapLimit(daemonSets, DAEMONSET_READS, async (ds) => {
+    const pods = (await cluster.listPods({ namespace: ds.metadata?.namespace, labelSelector: selectorOf(ds) || undefined })) as PodLike[];
+    out.set(ds.metadata?.uid ?? '', pods);
+  });
+  return out;
 }
 
 async function karpenterPools(cluster: KubeCluster): Promise<KarpenterPoolLike[]> {

@@ -38,6 +38,7 @@ export function renderDigestBlocks(m: DigestModel): Block[] {
     ...(p.readyMore ? [context(p.readyMore)] : []),
     { type: 'divider' },
     section(p.blockers),
+    ...(p.moveProblems ? [section(p.moveProblems)] : []),
     section(p.unknown),
     section(p.prs),
     context(p.footer),

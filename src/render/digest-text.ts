@@ -53,6 +53,26 @@ function notInCatalog(r: DigestModel['ready'][number], label: string, f: Fmt): s
   return `not in the catalog: ${f.code(`kubectl -n ${r.namespace} label deployment/${r.name} ${label}=${r.name}`)} adds it (with catalog.discovery.enabled)`;
 }
 
+const moveProblemWords: Record<NonNullable<DigestModel['moveProblems']>[number]['problem']['kind'], string> = {
+  unschedulable: 'pods Pending, no node fits',
+  'no-scale-up': 'pods Pending, cluster-autoscaler adds no node',
+  'exec-format-error': 'exec format error (an amd64 binary)',
+  'image-platform-missing': 'no linux/arm64 manifest',
+};
+
+function moveProblemLine(p: NonNullable<DigestModel['moveProblems']>[number], f: Fmt): string {
+  const where = `${p.cluster ? `${p.cluster}: ` : ''}${p.namespace}/${p.deployment}`;
+  const after = p.trigger.kind === 'canary-started' ? 'canary' : f.link(p.trigger.url, `selectors PR #${p.trigger.number}`);
+  const groups = p.problem.nodes?.cannotScaleFromZero.map((g) => g.group) ?? [];
+  const fix =
+    p.problem.kind === 'exec-format-error' || p.problem.kind === 'image-platform-missing'
+      ? `build ${p.problem.image ? f.code(p.problem.image) : 'the image'} for linux/arm64`
+      : groups.length
+        ? `tag ${names(groups, 3, f)} with ${f.code('k8s.io/cluster-autoscaler/node-template/label/kubernetes.io/arch=arm64')}`
+        : `see ${f.code(`archshift nodes${p.cluster ? ` --cluster ${p.cluster}` : ''}`)}`;
+  return `• ${f.code(p.service)} (${where}, after its ${after}, ${p.problem.at.slice(0, 10)}): ${moveProblemWords[p.problem.kind]}: ${fix}`;
+}
+
 export interface DigestParts {
   title: string;
   headline: string;
@@ -68,6 +88,8 @@ export interface DigestParts {
   ready: { line: string; service?: string }[];
   readyMore?: string;
   blockers: string;
+  /** Problems the watch after a move found recently; absent when there were none. */
+  moveProblems?: string;
   unknown: string;
   prs: string;
   footer: string;
@@ -109,15 +131,21 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
 
   const nodeGroup = m.blockers.filter((b) => b.nodeGroups);
   const other = m.blockers.filter((b) => !b.nodeGroups);
-  const blockerLine = (b: DigestModel['blockers'][number]) => `• ${b.cause}: ${b.workloads.length} workload${b.workloads.length === 1 ? '' : 's'} (${names(b.workloads, 3, f)})`;
+  const missing = (b: DigestModel['blockers'][number]) => (b.arm64Nodes?.total ? `; missing on ${b.arm64Nodes.missing} of ${b.arm64Nodes.total} arm64 nodes` : b.untoleratedTaint ? '; no arm64 node yet' : '');
+  const blockerLine = (b: DigestModel['blockers'][number]) => `• ${b.cause}: ${b.workloads.length} workload${b.workloads.length === 1 ? '' : 's'} (${names(b.workloads, 3, f)})${missing(b)}`;
   const blockers = m.blockers.length
     ? [
-        ...(nodeGroup.length ? [`${f.bold('Block arm64 node groups')} (DaemonSets and sidecars without arm64):`, ...nodeGroup.slice(0, m.topN).map(blockerLine)] : []),
+        ...(nodeGroup.length ? [`${f.bold('Block arm64 node groups')} (DaemonSets first, then sidecars):`, ...nodeGroup.slice(0, m.topN).map(blockerLine)] : []),
         ...(nodeGroup.length > m.topN ? [`…and ${nodeGroup.length - m.topN} more`] : []),
         ...(other.length ? [`${f.bold('Other blockers')}:`, ...other.slice(0, m.topN).map(blockerLine)] : []),
         ...(other.length > m.topN ? [`…and ${other.length - m.topN} more`] : []),
       ].join('\n')
     : 'No blockers found.';
+
+  const moves = m.moveProblems ?? [];
+  const moveProblems = moves.length
+    ? [`${f.bold(`After a move (last 7 days): ${moves.length} problem${moves.length === 1 ? '' : 's'}`)}:`, ...moves.slice(0, m.topN).map((p) => moveProblemLine(p, f)), ...(moves.length > m.topN ? [`…and ${moves.length - m.topN} more`] : [])].join('\n')
+    : undefined;
 
   const reasons = new Map<string, string[]>();
   for (const u of m.unknown.workloads) {
@@ -150,6 +178,7 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
     ready,
     ...(m.readyCount > ready.length ? { readyMore: `…and ${m.readyCount - ready.length} more (${f.code('archshift digest --print --json')} lists all)` } : {}),
     blockers,
+    ...(moveProblems ? { moveProblems } : {}),
     unknown,
     prs,
     footer: `Generated ${m.generatedAt} · shares count workloads fully on arm64; pods and CPU by the node they run on`,
@@ -179,6 +208,7 @@ export function renderDigestText(m: DigestModel, style: TextStyle = 'terminal'):
     '',
     p.blockers,
     '',
+    ...(p.moveProblems ? [p.moveProblems, ''] : []),
     p.unknown,
     '',
     p.prs,

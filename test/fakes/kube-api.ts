@@ -1,9 +1,10 @@
 // A Kubernetes API server double with real state: any resource path (core `/api/v1/...` and
-// `/apis/<group>/<version>/...`), list with labelSelector and limit/continue pagination, get, create
-// (409 AlreadyExists), replace (409 Conflict on a stale resourceVersion), patch (merge, strategic
-// treated as merge on built-in kinds and refused with 415 on custom resources, JSON Patch; a JSON body
-// sent as json-patch is refused as the real apiserver does), an expired continue token (410 Expired),
-// delete, and watch streams. Faults and latency can be injected per request.
+// `/apis/<group>/<version>/...`), list with labelSelector (a malformed one refused with 400, as the API
+// server does), fieldSelector (only the fields the API server supports per kind) and limit/continue
+// pagination, get, create (409 AlreadyExists), replace (409 Conflict on a stale resourceVersion), patch
+// (merge, strategic treated as merge on built-in kinds and refused with 415 on custom resources, JSON
+// Patch; a JSON body sent as json-patch is refused as the real apiserver does), an expired continue token
+// (410 Expired), delete, and watch streams. Faults and latency can be injected per request.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listenLocal } from './net.ts';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -238,6 +239,7 @@ export class FakeKubeApi {
     const fields = fieldSelector(route.plural, query.get('fieldSelector') ?? '');
     if (typeof fields === 'string') throw new FieldSelectorError(fields);
     const selector = labelSelector(query.get('labelSelector') ?? '');
+    if (typeof selector === 'string') throw new FieldSelectorError(selector);
     const prefix = `${route.prefix}|${route.plural}|`;
     return [...this.objects.entries()]
       .filter(([k, o]) => k.startsWith(prefix) && (!route.namespace || o.metadata.namespace === route.namespace) && selector(o) && fields(o))
@@ -269,8 +271,10 @@ export class FakeKubeApi {
   }
 
   private watch(route: Route, query: URLSearchParams, res: ServerResponse): void {
+    const selector = labelSelector(query.get('labelSelector') ?? '');
+    if (typeof selector === 'string') return send(res, 400, status(400, 'BadRequest', selector));
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-    const watcher: Watcher = { key: `${route.prefix}|${route.plural}`, namespace: route.namespace, res, selector: labelSelector(query.get('labelSelector') ?? '') };
+    const watcher: Watcher = { key: `${route.prefix}|${route.plural}`, namespace: route.namespace, res, selector };
     this.watchers.add(watcher);
     res.on('close', () => this.watchers.delete(watcher));
     const timeout = Number(query.get('timeoutSeconds') ?? 0);
@@ -347,23 +351,37 @@ function status(code: number, reason: string, message: string) {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: code < 300 ? 'Success' : 'Failure', message, reason, code };
 }
 
-/** Equality (`a=b`, `a==b`), inequality (`a!=b`), existence (`a`, `!a`) and set (`a in (x,y)`) selectors. */
-function labelSelector(expr: string): (o: KubeObject) => boolean {
+/** A label key as the API server validates it: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** A label value: empty, or at most 63 alphanumerics, `-`, `_`, `.`, starting and ending alphanumeric. */
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/**
+ * Equality (`a=b`, `a==b`), inequality (`a!=b`), existence (`a`, `!a`) and set (`a in (x,y)`, `a notin (x)`)
+ * selectors; anything else (a bad key, a stray operator) is refused with the API server's 400 words.
+ */
+function labelSelector(expr: string): ((o: KubeObject) => boolean) | string {
   const terms = expr.split(/,(?![^(]*\))/).map((t) => t.trim()).filter(Boolean);
-  return (o) => {
-    const labels = o.metadata.labels ?? {};
-    return terms.every((t) => {
-      let m: RegExpMatchArray | null;
-      if ((m = t.match(/^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
-        const set = m[3].split(',').map((s) => s.trim());
-        return m[2] === 'in' ? set.includes(labels[m[1]]) : !set.includes(labels[m[1]]);
-      }
-      if ((m = t.match(/^([\w./-]+)\s*!=\s*(.*)$/))) return labels[m[1]] !== m[2];
-      if ((m = t.match(/^([\w./-]+)\s*==?\s*(.*)$/))) return labels[m[1]] === m[2];
-      if (t.startsWith('!')) return !(t.slice(1) in labels);
-      return t in labels;
-    });
-  };
+  const tests: ((labels: Record<string, string>) => boolean)[] = [];
+  for (const t of terms) {
+    let m: RegExpMatchArray | null;
+    if ((m = t.match(/^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
+      const [, key, op, list] = m as unknown as [string, string, string, string];
+      const set = list.split(',').map((x) => x.trim());
+      if (!LABEL_KEY.test(key)) return `unable to parse requirement: invalid label key "${key}"`;
+      if (!set.every((v) => LABEL_VALUE.test(v))) return `unable to parse requirement: invalid label value in "${list}"`;
+      tests.push(op === 'in' ? (l) => set.includes(l[key]!) : (l) => !set.includes(l[key]!));
+    } else if ((m = t.match(/^([^=!\s]+)\s*(!=|==|=)\s*(.*)$/))) {
+      const [, key, op, value] = m as unknown as [string, string, string, string];
+      if (!LABEL_KEY.test(key)) return `unable to parse requirement: invalid label key "${key}"`;
+      if (!LABEL_VALUE.test(value)) return `unable to parse requirement: invalid label value: "${value}"`;
+      tests.push(op === '!=' ? (l) => l[key] !== value : (l) => l[key] === value);
+    } else if (LABEL_KEY.test(t.replace(/^!/, ''))) {
+      const key = t.replace(/^!/, '');
+      tests.push(t.startsWith('!') ? (l) => !(key in l) : (l) => key in l);
+    } else return `unable to parse requirement: found '${t}', expected: identifier`;
+  }
+  return (o) => tests.every((test) => test(o.metadata.labels ?? {}));
 }
 
 /** RFC 7386: objects merge, null deletes, everything else (lists included) replaces. */

@@ -68,6 +68,20 @@ describe('PostgreSQL store', () => {
     assert.deepEqual(again.section('prs', () => ({})).get(), { services: { payments: { base: { number: 1 }, selectors: { number: 2 } } } });
   });
 
+  test('watches after a move are rows of move_watches (migration 2), one per watch, read back by another replica', async () => {
+    const url = await pgs.database();
+    const [a, b] = [await open(url), await open(url)];
+    const watches = (s: Store) => s.section<Record<string, { state: string; toldAt?: string }>>('moveWatches', () => ({}));
+    await Promise.all([watches(a).update((d) => void (d['api|canary|t1'] = { state: 'watching' })), watches(b).update((d) => void (d['web|selectors|acme/k8s#4'] = { state: 'watching' }))]);
+    await watches(a).update((d) => void (d['api|canary|t1'] = { state: 'problem', toldAt: 't2' }));
+    assert.deepEqual(await pgs.sql(url, 'SELECT id, record FROM move_watches ORDER BY id'), [
+      { id: 'api|canary|t1', record: { state: 'problem', toldAt: 't2' } },
+      { id: 'web|selectors|acme/k8s#4', record: { state: 'watching' } },
+    ]);
+    await b.refresh();
+    assert.equal(watches(b).get()['api|canary|t1']?.toldAt, 't2');
+  });
+
   test('two replicas updating the same section at once never lose each other\'s writes', async () => {
     const url = await pgs.database();
     const [a, b] = [await open(url), await open(url)];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { KubeCluster, Kubernetes } from '../../src/adapters/kubernetes.ts';
-import { watchAfterMove, type MoveProblemRecord } from '../../src/nodes/after-move.ts';
+import { watchAfterMove } from '../../src/nodes/after-move.ts';
 import { classifyPod } from '../../src/nodes/pod-problems.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 
@@ -55,38 +55,39 @@ describe('watching a workload after its move, against the Kubernetes API double'
   });
   after(() => kube.stop());
 
-  const deps = (recorded: MoveProblemRecord[]) => ({
+  const deps = () => ({
     kube: new Kubernetes([new KubeCluster('fake', kube.kubeConfig())]),
     now: () => new Date(),
     sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
-    record: async (p: MoveProblemRecord) => void recorded.push(p),
   });
+  const within = (ms: number) => ({ until: new Date(Date.now() + ms), intervalMs: 50 });
 
-  it('finds the crash-looping arm64 pod, reads its previous log and records the problem once', async () => {
-    const recorded: MoveProblemRecord[] = [];
-    const found = await watchAfterMove(deps(recorded), { service: 'api', namespace: 'shop', deployment: 'api-arm64' }, { durationMs: 60_000, intervalMs: 50 });
+  it('finds the crash-looping arm64 pod, reads its previous log and names the container and its image', async () => {
+    const found = await watchAfterMove(deps(), { service: 'api', namespace: 'shop', deployment: 'api-arm64' }, within(60_000));
     assert.equal(found?.kind, 'exec-format-error');
     assert.equal(found?.container, 'api');
-    assert.deepEqual(recorded.map((r) => [r.service, r.kind]), [['api', 'exec-format-error']]);
+    assert.equal(found?.image, 'acme/api:1.4');
     const logRead = kube.requests.find((r) => r.path.endsWith('/pods/api-arm64-7d9/log'));
     assert.equal(logRead?.query.get('previous'), 'true');
     assert.equal(logRead?.query.get('container'), 'api');
   });
 
-  it('healthy pods for the whole watch: nothing to tell, nothing recorded', async () => {
-    const recorded: MoveProblemRecord[] = [];
-    const found = await watchAfterMove(deps(recorded), { service: 'web', namespace: 'shop', deployment: 'web-arm64' }, { durationMs: 150, intervalMs: 50 });
+  it('healthy pods for the whole watch: nothing to tell', async () => {
+    const found = await watchAfterMove(deps(), { service: 'web', namespace: 'shop', deployment: 'web-arm64' }, within(150));
     assert.equal(found, undefined);
-    assert.equal(recorded.length, 0);
   });
 
   it('events are asked for one pod by field selector, as the API server allows', async () => {
     kube.put('/api/v1/namespaces/shop/pods', { metadata: { name: 'web-arm64-2', namespace: 'shop', labels: { app: 'web-arm64' } }, spec: { containers: [{ name: 'web', image: 'web:1' }] }, status: { phase: 'Pending' } });
     kube.put('/api/v1/namespaces/shop/events', { metadata: { name: 'web-arm64-2.1', namespace: 'shop' }, involvedObject: { kind: 'Pod', name: 'web-arm64-2' }, reason: 'NotTriggerScaleUp', message: "pod didn't trigger scale-up: 2 max node group size reached" });
     kube.put('/api/v1/namespaces/shop/events', { metadata: { name: 'other.1', namespace: 'shop' }, involvedObject: { kind: 'Pod', name: 'other' }, reason: 'FailedScheduling', message: 'nope' });
-    const found = await watchAfterMove(deps([]), { service: 'web', namespace: 'shop', deployment: 'web-arm64' }, { durationMs: 60_000, intervalMs: 50 });
+    const found = await watchAfterMove(deps(), { service: 'web', namespace: 'shop', deployment: 'web-arm64' }, within(60_000));
     assert.deepEqual([found?.kind, found?.pod], ['no-scale-up', 'web-arm64-2']);
     const res = await fetch(`${kube.url}/api/v1/namespaces/shop/events?fieldSelector=spec.bogus%3Dx`, { headers: { authorization: `Bearer ${kube.token}` } });
     assert.equal(res.status, 400, 'the double refuses field labels the API server does not support');
+    const bad = await fetch(`${kube.url}/api/v1/pods?labelSelector=${encodeURIComponent('app=(x')}`, { headers: { authorization: `Bearer ${kube.token}` } });
+    assert.equal(bad.status, 400, 'and a label selector it cannot parse');
+    const ok = await fetch(`${kube.url}/api/v1/pods?labelSelector=${encodeURIComponent('security.istio.io/tlsMode,app notin (x, y),!gone')}&limit=1`, { headers: { authorization: `Bearer ${kube.token}` } });
+    assert.equal(ok.status, 200);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analysePreflight, type NodeLike, type PreflightInput } from '../../src/nodes/analyse.ts';
+import { analysePreflight, daemonSetNeedsPods, type NodeLike, type PreflightInput } from '../../src/nodes/analyse.ts';
 import type { Taint } from '../../src/scheduling/taints.ts';
 
 const NOEXEC: Taint = { key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoExecute' };
@@ -109,27 +109,42 @@ describe('node preflight verdicts', () => {
 
 describe('DaemonSets on arm64 nodes', () => {
   const nodes = [node('a1', 'amd64'), node('g1', 'arm64', [NOSCHED]), node('g2', 'arm64', [NOSCHED])];
-  const ds = (name: string, uid: string, image: string, tolerations: unknown[]) => ({
+  const ds = (name: string, uid: string, image: string, tolerations: unknown[], status = { desiredNumberScheduled: 1, currentNumberScheduled: 1 }) => ({
     metadata: { name, namespace: 'logging', uid },
     spec: { template: { spec: { containers: [{ name, image }], tolerations: tolerations as never } } },
-    status: { desiredNumberScheduled: 1, currentNumberScheduled: 1 },
+    status,
   });
   const pod = (owner: string, nodeName: string) => ({ metadata: { ownerReferences: [{ kind: 'DaemonSet', uid: owner }] }, spec: { nodeName } });
 
   it('a multi-arch DaemonSet that tolerates only NoExecute is flagged when the nodes taint NoSchedule, with the missing count', () => {
     const images = new Map([['fluent-bit:3.0.4', { image: 'fluent-bit:3.0.4', status: 'arm64' as const }]]);
-    const r = analysePreflight(input({ nodes, daemonSets: [ds('fluent-bit', 'u1', 'fluent-bit:3.0.4', [{ key: 'kubernetes.io/arch', operator: 'Exists', effect: 'NoExecute' }])], pods: [pod('u1', 'a1')], images }));
+    const fluent = ds('fluent-bit', 'u1', 'fluent-bit:3.0.4', [{ key: 'kubernetes.io/arch', operator: 'Exists', effect: 'NoExecute' }]);
+    assert.equal(daemonSetNeedsPods(fluent, nodes), false, 'its status (1 of 1, the one node it admits) says where its pods are');
+    const r = analysePreflight(input({ nodes, daemonSets: [fluent], images }));
     const d = r.daemonSets[0]!;
     assert.deepEqual(d.problems, ['does-not-tolerate-taint']);
     assert.equal(d.arm64Nodes, 2);
     assert.equal(d.arm64Scheduled, 0);
   });
 
-  it('a DaemonSet tolerating everything with an arm64 image covers the arm64 nodes', () => {
+  it('a DaemonSet tolerating everything with an arm64 image covers the arm64 nodes (from its status alone)', () => {
     const images = new Map([['node-exporter:1.8', { image: 'node-exporter:1.8', status: 'arm64' as const }]]);
-    const r = analysePreflight(input({ nodes, daemonSets: [ds('node-exporter', 'u2', 'node-exporter:1.8', [{ operator: 'Exists' }])], pods: [pod('u2', 'a1'), pod('u2', 'g1'), pod('u2', 'g2')], images }));
+    const exporter = ds('node-exporter', 'u2', 'node-exporter:1.8', [{ operator: 'Exists' }], { desiredNumberScheduled: 3, currentNumberScheduled: 3 });
+    assert.equal(daemonSetNeedsPods(exporter, nodes), false);
+    const r = analysePreflight(input({ nodes, daemonSets: [exporter], images }));
     assert.deepEqual(r.daemonSets[0]!.problems, []);
     assert.equal(r.daemonSets[0]!.arm64Scheduled, 2);
+  });
+
+  it('a DaemonSet short of pods is counted from its own pods, per arm64 node', () => {
+    const images = new Map([['node-exporter:1.8', { image: 'node-exporter:1.8', status: 'arm64' as const }]]);
+    const exporter = ds('node-exporter', 'u4', 'node-exporter:1.8', [{ operator: 'Exists' }], { desiredNumberScheduled: 3, currentNumberScheduled: 2 });
+    assert.equal(daemonSetNeedsPods(exporter, nodes), true);
+    // A status that disagrees with the nodes it admits is not trusted either.
+    assert.equal(daemonSetNeedsPods(ds('x', 'u5', 'x:1', [{ operator: 'Exists' }], { desiredNumberScheduled: 2, currentNumberScheduled: 2 }), nodes), true);
+    const daemonSetPods = new Map([['u4', [pod('u4', 'a1'), pod('u4', 'g2'), pod('other', 'g1')]]]);
+    const r = analysePreflight(input({ nodes, daemonSets: [exporter], daemonSetPods, images }));
+    assert.equal(r.daemonSets[0]!.arm64Scheduled, 1, 'a pod of another owner matched by the selector does not count');
   });
 
   it('an image without arm64 is the first problem named', () => {

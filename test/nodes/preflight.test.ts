@@ -53,7 +53,8 @@ function seed(api: FakeKubeApi, host: string): void {
   ds('node-exporter', 'uid-ne', 'prom/node-exporter:1.8.1', [{ operator: 'Exists' }], ['ip-10-0-1-1', 'ip-10-0-1-2', 'ip-10-0-2-1', 'ip-10-0-2-2']);
   ds('legacy-agent', 'uid-la', 'acme/legacy-agent:2.1', [{ operator: 'Exists' }], ['ip-10-0-1-1', 'ip-10-0-1-2']);
   api.put('/api/v1/namespaces/shop/pods', {
-    metadata: { name: 'checkout-1', namespace: 'shop', annotations: { 'sidecar.istio.io/status': JSON.stringify({ containers: ['istio-proxy'], initContainers: ['istio-init'] }) } },
+    // Istio's injector labels what it injects (security.istio.io/tlsMode) besides the status annotation.
+    metadata: { name: 'checkout-1', namespace: 'shop', labels: { app: 'checkout', 'security.istio.io/tlsMode': 'istio' }, annotations: { 'sidecar.istio.io/status': JSON.stringify({ containers: ['istio-proxy'], initContainers: ['istio-init'] }) } },
     spec: { nodeName: 'ip-10-0-1-1', containers: [{ name: 'app', image: `${host}/shop/checkout:1` }, { name: 'istio-proxy', image: `${host}/istio/proxyv2:1.13.4` }] },
   });
   api.put('/apis/karpenter.sh/v1/nodepools', {
@@ -110,7 +111,16 @@ function deps(opts: { aws?: boolean; taint?: typeof NOSCHED } = {}): NodesDeps {
 
 describe('archshift nodes: one cluster read for real', () => {
   it('learns the NoSchedule taint, finds the capacity and flags the DaemonSets and the sidecar', async () => {
+    const asked = kube.requests.length;
     const report = await preflightNodes(deps());
+    // Never every pod: injected pods by their injector's label, and only legacy-agent's own pods (its status,
+    // 2 of 2, disagrees with the 4 nodes it admits); the other DaemonSets' statuses say where their pods are.
+    const podLists = kube.requests.slice(asked).filter((r) => r.path.endsWith('/pods'));
+    assert.deepEqual(podLists.map((r) => `${r.path} ${r.query.get('labelSelector')}`).sort(), [
+      '/api/v1/namespaces/kube-system/pods app=legacy-agent',
+      '/api/v1/pods linkerd.io/control-plane-ns',
+      '/api/v1/pods security.istio.io/tlsMode',
+    ]);
     const c = report.clusters[0]!;
     assert.equal(c.verdict, 'arm64-ready');
     assert.deepEqual(c.taint, { taint: NOSCHED, source: 'nodes' });

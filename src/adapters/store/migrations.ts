@@ -54,6 +54,12 @@ export const MIGRATIONS: string[] = [
      seen_at timestamptz NOT NULL
    );
    CREATE INDEX slack_deliveries_seen_at ON slack_deliveries (seen_at);`,
+  // 2: the watches after a move (canary started, selectors PR merged) and the problems they found.
+  `CREATE TABLE move_watches (
+     id text PRIMARY KEY,
+     record jsonb NOT NULL,
+     updated_at timestamptz NOT NULL DEFAULT now()
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

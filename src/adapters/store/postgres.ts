@@ -1,10 +1,10 @@
 // The PostgreSQL driver, for several replicas on one database. Sections whose value is a map of records
-// (canaries by service, PR records by service and kind, digest history by cluster) are rows of their own
-// table; other sections are one JSON document. Every section has a row in `sections` whose version is
-// bumped by each update: an update locks that row (SELECT ... FOR UPDATE), re-reads the section when
-// another replica changed it, applies the change and writes only the rows that differ, all in one
-// transaction, so two replicas updating at once never lose each other's writes. Reads are served from
-// memory; refresh() re-reads the sections whose version moved.
+// (canaries by service, PR records by service and kind, digest history by cluster, watches after a move by
+// id) are rows of their own table; other sections are one JSON document. Every section has a row in
+// `sections` whose version is bumped by each update: an update locks that row (SELECT ... FOR UPDATE),
+// re-reads the section when another replica changed it, applies the change and writes only the rows that
+// differ, all in one transaction, so two replicas updating at once never lose each other's writes. Reads
+// are served from memory; refresh() re-reads the sections whose version moved.
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import type { PostgresConfig } from '../../config/store-config.ts';
@@ -24,6 +24,7 @@ const LAYOUTS: Record<string, Layout> = {
   canaries: { table: 'canaries', keys: ['service'], valueColumn: 'record' },
   prs: { table: 'pr_records', root: 'services', keys: ['service', 'kind'], valueColumn: 'record' },
   history: { table: 'digest_history', root: 'clusters', keys: ['cluster'], valueColumn: 'record' },
+  moveWatches: { table: 'move_watches', keys: ['id'], valueColumn: 'record' },
 };
 
 /** Keyed tables (Store.table) and their SQL tables. */
@@ -226,7 +227,8 @@ export class PostgresStore implements Store {
       'reading the store',
       `SELECT (SELECT count(*) FROM sections WHERE doc IS NOT NULL) + (SELECT count(*) FROM audit_log) +
               (SELECT count(*) FROM registry_cache) +
-              (SELECT count(*) FROM canaries) + (SELECT count(*) FROM pr_records) + (SELECT count(*) FROM digest_history) AS n`,
+              (SELECT count(*) FROM canaries) + (SELECT count(*) FROM pr_records) + (SELECT count(*) FROM digest_history) +
+              (SELECT count(*) FROM move_watches) AS n`,
     );
     return Number(rows[0].n) === 0;
   }
