@@ -13,14 +13,18 @@ export class LocalFileRefused extends Error {
   }
 }
 
-/** The file's bytes; throws LocalFileRefused for a non-regular or too large file, and fs errors as they are. */
-export async function readRegularFile(path: string, maxBytes: number): Promise<Buffer> {
+/**
+ * The file's bytes; throws LocalFileRefused for a non-regular or too large file, and fs errors as they are.
+ * `admit` is told the size before anything is read (a caller bounding the bytes it holds waits there).
+ */
+export async function readRegularFile(path: string, maxBytes: number, admit?: (size: number) => Promise<void>): Promise<Buffer> {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could refuse it.
   const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const info = await fh.stat();
     if (!info.isFile()) throw new LocalFileRefused('not-regular', 'not a regular file (a FIFO, socket or device); not read');
     if (info.size > maxBytes) throw new LocalFileRefused('too-large', `larger than ${maxBytes} bytes`, info.size);
+    await admit?.(info.size);
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
