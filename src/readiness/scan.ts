@@ -466,32 +466,32 @@ export class NativeScan {
       for (const k of kindsOf(rel)) {
         if (k === 'jvm') this.jvmTexts.push(file);
         else if (k === 'python') this.addPython(file);
-        else if (k === 'node') this.declared.node.push(nodeFileDeclarations(file, this.kb));
+        else if (k === 'node') this.declared.node.push(own(nodeFileDeclarations(file, this.kb)));
         else if (k === 'go-mod') this.goMods.push(file);
         else if (k === 'go-build') {
           const facts = extractGoBuildFile(rel, text);
-          if (facts.dockerfile || facts.amd64Only) this.goBuild.push(facts);
+          if (facts.dockerfile || facts.amd64Only) this.goBuild.push(own(facts));
         } else if (k === 'go-source') this.addGo(extractGoFile(rel, text));
         else if (k === 'jvm-source') {
           const facts = extractJvmSource(rel, text);
           this.jvmSources.count++;
-          if (facts.usesEpoll) this.jvmSources.epoll.push(facts);
+          if (facts.usesEpoll) this.jvmSources.epoll.push(own(facts));
         } else if (k === 'asm') {
           if (this.goDirs.has(path.posix.dirname(rel)) && rel.endsWith('.s')) this.addGo(extractGoFile(rel, text));
           else {
             this.addNative(rel);
-            this.asmFindings.push(...analyseAsmSource(rel, text, new Set()));
+            this.asmFindings.push(...own(analyseAsmSource(rel, text, new Set())));
           }
         } else if (k === 'native') {
           this.addNative(rel);
           const facts = nativeFileFacts(rel, text);
           if (facts.jni) this.jniFacts.push(facts);
-          this.findings.push(...analyseNativeSource(rel, text));
+          this.findings.push(...own(analyseNativeSource(rel, text)));
         } else if (k === 'native-build') {
-          this.findings.push(...analyseNativeBuildFile(rel, text));
+          this.findings.push(...own(analyseNativeBuildFile(rel, text)));
         } else if (k === 'yaml') {
           const scan = analyseManifest(rel, text, this.kb, this.mirrors);
-          this.findings.push(...scan.findings);
+          this.findings.push(...own(scan.findings));
           if (scan.isManifest) this.manifests = sample(this.manifestSample, rel, this.manifests);
         }
         if (k === 'jvm' || k === 'python' || k === 'node') this.handed[k].add(rel);
@@ -502,12 +502,13 @@ export class NativeScan {
   }
 
   private addPython(file: SourceFile): void {
-    this.declared.python.push(pythonFileDeclarations(file, this.kb));
+    this.declared.python.push(own(pythonFileDeclarations(file, this.kb)));
     const rels = requirementIncludes(file);
     if (rels.length) this.includes.push({ from: file.path, rels });
   }
 
-  private addGo(facts: GoFileFacts): void {
+  private addGo(text: GoFileFacts): void {
+    const facts = own(text);
     const dir = path.posix.dirname(facts.path);
     const pending = this.goPending.get(dir);
     if (pending) pending.push(facts);
@@ -612,6 +613,14 @@ export class NativeScan {
       }
     }
   }
+}
+
+/**
+ * A deep copy of what the scan keeps from a file. Strings cut from a text (an excerpt, a name matched in
+ * it) are slices that hold the whole text alive in V8; the copy lets the text go.
+ */
+function own<T>(kept: T): T {
+  return structuredClone(kept);
 }
 
 /** Keeps the first few paths (in path order) of a set only counted; returns the new count. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
 import { parseNpmSpec } from '../versions.ts';
+import { parseJsonFields } from './json-fields.ts';
 import {
   declaredFile,
   dirOf,
@@ -40,9 +41,17 @@ function objectKeyLines(text: string, keys: ReadonlySet<string>): Map<string, nu
   return lines;
 }
 
-function parseJson(f: SourceFile, out: Finding[]): Record<string, unknown> | undefined {
+/** The fields of a package-lock.json the analyser reads: `packages` entries' name and version, or the v1 `dependencies` tree. */
+function lockField(path: readonly string[]): boolean {
+  if (path[0] === 'packages') return path.length <= 2 || (path.length === 3 && (path[2] === 'version' || path[2] === 'name'));
+  if (path[0] !== 'dependencies') return false;
+  // v1: dependencies / <name> / dependencies / <name> / … / version
+  return path.every((key, i) => i % 2 === 1 || key === 'dependencies' || (i === path.length - 1 && key === 'version'));
+}
+
+function parseJson(f: SourceFile, out: Finding[], keep?: (path: readonly string[]) => boolean): Record<string, unknown> | undefined {
   try {
-    const v = JSON.parse(f.text);
+    const v = keep ? parseJsonFields(f.text, keep) : JSON.parse(f.text);
     if (v && typeof v === 'object') return v as Record<string, unknown>;
     out.push(unreadable(f.path, 'not a JSON object'));
   } catch (err) {
@@ -94,7 +103,7 @@ interface Locked {
 
 /** Every installed package of a package-lock.json (v2/v3 `packages`, or the nested v1 `dependencies` tree). */
 function packageLockEntries(f: SourceFile, out: Finding[]): Locked[] {
-  const json = parseJson(f, out);
+  const json = parseJson(f, out, lockField);
   if (!json) return [];
   const entries: Locked[] = [];
   const packages = json.packages as Record<string, { version?: string; name?: string }> | undefined;

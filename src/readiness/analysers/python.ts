@@ -6,6 +6,7 @@ import { parse as parseToml } from 'smol-toml';
 import type { Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
 import { parsePep440Spec, parsePoetrySpec, type VersionSpec } from '../versions.ts';
+import { parseJsonFields } from './json-fields.ts';
 import {
   declaredFile,
   dirOf,
@@ -91,7 +92,7 @@ function analyseRequirements(f: SourceFile): Declaration[] {
 function pipfileLockPins(f: SourceFile, out: Finding[]): [string, string][] {
   let json: Record<string, Record<string, { version?: string }>>;
   try {
-    json = JSON.parse(f.text);
+    json = parseJsonFields(f.text, (p) => (p[0] === 'default' || p[0] === 'develop') && (p.length <= 2 || (p.length === 3 && p[2] === 'version'))) as typeof json;
   } catch (err) {
     out.push(unreadable(f.path, `malformed JSON: ${(err as Error).message}`));
     return [];
