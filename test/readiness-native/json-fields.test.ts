@@ -43,3 +43,21 @@ test('deep nesting is read as JSON.parse reads it', () => {
   const deep = `${'['.repeat(2_000)}${']'.repeat(2_000)}`;
   assert.equal(JSON.stringify(pruned(deep)), deep);
 });
+
+test('a package-lock.json over the size threshold gives the findings a small one gives', async () => {
+  const { analyseNode } = await import('../../src/readiness/analysers/node.ts');
+  const { builtinKnowledge } = await import('../../src/readiness/knowledge/load.ts');
+  const lock = (n: number) => {
+    const packages: Record<string, unknown> = { '': { name: 'app', version: '1.0.0' } };
+    for (let i = 0; i < n; i++) packages[`node_modules/pkg-${i}`] = { version: '1.0.0', integrity: `sha512-${'x'.repeat(80)}`, resolved: `https://registry.npmjs.org/pkg-${i}/-/pkg-${i}-1.0.0.tgz` };
+    packages['node_modules/sharp'] = { version: '0.29.3', integrity: 'sha512-y' };
+    return JSON.stringify({ name: 'app', lockfileVersion: 3, packages }, null, 2);
+  };
+  const brief = (text: string) => analyseNode([{ path: 'package-lock.json', text }], builtinKnowledge()).map((f) => `${f.severity} ${f.id} ${f.evidence.line}`);
+  const big = lock(6000);
+  assert.ok(big.length > 1024 * 1024);
+  const sharpLine = big.split('\n').findIndex((l) => l.includes('"node_modules/sharp"')) + 1;
+  assert.deepEqual(brief(big), [`change node.sharp ${sharpLine}`]);
+  assert.deepEqual(brief(lock(10)).map((s) => s.split(' ').slice(0, 2).join(' ')), ['change node.sharp']);
+  assert.deepEqual(brief(big.slice(0, -2)), ['warning file.unreadable undefined']); // malformed: JSON.parse's refusal
+});

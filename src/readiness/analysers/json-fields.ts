@@ -70,14 +70,20 @@ class Reader {
     for (;;) {
       this.space();
       if (this.s.charCodeAt(this.i) !== QUOTE) throw new Refused();
-      const key = this.string(true) as string;
+      const key = this.string(build); // the keys of a skipped object are checked, never built
       this.space();
       if (this.s.charCodeAt(this.i++) !== 0x3a) throw new Refused();
-      this.path.push(key);
-      const kept = build && this.keep(this.path);
-      const v = this.value(kept);
-      this.path.pop();
-      if (kept) Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+      if (key === undefined) {
+        this.value(false);
+      } else {
+        this.path.push(key);
+        const kept = this.keep(this.path);
+        const v = this.value(kept);
+        this.path.pop();
+      // An own `__proto__` member, as JSON.parse makes it (an assignment would set the prototype).
+        if (kept && key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+        else if (kept) out![key] = v;
+      }
       this.space();
       const next = this.s.charCodeAt(this.i++);
       if (next === 0x7d) return out;
@@ -119,13 +125,14 @@ class Reader {
       if (slashes % 2 === 0) break;
     }
     const end = this.i - 1;
-    const slash = s.indexOf('\\', start);
-    const escaped = slash >= 0 && slash < end;
-    if (escaped) {
-      const decoded = JSON.parse(s.slice(start - 1, end + 1)) as string; // checks the escapes too
-      return build ? decoded : undefined;
+    for (let k = start; k < end; k++) {
+      const c = s.charCodeAt(k);
+      if (c === BACKSLASH) {
+        const decoded = JSON.parse(s.slice(start - 1, end + 1)) as string; // checks the escapes too
+        return build ? decoded : undefined;
+      }
+      if (c < 0x20) throw new Refused();
     }
-    for (let k = start; k < end; k++) if (s.charCodeAt(k) < 0x20) throw new Refused();
     return build ? s.slice(start, end) : undefined;
   }
 

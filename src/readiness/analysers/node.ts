@@ -11,6 +11,7 @@ import {
   declaredFile,
   dirOf,
   judgeDeclaredFiles,
+  lineAt,
   lineText,
   lockDeclaration,
   unreadable,
@@ -26,17 +27,18 @@ export function isNodeFile(file: string): boolean {
   return base === 'package.json' || lockNames.has(base);
 }
 
-/** Line of each of `keys` as `"key": {` (or `"key": "`) in a JSON text (first occurrence), in one pass. */
+/** Line of each of `keys` as `"key": {` (or `"key": "`) at the start of a line of a JSON text (first occurrence). */
 function objectKeyLines(text: string, keys: ReadonlySet<string>): Map<string, number> {
   const lines = new Map<string, number>();
-  if (keys.size === 0) return lines;
-  const pattern = /^\s*"([^"]+)"\s*:\s*[{"]/;
-  for (let start = 0, line = 1; start < text.length; line++) {
-    const end = text.indexOf('\n', start);
-    const m = pattern.exec(text.slice(start, end < 0 ? text.length : end));
-    if (m && keys.has(m[1]!) && !lines.has(m[1]!)) lines.set(m[1]!, line);
-    if (end < 0) break;
-    start = end + 1;
+  for (const key of keys) {
+    // Searched for, not split into lines: a lockfile has a hundred thousand lines and a handful of wanted keys.
+    const quoted = `"${key}"`;
+    for (let at = text.indexOf(quoted); at >= 0; at = text.indexOf(quoted, at + 1)) {
+      const lineStart = text.lastIndexOf('\n', at) + 1;
+      if (text.slice(lineStart, at).trim() !== '' || !/^\s*:\s*[{"]/.test(text.slice(at + quoted.length, at + quoted.length + 64))) continue;
+      lines.set(key, lineAt(text, at));
+      break;
+    }
   }
   return lines;
 }
