@@ -35,7 +35,7 @@ import { builtinKnowledge, loadKnowledgeBase, type KnowledgeBase } from './knowl
 import { analyseSystemImages } from './analysers/system.ts';
 import { lowerForMusl } from './analysers/python.ts';
 import type { Mirrors } from './nearest-tag.ts';
-import { scanCheckout } from './scan.ts';
+import { listCheckout, scanCheckout } from './scan.ts';
 import { isImageLayerReader, scanImageLayers } from './image-scan.ts';
 import { verifyArm64Binaries } from './image-elf.ts';
 import { scanRepository } from './scan-github.ts';
@@ -673,7 +673,14 @@ export async function checkPath(root: string, opts: CheckPathOptions = {}): Prom
   const source = localSource(root);
   const settings = opts.settings ?? defaultCheckSettings;
   const { excluded } = await exclusionsOf(source.root!, settings.exclude);
-  const files = (await source.list!()).filter((f) => f.split('/').length <= MAX_DEPTH && !excluded(f));
+  // One walk of the checkout: the scan names every file it meets, and the plan's files are picked from those.
+  const files: string[] = [];
+  const listed = (rel: string) => void (rel.split('/').length <= MAX_DEPTH && files.push(rel));
+  const scanning = opts.scan
+    ? listCheckout(source.root!, excluded, listed).then(() => opts.scan!(source.root!, excluded))
+    : scanCheckout(source.root!, { excluded, maven: opts.maven, listed });
+  await scanning.catch(() => undefined); // a failed scan becomes a finding in runCheck
+  files.sort();
   const dockerfiles = files.filter((f) => DOCKERFILE_NAME.test(f));
   const pipelineFile = settings.pipelinePath ?? PIPELINE_FILES.find((f) => files.includes(f)) ?? PIPELINE_FILES[0]!;
   const pipeline: CheckPlan['pipeline'] = opts.pipelineFile
@@ -706,7 +713,7 @@ export async function checkPath(root: string, opts: CheckPathOptions = {}): Prom
     serviceRepository,
     serviceReference: opts.image,
     serviceReferenceMode: opts.image ? 'always' : 'fallback',
-    scan: () => (opts.scan ?? ((r, ex) => scanCheckout(r, { excluded: ex, maven: opts.maven })))(source.root!, excluded),
+    scan: () => scanning,
     // Only an image the user names is looked into: a guessed one may not be what this checkout builds.
     scanImage: opts.image ? imageLayerScan(opts.inspector, opts.settings ?? defaultCheckSettings) : undefined,
   };

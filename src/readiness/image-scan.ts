@@ -175,7 +175,7 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
     }
   }
 
-  const scan = new NativeScan([]);
+  const scan = new NativeScan();
   for (const [file, found] of [...files.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     if (found.kind === 'jar') scan.addJar(file, found.names);
     else if (found.kind === 'elf') scan.addBinary(file, found.machine);

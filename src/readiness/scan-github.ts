@@ -71,7 +71,8 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
     .filter((f) => isScanCandidate(f.path))
     .map((f) => ({ ...f, kinds: kindsOf(f.path) }))
     .sort((a, b) => rank(a.kinds) - rank(b.kinds) || a.path.localeCompare(b.path));
-  const scan = new NativeScan(candidates.map((f) => f.path), options.knowledge ?? builtinKnowledge(), options.mirrors);
+  const scan = new NativeScan(options.knowledge ?? builtinKnowledge(), options.mirrors);
+  scan.notePaths(candidates.map((f) => f.path));
   const binary = (kinds: ScanKind[]) => kinds.includes('jar') || kinds.includes('elf');
 
   const selected: typeof candidates = [];

@@ -9,15 +9,16 @@ import { LocalFileRefused, readRegularFile } from './local-file.ts';
 import path from 'node:path';
 import type { Finding } from './report.ts';
 import { builtinKnowledge, type KnowledgeBase } from './knowledge/load.ts';
-import { scannedInfo, unreadable, type SourceFile } from './analysers/deps.ts';
-import { analyseJarEntries, analyseJvm, extractJvmSource, isJvmFile, isJvmSource, type JvmSourceFacts } from './analysers/jvm.ts';
-import { analysePython, isPythonFile, requirementIncludes } from './analysers/python.ts';
-import { analyseNode, isNodeFile } from './analysers/node.ts';
-import { analyseGo, extractGoFile, isGoBuildFile, type GoFileFacts } from './analysers/go.ts';
+import { scannedInfo, unreadable, type DeclaredFile, type SourceFile } from './analysers/deps.ts';
+import { analyseJarEntries, analyseJvm, extractJvmSource, isJvmFile, isJvmSource, type JvmSources } from './analysers/jvm.ts';
+import { isPythonFile, judgePython, pythonFileDeclarations, requirementIncludes } from './analysers/python.ts';
+import { isNodeFile, judgeNode, nodeFileDeclarations } from './analysers/node.ts';
+import { analyseGo, extractGoBuildFile, extractGoFile, GoSources, isGoBuildFile, type GoBuildFacts, type GoFileFacts } from './analysers/go.ts';
 import {
   analyseAsmSource,
   analyseNativeBuildFile,
   contextualiseNative,
+  hasArm64Twin,
   nativeFileFacts,
   type NativeFileFacts,
   analyseNativeSource,
@@ -40,6 +41,8 @@ export interface ScanOptions {
   maven?: TransitiveOptions;
   /** Paths left out (`readiness.exclude`, `.archshiftignore`); an excluded directory is not entered. */
   excluded?: (rel: string, isDir?: boolean) => boolean;
+  /** Told every regular file the walk meets (candidate or not, not excluded), so a caller needs no walk of its own. */
+  listed?: (rel: string) => void;
 }
 
 /** Larger text files are reported as unreadable instead of read. */
@@ -77,6 +80,9 @@ const unanalysedFiles: Array<{ name: RegExp; ecosystem: 'jvm' | 'python' | 'node
 /** Kinds whose files declare dependencies: one that cannot be read leaves the verdict open. */
 const dependencyKinds: ReadonlySet<ScanKind> = new Set(['jvm', 'python', 'node', 'go-mod']);
 
+/** JVM build files: C/C++ under their folder is a component of the JVM project (contextualiseNative). */
+const jvmBuildFile = /(^|\/)(pom\.xml|build\.gradle(\.kts)?|build\.sbt)$/;
+
 /** The analysers that read a file, by its path alone; a file with none is never opened. */
 export function kindsOf(rel: string): ScanKind[] {
   const base = path.posix.basename(rel);
@@ -104,17 +110,41 @@ export function isScanCandidate(rel: string): boolean {
   return !dirs.some((d) => skippedDirs.has(d)) && kindsOf(rel).length > 0;
 }
 
-interface Walked {
-  files: { rel: string; abs: string }[];
-  problems: Finding[];
+/** What the walk hands its caller, directory by directory. */
+interface WalkVisitor {
+  /** A directory's candidate files, before any of them is read (so facts about neighbours are known in time). */
+  directory(rel: string, candidates: string[]): void;
+  /** Reads and analyses one candidate; never throws. */
+  file(rel: string, abs: string): Promise<void>;
+  /** Every candidate of the directory has been handed to `file` and is done. */
+  directoryDone(rel: string): void;
+  /** Every regular file met (candidate or not), for a caller that needs other files of the tree. */
+  listed?(rel: string): void;
 }
 
-async function walk(root: string, maxEntries: number, excluded: ScanOptions['excluded'] = () => false): Promise<Walked> {
-  const files: Walked['files'] = [];
+/**
+ * One pass over the checkout: each directory is listed, its candidates are read (at most `concurrency` at
+ * once) while the walk goes on, and nothing is collected: what is kept is the visitor's business.
+ */
+async function walk(root: string, opts: { maxEntries: number; concurrency: number; excluded: NonNullable<ScanOptions['excluded']> }, visit: WalkVisitor): Promise<Finding[]> {
   const problems: Finding[] = [];
   const rootReal = await realpath(root);
   const queue: string[] = [''];
-  while (queue.length > 0) {
+  let seen = 0;
+  let running = 0;
+  let wake: (() => void) | undefined;
+  const slot = async () => {
+    while (running >= opts.concurrency) await new Promise<void>((r) => (wake = r));
+    running++;
+  };
+  const outstanding = new Map<string, number>();
+  const settle = (dir: string) => {
+    const left = outstanding.get(dir)! - 1;
+    if (left > 0) return void outstanding.set(dir, left);
+    outstanding.delete(dir);
+    visit.directoryDone(dir);
+  };
+  walking: while (queue.length > 0) {
     const relDir = queue.pop()!;
     let entries;
     try {
@@ -123,14 +153,17 @@ async function walk(root: string, maxEntries: number, excluded: ScanOptions['exc
       problems.push(unreadable(relDir || '.', `cannot list directory (${(err as NodeJS.ErrnoException).code ?? err})`));
       continue;
     }
+    const files: { rel: string; abs: string }[] = [];
+    let full = false;
     for (const e of entries) {
       const rel = relDir ? `${relDir}/${e.name}` : e.name;
       const abs = path.join(root, rel);
       if (e.isDirectory()) {
-        if (!skippedDirs.has(e.name) && !excluded(rel, true)) queue.push(rel);
+        if (!skippedDirs.has(e.name) && !opts.excluded(rel, true)) queue.push(rel);
         continue;
       }
-      if (excluded(rel)) continue;
+      if (opts.excluded(rel)) continue;
+      if (e.isFile()) visit.listed?.(rel);
       if (e.isSymbolicLink()) {
         if (kindsOf(rel).length === 0) continue;
         try {
@@ -147,13 +180,27 @@ async function walk(root: string, maxEntries: number, excluded: ScanOptions['exc
       }
       if (!e.isFile() || kindsOf(rel).length === 0) continue;
       files.push({ rel, abs });
-      if (files.length > maxEntries) {
-        problems.push(unreadable(rel, `more than ${maxEntries} candidate files; the rest were not scanned`));
-        return { files, problems };
+      if (++seen > opts.maxEntries) {
+        problems.push(unreadable(rel, `more than ${opts.maxEntries} candidate files; the rest were not scanned`));
+        full = true;
+        break;
       }
     }
+    visit.directory(relDir, files.map((f) => f.rel));
+    outstanding.set(relDir, files.length + 1);
+    for (const f of files) {
+      await slot();
+      void visit.file(f.rel, f.abs).finally(() => {
+        running--;
+        wake?.();
+        settle(relDir);
+      });
+    }
+    settle(relDir);
+    if (full) break walking;
   }
-  return { files, problems };
+  while (running > 0) await new Promise<void>((r) => (wake = r));
+  return problems;
 }
 
 export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -164,9 +211,9 @@ export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Pr
   await Promise.all(workers);
 }
 
-async function readText(abs: string, rel: string, maxBytes: number): Promise<{ text?: string; problem?: Finding }> {
+async function readText(abs: string, rel: string, maxBytes: number, admit?: (size: number) => Promise<void>): Promise<{ text?: string; problem?: Finding }> {
   try {
-    return textOf(rel, await readRegularFile(abs, maxBytes));
+    return textOf(rel, await readRegularFile(abs, maxBytes, admit));
   } catch (err) {
     if (err instanceof LocalFileRefused) return { problem: err.reason === 'too-large' ? tooLarge(rel, err.size ?? 0, maxBytes) : unreadable(rel, err.message) };
     return { problem: unreadable(rel, `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`) };
@@ -253,24 +300,43 @@ export function elfMachineOf(head: Buffer): Machine | undefined {
   return machine === 0x3e ? 'x86-64' : machine === 0xb7 ? 'aarch64' : 'other';
 }
 
+/** Names every regular file of the checkout the scan would meet (same skipped and excluded paths), reading none. */
+export async function listCheckout(root: string, excluded: NonNullable<ScanOptions['excluded']>, listed: (rel: string) => void): Promise<void> {
+  await walk(root, { maxEntries: Infinity, concurrency: 1, excluded }, { directory() {}, directoryDone() {}, file: async () => {}, listed });
+}
+
+/** Text read at once across the scan's concurrent reads; a larger file waits and is read alone. */
+const IN_FLIGHT_TEXT_BYTES = 24 * 1024 * 1024;
+
 export async function scanCheckout(root: string, options: ScanOptions = {}): Promise<Finding[]> {
   const maxBytes = options.maxFileBytes ?? MAX_SCANNED_FILE_BYTES;
-  const { files, problems } = await walk(root, 500_000, options.excluded);
-  const scan = new NativeScan(files.map((f) => f.rel), options.knowledge);
-  scan.report(...problems);
-  await mapLimit(files, options.concurrency ?? 32, async ({ rel, abs }) => {
-    const kinds = kindsOf(rel);
-    if (kinds.every((k) => k === 'unanalysed')) return; // named by finish(), never opened
-    try {
-      if (kinds.includes('jar')) return scan.addJar(rel, await zipEntryNames(abs));
-      if (kinds.includes('elf')) return scan.addBinary(rel, await elfMachine(abs));
-      const { text, problem } = await readText(abs, rel, maxBytes);
-      if (problem) scan.report(problem);
-      if (text !== undefined) scan.addText(rel, text);
-    } catch (err) {
-      scan.report(unreadable(rel, (err as Error).message));
-    }
+  const scan = new NativeScan(options.knowledge);
+  const budget = new ByteBudget(IN_FLIGHT_TEXT_BYTES);
+  const problems = await walk(root, { maxEntries: 500_000, concurrency: options.concurrency ?? 32, excluded: options.excluded ?? (() => false) }, {
+    directory: (_dir, candidates) => scan.notePaths(candidates),
+    directoryDone: (dir) => scan.directoryRead(dir),
+    listed: options.listed,
+    file: async (rel, abs) => {
+      const kinds = kindsOf(rel);
+      if (kinds.every((k) => k === 'unanalysed')) return; // named by finish(), never opened
+      let held = 0;
+      try {
+        if (kinds.includes('jar')) return scan.addJar(rel, await zipEntryNames(abs));
+        if (kinds.includes('elf')) return scan.addBinary(rel, await elfMachine(abs));
+        const { text, problem } = await readText(abs, rel, maxBytes, async (size) => {
+          await budget.take(size);
+          held = size;
+        });
+        if (problem) scan.report(problem);
+        if (text !== undefined) scan.addText(rel, text);
+      } catch (err) {
+        scan.report(unreadable(rel, (err as Error).message));
+      } finally {
+        budget.give(held);
+      }
+    },
   });
+  scan.report(...problems);
   const rootReal = await realpath(root);
   return scan.finish(async (rel, includedBy) => {
     const abs = path.join(root, rel);
@@ -285,36 +351,95 @@ export async function scanCheckout(root: string, options: ScanOptions = {}): Pro
   }, options.maven);
 }
 
+/** Bytes of text held by reads in flight; one file always gets through, however large (within the file cap). */
+class ByteBudget {
+  private used = 0;
+  private waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async take(bytes: number): Promise<void> {
+    while (this.used > 0 && this.used + bytes > this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.used += bytes;
+  }
+
+  give(bytes: number): void {
+    if (bytes === 0) return;
+    this.used -= bytes;
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+}
+
 /** Reads a file that a requirements file includes: its text, why it could not be read, or `{}` to skip it (outside the checkout). */
 export type IncludeReader = (rel: string, includedBy: string) => Promise<{ text?: string; problem?: Finding }>;
 
+type DepEcosystem = 'jvm' | 'python' | 'node';
+
 /**
- * One scan's state: every file is handed in once (text, jar entry names or ELF machine) and dispatched to
- * the analysers for its kinds; `finish` runs the analysers that judge a whole ecosystem at once. The
- * checkout walk and the GitHub repository scan both feed it, so they cannot drift apart.
+ * One scan's state: every file is handed in once (text, jar entry names or ELF machine), dispatched to
+ * the analysers for its kinds and reduced to findings and small facts at once; `finish` runs the
+ * analysers that judge a whole ecosystem. Held until then: findings, the declarations the knowledge base
+ * knows, JVM build files and go.mod files (small, and read together: Maven parents, Gradle `apply from:`,
+ * buildSrc), and a few paths (assembly, JVM build roots, files not analysed); not texts, not a record per
+ * source file, not the path set. The checkout walk and the GitHub repository scan both feed it, so they
+ * cannot drift apart.
  */
 export class NativeScan {
   private readonly kb: KnowledgeBase;
   private readonly findings: Finding[] = [];
-  private readonly allPaths: ReadonlySet<string>;
-  private readonly goDirs: ReadonlySet<string>;
-  private readonly texts: Record<'jvm' | 'python' | 'node' | 'go-mod' | 'go-build', SourceFile[]> = {
-    jvm: [], python: [], node: [], 'go-mod': [], 'go-build': [],
-  };
-  private readonly goFacts: GoFileFacts[] = [];
-  private readonly nativeFiles: string[] = [];
-  private readonly nativeFacts: NativeFileFacts[] = [];
+  /** Directories holding Go files: a `.s` file there is Go assembly. */
+  private readonly goDirs = new Set<string>();
+  /** Go files of directories not read to the end yet; judged per package, then let go. */
+  private readonly goPending = new Map<string, GoFileFacts[]>();
+  private readonly goSources = new GoSources();
+  private readonly goMods: SourceFile[] = [];
+  private readonly goBuild: GoBuildFacts[] = [];
+  private readonly jvmTexts: SourceFile[] = [];
+  private readonly declared: Record<'python' | 'node', DeclaredFile[]> = { python: [], node: [] };
+  /** Dependency files handed in, by ecosystem (for "found but not analysed" beside them). */
+  private readonly handed: Record<DepEcosystem, Set<string>> = { jvm: new Set(), python: new Set(), node: new Set() };
+  /** `-r other.txt` of requirements files: read in finish() when not handed in. */
+  private readonly includes: { from: string; rels: string[] }[] = [];
+  private readonly asmPaths = new Set<string>();
+  /** x86 assembly findings, until finish() knows every assembly file (a twin may sit in another folder). */
+  private readonly asmFindings: Finding[] = [];
+  private readonly jvmBuildPaths = new Set<string>();
+  private readonly unanalysedPaths: string[] = [];
+  private readonly pipfileLocks = new Set<string>();
+  private native = 0;
+  private readonly nativeSample: string[] = [];
+  private readonly jniFacts: NativeFileFacts[] = [];
   private readonly binaries: { file: string; machine: Machine }[] = [];
-  private readonly manifests: string[] = [];
-  private readonly jvmSources: JvmSourceFacts[] = [];
+  private manifests = 0;
+  private readonly manifestSample: string[] = [];
+  private readonly jvmSources: JvmSources = { count: 0, epoll: [] };
   /** Some JVM sources were left unread (a GitHub budget): no conclusion may rest on "no source does X". */
   private jvmSourcesPartial = false;
 
-  /** `paths`: every candidate path of the checkout, read or not (assembly is judged by its neighbours). */
-  constructor(paths: Iterable<string>, knowledge: KnowledgeBase = builtinKnowledge(), private readonly mirrors: Mirrors = {}) {
+  constructor(knowledge: KnowledgeBase = builtinKnowledge(), private readonly mirrors: Mirrors = {}) {
     this.kb = knowledge;
-    this.allPaths = new Set(paths);
-    this.goDirs = new Set([...this.allPaths].filter((p) => p.endsWith('.go')).map((p) => path.posix.dirname(p)));
+  }
+
+  /**
+   * Candidate paths, read or not, before the files of their directories are handed in: assembly is
+   * judged by its neighbours, and files not analysed are named. Only those few facts are kept.
+   */
+  notePaths(paths: Iterable<string>): void {
+    for (const rel of paths) {
+      const base = path.posix.basename(rel);
+      if (rel.endsWith('.go')) this.goDirs.add(path.posix.dirname(rel));
+      if (isAsmSource(rel)) this.asmPaths.add(rel);
+      if (jvmBuildFile.test(rel)) this.jvmBuildPaths.add(rel);
+      if (base === 'Pipfile.lock') this.pipfileLocks.add(rel);
+      if (unanalysedFiles.some((u) => u.name.test(base))) this.unanalysedPaths.push(rel);
+    }
+  }
+
+  /** Every file of `dir` has been handed in: its Go package is judged now, and its facts let go. */
+  directoryRead(dir: string): void {
+    const facts = this.goPending.get(dir);
+    if (!facts) return;
+    this.goPending.delete(dir);
+    this.goSources.addPackages(facts);
   }
 
   report(...findings: Finding[]): void {
@@ -339,36 +464,68 @@ export class NativeScan {
     try {
       const file = { path: rel, text };
       for (const k of kindsOf(rel)) {
-        if (k === 'jvm' || k === 'python' || k === 'node' || k === 'go-mod' || k === 'go-build') this.texts[k].push(file);
-        else if (k === 'go-source') this.goFacts.push(extractGoFile(rel, text));
-        else if (k === 'jvm-source') this.jvmSources.push(extractJvmSource(rel, text));
-        else if (k === 'asm') {
-          if (this.goDirs.has(path.posix.dirname(rel)) && rel.endsWith('.s')) this.goFacts.push(extractGoFile(rel, text));
+        if (k === 'jvm') this.jvmTexts.push(file);
+        else if (k === 'python') this.addPython(file);
+        else if (k === 'node') this.declared.node.push(own(nodeFileDeclarations(file, this.kb)));
+        else if (k === 'go-mod') this.goMods.push(file);
+        else if (k === 'go-build') {
+          const facts = extractGoBuildFile(rel, text);
+          if (facts.dockerfile || facts.amd64Only) this.goBuild.push(own(facts));
+        } else if (k === 'go-source') this.addGo(extractGoFile(rel, text));
+        else if (k === 'jvm-source') {
+          const facts = extractJvmSource(rel, text);
+          this.jvmSources.count++;
+          if (facts.usesEpoll) this.jvmSources.epoll.push(own(facts));
+        } else if (k === 'asm') {
+          if (this.goDirs.has(path.posix.dirname(rel)) && rel.endsWith('.s')) this.addGo(extractGoFile(rel, text));
           else {
-            this.nativeFiles.push(rel);
-            this.findings.push(...analyseAsmSource(rel, text, this.allPaths));
+            this.addNative(rel);
+            this.asmFindings.push(...own(analyseAsmSource(rel, text, new Set())));
           }
         } else if (k === 'native') {
-          this.nativeFiles.push(rel);
-          this.nativeFacts.push(nativeFileFacts(rel, text));
-          this.findings.push(...analyseNativeSource(rel, text));
+          this.addNative(rel);
+          const facts = nativeFileFacts(rel, text);
+          if (facts.jni) this.jniFacts.push(facts);
+          this.findings.push(...own(analyseNativeSource(rel, text)));
         } else if (k === 'native-build') {
-          this.findings.push(...analyseNativeBuildFile(rel, text));
+          this.findings.push(...own(analyseNativeBuildFile(rel, text)));
         } else if (k === 'yaml') {
           const scan = analyseManifest(rel, text, this.kb, this.mirrors);
-          this.findings.push(...scan.findings);
-          if (scan.isManifest) this.manifests.push(rel);
+          this.findings.push(...own(scan.findings));
+          if (scan.isManifest) this.manifests = sample(this.manifestSample, rel, this.manifests);
         }
+        if (k === 'jvm' || k === 'python' || k === 'node') this.handed[k].add(rel);
       }
     } catch (err) {
       this.findings.push(unreadable(rel, (err as Error).message));
     }
   }
 
+  private addPython(file: SourceFile): void {
+    this.declared.python.push(own(pythonFileDeclarations(file, this.kb)));
+    const rels = requirementIncludes(file);
+    if (rels.length) this.includes.push({ from: file.path, rels });
+  }
+
+  private addGo(text: GoFileFacts): void {
+    const facts = own(text);
+    const dir = path.posix.dirname(facts.path);
+    const pending = this.goPending.get(dir);
+    if (pending) pending.push(facts);
+    else this.goPending.set(dir, [facts]);
+  }
+
+  private addNative(rel: string): void {
+    this.native = sample(this.nativeSample, rel, this.native);
+  }
+
   /** Reads what requirements files include (`-r base.txt`), then runs the per-ecosystem analysers; findings deduplicated and sorted by place. */
   async finish(readInclude: IncludeReader, maven?: TransitiveOptions): Promise<Finding[]> {
-    const { findings, texts, kb } = this;
+    const { findings, kb } = this;
     await this.addRequirementIncludes(readInclude);
+    for (const facts of this.goPending.values()) this.goSources.addPackages(facts);
+    this.goPending.clear();
+    findings.push(...this.asmFindings.filter((f) => !hasArm64Twin(f.evidence.file!, this.asmPaths)));
     const guarded = (fn: () => Finding[], what: string) => {
       try {
         findings.push(...fn());
@@ -376,11 +533,11 @@ export class NativeScan {
         findings.push(unreadable(what, `analysis failed: ${(err as Error).message}`));
       }
     };
-    const sorted = (list: SourceFile[]) => list.sort((a, b) => a.path.localeCompare(b.path));
-    const jvmSources = this.jvmSourcesPartial ? undefined : this.jvmSources;
-    if (texts.jvm.length) guarded(() => analyseJvm(sorted(texts.jvm), kb, jvmSources), 'JVM build files');
-    if (texts.jvm.length && maven) {
-      const below = await transitiveJvmFindings(texts.jvm, kb, maven, jvmSources);
+    const jvm = this.jvmTexts.sort((a, b) => a.path.localeCompare(b.path));
+    const jvmSources = this.jvmSourcesPartial ? undefined : { count: this.jvmSources.count, epoll: this.jvmSources.epoll.sort((a, b) => a.file.localeCompare(b.file)) };
+    if (jvm.length) guarded(() => analyseJvm(jvm, kb, jvmSources), 'JVM build files');
+    if (jvm.length && maven) {
+      const below = await transitiveJvmFindings(jvm, kb, maven, jvmSources);
       // "Nothing known to break" spoke of the build files alone; a culprit below them takes it back.
       // A version "not known here" that the tree's management settles is replaced by the settled finding.
       const settled = (f: Finding) => f.severity === 'warning' && below.some((b) => b.id === f.id && b.evidence.file === f.evidence.file && b.evidence.line === f.evidence.line);
@@ -388,19 +545,21 @@ export class NativeScan {
       findings.splice(0, findings.length, ...findings.filter((f) => !settled(f) && !(culprit && f.id === 'jvm.scanned')));
       findings.push(...below);
     }
-    if (texts.python.length) guarded(() => analysePython(sorted(texts.python), kb), 'Python dependency files');
-    if (texts.node.length) guarded(() => analyseNode(sorted(texts.node), kb), 'Node dependency files');
-    if (texts['go-mod'].length || this.goFacts.length) {
-      guarded(() => analyseGo({ mods: sorted(texts['go-mod']), sources: this.goFacts, buildFiles: sorted(texts['go-build']) }, kb), 'Go files');
+    if (this.declared.python.length) guarded(() => judgePython(this.declared.python, kb), 'Python dependency files');
+    if (this.declared.node.length) guarded(() => judgeNode(this.declared.node, kb), 'Node dependency files');
+    if (this.goMods.length || this.goSources.files) {
+      const mods = this.goMods.sort((a, b) => a.path.localeCompare(b.path));
+      const buildFiles = this.goBuild.sort((a, b) => a.path.localeCompare(b.path));
+      guarded(() => analyseGo({ mods, sources: this.goSources, buildFiles }, kb), 'Go files');
     }
     findings.push(...analysePrebuiltBinaries(this.binaries));
     // Native code outside the service (tests, vendored code, a C client of a JVM project) is grouped apart.
-    findings.splice(0, findings.length, ...contextualiseNative(findings, this.nativeFacts, this.allPaths));
-    if (this.nativeFiles.length > 0 && !findings.some((f) => f.ecosystem === 'native' && f.severity !== 'info')) {
-      findings.push(scannedInfo('native', `C/C++ sources scanned (${this.nativeFiles.length} files)`, this.nativeFiles.sort()));
+    findings.splice(0, findings.length, ...contextualiseNative(findings, this.jniFacts, this.jvmBuildPaths));
+    if (this.native > 0 && !findings.some((f) => f.ecosystem === 'native' && f.severity !== 'info')) {
+      findings.push(scannedInfo('native', `C/C++ sources scanned (${this.native} files)`, this.nativeSample, this.native));
     }
-    if (this.manifests.length > 0 && !findings.some((f) => f.ecosystem === 'system')) {
-      findings.push(scannedInfo('system', `Kubernetes/Compose manifests scanned for system components (${this.manifests.length} files)`, this.manifests.sort()));
+    if (this.manifests > 0 && !findings.some((f) => f.ecosystem === 'system')) {
+      findings.push(scannedInfo('system', `Kubernetes/Compose manifests scanned for system components (${this.manifests} files)`, this.manifestSample, this.manifests));
     }
     findings.push(...this.unanalysed());
     return dedupe(findings.map((f) => this.asDependencyGap(f))).sort(byLocation);
@@ -415,16 +574,14 @@ export class NativeScan {
   /** Found but never read (unanalysedFiles): unknown unless a file beside it was analysed for the same ecosystem. */
   private unanalysed(): Finding[] {
     const out: Finding[] = [];
-    const analysed = (ecosystem: 'jvm' | 'python' | 'node', dir: string) =>
-      (this.texts[ecosystem] as SourceFile[]).some((f) => path.posix.dirname(f.path) === dir);
-    for (const rel of [...this.allPaths].sort()) {
+    const analysed = (ecosystem: DepEcosystem, dir: string) => [...this.handed[ecosystem]].some((f) => path.posix.dirname(f) === dir);
+    for (const rel of [...new Set(this.unanalysedPaths)].sort()) {
       const base = path.posix.basename(rel);
-      const u = unanalysedFiles.find((x) => x.name.test(base));
-      if (!u) continue;
+      const u = unanalysedFiles.find((x) => x.name.test(base))!;
       const dir = path.posix.dirname(rel);
       // An analyser that learns to read the file takes it over (isPythonFile etc. then select it).
-      if ((this.texts[u.ecosystem] as SourceFile[]).some((f) => f.path === rel)) continue;
-      if (base === 'Pipfile' && this.allPaths.has(path.posix.join(dir, 'Pipfile.lock').replace(/^\.\//, ''))) continue;
+      if (this.handed[u.ecosystem].has(rel)) continue;
+      if (base === 'Pipfile' && this.pipfileLocks.has(path.posix.join(dir, 'Pipfile.lock').replace(/^\.\//, ''))) continue;
       const beside = analysed(u.ecosystem, dir);
       out.push({
         id: `${u.ecosystem}.not-analysed`,
@@ -440,19 +597,39 @@ export class NativeScan {
 
   /** `-r other.txt` may name files the selection did not pick (e.g. `base.txt`); read them too, once. */
   private async addRequirementIncludes(readInclude: IncludeReader): Promise<void> {
-    const python = this.texts.python;
-    const have = new Set(python.map((f) => f.path));
-    for (let i = 0; i < python.length; i++) {
-      for (const rel of requirementIncludes(python[i]!)) {
+    const have = new Set(this.handed.python);
+    for (let i = 0; i < this.includes.length; i++) {
+      const { from, rels } = this.includes[i]!;
+      for (const rel of rels) {
         if (have.has(rel)) continue;
         have.add(rel);
         if (rel.startsWith('..')) continue; // outside the checkout
-        const { text, problem } = await readInclude(rel, python[i]!.path);
+        const { text, problem } = await readInclude(rel, from);
         if (problem) this.findings.push(problem);
-        if (text !== undefined) python.push({ path: rel, text }); // scanned in turn, so nested -r works
+        if (text !== undefined) {
+          this.handed.python.add(rel);
+          this.addPython({ path: rel, text }); // its own includes join the list, so nested -r works
+        }
       }
     }
   }
+}
+
+/**
+ * A deep copy of what the scan keeps from a file. Strings cut from a text (an excerpt, a name matched in
+ * it) are slices that hold the whole text alive in V8; the copy lets the text go.
+ */
+function own<T>(kept: T): T {
+  return structuredClone(kept);
+}
+
+/** Keeps the first few paths (in path order) of a set only counted; returns the new count. */
+function sample(kept: string[], rel: string, count: number): number {
+  if (kept.length < 5 || rel < kept[kept.length - 1]!) {
+    kept.push(rel);
+    kept.sort().splice(5);
+  }
+  return count + 1;
 }
 
 function dedupe(findings: Finding[]): Finding[] {

@@ -1,8 +1,8 @@
 // Where the check reads a service's files from: a local checkout or a GitHub repository. Analysers only
 // see text; a source tells "missing" (undefined) apart from "could not read" (throws SourceError), so a
 // missing file and an unreachable GitHub become different findings.
-import { readdir, realpath } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { LocalFileRefused, readRegularFile } from './local-file.ts';
 
 export interface FileSource {
@@ -10,8 +10,6 @@ export interface FileSource {
   readonly label: string;
   /** The file's text, or undefined when it does not exist. Throws SourceError when it cannot be read. */
   read(path: string): Promise<string | undefined>;
-  /** Every file path (relative, `/`-separated), when the source can list them. */
-  list?(): Promise<string[]>;
   /** A directory on this machine holding the files, when there is one (native scanners need a checkout). */
   readonly root?: string;
 }
@@ -20,8 +18,6 @@ export class SourceError extends Error {}
 
 /** Files larger than this are not text the check cares about (and may be an attack on memory). */
 export const MAX_FILE_BYTES = 2 * 1024 * 1024;
-const SKIP_DIRS = new Set(['.git', 'node_modules', 'vendor', 'target', 'build', 'dist', '.venv', '__pycache__']);
-const MAX_LIST = 20_000;
 
 /** Refuses absolute paths and `..` so a catalog entry cannot read outside the repository. */
 export function safeRelative(path: string): string {
@@ -53,22 +49,6 @@ export function localSource(dir: string): FileSource {
         if (err instanceof LocalFileRefused) throw new SourceError(`${rel} in ${dir} is ${err.message}`);
         throw new SourceError(`cannot read ${rel} in ${dir}: ${(err as Error).message}`);
       }
-    },
-    async list() {
-      const out: string[] = [];
-      const walk = async (d: string): Promise<void> => {
-        const entries = await readdir(d, { withFileTypes: true });
-        for (const e of entries) {
-          if (out.length >= MAX_LIST) return;
-          if (e.isDirectory()) {
-            if (!SKIP_DIRS.has(e.name)) await walk(join(d, e.name));
-          } else if (e.isFile()) {
-            out.push(relative(root, join(d, e.name)).split(sep).join('/'));
-          }
-        }
-      };
-      await walk(root);
-      return out.sort();
     },
   };
 }

@@ -7,7 +7,7 @@ import type { PomReader } from '../adapters/maven.ts';
 import type { Finding } from './report.ts';
 import type { KnowledgeBase } from './knowledge/load.ts';
 import { knowledgeHit, type SourceFile } from './analysers/deps.ts';
-import { bomProperty, judgeEpollConsumers, jvmTreeRoots, type JvmSourceFacts } from './analysers/jvm.ts';
+import { bomProperty, judgeEpollConsumers, jvmTreeRoots, type JvmSources } from './analysers/jvm.ts';
 import { firstFixingVersion, gaOf, PomResolver, resolveTree, type Gav, type TreeLimits } from './maven-tree.ts';
 
 export interface TransitiveOptions {
@@ -20,7 +20,7 @@ function gavOf(text: string): Gav | undefined {
   return group && artifact && version ? { group, artifact, version } : undefined;
 }
 
-export async function transitiveJvmFindings(files: SourceFile[], kb: KnowledgeBase, opts: TransitiveOptions, sources?: JvmSourceFacts[]): Promise<Finding[]> {
+export async function transitiveJvmFindings(files: SourceFile[], kb: KnowledgeBase, opts: TransitiveOptions, sources?: JvmSources): Promise<Finding[]> {
   const { declared, managers, unversioned } = jvmTreeRoots(files);
   if (!declared.length && !unversioned.length) return [];
   const resolver = new PomResolver(opts.reader, opts.limits.maxPoms);

@@ -92,8 +92,9 @@ export function readFiles(files: string[], findings: Finding[]): string[] {
   return files.filter((f) => !failed.has(f));
 }
 
-export function scannedInfo(ecosystem: Finding['ecosystem'], what: string, files: string[]): Finding {
-  const shown = files.slice(0, 5).join(', ') + (files.length > 5 ? `, and ${files.length - 5} more` : '');
+/** `files`: the files scanned, or the first few of them when `total` says how many there were. */
+export function scannedInfo(ecosystem: Finding['ecosystem'], what: string, files: string[], total = files.length): Finding {
+  const shown = files.slice(0, 5).join(', ') + (total > 5 ? `, and ${total - 5} more` : '');
   return {
     id: `${ecosystem}.scanned`,
     severity: 'info',
@@ -101,6 +102,41 @@ export function scannedInfo(ecosystem: Finding['ecosystem'], what: string, files
     title: `${what}: nothing known to break on arm64 (${shown})`,
     evidence: { file: files[0] },
   };
+}
+
+/**
+ * One dependency file reduced to what judging it needs: the declarations the knowledge base knows (the
+ * others can never raise a finding), how many there were in all, and the file's own problems. A large
+ * lockfile is read, reduced and let go; the scan keeps this instead of its text.
+ */
+export interface DeclaredFile {
+  path: string;
+  decls: Declaration[];
+  count: number;
+  findings: Finding[];
+}
+
+/** Keeps the declarations `kb` knows of; the count stays that of all of them. */
+export function declaredFile(path: string, decls: Declaration[], findings: Finding[], kb: KnowledgeBase): DeclaredFile {
+  return { path, decls: decls.filter((d) => kb.lookup(d.ecosystem, d.name)), count: decls.length, findings };
+}
+
+/** Judges an ecosystem's dependency files together (a lockfile governs the manifests of its folder), in path order. */
+export function judgeDeclaredFiles(
+  files: DeclaredFile[],
+  kb: KnowledgeBase,
+  scheme: VersionScheme,
+  ecosystem: DepEcosystem,
+  what: (count: number) => string,
+): Finding[] {
+  const sorted = [...files].sort((a, b) => a.path.localeCompare(b.path));
+  const out = sorted.flatMap((f) => f.findings);
+  out.push(...evaluateDeclarations(sorted.flatMap((f) => f.decls), kb, scheme));
+  const read = readFiles(sorted.map((f) => f.path), out);
+  if (read.length > 0 && !out.some((f) => f.ecosystem === ecosystem && f.severity !== 'info')) {
+    out.push(scannedInfo(ecosystem, what(sorted.reduce((n, f) => n + f.count, 0)), read));
+  }
+  return out;
 }
 
 function rangeFor(entry: KnowledgeEntry, scheme: VersionScheme, spec: VersionSpec): AffectedRange | undefined {

@@ -1,7 +1,7 @@
 // Go: go.mod requirements and `go` directive against the knowledge base, cgo use, amd64-only code that
 // leaves a package without an arm64 implementation, and GOARCH hard-coded to amd64 in build files.
-// Pure: `extractGoFile` turns one source file into small facts (so a big tree is not held in memory),
-// `analyseGo` judges them.
+// Pure: `extractGoFile` and `extractGoBuildFile` turn one file into small facts, `GoSources` judges a
+// package as soon as its directory is read (so a big tree is not held in memory), `analyseGo` the rest.
 import path from 'node:path';
 import type { Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
@@ -224,75 +224,120 @@ function amd64OnlyFindings(facts: GoFileFacts[]): Finding[] {
   return findings;
 }
 
-function goarchFindings(files: SourceFile[]): Finding[] {
-  const findings: Finding[] = [];
-  // When a Dockerfile builds the service image, that artefact is what runs (and is judged on its own);
-  // a goreleaser or CI file that builds release binaries (a side CLI) for amd64 does not decide it.
-  const dockerfiles = files.filter((f) => /^Dockerfile/.test(path.posix.basename(f.path)));
-  const sideBuild = (f: SourceFile): boolean => {
-    const base = path.posix.basename(f.path);
-    if (!dockerfiles.length || /^Dockerfile/.test(base)) return false;
-    if (/^\.goreleaser\.ya?ml$/.test(base)) return !/^\s*(dockers|docker_manifests|kos):/m.test(f.text);
-    // A Makefile the Dockerfile runs builds the image's binary.
-    if (/^(GNU)?Makefile$|\.mk$/.test(base)) return !dockerfiles.some((d) => /\bRUN\b[^\n]*\bmake\b/.test(d.text));
-    return true;
-  };
-  for (const f of files) {
-    const base = path.posix.basename(f.path);
-    if (/^\.goreleaser\.ya?ml$/.test(base)) {
-      const list = /^\s*goarch:\s*\n((?:\s+-\s*\S+\s*\n?)+)/m.exec(f.text);
-      if (list && /-\s*["']?amd64/.test(list[1]!) && !/-\s*["']?arm64/.test(list[1]!)) {
-        const line = f.text.slice(0, list.index).split('\n').length;
-        findings.push(goarchFinding(f, line, 'goreleaser builds amd64 only', sideBuild(f)));
-      }
-      continue;
-    }
-    if (/\barm64\b|aarch64|TARGETARCH|\$\{?GOARCH\}?/.test(f.text.replace(/GOARCH\s*[:=]\s*["']?amd64/g, ''))) continue;
-    const lines = f.text.split('\n');
-    const idx = lines.findIndex((l) => /GOARCH\s*[:=]\s*["']?amd64\b/.test(l) && !/^\s*#/.test(l));
-    if (idx >= 0) findings.push(goarchFinding(f, idx + 1, 'GOARCH is hard-coded to amd64', sideBuild(f)));
-  }
-  return findings;
+/** What a build file (Makefile, script, Dockerfile, goreleaser, workflow) says about the Go build's target, in small facts. */
+export interface GoBuildFacts {
+  path: string;
+  dockerfile: boolean;
+  /** A Dockerfile that runs `make`: the Makefile builds the image's binary. */
+  runsMake: boolean;
+  /** A goreleaser file that publishes images too (dockers, docker_manifests, kos). */
+  publishesImages: boolean;
+  /** Where the build is pinned to amd64. */
+  amd64Only?: { line: number; excerpt: string; what: string };
 }
 
-function goarchFinding(f: SourceFile, line: number, what: string, side = false): Finding {
+export function extractGoBuildFile(file: string, text: string): GoBuildFacts {
+  const base = path.posix.basename(file);
+  const dockerfile = /^Dockerfile/.test(base);
+  const facts: GoBuildFacts = {
+    path: file,
+    dockerfile,
+    runsMake: dockerfile && /\bRUN\b[^\n]*\bmake\b/.test(text),
+    publishesImages: /^\s*(dockers|docker_manifests|kos):/m.test(text),
+  };
+  const at = (line: number, what: string) => ({ line, excerpt: lineText(text, line), what });
+  if (/^\.goreleaser\.ya?ml$/.test(base)) {
+    const list = /^\s*goarch:\s*\n((?:\s+-\s*\S+\s*\n?)+)/m.exec(text);
+    if (list && /-\s*["']?amd64/.test(list[1]!) && !/-\s*["']?arm64/.test(list[1]!)) {
+      facts.amd64Only = at(text.slice(0, list.index).split('\n').length, 'goreleaser builds amd64 only');
+    }
+    return facts;
+  }
+  if (/\barm64\b|aarch64|TARGETARCH|\$\{?GOARCH\}?/.test(text.replace(/GOARCH\s*[:=]\s*["']?amd64/g, ''))) return facts;
+  const idx = text.split('\n').findIndex((l) => /GOARCH\s*[:=]\s*["']?amd64\b/.test(l) && !/^\s*#/.test(l));
+  if (idx >= 0) facts.amd64Only = at(idx + 1, 'GOARCH is hard-coded to amd64');
+  return facts;
+}
+
+function goarchFindings(files: GoBuildFacts[]): Finding[] {
+  // When a Dockerfile builds the service image, that artefact is what runs (and is judged on its own);
+  // a goreleaser or CI file that builds release binaries (a side CLI) for amd64 does not decide it.
+  const dockerfiles = files.filter((f) => f.dockerfile);
+  const sideBuild = (f: GoBuildFacts): boolean => {
+    const base = path.posix.basename(f.path);
+    if (!dockerfiles.length || f.dockerfile) return false;
+    if (/^\.goreleaser\.ya?ml$/.test(base)) return !f.publishesImages;
+    // A Makefile the Dockerfile runs builds the image's binary.
+    if (/^(GNU)?Makefile$|\.mk$/.test(base)) return !dockerfiles.some((d) => d.runsMake);
+    return true;
+  };
+  return files.flatMap((f) => (f.amd64Only ? [goarchFinding(f, f.amd64Only, sideBuild(f))] : []));
+}
+
+function goarchFinding(f: GoBuildFacts, at: NonNullable<GoBuildFacts['amd64Only']>, side: boolean): Finding {
   return {
     id: 'go.goarch-amd64',
     severity: side ? 'warning' : 'change',
     ecosystem: 'go',
     title: side
-      ? `${what} in ${path.posix.basename(f.path)}: those release binaries have no arm64 build, but the service image is built by its Dockerfile, which is judged on its own (lowered to a warning)`
-      : `${what} in ${path.posix.basename(f.path)}: the build makes no arm64 binary`,
-    evidence: { file: f.path, line, excerpt: lineText(f.text, line) },
+      ? `${at.what} in ${path.posix.basename(f.path)}: those release binaries have no arm64 build, but the service image is built by its Dockerfile, which is judged on its own (lowered to a warning)`
+      : `${at.what} in ${path.posix.basename(f.path)}: the build makes no arm64 binary`,
+    evidence: { file: f.path, line: at.line, excerpt: at.excerpt },
     fix: 'Take the architecture from the target platform (GOARCH=$TARGETARCH under docker buildx) or build both amd64 and arm64.',
     source: 'https://docs.docker.com/build/building/multi-platform/',
   };
 }
 
-export function analyseGo(
-  input: { mods: SourceFile[]; sources: GoFileFacts[]; buildFiles: SourceFile[] },
-  kb: KnowledgeBase,
-): Finding[] {
+/**
+ * A tree's Go sources once each package (directory) has been judged: findings and counts, not a record
+ * per file. A scan adds a directory's facts when all its files are read, and lets them go.
+ */
+export class GoSources {
+  files = 0;
+  readonly findings: Finding[] = [];
+  /** The first few source paths (in path order), for the "scanned" note. */
+  readonly sample: string[] = [];
+  cgo = 0;
+  firstCgo?: { path: string; line: number };
+
+  /** `facts`: every source file of one or more whole directories. */
+  addPackages(facts: GoFileFacts[]): void {
+    const sorted = [...facts].sort((a, b) => a.path.localeCompare(b.path));
+    this.findings.push(...amd64OnlyFindings(sorted));
+    this.files += sorted.length;
+    for (const f of sorted) {
+      if (this.sample.length < 5 || f.path.localeCompare(this.sample[4]!) < 0) {
+        this.sample.push(f.path);
+        this.sample.sort((a, b) => a.localeCompare(b)).splice(5);
+      }
+      if (f.cgoLine === undefined || !f.onArm64) continue;
+      this.cgo++;
+      if (!this.firstCgo || f.path.localeCompare(this.firstCgo.path) < 0) this.firstCgo = { path: f.path, line: f.cgoLine };
+    }
+  }
+}
+
+export function analyseGo(input: { mods: SourceFile[]; sources: GoSources; buildFiles: GoBuildFacts[] }, kb: KnowledgeBase): Finding[] {
   const out: Finding[] = [];
-  const decls = input.mods.flatMap(analyseGoMod);
+  const { mods, sources } = input;
+  const decls = mods.flatMap(analyseGoMod);
   out.push(...evaluateDeclarations(decls, kb, 'go'));
-  out.push(...amd64OnlyFindings(input.sources));
-  const cgo = input.sources.filter((s) => s.cgoLine !== undefined && s.onArm64);
-  if (cgo.length > 0) {
+  out.push(...sources.findings);
+  if (sources.firstCgo) {
     out.push({
       id: 'go.cgo',
       severity: 'warning',
       ecosystem: 'go',
-      title: `${cgo.length} Go file(s) use cgo: the arm64 build needs a C toolchain for aarch64 and arm64 builds of the C libraries`,
-      evidence: { file: cgo[0]!.path, line: cgo[0]!.cgoLine },
+      title: `${sources.cgo} Go file(s) use cgo: the arm64 build needs a C toolchain for aarch64 and arm64 builds of the C libraries`,
+      evidence: { file: sources.firstCgo.path, line: sources.firstCgo.line },
       fix: 'Build natively on arm64 (or with an aarch64 cross compiler and CGO_ENABLED=1) and check the linked C libraries exist for arm64.',
       source: 'https://pkg.go.dev/cmd/cgo',
     });
   }
-  if (input.mods.length > 0 || input.sources.length > 0) out.push(...goarchFindings(input.buildFiles));
-  const scanned = [...input.mods.map((m) => m.path), ...input.sources.map((s) => s.path)];
+  if (mods.length > 0 || sources.files > 0) out.push(...goarchFindings(input.buildFiles));
+  const scanned = [...mods.map((m) => m.path), ...sources.sample];
   if (scanned.length > 0 && !out.some((f) => f.ecosystem === 'go' && f.severity !== 'info')) {
-    out.push(scannedInfo('go', `Go module scanned (${decls.length} requirements, ${input.sources.length} source files)`, scanned));
+    out.push(scannedInfo('go', `Go module scanned (${decls.length} requirements, ${sources.files} source files)`, scanned, mods.length + sources.files));
   }
   return out;
 }

@@ -54,6 +54,12 @@ export interface JvmSourceFacts {
   checksAvailability: boolean;
 }
 
+/** The service's JVM sources in small facts: how many were read, and those that build epoll channels (in path order). */
+export interface JvmSources {
+  count: number;
+  epoll: JvmSourceFacts[];
+}
+
 const epollUse = /\bnew\s+Epoll\w*\s*\(|\bEpoll(?:EventLoopGroup|IoHandler\.newFactory)\s*\(|\bEpoll\w*Channel\s*(?:\.class|::class)|\bEpoll\.ensureAvailability\s*\(/;
 
 export function extractJvmSource(file: string, text: string): JvmSourceFacts {
@@ -73,21 +79,21 @@ export function extractJvmSource(file: string, text: string): JvmSourceFacts {
  * everything else (netty's own users: reactor-netty, lettuce, Vert.x, gRPC) falls back to NIO, which
  * only degrades. `sources` undefined: the service's code was not read, so the severity stays.
  */
-export function judgeEpollConsumers(findings: Finding[], sources: JvmSourceFacts[] | undefined): void {
-  const required = sources?.find((s) => s.usesEpoll && !s.checksAvailability);
+export function judgeEpollConsumers(findings: Finding[], sources: JvmSources | undefined): void {
+  const required = sources?.epoll.find((s) => s.usesEpoll && !s.checksAvailability);
   for (const f of findings) {
     const epoll = f.id === 'jvm.netty-epoll' || (f.id === 'jvm.classifier-x86-only' && f.title.startsWith('io.netty:netty-transport-native-epoll '));
     if (!epoll || f.severity !== 'change') continue;
-    if (!sources || sources.length === 0) {
+    if (!sources || sources.count === 0) {
       f.fix = `${f.fix ?? ''} Kept at this severity: no source of the service was read to tell whether it falls back to NIO.`.trim();
     } else if (required) {
       f.title += ` (fails here: ${required.file}:${required.usesEpoll!.line} builds epoll channels without checking Epoll.isAvailable(), so the service does not start on arm64)`;
     } else {
       f.severity = 'warning';
-      const guarded = sources.find((s) => s.usesEpoll);
+      const guarded = sources.epoll.find((s) => s.usesEpoll);
       f.title += guarded
         ? ` (lowered to a warning: ${guarded.file}:${guarded.usesEpoll!.line} checks Epoll.isAvailable() and falls back to NIO, which is slower but works)`
-        : ` (lowered to a warning: none of the ${sources.length} source files builds epoll channels itself; netty's users fall back to NIO, which is slower but works)`;
+        : ` (lowered to a warning: none of the ${sources.count} source files builds epoll channels itself; netty's users fall back to NIO, which is slower but works)`;
     }
   }
 }
@@ -538,7 +544,7 @@ function readJvmBuild(files: SourceFile[]): JvmBuild {
 }
 
 /** `sources`: the service's JVM sources, when all of them were read (undefined otherwise). */
-export function analyseJvm(files: SourceFile[], kb: KnowledgeBase, sources?: JvmSourceFacts[]): Finding[] {
+export function analyseJvm(files: SourceFile[], kb: KnowledgeBase, sources?: JvmSources): Finding[] {
   const { decls, findings: out } = readJvmBuild(files);
   out.push(...evaluateDeclarations(decls, kb, 'maven'));
   judgeEpollConsumers(out, sources);

@@ -238,20 +238,23 @@ function nativeFinding(file: string, text: string, kind: HitKind, severity: Seve
   };
 }
 
-/** An x86 assembly source with no aarch64 twin next to it (e.g. foo_x86_64.S beside foo_aarch64.S). */
-export function analyseAsmSource(file: string, text: string, allPaths: ReadonlySet<string>): Finding[] {
-  const code = text.replace(/(\/\*[\s\S]*?\*\/|(^|\s)[#;@][^\n]*|\/\/[^\n]*)/g, ' ');
-  if (!x86AsmText.test(code) && !/\b(rax|rbx|rcx|rdx|rsi|rdi|rsp|rbp|eax|ebx|xmm\d+|ymm\d+)\b/i.test(code)) return [];
-  if (armAsmText.test(code) && !/%[re]?[abcd]x/.test(code)) return [];
+/** Whether an aarch64 twin of an assembly file is among `asmPaths` (foo_aarch64.S for foo_x86_64.S, or an arm64 file beside it). */
+export function hasArm64Twin(file: string, asmPaths: ReadonlySet<string>): boolean {
   const dir = path.posix.dirname(file);
-  const base = path.posix.basename(file);
   const archWord = /(x86_64|x86-64|x86|amd64|x64|i386|i686|intel)/i;
   const twins = archWord.test(file)
     ? ['aarch64', 'arm64', 'armv8', 'arm', 'neon'].map((a) => file.replace(archWord, a))
     : [];
-  if (twins.some((t) => allPaths.has(t)) || [...allPaths].some((p) => path.posix.dirname(p) === dir && /aarch64|arm64|armv8|neon/i.test(path.posix.basename(p)) && asmExt.test(p))) {
-    return [];
-  }
+  return twins.some((t) => asmPaths.has(t)) || [...asmPaths].some((p) => path.posix.dirname(p) === dir && /aarch64|arm64|armv8|neon/i.test(path.posix.basename(p)) && asmExt.test(p));
+}
+
+/** An x86 assembly source with no aarch64 twin next to it (e.g. foo_x86_64.S beside foo_aarch64.S); `asmPaths` holds the tree's assembly files. */
+export function analyseAsmSource(file: string, text: string, asmPaths: ReadonlySet<string>): Finding[] {
+  const code = text.replace(/(\/\*[\s\S]*?\*\/|(^|\s)[#;@][^\n]*|\/\/[^\n]*)/g, ' ');
+  if (!x86AsmText.test(code) && !/\b(rax|rbx|rcx|rdx|rsi|rdi|rsp|rbp|eax|ebx|xmm\d+|ymm\d+)\b/i.test(code)) return [];
+  if (armAsmText.test(code) && !/%[re]?[abcd]x/.test(code)) return [];
+  if (hasArm64Twin(file, asmPaths)) return [];
+  const base = path.posix.basename(file);
   const lineNo = Math.max(1, text.split('\n').findIndex((l) => x86AsmText.test(l)) + 1);
   return [
     {

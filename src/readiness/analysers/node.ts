@@ -1,19 +1,22 @@
 // Node dependencies with native addons: package.json (a range stands for the lowest version it allows),
 // package-lock.json / npm-shrinkwrap.json (v1 tree and v2/v3 `packages`) and yarn.lock (v1), which give
-// the installed versions including transitive ones. Pure: texts in, findings out.
+// the installed versions including transitive ones. Pure: texts in, findings out; each file is reduced
+// on its own (nodeFileDeclarations), so a scan keeps declarations, not lockfile texts.
 import path from 'node:path';
 import type { Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
 import { parseNpmSpec } from '../versions.ts';
+import { parseJsonFields } from './json-fields.ts';
 import {
+  declaredFile,
   dirOf,
-  evaluateDeclarations,
+  judgeDeclaredFiles,
+  lineAt,
   lineText,
   lockDeclaration,
-  readFiles,
-  scannedInfo,
   unreadable,
   type Declaration,
+  type DeclaredFile,
   type SourceFile,
 } from './deps.ts';
 
@@ -24,19 +27,33 @@ export function isNodeFile(file: string): boolean {
   return base === 'package.json' || lockNames.has(base);
 }
 
-/** Line of each `"key": {` in a JSON text (first occurrence), in one pass. */
-function objectKeyLines(text: string): Map<string, number> {
+/** Line of each of `keys` as `"key": {` (or `"key": "`) at the start of a line of a JSON text (first occurrence). */
+function objectKeyLines(text: string, keys: ReadonlySet<string>): Map<string, number> {
   const lines = new Map<string, number>();
-  text.split('\n').forEach((l, i) => {
-    const m = /^\s*"([^"]+)"\s*:\s*[{"]/.exec(l);
-    if (m && !lines.has(m[1]!)) lines.set(m[1]!, i + 1);
-  });
+  for (const key of keys) {
+    // Searched for, not split into lines: a lockfile has a hundred thousand lines and a handful of wanted keys.
+    const quoted = `"${key}"`;
+    for (let at = text.indexOf(quoted); at >= 0; at = text.indexOf(quoted, at + 1)) {
+      const lineStart = text.lastIndexOf('\n', at) + 1;
+      if (text.slice(lineStart, at).trim() !== '' || !/^\s*:\s*[{"]/.test(text.slice(at + quoted.length, at + quoted.length + 64))) continue;
+      lines.set(key, lineAt(text, at));
+      break;
+    }
+  }
   return lines;
 }
 
-function parseJson(f: SourceFile, out: Finding[]): Record<string, unknown> | undefined {
+/** The fields of a package-lock.json the analyser reads: `packages` entries' name and version, or the v1 `dependencies` tree. */
+function lockField(path: readonly string[]): boolean {
+  if (path[0] === 'packages') return path.length <= 2 || (path.length === 3 && (path[2] === 'version' || path[2] === 'name'));
+  if (path[0] !== 'dependencies') return false;
+  // v1: dependencies / <name> / dependencies / <name> / … / version
+  return path.every((key, i) => i % 2 === 1 || key === 'dependencies' || (i === path.length - 1 && key === 'version'));
+}
+
+function parseJson(f: SourceFile, out: Finding[], keep?: (path: readonly string[]) => boolean): Record<string, unknown> | undefined {
   try {
-    const v = JSON.parse(f.text);
+    const v = keep ? parseJsonFields(f.text, keep) : JSON.parse(f.text);
     if (v && typeof v === 'object') return v as Record<string, unknown>;
     out.push(unreadable(f.path, 'not a JSON object'));
   } catch (err) {
@@ -45,6 +62,7 @@ function parseJson(f: SourceFile, out: Finding[]): Record<string, unknown> | und
   return undefined;
 }
 
+/** `locked`: a lockfile beside it decides the versions, so no literal is offered for a text bump. */
 function analysePackageJson(f: SourceFile, out: Finding[], locked: boolean): Declaration[] {
   const json = parseJson(f, out);
   if (!json) return [];
@@ -77,69 +95,87 @@ function analysePackageJson(f: SourceFile, out: Finding[], locked: boolean): Dec
   return decls;
 }
 
-const lockDecl = (f: SourceFile, name: string, version: string, line: number): Declaration => lockDeclaration('node', f, name, version, line);
+interface Locked {
+  name: string;
+  version: string;
+  /** The object key the entry sits under, whose line is the evidence (when `line` is not known already). */
+  key: string;
+  line?: number;
+}
 
-function analysePackageLock(f: SourceFile, out: Finding[]): Declaration[] {
-  const json = parseJson(f, out);
+/** Every installed package of a package-lock.json (v2/v3 `packages`, or the nested v1 `dependencies` tree). */
+function packageLockEntries(f: SourceFile, out: Finding[]): Locked[] {
+  const json = parseJson(f, out, lockField);
   if (!json) return [];
-  const keyLines = objectKeyLines(f.text);
-  const decls: Declaration[] = [];
+  const entries: Locked[] = [];
   const packages = json.packages as Record<string, { version?: string; name?: string }> | undefined;
   if (packages && typeof packages === 'object') {
     for (const [key, info] of Object.entries(packages)) {
       const at = key.lastIndexOf('node_modules/');
       if (at < 0 || typeof info?.version !== 'string') continue;
-      decls.push(lockDecl(f, info.name ?? key.slice(at + 'node_modules/'.length), info.version, keyLines.get(key) ?? 1));
+      entries.push({ name: info.name ?? key.slice(at + 'node_modules/'.length), version: info.version, key });
     }
-    return decls;
+    return entries;
   }
   // lockfileVersion 1: a nested `dependencies` tree.
   const walk = (deps: unknown, depth: number) => {
     if (!deps || typeof deps !== 'object' || depth > 50) return;
     for (const [name, info] of Object.entries(deps as Record<string, { version?: string; dependencies?: unknown }>)) {
-      if (typeof info?.version === 'string' && !info.version.includes(':')) {
-        decls.push(lockDecl(f, name, info.version, keyLines.get(name) ?? 1));
-      }
+      if (typeof info?.version === 'string' && !info.version.includes(':')) entries.push({ name, version: info.version, key: name });
       walk(info?.dependencies, depth + 1);
     }
   };
   walk(json.dependencies, 0);
-  return decls;
+  return entries;
 }
 
-function analyseYarnLock(f: SourceFile): Declaration[] {
-  const decls: Declaration[] = [];
-  const lines = f.text.split('\n');
+/** Every `name@range:` block of a yarn.lock (v1) with the version it resolved to, line by line. */
+function yarnLockEntries(f: SourceFile): Locked[] {
+  const entries: Locked[] = [];
   let current: { name: string; line: number } | undefined;
-  lines.forEach((l, i) => {
+  const { text } = f;
+  for (let start = 0, i = 0; start < text.length; i++) {
+    const end = text.indexOf('\n', start);
+    const l = text.slice(start, end < 0 ? text.length : end);
     const header = /^"?((?:@[^/@"]+\/)?[^@"\s]+)@[^\n]*:\s*$/.exec(l);
-    if (header && !l.startsWith(' ')) {
-      current = { name: header[1]!, line: i + 1 };
-      return;
+    if (header && !l.startsWith(' ')) current = { name: header[1]!, line: i + 1 };
+    else {
+      const version = /^\s+version:?\s+"?([^"\s]+)"?/.exec(l);
+      if (version && current) {
+        entries.push({ name: current.name, version: version[1]!, key: current.name, line: current.line });
+        current = undefined;
+      }
     }
-    const version = /^\s+version:?\s+"?([^"\s]+)"?/.exec(l);
-    if (version && current) {
-      decls.push(lockDecl(f, current.name, version[1]!, current.line));
-      current = undefined;
-    }
-  });
-  return decls;
+    if (end < 0) break;
+    start = end + 1;
+  }
+  return entries;
+}
+
+/**
+ * One Node dependency file reduced to the declarations `kb` knows. A lockfile's entries are matched
+ * against it first, so the lines of the few that matter are all that is looked up.
+ */
+export function nodeFileDeclarations(f: SourceFile, kb: KnowledgeBase): DeclaredFile {
+  const out: Finding[] = [];
+  const base = path.posix.basename(f.path);
+  if (base === 'package.json') return declaredFile(f.path, analysePackageJson(f, out, false), out, kb);
+  const entries = base === 'yarn.lock' ? yarnLockEntries(f) : packageLockEntries(f, out);
+  const known = entries.filter((e) => kb.lookup('node', e.name));
+  const lines = objectKeyLines(f.text, new Set(known.filter((e) => e.line === undefined).map((e) => e.key)));
+  const decls = known.map((e) => lockDeclaration('node', f, e.name, e.version, e.line ?? lines.get(e.key) ?? 1));
+  return { path: f.path, decls, count: entries.length, findings: out };
+}
+
+/** Judges a tree's Node dependency files: a lockfile in a folder decides the versions of the package.json beside it. */
+export function judgeNode(files: DeclaredFile[], kb: KnowledgeBase): Finding[] {
+  const lockedDirs = new Set(files.filter((f) => lockNames.has(path.posix.basename(f.path))).map((f) => dirOf(f.path)));
+  const settled = files.map((f) =>
+    path.posix.basename(f.path) === 'package.json' && lockedDirs.has(dirOf(f.path)) ? { ...f, decls: f.decls.map((d) => ({ ...d, literal: undefined })) } : f,
+  );
+  return judgeDeclaredFiles(settled, kb, 'semver', 'node', (n) => `Node dependency files scanned (${n} entries)`);
 }
 
 export function analyseNode(files: SourceFile[], kb: KnowledgeBase): Finding[] {
-  const out: Finding[] = [];
-  const decls: Declaration[] = [];
-  const lockedDirs = new Set(files.filter((f) => lockNames.has(path.posix.basename(f.path))).map((f) => dirOf(f.path)));
-  for (const f of files) {
-    const base = path.posix.basename(f.path);
-    if (base === 'package.json') decls.push(...analysePackageJson(f, out, lockedDirs.has(dirOf(f.path))));
-    else if (base === 'yarn.lock') decls.push(...analyseYarnLock(f));
-    else decls.push(...analysePackageLock(f, out));
-  }
-  out.push(...evaluateDeclarations(decls, kb, 'semver'));
-  const read = readFiles(files.map((f) => f.path), out);
-  if (read.length > 0 && !out.some((f) => f.ecosystem === 'node' && f.severity !== 'info')) {
-    out.push(scannedInfo('node', `Node dependency files scanned (${decls.length} entries)`, read));
-  }
-  return out;
+  return judgeNode(files.map((f) => nodeFileDeclarations(f, kb)), kb);
 }

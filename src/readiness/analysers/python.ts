@@ -6,17 +6,18 @@ import { parse as parseToml } from 'smol-toml';
 import type { Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
 import { parsePep440Spec, parsePoetrySpec, type VersionSpec } from '../versions.ts';
+import { parseJsonFields } from './json-fields.ts';
 import {
+  declaredFile,
   dirOf,
   escapeRegExp,
-  evaluateDeclarations,
   findLine,
+  judgeDeclaredFiles,
   lineText,
   lockDeclaration,
-  readFiles,
-  scannedInfo,
   unreadable,
   type Declaration,
+  type DeclaredFile,
   type SourceFile,
 } from './deps.ts';
 
@@ -87,24 +88,23 @@ function analyseRequirements(f: SourceFile): Declaration[] {
   return decls;
 }
 
-function analysePipfileLock(f: SourceFile, out: Finding[]): Declaration[] {
+/** A lockfile's pins, as `[name, version]`; the lines of those `kb` knows are looked up after (see pythonFileDeclarations). */
+function pipfileLockPins(f: SourceFile, out: Finding[]): [string, string][] {
   let json: Record<string, Record<string, { version?: string }>>;
   try {
-    json = JSON.parse(f.text);
+    json = parseJsonFields(f.text, (p) => (p[0] === 'default' || p[0] === 'develop') && (p.length <= 2 || (p.length === 3 && p[2] === 'version'))) as typeof json;
   } catch (err) {
     out.push(unreadable(f.path, `malformed JSON: ${(err as Error).message}`));
     return [];
   }
-  const decls: Declaration[] = [];
+  const pins: [string, string][] = [];
   for (const section of ['default', 'develop']) {
     for (const [name, info] of Object.entries(json?.[section] ?? {})) {
       const version = info?.version?.replace(/^==/, '');
-      if (!version) continue;
-      const line = findLine(f.text, new RegExp(`^\\s*"${escapeRegExp(name)}"\\s*:`));
-      decls.push(lockDeclaration('python', f, name, version, line));
+      if (version) pins.push([name, version]);
     }
   }
-  return decls;
+  return pins;
 }
 
 function parseTomlFile(f: SourceFile, out: Finding[]): Record<string, unknown> | undefined {
@@ -116,15 +116,11 @@ function parseTomlFile(f: SourceFile, out: Finding[]): Record<string, unknown> |
   }
 }
 
-function analysePoetryLock(f: SourceFile, out: Finding[]): Declaration[] {
+function poetryLockPins(f: SourceFile, out: Finding[]): [string, string][] {
   const toml = parseTomlFile(f, out);
   if (!toml) return [];
   const packages = Array.isArray(toml.package) ? (toml.package as Record<string, unknown>[]) : [];
-  return packages.flatMap((p) => {
-    if (typeof p.name !== 'string' || typeof p.version !== 'string') return [];
-    const line = findLine(f.text, new RegExp(`^\\s*name\\s*=\\s*"${escapeRegExp(p.name)}"`));
-    return [lockDeclaration('python', f, p.name, p.version, line)];
-  });
+  return packages.flatMap((p): [string, string][] => (typeof p.name === 'string' && typeof p.version === 'string' ? [[p.name, p.version]] : []));
 }
 
 function analysePyproject(f: SourceFile, out: Finding[]): Declaration[] {
@@ -169,22 +165,25 @@ function analysePyproject(f: SourceFile, out: Finding[]): Declaration[] {
   return decls;
 }
 
-export function analysePython(files: SourceFile[], kb: KnowledgeBase): Finding[] {
+/** One Python dependency file reduced to the declarations `kb` knows (a lockfile's lines looked up for those alone). */
+export function pythonFileDeclarations(f: SourceFile, kb: KnowledgeBase): DeclaredFile {
   const out: Finding[] = [];
-  const decls: Declaration[] = [];
-  for (const f of files) {
-    const base = path.posix.basename(f.path);
-    if (base === 'Pipfile.lock') decls.push(...analysePipfileLock(f, out));
-    else if (base === 'poetry.lock') decls.push(...analysePoetryLock(f, out));
-    else if (base === 'pyproject.toml') decls.push(...analysePyproject(f, out));
-    else decls.push(...analyseRequirements(f));
-  }
-  out.push(...evaluateDeclarations(decls, kb, 'pep440'));
-  const read = readFiles(files.map((f) => f.path), out);
-  if (read.length > 0 && !out.some((f) => f.ecosystem === 'python' && f.severity !== 'info')) {
-    out.push(scannedInfo('python', `Python dependency files scanned (${decls.length} requirements)`, read));
-  }
-  return out;
+  const base = path.posix.basename(f.path);
+  if (base === 'pyproject.toml') return declaredFile(f.path, analysePyproject(f, out), out, kb);
+  if (base !== 'Pipfile.lock' && base !== 'poetry.lock') return declaredFile(f.path, analyseRequirements(f), out, kb);
+  const pins = base === 'Pipfile.lock' ? pipfileLockPins(f, out) : poetryLockPins(f, out);
+  const at = (name: string) =>
+    base === 'Pipfile.lock' ? new RegExp(`^\\s*"${escapeRegExp(name)}"\\s*:`) : new RegExp(`^\\s*name\\s*=\\s*"${escapeRegExp(name)}"`);
+  const decls = pins.filter(([name]) => kb.lookup('python', name)).map(([name, version]) => lockDeclaration('python', f, name, version, findLine(f.text, at(name))));
+  return { path: f.path, decls, count: pins.length, findings: out };
+}
+
+export function judgePython(files: DeclaredFile[], kb: KnowledgeBase): Finding[] {
+  return judgeDeclaredFiles(files, kb, 'pep440', 'python', (n) => `Python dependency files scanned (${n} requirements)`);
+}
+
+export function analysePython(files: SourceFile[], kb: KnowledgeBase): Finding[] {
+  return judgePython(files.map((f) => pythonFileDeclarations(f, kb)), kb);
 }
 
 /**

@@ -1,0 +1,80 @@
+// Preloaded into the bot by the ack bench's instrumented run (`node --import tsx --import ack-probe.ts
+// dist/src/main.js`), never by the bot itself: splits the bot's CPU per Slack request into the part
+// before Bolt's ack (the HTTP answer Slack waits for) and the rest. Each request's callbacks are
+// followed with AsyncLocalStorage; async_hooks' before/after time every callback (process.cpuUsage);
+// the request's `res.end` (Bolt's HTTPReceiver acks by ending the response) is the split. On exit it
+// writes each request's two figures to ACK_PROBE_OUT.
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+
+interface Request {
+  acked: boolean;
+  preUs: number;
+  postUs: number;
+}
+
+const requests: Request[] = [];
+const als = new AsyncLocalStorage<Request>();
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+/** The callback running now: whose it is and when it started (or was last split). */
+let slice: { req: Request; from: number } | undefined;
+
+const charge = (until: number) => {
+  if (!slice) return;
+  const us = until - slice.from;
+  if (slice.req.acked) slice.req.postUs += us;
+  else slice.req.preUs += us;
+};
+
+createHook({
+  before() {
+    const req = als.getStore();
+    slice = req ? { req, from: cpuNow() } : undefined;
+  },
+  after() {
+    charge(cpuNow());
+    slice = undefined;
+  },
+}).enable();
+
+// A request starts in the server's 'request' event: its synchronous part and everything it starts belong to it.
+const emit = http.Server.prototype.emit as (this: http.Server, event: string, ...args: unknown[]) => boolean;
+http.Server.prototype.emit = function (this: http.Server, event: string, ...args: unknown[]) {
+  if (event !== 'request') return emit.call(this, event, ...args);
+  const req: Request = { acked: false, preUs: 0, postUs: 0 };
+  requests.push(req);
+  const outer = slice;
+  const from = cpuNow();
+  charge(from);
+  try {
+    return als.run(req, () => {
+      slice = { req, from };
+      return emit.call(this, event, ...args);
+    });
+  } finally {
+    charge(cpuNow());
+    slice = outer ? { req: outer.req, from: cpuNow() } : undefined;
+  }
+} as typeof http.Server.prototype.emit;
+
+const end = http.ServerResponse.prototype.end;
+http.ServerResponse.prototype.end = function (this: http.ServerResponse, ...args: unknown[]) {
+  const req = als.getStore();
+  const result = (end as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+  if (req && !req.acked) {
+    // Writing the answer is part of the ack; what follows is not.
+    const now = cpuNow();
+    charge(now);
+    req.acked = true;
+    if (slice) slice.from = now;
+  }
+  return result;
+} as typeof end;
+
+process.on('exit', () => {
+  if (process.env.ACK_PROBE_OUT) writeFileSync(process.env.ACK_PROBE_OUT, JSON.stringify(requests.map((r) => [r.preUs, r.postUs])));
+});

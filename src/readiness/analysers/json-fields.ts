@@ -1,0 +1,147 @@
+// JSON.parse for large lockfiles that builds only the fields an analyser reads. A 5 MB package-lock.json
+// parses into tens of MB of objects (integrity hashes, URLs, engines) that are dropped at once; here the
+// text is checked as strictly as JSON.parse checks it, but only the members `keep` names are built.
+// Anything this reader refuses is handed to JSON.parse, so a malformed file gets its usual message.
+
+/** Texts smaller than this are parsed by JSON.parse: fast, and their objects are small. */
+export const PRUNED_JSON_FROM_BYTES = 1024 * 1024;
+
+class Refused extends Error {}
+
+/**
+ * The value of `text` with only the members `keep` accepts (`path` is the keys and indexes from the top,
+ * the member's own last); the others are checked and skipped. Containers on the way must be kept too.
+ */
+export function parseJsonFields(text: string, keep: (path: readonly string[]) => boolean, fromBytes = PRUNED_JSON_FROM_BYTES): unknown {
+  if (text.length < fromBytes) return JSON.parse(text);
+  try {
+    return new Reader(text, keep).document();
+  } catch {
+    return JSON.parse(text); // throws the SyntaxError users know (or, were this reader wrong, parses it)
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+class Reader {
+  private i = 0;
+  private readonly path: string[] = [];
+
+  constructor(
+    private readonly s: string,
+    private readonly keep: (path: readonly string[]) => boolean,
+  ) {}
+
+  document(): unknown {
+    const v = this.value(true);
+    this.space();
+    if (this.i !== this.s.length) throw new Refused();
+    return v;
+  }
+
+  private space(): void {
+    const { s } = this;
+    for (;;) {
+      const c = s.charCodeAt(this.i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.i++;
+      else return;
+    }
+  }
+
+  /** Reads one value; builds it only when `build`. */
+  private value(build: boolean): unknown {
+    this.space();
+    const c = this.s.charCodeAt(this.i);
+    if (c === 0x7b) return this.object(build);
+    if (c === 0x5b) return this.array(build);
+    if (c === QUOTE) return this.string(build);
+    return this.scalar(build);
+  }
+
+  private object(build: boolean): Record<string, unknown> | undefined {
+    this.i++;
+    const out: Record<string, unknown> | undefined = build ? {} : undefined;
+    this.space();
+    if (this.s.charCodeAt(this.i) === 0x7d) {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.space();
+      if (this.s.charCodeAt(this.i) !== QUOTE) throw new Refused();
+      const key = this.string(build); // the keys of a skipped object are checked, never built
+      this.space();
+      if (this.s.charCodeAt(this.i++) !== 0x3a) throw new Refused();
+      if (key === undefined) {
+        this.value(false);
+      } else {
+        this.path.push(key);
+        const kept = this.keep(this.path);
+        const v = this.value(kept);
+        this.path.pop();
+      // An own `__proto__` member, as JSON.parse makes it (an assignment would set the prototype).
+        if (kept && key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+        else if (kept) out![key] = v;
+      }
+      this.space();
+      const next = this.s.charCodeAt(this.i++);
+      if (next === 0x7d) return out;
+      if (next !== 0x2c) throw new Refused();
+    }
+  }
+
+  private array(build: boolean): unknown[] | undefined {
+    this.i++;
+    const out: unknown[] | undefined = build ? [] : undefined;
+    this.space();
+    if (this.s.charCodeAt(this.i) === 0x5d) {
+      this.i++;
+      return out;
+    }
+    for (let n = 0; ; n++) {
+      this.path.push(String(n));
+      const kept = build && this.keep(this.path);
+      const v = this.value(kept);
+      this.path.pop();
+      if (kept) out![n] = v;
+      this.space();
+      const next = this.s.charCodeAt(this.i++);
+      if (next === 0x5d) return out;
+      if (next !== 0x2c) throw new Refused();
+    }
+  }
+
+  /** A string; one with escapes is decoded (and judged) by JSON.parse. */
+  private string(build: boolean): string | undefined {
+    const { s } = this;
+    const start = ++this.i;
+    for (;;) {
+      const end = s.indexOf('"', this.i);
+      if (end < 0) throw new Refused();
+      let slashes = 0;
+      for (let k = end - 1; k >= start && s.charCodeAt(k) === BACKSLASH; k--) slashes++;
+      this.i = end + 1;
+      if (slashes % 2 === 0) break;
+    }
+    const end = this.i - 1;
+    for (let k = start; k < end; k++) {
+      const c = s.charCodeAt(k);
+      if (c === BACKSLASH) {
+        const decoded = JSON.parse(s.slice(start - 1, end + 1)) as string; // checks the escapes too
+        return build ? decoded : undefined;
+      }
+      if (c < 0x20) throw new Refused();
+    }
+    return build ? s.slice(start, end) : undefined;
+  }
+
+  private scalar(build: boolean): unknown {
+    const m = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+    m.lastIndex = this.i;
+    const hit = m.exec(this.s);
+    if (!hit) throw new Refused();
+    this.i = m.lastIndex;
+    return build ? JSON.parse(hit[0]) : undefined;
+  }
+}
