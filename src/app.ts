@@ -1,27 +1,19 @@
-// Composition root: config → adapters → use cases → Bolt app. Nothing else constructs adapters.
+// Composition root: config → adapters (build-deps.ts) → use cases → Bolt app. Nothing else constructs adapters.
+export { buildDeps, type BuildOptions } from './build-deps.ts';
 import type { Server } from 'node:http';
 import bolt from '@slack/bolt';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { WebClient } from '@slack/web-api';
 import { registerCommands } from '../commands/index.ts';
 import { gatedApp } from '../commands/store-gate.ts';
 import { identityCheck } from '../commands/identity.ts';
 import type { HomeIdentity } from './auth/slack-identity.ts';
 import { Authorizer, SlackGroupDirectory } from './auth/authorize.ts';
-import { Catalog } from './config/catalog.ts';
 import { discoverServices } from './config/discover.ts';
 import type { Config } from './config/schema.ts';
-import { readSecrets, requireSlackSecrets, type Secrets } from './config/secrets.ts';
-import { createGitHubClient } from './adapters/github.ts';
-import { Kubernetes } from './adapters/kubernetes.ts';
-import { createRegistryClient } from './adapters/registry.ts';
-import { AwsNodeGroups } from './adapters/aws.ts';
-import { createMavenRepository } from './adapters/maven.ts';
+import { readSecrets, requireSlackSecrets } from './config/secrets.ts';
 import { SlackPoster } from './adapters/slack.ts';
-import { openStore, type StoreLockMode } from './adapters/store.ts';
-import { systemClock, type Clock } from './clock.ts';
 import type { Deps } from './deps.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { buildDeps, type BuildOptions } from './build-deps.ts';
 import { UserError } from './errors.ts';
 import { buildCanaryController, startCanaryScheduler } from './canary/wire.ts';
 import { createDigestSchedule } from '../commands/notify/digest-post.ts';
@@ -35,47 +27,6 @@ import { renderPullCheck } from './render/guard-check.ts';
 import { renderGuardNote } from './render/guard-slack.ts';
 
 const { App, HTTPReceiver, LogLevel } = bolt;
-
-export interface BuildOptions {
-  logger?: Logger;
-  clock?: Clock;
-  /** Tests hand in a kubeconfig for the API double instead of reading ~/.kube. */
-  kubeConfig?: KubeConfig;
-  secrets?: Secrets;
-  /** `if-free` for the CLI: read-only while a bot holds the store (see StoreLockMode). */
-  storeLock?: StoreLockMode;
-  /** Where GitHub and registry credentials are read from (default: process.env). */
-  env?: NodeJS.ProcessEnv;
-  /** The file `config` was loaded from, so it can be reloaded (Deps.configFile). */
-  configFile?: string;
-}
-
-function clusterConfigured(config: Config): boolean {
-  return Boolean(config.kubernetes.kubeconfig || config.kubernetes.contexts.length || process.env.KUBECONFIG || process.env.KUBERNETES_SERVICE_HOST);
-}
-
-/** Everything a use case needs; used by the bot and by the CLI. Opens the store (and fails if it is corrupt). */
-export async function buildDeps(config: Config, opts: BuildOptions = {}): Promise<Deps> {
-  const logger = opts.logger ?? createLogger();
-  const store = await openStore(config.store, { lock: opts.storeLock, auditLimit: config.auth.auditLimit, env: opts.env });
-  const kube = opts.kubeConfig || clusterConfigured(config) ? await Kubernetes.fromConfig(config.kubernetes, opts.kubeConfig) : undefined;
-  const clock = opts.clock ?? systemClock;
-  const env = opts.env ?? process.env;
-  return {
-    config,
-    catalog: new Catalog(config.catalog),
-    store,
-    logger,
-    clock,
-    auth: new Authorizer(config.auth),
-    kube,
-    registry: createRegistryClient({ config: config.registry, store, logger, env, now: () => clock.now().getTime(), blobTimeoutMs: config.registry.blobTimeoutMs }),
-    github: createGitHubClient(config.github, logger, env),
-    ...(config.aws ? { aws: new AwsNodeGroups(config.aws) } : {}),
-    maven: config.maven.transitive ? createMavenRepository({ config: config.maven, env, store, now: () => clock.now() }) : undefined,
-    configFile: opts.configFile,
-  };
-}
 
 export class SlackStartError extends UserError {}
 
