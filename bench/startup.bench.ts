@@ -44,7 +44,7 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ star
 
 let lastChildTicks = 0;
 /** CPU (user + system) of the children waited for since the last call: cutime + cstime of /proc/self/stat. */
-function childCpuMs(): number {
+export function childCpuMs(): number {
   const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
   const ticks = Number(fields[13]) + Number(fields[14]);
   const delta = ticks - lastChildTicks;
