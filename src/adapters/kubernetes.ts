@@ -102,15 +102,18 @@ export class KubeCluster {
     return this.paginate('nodes', ({ core }, o, c) => core.listNode({ labelSelector: q.labelSelector, limit: this.pageSize, _continue: c }, o));
   }
 
-  /** Runs inside Kubernetes.withNodesReadOnce: while it lasts, one node list serves every caller. */
-  async shareNodes<R>(fn: () => Promise<R>): Promise<R> {
+  /**
+   * For Kubernetes.withNodesReadOnce: while `fn` runs, one node list serves every caller. (A property, not
+   * a method: the RBAC derivation drives every method as an API call, and this makes none.)
+   */
+  readonly shareNodes = async <R>(fn: () => Promise<R>): Promise<R> => {
     this.nodeRuns++;
     try {
       return await fn();
     } finally {
       if (--this.nodeRuns === 0) this.sharedNodes = undefined;
     }
-  }
+  };
 
   listPods(q: ListQuery = {}): Promise<V1Pod[]> {
     return this.paginate('pods', ({ core }, o, c) => {
