@@ -1,15 +1,29 @@
 // Registry adapter benchmark against the real registry (docker-registry):
 // (a) requests for one service's 5 images, cold and warm, behind Bearer token auth;
-// (b) 500 distinct images behind a proxy adding 50 ms per request: the adapter's concurrency vs sequential.
+// (b) what users run instead, side by side in one run: `skopeo inspect --raw` (Debian's skopeo) 16 at a
+//     time over 500 images vs `archshift check` of a checkout naming the same 500 images (the compiled CLI
+//     in its own process, start-up and store included), cold (empty store) and warm (the same store
+//     again: 0 requests), all behind a proxy adding 50 ms to every request; medians of alternating pairs;
+// (c) how the cold check grows: wall and CPU per image at 50, 500 and 2,000 images.
+// Goals (issue 15): cold/skopeo <= 0.25 at 500 images, warm 0 requests, CPU per image 2,000 vs 500 within 20 %.
+// REGISTRY_BENCH_PAIRS (3), REGISTRY_BENCH_IMAGES (500) and REGISTRY_BENCH_SCALES (50,500,2000) change the sizes.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { registryConfigSchema } from '../src/config/schema.ts';
 import { createRegistryClient, type RegistryStats } from '../src/adapters/registry.ts';
-import { startFaultProxy, startRegistry } from '../test/fakes/registry.ts';
+import { startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '../test/fakes/registry.ts';
 import { startTokenServer } from '../test/fakes/token-server.ts';
+import { CLI, childCpuMs, spawnCli } from './startup.bench.ts';
 
 export interface RegistryBenchResult {
   service: { images: number; repositories: number; singleArch: number; cold: RegistryStats['byKind'] & { total: number }; warm: number; targetMax: number; pass: boolean };
-  scale: { images: number; latencyMs: number; concurrency: number; concurrentMs: number; sequentialMs: number; speedup: number; requests: number; targetMs: number; pass: boolean };
+  sideBySide: SideBySide;
+  scale: { points: ScalePoint[]; cpuPerImageGrowth500to2000?: number; goal: string; pass: boolean };
+  load: { before: number; after: number };
 }
 
 const both = [{ architecture: 'amd64' }, { architecture: 'arm64', variant: 'v8' }];
@@ -47,62 +61,188 @@ async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<unkno
   }));
 }
 
-async function manyImages(latencyMs = 50, count = 500): Promise<RegistryBenchResult['scale']> {
-  const registry = await startRegistry();
-  const proxy = await startFaultProxy(registry.url);
-  try {
-    // 50 repositories x 10 tags: 8 multi-arch indexes (distinct digests) and 2 single-arch images each.
-    const jobs: { repository: string; tag: string; single: boolean }[] = [];
-    for (let r = 0; r < count / 10; r++) for (let t = 0; t < 10; t++) jobs.push({ repository: `team${r}/svc`, tag: `1.${t}.0`, single: t >= 8 });
-    for (let r = 0; r < count / 10; r++) await registry.pushIndex(`team${r}/svc`, 'seed', both);
-    // Repositories in parallel, tags of one repository in turn: docker-registry 2.8 can fail two
-    // concurrent uploads of the same blob into one repository with DIGEST_INVALID.
-    const byRepository = [...new Set(jobs.map((j) => j.repository))].map((repository) => jobs.filter((j) => j.repository === repository));
-    await pool(byRepository, 8, async (repoJobs) => {
-      for (const j of repoJobs) {
-        await (j.single
-          ? registry.pushSingle(j.repository, j.tag, { architecture: 'amd64' }, { annotation: j.tag })
-          : registry.pushIndex(j.repository, j.tag, both, { annotation: `${j.repository}:${j.tag}` }));
-      }
-    });
-    const refs = jobs.map((j) => `${proxy.host}/${j.repository}:${j.tag}`);
-    proxy.latencyMs = latencyMs;
+const LATENCY_MS = 50;
+const SKOPEO_WIDTH = 16;
+const PAIRS = Number(process.env.REGISTRY_BENCH_PAIRS ?? 3);
+const SIDE_BY_SIDE = Number(process.env.REGISTRY_BENCH_IMAGES ?? 500);
+const SCALES = (process.env.REGISTRY_BENCH_SCALES ?? '50,500,2000').split(',').map(Number);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const r2 = (n: number) => Math.round(n * 100) / 100;
+const load = () => Math.round(loadavg()[0] * 10) / 10;
 
-    const config = registryConfigSchema.parse({});
-    const concurrent = createRegistryClient({ config });
-    let started = performance.now();
-    const results = await Promise.all(refs.map((r) => concurrent.inspect(r)));
-    const concurrentMs = performance.now() - started;
-    if (results.some((r) => r.status !== 'multi-arch-with-arm64' && r.status !== 'amd64-only')) {
-      throw new Error(`benchmark lookups failed: ${results.find((r) => r.reason)?.reason}`);
+/** Debian's skopeo, installed with apt-get when missing (the bench is not run by CI). */
+function ensureSkopeo(): void {
+  if (spawnSync('skopeo', ['--version']).status === 0) return;
+  console.log('registry: installing skopeo (apt-get)');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'skopeo'], { stdio: 'inherit', env });
+  if (r.status !== 0) throw new Error('skopeo is missing and apt-get could not install it');
+}
+
+/** `skopeo inspect --raw` of every reference, SKOPEO_WIDTH processes at a time. */
+async function skopeoAll(refs: string[]): Promise<{ ms: number; cpuMs: number }> {
+  childCpuMs();
+  const t0 = performance.now();
+  await pool(refs, SKOPEO_WIDTH, (ref) => new Promise<void>((resolve, reject) => {
+    const p = spawn('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`skopeo ${ref}: exit ${code}: ${err.slice(0, 500)}`))));
+  }));
+  return { ms: performance.now() - t0, cpuMs: childCpuMs() };
+}
+
+interface Fleet {
+  refs: string[];
+  checkout: string;
+}
+
+/** `count` images (repositories of 10 tags: 8 multi-arch indexes, 2 amd64-only) and a checkout naming them all. */
+async function pushImages(registry: RunningRegistry, host: string, dir: string, count: number, prefix: string): Promise<Fleet> {
+  const jobs: { repository: string; tag: string; single: boolean }[] = [];
+  for (let r = 0; r < Math.ceil(count / 10); r++) for (let t = 0; t < 10 && jobs.length < count; t++) jobs.push({ repository: `${prefix}${r}/svc`, tag: `1.${t}.0`, single: t >= 8 });
+  // Repositories in parallel, tags of one repository in turn: docker-registry 2.8 can fail two
+  // concurrent uploads of the same blob into one repository with DIGEST_INVALID.
+  const byRepository = [...new Set(jobs.map((j) => j.repository))].map((repository) => jobs.filter((j) => j.repository === repository));
+  await pool(byRepository, 8, async (repoJobs) => {
+    for (const j of repoJobs) {
+      await (j.single
+        ? registry.pushSingle(j.repository, j.tag, { architecture: 'amd64' }, { annotation: j.tag })
+        : registry.pushIndex(j.repository, j.tag, both, { annotation: `${j.repository}:${j.tag}` }));
     }
+  });
+  const refs = jobs.map((j) => `${host}/${j.repository}:${j.tag}`);
+  const checkout = join(dir, `${prefix}-${count}`);
+  await mkdir(join(checkout, 'deploy'), { recursive: true });
+  const docs = refs.map((ref, i) =>
+    `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-${i}\nspec:\n  selector:\n    matchLabels: {app: app-${i}}\n  template:\n    metadata:\n      labels: {app: app-${i}}\n    spec:\n      containers:\n        - name: app\n          image: ${ref}\n`);
+  await writeFile(join(checkout, 'deploy', 'apps.yaml'), docs.join('---\n'));
+  return { refs, checkout };
+}
 
-    const sequential = createRegistryClient({ config: registryConfigSchema.parse({ concurrency: 1 }) });
-    started = performance.now();
-    for (const r of refs) await sequential.inspect(r);
-    const sequentialMs = performance.now() - started;
-    const targetMs = 3000;
-    return {
-      images: refs.length, latencyMs, concurrency: config.concurrency,
-      concurrentMs: Math.round(concurrentMs), sequentialMs: Math.round(sequentialMs),
-      speedup: Math.round((sequentialMs / concurrentMs) * 10) / 10,
-      requests: concurrent.stats().requests, targetMs, pass: concurrentMs < targetMs,
-    };
-  } finally {
-    await proxy.close();
-    await registry.stop();
+/** `archshift check <checkout>` as a user runs it (compiled CLI, own process) on the given store file. */
+async function archshiftCheck(fleet: Fleet, dir: string, store: string, proxy: FaultProxy): Promise<{ ms: number; cpuMs: number; requests: number }> {
+  const config = join(dir, `${basename(store)}.yml`);
+  await writeFile(config, `store:\n  file: ${store}\n`);
+  const seen = proxy.log.length;
+  childCpuMs();
+  const r = await spawnCli(['check', fleet.checkout, '--json', '--config', config], { ...process.env, LOG_LEVEL: 'silent', CI: '1', KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '', GITHUB_TOKEN: '' });
+  if (r.code === null || r.code > 2) throw new Error(`archshift check exited ${r.code}: ${r.stderr.slice(0, 1000)}`);
+  return { ms: r.ms, cpuMs: r.cpuMs, requests: proxy.log.length - seen };
+}
+
+export interface SideBySide {
+  images: number;
+  latencyMs: number;
+  pairs: number;
+  skopeoMs: number;
+  archshiftColdMs: number;
+  archshiftWarmMs: number;
+  /** Medians of the per-pair ratios. */
+  coldOverSkopeo: number;
+  warmOverSkopeo: number;
+  coldRequests: number;
+  warmRequests: number;
+  goal: string;
+  pass: boolean;
+}
+
+export interface ScalePoint {
+  images: number;
+  wallMs: number;
+  cpuMs: number;
+  cpuMsPerImage: number;
+  wallMsPerImage: number;
+  requests: number;
+}
+
+async function sideBySide(proxy: FaultProxy, dir: string, fleet: Fleet): Promise<SideBySide> {
+  const skopeo: number[] = [];
+  const cold: number[] = [];
+  const warm: number[] = [];
+  const coldRatios: number[] = [];
+  const warmRatios: number[] = [];
+  let coldRequests = 0;
+  let warmRequests = 0;
+  for (let i = 0; i < PAIRS; i++) {
+    // Alternating which runs first, so a burst of load on the machine does not favour one side.
+    const store = join(dir, `pair-${i}.json`);
+    const s = async () => (await skopeoAll(fleet.refs)).ms;
+    const a = async () => archshiftCheck(fleet, dir, store, proxy);
+    let sMs: number;
+    let c: Awaited<ReturnType<typeof a>>;
+    if (i % 2 === 0) {
+      sMs = await s();
+      c = await a();
+    } else {
+      c = await a();
+      sMs = await s();
+    }
+    const w = await archshiftCheck(fleet, dir, store, proxy);
+    skopeo.push(sMs);
+    cold.push(c.ms);
+    warm.push(w.ms);
+    coldRatios.push(c.ms / sMs);
+    warmRatios.push(w.ms / sMs);
+    coldRequests = c.requests;
+    warmRequests = Math.max(warmRequests, w.requests);
   }
+  const coldOverSkopeo = r2(median(coldRatios));
+  return {
+    images: fleet.refs.length, latencyMs: LATENCY_MS, pairs: PAIRS,
+    skopeoMs: Math.round(median(skopeo)), archshiftColdMs: Math.round(median(cold)), archshiftWarmMs: Math.round(median(warm)),
+    coldOverSkopeo, warmOverSkopeo: r2(median(warmRatios)), coldRequests, warmRequests,
+    goal: 'archshift cold / skopeo <= 0.25; warm run 0 requests', pass: coldOverSkopeo <= 0.25 && warmRequests === 0,
+  };
 }
 
 export async function run(): Promise<RegistryBenchResult> {
+  const loadBefore = load();
   const service = await serviceImages();
   console.log(`registry (a) 5 images, ${service.repositories} repositories, token auth: cold ${service.cold.total} requests ` +
     `(ping ${service.cold.ping}, token ${service.cold.token}, manifest ${service.cold.manifest}, blob ${service.cold.blob}; target <= ${service.targetMax}), ` +
     `warm ${service.warm} -> ${service.pass ? 'PASS' : 'FAIL'}`);
-  const scale = await manyImages();
-  console.log(`registry (b) ${scale.images} images, +${scale.latencyMs} ms per request: concurrency ${scale.concurrency} ${scale.concurrentMs} ms ` +
-    `(${scale.requests} requests) vs sequential ${scale.sequentialMs} ms, x${scale.speedup}; target < ${scale.targetMs} ms -> ${scale.pass ? 'PASS' : 'FAIL'}`);
-  return { service, scale };
+
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm run bench does)`);
+  ensureSkopeo();
+  const dir = await mkdtemp(join(tmpdir(), 'archshift-registry-bench-'));
+  const registry = await startRegistry();
+  const proxy = await startFaultProxy(registry.url);
+  try {
+    const fleets = new Map<number, Fleet>();
+    for (const n of [...new Set([SIDE_BY_SIDE, ...SCALES])]) fleets.set(n, await pushImages(registry, proxy.host, dir, n, `s${n}-team`));
+    proxy.latencyMs = LATENCY_MS;
+
+    const side = await sideBySide(proxy, dir, fleets.get(SIDE_BY_SIDE)!);
+    console.log(`registry (b) ${side.images} images, +${LATENCY_MS} ms per request, ${side.pairs} alternating pairs: skopeo inspect --raw x${SKOPEO_WIDTH} ${side.skopeoMs} ms; ` +
+      `archshift check cold ${side.archshiftColdMs} ms (${side.coldRequests} requests), warm ${side.archshiftWarmMs} ms (${side.warmRequests} requests); ` +
+      `ratios cold/skopeo ${side.coldOverSkopeo}, warm/skopeo ${side.warmOverSkopeo}; goal cold <= 0.25 and warm 0 requests -> ${side.pass ? 'PASS' : 'FAIL'}`);
+
+    const scale: ScalePoint[] = [];
+    for (const n of SCALES) {
+      const runs = await Promise.resolve().then(async () => {
+        const out: Awaited<ReturnType<typeof archshiftCheck>>[] = [];
+        for (let i = 0; i < PAIRS; i++) out.push(await archshiftCheck(fleets.get(n)!, dir, join(dir, `scale-${n}-${i}.json`), proxy));
+        return out;
+      });
+      const wallMs = median(runs.map((r) => r.ms));
+      const cpuMs = median(runs.map((r) => r.cpuMs));
+      scale.push({ images: n, wallMs: Math.round(wallMs), cpuMs, cpuMsPerImage: r2(cpuMs / n), wallMsPerImage: r2(wallMs / n), requests: runs[0]!.requests });
+    }
+    const at = (n: number) => scale.find((p) => p.images === n);
+    const growth = at(500) && at(2000) ? r2(at(2000)!.cpuMsPerImage / at(500)!.cpuMsPerImage) : undefined;
+    console.log(`registry (c) archshift check cold, medians of ${PAIRS}: ${scale.map((p) => `${p.images} images ${p.wallMs} ms wall (${p.wallMsPerImage} ms/image), ${p.cpuMs} ms CPU (${p.cpuMsPerImage} ms/image), ${p.requests} requests`).join('; ')}` +
+      (growth !== undefined ? `; CPU per image 2,000 vs 500: x${growth} (goal within 1.2) -> ${growth <= 1.2 ? 'PASS' : 'FAIL'}` : ''));
+    const loadAfter = load();
+    console.log(`registry load average (1 min) ${loadBefore} before, ${loadAfter} after (2 shared cores: wall figures stretch with load; CPU figures less)`);
+    return { service, sideBySide: side, scale: { points: scale, cpuPerImageGrowth500to2000: growth, goal: 'within 1.2', pass: growth !== undefined && growth <= 1.2 }, load: { before: loadBefore, after: loadAfter } };
+  } finally {
+    await proxy.close();
+    await registry.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();

@@ -133,13 +133,15 @@ const platforms = [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', archit
 
 /** Warms the cache with CACHED images, then times single lookups being recorded, one at a time. */
 async function cacheWriteOn(store: Store): Promise<CacheFigures> {
-  const cache = new RegistryCache(registryCacheTable(store), 24 * 3600_000, Date.now);
+  const cache = new RegistryCache(registryCacheTable(store), 24 * 3600_000, 24 * 3600_000, Date.now, (err) => {
+    throw err;
+  });
   const digest = (i: number) => `sha256:${i.toString(16).padStart(64, '0')}`;
-  await Promise.all(Array.from({ length: CACHED }, (_, i) => cache.remember(`registry.acme.io/app-${i}@${digest(i)}`, platforms, `registry.acme.io/app-${i}:1.0`, digest(i))));
+  await Promise.all(Array.from({ length: CACHED }, (_, i) => cache.remember(`registry.acme.io/app-${i}@${digest(i)}`, { platforms }, `registry.acme.io/app-${i}:1.0`, digest(i))));
   const times: number[] = [];
   for (let i = CACHED; i < CACHED + 300; i++) {
     const t0 = process.hrtime.bigint();
-    await cache.remember(`registry.acme.io/app-${i}@${digest(i)}`, platforms, `registry.acme.io/app-${i}:1.0`, digest(i));
+    await cache.remember(`registry.acme.io/app-${i}@${digest(i)}`, { platforms }, `registry.acme.io/app-${i}:1.0`, digest(i));
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   times.sort((a, b) => a - b);

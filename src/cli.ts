@@ -1,7 +1,7 @@
 // `archshift <subcommand>`: the same use cases as Slack, from a terminal, with no Slack at all.
 // Exit codes are sysexits style (src/cli/exit-codes.ts): 0 ready, 1 changes/blocked, 2 unknown, 64 usage, ...
 import { allowOnly, parseArgs, UsageError } from './args.ts';
-import { buildDeps } from './app.ts';
+import { buildDeps } from './build-deps.ts';
 import { exitCodeOfError, EXIT, isExplained } from './cli/exit-codes.ts';
 import { renderHelp } from './cli/help.ts';
 import { cliCommands } from './cli/index.ts';

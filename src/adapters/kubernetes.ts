@@ -77,6 +77,8 @@ export const istio = {
 /** One cluster, reached through one kubeconfig context. */
 export class KubeCluster {
   private clients?: Promise<Clients>;
+  private nodeRuns = 0;
+  private sharedNodes?: Promise<V1Node[]>;
 
   constructor(
     readonly name: string,
@@ -86,8 +88,32 @@ export class KubeCluster {
   ) {}
 
   listNodes(q: ListQuery = {}): Promise<V1Node[]> {
+    if (this.nodeRuns > 0 && !q.labelSelector) {
+      // A failed read is not shared: the next caller asks again.
+      return (this.sharedNodes ??= this.readNodes(q).catch((err: unknown) => {
+        this.sharedNodes = undefined;
+        throw err;
+      }));
+    }
+    return this.readNodes(q);
+  }
+
+  private readNodes(q: ListQuery): Promise<V1Node[]> {
     return this.paginate('nodes', ({ core }, o, c) => core.listNode({ labelSelector: q.labelSelector, limit: this.pageSize, _continue: c }, o));
   }
+
+  /**
+   * For Kubernetes.withNodesReadOnce: while `fn` runs, one node list serves every caller. (A property, not
+   * a method: the RBAC derivation drives every method as an API call, and this makes none.)
+   */
+  readonly shareNodes = async <R>(fn: () => Promise<R>): Promise<R> => {
+    this.nodeRuns++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.nodeRuns === 0) this.sharedNodes = undefined;
+    }
+  };
 
   listPods(q: ListQuery = {}): Promise<V1Pod[]> {
     return this.paginate('pods', ({ core }, o, c) => {
@@ -304,6 +330,14 @@ export class Kubernetes {
     const c = name ? this.clusters.get(name) : this.clusters.values().next().value;
     if (!c) throw new KubeError(name ? `no cluster named "${name}" in kubernetes.contexts` : 'no Kubernetes cluster is configured');
     return c;
+  }
+
+  /**
+   * Runs `fn` with each cluster's node list read at most once (a fleet run would otherwise list the
+   * nodes once per service); filtered lists and calls outside `fn` still read live.
+   */
+  withNodesReadOnce<R>(fn: () => Promise<R>): Promise<R> {
+    return [...this.clusters.values()].reduce<() => Promise<R>>((inner, c) => () => c.shareNodes(inner), fn)();
   }
 
   /** Reads the kubeconfig the way kubectl does (in-cluster first when running in a pod). */

@@ -10,8 +10,8 @@ import { registryCacheHits } from '../ops/metrics.ts';
 import { parseImageRef, type ImageRef } from '../readiness/image-ref.ts';
 import { hasArm64, type Arm64Suggestion, type ImageInspector, type ImageResult, type Platform } from '../readiness/image-types.ts';
 import { findNearestArm64Tag, suggestArm64Image } from '../readiness/nearest-tag.ts';
-import type { ImageLayerReader, ImageLayers } from '../readiness/image-scan.ts';
-import { RegistryCache, registryCacheTable } from './registry/cache.ts';
+import type { ImageLayerReader, ImageLayers, ImageRunConfig } from '../readiness/image-scan.ts';
+import { RegistryCache, registryCacheTable, type DigestEntry } from './registry/cache.ts';
 import { loadCredentials, type CredentialLookup } from './registry/credentials.ts';
 import { ECR_READ_ACTIONS, parseEcrHost } from './registry/ecr.ts';
 import { RegistryFailure, RegistryHttp, emptyStats, type Endpoint, type Reply, type RegistryStats } from './registry/http.ts';
@@ -62,12 +62,6 @@ interface Descriptor {
   annotations?: Record<string, string>;
 }
 
-interface ImageManifest {
-  manifests?: Descriptor[];
-  layers?: Descriptor[];
-  config?: Descriptor;
-}
-
 const MAX_TAG_PAGES = 100;
 
 export class RegistryClient implements ImageInspector, ImageLayerReader {
@@ -91,7 +85,9 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
       stats: this.counters,
       logger: o.logger,
     });
-    this.cache = new RegistryCache(registryCacheTable(o.store), o.config.tagTtlSeconds * 1000, now);
+    this.cache = new RegistryCache(registryCacheTable(o.store), o.config.tagTtlSeconds * 1000, o.config.tagListTtlSeconds * 1000, now, (err) =>
+      o.logger?.warn({ err: err.message }, 'registry cache not saved'),
+    );
   }
 
   /** Requests made and cache use so far (a copy). */
@@ -125,65 +121,79 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
     return suggestArm64Image(reference, this, this.o.maxCandidates, this.o.config.mirrors);
   }
 
-  /** All tags of the reference's repository, following `Link: <...>; rel="next"` pages. */
+  /** All tags of the reference's repository, following `Link: <...>; rel="next"` pages; cached for registry.tagListTtlSeconds. */
   async listTags(reference: string): Promise<string[]> {
     const ep = endpoint(parseImageRef(reference));
+    const base = `${ep.registry}/${ep.repository}`;
+    const cached = this.cache.tags(base);
+    if (cached) {
+      this.counters.cacheHits++;
+      registryCacheHits.inc();
+      return cached;
+    }
+    this.counters.cacheMisses++;
     const tags: string[] = [];
     let path: string | undefined = `/v2/${ep.repository}/tags/list?n=${this.o.tagPageSize ?? 1000}`;
     for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
       const reply = await this.http.get(ep, path, 'tags');
-      if (reply.status !== 200) throw this.failure(reply, ep, `the tag list of ${ep.registry}/${ep.repository}`);
-      const body = parseJson<{ tags?: string[] | null }>(reply, `tag list of ${ep.registry}/${ep.repository}`);
+      if (reply.status !== 200) throw this.failure(reply, ep, `the tag list of ${base}`);
+      const body = parseJson<{ tags?: string[] | null }>(reply, `tag list of ${base}`);
       tags.push(...(body.tags ?? []));
       path = nextPage(reply.headers.get('link'));
     }
+    await this.cache.rememberTags(base, tags);
     return tags;
   }
 
   /**
    * The layers of the linux/amd64 image of `reference` (or of its only image): what runs today, so what
    * its files are. With `architecture` (e.g. arm64), that variant's layers and its run config instead.
+   * Manifests come from the cache when known (by digest for good, a tag for its TTL).
    * Throws RegistryFailure (or an Error for a malformed reference) with a reason.
    */
   async imageLayers(reference: string, architecture?: string): Promise<ImageLayers> {
     const ref = parseImageRef(reference);
     const ep = endpoint(ref);
+    const base = `${ref.registry}/${ref.repository}`;
     const arch = architecture ?? 'amd64';
     let what = ref.normalized;
-    let reply = await this.http.get(ep, `/v2/${ep.repository}/manifests/${ref.digest ?? ref.tag}`, 'manifest', MANIFEST_ACCEPT);
-    if (reply.status !== 200) throw this.failure(reply, ep, what);
-    let manifest = parseJson<ImageManifest>(reply, `manifest of ${what}`);
+    let { digest, entry } = await this.manifest(ep, ref.digest ?? ref.tag!, { tagKey: ref.digest ? undefined : `${base}:${ref.tag}`, what, layout: true });
     let chosen: Platform | undefined;
-    if (Array.isArray(manifest.manifests)) {
-      const runnable = manifest.manifests.filter(isRunnable);
-      const linux = runnable.filter((d) => d.platform!.os === 'linux' && d.platform!.architecture === arch);
+    if (entry.images) {
+      const linux = entry.images.filter((d) => d.os === 'linux' && d.architecture === arch);
       // arm64 without a variant, or v8, is what an arm64 node runs.
-      const pick = linux.find((d) => !d.platform!.variant || d.platform!.variant === 'v8') ?? linux[0] ?? (!architecture && runnable.length === 1 ? runnable[0] : undefined);
-      if (!pick?.digest) {
-        const listed = runnable.map((d) => `${d.platform!.os}/${d.platform!.architecture}`).join(', ') || 'none';
+      const pick = linux.find((d) => !d.variant || d.variant === 'v8') ?? linux[0] ?? (!architecture && entry.images.length === 1 ? entry.images[0] : undefined);
+      if (!pick) {
+        const listed = entry.images.map((d) => `${d.os}/${d.architecture}`).join(', ') || 'none';
         throw Object.assign(new RegistryFailure('error', `the index of ${what} has no linux/${arch} image to look into (platforms: ${listed})`), { noVariant: true });
       }
-      chosen = platform(pick.platform!.os!, pick.platform!.architecture!, pick.platform!.variant);
-      what = `${ep.registry}/${ep.repository}@${pick.digest}`;
-      reply = await this.http.get(ep, `/v2/${ep.repository}/manifests/${pick.digest}`, 'manifest', MANIFEST_ACCEPT);
-      if (reply.status !== 200) throw this.failure(reply, ep, what);
-      manifest = parseJson<ImageManifest>(reply, `manifest of ${what}`);
+      chosen = platform(pick.os, pick.architecture, pick.variant);
+      what = `${base}@${pick.digest}`;
+      ({ digest, entry } = await this.manifest(ep, pick.digest, { what, layout: true, platform: chosen }));
     }
-    if (!Array.isArray(manifest.layers)) {
-      throw new RegistryFailure('error', `${what} has no layer list (${reply.headers.get('content-type') ?? 'no content type'})`);
+    if (!entry.layers) throw new RegistryFailure('error', `${what} has no layer list (${entry.images ? 'an index inside an index' : 'not an image manifest'})`);
+    const layers = entry.layers;
+    if (!architecture) return { digest, platform: chosen ?? entry.platforms[0]!, layers };
+    let run = entry.run;
+    if (!run) {
+      const config = await this.configBlob(ep, entry.configDigest, what);
+      run = config.run;
+      await this.cache.remember(`${base}@${digest}`, { ...entry, run }, undefined, digest);
     }
-    const layers = manifest.layers.filter((l) => l.digest).map((l) => ({ mediaType: l.mediaType ?? '', digest: l.digest!, size: l.size }));
-    const digest = sha256(reply.body);
-    if (!architecture) {
-      chosen ??= (await this.platformsOf(ep, reply, what))[0]!;
-      return { digest, platform: chosen, layers };
-    }
-    const config = await this.runConfig(ep, manifest.config?.digest, what);
-    return { digest, platform: chosen ?? platform(config.os ?? 'linux', config.architecture ?? 'unknown', config.variant), layers, config: config.run };
+    return { digest, platform: chosen ?? entry.platforms[0]!, layers, config: run };
+  }
+
+  /** Facts a scan derived from a layer's or a manifest's bytes, kept by digest for good (the scans' memo). */
+  contentFact<T>(kind: string, digest: string): T | undefined {
+    return this.cache.fact<T>(kind, digest);
+  }
+
+  rememberContentFact(kind: string, digest: string, fact: unknown): Promise<void> {
+    return this.cache.rememberFact(kind, digest, fact);
   }
 
   /** The config blob's platform and what the container runs. */
-  private async runConfig(ep: Endpoint, digest: string | undefined, what: string): Promise<{ os?: string; architecture?: string; variant?: string; run: NonNullable<ImageLayers['config']> }> {
+  private async configBlob(ep: Endpoint, digest: string | undefined, what: string): Promise<{ os?: string; architecture?: string; variant?: string; run: ImageRunConfig }> {
     if (!digest) throw new RegistryFailure('error', `${what} names no config blob`);
     const blob = await this.http.get(ep, `/v2/${ep.repository}/blobs/${digest}`, 'blob');
     if (blob.status !== 200) throw this.failure(blob, ep, `the config blob of ${what}`);
@@ -212,51 +222,71 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
     const base = `${ref.registry}/${ref.repository}`;
     const tagKey = ref.digest ? undefined : `${base}:${ref.tag}`;
     const knownDigest = ref.digest ?? this.cache.digestFor(tagKey!);
-    const cached = knownDigest ? this.cache.platformsOf(`${base}@${knownDigest}`) : undefined;
+    const cached = knownDigest ? this.cache.entry(`${base}@${knownDigest}`) : undefined;
     if (knownDigest && cached) {
       this.counters.cacheHits++;
       registryCacheHits.inc();
-      return result(ref, knownDigest, cached);
+      return result(ref, knownDigest, cached.platforms);
     }
     this.counters.cacheMisses++;
-    const ep = endpoint(ref);
     try {
-      const reply = await this.http.get(ep, `/v2/${ep.repository}/manifests/${ref.digest ?? ref.tag}`, 'manifest', MANIFEST_ACCEPT);
-      if (reply.status !== 200) throw this.failure(reply, ep, ref.normalized);
-      const digest = sha256(reply.body);
-      if (ref.digest && ref.digest.startsWith('sha256:') && ref.digest !== digest) {
-        throw new RegistryFailure('error', `${ep.registry} returned a manifest whose digest ${digest} differs from the requested ${ref.digest}`);
-      }
-      // A tag re-read after its TTL usually still points at a digest we know: skip the config blob.
-      const platforms = this.cache.platformsOf(`${base}@${digest}`) ?? (await this.platformsOf(ep, reply, ref.normalized));
-      try {
-        await this.cache.remember(`${base}@${digest}`, platforms, tagKey, digest);
-      } catch (err) {
-        this.o.logger?.warn({ err: (err as Error).message }, 'registry cache not saved');
-      }
-      return result(ref, digest, platforms);
+      const { digest, entry } = await this.manifest(endpoint(ref), ref.digest ?? ref.tag!, { tagKey, what: ref.normalized });
+      return result(ref, digest, entry.platforms);
     } catch (err) {
       const failure = err instanceof RegistryFailure ? err : new RegistryFailure('error', (err as Error).message);
       return { reference: ref.input, normalized: ref.normalized, status: failure.kind, platforms: [], reason: failure.message };
     }
   }
 
-  /** An index lists its platforms; a single image names its platform only in its config blob. */
-  private async platformsOf(ep: Endpoint, reply: Reply, what: string): Promise<Platform[]> {
-    const manifest = parseJson<{ manifests?: Descriptor[]; config?: Descriptor; architecture?: string; schemaVersion?: number }>(reply, `manifest of ${what}`);
+  /**
+   * The manifest `target` (a tag or a digest) names, as a cache entry: from the cache when the digest is
+   * known and the entry holds what is needed (`layout`: an index's images or an image's layers), else
+   * read from the registry and remembered. A tag that is gone makes its repository's tag list stale.
+   */
+  private async manifest(ep: Endpoint, target: string, o: { tagKey?: string; what: string; layout?: boolean; platform?: Platform }): Promise<{ digest: string; entry: DigestEntry }> {
+    const base = `${ep.registry}/${ep.repository}`;
+    const known = target.startsWith('sha256:') ? target : o.tagKey && this.cache.digestFor(o.tagKey);
+    const hit = known ? this.cache.entry(`${base}@${known}`) : undefined;
+    if (known && hit && (!o.layout || hit.images || hit.layers)) return { digest: known, entry: hit };
+    const reply = await this.http.get(ep, `/v2/${ep.repository}/manifests/${target}`, 'manifest', MANIFEST_ACCEPT);
+    if (reply.status !== 200) {
+      const failure = this.failure(reply, ep, o.what);
+      if (failure.kind === 'not-found' && o.tagKey) this.cache.tagMissing(base);
+      throw failure;
+    }
+    const digest = sha256(reply.body);
+    if (target.startsWith('sha256:') && target !== digest) {
+      throw new RegistryFailure('error', `${ep.registry} returned a manifest whose digest ${digest} differs from the requested ${target}`);
+    }
+    // A tag re-read after its TTL usually still points at a digest we know: no config blob again.
+    const prior = this.cache.entry(`${base}@${digest}`);
+    const entry = prior && (prior.images || prior.layers) ? prior : await this.entryOf(ep, reply, o.what, prior?.platforms ?? (o.platform && [o.platform]));
+    await this.cache.remember(`${base}@${digest}`, entry, o.tagKey, digest);
+    return { digest, entry };
+  }
+
+  /**
+   * What a manifest says: an index lists its platforms and images; a single image names its layers, and
+   * its platform only in its config blob (read unless the index that led here named it already).
+   */
+  private async entryOf(ep: Endpoint, reply: Reply, what: string, platforms?: Platform[]): Promise<DigestEntry> {
+    const manifest = parseJson<{ manifests?: Descriptor[]; layers?: Descriptor[]; config?: Descriptor; architecture?: string; schemaVersion?: number }>(reply, `manifest of ${what}`);
     if (Array.isArray(manifest.manifests)) {
-      const platforms = runnablePlatforms(manifest.manifests);
-      if (platforms.length === 0) throw new RegistryFailure('error', `the index of ${what} lists no runnable platform`);
-      return platforms;
+      const runnable = runnablePlatforms(manifest.manifests);
+      if (runnable.length === 0) throw new RegistryFailure('error', `the index of ${what} lists no runnable platform`);
+      const images = manifest.manifests.filter((d) => isRunnable(d) && d.digest).map((d) => ({ ...platform(d.platform!.os!, d.platform!.architecture!, d.platform!.variant), digest: d.digest! }));
+      return { platforms: runnable, images };
     }
     if (manifest.config?.digest) {
-      const blob = await this.http.get(ep, `/v2/${ep.repository}/blobs/${manifest.config.digest}`, 'blob');
-      if (blob.status !== 200) throw this.failure(blob, ep, `the config blob of ${what}`);
-      const config = parseJson<{ os?: string; architecture?: string; variant?: string }>(blob, `config blob of ${what}`);
+      const layout = Array.isArray(manifest.layers)
+        ? { layers: manifest.layers.filter((l) => l.digest).map((l) => ({ mediaType: l.mediaType ?? '', digest: l.digest!, ...(l.size !== undefined ? { size: l.size } : {}) })), configDigest: manifest.config.digest }
+        : {};
+      if (platforms?.length) return { platforms, ...layout };
+      const config = await this.configBlob(ep, manifest.config.digest, what);
       if (!config.architecture) throw new RegistryFailure('error', `the config blob of ${what} names no architecture`);
-      return [platform(config.os ?? 'linux', config.architecture, config.variant)];
+      return { platforms: [platform(config.os ?? 'linux', config.architecture, config.variant)], ...layout, ...('layers' in layout ? { run: config.run } : {}) };
     }
-    if (manifest.schemaVersion === 1 && manifest.architecture) return [platform('linux', manifest.architecture)];
+    if (manifest.schemaVersion === 1 && manifest.architecture) return { platforms: [platform('linux', manifest.architecture)] };
     throw new RegistryFailure('error', `${what} has an unsupported manifest type (${reply.headers.get('content-type') ?? 'no content type'})`);
   }
 

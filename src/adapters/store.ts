@@ -5,7 +5,6 @@
 // how each is laid out, so features never know which one runs.
 import type { StoreConfig } from '../config/store-config.ts';
 import { openLowdbStore } from './store/lowdb.ts';
-import { openPostgresStore } from './store/postgres.ts';
 import type { OpenOptions, Store as StoreContract, StoreLockMode } from './store/types.ts';
 
 export * from './store/types.ts';
@@ -14,7 +13,8 @@ export type Store = StoreContract;
 
 /** Opens the configured driver. Refuses a store written by a newer archshift, naming both versions. */
 export function openStore(config: StoreConfig, opts: OpenOptions = {}): Promise<Store> {
-  if (config.driver === 'postgres') return openPostgresStore(config.postgres, opts);
+  // pg is loaded only when it is the driver: most runs (every CLI on a laptop) never need it.
+  if (config.driver === 'postgres') return import('./store/postgres.ts').then((m) => m.openPostgresStore(config.postgres, opts));
   return openLowdbStore(config.file, opts);
 }
 

@@ -1,7 +1,6 @@
 // `archshift store copy --from <file> --to <postgres-url>`: moves a one-replica installation (lowdb) to
 // PostgreSQL. It reads no config and opens nothing else: stop the bot first (the file's lock says so).
 import { UsageError } from '../args.ts';
-import { copyStore } from '../adapters/store/copy.ts';
 import { storeConfigSchema } from '../config/store-config.ts';
 import type { CliCommand } from './types.ts';
 
@@ -22,6 +21,8 @@ export const storeCommand: CliCommand = {
       postgres: { url: to, sslMode: args.flags['ssl-mode'] ?? 'disable', sslRootCert: args.flags['ssl-root-cert'] },
     });
     if (!parsed.success) throw new UsageError('--ssl-mode is disable, require or verify-full; --ssl-root-cert names a PEM file');
+    // Loaded here: it brings pg, which no other terminal command needs at start.
+    const { copyStore } = await import('../adapters/store/copy.ts');
     const r = await copyStore(from, parsed.data.postgres);
     const tables = Object.entries(r.tableEntries).map(([t, n]) => `${n} ${t}`);
     io.out(`Copied ${r.from} to ${r.to}: sections ${r.sections.join(', ') || '(none)'}; ${[...tables, `${r.auditEntries} audit entries`].join(', ')}. Checked by reading it back.`);

@@ -89,6 +89,11 @@ export const registryConfigSchema = z
       .default({}),
     /** How long a tag's answer is trusted; digests are cached for good. */
     tagTtlSeconds: z.number().int().min(0).default(3600),
+    /**
+     * How long a repository's tag list (the search for a newer tag with arm64) is trusted; dropped early
+     * when a tag it named turns out to be gone. 0: listed every time.
+     */
+    tagListTtlSeconds: z.number().int().min(0).default(21_600),
     concurrency: z.number().int().min(1).max(256).default(16),
     timeoutMs: z.number().int().min(100).default(10000),
     /** A whole layer download (image-layer scans) may take this long. */
@@ -102,7 +107,7 @@ export const registryConfigSchema = z
     mirrors: z.record(z.string().regex(hostPattern, 'host or host:port'), z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i, 'host[:port][/path]')).min(1)).default({}),
   })
   .strict()
-  .default({ insecure: [], credentialHelperTimeoutMs: 10_000, ecr: { enabled: true, maxAttempts: 3 }, credentials: {}, tagTtlSeconds: 3600, concurrency: 16, timeoutMs: 10000, blobTimeoutMs: 600_000, retries: 3, mirrors: {} });
+  .default({ insecure: [], credentialHelperTimeoutMs: 10_000, ecr: { enabled: true, maxAttempts: 3 }, credentials: {}, tagTtlSeconds: 3600, tagListTtlSeconds: 21_600, concurrency: 16, timeoutMs: 10000, blobTimeoutMs: 600_000, retries: 3, mirrors: {} });
 
 export const configSchema = z
   .object({

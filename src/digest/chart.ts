@@ -1,7 +1,7 @@
 // The burn-down chart: an SVG drawn in code (no browser, no network) rasterised to PNG by resvg.
 // Bars: workloads left on amd64 per day; line: share of CPU requests on arm64 (right axis). The x-axis
 // is by calendar date: a day without data keeps its slot empty and breaks the line, so gaps show.
-import { Resvg } from '@resvg/resvg-js';
+import { createRequire } from 'node:module';
 import { sharesOf, type HistoryPoint } from './history.ts';
 
 export interface ChartOptions {
@@ -82,6 +82,8 @@ export function renderBurndownSvg(points: HistoryPoint[], o: ChartOptions): stri
 
 export function renderBurndownPng(points: HistoryPoint[], o: ChartOptions): Buffer {
   const svg = renderBurndownSvg(points, o);
+  // The native renderer is loaded on first use: only the digest draws charts.
+  const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
   const resvg = new Resvg(svg, { font: { loadSystemFonts: true, fontFiles: o.fontFiles ?? [], defaultFontFamily: 'DejaVu Sans' } });
   return resvg.render().asPng();
 }

@@ -1,6 +1,7 @@
 // The fleet check: every catalog service (or one team's, one cluster's) through the same readiness use
 // case as `check <service>`, a bounded number at a time. All checks share the one registry client, so a
-// base image used by 100 services is asked about once (its cache and in-flight lookups are shared).
+// base image used by 100 services is asked about once (its cache and in-flight lookups are shared), and
+// each cluster's nodes are listed once for the run.
 // Returns facts for the surfaces: per service the report (or why there is none) and a summary.
 import type { Logger } from '../logger.ts';
 import { discoverServices } from '../config/discover.ts';
@@ -114,7 +115,7 @@ export async function checkFleet(deps: FleetNeeds, opts: FleetOptions = {}): Pro
         },
   );
   let done = 0;
-  const entries = await mapBounded(chosen, opts.concurrency ?? DEFAULT_FLEET_CONCURRENCY, async (c): Promise<FleetEntry> => {
+  const run = () => mapBounded(chosen, opts.concurrency ?? DEFAULT_FLEET_CONCURRENCY, async (c): Promise<FleetEntry> => {
     let entry: FleetEntry;
     if (c.error) entry = { ...c, verdict: 'unknown' };
     else {
@@ -129,6 +130,8 @@ export async function checkFleet(deps: FleetNeeds, opts: FleetOptions = {}): Pro
     opts.onProgress?.(++done, chosen.length, c.service);
     return entry;
   });
+  // Every service's check reads its cluster's nodes: one list per cluster serves the whole run.
+  const entries = deps.kube ? await deps.kube.withNodesReadOnce(run) : await run();
   return { checkedAt: deps.clock.now().toISOString(), filter, entries, summary: summarize(entries) };
 }
 

@@ -69,6 +69,16 @@ export async function verifyArm64Binaries(reader: ImageLayerReader, reference: s
     return [unverified(reference, 'unknown', `its arm64 variant could not be read: ${(err as Error).message}`)];
   }
   if (image.platform.architecture !== 'arm64') return [];
+  // The verdict on an image digest never changes; one that could not be reached (unknown) is not kept.
+  const kind = `arm64-verify.v1.${limits.maxTotalBytes}.${limits.maxListed}`;
+  const known = reader.contentFact?.<{ reference: string; findings: Finding[] }>(kind, image.digest);
+  if (known?.reference === reference) return known.findings;
+  const findings = await verifyLayers(reader, reference, image, limits);
+  if (!findings.some((f) => f.severity === 'unknown')) await reader.rememberContentFact?.(kind, image.digest, { reference, findings });
+  return findings;
+}
+
+async function verifyLayers(reader: ImageLayerReader, reference: string, image: ImageLayers, limits: ArchVerifyLimits): Promise<Finding[]> {
   const config = image.config ?? {};
   const programs = programsOf(config);
   if (!programs.length) return [unverified(reference, 'warning', 'its arm64 variant names no entrypoint or cmd, so no program was checked', image.digest)];

@@ -10,6 +10,7 @@ import { createGunzip } from 'node:zlib';
 import type { Platform } from './image-types.ts';
 import type { Finding } from './report.ts';
 import { unreadable } from './analysers/deps.ts';
+import { analyseJarEntries } from './analysers/jvm.ts';
 import { NativeScan, elfMachineOf, kindsOf, zipEntryNamesOf, type Machine } from './scan.ts';
 
 export interface LayerDescriptor {
@@ -45,6 +46,12 @@ export interface ImageLayerReader {
   imageLayers(reference: string, architecture?: string): Promise<ImageLayers>;
   /** Streams one blob; throws with a reason when it cannot start. */
   openBlob(reference: string, digest: string): Promise<Readable>;
+  /**
+   * What a scan learnt from content named by a digest (a layer, an image manifest), kept across runs:
+   * those bytes never change. Optional: without it every scan reads the layers again.
+   */
+  contentFact?<T>(kind: string, digest: string): T | undefined;
+  rememberContentFact?(kind: string, digest: string, fact: unknown): Promise<void>;
 }
 
 export function isImageLayerReader(value: unknown): value is ImageLayerReader {
@@ -70,7 +77,21 @@ export const defaultImageScanLimits: ImageScanLimits = {
 /** Enough of an ELF file for its machine (elfMachineOf reads 20 bytes). */
 const ELF_HEAD_BYTES = 64;
 
-type Found = { kind: 'jar'; names: string[] } | { kind: 'elf'; machine: Machine | undefined } | { kind: 'problem'; finding: Finding };
+type Found = { kind: 'jar'; findings: Finding[] } | { kind: 'elf'; machine: Machine | undefined } | { kind: 'problem'; finding: Finding };
+
+/** What one fully read layer holds for this scan: kept by its digest, so a layer is read once. */
+interface LayerFacts {
+  bytes: number;
+  entries: number;
+  /** Candidate files it adds or replaces; null: replaced by something not read (a link, a skipped jar). */
+  changes: Array<[path: string, found: Found | null]>;
+  whiteouts: string[];
+  opaqueDirs: string[];
+  skipped: string[];
+}
+
+/** Bumped when what a layer's facts hold changes, so facts of an older archshift are not read. */
+const FACTS_VERSION = 1;
 
 class LimitReached extends Error {}
 
@@ -102,13 +123,23 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
       skipped.push(compression === 'zstd' ? `${label} is zstd-compressed, which archshift cannot read` : `${label} has media type ${layer.mediaType || '(none)'}, not a filesystem layer archshift reads`);
       continue;
     }
+    const factKind = `jar-scan.v${FACTS_VERSION}.${limits.maxArchiveBytes}${judgeLooseBinaries ? '+elf' : ''}`;
+    const known = reader.contentFact?.<LayerFacts>(factKind, layer.digest);
+    if (known && usage.bytes + known.bytes <= limits.maxTotalBytes && usage.entries + known.entries <= limits.maxEntries) {
+      usage.bytes += known.bytes;
+      usage.entries += known.entries;
+      skipped.push(...known.skipped);
+      apply(files, known.whiteouts, known.opaqueDirs, known.changes);
+      continue;
+    }
     let source: Readable;
     try {
       source = await reader.openBlob(reference, layer.digest);
     } catch (err) {
       return [notScanned(reference, `${label} could not be downloaded: ${(err as Error).message}`)];
     }
-    const changes = new Map<string, Found | undefined>();
+    const start = { bytes: usage.bytes, entries: usage.entries, skipped: skipped.length };
+    const changes = new Map<string, Found | null>();
     const whiteouts: string[] = [];
     const opaqueDirs: string[] = [];
     // Which stage failed first: a broken download is "unknown", undecodable bytes are a skipped layer.
@@ -126,7 +157,7 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
         if (kinds.includes('jar')) {
           if (size <= limits.maxArchiveBytes) return size;
           skipped.push(`${path}: ${mib(size)} MiB, more than the ${mib(limits.maxArchiveBytes)} MiB read per archive`);
-          changes.set(path, undefined);
+          changes.set(path, null);
         } else if (kinds.includes('elf') && judgeLooseBinaries) return ELF_HEAD_BYTES;
         return 0;
       };
@@ -137,10 +168,10 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
         if (base === '.wh..wh..opq') opaqueDirs.push(dir);
         else if (base.startsWith('.wh.')) whiteouts.push(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
         else if (!isCandidate(path)) continue;
-        else if (type !== 'file' || !data) changes.set(path, undefined); // replaced by something not read
+        else if (type !== 'file' || !data) changes.set(path, null); // replaced by something not read
         else if (kindsOf(path).includes('jar')) {
           try {
-            changes.set(path, { kind: 'jar', names: await zipEntryNamesOf(data) });
+            changes.set(path, { kind: 'jar', findings: analyseJarEntries(path, await zipEntryNamesOf(data)) });
           } catch (err) {
             changes.set(path, { kind: 'problem', finding: unreadable(path, (err as Error).message) });
           }
@@ -155,6 +186,7 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
         throw err;
       }
     };
+    let whole = true;
     try {
       if (compression === 'gzip') {
         const gunzip = createGunzip();
@@ -162,22 +194,21 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
         await pipeline(source, meter, gunzip, consumeOrFail);
       } else await pipeline(source, meter, consumeOrFail);
     } catch (err) {
+      whole = false;
       if (err instanceof LimitReached) skipped.push(`${label} and later layers: ${err.message}`);
       else if (failed?.at === 'download') return [notScanned(reference, `${label} broke off while downloading: ${failed.err.message}`)];
       else skipped.push(`${label} is not a readable ${compression === 'gzip' ? 'tar.gz' : 'tar'} (${(failed?.err ?? (err as Error)).message})`);
     }
-    // A layer's whiteouts hide what lower layers put there; its own files then land on top.
-    const hidden = (p: string) => whiteouts.some((w) => p === w || p.startsWith(`${w}/`)) || opaqueDirs.some((d) => !d || p.startsWith(`${d}/`));
-    for (const p of [...files.keys()]) if (hidden(p)) files.delete(p);
-    for (const [p, found] of changes) {
-      if (found) files.set(p, found);
-      else files.delete(p);
+    apply(files, whiteouts, opaqueDirs, changes);
+    if (whole && reader.rememberContentFact) {
+      const facts: LayerFacts = { bytes: usage.bytes - start.bytes, entries: usage.entries - start.entries, changes: [...changes], whiteouts, opaqueDirs, skipped: skipped.slice(start.skipped) };
+      await reader.rememberContentFact(factKind, layer.digest, facts);
     }
   }
 
   const scan = new NativeScan();
   for (const [file, found] of [...files.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    if (found.kind === 'jar') scan.addJar(file, found.names);
+    if (found.kind === 'jar') scan.report(...found.findings);
     else if (found.kind === 'elf') scan.addBinary(file, found.machine);
     else scan.report(found.finding);
   }
@@ -194,6 +225,16 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
     });
   }
   return findings;
+}
+
+/** A layer's whiteouts hide what lower layers put there; its own files then land on top. */
+function apply(files: Map<string, Found>, whiteouts: string[], opaqueDirs: string[], changes: Iterable<[string, Found | null]>): void {
+  const hidden = (p: string) => whiteouts.some((w) => p === w || p.startsWith(`${w}/`)) || opaqueDirs.some((d) => !d || p.startsWith(`${d}/`));
+  for (const p of [...files.keys()]) if (hidden(p)) files.delete(p);
+  for (const [p, found] of changes) {
+    if (found) files.set(p, found);
+    else files.delete(p);
+  }
 }
 
 function notScanned(reference: string, reason: string): Finding {

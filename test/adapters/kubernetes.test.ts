@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
-import { KubeCluster, KubeError, istio } from '../../src/adapters/kubernetes.ts';
+import { KubeCluster, KubeError, Kubernetes, istio } from '../../src/adapters/kubernetes.ts';
 
 describe('kubernetes adapter against the API double', () => {
   const api = new FakeKubeApi();
@@ -30,6 +30,24 @@ describe('kubernetes adapter against the API double', () => {
     assert.equal(api.requests[1].query.get('continue'), '3');
     const api4 = await cluster.listPods({ labelSelector: 'app=api' });
     assert.deepEqual(api4.map((p) => p.metadata?.name).sort(), ['api-1', 'api-3', 'api-5', 'api-7']);
+  });
+
+  test('inside withNodesReadOnce (a fleet run) one node list serves every caller; a failed one is not shared; outside it, nodes are read live', async () => {
+    api.put('/api/v1/nodes', { metadata: { name: 'n1', labels: { 'kubernetes.io/arch': 'arm64' } } });
+    const kube = new Kubernetes([cluster]);
+    const nodeLists = () => api.requests.filter((r) => r.path === '/api/v1/nodes').length;
+    api.requests.length = 0;
+    api.fail({ path: /^\/api\/v1\/nodes$/, status: 500, message: 'etcd leader changed' });
+    await kube.withNodesReadOnce(async () => {
+      await assert.rejects(kube.cluster().listNodes());
+      const lists = await Promise.all(Array.from({ length: 20 }, () => kube.cluster().listNodes()));
+      assert.ok(lists.every((l) => l.length === 1));
+      await kube.cluster().listNodes({ labelSelector: 'kubernetes.io/arch=arm64' });
+    });
+    assert.equal(nodeLists(), 3, 'the failure, one shared list, the filtered one');
+    await cluster.listNodes();
+    assert.equal(nodeLists(), 4);
+    api.clearFaults();
   });
 
   test('a 410 "continue token expired" on a later page restarts the list (bounded, as client-go\'s pager does)', async () => {

@@ -228,14 +228,16 @@ export async function pushFleetImages(registry: RunningRegistry, fleet: Fleet): 
 
 /** Fills the registry adapter's cache (its own cache API) as a previous run would have: a warm cache. */
 export async function warmRegistryCache(store: Store, fleet: Fleet, now = Date.now): Promise<void> {
-  const cache = new RegistryCache(registryCacheTable(store), 24 * 3600_000, now);
+  const cache = new RegistryCache(registryCacheTable(store), 24 * 3600_000, 24 * 3600_000, now, (err) => {
+    throw err;
+  });
   const writes: Promise<void>[] = [];
   for (const [image, kind] of fleet.images) {
     if (kind === 'missing') continue;
     const ref = parseImageRef(image);
     const digest = `sha256:${createHash('sha256').update(image).digest('hex')}`;
     const platforms = kind === 'multi' ? [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }] : [{ os: 'linux', architecture: 'amd64' }];
-    writes.push(cache.remember(`${ref.registry}/${ref.repository}@${digest}`, platforms, `${ref.registry}/${ref.repository}:${ref.tag}`, digest));
+    writes.push(cache.remember(`${ref.registry}/${ref.repository}@${digest}`, { platforms }, `${ref.registry}/${ref.repository}:${ref.tag}`, digest));
   }
   await Promise.all(writes);
 }

@@ -152,6 +152,27 @@ describe('PostgreSQL store', () => {
     assert.deepEqual(again.table('registry-cache').get('r.io/app@sha256:7'), { platforms: ['linux/arm64'] });
   });
 
+  test('keyed tables: the puts of one tick are one statement of the changed rows; prune deletes only rows still as this replica saw them', async () => {
+    const url = await pgs.database();
+    const a = await open(url);
+    const t = a.table<{ digest: string; fetchedAt: number }>('registry-cache');
+    const pool = (a as unknown as { pool: { query: (...args: unknown[]) => Promise<unknown> } }).pool;
+    const query = pool.query.bind(pool);
+    const statements: string[] = [];
+    pool.query = (...args: unknown[]) => (statements.push(String(args[0])), query(...args));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => t.put([[`r.io/app:${i}`, { digest: `sha256:${i}`, fetchedAt: 1 }]])));
+    assert.equal(statements.length, 1);
+    await t.put([['r.io/app:5', { digest: 'sha256:5', fetchedAt: 1 }]]);
+    assert.equal(statements.length, 1, 'an unchanged entry is not written');
+    const b = await open(url);
+    await b.table('registry-cache').put([['r.io/app:6', { digest: 'sha256:6', fetchedAt: 2 }]]);
+    // Replica a prunes what it holds as expired; b has just refreshed r.io/app:6, which stays.
+    assert.equal(await t.prune((k, v) => v.fetchedAt < 2 && (v.digest < 'sha256:2' || k === 'r.io/app:6')), 113);
+    assert.equal(statements.length, 2);
+    const left = await pgs.sql<{ ref: string }>(url, "SELECT ref FROM registry_cache WHERE ref IN ('r.io/app:1', 'r.io/app:6', 'r.io/app:150')");
+    assert.deepEqual(left.map((r) => r.ref).sort(), ['r.io/app:6']);
+  });
+
   test('the database going away: calls fail as "unavailable" with nothing written, and work again once it is back', async () => {
     const url = await pgs.database();
     const s = await open(url);

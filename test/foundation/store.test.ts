@@ -97,6 +97,33 @@ test('a registry-cache write appends to its own file and leaves the JSON file al
   await reopened.close();
 });
 
+test('keyed-table writes of one tick are one append of the changed entries; an unchanged put writes nothing; close writes what is pending', async () => {
+  const file = join(dir, 'batch.json');
+  const side = join(dir, 'batch.registry-cache.jsonl');
+  const lines = async () => (await readFile(side, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+  const store = await Store.open(file);
+  const table = store.table<{ platforms: string[] }>('registry-cache');
+  const appends: number[] = [];
+  const journal = (store as unknown as { tables: Map<string, { journal: { append(l: unknown[]): Promise<void> } }> }).tables.get('registry-cache')!.journal;
+  const append = journal.append.bind(journal);
+  journal.append = (l) => (appends.push(l.length), append(l));
+  await Promise.all(Array.from({ length: 50 }, (_, i) => table.put([[`r.io/a@sha256:${i}`, { platforms: ['linux/arm64'] }]])));
+  assert.deepEqual(appends, [50], 'one write for the whole tick');
+  await table.put([['r.io/a@sha256:7', { platforms: ['linux/arm64'] }]]);
+  assert.deepEqual(appends, [50], 'an equal value is not written again');
+  assert.equal(table.get('r.io/a@sha256:7')?.platforms[0], 'linux/arm64');
+  void table.put([['r.io/a@sha256:99', { platforms: ['linux/amd64'] }]]);
+  assert.equal(table.get('r.io/a@sha256:99')?.platforms[0], 'linux/amd64', 'reads see a put at once');
+  await store.close();
+  assert.equal(await lines(), 51, 'the pending put was written by close');
+  const reopened = await Store.open(file);
+  assert.equal(await reopened.table('registry-cache').prune((k) => k.endsWith(':9') || k.endsWith(':99')), 2);
+  await reopened.close();
+  const again = await Store.open(file);
+  assert.equal(again.table('registry-cache').size, 49);
+  await again.close();
+});
+
 test('a schema 1 file (registry cache and audit inside) is upgraded: both move to their own files, nothing lost', async () => {
   const file = join(dir, 'v1.json');
   const audit = [{ at: '2026-11-01T00:00:00.000Z', actor: 'U1', action: 'pr.open', result: 'ok' }];

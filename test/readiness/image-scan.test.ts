@@ -106,7 +106,9 @@ describe('scanImageLayers against the real registry', () => {
     const proxy: FaultProxy = await startFaultProxy(registry.url);
     try {
       proxy.rules.push({ match: new RegExp(`GET /v2/shop/secret/blobs/${digestOf(jarLayer.data)}`), status: 401 });
-      const refused = await scanImageLayers(client, `${proxy.host}/shop/secret:1`);
+      // A client of its own: the shared one already knows this layer's bytes from an earlier test.
+      const fresh = createRegistryClient({ config: config.registry, backoffMs: 1 });
+      const refused = await scanImageLayers(fresh, `${proxy.host}/shop/secret:1`);
       assert.deepEqual(refused.map((f) => [f.id, f.severity]), [['native.image-not-scanned', 'unknown']]);
       assert.match(refused[0]!.title, /layer 1 .* could not be downloaded: .*requires credentials/);
       const missing = await scanImageLayers(client, `${registry.host}/shop/nothing:1`);

@@ -11,7 +11,7 @@ import { Store } from '../../src/adapters/store.ts';
 import { scanCheckout } from '../../src/readiness/scan.ts';
 import { buildReport, type Finding } from '../../src/readiness/report.ts';
 import { pom, startFakeMavenRepo, type FakeMavenRepo } from '../fakes/maven-repo.ts';
-import { buildDeps } from '../../src/app.ts';
+import { buildDeps } from '../../src/build-deps.ts';
 import { parseArgs } from '../../src/args.ts';
 import { checkCommand } from '../../src/cli/check.ts';
 import { parseConfig } from '../../src/config/load.ts';

@@ -6,9 +6,10 @@ import { access, constants, mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
-import { StoreError, type AuditRecord, type AuditTrail, type KeyedTable, type OpenOptions, type Section, type Store } from './types.ts';
+import { StoreError, type AuditRecord, type AuditTrail, type OpenOptions, type Section, type Store } from './types.ts';
 import { acquireLock, releaseLock } from './file-lock.ts';
 import { Journal } from './journal.ts';
+import { BatchedTable } from './batch.ts';
 
 /**
  * How a process shares the file with others: `exclusive` (the bot) refuses to start while another live
@@ -24,7 +25,8 @@ export interface LowdbData {
   sections: Record<string, unknown>;
 }
 
-type TableLine = [key: string, value: unknown];
+/** An upsert, or `[key]` alone: the entry was deleted. */
+type TableLine = [key: string, value?: unknown];
 
 /** Sections of schema 1 that became tables (entries of the named maps) or the audit log. */
 const LEGACY_TABLES: Record<string, Record<string, string>> = { registryCache: { digests: 'registry-cache', tags: 'registry-cache' } };
@@ -42,7 +44,7 @@ class LowdbStore implements Store {
   /** Sections changed since the last file write, with their value before, to undo a failed write. */
   private unwritten = new Map<string, unknown>();
   private writeScheduled?: Promise<void>;
-  private tables = new Map<string, { journal: Journal<TableLine>; map: Map<string, unknown> }>();
+  private tables = new Map<string, { journal: Journal<TableLine>; map: Map<string, unknown>; table: BatchedTable<unknown> }>();
   readonly audit: AuditTrail;
 
   constructor(
@@ -69,12 +71,18 @@ class LowdbStore implements Store {
 
   async loadTable(name: string, legacy: Array<[string, unknown]>): Promise<void> {
     const { journal, lines } = await Journal.open<TableLine>(sideFile(this.location, name), this.readOnly, (ls) => {
-      const latest = new Map(ls);
+      const latest = new Map<string, unknown>();
+      for (const l of ls) {
+        if (l.length < 2) latest.delete(l[0]);
+        else latest.set(l[0], l[1]);
+      }
       return [...latest];
     });
-    const map = new Map(lines);
+    const map = new Map<string, unknown>(lines.map((l) => [l[0], l[1]]));
     for (const [k, v] of legacy) map.set(k, v);
-    this.tables.set(name, { journal, map });
+    // Appends cost what changed: one line per changed entry, one write per batch.
+    const table = new BatchedTable<unknown>(map, (batch) => journal.append([...batch].map(([k, op]): TableLine => ('put' in op ? [k, op.put] : [k]))));
+    this.tables.set(name, { journal, map, table });
     await journal.append(legacy);
   }
 
@@ -97,19 +105,10 @@ class LowdbStore implements Store {
     };
   }
 
-  table<V>(name: string): KeyedTable<V> {
+  table<V>(name: string): BatchedTable<V> {
     const t = this.tables.get(name);
     if (!t) throw new StoreError(`no table ${name} in the store (known: ${[...this.tables.keys()].join(', ')})`);
-    return {
-      get: (key) => t.map.get(key) as V | undefined,
-      get size() {
-        return t.map.size;
-      },
-      put: async (entries) => {
-        for (const [k, v] of entries) t.map.set(k, v);
-        await t.journal.append(entries);
-      },
-    };
+    return t.table as BatchedTable<V>;
   }
 
   async firstDelivery(key: string, windowMs: number): Promise<boolean> {
@@ -146,7 +145,10 @@ class LowdbStore implements Store {
   async close(): Promise<void> {
     await this.enqueue(async () => undefined);
     await this.writeScheduled;
-    for (const t of this.tables.values()) await t.journal.close();
+    for (const t of this.tables.values()) {
+      await t.table.flush().catch(() => undefined);
+      await t.journal.close();
+    }
     await this.auditJournal.close();
     if (!this.readOnly) await releaseLock(`${this.location}.lock`);
   }

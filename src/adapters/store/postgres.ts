@@ -8,9 +8,10 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import type { PostgresConfig } from '../../config/store-config.ts';
-import { StoreBusyError, StoreError, StoreUnavailableError, type AuditRecord, type KeyedTable, type OpenOptions, type Section, type Store } from './types.ts';
+import { StoreBusyError, StoreError, StoreUnavailableError, type AuditRecord, type OpenOptions, type Section, type Store } from './types.ts';
 import { DEFAULT_AUDIT_LIMIT } from './lowdb.ts';
 import { migrate } from './migrations.ts';
+import { BatchedTable, type Batch } from './batch.ts';
 
 /** Sections stored as rows: `root` is the field holding the map (absent: the value is the map). */
 interface Layout {
@@ -81,7 +82,7 @@ export class PostgresStore implements Store {
   readonly readOnly = false;
   private cache = new Map<string, Cached>();
   private queues = new Map<string, Promise<unknown>>();
-  private tables = new Map<string, Map<string, unknown>>();
+  private tables = new Map<string, BatchedTable<unknown>>();
   private auditTail: AuditRecord[] = [];
   private deliveriesSeen = 0;
 
@@ -125,7 +126,7 @@ export class PostgresStore implements Store {
     for (const r of rows) await this.reload(r.name, Number(r.version));
     for (const [name, table] of Object.entries(TABLES)) {
       const { rows: entries } = await this.query<{ ref: string; value: unknown }>('reading the store', `SELECT ref, value FROM ${table}`);
-      this.tables.set(name, new Map(entries.map((e) => [e.ref, e.value])));
+      this.tables.set(name, new BatchedTable(new Map(entries.map((e) => [e.ref, e.value])), (batch) => this.writeBatch(table, batch)));
     }
     const { rows: audit } = await this.query<Record<string, unknown>>(
       'reading the audit log',
@@ -142,28 +143,27 @@ export class PostgresStore implements Store {
     };
   }
 
-  table<V>(name: string): KeyedTable<V> {
-    const map = this.tables.get(name);
-    const sql = TABLES[name];
-    if (!map || !sql) throw new StoreError(`no table ${name} in the store (known: ${Object.keys(TABLES).join(', ')})`);
-    return {
-      get: (key) => map.get(key) as V | undefined,
-      get size() {
-        return map.size;
-      },
-      put: async (entries) => {
-        if (!entries.length) return;
-        // One statement for the whole batch; the last value of a key repeated in it wins.
-        const latest = new Map(entries);
-        await this.query(
-          'saving the registry cache',
-          `INSERT INTO ${sql} (ref, value) SELECT * FROM unnest($1::text[], $2::jsonb[])
-           ON CONFLICT (ref) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-          [[...latest.keys()], [...latest.values()].map((v) => JSON.stringify(v))],
-        );
-        for (const [k, v] of latest) map.set(k, v);
-      },
-    };
+  table<V>(name: string): BatchedTable<V> {
+    const table = this.tables.get(name);
+    if (!table) throw new StoreError(`no table ${name} in the store (known: ${Object.keys(TABLES).join(', ')})`);
+    return table as BatchedTable<V>;
+  }
+
+  /**
+   * One batch of a keyed table in one statement: changed rows upserted, deleted rows removed when they
+   * still hold the value this replica deleted (another replica may have just written a fresh one).
+   */
+  private async writeBatch(sql: string, batch: Batch): Promise<void> {
+    const put: [string, string][] = [];
+    const del: [string, string][] = [];
+    for (const [k, op] of batch) ('put' in op ? put : del).push([k, JSON.stringify('put' in op ? op.put : op.delete)]);
+    await this.query(
+      `saving ${sql}`,
+      `WITH gone AS (DELETE FROM ${sql} WHERE (ref, value) IN (SELECT * FROM unnest($3::text[], $4::jsonb[])))
+       INSERT INTO ${sql} (ref, value) SELECT * FROM unnest($1::text[], $2::jsonb[])
+       ON CONFLICT (ref) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+      [put.map(([k]) => k), put.map(([, v]) => v), del.map(([k]) => k), del.map(([, v]) => v)],
+    );
   }
 
   async firstDelivery(key: string, windowMs: number): Promise<boolean> {
@@ -218,6 +218,7 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await Promise.all(this.queues.values());
+    for (const t of this.tables.values()) await t.flush().catch(() => undefined);
     await this.pool.end();
   }
 

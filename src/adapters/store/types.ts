@@ -29,12 +29,20 @@ export interface Section<T> {
 /** Another process holds the lock `Store.withLock` asked for, longer than the caller would wait. */
 export class StoreBusyError extends StoreError {}
 
-/** Many small entries, each written on its own: a write costs the entries written, not the table. */
+/**
+ * Many small entries, each written on its own: a write costs the entries that changed, not the table.
+ * Reads see a put at once; puts and deletes made in the same tick go out together as one write (one
+ * append, one statement), skipping entries whose value did not change. A crash loses at most the batch
+ * not yet written; Store.close writes it.
+ */
 export interface KeyedTable<V> {
   get(key: string): V | undefined;
   readonly size: number;
-  /** Upserts the entries in one write. */
+  /** Upserts the entries; resolves once the batch holding them is written. */
   put(entries: Array<[key: string, value: V]>): Promise<void>;
+  delete(keys: string[]): Promise<void>;
+  /** Deletes the entries `expired` picks (all of them, in one write); resolves how many went. */
+  prune(expired: (key: string, value: V) => boolean): Promise<number>;
 }
 
 export interface AuditRecord {
