@@ -12,6 +12,7 @@ import { discoverServices } from './config/discover.ts';
 import type { Config } from './config/schema.ts';
 import { readSecrets, requireSlackSecrets } from './config/secrets.ts';
 import { SlackPoster } from './adapters/slack.ts';
+import type { Kubernetes } from './adapters/kubernetes.ts';
 import type { Deps } from './deps.ts';
 import { assemble, buildParts, type BuildOptions } from './build-deps.ts';
 import { UserError } from './errors.ts';
