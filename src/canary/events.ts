@@ -4,6 +4,7 @@
 import type { Actor } from '../auth/actor.ts';
 import type { CheckLine } from './analysis.ts';
 import type { CanaryPlan } from './plan.ts';
+import type { ReplicaCounts } from './replica-router.ts';
 
 /** Why a canary ended (or is rolling back). */
 export type Outcome =
@@ -29,7 +30,10 @@ export type CanaryEvent =
   | { kind: 'resumed'; by: Actor; weight: number }
   /** Resumed after someone else set the weights: their split is the new starting point. */
   | { kind: 'adopted'; by: Actor; amd64: number; arm64: number }
-  | { kind: 'moved'; step: number; steps: number; from: number; to: number; nextCheckSeconds: number }
+  /** `replicas`: in replica mode, the two Deployments' replica counts after the step. */
+  | { kind: 'moved'; step: number; steps: number; from: number; to: number; nextCheckSeconds: number; replicas?: ReplicaCounts }
+  /** A replica move half done: `deployment` (the side gaining replicas) is scaled up; the other side goes down once it is ready. */
+  | { kind: 'scaling'; to: number; deployment: string; ready: number; desired: number }
   /** The weights stayed at `from`; `retry` says whether archshift retries on its own or waits for a resume. */
   | { kind: 'move-refused'; from: number; to: number; detail: string; retry: 'auto' | 'resume' }
   | { kind: 'check-failed'; weight: number; failedChecks: number; limit: number; failed: CheckLine[] }
@@ -44,7 +48,7 @@ export type CanaryEvent =
   | { kind: 'cluster-unreadable'; detail: string }
   | { kind: 'cluster-back' }
   | { kind: 'rollback-pending'; detail: string }
-  | { kind: 'finished'; outcome: Outcome };
+  | { kind: 'finished'; outcome: Outcome; replicas?: ReplicaCounts };
 
 export type CanaryEventKind = CanaryEvent['kind'];
 
@@ -59,4 +63,6 @@ export type CanaryRefusal =
   | { code: 'cluster-unreadable'; detail: string; verb: string }
   | { code: 'route-missing'; namespace: string; name: string }
   | { code: 'route-invalid'; detail: string }
-  | { code: 'not-promoted'; detail: string };
+  | { code: 'not-promoted'; detail: string }
+  /** A stateful stream job (Flink): its state moves with a savepoint and a restart, never by a split of replicas. */
+  | { code: 'stateful-job'; kind: 'flink' };

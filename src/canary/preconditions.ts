@@ -5,6 +5,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { istio, type KubeCluster } from '../adapters/kubernetes.ts';
 import { hasArm64, type ImageInspector } from '../readiness/image-types.ts';
 import { ARCH_LABEL, pinnedToArm64, type SchedulingSpec } from '../scheduling/arm64.ts';
+import { MAX_REPLICA_TOTAL, splitOf } from './replica-router.ts';
 import { readSplit, type Split, type VirtualService } from './router.ts';
 import type { CanaryTarget } from './target.ts';
 
@@ -80,11 +81,13 @@ export interface PreconditionReport {
 export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, images: ImageInspector | undefined): Promise<PreconditionReport> {
   const items: Precondition[] = [];
   const ns = t.namespace;
+  const replicas = t.mode === 'replicas';
   const [amd, arm, dr, vs] = await Promise.all([
     cluster.getDeployment(ns, t.deployments.amd64),
     cluster.getDeployment(ns, t.deployments.arm64),
-    cluster.getCustomObject<DestinationRule>(istio.destinationRule(ns, t.destinationRule)),
-    cluster.getCustomObject<VirtualService>(istio.virtualService(ns, t.virtualService)),
+    // Replica mode splits no requests: no DestinationRule or VirtualService to read.
+    replicas ? undefined : cluster.getCustomObject<DestinationRule>(istio.destinationRule(ns, t.destinationRule)),
+    replicas ? undefined : cluster.getCustomObject<VirtualService>(istio.virtualService(ns, t.virtualService)),
   ]);
   const host = dr?.spec?.host ?? `${t.service}.${ns}.svc.cluster.local`;
   const fixes = manifests(t, host);
@@ -94,15 +97,17 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
       ? { name: 'amd64 Deployment', ok: true, detail: `${ns}/${t.deployments.amd64} exists` }
       : { name: 'amd64 Deployment', ok: false, detail: `${ns}/${t.deployments.amd64} not found in cluster ${cluster.name}`, fix: { kind: 'catalog', service: t.service } },
   );
-  if (amd && podLabel(amd, t.archLabel) !== 'amd64') {
+  if (amd && !replicas && podLabel(amd, t.archLabel) !== 'amd64') {
     items.push({ name: 'amd64 pod label', ok: false, detail: `${t.deployments.amd64} pods lack the label ${t.archLabel}: amd64 the amd64 subset selects on`, fix: { kind: 'canary-pr' } });
   }
   if (!arm) {
     items.push({ name: 'arm64 Deployment', ok: false, detail: `${ns}/${t.deployments.arm64} not found`, fix: { kind: 'canary-pr' } });
   } else {
     const r = readinessOf(arm)!;
-    items.push({ name: 'arm64 Deployment', ok: isReady(r), detail: `${t.deployments.arm64}: ${r.ready}/${r.desired} replicas ready`, ...(isReady(r) ? {} : { fix: { kind: 'rollout', namespace: ns, deployment: t.deployments.arm64 } }) });
-    const labelled = podLabel(arm, t.archLabel) === 'arm64';
+    // In replica mode the arm64 Deployment may wait at 0 replicas: the canary scales it up.
+    const ok = isReady(r) || (replicas && r.ready >= r.desired);
+    items.push({ name: 'arm64 Deployment', ok, detail: `${t.deployments.arm64}: ${r.ready}/${r.desired} replicas ready`, ...(ok ? {} : { fix: { kind: 'rollout', namespace: ns, deployment: t.deployments.arm64 } }) });
+    const labelled = replicas || podLabel(arm, t.archLabel) === 'arm64';
     const scheduled = pinnedToArm64(arm.spec?.template?.spec as SchedulingSpec | undefined);
     items.push({
       name: 'arm64 scheduling',
@@ -126,6 +131,7 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
       }
     }
   }
+  if (replicas) return replicaItems(items, amd, arm, t);
   if (!dr) {
     items.push({ name: 'DestinationRule', ok: false, detail: `${ns}/${t.destinationRule} not found`, fix: { kind: 'canary-pr', manifest: fixes.destinationRule } });
   } else {
@@ -149,4 +155,23 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
     }
   }
   return { ok: items.every((i) => i.ok), items, split, vs: vs ?? undefined };
+}
+
+/** Replica mode: amd64 runs ready consumers, and the total is one the steps can split. */
+function replicaItems(items: Precondition[], amd: V1Deployment | undefined, arm: V1Deployment | undefined, t: CanaryTarget): PreconditionReport {
+  let split: Split | undefined;
+  if (amd && arm) {
+    const counts = { amd64: amd.spec?.replicas ?? 1, arm64: arm.spec?.replicas ?? 1 };
+    const total = counts.amd64 + counts.arm64;
+    const ready = readinessOf(amd)!.ready;
+    const ok = total >= 1 && total <= MAX_REPLICA_TOTAL && (counts.amd64 === 0 || ready > 0);
+    items.push({
+      name: 'replicas',
+      ok,
+      detail: `${t.deployments.amd64} ${counts.amd64} (${ready} ready) + ${t.deployments.arm64} ${counts.arm64} = ${total} replicas to split${total > MAX_REPLICA_TOTAL ? `, more than the ${MAX_REPLICA_TOTAL} replica mode splits` : ''}`,
+      ...(ok || total > MAX_REPLICA_TOTAL ? {} : { fix: { kind: 'rollout' as const, namespace: t.namespace, deployment: t.deployments.amd64 } }),
+    });
+    if (ok) split = splitOf(counts);
+  }
+  return { ok: items.every((i) => i.ok), items, split };
 }

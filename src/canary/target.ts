@@ -1,5 +1,5 @@
-// Where a canary lives: its Deployments, VirtualService, DestinationRule and subsets, resolved once
-// from the catalog entry and the canary config.
+// Where a canary lives: its Deployments, VirtualService, DestinationRule and subsets (or, for workers
+// and consumers, the replicas it splits), resolved once from the catalog entry and the canary config.
 import type { Service } from '../config/catalog.ts';
 import type { CanaryConfig } from './config.ts';
 
@@ -15,6 +15,16 @@ export interface CanaryTarget {
   httpRoute?: string;
   archLabel: string;
   subsets: { amd64: string; arm64: string };
+  /**
+   * How the work is split: Istio weights (requests), or replicas, for workers and stream consumers that
+   * pull their work (the catalog's `kind: worker | consumer`). Records written before modes read as istio.
+   */
+  mode: 'istio' | 'replicas';
+  /**
+   * Replica mode: both Deployments' replicas when the canary started, recorded before the first step.
+   * Their sum is the total every step divides; rollback puts it all back on amd64.
+   */
+  replicas?: { amd64: number; arm64: number };
 }
 
 export function targetFor(service: Service, config: CanaryConfig): CanaryTarget {
@@ -29,5 +39,6 @@ export function targetFor(service: Service, config: CanaryConfig): CanaryTarget 
     httpRoute: config.istio.httpRoute,
     archLabel: config.istio.archLabel,
     subsets: { ...config.istio.subsets },
+    mode: service.kind === 'worker' || service.kind === 'consumer' ? 'replicas' : 'istio',
   };
 }

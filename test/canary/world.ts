@@ -70,6 +70,19 @@ export const SERVICES: Record<string, { amd64: Side; arm64: Side; image?: 'multi
   legacy: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.3, noIstio: true }, image: 'amd64' },
 };
 
+/**
+ * Workers and stream consumers (replica-stepped canaries): the amd64 Deployment's replicas, and each
+ * side's Kafka consumer metrics. The arm64 Deployment starts at 0 replicas.
+ */
+export const CONSUMERS: Record<string, { kind: 'consumer' | 'worker' | 'flink'; replicas: number }> = {
+  // Healthy on both sides.
+  payments: { kind: 'consumer', replicas: 4 },
+  // For the restart in the middle of a replica step.
+  invoices: { kind: 'consumer', replicas: 4 },
+  // A Flink job: refused.
+  fraud: { kind: 'flink', replicas: 2 },
+};
+
 export const podsOf = (deployment: string) => [`${deployment}-5d8f7c9b4-x2k4q`, `${deployment}-5d8f7c9b4-p9z7m`];
 
 export function syntheticMetrics(): OpenMetrics {
@@ -87,14 +100,14 @@ export function syntheticMetrics(): OpenMetrics {
   return om;
 }
 
-export function deployment(name: string, arch: 'amd64' | 'arm64', image: string, ready = 3): KubeObject {
+export function deployment(name: string, arch: 'amd64' | 'arm64', image: string, ready = 3, replicas = 3): KubeObject {
   const labels = { app: name.replace(/-arm64$/, ''), 'archshift.io/arch': arch };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: NS, labels: { app: labels.app } },
     spec: {
-      replicas: 3,
+      replicas,
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },
@@ -106,7 +119,7 @@ export function deployment(name: string, arch: 'amd64' | 'arm64', image: string,
         },
       },
     },
-    status: { replicas: 3, readyReplicas: ready, availableReplicas: ready },
+    status: { replicas, readyReplicas: ready, availableReplicas: ready },
   };
 }
 
@@ -159,7 +172,7 @@ export function worldCatalog(registryHost: string): Record<string, unknown> {
       channel: CHANNEL,
       canary: true,
     },
-    services: Object.fromEntries(Object.keys(SERVICES).map((s) => [s, {}])),
+    services: { ...Object.fromEntries(Object.keys(SERVICES).map((s) => [s, {}])), ...Object.fromEntries(Object.entries(CONSUMERS).map(([s, c]) => [s, { kind: c.kind }])) },
   };
 }
 
@@ -177,6 +190,10 @@ export interface World {
   imageOf(service: string): string;
   /** Seeds (or re-seeds) a service's manifests in the API double. */
   seed(service: string): void;
+  /** The spec.replicas of a replica-stepped service's two Deployments. */
+  replicas(service: string): { amd64: number; arm64: number };
+  /** Plays the Deployment controller: the Deployment's pods are all ready (status follows spec). */
+  rollOut(deployment: string): void;
   /** The arm64 weight in the cluster's VirtualService. */
   clusterWeight(service: string): { amd64: number; arm64: number };
   /** Every event the controllers emitted, in order, with its service (what the tests assert on). */
@@ -233,6 +250,15 @@ export async function startWorld(): Promise<World> {
       kube.put(DESTINATION_RULES, destinationRule(service));
       kube.put(VIRTUAL_SERVICES, virtualService(service));
     },
+    replicas(service) {
+      const of = (name: string) => (kube.get(DEPLOYMENTS, name) as unknown as { spec: { replicas: number } }).spec.replicas;
+      return { amd64: of(service), arm64: of(`${service}-arm64`) };
+    },
+    rollOut(name) {
+      const d = kube.get(DEPLOYMENTS, name) as KubeObject & { spec: { replicas: number } };
+      const n = d.spec.replicas;
+      kube.put(DEPLOYMENTS, { ...d, status: { replicas: n, readyReplicas: n, availableReplicas: n } });
+    },
     clusterWeight(service) {
       const route = (kube.get(VIRTUAL_SERVICES, service) as unknown as { spec: { http: Array<{ route: Array<{ destination: { subset: string }; weight: number }> }> } }).spec.http[0].route;
       const w = (s: string) => route.find((d) => d.destination.subset === s)!.weight;
@@ -267,5 +293,10 @@ export async function startWorld(): Promise<World> {
     },
   };
   for (const name of Object.keys(SERVICES)) world.seed(name);
+  for (const [name, c] of Object.entries(CONSUMERS)) {
+    await registry.pushIndex(`shop/${name}`, '1.0', [{ architecture: 'amd64' }, { architecture: 'arm64' }]);
+    kube.put(DEPLOYMENTS, deployment(name, 'amd64', imageOf(name), c.replicas, c.replicas));
+    kube.put(DEPLOYMENTS, deployment(`${name}-arm64`, 'arm64', imageOf(name), 0, 0));
+  }
   return world;
 }
