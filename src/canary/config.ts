@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { metricLibrarySchema } from './metrics.ts';
 
 // Every default lives in the schema (`prefault` parses `{}` through it), so the example config, the
 // CLI and the bot all see the same numbers.
@@ -66,7 +67,10 @@ export const canaryConfigSchema = z
     /** Below this many requests per second on a side, its numbers are "no data", not a verdict. */
     minRequestRate: z.number().min(0).default(0.1),
     gates: gatesSchema.prefault({}),
+    /** Thresholds of the built-in metrics (success rate, p99 latency, CPU per request). */
     thresholds: thresholdsSchema.prefault({}),
+    /** Metric templates by name: PromQL with {{variables}}, thresholds, direction (src/canary/metrics.ts). */
+    metrics: metricLibrarySchema,
     istio: istioSchema.prefault({}),
     /** A controller instance's hold on a canary lapses after this long without a tick (crash recovery). */
     lockTtlSeconds: z.number().int().min(5).default(120),

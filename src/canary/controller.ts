@@ -15,12 +15,15 @@ import type { Logger } from '../logger.ts';
 import { canariesByPhase } from '../ops/metrics.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { asActor, type Actor } from '../auth/actor.ts';
-import { evaluate, measure, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
+import { evaluate, measure, templatesFor, upgradeMeasurement, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
+import { countFailure, validateTemplates, type MetricTemplate } from './metrics.ts';
 import type { CanaryConfig } from './config.ts';
 import type { CanaryEvent, CanaryRefusal, Outcome } from './events.ts';
 import { buildPlan, type CanaryPlan, type PlanOverrides } from './plan.ts';
 import { checkPreconditions, isReady, readinessOf, type PreconditionReport, type Readiness } from './preconditions.ts';
-import { targetFor, type CanaryTarget } from './target.ts';
+import { modeOf, targetFor, type CanaryTarget } from './target.ts';
+import { measureConsumers } from './consumer-metrics.ts';
+import { measurementOf, sampleNodes, type CanaryMeasurement, type HourlyPrice, type NodeSample } from './cost.ts';
 import { replicaSteps, ReplicaRouter, type ReplicaCounts } from './replica-router.ts';
 import { IstioRouter, type RouteRead, type RouteWrite, type Split, type TrafficRouter } from './router.ts';
 
@@ -52,7 +55,10 @@ export interface CanaryRecord {
   weight: number;
   /** Index in plan.steps of the current weight; -1 before the first step. */
   stepIndex: number;
+  /** Failed checks counted toward plan.failedChecksBeforeRollback. */
   failedChecks: number;
+  /** Failed checks of metrics with their own `failedChecks` limit, by metric. */
+  metricFailures?: Record<string, number>;
   nextCheckAt?: string;
   /**
    * Written before a patch (or a replica move) and cleared once it is verified, so a restart can tell
@@ -64,6 +70,10 @@ export interface CanaryRecord {
   checks: StepCheck[];
   /** The last amd64 measurement with data: the baseline once amd64 gets no traffic. */
   baseline?: Measurement;
+  /** The nodes each side's pods ran on, sampled once per side while the canary runs (for the measured cost). */
+  nodes?: { amd64?: NodeSample; arm64?: NodeSample };
+  /** What the canary measured on each architecture, recorded when it ends: the digest's measured savings. */
+  measured?: CanaryMeasurement;
   readiness: { amd64?: Readiness; arm64?: Readiness };
   channel: string;
   message?: MessageRef;
@@ -127,6 +137,8 @@ export interface CanaryControllerOptions {
   /** The router of a cluster for a mode; default: Istio VirtualServices, or the Deployments' replicas. */
   router?(cluster: KubeCluster, mode: CanaryTarget['mode']): TrafficRouter;
   prometheus: Prometheus;
+  /** Hourly price of an instance type (the digest's price table), for the measured cost of each side's nodes. */
+  prices?: HourlyPrice;
   images?: ImageInspector;
   clock: Clock;
   notifier?: CanaryNotifier;
@@ -220,6 +232,29 @@ export class CanaryController {
     return targetFor(entry, this.o.config);
   }
 
+  /**
+   * Asks Prometheus to parse every metric query the catalog's services would be judged by (and the
+   * `canary.metrics` templates no service uses yet), so a bad query is refused at start-up or reload,
+   * not found at the first check. `catalog` is the one about to go live.
+   */
+  async validateMetrics(catalog: Catalog = this.o.catalog): Promise<{ invalid: string[]; unreachable?: string }> {
+    const byQuery = new Map<string, string>();
+    const add = (where: string, query: string) => byQuery.has(query) || byQuery.set(query, where);
+    for (const [name, m] of Object.entries(this.o.config.metrics)) add(`canary.metrics."${name}"`, m.query);
+    for (const mode of ['istio', 'replicas'] as const) for (const t of templatesFor(this.o.config, undefined, mode)) add(`the built-in metric "${t.name}"`, t.query);
+    for (const name of catalog.names()) {
+      let metrics: MetricTemplate[];
+      try {
+        const entry = catalog.resolve(name);
+        metrics = templatesFor(this.o.config, entry.metrics, modeOf(entry));
+      } catch {
+        continue; // an incomplete entry is refused where it is used
+      }
+      for (const t of metrics) add(`catalog.services.${name}.metrics."${t.name}"`, t.query);
+    }
+    return validateTemplates(this.o.prometheus, [...byQuery].map(([query, where]) => ({ where, query })), this.o.config.analysisWindow);
+  }
+
   /** The preconditions, or a CanaryError that names the cluster when it cannot be read (nothing was changed yet). */
   private async readPreconditions(target: CanaryTarget, what: string): Promise<PreconditionReport> {
     try {
@@ -242,6 +277,8 @@ export class CanaryController {
         const refusal = { code: 'already-running', phase: existing.phase, weight: existing.weight, startedBy: upgraded(existing).startedBy } as const;
         throw new CanaryError(service, refusal, `a canary for ${service} is already running (${existing.phase} at ${existing.weight}% arm64)`);
       }
+      const bad = (await validateTemplates(this.o.prometheus, (target.metrics ?? []).map((m) => ({ where: `metric "${m.name}"`, query: m.query })), this.o.config.analysisWindow)).invalid;
+      if (bad.length) throw new CanaryError(service, undefined, `the canary for ${service} cannot start: ${bad.join('; ')}. Nothing was changed.`);
       const report = await this.readPreconditions(target, 'start the canary');
       if (!report.ok || !report.split) throw new PreconditionsError(service, report);
       const now = this.now();
@@ -429,26 +466,32 @@ export class CanaryController {
     const t = r.target;
     const c = this.o.config;
     const now = this.now();
-    const opts = { window: c.analysisWindow, minRequestRate: c.minRequestRate, needCpu: c.thresholds.maxCpuRatio !== null || c.thresholds.maxCpuMsPerRequest !== undefined };
-    const [amd, arm] = await Promise.all([
-      measure(this.o.prometheus, { namespace: t.namespace, deployment: t.deployments.amd64 }, now, opts),
-      measure(this.o.prometheus, { namespace: t.namespace, deployment: t.deployments.arm64 }, now, opts),
-    ]);
+    const templates = t.metrics ?? templatesFor(c, undefined, t.mode);
+    const opts = { window: c.analysisWindow, minRequestRate: c.minRequestRate, templates };
+    // Requests gate an Istio side's verdict; consumers have none, their templates say it all.
+    const side = (arch: 'amd64' | 'arm64') => {
+      const w = { namespace: t.namespace, deployment: t.deployments[arch], service: t.service, arch };
+      return t.mode === 'replicas' ? measureConsumers(this.o.prometheus, w, now, opts) : measure(this.o.prometheus, w, now, opts);
+    };
+    const [amd, arm] = await Promise.all([side('amd64'), side('arm64'), this.sampleNodes(r)]);
     if (amd.noData.length === 0) r.baseline = amd;
-    const storedBaseline = amd.noData.length > 0 && r.baseline !== undefined;
-    const result = evaluate(arm, amd.noData.length ? r.baseline : amd, c.thresholds);
+    const baseline = upgradeMeasurement(r.baseline);
+    const storedBaseline = amd.noData.length > 0 && baseline !== undefined;
+    const result = evaluate(arm, amd.noData.length ? baseline : amd, templates);
     r.checks.push({ at: now.toISOString(), weight: r.weight, verdict: result.verdict, amd64: amd, arm64: arm, storedBaseline, lines: result.lines, noData: result.noData });
     if (r.checks.length > MAX_CHECKS) r.checks.splice(0, r.checks.length - MAX_CHECKS);
     r.nextCheckAt = this.after(r.plan.intervalSeconds);
     const wasWaiting = r.phase === 'paused' ? r.pause! : undefined;
 
     if (result.verdict === 'fail') {
-      r.failedChecks++;
       if (wasWaiting) this.unpause(r);
       const failed = result.lines.filter((l) => !l.ok);
-      ev.push({ kind: 'check-failed', weight: r.weight, failedChecks: r.failedChecks, limit: r.plan.failedChecksBeforeRollback, failed });
-      if (r.failedChecks >= r.plan.failedChecksBeforeRollback) {
-        await this.rollbackNow(r, { result: 'rolled-back', cause: 'failed-checks', failedChecks: r.failedChecks, failed }, ev);
+      const count = countFailure(templates, failed, { shared: r.failedChecks, perMetric: r.metricFailures ?? {} }, r.plan.failedChecksBeforeRollback);
+      r.failedChecks = count.shared;
+      if (Object.keys(count.perMetric).length) r.metricFailures = count.perMetric;
+      ev.push({ kind: 'check-failed', weight: r.weight, failedChecks: count.worst.failedChecks, limit: count.worst.limit, failed });
+      if (count.rollback) {
+        await this.rollbackNow(r, { result: 'rolled-back', cause: 'failed-checks', failedChecks: count.worst.failedChecks, failed }, ev);
       }
       return;
     }
@@ -543,7 +586,24 @@ export class CanaryController {
     r.nextCheckAt = undefined;
     r.pause = undefined;
     const replicas = r.target.mode === 'replicas' && r.written ? { replicas: { ...(r.written.route as ReplicaCounts) } } : {};
+    const measured = measurementOf(r, this.now());
+    if (measured) r.measured = measured;
     ev.push({ kind: 'finished', outcome, ...replicas });
+  }
+
+  /** Samples each side's nodes once, when it has ready pods; a cluster that does not answer is tried at the next check. */
+  private async sampleNodes(r: CanaryRecord): Promise<void> {
+    const t = r.target;
+    for (const arch of ['amd64', 'arm64'] as const) {
+      if (r.nodes?.[arch] || !r.readiness[arch]?.ready) continue;
+      try {
+        const sample = await sampleNodes(this.o.cluster(t.cluster), t.namespace, t.deployments[arch], this.o.prices ?? (() => undefined), this.now());
+        if (sample) r.nodes = { ...r.nodes, [arch]: sample };
+      } catch (err) {
+        if (!(err instanceof KubeError)) throw err;
+        this.o.logger?.debug({ err, service: t.service }, 'could not sample the nodes of the canary');
+      }
+    }
   }
 
   /**

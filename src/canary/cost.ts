@@ -5,6 +5,8 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { KubeCluster } from '../adapters/kubernetes.ts';
 import type { Store } from '../adapters/store.ts';
+import { upgradeMeasurement } from './analysis.ts';
+import type { CanaryRecord } from './controller.ts';
 
 const INSTANCE_TYPE_LABELS = ['node.kubernetes.io/instance-type', 'beta.kubernetes.io/instance-type'];
 
@@ -80,4 +82,32 @@ export function recordedMeasurements(store: Pick<Store, 'section'>): Record<stri
     if (r?.measured) out[service] = r.measured;
   }
   return out;
+}
+
+/**
+ * The measurement of a canary that is ending: CPU per unit and p99 from the last check that measured arm64's
+ * CPU (amd64 from the same check, or its last measurement with traffic), the load of both sides at that
+ * check, and the sampled nodes. Undefined when no check measured arm64's CPU.
+ */
+export function measurementOf(r: Pick<CanaryRecord, 'target' | 'checks' | 'baseline' | 'nodes' | 'weight'>, now: Date): CanaryMeasurement | undefined {
+  const unit = r.target.mode === 'replicas' ? 'message' : 'request';
+  const cpu = unit === 'message' ? 'CPU per message' : 'CPU per request';
+  const last = [...r.checks].reverse().find((c) => upgradeMeasurement(c.arm64)?.values[cpu] !== undefined);
+  if (!last) return undefined;
+  const arm = upgradeMeasurement(last.arm64)!;
+  const amd = upgradeMeasurement(last.storedBaseline ? r.baseline : last.amd64);
+  const rates = [arm.requestRate, last.storedBaseline ? 0 : amd?.requestRate];
+  const side = (m: typeof arm | undefined, nodes: NodeSample | undefined): MeasuredSide => ({
+    ...(m?.values[cpu] !== undefined ? { cpuMsPerUnit: m.values[cpu] } : {}),
+    ...(m?.values['p99 latency'] !== undefined ? { p99Ms: m.values['p99 latency'] } : {}),
+    ...(nodes ? { nodes } : {}),
+  });
+  return {
+    at: now.toISOString(),
+    result: r.weight === 100 ? 'promoted' : 'rolled-back',
+    unit,
+    ...(rates.every((x) => x !== undefined) ? { unitsPerSecond: rates[0]! + rates[1]! } : {}),
+    amd64: side(amd, r.nodes?.amd64),
+    arm64: side(arm, r.nodes?.arm64),
+  };
 }

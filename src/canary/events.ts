@@ -6,13 +6,20 @@ import type { CheckLine } from './analysis.ts';
 import type { CanaryPlan } from './plan.ts';
 import type { ReplicaCounts } from './replica-router.ts';
 
+/** A check line as written before lines were facts: its sentence, kept as it was. */
+export interface RecordedLine {
+  metric: string;
+  ok: boolean;
+  text: string;
+}
+
 /** Why a canary ended (or is rolling back). */
 export type Outcome =
   | { result: 'promoted'; by: Actor }
   /** Every check passed up to 100 % arm64. */
   | { result: 'promoted'; cause: 'checks-passed' }
   | { result: 'rolled-back'; by: Actor }
-  | { result: 'rolled-back'; cause: 'failed-checks'; failedChecks: number; failed: CheckLine[] }
+  | { result: 'rolled-back'; cause: 'failed-checks'; failedChecks: number; failed: Array<CheckLine | RecordedLine> }
   | { result: 'rolled-back'; cause: 'arm64-unready'; deployment: string; weight: number }
   /** Records written before outcomes were values: their sentence, kept as it was. */
   | { result: 'promoted' | 'rolled-back'; recorded: string };
@@ -36,7 +43,7 @@ export type CanaryEvent =
   | { kind: 'scaling'; to: number; deployment: string; ready: number; desired: number }
   /** The weights stayed at `from`; `retry` says whether archshift retries on its own or waits for a resume. */
   | { kind: 'move-refused'; from: number; to: number; detail: string; retry: 'auto' | 'resume' }
-  | { kind: 'check-failed'; weight: number; failedChecks: number; limit: number; failed: CheckLine[] }
+  | { kind: 'check-failed'; weight: number; failedChecks: number; limit: number; failed: Array<CheckLine | RecordedLine> }
   | { kind: 'holding'; reason: 'no-data'; weight: number; missing: string[]; intervalSeconds: number }
   | { kind: 'holding'; reason: 'not-ready'; weight: number; deployment: string; ready: number; desired: number }
   /** A hold ended on its own: data is back, or the arm64 Deployment is ready. */

@@ -1,7 +1,9 @@
 // Where a canary lives: its Deployments, VirtualService, DestinationRule and subsets (or, for workers
 // and consumers, the replicas it splits), resolved once from the catalog entry and the canary config.
 import type { Service } from '../config/catalog.ts';
+import { templatesFor } from './analysis.ts';
 import type { CanaryConfig } from './config.ts';
+import type { MetricTemplate } from './metrics.ts';
 
 /** Where a canary lives in the cluster, resolved once from the catalog and config. */
 export interface CanaryTarget {
@@ -25,10 +27,13 @@ export interface CanaryTarget {
    * Their sum is the total every step divides; rollback puts it all back on amd64.
    */
   replicas?: { amd64: number; arm64: number };
+  /** The metric templates it is judged by, fixed at start (absent in records written before templates). */
+  metrics?: MetricTemplate[];
 }
 
 export function targetFor(service: Service, config: CanaryConfig): CanaryTarget {
   const fill = (t: string) => t.replaceAll('{service}', service.name);
+  const mode = modeOf(service);
   return {
     service: service.name,
     cluster: service.cluster,
@@ -39,6 +44,12 @@ export function targetFor(service: Service, config: CanaryConfig): CanaryTarget 
     httpRoute: config.istio.httpRoute,
     archLabel: config.istio.archLabel,
     subsets: { ...config.istio.subsets },
-    mode: service.kind === 'worker' || service.kind === 'consumer' ? 'replicas' : 'istio',
+    mode,
+    metrics: templatesFor(config, service.metrics, mode),
   };
+}
+
+/** Workers and consumers pull their work: their canary splits replicas, not requests. */
+export function modeOf(service: Pick<Service, 'kind'>): CanaryTarget['mode'] {
+  return service.kind === 'worker' || service.kind === 'consumer' ? 'replicas' : 'istio';
 }

@@ -1,7 +1,11 @@
 // Construction of the canary controller from Deps, and the scheduler that drives it. Called by the
 // composition roots (src/app.ts for the bot, src/cli.ts for the terminal); nothing else builds it.
 import { Prometheus } from '../adapters/prometheus.ts';
+import type { Catalog } from '../config/catalog.ts';
+import { ConfigError } from '../config/load.ts';
 import type { Deps } from '../deps.ts';
+import { PriceTable } from '../digest/cost.ts';
+import type { Logger } from '../logger.ts';
 import { CanaryController, type CanaryNotifier } from './controller.ts';
 
 export interface CanaryWiring {
@@ -19,6 +23,7 @@ export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryC
   const c = deps.config.canary;
   if (!deps.kube || !c.prometheusUrl) return undefined;
   const kube = deps.kube;
+  const prices = new PriceTable(deps.config.digest);
   return new CanaryController({
     config: c,
     // Read on each use: a config reload (src/config/reload.ts) swaps deps.catalog.
@@ -28,6 +33,8 @@ export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryC
     store: deps.store,
     cluster: (name) => kube.cluster(name),
     prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs),
+    // The measured cost of each side's nodes uses the digest's price table.
+    prices: (type) => prices.hourly(type),
     images: deps.registry,
     clock: deps.clock,
     notifier: w.notifier,
@@ -38,6 +45,17 @@ export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryC
     leaseHolder: w.leaseHolder,
     sharedStore: deps.store.driver === 'postgres',
   });
+}
+
+/**
+ * Start-up and reload: refuses (ConfigError) any metric query Prometheus cannot parse, naming the
+ * template and Prometheus's error. An unreachable Prometheus is logged, not fatal: each canary start
+ * asks again before anything moves.
+ */
+export async function refuseBadMetricQueries(controller: CanaryController, catalog: Catalog, logger: Pick<Logger, 'warn'>): Promise<void> {
+  const { invalid, unreachable } = await controller.validateMetrics(catalog);
+  if (invalid.length) throw new ConfigError(`canary metric queries that Prometheus cannot parse: ${invalid.join('; ')}`);
+  if (unreachable) logger.warn({ err: unreachable }, 'could not have Prometheus parse the canary metric queries; each canary start checks its own');
 }
 
 /** Not configured: what to set, for the commands to say. */

@@ -12,6 +12,7 @@ import { Catalog } from './catalog.ts';
 import { discoverServices } from './discover.ts';
 import { signalActor } from '../auth/actor.ts';
 import { ConfigError, loadConfig } from './load.ts';
+import { refuseBadMetricQueries } from '../canary/wire.ts';
 import type { Config } from './schema.ts';
 
 export interface ReloadResult {
@@ -111,6 +112,13 @@ async function reloadNow(deps: Deps, file: string): Promise<ReloadResult> {
     catalog = new Catalog(config.catalog);
     // On a copy of deps, so commands keep the complete old catalog until the new one is complete.
     warning = await discoverServices({ ...deps, config, catalog });
+    if (deps.canary) {
+      try {
+        await refuseBadMetricQueries(deps.canary, catalog, deps.logger);
+      } catch (err) {
+        throw new ConfigError(`Nothing was reloaded: ${(err as Error).message}`);
+      }
+    }
   }
   deps.config = config;
   if (catalog) deps.catalog = catalog;

@@ -5,6 +5,7 @@ import { catalogSchema } from './catalog-schema.ts';
 import { knowledgeConfigSchema } from '../readiness/knowledge/config.ts';
 import { readinessConfigSchema } from '../readiness/config.ts';
 import { canaryConfigSchema } from '../canary/config.ts';
+import { templatesFor } from '../canary/analysis.ts';
 import { digestConfigSchema } from '../digest/config.ts';
 import { authConfigSchema } from '../auth/config.ts';
 import { serverConfigSchema } from '../ops/config.ts';
@@ -107,6 +108,24 @@ export const configSchema = z
     /** AWS node groups for `nodes` (optional). */
     aws: awsConfigSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Each service's metric entries resolve against canary.metrics and the built-ins (a query, a direction).
+    const defaults = c.catalog.defaults.metrics ?? {};
+    for (const [name, entry] of [['defaults', {}], ...Object.entries(c.catalog.services)] as const) {
+      const own = entry.metrics ?? {};
+      const merged = Object.fromEntries(
+        [...new Set([...Object.keys(defaults), ...Object.keys(own)])].map((k) => {
+          const [d, o] = [defaults[k], own[k]];
+          return [k, o === undefined ? d : o === false || d === undefined || d === false ? o : { ...d, ...o }];
+        }),
+      );
+      try {
+        templatesFor(c.canary, merged);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: name === 'defaults' ? ['catalog', 'defaults', 'metrics'] : ['catalog', 'services', name, 'metrics'], message: (err as Error).message });
+      }
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;

@@ -90,19 +90,82 @@ describe('replica-stepped canaries for workers and consumers', () => {
     });
     w.rollOut('payments');
 
+    // The check 10 minutes later reads the Kafka consumer metrics per arch from the real Prometheus.
+    w.clock.advance(10 * MIN);
+    await c.tick();
+    rec = c.status('payments')!;
+    const check = rec.checks.at(-1)!;
+    assert.equal(check.verdict, 'pass', JSON.stringify(check));
+    assert.equal(check.arm64.values['consumer lag'], 20);
+    assert.ok(Math.abs(check.amd64.values['CPU per message']! - 10) < 0.1, `amd64 ${check.amd64.values['CPU per message']} CPU ms per message`);
+    assert.ok(Math.abs(check.arm64.values['CPU per message']! - 6) < 0.1, `arm64 ${check.arm64.values['CPU per message']} CPU ms per message`);
+    assert.deepEqual(w.replicas('payments'), { amd64: 3, arm64: 2 }, 'the next step scales arm64 up first');
+    w.rollOut('payments-arm64');
+    await c.tick();
+    assert.deepEqual(w.replicas('payments'), { amd64: 2, arm64: 2 });
+    assert.equal(c.status('payments')!.weight, 50);
+    w.rollOut('payments');
+
     // Promotion: arm64 to 4 first, amd64 to 0 only once all 4 are ready.
     rec = await c.promote('payments', ALICE);
     assert.equal(rec.phase, 'progressing');
-    assert.deepEqual(w.replicas('payments'), { amd64: 3, arm64: 4 });
+    assert.deepEqual(w.replicas('payments'), { amd64: 2, arm64: 4 });
     w.rollOut('payments-arm64');
     await c.tick();
     rec = c.status('payments')!;
     assert.equal(rec.phase, 'promoted');
     assert.equal(rec.weight, 100);
     assert.deepEqual(w.replicas('payments'), { amd64: 0, arm64: 4 });
-    assert.deepEqual(scales(w, 'payments'), ['payments-arm64=1', 'payments=3', 'payments-arm64=4', 'payments=0']);
+    assert.deepEqual(scales(w, 'payments'), ['payments-arm64=1', 'payments=3', 'payments-arm64=2', 'payments=2', 'payments-arm64=4', 'payments=0']);
     const finished = w.events.filter((e) => e.service === 'payments').at(-1)!.event;
     assert.deepEqual(finished, { kind: 'finished', outcome: { result: 'promoted', by: ALICE }, replicas: { amd64: 0, arm64: 4 } });
+
+    // What it measured, per arch, with the prices of the nodes each side ran on.
+    const m = rec.measured!;
+    assert.equal(m.result, 'promoted');
+    assert.equal(m.unit, 'message');
+    assert.ok(Math.abs(m.unitsPerSecond! - 200) < 1, `${m.unitsPerSecond} messages/s over both sides`);
+    assert.ok(Math.abs(m.amd64.cpuMsPerUnit! - 10) < 0.1 && Math.abs(m.arm64.cpuMsPerUnit! - 6) < 0.1);
+    assert.deepEqual(m.amd64.nodes!.types, { 'm6i.xlarge': { pods: 2, vcpus: 4, hourlyPrice: 0.192 } });
+    assert.deepEqual(m.arm64.nodes!.types, { 'm7g.xlarge': { pods: 2, vcpus: 4, hourlyPrice: 0.1632 } });
+  });
+
+  test('a consumer whose arm64 lag grows after the second step fails its checks and rolls back to the starting replicas', async () => {
+    w.clock.set(at(30));
+    const ctl = await w.controller({ storeFile: join(w.dir, 'lag.json') });
+    await ctl.start('shipments', { gates: 'none' }, ALICE);
+    w.rollOut('shipments-arm64');
+    await ctl.tick();
+    w.rollOut('shipments');
+    assert.deepEqual(w.replicas('shipments'), { amd64: 3, arm64: 1 });
+    w.clock.set(at(40));
+    await ctl.tick(); // passes at 25%: arm64 goes to 2
+    w.rollOut('shipments-arm64');
+    await ctl.tick();
+    w.rollOut('shipments');
+    assert.deepEqual(w.replicas('shipments'), { amd64: 2, arm64: 2 });
+    assert.equal(ctl.status('shipments')!.weight, 50);
+
+    w.clock.set(at(50));
+    await ctl.tick();
+    let rec = ctl.status('shipments')!;
+    assert.equal(rec.checks.at(-1)!.verdict, 'fail');
+    const failed = rec.checks.at(-1)!.lines.filter((l) => !l.ok);
+    assert.deepEqual(failed.map((l) => l.metric), ['consumer lag']);
+    assert.equal(rec.checks.at(-1)!.arm64.values['consumer lag'], 20 + 9 * 6000);
+    w.clock.set(at(60));
+    await ctl.tick();
+    rec = ctl.status('shipments')!;
+    assert.equal(rec.phase, 'rolling-back');
+    assert.deepEqual(w.replicas('shipments'), { amd64: 4, arm64: 2 }, 'amd64 back to 4 first; arm64 keeps consuming meanwhile');
+    w.rollOut('shipments');
+    await ctl.tick();
+    rec = ctl.status('shipments')!;
+    assert.equal(rec.phase, 'rolled-back');
+    assert.equal(rec.outcome && 'cause' in rec.outcome && rec.outcome.cause, 'failed-checks');
+    assert.deepEqual(w.replicas('shipments'), { amd64: 4, arm64: 0 }, 'the replica counts recorded before the first step');
+    assert.deepEqual(w.kinds('shipments'), ['started', 'scaling', 'moved', 'scaling', 'moved', 'check-failed', 'check-failed', 'scaling', 'finished']);
+    assert.equal(rec.measured?.result, 'rolled-back');
   });
 
   test('rollback restores the starting replica counts, amd64 back up before arm64 goes to 0', async () => {

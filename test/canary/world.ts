@@ -12,6 +12,8 @@ import { createRegistryClient } from '../../src/adapters/registry.ts';
 import { SlackPoster } from '../../src/adapters/slack.ts';
 import { Store } from '../../src/adapters/store.ts';
 import { canaryConfigSchema } from '../../src/canary/config.ts';
+import { digestConfigSchema } from '../../src/digest/config.ts';
+import { PriceTable } from '../../src/digest/cost.ts';
 import { CanaryController, type CanaryControllerOptions, type CanaryNotifier } from '../../src/canary/controller.ts';
 import type { CanaryEvent } from '../../src/canary/events.ts';
 import { SlackCanaryNotifier } from '../../commands/notify/canary-thread.ts';
@@ -24,7 +26,7 @@ import { createLogger, type Logger } from '../../src/logger.ts';
 import { registryConfigSchema } from '../../src/config/schema.ts';
 import { FakeClock } from '../fakes/clock.ts';
 import { FakeKubeApi, type KubeObject } from '../fakes/kube-api.ts';
-import { containerCpu, istioTraffic, OpenMetrics, startPrometheus, type RunningPrometheus } from '../fakes/prometheus.ts';
+import { appCounter, consumerLag, containerCpu, istioTraffic, OpenMetrics, startPrometheus, type RunningPrometheus } from '../fakes/prometheus.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
 
@@ -47,6 +49,8 @@ interface Side {
   to?: number;
   /** No Istio series at all (sidecar missing, telemetry off). */
   noIstio?: boolean;
+  /** The service's own `payments_total{outcome}` counter (a business metric): the share that fails, 0–1. */
+  paymentFailures?: number;
 }
 
 /** What each synthetic service's two sides look like in Prometheus. */
@@ -66,6 +70,8 @@ export const SERVICES: Record<string, { amd64: Side; arm64: Side; image?: 'multi
   outage: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, errorRatio: 1, coresPerPod: 0.3 } },
   // arm64 p99 far above 500 ms.
   slow: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, typicalMs: 40, slowMs: 2000, coresPerPod: 0.3 } },
+  // Healthy by every built-in metric, but arm64 fails 6% of payments (amd64 0.2%): only the business metric sees it.
+  checkout: { amd64: { rps: 10, coresPerPod: 0.5, paymentFailures: 0.002 }, arm64: { rps: 10, coresPerPod: 0.4, paymentFailures: 0.06 } },
   // The -arm64 Deployment runs an image without linux/arm64.
   legacy: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.3, noIstio: true }, image: 'amd64' },
 };
@@ -74,14 +80,27 @@ export const SERVICES: Record<string, { amd64: Side; arm64: Side; image?: 'multi
  * Workers and stream consumers (replica-stepped canaries): the amd64 Deployment's replicas, and each
  * side's Kafka consumer metrics. The arm64 Deployment starts at 0 replicas.
  */
-export const CONSUMERS: Record<string, { kind: 'consumer' | 'worker' | 'flink'; replicas: number }> = {
-  // Healthy on both sides.
-  payments: { kind: 'consumer', replicas: 4 },
+interface ConsumerSide {
+  messagesPerPod: number;
+  coresPerPod: number;
+  /** The pod's records-lag-max at a minute after T0. */
+  lag(minute: number): number;
+}
+const steady = (messagesPerPod: number, coresPerPod: number): ConsumerSide => ({ messagesPerPod, coresPerPod, lag: () => 20 });
+
+export const CONSUMERS: Record<string, { kind: 'consumer' | 'worker' | 'flink'; replicas: number; amd64: ConsumerSide; arm64: ConsumerSide }> = {
+  // Healthy on both sides; arm64 needs 40% less CPU per message.
+  payments: { kind: 'consumer', replicas: 4, amd64: steady(50, 0.5), arm64: steady(50, 0.3) },
   // For the restart in the middle of a replica step.
-  invoices: { kind: 'consumer', replicas: 4 },
+  invoices: { kind: 'consumer', replicas: 4, amd64: steady(50, 0.5), arm64: steady(50, 0.3) },
+  // arm64 falls behind from 41m (after the second step at 40m): its lag grows by 100 records a second.
+  shipments: { kind: 'consumer', replicas: 4, amd64: steady(50, 0.5), arm64: { messagesPerPod: 50, coresPerPod: 0.3, lag: (m) => (m < 41 ? 20 : 20 + (m - 41) * 6000) } },
   // A Flink job: refused.
-  fraud: { kind: 'flink', replicas: 2 },
+  fraud: { kind: 'flink', replicas: 2, amd64: steady(50, 1), arm64: steady(50, 1) },
 };
+
+/** The nodes the synthetic pods run on: one per architecture, priced by the digest's default table. */
+export const NODES = { amd64: { name: 'ip-10-0-1-7', type: 'm6i.xlarge' }, arm64: { name: 'ip-10-0-2-9', type: 'm7g.xlarge' } };
 
 export const podsOf = (deployment: string) => [`${deployment}-5d8f7c9b4-x2k4q`, `${deployment}-5d8f7c9b4-p9z7m`];
 
@@ -95,6 +114,22 @@ export function syntheticMetrics(): OpenMetrics {
         istioTraffic(om, { ...window, namespace: NS, workload: deployment, rps: side.rps, errorRatio: side.errorRatio ?? 0.001, typicalMs: side.typicalMs ?? 20, slowMs: side.slowMs ?? 200 });
       }
       containerCpu(om, { ...window, namespace: NS, pods: podsOf(deployment), container: 'app', coresPerPod: side.coresPerPod ?? 0.5 });
+      if (side.paymentFailures !== undefined) {
+        for (const [outcome, share] of [['ok', 1 - side.paymentFailures], ['failed', side.paymentFailures]] as const) {
+          appCounter(om, { ...window, name: 'payments_total', labels: { namespace: NS, outcome }, pods: podsOf(deployment), perSecond: (side.rps / 2) * share });
+        }
+      }
+    }
+  }
+  for (const [name, c] of Object.entries(CONSUMERS)) {
+    for (const arch of ['amd64', 'arm64'] as const) {
+      const side = c[arch];
+      const deployment = arch === 'amd64' ? name : `${name}-arm64`;
+      const window = { from: at(0), to: at(180), stepSeconds: 30 };
+      const pods = podsOf(deployment);
+      containerCpu(om, { ...window, namespace: NS, pods, container: 'app', coresPerPod: side.coresPerPod });
+      appCounter(om, { ...window, name: 'kafka_consumer_fetch_manager_records_consumed_total', labels: { namespace: NS, topic: name }, pods, perSecond: side.messagesPerPod });
+      consumerLag(om, { ...window, namespace: NS, pods, lag: (t) => side.lag((t * 1000 - T0.getTime()) / 60_000) });
     }
   }
   return om;
@@ -172,9 +207,25 @@ export function worldCatalog(registryHost: string): Record<string, unknown> {
       channel: CHANNEL,
       canary: true,
     },
-    services: { ...Object.fromEntries(Object.keys(SERVICES).map((s) => [s, {}])), ...Object.fromEntries(Object.entries(CONSUMERS).map(([s, c]) => [s, { kind: c.kind }])) },
+    services: {
+      ...Object.fromEntries(Object.keys(SERVICES).map((s) => [s, {}])),
+      checkout: { metrics: { 'payment success': PAYMENT_SUCCESS } },
+      ...Object.fromEntries(Object.entries(CONSUMERS).map(([s, c]) => [s, { kind: c.kind }])),
+    },
   };
 }
+
+/** A business metric as a catalog entry writes it: the share of payments that succeed, per side. */
+export const PAYMENT_SUCCESS = {
+  query:
+    '100 * sum(rate(payments_total{namespace="{{namespace}}",pod=~"{{workload | regex}}-[a-z0-9]+-[a-z0-9]+",outcome="ok"}[{{interval}}])) / sum(rate(payments_total{namespace="{{namespace}}",pod=~"{{workload | regex}}-[a-z0-9]+-[a-z0-9]+"}[{{interval}}]))',
+  better: 'higher',
+  unit: '%',
+  min: 97,
+  relative: { difference: 1 },
+  failedChecks: 1,
+  noDataHint: 'is the payments exporter scraped?',
+} as const;
 
 export interface World {
   kube: FakeKubeApi;
@@ -229,6 +280,7 @@ export async function startWorld(): Promise<World> {
   const poster = new SlackPoster(new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }), 0);
   const clock = new FakeClock(at(30));
   const catalog = new Catalog(catalogSchema.parse(worldCatalog(registry.host)));
+  const prices = new PriceTable(digestConfigSchema.parse({}));
   const imageOf = (service: string) => `${registry.host}/shop/${service}:1.0`;
   const world: World = {
     events: [],
@@ -273,6 +325,7 @@ export async function startWorld(): Promise<World> {
         store,
         cluster: () => cluster,
         prometheus: new Prometheus(prom.url, 2000),
+        prices: (type) => prices.hourly(type),
         images: createRegistryClient({ config: registryConfigSchema.parse({}) }),
         clock,
         notifier: recording(new SlackCanaryNotifier(poster, config.thresholds), world.events),
@@ -293,6 +346,22 @@ export async function startWorld(): Promise<World> {
     },
   };
   for (const name of Object.keys(SERVICES)) world.seed(name);
+  for (const arch of ['amd64', 'arm64'] as const) {
+    const n = NODES[arch];
+    kube.put('/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: n.name, labels: { 'kubernetes.io/arch': arch, 'node.kubernetes.io/instance-type': n.type } },
+      status: { allocatable: { cpu: '4', memory: '16Gi' } },
+    });
+  }
+  for (const name of [...Object.keys(SERVICES), ...Object.keys(CONSUMERS)]) {
+    for (const [deployment, arch] of [[name, 'amd64'], [`${name}-arm64`, 'arm64']] as const) {
+      for (const pod of podsOf(deployment)) {
+        kube.put(`/api/v1/namespaces/${NS}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace: NS }, spec: { nodeName: NODES[arch].name, containers: [{ name: 'app', image: imageOf(name) }] }, status: { phase: 'Running' } });
+      }
+    }
+  }
   for (const [name, c] of Object.entries(CONSUMERS)) {
     await registry.pushIndex(`shop/${name}`, '1.0', [{ architecture: 'amd64' }, { architecture: 'arm64' }]);
     kube.put(DEPLOYMENTS, deployment(name, 'amd64', imageOf(name), c.replicas, c.replicas));
