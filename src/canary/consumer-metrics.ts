@@ -5,10 +5,8 @@
 // names overrides a built-in by its name (`canary.metrics."consumer lag"`, or the catalog entry's
 // `metrics`), or leaves it out with `false`; archshift.example.yml has kafka-exporter, Burrow and
 // error-counter examples.
-import type { Prometheus } from '../adapters/prometheus.ts';
-import { varsOf, type Measurement, type Workload } from './analysis.ts';
 import type { CanaryThresholds } from './config.ts';
-import { readMetrics, type MetricTemplate } from './metrics.ts';
+import type { MetricTemplate } from './metrics.ts';
 
 /** The pods of Deployment {{workload}}: `<name>-<replicaset hash>-<suffix>`, so `X-arm64`'s pods stay out of `X`'s. */
 const PODS = 'namespace="{{namespace}}",pod=~"{{workload|regex}}-[a-z0-9]+-[a-z0-9]+"';
@@ -40,14 +38,4 @@ export function consumerTemplates(t: CanaryThresholds): MetricTemplate[] {
       ...(t.maxCpuRatio !== null ? { ratio: t.maxCpuRatio } : {}),
     },
   ];
-}
-
-/**
- * Measures one side of a replica canary: every template, with the throughput as the side's rate. A
- * side without consumers has no series, which is "no data" for each judged metric, never a pass.
- */
-export async function measureConsumers(prom: Prometheus, w: Workload, time: Date, o: { window: string; templates: MetricTemplate[] }): Promise<Measurement> {
-  const reading = await readMetrics(prom, o.templates, varsOf(w, o.window), time);
-  const rate = reading.values[THROUGHPUT];
-  return { ...(rate !== undefined ? { requestRate: rate } : {}), ...reading };
 }

@@ -5,8 +5,8 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { KubeCluster } from '../adapters/kubernetes.ts';
 import type { Store } from '../adapters/store.ts';
-import { upgradeMeasurement } from './analysis.ts';
-import type { CanaryRecord } from './controller.ts';
+import { upgradeMeasurement, type Measurement } from './analysis.ts';
+import type { CanaryTarget } from './target.ts';
 
 const INSTANCE_TYPE_LABELS = ['node.kubernetes.io/instance-type', 'beta.kubernetes.io/instance-type'];
 
@@ -89,7 +89,16 @@ export function recordedMeasurements(store: Pick<Store, 'section'>): Record<stri
  * CPU (amd64 from the same check, or its last measurement with traffic), the load of both sides at that
  * check, and the sampled nodes. Undefined when no check measured arm64's CPU.
  */
-export function measurementOf(r: Pick<CanaryRecord, 'target' | 'checks' | 'baseline' | 'nodes' | 'weight'>, now: Date): CanaryMeasurement | undefined {
+/** What measurementOf reads of a canary record (src/canary/controller.ts). */
+export interface MeasuredCanary {
+  target: Pick<CanaryTarget, 'mode'>;
+  checks: Array<{ amd64: Measurement; arm64: Measurement; storedBaseline: boolean }>;
+  baseline?: Measurement;
+  nodes?: { amd64?: NodeSample; arm64?: NodeSample };
+  weight: number;
+}
+
+export function measurementOf(r: MeasuredCanary, now: Date): CanaryMeasurement | undefined {
   const unit = r.target.mode === 'replicas' ? 'message' : 'request';
   const cpu = unit === 'message' ? 'CPU per message' : 'CPU per request';
   const last = [...r.checks].reverse().find((c) => upgradeMeasurement(c.arm64)?.values[cpu] !== undefined);

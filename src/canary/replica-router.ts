@@ -5,7 +5,6 @@
 // the gaining side has them ready, so the group never runs short of members; every count is absolute
 // (from the total and the weight), so finishing a move after a restart never scales twice.
 import { KubeError, type KubeCluster } from '../adapters/kubernetes.ts';
-import { readinessOf } from './preconditions.ts';
 import type { MoveProgress, RouteRead, RouteWrite, Split, TrafficRouter } from './router.ts';
 import type { CanaryTarget } from './target.ts';
 
@@ -77,7 +76,7 @@ export class ReplicaRouter implements TrafficRouter {
         scaled = true;
       }
       if (have[down] !== want[down]) {
-        const ready = readinessOf(await this.cluster.getDeployment(t.namespace, t.deployments[up]))?.ready ?? 0;
+        const ready = (await this.cluster.getDeployment(t.namespace, t.deployments[up]))?.status?.readyReplicas ?? 0;
         if (ready < want[up]) {
           const message = `${t.deployments[up]} has ${ready}/${want[up]} replicas ready; ${t.deployments[down]} keeps ${have[down]} until then`;
           return { ok: false, kind: 'waiting', message, deployment: t.deployments[up], ready, desired: want[up] };

@@ -8,6 +8,13 @@ import { join } from 'node:path';
 import { slackActor } from '../../src/auth/actor.ts';
 import type { KubeCluster } from '../../src/adapters/kubernetes.ts';
 import { CanaryError, type CanaryController } from '../../src/canary/controller.ts';
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { Prometheus } from '../../src/adapters/prometheus.ts';
+import { templatesFor } from '../../src/canary/analysis.ts';
+import { consumerTemplates } from '../../src/canary/consumer-metrics.ts';
+import { validateTemplates } from '../../src/canary/metrics.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { canaryErrorText } from '../../src/render/canary-events.ts';
 import { at, CONSUMERS, deployment, DEPLOYMENTS, NS, startWorld, type World } from './world.ts';
 
@@ -247,6 +254,19 @@ describe('replica-stepped canaries for workers and consumers', () => {
     w.rollOut('payments');
     await ctl.tick();
     assert.deepEqual(w.replicas('payments'), { amd64: 4, arm64: 0 });
+  });
+
+  test('the shipped consumer templates (docs/canary-consumer-metrics.yml) and the built-ins parse in the real Prometheus', async () => {
+    const config = parseConfig(parse(await readFile(new URL('../../docs/canary-consumer-metrics.yml', import.meta.url), 'utf8')));
+    const library = Object.entries(config.canary.metrics);
+    assert.ok(library.length >= 5);
+    const templates = [...library.map(([name, m]) => ({ where: name, query: m.query })), ...consumerTemplates(config.canary.thresholds).map((t) => ({ where: t.name, query: t.query }))];
+    const { invalid, unreachable } = await validateTemplates(new Prometheus(w.prom.url, 2000), templates, '5m');
+    assert.deepEqual(invalid, []);
+    assert.equal(unreachable, undefined);
+    // A service judged with them: the library's "consumer lag" replaces the built-in of that name.
+    const names = templatesFor(config.canary, { 'group lag': {} }, 'replicas').map((t) => t.name);
+    assert.deepEqual(names, ['consumer lag', 'messages consumed', 'CPU per message', 'group lag']);
   });
 
   test('a Flink job is refused with the reason, as data, and nothing is scaled', async () => {
