@@ -56,14 +56,13 @@ function dyingCluster(w: World, n: number, when: 'before' | 'after', onScale?: (
 
 describe('replica-stepped canaries for workers and consumers', () => {
   let w: World;
+  // Each test drives its canaries with its own controller (its own store file); this one is the bot's.
   let c: CanaryController;
-  before(async () => {
-    w = await startWorld();
-    c = await w.controller();
-  });
+  before(async () => (w = await startWorld()));
   after(() => w.stop());
 
   test('steps the arm64 share of 4 replicas (25 → 50 → 100%): arm64 up first, amd64 down once arm64 is ready', async () => {
+    c = await w.controller();
     w.clock.set(at(30));
     let rec = await c.start('payments', { gates: 'none' }, ALICE);
     assert.deepEqual(rec.plan.steps, [25, 50, 100], '5,10,25,50,100 as 4 replicas can follow it');
@@ -271,6 +270,7 @@ describe('replica-stepped canaries for workers and consumers', () => {
 
   test('a Flink job is refused with the reason, as data, and nothing is scaled', async () => {
     const before = scales(w).length;
+    const c = await w.controller({ storeFile: join(w.dir, 'flink.json') });
     const err = await c.start('fraud', {}, ALICE).catch((e: unknown) => e);
     assert.ok(err instanceof CanaryError);
     assert.deepEqual(err.refusal, { code: 'stateful-job', kind: 'flink' });
