@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { prometheusAuthSchema } from '../adapters/prometheus.ts';
 import { metricLibrarySchema } from './metrics.ts';
 
 // Every default lives in the schema (`prefault` parses `{}` through it), so the example config, the
@@ -55,6 +56,8 @@ export const canaryConfigSchema = z
   .object({
     prometheusUrl: z.url().optional(),
     prometheusTimeoutMs: z.number().int().min(100).default(5000),
+    /** Managed Prometheus: SigV4 (AMP), a bearer token or basic auth, and extra headers (X-Scope-OrgID). */
+    prometheus: prometheusAuthSchema,
     /** Explicit arm64 weights; the last must be 100. Ignored when `stepWeight` is set. */
     steps: z.array(z.number().int().min(1).max(100)).min(1).default([5, 10, 25, 50, 100]),
     /** Flagger-style steps: stepWeight, 2×stepWeight … maxWeight, then 100. */

@@ -208,7 +208,9 @@ export interface Judgement {
 function worseBy(t: MetricTemplate, arm64: number, amd64: number): { ratio: number; difference: number } {
   const higher = t.better === 'higher';
   const difference = higher ? amd64 - arm64 : arm64 - amd64;
-  const ratio = higher ? (arm64 === 0 ? Infinity : amd64 / arm64) : amd64 === 0 ? (arm64 === 0 ? 1 : Infinity) : arm64 / amd64;
+  // Both at zero are equal; worse from zero is infinitely worse.
+  const [num, den] = higher ? [amd64, arm64] : [arm64, amd64];
+  const ratio = den === 0 ? (num === 0 ? 1 : Infinity) : num / den;
   return { ratio, difference };
 }
 

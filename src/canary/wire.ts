@@ -32,7 +32,7 @@ export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryC
     },
     store: deps.store,
     cluster: (name) => kube.cluster(name),
-    prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs),
+    prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs, c.prometheus),
     // The measured cost of each side's nodes uses the digest's price table.
     prices: (type) => prices.hourly(type),
     images: deps.registry,

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { createBot } from '../../src/app.ts';
 import { slackActor } from '../../src/auth/actor.ts';
+import { createLogger } from '../../src/logger.ts';
 import { refuseBadMetricQueries } from '../../src/canary/wire.ts';
 import { Catalog } from '../../src/config/catalog.ts';
 import { catalogSchema } from '../../src/config/catalog-schema.ts';
@@ -103,6 +105,23 @@ describe('canary metric templates against a real Prometheus', () => {
     const running = deps.catalog;
     await assert.rejects(reloadConfig(deps, file), (e: unknown) => e instanceof ConfigError && /^Nothing was reloaded: .*catalog\.services\.billing\.metrics\."refunds": Prometheus cannot parse/.test(e.message));
     assert.equal(deps.catalog, running);
+  });
+
+  test('the bot does not start with a query Prometheus cannot parse', async () => {
+    const config = parseConfig({
+      slack: { mode: 'http', port: 0, apiUrl: w.slack.apiUrl, retries: 0 },
+      store: { file: join(w.dir, 'bot-store.json') },
+      server: { port: 0, host: '127.0.0.1' },
+      digest: { schedule: '0 3 1 1 *', catchUpHours: 0 },
+      catalog: worldCatalog(w.registry.host),
+      canary: { prometheusUrl: w.prom.url, metrics: { 'orders per second': { query: BAD_QUERY, better: 'higher', min: 1, allServices: true } } },
+    });
+    const bot = await createBot(config, { logger: createLogger('silent'), secrets: { slackBotToken: 'xoxb-test', slackSigningSecret: 'test-signing-secret' }, kubeConfig: w.kube.kubeConfig() });
+    try {
+      await assert.rejects(bot.start(), (e: unknown) => e instanceof ConfigError && /canary metric queries that Prometheus cannot parse: canary\.metrics\."orders per second": .*parse error/.test(e.message));
+    } finally {
+      await bot.deps.store.close();
+    }
   });
 
   test('a template is refused when the config loads: unknown variables, no query, no direction', () => {
