@@ -2,7 +2,7 @@
 // dropped (acknowledged, logged, not run); users of another workspace or organization (Slack Connect)
 // are recorded as external, so the role check treats them as viewers. See src/auth/slack-identity.ts.
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
-import type { Deps } from '../src/deps.ts';
+import type { Deps } from './types.ts';
 import { identityOf, judgeIdentity, type HomeIdentity } from '../src/auth/slack-identity.ts';
 
 export function identityCheck(deps: Deps, home: () => Promise<HomeIdentity>): Middleware<AnyMiddlewareArgs> {

@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
 import { allowOnly, parseArgs, tokenize, UsageError } from '../src/args.ts';
-import type { Deps } from '../src/deps.ts';
 import { isUserError } from '../src/errors.ts';
 import { ForbiddenError } from '../src/auth/authorize.ts';
 import { commandDuration, commandsTotal } from '../src/ops/metrics.ts';
@@ -20,7 +19,7 @@ import { canaries } from './canaries.ts';
 import { nodes } from './nodes.ts';
 import { registerCanaryButtons } from './actions/canary-buttons.ts';
 import { registerOpenPrs } from './actions/open-prs.ts';
-import type { ActionRegistrar, CommandContext, SlackReply, Subcommand } from './types.ts';
+import type { ActionRegistrar, CommandContext, Deps, SlackReply, Subcommand } from './types.ts';
 
 const features: Subcommand[] = [check, pr, canary, canaries, nodes, digest, status, services, reload];
 

@@ -3,11 +3,10 @@
 import { UsageError } from '../src/args.ts';
 import { slackActor } from '../src/auth/actor.ts';
 import { guarded } from '../src/auth/audit.ts';
-import type { Deps } from '../src/deps.ts';
 import { auditSummary, checkAndOpenPrs, GitHubNotConfiguredError, type OpenPrsResult } from '../src/prs/open-prs.ts';
 import { parseKinds, type ChangeKind } from '../src/prs/planner.ts';
 import { renderPrResult } from '../src/prs/render.ts';
-import type { SlackReply, Subcommand } from './types.ts';
+import type { Deps, SlackReply, Subcommand } from './types.ts';
 
 export interface PrRequest {
   service: string;

@@ -5,6 +5,9 @@ import type { WebClient } from '@slack/web-api';
 import type { ParsedArgs } from '../src/args.ts';
 import type { Deps } from '../src/deps.ts';
 
+/** The Slack surface's one view of the composition root's bag; modules below commands/ declare their own needs. */
+export type { Deps };
+
 export interface SlackReply {
   text: string;
   blocks?: unknown[];

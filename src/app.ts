@@ -7,12 +7,13 @@ import { registerCommands } from '../commands/index.ts';
 import { gatedApp } from '../commands/store-gate.ts';
 import { identityCheck } from '../commands/identity.ts';
 import type { HomeIdentity } from './auth/slack-identity.ts';
-import { Authorizer, SlackGroupDirectory } from './auth/authorize.ts';
+import { Authorizer, SlackGroupDirectory, type GroupDirectory } from './auth/authorize.ts';
 import { Catalog } from './config/catalog.ts';
 import { discoverServices } from './config/discover.ts';
+import { Live, type Settings } from './config/live.ts';
 import type { Config } from './config/schema.ts';
 import { readSecrets, requireSlackSecrets, type Secrets } from './config/secrets.ts';
-import { createGitHubClient } from './adapters/github.ts';
+import { createGitHubClient, type GitHubClient } from './adapters/github.ts';
 import { Kubernetes } from './adapters/kubernetes.ts';
 import { createRegistryClient } from './adapters/registry.ts';
 import { AwsNodeGroups } from './adapters/aws.ts';
@@ -48,39 +49,65 @@ export interface BuildOptions {
   env?: NodeJS.ProcessEnv;
   /** The file `config` was loaded from, so it can be reloaded (Deps.configFile). */
   configFile?: string;
+  /** Tests hand in a GitHub adapter (e.g. with a shorter retry back-off) instead of the one built from config. */
+  github?: GitHubClient;
 }
 
 function clusterConfigured(config: Config): boolean {
   return Boolean(config.kubernetes.kubeconfig || config.kubernetes.contexts.length || process.env.KUBECONFIG || process.env.KUBERNETES_SERVICE_HOST);
 }
 
-/** Everything a use case needs; used by the bot and by the CLI. Opens the store (and fails if it is corrupt). */
-export async function buildDeps(config: Config, opts: BuildOptions = {}): Promise<Deps> {
+/** What buildParts makes: the bag without its live part, which `settings` holds. */
+type Parts = Omit<Deps, 'config' | 'catalog' | 'auth' | 'settings'> & { readonly settings: Live<Settings> };
+
+/** Opens the store (and fails if it is corrupt) and builds every adapter; `groups` resolves Slack user groups in role grants. */
+async function buildParts(config: Config, opts: BuildOptions, groups?: GroupDirectory): Promise<Parts> {
   const logger = opts.logger ?? createLogger();
   const store = await openStore(config.store, { lock: opts.storeLock, auditLimit: config.auth.auditLimit, env: opts.env });
   const kube = opts.kubeConfig || clusterConfigured(config) ? await Kubernetes.fromConfig(config.kubernetes, opts.kubeConfig) : undefined;
   const clock = opts.clock ?? systemClock;
   const env = opts.env ?? process.env;
   return {
-    config,
-    catalog: new Catalog(config.catalog),
+    settings: new Live<Settings>({ config, catalog: new Catalog(config.catalog), auth: new Authorizer(config.auth, groups) }),
     store,
     logger,
     clock,
-    auth: new Authorizer(config.auth),
     kube,
     registry: createRegistryClient({ config: config.registry, store, logger, env, now: () => clock.now().getTime(), blobTimeoutMs: config.registry.blobTimeoutMs }),
-    github: createGitHubClient(config.github, logger, env),
+    github: opts.github ?? createGitHubClient(config.github, logger, env),
     ...(config.aws ? { aws: new AwsNodeGroups(config.aws) } : {}),
     maven: config.maven.transitive ? createMavenRepository({ config: config.maven, env, store, now: () => clock.now() }) : undefined,
     configFile: opts.configFile,
   };
 }
 
+/** The bag over `parts`: config, catalog and roles are read from the settings holder on each use. */
+function assemble(parts: Parts): Deps {
+  const { settings } = parts;
+  return {
+    ...parts,
+    get config() {
+      return settings.get().config;
+    },
+    get catalog() {
+      return settings.get().catalog;
+    },
+    get auth() {
+      return settings.get().auth;
+    },
+  };
+}
+
+/** The terminal's bag (and the tests'): every adapter, and a canary controller without a notifier. */
+export async function buildDeps(config: Config, opts: BuildOptions = {}): Promise<Deps> {
+  const parts = await buildParts(config, opts);
+  return assemble({ ...parts, canary: buildCanaryController(assemble(parts)) });
+}
+
 export class SlackStartError extends UserError {}
 
 /** A check that re-reads the store (other replicas' writes): false, logged once per outage, while it does not answer. */
-function storeWatch(deps: Deps): () => Promise<boolean> {
+function storeWatch(deps: Pick<Deps, 'store' | 'logger'>): () => Promise<boolean> {
   let down = false;
   return async () => {
     try {
@@ -125,25 +152,29 @@ export interface Bot {
 export async function createBot(config: Config, opts: BuildOptions = {}): Promise<Bot> {
   const allSecrets = opts.secrets ?? readSecrets(process.env);
   const secrets = requireSlackSecrets(config, allSecrets);
-  const deps = await buildDeps(config, opts);
   const clientOptions = {
     ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
     retryConfig: { retries: config.slack.retries, factor: 2, minTimeout: 200, maxTimeout: 30_000 },
     timeout: 10_000,
   };
-  const logLevel = deps.logger.level === 'debug' ? LogLevel.DEBUG : LogLevel.ERROR;
+  const webClient = new WebClient(secrets.botToken, clientOptions);
+  // Built in order, never assigned into afterwards: adapters, ops (needs them), the canary controller
+  // (needs ops' leadership), then the bag the surfaces get.
+  const parts = await buildParts(config, opts, new SlackGroupDirectory(webClient, config.auth.groupCacheSeconds * 1000));
+  const core = assemble(parts);
+  const logLevel = core.logger.level === 'debug' ? LogLevel.DEBUG : LogLevel.ERROR;
   const routes: Record<string, OpsRoute> = {};
   // Before the App, which calls Slack at once: a bad HA setup (no cluster, or lowdb) stops here.
   let ops: OpsRuntime;
   try {
-    ops = createOpsRuntime(deps, new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }), routes);
+    ops = createOpsRuntime(core, new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }), routes);
   } catch (err) {
-    await deps.store.close();
+    await core.store.close();
     throw err;
   }
   const receiver = config.slack.mode === 'http' ? new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel }) : undefined;
   // Bolt would read any body whole before its signature check: the gate refuses first (see slack-guard.ts).
-  if (receiver) receiver.requestListener = guardSlackListener(receiver.requestListener, { signingSecret: secrets.signingSecret!, endpoints: ['/slack/events'], logger: deps.logger });
+  if (receiver) receiver.requestListener = guardSlackListener(receiver.requestListener, { signingSecret: secrets.signingSecret!, endpoints: ['/slack/events'], logger: core.logger });
   const app =
     !receiver
       ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true })
@@ -155,15 +186,20 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
           receiver,
         });
   app.error(async (err) => {
-    deps.logger.error({ err }, 'unhandled Slack handler error');
+    core.logger.error({ err }, 'unhandled Slack handler error');
   });
-  const webClient = new WebClient(secrets.botToken, clientOptions);
-  deps.auth = new Authorizer(config.auth, new SlackGroupDirectory(webClient, config.auth.groupCacheSeconds * 1000));
+  const slack = new SlackPoster(webClient, undefined, undefined, core.logger);
+  // Only the leader steps canaries and posts the scheduled digest; every replica serves commands. While
+  // the store cannot be read the leader pauses too, rather than act on state it could not save.
+  const storeAnswers = storeWatch(core);
+  const isLeader = async () => ops.leadership.isLeader() && (await storeAnswers());
+  const leaseHolder = config.server.leaderElection.enabled ? () => ops.leadership.isLeader() : undefined;
+  const canary = buildCanaryController(core, { notifier: new SlackCanaryNotifier(slack, config.canary.thresholds), isLeader, leaseHolder });
+  const deps = assemble({ ...parts, canary });
   app.use(identityCheck(deps, homeIdentity(config, webClient)));
   app.use(ops.inFlight.middleware());
   // Every replica serves Slack; each listener acks, then waits for the store and drops retried deliveries.
   registerCommands(gatedApp(app, deps.store, deps.logger), deps);
-  const slack = new SlackPoster(webClient, undefined, undefined, deps.logger);
   if (allSecrets.githubWebhookSecret) {
     const env = opts.env ?? process.env;
     routes[GITHUB_EVENTS_PATH] = githubWebhookRoute({
@@ -184,12 +220,6 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       },
     });
   }
-  // Only the leader steps canaries and posts the scheduled digest; every replica serves commands. While
-  // the store cannot be read the leader pauses too, rather than act on state it could not save.
-  const storeAnswers = storeWatch(deps);
-  const isLeader = async () => ops.leadership.isLeader() && (await storeAnswers());
-  const leaseHolder = config.server.leaderElection.enabled ? () => ops.leadership.isLeader() : undefined;
-  deps.canary = buildCanaryController(deps, { notifier: new SlackCanaryNotifier(slack, config.canary.thresholds), isLeader, leaseHolder });
   const digestSchedule = deps.kube ? createDigestSchedule(deps, slack, isLeader) : undefined;
   let stopCanaries: (() => Promise<void>) | undefined;
   return {
@@ -206,7 +236,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       });
       const server = (await app.start(config.slack.port)) as Server | undefined;
       await ops.start();
-      if (deps.canary) stopCanaries = startCanaryScheduler(deps.canary, deps);
+      if (canary) stopCanaries = startCanaryScheduler(canary, deps);
       // Arming the schedule may post a missed slot; start-up does not wait for that.
       void digestSchedule
         ?.start()

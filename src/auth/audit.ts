@@ -15,10 +15,10 @@ export type AuditResult = AuditRecord['result'];
 export type AuditEntry = AuditRecord;
 
 export interface AuditDeps {
-  store: Store;
-  logger: Logger;
-  clock: Clock;
-  config: Pick<Config, 'auth'>;
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly config: Pick<Config, 'auth'>;
 }
 
 /** Records one entry. Never throws: a failed store write is logged, the action already happened. */

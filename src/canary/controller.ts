@@ -100,24 +100,33 @@ export const TERMINAL: ReadonlySet<Phase> = new Set(['promoted', 'rolled-back'])
 const AUTO_RESUME: ReadonlySet<PauseKind> = new Set(['no-data', 'not-ready']);
 const MAX_CHECKS = 200;
 
-/** A refused verb: `refusal` says why as data (surfaces add what to do next); the message states the facts. */
+/**
+ * A refused verb, as data: `refusal` says why; the surfaces word it (src/render/canary-events.ts). The
+ * message is only the code and its facts, for the log and the audit trail.
+ */
 export class CanaryError extends UserError {
   constructor(
     readonly service: string,
-    readonly refusal: CanaryRefusal | undefined,
-    message: string,
+    readonly refusal: CanaryRefusal,
   ) {
-    super(message);
+    super(`canary ${service} refused: ${refusal.code}${refusalFacts(refusal)}`);
   }
 }
+/** Another replica holds the canary's lock. */
 export class CanaryLockedError extends CanaryError {}
 export class PreconditionsError extends CanaryError {
   constructor(
     service: string,
     readonly report: PreconditionReport,
   ) {
-    super(service, undefined, `the canary for ${service} cannot start: ${report.items.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail}`).join('; ')}`);
+    super(service, { code: 'preconditions', failed: report.items.filter((i) => !i.ok).map((i) => i.check) });
   }
+}
+
+function refusalFacts(r: CanaryRefusal): string {
+  if (r.code === 'preconditions') return ` (${r.failed.join(', ')})`;
+  if (r.code === 'locked') return ` (${r.owner} until ${r.until})`;
+  return 'detail' in r ? ` (${r.detail})` : '';
 }
 
 /** Where progress goes: one message per canary, updated in place, with events as thread replies. */
@@ -219,14 +228,14 @@ export class CanaryController {
   /** Checks the preconditions without moving anything. */
   async preconditions(service: string): Promise<PreconditionReport> {
     const target = this.targetOf(service);
-    return this.readPreconditions(target, 'check the preconditions');
+    return this.readPreconditions(target, 'preconditions');
   }
 
   /** The canary's target; a Flink job is refused: its state moves with a savepoint and a restart, not a split by replicas. */
   private targetOf(service: string): CanaryTarget {
     const entry = this.o.catalog.resolve(service);
     if (entry.kind === 'flink') {
-      throw new CanaryError(service, { code: 'stateful-job', kind: 'flink' }, `${service} is a Flink job: its canary is refused, since its parallelism and keyed state move with a savepoint and a restart, not a split by replicas`);
+      throw new CanaryError(service, { code: 'stateful-job', kind: 'flink' });
     }
     return targetFor(entry, this.o.config);
   }
@@ -255,12 +264,12 @@ export class CanaryController {
   }
 
   /** The preconditions, or a CanaryError that names the cluster when it cannot be read (nothing was changed yet). */
-  private async readPreconditions(target: CanaryTarget, what: string): Promise<PreconditionReport> {
+  private async readPreconditions(target: CanaryTarget, verb: 'start' | 'preconditions'): Promise<PreconditionReport> {
     try {
       return await checkPreconditions(this.o.cluster(target.cluster), target, this.o.images);
     } catch (err) {
       if (err instanceof KubeError) {
-        throw new CanaryError(target.service, { code: 'cluster-unreadable', detail: err.message, verb: what }, `cannot ${what} for ${target.service}: ${err.message}. Nothing was changed; try again once the cluster answers.`);
+        throw new CanaryError(target.service, { code: 'cluster-unreadable', detail: err.message, verb });
       }
       throw err;
     }
@@ -274,11 +283,11 @@ export class CanaryController {
       const existing = this.section.get()[service];
       if (existing && !TERMINAL.has(existing.phase)) {
         const refusal = { code: 'already-running', phase: existing.phase, weight: existing.weight, startedBy: upgraded(existing).startedBy } as const;
-        throw new CanaryError(service, refusal, `a canary for ${service} is already running (${existing.phase} at ${existing.weight}% arm64)`);
+        throw new CanaryError(service, refusal);
       }
       const bad = (await validateTemplates(this.o.prometheus, (target.metrics ?? []).map((m) => ({ where: `metric "${m.name}"`, query: m.query })), this.o.config.analysisWindow)).invalid;
-      if (bad.length) throw new CanaryError(service, undefined, `the canary for ${service} cannot start: ${bad.join('; ')}. Nothing was changed.`);
-      const report = await this.readPreconditions(target, 'start the canary');
+      if (bad.length) throw new CanaryError(service, { code: 'metrics-invalid', invalid: bad });
+      const report = await this.readPreconditions(target, 'start');
       if (!report.ok || !report.split) throw new PreconditionsError(service, report);
       const now = this.now();
       const split = report.split;
@@ -309,7 +318,7 @@ export class CanaryController {
         const running = d[service];
         if (running && !TERMINAL.has(running.phase)) {
           const refusal = { code: 'already-running', phase: running.phase, weight: running.weight, startedBy: upgraded(running).startedBy } as const;
-          throw new CanaryError(service, refusal, `a canary for ${service} is already running (${running.phase} at ${running.weight}% arm64)`);
+          throw new CanaryError(service, refusal);
         }
         d[service] = rec;
       });
@@ -328,7 +337,7 @@ export class CanaryController {
   pause(service: string, actor: Actor): Promise<CanaryRecord> {
     return this.drive(service, async (r, ev) => {
       if (r.phase === 'paused' && !AUTO_RESUME.has(r.pause!.kind)) {
-        throw new CanaryError(service, { code: 'already-paused', reason: r.pause!.reason }, `${service} is already paused: ${r.pause!.reason}`);
+        throw new CanaryError(service, { code: 'already-paused', reason: r.pause!.reason });
       }
       this.requireActive(r, 'pause');
       this.refuseWhileRollingBack(r, 'pause');
@@ -367,7 +376,7 @@ export class CanaryController {
         await this.advance(r, r.stepIndex + 1, ev);
         return;
       }
-      if (r.phase !== 'paused') throw new CanaryError(service, { code: 'not-waiting', phase: r.phase }, `${service} is ${r.phase}, not paused or waiting for approval`);
+      if (r.phase !== 'paused') throw new CanaryError(service, { code: 'not-waiting', phase: r.phase });
       r.pause = undefined;
       r.phase = 'progressing';
       r.nextCheckAt = this.now().toISOString();
@@ -389,7 +398,7 @@ export class CanaryController {
       }
       if (!res.ok) {
         if (res.kind === 'conflict') this.conflict(r, res.message, ev);
-        throw new CanaryError(service, { code: 'not-promoted', detail: res.message }, `not promoted: ${res.message}`);
+        throw new CanaryError(service, { code: 'not-promoted', detail: res.message });
       }
       this.finish(r, { result: 'promoted', by: actor }, ev);
     });
@@ -766,20 +775,20 @@ export class CanaryController {
 
   private requireActive(r: CanaryRecord, verb: string): void {
     if (TERMINAL.has(r.phase)) {
-      throw new CanaryError(r.target.service, { code: 'ended', phase: r.phase, outcome: r.outcome, verb }, `the canary for ${r.target.service} already ended (${r.phase}); nothing to ${verb}`);
+      throw new CanaryError(r.target.service, { code: 'ended', phase: r.phase, outcome: r.outcome, verb });
     }
   }
 
   private refuseWhileRollingBack(r: CanaryRecord, verb: string): void {
-    if (r.phase === 'rolling-back') throw new CanaryError(r.target.service, { code: 'rolling-back', verb }, `${r.target.service} is rolling back; it cannot ${verb}`);
+    if (r.phase === 'rolling-back') throw new CanaryError(r.target.service, { code: 'rolling-back', verb });
   }
 
   private async readRoute(r: CanaryRecord): Promise<{ split: Split; resourceVersion?: string }> {
     const t = r.target;
     const route = await this.routerOf(r).getRoutes(t);
     if (route.ok) return route;
-    if (route.missing) throw new CanaryError(t.service, { code: 'route-missing', namespace: t.namespace, name: t.virtualService }, route.problem);
-    throw new CanaryError(t.service, { code: 'route-invalid', detail: route.problem }, route.problem);
+    if (route.missing) throw new CanaryError(t.service, { code: 'route-missing', namespace: t.namespace, name: t.virtualService });
+    throw new CanaryError(t.service, { code: 'route-invalid', detail: route.problem });
   }
 
   // ---- persistence, locking, notification ------------------------------------------------------
@@ -808,7 +817,7 @@ export class CanaryController {
       // A drive takes a few API calls: wait that long for another replica's, then give up.
       return await this.o.store.withLock(`canary:${service}`, 5_000, () => this.driveLocked(service, fn, true));
     } catch (err) {
-      if (err instanceof StoreBusyError) throw new CanaryLockedError(service, undefined, `the canary for ${service} is being moved by another replica right now; try again`);
+      if (err instanceof StoreBusyError) throw new CanaryLockedError(service, { code: 'busy' });
       throw err;
     }
   }
@@ -817,9 +826,9 @@ export class CanaryController {
     const now = this.now();
     await this.section.update((d) => {
       const cur = d[service];
-      if (!cur) throw new CanaryError(service, { code: 'no-canary' }, `no canary for ${service}`);
+      if (!cur) throw new CanaryError(service, { code: 'no-canary' });
       if (cur.owner && cur.owner.id !== this.ownerId && Date.parse(cur.owner.until) > now.getTime() && !takeOver) {
-        throw new CanaryLockedError(service, undefined, `the canary for ${service} is driven by ${cur.owner.id} until ${cur.owner.until}`);
+        throw new CanaryLockedError(service, { code: 'locked', owner: cur.owner.id, until: cur.owner.until });
       }
       cur.owner = { id: this.ownerId, until: new Date(now.getTime() + this.o.config.lockTtlSeconds * 1000).toISOString() };
     });

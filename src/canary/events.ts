@@ -4,6 +4,7 @@
 import type { Actor } from '../auth/actor.ts';
 import type { CheckLine } from './analysis.ts';
 import type { CanaryPlan } from './plan.ts';
+import type { PreconditionCheck } from './preconditions.ts';
 import type { ReplicaCounts } from './replica-router.ts';
 
 /** A check line as written before lines were facts: its sentence, kept as it was. */
@@ -59,7 +60,7 @@ export type CanaryEvent =
 
 export type CanaryEventKind = CanaryEvent['kind'];
 
-/** Why a verb was refused, as data; the surface adds what to type next. */
+/** Why a verb was refused, as data; the surface words it and adds what to type next. */
 export type CanaryRefusal =
   | { code: 'already-running'; phase: string; weight: number; startedBy: Actor }
   | { code: 'no-canary' }
@@ -67,9 +68,22 @@ export type CanaryRefusal =
   | { code: 'rolling-back'; verb: string }
   | { code: 'already-paused'; reason: string }
   | { code: 'not-waiting'; phase: string }
-  | { code: 'cluster-unreadable'; detail: string; verb: string }
+  /** Reading the cluster failed before anything changed: at `start`, or while reading the preconditions. */
+  | { code: 'cluster-unreadable'; detail: string; verb: 'start' | 'preconditions' }
+  /** The VirtualService no longer exists. */
   | { code: 'route-missing'; namespace: string; name: string }
+  /** The VirtualService is not a canary split; `detail` is the router's reading of it. */
   | { code: 'route-invalid'; detail: string }
   | { code: 'not-promoted'; detail: string }
   /** A stateful stream job (Flink): its state moves with a savepoint and a restart, never by a split of replicas. */
-  | { code: 'stateful-job'; kind: 'flink' };
+  | { code: 'stateful-job'; kind: 'flink' }
+  /** Metric queries Prometheus cannot parse (each with the template and Prometheus's error). */
+  | { code: 'metrics-invalid'; invalid: string[] }
+  /** The preconditions that are not met (PreconditionsError carries the whole report). */
+  | { code: 'preconditions'; failed: PreconditionCheck[] }
+  /** Another replica is moving this canary right now. */
+  | { code: 'busy' }
+  /** Another replica owns the canary's lock until `until`. */
+  | { code: 'locked'; owner: string; until: string };
+
+export type CanaryRefusalCode = CanaryRefusal['code'];

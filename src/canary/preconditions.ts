@@ -1,21 +1,43 @@
 // What must be true before a canary moves any traffic, checked against the live cluster. Every gap is
-// named together with what closes it: the canary PR, or the manifest to apply.
+// a fact together with what closes it (the canary PR, or the manifest to apply), as data: the words are
+// the renderers' (src/render/canary-preconditions.ts).
 import { stringify } from 'yaml';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { istio, type KubeCluster } from '../adapters/kubernetes.ts';
-import { hasArm64, type ImageInspector } from '../readiness/image-types.ts';
-import { ARCH_LABEL, pinnedToArm64, type SchedulingSpec } from '../scheduling/arm64.ts';
+import { hasArm64, type ImageInspector, type ImageStatus } from '../readiness/image-types.ts';
+import { pinnedToArm64, type SchedulingSpec } from '../scheduling/arm64.ts';
 import { MAX_REPLICA_TOTAL, splitOf } from './replica-router.ts';
 import { readSplit, type Split, type VirtualService } from './router.ts';
 import type { CanaryTarget } from './target.ts';
 
-export interface Precondition {
-  name: string;
+/** One checked precondition: which check, whether it holds, the facts found, and what closes the gap. */
+export type Precondition = PreconditionFact & {
   ok: boolean;
-  detail: string;
   /** What closes the gap, as data; each surface words it (and names its own commands). */
   fix?: PreconditionFix;
-}
+};
+
+/** What a check found, by check; `namespace`/`name` name the object looked at. */
+export type PreconditionFact =
+  /** `missingIn`: the cluster it was not found in. */
+  | { check: 'amd64-deployment'; namespace: string; name: string; missingIn?: string }
+  /** The amd64 pods lack `label: amd64`, which the amd64 subset selects on. */
+  | { check: 'amd64-pod-label'; name: string; label: string }
+  /** `readiness` absent: the Deployment does not exist. */
+  | { check: 'arm64-deployment'; namespace: string; name: string; readiness?: Readiness }
+  | { check: 'arm64-scheduling'; label: string; labelled: boolean; pinned: boolean }
+  /** `image` absent: no registry adapter to ask. `platforms` as os/architecture. */
+  | { check: 'arm64-image'; image?: string; status?: ImageStatus; platforms?: string[]; reason?: string }
+  | { check: 'destination-rule'; namespace: string; name: string }
+  /** `missing`: the subsets that do not select on `label: <arch>`. */
+  | { check: 'destination-rule-subsets'; name: string; label: string; subsets: { amd64: string; arm64: string }; missing: Array<'amd64' | 'arm64'> }
+  | { check: 'virtual-service'; namespace: string; name: string }
+  /** `problem`: why the route is not a canary split (the router's reading); `split` when it is one. */
+  | { check: 'virtual-service-route'; name: string; split?: Pick<Split, 'amd64' | 'arm64'>; problem?: string }
+  /** Replica mode: the two Deployments' replicas (their sum is split), amd64's ready ones, and the most replica mode splits. */
+  | { check: 'replicas'; names: { amd64: string; arm64: string }; counts: { amd64: number; arm64: number }; amd64Ready: number; max: number };
+
+export type PreconditionCheck = PreconditionFact['check'];
 
 export type PreconditionFix =
   /** The canary PR (adds the -arm64 Deployment, pod labels, subsets); `manifest` can be applied instead. */
@@ -94,38 +116,37 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
 
   items.push(
     amd
-      ? { name: 'amd64 Deployment', ok: true, detail: `${ns}/${t.deployments.amd64} exists` }
-      : { name: 'amd64 Deployment', ok: false, detail: `${ns}/${t.deployments.amd64} not found in cluster ${cluster.name}`, fix: { kind: 'catalog', service: t.service } },
+      ? { check: 'amd64-deployment', ok: true, namespace: ns, name: t.deployments.amd64 }
+      : { check: 'amd64-deployment', ok: false, namespace: ns, name: t.deployments.amd64, missingIn: cluster.name, fix: { kind: 'catalog', service: t.service } },
   );
   if (amd && !replicas && podLabel(amd, t.archLabel) !== 'amd64') {
-    items.push({ name: 'amd64 pod label', ok: false, detail: `${t.deployments.amd64} pods lack the label ${t.archLabel}: amd64 the amd64 subset selects on`, fix: { kind: 'canary-pr' } });
+    items.push({ check: 'amd64-pod-label', ok: false, name: t.deployments.amd64, label: t.archLabel, fix: { kind: 'canary-pr' } });
   }
   if (!arm) {
-    items.push({ name: 'arm64 Deployment', ok: false, detail: `${ns}/${t.deployments.arm64} not found`, fix: { kind: 'canary-pr' } });
+    items.push({ check: 'arm64-deployment', ok: false, namespace: ns, name: t.deployments.arm64, fix: { kind: 'canary-pr' } });
   } else {
     const r = readinessOf(arm)!;
     // In replica mode the arm64 Deployment may wait at 0 replicas: the canary scales it up.
-    const ok = isReady(r) || (replicas && r.ready >= r.desired);
-    items.push({ name: 'arm64 Deployment', ok, detail: `${t.deployments.arm64}: ${r.ready}/${r.desired} replicas ready`, ...(ok ? {} : { fix: { kind: 'rollout', namespace: ns, deployment: t.deployments.arm64 } }) });
+    const ready = isReady(r) || (replicas && r.ready >= r.desired);
+    items.push({ check: 'arm64-deployment', ok: ready, namespace: ns, name: t.deployments.arm64, readiness: r, ...(ready ? {} : { fix: { kind: 'rollout', namespace: ns, deployment: t.deployments.arm64 } }) });
+    // No subsets select on the label in replica mode.
     const labelled = replicas || podLabel(arm, t.archLabel) === 'arm64';
-    const scheduled = pinnedToArm64(arm.spec?.template?.spec as SchedulingSpec | undefined);
-    items.push({
-      name: 'arm64 scheduling',
-      ok: labelled && scheduled,
-      detail: labelled && scheduled ? 'pods are labelled and pinned to arm64 nodes' : [labelled ? '' : `pods lack ${t.archLabel}: arm64`, scheduled ? '' : `pods are not pinned to ${ARCH_LABEL}: arm64`].filter(Boolean).join('; '),
-      ...(labelled && scheduled ? {} : { fix: { kind: 'canary-pr' as const } }),
-    });
+    const pinned = pinnedToArm64(arm.spec?.template?.spec as SchedulingSpec | undefined);
+    items.push({ check: 'arm64-scheduling', ok: labelled && pinned, label: t.archLabel, labelled, pinned, ...(labelled && pinned ? {} : { fix: { kind: 'canary-pr' as const } }) });
     const refs = [...new Set((arm.spec?.template?.spec?.containers ?? []).map((c) => c.image).filter((i): i is string => !!i))];
     if (!images) {
-      items.push({ name: 'arm64 image', ok: false, detail: 'cannot inspect images: no registry adapter configured', fix: { kind: 'configure-registry' } });
+      items.push({ check: 'arm64-image', ok: false, fix: { kind: 'configure-registry' } });
     } else {
       for (const ref of refs) {
         const res = await images.inspect(ref);
         const ok = res.status === 'multi-arch-with-arm64' && hasArm64(res.platforms);
         items.push({
-          name: 'arm64 image',
+          check: 'arm64-image',
           ok,
-          detail: ok ? `${ref} publishes linux/arm64` : res.status === 'amd64-only' ? `${ref} has no linux/arm64 (${res.platforms.map((p) => `${p.os}/${p.architecture}`).join(', ')})` : `${ref}: ${res.reason ?? res.status}`,
+          image: ref,
+          status: res.status,
+          platforms: res.platforms.map((p) => `${p.os}/${p.architecture}`),
+          ...(res.reason ? { reason: res.reason } : {}),
           ...(ok ? {} : { fix: { kind: 'build-arm64' as const } }),
         });
       }
@@ -133,25 +154,29 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
   }
   if (replicas) return replicaItems(items, amd, arm, t);
   if (!dr) {
-    items.push({ name: 'DestinationRule', ok: false, detail: `${ns}/${t.destinationRule} not found`, fix: { kind: 'canary-pr', manifest: fixes.destinationRule } });
+    items.push({ check: 'destination-rule', ok: false, namespace: ns, name: t.destinationRule, fix: { kind: 'canary-pr', manifest: fixes.destinationRule } });
   } else {
     const subsets = dr.spec?.subsets ?? [];
-    const bad = (['amd64', 'arm64'] as const).filter((arch) => subsets.find((s) => s.name === t.subsets[arch])?.labels?.[t.archLabel] !== arch);
-    items.push(
-      bad.length
-        ? { name: 'DestinationRule subsets', ok: false, detail: `${t.destinationRule} needs subset${bad.length > 1 ? 's' : ''} ${bad.map((a) => `${t.subsets[a]} (${t.archLabel}: ${a})`).join(' and ')}`, fix: { kind: 'canary-pr', manifest: fixes.destinationRule } }
-        : { name: 'DestinationRule subsets', ok: true, detail: `${t.subsets.amd64} and ${t.subsets.arm64} select on ${t.archLabel}` },
-    );
+    const missing = (['amd64', 'arm64'] as const).filter((arch) => subsets.find((s) => s.name === t.subsets[arch])?.labels?.[t.archLabel] !== arch);
+    items.push({
+      check: 'destination-rule-subsets',
+      ok: !missing.length,
+      name: t.destinationRule,
+      label: t.archLabel,
+      subsets: { ...t.subsets },
+      missing,
+      ...(missing.length ? { fix: { kind: 'canary-pr' as const, manifest: fixes.destinationRule } } : {}),
+    });
   }
   let split: Split | undefined;
   if (!vs) {
-    items.push({ name: 'VirtualService', ok: false, detail: `${ns}/${t.virtualService} not found`, fix: { kind: 'apply', manifest: fixes.virtualService } });
+    items.push({ check: 'virtual-service', ok: false, namespace: ns, name: t.virtualService, fix: { kind: 'apply', manifest: fixes.virtualService } });
   } else {
     const s = readSplit(vs, t);
-    if (!s.ok) items.push({ name: 'VirtualService route', ok: false, detail: `${t.virtualService} ${s.problem}`, fix: { kind: 'match-route', manifest: fixes.virtualService } });
+    if (!s.ok) items.push({ check: 'virtual-service-route', ok: false, name: t.virtualService, problem: s.problem, fix: { kind: 'match-route', manifest: fixes.virtualService } });
     else {
       split = s.split;
-      items.push({ name: 'VirtualService route', ok: true, detail: `${t.virtualService}: ${s.split.amd64}% amd64 / ${s.split.arm64}% arm64` });
+      items.push({ check: 'virtual-service-route', ok: true, name: t.virtualService, split: { amd64: s.split.amd64, arm64: s.split.arm64 } });
     }
   }
   return { ok: items.every((i) => i.ok), items, split, vs: vs ?? undefined };
@@ -163,12 +188,15 @@ function replicaItems(items: Precondition[], amd: V1Deployment | undefined, arm:
   if (amd && arm) {
     const counts = { amd64: amd.spec?.replicas ?? 1, arm64: arm.spec?.replicas ?? 1 };
     const total = counts.amd64 + counts.arm64;
-    const ready = readinessOf(amd)!.ready;
-    const ok = total >= 1 && total <= MAX_REPLICA_TOTAL && (counts.amd64 === 0 || ready > 0);
+    const amd64Ready = readinessOf(amd)!.ready;
+    const ok = total >= 1 && total <= MAX_REPLICA_TOTAL && (counts.amd64 === 0 || amd64Ready > 0);
     items.push({
-      name: 'replicas',
+      check: 'replicas',
       ok,
-      detail: `${t.deployments.amd64} ${counts.amd64} (${ready} ready) + ${t.deployments.arm64} ${counts.arm64} = ${total} replicas to split${total > MAX_REPLICA_TOTAL ? `, more than the ${MAX_REPLICA_TOTAL} replica mode splits` : ''}`,
+      names: { ...t.deployments },
+      counts,
+      amd64Ready,
+      max: MAX_REPLICA_TOTAL,
       ...(ok || total > MAX_REPLICA_TOTAL ? {} : { fix: { kind: 'rollout' as const, namespace: t.namespace, deployment: t.deployments.amd64 } }),
     });
     if (ok) split = splitOf(counts);

@@ -3,15 +3,15 @@
 // cannot drift apart.
 import { stringFlag, UsageError, type ParsedArgs } from '../args.ts';
 import type { Actor } from '../auth/actor.ts';
-import { audited, guarded } from '../auth/audit.ts';
-import type { ServiceRef } from '../auth/authorize.ts';
+import { audited, guarded, type AuditDeps } from '../auth/audit.ts';
+import type { Authorizer, ServiceRef } from '../auth/authorize.ts';
 import { serviceNameSchema } from '../config/catalog.ts';
-import type { Deps } from '../deps.ts';
+import type { Config } from '../config/schema.ts';
 import { NotConfiguredError } from '../errors.ts';
 import type { CanaryController, CanaryRecord } from './controller.ts';
 import type { PlanOverrides } from './plan.ts';
 import type { PreconditionReport } from './preconditions.ts';
-import { buildCanaryController, canaryUnavailableReason } from './wire.ts';
+import { canaryUnavailableReason, type CanaryNeeds } from './wire.ts';
 
 export const CANARY_VERBS = ['start', 'status', 'pause', 'resume', 'promote', 'rollback'] as const;
 export type CanaryVerb = (typeof CANARY_VERBS)[number];
@@ -44,9 +44,15 @@ export function parseCanaryArgs(args: ParsedArgs): CanaryCall {
   return { service, verb, overrides: Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }
 
-/** The bot's controller; built (without Slack) and kept on first use where the composition root made none, as in the CLI. */
-export function controllerOf(deps: Deps): CanaryController {
-  deps.canary ??= buildCanaryController(deps);
+/** What the canary verbs use; the composition root built the controller (or none: not configured). */
+export interface CanaryVerbNeeds extends AuditDeps, CanaryNeeds {
+  readonly config: Config;
+  readonly auth: Authorizer;
+  readonly canary?: CanaryController;
+}
+
+/** The controller the composition root built, or why there is none. */
+export function controllerOf(deps: Pick<CanaryVerbNeeds, 'canary' | 'kube' | 'config'>): CanaryController {
   if (!deps.canary) throw new NotConfiguredError(canaryUnavailableReason(deps));
   return deps.canary;
 }
@@ -66,7 +72,7 @@ export interface CanaryRequester {
  * One verb from any surface: `status` needs the viewer role; a moving verb needs the operator role (or
  * membership of the service's owning team) and its outcome (ok, denied, failed) is audited as `canary.<verb>`.
  */
-export async function requestCanaryVerb(deps: Deps, call: CanaryCall, who: CanaryRequester): Promise<CanaryOutcome> {
+export async function requestCanaryVerb(deps: CanaryVerbNeeds, call: CanaryCall, who: CanaryRequester): Promise<CanaryOutcome> {
   const run = () => runCanaryVerb(controllerOf(deps), call, who.actor);
   const slackUser = who.actor.via === 'slack' ? who.actor.userId : undefined;
   if (!MOVING_VERBS.has(call.verb)) {
@@ -81,7 +87,7 @@ export async function requestCanaryVerb(deps: Deps, call: CanaryCall, who: Canar
 }
 
 /** The service with its owning team for the role check; an unknown or incomplete one still has its name (the controller then says what is wrong). */
-function ownerRef(deps: Deps, name: string): ServiceRef {
+function ownerRef(deps: Pick<CanaryVerbNeeds, 'catalog'>, name: string): ServiceRef {
   try {
     const { team } = deps.catalog.resolve(name);
     return { name, team };

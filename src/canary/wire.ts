@@ -1,12 +1,27 @@
-// Construction of the canary controller from Deps, and the scheduler that drives it. Called by the
-// composition roots (src/app.ts for the bot, src/cli.ts for the terminal); nothing else builds it.
+// Construction of the canary controller from the adapters, and the scheduler that drives it. Called by
+// the composition roots (src/app.ts for the bot and the terminal); nothing else builds it.
+import type { Kubernetes } from '../adapters/kubernetes.ts';
 import { Prometheus } from '../adapters/prometheus.ts';
+import type { Store } from '../adapters/store.ts';
+import type { Clock } from '../clock.ts';
 import type { Catalog } from '../config/catalog.ts';
 import { ConfigError } from '../config/load.ts';
-import type { Deps } from '../deps.ts';
+import type { Config } from '../config/schema.ts';
 import { PriceTable } from '../digest/cost.ts';
 import type { Logger } from '../logger.ts';
+import type { ImageInspector } from '../readiness/image-types.ts';
 import { CanaryController, type CanaryNotifier } from './controller.ts';
+
+/** What the controller is built from; `catalog` is read on each use (a reload swaps it). */
+export interface CanaryNeeds {
+  readonly config: Config;
+  readonly catalog: Catalog;
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly kube?: Kubernetes;
+  readonly registry?: ImageInspector;
+}
 
 export interface CanaryWiring {
   /** Where progress goes (the bot: commands/notify/canary-thread.ts); none from the terminal. */
@@ -19,14 +34,14 @@ export interface CanaryWiring {
 }
 
 /** The controller, or undefined when canaries cannot run (no cluster or no canary.prometheusUrl). */
-export function buildCanaryController(deps: Deps, w: CanaryWiring = {}): CanaryController | undefined {
+export function buildCanaryController(deps: CanaryNeeds, w: CanaryWiring = {}): CanaryController | undefined {
   const c = deps.config.canary;
   if (!deps.kube || !c.prometheusUrl) return undefined;
   const kube = deps.kube;
   const prices = new PriceTable(deps.config.digest);
   return new CanaryController({
     config: c,
-    // Read on each use: a config reload (src/config/reload.ts) swaps deps.catalog.
+    // Read on each use: a config reload (src/config/reload.ts) swaps the catalog.
     get catalog() {
       return deps.catalog;
     },
@@ -59,13 +74,13 @@ export async function refuseBadMetricQueries(controller: CanaryController, catal
 }
 
 /** Not configured: what to set, for the commands to say. */
-export function canaryUnavailableReason(deps: Deps): string {
+export function canaryUnavailableReason(deps: Pick<CanaryNeeds, 'kube' | 'config'>): string {
   const missing = [deps.kube ? '' : 'a Kubernetes cluster (kubernetes.kubeconfig/contexts)', deps.config.canary.prometheusUrl ? '' : 'canary.prometheusUrl'].filter(Boolean);
   return `canaries are not available: configure ${missing.join(' and ') || 'the canary section'}`;
 }
 
 /** Calls tick() every `canary.tickSeconds`; a slow tick is never overlapped by the next. Returns stop(). */
-export function startCanaryScheduler(controller: CanaryController, deps: Pick<Deps, 'logger'>): () => Promise<void> {
+export function startCanaryScheduler(controller: CanaryController, deps: Pick<CanaryNeeds, 'logger'>): () => Promise<void> {
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (running) return;

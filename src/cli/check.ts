@@ -14,8 +14,7 @@ import { githubWebUrlOf, renderFleetHtml } from '../render/fleet-html.ts';
 import { CliError, EXIT, exitCodeOfVerdict } from './exit-codes.ts';
 import { cliJson } from './json.ts';
 import { progressBar } from './progress.ts';
-import type { CliCommand, CliIO } from './types.ts';
-import type { Deps } from '../deps.ts';
+import type { CliCommand, CliIO, Deps } from './types.ts';
 
 const FORMATS = ['table', 'json', 'csv', 'markdown', 'html'] as const;
 

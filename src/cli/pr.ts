@@ -12,8 +12,7 @@ import { openFleetPrs } from '../fleet/open-all.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 import { cliJson } from './json.ts';
 import { progressBar } from './progress.ts';
-import { terminalActor, type CliCommand, type CliIO } from './types.ts';
-import type { Deps } from '../deps.ts';
+import { terminalActor, type CliCommand, type CliIO, type Deps } from './types.ts';
 
 function kindsOf(word: string | undefined): ChangeKind[] {
   try {

@@ -5,6 +5,9 @@ import type { ParsedArgs } from '../args.ts';
 import { cliActor, type Actor } from '../auth/actor.ts';
 import type { Deps } from '../deps.ts';
 
+/** The terminal surface's one view of the composition root's bag; use cases declare their own needs. */
+export type { Deps };
+
 /** Whoever runs the terminal command: its login. */
 export const terminalActor = (): Actor => cliActor(userInfo().username);
 

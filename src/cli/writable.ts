@@ -1,11 +1,11 @@
-import type { Deps } from '../deps.ts';
+import type { Store } from '../adapters/store.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 
 /**
  * State-changing terminal commands need the store: while a bot holds it, this process may only read
  * (its writes would be lost, or would undo the bot's), so the change is refused with where to make it.
  */
-export function requireWritableStore(deps: Deps, what: string): void {
+export function requireWritableStore(deps: { readonly store: Store }, what: string): void {
   if (!deps.store.readOnly) return;
   throw new CliError(
     `${what} is not possible from this terminal: the bot (${deps.store.heldBy}) owns ${deps.store.location}. ` +

@@ -1,9 +1,16 @@
 // Fills the catalog's discovered part from Deployments labelled as services in every cluster.
-import type { Deps } from '../deps.ts';
-import type { DiscoveredDeployment } from './catalog.ts';
+import type { Kubernetes } from '../adapters/kubernetes.ts';
+import type { Catalog, DiscoveredDeployment } from './catalog.ts';
+import type { Config } from './schema.ts';
+
+export interface DiscoverNeeds {
+  readonly config: Pick<Config, 'catalog'>;
+  readonly catalog: Catalog;
+  readonly kube?: Kubernetes;
+}
 
 /** Returns a warning to show when a cluster could not be read; the catalog keeps what was found. */
-export async function discoverServices(deps: Deps): Promise<string | undefined> {
+export async function discoverServices(deps: DiscoverNeeds): Promise<string | undefined> {
   const { discovery } = deps.config.catalog;
   if (!discovery.enabled || !deps.kube) return undefined;
   const found: DiscoveredDeployment[] = [];

@@ -1,17 +1,19 @@
 // Re-reads the config file the bot was started from and applies what can change while it runs
-// (`/arm64 reload`, SIGHUP). Live: the sections whose consumers read `deps` on each use. Everything
+// (`/arm64 reload`, SIGHUP). Live: the sections whose consumers read them on each use, swapped whole in
+// the settings holder (src/config/live.ts) the composition root made. Everything
 // built once at start-up (Slack receiver, ops server, adapters, the canary controller and its
 // scheduler, the armed digest cron, the Slack group cache) keeps its running value and is reported as
 // "needs a restart". An invalid file changes nothing. Only this process reloads.
 import { isDeepStrictEqual } from 'node:util';
-import { audited } from '../auth/audit.ts';
-import type { Deps } from '../deps.ts';
+import { audited, type AuditDeps } from '../auth/audit.ts';
 import { UserError } from '../errors.ts';
 import { loadKnowledgeBase } from '../readiness/knowledge/load.ts';
 import { Catalog } from './catalog.ts';
-import { discoverServices } from './discover.ts';
+import { discoverServices, type DiscoverNeeds } from './discover.ts';
+import type { Live, Settings } from './live.ts';
 import { signalActor } from '../auth/actor.ts';
 import { ConfigError, loadConfig } from './load.ts';
+import type { CanaryController } from '../canary/controller.ts';
 import { refuseBadMetricQueries } from '../canary/wire.ts';
 import type { Config } from './schema.ts';
 
@@ -83,21 +85,31 @@ export function planReload(current: Config, next: Config): { config: Config; app
   return { config: config as Config, applied: applied.sort(), needsRestart: needsRestart.sort() };
 }
 
+/** What a reload uses: the holder it swaps settings in, and what discovery and the audit need. */
+export interface ReloadNeeds extends AuditDeps, Pick<DiscoverNeeds, 'kube'> {
+  readonly settings?: Live<Settings>;
+  /** Asked to have Prometheus parse the new catalog's metric queries before it goes live. */
+  readonly canary?: CanaryController;
+  readonly configFile?: string;
+}
+
 /** One reload at a time per bot, so two (a command and a SIGHUP) never interleave their swaps. */
-const running = new WeakMap<Deps, Promise<unknown>>();
+const running = new WeakMap<Live<Settings>, Promise<unknown>>();
 
 /**
  * Loads and validates `file` (including the knowledge files it names), then swaps in the new config,
  * catalog (re-discovered before it goes live) and roles. Throws ConfigError, changing nothing.
  */
-export function reloadConfig(deps: Deps, file: string): Promise<ReloadResult> {
-  const previous = running.get(deps) ?? Promise.resolve();
-  const next = previous.catch(() => undefined).then(() => reloadNow(deps, file));
-  running.set(deps, next);
+export function reloadConfig(deps: ReloadNeeds, file: string): Promise<ReloadResult> {
+  const settings = deps.settings;
+  if (!settings) return Promise.reject(new NoConfigFileError());
+  const previous = running.get(settings) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(() => reloadNow(deps, settings, file));
+  running.set(settings, next);
   return next;
 }
 
-async function reloadNow(deps: Deps, file: string): Promise<ReloadResult> {
+async function reloadNow(deps: ReloadNeeds, settings: Live<Settings>, file: string): Promise<ReloadResult> {
   let loaded: Config;
   try {
     loaded = await loadConfig(file);
@@ -105,13 +117,14 @@ async function reloadNow(deps: Deps, file: string): Promise<ReloadResult> {
   } catch (err) {
     throw new ConfigError(`Nothing was reloaded: ${(err as Error).message}`);
   }
-  const { config, applied, needsRestart } = planReload(deps.config, loaded);
-  let catalog: Catalog | undefined;
+  const running = settings.get();
+  const { config, applied, needsRestart } = planReload(running.config, loaded);
+  let catalog = running.catalog;
   let warning: string | undefined;
   if (applied.includes('catalog')) {
     catalog = new Catalog(config.catalog);
-    // On a copy of deps, so commands keep the complete old catalog until the new one is complete.
-    warning = await discoverServices({ ...deps, config, catalog });
+    // Filled before it goes live, so commands keep the complete old catalog until the new one is complete.
+    warning = await discoverServices({ config, catalog, kube: deps.kube });
     if (deps.canary) {
       try {
         await refuseBadMetricQueries(deps.canary, catalog, deps.logger);
@@ -120,9 +133,7 @@ async function reloadNow(deps: Deps, file: string): Promise<ReloadResult> {
       }
     }
   }
-  deps.config = config;
-  if (catalog) deps.catalog = catalog;
-  if (applied.includes('auth')) deps.auth = deps.auth.withConfig(config.auth);
+  settings.set({ config, catalog, auth: applied.includes('auth') ? running.auth.withConfig(config.auth) : running.auth });
   deps.logger.info({ file, applied, needsRestart, ...(warning ? { warning } : {}) }, 'config reloaded');
   return { applied, needsRestart, ...(warning ? { warning } : {}) };
 }
@@ -147,7 +158,7 @@ export class NoConfigFileError extends UserError {
  * SIGHUP: reloads this process only (with leader election, each replica needs its own signal), audited
  * with the actor `signal:SIGHUP`. Never throws: the outcome goes to the log.
  */
-export async function reloadOnSignal(deps: Deps): Promise<ReloadResult | undefined> {
+export async function reloadOnSignal(deps: ReloadNeeds): Promise<ReloadResult | undefined> {
   try {
     if (!deps.configFile) throw new NoConfigFileError();
     const file = deps.configFile;

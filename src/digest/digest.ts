@@ -1,7 +1,12 @@
 // The daily digest use case: inventory → cost → history → the digest model (src/digest/model.ts), for
 // the schedule, `/arm64 digest` and the CLI alike. It returns facts only: each surface renders and
 // delivers them (Slack: commands/notify/digest-post.ts; terminal: src/cli/digest.ts).
-import type { Deps } from '../deps.ts';
+import type { Kubernetes } from '../adapters/kubernetes.ts';
+import type { Store } from '../adapters/store.ts';
+import type { Clock } from '../clock.ts';
+import type { Catalog } from '../config/catalog.ts';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
 import { NotConfiguredError } from '../errors.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { prsSection } from '../prs/records.ts';
@@ -13,7 +18,15 @@ import { History, dayOf, type Changes } from './history.ts';
 import { takeInventory, workloadKey, type BlockReason, type Inventory, type OwnerInfo, type Workload } from './inventory.ts';
 import { buildModel, type DigestModel, type OpenPr } from './model.ts';
 
-export interface DigestDeps extends Pick<Deps, 'config' | 'catalog' | 'store' | 'logger' | 'clock' | 'kube'> {
+/** What the digest uses. */
+export interface DigestDeps {
+  readonly config: Config;
+  readonly catalog: Catalog;
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Absent: no digest (it needs a cluster to count). */
+  readonly kube?: Kubernetes;
   /** The registry adapter; built from config when absent. */
   registry?: ImageInspector;
   /** Known-broken system components; default: the knowledge base (built-in plus `knowledge.files`). */
@@ -152,7 +165,7 @@ function ownerIndex(deps: DigestDeps): OwnerIndex {
 }
 
 /** Open PRs as the PR flow records them (store section `prs`); a section not yet written means none. */
-export function readOpenPrs(deps: Pick<Deps, 'store'>): OpenPr[] {
+export function readOpenPrs(deps: Pick<DigestDeps, 'store'>): OpenPr[] {
   const out: OpenPr[] = [];
   for (const [service, byKind] of Object.entries(prsSection(deps.store).get().services ?? {})) {
     for (const r of Object.values(byKind ?? {})) if (r?.state === 'open' && r.url) out.push({ service, url: r.url, kind: r.kind, number: r.number });

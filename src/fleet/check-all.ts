@@ -2,13 +2,18 @@
 // case as `check <service>`, a bounded number at a time. All checks share the one registry client, so a
 // base image used by 100 services is asked about once (its cache and in-flight lookups are shared).
 // Returns facts for the surfaces: per service the report (or why there is none) and a summary.
-import type { Deps } from '../deps.ts';
+import type { Logger } from '../logger.ts';
 import { discoverServices } from '../config/discover.ts';
 import type { Service } from '../config/catalog.ts';
-import { checkService } from '../readiness/check.ts';
+import { checkService, type CheckNeeds } from '../readiness/check.ts';
 import type { Finding, Report, Verdict } from '../readiness/report.ts';
 import { CHANGE_KINDS, type ChangeKind } from '../prs/planner.ts';
 import { isUserError } from '../errors.ts';
+
+/** What the fleet check uses: the check's needs and the log. */
+export interface FleetNeeds extends CheckNeeds {
+  readonly logger: Logger;
+}
 
 export interface FleetFilter {
   team?: string;
@@ -85,7 +90,7 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, work:
  * runs in the first configured cluster). An incomplete entry has no team or cluster to match: it is
  * kept only when nothing filters, so it is reported instead of silently dropped.
  */
-export async function selectServices(deps: Deps, filter: FleetFilter = {}): Promise<Array<Service | { name: string; error: string }>> {
+export async function selectServices(deps: Pick<FleetNeeds, 'config' | 'catalog' | 'kube'>, filter: FleetFilter = {}): Promise<Array<Service | { name: string; error: string }>> {
   await discoverServices(deps);
   const defaultCluster = deps.kube?.clusters.keys().next().value;
   return deps.catalog.list().map((s) => ('error' in s ? s : { ...s, cluster: s.cluster ?? defaultCluster })).filter((s) =>
@@ -93,7 +98,7 @@ export async function selectServices(deps: Deps, filter: FleetFilter = {}): Prom
   );
 }
 
-export async function checkFleet(deps: Deps, opts: FleetOptions = {}): Promise<FleetResult> {
+export async function checkFleet(deps: FleetNeeds, opts: FleetOptions = {}): Promise<FleetResult> {
   const filter = opts.filter ?? {};
   const chosen = (await selectServices(deps, filter)).map((s): Omit<FleetEntry, 'verdict'> =>
     'error' in s

@@ -3,9 +3,8 @@
 // needs no setting: the GitHub adapter keeps content-creating requests within GitHub's secondary limits.
 // A re-run resumes: branches and PRs are found by their deterministic names, so nothing is duplicated.
 import type { Actor } from '../auth/actor.ts';
-import type { Deps } from '../deps.ts';
 import type { ChangeKind } from '../prs/planner.ts';
-import { checkAndOpenPrs, type OpenPrsResult } from '../prs/open-prs.ts';
+import { checkAndOpenPrs, type OpenPrsNeeds, type OpenPrsResult } from '../prs/open-prs.ts';
 import { isUserError } from '../errors.ts';
 import { selectServices, type FleetFilter } from './check-all.ts';
 
@@ -26,7 +25,7 @@ export interface FleetPrOptions {
   onProgress?: (done: number, total: number, service: string) => void;
 }
 
-export async function openFleetPrs(deps: Deps, opts: FleetPrOptions): Promise<FleetPrEntry[]> {
+export async function openFleetPrs(deps: OpenPrsNeeds, opts: FleetPrOptions): Promise<FleetPrEntry[]> {
   const services = await selectServices(deps, opts.filter);
   const out: FleetPrEntry[] = [];
   for (const [i, s] of services.entries()) {

@@ -2,14 +2,19 @@
 // its head with the readiness use case, the two reports compared (compare.ts), and judged against where
 // the service runs: a change that introduces, for a service already on arm64, anything that does not
 // work there fails (policy `enforce`) or is only reported (`warn`). Returns models; surfaces pick the words.
-import type { Deps } from '../deps.ts';
+import type { Store } from '../adapters/store.ts';
 import type { CheckConclusion } from '../adapters/github.ts';
 import type { Service } from '../config/catalog.ts';
 import { allowedArchitectures, toleratesArm64Taint } from '../scheduling/arm64.ts';
-import { checkPath, checkSettingsOf, readLive, runCheck, servicePlan, type CheckPathOptions, type CheckPlan } from '../readiness/check.ts';
+import { checkPath, checkSettingsOf, readLive, runCheck, servicePlan, type CheckNeeds, type CheckPathOptions, type CheckPlan } from '../readiness/check.ts';
 import type { Finding, Report } from '../readiness/report.ts';
 import { prsOf } from '../prs/records.ts';
 import { BREAKING, compareReports, type Comparison } from './compare.ts';
+
+/** What judging a service's change uses: the check's needs and the store (the PRs that moved it). */
+export interface GuardNeeds extends CheckNeeds {
+  readonly store: Store;
+}
 
 export type GuardPolicy = 'enforce' | 'warn' | 'off';
 
@@ -58,7 +63,7 @@ function manifestFacts(base: Report): MoveFact[] {
 }
 
 /** Where the service runs (cluster), what archshift merged for it (store), and what its base manifests say. */
-export async function moveFacts(deps: Deps, svc: Service, base: Report): Promise<{ facts: MoveFact[]; clusterProblem?: string }> {
+export async function moveFacts(deps: GuardNeeds, svc: Service, base: Report): Promise<{ facts: MoveFact[]; clusterProblem?: string }> {
   const facts: MoveFact[] = [...manifestFacts(base)];
   for (const pr of prsOf(deps.store, svc.name)) {
     if (pr.kind === 'selectors' && pr.state === 'merged') facts.push({ kind: 'selectors-pr-merged', number: pr.number, url: pr.url });
@@ -95,7 +100,7 @@ export interface PullChange {
 }
 
 /** A catalog service at a PR's base and head (read through GitHub, no clone), compared and judged. */
-export async function guardService(deps: Deps, name: string, change: PullChange): Promise<GuardVerdict> {
+export async function guardService(deps: GuardNeeds, name: string, change: PullChange): Promise<GuardVerdict> {
   const svc = deps.catalog.resolve(name);
   const opts = { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() };
   const basePlan = servicePlan(deps, name, { refs: { [change.repo]: change.baseSha }, live: false });
@@ -107,8 +112,8 @@ export async function guardService(deps: Deps, name: string, change: PullChange)
 }
 
 export interface CheckoutGuardOptions extends Pick<CheckPathOptions, 'inspector' | 'settings' | 'scan'> {
-  /** With --service: the catalog entry (policy, image) and Deps to read the cluster and the store. */
-  service?: { deps: Deps; name: string };
+  /** With --service: the catalog entry (policy, image) and what reads the cluster and the store. */
+  service?: { deps: GuardNeeds; name: string };
 }
 
 /** Two local checkouts (`archshift guard --base --head`): the same rule for CI systems without the GitHub App. */

@@ -3,14 +3,19 @@
 // service whose files the PR touches is checked at the PR's merge base and head (guardService) and the
 // worst verdict concludes the run; a PR that breaks arm64 for a moved service also gets one Slack note
 // per head commit. Words come from the renderers handed in (GitHub's output, Slack's note).
-import type { Deps } from '../deps.ts';
+import type { Logger } from '../logger.ts';
 import type { CheckConclusion, CheckOutput } from '../adapters/github.ts';
 import type { Service } from '../config/catalog.ts';
 import type { Finding } from '../readiness/report.ts';
 import { isScanCandidate } from '../readiness/scan.ts';
-import { guardService, policyOf, type GuardVerdict } from './guard.ts';
+import { guardService, policyOf, type GuardNeeds, type GuardVerdict } from './guard.ts';
 
 export const CHECK_NAME = 'archshift/arm64';
+
+/** What the PR check uses: the guard's needs and the log. */
+export interface PullCheckNeeds extends GuardNeeds {
+  readonly logger: Logger;
+}
 
 export interface PullRequestRef {
   /** `owner/name`. */
@@ -65,7 +70,7 @@ export interface PullCheckResult {
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /** The catalog services that keep code, pipeline or manifests in `repo`, and whether `paths` touch what archshift reads of them. */
-export function servicesIn(deps: Pick<Deps, 'catalog'>, repo: string, paths: string[]): Array<{ svc: Service; touched: boolean }> {
+export function servicesIn(deps: Pick<PullCheckNeeds, 'catalog'>, repo: string, paths: string[]): Array<{ svc: Service; touched: boolean }> {
   const out: Array<{ svc: Service; touched: boolean }> = [];
   for (const name of deps.catalog.names()) {
     let svc: Service;
@@ -87,7 +92,7 @@ export function servicesIn(deps: Pick<Deps, 'catalog'>, repo: string, paths: str
 const rank: Record<CheckConclusion, number> = { success: 0, neutral: 1, failure: 2 };
 
 /** Runs the check for one PR head and completes its Check Run. Throws only when GitHub itself fails. */
-export async function checkPullRequest(deps: Deps, pr: PullRequestRef, io: PullCheckIO): Promise<PullCheckResult> {
+export async function checkPullRequest(deps: PullCheckNeeds, pr: PullRequestRef, io: PullCheckIO): Promise<PullCheckResult> {
   const github = deps.github;
   if (!github) throw new Error('no GitHub credentials are configured (GITHUB_APP_*), so pull requests cannot be checked');
   const startCount = github.requestCount;
@@ -108,7 +113,7 @@ export async function checkPullRequest(deps: Deps, pr: PullRequestRef, io: PullC
   return { check, checkRunId, githubRequests: github.requestCount - startCount, notes };
 }
 
-async function judgePull(deps: Deps, pr: PullRequestRef): Promise<PullCheck> {
+async function judgePull(deps: PullCheckNeeds, pr: PullRequestRef): Promise<PullCheck> {
   const github = deps.github!;
   const [{ files, truncated }, mergeBase] = await Promise.all([github.pullFiles(pr.repo, pr.number), github.mergeBase(pr.repo, pr.baseSha, pr.headSha)]);
   // GitHub lists at most 3000 files: past that, every service in the repo is checked.
@@ -153,7 +158,7 @@ interface GuardSection {
 const MAX_REMEMBERED_NOTES = 1000;
 
 /** One note per service per head commit: a re-run or a redelivery does not post again. */
-async function notify(deps: Deps, check: PullCheck, io: PullCheckIO): Promise<number> {
+async function notify(deps: PullCheckNeeds, check: PullCheck, io: PullCheckIO): Promise<number> {
   const section = deps.store.section<GuardSection>('guard', () => ({ notified: {} }));
   let posted = 0;
   for (const verdict of check.verdicts.filter((v) => v.outcome === 'breaks-arm64' || v.outcome === 'warned')) {

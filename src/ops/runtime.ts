@@ -3,13 +3,24 @@
 // replica serves Slack on the shared store), in-flight tracking and graceful shutdown. Kept here so the
 // composition root only wires it.
 import type { WebClient } from '@slack/web-api';
-import type { Deps } from '../deps.ts';
+import type { Kubernetes } from '../adapters/kubernetes.ts';
+import type { Store } from '../adapters/store.ts';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
 import { UserError } from '../errors.ts';
 import { Health, clusterProbes, slackProbe, storeProbe } from './health.ts';
 import { InFlight } from './inflight.ts';
 import { LeaderElector, SoleLeader, defaultIdentity, type Leadership } from './leader.ts';
 import { registry } from './metrics.ts';
 import { startOpsServer, type OpsRoute, type OpsServer } from './server.ts';
+
+/** What the ops side uses: the server section, the store (probe, lease check), the cluster (Lease, probes). */
+export interface OpsNeeds {
+  readonly config: Pick<Config, 'server'>;
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly kube?: Kubernetes;
+}
 
 export interface OpsRuntime {
   health: Health;
@@ -24,7 +35,7 @@ export interface OpsRuntime {
   finish(): Promise<void>;
 }
 
-function createElector(deps: Deps): LeaderElector {
+function createElector(deps: OpsNeeds): LeaderElector {
   const le = deps.config.server.leaderElection;
   if (!deps.kube) {
     throw new UserError('server.leaderElection.enabled needs a Kubernetes cluster (in-cluster, kubernetes.kubeconfig or $KUBECONFIG) to hold the Lease.');
@@ -50,7 +61,7 @@ function createElector(deps: Deps): LeaderElector {
 }
 
 /** `probeClient`: a WebClient without retries and with the probe timeout, for auth.test. `routes`: more endpoints on the ops port. */
-export function createOpsRuntime(deps: Deps, probeClient: WebClient, routes?: Record<string, OpsRoute>): OpsRuntime {
+export function createOpsRuntime(deps: OpsNeeds, probeClient: WebClient, routes?: Record<string, OpsRoute>): OpsRuntime {
   const cfg = deps.config.server;
   const health = new Health([slackProbe(probeClient), storeProbe(deps.store), ...clusterProbes(deps.kube)], {
     cacheMs: cfg.probeCacheSeconds * 1000,

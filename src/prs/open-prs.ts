@@ -2,12 +2,13 @@
 // files from its repo's base branch (all in one request), run the editors, and create or update one
 // branch + one commit + one PR per change. A dry run stops after the edits and returns unified diffs; nothing is written to GitHub.
 import type { Actor } from '../auth/actor.ts';
-import type { Deps } from '../deps.ts';
+import type { Store } from '../adapters/store.ts';
+import type { Logger } from '../logger.ts';
 import { UserError } from '../errors.ts';
 import type { Service } from '../config/catalog.ts';
 import type { Report } from '../readiness/report.ts';
 import { hasArm64 } from '../readiness/image-types.ts';
-import { checkService } from '../readiness/check.ts';
+import { checkService, type CheckNeeds } from '../readiness/check.ts';
 import { GitHubError, type GitHubClient, type PullInfo } from '../adapters/github.ts';
 import { applyEdits, planChanges, type ChangeKind, type PlannedChange } from './planner.ts';
 import { hasDestinationRule } from './editors/workload.ts';
@@ -15,6 +16,12 @@ import { unifiedDiff } from './diff.ts';
 import { prBody, type SiblingPr } from './pr-body.ts';
 import { prsSection, type PrRecord } from './records.ts';
 import { prsOpened } from '../ops/metrics.ts';
+
+/** What opening PRs uses: the check's needs, the store (PR records) and the log. */
+export interface OpenPrsNeeds extends CheckNeeds {
+  readonly store: Store;
+  readonly logger: Logger;
+}
 
 export type OutcomeStatus =
   | 'opened' // new branch, commit and PR
@@ -85,11 +92,11 @@ interface Prepared {
 class Refusal extends Error {}
 
 /** The use case behind `/arm64 pr`, its button and `archshift pr`: a fresh readiness check, then its PRs. */
-export async function checkAndOpenPrs(deps: Deps, input: Omit<OpenPrsInput, 'report'>): Promise<OpenPrsResult> {
+export async function checkAndOpenPrs(deps: OpenPrsNeeds, input: Omit<OpenPrsInput, 'report'>): Promise<OpenPrsResult> {
   return openPrs(deps, { ...input, report: await checkService(deps, input.service.name) });
 }
 
-export async function openPrs(deps: Deps, input: OpenPrsInput): Promise<OpenPrsResult> {
+export async function openPrs(deps: OpenPrsNeeds, input: OpenPrsInput): Promise<OpenPrsResult> {
   const github = deps.github;
   if (!github) throw new GitHubNotConfiguredError();
   const { service, report } = input;
@@ -177,7 +184,7 @@ async function prepare(github: GitHubClient, change: PlannedChange, service: Ser
 }
 
 /** Why the selectors PR must stay a draft, or undefined when the image already runs on arm64. */
-async function whyDraft(deps: Deps, report: Report, image: string): Promise<string | undefined> {
+async function whyDraft(deps: Pick<OpenPrsNeeds, 'registry'>, report: Report, image: string): Promise<string | undefined> {
   const blockers = report.findings.filter((f) => f.severity === 'blocker' || f.severity === 'unknown').length;
   if (blockers) return `the readiness check still has ${blockers} blocker or unknown finding(s).`;
   if (!deps.registry) return `archshift cannot reach the registry to confirm that \`${image}\` publishes \`linux/arm64\`.`;
@@ -263,7 +270,7 @@ async function openPull(github: GitHubClient, p: Prepared, ctx: PublishContext):
   }
 }
 
-async function record(deps: Deps, service: string, change: PlannedChange, pr: NonNullable<ChangeOutcome['pr']>, headSha = ''): Promise<void> {
+async function record(deps: Pick<OpenPrsNeeds, 'store' | 'clock'>, service: string, change: PlannedChange, pr: NonNullable<ChangeOutcome['pr']>, headSha = ''): Promise<void> {
   await prsSection(deps.store).update((s) => {
     const forService = (s.services[service] ??= {});
     forService[change.kind] = {

@@ -6,7 +6,12 @@ import { analysePreflight, type NodeLike } from '../nodes/analyse.ts';
 import type { Taint } from '../scheduling/taints.ts';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import type { Deps } from '../deps.ts';
+import type { GitHubClient } from '../adapters/github.ts';
+import type { Kubernetes } from '../adapters/kubernetes.ts';
+import type { PomReader } from '../adapters/maven.ts';
+import type { Clock } from '../clock.ts';
+import type { Catalog } from '../config/catalog.ts';
+import type { Config } from '../config/schema.ts';
 import type { V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import { analyseDockerfile } from './analysers/dockerfile.ts';
 import { imageFinding, invalidReferenceFinding, type ImageUse } from './analysers/images.ts';
@@ -474,18 +479,33 @@ function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<stri
 // ---------------------------------------------------------------------------------------------------
 // Entry points.
 
+/** What checking a catalog service uses (the composition root's bag has it all). */
+export interface CheckNeeds {
+  readonly config: Config;
+  readonly catalog: Catalog;
+  readonly clock: Clock;
+  /** Absent: the live part is skipped (said in the report). */
+  readonly kube?: Kubernetes;
+  /** Absent: repositories cannot be read (said in the report). */
+  readonly github?: GitHubClient;
+  /** Absent: every image is "unknown". */
+  readonly registry?: ImageInspector;
+  /** Present when `maven.transitive` is on. */
+  readonly maven?: PomReader;
+}
+
 /** The dependency-tree resolution, when a Maven repository adapter is configured (maven.transitive). */
-export function transitiveOf(deps: Pick<Deps, 'config' | 'maven'>): TransitiveOptions | undefined {
+export function transitiveOf(deps: Pick<CheckNeeds, 'config' | 'maven'>): TransitiveOptions | undefined {
   return deps.maven ? { reader: deps.maven, limits: { maxPoms: deps.config.maven.maxPoms, maxDepth: deps.config.maven.maxDepth } } : undefined;
 }
 
-export function checkSettingsOf(deps: Pick<Deps, 'config'>): CheckSettings {
+export function checkSettingsOf(deps: Pick<CheckNeeds, 'config'>): CheckSettings {
   const r = deps.config.readiness;
   return { pipeline: { section: r.pipeline.section, flag: r.pipeline.flag }, imageTimeoutMs: r.imageTimeoutMs, scanImageLayers: r.scanImageLayers, verifyBaseImages: r.verifyBaseImages, pipelinePath: r.pipeline.path, exclude: r.exclude };
 }
 
 /** Reads the live Deployment, its pods and their nodes' architectures. */
-export async function readLive(deps: Deps, cluster: string | undefined, namespace: string, name: string): Promise<LiveWorkload> {
+export async function readLive(deps: Pick<CheckNeeds, 'config' | 'kube'>, cluster: string | undefined, namespace: string, name: string): Promise<LiveWorkload> {
   const c = deps.kube!.cluster(cluster);
   const deployment: V1Deployment | undefined = await c.getDeployment(namespace, name);
   if (!deployment) throw new LiveUnavailable(`Deployment ${namespace}/${name} does not exist in cluster ${c.name}, so its running containers are unknown`);
@@ -532,7 +552,7 @@ export interface ServicePlanOptions {
 }
 
 /** What checkService looks at for a catalog service: its repos through the GitHub adapter, its cluster through deps.kube. */
-export function servicePlan(deps: Deps, name: string, opts: ServicePlanOptions = {}): CheckPlan {
+export function servicePlan(deps: CheckNeeds, name: string, opts: ServicePlanOptions = {}): CheckPlan {
   const svc = deps.catalog.resolve(name);
   const refOf = (repo: string, fallback?: string) =>
     Object.entries(opts.refs ?? {}).find(([r]) => r.toLowerCase() === repo.toLowerCase())?.[1] ?? fallback;
@@ -564,7 +584,7 @@ export function servicePlan(deps: Deps, name: string, opts: ServicePlanOptions =
 }
 
 /** Checks a catalog service: its repos through the GitHub adapter, its cluster through deps.kube. */
-export async function checkService(deps: Deps, name: string): Promise<Report> {
+export async function checkService(deps: CheckNeeds, name: string): Promise<Report> {
   return runCheck(servicePlan(deps, name), { inspector: deps.registry, settings: checkSettingsOf(deps), now: deps.clock.now() });
 }
 

@@ -8,6 +8,7 @@ import type { MetricTemplate } from '../canary/metrics.ts';
 import { TERMINAL, type CanaryRecord } from '../canary/controller.ts';
 import { formatDuration } from '../canary/plan.ts';
 import type { Precondition, PreconditionFix, PreconditionReport, Readiness } from '../canary/preconditions.ts';
+import { PRECONDITION_NAMES, preconditionText } from './canary-preconditions.ts';
 import { arm64OnlyHint, command, formatValue, limitText, outcomeText, type CanarySurface } from './canary-events.ts';
 import { personName } from './people.ts';
 
@@ -207,7 +208,7 @@ export function canaryListText(records: CanaryRecord[]): string {
 }
 
 function preconditionLine(p: Precondition): string {
-  return `${p.ok ? '✅' : '❌'} ${p.name}: ${p.detail}`;
+  return `${p.ok ? '✅' : '❌'} ${preconditionText(p)}`;
 }
 
 /** What closes a gap, as the surface says it: one line, then the manifest to apply (if any). */
@@ -252,6 +253,6 @@ export function preconditionsBlocks(service: string, report: PreconditionReport)
     }
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } });
   }
-  const summary = `Preconditions for ${service}: ${report.ok ? 'all met' : `not met (${report.items.filter((i) => !i.ok).map((i) => i.name).join(', ')})`}`;
+  const summary = `Preconditions for ${service}: ${report.ok ? 'all met' : `not met (${report.items.filter((i) => !i.ok).map((i) => PRECONDITION_NAMES[i.check]).join(', ')})`}`;
   return { text: summary.slice(0, 3000), blocks: blocks.slice(0, 50) };
 }

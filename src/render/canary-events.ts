@@ -1,10 +1,11 @@
 // The words for canary events, outcomes and refusals, per surface: Slack (mentions, emoji, `/arm64 …`)
 // or the terminal (names, `archshift …`). The controller emits facts (src/canary/events.ts); this is the
 // one wording table, tested once in test/render/canary-events.test.ts.
-import type { CanaryError } from '../canary/controller.ts';
+import { PreconditionsError, type CanaryError } from '../canary/controller.ts';
 import type { CanaryEvent, Outcome, RecordedLine } from '../canary/events.ts';
 import type { CheckLine } from '../canary/metrics.ts';
 import { formatDuration, GATE_NAMES, type CanaryPlan } from '../canary/plan.ts';
+import { PRECONDITION_NAMES, preconditionText } from './canary-preconditions.ts';
 import { personName } from './people.ts';
 
 export type CanarySurface = 'slack' | 'terminal';
@@ -144,22 +145,38 @@ export function canaryEventText(e: CanaryEvent, service: string, surface: Canary
 export function canaryErrorText(err: CanaryError, surface: CanarySurface): string {
   const r = err.refusal;
   const s = err.service;
-  switch (r?.code) {
+  switch (r.code) {
     case 'already-running':
-      return `${err.message}, started by ${personName(r.startedBy, surface)}: ${command(surface, `canary ${s} status`)}`;
+      return `a canary for ${s} is already running (${r.phase} at ${r.weight}% arm64), started by ${personName(r.startedBy, surface)}: ${command(surface, `canary ${s} status`)}`;
     case 'no-canary':
-      return `${err.message}: ${command(surface, `canary ${s} start`)}`;
+      return `no canary for ${s}: ${command(surface, `canary ${s} start`)}`;
     case 'ended':
-      return r.outcome ? `${err.message} (${outcomeText(r.outcome, surface)})` : err.message;
+      return `the canary for ${s} already ended (${r.phase}); nothing to ${r.verb}${r.outcome ? ` (${outcomeText(r.outcome, surface)})` : ''}`;
     case 'rolling-back':
-      return r.verb === 'resume' ? `${err.message}; start a new canary afterwards` : err.message;
+      return `${s} is rolling back; it cannot ${r.verb}${r.verb === 'resume' ? '; start a new canary afterwards' : ''}`;
+    case 'already-paused':
+      return `${s} is already paused: ${r.reason}`;
+    case 'not-waiting':
+      return `${s} is ${r.phase}, not paused or waiting for approval`;
+    case 'cluster-unreadable':
+      return `cannot ${r.verb === 'start' ? 'start the canary' : 'check the preconditions'} for ${s}: ${r.detail}. Nothing was changed; try again once the cluster answers.`;
     case 'route-missing':
-      return `${err.message}; roll back or recreate it`;
+      return `VirtualService ${r.namespace}/${r.name} no longer exists; roll back or recreate it`;
     case 'route-invalid':
-      return `${err.message}; fix it before resuming`;
+      return `${r.detail}; fix it before resuming`;
+    case 'not-promoted':
+      return `not promoted: ${r.detail}`;
+    case 'preconditions': {
+      const report = err instanceof PreconditionsError ? err.report.items.filter((i) => !i.ok).map(preconditionText) : r.failed.map((c) => PRECONDITION_NAMES[c]);
+      return `the canary for ${s} cannot start: ${report.join('; ')}`;
+    }
+    case 'busy':
+      return `the canary for ${s} is being moved by another replica right now; try again`;
+    case 'locked':
+      return `the canary for ${s} is driven by ${r.owner} until ${r.until}`;
     case 'stateful-job':
-      return `${err.message}. Move it with a savepoint instead: take a savepoint, stop the job, start it on arm64 from that savepoint (the Flink Kubernetes operator does this when its FlinkDeployment's nodeSelector changes with upgradeMode: savepoint), and keep the savepoint to go back`;
-    default:
-      return err.message;
+      return `${s} is a Flink job: its canary is refused, since its parallelism and keyed state move with a savepoint and a restart, not a split by replicas. Move it with a savepoint instead: take a savepoint, stop the job, start it on arm64 from that savepoint (the Flink Kubernetes operator does this when its FlinkDeployment's nodeSelector changes with upgradeMode: savepoint), and keep the savepoint to go back`;
+    case 'metrics-invalid':
+      return `the canary for ${s} cannot start: ${r.invalid.join('; ')}. Nothing was changed.`;
   }
 }

@@ -1,6 +1,8 @@
 // The layering the README's layout section promises, checked on the source itself: no import cycles
 // (type-only imports included: they are still a dependency a reader must follow), use cases that never
-// reach the Slack surface, the Slack adapter or the renderers, and Slack mentions only where Slack is spoken.
+// reach the Slack surface, the Slack adapter or the renderers, Slack mentions only where Slack is spoken,
+// and the Deps bag seen only by the composition roots and the two surfaces' type modules (each use case
+// declares what it needs), never assigned into after it is built.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -82,6 +84,17 @@ describe('architecture: imports', () => {
 
   test('Slack mentions are written only by the Slack surface and the people renderer', () => {
     const offending = files.filter((f) => !f.startsWith('commands/') && f !== 'src/render/people.ts' && /<@/.test(text.get(f)!.replace(/^\s*(\/\/|\*).*$/gm, '')));
+    assert.deepEqual(offending, []);
+  });
+
+  test('only the composition roots and the surfaces\' type modules import the Deps bag', () => {
+    const allowed = new Set(['src/app.ts', 'src/cli.ts', 'src/cli/types.ts', 'commands/types.ts']);
+    const offending = files.filter((f) => !allowed.has(f) && graph.get(f)!.includes('src/deps.ts'));
+    assert.deepEqual(offending, []);
+  });
+
+  test('nothing assigns into a built dependency bag (a config reload swaps the settings holder instead)', () => {
+    const offending = files.filter((f) => /\bdeps\??\.\w+\s*(\?\?|\|\||&&)?=(?!=)/.test(text.get(f)!.replace(/^\s*(\/\/|\*).*$/gm, '')));
     assert.deepEqual(offending, []);
   });
 });

@@ -96,7 +96,7 @@ describe('canary moves are audited from every surface', () => {
   test('a move that fails is audited as failed with the reason; status is not audited', async () => {
     const failed = await audited(() => slash('legacy start', OPERATOR));
     assert.deepEqual(failed.entries.map(pick), [{ actor: OPERATOR, action: 'canary.start', service: 'legacy', result: 'failed' }]);
-    assert.match(failed.entries[0]!.detail!, /cannot start: .*arm64 image/);
+    assert.match(failed.entries[0]!.detail!, /refused: preconditions \(.*arm64-image/);
     assert.match(String(replies.at(-1)!.text), /Preconditions for legacy: not met/, 'the person is told why');
     const looked = await audited(() => slash('billing status', VIEWER));
     assert.deepEqual(looked.entries, []);

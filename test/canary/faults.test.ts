@@ -4,6 +4,7 @@ import { slackActor } from '../../src/auth/actor.ts';
 import type { CanaryEvent } from '../../src/canary/events.ts';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { istio, type KubeCluster } from '../../src/adapters/kubernetes.ts';
 import { Prometheus } from '../../src/adapters/prometheus.ts';
 import { CanaryError, PreconditionsError, type CanaryController } from '../../src/canary/controller.ts';
@@ -68,7 +69,7 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     assert.equal(patchesTo(w, 'orders'), 0);
 
     await c.start('orders', {}, slackActor('U1'));
-    await assert.rejects(c.start('orders', {}, slackActor('U2')), (e: unknown) => e instanceof CanaryError && /already running/.test(e.message));
+    await assert.rejects(c.start('orders', {}, slackActor('U2')), (e: unknown) => e instanceof CanaryError && e.refusal.code === 'already-running');
     assert.equal(patchesTo(w, 'orders'), 1);
     await c.rollback('orders', slackActor('U1'));
   });
@@ -219,20 +220,23 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     assert.equal(heir.status(service)!.owner!.id, 'replica-1', 'no wait for the old lock to expire');
     assert.deepEqual(w.clusterWeight(service), { amd64: 100, arm64: 0 });
     const cli = await w.controller({ ownerId: 'cli', storeFile: file });
-    await assert.rejects(cli.pause(service, slackActor('U1')), /driven by replica-1/, 'without the Lease, the lock still keeps others out');
+    await assert.rejects(cli.pause(service, slackActor('U1')), (e: unknown) => e instanceof CanaryError && e.refusal.code === 'locked' && e.refusal.owner === 'replica-1', 'without the Lease, the lock still keeps others out');
   });
 
   test('traffic never goes to a side that is not ready', async () => {
     w.clock.set(at(30));
     w.kube.put(DEPLOYMENTS, deployment('stock-arm64', 'arm64', w.imageOf('stock'), 1));
-    await assert.rejects(c.start('stock', {}, slackActor('U1')), (e: unknown) => e instanceof PreconditionsError && /arm64 Deployment: stock-arm64: 1\/3 replicas ready/.test(e.message));
+    await assert.rejects(c.start('stock', {}, slackActor('U1')), (e: unknown) => {
+      const arm64 = e instanceof PreconditionsError && e.report.items.find((i) => i.check === 'arm64-deployment');
+      return !!arm64 && !arm64.ok && arm64.check === 'arm64-deployment' && isDeepStrictEqual(arm64.readiness, { ready: 1, desired: 3 });
+    });
     assert.equal(patchesTo(w, 'stock'), 0);
 
     w.seed('stock');
     await c.start('stock', { gates: 'none' }, slackActor('U1'));
     // Partly ready: checks pass but the weight holds.
     w.kube.put(DEPLOYMENTS, deployment('stock-arm64', 'arm64', w.imageOf('stock'), 2));
-    await assert.rejects(c.promote('stock', slackActor('U1')), /not promoted: stock-arm64 has 2\/3 replicas ready/);
+    await assert.rejects(c.promote('stock', slackActor('U1')), (e: unknown) => e instanceof CanaryError && e.refusal.code === 'not-promoted' && /stock-arm64 has 2\/3 replicas ready/.test(e.refusal.detail));
     w.clock.advance(10 * MIN);
     await c.tick();
     let rec = c.status('stock')!;
@@ -249,9 +253,9 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
 
   test('missing preconditions are named with the PR or manifest that adds them', async () => {
     const legacy = await c.preconditions('legacy');
-    const image = legacy.items.find((i) => i.name === 'arm64 image')!;
+    const image = legacy.items.find((i) => i.check === 'arm64-image')!;
     assert.equal(image.ok, false);
-    assert.match(image.detail, /has no linux\/arm64 \(linux\/amd64\)/);
+    assert.deepEqual(image.check === 'arm64-image' && { status: image.status, platforms: image.platforms }, { status: 'amd64-only', platforms: ['linux/amd64'] });
 
     w.kube.remove(DEPLOYMENTS, 'outage-arm64');
     w.kube.remove(DESTINATION_RULES, 'outage');
@@ -260,13 +264,14 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     w.kube.put(VIRTUAL_SERVICES, vs as never);
     const report = await c.preconditions('outage');
     assert.equal(report.ok, false);
-    const failed = Object.fromEntries(report.items.filter((i) => !i.ok).map((i) => [i.name, i]));
-    assert.deepEqual(Object.keys(failed).sort(), ['DestinationRule', 'VirtualService route', 'arm64 Deployment']);
-    assert.deepEqual(failed['arm64 Deployment'].fix, { kind: 'canary-pr' });
-    const rule = failed.DestinationRule.fix!;
+    const failed = Object.fromEntries(report.items.filter((i) => !i.ok).map((i) => [i.check, i]));
+    assert.deepEqual(Object.keys(failed).sort(), ['arm64-deployment', 'destination-rule', 'virtual-service-route']);
+    assert.deepEqual(failed['arm64-deployment'].fix, { kind: 'canary-pr' });
+    const rule = failed['destination-rule'].fix!;
     assert.equal(rule.kind, 'canary-pr');
     assert.match(rule.kind === 'canary-pr' ? rule.manifest! : '', /kind: DestinationRule[\s\S]*name: arm64[\s\S]*archshift.io\/arch: arm64/);
-    assert.match(failed['VirtualService route'].detail, /weights 100 \+ 30 do not sum to 100/);
+    const route = failed['virtual-service-route'];
+    assert.match(route.check === 'virtual-service-route' ? route.problem! : '', /weights 100 \+ 30 do not sum to 100/);
     await assert.rejects(c.start('outage', {}, slackActor('U1')), PreconditionsError);
     assert.equal(patchesTo(w, 'outage'), 0);
     w.seed('outage');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { createBot, type Bot } from '../../src/app.ts';
+import { createBot, type Bot, type BuildOptions } from '../../src/app.ts';
 import { loadConfig, parseConfig } from '../../src/config/load.ts';
 import type { Clock } from '../../src/clock.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -40,6 +40,8 @@ export interface TestBotOptions {
   fromFile?: boolean;
   /** GITHUB_WEBHOOK_SECRET: serves POST /github/events on the ops server. */
   githubWebhookSecret?: string;
+  /** The GitHub adapter to use instead of the one built from config. */
+  github?: BuildOptions['github'];
 }
 
 export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts: TestBotOptions = {}): Promise<TestBot> {
@@ -65,6 +67,7 @@ export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts
     // GitHub and registry credentials (e.g. GITHUB_TOKEN for the GitHub double); default process.env.
     env: opts.env,
     configFile,
+    github: opts.github,
   });
   const server = await bot.start();
   const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}/slack/events`;

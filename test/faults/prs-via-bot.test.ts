@@ -33,11 +33,13 @@ describe('PRs through the real bot', () => {
         catalog: { ...catalogConfig, defaults: { ...catalogConfig.defaults, image: `${noRegistry}/{service}` } },
         auth: { operator: { users: [OPERATOR] } },
       },
-      { env: { GITHUB_TOKEN: TOKEN } },
+      {
+        env: { GITHUB_TOKEN: TOKEN },
+        // The same adapter the bot builds, with Octokit's retry back-off in milliseconds instead of seconds
+        // (1 s + 4 s + 9 s per failing request otherwise); every request still goes over HTTP to the double.
+        github: new GitHubClient({ baseUrl: gh.url, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'token', token: TOKEN }, timeScaleMs: 1, logger: createLogger('silent') }),
+      },
     );
-    // The same adapter the bot built, with Octokit's retry back-off in milliseconds instead of seconds
-    // (1 s + 4 s + 9 s per failing request otherwise); every request still goes over HTTP to the double.
-    t.bot.deps.github = new GitHubClient({ baseUrl: gh.url, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'token', token: TOKEN }, timeScaleMs: 1, logger: createLogger('silent') });
   });
   after(async () => {
     await t?.stop();

@@ -21,7 +21,7 @@ describe('/arm64 pr', () => {
   beforeEach(async () => {
     deps = await makeDeps(fake, { registry: imagesWith(false) });
     // The owning team S-api-team has one member, U-OWNER.
-    deps.auth = new Authorizer(deps.config.auth, { membersOf: async (g) => new Set(g === 'S-api-team' ? ['U-OWNER'] : []) });
+    deps = { ...deps, auth: new Authorizer(deps.config.auth, { membersOf: async (g) => new Set(g === 'S-api-team' ? ['U-OWNER'] : []) }) };
   });
 
   const call = async (text: string, user: string) => {
@@ -62,7 +62,7 @@ describe('/arm64 pr', () => {
   });
 
   test('--dry-run by someone who is not even a viewer is refused before anything is read', async () => {
-    deps.auth = new Authorizer({ ...deps.config.auth, everyoneIsViewer: false }, { membersOf: async () => new Set() });
+    deps = { ...deps, auth: new Authorizer({ ...deps.config.auth, everyoneIsViewer: false }, { membersOf: async () => new Set() }) };
     const reads = fake.requests.length;
     await assert.rejects(call('api pipeline --dry-run', 'U-STRANGER'), (e: unknown) => e instanceof ForbiddenError && /dry run of the PRs for api needs the viewer role/.test(e.message));
     assert.equal(fake.requests.length, reads, 'no GitHub request was made');

@@ -192,7 +192,7 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
   test('the selectors draft is marked ready on a re-run once the image publishes arm64', async () => {
     await run(['selectors']);
     assert.equal(fake.pulls('acme/k8s')[0].draft, true);
-    deps.registry = imagesWith(true);
+    deps = { ...deps, registry: imagesWith(true) };
     const r = await run(['selectors']);
     assert.equal(r.outcomes[0].pr!.draft, false);
     assert.equal(fake.pulls('acme/k8s')[0].draft, false);
@@ -230,7 +230,7 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
     fake.app = { id: '123', publicKey, installationId: '42' };
     const { GitHubClient } = await import('../../src/adapters/github.ts');
-    deps.github = new GitHubClient({ baseUrl: fake.url, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'app', appId: '123', privateKey, installationId: '42' }, timeScaleMs: 1 });
+    deps = { ...deps, github: new GitHubClient({ baseUrl: fake.url, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'app', appId: '123', privateKey, installationId: '42' }, timeScaleMs: 1 }) };
     const r = await run(['base']);
     assert.equal(r.outcomes[0].status, 'opened');
     assert.ok(fake.requests.some((q) => q.path === '/app/installations/42/access_tokens'));

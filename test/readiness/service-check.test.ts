@@ -55,7 +55,7 @@ describe('checkService: GitHub, registry and cluster together', () => {
 
     dir = await mkdtemp(join(tmpdir(), 'archshift-check-'));
     deps = await readinessDeps(github, { catalog: { services: { 'checkout-api': entry } } }, dir);
-    deps.kube = await Kubernetes.fromConfig(deps.config.kubernetes, kube.kubeConfig());
+    deps = { ...deps, kube: await Kubernetes.fromConfig(deps.config.kubernetes, kube.kubeConfig()) };
   });
   after(async () => {
     await Promise.all([registry?.stop(), github?.stop(), kube?.stop(), slack?.stop()]);

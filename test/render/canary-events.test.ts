@@ -2,8 +2,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cliActor, slackActor } from '../../src/auth/actor.ts';
-import { CanaryError } from '../../src/canary/controller.ts';
-import type { CanaryEvent, CanaryEventKind } from '../../src/canary/events.ts';
+import { CanaryError, PreconditionsError } from '../../src/canary/controller.ts';
+import type { CanaryEvent, CanaryEventKind, CanaryRefusal } from '../../src/canary/events.ts';
+import type { PreconditionReport } from '../../src/canary/preconditions.ts';
 import type { CanaryPlan } from '../../src/canary/plan.ts';
 import { canaryErrorText, canaryEventText, checkLineText, describePlan, formatValue } from '../../src/render/canary-events.ts';
 
@@ -71,10 +72,41 @@ describe('render/canary-events: the words for each canary event', () => {
   });
 
   test('refusals name who and what to type next, on each surface', () => {
-    const running = new CanaryError('api', { code: 'already-running', phase: 'paused', weight: 10, startedBy: alice }, 'a canary for api is already running (paused at 10% arm64)');
+    const running = new CanaryError('api', { code: 'already-running', phase: 'paused', weight: 10, startedBy: alice });
     assert.equal(canaryErrorText(running, 'slack'), 'a canary for api is already running (paused at 10% arm64), started by <@U0ALICE>: `/arm64 canary api status`');
     assert.equal(canaryErrorText(running, 'terminal'), 'a canary for api is already running (paused at 10% arm64), started by alice (on Slack): `archshift canary api status`');
-    const none = new CanaryError('api', { code: 'no-canary' }, 'no canary for api');
+    const none = new CanaryError('api', { code: 'no-canary' });
     assert.equal(canaryErrorText(none, 'terminal'), 'no canary for api: `archshift canary api start`');
+  });
+
+  // Every refusal code, worded once (the use case's tests assert the codes).
+  const refusals: Array<[CanaryRefusal, string]> = [
+    [{ code: 'ended', phase: 'promoted', outcome: { result: 'promoted', by: cliActor('bob') }, verb: 'pause' }, 'the canary for api already ended (promoted); nothing to pause (promoted by bob (from the terminal))'],
+    [{ code: 'ended', phase: 'rolled-back', verb: 'resume' }, 'the canary for api already ended (rolled-back); nothing to resume'],
+    [{ code: 'rolling-back', verb: 'resume' }, 'api is rolling back; it cannot resume; start a new canary afterwards'],
+    [{ code: 'rolling-back', verb: 'promote' }, 'api is rolling back; it cannot promote'],
+    [{ code: 'already-paused', reason: 'paused by bob' }, 'api is already paused: paused by bob'],
+    [{ code: 'not-waiting', phase: 'progressing' }, 'api is progressing, not paused or waiting for approval'],
+    [{ code: 'cluster-unreadable', detail: 'cluster prod-eu: connect ECONNREFUSED', verb: 'start' }, 'cannot start the canary for api: cluster prod-eu: connect ECONNREFUSED. Nothing was changed; try again once the cluster answers.'],
+    [{ code: 'cluster-unreadable', detail: 'timeout', verb: 'preconditions' }, 'cannot check the preconditions for api: timeout. Nothing was changed; try again once the cluster answers.'],
+    [{ code: 'route-missing', namespace: 'shop', name: 'api' }, 'VirtualService shop/api no longer exists; roll back or recreate it'],
+    [{ code: 'route-invalid', detail: 'VirtualService api weights 60 + 30 do not sum to 100' }, 'VirtualService api weights 60 + 30 do not sum to 100; fix it before resuming'],
+    [{ code: 'not-promoted', detail: 'api-arm64 has 2/3 replicas ready' }, 'not promoted: api-arm64 has 2/3 replicas ready'],
+    [{ code: 'preconditions', failed: ['arm64-image', 'destination-rule'] }, 'the canary for api cannot start: arm64 image; DestinationRule'],
+    [{ code: 'busy' }, 'the canary for api is being moved by another replica right now; try again'],
+    [{ code: 'locked', owner: 'replica-1', until: '2026-12-02T01:00:00.000Z' }, 'the canary for api is driven by replica-1 until 2026-12-02T01:00:00.000Z'],
+  ];
+  for (const [refusal, words] of refusals) {
+    test(`refusal ${refusal.code}${'verb' in refusal ? ` (${refusal.verb})` : ''}: ${words}`, () => {
+      assert.equal(canaryErrorText(new CanaryError('api', refusal), 'terminal'), words);
+    });
+  }
+
+  test('a precondition refusal lists what the report found', () => {
+    const report: PreconditionReport = { ok: false, items: [{ check: 'arm64-deployment', ok: false, namespace: 'shop', name: 'api-arm64', readiness: { ready: 1, desired: 3 } }, { check: 'amd64-deployment', ok: true, namespace: 'shop', name: 'api' }] };
+    const err = new PreconditionsError('api', report);
+    assert.deepEqual(err.refusal, { code: 'preconditions', failed: ['arm64-deployment'] });
+    assert.equal(canaryErrorText(err, 'slack'), 'the canary for api cannot start: arm64 Deployment: api-arm64: 1/3 replicas ready');
+    assert.equal(err.message, 'canary api refused: preconditions (arm64-deployment)', 'the log and the audit get the codes');
   });
 });
