@@ -126,6 +126,7 @@ export class PreconditionsError extends CanaryError {
 function refusalFacts(r: CanaryRefusal): string {
   if (r.code === 'preconditions') return ` (${r.failed.join(', ')})`;
   if (r.code === 'locked') return ` (${r.owner} until ${r.until})`;
+  if (r.code === 'metrics-invalid') return ` (${r.invalid.join('; ')})`;
   return 'detail' in r ? ` (${r.detail})` : '';
 }
 

@@ -13,8 +13,11 @@ import { refuseBadMetricQueries } from '../../src/canary/wire.ts';
 import { Catalog } from '../../src/config/catalog.ts';
 import { catalogSchema } from '../../src/config/catalog-schema.ts';
 import { ConfigError, parseConfig } from '../../src/config/load.ts';
+import { Live } from '../../src/config/live.ts';
 import { reloadConfig } from '../../src/config/reload.ts';
 import { canaryText } from '../../src/render/canary-blocks.ts';
+import { canaryErrorText } from '../../src/render/canary-events.ts';
+import { CanaryError } from '../../src/canary/controller.ts';
 import { canaryConfigSchema } from '../../src/canary/config.ts';
 import { at, PAYMENT_SUCCESS, startWorld, worldCatalog, type World } from './world.ts';
 
@@ -92,7 +95,12 @@ describe('canary metric templates against a real Prometheus', () => {
     await assert.rejects(refuseBadMetricQueries(c, w.catalog, { warn: () => undefined }), (e: unknown) => e instanceof ConfigError && /orders per second/.test(e.message));
 
     const before = patchesOf('stock');
-    await assert.rejects(c.start('stock', { gates: 'none' }, alice), /cannot start: metric "orders per second": Prometheus cannot parse the query .*parse error.*Nothing was changed/);
+    await assert.rejects(c.start('stock', { gates: 'none' }, alice), (e: unknown) => {
+      assert.ok(e instanceof CanaryError);
+      assert.equal(e.refusal.code, 'metrics-invalid');
+      assert.match(canaryErrorText(e, 'terminal'), /cannot start: metric "orders per second": Prometheus cannot parse the query .*parse error.*Nothing was changed/);
+      return true;
+    });
     assert.equal(patchesOf('stock'), before, 'nothing moved');
     assert.equal(c.status('stock'), undefined);
 
@@ -102,9 +110,9 @@ describe('canary metric templates against a real Prometheus', () => {
     const catalog = worldCatalog(w.registry.host) as { services: Record<string, unknown> };
     catalog.services.billing = { metrics: { refunds: { query: BAD_QUERY, better: 'lower', max: 5 } } };
     await writeFile(file, stringify({ canary: { prometheusUrl: w.prom.url }, catalog }));
-    const running = deps.catalog;
-    await assert.rejects(reloadConfig(deps, file), (e: unknown) => e instanceof ConfigError && /^Nothing was reloaded: .*catalog\.services\.billing\.metrics\."refunds": Prometheus cannot parse/.test(e.message));
-    assert.equal(deps.catalog, running);
+    const settings = new Live({ config: deps.config, catalog: deps.catalog, auth: deps.auth });
+    await assert.rejects(reloadConfig({ ...deps, settings }, file), (e: unknown) => e instanceof ConfigError && /^Nothing was reloaded: .*catalog\.services\.billing\.metrics\."refunds": Prometheus cannot parse/.test(e.message));
+    assert.equal(settings.get().catalog, deps.catalog, 'the running catalog stays');
   });
 
   test('the bot does not start with a query Prometheus cannot parse', async () => {
