@@ -15,6 +15,7 @@ import { templatesFor } from '../../src/canary/analysis.ts';
 import { consumerTemplates } from '../../src/canary/consumer-metrics.ts';
 import { validateTemplates } from '../../src/canary/metrics.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { canaryText } from '../../src/render/canary-blocks.ts';
 import { canaryErrorText } from '../../src/render/canary-events.ts';
 import { at, CONSUMERS, deployment, DEPLOYMENTS, NS, startWorld, type World } from './world.ts';
 
@@ -125,6 +126,10 @@ describe('replica-stepped canaries for workers and consumers', () => {
     assert.deepEqual(scales(w, 'payments'), ['payments-arm64=1', 'payments=3', 'payments-arm64=2', 'payments=2', 'payments-arm64=4', 'payments=0']);
     const finished = w.events.filter((e) => e.service === 'payments').at(-1)!.event;
     assert.deepEqual(finished, { kind: 'finished', outcome: { result: 'promoted', by: ALICE }, replicas: { amd64: 0, arm64: 4 } });
+
+    const card = canaryText(rec, c.config.thresholds, w.clock.now());
+    assert.match(card, /shop\/replicas of payments and payments-arm64/);
+    assert.match(card, /consumer lag/);
 
     // What it measured, per arch, with the prices of the nodes each side ran on.
     const m = rec.measured!;
