@@ -16,7 +16,7 @@ import { canariesByPhase } from '../ops/metrics.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { asActor, type Actor } from '../auth/actor.ts';
 import { evaluate, measure, measureConsumers, templatesFor, upgradeMeasurement, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
-import { countFailure, validateTemplates, type MetricTemplate } from './metrics.ts';
+import { countFailure, validateTemplates, type InvalidQuery, type MetricTemplate } from './metrics.ts';
 import type { CanaryConfig } from './config.ts';
 import type { CanaryEvent, CanaryRefusal, Outcome } from './events.ts';
 import { buildPlan, type CanaryPlan, type PlanOverrides } from './plan.ts';
@@ -126,7 +126,7 @@ export class PreconditionsError extends CanaryError {
 function refusalFacts(r: CanaryRefusal): string {
   if (r.code === 'preconditions') return ` (${r.failed.join(', ')})`;
   if (r.code === 'locked') return ` (${r.owner} until ${r.until})`;
-  if (r.code === 'metrics-invalid') return ` (${r.invalid.join('; ')})`;
+  if (r.code === 'metrics-invalid') return ` (${r.invalid.map((q) => q.where).join(', ')})`;
   return 'detail' in r ? ` (${r.detail})` : '';
 }
 
@@ -246,7 +246,7 @@ export class CanaryController {
    * `canary.metrics` templates no service uses yet), so a bad query is refused at start-up or reload,
    * not found at the first check. `catalog` is the one about to go live.
    */
-  async validateMetrics(catalog: Catalog = this.o.catalog): Promise<{ invalid: string[]; unreachable?: string }> {
+  async validateMetrics(catalog: Catalog = this.o.catalog): Promise<{ invalid: InvalidQuery[]; unreachable?: string }> {
     const byQuery = new Map<string, string>();
     const add = (where: string, query: string) => byQuery.has(query) || byQuery.set(query, where);
     for (const [name, m] of Object.entries(this.o.config.metrics)) add(`canary.metrics."${name}"`, m.query);
@@ -286,8 +286,8 @@ export class CanaryController {
         const refusal = { code: 'already-running', phase: existing.phase, weight: existing.weight, startedBy: upgraded(existing).startedBy } as const;
         throw new CanaryError(service, refusal);
       }
-      const bad = (await validateTemplates(this.o.prometheus, (target.metrics ?? []).map((m) => ({ where: `metric "${m.name}"`, query: m.query })), this.o.config.analysisWindow)).invalid;
-      if (bad.length) throw new CanaryError(service, { code: 'metrics-invalid', invalid: bad });
+      const { invalid } = await validateTemplates(this.o.prometheus, (target.metrics ?? []).map((m) => ({ where: m.name, query: m.query })), this.o.config.analysisWindow);
+      if (invalid.length) throw new CanaryError(service, { code: 'metrics-invalid', invalid });
       const report = await this.readPreconditions(target, 'start');
       if (!report.ok || !report.split) throw new PreconditionsError(service, report);
       const now = this.now();

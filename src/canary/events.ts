@@ -3,6 +3,7 @@
 // canary started from the terminal reads right in Slack and the other way round.
 import type { Actor } from '../auth/actor.ts';
 import type { CheckLine } from './analysis.ts';
+import type { InvalidQuery } from './metrics.ts';
 import type { CanaryPlan } from './plan.ts';
 import type { PreconditionCheck } from './preconditions.ts';
 import type { ReplicaCounts } from './replica-router.ts';
@@ -77,10 +78,10 @@ export type CanaryRefusal =
   | { code: 'not-promoted'; detail: string }
   /** A stateful stream job (Flink): its state moves with a savepoint and a restart, never by a split of replicas. */
   | { code: 'stateful-job'; kind: 'flink' }
-  /** Metric queries Prometheus cannot parse (each with the template and Prometheus's error). */
-  | { code: 'metrics-invalid'; invalid: string[] }
   /** The preconditions that are not met (PreconditionsError carries the whole report). */
   | { code: 'preconditions'; failed: PreconditionCheck[] }
+  /** Prometheus cannot parse these metric queries (`where` is the metric's name): refused before anything moves. */
+  | { code: 'metrics-invalid'; invalid: InvalidQuery[] }
   /** Another replica is moving this canary right now. */
   | { code: 'busy' }
   /** Another replica owns the canary's lock until `until`. */

@@ -265,6 +265,13 @@ export function countFailure(
   return { shared, perMetric, rollback: worst.failedChecks >= worst.limit, worst };
 }
 
+/** A query Prometheus refused to parse: where it is configured (a config path or a metric name), the query, Prometheus's error. */
+export interface InvalidQuery {
+  where: string;
+  query: string;
+  error: string;
+}
+
 /** Values a validation fills in: parsing does not depend on them (all are plain names). */
 const PROBE: Omit<TemplateVars, 'interval'> = { namespace: 'default', service: 'archshift-validation', workload: 'archshift-validation', arch: 'amd64' };
 
@@ -273,8 +280,8 @@ const PROBE: Omit<TemplateVars, 'interval'> = { namespace: 'default', service: '
  * it, has no parse endpoint, and managed ones differ). Returns the problems; an unreachable Prometheus
  * is reported as such, not as a bad query.
  */
-export async function validateTemplates(prom: Prometheus, templates: Array<{ where: string; query: string }>, interval: string): Promise<{ invalid: string[]; unreachable?: string }> {
-  const invalid: string[] = [];
+export async function validateTemplates(prom: Prometheus, templates: Array<{ where: string; query: string }>, interval: string): Promise<{ invalid: InvalidQuery[]; unreachable?: string }> {
+  const invalid: InvalidQuery[] = [];
   const seen = new Map<string, Promise<unknown>>();
   for (const { query } of templates) {
     const rendered = renderQuery(query, { ...PROBE, interval });
@@ -285,7 +292,7 @@ export async function validateTemplates(prom: Prometheus, templates: Array<{ whe
     const err = await seen.get(renderQuery(query, { ...PROBE, interval }));
     if (!err) continue;
     if (!(err instanceof PrometheusError)) throw err;
-    if (err.kind === 'query') invalid.push(`${where}: Prometheus cannot parse the query ${JSON.stringify(query)}: ${err.message}`);
+    if (err.kind === 'query') invalid.push({ where, query, error: err.message });
     else unreachable ??= err.message;
   }
   return { invalid, ...(unreachable ? { unreachable } : {}) };

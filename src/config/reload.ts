@@ -13,8 +13,8 @@ import { discoverServices, type DiscoverNeeds } from './discover.ts';
 import type { Live, Settings } from './live.ts';
 import { signalActor } from '../auth/actor.ts';
 import { ConfigError, loadConfig } from './load.ts';
-import type { CanaryController } from '../canary/controller.ts';
 import { refuseBadMetricQueries } from '../canary/wire.ts';
+import type { CanaryController } from '../canary/controller.ts';
 import type { Config } from './schema.ts';
 
 export interface ReloadResult {
@@ -89,7 +89,7 @@ export function planReload(current: Config, next: Config): { config: Config; app
 export interface ReloadNeeds extends AuditDeps, Pick<DiscoverNeeds, 'kube'> {
   readonly settings?: Live<Settings>;
   /** Asked to have Prometheus parse the new catalog's metric queries before it goes live. */
-  readonly canary?: CanaryController;
+  readonly canary?: Pick<CanaryController, 'validateMetrics'>;
   readonly configFile?: string;
 }
 

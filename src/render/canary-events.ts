@@ -170,13 +170,13 @@ export function canaryErrorText(err: CanaryError, surface: CanarySurface): strin
       const report = err instanceof PreconditionsError ? err.report.items.filter((i) => !i.ok).map(preconditionText) : r.failed.map((c) => PRECONDITION_NAMES[c]);
       return `the canary for ${s} cannot start: ${report.join('; ')}`;
     }
+    case 'metrics-invalid':
+      return `the canary for ${s} cannot start: ${r.invalid.map((q) => `Prometheus cannot parse the query of metric "${q.where}" (${q.query}): ${q.error}`).join('; ')}. Nothing was changed; fix the template in canary.metrics or catalog.services.${s}.metrics.`;
     case 'busy':
       return `the canary for ${s} is being moved by another replica right now; try again`;
     case 'locked':
       return `the canary for ${s} is driven by ${r.owner} until ${r.until}`;
     case 'stateful-job':
       return `${s} is a Flink job: its canary is refused, since its parallelism and keyed state move with a savepoint and a restart, not a split by replicas. Move it with a savepoint instead: take a savepoint, stop the job, start it on arm64 from that savepoint (the Flink Kubernetes operator does this when its FlinkDeployment's nodeSelector changes with upgradeMode: savepoint), and keep the savepoint to go back`;
-    case 'metrics-invalid':
-      return `the canary for ${s} cannot start: ${r.invalid.join('; ')}. Nothing was changed.`;
   }
 }

@@ -50,6 +50,12 @@ describe('render/canary-events: the words for each canary event', () => {
     });
   }
 
+  test('no terminal line carries Slack markup (mentions, dates, channel links, emoji, /arm64 commands)', () => {
+    const markup = /<@|<!|<#|`\/arm64|\p{Extended_Pictographic}/u;
+    for (const [event] of golden) assert.doesNotMatch(canaryEventText(event, 'api', 'terminal'), markup, event.kind);
+    for (const [refusal] of refusals) assert.doesNotMatch(canaryErrorText(new CanaryError('api', refusal), 'terminal'), markup, refusal.code);
+  });
+
   test('every event kind has golden lines', () => {
     const kinds: CanaryEventKind[] = ['started', 'continuing', 'awaiting-approval', 'approved', 'paused', 'resumed', 'adopted', 'moved', 'move-refused', 'check-failed', 'holding', 'recovered', 'settled', 'conflict', 'cluster-unreadable', 'cluster-back', 'rollback-pending', 'finished'];
     assert.deepEqual([...new Set(golden.map(([e]) => e.kind))].sort(), [...kinds].sort());
