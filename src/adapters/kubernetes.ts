@@ -197,6 +197,17 @@ export class KubeCluster {
     return this.orUndefined(`deployment ${namespace}/${name}`, ({ apps, lib }) => apps.readNamespacedDeployment({ namespace, name }, this.options(lib)));
   }
 
+  /**
+   * Sets a Deployment's replicas through its scale subresource (a merge patch of autoscaling/v1 Scale):
+   * the grant `deployments/scale patch` can change the replica count and nothing else of the Deployment.
+   */
+  async scaleDeployment(namespace: string, name: string, replicas: number): Promise<number> {
+    const scale = await this.call(`scale deployment ${namespace}/${name}`, ({ apps, lib }) =>
+      apps.patchNamespacedDeploymentScale({ namespace, name, body: { spec: { replicas } } }, lib.setHeaderOptions('Content-Type', lib.PatchStrategy.MergePatch, this.options(lib))),
+    );
+    return scale.spec?.replicas ?? 0;
+  }
+
   getCustomObject<T = Record<string, unknown>>(ref: CustomObjectRef): Promise<T | undefined> {
     return this.orUndefined(`${ref.plural} ${ref.namespace}/${ref.name}`, async ({ custom, lib }) => (await custom.getNamespacedCustomObject(ref, this.options(lib))) as T);
   }

@@ -5,6 +5,7 @@
 // never a pass and never a failure.
 import { PrometheusError, type Prometheus } from '../adapters/prometheus.ts';
 import type { CanaryConfig, CanaryThresholds } from './config.ts';
+import { consumerTemplates, THROUGHPUT } from './consumer-metrics.ts';
 import { judge, readMetrics, resolveTemplates, type CheckLine, type Judgement, type MetricTemplate, type ServiceMetricConfig, type SideReading, type TemplateVars, type Verdict } from './metrics.ts';
 
 export type { CheckLine, Verdict };
@@ -63,9 +64,12 @@ export function upgradeMeasurement(m: Measurement | undefined): Measurement | un
   return { ...m, values };
 }
 
-/** The templates a service's canary is judged by (built-ins, `canary.metrics`, the catalog entry's `metrics`). */
-export function templatesFor(config: Pick<CanaryConfig, 'thresholds' | 'metrics'>, service?: Record<string, ServiceMetricConfig>): MetricTemplate[] {
-  return resolveTemplates(builtinTemplates(config.thresholds), config.metrics, service);
+/**
+ * The templates a service's canary is judged by (built-ins, `canary.metrics`, the catalog entry's
+ * `metrics`); a replica-stepped canary's built-ins are the consumer ones (src/canary/consumer-metrics.ts).
+ */
+export function templatesFor(config: Pick<CanaryConfig, 'thresholds' | 'metrics'>, service?: Record<string, ServiceMetricConfig>, mode: 'istio' | 'replicas' = 'istio'): MetricTemplate[] {
+  return resolveTemplates(mode === 'replicas' ? consumerTemplates(config.thresholds) : builtinTemplates(config.thresholds), config.metrics, service);
 }
 
 /** The PromQL the traffic gate runs, exposed so tests can show it verbatim. */
@@ -100,6 +104,16 @@ export async function measure(prom: Prometheus, w: Workload, time: Date, o: Meas
     return { requestRate: rate, values: {}, noData: [`${name} served ${rate.toFixed(3)} req/s over the last ${window}, below the ${minRequestRate} req/s needed for a verdict`] };
   }
   return { requestRate: rate, ...(await readMetrics(prom, o.templates, varsOf(w, window), time)) };
+}
+
+/**
+ * Measures one side of a replica canary: every template, with the throughput as the side's rate. A
+ * side without consumers has no series, which is "no data" for each judged metric, never a pass.
+ */
+export async function measureConsumers(prom: Prometheus, w: Workload, time: Date, o: { window: string; templates: MetricTemplate[] }): Promise<Measurement> {
+  const reading = await readMetrics(prom, o.templates, varsOf(w, o.window), time);
+  const rate = reading.values[THROUGHPUT];
+  return { ...(rate !== undefined ? { requestRate: rate } : {}), ...reading };
 }
 
 /**

@@ -15,14 +15,16 @@ import type { Logger } from '../logger.ts';
 import { canariesByPhase } from '../ops/metrics.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { asActor, type Actor } from '../auth/actor.ts';
-import { evaluate, measure, templatesFor, upgradeMeasurement, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
+import { evaluate, measure, measureConsumers, templatesFor, upgradeMeasurement, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
 import { countFailure, validateTemplates, type InvalidQuery, type MetricTemplate } from './metrics.ts';
 import type { CanaryConfig } from './config.ts';
 import type { CanaryEvent, CanaryRefusal, Outcome } from './events.ts';
 import { buildPlan, type CanaryPlan, type PlanOverrides } from './plan.ts';
 import { checkPreconditions, isReady, readinessOf, type PreconditionReport, type Readiness } from './preconditions.ts';
-import { targetFor, type CanaryTarget } from './target.ts';
-import { IstioRouter, type Destination, type RouteRead, type Split, type TrafficRouter } from './router.ts';
+import { modeOf, targetFor, type CanaryTarget } from './target.ts';
+import { measurementOf, sampleNodes, type CanaryMeasurement, type HourlyPrice, type NodeSample } from './cost.ts';
+import { replicaSteps, ReplicaRouter, type ReplicaCounts } from './replica-router.ts';
+import { IstioRouter, type RouteRead, type RouteWrite, type Split, type TrafficRouter } from './router.ts';
 
 export const PHASES = ['awaiting-start', 'progressing', 'awaiting-increase', 'awaiting-promotion', 'paused', 'rolling-back', 'promoted', 'rolled-back'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -57,13 +59,20 @@ export interface CanaryRecord {
   /** Failed checks of metrics with their own `failedChecks` limit, by metric. */
   metricFailures?: Record<string, number>;
   nextCheckAt?: string;
-  /** Written before a patch and cleared once it is verified, so a restart can tell whether it landed. */
+  /**
+   * Written before a patch (or a replica move) and cleared once it is verified, so a restart can tell
+   * whether it landed; a replica move stays pending while the side gaining replicas gets ready.
+   */
   pending?: { weight: number; stepIndex: number; phase: Phase; at: string };
-  /** The route as archshift last wrote or verified it: anything else in the cluster is someone else's edit. */
-  written?: { route: Destination[]; resourceVersion?: string };
+  /** The split as archshift last wrote or verified it (route, or replica counts): anything else in the cluster is someone else's edit. */
+  written?: { route: unknown; resourceVersion?: string };
   checks: StepCheck[];
   /** The last amd64 measurement with data: the baseline once amd64 gets no traffic. */
   baseline?: Measurement;
+  /** The nodes each side's pods ran on, sampled once per side while the canary runs (for the measured cost). */
+  nodes?: { amd64?: NodeSample; arm64?: NodeSample };
+  /** What the canary measured on each architecture, recorded when it ends: the digest's measured savings. */
+  measured?: CanaryMeasurement;
   readiness: { amd64?: Readiness; arm64?: Readiness };
   channel: string;
   message?: MessageRef;
@@ -134,9 +143,11 @@ export interface CanaryControllerOptions {
   store: Store;
   /** The cluster a service lives in (Kubernetes.cluster). */
   cluster(name?: string): KubeCluster;
-  /** The traffic router of a cluster; default: Istio VirtualServices in it. */
-  router?(cluster: KubeCluster): TrafficRouter;
+  /** The router of a cluster for a mode; default: Istio VirtualServices, or the Deployments' replicas. */
+  router?(cluster: KubeCluster, mode: CanaryTarget['mode']): TrafficRouter;
   prometheus: Prometheus;
+  /** Hourly price of an instance type (the digest's price table), for the measured cost of each side's nodes. */
+  prices?: HourlyPrice;
   images?: ImageInspector;
   clock: Clock;
   notifier?: CanaryNotifier;
@@ -160,10 +171,11 @@ export interface CanaryControllerOptions {
   sharedStore?: boolean;
 }
 
-type MoveResult = { ok: true } | { ok: false; kind: 'conflict' | 'refused' | 'not-ready'; message: string };
+type MoveResult = { ok: true } | { ok: false; kind: 'conflict' | 'refused' | 'not-ready'; message: string } | Extract<RouteWrite, { kind: 'waiting' }>;
 
 /** A record as written before actors and outcomes were values (id strings, sentences), read as values. */
 function upgraded(r: CanaryRecord): CanaryRecord {
+  if (!r.target.mode) r = { ...r, target: { ...r.target, mode: 'istio' } };
   const legacy = r as Omit<CanaryRecord, 'startedBy' | 'outcome'> & { startedBy: Actor | string; outcome?: Outcome | string };
   if (typeof legacy.startedBy !== 'string' && typeof legacy.outcome !== 'string') return r;
   const outcome = typeof legacy.outcome === 'string' ? { result: r.weight === 100 ? ('promoted' as const) : ('rolled-back' as const), recorded: legacy.outcome } : legacy.outcome;
@@ -190,7 +202,7 @@ export class CanaryController {
   readonly ownerId: string;
   private readonly section: Section<Canaries>;
   private readonly queues = new Map<string, Promise<unknown>>();
-  private readonly routers = new Map<KubeCluster, TrafficRouter>();
+  private readonly routers = new Map<string, { cluster: KubeCluster; router: TrafficRouter }>();
 
   constructor(private readonly o: CanaryControllerOptions) {
     this.ownerId = o.ownerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -216,8 +228,17 @@ export class CanaryController {
 
   /** Checks the preconditions without moving anything. */
   async preconditions(service: string): Promise<PreconditionReport> {
-    const target = targetFor(this.o.catalog.resolve(service), this.o.config);
+    const target = this.targetOf(service);
     return this.readPreconditions(target, 'preconditions');
+  }
+
+  /** The canary's target; a Flink job is refused: its state moves with a savepoint and a restart, not a split by replicas. */
+  private targetOf(service: string): CanaryTarget {
+    const entry = this.o.catalog.resolve(service);
+    if (entry.kind === 'flink') {
+      throw new CanaryError(service, { code: 'stateful-job', kind: 'flink' });
+    }
+    return targetFor(entry, this.o.config);
   }
 
   /**
@@ -229,11 +250,12 @@ export class CanaryController {
     const byQuery = new Map<string, string>();
     const add = (where: string, query: string) => byQuery.has(query) || byQuery.set(query, where);
     for (const [name, m] of Object.entries(this.o.config.metrics)) add(`canary.metrics."${name}"`, m.query);
-    for (const t of templatesFor(this.o.config)) add(`the built-in metric "${t.name}"`, t.query);
+    for (const mode of ['istio', 'replicas'] as const) for (const t of templatesFor(this.o.config, undefined, mode)) add(`the built-in metric "${t.name}"`, t.query);
     for (const name of catalog.names()) {
       let metrics: MetricTemplate[];
       try {
-        metrics = templatesFor(this.o.config, catalog.resolve(name).metrics);
+        const entry = catalog.resolve(name);
+        metrics = templatesFor(this.o.config, entry.metrics, modeOf(entry));
       } catch {
         continue; // an incomplete entry is refused where it is used
       }
@@ -256,6 +278,7 @@ export class CanaryController {
 
   async start(service: string, overrides: PlanOverrides, actor: Actor): Promise<CanaryRecord> {
     const entry = this.o.catalog.resolve(service);
+    const target = this.targetOf(service);
     const plan = buildPlan(this.o.config, overrides);
     return this.serial(service, async () => {
       const existing = this.section.get()[service];
@@ -263,13 +286,18 @@ export class CanaryController {
         const refusal = { code: 'already-running', phase: existing.phase, weight: existing.weight, startedBy: upgraded(existing).startedBy } as const;
         throw new CanaryError(service, refusal);
       }
-      const target = targetFor(entry, this.o.config);
       const { invalid } = await validateTemplates(this.o.prometheus, (target.metrics ?? []).map((m) => ({ where: m.name, query: m.query })), this.o.config.analysisWindow);
       if (invalid.length) throw new CanaryError(service, { code: 'metrics-invalid', invalid });
       const report = await this.readPreconditions(target, 'start');
       if (!report.ok || !report.split) throw new PreconditionsError(service, report);
       const now = this.now();
       const split = report.split;
+      if (target.mode === 'replicas') {
+        // Recorded before the first step: the total the steps divide, and what rollback puts back on amd64.
+        const counts = split.route as ReplicaCounts;
+        target.replicas = { ...counts };
+        plan.steps = replicaSteps(plan.steps, counts.amd64 + counts.arm64);
+      }
       const rec: CanaryRecord = {
         target,
         plan,
@@ -326,6 +354,12 @@ export class CanaryController {
       if (r.phase === 'paused' && r.pause!.kind === 'conflict') {
         // Someone else set the weights: take the cluster's split as the truth and carry on from it.
         const { split, resourceVersion } = await this.readRoute(r);
+        if (r.target.mode === 'replicas') {
+          // Someone scaled the Deployments: their counts are the new total the remaining steps divide.
+          const counts = split.route as ReplicaCounts;
+          r.target.replicas = { ...counts };
+          r.plan.steps = replicaSteps(r.plan.steps, counts.amd64 + counts.arm64);
+        }
         r.weight = split.arm64;
         r.stepIndex = stepAtOrBelow(r.plan.steps, split.arm64);
         r.written = { route: split.route, resourceVersion };
@@ -357,6 +391,12 @@ export class CanaryController {
       this.requireActive(r, 'promote');
       this.refuseWhileRollingBack(r, 'promote');
       const res = await this.move(r, 100, { stepIndex: r.plan.steps.length - 1, phase: 'promoted' });
+      if (!res.ok && res.kind === 'waiting') {
+        // Replicas: amd64 is scaled down once arm64 has them all ready; the ticks finish the promotion.
+        r.outcome = { result: 'promoted', by: actor };
+        ev.push({ kind: 'scaling', to: 100, deployment: res.deployment, ready: res.ready, desired: res.desired });
+        return;
+      }
       if (!res.ok) {
         if (res.kind === 'conflict') this.conflict(r, res.message, ev);
         throw new CanaryError(service, { code: 'not-promoted', detail: res.message });
@@ -413,10 +453,12 @@ export class CanaryController {
       r.lastError = err.message;
       return;
     }
-    if (r.pending) this.recover(r, route, ev);
+    if (r.pending) await this.recover(r, route, ev);
     else if (r.phase !== 'rolling-back' && !(r.phase === 'paused' && r.pause!.kind === 'conflict') && this.editedElsewhere(r, route)) {
       this.conflict(r, this.describeEdit(r, route), ev);
     }
+    // A replica move still under way (its gaining side not ready yet) is all this tick does.
+    if (r.pending || TERMINAL.has(r.phase)) return;
     if (r.phase === 'rolling-back') {
       await this.rollbackNow(r, r.outcome ?? { result: 'rolled-back', by: { via: 'signal', name: 'archshift' } }, ev);
       return;
@@ -433,12 +475,14 @@ export class CanaryController {
     const t = r.target;
     const c = this.o.config;
     const now = this.now();
-    const templates = t.metrics ?? templatesFor(c);
+    const templates = t.metrics ?? templatesFor(c, undefined, t.mode);
     const opts = { window: c.analysisWindow, minRequestRate: c.minRequestRate, templates };
-    const [amd, arm] = await Promise.all([
-      measure(this.o.prometheus, { namespace: t.namespace, deployment: t.deployments.amd64, service: t.service, arch: 'amd64' }, now, opts),
-      measure(this.o.prometheus, { namespace: t.namespace, deployment: t.deployments.arm64, service: t.service, arch: 'arm64' }, now, opts),
-    ]);
+    // Requests gate an Istio side's verdict; consumers have none, their templates say it all.
+    const side = (arch: 'amd64' | 'arm64') => {
+      const w = { namespace: t.namespace, deployment: t.deployments[arch], service: t.service, arch };
+      return t.mode === 'replicas' ? measureConsumers(this.o.prometheus, w, now, opts) : measure(this.o.prometheus, w, now, opts);
+    };
+    const [amd, arm] = await Promise.all([side('amd64'), side('arm64'), this.sampleNodes(r)]);
     if (amd.noData.length === 0) r.baseline = amd;
     const baseline = upgradeMeasurement(r.baseline);
     const storedBaseline = amd.noData.length > 0 && baseline !== undefined;
@@ -499,7 +543,11 @@ export class CanaryController {
     const to = r.plan.steps[index];
     const res = await this.move(r, to, { stepIndex: index, phase: 'progressing' });
     if (res.ok) {
-      ev.push({ kind: 'moved', step: index + 1, steps: r.plan.steps.length, from, to, nextCheckSeconds: r.plan.intervalSeconds });
+      this.moved(r, index, from, ev);
+      return;
+    }
+    if (res.kind === 'waiting') {
+      ev.push({ kind: 'scaling', to, deployment: res.deployment, ready: res.ready, desired: res.desired });
       return;
     }
     if (res.kind === 'conflict') this.conflict(r, res.message, ev);
@@ -507,6 +555,11 @@ export class CanaryController {
       this.setPaused(r, res.kind === 'not-ready' ? 'not-ready' : 'patch-failed', res.message);
       ev.push({ kind: 'move-refused', from, to, detail: res.message, retry: res.kind === 'not-ready' ? 'auto' : 'resume' });
     }
+  }
+
+  private moved(r: CanaryRecord, index: number, from: number, ev: CanaryEvent[]): void {
+    const replicas = r.target.mode === 'replicas' ? { ...(r.written!.route as ReplicaCounts) } : undefined;
+    ev.push({ kind: 'moved', step: index + 1, steps: r.plan.steps.length, from, to: r.weight, nextCheckSeconds: r.plan.intervalSeconds, ...(replicas ? { replicas } : {}) });
   }
 
   private async rollbackNow(r: CanaryRecord, reason: Outcome, ev: CanaryEvent[]): Promise<void> {
@@ -520,8 +573,19 @@ export class CanaryController {
       this.finish(r, reason, ev);
       return;
     }
+    if (res.kind === 'waiting') {
+      // amd64 is scaled back up; arm64 goes to 0 once amd64 has its replicas ready (the ticks finish it).
+      if (firstAttempt) ev.push({ kind: 'scaling', to: 0, deployment: res.deployment, ready: res.ready, desired: res.desired });
+      return;
+    }
     if (firstAttempt || r.lastError !== res.message) ev.push({ kind: 'rollback-pending', detail: res.message });
     r.lastError = res.message;
+  }
+
+  /** A committed move that ended the canary (promotion or rollback, finished by a later tick): its recorded outcome. */
+  private finishCommitted(r: CanaryRecord, ev: CanaryEvent[]): void {
+    const by = { via: 'signal', name: 'archshift' } as const;
+    this.finish(r, r.outcome ?? (r.phase === 'promoted' ? { result: 'promoted', by } : { result: 'rolled-back', by }), ev);
   }
 
   private finish(r: CanaryRecord, outcome: Outcome, ev: CanaryEvent[]): void {
@@ -530,7 +594,25 @@ export class CanaryController {
     r.endedAt = this.now().toISOString();
     r.nextCheckAt = undefined;
     r.pause = undefined;
-    ev.push({ kind: 'finished', outcome });
+    const replicas = r.target.mode === 'replicas' && r.written ? { replicas: { ...(r.written.route as ReplicaCounts) } } : {};
+    const measured = measurementOf(r, this.now());
+    if (measured) r.measured = measured;
+    ev.push({ kind: 'finished', outcome, ...replicas });
+  }
+
+  /** Samples each side's nodes once, when it has ready pods; a cluster that does not answer is tried at the next check. */
+  private async sampleNodes(r: CanaryRecord): Promise<void> {
+    const t = r.target;
+    for (const arch of ['amd64', 'arm64'] as const) {
+      if (r.nodes?.[arch] || !r.readiness[arch]?.ready) continue;
+      try {
+        const sample = await sampleNodes(this.o.cluster(t.cluster), t.namespace, t.deployments[arch], this.o.prices ?? (() => undefined), this.now());
+        if (sample) r.nodes = { ...r.nodes, [arch]: sample };
+      } catch (err) {
+        if (!(err instanceof KubeError)) throw err;
+        this.o.logger?.debug({ err, service: t.service }, 'could not sample the nodes of the canary');
+      }
+    }
   }
 
   /**
@@ -551,15 +633,17 @@ export class CanaryController {
     const split = route.split;
     if (!force && this.editedElsewhere(r, route)) return { ok: false, kind: 'conflict', message: this.describeEdit(r, route) };
     const { amd64, arm64 } = r.readiness;
-    if (weight > split.arm64 && !isReady(arm64)) {
+    // Replicas: the router scales the gaining side up and waits for it before the other side goes down.
+    if (t.mode === 'istio' && weight > split.arm64 && !isReady(arm64)) {
       return { ok: false, kind: 'not-ready', message: `${t.deployments.arm64} has ${arm64?.ready ?? 0}/${arm64?.desired ?? 0} replicas ready` };
     }
-    if (weight < split.arm64 && !(amd64 && amd64.ready > 0)) {
+    if (t.mode === 'istio' && weight < split.arm64 && !(amd64 && amd64.ready > 0)) {
       return { ok: false, kind: 'not-ready', message: `${t.deployments.amd64} has no ready replicas to take the traffic back` };
     }
     r.pending = { weight, ...next, at: this.now().toISOString() };
     await this.persist(r);
     const res = await this.routerOf(r).setRoutes(t, split, weight);
+    if (!res.ok && res.kind === 'waiting') return res;
     if (!res.ok) {
       // Unverified, the patch may have landed: `pending` stays so the next tick settles it from the cluster.
       if (res.kind !== 'unverified') r.pending = undefined;
@@ -584,36 +668,75 @@ export class CanaryController {
 
   private routerOf(r: CanaryRecord): TrafficRouter {
     const cluster = this.o.cluster(r.target.cluster);
-    let router = this.routers.get(cluster);
-    if (!router) {
-      router = this.o.router ? this.o.router(cluster) : new IstioRouter(cluster);
-      this.routers.set(cluster, router);
+    const mode = r.target.mode;
+    const key = `${cluster.name}|${mode}`;
+    let hit = this.routers.get(key);
+    if (!hit || hit.cluster !== cluster) {
+      const router = this.o.router ? this.o.router(cluster, mode) : mode === 'replicas' ? new ReplicaRouter(cluster) : new IstioRouter(cluster);
+      this.routers.set(key, (hit = { cluster, router }));
     }
-    return router;
+    return hit.router;
   }
 
   private commit(r: CanaryRecord, split: Split, resourceVersion: string | undefined): void {
     const p = r.pending!;
     r.weight = split.arm64;
     r.stepIndex = p.stepIndex;
-    r.phase = p.phase;
     r.written = { route: split.route, resourceVersion };
     r.pending = undefined;
+    // Paused by hand while a replica move finished: it stays paused, at the new split.
+    if (r.pause?.kind === 'manual' && !TERMINAL.has(p.phase)) r.pause.resumeTo = p.phase;
+    else {
+      r.phase = p.phase;
+      r.pause = undefined;
+    }
     if (p.phase === 'progressing') r.nextCheckAt = this.after(r.plan.intervalSeconds);
   }
 
-  /** After a restart with a patch in flight: the cluster says whether it landed. */
-  private recover(r: CanaryRecord, route: RouteRead, ev: CanaryEvent[]): void {
+  /**
+   * With a move in flight (after a restart, or a replica move waiting for its gaining side): the cluster
+   * says whether it landed; a half-done replica move is finished from the stored intent.
+   */
+  private async recover(r: CanaryRecord, route: RouteRead, ev: CanaryEvent[]): Promise<void> {
     const p = r.pending!;
-    if (route.ok && route.split.arm64 === p.weight) {
+    const progress = route.ok ? this.routerOf(r).progress(r.target, route.split, p.weight) : 'not-started';
+    if (route.ok && progress === 'partial') await this.finishMove(r, route.split, ev);
+    else if (route.ok && progress === 'done') {
       this.commit(r, route.split, route.resourceVersion);
       ev.push({ kind: 'settled', to: p.weight, applied: true, weight: r.weight });
+      if (TERMINAL.has(r.phase)) this.finishCommitted(r, ev);
     } else if (route.ok && !this.editedElsewhere(r, route)) {
       r.pending = undefined;
       ev.push({ kind: 'settled', to: p.weight, applied: false, weight: r.weight });
     } else {
       r.pending = undefined;
       this.conflict(r, this.describeEdit(r, route), ev);
+    }
+  }
+
+  /** The second half of a replica move: the other side goes down once the gaining side is ready. */
+  private async finishMove(r: CanaryRecord, split: Split, ev: CanaryEvent[]): Promise<void> {
+    const p = r.pending!;
+    const from = r.weight;
+    const res = await this.routerOf(r).setRoutes(r.target, split, p.weight);
+    if (res.ok) {
+      this.commit(r, res.split, res.resourceVersion);
+      if (TERMINAL.has(r.phase)) this.finishCommitted(r, ev);
+      else this.moved(r, p.stepIndex, from, ev);
+      return;
+    }
+    const overdue = this.now().getTime() - Date.parse(p.at) > r.plan.intervalSeconds * 1000;
+    if (res.kind === 'waiting' && overdue && p.weight > r.weight) {
+      // arm64 never got its new replicas ready (no node for them, a crash loop): back to amd64.
+      await this.rollbackNow(r, { result: 'rolled-back', cause: 'arm64-unready', deployment: res.deployment, weight: p.weight }, ev);
+      return;
+    }
+    if (res.kind === 'waiting' || res.kind === 'unverified') return;
+    r.pending = undefined;
+    if (res.kind === 'conflict') this.conflict(r, res.message, ev);
+    else {
+      this.setPaused(r, 'patch-failed', res.message);
+      ev.push({ kind: 'move-refused', from, to: p.weight, detail: res.message, retry: 'resume' });
     }
   }
 
@@ -625,6 +748,11 @@ export class CanaryController {
     const vs = `VirtualService ${r.target.namespace}/${r.target.virtualService}`;
     if (!route.ok) return route.problem;
     const split = route.split;
+    if (r.target.mode === 'replicas') {
+      const [have, set] = [split.route as ReplicaCounts, (r.written?.route ?? {}) as Partial<ReplicaCounts>];
+      const { amd64, arm64 } = r.target.deployments;
+      return `the replicas of ${r.target.namespace}/${amd64} and ${arm64} were changed outside archshift: they are ${have.amd64} and ${have.arm64}, archshift set ${set.amd64} and ${set.arm64}`;
+    }
     return split.arm64 !== r.weight
       ? `${vs} was changed outside archshift: it sends ${split.arm64}% to arm64, archshift set ${r.weight}%`
       : `${vs} route was changed outside archshift (destinations differ from what archshift wrote)`;

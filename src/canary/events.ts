@@ -6,6 +6,7 @@ import type { CheckLine } from './analysis.ts';
 import type { InvalidQuery } from './metrics.ts';
 import type { CanaryPlan } from './plan.ts';
 import type { PreconditionCheck } from './preconditions.ts';
+import type { ReplicaCounts } from './replica-router.ts';
 
 /** A check line as written before lines were facts: its sentence, kept as it was. */
 export interface RecordedLine {
@@ -38,7 +39,10 @@ export type CanaryEvent =
   | { kind: 'resumed'; by: Actor; weight: number }
   /** Resumed after someone else set the weights: their split is the new starting point. */
   | { kind: 'adopted'; by: Actor; amd64: number; arm64: number }
-  | { kind: 'moved'; step: number; steps: number; from: number; to: number; nextCheckSeconds: number }
+  /** `replicas`: in replica mode, the two Deployments' replica counts after the step. */
+  | { kind: 'moved'; step: number; steps: number; from: number; to: number; nextCheckSeconds: number; replicas?: ReplicaCounts }
+  /** A replica move half done: `deployment` (the side gaining replicas) is scaled up; the other side goes down once it is ready. */
+  | { kind: 'scaling'; to: number; deployment: string; ready: number; desired: number }
   /** The weights stayed at `from`; `retry` says whether archshift retries on its own or waits for a resume. */
   | { kind: 'move-refused'; from: number; to: number; detail: string; retry: 'auto' | 'resume' }
   | { kind: 'check-failed'; weight: number; failedChecks: number; limit: number; failed: Array<CheckLine | RecordedLine> }
@@ -53,7 +57,7 @@ export type CanaryEvent =
   | { kind: 'cluster-unreadable'; detail: string }
   | { kind: 'cluster-back' }
   | { kind: 'rollback-pending'; detail: string }
-  | { kind: 'finished'; outcome: Outcome };
+  | { kind: 'finished'; outcome: Outcome; replicas?: ReplicaCounts };
 
 export type CanaryEventKind = CanaryEvent['kind'];
 
@@ -72,6 +76,8 @@ export type CanaryRefusal =
   /** The VirtualService is not a canary split; `detail` is the router's reading of it. */
   | { code: 'route-invalid'; detail: string }
   | { code: 'not-promoted'; detail: string }
+  /** A stateful stream job (Flink): its state moves with a savepoint and a restart, never by a split of replicas. */
+  | { code: 'stateful-job'; kind: 'flink' }
   /** The preconditions that are not met (PreconditionsError carries the whole report). */
   | { code: 'preconditions'; failed: PreconditionCheck[] }
   /** Prometheus cannot parse these metric queries (`where` is the metric's name): refused before anything moves. */

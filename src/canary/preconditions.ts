@@ -6,6 +6,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { istio, type KubeCluster } from '../adapters/kubernetes.ts';
 import { hasArm64, type ImageInspector, type ImageStatus } from '../readiness/image-types.ts';
 import { pinnedToArm64, type SchedulingSpec } from '../scheduling/arm64.ts';
+import { MAX_REPLICA_TOTAL, splitOf } from './replica-router.ts';
 import { readSplit, type Split, type VirtualService } from './router.ts';
 import type { CanaryTarget } from './target.ts';
 
@@ -32,7 +33,9 @@ export type PreconditionFact =
   | { check: 'destination-rule-subsets'; name: string; label: string; subsets: { amd64: string; arm64: string }; missing: Array<'amd64' | 'arm64'> }
   | { check: 'virtual-service'; namespace: string; name: string }
   /** `problem`: why the route is not a canary split (the router's reading); `split` when it is one. */
-  | { check: 'virtual-service-route'; name: string; split?: Pick<Split, 'amd64' | 'arm64'>; problem?: string };
+  | { check: 'virtual-service-route'; name: string; split?: Pick<Split, 'amd64' | 'arm64'>; problem?: string }
+  /** Replica mode: the two Deployments' replicas (their sum is split), amd64's ready ones, and the most replica mode splits. */
+  | { check: 'replicas'; names: { amd64: string; arm64: string }; counts: { amd64: number; arm64: number }; amd64Ready: number; max: number };
 
 export type PreconditionCheck = PreconditionFact['check'];
 
@@ -100,11 +103,13 @@ export interface PreconditionReport {
 export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, images: ImageInspector | undefined): Promise<PreconditionReport> {
   const items: Precondition[] = [];
   const ns = t.namespace;
+  const replicas = t.mode === 'replicas';
   const [amd, arm, dr, vs] = await Promise.all([
     cluster.getDeployment(ns, t.deployments.amd64),
     cluster.getDeployment(ns, t.deployments.arm64),
-    cluster.getCustomObject<DestinationRule>(istio.destinationRule(ns, t.destinationRule)),
-    cluster.getCustomObject<VirtualService>(istio.virtualService(ns, t.virtualService)),
+    // Replica mode splits no requests: no DestinationRule or VirtualService to read.
+    replicas ? undefined : cluster.getCustomObject<DestinationRule>(istio.destinationRule(ns, t.destinationRule)),
+    replicas ? undefined : cluster.getCustomObject<VirtualService>(istio.virtualService(ns, t.virtualService)),
   ]);
   const host = dr?.spec?.host ?? `${t.service}.${ns}.svc.cluster.local`;
   const fixes = manifests(t, host);
@@ -114,15 +119,18 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
       ? { check: 'amd64-deployment', ok: true, namespace: ns, name: t.deployments.amd64 }
       : { check: 'amd64-deployment', ok: false, namespace: ns, name: t.deployments.amd64, missingIn: cluster.name, fix: { kind: 'catalog', service: t.service } },
   );
-  if (amd && podLabel(amd, t.archLabel) !== 'amd64') {
+  if (amd && !replicas && podLabel(amd, t.archLabel) !== 'amd64') {
     items.push({ check: 'amd64-pod-label', ok: false, name: t.deployments.amd64, label: t.archLabel, fix: { kind: 'canary-pr' } });
   }
   if (!arm) {
     items.push({ check: 'arm64-deployment', ok: false, namespace: ns, name: t.deployments.arm64, fix: { kind: 'canary-pr' } });
   } else {
     const r = readinessOf(arm)!;
-    items.push({ check: 'arm64-deployment', ok: isReady(r), namespace: ns, name: t.deployments.arm64, readiness: r, ...(isReady(r) ? {} : { fix: { kind: 'rollout', namespace: ns, deployment: t.deployments.arm64 } }) });
-    const labelled = podLabel(arm, t.archLabel) === 'arm64';
+    // In replica mode the arm64 Deployment may wait at 0 replicas: the canary scales it up.
+    const ready = isReady(r) || (replicas && r.ready >= r.desired);
+    items.push({ check: 'arm64-deployment', ok: ready, namespace: ns, name: t.deployments.arm64, readiness: r, ...(ready ? {} : { fix: { kind: 'rollout', namespace: ns, deployment: t.deployments.arm64 } }) });
+    // No subsets select on the label in replica mode.
+    const labelled = replicas || podLabel(arm, t.archLabel) === 'arm64';
     const pinned = pinnedToArm64(arm.spec?.template?.spec as SchedulingSpec | undefined);
     items.push({ check: 'arm64-scheduling', ok: labelled && pinned, label: t.archLabel, labelled, pinned, ...(labelled && pinned ? {} : { fix: { kind: 'canary-pr' as const } }) });
     const refs = [...new Set((arm.spec?.template?.spec?.containers ?? []).map((c) => c.image).filter((i): i is string => !!i))];
@@ -144,6 +152,7 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
       }
     }
   }
+  if (replicas) return replicaItems(items, amd, arm, t);
   if (!dr) {
     items.push({ check: 'destination-rule', ok: false, namespace: ns, name: t.destinationRule, fix: { kind: 'canary-pr', manifest: fixes.destinationRule } });
   } else {
@@ -171,4 +180,26 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
     }
   }
   return { ok: items.every((i) => i.ok), items, split, vs: vs ?? undefined };
+}
+
+/** Replica mode: amd64 runs ready consumers, and the total is one the steps can split. */
+function replicaItems(items: Precondition[], amd: V1Deployment | undefined, arm: V1Deployment | undefined, t: CanaryTarget): PreconditionReport {
+  let split: Split | undefined;
+  if (amd && arm) {
+    const counts = { amd64: amd.spec?.replicas ?? 1, arm64: arm.spec?.replicas ?? 1 };
+    const total = counts.amd64 + counts.arm64;
+    const amd64Ready = readinessOf(amd)!.ready;
+    const ok = total >= 1 && total <= MAX_REPLICA_TOTAL && (counts.amd64 === 0 || amd64Ready > 0);
+    items.push({
+      check: 'replicas',
+      ok,
+      names: { ...t.deployments },
+      counts,
+      amd64Ready,
+      max: MAX_REPLICA_TOTAL,
+      ...(ok || total > MAX_REPLICA_TOTAL ? {} : { fix: { kind: 'rollout' as const, namespace: t.namespace, deployment: t.deployments.amd64 } }),
+    });
+    if (ok) split = splitOf(counts);
+  }
+  return { ok: items.every((i) => i.ok), items, split };
 }

@@ -16,30 +16,50 @@ export interface VirtualService {
   spec?: { hosts?: string[]; http?: Array<{ name?: string; route?: Destination[]; [k: string]: unknown }> };
 }
 
-/** The weights of the canary's route as the cluster has them. */
+/** The canary's split as the cluster has it: percentages per arch, and what they were read from. */
 export interface Split {
-  routeIndex: number;
-  route: Destination[];
   amd64: number;
   arm64: number;
+  /**
+   * What archshift compares with what it last wrote, to tell someone else's edit from its own: the
+   * Istio route's destinations, or the two Deployments' replica counts.
+   */
+  route: unknown;
+}
+
+/** An Istio split: which http route, and its two destinations. */
+export interface IstioSplit extends Split {
+  routeIndex: number;
+  route: Destination[];
 }
 
 /** The canary's route as the cluster has it now. */
 /** `missing`: there is no VirtualService at all (as opposed to one that is not a two-subset split). */
 export type RouteRead = { ok: true; split: Split; resourceVersion?: string } | { ok: false; missing: boolean; problem: string };
 
-/** `unverified`: the patch went out but could not be read back, so it may have landed. */
-export type RouteWrite = { ok: true; split: Split; resourceVersion?: string } | { ok: false; kind: 'conflict' | 'refused' | 'unverified'; message: string };
+/**
+ * `unverified`: the patch went out but could not be read back, so it may have landed. `waiting`: the
+ * move is half done (the side gaining replicas is scaled up and not ready yet); setRoutes again finishes it.
+ */
+export type RouteWrite =
+  | { ok: true; split: Split; resourceVersion?: string }
+  | { ok: false; kind: 'conflict' | 'refused' | 'unverified'; message: string }
+  | { ok: false; kind: 'waiting'; message: string; deployment: string; ready: number; desired: number };
+
+/** Where a split stands against a move to a weight: there, half-way (finish it with setRoutes), or neither. */
+export type MoveProgress = 'done' | 'partial' | 'not-started';
 
 export interface TrafficRouter {
   /** Throws KubeError when the cluster cannot be read. */
   getRoutes(t: CanaryTarget): Promise<RouteRead>;
   /** Moves arm64 to `arm64Weight` from the split `from` (as read), and verifies the result. */
   setRoutes(t: CanaryTarget, from: Split, arm64Weight: number): Promise<RouteWrite>;
+  /** After a restart (or a half-done move): whether the cluster's split is the move to `arm64Weight`. */
+  progress(t: CanaryTarget, split: Split, arm64Weight: number): MoveProgress;
 }
 
 /** Reads the canary's route: exactly our two subsets, weights summing to 100; else what is wrong with it. */
-export function readSplit(vs: VirtualService, t: CanaryTarget): { ok: true; split: Split } | { ok: false; problem: string } {
+export function readSplit(vs: VirtualService, t: CanaryTarget): { ok: true; split: IstioSplit } | { ok: false; problem: string } {
   const http = vs.spec?.http ?? [];
   const routeIndex = t.httpRoute ? http.findIndex((h) => h.name === t.httpRoute) : http.length ? 0 : -1;
   if (routeIndex < 0) return { ok: false, problem: t.httpRoute ? `has no http route named "${t.httpRoute}"` : 'has no http route' };
@@ -55,7 +75,7 @@ export function readSplit(vs: VirtualService, t: CanaryTarget): { ok: true; spli
 }
 
 /** The merge patch that sets the split (the whole `http` list: merge patch replaces lists). */
-function splitPatch(vs: VirtualService, split: Split, t: CanaryTarget, arm64Weight: number): { metadata: { resourceVersion?: string }; spec: { http: unknown[] } } {
+function splitPatch(vs: VirtualService, split: IstioSplit, t: CanaryTarget, arm64Weight: number): { metadata: { resourceVersion?: string }; spec: { http: unknown[] } } {
   const http = structuredClone(vs.spec?.http ?? []);
   http[split.routeIndex].route = split.route.map((d) => ({ ...d, weight: d.destination?.subset === t.subsets.arm64 ? arm64Weight : 100 - arm64Weight }));
   // With resourceVersion in the body the API server refuses (409) a patch over someone else's edit.
@@ -76,12 +96,18 @@ export class IstioRouter implements TrafficRouter {
     return read.ok ? { ok: true, split: read.split, resourceVersion: vs.metadata?.resourceVersion } : { ok: false, missing: false, problem: `VirtualService ${t.virtualService} ${read.problem}` };
   }
 
+  progress(_t: CanaryTarget, split: Split, arm64Weight: number): MoveProgress {
+    // One patch moves both weights: it landed or it did not.
+    return split.arm64 === arm64Weight ? 'done' : 'not-started';
+  }
+
   async setRoutes(t: CanaryTarget, from: Split, arm64Weight: number): Promise<RouteWrite> {
     const ref = istio.virtualService(t.namespace, t.virtualService);
     const vs = this.seen.get(`${t.namespace}/${t.virtualService}`);
-    if (!vs) return { ok: false, kind: 'refused', message: `VirtualService ${t.namespace}/${t.virtualService} was not read before the move` };
+    const read = vs && readSplit(vs, t);
+    if (!read?.ok || read.split.arm64 !== from.arm64) return { ok: false, kind: 'refused', message: `VirtualService ${t.namespace}/${t.virtualService} was not read before the move` };
     try {
-      await this.cluster.patchCustomObject(ref, splitPatch(vs, from, t, arm64Weight));
+      await this.cluster.patchCustomObject(ref, splitPatch(vs!, read.split, t, arm64Weight));
     } catch (err) {
       if (!(err instanceof KubeError)) throw err;
       return { ok: false, kind: err.code === 409 ? 'conflict' : 'refused', message: `the API server refused the patch: ${err.message}` };

@@ -1,5 +1,5 @@
-// Where a canary lives: its Deployments, VirtualService, DestinationRule and subsets, resolved once
-// from the catalog entry and the canary config.
+// Where a canary lives: its Deployments, VirtualService, DestinationRule and subsets (or, for workers
+// and consumers, the replicas it splits), resolved once from the catalog entry and the canary config.
 import type { Service } from '../config/catalog.ts';
 import { templatesFor } from './analysis.ts';
 import type { CanaryConfig } from './config.ts';
@@ -17,12 +17,23 @@ export interface CanaryTarget {
   httpRoute?: string;
   archLabel: string;
   subsets: { amd64: string; arm64: string };
+  /**
+   * How the work is split: Istio weights (requests), or replicas, for workers and stream consumers that
+   * pull their work (the catalog's `kind: worker | consumer`). Records written before modes read as istio.
+   */
+  mode: 'istio' | 'replicas';
+  /**
+   * Replica mode: both Deployments' replicas when the canary started, recorded before the first step.
+   * Their sum is the total every step divides; rollback puts it all back on amd64.
+   */
+  replicas?: { amd64: number; arm64: number };
   /** The metric templates it is judged by, fixed at start (absent in records written before templates). */
   metrics?: MetricTemplate[];
 }
 
 export function targetFor(service: Service, config: CanaryConfig): CanaryTarget {
   const fill = (t: string) => t.replaceAll('{service}', service.name);
+  const mode = modeOf(service);
   return {
     service: service.name,
     cluster: service.cluster,
@@ -33,6 +44,12 @@ export function targetFor(service: Service, config: CanaryConfig): CanaryTarget 
     httpRoute: config.istio.httpRoute,
     archLabel: config.istio.archLabel,
     subsets: { ...config.istio.subsets },
-    metrics: templatesFor(config, service.metrics),
+    mode,
+    metrics: templatesFor(config, service.metrics, mode),
   };
+}
+
+/** Workers and consumers pull their work: their canary splits replicas, not requests. */
+export function modeOf(service: Pick<Service, 'kind'>): CanaryTarget['mode'] {
+  return service.kind === 'worker' || service.kind === 'consumer' ? 'replicas' : 'istio';
 }

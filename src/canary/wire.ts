@@ -4,6 +4,7 @@ import { Prometheus } from '../adapters/prometheus.ts';
 import type { Store } from '../adapters/store.ts';
 import type { Catalog } from '../config/catalog.ts';
 import { ConfigError } from '../config/load.ts';
+import { PriceTable } from '../digest/cost.ts';
 import type { Logger } from '../logger.ts';
 import type { CheckNeeds } from '../readiness/check.ts';
 import { CanaryController, type CanaryNotifier } from './controller.ts';
@@ -29,6 +30,7 @@ export function buildCanaryController(deps: CanaryNeeds, w: CanaryWiring = {}): 
   const c = deps.config.canary;
   if (!deps.kube || !c.prometheusUrl) return undefined;
   const kube = deps.kube;
+  const prices = new PriceTable(deps.config.digest);
   return new CanaryController({
     config: c,
     // Read on each use: a config reload (src/config/reload.ts) swaps the catalog.
@@ -38,6 +40,8 @@ export function buildCanaryController(deps: CanaryNeeds, w: CanaryWiring = {}): 
     store: deps.store,
     cluster: (name) => kube.cluster(name),
     prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs, c.prometheus),
+    // The measured cost of each side's nodes uses the digest's price table.
+    prices: (type) => prices.hourly(type),
     images: deps.registry,
     clock: deps.clock,
     notifier: w.notifier,

@@ -28,6 +28,12 @@ export const serviceEntrySchema = z
     channel: z.string().min(1).optional(),
     /** Services moved through a canary get the `<name>-arm64` Deployment and subsets in their PR. */
     canary: z.boolean().default(false),
+    /**
+     * What the service does, for its canary: `http` (the default) splits requests with Istio weights;
+     * `worker` and `consumer` (stream consumers, e.g. a Kafka consumer group) have no requests to split and
+     * step by replicas; a `flink` job's canary is refused (its state moves with a savepoint, not a split).
+     */
+    kind: z.enum(['http', 'worker', 'consumer', 'flink']).optional(),
     /** The canary's metric templates for this service: new ones, changes to `canary.metrics` or the built-ins, `false` to leave one out. */
     metrics: serviceMetricsSchema.optional(),
     /** The PR check (`archshift/arm64`): `enforce` fails a PR that breaks arm64 for a moved service, `warn` only says so, `off` skips it. */

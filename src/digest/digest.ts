@@ -10,6 +10,7 @@ import type { Logger } from '../logger.ts';
 import { NotConfiguredError } from '../errors.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { prsSection } from '../prs/records.ts';
+import { recordedMeasurements } from '../canary/cost.ts';
 import { analyseSystemImages } from '../readiness/analysers/system.ts';
 import { loadKnowledgeBase, type KnowledgeBase } from '../readiness/knowledge/load.ts';
 import { estimateCost, PriceTable } from './cost.ts';
@@ -97,12 +98,16 @@ export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
     topN: cfg.topN,
     discoveryLabel: deps.config.catalog.discovery.label,
   };
-  const model = buildModel(inventory, prices, cfg, {
-    ...base,
-    changes,
-    trend: history.trend(okClusters, day),
-    series: history.series(okClusters, SERIES_DAYS),
-  });
+  // What finished canaries measured replaces the list-price estimate for their services.
+  const measurements = recordedMeasurements(deps.store);
+  const model = buildModel(
+    inventory,
+    prices,
+    cfg,
+    { ...base, changes, trend: history.trend(okClusters, day), series: history.series(okClusters, SERIES_DAYS) },
+    undefined,
+    measurements,
+  );
   const teams: DigestRun['teams'] = [];
   if (cfg.teamDigests) {
     for (const [team, channel] of owners.teamChannels) {
@@ -113,7 +118,14 @@ export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
       teams.push({
         team,
         channel,
-        model: buildModel(inventory, prices, cfg, { ...base, team, changes: teamChanges, trend: {}, series: [], prs: base.prs.filter((p) => owners.teamOfService.get(p.service) === team), moveProblems: base.moveProblems?.filter((p) => owners.teamOfService.get(p.service) === team) }, mine),
+        model: buildModel(
+          inventory,
+          prices,
+          cfg,
+          { ...base, team, changes: teamChanges, trend: {}, series: [], prs: base.prs.filter((p) => owners.teamOfService.get(p.service) === team), moveProblems: base.moveProblems?.filter((p) => owners.teamOfService.get(p.service) === team) },
+          mine,
+          Object.fromEntries(Object.entries(measurements).filter(([service]) => owners.teamOfService.get(service) === team)),
+        ),
       });
     }
   }

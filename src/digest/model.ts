@@ -1,6 +1,7 @@
 // The digest model: what the daily digest says, as facts (shares, trend, cost, ready workloads,
 // blockers, unknowns, open PRs), built from one inventory. Every surface renders it as is: Block Kit
 // and mrkdwn in src/render/digest-*.ts, the terminal, Markdown/HTML exports. Pure: no I/O here.
+import type { CanaryMeasurement } from '../canary/cost.ts';
 import type { DigestConfig } from './config.ts';
 import { estimateCost, type CostEstimate, type PriceTable } from './cost.ts';
 import { sharesOf, totalsOf, type Changes, type HistoryPoint, type Shares, type Totals, type Trend } from './history.ts';
@@ -32,6 +33,8 @@ export interface ReadyItem {
   service?: string;
   team?: string;
   monthlySaving: number;
+  /** `measured`: the service's canary measured it (CPU used × node prices); `estimated`: list prices of its node share. */
+  savingBasis: 'measured' | 'estimated';
 }
 
 export interface BlockerGroup {
@@ -103,7 +106,14 @@ export interface DigestModel {
 
 export type ModelBase = Pick<DigestModel, 'day' | 'generatedAt' | 'prs' | 'moveProblems' | 'topN' | 'changes' | 'trend' | 'series' | 'discoveryLabel'> & { team?: string };
 
-export function buildModel(inv: Inventory, prices: PriceTable, cfg: DigestConfig, base: ModelBase, filter: (w: Workload) => boolean = () => true): DigestModel {
+export function buildModel(
+  inv: Inventory,
+  prices: PriceTable,
+  cfg: DigestConfig,
+  base: ModelBase,
+  filter: (w: Workload) => boolean = () => true,
+  measurements: Record<string, CanaryMeasurement> = {},
+): DigestModel {
   const all: Workload[] = [];
   const clusters: ClusterLine[] = [];
   const multi = inv.clusters.length > 1;
@@ -121,7 +131,8 @@ export function buildModel(inv: Inventory, prices: PriceTable, cfg: DigestConfig
   const totals = totalsOf(all);
   const label = (w: Workload) => (multi ? `${w.cluster}: ` : '') + workloadKey(w);
   const scoped: Inventory = { ...inv, clusters: inv.clusters.map((c) => (c.ok ? { ...c, workloads: c.workloads.filter(filter) } : c)) };
-  const cost = estimateCost(scoped, prices, cfg);
+  const cost = estimateCost(scoped, prices, cfg, measurements);
+  const measured = new Map(cost.measured.filter((m) => m.monthly).map((m) => [m.service, m.monthly!.saving]));
   if (base.team) {
     // A team pays for its workloads' share of the nodes, not for the whole fleet.
     cost.amd64MonthlyCost = all.reduce((sum, w) => sum + prices.workload(w).monthly, 0);
@@ -139,7 +150,8 @@ export function buildModel(inv: Inventory, prices: PriceTable, cfg: DigestConfig
       name: w.name,
       ...(w.service ? { service: w.service } : {}),
       ...(w.team ? { team: w.team } : {}),
-      monthlySaving: prices.workload(w).saving,
+      monthlySaving: (w.service ? measured.get(w.service) : undefined) ?? prices.workload(w).saving,
+      savingBasis: w.service && measured.has(w.service) ? 'measured' : 'estimated',
     }))
     // Catalog services first (one click opens their PRs), then the largest saving.
     .sort((a, b) => Number(Boolean(b.service)) - Number(Boolean(a.service)) || b.monthlySaving - a.monthlySaving || (a.key < b.key ? -1 : 1));

@@ -142,7 +142,8 @@ function bodyLines(r: CanaryRecord, t: CanaryThresholds, now: Date, surface: Can
     };
   }
   const footer = [`${readinessText(`amd64 ${r.target.deployments.amd64}`, r.readiness.amd64)}   ·   ${readinessText(`arm64 ${r.target.deployments.arm64}`, r.readiness.arm64)}`];
-  footer.push(`${r.target.cluster ? `cluster ${r.target.cluster} · ` : ''}${r.target.namespace}/${r.target.virtualService} · started by ${personName(r.startedBy, surface)} ${when(r.startedAt, surface)}`);
+  const split = r.target.mode === 'replicas' ? `replicas of ${r.target.deployments.amd64} and ${r.target.deployments.arm64}` : r.target.virtualService;
+  footer.push(`${r.target.cluster ? `cluster ${r.target.cluster} · ` : ''}${r.target.namespace}/${split} · started by ${personName(r.startedBy, surface)} ${when(r.startedAt, surface)}`);
   if (r.phase === 'promoted') footer.push(`Next: ${arm64OnlyHint(r.target.service, surface)}`);
   return { status, metrics, footer };
 }

@@ -43,6 +43,8 @@ export function outcomeText(o: Outcome, surface: CanarySurface): string {
   }
 }
 
+const replicaText = (c: { amd64: number; arm64: number }) => `${c.amd64} amd64 / ${c.arm64} arm64 replicas`;
+
 /** A metric value with its unit: percentages with two decimals, other numbers by their size. */
 export function formatValue(v: number, unit?: string): string {
   if (!Number.isFinite(v)) return String(v);
@@ -107,7 +109,9 @@ export function canaryEventText(e: CanaryEvent, service: string, surface: Canary
     case 'adopted':
       return `${icon('▶')}Resumed by ${who(e.by)}, taking the VirtualService's current ${e.amd64}/${e.arm64} split as the new starting point.`;
     case 'moved':
-      return `${icon('➡')}Step ${e.step}/${e.steps}: arm64 ${e.from}% → ${e.to}%. Next check in ${formatDuration(e.nextCheckSeconds)}.`;
+      return `${icon('➡')}Step ${e.step}/${e.steps}: arm64 ${e.from}% → ${e.to}%${e.replicas ? ` (${replicaText(e.replicas)})` : ''}. Next check in ${formatDuration(e.nextCheckSeconds)}.`;
+    case 'scaling':
+      return `${icon('⏳')}Moving to ${e.to}% arm64: ${e.deployment} is scaled to ${e.desired} replicas (${e.ready} ready); the other side is scaled down once they are all ready.`;
     case 'move-refused':
       return `${icon('⏸')}Could not move to ${e.to}%: ${e.detail}. Weights unchanged at ${e.from}% arm64${e.retry === 'auto' ? '; re-checking every interval' : '; resume to retry'}.`;
     case 'check-failed':
@@ -132,8 +136,8 @@ export function canaryEventText(e: CanaryEvent, service: string, surface: Canary
       return `${icon('⚠')}Rollback not applied yet: ${e.detail}. Retrying every tick.`;
     case 'finished':
       return e.outcome.result === 'promoted'
-        ? `${icon('🎉')}Promoted (${outcomeText(e.outcome, surface)}): 100% of traffic on arm64. Next: ${arm64OnlyHint(service, surface)}.`
-        : `${icon('↩')}Rolled back (${outcomeText(e.outcome, surface)}): 100% of traffic on amd64.`;
+        ? `${icon('🎉')}Promoted (${outcomeText(e.outcome, surface)}): ${e.replicas ? `every replica on arm64 (${replicaText(e.replicas)})` : '100% of traffic on arm64'}. Next: ${arm64OnlyHint(service, surface)}.`
+        : `${icon('↩')}Rolled back (${outcomeText(e.outcome, surface)}): ${e.replicas ? `every replica back on amd64 (${replicaText(e.replicas)})` : '100% of traffic on amd64'}.`;
   }
 }
 
@@ -172,5 +176,7 @@ export function canaryErrorText(err: CanaryError, surface: CanarySurface): strin
       return `the canary for ${s} is being moved by another replica right now; try again`;
     case 'locked':
       return `the canary for ${s} is driven by ${r.owner} until ${r.until}`;
+    case 'stateful-job':
+      return `${s} is a Flink job: its canary is refused, since its parallelism and keyed state move with a savepoint and a restart, not a split by replicas. Move it with a savepoint instead: take a savepoint, stop the job, start it on arm64 from that savepoint (the Flink Kubernetes operator does this when its FlinkDeployment's nodeSelector changes with upgradeMode: savepoint), and keep the savepoint to go back`;
   }
 }

@@ -14,6 +14,7 @@ export const PRECONDITION_NAMES: Record<PreconditionCheck, string> = {
   'destination-rule-subsets': 'DestinationRule subsets',
   'virtual-service': 'VirtualService',
   'virtual-service-route': 'VirtualService route',
+  replicas: 'replicas',
 };
 
 /** What the check found, in a phrase: "orders-arm64: 1/3 replicas ready". */
@@ -41,6 +42,10 @@ export function preconditionDetail(p: Precondition): string {
         : `${p.subsets.amd64} and ${p.subsets.arm64} select on ${p.label}`;
     case 'virtual-service-route':
       return p.split ? `${p.name}: ${p.split.amd64}% amd64 / ${p.split.arm64}% arm64` : `${p.name} ${p.problem ?? 'is not a canary split'}`;
+    case 'replicas': {
+      const total = p.counts.amd64 + p.counts.arm64;
+      return `${p.names.amd64} ${p.counts.amd64} (${p.amd64Ready} ready) + ${p.names.arm64} ${p.counts.arm64} = ${total} replicas to split${total > p.max ? `, more than the ${p.max} replica mode splits` : ''}`;
+    }
   }
 }
 

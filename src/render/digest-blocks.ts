@@ -28,6 +28,7 @@ export function renderDigestBlocks(m: DigestModel): Block[] {
     section(p.clusters),
     section(p.changes),
     section(p.cost),
+    ...(p.measured ? [section(p.measured)] : []),
     { type: 'divider' },
     section(`${p.namespaces}\n${p.teams}`),
     { type: 'divider' },

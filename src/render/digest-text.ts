@@ -1,5 +1,6 @@
 // The digest as text: the parts (headline, trend, cost, lists) in Slack mrkdwn or plain terminal
 // text. The Block Kit renderer places the same parts into blocks, so both always say the same thing.
+import type { MeasuredSaving } from '../digest/cost.ts';
 import type { DigestModel, Group } from '../digest/model.ts';
 import type { Shares } from '../digest/history.ts';
 
@@ -47,6 +48,30 @@ function groups(list: Group[], max: number): string {
   return list.length ? list.slice(0, max).map((g) => `${g.name} ${g.remaining}/${g.total} (${cores(g.remainingCpuMillis)})`).join(' · ') : 'none';
 }
 
+const signed = (pctChange: number) => `${pctChange > 0 ? '+' : pctChange < 0 ? '−' : '±'}${Math.abs(pctChange)}%`;
+
+/** One measured service: its saving (or what it costs), CPU per unit and p99 on each side. */
+function measuredLine(s: MeasuredSaving, currency: string, f: Fmt): string {
+  const money$ = s.monthly ? `${s.monthly.saving >= 0 ? 'saves' : 'costs'} ${money(Math.abs(s.monthly.saving), currency)}/month` : `not priced (no ${s.missing.join(', no ')})`;
+  const cpu = s.cpuRatio !== undefined ? `, CPU per ${s.unit} ${signed(Math.round((s.cpuRatio - 1) * 100))}` : '';
+  const p99 = s.p99Ms.amd64 !== undefined && s.p99Ms.arm64 !== undefined ? `, p99 ${s.p99Ms.amd64.toFixed(0)} → ${s.p99Ms.arm64.toFixed(0)} ms` : '';
+  return `• ${f.code(s.service)} ${s.result === 'promoted' ? '' : '(rolled back) '}${money$}${cpu}${p99}`;
+}
+
+/** Measured savings: the total over promoted services, each service, and the ones where arm64 measured worse. */
+function measuredText(m: DigestModel, f: Fmt): string {
+  const c = m.cost;
+  const promoted = c.measured.filter((s) => s.result === 'promoted');
+  const priced = promoted.filter((s) => s.monthly);
+  const worse = c.measured.filter((s) => s.worse).map((s) => f.code(s.service));
+  return [
+    `${f.bold('Measured by canaries')} (CPU used per unit of work × the price of each side's nodes): ${priced.length ? `the ${priced.length} moved service${priced.length === 1 ? '' : 's'} priced ${c.measuredSaving >= 0 ? 'save' : 'cost'} ${money(Math.abs(c.measuredSaving), c.currency)}/month` : 'no moved service could be priced yet'}` +
+      (worse.length ? `; arm64 measured worse for ${worse.join(', ')}` : ''),
+    ...c.measured.slice(0, m.topN).map((s) => measuredLine(s, c.currency, f)),
+    ...(c.measured.length > m.topN ? [`…and ${c.measured.length - m.topN} more`] : []),
+  ].join('\n');
+}
+
 /** How a ready workload outside the catalog gets in (and so gets its PR button): discovery labels Deployments; other kinds are listed by hand. */
 function notInCatalog(r: DigestModel['ready'][number], label: string, f: Fmt): string {
   if (r.kind !== 'Deployment') return `not in the catalog: add it under catalog.services to open its PRs`;
@@ -81,6 +106,8 @@ export interface DigestParts {
   clusters: string;
   changes: string;
   cost: string;
+  /** What canaries measured, per service and in total; absent when no canary has finished with a measurement. */
+  measured?: string;
   namespaces: string;
   teams: string;
   readyTitle: string;
@@ -122,10 +149,17 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
   const unpriced = c.unpricedNodes.length ? `; no price for ${c.unpricedNodes.map((u) => `${u.nodes} × ${u.instanceType}`).join(', ')} (not counted; add them under digest.prices)` : '';
   const cost =
     `Cost (estimates, list prices as of ${c.pricesAsOf}): amd64 capacity ${m.team ? `used by the team ` : ''}≈ ${money(c.amd64MonthlyCost, c.currency)}/month` +
-    `${m.team ? '' : `, arm64 ≈ ${money(c.arm64MonthlyCost, c.currency)}/month`}; moving the ${m.readyCount} ready workloads saves ≈ ${money(c.readySaving, c.currency)}/month${unpriced}`;
+    `${m.team ? '' : `, arm64 ≈ ${money(c.arm64MonthlyCost, c.currency)}/month`}; moving the ${m.readyCount} ready workloads saves ≈ ${money(c.readySaving, c.currency)}/month (estimated)${unpriced}`;
+  const measured = c.measured.length ? measuredText(m, f) : undefined;
 
+  const saving = (r: DigestModel['ready'][number]) =>
+    r.savingBasis === 'measured'
+      ? ` ${r.monthlySaving >= 0 ? 'saves' : 'costs'} ${money(Math.abs(r.monthlySaving), c.currency)}/month (measured)`
+      : r.monthlySaving > 0
+        ? ` saves ≈ ${money(r.monthlySaving, c.currency)}/month`
+        : '';
   const ready = m.ready.slice(0, m.topN).map((r) => ({
-    line: `${f.code(r.key)}${r.team ? ` (${r.team})` : ''}${r.monthlySaving > 0 ? ` saves ≈ ${money(r.monthlySaving, c.currency)}/month` : ''}${r.service ? ` · service ${f.code(r.service)}` : ` · ${notInCatalog(r, m.discoveryLabel, f)}`}`,
+    line: `${f.code(r.key)}${r.team ? ` (${r.team})` : ''}${saving(r)}${r.service ? ` · service ${f.code(r.service)}` : ` · ${notInCatalog(r, m.discoveryLabel, f)}`}`,
     ...(r.service ? { service: r.service } : {}),
   }));
 
@@ -172,6 +206,7 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
     clusters,
     changes,
     cost,
+    ...(measured ? { measured } : {}),
     namespaces: `${f.bold('Most left, by namespace')}: ${groups(m.namespaces, m.topN)}`,
     teams: `${f.bold('Most left, by team')}: ${groups(m.teams, m.topN)}`,
     readyTitle: `Ready to move today (${m.readyCount}): all images publish linux/arm64, not on arm64 yet`,
@@ -198,6 +233,7 @@ export function renderDigestText(m: DigestModel, style: TextStyle = 'terminal'):
     p.clusters,
     p.changes,
     p.cost,
+    ...(p.measured ? [p.measured] : []),
     '',
     p.namespaces,
     p.teams,

@@ -76,6 +76,14 @@ describe('a canary against the API double, a real Prometheus and the fake Slack 
     assert.equal(rec.phase, 'promoted');
     assert.equal(rec.checks.at(-1)!.storedBaseline, true);
     assert.equal(c.list().length, 0);
+    // What it measured, for the digest: CPU per request and p99 per arch, the load, each side's nodes.
+    const m = rec.measured!;
+    assert.equal(m.unit, 'request');
+    assert.ok(Math.abs(m.amd64.cpuMsPerUnit! - 100) < 1 && Math.abs(m.arm64.cpuMsPerUnit! - 60) < 1, JSON.stringify(m));
+    assert.ok(Math.abs(m.unitsPerSecond! - 10) < 0.1, 'at 100% arm64 the load is arm64\'s alone');
+    assert.ok(m.amd64.p99Ms! > 0 && m.arm64.p99Ms! > 0);
+    assert.deepEqual(Object.keys(m.amd64.nodes!.types), ['m6i.xlarge']);
+    assert.deepEqual(Object.keys(m.arm64.nodes!.types), ['m7g.xlarge']);
 
     const trail = slackTrail(w, ts);
     assert.equal(trail.parents.filter((p) => String(p.args.text).includes('Canary api')).length, 1, 'posted once');

@@ -12,6 +12,8 @@ import { createRegistryClient } from '../../src/adapters/registry.ts';
 import { SlackPoster } from '../../src/adapters/slack.ts';
 import { Store } from '../../src/adapters/store.ts';
 import { canaryConfigSchema } from '../../src/canary/config.ts';
+import { digestConfigSchema } from '../../src/digest/config.ts';
+import { PriceTable } from '../../src/digest/cost.ts';
 import { CanaryController, type CanaryControllerOptions, type CanaryNotifier } from '../../src/canary/controller.ts';
 import type { CanaryEvent } from '../../src/canary/events.ts';
 import { SlackCanaryNotifier } from '../../commands/notify/canary-thread.ts';
@@ -24,7 +26,7 @@ import { createLogger, type Logger } from '../../src/logger.ts';
 import { registryConfigSchema } from '../../src/config/schema.ts';
 import { FakeClock } from '../fakes/clock.ts';
 import { FakeKubeApi, type KubeObject } from '../fakes/kube-api.ts';
-import { appCounter, containerCpu, istioTraffic, OpenMetrics, startPrometheus, type RunningPrometheus } from '../fakes/prometheus.ts';
+import { appCounter, consumerLag, containerCpu, istioTraffic, OpenMetrics, startPrometheus, type RunningPrometheus } from '../fakes/prometheus.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
 
@@ -74,6 +76,32 @@ export const SERVICES: Record<string, { amd64: Side; arm64: Side; image?: 'multi
   legacy: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.3, noIstio: true }, image: 'amd64' },
 };
 
+/**
+ * Workers and stream consumers (replica-stepped canaries): the amd64 Deployment's replicas, and each
+ * side's Kafka consumer metrics. The arm64 Deployment starts at 0 replicas.
+ */
+interface ConsumerSide {
+  messagesPerPod: number;
+  coresPerPod: number;
+  /** The pod's records-lag-max at a minute after T0. */
+  lag(minute: number): number;
+}
+const steady = (messagesPerPod: number, coresPerPod: number): ConsumerSide => ({ messagesPerPod, coresPerPod, lag: () => 20 });
+
+export const CONSUMERS: Record<string, { kind: 'consumer' | 'worker' | 'flink'; replicas: number; amd64: ConsumerSide; arm64: ConsumerSide }> = {
+  // Healthy on both sides; arm64 needs 40% less CPU per message.
+  payments: { kind: 'consumer', replicas: 4, amd64: steady(50, 0.5), arm64: steady(50, 0.3) },
+  // For the restart in the middle of a replica step.
+  invoices: { kind: 'consumer', replicas: 4, amd64: steady(50, 0.5), arm64: steady(50, 0.3) },
+  // arm64 falls behind from 41m (after the second step at 40m): its lag grows by 100 records a second.
+  shipments: { kind: 'consumer', replicas: 4, amd64: steady(50, 0.5), arm64: { messagesPerPod: 50, coresPerPod: 0.3, lag: (m) => (m < 41 ? 20 : 20 + (m - 41) * 6000) } },
+  // A Flink job: refused.
+  fraud: { kind: 'flink', replicas: 2, amd64: steady(50, 1), arm64: steady(50, 1) },
+};
+
+/** The nodes the synthetic pods run on: one per architecture, priced by the digest's default table. */
+export const NODES = { amd64: { name: 'ip-10-0-1-7', type: 'm6i.xlarge' }, arm64: { name: 'ip-10-0-2-9', type: 'm7g.xlarge' } };
+
 export const podsOf = (deployment: string) => [`${deployment}-5d8f7c9b4-x2k4q`, `${deployment}-5d8f7c9b4-p9z7m`];
 
 export function syntheticMetrics(): OpenMetrics {
@@ -93,17 +121,28 @@ export function syntheticMetrics(): OpenMetrics {
       }
     }
   }
+  for (const [name, c] of Object.entries(CONSUMERS)) {
+    for (const arch of ['amd64', 'arm64'] as const) {
+      const side = c[arch];
+      const deployment = arch === 'amd64' ? name : `${name}-arm64`;
+      const window = { from: at(0), to: at(180), stepSeconds: 30 };
+      const pods = podsOf(deployment);
+      containerCpu(om, { ...window, namespace: NS, pods, container: 'app', coresPerPod: side.coresPerPod });
+      appCounter(om, { ...window, name: 'kafka_consumer_fetch_manager_records_consumed_total', labels: { namespace: NS, topic: name }, pods, perSecond: side.messagesPerPod });
+      consumerLag(om, { ...window, namespace: NS, pods, lag: (t) => side.lag((t * 1000 - T0.getTime()) / 60_000) });
+    }
+  }
   return om;
 }
 
-export function deployment(name: string, arch: 'amd64' | 'arm64', image: string, ready = 3): KubeObject {
+export function deployment(name: string, arch: 'amd64' | 'arm64', image: string, ready = 3, replicas = 3): KubeObject {
   const labels = { app: name.replace(/-arm64$/, ''), 'archshift.io/arch': arch };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: NS, labels: { app: labels.app } },
     spec: {
-      replicas: 3,
+      replicas,
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },
@@ -115,7 +154,7 @@ export function deployment(name: string, arch: 'amd64' | 'arm64', image: string,
         },
       },
     },
-    status: { replicas: 3, readyReplicas: ready, availableReplicas: ready },
+    status: { replicas, readyReplicas: ready, availableReplicas: ready },
   };
 }
 
@@ -168,7 +207,11 @@ export function worldCatalog(registryHost: string): Record<string, unknown> {
       channel: CHANNEL,
       canary: true,
     },
-    services: { ...Object.fromEntries(Object.keys(SERVICES).map((s) => [s, {}])), checkout: { metrics: { 'payment success': PAYMENT_SUCCESS } } },
+    services: {
+      ...Object.fromEntries(Object.keys(SERVICES).map((s) => [s, {}])),
+      checkout: { metrics: { 'payment success': PAYMENT_SUCCESS } },
+      ...Object.fromEntries(Object.entries(CONSUMERS).map(([s, c]) => [s, { kind: c.kind }])),
+    },
   };
 }
 
@@ -198,6 +241,10 @@ export interface World {
   imageOf(service: string): string;
   /** Seeds (or re-seeds) a service's manifests in the API double. */
   seed(service: string): void;
+  /** The spec.replicas of a replica-stepped service's two Deployments. */
+  replicas(service: string): { amd64: number; arm64: number };
+  /** Plays the Deployment controller: the Deployment's pods are all ready (status follows spec). */
+  rollOut(deployment: string): void;
   /** The arm64 weight in the cluster's VirtualService. */
   clusterWeight(service: string): { amd64: number; arm64: number };
   /** Every event the controllers emitted, in order, with its service (what the tests assert on). */
@@ -233,6 +280,7 @@ export async function startWorld(): Promise<World> {
   const poster = new SlackPoster(new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }), 0);
   const clock = new FakeClock(at(30));
   const catalog = new Catalog(catalogSchema.parse(worldCatalog(registry.host)));
+  const prices = new PriceTable(digestConfigSchema.parse({}));
   const imageOf = (service: string) => `${registry.host}/shop/${service}:1.0`;
   const world: World = {
     events: [],
@@ -254,6 +302,15 @@ export async function startWorld(): Promise<World> {
       kube.put(DESTINATION_RULES, destinationRule(service));
       kube.put(VIRTUAL_SERVICES, virtualService(service));
     },
+    replicas(service) {
+      const of = (name: string) => (kube.get(DEPLOYMENTS, name) as unknown as { spec: { replicas: number } }).spec.replicas;
+      return { amd64: of(service), arm64: of(`${service}-arm64`) };
+    },
+    rollOut(name) {
+      const d = kube.get(DEPLOYMENTS, name) as KubeObject & { spec: { replicas: number } };
+      const n = d.spec.replicas;
+      kube.put(DEPLOYMENTS, { ...d, status: { replicas: n, readyReplicas: n, availableReplicas: n } });
+    },
     clusterWeight(service) {
       const route = (kube.get(VIRTUAL_SERVICES, service) as unknown as { spec: { http: Array<{ route: Array<{ destination: { subset: string }; weight: number }> }> } }).spec.http[0].route;
       const w = (s: string) => route.find((d) => d.destination.subset === s)!.weight;
@@ -268,6 +325,7 @@ export async function startWorld(): Promise<World> {
         store,
         cluster: () => cluster,
         prometheus: new Prometheus(prom.url, 2000),
+        prices: (type) => prices.hourly(type),
         images: createRegistryClient({ config: registryConfigSchema.parse({}) }),
         clock,
         notifier: recording(new SlackCanaryNotifier(poster, config.thresholds), world.events),
@@ -288,5 +346,26 @@ export async function startWorld(): Promise<World> {
     },
   };
   for (const name of Object.keys(SERVICES)) world.seed(name);
+  for (const arch of ['amd64', 'arm64'] as const) {
+    const n = NODES[arch];
+    kube.put('/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: n.name, labels: { 'kubernetes.io/arch': arch, 'node.kubernetes.io/instance-type': n.type } },
+      status: { allocatable: { cpu: '4', memory: '16Gi' } },
+    });
+  }
+  for (const name of [...Object.keys(SERVICES), ...Object.keys(CONSUMERS)]) {
+    for (const [deployment, arch] of [[name, 'amd64'], [`${name}-arm64`, 'arm64']] as const) {
+      for (const pod of podsOf(deployment)) {
+        kube.put(`/api/v1/namespaces/${NS}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace: NS }, spec: { nodeName: NODES[arch].name, containers: [{ name: 'app', image: imageOf(name) }] }, status: { phase: 'Running' } });
+      }
+    }
+  }
+  for (const [name, c] of Object.entries(CONSUMERS)) {
+    await registry.pushIndex(`shop/${name}`, '1.0', [{ architecture: 'amd64' }, { architecture: 'arm64' }]);
+    kube.put(DEPLOYMENTS, deployment(name, 'amd64', imageOf(name), c.replicas, c.replicas));
+    kube.put(DEPLOYMENTS, deployment(`${name}-arm64`, 'arm64', imageOf(name), 0, 0));
+  }
   return world;
 }

@@ -70,6 +70,8 @@ export const USES: Use[] = [
     callers: ['src/canary/'],
     drive: (c, ns) => c.patchCustomObject(istio.virtualService(ns, 'web'), { spec: { http: [] } }),
   },
+  // Replica-stepped canaries (workers, consumers) move the replica counts of the two Deployments.
+  { methods: ['scaleDeployment'], scope: 'canary', callers: ['src/canary/'], drive: (c, ns) => c.scaleDeployment(ns, 'web', 2) },
   // Leader election for singleton work: the elector's whole life (acquire, renew, claim a slot, hand back).
   {
     methods: ['readLease', 'createLease', 'replaceLease'],

@@ -4,7 +4,8 @@
 // pagination, get, create (409 AlreadyExists), replace (409 Conflict on a stale resourceVersion), patch
 // (merge, strategic treated as merge on built-in kinds and refused with 415 on custom resources, JSON
 // Patch; a JSON body sent as json-patch is refused as the real apiserver does), an expired continue token
-// (410 Expired), delete, and watch streams. Faults and latency can be injected per request.
+// (410 Expired), delete, the scale
+// subresource of Deployments/StatefulSets/ReplicaSets, and watch streams. Faults and latency can be injected per request.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listenLocal } from './net.ts';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -174,6 +175,7 @@ export class FakeKubeApi {
     }
     if (method === 'POST' && !route.name) return this.create(route, body as KubeObject, res);
     if (method === 'GET' && route.plural === 'pods' && route.subresource === 'log') return this.log(route, url.searchParams, res);
+    if (route.subresource === 'scale' && SCALABLE.has(`${route.prefix}|${route.plural}`)) return this.scale(route, method, contentType, body, res);
     const key = keyOf(route);
     const existing = this.objects.get(key);
     const notFound = () => send(res, 404, status(404, 'NotFound', `${route.plural} "${route.name}" not found`));
@@ -235,6 +237,43 @@ export class FakeKubeApi {
     res.end((tail > 0 ? lines.slice(-tail) : lines).join('\n'));
   }
 
+  /**
+   * The scale subresource (autoscaling/v1 Scale) of Deployments, StatefulSets and ReplicaSets: GET, and a
+   * merge (or strategic merge) PATCH whose `spec.replicas` must be a whole number ≥ 0, as the API server
+   * validates it. Only the owner's spec.replicas changes; its status stays until its controller acts
+   * (tests play that part), so "scaled up" and "ready" are apart as they are in a real cluster.
+   */
+  private scale(route: Route, method: string, contentType: string | undefined, body: unknown, res: ServerResponse): void {
+    const owner = this.objects.get(keyOf(route)) as (KubeObject & { spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } } }) | undefined;
+    const kind = `${route.plural}.${route.prefix.split('/')[2]}`;
+    if (!owner) return send(res, 404, status(404, 'NotFound', `${kind} "${route.name}" not found`));
+    const selector = Object.entries(owner.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    const asScale = (o: typeof owner) => ({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name: o.metadata.name, namespace: o.metadata.namespace, resourceVersion: o.metadata.resourceVersion, uid: o.metadata.uid },
+      spec: { replicas: o.spec?.replicas ?? 1 },
+      status: { replicas: (o.status as { replicas?: number } | undefined)?.replicas ?? 0, selector },
+    });
+    if (method === 'GET') return send(res, 200, asScale(owner));
+    if (method !== 'PATCH') return send(res, 405, status(405, 'MethodNotAllowed', `method ${method} not allowed`));
+    if (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json') {
+      return send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
+    }
+    const patched = mergePatch(asScale(owner), body) as ReturnType<typeof asScale>;
+    const sent = patched.metadata?.resourceVersion;
+    if (sent && sent !== owner.metadata.resourceVersion) {
+      return send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on ${kind} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`));
+    }
+    const replicas = patched.spec?.replicas;
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      return send(res, 422, status(422, 'Invalid', `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`));
+    }
+    const next = structuredClone(owner);
+    next.spec = { ...next.spec, replicas };
+    send(res, 200, asScale(this.save(route, next, 'MODIFIED') as typeof owner));
+  }
+
   private matching(route: Route, query: URLSearchParams): KubeObject[] {
     const fields = fieldSelector(route.plural, query.get('fieldSelector') ?? '');
     if (typeof fields === 'string') throw new FieldSelectorError(fields);
@@ -292,6 +331,9 @@ export class FakeKubeApi {
 }
 
 class FieldSelectorError extends Error {}
+
+/** Kinds that serve the scale subresource (`<prefix>|<plural>`). */
+const SCALABLE = new Set(['/apis/apps/v1|deployments', '/apis/apps/v1|statefulsets', '/apis/apps/v1|replicasets']);
 
 /** Field selectors the real API server accepts for these kinds (others answer 400 "field label not supported"). */
 const SELECTABLE_FIELDS: Record<string, string[]> = {

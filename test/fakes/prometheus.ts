@@ -1,6 +1,7 @@
 // A real Prometheus (the Debian package's binary) over a throwaway TSDB backfilled with
 // `promtool tsdb create-blocks-from openmetrics`, so tests run the product's actual PromQL. Generators
-// write Istio's standard request metrics and cAdvisor's container CPU counter for one workload.
+// write Istio's standard request metrics, cAdvisor's container CPU counter, a service's own counters and
+// a Kafka consumer's lag gauge for one workload.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -119,6 +120,22 @@ export function appCounter(om: OpenMetrics, s: AppCounterShape): void {
   const start = s.from.getTime() / 1000;
   for (const pod of s.pods) {
     for (const t of scrapes(s)) om.sample(s.name.replace(/_total$/, ''), 'counter', s.name, { ...s.labels, pod }, s.perSecond * (t - start), t);
+  }
+}
+
+export interface ConsumerLagShape extends Window {
+  namespace: string;
+  pods: string[];
+  /** Records the pod's most lagging partition is behind, at a unix time in seconds. */
+  lag(atSeconds: number): number;
+}
+
+/** The Kafka client's records-lag-max gauge per consumer pod, as Micrometer's Kafka binder exports it. */
+export function consumerLag(om: OpenMetrics, s: ConsumerLagShape): void {
+  for (const pod of s.pods) {
+    for (const t of scrapes(s)) {
+      om.sample('kafka_consumer_fetch_manager_records_lag_max', 'gauge', 'kafka_consumer_fetch_manager_records_lag_max', { namespace: s.namespace, pod, client_id: `consumer-${pod}` }, s.lag(t), t);
+    }
   }
 }
 

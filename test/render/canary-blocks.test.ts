@@ -11,7 +11,7 @@ const now = new Date('2026-11-25T10:00:00Z');
 
 function record(over: Partial<CanaryRecord> = {}): CanaryRecord {
   return {
-    target: { service: 'api', namespace: 'shop', deployments: { amd64: 'api', arm64: 'api-arm64' }, virtualService: 'api', destinationRule: 'api', archLabel: 'archshift.io/arch', subsets: { amd64: 'amd64', arm64: 'arm64' } },
+    target: { service: 'api', namespace: 'shop', deployments: { amd64: 'api', arm64: 'api-arm64' }, virtualService: 'api', destinationRule: 'api', archLabel: 'archshift.io/arch', subsets: { amd64: 'amd64', arm64: 'arm64' }, mode: 'istio' },
     plan: { steps: [5, 25, 100], intervalSeconds: 600, failedChecksBeforeRollback: 2, gates: { beforeStart: false, beforeIncrease: false, beforePromotion: false } },
     phase: 'progressing',
     weight: 25,

@@ -14,7 +14,7 @@ function model(ready: ReadyItem[]): DigestModel {
     shares: { workloads: 0, pods: 0, cpu: 0 },
     trend: {},
     changes: { migrated: [], regressed: [] },
-    cost: { currency: 'USD', pricesAsOf: '2026-11-01', amd64MonthlyCost: 0, arm64MonthlyCost: 0, readySaving: 0, unpricedNodes: [] },
+    cost: { currency: 'USD', pricesAsOf: '2026-11-01', amd64MonthlyCost: 0, arm64MonthlyCost: 0, readySaving: 0, unpricedNodes: [], measured: [], measuredSaving: 0 },
     namespaces: [],
     teams: [],
     ready,
@@ -28,7 +28,7 @@ function model(ready: ReadyItem[]): DigestModel {
   };
 }
 
-const row = (over: Partial<ReadyItem>): ReadyItem => ({ key: 'shop/Deployment/cart', cluster: 'prod', kind: 'Deployment', namespace: 'shop', name: 'cart', monthlySaving: 0, ...over });
+const row = (over: Partial<ReadyItem>): ReadyItem => ({ key: 'shop/Deployment/cart', cluster: 'prod', kind: 'Deployment', namespace: 'shop', name: 'cart', monthlySaving: 0, savingBasis: 'estimated', ...over });
 
 describe('render/digest-text: ready workloads', () => {
   test('a catalog service is named (its row gets the Open PRs button)', () => {
