@@ -19,13 +19,14 @@ import { canaries } from './canaries.ts';
 import { nodes } from './nodes.ts';
 import { registerCanaryButtons } from './actions/canary-buttons.ts';
 import { registerOpenPrs } from './actions/open-prs.ts';
+import { registerOpenReadyPrs } from './actions/open-ready-prs.ts';
 import type { ActionRegistrar, CommandContext, Deps, SlackReply, Subcommand } from './types.ts';
 
 const features: Subcommand[] = [check, pr, canary, canaries, nodes, digest, status, services, reload];
 
 export const subcommands: Subcommand[] = [helpCommand(() => subcommands), ...features];
 
-const actionRegistrars: ActionRegistrar[] = [registerOpenPrs, registerCanaryButtons];
+const actionRegistrars: ActionRegistrar[] = [registerOpenPrs, registerOpenReadyPrs, registerCanaryButtons];
 
 export interface SlashCommandInput {
   text: string;

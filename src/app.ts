@@ -24,7 +24,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Deps } from './deps.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { UserError } from './errors.ts';
-import { buildCanaryController, startCanaryScheduler } from './canary/wire.ts';
+import { buildCanaryController, refuseBadMetricQueries, startCanaryScheduler } from './canary/wire.ts';
 import { createDigestSchedule } from '../commands/notify/digest-post.ts';
 import { SlackCanaryNotifier } from '../commands/notify/canary-thread.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
@@ -230,6 +230,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
     async start() {
       const warning = await discoverServices(deps).catch((err: Error) => err.message);
       if (warning) deps.logger.warn({ warning }, 'service discovery incomplete');
+      if (deps.canary) await refuseBadMetricQueries(deps.canary, deps.catalog, deps.logger);
       await app.init().catch((err: Error) => {
         throw new SlackStartError(`Slack refused the bot token or could not be reached (${err.message}). Check SLACK_BOT_TOKEN and the network.`);
       });

@@ -60,11 +60,16 @@ const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExc
 const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation']);
 const BAD_CREDENTIALS = new Set(['InvalidClientTokenId', 'UnrecognizedClientException', 'AuthFailure', 'SignatureDoesNotMatch', 'ExpiredToken', 'ExpiredTokenException', 'CredentialsProviderError']);
 
-function toAwsError(action: string, err: unknown): AwsError {
+export function toAwsError(action: string, err: unknown): AwsError {
   const e = err as { name?: string; Code?: string; message?: string };
   const code = e.Code ?? e.name ?? 'Error';
   const kind: AwsErrorKind = THROTTLED.has(code) ? 'throttled' : DENIED.has(code) ? 'access-denied' : BAD_CREDENTIALS.has(code) ? 'credentials' : 'other';
   return new AwsError(`${action} failed: ${code}${e.message ? `: ${e.message.slice(0, 300)}` : ''}`, kind, action);
+}
+
+/** The SDK warns on every start that its 2027 releases need Node 22; the lock file pins one that runs on 20. */
+export function quietNodeVersionWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
 interface Clients {
@@ -173,8 +178,7 @@ export class AwsNodeGroups {
 
   private connect(): Promise<Clients> {
     return (this.clients ??= (async () => {
-      // The SDK warns on every start that its 2027 releases need Node 22; the lock file pins one that runs on 20.
-      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+      quietNodeVersionWarning();
       const [as, ec2, eks] = await Promise.all([import('@aws-sdk/client-auto-scaling'), import('@aws-sdk/client-ec2'), import('@aws-sdk/client-eks')]);
       const opts = { region: this.config.region, maxAttempts: this.config.maxAttempts, ...(this.config.endpoint ? { endpoint: this.config.endpoint } : {}) };
       return { autoscaling: new as.AutoScalingClient(opts), ec2: new ec2.EC2Client(opts), eks: new eks.EKSClient(opts), sdk: { as, ec2, eks } };

@@ -13,6 +13,7 @@ import { findNearestArm64Tag, suggestArm64Image } from '../readiness/nearest-tag
 import type { ImageLayerReader, ImageLayers } from '../readiness/image-scan.ts';
 import { RegistryCache, registryCacheTable } from './registry/cache.ts';
 import { loadCredentials, type CredentialLookup } from './registry/credentials.ts';
+import { ECR_READ_ACTIONS, parseEcrHost } from './registry/ecr.ts';
 import { RegistryFailure, RegistryHttp, emptyStats, type Endpoint, type Reply, type RegistryStats } from './registry/http.ts';
 
 export type { RegistryStats } from './registry/http.ts';
@@ -78,7 +79,7 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
 
   constructor(private readonly o: RegistryClientOptions) {
     const now = o.now ?? Date.now;
-    this.credentials = loadCredentials(o.config, o.env);
+    this.credentials = loadCredentials(o.config, { env: o.env, now });
     this.http = new RegistryHttp({
       config: o.config,
       credentials: this.credentials,
@@ -268,9 +269,10 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
         : `${what} was not found on ${ep.registry} (${code ?? 'HTTP 404'}); check the tag or digest`);
     }
     if (reply.status === 401 || reply.status === 403) {
-      const credentials = this.credentials.get(ep.registry);
-      return new RegistryFailure('unauthorized', credentials
-        ? `${ep.registry} refused ${name} with the credentials from ${credentials.source} (HTTP ${reply.status}); check they are valid and may pull it`
+      const source = this.credentials.source(ep.registry);
+      return new RegistryFailure('unauthorized', source
+        ? `${ep.registry} refused ${name} with the credentials from ${source} (HTTP ${reply.status}); check they are valid and may pull it` +
+          (parseEcrHost(ep.registry) ? ` (IAM: ${Object.values(ECR_READ_ACTIONS).join(', ')} on the repository)` : '')
         : `${ep.registry} requires credentials to pull ${name}, or it does not exist (HTTP ${reply.status}); ` +
           (this.credentials.problem(ep.registry) ?? `add credentials for ${ep.registry} in registry.credentials or a Docker config.json (registry.dockerConfig)`));
     }

@@ -1,153 +1,118 @@
-// What a canary check measures, per architecture, from Istio's standard metrics and cAdvisor's CPU
-// counter, and how a measurement is judged against absolute and amd64-relative thresholds. "No data"
-// (no traffic, missing series, Prometheus down) is its own outcome, never a pass and never a failure.
+// What an Istio canary check measures, per architecture: the request rate that says whether a side has
+// traffic enough for a verdict, then every metric template (the built-in success rate, p99 and CPU per
+// request from Istio's standard metrics and cAdvisor, and the service's business metrics), judged by
+// src/canary/metrics.ts. "No data" (no traffic, missing series, Prometheus down) is its own outcome,
+// never a pass and never a failure.
 import { PrometheusError, type Prometheus } from '../adapters/prometheus.ts';
-import type { CanaryThresholds } from './config.ts';
+import type { CanaryConfig, CanaryThresholds } from './config.ts';
+import { judge, readMetrics, resolveTemplates, type CheckLine, type Judgement, type MetricTemplate, type ServiceMetricConfig, type SideReading, type TemplateVars, type Verdict } from './metrics.ts';
+
+export type { CheckLine, Verdict };
 
 export interface Workload {
   namespace: string;
   /** The Deployment name, which Istio reports as `destination_workload`. */
   deployment: string;
+  service: string;
+  arch: 'amd64' | 'arm64';
 }
 
-export interface Measurement {
+export interface Measurement extends SideReading {
   /** Requests per second over the window; undefined = no series at all. */
   requestRate?: number;
-  /** Non-5xx share, percent. */
-  successRate?: number;
-  p99Ms?: number;
-  /** CPU milliseconds spent per request (all containers of the Deployment's pods). */
-  cpuMsPerRequest?: number;
-  /** Why one or more numbers are missing, in words that point at a fix. */
-  noData: string[];
 }
 
-export type Verdict = 'pass' | 'fail' | 'no-data';
+export type CheckResult = Judgement;
 
-export interface CheckLine {
-  metric: 'success rate' | 'p99 latency' | 'CPU per request';
-  ok: boolean;
-  text: string;
-}
-
-export interface CheckResult {
-  verdict: Verdict;
-  lines: CheckLine[];
-  /** Set when verdict is no-data. */
-  noData: string[];
-}
-
-function sel(w: Workload, extra = ''): string {
-  return `reporter="destination",destination_workload_namespace="${w.namespace}",destination_workload="${w.deployment}"${extra}`;
-}
-
-/** RE2 escape for a literal inside `=~`. */
-function literal(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\\\$&');
-}
-
-/** The PromQL the analysis runs, exposed so `status --queries` and tests can show it verbatim. */
-export const queries = {
-  requestRate: (w: Workload, win: string) => `sum(rate(istio_requests_total{${sel(w)}}[${win}]))`,
+/** The three built-in metrics, from Istio's standard metrics and cAdvisor, with the canary thresholds. */
+export const BUILTIN_QUERIES = {
   // 5xx share with `or vector(0)`: Flagger's non-5xx numerator vanishes when every response is a 5xx
   // (so a total outage read as "no data"); here only a missing denominator (no traffic) does.
-  successRate: (w: Workload, win: string) =>
-    `100 * (1 - ((sum(rate(istio_requests_total{${sel(w, ',response_code=~"5.."')}}[${win}])) or on() vector(0)) / sum(rate(istio_requests_total{${sel(w)}}[${win}]))))`,
-  p99Ms: (w: Workload, win: string) =>
-    `histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${sel(w)}}[${win}])))`,
+  'success rate':
+    '100 * (1 - ((sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="{{namespace}}",destination_workload="{{workload}}",response_code=~"5.."}[{{interval}}])) or on() vector(0)) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="{{namespace}}",destination_workload="{{workload}}"}[{{interval}}]))))',
+  'p99 latency':
+    'histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload_namespace="{{namespace}}",destination_workload="{{workload}}"}[{{interval}}])))',
   // Pods of Deployment X are X-<replicaset hash>-<suffix>; the anchored regex keeps X-arm64's pods out of X's.
-  cpuMsPerRequest: (w: Workload, win: string) =>
-    `1000 * sum(rate(container_cpu_usage_seconds_total{namespace="${w.namespace}",pod=~"${literal(w.deployment)}-[a-z0-9]+-[a-z0-9]+",container!="",container!="POD"}[${win}])) / sum(rate(istio_requests_total{${sel(w)}}[${win}]))`,
-};
+  'CPU per request':
+    '1000 * sum(rate(container_cpu_usage_seconds_total{namespace="{{namespace}}",pod=~"{{workload|regex}}-[a-z0-9]+-[a-z0-9]+",container!="",container!="POD"}[{{interval}}])) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="{{namespace}}",destination_workload="{{workload}}"}[{{interval}}]))',
+} as const;
+export type BuiltinMetric = keyof typeof BUILTIN_QUERIES;
 
-/** Measures one workload at `time`. Prometheus errors become no-data reasons, not exceptions. */
+export function builtinTemplates(t: CanaryThresholds): MetricTemplate[] {
+  return [
+    { name: 'success rate', query: BUILTIN_QUERIES['success rate'], better: 'higher', unit: '%', min: t.minSuccessRate, difference: t.maxSuccessRateDrop },
+    { name: 'p99 latency', query: BUILTIN_QUERIES['p99 latency'], better: 'lower', unit: 'ms', max: t.maxP99Ms, ratio: t.maxP99Ratio, hint: 'histogram disabled in Istio telemetry?' },
+    {
+      name: 'CPU per request',
+      query: BUILTIN_QUERIES['CPU per request'],
+      better: 'lower',
+      unit: 'ms',
+      hint: 'is cAdvisor / the kubelet scraped?',
+      ...(t.maxCpuMsPerRequest !== undefined ? { max: t.maxCpuMsPerRequest } : {}),
+      ...(t.maxCpuRatio !== null ? { ratio: t.maxCpuRatio } : {}),
+    },
+  ];
+}
+
+/** Records written before templates kept the three built-in numbers as fields: read them as values. */
+export function upgradeMeasurement(m: Measurement | undefined): Measurement | undefined {
+  if (!m || m.values) return m;
+  const legacy = m as Measurement & { successRate?: number; p99Ms?: number; cpuMsPerRequest?: number };
+  const values: Record<string, number> = {};
+  for (const [name, v] of [['success rate', legacy.successRate], ['p99 latency', legacy.p99Ms], ['CPU per request', legacy.cpuMsPerRequest]] as const) if (v !== undefined) values[name] = v;
+  return { ...m, values };
+}
+
+/** The templates a service's canary is judged by (built-ins, `canary.metrics`, the catalog entry's `metrics`). */
+export function templatesFor(config: Pick<CanaryConfig, 'thresholds' | 'metrics'>, service?: Record<string, ServiceMetricConfig>): MetricTemplate[] {
+  return resolveTemplates(builtinTemplates(config.thresholds), config.metrics, service);
+}
+
+/** The PromQL the traffic gate runs, exposed so tests can show it verbatim. */
+export const requestRateQuery = (w: Pick<Workload, 'namespace' | 'deployment'>, win: string) =>
+  `sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="${w.namespace}",destination_workload="${w.deployment}"}[${win}]))`;
+
+export function varsOf(w: Workload, window: string): TemplateVars {
+  return { namespace: w.namespace, service: w.service, workload: w.deployment, arch: w.arch, interval: window };
+}
+
 export interface MeasureOptions {
   window: string;
   minRequestRate: number;
-  /** False when no CPU threshold is set: CPU is then shown when present but its absence is no gap. */
-  needCpu: boolean;
+  templates: MetricTemplate[];
 }
 
+/** Measures one workload at `time`: the traffic gate, then every template. Prometheus errors become no-data reasons. */
 export async function measure(prom: Prometheus, w: Workload, time: Date, o: MeasureOptions): Promise<Measurement> {
   const { window, minRequestRate } = o;
-  const m: Measurement = { noData: [] };
   const name = `${w.namespace}/${w.deployment}`;
+  let rate: number | undefined;
   try {
-    const [rate, success, p99, cpu] = await Promise.all([
-      prom.value(queries.requestRate(w, window), time),
-      prom.value(queries.successRate(w, window), time),
-      prom.value(queries.p99Ms(w, window), time),
-      prom.value(queries.cpuMsPerRequest(w, window), time),
-    ]);
-    m.requestRate = rate;
-    if (rate === undefined) {
-      m.noData.push(`no istio_requests_total{reporter="destination"} series for workload ${name}: is it receiving traffic, and is the sidecar's destination reporter scraped?`);
-      return m;
-    }
-    if (rate < minRequestRate) {
-      m.noData.push(`${name} served ${rate.toFixed(3)} req/s over the last ${window}, below the ${minRequestRate} req/s needed for a verdict`);
-      return m;
-    }
-    m.successRate = success;
-    m.p99Ms = p99;
-    m.cpuMsPerRequest = cpu;
-    if (p99 === undefined) m.noData.push(`no istio_request_duration_milliseconds_bucket series for ${name} (histogram disabled in Istio telemetry?)`);
-    if (cpu === undefined && o.needCpu) m.noData.push(`no container_cpu_usage_seconds_total for pods ${w.deployment}-* in ${w.namespace} (is cAdvisor / the kubelet scraped?)`);
+    rate = await prom.value(requestRateQuery(w, window), time);
   } catch (err) {
     if (!(err instanceof PrometheusError)) throw err;
-    m.noData.push(err.message);
+    return { values: {}, noData: [err.message] };
   }
-  return m;
+  if (rate === undefined) {
+    return { values: {}, noData: [`no istio_requests_total{reporter="destination"} series for workload ${name}: is it receiving traffic, and is the sidecar's destination reporter scraped?`] };
+  }
+  if (rate < minRequestRate) {
+    return { requestRate: rate, values: {}, noData: [`${name} served ${rate.toFixed(3)} req/s over the last ${window}, below the ${minRequestRate} req/s needed for a verdict`] };
+  }
+  return { requestRate: rate, ...(await readMetrics(prom, o.templates, varsOf(w, window), time)) };
 }
-
-const pct = (v: number) => `${v.toFixed(2)}%`;
-const ms = (v: number) => `${v.toFixed(0)} ms`;
-const cpu = (v: number) => `${v.toFixed(2)} CPU ms/req`;
 
 /**
- * Judges arm64 against the thresholds. `baseline` is amd64's measurement: the current one, or the last
+ * Judges arm64 against the templates. `baseline` is amd64's measurement: the current one, or the last
  * good one when amd64 no longer gets traffic (at 100% arm64).
  */
-export function evaluate(arm64: Measurement, baseline: Measurement | undefined, t: CanaryThresholds): CheckResult {
-  const noData = [...arm64.noData];
-  const lines: CheckLine[] = [];
-  const needBaseline = (what: string) => noData.push(`no amd64 baseline for ${what}: ${baseline?.noData.join('; ') || 'amd64 has not been measured yet'}`);
-
-  if (arm64.successRate !== undefined) {
-    const v = arm64.successRate;
-    lines.push({ metric: 'success rate', ok: v >= t.minSuccessRate, text: `arm64 ${pct(v)} ${v >= t.minSuccessRate ? '≥' : '<'} ${pct(t.minSuccessRate)}` });
-    if (baseline?.successRate !== undefined) {
-      const drop = baseline.successRate - v;
-      lines.push({ metric: 'success rate', ok: drop <= t.maxSuccessRateDrop, text: `arm64 ${drop > 0 ? `${drop.toFixed(2)} points below` : 'not below'} amd64 ${pct(baseline.successRate)} (max drop ${t.maxSuccessRateDrop})` });
-    } else needBaseline('success rate');
-  }
-  if (arm64.p99Ms !== undefined) {
-    const v = arm64.p99Ms;
-    lines.push({ metric: 'p99 latency', ok: v <= t.maxP99Ms, text: `arm64 p99 ${ms(v)} ${v <= t.maxP99Ms ? '≤' : '>'} ${ms(t.maxP99Ms)}` });
-    if (baseline?.p99Ms !== undefined) {
-      const ratio = v / baseline.p99Ms;
-      lines.push({ metric: 'p99 latency', ok: ratio <= t.maxP99Ratio, text: `arm64 p99 is ${ratio.toFixed(2)}× amd64's ${ms(baseline.p99Ms)} (max ${t.maxP99Ratio}×)` });
-    } else needBaseline('p99 latency');
-  }
-  if (arm64.cpuMsPerRequest !== undefined) {
-    const v = arm64.cpuMsPerRequest;
-    if (t.maxCpuMsPerRequest !== undefined) {
-      lines.push({ metric: 'CPU per request', ok: v <= t.maxCpuMsPerRequest, text: `arm64 ${cpu(v)} ${v <= t.maxCpuMsPerRequest ? '≤' : '>'} ${cpu(t.maxCpuMsPerRequest)}` });
-    }
-    if (t.maxCpuRatio !== null) {
-      if (baseline?.cpuMsPerRequest !== undefined) {
-        const ratio = v / baseline.cpuMsPerRequest;
-        lines.push({ metric: 'CPU per request', ok: ratio <= t.maxCpuRatio, text: `arm64 uses ${ratio.toFixed(2)}× amd64's ${cpu(baseline.cpuMsPerRequest)} (max ${t.maxCpuRatio}×)` });
-      } else needBaseline('CPU per request');
-    }
-  }
-  const failed = lines.some((l) => !l.ok);
-  return { verdict: failed ? 'fail' : noData.length ? 'no-data' : 'pass', lines, noData: failed ? [] : noData };
+export function evaluate(arm64: Measurement, baseline: Measurement | undefined, templates: MetricTemplate[]): CheckResult {
+  return judge(templates, arm64, baseline);
 }
 
-/** "arm64 needs 0.62× the CPU per request" — the number that says whether the move pays. */
-export function cpuSaving(amd64: Measurement | undefined, arm64: Measurement): string | undefined {
-  if (amd64?.cpuMsPerRequest === undefined || arm64.cpuMsPerRequest === undefined || amd64.cpuMsPerRequest === 0) return undefined;
-  const ratio = arm64.cpuMsPerRequest / amd64.cpuMsPerRequest;
-  return ratio <= 1 ? `arm64 needs ${Math.round((1 - ratio) * 100)}% less CPU per request` : `arm64 needs ${Math.round((ratio - 1) * 100)}% more CPU per request`;
+/** arm64's CPU per request as a share of amd64's (0.62 = 38 % less): the number that says whether the move pays. */
+export function cpuRatio(amd64: Measurement | undefined, arm64: Measurement): number | undefined {
+  const a = amd64?.values['CPU per request'];
+  const b = arm64.values['CPU per request'];
+  return a === undefined || b === undefined || a === 0 ? undefined : b / a;
 }

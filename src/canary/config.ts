@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { prometheusAuthSchema } from '../adapters/prometheus.ts';
+import { metricLibrarySchema } from './metrics.ts';
 
 // Every default lives in the schema (`prefault` parses `{}` through it), so the example config, the
 // CLI and the bot all see the same numbers.
@@ -54,6 +56,8 @@ export const canaryConfigSchema = z
   .object({
     prometheusUrl: z.url().optional(),
     prometheusTimeoutMs: z.number().int().min(100).default(5000),
+    /** Managed Prometheus: SigV4 (AMP), a bearer token or basic auth, and extra headers (X-Scope-OrgID). */
+    prometheus: prometheusAuthSchema,
     /** Explicit arm64 weights; the last must be 100. Ignored when `stepWeight` is set. */
     steps: z.array(z.number().int().min(1).max(100)).min(1).default([5, 10, 25, 50, 100]),
     /** Flagger-style steps: stepWeight, 2×stepWeight … maxWeight, then 100. */
@@ -66,7 +70,10 @@ export const canaryConfigSchema = z
     /** Below this many requests per second on a side, its numbers are "no data", not a verdict. */
     minRequestRate: z.number().min(0).default(0.1),
     gates: gatesSchema.prefault({}),
+    /** Thresholds of the built-in metrics (success rate, p99 latency, CPU per request). */
     thresholds: thresholdsSchema.prefault({}),
+    /** Metric templates by name: PromQL with {{variables}}, thresholds, direction (src/canary/metrics.ts). */
+    metrics: metricLibrarySchema,
     istio: istioSchema.prefault({}),
     /** A controller instance's hold on a canary lapses after this long without a tick (crash recovery). */
     lockTtlSeconds: z.number().int().min(5).default(120),

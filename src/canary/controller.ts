@@ -15,7 +15,8 @@ import type { Logger } from '../logger.ts';
 import { canariesByPhase } from '../ops/metrics.ts';
 import type { ImageInspector } from '../readiness/image-types.ts';
 import { asActor, type Actor } from '../auth/actor.ts';
-import { evaluate, measure, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
+import { evaluate, measure, templatesFor, upgradeMeasurement, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
+import { countFailure, validateTemplates, type InvalidQuery, type MetricTemplate } from './metrics.ts';
 import type { CanaryConfig } from './config.ts';
 import type { CanaryEvent, CanaryRefusal, Outcome } from './events.ts';
 import { buildPlan, type CanaryPlan, type PlanOverrides } from './plan.ts';
@@ -51,7 +52,10 @@ export interface CanaryRecord {
   weight: number;
   /** Index in plan.steps of the current weight; -1 before the first step. */
   stepIndex: number;
+  /** Failed checks counted toward plan.failedChecksBeforeRollback. */
   failedChecks: number;
+  /** Failed checks of metrics with their own `failedChecks` limit, by metric. */
+  metricFailures?: Record<string, number>;
   nextCheckAt?: string;
   /** Written before a patch and cleared once it is verified, so a restart can tell whether it landed. */
   pending?: { weight: number; stepIndex: number; phase: Phase; at: string };
@@ -113,6 +117,7 @@ export class PreconditionsError extends CanaryError {
 function refusalFacts(r: CanaryRefusal): string {
   if (r.code === 'preconditions') return ` (${r.failed.join(', ')})`;
   if (r.code === 'locked') return ` (${r.owner} until ${r.until})`;
+  if (r.code === 'metrics-invalid') return ` (${r.invalid.map((q) => q.where).join(', ')})`;
   return 'detail' in r ? ` (${r.detail})` : '';
 }
 
@@ -215,6 +220,28 @@ export class CanaryController {
     return this.readPreconditions(target, 'preconditions');
   }
 
+  /**
+   * Asks Prometheus to parse every metric query the catalog's services would be judged by (and the
+   * `canary.metrics` templates no service uses yet), so a bad query is refused at start-up or reload,
+   * not found at the first check. `catalog` is the one about to go live.
+   */
+  async validateMetrics(catalog: Catalog = this.o.catalog): Promise<{ invalid: InvalidQuery[]; unreachable?: string }> {
+    const byQuery = new Map<string, string>();
+    const add = (where: string, query: string) => byQuery.has(query) || byQuery.set(query, where);
+    for (const [name, m] of Object.entries(this.o.config.metrics)) add(`canary.metrics."${name}"`, m.query);
+    for (const t of templatesFor(this.o.config)) add(`the built-in metric "${t.name}"`, t.query);
+    for (const name of catalog.names()) {
+      let metrics: MetricTemplate[];
+      try {
+        metrics = templatesFor(this.o.config, catalog.resolve(name).metrics);
+      } catch {
+        continue; // an incomplete entry is refused where it is used
+      }
+      for (const t of metrics) add(`catalog.services.${name}.metrics."${t.name}"`, t.query);
+    }
+    return validateTemplates(this.o.prometheus, [...byQuery].map(([query, where]) => ({ where, query })), this.o.config.analysisWindow);
+  }
+
   /** The preconditions, or a CanaryError that names the cluster when it cannot be read (nothing was changed yet). */
   private async readPreconditions(target: CanaryTarget, verb: 'start' | 'preconditions'): Promise<PreconditionReport> {
     try {
@@ -237,6 +264,8 @@ export class CanaryController {
         throw new CanaryError(service, refusal);
       }
       const target = targetFor(entry, this.o.config);
+      const { invalid } = await validateTemplates(this.o.prometheus, (target.metrics ?? []).map((m) => ({ where: m.name, query: m.query })), this.o.config.analysisWindow);
+      if (invalid.length) throw new CanaryError(service, { code: 'metrics-invalid', invalid });
       const report = await this.readPreconditions(target, 'start');
       if (!report.ok || !report.split) throw new PreconditionsError(service, report);
       const now = this.now();
@@ -404,26 +433,30 @@ export class CanaryController {
     const t = r.target;
     const c = this.o.config;
     const now = this.now();
-    const opts = { window: c.analysisWindow, minRequestRate: c.minRequestRate, needCpu: c.thresholds.maxCpuRatio !== null || c.thresholds.maxCpuMsPerRequest !== undefined };
+    const templates = t.metrics ?? templatesFor(c);
+    const opts = { window: c.analysisWindow, minRequestRate: c.minRequestRate, templates };
     const [amd, arm] = await Promise.all([
-      measure(this.o.prometheus, { namespace: t.namespace, deployment: t.deployments.amd64 }, now, opts),
-      measure(this.o.prometheus, { namespace: t.namespace, deployment: t.deployments.arm64 }, now, opts),
+      measure(this.o.prometheus, { namespace: t.namespace, deployment: t.deployments.amd64, service: t.service, arch: 'amd64' }, now, opts),
+      measure(this.o.prometheus, { namespace: t.namespace, deployment: t.deployments.arm64, service: t.service, arch: 'arm64' }, now, opts),
     ]);
     if (amd.noData.length === 0) r.baseline = amd;
-    const storedBaseline = amd.noData.length > 0 && r.baseline !== undefined;
-    const result = evaluate(arm, amd.noData.length ? r.baseline : amd, c.thresholds);
+    const baseline = upgradeMeasurement(r.baseline);
+    const storedBaseline = amd.noData.length > 0 && baseline !== undefined;
+    const result = evaluate(arm, amd.noData.length ? baseline : amd, templates);
     r.checks.push({ at: now.toISOString(), weight: r.weight, verdict: result.verdict, amd64: amd, arm64: arm, storedBaseline, lines: result.lines, noData: result.noData });
     if (r.checks.length > MAX_CHECKS) r.checks.splice(0, r.checks.length - MAX_CHECKS);
     r.nextCheckAt = this.after(r.plan.intervalSeconds);
     const wasWaiting = r.phase === 'paused' ? r.pause! : undefined;
 
     if (result.verdict === 'fail') {
-      r.failedChecks++;
       if (wasWaiting) this.unpause(r);
       const failed = result.lines.filter((l) => !l.ok);
-      ev.push({ kind: 'check-failed', weight: r.weight, failedChecks: r.failedChecks, limit: r.plan.failedChecksBeforeRollback, failed });
-      if (r.failedChecks >= r.plan.failedChecksBeforeRollback) {
-        await this.rollbackNow(r, { result: 'rolled-back', cause: 'failed-checks', failedChecks: r.failedChecks, failed }, ev);
+      const count = countFailure(templates, failed, { shared: r.failedChecks, perMetric: r.metricFailures ?? {} }, r.plan.failedChecksBeforeRollback);
+      r.failedChecks = count.shared;
+      if (Object.keys(count.perMetric).length) r.metricFailures = count.perMetric;
+      ev.push({ kind: 'check-failed', weight: r.weight, failedChecks: count.worst.failedChecks, limit: count.worst.limit, failed });
+      if (count.rollback) {
+        await this.rollbackNow(r, { result: 'rolled-back', cause: 'failed-checks', failedChecks: count.worst.failedChecks, failed }, ev);
       }
       return;
     }

@@ -3,8 +3,16 @@
 // canary started from the terminal reads right in Slack and the other way round.
 import type { Actor } from '../auth/actor.ts';
 import type { CheckLine } from './analysis.ts';
+import type { InvalidQuery } from './metrics.ts';
 import type { CanaryPlan } from './plan.ts';
 import type { PreconditionCheck } from './preconditions.ts';
+
+/** A check line as written before lines were facts: its sentence, kept as it was. */
+export interface RecordedLine {
+  metric: string;
+  ok: boolean;
+  text: string;
+}
 
 /** Why a canary ended (or is rolling back). */
 export type Outcome =
@@ -12,7 +20,7 @@ export type Outcome =
   /** Every check passed up to 100 % arm64. */
   | { result: 'promoted'; cause: 'checks-passed' }
   | { result: 'rolled-back'; by: Actor }
-  | { result: 'rolled-back'; cause: 'failed-checks'; failedChecks: number; failed: CheckLine[] }
+  | { result: 'rolled-back'; cause: 'failed-checks'; failedChecks: number; failed: Array<CheckLine | RecordedLine> }
   | { result: 'rolled-back'; cause: 'arm64-unready'; deployment: string; weight: number }
   /** Records written before outcomes were values: their sentence, kept as it was. */
   | { result: 'promoted' | 'rolled-back'; recorded: string };
@@ -33,7 +41,7 @@ export type CanaryEvent =
   | { kind: 'moved'; step: number; steps: number; from: number; to: number; nextCheckSeconds: number }
   /** The weights stayed at `from`; `retry` says whether archshift retries on its own or waits for a resume. */
   | { kind: 'move-refused'; from: number; to: number; detail: string; retry: 'auto' | 'resume' }
-  | { kind: 'check-failed'; weight: number; failedChecks: number; limit: number; failed: CheckLine[] }
+  | { kind: 'check-failed'; weight: number; failedChecks: number; limit: number; failed: Array<CheckLine | RecordedLine> }
   | { kind: 'holding'; reason: 'no-data'; weight: number; missing: string[]; intervalSeconds: number }
   | { kind: 'holding'; reason: 'not-ready'; weight: number; deployment: string; ready: number; desired: number }
   /** A hold ended on its own: data is back, or the arm64 Deployment is ready. */
@@ -66,6 +74,8 @@ export type CanaryRefusal =
   | { code: 'not-promoted'; detail: string }
   /** The preconditions that are not met (PreconditionsError carries the whole report). */
   | { code: 'preconditions'; failed: PreconditionCheck[] }
+  /** Prometheus cannot parse these metric queries (`where` is the metric's name): refused before anything moves. */
+  | { code: 'metrics-invalid'; invalid: InvalidQuery[] }
   /** Another replica is moving this canary right now. */
   | { code: 'busy' }
   /** Another replica owns the canary's lock until `until`. */

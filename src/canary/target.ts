@@ -1,7 +1,9 @@
 // Where a canary lives: its Deployments, VirtualService, DestinationRule and subsets, resolved once
 // from the catalog entry and the canary config.
 import type { Service } from '../config/catalog.ts';
+import { templatesFor } from './analysis.ts';
 import type { CanaryConfig } from './config.ts';
+import type { MetricTemplate } from './metrics.ts';
 
 /** Where a canary lives in the cluster, resolved once from the catalog and config. */
 export interface CanaryTarget {
@@ -15,6 +17,8 @@ export interface CanaryTarget {
   httpRoute?: string;
   archLabel: string;
   subsets: { amd64: string; arm64: string };
+  /** The metric templates it is judged by, fixed at start (absent in records written before templates). */
+  metrics?: MetricTemplate[];
 }
 
 export function targetFor(service: Service, config: CanaryConfig): CanaryTarget {
@@ -29,5 +33,6 @@ export function targetFor(service: Service, config: CanaryConfig): CanaryTarget 
     httpRoute: config.istio.httpRoute,
     archLabel: config.istio.archLabel,
     subsets: { ...config.istio.subsets },
+    metrics: templatesFor(config, service.metrics),
   };
 }

@@ -1,24 +1,17 @@
 // Construction of the canary controller from the adapters, and the scheduler that drives it. Called by
 // the composition roots (src/app.ts for the bot and the terminal); nothing else builds it.
-import type { Kubernetes } from '../adapters/kubernetes.ts';
 import { Prometheus } from '../adapters/prometheus.ts';
 import type { Store } from '../adapters/store.ts';
-import type { Clock } from '../clock.ts';
 import type { Catalog } from '../config/catalog.ts';
-import type { Config } from '../config/schema.ts';
+import { ConfigError } from '../config/load.ts';
 import type { Logger } from '../logger.ts';
-import type { ImageInspector } from '../readiness/image-types.ts';
+import type { CheckNeeds } from '../readiness/check.ts';
 import { CanaryController, type CanaryNotifier } from './controller.ts';
 
-/** What the controller is built from; `catalog` is read on each use (a reload swaps it). */
-export interface CanaryNeeds {
-  readonly config: Config;
-  readonly catalog: Catalog;
+/** What the controller is built from: the check's cluster and registry, the store and the log; `catalog` is read on each use (a reload swaps it). */
+export interface CanaryNeeds extends Pick<CheckNeeds, 'config' | 'catalog' | 'clock' | 'kube' | 'registry'> {
   readonly store: Store;
   readonly logger: Logger;
-  readonly clock: Clock;
-  readonly kube?: Kubernetes;
-  readonly registry?: ImageInspector;
 }
 
 export interface CanaryWiring {
@@ -44,7 +37,7 @@ export function buildCanaryController(deps: CanaryNeeds, w: CanaryWiring = {}): 
     },
     store: deps.store,
     cluster: (name) => kube.cluster(name),
-    prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs),
+    prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs, c.prometheus),
     images: deps.registry,
     clock: deps.clock,
     notifier: w.notifier,
@@ -55,6 +48,19 @@ export function buildCanaryController(deps: CanaryNeeds, w: CanaryWiring = {}): 
     leaseHolder: w.leaseHolder,
     sharedStore: deps.store.driver === 'postgres',
   });
+}
+
+/**
+ * Start-up and reload: refuses (ConfigError) any metric query Prometheus cannot parse, naming the
+ * template and Prometheus's error. An unreachable Prometheus is logged, not fatal: each canary start
+ * asks again before anything moves.
+ */
+export async function refuseBadMetricQueries(controller: Pick<CanaryController, 'validateMetrics'>, catalog: Catalog, logger: Pick<Logger, 'warn'>): Promise<void> {
+  const { invalid, unreachable } = await controller.validateMetrics(catalog);
+  if (invalid.length) {
+    throw new ConfigError(`canary metric queries that Prometheus cannot parse: ${invalid.map((q) => `${q.where}: Prometheus cannot parse the query ${JSON.stringify(q.query)}: ${q.error}`).join('; ')}`);
+  }
+  if (unreachable) logger.warn({ err: unreachable }, 'could not have Prometheus parse the canary metric queries; each canary start checks its own');
 }
 
 /** Not configured: what to set, for the commands to say. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serviceMetricsSchema } from '../canary/metrics.ts';
 
 // Every string may use `{service}`, replaced by the service's name.
 export const serviceEntrySchema = z
@@ -27,6 +28,8 @@ export const serviceEntrySchema = z
     channel: z.string().min(1).optional(),
     /** Services moved through a canary get the `<name>-arm64` Deployment and subsets in their PR. */
     canary: z.boolean().default(false),
+    /** The canary's metric templates for this service: new ones, changes to `canary.metrics` or the built-ins, `false` to leave one out. */
+    metrics: serviceMetricsSchema.optional(),
     /** The PR check (`archshift/arm64`): `enforce` fails a PR that breaks arm64 for a moved service, `warn` only says so, `off` skips it. */
     guard: z.enum(['enforce', 'warn', 'off']).optional(),
     /** Base-image PRs may cross a runtime's or OS's major version (openjdk 8 -> 11): off, it is a migration. */

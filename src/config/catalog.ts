@@ -41,7 +41,8 @@ function fill<T>(value: T, service: string): T {
   if (typeof value === 'string') return value.replaceAll('{service}', service) as T;
   if (Array.isArray(value)) return value.map((v) => fill(v, service)) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v, service)])) as T;
+    // Metric queries have their own {{variables}}, which `{service}` would mangle.
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'metrics' ? v : fill(v, service)])) as T;
   }
   return value;
 }

@@ -13,6 +13,8 @@ import { discoverServices, type DiscoverNeeds } from './discover.ts';
 import type { Live, Settings } from './live.ts';
 import { signalActor } from '../auth/actor.ts';
 import { ConfigError, loadConfig } from './load.ts';
+import { refuseBadMetricQueries } from '../canary/wire.ts';
+import type { CanaryController } from '../canary/controller.ts';
 import type { Config } from './schema.ts';
 
 export interface ReloadResult {
@@ -86,6 +88,8 @@ export function planReload(current: Config, next: Config): { config: Config; app
 /** What a reload uses: the holder it swaps settings in, and what discovery and the audit need. */
 export interface ReloadNeeds extends AuditDeps, Pick<DiscoverNeeds, 'kube'> {
   readonly settings?: Live<Settings>;
+  /** Asked to have Prometheus parse the new catalog's metric queries before it goes live. */
+  readonly canary?: Pick<CanaryController, 'validateMetrics'>;
   readonly configFile?: string;
 }
 
@@ -121,6 +125,13 @@ async function reloadNow(deps: ReloadNeeds, settings: Live<Settings>, file: stri
     catalog = new Catalog(config.catalog);
     // Filled before it goes live, so commands keep the complete old catalog until the new one is complete.
     warning = await discoverServices({ config, catalog, kube: deps.kube });
+    if (deps.canary) {
+      try {
+        await refuseBadMetricQueries(deps.canary, catalog, deps.logger);
+      } catch (err) {
+        throw new ConfigError(`Nothing was reloaded: ${(err as Error).message}`);
+      }
+    }
   }
   settings.set({ config, catalog, auth: applied.includes('auth') ? running.auth.withConfig(config.auth) : running.auth });
   deps.logger.info({ file, applied, needsRestart, ...(warning ? { warning } : {}) }, 'config reloaded');

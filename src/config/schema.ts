@@ -5,6 +5,7 @@ import { catalogSchema } from './catalog-schema.ts';
 import { knowledgeConfigSchema } from '../readiness/knowledge/config.ts';
 import { readinessConfigSchema } from '../readiness/config.ts';
 import { canaryConfigSchema } from '../canary/config.ts';
+import { templatesFor } from '../canary/analysis.ts';
 import { digestConfigSchema } from '../digest/config.ts';
 import { authConfigSchema } from '../auth/config.ts';
 import { serverConfigSchema } from '../ops/config.ts';
@@ -65,8 +66,23 @@ export const registryConfigSchema = z
   .object({
     /** Registries spoken to over plain HTTP (loopback always is, as Docker does). */
     insecure: z.array(z.string().regex(hostPattern, 'host or host:port')).default([]),
-    /** A Docker config.json whose `auths` give credentials per registry host. */
+    /**
+     * A Docker config.json (`auths`, `credHelpers`, `credsStore`); unset: $DOCKER_CONFIG/config.json,
+     * else ~/.docker/config.json when it exists.
+     */
     dockerConfig: z.string().optional(),
+    /** Longest wait for a `docker-credential-<helper> get`. */
+    credentialHelperTimeoutMs: z.number().int().min(100).default(10_000),
+    /** Amazon ECR hosts get a pull token from GetAuthorizationToken (AWS SDK default credential chain). */
+    ecr: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Endpoint override for the ECR API (a VPC endpoint); unset for AWS itself. */
+        endpoint: z.url().optional(),
+        maxAttempts: z.number().int().min(1).max(10).default(3),
+      })
+      .strict()
+      .default({ enabled: true, maxAttempts: 3 }),
     /** Credentials per registry host; the password is read from the named environment variable. */
     credentials: z
       .record(z.string(), z.object({ username: z.string().min(1), passwordEnv: z.string().min(1) }).strict())
@@ -86,7 +102,7 @@ export const registryConfigSchema = z
     mirrors: z.record(z.string().regex(hostPattern, 'host or host:port'), z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i, 'host[:port][/path]')).min(1)).default({}),
   })
   .strict()
-  .default({ insecure: [], credentials: {}, tagTtlSeconds: 3600, concurrency: 16, timeoutMs: 10000, blobTimeoutMs: 600_000, retries: 3, mirrors: {} });
+  .default({ insecure: [], credentialHelperTimeoutMs: 10_000, ecr: { enabled: true, maxAttempts: 3 }, credentials: {}, tagTtlSeconds: 3600, concurrency: 16, timeoutMs: 10000, blobTimeoutMs: 600_000, retries: 3, mirrors: {} });
 
 export const configSchema = z
   .object({
@@ -107,6 +123,24 @@ export const configSchema = z
     /** AWS node groups for `nodes` (optional). */
     aws: awsConfigSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Each service's metric entries resolve against canary.metrics and the built-ins (a query, a direction).
+    const defaults = c.catalog.defaults.metrics ?? {};
+    for (const [name, entry] of [['defaults', {}], ...Object.entries(c.catalog.services)] as const) {
+      const own = entry.metrics ?? {};
+      const merged = Object.fromEntries(
+        [...new Set([...Object.keys(defaults), ...Object.keys(own)])].map((k) => {
+          const [d, o] = [defaults[k], own[k]];
+          return [k, o === undefined ? d : o === false || d === undefined || d === false ? o : { ...d, ...o }];
+        }),
+      );
+      try {
+        templatesFor(c.canary, merged);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: name === 'defaults' ? ['catalog', 'defaults', 'metrics'] : ['catalog', 'services', name, 'metrics'], message: (err as Error).message });
+      }
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;

@@ -18,6 +18,8 @@ export interface FleetNeeds extends CheckNeeds {
 export interface FleetFilter {
   team?: string;
   cluster?: string;
+  /** Only these catalog services (the digest's ready ones). */
+  services?: readonly string[];
 }
 
 export interface FleetEntry {
@@ -94,7 +96,8 @@ export async function selectServices(deps: Pick<FleetNeeds, 'config' | 'catalog'
   await discoverServices(deps);
   const defaultCluster = deps.kube?.clusters.keys().next().value;
   return deps.catalog.list().map((s) => ('error' in s ? s : { ...s, cluster: s.cluster ?? defaultCluster })).filter((s) =>
-    'error' in s ? !filter.team && !filter.cluster : (!filter.team || s.team === filter.team) && (!filter.cluster || s.cluster === filter.cluster),
+    (!filter.services || filter.services.includes(s.name)) &&
+    ('error' in s ? !filter.team && !filter.cluster : (!filter.team || s.team === filter.team) && (!filter.cluster || s.cluster === filter.cluster)),
   );
 }
 

@@ -104,56 +104,110 @@ interface Use extends ImageUse {
   workload?: Workload;
 }
 
+/** A check in three steps: gather the evidence (all reads at once), judge it, summarise it as a Report. */
 export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promise<Report> {
   const settings = opts.settings ?? defaultCheckSettings;
-  const findings: Finding[] = [];
-  const uses: Use[] = [];
+  const evidence = await gatherEvidence(plan);
+  const findings = await judge(plan, evidence, opts.inspector, settings);
+  return buildReport(plan.service, findings, opts.now);
+}
 
-  const read = async (source: FileSource, path: string): Promise<string | undefined | SourceError> => {
-    try {
-      return await source.read(path);
-    } catch (err) {
-      return err instanceof SourceError ? err : new SourceError(`cannot read ${path} from ${source.label}: ${(err as Error).message}`);
-    }
-  };
-  const unreadable = (path: string, err: SourceError): Finding => ({
+/** A file's text, undefined when it does not exist, or why it could not be read. */
+type Read = string | undefined | SourceError;
+
+/** Everything read for one check, before any judgement. */
+interface Evidence {
+  dockerfiles: Read[];
+  pipeline?: Read;
+  /** Manifest files, then Helm values files, in plan order. */
+  manifests: Array<{ file: string; kind: 'manifest' | 'helm'; text: Read }>;
+  live?: LiveWorkload | Error;
+  scanned?: Finding[] | Error;
+  ci: Read[];
+  knowledge: KnowledgeBase;
+}
+
+/** What judging builds up: the findings so far and every place an image is used. */
+interface Judged {
+  findings: Finding[];
+  uses: Use[];
+}
+
+async function read(source: FileSource, path: string): Promise<Read> {
+  try {
+    return await source.read(path);
+  } catch (err) {
+    return err instanceof SourceError ? err : new SourceError(`cannot read ${path} from ${source.label}: ${(err as Error).message}`);
+  }
+}
+
+function unreadable(path: string, err: SourceError): Finding {
+  return {
     id: 'source.unreadable',
     severity: 'unknown',
     ecosystem: 'file',
     title: `${path} could not be read: ${err.message}`,
     evidence: { file: path },
     fix: 'Make the file readable to archshift (GitHub credentials and repository access), then check again.',
-  });
+  };
+}
 
-  const [dockerTexts, pipelineText, manifestTexts, helmTexts, live, scanned, ciTexts] = await Promise.all([
+/** Reads every file, the live workload and the dependency scan at once; nothing here throws. */
+async function gatherEvidence(plan: CheckPlan): Promise<Evidence> {
+  const manifestFiles = [...(plan.manifests?.files ?? []).map((file) => ({ file, kind: 'manifest' as const })), ...(plan.manifests?.helmValues ?? []).map((file) => ({ file, kind: 'helm' as const }))];
+  const [dockerfiles, pipeline, manifestTexts, live, scanned, ci] = await Promise.all([
     Promise.all(plan.dockerfiles.map((p) => read(plan.code, p))),
     plan.pipeline ? read(plan.pipeline.source, plan.pipeline.file) : undefined,
-    Promise.all((plan.manifests?.files ?? []).map((p) => read(plan.manifests!.source, p))),
-    Promise.all((plan.manifests?.helmValues ?? []).map((p) => read(plan.manifests!.source, p))),
+    Promise.all(manifestFiles.map((m) => read(plan.manifests!.source, m.file))),
     plan.live ? plan.live().then((l): LiveWorkload | Error => l, (err: Error) => err) : undefined,
     plan.scan ? plan.scan().then((f): Finding[] | Error => f, (err: Error) => err) : undefined,
     Promise.all((plan.ci?.files ?? []).map((p) => read(plan.ci!.source, p))),
   ]);
+  // Dockerfiles' base images may be system components (`FROM flink:1.13`); a bad knowledge file falls back to the built-in one.
+  const knowledge = await (plan.knowledge ?? Promise.resolve(builtinKnowledge())).catch(() => builtinKnowledge());
+  return { dockerfiles, pipeline, manifests: manifestFiles.map((m, i) => ({ ...m, text: manifestTexts[i] })), live, scanned, ci, knowledge };
+}
 
-  // CI files that build the image.
+/** Every finding, in the order a reader follows the service: build, pipeline, pods, images, native code. */
+async function judge(plan: CheckPlan, ev: Evidence, inspector: ImageInspector | undefined, settings: CheckSettings): Promise<Finding[]> {
+  const j: Judged = { findings: [], uses: [] };
+  const ciBuilds = judgeCiFiles(plan, ev, j);
+  const finalImages = judgeDockerfiles(plan, ev, j);
+  judgePipeline(plan, ev, ciBuilds, settings, j);
+  const live = ev.live instanceof Error ? undefined : ev.live;
+  const taint = live?.arm64Taint || plan.arm64Taint || DEFAULT_ARM64_TAINT;
+  const workloads = judgeManifests(plan, ev, taint, j);
+  judgeLive(plan, ev, workloads, taint, j);
+  judgeServiceImage(plan, j);
+  await judgeImages(plan, workloads, taint, live, inspector, settings, j);
+  judgeNativeScan(ev, finalImages, j);
+  return j.findings;
+}
+
+/** CI files that build the image; returns whether one does (it then answers whether arm64 is built). */
+function judgeCiFiles(plan: CheckPlan, ev: Evidence, j: Judged): boolean {
   let ciBuilds = false;
   plan.ci?.files.forEach((path, i) => {
-    const text = ciTexts[i];
-    if (text instanceof SourceError) return void findings.push(unreadable(path, text));
+    const text = ev.ci[i];
+    if (text instanceof SourceError) return void j.findings.push(unreadable(path, text));
     if (text === undefined) return;
     const analysis = analyseCiFile(path, text);
     ciBuilds ||= analysis.builds;
-    findings.push(...analysis.findings);
+    j.findings.push(...analysis.findings);
   });
+  return ciBuilds;
+}
 
-  // Dockerfiles; their base images may be system components (`FROM flink:1.13`).
-  const kb = await (plan.knowledge ?? Promise.resolve(builtinKnowledge())).catch(() => builtinKnowledge());
-  const finalImages: { base?: string; libc?: 'musl' | 'glibc' }[] = [];
+type FinalImage = { base?: string; libc?: 'musl' | 'glibc' };
+
+/** Dockerfiles: their findings, system components among base images, and every image they use. Returns the final stages' images. */
+function judgeDockerfiles(plan: CheckPlan, ev: Evidence, j: Judged): FinalImage[] {
+  const finalImages: FinalImage[] = [];
   plan.dockerfiles.forEach((path, i) => {
-    const text = dockerTexts[i];
-    if (text instanceof SourceError) return void findings.push(unreadable(path, text));
+    const text = ev.dockerfiles[i];
+    if (text instanceof SourceError) return void j.findings.push(unreadable(path, text));
     if (text === undefined) {
-      return void findings.push({
+      return void j.findings.push({
         id: 'dockerfile.missing',
         severity: 'unknown',
         ecosystem: 'dockerfile',
@@ -163,12 +217,12 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
       });
     }
     const analysis = analyseDockerfile(path, text);
-    findings.push(...analysis.findings);
+    j.findings.push(...analysis.findings);
     finalImages.push({ base: analysis.finalBase, libc: analysis.finalLibc });
     const bases = analysis.images.filter((image) => image.via === 'FROM' && image.role !== 'unused');
-    findings.push(...analyseSystemImages(bases.map((image) => ({ image: image.reference, evidence: { file: image.file, line: image.line } })), kb, plan.mirrors));
+    j.findings.push(...analyseSystemImages(bases.map((image) => ({ image: image.reference, evidence: { file: image.file, line: image.line } })), ev.knowledge, plan.mirrors));
     for (const image of analysis.images) {
-      uses.push({
+      j.uses.push({
         reference: image.reference,
         label: image.via === 'FROM' ? `Base image of stage ${image.stage}` : `Image copied from (${image.via}) in stage ${image.stage}`,
         role: image.role,
@@ -178,7 +232,7 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     }
   });
   if (!plan.dockerfiles.length) {
-    findings.push({
+    j.findings.push({
       id: 'dockerfile.missing',
       severity: 'unknown',
       ecosystem: 'dockerfile',
@@ -187,33 +241,37 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
       fix: 'Give the Dockerfile path (catalog `dockerfiles`), or run the check in the directory that holds it.',
     });
   }
+  return finalImages;
+}
 
-  // Pipeline.
-  if (plan.pipeline) {
-    const { file, required } = plan.pipeline;
-    if (pipelineText instanceof SourceError) findings.push(unreadable(file, pipelineText));
-    else if (pipelineText === undefined && !required) {
-      // A CI file that builds the image already answered whether arm64 is built.
-      if (!ciBuilds) findings.push({
-        id: 'pipeline.not-checked',
-        severity: 'warning',
-        ecosystem: 'pipeline',
-        title: `No pipeline file (${file}) in this checkout: whether releases build an arm64 image was not checked`,
-        evidence: {},
-        fix: `Check the service with \`archshift check <service>\` to read its pipeline, or add ${file}.`,
-      });
-    } else findings.push(...analysePipeline(file, pipelineText, settings.pipeline));
-  }
+function judgePipeline(plan: CheckPlan, ev: Evidence, ciBuilds: boolean, settings: CheckSettings, j: Judged): void {
+  if (!plan.pipeline) return;
+  const { file, required } = plan.pipeline;
+  const text = ev.pipeline;
+  if (text instanceof SourceError) j.findings.push(unreadable(file, text));
+  else if (text === undefined && !required) {
+    // A CI file that builds the image already answered whether arm64 is built.
+    if (!ciBuilds) j.findings.push({
+      id: 'pipeline.not-checked',
+      severity: 'warning',
+      ecosystem: 'pipeline',
+      title: `No pipeline file (${file}) in this checkout: whether releases build an arm64 image was not checked`,
+      evidence: {},
+      fix: `Check the service with \`archshift check <service>\` to read its pipeline, or add ${file}.`,
+    });
+  } else j.findings.push(...analysePipeline(file, text, settings.pipeline));
+}
 
-  // Manifests and Helm values.
+/** Manifests and Helm values: their workloads, where those may schedule, and their containers' images. */
+function judgeManifests(plan: CheckPlan, ev: Evidence, taint: Taint, j: Judged): Workload[] {
   const workloads: Workload[] = [];
-  const manifestFiles = [...(plan.manifests?.files ?? []).map((f) => [f, 'manifest'] as const), ...(plan.manifests?.helmValues ?? []).map((f) => [f, 'helm'] as const)];
-  const manifestContents = [...manifestTexts, ...helmTexts];
-  manifestFiles.forEach(([file, kind], i) => {
-    const text = manifestContents[i];
-    if (text instanceof SourceError) return void findings.push(unreadable(file, text));
+  for (const { file, kind, text } of ev.manifests) {
+    if (text instanceof SourceError) {
+      j.findings.push(unreadable(file, text));
+      continue;
+    }
     if (text === undefined) {
-      return void findings.push({
+      j.findings.push({
         id: 'kubernetes.manifest-missing',
         severity: plan.manifests!.required ? 'unknown' : 'warning',
         ecosystem: 'kubernetes',
@@ -221,20 +279,24 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
         evidence: { file },
         fix: 'Point the catalog entry\'s `manifests.files` (or `manifests.helmValues`) at the service\'s manifests.',
       });
+      continue;
     }
     const analysis = kind === 'helm' ? workloadsFromHelmValues(file, text, plan.service) : workloadsFromManifest(file, text);
-    findings.push(...analysis.findings);
+    j.findings.push(...analysis.findings);
     workloads.push(...analysis.workloads);
-  });
-  const taint = (live && !(live instanceof Error) && live.arm64Taint) || plan.arm64Taint || DEFAULT_ARM64_TAINT;
-  for (const w of workloads) {
-    findings.push(...schedulingFindings(w, taint));
-    for (const c of w.containers) uses.push(containerUse(c, w, plan.serviceRepository));
   }
+  for (const w of workloads) {
+    j.findings.push(...schedulingFindings(w, taint));
+    for (const c of w.containers) j.uses.push(containerUse(c, w, plan.serviceRepository));
+  }
+  return workloads;
+}
 
-  // The running workload.
+/** The running workload (added to `workloads`), and a required manifest set that holds no pod spec. */
+function judgeLive(plan: CheckPlan, ev: Evidence, workloads: Workload[], taint: Taint, j: Judged): void {
+  const { live } = ev;
   if (live instanceof Error) {
-    findings.push({
+    j.findings.push({
       id: live instanceof LiveUnavailable ? 'kubernetes.workload-missing' : 'kubernetes.unreachable',
       severity: 'unknown',
       ecosystem: 'kubernetes',
@@ -244,55 +306,57 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
     });
   } else if (live) {
     const w = workloadFromLive(live);
-    findings.push(placementFinding(live));
-    if (!workloads.length) findings.push(...schedulingFindings(w, taint));
-    const seen = new Set(uses.map((u) => normalized(u.reference)));
-    for (const c of w.containers) if (!seen.has(normalized(c.image))) uses.push(containerUse(c, w, plan.serviceRepository));
+    j.findings.push(placementFinding(live));
+    if (!workloads.length) j.findings.push(...schedulingFindings(w, taint));
+    const seen = new Set(j.uses.map((u) => normalized(u.reference)));
+    for (const c of w.containers) if (!seen.has(normalized(c.image))) j.uses.push(containerUse(c, w, plan.serviceRepository));
     workloads.push(w);
   } else if (plan.liveSkipped) {
-    findings.push({ id: 'kubernetes.live-not-checked', severity: 'warning', ecosystem: 'kubernetes', title: plan.liveSkipped, evidence: {} });
+    j.findings.push({ id: 'kubernetes.live-not-checked', severity: 'warning', ecosystem: 'kubernetes', title: plan.liveSkipped, evidence: {} });
   }
-  if (plan.manifests?.required && !workloads.length && !manifestFiles.some((_, i) => manifestContents[i] === undefined || manifestContents[i] instanceof SourceError)) {
-    findings.push({
+  const allRead = ev.manifests.every((m) => m.text !== undefined && !(m.text instanceof SourceError));
+  if (plan.manifests?.required && !workloads.length && allRead) {
+    j.findings.push({
       id: 'kubernetes.no-workload',
       severity: 'unknown',
       ecosystem: 'kubernetes',
-      title: `No pod spec (Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod) was found in ${manifestFiles.map(([f]) => f).join(', ')}`,
-      evidence: { file: manifestFiles[0]?.[0] },
+      title: `No pod spec (Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod) was found in ${ev.manifests.map((m) => m.file).join(', ')}`,
+      evidence: { file: ev.manifests[0]?.file },
     });
   }
+}
 
-  // The service's own image when no container named it.
-  if (plan.serviceRepository || plan.serviceReference) {
-    const named = plan.serviceReference && uses.some((u) => u.role === 'service' && normalized(u.reference) === normalized(plan.serviceReference!));
-    if (!named && (plan.serviceReferenceMode === 'always' || !uses.some((u) => u.role === 'service'))) {
-      if (plan.serviceReference) {
-        uses.push({ reference: plan.serviceReference, label: 'Service image', role: 'service', evidence: { image: plan.serviceReference } });
-      } else {
-        findings.push({
-          id: 'image.service-unchecked',
-          severity: 'unknown',
-          ecosystem: 'image',
-          title: `No tag of the service image ${plan.serviceRepository} is known (not in the manifests, the cluster or the catalog), so whether it publishes linux/arm64 is unknown`,
-          evidence: { image: plan.serviceRepository },
-          fix: 'Set the catalog entry\'s `tag`, or let archshift read the cluster.',
-        });
-      }
-    }
+/** The service's own image when no container named it. */
+function judgeServiceImage(plan: CheckPlan, j: Judged): void {
+  if (!plan.serviceRepository && !plan.serviceReference) return;
+  const { uses } = j;
+  const named = plan.serviceReference && uses.some((u) => u.role === 'service' && normalized(u.reference) === normalized(plan.serviceReference!));
+  if (named || (plan.serviceReferenceMode !== 'always' && uses.some((u) => u.role === 'service'))) return;
+  if (plan.serviceReference) {
+    uses.push({ reference: plan.serviceReference, label: 'Service image', role: 'service', evidence: { image: plan.serviceReference } });
+  } else {
+    j.findings.push({
+      id: 'image.service-unchecked',
+      severity: 'unknown',
+      ecosystem: 'image',
+      title: `No tag of the service image ${plan.serviceRepository} is known (not in the manifests, the cluster or the catalog), so whether it publishes linux/arm64 is unknown`,
+      evidence: { image: plan.serviceRepository },
+      fix: 'Set the catalog entry\'s `tag`, or let archshift read the cluster.',
+    });
   }
+}
 
-  // The registry, once per distinct reference; the service image's layers meanwhile.
+/** The registry, once per distinct reference; the service image's layers meanwhile; pods that may land on arm64 without an image for it. */
+async function judgeImages(plan: CheckPlan, workloads: Workload[], taint: Taint, live: LiveWorkload | undefined, inspector: ImageInspector | undefined, settings: CheckSettings, j: Judged): Promise<void> {
+  const { uses, findings } = j;
   const layerTarget = plan.scanImage ? serviceImageOf(plan, uses) : undefined;
-  const [results, layerFindings] = await Promise.all([
-    inspectAll(uses, opts.inspector, settings.imageTimeoutMs),
-    layerTarget ? plan.scanImage!(layerTarget) : [],
-  ]);
-  findings.push(...layerFindings, ...(await verifyBases(uses, results, opts.inspector, settings)));
+  const [results, layerFindings] = await Promise.all([inspectAll(uses, inspector, settings.imageTimeoutMs), layerTarget ? plan.scanImage!(layerTarget) : []]);
+  findings.push(...layerFindings, ...(await verifyBases(uses, results, inspector, settings)));
   for (const use of dedupe(uses)) {
     const r = results.get(use.reference)!;
     findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion, plan.allowMajorBump));
   }
-  findings.push(...arm64WithoutImage(workloads, uses, results, taint, live instanceof Error ? undefined : live));
+  findings.push(...arm64WithoutImage(workloads, uses, results, taint, live));
   // Every stage FROM scratch and no image named anywhere: what the copied artefacts are built for is unknown.
   if (!uses.length && !findings.some((f) => f.severity === 'unknown')) {
     findings.push({
@@ -304,23 +368,17 @@ export async function runCheck(plan: CheckPlan, opts: CheckOptions = {}): Promis
       fix: 'Run `archshift check <path> --image <the built image>`, or check the service by name so its image is read from the catalog and the cluster.',
     });
   }
+}
 
-  // Native dependencies.
+/** Native dependencies from the scan; wheels only matter where pip can use them (on musl neither arch has manylinux wheels). */
+function judgeNativeScan(ev: Evidence, finalImages: FinalImage[], j: Judged): void {
+  const { scanned } = ev;
   if (scanned instanceof Error) {
-    findings.push({
-      id: 'native.scan-failed',
-      severity: 'unknown',
-      ecosystem: 'native',
-      title: `The native-dependency scan failed: ${scanned.message}`,
-      evidence: {},
-    });
+    j.findings.push({ id: 'native.scan-failed', severity: 'unknown', ecosystem: 'native', title: `The native-dependency scan failed: ${scanned.message}`, evidence: {} });
   } else if (scanned) {
-    // Wheels only matter where pip can use them: on a musl final image neither arch has manylinux wheels.
     const musl = finalImages.length > 0 && finalImages.every((f) => f.libc === 'musl');
-    findings.push(...(musl ? lowerForMusl(scanned, finalImages[0]!.base ?? 'Alpine') : scanned));
+    j.findings.push(...(musl ? lowerForMusl(scanned, finalImages[0]!.base ?? 'Alpine') : scanned));
   }
-
-  return buildReport(plan.service, findings, opts.now);
 }
 
 /** With `verifyBaseImages`: the runtime base images that list linux/arm64, checked for x86-64 binaries under it. */

@@ -2,13 +2,14 @@
 // arm64 metrics against thresholds, readiness, buttons) and the same content as terminal text. Only
 // formats what the controller decided; never judges.
 import { arm64OnlyPrButton } from './pr-buttons.ts';
-import { cpuSaving, type Measurement } from '../canary/analysis.ts';
+import { builtinTemplates, cpuRatio, upgradeMeasurement } from '../canary/analysis.ts';
 import type { CanaryThresholds } from '../canary/config.ts';
+import type { MetricTemplate } from '../canary/metrics.ts';
 import { TERMINAL, type CanaryRecord } from '../canary/controller.ts';
 import { formatDuration } from '../canary/plan.ts';
 import type { Precondition, PreconditionFix, PreconditionReport, Readiness } from '../canary/preconditions.ts';
 import { PRECONDITION_NAMES, preconditionText } from './canary-preconditions.ts';
-import { arm64OnlyHint, command, outcomeText, type CanarySurface } from './canary-events.ts';
+import { arm64OnlyHint, command, formatValue, limitText, outcomeText, type CanarySurface } from './canary-events.ts';
 import { personName } from './people.ts';
 
 export const CANARY_ACTIONS = ['canary_pause', 'canary_resume', 'canary_promote', 'canary_rollback'] as const;
@@ -65,41 +66,43 @@ function nextLine(r: CanaryRecord, now: Date, slack: boolean): string | undefine
   return `next check ${next}${then}`;
 }
 
-const fmt = {
-  successRate: (v?: number) => (v === undefined ? '—' : `${v.toFixed(2)}%`),
-  p99Ms: (v?: number) => (v === undefined ? '—' : `${v.toFixed(0)} ms`),
-  cpuMsPerRequest: (v?: number) => (v === undefined ? '—' : `${v.toFixed(2)} ms`),
-  requestRate: (v?: number) => (v === undefined ? '—' : `${v.toFixed(1)}/s`),
-};
+const requests = (v?: number) => (v === undefined ? '—' : `${v.toFixed(1)}/s`);
 
-function thresholdText(metric: keyof typeof fmt, t: CanaryThresholds): string {
-  switch (metric) {
-    case 'successRate':
-      return `≥ ${t.minSuccessRate}%, ≤ ${t.maxSuccessRateDrop} pt below amd64`;
-    case 'p99Ms':
-      return `≤ ${t.maxP99Ms} ms, ≤ ${t.maxP99Ratio}× amd64`;
-    case 'cpuMsPerRequest':
-      return [t.maxCpuMsPerRequest !== undefined ? `≤ ${t.maxCpuMsPerRequest} ms` : '', t.maxCpuRatio !== null ? `≤ ${t.maxCpuRatio}× amd64` : 'informational'].filter(Boolean).join(', ');
-    case 'requestRate':
-      return '';
-  }
+/** A template's thresholds in a cell: "≥ 99%, ≤ 1 pt below amd64", "≤ 500 ms, ≤ 1.2× amd64", or "informational". */
+export function thresholdText(m: MetricTemplate): string {
+  const higher = m.better === 'higher';
+  const parts: string[] = [];
+  if (m.min !== undefined) parts.push(`≥ ${limitText(m.min, m.unit)}`);
+  if (m.max !== undefined) parts.push(`≤ ${limitText(m.max, m.unit)}`);
+  if (m.ratio !== undefined) parts.push(higher ? `≥ amd64 ÷ ${m.ratio}` : `≤ ${m.ratio}× amd64`);
+  if (m.difference !== undefined) parts.push(`≤ ${limitText(m.difference, m.unit === '%' ? 'pt' : m.unit)} ${higher ? 'below' : 'above'} amd64`);
+  return parts.join(', ') || 'informational';
 }
 
-/** Rows of metric, amd64, arm64, threshold, status (✅/❌/—) for the last check. */
+/** The templates a record is judged by; records written before templates used the built-ins. */
+const templatesOf = (r: CanaryRecord, t: CanaryThresholds) => r.target.metrics ?? builtinTemplates(t);
+
+/** Rows of metric, amd64, arm64, threshold, status (✅/❌/—) for the last check: built-in and business metrics alike. */
 export function metricRows(r: CanaryRecord, t: CanaryThresholds): string[][] {
   const last = r.checks.at(-1);
   if (!last) return [];
-  const amd: Measurement = last.storedBaseline && r.baseline ? r.baseline : last.amd64;
-  const status = (label: string) => {
-    const lines = last.lines.filter((l) => l.metric === label);
+  const amd = upgradeMeasurement(last.storedBaseline && r.baseline ? r.baseline : last.amd64)!;
+  const arm = upgradeMeasurement(last.arm64)!;
+  const cell = (v: number | undefined, unit?: string) => (v === undefined ? '—' : formatValue(v, unit));
+  const status = (name: string) => {
+    const lines = last.lines.filter((l) => l.metric === name);
     return lines.length === 0 ? '—' : lines.every((l) => l.ok) ? '✅' : '❌';
   };
   return [
-    ['requests', fmt.requestRate(last.amd64.requestRate), fmt.requestRate(last.arm64.requestRate), '', ''],
-    ['success rate', fmt.successRate(amd.successRate), fmt.successRate(last.arm64.successRate), thresholdText('successRate', t), status('success rate')],
-    ['p99 latency', fmt.p99Ms(amd.p99Ms), fmt.p99Ms(last.arm64.p99Ms), thresholdText('p99Ms', t), status('p99 latency')],
-    ['CPU per request', fmt.cpuMsPerRequest(amd.cpuMsPerRequest), fmt.cpuMsPerRequest(last.arm64.cpuMsPerRequest), thresholdText('cpuMsPerRequest', t), status('CPU per request')],
+    ['requests', requests(last.amd64.requestRate), requests(last.arm64.requestRate), '', ''],
+    ...templatesOf(r, t).map((m) => [m.name, cell(amd.values[m.name], m.unit), cell(arm.values[m.name], m.unit), thresholdText(m), status(m.name)]),
   ];
+}
+
+/** "arm64 needs 38% less CPU per request": the number that says whether the move pays. */
+function cpuNote(ratio: number | undefined): string | undefined {
+  if (ratio === undefined) return undefined;
+  return ratio <= 1 ? `arm64 needs ${Math.round((1 - ratio) * 100)}% less CPU per request` : `arm64 needs ${Math.round((ratio - 1) * 100)}% more CPU per request`;
 }
 
 function table(rows: string[][]): string {
@@ -129,7 +132,7 @@ function bodyLines(r: CanaryRecord, t: CanaryThresholds, now: Date, surface: Can
   let metrics;
   if (last) {
     const notes: string[] = [];
-    const saving = cpuSaving(last.storedBaseline ? r.baseline : last.amd64, last.arm64);
+    const saving = cpuNote(cpuRatio(upgradeMeasurement(last.storedBaseline ? r.baseline : last.amd64), upgradeMeasurement(last.arm64)!));
     if (saving) notes.push(saving);
     if (last.noData.length) notes.push(`No data: ${last.noData.join('; ')}`);
     metrics = {

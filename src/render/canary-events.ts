@@ -2,7 +2,8 @@
 // or the terminal (names, `archshift …`). The controller emits facts (src/canary/events.ts); this is the
 // one wording table, tested once in test/render/canary-events.test.ts.
 import { PreconditionsError, type CanaryError } from '../canary/controller.ts';
-import type { CanaryEvent, Outcome } from '../canary/events.ts';
+import type { CanaryEvent, Outcome, RecordedLine } from '../canary/events.ts';
+import type { CheckLine } from '../canary/metrics.ts';
 import { formatDuration, GATE_NAMES, type CanaryPlan } from '../canary/plan.ts';
 import { PRECONDITION_NAMES, preconditionText } from './canary-preconditions.ts';
 import { personName } from './people.ts';
@@ -36,9 +37,50 @@ export function outcomeText(o: Outcome, surface: CanarySurface): string {
     case 'checks-passed':
       return 'every check passed up to 100% arm64';
     case 'failed-checks':
-      return `automatic rollback after ${o.failedChecks} failed checks: ${o.failed.map((l) => l.text).join('; ')}`;
+      return `automatic rollback after ${o.failedChecks} failed checks: ${o.failed.map(checkLineText).join('; ')}`;
     case 'arm64-unready':
       return `automatic rollback: ${o.deployment} has no ready replicas while taking ${o.weight}% of traffic`;
+  }
+}
+
+/** A metric value with its unit: percentages with two decimals, other numbers by their size. */
+export function formatValue(v: number, unit?: string): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (unit === '%') return `${v.toFixed(2)}%`;
+  const a = Math.abs(v);
+  const n = Number.isInteger(v) || a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 0.01 ? v.toFixed(2) : v.toPrecision(2);
+  return unit ? `${n} ${unit}` : n;
+}
+
+/** A limit as configured (no rounding), with its unit. */
+export function limitText(n: number, unit?: string): string {
+  return unit === '%' ? `${n}%` : unit ? `${n} ${unit}` : String(n);
+}
+
+/** A difference in the metric's unit: percentages differ by points. */
+const diffUnit = (unit?: string) => (unit === '%' ? 'pt' : unit);
+
+/** One comparison of a check: "p99 latency: arm64 812 ms > 500 ms", "success rate: arm64 98.50% is 1.40 points below amd64's 99.90% (max 1)". */
+export function checkLineText(l: CheckLine | RecordedLine): string {
+  if ('text' in l) return l.text;
+  const arm = formatValue(l.arm64, l.unit);
+  const amd = l.amd64 === undefined ? '' : formatValue(l.amd64, l.unit);
+  const higher = l.better === 'higher';
+  switch (l.bound) {
+    case 'min':
+      return `${l.metric}: arm64 ${arm} ${l.ok ? '≥' : '<'} ${limitText(l.limit, l.unit)}`;
+    case 'max':
+      return `${l.metric}: arm64 ${arm} ${l.ok ? '≤' : '>'} ${limitText(l.limit, l.unit)}`;
+    case 'ratio':
+      return higher
+        ? `${l.metric}: amd64's ${amd} is ${l.observed!.toFixed(2)}× arm64's ${arm} (max ${l.limit}×)`
+        : `${l.metric}: arm64 ${arm} is ${l.observed!.toFixed(2)}× amd64's ${amd} (max ${l.limit}×)`;
+    case 'difference': {
+      const d = l.observed!;
+      const side = (d > 0) === higher ? 'below' : 'above';
+      const by = d === 0 ? 'equal to' : `${formatValue(Math.abs(d), diffUnit(l.unit))} ${side}`;
+      return `${l.metric}: arm64 ${arm} is ${by} amd64's ${amd} (max ${limitText(l.limit, diffUnit(l.unit))} ${higher ? 'below' : 'above'})`;
+    }
   }
 }
 
@@ -69,7 +111,7 @@ export function canaryEventText(e: CanaryEvent, service: string, surface: Canary
     case 'move-refused':
       return `${icon('⏸')}Could not move to ${e.to}%: ${e.detail}. Weights unchanged at ${e.from}% arm64${e.retry === 'auto' ? '; re-checking every interval' : '; resume to retry'}.`;
     case 'check-failed':
-      return `${icon('❌')}Check failed at ${e.weight}% arm64 (${e.failedChecks}/${e.limit}): ${e.failed.map((l) => l.text).join('; ')}.`;
+      return `${icon('❌')}Check failed at ${e.weight}% arm64 (${e.failedChecks}/${e.limit}): ${e.failed.map(checkLineText).join('; ')}.`;
     case 'holding':
       return e.reason === 'no-data'
         ? `${icon('⏸')}No data at ${e.weight}% arm64, holding (not a failure, not a pass): ${e.missing.join('; ')}. Re-checking every ${formatDuration(e.intervalSeconds)}.`
@@ -124,6 +166,8 @@ export function canaryErrorText(err: CanaryError, surface: CanarySurface): strin
       const report = err instanceof PreconditionsError ? err.report.items.filter((i) => !i.ok).map(preconditionText) : r.failed.map((c) => PRECONDITION_NAMES[c]);
       return `the canary for ${s} cannot start: ${report.join('; ')}`;
     }
+    case 'metrics-invalid':
+      return `the canary for ${s} cannot start: ${r.invalid.map((q) => `Prometheus cannot parse the query of metric "${q.where}" (${q.query}): ${q.error}`).join('; ')}. Nothing was changed; fix the template in canary.metrics or catalog.services.${s}.metrics.`;
     case 'busy':
       return `the canary for ${s} is being moved by another replica right now; try again`;
     case 'locked':

@@ -2,7 +2,7 @@
 // header, 10 context elements). The words come from digestParts, shared with the text renderer.
 import type { DigestModel } from '../digest/model.ts';
 import { digestParts } from './digest-text.ts';
-import { openPrsButton } from './pr-buttons.ts';
+import { openPrsButton, openReadyPrsButton } from './pr-buttons.ts';
 
 
 const MAX_BLOCKS = 50;
@@ -20,6 +20,7 @@ const context = (...texts: string[]): Block => ({ type: 'context', elements: tex
 
 export function renderDigestBlocks(m: DigestModel): Block[] {
   const p = digestParts(m, 'slack');
+  const needPrs = servicesNeedingPrs(m);
   const head: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: clip(p.title, MAX_HEADER), emoji: false } },
     section(p.headline),
@@ -31,6 +32,7 @@ export function renderDigestBlocks(m: DigestModel): Block[] {
     section(`${p.namespaces}\n${p.teams}`),
     { type: 'divider' },
     section(`*${p.readyTitle}*${p.ready.length ? '' : '\nnone'}`),
+    ...(needPrs.length ? [{ type: 'actions', elements: [openReadyPrsButton(needPrs)] }] : []),
   ];
   const tail: Block[] = [
     ...(p.readyMore ? [context(p.readyMore)] : []),
@@ -50,4 +52,10 @@ export function renderDigestBlocks(m: DigestModel): Block[] {
       : section(r.line),
   );
   return [...head, ...rows, ...tail];
+}
+
+/** Ready catalog services with no archshift PR open yet: what the batch button would open PRs for. */
+function servicesNeedingPrs(m: DigestModel): string[] {
+  const withPrs = new Set(m.prs.map((pr) => pr.service));
+  return [...new Set(m.ready.flatMap((r) => (r.service && !withPrs.has(r.service) ? [r.service] : [])))];
 }

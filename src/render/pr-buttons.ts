@@ -3,6 +3,10 @@
 
 export const OPEN_PRS_ACTION = 'open_prs';
 export const ARM64_ONLY_PR_ACTION = 'open_arm64_only_pr';
+export const OPEN_READY_PRS_ACTION = 'open_ready_prs';
+
+/** Slack's limit on a button's value. */
+const MAX_BUTTON_VALUE = 2000;
 
 /** Opens (or updates) all of a service's PRs, after a confirmation. */
 export function openPrsButton(service: string, label = 'Open PRs'): Record<string, unknown> {
@@ -39,4 +43,32 @@ export function arm64OnlyPrButton(service: string): Record<string, unknown> {
       deny: { type: 'plain_text', text: 'Cancel' },
     },
   };
+}
+
+/**
+ * The digest's batch button: the PRs of every ready service it lists, paced to GitHub's limits. The
+ * value carries the service names (comma-separated, as many as fit in Slack's 2,000 characters).
+ */
+export function openReadyPrsButton(services: readonly string[]): Record<string, unknown> {
+  const names: string[] = [];
+  for (const s of services) if ([...names, s].join(',').length <= MAX_BUTTON_VALUE) names.push(s);
+  const n = names.length;
+  return {
+    type: 'button',
+    action_id: OPEN_READY_PRS_ACTION,
+    value: names.join(','),
+    style: 'primary',
+    text: { type: 'plain_text', text: `Open PRs for ${n === 1 ? 'the ready service' : `all ${n} ready services`}` },
+    confirm: {
+      title: { type: 'plain_text', text: `Open PRs for ${n} service${n === 1 ? '' : 's'}?` },
+      text: { type: 'mrkdwn', text: 'archshift checks each service again and opens (or updates) its PRs, one service after another, paced to GitHub\'s limits. Progress and the final table go to this message\'s thread.' },
+      confirm: { type: 'plain_text', text: 'Open PRs' },
+      deny: { type: 'plain_text', text: 'Cancel' },
+    },
+  };
+}
+
+/** Parses the batch button's value back into service names. */
+export function readyPrsServices(value: string | undefined): string[] {
+  return [...new Set((value ?? '').split(',').map((s) => s.trim()).filter(Boolean))];
 }

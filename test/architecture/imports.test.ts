@@ -97,4 +97,12 @@ describe('architecture: imports', () => {
     const offending = files.filter((f) => /\bdeps\??\.\w+\s*(\?\?|\|\||&&)?=(?!=)/.test(text.get(f)!.replace(/^\s*(\/\/|\*).*$/gm, '')));
     assert.deepEqual(offending, []);
   });
+
+  test('the terminal surface imports neither the Slack surface, the Slack adapter nor a Block Kit renderer', () => {
+    const slackOnly = new Set(['src/adapters/slack.ts', 'src/render/report-blocks.ts', 'src/render/digest-blocks.ts', 'src/render/guard-slack.ts', 'src/render/pr-buttons.ts']);
+    const offending = files
+      .filter((f) => f === 'src/cli.ts' || f.startsWith('src/cli/'))
+      .flatMap((f) => graph.get(f)!.filter((i) => slackOnly.has(i) || i.startsWith('commands/')).map((i) => `${f} → ${i}`));
+    assert.deepEqual(offending, []);
+  });
 });

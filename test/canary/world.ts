@@ -24,7 +24,7 @@ import { createLogger, type Logger } from '../../src/logger.ts';
 import { registryConfigSchema } from '../../src/config/schema.ts';
 import { FakeClock } from '../fakes/clock.ts';
 import { FakeKubeApi, type KubeObject } from '../fakes/kube-api.ts';
-import { containerCpu, istioTraffic, OpenMetrics, startPrometheus, type RunningPrometheus } from '../fakes/prometheus.ts';
+import { appCounter, containerCpu, istioTraffic, OpenMetrics, startPrometheus, type RunningPrometheus } from '../fakes/prometheus.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
 
@@ -47,6 +47,8 @@ interface Side {
   to?: number;
   /** No Istio series at all (sidecar missing, telemetry off). */
   noIstio?: boolean;
+  /** The service's own `payments_total{outcome}` counter (a business metric): the share that fails, 0–1. */
+  paymentFailures?: number;
 }
 
 /** What each synthetic service's two sides look like in Prometheus. */
@@ -66,6 +68,8 @@ export const SERVICES: Record<string, { amd64: Side; arm64: Side; image?: 'multi
   outage: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, errorRatio: 1, coresPerPod: 0.3 } },
   // arm64 p99 far above 500 ms.
   slow: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, typicalMs: 40, slowMs: 2000, coresPerPod: 0.3 } },
+  // Healthy by every built-in metric, but arm64 fails 6% of payments (amd64 0.2%): only the business metric sees it.
+  checkout: { amd64: { rps: 10, coresPerPod: 0.5, paymentFailures: 0.002 }, arm64: { rps: 10, coresPerPod: 0.4, paymentFailures: 0.06 } },
   // The -arm64 Deployment runs an image without linux/arm64.
   legacy: { amd64: { rps: 10, coresPerPod: 0.5 }, arm64: { rps: 10, coresPerPod: 0.3, noIstio: true }, image: 'amd64' },
 };
@@ -82,6 +86,11 @@ export function syntheticMetrics(): OpenMetrics {
         istioTraffic(om, { ...window, namespace: NS, workload: deployment, rps: side.rps, errorRatio: side.errorRatio ?? 0.001, typicalMs: side.typicalMs ?? 20, slowMs: side.slowMs ?? 200 });
       }
       containerCpu(om, { ...window, namespace: NS, pods: podsOf(deployment), container: 'app', coresPerPod: side.coresPerPod ?? 0.5 });
+      if (side.paymentFailures !== undefined) {
+        for (const [outcome, share] of [['ok', 1 - side.paymentFailures], ['failed', side.paymentFailures]] as const) {
+          appCounter(om, { ...window, name: 'payments_total', labels: { namespace: NS, outcome }, pods: podsOf(deployment), perSecond: (side.rps / 2) * share });
+        }
+      }
     }
   }
   return om;
@@ -159,9 +168,21 @@ export function worldCatalog(registryHost: string): Record<string, unknown> {
       channel: CHANNEL,
       canary: true,
     },
-    services: Object.fromEntries(Object.keys(SERVICES).map((s) => [s, {}])),
+    services: { ...Object.fromEntries(Object.keys(SERVICES).map((s) => [s, {}])), checkout: { metrics: { 'payment success': PAYMENT_SUCCESS } } },
   };
 }
+
+/** A business metric as a catalog entry writes it: the share of payments that succeed, per side. */
+export const PAYMENT_SUCCESS = {
+  query:
+    '100 * sum(rate(payments_total{namespace="{{namespace}}",pod=~"{{workload | regex}}-[a-z0-9]+-[a-z0-9]+",outcome="ok"}[{{interval}}])) / sum(rate(payments_total{namespace="{{namespace}}",pod=~"{{workload | regex}}-[a-z0-9]+-[a-z0-9]+"}[{{interval}}]))',
+  better: 'higher',
+  unit: '%',
+  min: 97,
+  relative: { difference: 1 },
+  failedChecks: 1,
+  noDataHint: 'is the payments exporter scraped?',
+} as const;
 
 export interface World {
   kube: FakeKubeApi;

@@ -5,7 +5,8 @@ import { SlackPoster } from '../../src/adapters/slack.ts';
 import { runDigest, type DigestRun } from '../../src/digest/digest.ts';
 import { createDigestSchedule, postDigest } from '../../commands/notify/digest-post.ts';
 import { prsSection } from '../../src/prs/records.ts';
-import { OPEN_PRS_ACTION } from '../../src/render/pr-buttons.ts';
+import { OPEN_PRS_ACTION, OPEN_READY_PRS_ACTION } from '../../src/render/pr-buttons.ts';
+import { renderDigestBlocks } from '../../src/render/digest-blocks.ts';
 import { pct, renderDigestText, renderStatusLine } from '../../src/render/digest-text.ts';
 import type { KubeObject } from '../fakes/kube-api.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
@@ -84,6 +85,8 @@ describe('daily digest from a generated fleet, posted to the fake Slack API', ()
     assert.equal(button?.accessory?.value, 'checkout', 'the catalog service gets the Open PRs button');
     assert.ok(day1.model.ready.some((r) => r.service === 'checkout'));
     assert.equal(day1.model.ready[0]!.service, 'checkout', 'catalog services are listed first');
+    const batch = (blocks.find((b) => b.type === 'actions')?.elements ?? []) as unknown as { action_id: string; value: string }[];
+    assert.deepEqual(batch.map((e) => [e.action_id, e.value]), [[OPEN_READY_PRS_ACTION, 'checkout']], 'the batch button lists the ready services needing PRs');
 
     assert.equal(post.args.text, renderStatusLine(day1.model), 'notification text is the one-line status');
     assert.ok(result.chartUploaded);
@@ -124,6 +127,7 @@ describe('daily digest from a generated fleet, posted to the fake Slack API', ()
     assert.equal(m.trend.yesterday?.workloads, day1.model.shares.workloads);
     assert.deepEqual(m.series.map((p) => p.day), ['2026-11-24', '2026-11-25']);
     assert.deepEqual(m.prs.map((p) => p.number), [12], 'only the open PR');
+    assert.ok(!renderDigestBlocks(m).some((b) => b.type === 'actions'), 'no ready service needs PRs: no batch button');
     const text = renderDigestText(m);
     assert.match(text, /Since 2026-11-24: 1 moved to arm64 \(prod-eu: .*\); 1 went back to amd64/);
     assert.match(text, /vs yesterday [+-]\d+\.\d pts/);

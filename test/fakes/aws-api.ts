@@ -1,7 +1,10 @@
-// A double of the three AWS APIs the node preflight reads, on one local endpoint (the SDK's endpoint
-// override), speaking their wire protocols: Auto Scaling's Query protocol (form-encoded POST, XML answers,
-// `<ErrorResponse>` errors), EC2's protocol (form POST, XML with `…Set/item` lists, `<Response><Errors>`
-// errors) and EKS's REST-JSON (GET /clusters/{name}/node-groups…, `x-amzn-ErrorType`). Every request must
+// A double of the AWS APIs archshift reads, on one local endpoint (the SDK's endpoint override), speaking
+// their wire protocols: Auto Scaling's Query protocol (form-encoded POST, XML answers, `<ErrorResponse>`
+// errors), EC2's protocol (form POST, XML with `…Set/item` lists, `<Response><Errors>` errors), EKS's
+// REST-JSON (GET /clusters/{name}/node-groups…, `x-amzn-ErrorType`) and ECR's JSON 1.1 (POST / with
+// `X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Operation>`, `application/x-amz-json-1.1`, errors
+// as `{"__type","message"}` with HTTP 400; GetAuthorizationToken answers a base64 `AWS:<password>` and
+// `expiresAt` in epoch seconds, 12 hours ahead unless set shorter). Every request must
 // carry a SigV4 Authorization header whose credential scope names the right service and region and a known
 // access key id (unknown keys get each API's own "invalid credentials" error); the signature hash itself is
 // not recomputed. Pagination (NextToken/nextToken), throttling and access-denied faults, and added latency
@@ -59,6 +62,10 @@ export class FakeAwsApi {
     ['r6g.large', ['arm64']],
   ]);
   readonly launchTemplates = new Map<string, string>(); // id → instance type
+  /** The password ECR's tokens carry (give the registry an htpasswd user `AWS` with it). */
+  ecrPassword = 'ecr-password';
+  /** Lifetime of an ECR token; ECR's own is 12 hours. */
+  ecrTokenLifetimeSeconds = 12 * 3600;
   readonly actions: string[] = [];
   faults: AwsFault[] = [];
   private server?: Server;
@@ -99,6 +106,8 @@ export class FakeAwsApi {
     const auth = String(req.headers.authorization ?? '');
     const scope = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(auth);
     if (url.pathname.startsWith('/clusters/')) return this.eks(req, res, url, scope);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    if (target.startsWith('AmazonEC2ContainerRegistry_V20150921.')) return this.ecr(req, res, target, body, scope);
     const form = new URLSearchParams(body);
     const version = form.get('Version');
     if (version === '2011-01-01') return this.autoscaling(res, form, scope);
@@ -185,6 +194,38 @@ export class FakeAwsApi {
         );
     }
     error(400, 'InvalidAction', `The action ${form.get('Action')} is not valid for this web service.`);
+  }
+
+  private ecr(req: IncomingMessage, res: ServerResponse, target: string, body: string, scope: RegExpExecArray | null): void {
+    const error = (type: string, message: string): void =>
+      void res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: type, message }));
+    const auth = this.checkAuth(scope, 'ecr');
+    if (auth === 'unsigned') return error('MissingAuthenticationTokenException', 'Missing Authentication Token');
+    if (auth !== 'ok') return error('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (req.method !== 'POST' || req.headers['content-type'] !== 'application/x-amz-json-1.1') return error('SerializationException', 'Start of structure or map found where not expected.');
+    const operation = target.slice(target.indexOf('.') + 1);
+    if (operation !== 'GetAuthorizationToken') return error('UnknownOperationException', `Unknown operation ${operation}`);
+    try {
+      JSON.parse(body || '{}');
+    } catch {
+      return error('SerializationException', 'Malformed JSON');
+    }
+    const action = `ecr:${operation}`;
+    const f = this.fault(action);
+    if (f?.kind === 'throttle') return error('ThrottlingException', 'Rate exceeded');
+    if (f?.kind === 'deny') return error('AccessDeniedException', `User: arn:aws:sts::123456789012:assumed-role/archshift/x is not authorized to perform: ${action} on resource: * because no identity-based policy allows the ${action} action`);
+    this.actions.push(action);
+    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(
+      JSON.stringify({
+        authorizationData: [
+          {
+            authorizationToken: Buffer.from(`AWS:${this.ecrPassword}`).toString('base64'),
+            expiresAt: Math.floor(Date.now() / 1000) + this.ecrTokenLifetimeSeconds,
+            proxyEndpoint: `https://123456789012.dkr.ecr.${this.region}.amazonaws.com`,
+          },
+        ],
+      }),
+    );
   }
 
   private eks(req: IncomingMessage, res: ServerResponse, url: URL, scope: RegExpExecArray | null): void {

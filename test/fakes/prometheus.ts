@@ -104,6 +104,23 @@ export function containerCpu(om: OpenMetrics, s: CpuShape): void {
   }
 }
 
+export interface AppCounterShape extends Window {
+  /** The counter's name, ending in `_total`, e.g. `payments_total`. */
+  name: string;
+  /** Labels of every series; `pod` is added per pod. */
+  labels: Record<string, string>;
+  pods: string[];
+  /** Increase per second per pod. */
+  perSecond: number;
+}
+
+/** A service's own counter (a business metric such as payments by outcome), one series per pod. */
+export function appCounter(om: OpenMetrics, s: AppCounterShape): void {
+  const start = s.from.getTime() / 1000;
+  for (const pod of s.pods) {
+    for (const t of scrapes(s)) om.sample(s.name.replace(/_total$/, ''), 'counter', s.name, { ...s.labels, pod }, s.perSecond * (t - start), t);
+  }
+}
 
 export interface RunningPrometheus {
   url: string;

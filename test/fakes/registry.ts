@@ -370,6 +370,8 @@ export interface ProxyRule {
   retryAfter?: string;
   /** Never answer (the client must time out). */
   hang?: boolean;
+  /** Forward only once this settles (a test holds a request in flight, then lets it go). */
+  hold?: Promise<unknown>;
 }
 
 export interface ProxiedRequest {
@@ -430,8 +432,9 @@ export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: num
       upstream.on('error', () => res.destroy());
       req.pipe(upstream);
     };
-    if (proxy.latencyMs > 0) setTimeout(forward, proxy.latencyMs);
-    else forward();
+    const go = () => (rule?.hold ? void rule.hold.then(forward) : forward());
+    if (proxy.latencyMs > 0) setTimeout(go, proxy.latencyMs);
+    else go();
   });
   server.on('connection', (socket) => {
     sockets.add(socket);

@@ -1,5 +1,6 @@
 // A Bearer token server for the real registry's `auth: token:` mode (distribution's token auth spec):
-// it answers GET /token?service=&scope= with an ES256 JWT that the registry verifies against the
+// it answers GET /token?service=&scope= (anonymous or Basic) and POST /token (OAuth2 refresh_token grant, for
+// identity tokens) with an ES256 JWT that the registry verifies against the
 // certificate in its `rootcertbundle`. The certificate is generated here (a minimal DER encoder),
 // because Node can make keys but not certificates and openssl may be missing on CI.
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
@@ -15,9 +16,13 @@ export interface TokenServerOptions {
   anonymousPull?: boolean;
   privateRepositories?: string[];
   expiresIn?: number;
+  /** OAuth2 refresh tokens (identity tokens, as `docker login` keeps them) -> the user they stand for. */
+  refreshTokens?: Record<string, string>;
 }
 
 export interface TokenRequest {
+  /** `GET` (basic or anonymous) or `POST` (OAuth2 refresh_token grant). */
+  method: string;
   scope: string[];
   user?: string;
   status: number;
@@ -67,12 +72,22 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     return `${payload}.${b64url(signature)}`;
   };
 
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  const server: Server = createServer(async (req, res) => {
+    let url = new URL(req.url ?? '/', 'http://localhost');
+    let user = authenticate(req, users);
+    if (req.method === 'POST') {
+      // distribution's OAuth2 token spec: a form with grant_type, service, client_id, scope, refresh_token.
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      url = new URL(`${url.pathname}?${form.toString()}`, 'http://localhost');
+      const refresh = form.get('refresh_token') ?? '';
+      const known = Object.hasOwn(options.refreshTokens ?? {}, refresh);
+      user = form.get('grant_type') === 'refresh_token' && form.get('client_id') && known ? options.refreshTokens![refresh] : null;
+    }
     const scopes = url.searchParams.getAll('scope');
-    const user = authenticate(req, users);
     const reply = (status: number, body: unknown) => {
-      requests.push({ scope: scopes, user: user === null ? '(bad credentials)' : user, status });
+      requests.push({ method: req.method ?? 'GET', scope: scopes, user: user === null ? '(bad credentials)' : user, status });
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
     if (url.pathname !== '/token' || url.searchParams.get('service') !== service) {

@@ -4,14 +4,11 @@
 // button: a viewer is refused politely and nothing is written; an operator's click opens each PR once.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GitHubClient } from '../../src/adapters/github.ts';
 import { auditEntries } from '../../src/auth/audit.ts';
-import { createLogger } from '../../src/logger.ts';
-import { startTestBot, type TestBot } from '../fakes/bot.ts';
+import type { TestBot } from '../fakes/bot.ts';
 import { FakeGitHub } from '../fakes/github-api.ts';
-import { freePort } from '../fakes/net.ts';
 import { ARM64_ONLY_PR_ACTION, OPEN_PRS_ACTION } from '../../src/render/pr-buttons.ts';
-import { catalogConfig, seedShared } from '../prs/helpers.ts';
+import { seedShared, startPrBot } from '../prs/helpers.ts';
 
 const OPERATOR = 'U-OPERATOR';
 const VIEWER = 'U-VIEWER';
@@ -24,22 +21,7 @@ describe('PRs through the real bot', () => {
   before(async () => {
     gh = await new FakeGitHub().start();
     gh.tokens.set(TOKEN, { write: true });
-    // No registry answers on this port: images are "unknown", which the pipeline PR does not need.
-    const noRegistry = `127.0.0.1:${await freePort()}`;
-    t = await startTestBot(
-      {
-        github: { baseUrl: gh.url, allow: ['acme/*'], writeIntervalMs: 0 },
-        registry: { retries: 0 },
-        catalog: { ...catalogConfig, defaults: { ...catalogConfig.defaults, image: `${noRegistry}/{service}` } },
-        auth: { operator: { users: [OPERATOR] } },
-      },
-      {
-        env: { GITHUB_TOKEN: TOKEN },
-        // The same adapter the bot builds, with Octokit's retry back-off in milliseconds instead of seconds
-        // (1 s + 4 s + 9 s per failing request otherwise); every request still goes over HTTP to the double.
-        github: new GitHubClient({ baseUrl: gh.url, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'token', token: TOKEN }, timeScaleMs: 1, logger: createLogger('silent') }),
-      },
-    );
+    t = await startPrBot(gh.url, TOKEN, OPERATOR);
   });
   after(async () => {
     await t?.stop();

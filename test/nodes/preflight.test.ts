@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { AWS_ACTIONS, AwsNodeGroups } from '../../src/adapters/aws.ts';
 import { KubeCluster, Kubernetes } from '../../src/adapters/kubernetes.ts';
 import { createRegistryClient } from '../../src/adapters/registry.ts';
+import { registryConfigSchema } from '../../src/config/schema.ts';
 import { Store } from '../../src/adapters/store.ts';
 import { runCli } from '../../src/cli.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -100,7 +101,7 @@ function deps(opts: { aws?: boolean; taint?: typeof NOSCHED } = {}): NodesDeps {
   const logger = createLogger('silent');
   return {
     kube: new Kubernetes([new KubeCluster('fake', kube.kubeConfig())]),
-    registry: createRegistryClient({ config: { insecure: [], credentials: {}, tagTtlSeconds: 60, concurrency: 8, timeoutMs: 5000, blobTimeoutMs: 5000, retries: 0 } as never, store, logger, env: {}, now: () => Date.now() }),
+    registry: createRegistryClient({ config: registryConfigSchema.parse({ tagTtlSeconds: 60, concurrency: 8, timeoutMs: 5000, blobTimeoutMs: 5000, retries: 0 }), store, logger, env: {}, now: () => Date.now() }),
     ...(opts.aws === false ? {} : { aws: new AwsNodeGroups(awsConfig()) }),
     configuredTaint: () => opts.taint,
     now: () => new Date('2026-12-01T10:00:00Z'),
@@ -145,8 +146,8 @@ describe('archshift nodes: one cluster read for real', () => {
   it('calls exactly the AWS actions of the documented minimal IAM policy', async () => {
     aws.actions.length = 0;
     await preflightNodes(deps());
-    const policy = JSON.parse(await readFile(new URL('../../docs/aws-iam-policy.json', import.meta.url), 'utf8')) as { Statement: { Action: string[] }[] };
-    const granted = policy.Statement.flatMap((s) => s.Action).sort();
+    const policy = JSON.parse(await readFile(new URL('../../docs/aws-iam-policy.json', import.meta.url), 'utf8')) as { Statement: { Sid: string; Action: string[] }[] };
+    const granted = policy.Statement.filter((s) => s.Sid === 'ArchshiftNodePreflightReadOnly').flatMap((s) => s.Action).sort();
     assert.deepEqual([...new Set(aws.actions)].sort(), granted);
     assert.deepEqual([...AWS_ACTIONS].sort(), granted);
   });

@@ -14,6 +14,8 @@ import type { Deps } from '../../src/deps.ts';
 import type { ImageInspector, ImageResult } from '../../src/readiness/image-types.ts';
 import { buildReport, type Finding } from '../../src/readiness/report.ts';
 import { FakeGitHub } from '../fakes/github-api.ts';
+import { startTestBot, type TestBot } from '../fakes/bot.ts';
+import { freePort } from '../fakes/net.ts';
 
 export const silent = pino({ level: 'silent' });
 
@@ -117,4 +119,27 @@ export function reportFor(service: string, extra: Finding[] = []) {
     ...extra,
   ];
   return buildReport(service, findings, new Date('2026-11-24T09:00:00Z'));
+}
+
+/**
+ * The real bot with the PR catalog, GitHub at `githubUrl` (the double, or a proxy in front of it) with
+ * token `token`, and `operator` as the one operator. No registry answers its images ("unknown"), which
+ * the pipeline PR does not need. The bot's GitHub adapter is built with Octokit's retry back-off in
+ * milliseconds instead of seconds (1 s + 4 s + 9 s per failing request otherwise).
+ */
+export async function startPrBot(githubUrl: string, token: string, operator: string): Promise<TestBot> {
+  const noRegistry = `127.0.0.1:${await freePort()}`;
+  const t = await startTestBot(
+    {
+      github: { baseUrl: githubUrl, allow: ['acme/*'], writeIntervalMs: 0 },
+      registry: { retries: 0 },
+      catalog: { ...catalogConfig, defaults: { ...catalogConfig.defaults, image: `${noRegistry}/{service}` } },
+      auth: { operator: { users: [operator] } },
+    },
+    {
+      env: { GITHUB_TOKEN: token },
+      github: new GitHubClient({ baseUrl: githubUrl, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'token', token }, timeScaleMs: 1, logger: silent }),
+    },
+  );
+  return t;
 }

@@ -6,7 +6,7 @@ import { CanaryError, PreconditionsError } from '../../src/canary/controller.ts'
 import type { CanaryEvent, CanaryEventKind, CanaryRefusal } from '../../src/canary/events.ts';
 import type { PreconditionReport } from '../../src/canary/preconditions.ts';
 import type { CanaryPlan } from '../../src/canary/plan.ts';
-import { canaryErrorText, canaryEventText, describePlan } from '../../src/render/canary-events.ts';
+import { canaryErrorText, canaryEventText, checkLineText, describePlan, formatValue } from '../../src/render/canary-events.ts';
 
 const alice = slackActor('U0ALICE', 'alice');
 const plan: CanaryPlan = { steps: [5, 25, 100], intervalSeconds: 600, failedChecksBeforeRollback: 2, gates: { beforeStart: false, beforeIncrease: false, beforePromotion: true } };
@@ -50,9 +50,27 @@ describe('render/canary-events: the words for each canary event', () => {
     });
   }
 
+  test('no terminal line carries Slack markup (mentions, dates, channel links, emoji, /arm64 commands)', () => {
+    const markup = /<@|<!|<#|`\/arm64|\p{Extended_Pictographic}/u;
+    for (const [event] of golden) assert.doesNotMatch(canaryEventText(event, 'api', 'terminal'), markup, event.kind);
+    for (const [refusal] of refusals) assert.doesNotMatch(canaryErrorText(new CanaryError('api', refusal), 'terminal'), markup, refusal.code);
+  });
+
   test('every event kind has golden lines', () => {
     const kinds: CanaryEventKind[] = ['started', 'continuing', 'awaiting-approval', 'approved', 'paused', 'resumed', 'adopted', 'moved', 'move-refused', 'check-failed', 'holding', 'recovered', 'settled', 'conflict', 'cluster-unreadable', 'cluster-back', 'rollback-pending', 'finished'];
     assert.deepEqual([...new Set(golden.map(([e]) => e.kind))].sort(), [...kinds].sort());
+  });
+
+  test('check lines are facts; each bound reads in the direction that is worse', () => {
+    const p99 = { metric: 'p99 latency', unit: 'ms', better: 'lower' as const, arm64: 812.4 };
+    assert.equal(checkLineText({ ...p99, ok: false, bound: 'max', limit: 500 }), 'p99 latency: arm64 812 ms > 500 ms');
+    assert.equal(checkLineText({ ...p99, ok: false, bound: 'ratio', limit: 1.2, amd64: 300, observed: 812.4 / 300 }), "p99 latency: arm64 812 ms is 2.71× amd64's 300 ms (max 1.2×)");
+    const orders = { metric: 'orders per request', better: 'higher' as const, arm64: 0.04 };
+    assert.equal(checkLineText({ ...orders, ok: true, bound: 'min', limit: 0.01 }), 'orders per request: arm64 0.04 ≥ 0.01');
+    assert.equal(checkLineText({ ...orders, ok: false, bound: 'ratio', limit: 1.1, amd64: 0.05, observed: 1.25 }), "orders per request: amd64's 0.05 is 1.25× arm64's 0.04 (max 1.1×)");
+    assert.equal(checkLineText({ ...orders, ok: true, bound: 'difference', limit: 0.02, amd64: 0.03, observed: -0.01 }), "orders per request: arm64 0.04 is 0.01 above amd64's 0.03 (max 0.02 below)");
+    assert.equal(checkLineText({ metric: 'success rate', ok: false, text: 'arm64 95.00% < 99.00%' }), 'arm64 95.00% < 99.00%', 'lines recorded as sentences read as they were');
+    assert.deepEqual([formatValue(99.9, '%'), formatValue(1234.5, 'ms'), formatValue(60, 'ms'), formatValue(42.25), formatValue(0.0042, 'lag/s')], ['99.90%', '1235 ms', '60 ms', '42.3', '0.0042 lag/s']);
   });
 
   test('the plan in one line', () => {

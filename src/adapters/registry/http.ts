@@ -1,14 +1,14 @@
 // The Registry API over HTTP: scheme choice, auth (Bearer challenge flow with a token cache per
-// repository scope, Basic, ECR-style basic tokens), bounded concurrency, per-request timeouts and
+// repository scope, with a password or an identity token; Basic), bounded concurrency, per-request timeouts and
 // retries with backoff that honour Retry-After. Answers come back as they are; the client maps them.
 import type { Config } from '../../config/schema.ts';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from '../../logger.ts';
-import { redactSecrets } from '../../redact.ts';
 import { registryRequests } from '../../ops/metrics.ts';
 import type { CredentialLookup } from './credentials.ts';
 import { chooseRegistryAuth, type RegistryAuth } from './challenge.ts';
+import { RegistryFailure } from './failure.ts';
 
 export interface Endpoint {
   /** Canonical name (`docker.io`), used for credentials and messages. */
@@ -40,14 +40,7 @@ export const emptyStats = (): RegistryStats => ({
   deduplicated: 0,
 });
 
-export class RegistryFailure extends Error {
-  constructor(
-    readonly kind: 'not-found' | 'unauthorized' | 'error',
-    message: string,
-  ) {
-    super(redactSecrets(message));
-  }
-}
+export { RegistryFailure };
 
 export interface Reply {
   status: number;
@@ -163,7 +156,10 @@ export class RegistryHttp {
   private async authorization(ep: Endpoint, auth: HostAuth, force: boolean): Promise<{ header?: string; fresh: boolean }> {
     if (auth.kind === 'none') return { fresh: false };
     if (auth.kind === 'basic') {
-      const credentials = this.o.credentials.get(ep.registry);
+      const credentials = await this.o.credentials.get(ep.registry, force);
+      if (credentials?.identityToken) {
+        throw new RegistryFailure('unauthorized', `${ep.registry} asks for Basic auth, but ${credentials.source} holds an identity token (for a token service), not a password`);
+      }
       return { header: credentials ? basic(credentials.username, credentials.password) : undefined, fresh: false };
     }
     const scope = `repository:${ep.repository}:pull`;
@@ -172,18 +168,25 @@ export class RegistryHttp {
     if (!force && cached && cached.expiresAt > this.o.now()) return { header: `Bearer ${cached.token}`, fresh: false };
     let fetching = this.tokenFetches.get(key);
     if (!fetching) {
-      fetching = this.fetchToken(ep, auth, scope, key).finally(() => this.tokenFetches.delete(key));
+      fetching = this.fetchToken(ep, auth, scope, key, force).finally(() => this.tokenFetches.delete(key));
       this.tokenFetches.set(key, fetching);
     }
     return { header: `Bearer ${await fetching}`, fresh: true };
   }
 
-  private async fetchToken(ep: Endpoint, auth: { realm: string; service?: string }, scope: string, key: string): Promise<string> {
+  private async fetchToken(ep: Endpoint, auth: { realm: string; service?: string }, scope: string, key: string, refresh: boolean): Promise<string> {
     const url = new URL(auth.realm);
-    if (auth.service) url.searchParams.set('service', auth.service);
-    url.searchParams.set('scope', scope);
-    const credentials = this.o.credentials.get(ep.registry);
-    const reply = await this.send(url.toString(), 'token', credentials ? { authorization: basic(credentials.username, credentials.password) } : {});
+    const credentials = await this.o.credentials.get(ep.registry, refresh);
+    let reply: Reply;
+    if (credentials?.identityToken) {
+      // An identity token is an OAuth2 refresh token: POSTed to the realm (distribution's OAuth2 token spec).
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.password, client_id: 'archshift', scope, ...(auth.service ? { service: auth.service } : {}) });
+      reply = await this.send(url.toString(), 'token', { 'content-type': 'application/x-www-form-urlencoded' }, undefined, form.toString());
+    } else {
+      if (auth.service) url.searchParams.set('service', auth.service);
+      url.searchParams.set('scope', scope);
+      reply = await this.send(url.toString(), 'token', credentials ? { authorization: basic(credentials.username, credentials.password) } : {});
+    }
     if (reply.status === 401 || reply.status === 403) {
       throw new RegistryFailure(
         'unauthorized',
@@ -210,7 +213,7 @@ export class RegistryHttp {
   }
 
   /** Sends with a concurrency slot and a timeout per attempt; retries 429, 5xx and network failures. */
-  private async send(url: string, kind: RequestKind, requestHeaders: Record<string, string>, stream?: StreamOptions): Promise<Reply> {
+  private async send(url: string, kind: RequestKind, requestHeaders: Record<string, string>, stream?: StreamOptions, form?: string): Promise<Reply> {
     const { retries } = this.o.config;
     const timeoutMs = stream?.timeoutMs ?? this.o.config.timeoutMs;
     const host = new URL(url).host;
@@ -221,7 +224,7 @@ export class RegistryHttp {
         this.o.stats.requests++;
         this.o.stats.byKind[kind]++;
         const signal = AbortSignal.timeout(timeoutMs);
-        const res = await this.o.fetch(url, { headers: requestHeaders, signal, redirect: 'follow' });
+        const res = await this.o.fetch(url, { headers: requestHeaders, signal, redirect: 'follow', ...(form !== undefined ? { method: 'POST', body: form } : {}) });
         outcome = stream && res.status === 200 && res.body
           ? { status: res.status, headers: res.headers, body: Buffer.alloc(0), attempts: attempt, stream: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>) }
           : { status: res.status, headers: res.headers, body: await readCapped(res, kind, host), attempts: attempt };
