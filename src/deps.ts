@@ -11,7 +11,7 @@ import type { Clock } from './clock.ts';
 import type { Authorizer } from './auth/authorize.ts';
 import type { Kubernetes } from './adapters/kubernetes.ts';
 import type { GitHubClient } from './adapters/github.ts';
-import type { ImageInspector } from './readiness/image-types.ts';
+import type { ImageInspector } from './images/types.ts';
 import type { CanaryController } from './canary/controller.ts';
 import type { AwsNodeGroups } from './adapters/aws.ts';
 import type { PomReader } from './adapters/maven.ts';

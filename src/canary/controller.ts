@@ -13,7 +13,7 @@ import { UserError } from '../errors.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { canariesByPhase } from '../ops/metrics.ts';
-import type { ImageInspector } from '../readiness/image-types.ts';
+import type { ImageInspector } from '../images/types.ts';
 import { asActor, type Actor } from '../auth/actor.ts';
 import { evaluate, measure, measureConsumers, templatesFor, upgradeMeasurement, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
 import { countFailure, validateTemplates, type InvalidQuery, type MetricTemplate } from './metrics.ts';

@@ -4,7 +4,7 @@
 import { stringify } from 'yaml';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { istio, type KubeCluster } from '../adapters/kubernetes.ts';
-import { hasArm64, type ImageInspector, type ImageStatus } from '../readiness/image-types.ts';
+import { hasArm64, type ImageInspector, type ImageStatus } from '../images/types.ts';
 import { pinnedToArm64, type SchedulingSpec } from '../scheduling/arm64.ts';
 import { MAX_REPLICA_TOTAL, splitOf } from './replica-router.ts';
 import { readSplit, type Split, type VirtualService } from './router.ts';

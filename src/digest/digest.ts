@@ -8,7 +8,7 @@ import type { Catalog } from '../config/catalog.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import { NotConfiguredError } from '../errors.ts';
-import type { ImageInspector } from '../readiness/image-types.ts';
+import type { ImageInspector } from '../images/types.ts';
 import { prsSection } from '../prs/records.ts';
 import { recordedMeasurements } from '../canary/cost.ts';
 import { analyseSystemImages } from '../readiness/analysers/system.ts';

@@ -4,7 +4,7 @@
 // reported as such, never as an empty one; anything we cannot tell is `unknown`, never `ready`.
 import type { V1Container, V1ObjectMeta, V1OwnerReference, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import type { KubeCluster, Kubernetes } from '../adapters/kubernetes.ts';
-import type { ImageInspector, ImageResult } from '../readiness/image-types.ts';
+import type { ImageInspector, ImageResult } from '../images/types.ts';
 import { ARCH_LABEL, pinnedToArm64, type SchedulingSpec } from '../scheduling/arm64.ts';
 import type { Taint } from '../scheduling/taints.ts';
 import { daemonSetPlacement, effectiveTaint, type NodeLike } from '../nodes/analyse.ts';

@@ -1,7 +1,7 @@
 // What a change introduces for arm64: the findings of the head that the base does not have, keyed by
 // what they are about (finding id + file + package or image), never by line, so moving a line or
 // bumping a version that was already a problem blames nothing on the change. Pure.
-import { parseImageRef } from '../readiness/image-ref.ts';
+import { parseImageRef } from '../images/ref.ts';
 import type { Finding, Report } from '../readiness/report.ts';
 
 export interface Comparison {

@@ -6,8 +6,8 @@
 // an `unreadable` fact.
 import type { KubeCluster, Kubernetes } from '../adapters/kubernetes.ts';
 import { AwsError, type AwsNodeGroups, type RawAutoscalingGroup } from '../adapters/aws.ts';
-import type { ImageInspector } from '../readiness/image-types.ts';
-import { hasArm64 } from '../readiness/image-types.ts';
+import type { ImageInspector } from '../images/types.ts';
+import { hasArm64 } from '../images/types.ts';
 import { analysePreflight, ARCH_LABEL_TAG, daemonSetNeedsPods, imagesToCheck, type DaemonSetLike, type KarpenterPoolLike, type NodeLike, type PodLike, type PreflightInput } from './analyse.ts';
 import { mapLimit } from '../readiness/scan.ts';
 import type { AutoscalingGroup, ClusterPreflight, ImageArch, NodesIssue, NodesReport, Source } from './model.ts';

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.ts';
 import { UserError } from '../errors.ts';
 import type { Service } from '../config/catalog.ts';
 import type { Report } from '../readiness/report.ts';
-import { hasArm64 } from '../readiness/image-types.ts';
+import { hasArm64 } from '../images/types.ts';
 import { checkService, type CheckNeeds } from '../readiness/check.ts';
 import { GitHubError, type GitHubClient, type PullInfo } from '../adapters/github.ts';
 import { applyEdits, planChanges, type ChangeKind, type PlannedChange } from './planner.ts';

@@ -4,7 +4,7 @@
 import type { Service } from '../config/catalog.ts';
 import type { Finding, Report } from '../readiness/report.ts';
 import { rewriteBaseImage, type BaseImageEdit } from './editors/dockerfile.ts';
-import { addClassifierTwin, bumpDependency, type ClassifierTwin, type DependencyBump } from './editors/deps.ts';
+import { addClassifierTwin, bumpDependency, type ClassifierTwin, type DependencyBump } from './editors/dependency-bump.ts';
 import { enableArm64Build, type PipelineEdit } from './editors/pipeline.ts';
 import { addArm64Canary, addArm64HelmValues, addArm64Scheduling, type CanaryEdit, type SchedulingEdit } from './editors/workload.ts';
 import { formatTaint, parseTaint, type Taint } from '../scheduling/taints.ts';

@@ -28,13 +28,13 @@ import {
   type LiveWorkload,
   type Workload,
 } from './analysers/workload.ts';
-import { parseImageRef } from './image-ref.ts';
-import type { Arm64Suggestion, ImageInspector, ImageResult } from './image-types.ts';
+import { parseImageRef } from '../images/ref.ts';
+import type { Arm64Suggestion, ImageInspector, ImageResult } from '../images/types.ts';
 import { buildReport, type Finding, type Report } from './report.ts';
 import { builtinKnowledge, loadKnowledgeBase, type KnowledgeBase } from './knowledge/load.ts';
 import { analyseSystemImages } from './analysers/system.ts';
 import { lowerForMusl } from './analysers/python.ts';
-import type { Mirrors } from './nearest-tag.ts';
+import type { Mirrors } from '../images/nearest-tag.ts';
 import { listCheckout, scanCheckout } from './scan.ts';
 import { isImageLayerReader, scanImageLayers } from './image-scan.ts';
 import { verifyArm64Binaries } from './image-elf.ts';

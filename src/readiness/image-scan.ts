@@ -7,9 +7,9 @@ import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import type { Platform } from './image-types.ts';
+import type { Platform } from '../images/types.ts';
 import type { Finding } from './report.ts';
-import { unreadable } from './analysers/deps.ts';
+import { unreadable } from './analysers/native-deps.ts';
 import { analyseJarEntries } from './analysers/jvm.ts';
 import { NativeScan, elfMachineOf, kindsOf, zipEntryNamesOf, type Machine } from './scan.ts';
 

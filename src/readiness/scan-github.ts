@@ -6,8 +6,8 @@
 import type { Finding } from './report.ts';
 import { builtinKnowledge, type KnowledgeBase } from './knowledge/load.ts';
 import type { TransitiveOptions } from './transitive.ts';
-import type { Mirrors } from './nearest-tag.ts';
-import { unreadable } from './analysers/deps.ts';
+import type { Mirrors } from '../images/nearest-tag.ts';
+import { unreadable } from './analysers/native-deps.ts';
 import {
   elfMachineOf,
   isScanCandidate,

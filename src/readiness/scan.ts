@@ -9,7 +9,7 @@ import { LocalFileRefused, readRegularFile } from './local-file.ts';
 import path from 'node:path';
 import type { Finding } from './report.ts';
 import { builtinKnowledge, type KnowledgeBase } from './knowledge/load.ts';
-import { scannedInfo, unreadable, type DeclaredFile, type SourceFile } from './analysers/deps.ts';
+import { scannedInfo, unreadable, type DeclaredFile, type SourceFile } from './analysers/native-deps.ts';
 import { analyseJarEntries, analyseJvm, extractJvmSource, isJvmFile, isJvmSource, type JvmSources } from './analysers/jvm.ts';
 import { isPythonFile, judgePython, pythonFileDeclarations, requirementIncludes } from './analysers/python.ts';
 import { isNodeFile, judgeNode, nodeFileDeclarations } from './analysers/node.ts';
@@ -29,7 +29,7 @@ import {
 } from './analysers/native.ts';
 import { analyseManifest } from './analysers/system.ts';
 import { transitiveJvmFindings, type TransitiveOptions } from './transitive.ts';
-import type { Mirrors } from './nearest-tag.ts';
+import type { Mirrors } from '../images/nearest-tag.ts';
 
 export interface ScanOptions {
   knowledge?: KnowledgeBase;

@@ -6,7 +6,7 @@
 import type { PomReader } from '../adapters/maven.ts';
 import type { Finding } from './report.ts';
 import type { KnowledgeBase } from './knowledge/load.ts';
-import { knowledgeHit, type SourceFile } from './analysers/deps.ts';
+import { knowledgeHit, type SourceFile } from './analysers/native-deps.ts';
 import { bomProperty, judgeEpollConsumers, jvmTreeRoots, type JvmSources } from './analysers/jvm.ts';
 import { firstFixingVersion, gaOf, PomResolver, resolveTree, type Gav, type TreeLimits } from './maven-tree.ts';
 

@@ -6,7 +6,7 @@ import type { FakeKubeApi, KubeObject } from './kube-api.ts';
 import type { RunningRegistry } from './registry.ts';
 import type { Store } from '../../src/adapters/store.ts';
 import { RegistryCache, registryCacheTable } from '../../src/adapters/registry/cache.ts';
-import { parseImageRef } from '../../src/readiness/image-ref.ts';
+import { parseImageRef } from '../../src/images/ref.ts';
 import type { WorkloadStatus } from '../../src/digest/inventory.ts';
 
 export type ImageKind = 'multi' | 'amd64' | 'missing';

@@ -10,7 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { rewriteBaseImage } from '../../src/prs/editors/dockerfile.ts';
 import { enableArm64Build } from '../../src/prs/editors/pipeline.ts';
 import { addArm64Canary, addArm64HelmValues, addArm64Scheduling } from '../../src/prs/editors/workload.ts';
-import { addClassifierTwin, bumpDependency } from '../../src/prs/editors/deps.ts';
+import { addClassifierTwin, bumpDependency } from '../../src/prs/editors/dependency-bump.ts';
 import type { EditResult } from '../../src/prs/editors/text.ts';
 import { unifiedDiff } from '../../src/prs/diff.ts';
 

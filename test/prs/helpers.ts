@@ -11,7 +11,7 @@ import { Store } from '../../src/adapters/store.ts';
 import { Authorizer } from '../../src/auth/authorize.ts';
 import { GitHubClient } from '../../src/adapters/github.ts';
 import type { Deps } from '../../src/deps.ts';
-import type { ImageInspector, ImageResult } from '../../src/readiness/image-types.ts';
+import type { ImageInspector, ImageResult } from '../../src/images/types.ts';
 import { buildReport, type Finding } from '../../src/readiness/report.ts';
 import { FakeGitHub } from '../fakes/github-api.ts';
 import { startTestBot, type TestBot } from '../fakes/bot.ts';

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { familiarImageRef, parseImageRef, withTag } from '../../src/readiness/image-ref.ts';
+import { familiarImageRef, parseImageRef, withTag } from '../../src/images/ref.ts';
 
 const digest = `sha256:${'a'.repeat(64)}`;
 

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadReplacementTable, rankTagCandidates, suggestReplacement } from '../../src/readiness/nearest-tag.ts';
-import { parseImageRef } from '../../src/readiness/image-ref.ts';
+import { loadReplacementTable, rankTagCandidates, suggestReplacement } from '../../src/images/nearest-tag.ts';
+import { parseImageRef } from '../../src/images/ref.ts';
 
 describe('rankTagCandidates', () => {
   const tags = ['1.2.3', '1.2.4', '1.2.5', '1.3.0', '1.3', '2.0.0', '1.2.2', '1.2.4-alpine', 'latest', '1.2.10', 'v1.2.9'];

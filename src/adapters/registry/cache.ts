@@ -7,7 +7,7 @@
 // starts and hourly after. The store batches the writes (a write costs what changed; store/batch.ts).
 import type { KeyedTable, Store } from '../store.ts';
 import { BatchedTable } from '../store/batch.ts';
-import type { Platform } from '../../readiness/image-types.ts';
+import type { Platform } from '../../images/types.ts';
 import type { ImageRunConfig, LayerDescriptor } from '../../readiness/image-scan.ts';
 
 export interface IndexImage extends Platform {

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import type { Finding } from '../report.ts';
 import { parseMavenSpec } from '../versions.ts';
-import { dirOf, lineAt, lineText, type Declaration, type SourceFile } from './deps.ts';
+import { dirOf, lineAt, lineText, type Declaration, type SourceFile } from './native-deps.ts';
 
 /** A value the build defines, and where its literal text sits. */
 interface Definition {

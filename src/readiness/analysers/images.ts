@@ -2,8 +2,8 @@
 // finding (pure). Severity follows what the use means: an image outside the final image only warns, the
 // service's own image is fixed by its pipeline, and any image the registry could not answer for is
 // "unknown", never "ready".
-import { parseImageRef } from '../image-ref.ts';
-import type { Arm64Suggestion, ImageResult } from '../image-types.ts';
+import { parseImageRef } from '../../images/ref.ts';
+import type { Arm64Suggestion, ImageResult } from '../../images/types.ts';
 import type { Evidence, Finding, Severity } from '../report.ts';
 import type { StageRole, TextEdit } from './dockerfile.ts';
 

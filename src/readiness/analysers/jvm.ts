@@ -22,7 +22,7 @@ import {
   unreadable,
   type Declaration,
   type SourceFile,
-} from './deps.ts';
+} from './native-deps.ts';
 import { analyseGradleBuild, blankScriptComments, gradleDeclarations, isGradleScript, type GradleBuild } from './gradle.ts';
 
 const x86Classifier = /(x86[_-]?64|amd64|x64)(?![a-z0-9])/i;

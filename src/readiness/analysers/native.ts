@@ -6,7 +6,7 @@
 // not the service and is at most one grouped warning (contextualiseNative). Pure: text in, findings out.
 import path from 'node:path';
 import type { Finding, Severity } from '../report.ts';
-import { lineText } from './deps.ts';
+import { lineText } from './native-deps.ts';
 
 const sourceExt = /\.(c|cc|cpp|cxx|c\+\+|h|hh|hpp|hxx|inl|ipp|tcc|cu|m|mm)$/i;
 const asmExt = /\.(s|asm)$/i;

@@ -18,7 +18,7 @@ import {
   type Declaration,
   type DeclaredFile,
   type SourceFile,
-} from './deps.ts';
+} from './native-deps.ts';
 
 const lockNames = new Set(['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock']);
 

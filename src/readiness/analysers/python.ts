@@ -19,7 +19,7 @@ import {
   type Declaration,
   type DeclaredFile,
   type SourceFile,
-} from './deps.ts';
+} from './native-deps.ts';
 
 export function isRequirementsFile(file: string): boolean {
   const base = path.posix.basename(file);

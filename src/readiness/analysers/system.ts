@@ -5,10 +5,10 @@
 import { LineCounter, parseAllDocuments, isMap, isScalar, isSeq, type Node } from 'yaml';
 import type { Evidence, Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
-import { parseImageRef } from '../image-ref.ts';
-import { seeThroughMirrors, type Mirrors } from '../nearest-tag.ts';
+import { parseImageRef } from '../../images/ref.ts';
+import { seeThroughMirrors, type Mirrors } from '../../images/nearest-tag.ts';
 import { tagNumbers } from '../versions.ts';
-import { escapeRegExp, fixText, knowledgeHit, lineText, unreadable } from './deps.ts';
+import { escapeRegExp, fixText, knowledgeHit, lineText, unreadable } from './native-deps.ts';
 
 export interface ImageUse {
   image: string;

@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DOCKER_HUB, familiarImageRef, formatImageRef, parseImageRef, withTag, type ImageRef } from './image-ref.ts';
-import type { Arm64Suggestion, ImageResult } from './image-types.ts';
+import { DOCKER_HUB, familiarImageRef, formatImageRef, parseImageRef, withTag, type ImageRef } from './ref.ts';
+import type { Arm64Suggestion, ImageResult } from './types.ts';
 
 interface TagVersion {
   prefix: string;
