@@ -37,7 +37,14 @@ export interface AckBenchResult {
   pinned: string;
   ack: { commands: number; burst: number; targetP99Ms: number; runs: AckRun[]; p99SpreadMs: string; p50SpreadMs: string; pass: boolean };
   /** From the instrumented run (bench/ack-probe.ts): the bot's CPU per command before Bolt's ack and after it. */
-  cpuPerCommand: { commands: number; preAckMeanMs: number; preAckP50Ms: number; preAckP99Ms: number; postAckMeanMs: number; instrumentedP99Ms: number };
+  cpuPerCommand: {
+    commands: number;
+    preAckMeanMs: number;
+    preAckP50Ms: number;
+    preAckP99Ms: number;
+    postAckMeanMs: number;
+    instrumentedP99Ms: number;
+  };
   /** 1-minute load average before and after (2 cores shared with other work: figures above ~1 are noisy). */
   load: { before: number; after: number };
   idle: { rssMb: number; targetMb: number; startMs: number; sigtermExitMs: number; exitCode: number | null; pass: boolean };
@@ -48,7 +55,13 @@ const BURST = 50;
 const RUNS = 3;
 
 const catalog = {
-  defaults: { repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: 'registry.acme.io/{service}', pipeline: { repo: 'acme/cd', file: 's/{service}.yml' }, manifests: { repo: 'acme/k8s', files: ['apps/{service}.yaml'] } },
+  defaults: {
+    repo: 'acme/{service}',
+    dockerfiles: ['Dockerfile'],
+    image: 'registry.acme.io/{service}',
+    pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
+    manifests: { repo: 'acme/k8s', files: ['apps/{service}.yaml'] },
+  },
   services: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`svc-${i}`, { team: 'S0TEAM' }])),
 };
 
@@ -129,23 +142,48 @@ interface Bot {
   stop(): Promise<{ exitCode: number | null; sigtermExitMs: number }>;
 }
 
-async function startBot(slack: FakeSlackApi, dir: string, pin: string[], preload: string[], env: Record<string, string> = {}): Promise<Bot> {
+async function startBot(
+  slack: FakeSlackApi,
+  dir: string,
+  pin: string[],
+  preload: string[],
+  env: Record<string, string> = {},
+): Promise<Bot> {
   const configFile = join(dir, 'archshift.yml');
   const slackPort = await freePort();
-  await writeFile(configFile, stringify({ slack: { mode: 'http', port: slackPort, apiUrl: slack.apiUrl, retries: 0 }, store: { file: join(dir, `store-${slackPort}.json`) }, server: { port: 0, host: '127.0.0.1' }, catalog }));
+  await writeFile(
+    configFile,
+    stringify({
+      slack: { mode: 'http', port: slackPort, apiUrl: slack.apiUrl, retries: 0 },
+      store: { file: join(dir, `store-${slackPort}.json`) },
+      server: { port: 0, host: '127.0.0.1' },
+      catalog,
+    }),
+  );
   const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` (npm run bench does)`);
   const started = Date.now();
   const [cmd, ...args] = [...pin, process.execPath, ...preload, main, '--config', configFile];
   const child = spawn(cmd!, args, {
-    env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: SIGNING_SECRET, LOG_LEVEL: 'info', KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '', ...env },
+    env: {
+      ...process.env,
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      LOG_LEVEL: 'info',
+      KUBECONFIG: '',
+      KUBERNETES_SERVICE_HOST: '',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const url = `http://127.0.0.1:${slackPort}/slack/events`;
   try {
     for (;;) {
-      const up = await fetch(url, { method: 'POST' }).then(() => true, () => false);
+      const up = await fetch(url, { method: 'POST' }).then(
+        () => true,
+        () => false,
+      );
       if (up) break;
       if (Date.now() - started > 60_000) throw new Error('the bot did not start within 60 s');
       await new Promise((r) => setTimeout(r, 100));
@@ -185,9 +223,19 @@ export async function run(): Promise<AckBenchResult> {
         const rssKb = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${bot.pid}/status`, 'utf8'))![1]);
         const run = await ackLatency(bot.url, slack, bot.pid);
         runs.push(run);
-        console.log(`ack run ${r + 1}: ${run.samples} signed /arm64 commands in bursts of ${BURST}: p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, max ${run.maxMs} ms, bot CPU ${run.botCpuMsPerCommand} ms/command, load ${run.load} -> ${run.pass ? 'PASS' : 'FAIL'}; first (cold) burst p50 ${run.firstBurst.p50Ms} ms, max ${run.firstBurst.maxMs} ms`);
+        console.log(
+          `ack run ${r + 1}: ${run.samples} signed /arm64 commands in bursts of ${BURST}: p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, max ${run.maxMs} ms, bot CPU ${run.botCpuMsPerCommand} ms/command, load ${run.load} -> ${run.pass ? 'PASS' : 'FAIL'}; first (cold) burst p50 ${run.firstBurst.p50Ms} ms, max ${run.firstBurst.maxMs} ms`,
+        );
         const { exitCode, sigtermExitMs } = await bot.stop();
-        if (r === 0) idle = { rssMb: round(rssKb / 1024), targetMb: 150, startMs: bot.startMs, sigtermExitMs, exitCode, pass: rssKb / 1024 < 150 && exitCode === 0 };
+        if (r === 0)
+          idle = {
+            rssMb: round(rssKb / 1024),
+            targetMb: 150,
+            startMs: bot.startMs,
+            sigtermExitMs,
+            exitCode,
+            pass: rssKb / 1024 < 150 && exitCode === 0,
+          };
       } finally {
         await bot.stop();
       }
@@ -195,7 +243,9 @@ export async function run(): Promise<AckBenchResult> {
     // The instrumented run: the probe costs CPU of its own, so its latency is not the one judged.
     const probeOut = join(dir, 'probe.json');
     const probe = fileURLToPath(new URL('./ack-probe.ts', import.meta.url));
-    const bot = await startBot(slack, dir, pin.bot, ['--import', 'tsx', '--import', pathToFileURL(probe).href], { ACK_PROBE_OUT: probeOut });
+    const bot = await startBot(slack, dir, pin.bot, ['--import', 'tsx', '--import', pathToFileURL(probe).href], {
+      ACK_PROBE_OUT: probeOut,
+    });
     let instrumented: AckRun;
     try {
       instrumented = await ackLatency(bot.url, slack, bot.pid);
@@ -214,7 +264,9 @@ export async function run(): Promise<AckBenchResult> {
       postAckMeanMs: mean(split.map(([, p]) => p / 1000)),
       instrumentedP99Ms: instrumented.p99Ms,
     };
-    console.log(`ack CPU per command (instrumented run): before the ack mean ${cpuPerCommand.preAckMeanMs} ms (p50 ${cpuPerCommand.preAckP50Ms}, p99 ${cpuPerCommand.preAckP99Ms}), after it mean ${cpuPerCommand.postAckMeanMs} ms`);
+    console.log(
+      `ack CPU per command (instrumented run): before the ack mean ${cpuPerCommand.preAckMeanMs} ms (p50 ${cpuPerCommand.preAckP50Ms}, p99 ${cpuPerCommand.preAckP99Ms}), after it mean ${cpuPerCommand.postAckMeanMs} ms`,
+    );
     const ack = {
       commands: COMMANDS,
       burst: BURST,
@@ -224,9 +276,13 @@ export async function run(): Promise<AckBenchResult> {
       p50SpreadMs: spreadOf(runs.map((r) => r.p50Ms)),
       pass: runs.every((r) => r.pass),
     };
-    console.log(`ack p99 over ${RUNS} runs: ${ack.p99SpreadMs} ms (p50 ${ack.p50SpreadMs} ms); ${pin.label} -> ${ack.pass ? 'PASS' : 'FAIL'}`);
+    console.log(
+      `ack p99 over ${RUNS} runs: ${ack.p99SpreadMs} ms (p50 ${ack.p50SpreadMs} ms); ${pin.label} -> ${ack.pass ? 'PASS' : 'FAIL'}`,
+    );
     const load = { before: loadBefore, after: round(loadavg()[0]!) };
-    console.log(`ack idle bot RSS ${idle!.rssMb} MB (target < ${idle!.targetMb} MB), started in ${idle!.startMs} ms, SIGTERM to exit ${idle!.sigtermExitMs} ms (code ${idle!.exitCode}); load average (1 min) ${load.before} before, ${load.after} after`);
+    console.log(
+      `ack idle bot RSS ${idle!.rssMb} MB (target < ${idle!.targetMb} MB), started in ${idle!.startMs} ms, SIGTERM to exit ${idle!.sigtermExitMs} ms (code ${idle!.exitCode}); load average (1 min) ${load.before} before, ${load.after} after`,
+    );
     return { pinned: pin.label, ack, cpuPerCommand, load, idle: idle! };
   } finally {
     await slack.stop();

@@ -60,7 +60,12 @@ async function hostileRegistry(): Promise<{ host: string; manifestRequests: () =
 }
 
 /** Runs `node <entry> args` and samples its peak RSS (VmHWM) until it exits. */
-async function peakOf(entry: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ peakRssMb?: number; exitCode: number | null; ms: number; stdout: string; hung: boolean }> {
+async function peakOf(
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ peakRssMb?: number; exitCode: number | null; ms: number; stdout: string; hung: boolean }> {
   const started = Date.now();
   const child = spawn(process.execPath, [entry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -100,18 +105,45 @@ export async function run(): Promise<AttackBenchResult> {
   const slackPort = await freePort();
   const configFile = join(dir, 'archshift.yml');
   const catalog = {
-    defaults: { repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: `${registry.host}/team/{service}`, pipeline: { repo: 'acme/cd', file: 's/{service}.yml' }, manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] } },
+    defaults: {
+      repo: 'acme/{service}',
+      dockerfiles: ['Dockerfile'],
+      image: `${registry.host}/team/{service}`,
+      pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
+      manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] },
+    },
     services: { payments: { tag: '1' } },
   };
-  await writeFile(configFile, stringify({ slack: { mode: 'http', port: slackPort, apiUrl: slack.apiUrl, retries: 0 }, store: { file: join(dir, 'store.json') }, server: { port: 0, host: '127.0.0.1' }, registry: { retries: 0 }, catalog }));
+  await writeFile(
+    configFile,
+    stringify({
+      slack: { mode: 'http', port: slackPort, apiUrl: slack.apiUrl, retries: 0 },
+      store: { file: join(dir, 'store.json') },
+      server: { port: 0, host: '127.0.0.1' },
+      registry: { retries: 0 },
+      catalog,
+    }),
+  );
   const child = spawn(process.execPath, [main, '--config', configFile], {
-    env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: SIGNING_SECRET, LOG_LEVEL: 'warn', KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' },
+    env: {
+      ...process.env,
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      LOG_LEVEL: 'warn',
+      KUBECONFIG: '',
+      KUBERNETES_SERVICE_HOST: '',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${slackPort}/slack/events`;
   try {
     const started = Date.now();
-    while (!(await fetch(url, { method: 'POST' }).then(() => true, () => false))) {
+    while (
+      !(await fetch(url, { method: 'POST' }).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       if (Date.now() - started > 30_000) throw new Error('the bot did not start within 30 s');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -120,17 +152,36 @@ export async function run(): Promise<AttackBenchResult> {
 
     // (a) + (b) at once.
     const responseId = 'attack-check';
-    const check = postSigned(url, slashCommandBody({ text: 'check payments', response_url: slack.responseUrl(responseId) }), { secret: SIGNING_SECRET });
+    const check = postSigned(url, slashCommandBody({ text: 'check payments', response_url: slack.responseUrl(responseId) }), {
+      secret: SIGNING_SECRET,
+    });
     const posts = await Promise.all(
       Array.from({ length: 8 }, () =>
-        rawRequest({ url, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(64 * MB) }, flood: 64 * MB, timeoutMs: 10_000 }).catch(() => undefined),
+        rawRequest({
+          url,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(64 * MB) },
+          flood: 64 * MB,
+          timeoutMs: 10_000,
+        }).catch(() => undefined),
       ),
     );
     await check;
     const checkAnswered = await slack
-      .waitFor(() => slack.calls.some((c) => (c.responseId === responseId || c.method === 'chat.update') && /unknown|4096 KiB|not read/i.test(JSON.stringify(c.args))), 30_000)
-      .then(() => true, () => false);
-    const reply = slack.calls.filter((c) => c.method === 'chat.update' || c.responseId === responseId).map((c) => JSON.stringify(c.args)).find((t) => /4096 KiB|not read/.test(t));
+      .waitFor(
+        () =>
+          slack.calls.some(
+            (c) => (c.responseId === responseId || c.method === 'chat.update') && /unknown|4096 KiB|not read/i.test(JSON.stringify(c.args)),
+          ),
+        30_000,
+      )
+      .then(
+        () => true,
+        () => false,
+      );
+    const reply = slack.calls
+      .filter((c) => c.method === 'chat.update' || c.responseId === responseId)
+      .map((c) => JSON.stringify(c.args))
+      .find((t) => /4096 KiB|not read/.test(t));
     const answered = posts.filter((p): p is RawAnswer => p !== undefined);
 
     // (c) malformed, signed, one at a time.
@@ -140,7 +191,11 @@ export async function run(): Promise<AttackBenchResult> {
       malformedAnswers.push(
         await rawRequest({
           url,
-          headers: { 'content-type': m.contentType, 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sign(SIGNING_SECRET, ts, m.body) },
+          headers: {
+            'content-type': m.contentType,
+            'x-slack-request-timestamp': String(ts),
+            'x-slack-signature': sign(SIGNING_SECRET, ts, m.body),
+          },
           chunks: [m.body],
           timeoutMs: 5000,
         }).catch(() => undefined),
@@ -153,13 +208,26 @@ export async function run(): Promise<AttackBenchResult> {
     // The CLI against the same manifest, as its own process.
     const checkout = join(dir, 'checkout');
     await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\n').catch(() => undefined);
-    await import('node:fs/promises').then((fs) => fs.mkdir(checkout).then(() => fs.writeFile(join(checkout, 'Dockerfile'), 'FROM scratch\nCOPY app /app\n')));
-    const cliRun = await peakOf(cli, ['check', checkout, '--image', `${registry.host}/team/cli:1`, '--json'], { ...process.env, ARCHSHIFT_CONFIG: '' }, 60_000);
+    await import('node:fs/promises').then((fs) =>
+      fs.mkdir(checkout).then(() => fs.writeFile(join(checkout, 'Dockerfile'), 'FROM scratch\nCOPY app /app\n')),
+    );
+    const cliRun = await peakOf(
+      cli,
+      ['check', checkout, '--image', `${registry.host}/team/cli:1`, '--json'],
+      { ...process.env, ARCHSHIFT_CONFIG: '' },
+      60_000,
+    );
     const reason = /[^"]*4096 KiB[^"]*/.exec(cliRun.stdout)?.[0];
 
     const result: AttackBenchResult = {
       bot: { idleRssMb, peakRssMb, goalMb: GOAL_RSS_MB, pass: (peakRssMb ?? Infinity) < GOAL_RSS_MB },
-      unsignedPosts: { count: 8, bytesEach: 64 * MB, statuses: answered.map((a) => a.status), maxAnswerMs: Math.max(...answered.map((a) => a.ms)), hangs: 8 - answered.length },
+      unsignedPosts: {
+        count: 8,
+        bytesEach: 64 * MB,
+        statuses: answered.map((a) => a.status),
+        maxAnswerMs: Math.max(...answered.map((a) => a.ms)),
+        hangs: 8 - answered.length,
+      },
       manifest: { manifestRequests: registry.manifestRequests(), checkAnswered, reply: reply?.slice(0, 300) },
       malformed: {
         count: MALFORMED_SLACK_BODIES.length,
@@ -169,14 +237,26 @@ export async function run(): Promise<AttackBenchResult> {
         hangs: MALFORMED_SLACK_BODIES.length - got.length,
         pass: got.length === MALFORMED_SLACK_BODIES.length && got.every((a) => a.ms < 1000 && a.status === 400),
       },
-      cli: { peakRssMb: cliRun.peakRssMb, goalMb: GOAL_RSS_MB, exitCode: cliRun.exitCode, ms: cliRun.ms, hung: cliRun.hung, reason, pass: !cliRun.hung && (cliRun.peakRssMb ?? Infinity) < GOAL_RSS_MB },
+      cli: {
+        peakRssMb: cliRun.peakRssMb,
+        goalMb: GOAL_RSS_MB,
+        exitCode: cliRun.exitCode,
+        ms: cliRun.ms,
+        hung: cliRun.hung,
+        reason,
+        pass: !cliRun.hung && (cliRun.peakRssMb ?? Infinity) < GOAL_RSS_MB,
+      },
       load: { before: loadBefore, after: round(loadavg()[0]) },
     };
     console.log(
       `attack (a+b) bot peak RSS ${result.bot.peakRssMb} MB (idle ${result.bot.idleRssMb} MB) while 8 unsigned 64 MB posts (answers ${[...new Set(result.unsignedPosts.statuses)].join(',')}, slowest ${result.unsignedPosts.maxAnswerMs} ms, ${result.unsignedPosts.hangs} unanswered) and a 50 MB manifest (${result.manifest.manifestRequests} manifest requests, check answered: ${checkAnswered}); goal < ${GOAL_RSS_MB} MB -> ${result.bot.pass ? 'PASS' : 'FAIL'}`,
     );
-    console.log(`attack (c) ${result.malformed.count} malformed signed requests: statuses ${[...new Set(result.malformed.statuses)].join(',')}, slowest ${maxMs} ms, ${result.malformed.hangs} hangs -> ${result.malformed.pass ? 'PASS' : 'FAIL'}`);
-    console.log(`attack (d) archshift check --image (50 MB manifest), own process: peak RSS ${result.cli.peakRssMb} MB in ${result.cli.ms} ms, exit ${result.cli.exitCode}${result.cli.hung ? ', HUNG' : ''}; goal < ${GOAL_RSS_MB} MB -> ${result.cli.pass ? 'PASS' : 'FAIL'}`);
+    console.log(
+      `attack (c) ${result.malformed.count} malformed signed requests: statuses ${[...new Set(result.malformed.statuses)].join(',')}, slowest ${maxMs} ms, ${result.malformed.hangs} hangs -> ${result.malformed.pass ? 'PASS' : 'FAIL'}`,
+    );
+    console.log(
+      `attack (d) archshift check --image (50 MB manifest), own process: peak RSS ${result.cli.peakRssMb} MB in ${result.cli.ms} ms, exit ${result.cli.exitCode}${result.cli.hung ? ', HUNG' : ''}; goal < ${GOAL_RSS_MB} MB -> ${result.cli.pass ? 'PASS' : 'FAIL'}`,
+    );
     return result;
   } finally {
     child.kill('SIGKILL');

@@ -71,23 +71,63 @@ export async function run(): Promise<Record<string, unknown>> {
       };
       github.addRepo(`acme/${n}`, files);
     }
-    github.addRepo('acme/pipelines', Object.fromEntries(names.map((n, i) => [`services/${n}.yml`, `/pipeline:\n  docker-build:\n    uses: docker-build@master\n    with:\n      repository: ${n}\n      mustBuildARM64: ${i % 2 === 0}\n`])));
+    github.addRepo(
+      'acme/pipelines',
+      Object.fromEntries(
+        names.map((n, i) => [
+          `services/${n}.yml`,
+          `/pipeline:\n  docker-build:\n    uses: docker-build@master\n    with:\n      repository: ${n}\n      mustBuildARM64: ${i % 2 === 0}\n`,
+        ]),
+      ),
+    );
     const deployment = (n: string) => ({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: n, namespace: 'shop', labels: { app: n } },
-      spec: { selector: { matchLabels: { app: n } }, template: { metadata: { labels: { app: n } }, spec: { containers: [{ name: n, image: `${host}/shop/${n}:1.0.0` }] } } },
+      spec: {
+        selector: { matchLabels: { app: n } },
+        template: { metadata: { labels: { app: n } }, spec: { containers: [{ name: n, image: `${host}/shop/${n}:1.0.0` }] } },
+      },
     });
-    github.addRepo('acme/k8s', Object.fromEntries(names.map((n) => [`shop/${n}.yaml`, `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${n}\nspec:\n  selector:\n    matchLabels: {app: ${n}}\n  template:\n    metadata:\n      labels: {app: ${n}}\n    spec:\n      containers:\n        - name: ${n}\n          image: ${host}/shop/${n}:1.0.0\n`])));
-    for (const node of ['x86-1', 'x86-2', 'graviton-1', 'graviton-2']) kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: node, labels: { 'kubernetes.io/arch': node.startsWith('x86') ? 'amd64' : 'arm64' } } });
+    github.addRepo(
+      'acme/k8s',
+      Object.fromEntries(
+        names.map((n) => [
+          `shop/${n}.yaml`,
+          `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${n}\nspec:\n  selector:\n    matchLabels: {app: ${n}}\n  template:\n    metadata:\n      labels: {app: ${n}}\n    spec:\n      containers:\n        - name: ${n}\n          image: ${host}/shop/${n}:1.0.0\n`,
+        ]),
+      ),
+    );
+    for (const node of ['x86-1', 'x86-2', 'graviton-1', 'graviton-2'])
+      kube.put('/api/v1/nodes', {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: node, labels: { 'kubernetes.io/arch': node.startsWith('x86') ? 'amd64' : 'arm64' } },
+      });
     for (const n of names) {
       const d = deployment(n);
       kube.put('/apis/apps/v1/namespaces/shop/deployments', d);
-      for (const p of [1, 2]) kube.put('/api/v1/namespaces/shop/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${n}-${p}`, namespace: 'shop', labels: { app: n } }, spec: { nodeName: `x86-${p}`, containers: d.spec.template.spec.containers } });
+      for (const p of [1, 2])
+        kube.put('/api/v1/namespaces/shop/pods', {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: `${n}-${p}`, namespace: 'shop', labels: { app: n } },
+          spec: { nodeName: `x86-${p}`, containers: d.spec.template.spec.containers },
+        });
     }
     github.tokens.set('ghp_bench', { write: false });
     const kubeconfig = join(dir, 'kubeconfig');
-    await writeFile(kubeconfig, JSON.stringify({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'bench', cluster: { server: kube.url, 'insecure-skip-tls-verify': true } }], users: [{ name: 'bot', user: { token: kube.token } }], contexts: [{ name: 'bench', context: { cluster: 'bench', user: 'bot' } }], 'current-context': 'bench' }));
+    await writeFile(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'bench', cluster: { server: kube.url, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'bot', user: { token: kube.token } }],
+        contexts: [{ name: 'bench', context: { cluster: 'bench', user: 'bot' } }],
+        'current-context': 'bench',
+      }),
+    );
     const config = (store: string) =>
       JSON.stringify({
         github: { baseUrl: github.url },
@@ -95,9 +135,12 @@ export async function run(): Promise<Record<string, unknown>> {
         store: { file: store },
         catalog: {
           defaults: {
-            repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: `${host}/shop/{service}`,
+            repo: 'acme/{service}',
+            dockerfiles: ['Dockerfile'],
+            image: `${host}/shop/{service}`,
             pipeline: { repo: 'acme/pipelines', file: 'services/{service}.yml' },
-            manifests: { repo: 'acme/k8s', files: ['shop/{service}.yaml'] }, namespace: 'shop',
+            manifests: { repo: 'acme/k8s', files: ['shop/{service}.yaml'] },
+            namespace: 'shop',
           },
           services: Object.fromEntries(names.map((n, i) => [n, { team: `S0TEAM${i % 5}` }])),
         },
@@ -113,11 +156,37 @@ export async function run(): Promise<Record<string, unknown>> {
     const measure = async (label: string) => {
       const before = proxy.log.length;
       const ghBefore = github.requests.length;
-      const r = await runCli(['check', '--all', '--format', 'json', '--config', fleetConfig, ...(process.env.FLEET_BENCH_CONCURRENCY ? ['--concurrency', process.env.FLEET_BENCH_CONCURRENCY] : [])], env);
+      const r = await runCli(
+        [
+          'check',
+          '--all',
+          '--format',
+          'json',
+          '--config',
+          fleetConfig,
+          ...(process.env.FLEET_BENCH_CONCURRENCY ? ['--concurrency', process.env.FLEET_BENCH_CONCURRENCY] : []),
+        ],
+        env,
+      );
       if (r.code !== 1 && r.code !== 0 && r.code !== 2) throw new Error(`${label}: exit ${r.code}: ${r.stderr.slice(0, 2000)}`);
-      const out = JSON.parse(r.stdout) as { summary: { total: number; verdicts: Record<string, number>; topUnknowns: { id: string; title: string; services: string[] }[]; topBlockers: { id: string; services: string[] }[] } };
+      const out = JSON.parse(r.stdout) as {
+        summary: {
+          total: number;
+          verdicts: Record<string, number>;
+          topUnknowns: { id: string; title: string; services: string[] }[];
+          topBlockers: { id: string; services: string[] }[];
+        };
+      };
       if (out.summary.total !== SERVICES) throw new Error(`${label}: ${out.summary.total} services checked`);
-      return { seconds: r.ms / 1000, exitCode: r.code, verdicts: out.summary.verdicts, unknowns: out.summary.topUnknowns.map((u) => `${u.services.length} ${u.id}: ${u.title}`), blockers: out.summary.topBlockers.map((u) => `${u.services.length} ${u.id}`), registryRequests: proxy.log.length - before, githubRequests: github.requests.length - ghBefore };
+      return {
+        seconds: r.ms / 1000,
+        exitCode: r.code,
+        verdicts: out.summary.verdicts,
+        unknowns: out.summary.topUnknowns.map((u) => `${u.services.length} ${u.id}: ${u.title}`),
+        blockers: out.summary.topBlockers.map((u) => `${u.services.length} ${u.id}`),
+        registryRequests: proxy.log.length - before,
+        githubRequests: github.requests.length - ghBefore,
+      };
     };
     const cold = await measure('cold');
     const warm = await measure('warm');
@@ -128,13 +197,17 @@ export async function run(): Promise<Record<string, unknown>> {
       if (r.code === null || r.code > 2) throw new Error(`loop ${n}: exit ${r.code}: ${r.stderr.slice(0, 1000)}`);
       loopMs += r.ms;
     }
-    const loop150 = (loopMs / LOOP_SAMPLE) * SERVICES / 1000;
+    const loop150 = ((loopMs / LOOP_SAMPLE) * SERVICES) / 1000;
     return {
       services: SERVICES,
       addedRegistryLatencyMs: LATENCY_MS,
       cold: { ...cold, goalSeconds: 60, met: cold.seconds < 60 },
       warm: { ...warm, goalSeconds: 10, met: warm.seconds < 10 },
-      shellLoop: { sampleServices: LOOP_SAMPLE, secondsPerService: +(loopMs / LOOP_SAMPLE / 1000).toFixed(2), estimatedSecondsFor150: Math.round(loop150) },
+      shellLoop: {
+        sampleServices: LOOP_SAMPLE,
+        secondsPerService: +(loopMs / LOOP_SAMPLE / 1000).toFixed(2),
+        estimatedSecondsFor150: Math.round(loop150),
+      },
       ratios: { shellLoopOverCold: +(loop150 / cold.seconds).toFixed(1), shellLoopOverWarm: +(loop150 / warm.seconds).toFixed(1) },
     };
   } finally {

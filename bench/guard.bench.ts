@@ -15,7 +15,13 @@ export async function run(): Promise<Record<string, unknown>> {
     const host = h.registry.host;
     const changes: Array<{ breaks: boolean; files: Record<string, string> }> = Array.from({ length: PAIRS }, (_, i) => [
       { breaks: true, files: { Dockerfile: `FROM ${host}/library/alpine:3.8\nCOPY app /app\n# ${i}\n` } },
-      { breaks: false, files: i % 2 ? ({ 'README.md': `docs ${i}\n` } as Record<string, string>) : { Dockerfile: `# build ${i}\nFROM ${host}/library/alpine:3.19\nCOPY app /app\n` } },
+      {
+        breaks: false,
+        files:
+          i % 2
+            ? ({ 'README.md': `docs ${i}\n` } as Record<string, string>)
+            : { Dockerfile: `# build ${i}\nFROM ${host}/library/alpine:3.19\nCOPY app /app\n` },
+      },
     ]).flat();
     const rows: Array<{ breaks: boolean; conclusion: string; ms: number; requests: number }> = [];
     for (const [i, change] of changes.entries()) {
@@ -28,7 +34,12 @@ export async function run(): Promise<Record<string, unknown>> {
       const done = await h.completedRun('acme/api', pr.headSha);
       const ms = performance.now() - started;
       await h.bot.bot.ops.inFlight.drain(60_000);
-      rows.push({ breaks: change.breaks, conclusion: done.conclusion ?? '?', ms: Math.round(ms), requests: h.github.requests.length - before });
+      rows.push({
+        breaks: change.breaks,
+        conclusion: done.conclusion ?? '?',
+        ms: Math.round(ms),
+        requests: h.github.requests.length - before,
+      });
     }
     const breaking = rows.filter((r) => r.breaks);
     const clean = rows.filter((r) => !r.breaks);
@@ -39,7 +50,10 @@ export async function run(): Promise<Record<string, unknown>> {
       breakingFailed: `${breaking.filter((r) => r.conclusion === 'failure').length}/${breaking.length}`,
       falseFailures: clean.filter((r) => r.conclusion === 'failure').length,
       deliveryToCompletedMs: { p50: quantile(ms, 0.5), max: Math.max(...ms), breakingMax: Math.max(...breaking.map((r) => r.ms)) },
-      githubRequestsPerCheck: { breaking: [...new Set(breaking.map((r) => r.requests))], clean: [...new Set(clean.map((r) => r.requests))] },
+      githubRequestsPerCheck: {
+        breaking: [...new Set(breaking.map((r) => r.requests))],
+        clean: [...new Set(clean.map((r) => r.requests))],
+      },
       note: 'requests include the installation-token exchange only on the first check; slack notes: one per breaking PR head',
       rows,
     };

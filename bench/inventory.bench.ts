@@ -49,7 +49,9 @@ async function serve(storeFile: string): Promise<void> {
   api.latencyMs = LATENCY_MS;
   // Recording every request would only grow the double's memory.
   api.requests.push = () => 0;
-  process.stdout.write(`${JSON.stringify({ url: api.url, token: api.token, pods: fleet.objects.filter((o) => o.collection.endsWith('/pods')).length, images: fleet.images.size })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ url: api.url, token: api.token, pods: fleet.objects.filter((o) => o.collection.endsWith('/pods')).length, images: fleet.images.size })}\n`,
+  );
   process.stdin.resume();
   process.stdin.on('end', () => void api.stop().then(() => process.exit(0)));
 }
@@ -73,7 +75,16 @@ async function measureOnce(what: string, url: string, token: string, storeFile: 
   const t0 = performance.now();
   let extra: Record<string, unknown>;
   if (what === 'floor') {
-    const lists = await Promise.all([cluster.listNodes(), cluster.listPods(), cluster.listReplicaSets(), cluster.listDeployments(), cluster.listStatefulSets(), cluster.listDaemonSets(), cluster.listJobs(), cluster.listCronJobs()]);
+    const lists = await Promise.all([
+      cluster.listNodes(),
+      cluster.listPods(),
+      cluster.listReplicaSets(),
+      cluster.listDeployments(),
+      cluster.listStatefulSets(),
+      cluster.listDaemonSets(),
+      cluster.listJobs(),
+      cluster.listCronJobs(),
+    ]);
     extra = { objects: lists.reduce((n, l) => n + l.length, 0) };
   } else {
     const inv = await takeInventory({ kubernetes: new Kubernetes([cluster]), images: registry, teamLabels: ['team'] });
@@ -89,7 +100,9 @@ async function measureOnce(what: string, url: string, token: string, storeFile: 
     };
   }
   const ms = Math.round(performance.now() - t0);
-  process.stdout.write(`${JSON.stringify({ ms, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), baselineRssMb, ...extra })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ms, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), baselineRssMb, ...extra })}\n`,
+  );
 }
 
 function child(args: string[]) {
@@ -125,11 +138,23 @@ export async function run(): Promise<unknown> {
     const median = (xs: Result[], k: 'ms' | 'peakRssMb') => [...xs].map((x) => x[k]).sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const { ms: _ms, peakRssMb: _p, baselineRssMb: _b, ...shape } = inventories[0]!;
     return {
-      fleet: { workloads: SPEC.workloads, podsServed: served.pods, imagesGenerated: served.images, nodes: SPEC.amd64Nodes + SPEC.arm64Nodes, apiLatencyMs: LATENCY_MS, pageSize: 500 },
+      fleet: {
+        workloads: SPEC.workloads,
+        podsServed: served.pods,
+        imagesGenerated: served.images,
+        nodes: SPEC.amd64Nodes + SPEC.arm64Nodes,
+        apiLatencyMs: LATENCY_MS,
+        pageSize: 500,
+      },
       inventoryResult: shape,
       floorListCallsMs: { median: median(floors, 'ms'), runs: floors.map((f) => f.ms) },
       inventoryMs: { median: median(inventories, 'ms'), runs: inventories.map((f) => f.ms) },
-      peakRssMb: { floor: median(floors, 'peakRssMb'), inventory: median(inventories, 'peakRssMb'), inventoryMax: Math.max(...inventories.map((r) => r.peakRssMb)), processBaseline: inventories[0]!.baselineRssMb },
+      peakRssMb: {
+        floor: median(floors, 'peakRssMb'),
+        inventory: median(inventories, 'peakRssMb'),
+        inventoryMax: Math.max(...inventories.map((r) => r.peakRssMb)),
+        processBaseline: inventories[0]!.baselineRssMb,
+      },
     };
   } finally {
     server.stdin!.end();

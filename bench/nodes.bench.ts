@@ -43,7 +43,10 @@ export async function run(): Promise<unknown> {
         const name = `${arch}-${i}`;
         nodeNames.push(name);
         kube.put('/api/v1/nodes', {
-          metadata: { name, labels: { 'kubernetes.io/arch': arch, 'node.kubernetes.io/instance-type': arch === 'arm64' ? 'm6g.large' : 'm5.large' } },
+          metadata: {
+            name,
+            labels: { 'kubernetes.io/arch': arch, 'node.kubernetes.io/instance-type': arch === 'arm64' ? 'm6g.large' : 'm5.large' },
+          },
           spec: { taints: arch === 'arm64' ? [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoExecute' }] : [] },
         });
       }
@@ -62,13 +65,24 @@ export async function run(): Promise<unknown> {
       const placed = admitted.filter((n) => !short.has(n));
       kube.put('/apis/apps/v1/namespaces/kube-system/daemonsets', {
         metadata: { name: `agent-${d}`, namespace: 'kube-system', uid },
-        spec: { selector: { matchLabels: { app: `agent-${d}` } }, template: { metadata: { labels: { app: `agent-${d}` } }, spec: { containers: [{ name: 'agent', image }], tolerations: tolerates ? [{ operator: 'Exists' }] : [] } } },
+        spec: {
+          selector: { matchLabels: { app: `agent-${d}` } },
+          template: {
+            metadata: { labels: { app: `agent-${d}` } },
+            spec: { containers: [{ name: 'agent', image }], tolerations: tolerates ? [{ operator: 'Exists' }] : [] },
+          },
+        },
         status: { desiredNumberScheduled: admitted.length, currentNumberScheduled: placed.length, numberMisscheduled: 0 },
       });
       podCount += placed.length;
       for (const n of placed) {
         kube.put('/api/v1/namespaces/kube-system/pods', {
-          metadata: { name: `agent-${d}-${n}`, namespace: 'kube-system', labels: { app: `agent-${d}` }, ownerReferences: [{ kind: 'DaemonSet', uid, name: `agent-${d}` }] },
+          metadata: {
+            name: `agent-${d}-${n}`,
+            namespace: 'kube-system',
+            labels: { app: `agent-${d}` },
+            ownerReferences: [{ kind: 'DaemonSet', uid, name: `agent-${d}` }],
+          },
           spec: { nodeName: n, containers: [{ name: 'agent', image }] },
         });
       }
@@ -76,15 +90,42 @@ export async function run(): Promise<unknown> {
     await registry.pushSingle('istio/proxyv2', '1.13.4', { architecture: 'amd64' });
     for (let p = 0; p < APP_PODS; p++) {
       kube.put('/api/v1/namespaces/shop/pods', {
-        metadata: { name: `app-${p}`, namespace: 'shop', labels: { app: `app-${p % 50}`, 'security.istio.io/tlsMode': 'istio' }, annotations: { 'sidecar.istio.io/status': '{"containers":["istio-proxy"]}' } },
-        spec: { nodeName: nodeNames[p % nodeNames.length], containers: [{ name: 'app', image: 'app:1' }, { name: 'istio-proxy', image: `${registry.host}/istio/proxyv2:1.13.4` }] },
+        metadata: {
+          name: `app-${p}`,
+          namespace: 'shop',
+          labels: { app: `app-${p % 50}`, 'security.istio.io/tlsMode': 'istio' },
+          annotations: { 'sidecar.istio.io/status': '{"containers":["istio-proxy"]}' },
+        },
+        spec: {
+          nodeName: nodeNames[p % nodeNames.length],
+          containers: [
+            { name: 'app', image: 'app:1' },
+            { name: 'istio-proxy', image: `${registry.host}/istio/proxyv2:1.13.4` },
+          ],
+        },
       });
     }
     for (let g = 0; g < GROUPS; g++) {
       const arm = g % 2 === 0;
-      aws.groups.push({ name: `group-${g}`, min: 0, max: 20, desired: arm ? 0 : 5, tags: { 'kubernetes.io/cluster/bench': 'owned' }, instanceTypes: [arm ? 'm6g.large' : 'm5.large'] });
+      aws.groups.push({
+        name: `group-${g}`,
+        min: 0,
+        max: 20,
+        desired: arm ? 0 : 5,
+        tags: { 'kubernetes.io/cluster/bench': 'owned' },
+        instanceTypes: [arm ? 'm6g.large' : 'm5.large'],
+      });
     }
-    for (let g = 0; g < 4; g++) aws.nodegroups.push({ cluster: 'bench', name: `ng-${g}`, amiType: 'AL2023_ARM_64_STANDARD', instanceTypes: ['m6g.large'], min: 0, max: 5, desired: 1 });
+    for (let g = 0; g < 4; g++)
+      aws.nodegroups.push({
+        cluster: 'bench',
+        name: `ng-${g}`,
+        amiType: 'AL2023_ARM_64_STANDARD',
+        instanceTypes: ['m6g.large'],
+        min: 0,
+        max: 5,
+        desired: 1,
+      });
     kube.latencyMs = LATENCY_MS;
     aws.latencyMs = LATENCY_MS;
     kube.requests.push = () => 0;
@@ -96,12 +137,24 @@ export async function run(): Promise<unknown> {
     for (let r = 0; r < RUNS; r++) {
       const store = await Store.open(join(dir, `store-${r}.json`));
       const kubernetes = new Kubernetes([new KubeCluster('bench', kube.kubeConfig())]);
-      const reg = createRegistryClient({ config: registryConfigSchema.parse({ retries: 0 }), store, logger: createLogger('silent'), env: {}, now: () => Date.now() });
+      const reg = createRegistryClient({
+        config: registryConfigSchema.parse({ retries: 0 }),
+        store,
+        logger: createLogger('silent'),
+        env: {},
+        now: () => Date.now(),
+      });
       let kubeCalls = 0;
       kube.requests.push = () => ++kubeCalls;
       aws.actions.length = 0;
       const t0 = performance.now();
-      const report = await preflightNodes({ kube: kubernetes, registry: reg, aws: new AwsNodeGroups({ region: aws.region, endpoint: aws.url, maxAttempts: 3, clusterNames: {} }), configuredTaint: () => undefined, now: () => new Date() });
+      const report = await preflightNodes({
+        kube: kubernetes,
+        registry: reg,
+        aws: new AwsNodeGroups({ region: aws.region, endpoint: aws.url, maxAttempts: 3, clusterNames: {} }),
+        configuredTaint: () => undefined,
+        now: () => new Date(),
+      });
       times.push(performance.now() - t0);
       requests = { kubernetes: kubeCalls, aws: aws.actions.length };
       if (report.clusters[0]!.verdict !== 'arm64-ready') throw new Error(`unexpected verdict ${report.clusters[0]!.verdict}`);
@@ -121,7 +174,13 @@ export async function run(): Promise<unknown> {
       await store.close();
     }
     return {
-      cluster: { nodes: NODES.amd64 + NODES.arm64, daemonSets: DAEMONSETS, pods: podCount, autoscalingGroups: GROUPS, latencyMs: LATENCY_MS },
+      cluster: {
+        nodes: NODES.amd64 + NODES.arm64,
+        daemonSets: DAEMONSETS,
+        pods: podCount,
+        autoscalingGroups: GROUPS,
+        latencyMs: LATENCY_MS,
+      },
       preflightMs: { median: Math.round(median(times)), runs: times.map(Math.round) },
       floorListCallsMs: { median: Math.round(median(floors)), runs: floors.map(Math.round) },
       ratioToFloor: +(median(times) / median(floors)).toFixed(2),

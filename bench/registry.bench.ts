@@ -20,7 +20,15 @@ import { startTokenServer } from '../test/fakes/token-server.ts';
 import { CLI, childCpuMs, spawnCli } from './startup.bench.ts';
 
 export interface RegistryBenchResult {
-  service: { images: number; repositories: number; singleArch: number; cold: RegistryStats['byKind'] & { total: number }; warm: number; targetMax: number; pass: boolean };
+  service: {
+    images: number;
+    repositories: number;
+    singleArch: number;
+    cold: RegistryStats['byKind'] & { total: number };
+    warm: number;
+    targetMax: number;
+    pass: boolean;
+  };
   sideBySide: SideBySide;
   scale: { points: ScalePoint[]; cpuPerImageGrowth500to2000?: number; goal: string; pass: boolean };
   load: { before: number; after: number };
@@ -37,7 +45,9 @@ async function serviceImages(): Promise<RegistryBenchResult['service']> {
     await registry.pushSingle('shop/migrate', '1.0', { architecture: 'amd64' });
     await registry.pushSingle('base/nginx', '1.25', { architecture: 'arm64' });
     await registry.pushIndex('base/redis', '7.2', both, { format: 'docker' });
-    const refs = ['shop/api:2.3.1', 'shop/api:2.3.1-debug', 'shop/migrate:1.0', 'base/nginx:1.25', 'base/redis:7.2'].map((r) => `${registry.host}/${r}`);
+    const refs = ['shop/api:2.3.1', 'shop/api:2.3.1-debug', 'shop/migrate:1.0', 'base/nginx:1.25', 'base/redis:7.2'].map(
+      (r) => `${registry.host}/${r}`,
+    );
     const client = createRegistryClient({ config: registryConfigSchema.parse({}) });
     await Promise.all(refs.map((r) => client.inspect(r)));
     const cold = client.stats();
@@ -47,7 +57,15 @@ async function serviceImages(): Promise<RegistryBenchResult['service']> {
     const singleArch = 2;
     // One manifest per reference + one config blob per single-arch image + one token per repository + one ping per host.
     const targetMax = refs.length + singleArch + repositories + 1;
-    return { images: refs.length, repositories, singleArch, cold: { ...cold.byKind, total: cold.requests }, warm, targetMax, pass: cold.requests <= targetMax && warm === 0 };
+    return {
+      images: refs.length,
+      repositories,
+      singleArch,
+      cold: { ...cold.byKind, total: cold.requests },
+      warm,
+      targetMax,
+      pass: cold.requests <= targetMax && warm === 0,
+    };
   } finally {
     await registry.stop();
     await tokens.close();
@@ -56,9 +74,11 @@ async function serviceImages(): Promise<RegistryBenchResult['service']> {
 
 async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 const LATENCY_MS = 50;
@@ -84,13 +104,18 @@ function ensureSkopeo(): void {
 async function skopeoAll(refs: string[]): Promise<{ ms: number; cpuMs: number }> {
   childCpuMs();
   const t0 = performance.now();
-  await pool(refs, SKOPEO_WIDTH, (ref) => new Promise<void>((resolve, reject) => {
-    const p = spawn('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`skopeo ${ref}: exit ${code}: ${err.slice(0, 500)}`))));
-  }));
+  await pool(
+    refs,
+    SKOPEO_WIDTH,
+    (ref) =>
+      new Promise<void>((resolve, reject) => {
+        const p = spawn('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        p.stderr.on('data', (d) => (err += d));
+        p.on('error', reject);
+        p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`skopeo ${ref}: exit ${code}: ${err.slice(0, 500)}`))));
+      }),
+  );
   return { ms: performance.now() - t0, cpuMs: childCpuMs() };
 }
 
@@ -102,7 +127,8 @@ interface Fleet {
 /** `count` images (repositories of 10 tags: 8 multi-arch indexes, 2 amd64-only) and a checkout naming them all. */
 async function pushImages(registry: RunningRegistry, host: string, dir: string, count: number, prefix: string): Promise<Fleet> {
   const jobs: { repository: string; tag: string; single: boolean }[] = [];
-  for (let r = 0; r < Math.ceil(count / 10); r++) for (let t = 0; t < 10 && jobs.length < count; t++) jobs.push({ repository: `${prefix}${r}/svc`, tag: `1.${t}.0`, single: t >= 8 });
+  for (let r = 0; r < Math.ceil(count / 10); r++)
+    for (let t = 0; t < 10 && jobs.length < count; t++) jobs.push({ repository: `${prefix}${r}/svc`, tag: `1.${t}.0`, single: t >= 8 });
   // Repositories in parallel, tags of one repository in turn: docker-registry 2.8 can fail two
   // concurrent uploads of the same blob into one repository with DIGEST_INVALID.
   const byRepository = [...new Set(jobs.map((j) => j.repository))].map((repository) => jobs.filter((j) => j.repository === repository));
@@ -116,19 +142,33 @@ async function pushImages(registry: RunningRegistry, host: string, dir: string, 
   const refs = jobs.map((j) => `${host}/${j.repository}:${j.tag}`);
   const checkout = join(dir, `${prefix}-${count}`);
   await mkdir(join(checkout, 'deploy'), { recursive: true });
-  const docs = refs.map((ref, i) =>
-    `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-${i}\nspec:\n  selector:\n    matchLabels: {app: app-${i}}\n  template:\n    metadata:\n      labels: {app: app-${i}}\n    spec:\n      containers:\n        - name: app\n          image: ${ref}\n`);
+  const docs = refs.map(
+    (ref, i) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-${i}\nspec:\n  selector:\n    matchLabels: {app: app-${i}}\n  template:\n    metadata:\n      labels: {app: app-${i}}\n    spec:\n      containers:\n        - name: app\n          image: ${ref}\n`,
+  );
   await writeFile(join(checkout, 'deploy', 'apps.yaml'), docs.join('---\n'));
   return { refs, checkout };
 }
 
 /** `archshift check <checkout>` as a user runs it (compiled CLI, own process) on the given store file. */
-async function archshiftCheck(fleet: Fleet, dir: string, store: string, proxy: FaultProxy): Promise<{ ms: number; cpuMs: number; requests: number }> {
+async function archshiftCheck(
+  fleet: Fleet,
+  dir: string,
+  store: string,
+  proxy: FaultProxy,
+): Promise<{ ms: number; cpuMs: number; requests: number }> {
   const config = join(dir, `${basename(store)}.yml`);
   await writeFile(config, `store:\n  file: ${store}\n`);
   const seen = proxy.log.length;
   childCpuMs();
-  const r = await spawnCli(['check', fleet.checkout, '--json', '--config', config], { ...process.env, LOG_LEVEL: 'silent', CI: '1', KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '', GITHUB_TOKEN: '' });
+  const r = await spawnCli(['check', fleet.checkout, '--json', '--config', config], {
+    ...process.env,
+    LOG_LEVEL: 'silent',
+    CI: '1',
+    KUBECONFIG: '',
+    KUBERNETES_SERVICE_HOST: '',
+    GITHUB_TOKEN: '',
+  });
   if (r.code === null || r.code > 2) throw new Error(`archshift check exited ${r.code}: ${r.stderr.slice(0, 1000)}`);
   return { ms: r.ms, cpuMs: r.cpuMs, requests: proxy.log.length - seen };
 }
@@ -191,19 +231,29 @@ async function sideBySide(proxy: FaultProxy, dir: string, fleet: Fleet): Promise
   }
   const coldOverSkopeo = r2(median(coldRatios));
   return {
-    images: fleet.refs.length, latencyMs: LATENCY_MS, pairs: PAIRS,
-    skopeoMs: Math.round(median(skopeo)), archshiftColdMs: Math.round(median(cold)), archshiftWarmMs: Math.round(median(warm)),
-    coldOverSkopeo, warmOverSkopeo: r2(median(warmRatios)), coldRequests, warmRequests,
-    goal: 'archshift cold / skopeo <= 0.25; warm run 0 requests', pass: coldOverSkopeo <= 0.25 && warmRequests === 0,
+    images: fleet.refs.length,
+    latencyMs: LATENCY_MS,
+    pairs: PAIRS,
+    skopeoMs: Math.round(median(skopeo)),
+    archshiftColdMs: Math.round(median(cold)),
+    archshiftWarmMs: Math.round(median(warm)),
+    coldOverSkopeo,
+    warmOverSkopeo: r2(median(warmRatios)),
+    coldRequests,
+    warmRequests,
+    goal: 'archshift cold / skopeo <= 0.25; warm run 0 requests',
+    pass: coldOverSkopeo <= 0.25 && warmRequests === 0,
   };
 }
 
 export async function run(): Promise<RegistryBenchResult> {
   const loadBefore = load();
   const service = await serviceImages();
-  console.log(`registry (a) 5 images, ${service.repositories} repositories, token auth: cold ${service.cold.total} requests ` +
-    `(ping ${service.cold.ping}, token ${service.cold.token}, manifest ${service.cold.manifest}, blob ${service.cold.blob}; target <= ${service.targetMax}), ` +
-    `warm ${service.warm} -> ${service.pass ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `registry (a) 5 images, ${service.repositories} repositories, token auth: cold ${service.cold.total} requests ` +
+      `(ping ${service.cold.ping}, token ${service.cold.token}, manifest ${service.cold.manifest}, blob ${service.cold.blob}; target <= ${service.targetMax}), ` +
+      `warm ${service.warm} -> ${service.pass ? 'PASS' : 'FAIL'}`,
+  );
 
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm run bench does)`);
   ensureSkopeo();
@@ -216,9 +266,11 @@ export async function run(): Promise<RegistryBenchResult> {
     proxy.latencyMs = LATENCY_MS;
 
     const side = await sideBySide(proxy, dir, fleets.get(SIDE_BY_SIDE)!);
-    console.log(`registry (b) ${side.images} images, +${LATENCY_MS} ms per request, ${side.pairs} alternating pairs: skopeo inspect --raw x${SKOPEO_WIDTH} ${side.skopeoMs} ms; ` +
-      `archshift check cold ${side.archshiftColdMs} ms (${side.coldRequests} requests), warm ${side.archshiftWarmMs} ms (${side.warmRequests} requests); ` +
-      `ratios cold/skopeo ${side.coldOverSkopeo}, warm/skopeo ${side.warmOverSkopeo}; goal cold <= 0.25 and warm 0 requests -> ${side.pass ? 'PASS' : 'FAIL'}`);
+    console.log(
+      `registry (b) ${side.images} images, +${LATENCY_MS} ms per request, ${side.pairs} alternating pairs: skopeo inspect --raw x${SKOPEO_WIDTH} ${side.skopeoMs} ms; ` +
+        `archshift check cold ${side.archshiftColdMs} ms (${side.coldRequests} requests), warm ${side.archshiftWarmMs} ms (${side.warmRequests} requests); ` +
+        `ratios cold/skopeo ${side.coldOverSkopeo}, warm/skopeo ${side.warmOverSkopeo}; goal cold <= 0.25 and warm 0 requests -> ${side.pass ? 'PASS' : 'FAIL'}`,
+    );
 
     const scale: ScalePoint[] = [];
     for (const n of SCALES) {
@@ -229,15 +281,31 @@ export async function run(): Promise<RegistryBenchResult> {
       });
       const wallMs = median(runs.map((r) => r.ms));
       const cpuMs = median(runs.map((r) => r.cpuMs));
-      scale.push({ images: n, wallMs: Math.round(wallMs), cpuMs, cpuMsPerImage: r2(cpuMs / n), wallMsPerImage: r2(wallMs / n), requests: runs[0]!.requests });
+      scale.push({
+        images: n,
+        wallMs: Math.round(wallMs),
+        cpuMs,
+        cpuMsPerImage: r2(cpuMs / n),
+        wallMsPerImage: r2(wallMs / n),
+        requests: runs[0]!.requests,
+      });
     }
     const at = (n: number) => scale.find((p) => p.images === n);
     const growth = at(500) && at(2000) ? r2(at(2000)!.cpuMsPerImage / at(500)!.cpuMsPerImage) : undefined;
-    console.log(`registry (c) archshift check cold, medians of ${PAIRS}: ${scale.map((p) => `${p.images} images ${p.wallMs} ms wall (${p.wallMsPerImage} ms/image), ${p.cpuMs} ms CPU (${p.cpuMsPerImage} ms/image), ${p.requests} requests`).join('; ')}` +
-      (growth !== undefined ? `; CPU per image 2,000 vs 500: x${growth} (goal within 1.2) -> ${growth <= 1.2 ? 'PASS' : 'FAIL'}` : ''));
+    console.log(
+      `registry (c) archshift check cold, medians of ${PAIRS}: ${scale.map((p) => `${p.images} images ${p.wallMs} ms wall (${p.wallMsPerImage} ms/image), ${p.cpuMs} ms CPU (${p.cpuMsPerImage} ms/image), ${p.requests} requests`).join('; ')}` +
+        (growth !== undefined ? `; CPU per image 2,000 vs 500: x${growth} (goal within 1.2) -> ${growth <= 1.2 ? 'PASS' : 'FAIL'}` : ''),
+    );
     const loadAfter = load();
-    console.log(`registry load average (1 min) ${loadBefore} before, ${loadAfter} after (2 shared cores: wall figures stretch with load; CPU figures less)`);
-    return { service, sideBySide: side, scale: { points: scale, cpuPerImageGrowth500to2000: growth, goal: 'within 1.2', pass: growth !== undefined && growth <= 1.2 }, load: { before: loadBefore, after: loadAfter } };
+    console.log(
+      `registry load average (1 min) ${loadBefore} before, ${loadAfter} after (2 shared cores: wall figures stretch with load; CPU figures less)`,
+    );
+    return {
+      service,
+      sideBySide: side,
+      scale: { points: scale, cpuPerImageGrowth500to2000: growth, goal: 'within 1.2', pass: growth !== undefined && growth <= 1.2 },
+      load: { before: loadBefore, after: loadAfter },
+    };
   } finally {
     await proxy.close();
     await registry.stop();

@@ -24,7 +24,7 @@ const WALL_GOAL = 1.3;
 /** Deterministic pseudo-random numbers, so every run scans the same tree. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const repeat = (line: (i: number) => string, bytes: number): string => {
@@ -55,11 +55,25 @@ function packageLock(n: number, seed: number): string {
 }
 
 function yarnLock(n: number, seed: number): string {
-  return repeat((i) => `"yarn-${seed}-${i}@^2.${i % 9}.0":\n  version "2.${i % 9}.${i % 5}"\n  resolved "https://registry.yarnpkg.com/yarn-${seed}-${i}/-/yarn-${seed}-${i}-2.${i % 9}.${i % 5}.tgz#${'ab'.repeat(20)}"\n  integrity sha512-${'Q'.repeat(86)}==\n\n`, n * 220);
+  return repeat(
+    (i) =>
+      `"yarn-${seed}-${i}@^2.${i % 9}.0":\n  version "2.${i % 9}.${i % 5}"\n  resolved "https://registry.yarnpkg.com/yarn-${seed}-${i}/-/yarn-${seed}-${i}-2.${i % 9}.${i % 5}.tgz#${'ab'.repeat(20)}"\n  integrity sha512-${'Q'.repeat(86)}==\n\n`,
+    n * 220,
+  );
 }
 
-const goSum = (n: number, seed: number) => repeat((i) => `github.com/org${seed}/mod${i} v1.${i % 20}.0 h1:${'A'.repeat(43)}=\ngithub.com/org${seed}/mod${i} v1.${i % 20}.0/go.mod h1:${'B'.repeat(43)}=\n`, n * 180);
-const cargoLock = (n: number) => repeat((i) => `[[package]]\nname = "crate-${i}"\nversion = "0.${i % 12}.3"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\nchecksum = "${'c'.repeat(64)}"\n\n`, n * 170);
+const goSum = (n: number, seed: number) =>
+  repeat(
+    (i) =>
+      `github.com/org${seed}/mod${i} v1.${i % 20}.0 h1:${'A'.repeat(43)}=\ngithub.com/org${seed}/mod${i} v1.${i % 20}.0/go.mod h1:${'B'.repeat(43)}=\n`,
+    n * 180,
+  );
+const cargoLock = (n: number) =>
+  repeat(
+    (i) =>
+      `[[package]]\nname = "crate-${i}"\nversion = "0.${i % 12}.3"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\nchecksum = "${'c'.repeat(64)}"\n\n`,
+    n * 170,
+  );
 
 interface Service {
   files: [string, string][];
@@ -72,39 +86,72 @@ function service(i: number, budget: number): Service {
   const add = (rel: string, text: string) => files.push([`services/svc-${i}/${rel}`, text]);
   const kind = ['go', 'node', 'python', 'jvm', 'node', 'go', 'native', 'python'][i % 8]!;
   const big = i % 12 === 5;
-  add('Dockerfile', `FROM ${kind === 'go' ? 'golang:1.22' : kind === 'node' ? 'node:20-alpine' : kind === 'python' ? 'python:3.12-slim' : 'eclipse-temurin:21'} AS build\nWORKDIR /src\nCOPY . .\nRUN make build\nFROM gcr.io/distroless/base-debian12\nCOPY --from=build /src/out /app\nENTRYPOINT ["/app/run"]\n`);
-  add('k8s/deployment.yaml', `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: svc-${i}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/team/svc-${i}:1.${i}.0\n`);
-  add('README.md', repeat((l) => `Notes on svc-${i}, line ${l}: how to run it locally and what it talks to.\n`, 3000));
+  add(
+    'Dockerfile',
+    `FROM ${kind === 'go' ? 'golang:1.22' : kind === 'node' ? 'node:20-alpine' : kind === 'python' ? 'python:3.12-slim' : 'eclipse-temurin:21'} AS build\nWORKDIR /src\nCOPY . .\nRUN make build\nFROM gcr.io/distroless/base-debian12\nCOPY --from=build /src/out /app\nENTRYPOINT ["/app/run"]\n`,
+  );
+  add(
+    'k8s/deployment.yaml',
+    `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: svc-${i}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/team/svc-${i}:1.${i}.0\n`,
+  );
+  add(
+    'README.md',
+    repeat((l) => `Notes on svc-${i}, line ${l}: how to run it locally and what it talks to.\n`, 3000),
+  );
   add('Makefile', `build:\n\tgo build -o out/run ./...\n`);
   if (kind === 'go') {
-    add('go.mod', `module example.com/svc${i}\n\ngo 1.22\n\nrequire (\n\tgithub.com/klauspost/compress v1.17.0\n\tgolang.org/x/sys v0.20.0\n)\n`);
+    add(
+      'go.mod',
+      `module example.com/svc${i}\n\ngo 1.22\n\nrequire (\n\tgithub.com/klauspost/compress v1.17.0\n\tgolang.org/x/sys v0.20.0\n)\n`,
+    );
     add('go.sum', goSum(big ? 6000 : 400, i));
   } else if (kind === 'node') {
-    add('package.json', JSON.stringify({ name: `svc-${i}`, version: '1.0.0', dependencies: { express: '^4.18.2', sharp: '^0.29.0' } }, null, 2));
+    add(
+      'package.json',
+      JSON.stringify({ name: `svc-${i}`, version: '1.0.0', dependencies: { express: '^4.18.2', sharp: '^0.29.0' } }, null, 2),
+    );
     add('package-lock.json', packageLock(big ? 9000 : 300, i));
     if (i % 3 === 0) add('web/yarn.lock', yarnLock(big ? 8000 : 400, i));
-    if (i % 5 === 0) add('tools/pnpm-lock.yaml', repeat((l) => `  /pnpm-${l}@1.0.${l % 9}:\n    resolution: {integrity: sha512-${'P'.repeat(40)}}\n`, 60_000));
+    if (i % 5 === 0)
+      add(
+        'tools/pnpm-lock.yaml',
+        repeat((l) => `  /pnpm-${l}@1.0.${l % 9}:\n    resolution: {integrity: sha512-${'P'.repeat(40)}}\n`, 60_000),
+      );
   } else if (kind === 'python') {
     add('requirements.txt', 'numpy==1.26.4\nrequests==2.31.0\ngrpcio==1.62.0\n');
     add('pyproject.toml', `[project]\nname = "svc-${i}"\nversion = "1.0.0"\ndependencies = ["requests>=2.31", "pydantic>=2"]\n`);
-    add('poetry.lock', repeat((l) => `[[package]]\nname = "py-${i}-${l}"\nversion = "1.${l % 10}.0"\ndescription = "a library"\noptional = false\npython-versions = ">=3.8"\n\n`, big ? 900_000 : 40_000));
+    add(
+      'poetry.lock',
+      repeat(
+        (l) =>
+          `[[package]]\nname = "py-${i}-${l}"\nversion = "1.${l % 10}.0"\ndescription = "a library"\noptional = false\npython-versions = ">=3.8"\n\n`,
+        big ? 900_000 : 40_000,
+      ),
+    );
   } else if (kind === 'jvm') {
-    add('pom.xml', `<project>\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>com.example</groupId>\n  <artifactId>svc-${i}</artifactId>\n  <version>1.0.0</version>\n  <dependencies>\n    <dependency><groupId>io.netty</groupId><artifactId>netty-transport-native-epoll</artifactId><version>4.1.100.Final</version></dependency>\n  </dependencies>\n</project>\n`);
+    add(
+      'pom.xml',
+      `<project>\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>com.example</groupId>\n  <artifactId>svc-${i}</artifactId>\n  <version>1.0.0</version>\n  <dependencies>\n    <dependency><groupId>io.netty</groupId><artifactId>netty-transport-native-epoll</artifactId><version>4.1.100.Final</version></dependency>\n  </dependencies>\n</project>\n`,
+    );
   } else {
     add('CMakeLists.txt', `cmake_minimum_required(VERSION 3.20)\nproject(svc${i} C)\nadd_executable(run main.c)\n`);
     add('Cargo.lock', cargoLock(big ? 5000 : 300));
   }
   const ext = { go: 'go', node: 'ts', python: 'py', jvm: 'java', native: 'c' }[kind]!;
   const src = (n: number) =>
-    kind === 'go' ? `package mod${n % 7}\n\n${repeat((l) => `func helper${n}x${l}(x int) int { return x*${l} + 1 }\n`, 600 + Math.floor(r() * 3000))}`
-    : kind === 'jvm' ? `class F${n} {\n${repeat((l) => `    public int m${l}(int x) { return x + ${l}; }\n`, 600 + Math.floor(r() * 3000))}}\n`
-    : kind === 'native' ? repeat((l) => `static inline int add_${n}_${l}(int a, int b) { return a + b + ${l}; }\n`, 600 + Math.floor(r() * 3000))
-    : repeat((l) => `export function handler${n}x${l}(event) { return { id: ${l}, ok: true }; }\n`, 600 + Math.floor(r() * 3000));
+    kind === 'go'
+      ? `package mod${n % 7}\n\n${repeat((l) => `func helper${n}x${l}(x int) int { return x*${l} + 1 }\n`, 600 + Math.floor(r() * 3000))}`
+      : kind === 'jvm'
+        ? `class F${n} {\n${repeat((l) => `    public int m${l}(int x) { return x + ${l}; }\n`, 600 + Math.floor(r() * 3000))}}\n`
+        : kind === 'native'
+          ? repeat((l) => `static inline int add_${n}_${l}(int a, int b) { return a + b + ${l}; }\n`, 600 + Math.floor(r() * 3000))
+          : repeat((l) => `export function handler${n}x${l}(event) { return { id: ${l}, ok: true }; }\n`, 600 + Math.floor(r() * 3000));
   // The rest: own sources (about 60 %), vendored code (about 30 %: skipped by the scan, read by the plain read), config.
   for (let n = 0; files.length < budget; n++) {
     const x = r();
     if (x < 0.6) add(`${kind === 'jvm' ? 'src/main/java/com/example' : 'src'}/m${n % 9}/f${n}.${ext}`, src(n));
-    else if (x < 0.9) add(`${kind === 'go' ? 'vendor/github.com/dep' : 'node_modules/dep'}${n % 13}/f${n}.${kind === 'go' ? 'go' : 'js'}`, src(n));
+    else if (x < 0.9)
+      add(`${kind === 'go' ? 'vendor/github.com/dep' : 'node_modules/dep'}${n % 13}/f${n}.${kind === 'go' ? 'go' : 'js'}`, src(n));
     else add(`config/c${n}.json`, JSON.stringify({ key: n, value: 'x'.repeat(200 + Math.floor(r() * 800)) }));
   }
   return { files };
@@ -166,7 +213,11 @@ interface Sample {
 }
 
 async function measure(mode: 'scan' | 'read', root: string): Promise<Sample> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', mode === 'scan' ? scanChild : plainReadChild, root], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--input-type=module', '-e', mode === 'scan' ? scanChild : plainReadChild, root],
+    { maxBuffer: 1 << 20 },
+  );
   return JSON.parse(stdout) as Sample;
 }
 
@@ -219,8 +270,17 @@ async function runSize(count: number): Promise<ScanSizeResult> {
       megabytes: Math.round(tree.bytes / 1048576),
       pairs: scans.length,
       findings: scans[0]!.detail,
-      scan: { medianMs: Math.round(median(scans.map((s) => s.ms))), msSpread: spread(scans.map((s) => s.ms)), medianPeakRssMB: Math.round(peak), rssSpread: spread(scans.map((s) => s.maxRssMB)) },
-      plainRead: { medianMs: Math.round(median(reads.map((s) => s.ms))), msSpread: spread(reads.map((s) => s.ms)), medianPeakRssMB: Math.round(median(reads.map((s) => s.maxRssMB))) },
+      scan: {
+        medianMs: Math.round(median(scans.map((s) => s.ms))),
+        msSpread: spread(scans.map((s) => s.ms)),
+        medianPeakRssMB: Math.round(peak),
+        rssSpread: spread(scans.map((s) => s.maxRssMB)),
+      },
+      plainRead: {
+        medianMs: Math.round(median(reads.map((s) => s.ms))),
+        msSpread: spread(reads.map((s) => s.ms)),
+        medianPeakRssMB: Math.round(median(reads.map((s) => s.maxRssMB))),
+      },
       wallRatio,
       wallRatioSpread: spread(ratios.map((x) => Math.round(x * 100) / 100)),
       goals: { peakRssMB: goalMB, wallRatio: WALL_GOAL, pass: (goalMB === undefined || peak <= goalMB) && wallRatio <= WALL_GOAL },
@@ -237,7 +297,9 @@ export async function run(): Promise<ScanSizeResult[]> {
   const results: ScanSizeResult[] = [];
   for (const count of wanted) {
     const result = await runSize(count);
-    console.log(`scan ${count} files: wall ${result.scan.medianMs} ms vs plain read ${result.plainRead.medianMs} ms (×${result.wallRatio}), peak RSS ${result.scan.medianPeakRssMB} MB (plain read ${result.plainRead.medianPeakRssMB} MB)`);
+    console.log(
+      `scan ${count} files: wall ${result.scan.medianMs} ms vs plain read ${result.plainRead.medianMs} ms (×${result.wallRatio}), peak RSS ${result.scan.medianPeakRssMB} MB (plain read ${result.plainRead.medianPeakRssMB} MB)`,
+    );
     results.push(result);
   }
   return results;

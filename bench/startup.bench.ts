@@ -27,7 +27,10 @@ export interface StartupBenchResult {
 }
 
 /** Spawns the CLI; resolves when it exits, with its wall time and user+system CPU. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ startedAt: number; ms: number; cpuMs: number; code: number | null; stderr: string }> {
+export function spawnCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ startedAt: number; ms: number; cpuMs: number; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const startedAt = Date.now();
     const t0 = performance.now();

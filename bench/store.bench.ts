@@ -55,7 +55,13 @@ const CACHED = 10_000;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const round = (n: number) => Math.round(n * 100) / 100;
 const catalog = {
-  defaults: { repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: 'registry.acme.io/{service}', pipeline: { repo: 'acme/cd', file: 's/{service}.yml' }, manifests: { repo: 'acme/k8s', files: ['apps/{service}.yaml'] } },
+  defaults: {
+    repo: 'acme/{service}',
+    dockerfiles: ['Dockerfile'],
+    image: 'registry.acme.io/{service}',
+    pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
+    manifests: { repo: 'acme/k8s', files: ['apps/{service}.yaml'] },
+  },
   services: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`svc-${i}`, { team: 'S0TEAM' }])),
 };
 
@@ -65,23 +71,49 @@ interface Replica {
   exited: Promise<unknown>;
 }
 
-async function startReplica(dir: string, name: string, slack: FakeSlackApi, store: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<Replica> {
+async function startReplica(
+  dir: string,
+  name: string,
+  slack: FakeSlackApi,
+  store: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): Promise<Replica> {
   const port = await freePort();
   const configFile = join(dir, `${name}.yml`);
   await writeFile(
     configFile,
-    stringify({ slack: { mode: 'http', port, apiUrl: slack.apiUrl, retries: 0 }, store, server: { port: 0, host: '127.0.0.1' }, github: { baseUrl: 'http://127.0.0.1:9', allow: ['acme/*'] }, catalog }),
+    stringify({
+      slack: { mode: 'http', port, apiUrl: slack.apiUrl, retries: 0 },
+      store,
+      server: { port: 0, host: '127.0.0.1' },
+      github: { baseUrl: 'http://127.0.0.1:9', allow: ['acme/*'] },
+      catalog,
+    }),
   );
   const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` (npm run bench does)`);
   const proc = spawn(process.execPath, [main, '--config', configFile], {
-    env: { ...process.env, ...env, SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: SIGNING_SECRET, GITHUB_TOKEN: 'ghp_bench', LOG_LEVEL: 'info', KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' },
+    env: {
+      ...process.env,
+      ...env,
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      GITHUB_TOKEN: 'ghp_bench',
+      LOG_LEVEL: 'info',
+      KUBECONFIG: '',
+      KUBERNETES_SERVICE_HOST: '',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((r) => proc.once('exit', r));
   const url = `http://127.0.0.1:${port}/slack/events`;
   const started = Date.now();
-  while (!(await fetch(url, { method: 'POST' }).then(() => true, () => false))) {
+  while (
+    !(await fetch(url, { method: 'POST' }).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     if (Date.now() - started > 60_000) throw new Error(`replica ${name} did not start within 60 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -120,7 +152,13 @@ async function ackOn(driver: Driver, pg: PostgresServer): Promise<AckFigures> {
     for (let i = 0; i < ROUNDS; i++) samples.push(...(await burst()));
     const seconds = (Date.now() - t0) / 1000;
     samples.sort((a, b) => a - b);
-    return { samples: samples.length, p50Ms: round(pct(samples, 50)), p99Ms: round(pct(samples, 99)), maxMs: round(samples.at(-1)!), commandsPerSecond: Math.round(samples.length / seconds) };
+    return {
+      samples: samples.length,
+      p50Ms: round(pct(samples, 50)),
+      p99Ms: round(pct(samples, 99)),
+      maxMs: round(samples.at(-1)!),
+      commandsPerSecond: Math.round(samples.length / seconds),
+    };
   } finally {
     for (const r of replicas) r.proc.kill('SIGKILL');
     await Promise.all(replicas.map((r) => r.exited));
@@ -129,7 +167,10 @@ async function ackOn(driver: Driver, pg: PostgresServer): Promise<AckFigures> {
   }
 }
 
-const platforms = [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }];
+const platforms = [
+  { os: 'linux', architecture: 'amd64' },
+  { os: 'linux', architecture: 'arm64' },
+];
 
 /** Warms the cache with CACHED images, then times single lookups being recorded, one at a time. */
 async function cacheWriteOn(store: Store): Promise<CacheFigures> {
@@ -137,7 +178,11 @@ async function cacheWriteOn(store: Store): Promise<CacheFigures> {
     throw err;
   });
   const digest = (i: number) => `sha256:${i.toString(16).padStart(64, '0')}`;
-  await Promise.all(Array.from({ length: CACHED }, (_, i) => cache.remember(`registry.acme.io/app-${i}@${digest(i)}`, { platforms }, `registry.acme.io/app-${i}:1.0`, digest(i))));
+  await Promise.all(
+    Array.from({ length: CACHED }, (_, i) =>
+      cache.remember(`registry.acme.io/app-${i}@${digest(i)}`, { platforms }, `registry.acme.io/app-${i}:1.0`, digest(i)),
+    ),
+  );
   const times: number[] = [];
   for (let i = CACHED; i < CACHED + 300; i++) {
     const t0 = process.hrtime.bigint();
@@ -162,7 +207,12 @@ async function wholeFileRewrite(dir: string): Promise<number> {
     await db.write();
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  return round(pct(times.sort((a, b) => a - b), 50));
+  return round(
+    pct(
+      times.sort((a, b) => a - b),
+      50,
+    ),
+  );
 }
 
 export async function run(): Promise<StoreBenchResult> {

@@ -13,7 +13,11 @@ export const canary: Subcommand = {
   name: 'canary',
   usage: CANARY_USAGE,
   summary: 'Move a service’s traffic from amd64 to its -arm64 Deployment in steps, comparing both, with automatic rollback.',
-  examples: ['/arm64 canary checkout-api status', '/arm64 canary checkout-api start --steps 10,25,50,100 --interval 10m', '/arm64 canary checkout-api rollback'],
+  examples: [
+    '/arm64 canary checkout-api status',
+    '/arm64 canary checkout-api start --steps 10,25,50,100 --interval 10m',
+    '/arm64 canary checkout-api rollback',
+  ],
   options: PLAN_OPTIONS,
   async run(ctx) {
     const call = parseCanaryArgs(ctx.args);
@@ -27,7 +31,11 @@ export const canary: Subcommand = {
       const r = out.record;
       const where = r.message ? ` Progress: <#${r.message.channel}> (thread of the canary message).` : '';
       const card = canaryBlocks(r, controllerOf(ctx.deps).config.thresholds, now);
-      await ctx.respond({ response_type: 'ephemeral', text: call.verb === 'status' ? card.text : `Done: ${call.verb} ${call.service}.${where}`, blocks: card.blocks });
+      await ctx.respond({
+        response_type: 'ephemeral',
+        text: call.verb === 'status' ? card.text : `Done: ${call.verb} ${call.service}.${where}`,
+        blocks: card.blocks,
+      });
     } catch (err) {
       if (err instanceof PreconditionsError) {
         await ctx.respond({ response_type: 'ephemeral', ...preconditionsBlocks(call.service, err.report) });

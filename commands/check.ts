@@ -14,7 +14,8 @@ export const check: Subcommand = {
   async run(ctx) {
     const [name, ...extra] = ctx.args.positionals;
     if (!name || extra.length) throw new UsageError('give exactly one service name');
-    if (!serviceNameSchema.safeParse(name).success) throw new UsageError(`"${name.slice(0, 64)}" is not a service name (lowercase letters, digits and "-")`);
+    if (!serviceNameSchema.safeParse(name).success)
+      throw new UsageError(`"${name.slice(0, 64)}" is not a service name (lowercase letters, digits and "-")`);
     await ctx.deps.auth.check(ctx.user.id, ctx.channelId, 'viewer', 'checking a service');
     ctx.deps.catalog.resolve(name); // an unknown or incomplete service is refused before anything is posted
 

@@ -25,7 +25,10 @@ export const digest: Subcommand = {
     }
     digestRuns.inc({ outcome: 'posted' });
     if (posted && !posted.chartUploaded && run.model.series.length) {
-      await ctx.respond({ response_type: 'ephemeral', text: 'The digest is posted; the burn-down chart could not be uploaded (see the bot log).' });
+      await ctx.respond({
+        response_type: 'ephemeral',
+        text: 'The digest is posted; the burn-down chart could not be uploaded (see the bot log).',
+      });
     }
   },
 };

@@ -36,7 +36,12 @@ export interface SlashCommandInput {
 }
 
 /** Runs one /arm64 invocation. Exported so Socket Mode and HTTP share it and so it can be measured. */
-export async function dispatch(input: SlashCommandInput, respond: (r: SlackReply) => Promise<void>, client: CommandContext['client'], deps: Deps): Promise<void> {
+export async function dispatch(
+  input: SlashCommandInput,
+  respond: (r: SlackReply) => Promise<void>,
+  client: CommandContext['client'],
+  deps: Deps,
+): Promise<void> {
   const requestId = randomUUID().slice(0, 8);
   const log = deps.logger.child({ requestId, user: input.userId, channel: input.channelId });
   let sub: Subcommand | undefined;
@@ -47,7 +52,9 @@ export async function dispatch(input: SlashCommandInput, respond: (r: SlackReply
     const name = (tokens.shift() ?? 'help').toLowerCase();
     sub = subcommands.find((s) => s.name === name);
     if (!sub) {
-      throw new UsageError(`Unknown subcommand \`${name.slice(0, 40)}\`. Try one of: ${subcommands.map((s) => `\`${s.name}\``).join(', ')}.`);
+      throw new UsageError(
+        `Unknown subcommand \`${name.slice(0, 40)}\`. Try one of: ${subcommands.map((s) => `\`${s.name}\``).join(', ')}.`,
+      );
     }
     const args = parseArgs(tokens, sub.booleanOptions);
     allowOnly(args, [...(sub.options ?? []), ...(sub.booleanOptions ?? [])]);
@@ -61,7 +68,10 @@ export async function dispatch(input: SlashCommandInput, respond: (r: SlackReply
       await respond({ response_type: 'ephemeral', text: `${err.message}${usage}` }).catch(() => undefined);
     } else {
       log.error({ err, subcommand: sub?.name }, 'command failed');
-      await respond({ response_type: 'ephemeral', text: `Sorry, that failed on our side (reference ${requestId}). The error is in the bot's log.` }).catch(() => undefined);
+      await respond({
+        response_type: 'ephemeral',
+        text: `Sorry, that failed on our side (reference ${requestId}). The error is in the bot's log.`,
+      }).catch(() => undefined);
     }
   } finally {
     // Unknown subcommands are one label, so random text cannot grow the metric's cardinality.

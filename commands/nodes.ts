@@ -13,7 +13,10 @@ export const nodes: Subcommand = {
     const n = nodesDeps(ctx.deps);
     if (!n) throw new UserError('No Kubernetes cluster is configured, so there are no nodes to check.');
     const cluster = ctx.args.positionals[0];
-    if (cluster && !n.kube.clusters.has(cluster)) throw new UserError(`No cluster named \`${cluster.slice(0, 60)}\`. Clusters: ${[...n.kube.clusters.keys()].map((c) => `\`${c}\``).join(', ')}.`);
+    if (cluster && !n.kube.clusters.has(cluster))
+      throw new UserError(
+        `No cluster named \`${cluster.slice(0, 60)}\`. Clusters: ${[...n.kube.clusters.keys()].map((c) => `\`${c}\``).join(', ')}.`,
+      );
     await ctx.respond({ response_type: 'ephemeral', text: 'Checking nodes…' });
     await ctx.respond({ response_type: 'ephemeral', replace_original: true, text: renderNodes(await preflightNodes(n, cluster), 'slack') });
   },

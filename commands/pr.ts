@@ -23,13 +23,28 @@ export async function runPrRequest(deps: Deps, req: PrRequest, respond: (r: Slac
   const service = { ...deps.catalog.resolve(req.service), ...(req.arm64Only ? { canary: false } : {}) };
   if (!deps.github) throw new GitHubNotConfiguredError();
   const go = async () => {
-    await respond({ response_type: 'ephemeral', text: `Checking ${service.name} and preparing ${req.dryRun ? 'a dry run of ' : ''}its PRs (${req.kinds.join(', ')})…` });
+    await respond({
+      response_type: 'ephemeral',
+      text: `Checking ${service.name} and preparing ${req.dryRun ? 'a dry run of ' : ''}its PRs (${req.kinds.join(', ')})…`,
+    });
     return checkAndOpenPrs(deps, { service, kinds: req.kinds, dryRun: req.dryRun, requestedBy: slackActor(req.user.id, req.user.name) });
   };
   if (req.dryRun) await deps.auth.check(req.user.id, req.channelId, 'viewer', `a dry run of the PRs for ${service.name}`, service);
   const result = req.dryRun
     ? await go()
-    : await guarded(deps, { user: req.user, channelId: req.channelId, action: 'pr.open', role: 'operator', what: `opening PRs for ${service.name}`, service, describe: auditSummary }, go);
+    : await guarded(
+        deps,
+        {
+          user: req.user,
+          channelId: req.channelId,
+          action: 'pr.open',
+          role: 'operator',
+          what: `opening PRs for ${service.name}`,
+          service,
+          describe: auditSummary,
+        },
+        go,
+      );
   await respond({ response_type: req.dryRun ? 'ephemeral' : 'in_channel', text: renderPrResult(result, 'slack', { diffs: req.dryRun }) });
   return result;
 }
@@ -49,6 +64,10 @@ export const pr: Subcommand = {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    await runPrRequest(ctx.deps, { service, kinds, dryRun: ctx.args.flags['dry-run'] === true, user: ctx.user, channelId: ctx.channelId }, ctx.respond);
+    await runPrRequest(
+      ctx.deps,
+      { service, kinds, dryRun: ctx.args.flags['dry-run'] === true, user: ctx.user, channelId: ctx.channelId },
+      ctx.respond,
+    );
   },
 };

@@ -8,7 +8,8 @@ import type { Subcommand } from './types.ts';
 export const reload: Subcommand = {
   name: 'reload',
   usage: 'reload',
-  summary: 'Re-read the config file (admin): catalog, roles, readiness, knowledge files and digest content apply at once; the reply names what needs a restart.',
+  summary:
+    'Re-read the config file (admin): catalog, roles, readiness, knowledge files and digest content apply at once; the reply names what needs a restart.',
   examples: ['/arm64 reload'],
   async run(ctx) {
     if (ctx.args.positionals.length) throw new UsageError('reload takes no arguments');
@@ -16,7 +17,14 @@ export const reload: Subcommand = {
     const file = deps.configFile;
     const result = await guarded(
       deps,
-      { user: ctx.user, channelId: ctx.channelId, action: 'config.reload', role: 'admin', what: 'reloading the config', describe: summarizeReload },
+      {
+        user: ctx.user,
+        channelId: ctx.channelId,
+        action: 'config.reload',
+        role: 'admin',
+        what: 'reloading the config',
+        describe: summarizeReload,
+      },
       async (): Promise<ReloadResult> => {
         if (!file) throw new NoConfigFileError();
         return reloadConfig(deps, file);

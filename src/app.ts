@@ -63,7 +63,11 @@ function storeWatch(deps: Pick<Deps, 'store' | 'logger'>): () => Promise<boolean
       down = false;
       return true;
     } catch (err) {
-      if (!down) deps.logger.warn({ err: (err as { detail?: string }).detail ?? (err as Error).message }, 'state store unavailable; the canary ticker and digest schedule pause');
+      if (!down)
+        deps.logger.warn(
+          { err: (err as { detail?: string }).detail ?? (err as Error).message },
+          'state store unavailable; the canary ticker and digest schedule pause',
+        );
       down = true;
       return false;
     }
@@ -116,24 +120,32 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   // Before the App, which calls Slack at once: a bad HA setup (no cluster, or lowdb) stops here.
   let ops: OpsRuntime;
   try {
-    ops = createOpsRuntime(core, new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }), routes);
+    ops = createOpsRuntime(
+      core,
+      new WebClient(secrets.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: config.server.probeTimeoutMs }),
+      routes,
+    );
   } catch (err) {
     await core.store.close();
     throw err;
   }
   const receiver = config.slack.mode === 'http' ? new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel }) : undefined;
   // Bolt would read any body whole before its signature check: the gate refuses first (see slack-guard.ts).
-  if (receiver) receiver.requestListener = guardSlackListener(receiver.requestListener, { signingSecret: secrets.signingSecret!, endpoints: ['/slack/events'], logger: core.logger });
-  const app =
-    !receiver
-      ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true })
-      : new App({
-          token: secrets.botToken,
-          clientOptions,
-          // Bolt verifies the token with auth.test; deferred, a bad token fails start() with a message.
-          deferInitialization: true,
-          receiver,
-        });
+  if (receiver)
+    receiver.requestListener = guardSlackListener(receiver.requestListener, {
+      signingSecret: secrets.signingSecret!,
+      endpoints: ['/slack/events'],
+      logger: core.logger,
+    });
+  const app = !receiver
+    ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true })
+    : new App({
+        token: secrets.botToken,
+        clientOptions,
+        // Bolt verifies the token with auth.test; deferred, a bad token fails start() with a message.
+        deferInitialization: true,
+        receiver,
+      });
   app.error(async (err) => {
     core.logger.error({ err }, 'unhandled Slack handler error');
   });
@@ -150,7 +162,8 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       progress: (rec, now) => canaryNotifier.progress(rec, now),
       // A started canary's arm64 pods are watched at once (canaries started elsewhere: the watcher's tick).
       event: async (rec, e) => {
-        if (e.kind === 'started') void moveWatcher?.canaryStarted(rec).catch((err: unknown) => core.logger.warn({ err }, 'after-move watch not recorded'));
+        if (e.kind === 'started')
+          void moveWatcher?.canaryStarted(rec).catch((err: unknown) => core.logger.warn({ err }, 'after-move watch not recorded'));
         await canaryNotifier.event(rec, e);
       },
     },
@@ -174,8 +187,22 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       checkPull: async (pr, trigger) => {
         const started = Date.now();
         try {
-          const result = await checkPullRequest(deps, pr, { output: renderPullCheck, notify: (note) => slack.post(note.channel, renderGuardNote(note)) });
-          deps.logger.info({ repo: pr.repo, pr: pr.number, trigger, conclusion: result.check?.conclusion, skipped: result.skipped, requests: result.githubRequests, ms: Date.now() - started }, 'pull request checked');
+          const result = await checkPullRequest(deps, pr, {
+            output: renderPullCheck,
+            notify: (note) => slack.post(note.channel, renderGuardNote(note)),
+          });
+          deps.logger.info(
+            {
+              repo: pr.repo,
+              pr: pr.number,
+              trigger,
+              conclusion: result.check?.conclusion,
+              skipped: result.skipped,
+              requests: result.githubRequests,
+              ms: Date.now() - started,
+            },
+            'pull request checked',
+          );
         } catch (err) {
           deps.logger.error({ err: (err as Error).message, repo: pr.repo, pr: pr.number, trigger }, 'pull request check failed');
         }
@@ -203,7 +230,9 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       if (warning) deps.logger.warn({ warning }, 'service discovery incomplete');
       if (deps.canary) await refuseBadMetricQueries(deps.canary, deps.catalog, deps.logger);
       await app.init().catch((err: Error) => {
-        throw new SlackStartError(`Slack refused the bot token or could not be reached (${err.message}). Check SLACK_BOT_TOKEN and the network.`);
+        throw new SlackStartError(
+          `Slack refused the bot token or could not be reached (${err.message}). Check SLACK_BOT_TOKEN and the network.`,
+        );
       });
       const server = (await app.start(config.slack.port)) as Server | undefined;
       await ops.start();

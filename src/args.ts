@@ -52,7 +52,8 @@ export function parseArgs(tokens: string[], booleanFlags: readonly string[] = []
 /** Refuses options a subcommand does not know, so a typo is never silently ignored. */
 export function allowOnly(args: ParsedArgs, allowed: readonly string[]): void {
   const unknown = Object.keys(args.flags).filter((f) => !allowed.includes(f));
-  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}${allowed.length ? ` (known: ${allowed.map((a) => `--${a}`).join(', ')})` : ''}`);
+  if (unknown.length)
+    throw new UsageError(`unknown option --${unknown[0]}${allowed.length ? ` (known: ${allowed.map((a) => `--${a}`).join(', ')})` : ''}`);
 }
 
 export function stringFlag(args: ParsedArgs, name: string): string | undefined {

@@ -35,7 +35,9 @@ export interface BuildOptions {
 }
 
 function clusterConfigured(config: Config): boolean {
-  return Boolean(config.kubernetes.kubeconfig || config.kubernetes.contexts.length || process.env.KUBECONFIG || process.env.KUBERNETES_SERVICE_HOST);
+  return Boolean(
+    config.kubernetes.kubeconfig || config.kubernetes.contexts.length || process.env.KUBECONFIG || process.env.KUBERNETES_SERVICE_HOST,
+  );
 }
 
 /** What buildParts makes: the bag without its live part, which `settings` holds. */
@@ -54,7 +56,14 @@ export async function buildParts(config: Config, opts: BuildOptions, groups?: Gr
     logger,
     clock,
     kube,
-    registry: createRegistryClient({ config: config.registry, store, logger, env, now: () => clock.now().getTime(), blobTimeoutMs: config.registry.blobTimeoutMs }),
+    registry: createRegistryClient({
+      config: config.registry,
+      store,
+      logger,
+      env,
+      now: () => clock.now().getTime(),
+      blobTimeoutMs: config.registry.blobTimeoutMs,
+    }),
     github: opts.github ?? createGitHubClient(config.github, logger, env),
     ...(config.aws ? { aws: new AwsNodeGroups(config.aws) } : {}),
     maven: config.maven.transitive ? createMavenRepository({ config: config.maven, env, store, now: () => clock.now() }) : undefined,

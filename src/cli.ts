@@ -61,7 +61,10 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     const config = after ?? global.config;
     delete args.flags.config;
     allowOnly(args, [...(command.options ?? []), ...(command.booleanOptions ?? [])]);
-    const deps = () => (built ??= loadConfig(config).then((c) => buildDeps(c, { logger: createLogger(process.env.LOG_LEVEL ?? 'warn'), storeLock: 'if-free' })));
+    const deps = () =>
+      (built ??= loadConfig(config).then((c) =>
+        buildDeps(c, { logger: createLogger(process.env.LOG_LEVEL ?? 'warn'), storeLock: 'if-free' }),
+      ));
     return await command.run(args, io, deps);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -78,7 +81,11 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 // Run only when executed (bin/archshift.js or `tsx src/cli.ts`), not when imported by tests.
 const entry = process.argv[1] ?? '';
 if (/(^|\/)(cli\.ts|cli\.js|archshift\.js|archshift)$/.test(entry)) {
-  const io: CliIO = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`), progress: terminalProgress() };
+  const io: CliIO = {
+    out: (t) => process.stdout.write(`${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+    progress: terminalProgress(),
+  };
   runCli(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
   });

@@ -3,11 +3,25 @@ import { redactSecrets } from './redact.ts';
 
 // Secrets must never reach the log, whatever object a caller passes in.
 const redact = [
-  '*.token', '*.botToken', '*.appToken', '*.signingSecret', '*.password', '*.privateKey', '*.auth',
-  '*.authorization', '*.Authorization', 'headers.authorization', 'req.headers.authorization',
+  '*.token',
+  '*.botToken',
+  '*.appToken',
+  '*.signingSecret',
+  '*.password',
+  '*.privateKey',
+  '*.auth',
+  '*.authorization',
+  '*.Authorization',
+  'headers.authorization',
+  'req.headers.authorization',
   // Errors from HTTP clients carry the request (and sometimes a copy of its options) a level or two down.
-  '*.headers.authorization', '*.headers.Authorization', '*.*.headers.authorization', '*.*.headers.Authorization',
-  'config.slack', 'config.github.token', 'config.github.app.privateKey',
+  '*.headers.authorization',
+  '*.headers.Authorization',
+  '*.*.headers.authorization',
+  '*.*.headers.Authorization',
+  'config.slack',
+  'config.github.token',
+  'config.github.app.privateKey',
 ];
 
 export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {

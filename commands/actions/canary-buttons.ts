@@ -11,7 +11,12 @@ import { CANARY_ACTIONS, type CanaryAction } from '../../src/render/canary-block
 import { fitToSlack } from '../../src/adapters/slack-limits.ts';
 import type { ActionRegistrar, SlackReply } from '../types.ts';
 
-const VERB_OF: Record<CanaryAction, CanaryVerb> = { canary_pause: 'pause', canary_resume: 'resume', canary_promote: 'promote', canary_rollback: 'rollback' };
+const VERB_OF: Record<CanaryAction, CanaryVerb> = {
+  canary_pause: 'pause',
+  canary_resume: 'resume',
+  canary_promote: 'promote',
+  canary_rollback: 'rollback',
+};
 
 export const registerCanaryButtons: ActionRegistrar = (app: App, deps) => {
   for (const id of CANARY_ACTIONS) {
@@ -20,7 +25,11 @@ export const registerCanaryButtons: ActionRegistrar = (app: App, deps) => {
       const reply = (r: SlackReply) => respond(fitToSlack({ ...r, replace_original: false }).content as never).then(() => undefined);
       const service = action.value ?? '';
       try {
-        await requestCanaryVerb(deps, { service, verb: VERB_OF[id], overrides: {} }, { actor: slackActor(body.user.id, body.user.username ?? body.user.name), channelId: body.channel?.id });
+        await requestCanaryVerb(
+          deps,
+          { service, verb: VERB_OF[id], overrides: {} },
+          { actor: slackActor(body.user.id, body.user.username ?? body.user.name), channelId: body.channel?.id },
+        );
       } catch (err) {
         if (err instanceof CanaryError) await reply({ response_type: 'ephemeral', text: canaryErrorText(err, 'slack') });
         else if (isUserError(err)) await reply({ response_type: 'ephemeral', text: err.message });

@@ -20,12 +20,22 @@ export const registerOpenPrs: ActionRegistrar = (app: App, deps) => {
       await ack();
       const reply = (r: SlackReply) => respond(fitToSlack({ ...r, replace_original: false }).content as never).then(() => undefined);
       try {
-        await runPrRequest(deps, { service: action.value ?? '', ...request, dryRun: false, user: { id: body.user.id, name: body.user.username ?? body.user.name }, channelId: body.channel?.id }, reply);
+        await runPrRequest(
+          deps,
+          {
+            service: action.value ?? '',
+            ...request,
+            dryRun: false,
+            user: { id: body.user.id, name: body.user.username ?? body.user.name },
+            channelId: body.channel?.id,
+          },
+          reply,
+        );
       } catch (err) {
         if (isUserError(err)) await reply({ response_type: 'ephemeral', text: err.message });
         else {
           deps.logger.error({ err, service: action.value, action: actionId }, 'PR button failed');
-          await reply({ response_type: 'ephemeral', text: 'Sorry, opening the PRs failed on our side. The error is in the bot\'s log.' });
+          await reply({ response_type: 'ephemeral', text: "Sorry, opening the PRs failed on our side. The error is in the bot's log." });
         }
       }
     });

@@ -20,7 +20,10 @@ const HOUR_MS = 3_600_000;
 
 export const registerOpenReadyPrs: ActionRegistrar = (app: App, deps) => {
   let running: { by: string; done: number; total: number } | undefined;
-  const busy = () => new UserError(`A PR batch started by <@${running!.by}> is running (${running!.done}/${running!.total} services done); its progress is in the digest's thread.`);
+  const busy = () =>
+    new UserError(
+      `A PR batch started by <@${running!.by}> is running (${running!.done}/${running!.total} services done); its progress is in the digest's thread.`,
+    );
 
   app.action<BlockButtonAction>(OPEN_READY_PRS_ACTION, async ({ ack, body, action, respond, client }) => {
     await ack();
@@ -33,39 +36,50 @@ export const registerOpenReadyPrs: ActionRegistrar = (app: App, deps) => {
         await deps.auth.check(user.id, channelId, 'operator', WHAT);
         throw busy();
       }
-      await guarded(deps, { user, channelId, action: 'pr.open-ready', role: 'operator', what: WHAT, describe: (e: FleetPrEntry[]) => `${e.length} services` }, async () => {
-        if (running) throw busy();
-        const github = deps.github;
-        if (!github) throw new GitHubNotConfiguredError();
-        if (!services.length) throw new UserError('This button lists no service; post a fresh digest with `/arm64 digest`.');
-        running = { by: user.id, done: 0, total: services.length };
-        try {
-          const slack = new SlackPoster(client, 1000, undefined, deps.logger);
-          const message = body.message as { ts: string; thread_ts?: string } | undefined;
-          const thread = { channel: channelId ?? body.container.channel_id, ts: message?.thread_ts ?? message?.ts ?? body.container.message_ts };
-          const actor = slackActor(user.id, user.name);
-          const progress = await FleetPrThread.start(slack, thread, actor, { done: 0, total: services.length, writesThisHour: github.budget.usedIn(HOUR_MS) });
-          const entries = await openFleetPrs(deps, {
-            filter: { services },
-            kinds: CHANGE_KINDS,
-            requestedBy: actor,
-            around: (service, run) => audited(deps, { actor, channel: channelId, action: 'pr.open', service }, run, auditSummary),
-            onProgress: (done, total, service) => {
-              running!.done = done;
-              progress.progress({ done, total, service, writesThisHour: github.budget.usedIn(HOUR_MS) });
-            },
-          });
-          await progress.finish(entries);
-          return entries;
-        } finally {
-          running = undefined;
-        }
-      });
+      await guarded(
+        deps,
+        { user, channelId, action: 'pr.open-ready', role: 'operator', what: WHAT, describe: (e: FleetPrEntry[]) => `${e.length} services` },
+        async () => {
+          if (running) throw busy();
+          const github = deps.github;
+          if (!github) throw new GitHubNotConfiguredError();
+          if (!services.length) throw new UserError('This button lists no service; post a fresh digest with `/arm64 digest`.');
+          running = { by: user.id, done: 0, total: services.length };
+          try {
+            const slack = new SlackPoster(client, 1000, undefined, deps.logger);
+            const message = body.message as { ts: string; thread_ts?: string } | undefined;
+            const thread = {
+              channel: channelId ?? body.container.channel_id,
+              ts: message?.thread_ts ?? message?.ts ?? body.container.message_ts,
+            };
+            const actor = slackActor(user.id, user.name);
+            const progress = await FleetPrThread.start(slack, thread, actor, {
+              done: 0,
+              total: services.length,
+              writesThisHour: github.budget.usedIn(HOUR_MS),
+            });
+            const entries = await openFleetPrs(deps, {
+              filter: { services },
+              kinds: CHANGE_KINDS,
+              requestedBy: actor,
+              around: (service, run) => audited(deps, { actor, channel: channelId, action: 'pr.open', service }, run, auditSummary),
+              onProgress: (done, total, service) => {
+                running!.done = done;
+                progress.progress({ done, total, service, writesThisHour: github.budget.usedIn(HOUR_MS) });
+              },
+            });
+            await progress.finish(entries);
+            return entries;
+          } finally {
+            running = undefined;
+          }
+        },
+      );
     } catch (err) {
       if (isUserError(err)) await reply({ response_type: 'ephemeral', text: err.message });
       else {
         deps.logger.error({ err, action: OPEN_READY_PRS_ACTION }, 'ready PRs button failed');
-        await reply({ response_type: 'ephemeral', text: 'Sorry, the PR batch failed on our side. The error is in the bot\'s log.' });
+        await reply({ response_type: 'ephemeral', text: "Sorry, the PR batch failed on our side. The error is in the bot's log." });
       }
     }
   });

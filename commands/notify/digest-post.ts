@@ -31,8 +31,16 @@ export async function postDigest(deps: DigestDeps, slack: SlackPoster, run: Dige
   let chartUploaded = false;
   if (run.model.series.length > 0) {
     try {
-      const png = renderBurndownPng(run.model.series, { title: 'arm64 burn-down: workloads left on amd64', fontFiles: deps.config.digest.chartFonts });
-      await slack.uploadFile(main.channel, { filename: `arm64-burndown-${run.model.day}.png`, data: png, title: `arm64 burn-down ${run.model.day}`, threadTs: main.ts });
+      const png = renderBurndownPng(run.model.series, {
+        title: 'arm64 burn-down: workloads left on amd64',
+        fontFiles: deps.config.digest.chartFonts,
+      });
+      await slack.uploadFile(main.channel, {
+        filename: `arm64-burndown-${run.model.day}.png`,
+        data: png,
+        title: `arm64 burn-down ${run.model.day}`,
+        threadTs: main.ts,
+      });
       chartUploaded = true;
     } catch (err) {
       // The numbers are already posted; a failed chart must not fail the digest.

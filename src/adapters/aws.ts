@@ -17,7 +17,13 @@ export interface AwsConfig {
 }
 
 /** Every IAM action this adapter calls: the minimal policy (docs/aws-iam-policy.json grants exactly these). */
-export const AWS_ACTIONS = ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstanceTypes', 'ec2:DescribeLaunchTemplateVersions', 'eks:ListNodegroups', 'eks:DescribeNodegroup'];
+export const AWS_ACTIONS = [
+  'autoscaling:DescribeAutoScalingGroups',
+  'ec2:DescribeInstanceTypes',
+  'ec2:DescribeLaunchTemplateVersions',
+  'eks:ListNodegroups',
+  'eks:DescribeNodegroup',
+];
 
 export type AwsErrorKind = 'throttled' | 'access-denied' | 'credentials' | 'other';
 
@@ -58,12 +64,26 @@ const EFFECTS: Record<string, string> = { NO_SCHEDULE: 'NoSchedule', NO_EXECUTE:
 
 const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
 const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation']);
-const BAD_CREDENTIALS = new Set(['InvalidClientTokenId', 'UnrecognizedClientException', 'AuthFailure', 'SignatureDoesNotMatch', 'ExpiredToken', 'ExpiredTokenException', 'CredentialsProviderError']);
+const BAD_CREDENTIALS = new Set([
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'AuthFailure',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'CredentialsProviderError',
+]);
 
 export function toAwsError(action: string, err: unknown): AwsError {
   const e = err as { name?: string; Code?: string; message?: string };
   const code = e.Code ?? e.name ?? 'Error';
-  const kind: AwsErrorKind = THROTTLED.has(code) ? 'throttled' : DENIED.has(code) ? 'access-denied' : BAD_CREDENTIALS.has(code) ? 'credentials' : 'other';
+  const kind: AwsErrorKind = THROTTLED.has(code)
+    ? 'throttled'
+    : DENIED.has(code)
+      ? 'access-denied'
+      : BAD_CREDENTIALS.has(code)
+        ? 'credentials'
+        : 'other';
   return new AwsError(`${action} failed: ${code}${e.message ? `: ${e.message.slice(0, 300)}` : ''}`, kind, action);
 }
 
@@ -135,7 +155,9 @@ export class AwsNodeGroups {
     const unique = [...new Set(types)];
     for (let i = 0; i < unique.length; i += 100) {
       const batch = unique.slice(i, i + 100);
-      const res = await this.call('ec2:DescribeInstanceTypes', () => ec2.send(new sdk.ec2.DescribeInstanceTypesCommand({ InstanceTypes: batch as never[] })));
+      const res = await this.call('ec2:DescribeInstanceTypes', () =>
+        ec2.send(new sdk.ec2.DescribeInstanceTypesCommand({ InstanceTypes: batch as never[] })),
+      );
       for (const t of res.InstanceTypes ?? []) if (t.InstanceType) out.set(t.InstanceType, t.ProcessorInfo?.SupportedArchitectures ?? []);
     }
     return out;
@@ -146,20 +168,28 @@ export class AwsNodeGroups {
     const names: string[] = [];
     let nextToken: string | undefined;
     do {
-      const res = await this.call('eks:ListNodegroups', () => eks.send(new sdk.eks.ListNodegroupsCommand({ clusterName: cluster, nextToken })));
+      const res = await this.call('eks:ListNodegroups', () =>
+        eks.send(new sdk.eks.ListNodegroupsCommand({ clusterName: cluster, nextToken })),
+      );
       names.push(...(res.nodegroups ?? []));
       nextToken = res.nextToken;
     } while (nextToken);
     return Promise.all(
       names.map(async (nodegroupName) => {
-        const res = await this.call('eks:DescribeNodegroup', () => eks.send(new sdk.eks.DescribeNodegroupCommand({ clusterName: cluster, nodegroupName })));
+        const res = await this.call('eks:DescribeNodegroup', () =>
+          eks.send(new sdk.eks.DescribeNodegroupCommand({ clusterName: cluster, nodegroupName })),
+        );
         const g = res.nodegroup ?? {};
         return {
           name: nodegroupName,
           amiType: g.amiType ?? 'unknown',
           instanceTypes: g.instanceTypes ?? [],
           labels: g.labels ?? {},
-          taints: (g.taints ?? []).map((t) => ({ key: t.key ?? '', ...(t.value ? { value: t.value } : {}), effect: EFFECTS[t.effect ?? ''] ?? t.effect ?? '' })),
+          taints: (g.taints ?? []).map((t) => ({
+            key: t.key ?? '',
+            ...(t.value ? { value: t.value } : {}),
+            effect: EFFECTS[t.effect ?? ''] ?? t.effect ?? '',
+          })),
           min: g.scalingConfig?.minSize ?? 0,
           max: g.scalingConfig?.maxSize ?? 0,
           desired: g.scalingConfig?.desiredSize ?? 0,
@@ -179,9 +209,22 @@ export class AwsNodeGroups {
   private connect(): Promise<Clients> {
     return (this.clients ??= (async () => {
       quietNodeVersionWarning();
-      const [as, ec2, eks] = await Promise.all([import('@aws-sdk/client-auto-scaling'), import('@aws-sdk/client-ec2'), import('@aws-sdk/client-eks')]);
-      const opts = { region: this.config.region, maxAttempts: this.config.maxAttempts, ...(this.config.endpoint ? { endpoint: this.config.endpoint } : {}) };
-      return { autoscaling: new as.AutoScalingClient(opts), ec2: new ec2.EC2Client(opts), eks: new eks.EKSClient(opts), sdk: { as, ec2, eks } };
+      const [as, ec2, eks] = await Promise.all([
+        import('@aws-sdk/client-auto-scaling'),
+        import('@aws-sdk/client-ec2'),
+        import('@aws-sdk/client-eks'),
+      ]);
+      const opts = {
+        region: this.config.region,
+        maxAttempts: this.config.maxAttempts,
+        ...(this.config.endpoint ? { endpoint: this.config.endpoint } : {}),
+      };
+      return {
+        autoscaling: new as.AutoScalingClient(opts),
+        ec2: new ec2.EC2Client(opts),
+        eks: new eks.EKSClient(opts),
+        sdk: { as, ec2, eks },
+      };
     })());
   }
 }

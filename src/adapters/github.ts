@@ -24,7 +24,10 @@ const MAX_PULL_FILES = 3000;
 type Client = InstanceType<typeof ArchshiftOctokit>;
 
 export class GitHubError extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     // GitHub error bodies may echo the request, Authorization header included.
     super(redactSecrets(message));
   }
@@ -113,9 +116,7 @@ export interface FileChange {
   content: string;
 }
 
-export type GitHubAuth =
-  | { kind: 'token'; token: string }
-  | { kind: 'app'; appId: string; privateKey: string; installationId: string };
+export type GitHubAuth = { kind: 'token'; token: string } | { kind: 'app'; appId: string; privateKey: string; installationId: string };
 
 export interface GitHubClientOptions {
   baseUrl: string;
@@ -136,7 +137,10 @@ export interface GitHubClientOptions {
  * Reads credentials from the environment: GITHUB_TOKEN, or GITHUB_APP_ID + GITHUB_APP_INSTALLATION_ID +
  * the App's key, inline (GITHUB_APP_PRIVATE_KEY) or from a mounted file (GITHUB_APP_PRIVATE_KEY_FILE).
  */
-export function githubAuthFromEnv(env: NodeJS.ProcessEnv = process.env, readFile = (p: string) => readFileSync(p, 'utf8')): GitHubAuth | undefined {
+export function githubAuthFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  readFile = (p: string) => readFileSync(p, 'utf8'),
+): GitHubAuth | undefined {
   const { GITHUB_APP_ID: appId, GITHUB_APP_INSTALLATION_ID: installationId, GITHUB_TOKEN: token } = env;
   const key = env.GITHUB_APP_PRIVATE_KEY || (env.GITHUB_APP_PRIVATE_KEY_FILE ? readFile(env.GITHUB_APP_PRIVATE_KEY_FILE) : undefined);
   if (appId && key && installationId) return { kind: 'app', appId, privateKey: key.replace(/\\n/g, '\n'), installationId };
@@ -145,10 +149,21 @@ export function githubAuthFromEnv(env: NodeJS.ProcessEnv = process.env, readFile
 }
 
 /** The composition root's factory: undefined when no credentials are set (PR commands then say how to set them). */
-export function createGitHubClient(config: Config['github'], logger: Logger, env: NodeJS.ProcessEnv = process.env): GitHubClient | undefined {
+export function createGitHubClient(
+  config: Config['github'],
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): GitHubClient | undefined {
   const auth = githubAuthFromEnv(env);
   if (!auth) return undefined;
-  return new GitHubClient({ baseUrl: config.baseUrl, allow: config.allow, writeIntervalMs: config.writeIntervalMs, timeoutMs: config.timeoutMs, auth, logger });
+  return new GitHubClient({
+    baseUrl: config.baseUrl,
+    allow: config.allow,
+    writeIntervalMs: config.writeIntervalMs,
+    timeoutMs: config.timeoutMs,
+    auth,
+    logger,
+  });
 }
 
 /** Spaces jobs by a fixed interval, one at a time; stands in for the throttling plugin's Bottleneck groups. */
@@ -218,7 +233,10 @@ export class GitHubClient {
     const authOptions =
       options.auth.kind === 'token'
         ? { auth: options.auth.token }
-        : { authStrategy: createAppAuth, auth: { appId: options.auth.appId, privateKey: options.auth.privateKey, installationId: options.auth.installationId } };
+        : {
+            authStrategy: createAppAuth,
+            auth: { appId: options.auth.appId, privateKey: options.auth.privateKey, installationId: options.auth.installationId },
+          };
     this.octokit = new ArchshiftOctokit({
       ...authOptions,
       baseUrl: options.baseUrl.replace(/\/$/, ''),
@@ -243,7 +261,9 @@ export class GitHubClient {
 
   assertAllowed(fullName: string): void {
     if (!this.isAllowed(fullName)) {
-      throw new RepoNotAllowedError(`archshift may not write to ${fullName}: it is not in github.allow (${this.options.allow.join(', ') || 'empty'})`);
+      throw new RepoNotAllowedError(
+        `archshift may not write to ${fullName}: it is not in github.allow (${this.options.allow.join(', ') || 'empty'})`,
+      );
     }
   }
 
@@ -272,7 +292,8 @@ export class GitHubClient {
     try {
       const { data } = await this.octokit.repos.getContent({ ...split(fullName), path, ref });
       if (Array.isArray(data) || data.type !== 'file') throw new GitHubError(`${fullName}:${path} is not a file`);
-      if (!('encoding' in data) || data.encoding !== 'base64') throw new GitHubError(`${fullName}:${path} is too large for the contents API`);
+      if (!('encoding' in data) || data.encoding !== 'base64')
+        throw new GitHubError(`${fullName}:${path} is too large for the contents API`);
       return Buffer.from(data.content, 'base64').toString('utf8');
     } catch (err) {
       if ((err as { status?: number }).status === 404) return undefined;
@@ -332,7 +353,9 @@ export class GitHubClient {
 
   /** A blob's bytes by sha (the git data API serves files the contents API refuses as too large). */
   async readBlob(fullName: string, sha: string): Promise<Buffer> {
-    const { data } = await this.call(`read blob ${sha.slice(0, 7)} in ${fullName}`, () => this.octokit.git.getBlob({ ...split(fullName), file_sha: sha }));
+    const { data } = await this.call(`read blob ${sha.slice(0, 7)} in ${fullName}`, () =>
+      this.octokit.git.getBlob({ ...split(fullName), file_sha: sha }),
+    );
     return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8');
   }
 
@@ -341,7 +364,11 @@ export class GitHubClient {
     this.assertAllowed(fullName);
     const repo = split(fullName);
     const tree = await this.call(`write to ${fullName}`, () =>
-      this.octokit.git.createTree({ ...repo, base_tree: base.treeSha, tree: files.map((f) => ({ path: f.path, mode: '100644' as const, type: 'blob' as const, content: f.content })) }),
+      this.octokit.git.createTree({
+        ...repo,
+        base_tree: base.treeSha,
+        tree: files.map((f) => ({ path: f.path, mode: '100644' as const, type: 'blob' as const, content: f.content })),
+      }),
     );
     const commit = await this.call(`commit to ${fullName}`, () =>
       this.octokit.git.createCommit({ ...repo, message, tree: tree.data.sha, parents: [base.sha] }),
@@ -350,7 +377,9 @@ export class GitHubClient {
   }
 
   async commitInfo(fullName: string, sha: string): Promise<CommitInfo> {
-    const { data } = await this.call(`read commit ${sha.slice(0, 7)} in ${fullName}`, () => this.octokit.git.getCommit({ ...split(fullName), commit_sha: sha }));
+    const { data } = await this.call(`read commit ${sha.slice(0, 7)} in ${fullName}`, () =>
+      this.octokit.git.getCommit({ ...split(fullName), commit_sha: sha }),
+    );
     return { sha: data.sha, treeSha: data.tree.sha, message: data.message, parents: data.parents.map((p) => p.sha) };
   }
 
@@ -379,12 +408,16 @@ export class GitHubClient {
 
   async moveBranch(fullName: string, branch: string, sha: string): Promise<void> {
     this.assertAllowed(fullName);
-    await this.call(`update branch ${branch} in ${fullName}`, () => this.octokit.git.updateRef({ ...split(fullName), ref: `heads/${branch}`, sha, force: true }));
+    await this.call(`update branch ${branch} in ${fullName}`, () =>
+      this.octokit.git.updateRef({ ...split(fullName), ref: `heads/${branch}`, sha, force: true }),
+    );
   }
 
   async deleteBranch(fullName: string, branch: string): Promise<void> {
     this.assertAllowed(fullName);
-    await this.call(`delete branch ${branch} in ${fullName}`, () => this.octokit.git.deleteRef({ ...split(fullName), ref: `heads/${branch}` }));
+    await this.call(`delete branch ${branch} in ${fullName}`, () =>
+      this.octokit.git.deleteRef({ ...split(fullName), ref: `heads/${branch}` }),
+    );
   }
 
   /** The newest PR (any state) whose head is `branch` in the same repo. */
@@ -405,7 +438,9 @@ export class GitHubClient {
 
   async updatePull(fullName: string, number: number, pr: { title: string; body: string }): Promise<PullInfo> {
     this.assertAllowed(fullName);
-    const { data } = await this.call(`update pull request #${number} in ${fullName}`, () => this.octokit.pulls.update({ ...split(fullName), pull_number: number, ...pr }));
+    const { data } = await this.call(`update pull request #${number} in ${fullName}`, () =>
+      this.octokit.pulls.update({ ...split(fullName), pull_number: number, ...pr }),
+    );
     return toPull(data);
   }
 
@@ -435,14 +470,19 @@ export class GitHubClient {
       const { data } = await this.call(`list the files of pull request #${number} in ${fullName}`, () =>
         this.octokit.pulls.listFiles({ ...split(fullName), pull_number: number, per_page: 100, page }),
       );
-      files.push(...data.map((f) => ({ path: f.filename, status: f.status, ...(f.previous_filename ? { previousPath: f.previous_filename } : {}) })));
+      files.push(
+        ...data.map((f) => ({ path: f.filename, status: f.status, ...(f.previous_filename ? { previousPath: f.previous_filename } : {}) })),
+      );
       if (data.length < 100) return { files, truncated: false };
     }
     return { files, truncated: true };
   }
 
   /** Opens a check run `in_progress` on `headSha`; returns its id. Only a GitHub App may (checks: write). */
-  async createCheckRun(fullName: string, run: { name: string; headSha: string; externalId?: string; detailsUrl?: string }): Promise<number> {
+  async createCheckRun(
+    fullName: string,
+    run: { name: string; headSha: string; externalId?: string; detailsUrl?: string },
+  ): Promise<number> {
     this.assertAllowed(fullName);
     const { data } = await this.call(`create check run ${run.name} in ${fullName}`, () =>
       this.octokit.checks.create({
@@ -466,9 +506,17 @@ export class GitHubClient {
   async completeCheckRun(fullName: string, id: number, conclusion: CheckConclusion, output: CheckOutput): Promise<number> {
     this.assertAllowed(fullName);
     const batches: CheckAnnotation[][] = [];
-    for (let i = 0; i < output.annotations.length; i += ANNOTATIONS_PER_REQUEST) batches.push(output.annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
+    for (let i = 0; i < output.annotations.length; i += ANNOTATIONS_PER_REQUEST)
+      batches.push(output.annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
     const base = { title: output.title, summary: output.summary, ...(output.text ? { text: output.text } : {}) };
-    const toGitHub = (a: CheckAnnotation) => ({ path: a.path, start_line: a.startLine, end_line: a.endLine, annotation_level: a.level, title: a.title, message: a.message });
+    const toGitHub = (a: CheckAnnotation) => ({
+      path: a.path,
+      start_line: a.startLine,
+      end_line: a.endLine,
+      annotation_level: a.level,
+      title: a.title,
+      message: a.message,
+    });
     let requests = 0;
     for (const [i, batch] of (batches.length ? batches : [[]]).entries()) {
       requests++;
@@ -495,17 +543,28 @@ export class GitHubClient {
   /** Turns an Octokit error into a sentence a Slack user can act on. */
   describe(err: unknown, what: string): GitHubError {
     if (err instanceof GitHubError) return err;
-    const e = err as { status?: number; message?: string; response?: { data?: { message?: string } }; errors?: Array<{ type?: string; message: string }> };
+    const e = err as {
+      status?: number;
+      message?: string;
+      response?: { data?: { message?: string } };
+      errors?: Array<{ type?: string; message: string }>;
+    };
     // A GraphQL answer with `errors` arrives as HTTP 200; its error types stand in for the status.
-    const graphqlStatus = e.errors?.some((x) => x.type === 'NOT_FOUND') ? 404 : e.errors?.some((x) => x.type === 'FORBIDDEN') ? 403 : undefined;
+    const graphqlStatus = e.errors?.some((x) => x.type === 'NOT_FOUND')
+      ? 404
+      : e.errors?.some((x) => x.type === 'FORBIDDEN')
+        ? 403
+        : undefined;
     const detail = e.errors?.map((x) => x.message).join('; ') ?? e.response?.data?.message ?? e.message ?? String(err);
     const status = e.status ?? graphqlStatus;
     let message: string;
     // Octokit reports a fetch that was aborted by our timeout as a 500 with the abort's message.
-    if (/aborted due to timeout/i.test(detail)) message = `GitHub did not answer within ${this.options.timeoutMs ?? 15_000} ms while trying to ${what} (timeout); try again later`;
+    if (/aborted due to timeout/i.test(detail))
+      message = `GitHub did not answer within ${this.options.timeoutMs ?? 15_000} ms while trying to ${what} (timeout); try again later`;
     else if (status === 401) message = `GitHub rejected archshift's credentials (401) while trying to ${what}`;
     else if (status === 403 && /archived/i.test(detail)) message = `cannot ${what}: the repository is archived (read-only)`;
-    else if ((status === 403 || status === 429) && /rate limit/i.test(detail)) message = `GitHub rate limit while trying to ${what}; try again later (${detail})`;
+    else if ((status === 403 || status === 429) && /rate limit/i.test(detail))
+      message = `GitHub rate limit while trying to ${what}; try again later (${detail})`;
     else if (status === 403) message = `archshift's GitHub token may not ${what} (403: ${detail})`;
     else if (status === 404) message = `cannot ${what}: not found (404); check the repo name and that archshift's token can see it`;
     else if (status === 409) message = `cannot ${what}: GitHub reports a conflict (409: ${detail})`;
@@ -517,7 +576,15 @@ export class GitHubClient {
   }
 }
 
-function toPull(pr: { number: number; html_url: string; state: string; merged_at?: string | null; draft?: boolean; node_id: string; head: { sha: string } }): PullInfo {
+function toPull(pr: {
+  number: number;
+  html_url: string;
+  state: string;
+  merged_at?: string | null;
+  draft?: boolean;
+  node_id: string;
+  head: { sha: string };
+}): PullInfo {
   return {
     number: pr.number,
     url: pr.html_url,

@@ -70,8 +70,20 @@ export interface CustomObjectRef {
 }
 
 export const istio = {
-  virtualService: (namespace: string, name: string): CustomObjectRef => ({ group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', namespace, name }),
-  destinationRule: (namespace: string, name: string): CustomObjectRef => ({ group: 'networking.istio.io', version: 'v1', plural: 'destinationrules', namespace, name }),
+  virtualService: (namespace: string, name: string): CustomObjectRef => ({
+    group: 'networking.istio.io',
+    version: 'v1',
+    plural: 'virtualservices',
+    namespace,
+    name,
+  }),
+  destinationRule: (namespace: string, name: string): CustomObjectRef => ({
+    group: 'networking.istio.io',
+    version: 'v1',
+    plural: 'destinationrules',
+    namespace,
+    name,
+  }),
 };
 
 /** One cluster, reached through one kubeconfig context. */
@@ -99,7 +111,9 @@ export class KubeCluster {
   }
 
   private readNodes(q: ListQuery): Promise<V1Node[]> {
-    return this.paginate('nodes', ({ core }, o, c) => core.listNode({ labelSelector: q.labelSelector, limit: this.pageSize, _continue: c }, o));
+    return this.paginate('nodes', ({ core }, o, c) =>
+      core.listNode({ labelSelector: q.labelSelector, limit: this.pageSize, _continue: c }, o),
+    );
   }
 
   /**
@@ -165,10 +179,14 @@ export class KubeCluster {
   }
 
   /** Cluster-scoped custom objects (e.g. Karpenter NodePools); undefined when the API group/version is not served. */
-  async listClusterCustomObjects<T = Record<string, unknown>>(ref: Pick<CustomObjectRef, 'group' | 'version' | 'plural'>): Promise<T[] | undefined> {
+  async listClusterCustomObjects<T = Record<string, unknown>>(
+    ref: Pick<CustomObjectRef, 'group' | 'version' | 'plural'>,
+  ): Promise<T[] | undefined> {
     try {
-      return await this.paginate(`${ref.plural}.${ref.group}/${ref.version}`, async ({ custom }, o, c) =>
-        (await custom.listClusterCustomObject({ ...ref, limit: this.pageSize, _continue: c }, o)) as ListPage<T>,
+      return await this.paginate(
+        `${ref.plural}.${ref.group}/${ref.version}`,
+        async ({ custom }, o, c) =>
+          (await custom.listClusterCustomObject({ ...ref, limit: this.pageSize, _continue: c }, o)) as ListPage<T>,
       );
     } catch (err) {
       if (err instanceof KubeError && err.code === 404) return undefined;
@@ -178,13 +196,23 @@ export class KubeCluster {
 
   /** Events in a namespace, e.g. `involvedObject.name=<pod>` for one pod's scheduling history. */
   listEvents(namespace: string, fieldSelector?: string): Promise<CoreV1Event[]> {
-    return this.paginate('events', ({ core }, o, c) => core.listNamespacedEvent({ namespace, fieldSelector, limit: this.pageSize, _continue: c }, o));
+    return this.paginate('events', ({ core }, o, c) =>
+      core.listNamespacedEvent({ namespace, fieldSelector, limit: this.pageSize, _continue: c }, o),
+    );
   }
 
   /** The last lines a (previous, when it crashed) container printed; undefined when there are none. */
-  readPodLog(namespace: string, name: string, container: string, opts: { previous?: boolean; tailLines?: number } = {}): Promise<string | undefined> {
+  readPodLog(
+    namespace: string,
+    name: string,
+    container: string,
+    opts: { previous?: boolean; tailLines?: number } = {},
+  ): Promise<string | undefined> {
     return this.call(`read log of pod ${namespace}/${name}`, ({ core, lib }) =>
-      core.readNamespacedPodLog({ namespace, name, container, previous: opts.previous, tailLines: opts.tailLines, limitBytes: 64 * 1024 }, this.options(lib)),
+      core.readNamespacedPodLog(
+        { namespace, name, container, previous: opts.previous, tailLines: opts.tailLines, limitBytes: 64 * 1024 },
+        this.options(lib),
+      ),
     ).catch((err: unknown) => {
       // 400: no previous container (never crashed); 404: the pod went away.
       if (err instanceof KubeError && (err.code === 400 || err.code === 404)) return undefined;
@@ -194,7 +222,9 @@ export class KubeCluster {
 
   /** The Deployment, or undefined when it does not exist. */
   getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
-    return this.orUndefined(`deployment ${namespace}/${name}`, ({ apps, lib }) => apps.readNamespacedDeployment({ namespace, name }, this.options(lib)));
+    return this.orUndefined(`deployment ${namespace}/${name}`, ({ apps, lib }) =>
+      apps.readNamespacedDeployment({ namespace, name }, this.options(lib)),
+    );
   }
 
   /**
@@ -203,34 +233,51 @@ export class KubeCluster {
    */
   async scaleDeployment(namespace: string, name: string, replicas: number): Promise<number> {
     const scale = await this.call(`scale deployment ${namespace}/${name}`, ({ apps, lib }) =>
-      apps.patchNamespacedDeploymentScale({ namespace, name, body: { spec: { replicas } } }, lib.setHeaderOptions('Content-Type', lib.PatchStrategy.MergePatch, this.options(lib))),
+      apps.patchNamespacedDeploymentScale(
+        { namespace, name, body: { spec: { replicas } } },
+        lib.setHeaderOptions('Content-Type', lib.PatchStrategy.MergePatch, this.options(lib)),
+      ),
     );
     return scale.spec?.replicas ?? 0;
   }
 
   getCustomObject<T = Record<string, unknown>>(ref: CustomObjectRef): Promise<T | undefined> {
-    return this.orUndefined(`${ref.plural} ${ref.namespace}/${ref.name}`, async ({ custom, lib }) => (await custom.getNamespacedCustomObject(ref, this.options(lib))) as T);
+    return this.orUndefined(
+      `${ref.plural} ${ref.namespace}/${ref.name}`,
+      async ({ custom, lib }) => (await custom.getNamespacedCustomObject(ref, this.options(lib))) as T,
+    );
   }
 
   /** RFC 7386 merge patch (lists are replaced whole, so send the complete list). */
   patchCustomObject<T = Record<string, unknown>>(ref: CustomObjectRef, body: unknown): Promise<T> {
-    return this.call(`patch ${ref.plural} ${ref.namespace}/${ref.name}`, async ({ custom, lib }) =>
-      (await custom.patchNamespacedCustomObject({ ...ref, body }, lib.setHeaderOptions('Content-Type', lib.PatchStrategy.MergePatch, this.options(lib)))) as T,
+    return this.call(
+      `patch ${ref.plural} ${ref.namespace}/${ref.name}`,
+      async ({ custom, lib }) =>
+        (await custom.patchNamespacedCustomObject(
+          { ...ref, body },
+          lib.setHeaderOptions('Content-Type', lib.PatchStrategy.MergePatch, this.options(lib)),
+        )) as T,
     );
   }
 
   readLease(namespace: string, name: string): Promise<V1Lease | undefined> {
-    return this.orUndefined(`lease ${namespace}/${name}`, ({ coordination, lib }) => coordination.readNamespacedLease({ namespace, name }, this.options(lib)));
+    return this.orUndefined(`lease ${namespace}/${name}`, ({ coordination, lib }) =>
+      coordination.readNamespacedLease({ namespace, name }, this.options(lib)),
+    );
   }
 
   createLease(namespace: string, body: V1Lease): Promise<V1Lease> {
-    return this.call(`create lease ${namespace}/${body.metadata?.name}`, ({ coordination, lib }) => coordination.createNamespacedLease({ namespace, body }, this.options(lib)));
+    return this.call(`create lease ${namespace}/${body.metadata?.name}`, ({ coordination, lib }) =>
+      coordination.createNamespacedLease({ namespace, body }, this.options(lib)),
+    );
   }
 
   /** Replace with the read resourceVersion: a 409 means someone else wrote first. */
   replaceLease(namespace: string, body: V1Lease): Promise<V1Lease> {
     const name = body.metadata!.name!;
-    return this.call(`replace lease ${namespace}/${name}`, ({ coordination, lib }) => coordination.replaceNamespacedLease({ namespace, name, body }, this.options(lib)));
+    return this.call(`replace lease ${namespace}/${name}`, ({ coordination, lib }) =>
+      coordination.replaceNamespacedLease({ namespace, name, body }, this.options(lib)),
+    );
   }
 
   /** A cheap call that proves the API server answers with our credentials. */

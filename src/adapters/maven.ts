@@ -18,13 +18,24 @@ export const mavenConfigSchema = z
       .default([{ url: 'https://repo.maven.apache.org/maven2' }]),
     timeoutMs: z.number().int().min(100).default(10_000),
     /** Larger answers are refused (a POM is a few KiB; this guards memory). */
-    maxPomBytes: z.number().int().min(1024).default(1024 * 1024),
+    maxPomBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024),
     /** At most this many POMs are read for one service's tree, and no deeper than maxDepth. */
     maxPoms: z.number().int().min(1).max(5000).default(400),
     maxDepth: z.number().int().min(1).max(30).default(10),
   })
   .strict()
-  .default({ transitive: false, repositories: [{ url: 'https://repo.maven.apache.org/maven2' }], timeoutMs: 10_000, maxPomBytes: 1024 * 1024, maxPoms: 400, maxDepth: 10 });
+  .default({
+    transitive: false,
+    repositories: [{ url: 'https://repo.maven.apache.org/maven2' }],
+    timeoutMs: 10_000,
+    maxPomBytes: 1024 * 1024,
+    maxPoms: 400,
+    maxDepth: 10,
+  });
 
 export type MavenConfig = z.infer<typeof mavenConfigSchema>;
 
@@ -60,7 +71,8 @@ export function createMavenRepository(opts: MavenRepositoryOptions): PomReader {
   const headers = (repo: MavenConfig['repositories'][number]): Record<string, string> => {
     if (!repo.username) return {};
     const password = repo.passwordEnv ? env[repo.passwordEnv] : undefined;
-    if (repo.passwordEnv && password === undefined) throw new MavenUnavailable(`${repo.url}: environment variable ${repo.passwordEnv} (maven.repositories passwordEnv) is not set`);
+    if (repo.passwordEnv && password === undefined)
+      throw new MavenUnavailable(`${repo.url}: environment variable ${repo.passwordEnv} (maven.repositories passwordEnv) is not set`);
     return { authorization: `Basic ${Buffer.from(`${repo.username}:${password ?? ''}`).toString('base64')}` };
   };
 
@@ -77,13 +89,21 @@ export function createMavenRepository(opts: MavenRepositoryOptions): PomReader {
         }
         if (!res.ok) {
           await res.body?.cancel();
-          failures.push(`${repo.url} answered ${res.status}${res.status === 401 || res.status === 403 ? ' (check maven.repositories username/passwordEnv)' : ''}`);
+          failures.push(
+            `${repo.url} answered ${res.status}${res.status === 401 || res.status === 403 ? ' (check maven.repositories username/passwordEnv)' : ''}`,
+          );
           continue;
         }
         return await readCapped(res, config.maxPomBytes, url);
       } catch (err) {
         const e = err as Error;
-        failures.push(e instanceof MavenUnavailable ? e.message : e.name === 'TimeoutError' ? `${repo.url} gave no answer within ${config.timeoutMs} ms` : `${repo.url} could not be reached (${(e.cause as Error | undefined)?.message ?? e.message})`);
+        failures.push(
+          e instanceof MavenUnavailable
+            ? e.message
+            : e.name === 'TimeoutError'
+              ? `${repo.url} gave no answer within ${config.timeoutMs} ms`
+              : `${repo.url} could not be reached (${(e.cause as Error | undefined)?.message ?? e.message})`,
+        );
       }
     }
     if (failures.length) throw new MavenUnavailable(`${rel}: ${failures.join('; ')}`);
@@ -100,7 +120,8 @@ export function createMavenRepository(opts: MavenRepositoryOptions): PomReader {
         await cache.update((c) => {
           c[key] = { text, at: now().toISOString() };
           const keys = Object.keys(c);
-          if (keys.length > CACHE_ENTRIES) for (const k of keys.sort((a, b) => c[a]!.at.localeCompare(c[b]!.at)).slice(0, keys.length - CACHE_ENTRIES)) delete c[k];
+          if (keys.length > CACHE_ENTRIES)
+            for (const k of keys.sort((a, b) => c[a]!.at.localeCompare(c[b]!.at)).slice(0, keys.length - CACHE_ENTRIES)) delete c[k];
         });
       }
       return text;

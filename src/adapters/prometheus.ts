@@ -24,7 +24,10 @@ export class PrometheusError extends Error {
 const secretSource = z
   .object({
     /** Environment variable holding the secret. */
-    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+    env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .optional(),
     /** File holding it (a mounted Secret, a projected token); read on each query, so rotation needs no restart. */
     file: z.string().min(1).optional(),
   })
@@ -36,19 +39,32 @@ export const prometheusAuthSchema = z
   .object({
     /** Amazon Managed Service for Prometheus: requests signed with SigV4, credentials from the SDK's default chain. */
     sigv4: z
-      .object({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region like eu-west-1'), service: z.string().min(1).default('aps') })
+      .object({
+        region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region like eu-west-1'),
+        service: z.string().min(1).default('aps'),
+      })
       .strict()
       .optional(),
     bearerToken: secretSource.optional(),
-    basicAuth: z.object({ username: z.string().min(1), password: secretSource }).strict().optional(),
+    basicAuth: z
+      .object({ username: z.string().min(1), password: secretSource })
+      .strict()
+      .optional(),
     /** Sent with every query, e.g. `X-Scope-OrgID: tenant-1` for Mimir, Cortex or a Thanos query frontend. */
     headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name'), z.string()).default({}),
   })
   .strict()
   .refine((a) => [a.sigv4, a.bearerToken, a.basicAuth].filter(Boolean).length <= 1, 'choose one of sigv4, bearerToken and basicAuth')
-  .refine((a) => !Object.keys(a.headers).some((h) => ['authorization', 'host', 'content-type', 'content-length'].includes(h.toLowerCase()) || h.toLowerCase().startsWith('x-amz-')), {
-    message: 'headers may not set Authorization, Host, Content-* or X-Amz-* (use bearerToken, basicAuth or sigv4)',
-  })
+  .refine(
+    (a) =>
+      !Object.keys(a.headers).some(
+        (h) =>
+          ['authorization', 'host', 'content-type', 'content-length'].includes(h.toLowerCase()) || h.toLowerCase().startsWith('x-amz-'),
+      ),
+    {
+      message: 'headers may not set Authorization, Host, Content-* or X-Amz-* (use bearerToken, basicAuth or sigv4)',
+    },
+  )
   .prefault({});
 
 export type PrometheusAuthConfig = z.infer<typeof prometheusAuthSchema>;
@@ -74,7 +90,10 @@ function secretReader(s: SecretSource, what: string, env: NodeJS.ProcessEnv): ()
     try {
       text = (await readFile(file, 'utf8')).trim();
     } catch (err) {
-      throw new PrometheusError(`cannot read the ${what} file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): fix canary.prometheus.${what}.file or the mounted Secret`, 'auth');
+      throw new PrometheusError(
+        `cannot read the ${what} file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): fix canary.prometheus.${what}.file or the mounted Secret`,
+        'auth',
+      );
     }
     if (!text) throw new PrometheusError(`the ${what} file ${file} is empty`, 'auth');
     return text;
@@ -109,13 +128,29 @@ type Signer = (url: URL, headers: Record<string, string>, body: string) => Promi
 function sigv4Signer(region: string, service: string): Signer {
   let signer: Promise<{ sign(req: unknown): Promise<{ headers: Record<string, string> }> }> | undefined;
   const load = async () => {
-    const [{ SignatureV4 }, { defaultProvider }] = await Promise.all([import('@smithy/signature-v4'), import('@aws-sdk/credential-provider-node')]);
-    return new SignatureV4({ credentials: defaultProvider(), region, service, sha256: Sha256 }) as unknown as { sign(req: unknown): Promise<{ headers: Record<string, string> }> };
+    const [{ SignatureV4 }, { defaultProvider }] = await Promise.all([
+      import('@smithy/signature-v4'),
+      import('@aws-sdk/credential-provider-node'),
+    ]);
+    return new SignatureV4({ credentials: defaultProvider(), region, service, sha256: Sha256 }) as unknown as {
+      sign(req: unknown): Promise<{ headers: Record<string, string> }>;
+    };
   };
   return async (url, headers, body) => {
     signer ??= load();
     try {
-      const signed = await (await signer).sign({ method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: url.pathname, query: {}, headers: { ...headers, host: url.host }, body });
+      const signed = await (
+        await signer
+      ).sign({
+        method: 'POST',
+        protocol: url.protocol,
+        hostname: url.hostname,
+        ...(url.port ? { port: Number(url.port) } : {}),
+        path: url.pathname,
+        query: {},
+        headers: { ...headers, host: url.host },
+        body,
+      });
       const { host: _host, ...rest } = signed.headers;
       return rest;
     } catch (err) {
@@ -166,17 +201,26 @@ export class Prometheus {
     } else if (auth.basicAuth) {
       const { username } = auth.basicAuth;
       const password = secretReader(auth.basicAuth.password, 'basicAuth.password', env);
-      this.authorize = async (_u, headers) => ({ ...headers, ...fixed, authorization: `Basic ${Buffer.from(`${username}:${await password()}`).toString('base64')}` });
+      this.authorize = async (_u, headers) => ({
+        ...headers,
+        ...fixed,
+        authorization: `Basic ${Buffer.from(`${username}:${await password()}`).toString('base64')}`,
+      });
       this.authHint = `it refused user "${username}" with the password from the ${describeSource(auth.basicAuth.password)}: check both`;
     } else {
       this.authorize = async (_u, headers) => ({ ...headers, ...fixed });
-      this.authHint = 'it wants credentials: set canary.prometheus.sigv4, bearerToken or basicAuth (and headers such as X-Scope-OrgID for Mimir/Cortex)';
+      this.authHint =
+        'it wants credentials: set canary.prometheus.sigv4, bearerToken or basicAuth (and headers such as X-Scope-OrgID for Mimir/Cortex)';
     }
   }
 
   /** Evaluates `promql` at `time`; a scalar comes back as one sample without labels. */
   async query(promql: string, time: Date): Promise<Sample[]> {
-    const body = new URLSearchParams({ query: promql, time: (time.getTime() / 1000).toFixed(3), timeout: `${Math.max(1, Math.floor(this.timeoutMs / 1000))}s` }).toString();
+    const body = new URLSearchParams({
+      query: promql,
+      time: (time.getTime() / 1000).toFixed(3),
+      timeout: `${Math.max(1, Math.floor(this.timeoutMs / 1000))}s`,
+    }).toString();
     const url = new URL(`${this.base}/api/v1/query`);
     const headers = await this.authorize(url, { 'content-type': 'application/x-www-form-urlencoded' }, body);
     let res: Response;
@@ -192,17 +236,26 @@ export class Prometheus {
     }
     if (res.status === 401 || res.status === 403) {
       const said = await res.text().then(reason, () => '');
-      throw new PrometheusError(`Prometheus at ${this.base} answered HTTP ${res.status}${said ? ` (${said})` : ''}; ${this.authHint}`, 'auth');
+      throw new PrometheusError(
+        `Prometheus at ${this.base} answered HTTP ${res.status}${said ? ` (${said})` : ''}; ${this.authHint}`,
+        'auth',
+      );
     }
     let answer: ApiAnswer;
     try {
       answer = (await res.json()) as ApiAnswer;
     } catch {
-      throw new PrometheusError(`Prometheus at ${this.base} answered HTTP ${res.status} without a JSON body`, res.ok ? 'malformed' : 'http');
+      throw new PrometheusError(
+        `Prometheus at ${this.base} answered HTTP ${res.status} without a JSON body`,
+        res.ok ? 'malformed' : 'http',
+      );
     }
     if (answer.status !== 'success' || !answer.data) {
       const kind = res.status === 400 || res.status === 422 ? 'query' : answer.errorType === 'timeout' ? 'timeout' : 'http';
-      throw new PrometheusError(`Prometheus refused the query (${answer.errorType ?? `HTTP ${res.status}`}): ${answer.error ?? 'no reason given'}`, kind);
+      throw new PrometheusError(
+        `Prometheus refused the query (${answer.errorType ?? `HTTP ${res.status}`}): ${answer.error ?? 'no reason given'}`,
+        kind,
+      );
     }
     return toSamples(answer.data.resultType, answer.data.result);
   }
@@ -229,7 +282,10 @@ function reason(text: string): string {
 function toSamples(type: string, result: unknown): Sample[] {
   if (type === 'scalar') return [{ labels: {}, value: Number((result as [number, string])[1]) }];
   if (type === 'vector' && Array.isArray(result)) {
-    return result.map((r: { metric?: Record<string, string>; value?: [number, string] }) => ({ labels: r.metric ?? {}, value: Number(r.value?.[1]) }));
+    return result.map((r: { metric?: Record<string, string>; value?: [number, string] }) => ({
+      labels: r.metric ?? {},
+      value: Number(r.value?.[1]),
+    }));
   }
   throw new PrometheusError(`expected an instant vector or scalar, got ${type}`, 'malformed');
 }

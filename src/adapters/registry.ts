@@ -25,7 +25,6 @@ export const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
 
-
 export interface RegistryClientOptions {
   config: Config['registry'];
   /** Persists answers across restarts (table `registry-cache`); without it they are kept in memory. */
@@ -85,8 +84,12 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
       stats: this.counters,
       logger: o.logger,
     });
-    this.cache = new RegistryCache(registryCacheTable(o.store), o.config.tagTtlSeconds * 1000, o.config.tagListTtlSeconds * 1000, now, (err) =>
-      o.logger?.warn({ err: err.message }, 'registry cache not saved'),
+    this.cache = new RegistryCache(
+      registryCacheTable(o.store),
+      o.config.tagTtlSeconds * 1000,
+      o.config.tagListTtlSeconds * 1000,
+      now,
+      (err) => o.logger?.warn({ err: err.message }, 'registry cache not saved'),
     );
   }
 
@@ -157,21 +160,35 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
     const base = `${ref.registry}/${ref.repository}`;
     const arch = architecture ?? 'amd64';
     let what = ref.normalized;
-    let { digest, entry } = await this.manifest(ep, ref.digest ?? ref.tag!, { tagKey: ref.digest ? undefined : `${base}:${ref.tag}`, what, layout: true });
+    let { digest, entry } = await this.manifest(ep, ref.digest ?? ref.tag!, {
+      tagKey: ref.digest ? undefined : `${base}:${ref.tag}`,
+      what,
+      layout: true,
+    });
     let chosen: Platform | undefined;
     if (entry.images) {
       const linux = entry.images.filter((d) => d.os === 'linux' && d.architecture === arch);
       // arm64 without a variant, or v8, is what an arm64 node runs.
-      const pick = linux.find((d) => !d.variant || d.variant === 'v8') ?? linux[0] ?? (!architecture && entry.images.length === 1 ? entry.images[0] : undefined);
+      const pick =
+        linux.find((d) => !d.variant || d.variant === 'v8') ??
+        linux[0] ??
+        (!architecture && entry.images.length === 1 ? entry.images[0] : undefined);
       if (!pick) {
         const listed = entry.images.map((d) => `${d.os}/${d.architecture}`).join(', ') || 'none';
-        throw Object.assign(new RegistryFailure('error', `the index of ${what} has no linux/${arch} image to look into (platforms: ${listed})`), { noVariant: true });
+        throw Object.assign(
+          new RegistryFailure('error', `the index of ${what} has no linux/${arch} image to look into (platforms: ${listed})`),
+          { noVariant: true },
+        );
       }
       chosen = platform(pick.os, pick.architecture, pick.variant);
       what = `${base}@${pick.digest}`;
       ({ digest, entry } = await this.manifest(ep, pick.digest, { what, layout: true, platform: chosen }));
     }
-    if (!entry.layers) throw new RegistryFailure('error', `${what} has no layer list (${entry.images ? 'an index inside an index' : 'not an image manifest'})`);
+    if (!entry.layers)
+      throw new RegistryFailure(
+        'error',
+        `${what} has no layer list (${entry.images ? 'an index inside an index' : 'not an image manifest'})`,
+      );
     const layers = entry.layers;
     if (!architecture) return { digest, platform: chosen ?? entry.platforms[0]!, layers };
     let run = entry.run;
@@ -193,17 +210,31 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
   }
 
   /** The config blob's platform and what the container runs. */
-  private async configBlob(ep: Endpoint, digest: string | undefined, what: string): Promise<{ os?: string; architecture?: string; variant?: string; run: ImageRunConfig }> {
+  private async configBlob(
+    ep: Endpoint,
+    digest: string | undefined,
+    what: string,
+  ): Promise<{ os?: string; architecture?: string; variant?: string; run: ImageRunConfig }> {
     if (!digest) throw new RegistryFailure('error', `${what} names no config blob`);
     const blob = await this.http.get(ep, `/v2/${ep.repository}/blobs/${digest}`, 'blob');
     if (blob.status !== 200) throw this.failure(blob, ep, `the config blob of ${what}`);
-    const c = parseJson<{ os?: string; architecture?: string; variant?: string; config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string } }>(blob, `config blob of ${what}`);
+    const c = parseJson<{
+      os?: string;
+      architecture?: string;
+      variant?: string;
+      config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string };
+    }>(blob, `config blob of ${what}`);
     const strings = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined);
     return {
       os: c.os,
       architecture: c.architecture,
       variant: c.variant,
-      run: { entrypoint: strings(c.config?.Entrypoint), cmd: strings(c.config?.Cmd), env: strings(c.config?.Env), ...(typeof c.config?.WorkingDir === 'string' ? { workingDir: c.config.WorkingDir } : {}) },
+      run: {
+        entrypoint: strings(c.config?.Entrypoint),
+        cmd: strings(c.config?.Cmd),
+        env: strings(c.config?.Env),
+        ...(typeof c.config?.WorkingDir === 'string' ? { workingDir: c.config.WorkingDir } : {}),
+      },
     };
   }
 
@@ -243,7 +274,11 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
    * known and the entry holds what is needed (`layout`: an index's images or an image's layers), else
    * read from the registry and remembered. A tag that is gone makes its repository's tag list stale.
    */
-  private async manifest(ep: Endpoint, target: string, o: { tagKey?: string; what: string; layout?: boolean; platform?: Platform }): Promise<{ digest: string; entry: DigestEntry }> {
+  private async manifest(
+    ep: Endpoint,
+    target: string,
+    o: { tagKey?: string; what: string; layout?: boolean; platform?: Platform },
+  ): Promise<{ digest: string; entry: DigestEntry }> {
     const base = `${ep.registry}/${ep.repository}`;
     const known = target.startsWith('sha256:') ? target : o.tagKey && this.cache.digestFor(o.tagKey);
     const hit = known ? this.cache.entry(`${base}@${known}`) : undefined;
@@ -260,7 +295,10 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
     }
     // A tag re-read after its TTL usually still points at a digest we know: no config blob again.
     const prior = this.cache.entry(`${base}@${digest}`);
-    const entry = prior && (prior.images || prior.layers) ? prior : await this.entryOf(ep, reply, o.what, prior?.platforms ?? (o.platform && [o.platform]));
+    const entry =
+      prior && (prior.images || prior.layers)
+        ? prior
+        : await this.entryOf(ep, reply, o.what, prior?.platforms ?? (o.platform && [o.platform]));
     await this.cache.remember(`${base}@${digest}`, entry, o.tagKey, digest);
     return { digest, entry };
   }
@@ -270,49 +308,82 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
    * its platform only in its config blob (read unless the index that led here named it already).
    */
   private async entryOf(ep: Endpoint, reply: Reply, what: string, platforms?: Platform[]): Promise<DigestEntry> {
-    const manifest = parseJson<{ manifests?: Descriptor[]; layers?: Descriptor[]; config?: Descriptor; architecture?: string; schemaVersion?: number }>(reply, `manifest of ${what}`);
+    const manifest = parseJson<{
+      manifests?: Descriptor[];
+      layers?: Descriptor[];
+      config?: Descriptor;
+      architecture?: string;
+      schemaVersion?: number;
+    }>(reply, `manifest of ${what}`);
     if (Array.isArray(manifest.manifests)) {
       const runnable = runnablePlatforms(manifest.manifests);
       if (runnable.length === 0) throw new RegistryFailure('error', `the index of ${what} lists no runnable platform`);
-      const images = manifest.manifests.filter((d) => isRunnable(d) && d.digest).map((d) => ({ ...platform(d.platform!.os!, d.platform!.architecture!, d.platform!.variant), digest: d.digest! }));
+      const images = manifest.manifests
+        .filter((d) => isRunnable(d) && d.digest)
+        .map((d) => ({ ...platform(d.platform!.os!, d.platform!.architecture!, d.platform!.variant), digest: d.digest! }));
       return { platforms: runnable, images };
     }
     if (manifest.config?.digest) {
       const layout = Array.isArray(manifest.layers)
-        ? { layers: manifest.layers.filter((l) => l.digest).map((l) => ({ mediaType: l.mediaType ?? '', digest: l.digest!, ...(l.size !== undefined ? { size: l.size } : {}) })), configDigest: manifest.config.digest }
+        ? {
+            layers: manifest.layers
+              .filter((l) => l.digest)
+              .map((l) => ({ mediaType: l.mediaType ?? '', digest: l.digest!, ...(l.size !== undefined ? { size: l.size } : {}) })),
+            configDigest: manifest.config.digest,
+          }
         : {};
       if (platforms?.length) return { platforms, ...layout };
       const config = await this.configBlob(ep, manifest.config.digest, what);
       if (!config.architecture) throw new RegistryFailure('error', `the config blob of ${what} names no architecture`);
-      return { platforms: [platform(config.os ?? 'linux', config.architecture, config.variant)], ...layout, ...('layers' in layout ? { run: config.run } : {}) };
+      return {
+        platforms: [platform(config.os ?? 'linux', config.architecture, config.variant)],
+        ...layout,
+        ...('layers' in layout ? { run: config.run } : {}),
+      };
     }
     if (manifest.schemaVersion === 1 && manifest.architecture) return { platforms: [platform('linux', manifest.architecture)] };
-    throw new RegistryFailure('error', `${what} has an unsupported manifest type (${reply.headers.get('content-type') ?? 'no content type'})`);
+    throw new RegistryFailure(
+      'error',
+      `${what} has an unsupported manifest type (${reply.headers.get('content-type') ?? 'no content type'})`,
+    );
   }
 
   private failure(reply: Reply, ep: Endpoint, what: string): RegistryFailure {
     const name = `${ep.registry}/${ep.repository}`;
     const code = errorCode(reply.body);
     if (reply.status === 404) {
-      return new RegistryFailure('not-found', code === 'NAME_UNKNOWN'
-        ? `repository ${name} does not exist on ${ep.registry}`
-        : `${what} was not found on ${ep.registry} (${code ?? 'HTTP 404'}); check the tag or digest`);
+      return new RegistryFailure(
+        'not-found',
+        code === 'NAME_UNKNOWN'
+          ? `repository ${name} does not exist on ${ep.registry}`
+          : `${what} was not found on ${ep.registry} (${code ?? 'HTTP 404'}); check the tag or digest`,
+      );
     }
     if (reply.status === 401 || reply.status === 403) {
       const source = this.credentials.source(ep.registry);
-      return new RegistryFailure('unauthorized', source
-        ? `${ep.registry} refused ${name} with the credentials from ${source} (HTTP ${reply.status}); check they are valid and may pull it` +
-          (parseEcrHost(ep.registry) ? ` (IAM: ${Object.values(ECR_READ_ACTIONS).join(', ')} on the repository)` : '')
-        : `${ep.registry} requires credentials to pull ${name}, or it does not exist (HTTP ${reply.status}); ` +
-          (this.credentials.problem(ep.registry) ?? `add credentials for ${ep.registry} in registry.credentials or a Docker config.json (registry.dockerConfig)`));
+      return new RegistryFailure(
+        'unauthorized',
+        source
+          ? `${ep.registry} refused ${name} with the credentials from ${source} (HTTP ${reply.status}); check they are valid and may pull it` +
+              (parseEcrHost(ep.registry) ? ` (IAM: ${Object.values(ECR_READ_ACTIONS).join(', ')} on the repository)` : '')
+          : `${ep.registry} requires credentials to pull ${name}, or it does not exist (HTTP ${reply.status}); ` +
+              (this.credentials.problem(ep.registry) ??
+                `add credentials for ${ep.registry} in registry.credentials or a Docker config.json (registry.dockerConfig)`),
+      );
     }
     if (reply.status === 429) {
       const wait = this.http.retryAfterMs(reply.headers);
-      return new RegistryFailure('error', `${ep.registry} rate-limited the lookup of ${what} (HTTP 429) after ${reply.attempts} attempts` +
-        `${wait !== undefined ? `; it asks to wait ${Math.ceil(wait / 1000)} s` : ''}; try again later, or add credentials (higher limits)`);
+      return new RegistryFailure(
+        'error',
+        `${ep.registry} rate-limited the lookup of ${what} (HTTP 429) after ${reply.attempts} attempts` +
+          `${wait !== undefined ? `; it asks to wait ${Math.ceil(wait / 1000)} s` : ''}; try again later, or add credentials (higher limits)`,
+      );
     }
     if (reply.status >= 500) {
-      return new RegistryFailure('error', `${ep.registry} failed with HTTP ${reply.status} for ${what} after ${reply.attempts} attempts; try again later`);
+      return new RegistryFailure(
+        'error',
+        `${ep.registry} failed with HTTP ${reply.status} for ${what} after ${reply.attempts} attempts; try again later`,
+      );
     }
     return new RegistryFailure('error', `${ep.registry} answered HTTP ${reply.status}${code ? ` (${code})` : ''} for ${what}`);
   }

@@ -113,7 +113,8 @@ export function fitToSlack<T extends SlackContent>(content: T, fullTextAt = "the
       case 'section': {
         out.text = textObject('section text', b.text, SLACK_LIMITS.sectionText);
         if (Array.isArray(b.fields)) {
-          if (b.fields.length > SLACK_LIMITS.sectionFields) clipped.push(`section fields ${b.fields.length} > ${SLACK_LIMITS.sectionFields}`);
+          if (b.fields.length > SLACK_LIMITS.sectionFields)
+            clipped.push(`section fields ${b.fields.length} > ${SLACK_LIMITS.sectionFields}`);
           out.fields = b.fields.slice(0, SLACK_LIMITS.sectionFields).map((f) => textObject('field text', f, SLACK_LIMITS.fieldText));
         }
         if (isObject(b.accessory)) {
@@ -127,11 +128,16 @@ export function fitToSlack<T extends SlackContent>(content: T, fullTextAt = "the
         break;
       case 'context':
         if (Array.isArray(b.elements)) {
-          let elements = b.elements.map((e) => (isObject(e) && typeof e.text === 'string' ? textObject('context text', e, SLACK_LIMITS.sectionText) : element(e)));
+          let elements = b.elements.map((e) =>
+            isObject(e) && typeof e.text === 'string' ? textObject('context text', e, SLACK_LIMITS.sectionText) : element(e),
+          );
           if (elements.length > SLACK_LIMITS.contextElements) {
             clipped.push(`context elements ${elements.length} > ${SLACK_LIMITS.contextElements}`);
             const more = elements.length - (SLACK_LIMITS.contextElements - 1);
-            elements = [...elements.slice(0, SLACK_LIMITS.contextElements - 1), { type: 'mrkdwn', text: `+${more} more (full text: ${fullTextAt})` }];
+            elements = [
+              ...elements.slice(0, SLACK_LIMITS.contextElements - 1),
+              { type: 'mrkdwn', text: `+${more} more (full text: ${fullTextAt})` },
+            ];
           }
           out.elements = elements;
         }
@@ -156,7 +162,10 @@ export function fitToSlack<T extends SlackContent>(content: T, fullTextAt = "the
   if (blocks && blocks.length > SLACK_LIMITS.blocks) {
     clipped.push(`blocks ${blocks.length} > ${SLACK_LIMITS.blocks}`);
     const more = blocks.length - (SLACK_LIMITS.blocks - 1);
-    blocks = [...blocks.slice(0, SLACK_LIMITS.blocks - 1), { type: 'context', elements: [{ type: 'mrkdwn', text: `${more} more blocks not shown (full text: ${fullTextAt})` }] }];
+    blocks = [
+      ...blocks.slice(0, SLACK_LIMITS.blocks - 1),
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `${more} more blocks not shown (full text: ${fullTextAt})` }] },
+    ];
   }
   const text = fit('message text', content.text, SLACK_LIMITS.messageText);
   return { content: { ...content, text, ...(blocks ? { blocks } : {}) }, clipped };

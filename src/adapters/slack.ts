@@ -9,7 +9,8 @@ import { fitToSlack } from './slack-limits.ts';
 /** Slack refusals that the person asking can fix in Slack: said to them instead of "failed on our side". */
 const CHANNEL_REFUSALS: Record<string, string> = {
   not_in_channel: 'archshift is not a member of this channel: invite it (`/invite @archshift`) and try again.',
-  channel_not_found: 'archshift cannot see this channel (a private channel or DM it is not in): invite it, or run the command in a channel it is in.',
+  channel_not_found:
+    'archshift cannot see this channel (a private channel or DM it is not in): invite it, or run the command in a channel it is in.',
   is_archived: 'this channel is archived, so archshift cannot post in it.',
 };
 
@@ -48,19 +49,24 @@ export class SlackPoster {
   /** Every message goes out within Block Kit's limits; what was clipped stays readable in the log. */
   private fit(content: MessageContent): { text: string; blocks?: unknown[] } {
     const { content: fitted, clipped } = fitToSlack({ text: content.text, blocks: content.blocks }, content.fullTextAt);
-    if (clipped.length) this.logger?.warn({ clipped, text: content.text, blocks: content.blocks }, 'Slack message clipped to Block Kit limits');
+    if (clipped.length)
+      this.logger?.warn({ clipped, text: content.text, blocks: content.blocks }, 'Slack message clipped to Block Kit limits');
     return fitted;
   }
 
   async post(channel: string, message: MessageContent): Promise<PostedMessage> {
     const content = this.fit(message);
-    const res = await explained(this.client.chat.postMessage({ channel, text: content.text, blocks: content.blocks as never, unfurl_links: false }));
+    const res = await explained(
+      this.client.chat.postMessage({ channel, text: content.text, blocks: content.blocks as never, unfurl_links: false }),
+    );
     return { channel: res.channel ?? channel, ts: res.ts! };
   }
 
   async reply(parent: PostedMessage, message: MessageContent): Promise<PostedMessage> {
     const content = this.fit(message);
-    const res = await explained(this.client.chat.postMessage({ channel: parent.channel, thread_ts: parent.ts, text: content.text, blocks: content.blocks as never }));
+    const res = await explained(
+      this.client.chat.postMessage({ channel: parent.channel, thread_ts: parent.ts, text: content.text, blocks: content.blocks as never }),
+    );
     return { channel: res.channel ?? parent.channel, ts: res.ts! };
   }
 
@@ -79,7 +85,10 @@ export class SlackPoster {
   }
 
   /** Slack's current upload flow (getUploadURLExternal → upload → completeUploadExternal). */
-  async uploadFile(channel: string, file: { filename: string; data: Buffer; title?: string; comment?: string; threadTs?: string }): Promise<void> {
+  async uploadFile(
+    channel: string,
+    file: { filename: string; data: Buffer; title?: string; comment?: string; threadTs?: string },
+  ): Promise<void> {
     await this.client.filesUploadV2({
       channel_id: channel,
       file: file.data,

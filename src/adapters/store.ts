@@ -20,5 +20,6 @@ export function openStore(config: StoreConfig, opts: OpenOptions = {}): Promise<
 
 /** The lowdb driver on a file; what tests and one-off tools open. */
 export const Store = {
-  open: (file: string, lock: StoreLockMode = 'exclusive', opts: Omit<OpenOptions, 'lock'> = {}): Promise<Store> => openLowdbStore(file, { ...opts, lock }),
+  open: (file: string, lock: StoreLockMode = 'exclusive', opts: Omit<OpenOptions, 'lock'> = {}): Promise<Store> =>
+    openLowdbStore(file, { ...opts, lock }),
 };

@@ -57,12 +57,19 @@ export interface GuardRequest<T> {
  * `denied` (ForbiddenError rethrown, naming the role needed), `ok`, or `failed` (error rethrown).
  */
 export async function guarded<T>(deps: AuditDeps & { auth: Authorizer }, req: GuardRequest<T>, run: () => Promise<T>): Promise<T> {
-  const base = { actor: slackActor(req.user.id), channel: req.channelId, action: req.action, service: req.service?.name, requestId: req.requestId };
+  const base = {
+    actor: slackActor(req.user.id),
+    channel: req.channelId,
+    action: req.action,
+    service: req.service?.name,
+    requestId: req.requestId,
+  };
   const principal = await deps.auth.actorFor(req.user.id, req.channelId, req.service);
   try {
     deps.auth.require(principal, req.role, req.what, req.service);
   } catch (err) {
-    if (err instanceof ForbiddenError) await audit(deps, { ...base, actor: actorId(base.actor), result: 'denied', detail: `needs ${err.needed}` });
+    if (err instanceof ForbiddenError)
+      await audit(deps, { ...base, actor: actorId(base.actor), result: 'denied', detail: `needs ${err.needed}` });
     throw err;
   }
   return audited(deps, base, run, req.describe);

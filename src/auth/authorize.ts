@@ -97,7 +97,10 @@ export class Authorizer {
   require(actor: Principal, role: Role, what: string, service?: ServiceRef): void {
     const has = this.roleOf(actor, service);
     if (has !== undefined && rank[has] >= rank[role]) return;
-    const owners = service?.team && this.config.ownersAreOperators && role === 'operator' ? ` Members of the owning team <!subteam^${service.team}> may act on ${service.name} too.` : '';
+    const owners =
+      service?.team && this.config.ownersAreOperators && role === 'operator'
+        ? ` Members of the owning team <!subteam^${service.team}> may act on ${service.name} too.`
+        : '';
     const unknown = actor.groupsUnknown ? ' (Your Slack user groups could not be read just now; try again in a minute.)' : '';
     throw new ForbiddenError(
       `Sorry, ${what} needs the ${role} role${has ? ` (you have ${has})` : ''}.${owners} Ask an archshift admin to grant it in the auth section of the config.${unknown}`,

@@ -41,7 +41,8 @@ export function identityOf(body: unknown): RequestIdentity {
 }
 
 export function judgeIdentity(home: HomeIdentity, req: RequestIdentity): IdentityVerdict {
-  if (home.appId && req.appId !== home.appId) return { accepted: false, reason: `request for app ${req.appId ?? '(none)'}, not ${home.appId}` };
+  if (home.appId && req.appId !== home.appId)
+    return { accepted: false, reason: `request for app ${req.appId ?? '(none)'}, not ${home.appId}` };
   const otherTeam = req.teamId !== undefined && home.teamIds.length > 0 && !home.teamIds.includes(req.teamId);
   const otherOrg = req.enterpriseId !== undefined && home.enterpriseId !== undefined && req.enterpriseId !== home.enterpriseId;
   // In an Enterprise Grid, every workspace of the home organization is home.

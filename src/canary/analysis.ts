@@ -6,7 +6,18 @@
 import { PrometheusError, type Prometheus } from '../adapters/prometheus.ts';
 import type { CanaryConfig, CanaryThresholds } from './config.ts';
 import { consumerTemplates, THROUGHPUT } from './consumer-metrics.ts';
-import { judge, readMetrics, resolveTemplates, type CheckLine, type Judgement, type MetricTemplate, type ServiceMetricConfig, type SideReading, type TemplateVars, type Verdict } from './metrics.ts';
+import {
+  judge,
+  readMetrics,
+  resolveTemplates,
+  type CheckLine,
+  type Judgement,
+  type MetricTemplate,
+  type ServiceMetricConfig,
+  type SideReading,
+  type TemplateVars,
+  type Verdict,
+} from './metrics.ts';
 
 export type { CheckLine, Verdict };
 
@@ -41,8 +52,23 @@ export type BuiltinMetric = keyof typeof BUILTIN_QUERIES;
 
 export function builtinTemplates(t: CanaryThresholds): MetricTemplate[] {
   return [
-    { name: 'success rate', query: BUILTIN_QUERIES['success rate'], better: 'higher', unit: '%', min: t.minSuccessRate, difference: t.maxSuccessRateDrop },
-    { name: 'p99 latency', query: BUILTIN_QUERIES['p99 latency'], better: 'lower', unit: 'ms', max: t.maxP99Ms, ratio: t.maxP99Ratio, hint: 'histogram disabled in Istio telemetry?' },
+    {
+      name: 'success rate',
+      query: BUILTIN_QUERIES['success rate'],
+      better: 'higher',
+      unit: '%',
+      min: t.minSuccessRate,
+      difference: t.maxSuccessRateDrop,
+    },
+    {
+      name: 'p99 latency',
+      query: BUILTIN_QUERIES['p99 latency'],
+      better: 'lower',
+      unit: 'ms',
+      max: t.maxP99Ms,
+      ratio: t.maxP99Ratio,
+      hint: 'histogram disabled in Istio telemetry?',
+    },
     {
       name: 'CPU per request',
       query: BUILTIN_QUERIES['CPU per request'],
@@ -60,7 +86,12 @@ export function upgradeMeasurement(m: Measurement | undefined): Measurement | un
   if (!m || m.values) return m;
   const legacy = m as Measurement & { successRate?: number; p99Ms?: number; cpuMsPerRequest?: number };
   const values: Record<string, number> = {};
-  for (const [name, v] of [['success rate', legacy.successRate], ['p99 latency', legacy.p99Ms], ['CPU per request', legacy.cpuMsPerRequest]] as const) if (v !== undefined) values[name] = v;
+  for (const [name, v] of [
+    ['success rate', legacy.successRate],
+    ['p99 latency', legacy.p99Ms],
+    ['CPU per request', legacy.cpuMsPerRequest],
+  ] as const)
+    if (v !== undefined) values[name] = v;
   return { ...m, values };
 }
 
@@ -68,8 +99,16 @@ export function upgradeMeasurement(m: Measurement | undefined): Measurement | un
  * The templates a service's canary is judged by (built-ins, `canary.metrics`, the catalog entry's
  * `metrics`); a replica-stepped canary's built-ins are the consumer ones (src/canary/consumer-metrics.ts).
  */
-export function templatesFor(config: Pick<CanaryConfig, 'thresholds' | 'metrics'>, service?: Record<string, ServiceMetricConfig>, mode: 'istio' | 'replicas' = 'istio'): MetricTemplate[] {
-  return resolveTemplates(mode === 'replicas' ? consumerTemplates(config.thresholds) : builtinTemplates(config.thresholds), config.metrics, service);
+export function templatesFor(
+  config: Pick<CanaryConfig, 'thresholds' | 'metrics'>,
+  service?: Record<string, ServiceMetricConfig>,
+  mode: 'istio' | 'replicas' = 'istio',
+): MetricTemplate[] {
+  return resolveTemplates(
+    mode === 'replicas' ? consumerTemplates(config.thresholds) : builtinTemplates(config.thresholds),
+    config.metrics,
+    service,
+  );
 }
 
 /** The PromQL the traffic gate runs, exposed so tests can show it verbatim. */
@@ -98,10 +137,19 @@ export async function measure(prom: Prometheus, w: Workload, time: Date, o: Meas
     return { values: {}, noData: [err.message] };
   }
   if (rate === undefined) {
-    return { values: {}, noData: [`no istio_requests_total{reporter="destination"} series for workload ${name}: is it receiving traffic, and is the sidecar's destination reporter scraped?`] };
+    return {
+      values: {},
+      noData: [
+        `no istio_requests_total{reporter="destination"} series for workload ${name}: is it receiving traffic, and is the sidecar's destination reporter scraped?`,
+      ],
+    };
   }
   if (rate < minRequestRate) {
-    return { requestRate: rate, values: {}, noData: [`${name} served ${rate.toFixed(3)} req/s over the last ${window}, below the ${minRequestRate} req/s needed for a verdict`] };
+    return {
+      requestRate: rate,
+      values: {},
+      noData: [`${name} served ${rate.toFixed(3)} req/s over the last ${window}, below the ${minRequestRate} req/s needed for a verdict`],
+    };
   }
   return { requestRate: rate, ...(await readMetrics(prom, o.templates, varsOf(w, window), time)) };
 }
@@ -110,7 +158,12 @@ export async function measure(prom: Prometheus, w: Workload, time: Date, o: Meas
  * Measures one side of a replica canary: every template, with the throughput as the side's rate. A
  * side without consumers has no series, which is "no data" for each judged metric, never a pass.
  */
-export async function measureConsumers(prom: Prometheus, w: Workload, time: Date, o: { window: string; templates: MetricTemplate[] }): Promise<Measurement> {
+export async function measureConsumers(
+  prom: Prometheus,
+  w: Workload,
+  time: Date,
+  o: { window: string; templates: MetricTemplate[] },
+): Promise<Measurement> {
   const reading = await readMetrics(prom, o.templates, varsOf(w, o.window), time);
   const rate = reading.values[THROUGHPUT];
   return { ...(rate !== undefined ? { requestRate: rate } : {}), ...reading };

@@ -66,7 +66,10 @@ export const canaryConfigSchema = z
     intervalSeconds: z.number().int().min(1).default(600),
     failedChecksBeforeRollback: z.number().int().min(1).default(2),
     /** The PromQL rate window; shorter than the interval so each check sees only its own step. */
-    analysisWindow: z.string().regex(/^\d+[smh]$/, 'a PromQL duration like 5m').default('5m'),
+    analysisWindow: z
+      .string()
+      .regex(/^\d+[smh]$/, 'a PromQL duration like 5m')
+      .default('5m'),
     /** Below this many requests per second on a side, its numbers are "no data", not a verdict. */
     minRequestRate: z.number().min(0).default(0.1),
     gates: gatesSchema.prefault({}),

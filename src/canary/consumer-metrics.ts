@@ -24,9 +24,16 @@ export const THROUGHPUT = 'messages consumed';
 export const DEFAULT_MAX_LAG_ABOVE = 1000;
 
 export function consumerTemplates(t: CanaryThresholds): MetricTemplate[] {
-  const hint = 'does the consumer export Micrometer\'s Kafka client metrics, and are its pods scraped?';
+  const hint = "does the consumer export Micrometer's Kafka client metrics, and are its pods scraped?";
   return [
-    { name: 'consumer lag', query: CONSUMER_QUERIES['consumer lag'], better: 'lower', unit: 'records', difference: DEFAULT_MAX_LAG_ABOVE, hint },
+    {
+      name: 'consumer lag',
+      query: CONSUMER_QUERIES['consumer lag'],
+      better: 'lower',
+      unit: 'records',
+      difference: DEFAULT_MAX_LAG_ABOVE,
+      hint,
+    },
     // Shown, not judged: each side's share of the work follows its share of partitions, not its speed.
     { name: THROUGHPUT, query: CONSUMER_QUERIES['messages consumed'], better: 'higher', unit: '/s', hint },
     {

@@ -15,7 +15,16 @@ import type { Logger } from '../logger.ts';
 import { canariesByPhase } from '../ops/metrics.ts';
 import type { ImageInspector } from '../images/types.ts';
 import { asActor, type Actor } from '../auth/actor.ts';
-import { evaluate, measure, measureConsumers, templatesFor, upgradeMeasurement, type CheckLine, type Measurement, type Verdict } from './analysis.ts';
+import {
+  evaluate,
+  measure,
+  measureConsumers,
+  templatesFor,
+  upgradeMeasurement,
+  type CheckLine,
+  type Measurement,
+  type Verdict,
+} from './analysis.ts';
 import { countFailure, validateTemplates, type InvalidQuery, type MetricTemplate } from './metrics.ts';
 import type { CanaryConfig } from './config.ts';
 import type { CanaryEvent, CanaryRefusal, Outcome } from './events.ts';
@@ -26,7 +35,16 @@ import { measurementOf, sampleNodes, type CanaryMeasurement, type HourlyPrice, t
 import { replicaSteps, ReplicaRouter, type ReplicaCounts } from './replica-router.ts';
 import { IstioRouter, type RouteRead, type RouteWrite, type Split, type TrafficRouter } from './router.ts';
 
-export const PHASES = ['awaiting-start', 'progressing', 'awaiting-increase', 'awaiting-promotion', 'paused', 'rolling-back', 'promoted', 'rolled-back'] as const;
+export const PHASES = [
+  'awaiting-start',
+  'progressing',
+  'awaiting-increase',
+  'awaiting-promotion',
+  'paused',
+  'rolling-back',
+  'promoted',
+  'rolled-back',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** no-data and not-ready pauses re-check every interval and resume on their own; the others wait for a human. */
@@ -171,14 +189,18 @@ export interface CanaryControllerOptions {
   sharedStore?: boolean;
 }
 
-type MoveResult = { ok: true } | { ok: false; kind: 'conflict' | 'refused' | 'not-ready'; message: string } | Extract<RouteWrite, { kind: 'waiting' }>;
+type MoveResult =
+  { ok: true } | { ok: false; kind: 'conflict' | 'refused' | 'not-ready'; message: string } | Extract<RouteWrite, { kind: 'waiting' }>;
 
 /** A record as written before actors and outcomes were values (id strings, sentences), read as values. */
 function upgraded(r: CanaryRecord): CanaryRecord {
   if (!r.target.mode) r = { ...r, target: { ...r.target, mode: 'istio' } };
   const legacy = r as Omit<CanaryRecord, 'startedBy' | 'outcome'> & { startedBy: Actor | string; outcome?: Outcome | string };
   if (typeof legacy.startedBy !== 'string' && typeof legacy.outcome !== 'string') return r;
-  const outcome = typeof legacy.outcome === 'string' ? { result: r.weight === 100 ? ('promoted' as const) : ('rolled-back' as const), recorded: legacy.outcome } : legacy.outcome;
+  const outcome =
+    typeof legacy.outcome === 'string'
+      ? { result: r.weight === 100 ? ('promoted' as const) : ('rolled-back' as const), recorded: legacy.outcome }
+      : legacy.outcome;
   return { ...r, startedBy: asActor(legacy.startedBy), ...(outcome ? { outcome } : {}) };
 }
 
@@ -186,7 +208,10 @@ function upgraded(r: CanaryRecord): CanaryRecord {
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }
@@ -250,7 +275,8 @@ export class CanaryController {
     const byQuery = new Map<string, string>();
     const add = (where: string, query: string) => byQuery.has(query) || byQuery.set(query, where);
     for (const [name, m] of Object.entries(this.o.config.metrics)) add(`canary.metrics."${name}"`, m.query);
-    for (const mode of ['istio', 'replicas'] as const) for (const t of templatesFor(this.o.config, undefined, mode)) add(`the built-in metric "${t.name}"`, t.query);
+    for (const mode of ['istio', 'replicas'] as const)
+      for (const t of templatesFor(this.o.config, undefined, mode)) add(`the built-in metric "${t.name}"`, t.query);
     for (const name of catalog.names()) {
       let metrics: MetricTemplate[];
       try {
@@ -261,7 +287,11 @@ export class CanaryController {
       }
       for (const t of metrics) add(`catalog.services.${name}.metrics."${t.name}"`, t.query);
     }
-    return validateTemplates(this.o.prometheus, [...byQuery].map(([query, where]) => ({ where, query })), this.o.config.analysisWindow);
+    return validateTemplates(
+      this.o.prometheus,
+      [...byQuery].map(([query, where]) => ({ where, query })),
+      this.o.config.analysisWindow,
+    );
   }
 
   /** The preconditions, or a CanaryError that names the cluster when it cannot be read (nothing was changed yet). */
@@ -283,10 +313,19 @@ export class CanaryController {
     return this.serial(service, async () => {
       const existing = this.section.get()[service];
       if (existing && !TERMINAL.has(existing.phase)) {
-        const refusal = { code: 'already-running', phase: existing.phase, weight: existing.weight, startedBy: upgraded(existing).startedBy } as const;
+        const refusal = {
+          code: 'already-running',
+          phase: existing.phase,
+          weight: existing.weight,
+          startedBy: upgraded(existing).startedBy,
+        } as const;
         throw new CanaryError(service, refusal);
       }
-      const { invalid } = await validateTemplates(this.o.prometheus, (target.metrics ?? []).map((m) => ({ where: m.name, query: m.query })), this.o.config.analysisWindow);
+      const { invalid } = await validateTemplates(
+        this.o.prometheus,
+        (target.metrics ?? []).map((m) => ({ where: m.name, query: m.query })),
+        this.o.config.analysisWindow,
+      );
       if (invalid.length) throw new CanaryError(service, { code: 'metrics-invalid', invalid });
       const report = await this.readPreconditions(target, 'start');
       if (!report.ok || !report.split) throw new PreconditionsError(service, report);
@@ -318,7 +357,12 @@ export class CanaryController {
         // Checked again on the committed state: another replica may have started it meanwhile.
         const running = d[service];
         if (running && !TERMINAL.has(running.phase)) {
-          const refusal = { code: 'already-running', phase: running.phase, weight: running.weight, startedBy: upgraded(running).startedBy } as const;
+          const refusal = {
+            code: 'already-running',
+            phase: running.phase,
+            weight: running.weight,
+            startedBy: upgraded(running).startedBy,
+          } as const;
           throw new CanaryError(service, refusal);
         }
         d[service] = rec;
@@ -487,7 +531,16 @@ export class CanaryController {
     const baseline = upgradeMeasurement(r.baseline);
     const storedBaseline = amd.noData.length > 0 && baseline !== undefined;
     const result = evaluate(arm, amd.noData.length ? baseline : amd, templates);
-    r.checks.push({ at: now.toISOString(), weight: r.weight, verdict: result.verdict, amd64: amd, arm64: arm, storedBaseline, lines: result.lines, noData: result.noData });
+    r.checks.push({
+      at: now.toISOString(),
+      weight: r.weight,
+      verdict: result.verdict,
+      amd64: amd,
+      arm64: arm,
+      storedBaseline,
+      lines: result.lines,
+      noData: result.noData,
+    });
     if (r.checks.length > MAX_CHECKS) r.checks.splice(0, r.checks.length - MAX_CHECKS);
     r.nextCheckAt = this.after(r.plan.intervalSeconds);
     const wasWaiting = r.phase === 'paused' ? r.pause! : undefined;
@@ -495,7 +548,12 @@ export class CanaryController {
     if (result.verdict === 'fail') {
       if (wasWaiting) this.unpause(r);
       const failed = result.lines.filter((l) => !l.ok);
-      const count = countFailure(templates, failed, { shared: r.failedChecks, perMetric: r.metricFailures ?? {} }, r.plan.failedChecksBeforeRollback);
+      const count = countFailure(
+        templates,
+        failed,
+        { shared: r.failedChecks, perMetric: r.metricFailures ?? {} },
+        r.plan.failedChecksBeforeRollback,
+      );
       r.failedChecks = count.shared;
       if (Object.keys(count.perMetric).length) r.metricFailures = count.perMetric;
       ev.push({ kind: 'check-failed', weight: r.weight, failedChecks: count.worst.failedChecks, limit: count.worst.limit, failed });
@@ -515,7 +573,8 @@ export class CanaryController {
     if (!isReady(r.readiness.arm64)) {
       const [ready, desired] = [r.readiness.arm64?.ready ?? 0, r.readiness.arm64?.desired ?? 0];
       const why = `${t.deployments.arm64} has ${ready}/${desired} replicas ready`;
-      if (wasWaiting?.kind !== 'not-ready') ev.push({ kind: 'holding', reason: 'not-ready', weight: r.weight, deployment: t.deployments.arm64, ready, desired });
+      if (wasWaiting?.kind !== 'not-ready')
+        ev.push({ kind: 'holding', reason: 'not-ready', weight: r.weight, deployment: t.deployments.arm64, ready, desired });
       this.setPaused(r, 'not-ready', why);
       return;
     }
@@ -532,7 +591,12 @@ export class CanaryController {
     if (gated) {
       r.phase = r.plan.steps[next] === 100 ? 'awaiting-promotion' : 'awaiting-increase';
       r.nextCheckAt = undefined;
-      ev.push({ kind: 'awaiting-approval', gate: r.plan.steps[next] === 100 ? 'promotion' : 'increase', weight: r.weight, to: r.plan.steps[next] });
+      ev.push({
+        kind: 'awaiting-approval',
+        gate: r.plan.steps[next] === 100 ? 'promotion' : 'increase',
+        weight: r.weight,
+        to: r.plan.steps[next],
+      });
       return;
     }
     await this.advance(r, next, ev);
@@ -559,7 +623,15 @@ export class CanaryController {
 
   private moved(r: CanaryRecord, index: number, from: number, ev: CanaryEvent[]): void {
     const replicas = r.target.mode === 'replicas' ? { ...(r.written!.route as ReplicaCounts) } : undefined;
-    ev.push({ kind: 'moved', step: index + 1, steps: r.plan.steps.length, from, to: r.weight, nextCheckSeconds: r.plan.intervalSeconds, ...(replicas ? { replicas } : {}) });
+    ev.push({
+      kind: 'moved',
+      step: index + 1,
+      steps: r.plan.steps.length,
+      from,
+      to: r.weight,
+      nextCheckSeconds: r.plan.intervalSeconds,
+      ...(replicas ? { replicas } : {}),
+    });
   }
 
   private async rollbackNow(r: CanaryRecord, reason: Outcome, ev: CanaryEvent[]): Promise<void> {
@@ -606,7 +678,13 @@ export class CanaryController {
     for (const arch of ['amd64', 'arm64'] as const) {
       if (r.nodes?.[arch] || !r.readiness[arch]?.ready) continue;
       try {
-        const sample = await sampleNodes(this.o.cluster(t.cluster), t.namespace, t.deployments[arch], this.o.prices ?? (() => undefined), this.now());
+        const sample = await sampleNodes(
+          this.o.cluster(t.cluster),
+          t.namespace,
+          t.deployments[arch],
+          this.o.prices ?? (() => undefined),
+          this.now(),
+        );
         if (sample) r.nodes = { ...r.nodes, [arch]: sample };
       } catch (err) {
         if (!(err instanceof KubeError)) throw err;
@@ -635,7 +713,11 @@ export class CanaryController {
     const { amd64, arm64 } = r.readiness;
     // Replicas: the router scales the gaining side up and waits for it before the other side goes down.
     if (t.mode === 'istio' && weight > split.arm64 && !isReady(arm64)) {
-      return { ok: false, kind: 'not-ready', message: `${t.deployments.arm64} has ${arm64?.ready ?? 0}/${arm64?.desired ?? 0} replicas ready` };
+      return {
+        ok: false,
+        kind: 'not-ready',
+        message: `${t.deployments.arm64} has ${arm64?.ready ?? 0}/${arm64?.desired ?? 0} replicas ready`,
+      };
     }
     if (t.mode === 'istio' && weight < split.arm64 && !(amd64 && amd64.ready > 0)) {
       return { ok: false, kind: 'not-ready', message: `${t.deployments.amd64} has no ready replicas to take the traffic back` };
@@ -672,7 +754,11 @@ export class CanaryController {
     const key = `${cluster.name}|${mode}`;
     let hit = this.routers.get(key);
     if (!hit || hit.cluster !== cluster) {
-      const router = this.o.router ? this.o.router(cluster, mode) : mode === 'replicas' ? new ReplicaRouter(cluster) : new IstioRouter(cluster);
+      const router = this.o.router
+        ? this.o.router(cluster, mode)
+        : mode === 'replicas'
+          ? new ReplicaRouter(cluster)
+          : new IstioRouter(cluster);
       this.routers.set(key, (hit = { cluster, router }));
     }
     return hit.router;
@@ -823,7 +909,11 @@ export class CanaryController {
     }
   }
 
-  private async driveLocked(service: string, fn: (r: CanaryRecord, events: CanaryEvent[]) => Promise<void>, takeOver: boolean): Promise<CanaryRecord> {
+  private async driveLocked(
+    service: string,
+    fn: (r: CanaryRecord, events: CanaryEvent[]) => Promise<void>,
+    takeOver: boolean,
+  ): Promise<CanaryRecord> {
     const now = this.now();
     await this.section.update((d) => {
       const cur = d[service];

@@ -47,16 +47,28 @@ function vcpusOf(n: V1Node): number {
  * as the CPU query does), so the arm64 copy's pods never count for the amd64 Deployment. Undefined when no
  * pod of it runs.
  */
-export async function sampleNodes(cluster: KubeCluster, namespace: string, deployment: string, price: HourlyPrice, at: Date): Promise<NodeSample | undefined> {
+export async function sampleNodes(
+  cluster: KubeCluster,
+  namespace: string,
+  deployment: string,
+  price: HourlyPrice,
+  at: Date,
+): Promise<NodeSample | undefined> {
   const own = new RegExp(`^${deployment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[a-z0-9]+-[a-z0-9]+$`);
-  const pods = (await cluster.listPods({ namespace })).filter((p) => own.test(p.metadata?.name ?? '') && p.status?.phase === 'Running' && p.spec?.nodeName);
+  const pods = (await cluster.listPods({ namespace })).filter(
+    (p) => own.test(p.metadata?.name ?? '') && p.status?.phase === 'Running' && p.spec?.nodeName,
+  );
   if (pods.length === 0) return undefined;
   const nodes = new Map((await cluster.listNodes()).map((n) => [n.metadata?.name ?? '', n]));
   const types: NodeSample['types'] = {};
   for (const p of pods) {
     const node = nodes.get(p.spec!.nodeName!);
     const type = INSTANCE_TYPE_LABELS.map((l) => node?.metadata?.labels?.[l]).find(Boolean) ?? '(no instance-type label)';
-    const entry = (types[type] ??= { pods: 0, vcpus: node ? vcpusOf(node) : 0, ...(price(type) !== undefined ? { hourlyPrice: price(type) } : {}) });
+    const entry = (types[type] ??= {
+      pods: 0,
+      vcpus: node ? vcpusOf(node) : 0,
+      ...(price(type) !== undefined ? { hourlyPrice: price(type) } : {}),
+    });
     entry.pods++;
   }
   return { at: at.toISOString(), types };
@@ -78,7 +90,9 @@ export function pricePerVcpuHour(s: NodeSample | undefined): number | undefined 
 /** The measurements finished canaries recorded, by service (store section `canaries`, read only). */
 export function recordedMeasurements(store: Pick<Store, 'section'>): Record<string, CanaryMeasurement> {
   const out: Record<string, CanaryMeasurement> = {};
-  for (const [service, r] of Object.entries(store.section<Record<string, { measured?: CanaryMeasurement }>>('canaries', () => ({})).get())) {
+  for (const [service, r] of Object.entries(
+    store.section<Record<string, { measured?: CanaryMeasurement }>>('canaries', () => ({})).get(),
+  )) {
     if (r?.measured) out[service] = r.measured;
   }
   return out;

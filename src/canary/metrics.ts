@@ -39,7 +39,8 @@ const VARIABLE = /\{\{\s*([a-zA-Z_]+)\s*(?:\|\s*([a-z]+)\s*)?\}\}/g;
 export function templateProblems(query: string): string[] {
   const problems: string[] = [];
   for (const [whole, name, filter] of query.matchAll(VARIABLE)) {
-    if (!(TEMPLATE_VARIABLES as readonly string[]).includes(name)) problems.push(`unknown variable ${whole} (known: ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(', ')})`);
+    if (!(TEMPLATE_VARIABLES as readonly string[]).includes(name))
+      problems.push(`unknown variable ${whole} (known: ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(', ')})`);
     if (filter !== undefined && filter !== 'regex') problems.push(`unknown filter "${filter}" in ${whole} (known: regex)`);
   }
   return problems;
@@ -89,9 +90,7 @@ const templateFields = {
 };
 
 /** `canary.metrics.<name>`: a template every service may use; `allServices` judges every canary by it. */
-export const metricTemplateSchema = z
-  .object({ ...templateFields, allServices: z.boolean().default(false) })
-  .strict();
+export const metricTemplateSchema = z.object({ ...templateFields, allServices: z.boolean().default(false) }).strict();
 
 /**
  * `catalog.services.<svc>.metrics.<name>`: a new template (with a query), changes to one of
@@ -107,13 +106,15 @@ export type ServiceMetricConfig = z.infer<typeof serviceMetricSchema>;
 
 function fromConfig(name: string, c: Partial<Omit<MetricTemplateConfig, 'allServices'>>, base?: MetricTemplate): MetricTemplate | string {
   const merged: Partial<MetricTemplate> = { ...base };
-  for (const key of ['query', 'better', 'unit', 'min', 'max', 'failedChecks'] as const) if (c[key] !== undefined) Object.assign(merged, { [key]: c[key] });
+  for (const key of ['query', 'better', 'unit', 'min', 'max', 'failedChecks'] as const)
+    if (c[key] !== undefined) Object.assign(merged, { [key]: c[key] });
   if (c.noDataHint !== undefined) merged.hint = c.noDataHint;
   if (c.relative?.ratio !== undefined) merged.ratio = c.relative.ratio;
   if (c.relative?.difference !== undefined) merged.difference = c.relative.difference;
   if (!merged.query) return `metric "${name}" has no query, and neither canary.metrics nor the built-ins define one by that name`;
   if (!merged.better) return `metric "${name}" needs \`better: higher\` or \`better: lower\``;
-  if (merged.min !== undefined && merged.max !== undefined && merged.min > merged.max) return `metric "${name}": min ${merged.min} is above max ${merged.max}`;
+  if (merged.min !== undefined && merged.max !== undefined && merged.min > merged.max)
+    return `metric "${name}": min ${merged.min} is above max ${merged.max}`;
   return { ...merged, name } as MetricTemplate;
 }
 
@@ -124,7 +125,11 @@ export class MetricConfigError extends UserError {}
  * The templates a service's canary is judged by: the built-ins and the `allServices` templates of
  * `canary.metrics`, then the service's own entries (new ones, changes, or `false` to leave one out).
  */
-export function resolveTemplates(builtins: MetricTemplate[], library: Record<string, MetricTemplateConfig>, service: Record<string, ServiceMetricConfig> = {}): MetricTemplate[] {
+export function resolveTemplates(
+  builtins: MetricTemplate[],
+  library: Record<string, MetricTemplateConfig>,
+  service: Record<string, ServiceMetricConfig> = {},
+): MetricTemplate[] {
   const byName = new Map<string, MetricTemplate>(builtins.map((b) => [b.name, b]));
   const problems: string[] = [];
   for (const [name, c] of Object.entries(library)) {
@@ -167,7 +172,10 @@ export async function readMetrics(prom: Prometheus, templates: MetricTemplate[],
       if (!(r.reason instanceof PrometheusError)) throw r.reason;
       errors.add(r.reason.message);
     } else if (r.value !== undefined) reading.values[t.name] = r.value;
-    else if (judged(t)) reading.noData.push(`no series for ${t.name} on ${vars.namespace}/${vars.workload}: the query returned nothing${t.hint ? ` (${t.hint})` : ''}`);
+    else if (judged(t))
+      reading.noData.push(
+        `no series for ${t.name} on ${vars.namespace}/${vars.workload}: the query returned nothing${t.hint ? ` (${t.hint})` : ''}`,
+      );
   });
   reading.noData.push(...errors);
   return reading;
@@ -218,7 +226,12 @@ function worseBy(t: MetricTemplate, arm64: number, amd64: number): { ratio: numb
  * Judges arm64 against every template. `baseline` is amd64's reading: the current one, or the last good
  * one when amd64 no longer gets traffic. A definite failure fails even when other metrics have no data.
  */
-export function judge(templates: MetricTemplate[], arm64: SideReading, baseline: SideReading | undefined, arm64NoData = arm64.noData): Judgement {
+export function judge(
+  templates: MetricTemplate[],
+  arm64: SideReading,
+  baseline: SideReading | undefined,
+  arm64NoData = arm64.noData,
+): Judgement {
   const noData = [...arm64NoData];
   const lines: CheckLine[] = [];
   for (const t of templates) {
@@ -234,8 +247,17 @@ export function judge(templates: MetricTemplate[], arm64: SideReading, baseline:
       continue;
     }
     const worse = worseBy(t, v, base);
-    if (t.ratio !== undefined) lines.push({ ...facts, ok: worse.ratio <= t.ratio, bound: 'ratio', limit: t.ratio, amd64: base, observed: worse.ratio });
-    if (t.difference !== undefined) lines.push({ ...facts, ok: worse.difference <= t.difference, bound: 'difference', limit: t.difference, amd64: base, observed: worse.difference });
+    if (t.ratio !== undefined)
+      lines.push({ ...facts, ok: worse.ratio <= t.ratio, bound: 'ratio', limit: t.ratio, amd64: base, observed: worse.ratio });
+    if (t.difference !== undefined)
+      lines.push({
+        ...facts,
+        ok: worse.difference <= t.difference,
+        bound: 'difference',
+        limit: t.difference,
+        amd64: base,
+        observed: worse.difference,
+      });
   }
   const failed = lines.some((l) => !l.ok);
   return { verdict: failed ? 'fail' : noData.length ? 'no-data' : 'pass', lines, noData: failed ? [] : noData };
@@ -273,19 +295,35 @@ export interface InvalidQuery {
 }
 
 /** Values a validation fills in: parsing does not depend on them (all are plain names). */
-const PROBE: Omit<TemplateVars, 'interval'> = { namespace: 'default', service: 'archshift-validation', workload: 'archshift-validation', arch: 'amd64' };
+const PROBE: Omit<TemplateVars, 'interval'> = {
+  namespace: 'default',
+  service: 'archshift-validation',
+  workload: 'archshift-validation',
+  arch: 'amd64',
+};
 
 /**
  * Asks Prometheus to parse every template's query (a query at time 0: Prometheus 2.42, as Debian ships
  * it, has no parse endpoint, and managed ones differ). Returns the problems; an unreachable Prometheus
  * is reported as such, not as a bad query.
  */
-export async function validateTemplates(prom: Prometheus, templates: Array<{ where: string; query: string }>, interval: string): Promise<{ invalid: InvalidQuery[]; unreachable?: string }> {
+export async function validateTemplates(
+  prom: Prometheus,
+  templates: Array<{ where: string; query: string }>,
+  interval: string,
+): Promise<{ invalid: InvalidQuery[]; unreachable?: string }> {
   const invalid: InvalidQuery[] = [];
   const seen = new Map<string, Promise<unknown>>();
   for (const { query } of templates) {
     const rendered = renderQuery(query, { ...PROBE, interval });
-    if (!seen.has(rendered)) seen.set(rendered, prom.query(rendered, new Date(0)).then(() => undefined, (e: unknown) => e));
+    if (!seen.has(rendered))
+      seen.set(
+        rendered,
+        prom.query(rendered, new Date(0)).then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      );
   }
   let unreachable: string | undefined;
   for (const { where, query } of templates) {

@@ -53,7 +53,8 @@ export function formatDuration(seconds: number): string {
 /** Steps from stepWeight/maxWeight: stepWeight … maxWeight, then 100 when maxWeight is below it. */
 export function stepsFromStepWeight(stepWeight: number, maxWeight = 100): number[] {
   if (stepWeight < 1 || stepWeight > 100) throw new PlanError(`stepWeight must be 1–100, got ${stepWeight}`);
-  if (maxWeight < stepWeight || maxWeight > 100) throw new PlanError(`maxWeight must be between stepWeight (${stepWeight}) and 100, got ${maxWeight}`);
+  if (maxWeight < stepWeight || maxWeight > 100)
+    throw new PlanError(`maxWeight must be between stepWeight (${stepWeight}) and 100, got ${maxWeight}`);
   if (maxWeight % stepWeight !== 0) {
     const last = maxWeight - (maxWeight % stepWeight);
     throw new PlanError(
@@ -70,7 +71,8 @@ export function validateSteps(steps: number[]): number[] {
   if (steps.length === 0) throw new PlanError('a plan needs at least one step');
   if (steps.length > MAX_STEPS) throw new PlanError(`a plan has at most ${MAX_STEPS} steps, got ${steps.length}`);
   steps.forEach((w, i) => {
-    if (!Number.isInteger(w) || w < 1 || w > 100) throw new PlanError(`step ${i + 1} is ${w}%: each step is a whole percentage from 1 to 100`);
+    if (!Number.isInteger(w) || w < 1 || w > 100)
+      throw new PlanError(`step ${i + 1} is ${w}%: each step is a whole percentage from 1 to 100`);
     if (i > 0 && w <= steps[i - 1]) throw new PlanError(`steps must increase: ${steps[i - 1]}% is followed by ${w}%`);
   });
   if (steps.at(-1) !== 100) throw new PlanError(`the plan ends at ${steps.at(-1)}% arm64, not 100%: add 100 as the last step`);
@@ -103,7 +105,8 @@ export function buildPlan(config: CanaryConfig, o: PlanOverrides = {}): CanaryPl
   else steps = [...config.steps];
   const intervalSeconds = o.interval !== undefined ? parseDuration(o.interval) : config.intervalSeconds;
   if (intervalSeconds < 1) throw new PlanError('the interval must be at least 1s');
-  const failedChecksBeforeRollback = o.failedChecks !== undefined ? int(o.failedChecks, '--failed-checks') : config.failedChecksBeforeRollback;
+  const failedChecksBeforeRollback =
+    o.failedChecks !== undefined ? int(o.failedChecks, '--failed-checks') : config.failedChecksBeforeRollback;
   if (failedChecksBeforeRollback < 1) throw new PlanError('--failed-checks must be at least 1');
   return {
     steps: validateSteps(steps),

@@ -30,12 +30,24 @@ export type PreconditionFact =
   | { check: 'arm64-image'; image?: string; status?: ImageStatus; platforms?: string[]; reason?: string }
   | { check: 'destination-rule'; namespace: string; name: string }
   /** `missing`: the subsets that do not select on `label: <arch>`. */
-  | { check: 'destination-rule-subsets'; name: string; label: string; subsets: { amd64: string; arm64: string }; missing: Array<'amd64' | 'arm64'> }
+  | {
+      check: 'destination-rule-subsets';
+      name: string;
+      label: string;
+      subsets: { amd64: string; arm64: string };
+      missing: Array<'amd64' | 'arm64'>;
+    }
   | { check: 'virtual-service'; namespace: string; name: string }
   /** `problem`: why the route is not a canary split (the router's reading); `split` when it is one. */
   | { check: 'virtual-service-route'; name: string; split?: Pick<Split, 'amd64' | 'arm64'>; problem?: string }
   /** Replica mode: the two Deployments' replicas (their sum is split), amd64's ready ones, and the most replica mode splits. */
-  | { check: 'replicas'; names: { amd64: string; arm64: string }; counts: { amd64: number; arm64: number }; amd64Ready: number; max: number };
+  | {
+      check: 'replicas';
+      names: { amd64: string; arm64: string };
+      counts: { amd64: number; arm64: number };
+      amd64Ready: number;
+      max: number;
+    };
 
 export type PreconditionCheck = PreconditionFact['check'];
 
@@ -73,7 +85,13 @@ function manifests(t: CanaryTarget, host: string) {
       apiVersion: 'networking.istio.io/v1',
       kind: 'DestinationRule',
       metadata: { name: t.destinationRule, namespace: t.namespace },
-      spec: { host, subsets: [{ name: t.subsets.amd64, labels: labels('amd64') }, { name: t.subsets.arm64, labels: labels('arm64') }] },
+      spec: {
+        host,
+        subsets: [
+          { name: t.subsets.amd64, labels: labels('amd64') },
+          { name: t.subsets.arm64, labels: labels('arm64') },
+        ],
+      },
     }),
     virtualService: stringify({
       apiVersion: 'networking.istio.io/v1',
@@ -81,7 +99,15 @@ function manifests(t: CanaryTarget, host: string) {
       metadata: { name: t.virtualService, namespace: t.namespace },
       spec: {
         hosts: [host],
-        http: [{ ...(t.httpRoute ? { name: t.httpRoute } : {}), route: [{ destination: { host, subset: t.subsets.amd64 }, weight: 100 }, { destination: { host, subset: t.subsets.arm64 }, weight: 0 }] }],
+        http: [
+          {
+            ...(t.httpRoute ? { name: t.httpRoute } : {}),
+            route: [
+              { destination: { host, subset: t.subsets.amd64 }, weight: 100 },
+              { destination: { host, subset: t.subsets.arm64 }, weight: 0 },
+            ],
+          },
+        ],
       },
     }),
   };
@@ -91,7 +117,6 @@ function podLabel(d: V1Deployment | undefined, label: string): string | undefine
   return d?.spec?.template?.metadata?.labels?.[label];
 }
 
-
 export interface PreconditionReport {
   ok: boolean;
   items: Precondition[];
@@ -100,7 +125,11 @@ export interface PreconditionReport {
 }
 
 /** Reads the two Deployments, the DestinationRule and the VirtualService and names every gap. */
-export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, images: ImageInspector | undefined): Promise<PreconditionReport> {
+export async function checkPreconditions(
+  cluster: KubeCluster,
+  t: CanaryTarget,
+  images: ImageInspector | undefined,
+): Promise<PreconditionReport> {
   const items: Precondition[] = [];
   const ns = t.namespace;
   const replicas = t.mode === 'replicas';
@@ -117,7 +146,14 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
   items.push(
     amd
       ? { check: 'amd64-deployment', ok: true, namespace: ns, name: t.deployments.amd64 }
-      : { check: 'amd64-deployment', ok: false, namespace: ns, name: t.deployments.amd64, missingIn: cluster.name, fix: { kind: 'catalog', service: t.service } },
+      : {
+          check: 'amd64-deployment',
+          ok: false,
+          namespace: ns,
+          name: t.deployments.amd64,
+          missingIn: cluster.name,
+          fix: { kind: 'catalog', service: t.service },
+        },
   );
   if (amd && !replicas && podLabel(amd, t.archLabel) !== 'amd64') {
     items.push({ check: 'amd64-pod-label', ok: false, name: t.deployments.amd64, label: t.archLabel, fix: { kind: 'canary-pr' } });
@@ -128,11 +164,25 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
     const r = readinessOf(arm)!;
     // In replica mode the arm64 Deployment may wait at 0 replicas: the canary scales it up.
     const ready = isReady(r) || (replicas && r.ready >= r.desired);
-    items.push({ check: 'arm64-deployment', ok: ready, namespace: ns, name: t.deployments.arm64, readiness: r, ...(ready ? {} : { fix: { kind: 'rollout', namespace: ns, deployment: t.deployments.arm64 } }) });
+    items.push({
+      check: 'arm64-deployment',
+      ok: ready,
+      namespace: ns,
+      name: t.deployments.arm64,
+      readiness: r,
+      ...(ready ? {} : { fix: { kind: 'rollout', namespace: ns, deployment: t.deployments.arm64 } }),
+    });
     // No subsets select on the label in replica mode.
     const labelled = replicas || podLabel(arm, t.archLabel) === 'arm64';
     const pinned = pinnedToArm64(arm.spec?.template?.spec as SchedulingSpec | undefined);
-    items.push({ check: 'arm64-scheduling', ok: labelled && pinned, label: t.archLabel, labelled, pinned, ...(labelled && pinned ? {} : { fix: { kind: 'canary-pr' as const } }) });
+    items.push({
+      check: 'arm64-scheduling',
+      ok: labelled && pinned,
+      label: t.archLabel,
+      labelled,
+      pinned,
+      ...(labelled && pinned ? {} : { fix: { kind: 'canary-pr' as const } }),
+    });
     const refs = [...new Set((arm.spec?.template?.spec?.containers ?? []).map((c) => c.image).filter((i): i is string => !!i))];
     if (!images) {
       items.push({ check: 'arm64-image', ok: false, fix: { kind: 'configure-registry' } });
@@ -154,10 +204,18 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
   }
   if (replicas) return replicaItems(items, amd, arm, t);
   if (!dr) {
-    items.push({ check: 'destination-rule', ok: false, namespace: ns, name: t.destinationRule, fix: { kind: 'canary-pr', manifest: fixes.destinationRule } });
+    items.push({
+      check: 'destination-rule',
+      ok: false,
+      namespace: ns,
+      name: t.destinationRule,
+      fix: { kind: 'canary-pr', manifest: fixes.destinationRule },
+    });
   } else {
     const subsets = dr.spec?.subsets ?? [];
-    const missing = (['amd64', 'arm64'] as const).filter((arch) => subsets.find((s) => s.name === t.subsets[arch])?.labels?.[t.archLabel] !== arch);
+    const missing = (['amd64', 'arm64'] as const).filter(
+      (arch) => subsets.find((s) => s.name === t.subsets[arch])?.labels?.[t.archLabel] !== arch,
+    );
     items.push({
       check: 'destination-rule-subsets',
       ok: !missing.length,
@@ -170,20 +228,43 @@ export async function checkPreconditions(cluster: KubeCluster, t: CanaryTarget, 
   }
   let split: Split | undefined;
   if (!vs) {
-    items.push({ check: 'virtual-service', ok: false, namespace: ns, name: t.virtualService, fix: { kind: 'apply', manifest: fixes.virtualService } });
+    items.push({
+      check: 'virtual-service',
+      ok: false,
+      namespace: ns,
+      name: t.virtualService,
+      fix: { kind: 'apply', manifest: fixes.virtualService },
+    });
   } else {
     const s = readSplit(vs, t);
-    if (!s.ok) items.push({ check: 'virtual-service-route', ok: false, name: t.virtualService, problem: s.problem, fix: { kind: 'match-route', manifest: fixes.virtualService } });
+    if (!s.ok)
+      items.push({
+        check: 'virtual-service-route',
+        ok: false,
+        name: t.virtualService,
+        problem: s.problem,
+        fix: { kind: 'match-route', manifest: fixes.virtualService },
+      });
     else {
       split = s.split;
-      items.push({ check: 'virtual-service-route', ok: true, name: t.virtualService, split: { amd64: s.split.amd64, arm64: s.split.arm64 } });
+      items.push({
+        check: 'virtual-service-route',
+        ok: true,
+        name: t.virtualService,
+        split: { amd64: s.split.amd64, arm64: s.split.arm64 },
+      });
     }
   }
   return { ok: items.every((i) => i.ok), items, split, vs: vs ?? undefined };
 }
 
 /** Replica mode: amd64 runs ready consumers, and the total is one the steps can split. */
-function replicaItems(items: Precondition[], amd: V1Deployment | undefined, arm: V1Deployment | undefined, t: CanaryTarget): PreconditionReport {
+function replicaItems(
+  items: Precondition[],
+  amd: V1Deployment | undefined,
+  arm: V1Deployment | undefined,
+  t: CanaryTarget,
+): PreconditionReport {
   let split: Split | undefined;
   if (amd && arm) {
     const counts = { amd64: amd.spec?.replicas ?? 1, arm64: arm.spec?.replicas ?? 1 };
@@ -197,7 +278,9 @@ function replicaItems(items: Precondition[], amd: V1Deployment | undefined, arm:
       counts,
       amd64Ready,
       max: MAX_REPLICA_TOTAL,
-      ...(ok || total > MAX_REPLICA_TOTAL ? {} : { fix: { kind: 'rollout' as const, namespace: t.namespace, deployment: t.deployments.amd64 } }),
+      ...(ok || total > MAX_REPLICA_TOTAL
+        ? {}
+        : { fix: { kind: 'rollout' as const, namespace: t.namespace, deployment: t.deployments.amd64 } }),
     });
     if (ok) split = splitOf(counts);
   }

@@ -98,7 +98,11 @@ export class ReplicaRouter implements TrafficRouter {
     if (!back.ok) return { ok: false, kind: 'conflict', message: back.problem };
     const got = back.split.route as ReplicaCounts;
     if (got.amd64 !== want.amd64 || got.arm64 !== want.arm64) {
-      return { ok: false, kind: 'conflict', message: `read back after scaling to ${want.amd64} amd64 / ${want.arm64} arm64 replicas: the Deployments have ${got.amd64} / ${got.arm64}` };
+      return {
+        ok: false,
+        kind: 'conflict',
+        message: `read back after scaling to ${want.amd64} amd64 / ${want.arm64} arm64 replicas: the Deployments have ${got.amd64} / ${got.arm64}`,
+      };
     }
     return back;
   }

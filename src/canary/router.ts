@@ -68,16 +68,28 @@ export function readSplit(vs: VirtualService, t: CanaryTarget): { ok: true; spli
   const [amd, arm] = [bySubset(t.subsets.amd64), bySubset(t.subsets.arm64)];
   const missing = [amd.length ? '' : t.subsets.amd64, arm.length ? '' : t.subsets.arm64].filter(Boolean);
   if (missing.length) return { ok: false, problem: `route ${routeIndex} has no destination with subset ${missing.join(' or ')}` };
-  if (amd.length > 1 || arm.length > 1 || route.length !== 2) return { ok: false, problem: `route ${routeIndex} must have exactly two destinations (subsets ${t.subsets.amd64} and ${t.subsets.arm64}), it has ${route.length}` };
+  if (amd.length > 1 || arm.length > 1 || route.length !== 2)
+    return {
+      ok: false,
+      problem: `route ${routeIndex} must have exactly two destinations (subsets ${t.subsets.amd64} and ${t.subsets.arm64}), it has ${route.length}`,
+    };
   const split = { routeIndex, route, amd64: amd[0].weight ?? 0, arm64: arm[0].weight ?? 0 };
   if (split.amd64 + split.arm64 !== 100) return { ok: false, problem: `weights ${split.amd64} + ${split.arm64} do not sum to 100` };
   return { ok: true, split };
 }
 
 /** The merge patch that sets the split (the whole `http` list: merge patch replaces lists). */
-function splitPatch(vs: VirtualService, split: IstioSplit, t: CanaryTarget, arm64Weight: number): { metadata: { resourceVersion?: string }; spec: { http: unknown[] } } {
+function splitPatch(
+  vs: VirtualService,
+  split: IstioSplit,
+  t: CanaryTarget,
+  arm64Weight: number,
+): { metadata: { resourceVersion?: string }; spec: { http: unknown[] } } {
   const http = structuredClone(vs.spec?.http ?? []);
-  http[split.routeIndex].route = split.route.map((d) => ({ ...d, weight: d.destination?.subset === t.subsets.arm64 ? arm64Weight : 100 - arm64Weight }));
+  http[split.routeIndex].route = split.route.map((d) => ({
+    ...d,
+    weight: d.destination?.subset === t.subsets.arm64 ? arm64Weight : 100 - arm64Weight,
+  }));
   // With resourceVersion in the body the API server refuses (409) a patch over someone else's edit.
   return { metadata: { resourceVersion: vs.metadata?.resourceVersion }, spec: { http } };
 }
@@ -93,7 +105,9 @@ export class IstioRouter implements TrafficRouter {
     if (!vs) return { ok: false, missing: true, problem: `VirtualService ${t.namespace}/${t.virtualService} no longer exists` };
     this.seen.set(`${t.namespace}/${t.virtualService}`, vs);
     const read = readSplit(vs, t);
-    return read.ok ? { ok: true, split: read.split, resourceVersion: vs.metadata?.resourceVersion } : { ok: false, missing: false, problem: `VirtualService ${t.virtualService} ${read.problem}` };
+    return read.ok
+      ? { ok: true, split: read.split, resourceVersion: vs.metadata?.resourceVersion }
+      : { ok: false, missing: false, problem: `VirtualService ${t.virtualService} ${read.problem}` };
   }
 
   progress(_t: CanaryTarget, split: Split, arm64Weight: number): MoveProgress {
@@ -105,7 +119,8 @@ export class IstioRouter implements TrafficRouter {
     const ref = istio.virtualService(t.namespace, t.virtualService);
     const vs = this.seen.get(`${t.namespace}/${t.virtualService}`);
     const read = vs && readSplit(vs, t);
-    if (!read?.ok || read.split.arm64 !== from.arm64) return { ok: false, kind: 'refused', message: `VirtualService ${t.namespace}/${t.virtualService} was not read before the move` };
+    if (!read?.ok || read.split.arm64 !== from.arm64)
+      return { ok: false, kind: 'refused', message: `VirtualService ${t.namespace}/${t.virtualService} was not read before the move` };
     try {
       await this.cluster.patchCustomObject(ref, splitPatch(vs!, read.split, t, arm64Weight));
     } catch (err) {
@@ -120,7 +135,11 @@ export class IstioRouter implements TrafficRouter {
       return { ok: false, kind: 'unverified', message: `patched, but could not read the VirtualService back: ${err.message}` };
     }
     if (!back.ok || back.split.arm64 !== arm64Weight) {
-      return { ok: false, kind: 'conflict', message: `read back after patching to ${arm64Weight}%: ${back.ok ? `arm64 is at ${back.split.arm64}%` : back.problem}` };
+      return {
+        ok: false,
+        kind: 'conflict',
+        message: `read back after patching to ${arm64Weight}%: ${back.ok ? `arm64 is at ${back.split.arm64}%` : back.problem}`,
+      };
     }
     return back;
   }

@@ -29,9 +29,11 @@ export interface CanaryCall {
 export function parseCanaryArgs(args: ParsedArgs): CanaryCall {
   const [service, verbText, ...extra] = args.positionals;
   if (!service || !verbText || extra.length) throw new UsageError('give a service and one of ' + CANARY_VERBS.join(', '));
-  if (!serviceNameSchema.safeParse(service).success) throw new UsageError(`"${service.slice(0, 64)}" is not a service name (lowercase letters, digits and "-")`);
+  if (!serviceNameSchema.safeParse(service).success)
+    throw new UsageError(`"${service.slice(0, 64)}" is not a service name (lowercase letters, digits and "-")`);
   const verb = verbText.toLowerCase() as CanaryVerb;
-  if (!CANARY_VERBS.includes(verb)) throw new UsageError(`unknown canary action "${verbText.slice(0, 40)}" (known: ${CANARY_VERBS.join(', ')})`);
+  if (!CANARY_VERBS.includes(verb))
+    throw new UsageError(`unknown canary action "${verbText.slice(0, 40)}" (known: ${CANARY_VERBS.join(', ')})`);
   const overrides: PlanOverrides = {
     steps: stringFlag(args, 'steps'),
     stepWeight: stringFlag(args, 'step-weight'),
@@ -40,7 +42,8 @@ export function parseCanaryArgs(args: ParsedArgs): CanaryCall {
     failedChecks: stringFlag(args, 'failed-checks'),
     gates: stringFlag(args, 'gates'),
   };
-  if (verb !== 'start' && Object.values(overrides).some((v) => v !== undefined)) throw new UsageError(`plan options only apply to start, not ${verb}`);
+  if (verb !== 'start' && Object.values(overrides).some((v) => v !== undefined))
+    throw new UsageError(`plan options only apply to start, not ${verb}`);
   return { service, verb, overrides: Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }
 
@@ -83,7 +86,11 @@ export async function requestCanaryVerb(deps: CanaryVerbNeeds, call: CanaryCall,
   const describe = (o: CanaryOutcome) => ('record' in o ? `${o.record.phase} at ${o.record.weight}% arm64` : '');
   if (!slackUser) return audited(deps, { actor: who.actor, action, service: call.service }, run, describe);
   const service = ownerRef(deps, call.service);
-  return guarded(deps, { user: { id: slackUser }, channelId: who.channelId, action, role: 'operator', what: 'moving canary traffic', service, describe }, run);
+  return guarded(
+    deps,
+    { user: { id: slackUser }, channelId: who.channelId, action, role: 'operator', what: 'moving canary traffic', service, describe },
+    run,
+  );
 }
 
 /** The service with its owning team for the role check; an unknown or incomplete one still has its name (the controller then says what is wrong). */

@@ -59,17 +59,27 @@ export function buildCanaryController(deps: CanaryNeeds, w: CanaryWiring = {}): 
  * template and Prometheus's error. An unreachable Prometheus is logged, not fatal: each canary start
  * asks again before anything moves.
  */
-export async function refuseBadMetricQueries(controller: Pick<CanaryController, 'validateMetrics'>, catalog: Catalog, logger: Pick<Logger, 'warn'>): Promise<void> {
+export async function refuseBadMetricQueries(
+  controller: Pick<CanaryController, 'validateMetrics'>,
+  catalog: Catalog,
+  logger: Pick<Logger, 'warn'>,
+): Promise<void> {
   const { invalid, unreachable } = await controller.validateMetrics(catalog);
   if (invalid.length) {
-    throw new ConfigError(`canary metric queries that Prometheus cannot parse: ${invalid.map((q) => `${q.where}: Prometheus cannot parse the query ${JSON.stringify(q.query)}: ${q.error}`).join('; ')}`);
+    throw new ConfigError(
+      `canary metric queries that Prometheus cannot parse: ${invalid.map((q) => `${q.where}: Prometheus cannot parse the query ${JSON.stringify(q.query)}: ${q.error}`).join('; ')}`,
+    );
   }
-  if (unreachable) logger.warn({ err: unreachable }, 'could not have Prometheus parse the canary metric queries; each canary start checks its own');
+  if (unreachable)
+    logger.warn({ err: unreachable }, 'could not have Prometheus parse the canary metric queries; each canary start checks its own');
 }
 
 /** Not configured: what to set, for the commands to say. */
 export function canaryUnavailableReason(deps: Pick<CanaryNeeds, 'kube' | 'config'>): string {
-  const missing = [deps.kube ? '' : 'a Kubernetes cluster (kubernetes.kubeconfig/contexts)', deps.config.canary.prometheusUrl ? '' : 'canary.prometheusUrl'].filter(Boolean);
+  const missing = [
+    deps.kube ? '' : 'a Kubernetes cluster (kubernetes.kubeconfig/contexts)',
+    deps.config.canary.prometheusUrl ? '' : 'canary.prometheusUrl',
+  ].filter(Boolean);
   return `canaries are not available: configure ${missing.join(' and ') || 'the canary section'}`;
 }
 

@@ -20,13 +20,16 @@ const FORMATS = ['table', 'json', 'csv', 'markdown', 'html'] as const;
 
 export const checkCommand: CliCommand = {
   name: 'check',
-  usage: 'check <service|path> [--image REF] [--pipeline FILE] [--json] | check --all [--team T] [--cluster C] [--concurrency N] [--format table|json|csv|markdown|html]',
-  summary: 'Readiness for arm64 of a catalog service, a local checkout, or the whole catalog (--all: summary, blockers affecting most services, what PRs would fix).',
+  usage:
+    'check <service|path> [--image REF] [--pipeline FILE] [--json] | check --all [--team T] [--cluster C] [--concurrency N] [--format table|json|csv|markdown|html]',
+  summary:
+    'Readiness for arm64 of a catalog service, a local checkout, or the whole catalog (--all: summary, blockers affecting most services, what PRs would fix).',
   options: ['image', 'pipeline', 'team', 'cluster', 'concurrency', 'format'],
   booleanOptions: ['json', 'all'],
   async run(args, io, deps) {
     if (args.flags.all) return checkAll(args, io, deps);
-    for (const f of ['team', 'cluster', 'concurrency', 'format']) if (args.flags[f] !== undefined) throw new UsageError(`--${f} applies to check --all`);
+    for (const f of ['team', 'cluster', 'concurrency', 'format'])
+      if (args.flags[f] !== undefined) throw new UsageError(`--${f} applies to check --all`);
     const [target, ...extra] = args.positionals;
     if (!target || extra.length) throw new UsageError('give exactly one service name or checkout path, or --all');
     const image = stringFlag(args, 'image');
@@ -37,11 +40,21 @@ export const checkCommand: CliCommand = {
     if (isDir || target.includes('/') || target.startsWith('.')) {
       if (!isDir) throw new CliError(`${target} is not a directory`, EXIT.noInput);
       // Without a config file deps() is all defaults, so a checkout is checked with no setup.
-      if (pipelineFile && !(await stat(pipelineFile).catch(() => undefined))?.isFile()) throw new CliError(`--pipeline ${pipelineFile}: no such file`, EXIT.noInput);
+      if (pipelineFile && !(await stat(pipelineFile).catch(() => undefined))?.isFile())
+        throw new CliError(`--pipeline ${pipelineFile}: no such file`, EXIT.noInput);
       const d = await deps();
-      report = await checkPath(target, { image, pipelineFile, inspector: d.registry, settings: checkSettingsOf(d), maven: transitiveOf(d) });
+      report = await checkPath(target, {
+        image,
+        pipelineFile,
+        inspector: d.registry,
+        settings: checkSettingsOf(d),
+        maven: transitiveOf(d),
+      });
     } else {
-      if (image || pipelineFile) throw new UsageError(`--${image ? 'image' : 'pipeline'} applies to a local checkout; a catalog service names its ${image ? 'image' : 'pipeline'} in the catalog`);
+      if (image || pipelineFile)
+        throw new UsageError(
+          `--${image ? 'image' : 'pipeline'} applies to a local checkout; a catalog service names its ${image ? 'image' : 'pipeline'} in the catalog`,
+        );
       const d = await deps();
       report = await checkService(d, target);
     }
@@ -52,12 +65,14 @@ export const checkCommand: CliCommand = {
 
 async function checkAll(args: ParsedArgs, io: CliIO, deps: () => Promise<Deps>): Promise<number> {
   if (args.positionals.length) throw new UsageError('--all checks the whole catalog: give no service or path');
-  if (args.flags.image !== undefined || args.flags.pipeline !== undefined) throw new UsageError('--image and --pipeline apply to a local checkout');
+  if (args.flags.image !== undefined || args.flags.pipeline !== undefined)
+    throw new UsageError('--image and --pipeline apply to a local checkout');
   const format = args.flags.json ? 'json' : (stringFlag(args, 'format') ?? 'table');
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   const rawConcurrency = stringFlag(args, 'concurrency');
   const concurrency = rawConcurrency === undefined ? DEFAULT_FLEET_CONCURRENCY : Number(rawConcurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError('--concurrency must be a whole number from 1 to 64');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw new UsageError('--concurrency must be a whole number from 1 to 64');
   const d = await deps();
   const result = await checkFleet(d, {
     filter: { team: stringFlag(args, 'team'), cluster: stringFlag(args, 'cluster') },
@@ -65,7 +80,8 @@ async function checkAll(args: ParsedArgs, io: CliIO, deps: () => Promise<Deps>):
     onProgress: io.progress && ((done, total, service) => io.progress!(progressBar(done, total, service))),
   });
   io.progress?.(undefined);
-  if (!result.entries.length) throw new CliError('no catalog service matches (check --team/--cluster, or `archshift services`)', EXIT.noInput);
+  if (!result.entries.length)
+    throw new CliError('no catalog service matches (check --team/--cluster, or `archshift services`)', EXIT.noInput);
   if (format === 'json') io.out(cliJson(fleetJson(result)));
   else if (format === 'csv') io.out(renderFleetCsv(result).replace(/\r\n$/, ''));
   else if (format === 'markdown') io.out(renderFleetMarkdown(result));

@@ -50,27 +50,48 @@ export const EXIT_CODE_HELP: Array<[number, string]> = [
   [EXIT.config, 'bad or missing configuration'],
 ];
 
-export const exitCodeOfVerdict = (verdict: Verdict): number => (verdict === 'ready' ? EXIT.ok : verdict === 'unknown' ? EXIT.unknown : EXIT.notReady);
+export const exitCodeOfVerdict = (verdict: Verdict): number =>
+  verdict === 'ready' ? EXIT.ok : verdict === 'unknown' ? EXIT.unknown : EXIT.notReady;
 
 /** A user error whose exit code says what kind of problem it is. */
 export class CliError extends UserError {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 export function exitCodeOfError(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof UsageError) return EXIT.usage;
   if (err instanceof UnknownServiceError) return EXIT.noInput;
-  if (err instanceof ConfigError || err instanceof IncompleteServiceError || err instanceof MissingSecretError || err instanceof KnowledgeError) return EXIT.config;
+  if (
+    err instanceof ConfigError ||
+    err instanceof IncompleteServiceError ||
+    err instanceof MissingSecretError ||
+    err instanceof KnowledgeError
+  )
+    return EXIT.config;
   if (err instanceof GitHubNotConfiguredError || err instanceof NotConfiguredError) return EXIT.config;
   if (err instanceof ForbiddenError) return EXIT.noPermission;
   if (err instanceof StoreError) return EXIT.ioError;
-  if (err instanceof GitHubError || err instanceof KubeError || err instanceof RegistryFailure || err instanceof PrometheusError) return EXIT.unavailable;
-  const code = (err as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (err instanceof GitHubError || err instanceof KubeError || err instanceof RegistryFailure || err instanceof PrometheusError)
+    return EXIT.unavailable;
+  const code =
+    (err as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ??
+    (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return EXIT.unavailable;
   if (err instanceof UserError) return EXIT.notReady;
   return EXIT.software;

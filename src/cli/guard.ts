@@ -18,7 +18,8 @@ export const guardCommand: CliCommand = {
     if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
     const [base, head] = [stringFlag(args, 'base'), stringFlag(args, 'head')];
     if (!base || !head) throw new UsageError('give both --base and --head checkouts');
-    for (const dir of [base, head]) if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new UsageError(`${dir} is not a directory`);
+    for (const dir of [base, head])
+      if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new UsageError(`${dir} is not a directory`);
     const service = stringFlag(args, 'service');
     const d = await deps();
     const verdict = await guardCheckouts(base, head, {

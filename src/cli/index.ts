@@ -10,4 +10,15 @@ import { nodesCommand } from './nodes.ts';
 import type { CliCommand } from './types.ts';
 
 /** Every terminal subcommand; `archshift help` prints them in this order. */
-export const cliCommands: CliCommand[] = [checkCommand, guardCommand, prCommand, canaryCommand, canariesCommand, nodesCommand, digestCommand, statusCommand, servicesCommand, storeCommand];
+export const cliCommands: CliCommand[] = [
+  checkCommand,
+  guardCommand,
+  prCommand,
+  canaryCommand,
+  canariesCommand,
+  nodesCommand,
+  digestCommand,
+  statusCommand,
+  servicesCommand,
+  storeCommand,
+];

@@ -38,13 +38,16 @@ async function prepare(deps: () => Promise<Deps>, dryRun: boolean): Promise<Deps
 
 export const prCommand: CliCommand = {
   name: 'pr',
-  usage: 'pr <service> [base|deps|pipeline|selectors|all] [--dry-run] [--json] | pr --all [--team T] [--cluster C] [--change KIND] [--dry-run] [--json]',
-  summary: 'Open or update the PRs that move a service (or the whole catalog, paced to GitHub\'s limits) to arm64; --dry-run prints the diffs and writes nothing.',
+  usage:
+    'pr <service> [base|deps|pipeline|selectors|all] [--dry-run] [--json] | pr --all [--team T] [--cluster C] [--change KIND] [--dry-run] [--json]',
+  summary:
+    "Open or update the PRs that move a service (or the whole catalog, paced to GitHub's limits) to arm64; --dry-run prints the diffs and writes nothing.",
   options: ['team', 'cluster', 'change'],
   booleanOptions: ['dry-run', 'json', 'all'],
   async run(args, io, deps) {
     if (args.flags.all) return prAll(args, io, deps);
-    for (const f of ['team', 'cluster', 'change']) if (args.flags[f] !== undefined) throw new UsageError(`--${f} applies to pr --all (for one service, name the change after it)`);
+    for (const f of ['team', 'cluster', 'change'])
+      if (args.flags[f] !== undefined) throw new UsageError(`--${f} applies to pr --all (for one service, name the change after it)`);
     const [name, kind, extra] = args.positionals;
     if (!name || extra) throw new UsageError('give one service (and optionally a change), or --all');
     const kinds = kindsOf(kind);
@@ -61,7 +64,8 @@ export const prCommand: CliCommand = {
 };
 
 async function prAll(args: ParsedArgs, io: CliIO, deps: () => Promise<Deps>): Promise<number> {
-  if (args.positionals.length) throw new UsageError('--all opens the PRs of the whole catalog: give no service (use --change for one kind)');
+  if (args.positionals.length)
+    throw new UsageError('--all opens the PRs of the whole catalog: give no service (use --change for one kind)');
   const kinds = kindsOf(stringFlag(args, 'change'));
   const dryRun = args.flags['dry-run'] === true;
   const d = await prepare(deps, dryRun);
@@ -72,11 +76,18 @@ async function prAll(args: ParsedArgs, io: CliIO, deps: () => Promise<Deps>): Pr
     dryRun,
     requestedBy: actor,
     around: dryRun ? undefined : (service, run) => audited(d, { actor, action: 'pr.open', service }, run, auditSummary),
-    onProgress: io.progress && ((done, total, service) => io.progress!(`${progressBar(done, total, service)} · ${d.github!.budget.usedIn(3_600_000)} writes this hour`)),
+    onProgress:
+      io.progress &&
+      ((done, total, service) =>
+        io.progress!(`${progressBar(done, total, service)} · ${d.github!.budget.usedIn(3_600_000)} writes this hour`)),
   });
   io.progress?.(undefined);
   if (!entries.length) throw new CliError('no catalog service matches (check --team/--cluster, or `archshift services`)', EXIT.noInput);
-  if (args.flags.json) io.out(cliJson({ services: entries.map((e) => ({ service: e.service, outcomes: e.result?.outcomes ?? [], error: e.error ?? null })) }));
+  if (args.flags.json)
+    io.out(cliJson({ services: entries.map((e) => ({ service: e.service, outcomes: e.result?.outcomes ?? [], error: e.error ?? null })) }));
   else io.out(renderFleetPrTable(entries));
-  return exitCodeOf(entries.flatMap((e) => (e.result ? [e.result] : [])), entries.some((e) => e.error));
+  return exitCodeOf(
+    entries.flatMap((e) => (e.result ? [e.result] : [])),
+    entries.some((e) => e.error),
+  );
 }

@@ -11,7 +11,8 @@ export const statusCommand: CliCommand = {
   booleanOptions: ['json'],
   async run(args, io, deps) {
     const { model } = await runDigest(await deps());
-    if (args.flags.json) io.out(cliJson({ day: model.day, shares: model.shares, totals: model.totals, trend: model.trend, clusters: model.clusters }));
+    if (args.flags.json)
+      io.out(cliJson({ day: model.day, shares: model.shares, totals: model.totals, trend: model.trend, clusters: model.clusters }));
     else io.out(renderStatusLine(model));
     return model.clusters.every((c) => c.ok) ? EXIT.ok : EXIT.unavailable;
   },

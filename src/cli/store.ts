@@ -25,7 +25,9 @@ export const storeCommand: CliCommand = {
     const { copyStore } = await import('../adapters/store/copy.ts');
     const r = await copyStore(from, parsed.data.postgres);
     const tables = Object.entries(r.tableEntries).map(([t, n]) => `${n} ${t}`);
-    io.out(`Copied ${r.from} to ${r.to}: sections ${r.sections.join(', ') || '(none)'}; ${[...tables, `${r.auditEntries} audit entries`].join(', ')}. Checked by reading it back.`);
+    io.out(
+      `Copied ${r.from} to ${r.to}: sections ${r.sections.join(', ') || '(none)'}; ${[...tables, `${r.auditEntries} audit entries`].join(', ')}. Checked by reading it back.`,
+    );
     io.out('Next: set store.driver: postgres (and DATABASE_URL) and start the bot; keep the file as a backup.');
     return 0;
   },

@@ -23,7 +23,10 @@ export interface DiscoveredDeployment {
 }
 
 export class UnknownServiceError extends UserError {
-  constructor(readonly service: string, known: string[]) {
+  constructor(
+    readonly service: string,
+    known: string[],
+  ) {
     const hint = known.filter((k) => k.includes(service.slice(0, 3))).slice(0, 3);
     super(
       `unknown service "${service}"` +

@@ -28,11 +28,17 @@ export const slackConfigSchema = z
     /** Retries of a failed Web API call (429s wait for Retry-After first). */
     retries: z.number().int().min(0).max(10).default(5),
     /** The app's id (A…): requests for another app (`api_app_id`) are dropped. Unset: not checked. */
-    appId: z.string().regex(/^A[A-Z0-9]+$/, 'a Slack app id (A…)').optional(),
+    appId: z
+      .string()
+      .regex(/^A[A-Z0-9]+$/, 'a Slack app id (A…)')
+      .optional(),
     /** Home workspaces (T…); users of others (Slack Connect) are viewers. Default: the bot token's workspace. */
     teamIds: z.array(z.string().regex(/^T[A-Z0-9]+$/, 'a Slack workspace id (T…)')).default([]),
     /** Home Enterprise Grid organization (E…); default: the bot token's, if any. */
-    enterpriseId: z.string().regex(/^E[A-Z0-9]+$/, 'a Slack organization id (E…)').optional(),
+    enterpriseId: z
+      .string()
+      .regex(/^E[A-Z0-9]+$/, 'a Slack organization id (E…)')
+      .optional(),
   })
   .strict()
   .default({ mode: 'socket', port: 3000, channel: '#arm64-migration', retries: 5, teamIds: [] });
@@ -84,9 +90,7 @@ export const registryConfigSchema = z
       .strict()
       .default({ enabled: true, maxAttempts: 3 }),
     /** Credentials per registry host; the password is read from the named environment variable. */
-    credentials: z
-      .record(z.string(), z.object({ username: z.string().min(1), passwordEnv: z.string().min(1) }).strict())
-      .default({}),
+    credentials: z.record(z.string(), z.object({ username: z.string().min(1), passwordEnv: z.string().min(1) }).strict()).default({}),
     /** How long a tag's answer is trusted; digests are cached for good. */
     tagTtlSeconds: z.number().int().min(0).default(3600),
     /**
@@ -104,10 +108,27 @@ export const registryConfigSchema = z
      * `docker.io: [registry.example.com/proxy]`. Image-name rules (successors, release lines, system
      * components) see through them.
      */
-    mirrors: z.record(z.string().regex(hostPattern, 'host or host:port'), z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i, 'host[:port][/path]')).min(1)).default({}),
+    mirrors: z
+      .record(
+        z.string().regex(hostPattern, 'host or host:port'),
+        z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i, 'host[:port][/path]')).min(1),
+      )
+      .default({}),
   })
   .strict()
-  .default({ insecure: [], credentialHelperTimeoutMs: 10_000, ecr: { enabled: true, maxAttempts: 3 }, credentials: {}, tagTtlSeconds: 3600, tagListTtlSeconds: 21_600, concurrency: 16, timeoutMs: 10000, blobTimeoutMs: 600_000, retries: 3, mirrors: {} });
+  .default({
+    insecure: [],
+    credentialHelperTimeoutMs: 10_000,
+    ecr: { enabled: true, maxAttempts: 3 },
+    credentials: {},
+    tagTtlSeconds: 3600,
+    tagListTtlSeconds: 21_600,
+    concurrency: 16,
+    timeoutMs: 10000,
+    blobTimeoutMs: 600_000,
+    retries: 3,
+    mirrors: {},
+  });
 
 export const configSchema = z
   .object({
@@ -145,7 +166,11 @@ export const configSchema = z
       try {
         templatesFor(c.canary, merged);
       } catch (err) {
-        ctx.addIssue({ code: 'custom', path: name === 'defaults' ? ['catalog', 'defaults', 'metrics'] : ['catalog', 'services', name, 'metrics'], message: (err as Error).message });
+        ctx.addIssue({
+          code: 'custom',
+          path: name === 'defaults' ? ['catalog', 'defaults', 'metrics'] : ['catalog', 'services', name, 'metrics'],
+          message: (err as Error).message,
+        });
       }
     }
   });

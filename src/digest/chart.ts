@@ -45,7 +45,9 @@ export function renderBurndownSvg(points: HistoryPoint[], o: ChartOptions): stri
     parts.push(`<text x="${m.left + w + 8}" y="${yShare(i / 4) + 4}" font-size="11" fill="#2eb67d">${i * 25}%</text>`);
   }
   remaining.forEach((left, i) => {
-    parts.push(`<rect x="${x(i).toFixed(1)}" y="${y(left).toFixed(1)}" width="${barW.toFixed(1)}" height="${(m.top + h - y(left)).toFixed(1)}" fill="#e8912d"/>`);
+    parts.push(
+      `<rect x="${x(i).toFixed(1)}" y="${y(left).toFixed(1)}" width="${barW.toFixed(1)}" height="${(m.top + h - y(left)).toFixed(1)}" fill="#e8912d"/>`,
+    );
   });
   const share = points.map((p, i) => `${(x(i) + barW / 2).toFixed(1)},${yShare(sharesOf(p).cpu).toFixed(1)}`);
   // One polyline per run of consecutive days: the line does not bridge a day without data.
@@ -68,13 +70,17 @@ export function renderBurndownSvg(points: HistoryPoint[], o: ChartOptions): stri
   points.forEach((p, i) => {
     const last = points.length - 1;
     if (i !== last && (i % every !== 0 || last - i < every)) return;
-    parts.push(`<text x="${(x(i) + barW / 2).toFixed(1)}" y="${m.top + h + 18}" font-size="11" text-anchor="middle" fill="#616061">${p.day.slice(5)}</text>`);
+    parts.push(
+      `<text x="${(x(i) + barW / 2).toFixed(1)}" y="${m.top + h + 18}" font-size="11" text-anchor="middle" fill="#616061">${p.day.slice(5)}</text>`,
+    );
   });
   parts.push(`<line x1="${m.left}" x2="${m.left + w}" y1="${m.top + h}" y2="${m.top + h}" stroke="#616061"/>`);
   const legendY = height - 14;
   parts.push(`<rect x="${m.left}" y="${legendY - 10}" width="12" height="12" fill="#e8912d"/>`);
   parts.push(`<text x="${m.left + 18}" y="${legendY}" font-size="12" fill="#1d1c1d">workloads not on arm64</text>`);
-  parts.push(`<line x1="${m.left + 200}" x2="${m.left + 224}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="#2eb67d" stroke-width="2.5"/>`);
+  parts.push(
+    `<line x1="${m.left + 200}" x2="${m.left + 224}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="#2eb67d" stroke-width="2.5"/>`,
+  );
   parts.push(`<text x="${m.left + 230}" y="${legendY}" font-size="12" fill="#1d1c1d">CPU requests on arm64 (right axis)</text>`);
   parts.push('</svg>');
   return parts.join('');

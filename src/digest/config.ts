@@ -9,19 +9,46 @@ import { validate as validCron } from 'node-cron';
 export const DEFAULT_PRICES_AS_OF = '2026-11-01';
 const largeHourly: Record<string, number> = {
   // x86
-  m5: 0.096, m6i: 0.096, m6a: 0.0864, m7i: 0.1008, m7a: 0.11592,
-  c5: 0.085, c6i: 0.085, c6a: 0.0765, c7i: 0.08925, c7a: 0.10264,
-  r5: 0.126, r6i: 0.126, r6a: 0.1134, r7i: 0.1323, r7a: 0.15215,
-  t3: 0.0832, t3a: 0.0752,
+  m5: 0.096,
+  m6i: 0.096,
+  m6a: 0.0864,
+  m7i: 0.1008,
+  m7a: 0.11592,
+  c5: 0.085,
+  c6i: 0.085,
+  c6a: 0.0765,
+  c7i: 0.08925,
+  c7a: 0.10264,
+  r5: 0.126,
+  r6i: 0.126,
+  r6a: 0.1134,
+  r7i: 0.1323,
+  r7a: 0.15215,
+  t3: 0.0832,
+  t3a: 0.0752,
   // Graviton (arm64)
-  m6g: 0.077, m7g: 0.0816, m8g: 0.08976,
-  c6g: 0.068, c7g: 0.0725, c8g: 0.07976,
-  r6g: 0.1008, r7g: 0.1071, r8g: 0.11782,
+  m6g: 0.077,
+  m7g: 0.0816,
+  m8g: 0.08976,
+  c6g: 0.068,
+  c7g: 0.0725,
+  c8g: 0.07976,
+  r6g: 0.1008,
+  r7g: 0.1071,
+  r8g: 0.11782,
   t4g: 0.0672,
 };
 /** Size → multiple of `large`; the families above scale linearly with size. */
 const sizeFactor: Record<string, number> = {
-  medium: 0.5, large: 1, xlarge: 2, '2xlarge': 4, '4xlarge': 8, '8xlarge': 16, '12xlarge': 24, '16xlarge': 32, '24xlarge': 48,
+  medium: 0.5,
+  large: 1,
+  xlarge: 2,
+  '2xlarge': 4,
+  '4xlarge': 8,
+  '8xlarge': 16,
+  '12xlarge': 24,
+  '16xlarge': 32,
+  '24xlarge': 48,
 };
 
 /** The instance-type prices that ship with archshift (every family above × every size above). */
@@ -35,10 +62,23 @@ export function defaultPrices(): Record<string, number> {
 
 /** x86 family → the Graviton family a workload would move to (same role, similar generation). */
 export const DEFAULT_ARM64_EQUIVALENTS: Record<string, string> = {
-  m5: 'm6g', m6i: 'm7g', m6a: 'm7g', m7i: 'm8g', m7a: 'm8g',
-  c5: 'c6g', c6i: 'c7g', c6a: 'c7g', c7i: 'c8g', c7a: 'c8g',
-  r5: 'r6g', r6i: 'r7g', r6a: 'r7g', r7i: 'r8g', r7a: 'r8g',
-  t3: 't4g', t3a: 't4g',
+  m5: 'm6g',
+  m6i: 'm7g',
+  m6a: 'm7g',
+  m7i: 'm8g',
+  m7a: 'm8g',
+  c5: 'c6g',
+  c6i: 'c7g',
+  c6a: 'c7g',
+  c7i: 'c8g',
+  c7a: 'c8g',
+  r5: 'r6g',
+  r6i: 'r7g',
+  r6a: 'r7g',
+  r7i: 'r8g',
+  r7a: 'r8g',
+  t3: 't4g',
+  t3a: 't4g',
 };
 
 const dayPattern = /^\d{4}-\d{2}-\d{2}$/;
@@ -63,7 +103,11 @@ const defaults = {
 export const digestConfigSchema = z
   .object({
     /** Five-field cron expression, read in `timezone`. Default: weekdays at 09:00. */
-    schedule: z.string().min(1).refine((s) => s.trim().split(/\s+/).length === 5 && validCron(s), 'a five-field cron expression, e.g. "0 9 * * 1-5"').default(defaults.schedule),
+    schedule: z
+      .string()
+      .min(1)
+      .refine((s) => s.trim().split(/\s+/).length === 5 && validCron(s), 'a five-field cron expression, e.g. "0 9 * * 1-5"')
+      .default(defaults.schedule),
     timezone: z
       .string()
       .min(1)
@@ -85,7 +129,9 @@ export const digestConfigSchema = z
     /** A scheduled run missed while the bot was down is posted at start-up if it is at most this old. */
     catchUpHours: z.number().min(0).max(72).default(defaults.catchUpHours),
     /** USD (or `currency`) per hour by instance type; merged over the built-in estimates. */
-    prices: z.record(z.string().regex(/^[a-z0-9-]+\.[a-z0-9-]+$/, 'an instance type such as m6i.large'), z.number().positive()).default(defaults.prices),
+    prices: z
+      .record(z.string().regex(/^[a-z0-9-]+\.[a-z0-9-]+$/, 'an instance type such as m6i.large'), z.number().positive())
+      .default(defaults.prices),
     /** The date your `prices` were read; shown beside every cost figure. */
     pricesAsOf: z.string().regex(dayPattern, 'a date YYYY-MM-DD').default(defaults.pricesAsOf),
     /** x86 instance family → arm64 family used to price a move; merged over the built-in table. */

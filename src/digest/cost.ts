@@ -72,7 +72,12 @@ export function measuredSavings(measurements: Record<string, CanaryMeasurement>,
       worse: monthly ? monthly.saving < 0 : cpuRatio !== undefined && cpuRatio > 1,
     });
   }
-  return out.sort((a, b) => Number(a.result !== 'promoted') - Number(b.result !== 'promoted') || (b.monthly?.saving ?? -Infinity) - (a.monthly?.saving ?? -Infinity) || (a.service < b.service ? -1 : 1));
+  return out.sort(
+    (a, b) =>
+      Number(a.result !== 'promoted') - Number(b.result !== 'promoted') ||
+      (b.monthly?.saving ?? -Infinity) - (a.monthly?.saving ?? -Infinity) ||
+      (a.service < b.service ? -1 : 1),
+  );
 }
 
 export class PriceTable {
@@ -120,7 +125,12 @@ export class PriceTable {
  * The estimates, and the measurements beside them: a ready workload of a service whose canary measured
  * a price is left out of the estimated saving (the measurement stands for it).
  */
-export function estimateCost(inv: Inventory, prices: PriceTable, config: Pick<DigestConfig, 'currency' | 'pricesAsOf' | 'hoursPerMonth'>, measurements: Record<string, CanaryMeasurement> = {}): CostEstimate {
+export function estimateCost(
+  inv: Inventory,
+  prices: PriceTable,
+  config: Pick<DigestConfig, 'currency' | 'pricesAsOf' | 'hoursPerMonth'>,
+  measurements: Record<string, CanaryMeasurement> = {},
+): CostEstimate {
   const measured = measuredSavings(measurements, config.hoursPerMonth);
   const priced = new Set(measured.filter((m) => m.monthly).map((m) => m.service));
   let amd64 = 0;

@@ -61,7 +61,9 @@ const MOVE_PROBLEM_DAYS = 7;
 export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
   const cfg = deps.config.digest;
   if (!deps.kube || deps.kube.clusters.size === 0) {
-    throw new NotConfiguredError('No Kubernetes cluster is configured: set kubernetes.contexts (or a kubeconfig) so the digest has a fleet to count.');
+    throw new NotConfiguredError(
+      'No Kubernetes cluster is configured: set kubernetes.contexts (or a kubeconfig) so the digest has a fleet to count.',
+    );
   }
   const owners = ownerIndex(deps);
   const inventory = await takeInventory({
@@ -112,9 +114,17 @@ export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
   if (cfg.teamDigests) {
     for (const [team, channel] of owners.teamChannels) {
       const mine = (w: Workload) => w.team === team;
-      const keys = new Set(inventory.clusters.flatMap((c) => (c.ok ? c.workloads.filter(mine).map((w) => (inventory.clusters.length > 1 ? `${c.cluster}: ` : '') + workloadKey(w)) : [])));
+      const keys = new Set(
+        inventory.clusters.flatMap((c) =>
+          c.ok ? c.workloads.filter(mine).map((w) => (inventory.clusters.length > 1 ? `${c.cluster}: ` : '') + workloadKey(w)) : [],
+        ),
+      );
       if (keys.size === 0) continue;
-      const teamChanges = { ...changes, migrated: changes.migrated.filter((k) => keys.has(k)), regressed: changes.regressed.filter((k) => keys.has(k)) };
+      const teamChanges = {
+        ...changes,
+        migrated: changes.migrated.filter((k) => keys.has(k)),
+        regressed: changes.regressed.filter((k) => keys.has(k)),
+      };
       teams.push({
         team,
         channel,
@@ -122,7 +132,15 @@ export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
           inventory,
           prices,
           cfg,
-          { ...base, team, changes: teamChanges, trend: {}, series: [], prs: base.prs.filter((p) => owners.teamOfService.get(p.service) === team), moveProblems: base.moveProblems?.filter((p) => owners.teamOfService.get(p.service) === team) },
+          {
+            ...base,
+            team,
+            changes: teamChanges,
+            trend: {},
+            series: [],
+            prs: base.prs.filter((p) => owners.teamOfService.get(p.service) === team),
+            moveProblems: base.moveProblems?.filter((p) => owners.teamOfService.get(p.service) === team),
+          },
           mine,
           Object.fromEntries(Object.entries(measurements).filter(([service]) => owners.teamOfService.get(service) === team)),
         ),
@@ -131,7 +149,6 @@ export async function runDigest(deps: DigestDeps): Promise<DigestRun> {
   }
   return { inventory, model, teams };
 }
-
 
 interface OwnerIndex {
   lookup: (w: { cluster: string; kind: string; namespace: string; name: string; labels: Record<string, string> }) => OwnerInfo | undefined;
@@ -162,7 +179,9 @@ function ownerIndex(deps: DigestDeps): OwnerIndex {
       if (named) return named;
       if (w.kind !== 'Deployment') return undefined;
       const hit = byDeployment.get(`${w.namespace}/${w.name}`);
-      return hit && (!hit.cluster || hit.cluster === w.cluster) ? { service: hit.service, ...(hit.team ? { team: hit.team } : {}) } : undefined;
+      return hit && (!hit.cluster || hit.cluster === w.cluster)
+        ? { service: hit.service, ...(hit.team ? { team: hit.team } : {}) }
+        : undefined;
     },
     teamChannels,
     teamOfService,
@@ -173,7 +192,8 @@ function ownerIndex(deps: DigestDeps): OwnerIndex {
 export function readOpenPrs(deps: Pick<DigestDeps, 'store'>): OpenPr[] {
   const out: OpenPr[] = [];
   for (const [service, byKind] of Object.entries(prsSection(deps.store).get().services ?? {})) {
-    for (const r of Object.values(byKind ?? {})) if (r?.state === 'open' && r.url) out.push({ service, url: r.url, kind: r.kind, number: r.number });
+    for (const r of Object.values(byKind ?? {}))
+      if (r?.state === 'open' && r.url) out.push({ service, url: r.url, kind: r.kind, number: r.number });
   }
   return out.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.number - b.number));
 }

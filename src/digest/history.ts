@@ -92,7 +92,11 @@ export function totalsOf(workloads: Workload[]): Totals {
 
 export function sharesOf(t: Totals): Shares {
   const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
-  return { workloads: ratio(t.workloads.arm64, t.workloads.total), pods: ratio(t.pods.arm64, t.pods.total), cpu: ratio(t.cpuMillis.arm64, t.cpuMillis.total) };
+  return {
+    workloads: ratio(t.workloads.arm64, t.workloads.total),
+    pods: ratio(t.pods.arm64, t.pods.total),
+    cpu: ratio(t.cpuMillis.arm64, t.cpuMillis.total),
+  };
 }
 
 export function archCode(w: Pick<Workload, 'podsByArch'>): ArchCode {
@@ -119,7 +123,10 @@ function addDays(day: string, n: number): string {
 export class History {
   private readonly section: Section<HistoryData>;
 
-  constructor(store: Store, private readonly maxDays: number) {
+  constructor(
+    store: Store,
+    private readonly maxDays: number,
+  ) {
     this.section = store.section<HistoryData>(HISTORY_SECTION, () => ({ version: 1, clusters: {} }));
   }
 

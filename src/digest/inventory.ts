@@ -71,8 +71,7 @@ export interface DaemonSetArm64 {
 }
 
 export type ClusterInventory =
-  | { cluster: string; ok: true; nodes: NodeInfo[]; workloads: Workload[] }
-  | { cluster: string; ok: false; error: string };
+  { cluster: string; ok: true; nodes: NodeInfo[]; workloads: Workload[] } | { cluster: string; ok: false; error: string };
 
 export interface Inventory {
   takenAt: string;
@@ -112,7 +111,10 @@ interface Template {
 }
 
 /** A workload while its pods are being counted. */
-interface Acc extends Pick<Workload, 'kind' | 'namespace' | 'name' | 'pods' | 'podsByArch' | 'cpuMillisByArch' | 'memoryBytes' | 'podsWithoutRequests' | 'amd64NodeShare'> {
+interface Acc extends Pick<
+  Workload,
+  'kind' | 'namespace' | 'name' | 'pods' | 'podsByArch' | 'cpuMillisByArch' | 'memoryBytes' | 'podsWithoutRequests' | 'amd64NodeShare'
+> {
   meta?: V1ObjectMeta;
   spec?: V1PodSpec;
   unresolvedOwner?: string;
@@ -132,7 +134,9 @@ export async function takeInventory(o: InventoryOptions): Promise<Inventory> {
       }
     }),
   );
-  const partial = raw.map((r) => (r.ok ? { name: r.name, acc: accumulate(r.data, o.sidecarContainers ?? []), nodes: r.data.nodes, placements: r.data.placements } : r));
+  const partial = raw.map((r) =>
+    r.ok ? { name: r.name, acc: accumulate(r.data, o.sidecarContainers ?? []), nodes: r.data.nodes, placements: r.data.placements } : r,
+  );
 
   // Each distinct image is looked up once for all clusters; the registry adapter caches and dedupes.
   const distinct = new Set<string>();
@@ -153,7 +157,12 @@ export async function takeInventory(o: InventoryOptions): Promise<Inventory> {
     takenAt: now.toISOString(),
     clusters: partial.map((p): ClusterInventory =>
       'acc' in p
-        ? { cluster: p.name, ok: true, nodes: p.nodes, workloads: p.acc.map((a) => finish(p.name, a, verdicts, o, p.placements)).sort(byKey) }
+        ? {
+            cluster: p.name,
+            ok: true,
+            nodes: p.nodes,
+            workloads: p.acc.map((a) => finish(p.name, a, verdicts, o, p.placements)).sort(byKey),
+          }
         : { cluster: p.name, ok: false, error: p.error },
     ),
   };
@@ -171,7 +180,14 @@ interface ClusterData {
 /** Every list at once (each paginated by the adapter); one failure fails the cluster, loudly. */
 async function readCluster(c: KubeCluster, configuredTaint?: Taint): Promise<ClusterData> {
   const [nodes, pods, replicaSets, deployments, statefulSets, daemonSets, jobs, cronJobs] = await Promise.all([
-    c.listNodes(), c.listPods(), c.listReplicaSets(), c.listDeployments(), c.listStatefulSets(), c.listDaemonSets(), c.listJobs(), c.listCronJobs(),
+    c.listNodes(),
+    c.listPods(),
+    c.listReplicaSets(),
+    c.listDeployments(),
+    c.listStatefulSets(),
+    c.listDaemonSets(),
+    c.listJobs(),
+    c.listCronJobs(),
   ]);
   const owners = new Map<string, { kind: string; meta: V1ObjectMeta }>();
   for (const rs of replicaSets) if (rs.metadata?.uid) owners.set(rs.metadata.uid, { kind: 'ReplicaSet', meta: rs.metadata });
@@ -185,7 +201,11 @@ async function readCluster(c: KubeCluster, configuredTaint?: Taint): Promise<Clu
   const taint = effectiveTaint(nodes as NodeLike[], configuredTaint).taint;
   const placements = new Map(
     daemonSets.map((d) => {
-      const { toleratesArm64Taint, selectsArm64, arm64Nodes } = daemonSetPlacement(d.spec?.template?.spec ?? {}, nodes as NodeLike[], taint);
+      const { toleratesArm64Taint, selectsArm64, arm64Nodes } = daemonSetPlacement(
+        d.spec?.template?.spec ?? {},
+        nodes as NodeLike[],
+        taint,
+      );
       return [`${d.metadata?.namespace}/${d.metadata?.name}`, { taint, toleratesArm64Taint, selectsArm64, arm64Nodes }];
     }),
   );
@@ -217,7 +237,18 @@ function accumulate(data: ClusterData, sidecarNames: string[]): Acc[] {
     const key = `${kind}/${namespace}/${name}`;
     let a = byKey.get(key);
     if (!a) {
-      a = { kind, namespace, name, pods: 0, podsByArch: {}, cpuMillisByArch: {}, memoryBytes: 0, podsWithoutRequests: 0, amd64NodeShare: {}, images: new Map() };
+      a = {
+        kind,
+        namespace,
+        name,
+        pods: 0,
+        podsByArch: {},
+        cpuMillisByArch: {},
+        memoryBytes: 0,
+        podsWithoutRequests: 0,
+        amd64NodeShare: {},
+        images: new Map(),
+      };
       byKey.set(key, a);
     }
     return a;
@@ -318,9 +349,17 @@ function imagesOf(spec: V1PodSpec | undefined, sidecarNames: string[]): Map<stri
   return out;
 }
 
-function finish(cluster: string, a: Acc, verdicts: Map<string, ImageResult>, o: InventoryOptions, placements: ClusterData['placements']): Workload {
+function finish(
+  cluster: string,
+  a: Acc,
+  verdicts: Map<string, ImageResult>,
+  o: InventoryOptions,
+  placements: ClusterData['placements'],
+): Workload {
   if (a.pods === 0 && a.spec) for (const [image, sidecar] of imagesOf(a.spec, o.sidecarContainers ?? [])) a.images.set(image, sidecar);
-  const images: WorkloadImage[] = [...a.images].sort(([x], [y]) => (x < y ? -1 : 1)).map(([image, sidecar]) => imageVerdict(image, sidecar, verdicts.get(image), o.blockReason));
+  const images: WorkloadImage[] = [...a.images]
+    .sort(([x], [y]) => (x < y ? -1 : 1))
+    .map(([image, sidecar]) => imageVerdict(image, sidecar, verdicts.get(image), o.blockReason));
   const labels = { ...(a.meta?.annotations ?? {}), ...(a.meta?.labels ?? {}) };
   const owner = o.owner?.({ cluster, kind: a.kind, namespace: a.namespace, name: a.name, labels });
   const team = owner?.team ?? (o.teamLabels ?? []).map((l) => labels[l]).find(Boolean);
@@ -330,7 +369,13 @@ function finish(cluster: string, a: Acc, verdicts: Map<string, ImageResult>, o: 
   // A multi-arch DaemonSet that selects arm64 nodes but does not tolerate their taint misses them (all of the
   // tainted ones now; every one once there are arm64 nodes).
   const p = arm64Placement;
-  const untolerated = !!p && p.selectsArm64 && !p.toleratesArm64Taint && (p.arm64Nodes === 0 || p.arm64WithPod < p.arm64Nodes) && images.length > 0 && images.every((i) => i.arm64 === 'yes');
+  const untolerated =
+    !!p &&
+    p.selectsArm64 &&
+    !p.toleratesArm64Taint &&
+    (p.arm64Nodes === 0 || p.arm64WithPod < p.arm64Nodes) &&
+    images.length > 0 &&
+    images.every((i) => i.arm64 === 'yes');
   return {
     cluster,
     kind: a.kind,

@@ -103,8 +103,10 @@ export interface DigestModel {
   discoveryLabel: string;
 }
 
-
-export type ModelBase = Pick<DigestModel, 'day' | 'generatedAt' | 'prs' | 'moveProblems' | 'topN' | 'changes' | 'trend' | 'series' | 'discoveryLabel'> & { team?: string };
+export type ModelBase = Pick<
+  DigestModel,
+  'day' | 'generatedAt' | 'prs' | 'moveProblems' | 'topN' | 'changes' | 'trend' | 'series' | 'discoveryLabel'
+> & { team?: string };
 
 export function buildModel(
   inv: Inventory,
@@ -154,7 +156,9 @@ export function buildModel(
       savingBasis: w.service && measured.has(w.service) ? 'measured' : 'estimated',
     }))
     // Catalog services first (one click opens their PRs), then the largest saving.
-    .sort((a, b) => Number(Boolean(b.service)) - Number(Boolean(a.service)) || b.monthlySaving - a.monthlySaving || (a.key < b.key ? -1 : 1));
+    .sort(
+      (a, b) => Number(Boolean(b.service)) - Number(Boolean(a.service)) || b.monthlySaving - a.monthlySaving || (a.key < b.key ? -1 : 1),
+    );
 
   const blockers = new Map<string, BlockerGroup>();
   const add = (key: string, fresh: BlockerGroup, w: Workload): void => {
@@ -163,7 +167,11 @@ export function buildModel(
     if (SOURCE_ORDER.indexOf(fresh.source!) < SOURCE_ORDER.indexOf(g.source!)) g.source = fresh.source;
     g.workloads.push(label(w));
     const p = w.arm64Placement;
-    if (p) g.arm64Nodes = { total: (g.arm64Nodes?.total ?? 0) + p.arm64Nodes, missing: (g.arm64Nodes?.missing ?? 0) + Math.max(0, p.arm64Nodes - p.arm64WithPod) };
+    if (p)
+      g.arm64Nodes = {
+        total: (g.arm64Nodes?.total ?? 0) + p.arm64Nodes,
+        missing: (g.arm64Nodes?.missing ?? 0) + Math.max(0, p.arm64Nodes - p.arm64WithPod),
+      };
     blockers.set(key, g);
   };
   for (const w of all) {
@@ -171,13 +179,28 @@ export function buildModel(
     const p = w.arm64Placement;
     if (p && w.blocksNodeGroups && !p.toleratesArm64Taint && w.images.every((i) => i.arm64 === 'yes')) {
       const taint = `${p.taint.key}${p.taint.value ? `=${p.taint.value}` : ''}:${p.taint.effect}`;
-      add(`taint:${label(w)}`, { cause: `multi-arch, but does not tolerate the arm64 taint ${taint}`, image: '', nodeGroups: true, workloads: [], source: 'daemonset', untoleratedTaint: taint }, w);
+      add(
+        `taint:${label(w)}`,
+        {
+          cause: `multi-arch, but does not tolerate the arm64 taint ${taint}`,
+          image: '',
+          nodeGroups: true,
+          workloads: [],
+          source: 'daemonset',
+          untoleratedTaint: taint,
+        },
+        w,
+      );
       continue;
     }
     for (const i of w.images) {
       if (i.arm64 !== 'no') continue;
       const source = w.kind === 'DaemonSet' ? 'daemonset' : i.sidecar ? 'sidecar' : 'workload';
-      add(i.image, { cause: i.reason ?? `${i.image} has no linux/arm64`, image: i.image, nodeGroups: source !== 'workload', workloads: [], source }, w);
+      add(
+        i.image,
+        { cause: i.reason ?? `${i.image} has no linux/arm64`, image: i.image, nodeGroups: source !== 'workload', workloads: [], source },
+        w,
+      );
     }
   }
 
@@ -192,7 +215,11 @@ export function buildModel(
     ready,
     readyCount: ready.length,
     blockers: [...blockers.values()].sort(
-      (a, b) => SOURCE_ORDER.indexOf(a.source!) - SOURCE_ORDER.indexOf(b.source!) || Number(!!a.untoleratedTaint) - Number(!!b.untoleratedTaint) || b.workloads.length - a.workloads.length || (a.cause < b.cause ? -1 : 1),
+      (a, b) =>
+        SOURCE_ORDER.indexOf(a.source!) - SOURCE_ORDER.indexOf(b.source!) ||
+        Number(!!a.untoleratedTaint) - Number(!!b.untoleratedTaint) ||
+        b.workloads.length - a.workloads.length ||
+        (a.cause < b.cause ? -1 : 1),
     ),
     unknown: {
       workloads: all.filter((w) => w.status === 'unknown').map((w) => ({ key: label(w), reason: w.reason ?? 'unknown' })),
@@ -213,5 +240,7 @@ function groupRemaining(ws: Workload[], by: (w: Workload) => string): Group[] {
     }
     groups.set(name, g);
   }
-  return [...groups.values()].filter((g) => g.remaining > 0).sort((a, b) => b.remaining - a.remaining || b.remainingCpuMillis - a.remainingCpuMillis || (a.name < b.name ? -1 : 1));
+  return [...groups.values()]
+    .filter((g) => g.remaining > 0)
+    .sort((a, b) => b.remaining - a.remaining || b.remainingCpuMillis - a.remainingCpuMillis || (a.name < b.name ? -1 : 1));
 }

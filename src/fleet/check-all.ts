@@ -93,13 +93,22 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, work:
  * runs in the first configured cluster). An incomplete entry has no team or cluster to match: it is
  * kept only when nothing filters, so it is reported instead of silently dropped.
  */
-export async function selectServices(deps: Pick<FleetNeeds, 'config' | 'catalog' | 'kube'>, filter: FleetFilter = {}): Promise<Array<Service | { name: string; error: string }>> {
+export async function selectServices(
+  deps: Pick<FleetNeeds, 'config' | 'catalog' | 'kube'>,
+  filter: FleetFilter = {},
+): Promise<Array<Service | { name: string; error: string }>> {
   await discoverServices(deps);
   const defaultCluster = deps.kube?.clusters.keys().next().value;
-  return deps.catalog.list().map((s) => ('error' in s ? s : { ...s, cluster: s.cluster ?? defaultCluster })).filter((s) =>
-    (!filter.services || filter.services.includes(s.name)) &&
-    ('error' in s ? !filter.team && !filter.cluster : (!filter.team || s.team === filter.team) && (!filter.cluster || s.cluster === filter.cluster)),
-  );
+  return deps.catalog
+    .list()
+    .map((s) => ('error' in s ? s : { ...s, cluster: s.cluster ?? defaultCluster }))
+    .filter(
+      (s) =>
+        (!filter.services || filter.services.includes(s.name)) &&
+        ('error' in s
+          ? !filter.team && !filter.cluster
+          : (!filter.team || s.team === filter.team) && (!filter.cluster || s.cluster === filter.cluster)),
+    );
 }
 
 export async function checkFleet(deps: FleetNeeds, opts: FleetOptions = {}): Promise<FleetResult> {
@@ -111,25 +120,31 @@ export async function checkFleet(deps: FleetNeeds, opts: FleetOptions = {}): Pro
           service: s.name,
           team: s.team,
           cluster: s.cluster,
-          repos: { code: s.repo, branch: s.branch, pipeline: s.pipeline, manifests: { repo: s.manifests.repo, files: [...s.manifests.files, ...s.manifests.helmValues] } },
+          repos: {
+            code: s.repo,
+            branch: s.branch,
+            pipeline: s.pipeline,
+            manifests: { repo: s.manifests.repo, files: [...s.manifests.files, ...s.manifests.helmValues] },
+          },
         },
   );
   let done = 0;
-  const run = () => mapBounded(chosen, opts.concurrency ?? DEFAULT_FLEET_CONCURRENCY, async (c): Promise<FleetEntry> => {
-    let entry: FleetEntry;
-    if (c.error) entry = { ...c, verdict: 'unknown' };
-    else {
-      try {
-        const report = await checkService(deps, c.service);
-        entry = { ...c, verdict: report.verdict, report };
-      } catch (err) {
-        if (!isUserError(err)) deps.logger.error({ err, service: c.service }, 'fleet check failed');
-        entry = { ...c, verdict: 'unknown', error: isUserError(err) ? err.message : `the check failed: ${(err as Error).message}` };
+  const run = () =>
+    mapBounded(chosen, opts.concurrency ?? DEFAULT_FLEET_CONCURRENCY, async (c): Promise<FleetEntry> => {
+      let entry: FleetEntry;
+      if (c.error) entry = { ...c, verdict: 'unknown' };
+      else {
+        try {
+          const report = await checkService(deps, c.service);
+          entry = { ...c, verdict: report.verdict, report };
+        } catch (err) {
+          if (!isUserError(err)) deps.logger.error({ err, service: c.service }, 'fleet check failed');
+          entry = { ...c, verdict: 'unknown', error: isUserError(err) ? err.message : `the check failed: ${(err as Error).message}` };
+        }
       }
-    }
-    opts.onProgress?.(++done, chosen.length, c.service);
-    return entry;
-  });
+      opts.onProgress?.(++done, chosen.length, c.service);
+      return entry;
+    });
   // Every service's check reads its cluster's nodes: one list per cluster serves the whole run.
   const entries = deps.kube ? await deps.kube.withNodesReadOnce(run) : await run();
   return { checkedAt: deps.clock.now().toISOString(), filter, entries, summary: summarize(entries) };
@@ -156,7 +171,11 @@ export function summarize(entries: FleetEntry[]): FleetSummary {
     services: entries.filter((e) => e.report?.findings.some((f) => f.autofix?.kind === kind)).map((e) => e.service),
   })).filter((p) => p.services.length);
   const readyAfterPrs = entries
-    .filter((e) => e.verdict === 'needs-changes' && e.report!.findings.every((f) => (f.severity !== 'change' && f.severity !== 'blocker') || f.autofix))
+    .filter(
+      (e) =>
+        e.verdict === 'needs-changes' &&
+        e.report!.findings.every((f) => (f.severity !== 'change' && f.severity !== 'blocker') || f.autofix),
+    )
     .map((e) => e.service);
   const verdict = (['blocked', 'unknown', 'needs-changes'] as const).find((v) => verdicts[v] > 0) ?? 'ready';
   return {

@@ -6,7 +6,16 @@ import type { Store } from '../adapters/store.ts';
 import type { CheckConclusion } from '../adapters/github.ts';
 import type { Service } from '../config/catalog.ts';
 import { allowedArchitectures, toleratesArm64Taint } from '../scheduling/arm64.ts';
-import { checkPath, checkSettingsOf, readLive, runCheck, servicePlan, type CheckNeeds, type CheckPathOptions, type CheckPlan } from '../readiness/check.ts';
+import {
+  checkPath,
+  checkSettingsOf,
+  readLive,
+  runCheck,
+  servicePlan,
+  type CheckNeeds,
+  type CheckPathOptions,
+  type CheckPlan,
+} from '../readiness/check.ts';
 import type { Finding, Report } from '../readiness/report.ts';
 import { prsOf } from '../prs/records.ts';
 import { BREAKING, compareReports, type Comparison } from './compare.ts';
@@ -46,20 +55,29 @@ export function policyOf(svc: Pick<Service, 'guard'>): GuardPolicy {
 }
 
 /** The rule, pure: failure only for a moved service under `enforce` whose change introduces what breaks arm64. */
-export function judge(service: string, policy: GuardPolicy, moved: MoveFact[], comparison: Comparison, clusterProblem?: string): GuardVerdict {
+export function judge(
+  service: string,
+  policy: GuardPolicy,
+  moved: MoveFact[],
+  comparison: Comparison,
+  clusterProblem?: string,
+): GuardVerdict {
   const breaking = comparison.introduced.filter((f) => BREAKING.has(f.severity));
   const unverified = comparison.introduced.filter((f) => f.severity === 'unknown');
   const base = { service, policy, moved, comparison, breaking, unverified, ...(clusterProblem ? { clusterProblem } : {}) };
   if (policy === 'off') return { ...base, conclusion: 'neutral', outcome: 'off' };
   if (!moved.length) return { ...base, conclusion: 'neutral', outcome: 'not-moved' };
-  if (breaking.length) return { ...base, conclusion: policy === 'enforce' ? 'failure' : 'neutral', outcome: policy === 'enforce' ? 'breaks-arm64' : 'warned' };
+  if (breaking.length)
+    return { ...base, conclusion: policy === 'enforce' ? 'failure' : 'neutral', outcome: policy === 'enforce' ? 'breaks-arm64' : 'warned' };
   if (unverified.length) return { ...base, conclusion: 'neutral', outcome: 'unverified' };
   return { ...base, conclusion: 'success', outcome: 'clean' };
 }
 
 /** Manifests (of the base) that already schedule the workload on arm64 count as moved. */
 function manifestFacts(base: Report): MoveFact[] {
-  return base.findings.filter((f) => f.id === 'kubernetes.arm64-scheduled' && f.evidence.file).map((f) => ({ kind: 'manifest-selects-arm64', file: f.evidence.file }));
+  return base.findings
+    .filter((f) => f.id === 'kubernetes.arm64-scheduled' && f.evidence.file)
+    .map((f) => ({ kind: 'manifest-selects-arm64', file: f.evidence.file }));
 }
 
 /** Where the service runs (cluster), what archshift merged for it (store), and what its base manifests say. */
@@ -74,7 +92,8 @@ export async function moveFacts(deps: GuardNeeds, svc: Service, base: Report): P
     const onArm64 = live.pods.filter((p) => p.nodeName && live.nodeArch.get(p.nodeName) === 'arm64').length;
     if (onArm64) facts.push({ kind: 'pods-on-arm64', cluster: live.cluster, pods: onArm64 });
     const allowed = allowedArchitectures(live.spec);
-    if (allowed !== 'any' && allowed.has('arm64') && toleratesArm64Taint(live.spec)) facts.push({ kind: 'cluster-selects-arm64', cluster: live.cluster });
+    if (allowed !== 'any' && allowed.has('arm64') && toleratesArm64Taint(live.spec))
+      facts.push({ kind: 'cluster-selects-arm64', cluster: live.cluster });
     return { facts };
   } catch (err) {
     return { facts, clusterProblem: (err as Error).message };

@@ -70,7 +70,11 @@ export interface PullCheckResult {
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /** The catalog services that keep code, pipeline or manifests in `repo`, and whether `paths` touch what archshift reads of them. */
-export function servicesIn(deps: Pick<PullCheckNeeds, 'catalog'>, repo: string, paths: string[]): Array<{ svc: Service; touched: boolean }> {
+export function servicesIn(
+  deps: Pick<PullCheckNeeds, 'catalog'>,
+  repo: string,
+  paths: string[],
+): Array<{ svc: Service; touched: boolean }> {
   const out: Array<{ svc: Service; touched: boolean }> = [];
   for (const name of deps.catalog.names()) {
     let svc: Service;
@@ -96,7 +100,8 @@ export async function checkPullRequest(deps: PullCheckNeeds, pr: PullRequestRef,
   const github = deps.github;
   if (!github) throw new Error('no GitHub credentials are configured (GITHUB_APP_*), so pull requests cannot be checked');
   const startCount = github.requestCount;
-  if (!servicesIn(deps, pr.repo, []).some(({ svc }) => policyOf(svc) !== 'off')) return { skipped: `no catalog service with the guard on keeps files in ${pr.repo}`, githubRequests: 0, notes: 0 };
+  if (!servicesIn(deps, pr.repo, []).some(({ svc }) => policyOf(svc) !== 'off'))
+    return { skipped: `no catalog service with the guard on keeps files in ${pr.repo}`, githubRequests: 0, notes: 0 };
   // A check run is a write: only where github.allow lets archshift write.
   if (!github.isAllowed(pr.repo)) return { skipped: `${pr.repo} is not in github.allow`, githubRequests: 0, notes: 0 };
 
@@ -106,7 +111,15 @@ export async function checkPullRequest(deps: PullCheckNeeds, pr: PullRequestRef,
     check = await judgePull(deps, pr);
   } catch (err) {
     // Never leave the run "in progress": it concludes neutral, saying why.
-    check = { pr, verdicts: [], untouched: [], errors: [{ service: pr.repo, message: (err as Error).message }], conclusion: 'neutral', annotate: [], reportUrls: {} };
+    check = {
+      pr,
+      verdicts: [],
+      untouched: [],
+      errors: [{ service: pr.repo, message: (err as Error).message }],
+      conclusion: 'neutral',
+      annotate: [],
+      reportUrls: {},
+    };
   }
   await github.completeCheckRun(pr.repo, checkRunId, check.conclusion, io.output(check));
   const notes = await notify(deps, check, io);
@@ -115,9 +128,16 @@ export async function checkPullRequest(deps: PullCheckNeeds, pr: PullRequestRef,
 
 async function judgePull(deps: PullCheckNeeds, pr: PullRequestRef): Promise<PullCheck> {
   const github = deps.github!;
-  const [{ files, truncated }, mergeBase] = await Promise.all([github.pullFiles(pr.repo, pr.number), github.mergeBase(pr.repo, pr.baseSha, pr.headSha)]);
+  const [{ files, truncated }, mergeBase] = await Promise.all([
+    github.pullFiles(pr.repo, pr.number),
+    github.mergeBase(pr.repo, pr.baseSha, pr.headSha),
+  ]);
   // GitHub lists at most 3000 files: past that, every service in the repo is checked.
-  const services = servicesIn(deps, pr.repo, files.flatMap((f) => [f.path, ...(f.previousPath ? [f.previousPath] : [])])).filter(({ svc }) => policyOf(svc) !== 'off');
+  const services = servicesIn(
+    deps,
+    pr.repo,
+    files.flatMap((f) => [f.path, ...(f.previousPath ? [f.previousPath] : [])]),
+  ).filter(({ svc }) => policyOf(svc) !== 'off');
   const touched = services.filter((s) => s.touched || truncated).map((s) => s.svc);
   const settled = await Promise.all(
     touched.map((svc) =>
@@ -138,15 +158,27 @@ async function judgePull(deps: PullCheckNeeds, pr: PullRequestRef): Promise<Pull
     untouched: services.filter((s) => !touched.includes(s.svc)).map((s) => s.svc.name),
     errors,
     conclusion,
-    annotate: verdicts.flatMap((v) => inRepo(deps.catalog.resolve(v.service), pr.repo, v.comparison.introduced).map((finding) => ({ service: v.service, verdict: v, finding }))),
-    reportUrls: reportUrl ? Object.fromEntries(touched.map((s) => [s.name, reportUrl.replaceAll('{service}', encodeURIComponent(s.name))])) : {},
+    annotate: verdicts.flatMap((v) =>
+      inRepo(deps.catalog.resolve(v.service), pr.repo, v.comparison.introduced).map((finding) => ({
+        service: v.service,
+        verdict: v,
+        finding,
+      })),
+    ),
+    reportUrls: reportUrl
+      ? Object.fromEntries(touched.map((s) => [s.name, reportUrl.replaceAll('{service}', encodeURIComponent(s.name))]))
+      : {},
   };
 }
 
 /** The findings whose file is in `repo` (a service's manifests and pipeline may live in other repositories). */
 function inRepo(svc: Service, repo: string, findings: Finding[]): Finding[] {
   const repoOf = (file: string) =>
-    svc.manifests.files.includes(file) || svc.manifests.helmValues.includes(file) ? svc.manifests.repo : file === svc.pipeline.file ? svc.pipeline.repo : svc.repo;
+    svc.manifests.files.includes(file) || svc.manifests.helmValues.includes(file)
+      ? svc.manifests.repo
+      : file === svc.pipeline.file
+        ? svc.pipeline.repo
+        : svc.repo;
   return findings.filter((f) => f.evidence.file && same(repoOf(f.evidence.file), repo));
 }
 

@@ -36,7 +36,11 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function githubWebhookRoute(opts: WebhookOptions): RouteHandler {
   const webhooks = new Webhooks({ secret: opts.secret });
-  const pull = (repo: { full_name: string; html_url: string }, pr: { number: number; head: { sha: string }; base: { sha: string } }, url?: string): PullRequestRef => ({
+  const pull = (
+    repo: { full_name: string; html_url: string },
+    pr: { number: number; head: { sha: string }; base: { sha: string } },
+    url?: string,
+  ): PullRequestRef => ({
     repo: repo.full_name,
     number: pr.number,
     url: url ?? `${repo.html_url}/pull/${pr.number}`,
@@ -45,7 +49,11 @@ export function githubWebhookRoute(opts: WebhookOptions): RouteHandler {
   });
   webhooks.on('pull_request', async ({ payload }) => {
     if (payload.action === 'closed' && payload.pull_request.merged && opts.pullMerged) {
-      return opts.pullMerged({ repo: payload.repository.full_name, number: payload.pull_request.number, url: payload.pull_request.html_url });
+      return opts.pullMerged({
+        repo: payload.repository.full_name,
+        number: payload.pull_request.number,
+        url: payload.pull_request.html_url,
+      });
     }
     if (!PULL_ACTIONS.has(payload.action)) return;
     await opts.checkPull(pull(payload.repository, payload.pull_request, payload.pull_request.html_url), `pull_request.${payload.action}`);
@@ -54,11 +62,21 @@ export function githubWebhookRoute(opts: WebhookOptions): RouteHandler {
     if (payload.check_run.name !== CHECK_NAME) return;
     const pr = payload.check_run.pull_requests[0];
     // GitHub lists no pull request for a fork's PR here; its next push is checked again.
-    if (!pr) return void opts.logger.info({ repo: payload.repository.full_name }, 'check re-requested without a pull request; nothing to re-run');
-    await opts.checkPull(pull(payload.repository, { number: pr.number, head: { sha: payload.check_run.head_sha }, base: pr.base }), 'check_run.rerequested');
+    if (!pr)
+      return void opts.logger.info({ repo: payload.repository.full_name }, 'check re-requested without a pull request; nothing to re-run');
+    await opts.checkPull(
+      pull(payload.repository, { number: pr.number, head: { sha: payload.check_run.head_sha }, base: pr.base }),
+      'check_run.rerequested',
+    );
   });
   webhooks.on('installation', async ({ payload }) => {
-    opts.logger.info({ action: payload.action, account: payload.installation.account && 'login' in payload.installation.account ? payload.installation.account.login : undefined }, 'GitHub App installation changed');
+    opts.logger.info(
+      {
+        action: payload.action,
+        account: payload.installation.account && 'login' in payload.installation.account ? payload.installation.account.login : undefined,
+      },
+      'GitHub App installation changed',
+    );
   });
 
   return (req, res) => {
@@ -86,7 +104,8 @@ export function githubWebhookRoute(opts: WebhookOptions): RouteHandler {
       opts.logger.warn({ remote: req.socket.remoteAddress }, 'GitHub webhook without a signature, event or delivery id refused');
       return refuse(401, { error: 'missing X-Hub-Signature-256, X-GitHub-Event or X-GitHub-Delivery' });
     }
-    if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? ''))) return refuse(415, { error: 'the App must send application/json deliveries' });
+    if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? '')))
+      return refuse(415, { error: 'the App must send application/json deliveries' });
     void (async () => {
       let body: Buffer;
       try {
@@ -118,7 +137,9 @@ export function githubWebhookRoute(opts: WebhookOptions): RouteHandler {
       }
       send(202, { accepted: true });
       opts
-        .track(webhooks.receive({ id: delivery, name: event as EmitterWebhookEventName, payload } as Parameters<typeof webhooks.receive>[0]))
+        .track(
+          webhooks.receive({ id: delivery, name: event as EmitterWebhookEventName, payload } as Parameters<typeof webhooks.receive>[0]),
+        )
         .catch((err: Error) => opts.logger.error({ err: err.message, event, delivery }, 'GitHub delivery failed'));
     })();
   };

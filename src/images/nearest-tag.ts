@@ -117,8 +117,13 @@ export function rankTagCandidates(current: string, tags: string[], depth = 1): s
   return ranked
     .sort((a, b) => {
       const [ka, kb] = [key(a.v), key(b.v)];
-      return ka[0]! - kb[0]! || ka[1]! - kb[1]! || compareVersions(a.v.numbers, b.v.numbers) ||
-        Number(a.v.suffix !== base.suffix) - Number(b.v.suffix !== base.suffix) || a.tag.localeCompare(b.tag);
+      return (
+        ka[0]! - kb[0]! ||
+        ka[1]! - kb[1]! ||
+        compareVersions(a.v.numbers, b.v.numbers) ||
+        Number(a.v.suffix !== base.suffix) - Number(b.v.suffix !== base.suffix) ||
+        a.tag.localeCompare(b.tag)
+      );
     })
     .map((r) => r.tag);
 }
@@ -249,7 +254,12 @@ export function suggestReplacement(
 }
 
 /** A replacement from the table first (the old image is dead), else the nearest arm64 tag. */
-export async function suggestArm64Image(reference: string, lookups: NearestTagLookups, maxCandidates = 5, mirrors: Mirrors = {}): Promise<Arm64Suggestion> {
+export async function suggestArm64Image(
+  reference: string,
+  lookups: NearestTagLookups,
+  maxCandidates = 5,
+  mirrors: Mirrors = {},
+): Promise<Arm64Suggestion> {
   let ref: ImageRef;
   try {
     ref = parseImageRef(reference);
@@ -262,7 +272,8 @@ export async function suggestArm64Image(reference: string, lookups: NearestTagLo
       kind: 'replacement',
       image: replacement.image,
       prApplicable: replacement.tagMapped,
-      reason: `${familiarImageRef(ref)} was replaced: ${replacement.why} (${replacement.source})` +
+      reason:
+        `${familiarImageRef(ref)} was replaced: ${replacement.why} (${replacement.source})` +
         (replacement.tagMapped ? '' : `; no rule maps tag "${ref.tag}", pick the successor's tag by hand`),
     };
   }
@@ -281,6 +292,10 @@ export async function suggestArm64Image(reference: string, lookups: NearestTagLo
     }
     return { kind: 'none', prApplicable: false, reason: nearest.reason };
   } catch (err) {
-    return { kind: 'none', prApplicable: false, reason: `could not list tags of ${ref.registry}/${ref.repository}: ${(err as Error).message}` };
+    return {
+      kind: 'none',
+      prApplicable: false,
+      reason: `could not list tags of ${ref.registry}/${ref.repository}: ${(err as Error).message}`,
+    };
   }
 }

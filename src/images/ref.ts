@@ -68,7 +68,8 @@ export function parseImageRef(reference: string): ImageRef {
   if (lastColon > rest.lastIndexOf('/')) {
     tag = rest.slice(lastColon + 1);
     rest = rest.slice(0, lastColon);
-    if (!tagPattern.test(tag)) fail(`tag "${tag}" may only hold letters, digits, "_", "." and "-" (up to 128, not starting with "." or "-")`);
+    if (!tagPattern.test(tag))
+      fail(`tag "${tag}" may only hold letters, digits, "_", "." and "-" (up to 128, not starting with "." or "-")`);
   }
 
   const writtenName = rest;
@@ -116,10 +117,7 @@ export function formatImageRef(ref: { registry: string; repository: string; tag?
 
 /** The short form Docker prints: `redis:7`, `bitnami/redis:7`, `ghcr.io/org/app:1`. */
 export function familiarImageRef(ref: { registry: string; repository: string; tag?: string; digest?: string }): string {
-  const name =
-    ref.registry === DOCKER_HUB
-      ? ref.repository.replace(/^library\//, '')
-      : `${ref.registry}/${ref.repository}`;
+  const name = ref.registry === DOCKER_HUB ? ref.repository.replace(/^library\//, '') : `${ref.registry}/${ref.repository}`;
   return `${name}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 

@@ -40,7 +40,8 @@ async function inspect(deps: AfterMoveDeps, t: MoveTarget): Promise<MoveProblem 
   const pods = (await cluster.listPods({ namespace: t.namespace, labelSelector: selector })) as WatchedPod[];
   for (const pod of pods) {
     const name = pod.metadata?.name ?? '';
-    const events: PodEvent[] = pod.status?.phase === 'Pending' ? await cluster.listEvents(t.namespace, `involvedObject.kind=Pod,involvedObject.name=${name}`) : [];
+    const events: PodEvent[] =
+      pod.status?.phase === 'Pending' ? await cluster.listEvents(t.namespace, `involvedObject.kind=Pod,involvedObject.name=${name}`) : [];
     const logTails: Record<string, string> = {};
     for (const container of crashLooping(pod)) {
       const tail = await cluster.readPodLog(t.namespace, name, container, { previous: true, tailLines: LOG_LINES });

@@ -1,10 +1,21 @@
 // The preflight's judgement, pure: the cluster's objects (and AWS node groups) in, a ClusterPreflight out.
 // "Would an arm64 pod get a node?" is asked for the pod archshift writes: nodeSelector kubernetes.io/arch=arm64
 // plus a toleration of the effective arm64 taint, and nothing else.
-import type { AutoscalingGroup, ClusterPreflight, DaemonSetCoverage, EffectiveTaint, ImageArch, KarpenterPool, ManagedNodeGroup, NodeArchGroup, NodesIssue, NodesVerdict, SidecarCoverage } from './model.ts';
+import type {
+  AutoscalingGroup,
+  ClusterPreflight,
+  DaemonSetCoverage,
+  EffectiveTaint,
+  ImageArch,
+  KarpenterPool,
+  ManagedNodeGroup,
+  NodeArchGroup,
+  NodesIssue,
+  NodesVerdict,
+  SidecarCoverage,
+} from './model.ts';
 import { blockingTaints, selectsNode, sameTaint, type PodPlacement, type Taint } from '../scheduling/taints.ts';
 import { ARCH_LABEL, arm64Toleration, DEFAULT_ARM64_TAINT } from '../scheduling/arm64.ts';
-
 
 export interface NodeLike {
   metadata?: { name?: string; labels?: Record<string, string> };
@@ -24,14 +35,20 @@ export interface PodLike {
 
 export interface DaemonSetLike {
   metadata?: { name?: string; namespace?: string; uid?: string };
-  spec?: { selector?: { matchLabels?: Record<string, string> }; template?: { spec?: PodPlacement & { containers?: ContainerLike[]; initContainers?: ContainerLike[] } } };
+  spec?: {
+    selector?: { matchLabels?: Record<string, string> };
+    template?: { spec?: PodPlacement & { containers?: ContainerLike[]; initContainers?: ContainerLike[] } };
+  };
   status?: { desiredNumberScheduled?: number; currentNumberScheduled?: number; numberMisscheduled?: number };
 }
 
 export interface KarpenterPoolLike {
   apiVersion?: string;
   metadata?: { name?: string };
-  spec?: { template?: { spec?: { requirements?: { key: string; operator: string; values?: string[] }[]; taints?: Taint[] } }; limits?: Record<string, string | number> };
+  spec?: {
+    template?: { spec?: { requirements?: { key: string; operator: string; values?: string[] }[]; taints?: Taint[] } };
+    limits?: Record<string, string | number>;
+  };
 }
 
 export interface PreflightInput {
@@ -63,7 +80,10 @@ const isArchTaint = (t: Taint): boolean => t.key === ARCH_LABEL || t.value === '
 
 /** The arm64 taint as the arm64 nodes carry it (the most common one), else the configured one, else the default. */
 export function effectiveTaint(nodes: NodeLike[], configured?: Taint): EffectiveTaint {
-  const counts = countTaints(nodes.filter((n) => archOf(n) === 'arm64'), isArchTaint);
+  const counts = countTaints(
+    nodes.filter((n) => archOf(n) === 'arm64'),
+    isArchTaint,
+  );
   const observed = counts.sort((a, b) => b.nodes - a.nodes)[0]?.taint;
   if (observed) return { taint: observed, source: 'nodes', ...(configured && !sameTaint(configured, observed) ? { configured } : {}) };
   return configured ? { taint: configured, source: 'config' } : { taint: DEFAULT_ARM64_TAINT, source: 'default' };
@@ -109,11 +129,22 @@ function poolArchitectures(p: KarpenterPoolLike): string[] | 'any' {
 }
 
 /** Tolerations the DaemonSet controller adds to every DaemonSet pod (node conditions and cordons). */
-const DAEMONSET_TOLERATIONS = ['not-ready', 'unreachable', 'disk-pressure', 'memory-pressure', 'pid-pressure', 'unschedulable', 'network-unavailable'].map((c) => ({ key: `node.kubernetes.io/${c}`, operator: 'Exists' }));
+const DAEMONSET_TOLERATIONS = [
+  'not-ready',
+  'unreachable',
+  'disk-pressure',
+  'memory-pressure',
+  'pid-pressure',
+  'unschedulable',
+  'network-unavailable',
+].map((c) => ({ key: `node.kubernetes.io/${c}`, operator: 'Exists' }));
 
 /** Whether the DaemonSet controller places one of its pods on this node: selector and affinity, and every taint tolerated. */
 function admits(spec: PodPlacement, n: NodeLike): boolean {
-  return selectsNode(spec, n.metadata?.labels ?? {}) && blockingTaints([...(spec.tolerations ?? []), ...DAEMONSET_TOLERATIONS], n.spec?.taints).length === 0;
+  return (
+    selectsNode(spec, n.metadata?.labels ?? {}) &&
+    blockingTaints([...(spec.tolerations ?? []), ...DAEMONSET_TOLERATIONS], n.spec?.taints).length === 0
+  );
 }
 
 /**
@@ -133,17 +164,29 @@ export function daemonSetNeedsPods(ds: DaemonSetLike, nodes: NodeLike[]): boolea
  * affinity admits the arm64 nodes (the arm64 label when there are none yet); `arm64Admitting`: the arm64
  * nodes that take one of its pods. Shared with the digest's blocker list.
  */
-export function daemonSetPlacement(spec: PodPlacement, nodes: NodeLike[], taint: Taint): { toleratesArm64Taint: boolean; selectsArm64: boolean; arm64Nodes: number; arm64Admitting: number } {
+export function daemonSetPlacement(
+  spec: PodPlacement,
+  nodes: NodeLike[],
+  taint: Taint,
+): { toleratesArm64Taint: boolean; selectsArm64: boolean; arm64Nodes: number; arm64Admitting: number } {
   const arm64 = nodes.filter((n) => archOf(n) === 'arm64');
   return {
     toleratesArm64Taint: blockingTaints(spec.tolerations, [taint]).length === 0,
-    selectsArm64: arm64.length ? arm64.some((n) => selectsNode(spec, n.metadata?.labels ?? {})) : selectsNode(spec, { [ARCH_LABEL]: 'arm64' }),
+    selectsArm64: arm64.length
+      ? arm64.some((n) => selectsNode(spec, n.metadata?.labels ?? {}))
+      : selectsNode(spec, { [ARCH_LABEL]: 'arm64' }),
     arm64Nodes: arm64.length,
     arm64Admitting: arm64.filter((n) => admits(spec, n)).length,
   };
 }
 
-function coverage(ds: DaemonSetLike, nodes: NodeLike[], ownPods: Map<string, PodLike[]> | undefined, images: Map<string, ImageArch>, taint: Taint): DaemonSetCoverage {
+function coverage(
+  ds: DaemonSetLike,
+  nodes: NodeLike[],
+  ownPods: Map<string, PodLike[]> | undefined,
+  images: Map<string, ImageArch>,
+  taint: Taint,
+): DaemonSetCoverage {
   const spec = ds.spec?.template?.spec ?? {};
   const refs = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map((c) => c.image).filter((i): i is string => !!i);
   const dsImages = [...new Set(refs)].map((image) => images.get(image) ?? { image, status: 'unknown' as const, reason: 'not checked' });
@@ -153,7 +196,9 @@ function coverage(ds: DaemonSetLike, nodes: NodeLike[], ownPods: Map<string, Pod
   let arm64Scheduled: number;
   if (own) {
     const byName = new Map(nodes.map((n) => [n.metadata?.name, n]));
-    const onArm64 = new Set(own.filter((p) => byName.get(p.spec?.nodeName) && archOf(byName.get(p.spec?.nodeName)!) === 'arm64').map((p) => p.spec?.nodeName));
+    const onArm64 = new Set(
+      own.filter((p) => byName.get(p.spec?.nodeName) && archOf(byName.get(p.spec?.nodeName)!) === 'arm64').map((p) => p.spec?.nodeName),
+    );
     arm64Scheduled = onArm64.size;
   } else arm64Scheduled = arm64.filter((n) => admits(spec, n)).length;
   const { toleratesArm64Taint: tolerates, selectsArm64 } = daemonSetPlacement(spec, nodes, taint);
@@ -204,7 +249,14 @@ function sidecars(pods: PodLike[], nodes: NodeLike[], images: Map<string, ImageA
       if (!injected.has(c.name) || !c.image) continue;
       const key = `${c.name}|${c.image}`;
       const answer = images.get(c.image) ?? { image: c.image, status: 'unknown' as const, reason: 'not checked' };
-      const s = out.get(key) ?? { container: c.name, image: c.image, status: answer.status, ...(answer.reason ? { reason: answer.reason } : {}), pods: 0, architectures: [] };
+      const s = out.get(key) ?? {
+        container: c.name,
+        image: c.image,
+        status: answer.status,
+        ...(answer.reason ? { reason: answer.reason } : {}),
+        pods: 0,
+        architectures: [],
+      };
       s.pods++;
       if (!s.architectures.includes(arch)) s.architectures.push(arch);
       out.set(key, s);
@@ -222,7 +274,8 @@ export function imagesToCheck(daemonSets: DaemonSetLike[], pods: PodLike[]): str
   }
   for (const p of pods) {
     const injected = new Set(injectedContainers(p));
-    for (const c of [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])]) if (injected.has(c.name) && c.image) refs.add(c.image);
+    for (const c of [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])])
+      if (injected.has(c.name) && c.image) refs.add(c.image);
   }
   return [...refs];
 }
@@ -270,7 +323,8 @@ export function analysePreflight(input: PreflightInput): ClusterPreflight {
     return { ...g, canScaleFromZero, blockingTaints: blockingTaints(tolerations, g.taintTags) };
   });
   for (const g of autoscalingGroups ?? []) {
-    if (g.arch === 'arm64' && g.desired === 0 && g.max > 0 && !g.canScaleFromZero) issues.push({ kind: 'cannot-scale-from-zero', group: g.name, missingTag: ARCH_LABEL_TAG });
+    if (g.arch === 'arm64' && g.desired === 0 && g.max > 0 && !g.canScaleFromZero)
+      issues.push({ kind: 'cannot-scale-from-zero', group: g.name, missingTag: ARCH_LABEL_TAG });
   }
   const managedNodeGroups = input.managedNodeGroups?.map((g) => ({ ...g, blockingTaints: blockingTaints(tolerations, g.taints) }));
 
@@ -285,13 +339,20 @@ export function analysePreflight(input: PreflightInput): ClusterPreflight {
     nodePools,
     ...(autoscalingGroups ? { autoscalingGroups } : {}),
     ...(managedNodeGroups ? { managedNodeGroups } : {}),
-    daemonSets: daemonSets.sort((a, b) => problemRank(a) - problemRank(b) || `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)),
+    daemonSets: daemonSets.sort(
+      (a, b) => problemRank(a) - problemRank(b) || `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`),
+    ),
     sidecars: sidecars(input.pods ?? [], nodes, input.images),
     issues,
   };
 }
 
-const PROBLEM_ORDER: DaemonSetCoverage['problems'] = ['image-without-arm64', 'does-not-tolerate-taint', 'excluded-by-selector', 'image-unknown'];
+const PROBLEM_ORDER: DaemonSetCoverage['problems'] = [
+  'image-without-arm64',
+  'does-not-tolerate-taint',
+  'excluded-by-selector',
+  'image-unknown',
+];
 /** Worst problem first: an image without arm64 can never run there; a missing toleration is one line. */
 const problemRank = (d: DaemonSetCoverage): number => Math.min(...d.problems.map((p) => PROBLEM_ORDER.indexOf(p)), PROBLEM_ORDER.length);
 
@@ -306,7 +367,8 @@ interface Decision {
 
 function decide(d: Decision): NodesVerdict {
   if (!d.input.nodes) return 'unknown';
-  if (d.issues.some((i) => i.kind === 'arm64-node-untainted' || i.kind === 'amd64-node-tainted' || i.kind === 'mixed-taints')) return 'taint-mismatch';
+  if (d.issues.some((i) => i.kind === 'arm64-node-untainted' || i.kind === 'amd64-node-tainted' || i.kind === 'mixed-taints'))
+    return 'taint-mismatch';
   const scales = (g: { blockingTaints: unknown[]; max: number }) => g.blockingTaints.length === 0 && g.max > 0;
   const capacity =
     d.usable > 0 ||

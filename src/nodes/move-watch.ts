@@ -18,7 +18,8 @@ import type { MoveProblem } from './pod-problems.ts';
 
 export const MOVE_WATCHES_SECTION = 'moveWatches';
 
-export type MoveTrigger = { kind: 'canary-started'; startedAt: string } | { kind: 'selectors-merged'; repo: string; number: number; url: string };
+export type MoveTrigger =
+  { kind: 'canary-started'; startedAt: string } | { kind: 'selectors-merged'; repo: string; number: number; url: string };
 
 export interface FoundProblem extends MoveProblem {
   at: string;
@@ -50,12 +51,25 @@ export const watchIdOf = (service: string, t: MoveTrigger): string =>
   t.kind === 'canary-started' ? `${service}|canary|${t.startedAt}` : `${service}|selectors|${t.repo.toLowerCase()}#${t.number}`;
 
 /** Records a move to watch; false when this move is already watched (a repeated trigger). */
-export async function requestWatch(store: Store, target: MoveTarget, trigger: MoveTrigger, now: Date, cfg: AfterMoveConfig): Promise<boolean> {
+export async function requestWatch(
+  store: Store,
+  target: MoveTarget,
+  trigger: MoveTrigger,
+  now: Date,
+  cfg: AfterMoveConfig,
+): Promise<boolean> {
   const id = watchIdOf(target.service, trigger);
   if (moveWatches(store).get()[id]) return false;
   return moveWatches(store).update((d) => {
     if (d[id]) return false;
-    d[id] = { id, target, trigger, requestedAt: now.toISOString(), until: new Date(now.getTime() + cfg.watchMinutes * 60_000).toISOString(), state: 'watching' };
+    d[id] = {
+      id,
+      target,
+      trigger,
+      requestedAt: now.toISOString(),
+      until: new Date(now.getTime() + cfg.watchMinutes * 60_000).toISOString(),
+      state: 'watching',
+    };
     return true;
   });
 }
@@ -71,7 +85,10 @@ export interface MergedPull {
  * record says merged and the service's Deployment is watched. Returns the service, or undefined for any
  * other PR.
  */
-export async function noteMergedPull(d: { store: Store; catalog: Catalog; clock: Clock; config: { afterMove: AfterMoveConfig } }, pr: MergedPull): Promise<string | undefined> {
+export async function noteMergedPull(
+  d: { store: Store; catalog: Catalog; clock: Clock; config: { afterMove: AfterMoveConfig } },
+  pr: MergedPull,
+): Promise<string | undefined> {
   const services = prsSection(d.store).get().services;
   const service = Object.keys(services).find((s) => {
     const r = services[s]?.selectors;
@@ -85,7 +102,13 @@ export async function noteMergedPull(d: { store: Store; catalog: Catalog; clock:
   });
   if (!d.config.afterMove.enabled) return service;
   const svc = d.catalog.resolve(service);
-  await requestWatch(d.store, { service, ...(svc.cluster ? { cluster: svc.cluster } : {}), namespace: svc.namespace, deployment: svc.deployment }, { kind: 'selectors-merged', ...pr }, now, d.config.afterMove);
+  await requestWatch(
+    d.store,
+    { service, ...(svc.cluster ? { cluster: svc.cluster } : {}), namespace: svc.namespace, deployment: svc.deployment },
+    { kind: 'selectors-merged', ...pr },
+    now,
+    d.config.afterMove,
+  );
   return service;
 }
 
@@ -98,7 +121,10 @@ interface CanaryLike {
 /** The watch for a canary that started (its arm64 Deployment). */
 export function canaryMove(rec: CanaryLike): { target: MoveTarget; trigger: MoveTrigger } {
   const t = rec.target;
-  return { target: { service: t.service, ...(t.cluster ? { cluster: t.cluster } : {}), namespace: t.namespace, deployment: t.deployments.arm64 }, trigger: { kind: 'canary-started', startedAt: rec.startedAt } };
+  return {
+    target: { service: t.service, ...(t.cluster ? { cluster: t.cluster } : {}), namespace: t.namespace, deployment: t.deployments.arm64 },
+    trigger: { kind: 'canary-started', startedAt: rec.startedAt },
+  };
 }
 
 export interface MoveWatcherDeps {
@@ -208,13 +234,18 @@ export class MoveWatcher {
     const abort = new AbortController();
     const done = (async () => {
       try {
-        const problem = await watchAfterMove({ kube: this.d.kube, now: () => this.d.clock.now(), sleep }, w.target, { until: new Date(w.until), intervalMs: cfg.pollSeconds * 1000, signal: abort.signal });
+        const problem = await watchAfterMove({ kube: this.d.kube, now: () => this.d.clock.now(), sleep }, w.target, {
+          until: new Date(w.until),
+          intervalMs: cfg.pollSeconds * 1000,
+          signal: abort.signal,
+        });
         if (abort.signal.aborted) return;
         await this.finish(w.id, problem ? await this.withNodes(w, problem) : undefined);
       } catch (err) {
         // The cluster did not answer: tried again at the next tick until the watch's end, then said so.
         this.d.logger.warn({ err: (err as Error).message, service: w.target.service }, 'after-move watch could not read the cluster');
-        if (!abort.signal.aborted && this.d.clock.now().getTime() >= Date.parse(w.until)) await this.finish(w.id, undefined, (err as Error).message);
+        if (!abort.signal.aborted && this.d.clock.now().getTime() >= Date.parse(w.until))
+          await this.finish(w.id, undefined, (err as Error).message);
       } finally {
         this.running.delete(w.id);
       }
@@ -228,7 +259,9 @@ export class MoveWatcher {
     try {
       const c = await this.d.preflight(w.target.cluster);
       if (!c) return found;
-      const cannotScaleFromZero = c.issues.flatMap((i) => (i.kind === 'cannot-scale-from-zero' ? [{ group: i.group, missingTag: i.missingTag }] : []));
+      const cannotScaleFromZero = c.issues.flatMap((i) =>
+        i.kind === 'cannot-scale-from-zero' ? [{ group: i.group, missingTag: i.missingTag }] : [],
+      );
       return { ...found, nodes: { verdict: c.verdict, cannotScaleFromZero } };
     } catch (err) {
       this.d.logger.warn({ err: (err as Error).message, service: w.target.service }, 'nodes preflight for an after-move problem failed');
@@ -247,7 +280,15 @@ export class MoveWatcher {
       else {
         Object.assign(w, { state: 'problem', problem });
         // The same problem of the same Deployment told by an earlier watch (a canary started again) is not told twice.
-        const told = Object.values(d).some((o) => o.id !== id && o.toldAt && o.target.service === w.target.service && o.target.deployment === w.target.deployment && o.problem?.kind === problem.kind && o.problem.image === problem.image);
+        const told = Object.values(d).some(
+          (o) =>
+            o.id !== id &&
+            o.toldAt &&
+            o.target.service === w.target.service &&
+            o.target.deployment === w.target.deployment &&
+            o.problem?.kind === problem.kind &&
+            o.problem.image === problem.image,
+        );
         if (!told) {
           w.toldAt = now;
           return structuredClone(w);
@@ -265,7 +306,10 @@ export class MoveWatcher {
     try {
       await this.d.tell(tell, channel);
     } catch (err) {
-      this.d.logger.warn({ err: (err as Error).message, service: tell.target.service, channel }, 'could not tell the channel about an after-move problem; it stays in the digest');
+      this.d.logger.warn(
+        { err: (err as Error).message, service: tell.target.service, channel },
+        'could not tell the channel about an after-move problem; it stays in the digest',
+      );
     }
   }
 }

@@ -46,13 +46,17 @@ const EXEC_FORMAT = /exec format error/i;
 /** Containers waiting in a crash loop: the watcher reads their previous logs for `exec format error`. */
 export function crashLooping(pod: WatchedPod): string[] {
   const all = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-  return all.filter((c) => c.state?.waiting?.reason === 'CrashLoopBackOff' || c.lastState?.terminated?.reason === 'Error').map((c) => c.name);
+  return all
+    .filter((c) => c.state?.waiting?.reason === 'CrashLoopBackOff' || c.lastState?.terminated?.reason === 'Error')
+    .map((c) => c.name);
 }
 
 /** The first problem the evidence shows, most specific first; undefined when the pod looks fine so far. */
 export function classifyPod(pod: WatchedPod, events: PodEvent[], logTails: Record<string, string>): MoveProblem | undefined {
   const found = classify(pod, events, logTails);
-  const image = found?.container ? [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === found.container)?.image : undefined;
+  const image = found?.container
+    ? [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === found.container)?.image
+    : undefined;
   return found && image ? { ...found, image } : found;
 }
 
@@ -70,7 +74,8 @@ function classify(pod: WatchedPod, events: PodEvent[], logTails: Record<string, 
     if (line) return { kind: 'exec-format-error', pod: name, container, message: oneLine(line) };
   }
   for (const c of all) {
-    if (EXEC_FORMAT.test(c.state?.waiting?.message ?? '')) return { kind: 'exec-format-error', pod: name, container: c.name, message: oneLine(c.state!.waiting!.message!) };
+    if (EXEC_FORMAT.test(c.state?.waiting?.message ?? ''))
+      return { kind: 'exec-format-error', pod: name, container: c.name, message: oneLine(c.state!.waiting!.message!) };
   }
   if (pod.status?.phase === 'Pending') {
     const noScale = events.find((e) => e.reason === 'NotTriggerScaleUp');

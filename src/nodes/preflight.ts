@@ -8,7 +8,17 @@ import type { KubeCluster, Kubernetes } from '../adapters/kubernetes.ts';
 import { AwsError, type AwsNodeGroups, type RawAutoscalingGroup } from '../adapters/aws.ts';
 import type { ImageInspector } from '../images/types.ts';
 import { hasArm64 } from '../images/types.ts';
-import { analysePreflight, ARCH_LABEL_TAG, daemonSetNeedsPods, imagesToCheck, type DaemonSetLike, type KarpenterPoolLike, type NodeLike, type PodLike, type PreflightInput } from './analyse.ts';
+import {
+  analysePreflight,
+  ARCH_LABEL_TAG,
+  daemonSetNeedsPods,
+  imagesToCheck,
+  type DaemonSetLike,
+  type KarpenterPoolLike,
+  type NodeLike,
+  type PodLike,
+  type PreflightInput,
+} from './analyse.ts';
 import { mapLimit } from '../readiness/scan.ts';
 import type { AutoscalingGroup, ClusterPreflight, ImageArch, NodesIssue, NodesReport, Source } from './model.ts';
 import type { Taint } from '../scheduling/taints.ts';
@@ -33,7 +43,11 @@ const TAINT_TAG_PREFIX = 'k8s.io/cluster-autoscaler/node-template/taint/';
 
 export async function preflightNodes(deps: NodesDeps, cluster?: string): Promise<NodesReport> {
   const clusters = cluster ? [deps.kube.cluster(cluster)] : [...deps.kube.clusters.values()];
-  return { schemaVersion: 1, checkedAt: deps.now().toISOString(), clusters: await Promise.all(clusters.map((c) => preflightCluster(deps, c))) };
+  return {
+    schemaVersion: 1,
+    checkedAt: deps.now().toISOString(),
+    clusters: await Promise.all(clusters.map((c) => preflightCluster(deps, c))),
+  };
 }
 
 async function preflightCluster(deps: NodesDeps, cluster: KubeCluster): Promise<ClusterPreflight> {
@@ -50,7 +64,14 @@ async function preflightCluster(deps: NodesDeps, cluster: KubeCluster): Promise<
     daemonSetsRead,
     podsRead,
     deps.aws ? awsGroups(deps.aws, cluster.name, unreadable) : undefined,
-    Promise.all([nodesRead, daemonSetsRead]).then(([n, ds]) => read('pods', () => podsOfDaemonSets(cluster, (ds ?? []).filter((d) => daemonSetNeedsPods(d, n ?? []))))),
+    Promise.all([nodesRead, daemonSetsRead]).then(([n, ds]) =>
+      read('pods', () =>
+        podsOfDaemonSets(
+          cluster,
+          (ds ?? []).filter((d) => daemonSetNeedsPods(d, n ?? [])),
+        ),
+      ),
+    ),
     daemonSetsRead.then((ds) => imageAnswers(deps.registry, imagesToCheck(ds ?? [], []))),
     podsRead.then((p) => imageAnswers(deps.registry, imagesToCheck([], p ?? []))),
   ]);
@@ -80,7 +101,9 @@ async function injectedPods(cluster: KubeCluster): Promise<PodLike[]> {
 }
 
 /** `matchLabels` and `matchExpressions` as a label selector string, as kubectl writes it. */
-function selectorOf(ds: DaemonSetLike & { spec?: { selector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] } } }): string {
+function selectorOf(
+  ds: DaemonSetLike & { spec?: { selector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] } } },
+): string {
   const sel = ds.spec?.selector;
   const terms = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
   for (const e of sel?.matchExpressions ?? []) {
@@ -116,7 +139,8 @@ async function imageAnswers(registry: ImageInspector | undefined, refs: string[]
     refs.map(async (image) => {
       if (!registry) return out.set(image, { image, status: 'unknown', reason: 'no registry client' });
       const r = await registry.inspect(image);
-      if (r.status === 'multi-arch-with-arm64' || (r.status === 'amd64-only' && hasArm64(r.platforms))) out.set(image, { image, status: 'arm64' });
+      if (r.status === 'multi-arch-with-arm64' || (r.status === 'amd64-only' && hasArm64(r.platforms)))
+        out.set(image, { image, status: 'arm64' });
       else if (r.status === 'amd64-only') out.set(image, { image, status: 'amd64-only' });
       else out.set(image, { image, status: 'unknown', ...(r.reason ? { reason: r.reason } : {}) });
     }),
@@ -125,7 +149,9 @@ async function imageAnswers(registry: ImageInspector | undefined, refs: string[]
 }
 
 function archOfTypes(types: string[], arches: Map<string, string[]>): AutoscalingGroup['arch'] {
-  const kinds = new Set(types.map((t) => arches.get(t)).map((a) => (a?.includes('arm64') ? 'arm64' : a?.includes('x86_64') ? 'amd64' : 'unknown')));
+  const kinds = new Set(
+    types.map((t) => arches.get(t)).map((a) => (a?.includes('arm64') ? 'arm64' : a?.includes('x86_64') ? 'amd64' : 'unknown')),
+  );
   if (!kinds.size || kinds.has('unknown')) return 'unknown';
   return kinds.size > 1 ? 'mixed' : ([...kinds][0] as 'arm64' | 'amd64');
 }
@@ -139,13 +165,22 @@ function taintTags(tags: Record<string, string>): Taint[] {
     });
 }
 
-async function awsGroups(aws: AwsNodeGroups, context: string, unreadable: Unreadable[]): Promise<Pick<PreflightInput, 'autoscalingGroups' | 'managedNodeGroups'>> {
+async function awsGroups(
+  aws: AwsNodeGroups,
+  context: string,
+  unreadable: Unreadable[],
+): Promise<Pick<PreflightInput, 'autoscalingGroups' | 'managedNodeGroups'>> {
   const name = aws.clusterName(context);
   const capture = reader(unreadable);
-  const [raw, managed] = await Promise.all([capture('autoscaling', () => aws.autoscalingGroups(name)), capture('eks', () => aws.managedNodeGroups(name))]);
+  const [raw, managed] = await Promise.all([
+    capture('autoscaling', () => aws.autoscalingGroups(name)),
+    capture('eks', () => aws.managedNodeGroups(name)),
+  ]);
   let groups: PreflightInput['autoscalingGroups'];
   if (raw) {
-    const typed = await Promise.all(raw.map(async (g) => ({ g, types: g.instanceTypes.length ? g.instanceTypes : await launchTemplateType(aws, g, unreadable) })));
+    const typed = await Promise.all(
+      raw.map(async (g) => ({ g, types: g.instanceTypes.length ? g.instanceTypes : await launchTemplateType(aws, g, unreadable) })),
+    );
     const arches = (await capture('ec2', () => aws.instanceArchitectures(typed.flatMap((t) => t.types)))) ?? new Map<string, string[]>();
     groups = typed.map(({ g, types }) => ({
       name: g.name,
@@ -187,12 +222,25 @@ const reader =
 
 function unreadableFrom(source: Source, err: unknown): Unreadable {
   const reason = err instanceof Error ? err.message : String(err);
-  if (err instanceof AwsError) return { kind: 'unreadable', source, reason, ...(err.kind === 'other' ? {} : { cause: err.kind }), grant: err.action };
+  if (err instanceof AwsError)
+    return { kind: 'unreadable', source, reason, ...(err.kind === 'other' ? {} : { cause: err.kind }), grant: err.action };
   return { kind: 'unreadable', source, reason };
 }
 
 /** What `nodes` needs, taken from the bot's or the CLI's dependencies. */
-export function nodesDeps(d: { kube?: Kubernetes; registry?: ImageInspector; aws?: AwsNodeGroups; config: { kubernetes: { clusters: Record<string, { arm64Taint?: Taint }> } }; clock: { now(): Date } }): NodesDeps | undefined {
+export function nodesDeps(d: {
+  kube?: Kubernetes;
+  registry?: ImageInspector;
+  aws?: AwsNodeGroups;
+  config: { kubernetes: { clusters: Record<string, { arm64Taint?: Taint }> } };
+  clock: { now(): Date };
+}): NodesDeps | undefined {
   if (!d.kube) return undefined;
-  return { kube: d.kube, registry: d.registry, aws: d.aws, configuredTaint: (c) => d.config.kubernetes.clusters[c]?.arm64Taint, now: () => d.clock.now() };
+  return {
+    kube: d.kube,
+    registry: d.registry,
+    aws: d.aws,
+    configuredTaint: (c) => d.config.kubernetes.clusters[c]?.arm64Taint,
+    now: () => d.clock.now(),
+  };
 }

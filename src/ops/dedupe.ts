@@ -13,7 +13,7 @@ export function deliveryKey(body: Record<string, unknown>): string | undefined {
   if (typeof body.event_id === 'string') return `event:${body.event_id}`;
   const trigger = typeof body.trigger_id === 'string' ? body.trigger_id : '';
   const responseUrl = typeof body.response_url === 'string' ? body.response_url : '';
-  const action = Array.isArray(body.actions) ? (body.actions[0] as { action_ts?: string } | undefined)?.action_ts ?? '' : '';
+  const action = Array.isArray(body.actions) ? ((body.actions[0] as { action_ts?: string } | undefined)?.action_ts ?? '') : '';
   const view = (body.view as { id?: string; hash?: string } | undefined) ?? {};
   const parts = [trigger, responseUrl, action, view.id ?? '', view.hash ?? ''];
   if (parts.every((p) => !p)) return undefined;

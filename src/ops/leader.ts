@@ -133,7 +133,13 @@ export class LeaderElector implements Leadership {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name, namespace },
-          spec: { holderIdentity: identity, leaseDurationSeconds: this.leaseSeconds(), acquireTime: new V1MicroTime(now), renewTime: new V1MicroTime(now), leaseTransitions: 0 },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds: this.leaseSeconds(),
+            acquireTime: new V1MicroTime(now),
+            renewTime: new V1MicroTime(now),
+            leaseTransitions: 0,
+          },
         });
       } catch (err) {
         if ((err as { code?: number }).code === 409) return this.setLeading(false);

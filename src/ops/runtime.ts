@@ -38,7 +38,9 @@ export interface OpsRuntime {
 function createElector(deps: OpsNeeds): LeaderElector {
   const le = deps.config.server.leaderElection;
   if (!deps.kube) {
-    throw new UserError('server.leaderElection.enabled needs a Kubernetes cluster (in-cluster, kubernetes.kubeconfig or $KUBECONFIG) to hold the Lease.');
+    throw new UserError(
+      'server.leaderElection.enabled needs a Kubernetes cluster (in-cluster, kubernetes.kubeconfig or $KUBECONFIG) to hold the Lease.',
+    );
   }
   if (deps.store.driver !== 'postgres') {
     throw new UserError(

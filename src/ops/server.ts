@@ -14,7 +14,14 @@ export interface OpsServer {
 /** A route another feature serves on this port (e.g. POST /github/events); it reads and answers the request itself. */
 export type OpsRoute = (req: IncomingMessage, res: ServerResponse) => void;
 
-export async function startOpsServer(opts: { port: number; host?: string; health: Health; registry: Registry; logger: Logger; routes?: Record<string, OpsRoute> }): Promise<OpsServer> {
+export async function startOpsServer(opts: {
+  port: number;
+  host?: string;
+  health: Health;
+  registry: Registry;
+  logger: Logger;
+  routes?: Record<string, OpsRoute>;
+}): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const route = opts.routes?.[path];

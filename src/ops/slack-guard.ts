@@ -12,7 +12,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
-import { answerRefusal, checkDeclaredLength, checkTimestamp, DEFAULT_BODY_LIMITS, readBody, RequestRefused, singleHeader, type BodyLimits } from './request-guard.ts';
+import {
+  answerRefusal,
+  checkDeclaredLength,
+  checkTimestamp,
+  DEFAULT_BODY_LIMITS,
+  readBody,
+  RequestRefused,
+  singleHeader,
+  type BodyLimits,
+} from './request-guard.ts';
 
 /** Slack's own replay window (Bolt's check), and how far ahead of our clock a stamp may be. */
 export const SLACK_MAX_AGE_MS = 5 * 60_000;
@@ -86,8 +95,17 @@ const FORM = 'application/x-www-form-urlencoded';
 
 /** Interaction payload types Bolt routes (anything else it leaves unacknowledged for 3 s). */
 const INTERACTION_TYPES = new Set([
-  'block_actions', 'block_suggestion', 'view_submission', 'view_closed', 'shortcut', 'message_action',
-  'interactive_message', 'dialog_submission', 'dialog_suggestion', 'dialog_cancellation', 'workflow_step_edit',
+  'block_actions',
+  'block_suggestion',
+  'view_submission',
+  'view_closed',
+  'shortcut',
+  'message_action',
+  'interactive_message',
+  'dialog_submission',
+  'dialog_suggestion',
+  'dialog_cancellation',
+  'workflow_step_edit',
 ]);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -133,10 +151,13 @@ export function slackBodyProblem(contentType: string | undefined, text: string):
 
 function interactionProblem(body: unknown): string | undefined {
   if (!isObject(body)) return 'payload is not an object';
-  if (!isText(body.type) || !INTERACTION_TYPES.has(body.type)) return `unknown interaction type ${JSON.stringify(String(body.type ?? '')).slice(0, 60)}`;
+  if (!isText(body.type) || !INTERACTION_TYPES.has(body.type))
+    return `unknown interaction type ${JSON.stringify(String(body.type ?? '')).slice(0, 60)}`;
   if (!isObject(body.user) || !isText(body.user.id)) return 'an interaction without user.id';
-  if (body.team !== null && body.team !== undefined && !(isObject(body.team) && isText(body.team.id))) return 'an interaction whose team has no id';
-  if (body.type === 'block_actions' && !(Array.isArray(body.actions) && body.actions.length > 0 && body.actions.every(isObject))) return 'block_actions without actions';
+  if (body.team !== null && body.team !== undefined && !(isObject(body.team) && isText(body.team.id)))
+    return 'an interaction whose team has no id';
+  if (body.type === 'block_actions' && !(Array.isArray(body.actions) && body.actions.length > 0 && body.actions.every(isObject)))
+    return 'block_actions without actions';
   if ((body.type === 'view_submission' || body.type === 'view_closed') && !isObject(body.view)) return `${body.type} without a view`;
   return undefined;
 }

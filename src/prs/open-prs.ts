@@ -120,10 +120,25 @@ export async function openPrs(deps: OpenPrsNeeds, input: OpenPrsInput): Promise<
         const draftReason = change.kind === 'selectors' ? await whyDraft(deps, report, image) : undefined;
         const siblings: Partial<Record<ChangeKind, SiblingPr>> = {};
         for (const c of plan.changes) siblings[c.kind] = { repo: c.repo };
-        for (const [k, r] of Object.entries(recorded()) as Array<[ChangeKind, PrRecord]>) siblings[k] = { repo: r.repo, url: r.url, number: r.number, state: r.state };
-        const body = prBody({ report, change, changedFiles: prepared.changed.map((c) => c.path), siblings, image, draftReason, requestedBy: input.requestedBy, notes: prepared.notes });
+        for (const [k, r] of Object.entries(recorded()) as Array<[ChangeKind, PrRecord]>)
+          siblings[k] = { repo: r.repo, url: r.url, number: r.number, state: r.state };
+        const body = prBody({
+          report,
+          change,
+          changedFiles: prepared.changed.map((c) => c.path),
+          siblings,
+          image,
+          draftReason,
+          requestedBy: input.requestedBy,
+          notes: prepared.notes,
+        });
         const published = await publish(github, prepared, { service: service.name, body, draftReason, known: recorded()[change.kind] });
-        Object.assign(outcome, { status: published.status, pr: published.pr, diff: prepared.diff, files: prepared.changed.map((c) => c.path) });
+        Object.assign(outcome, {
+          status: published.status,
+          pr: published.pr,
+          diff: prepared.diff,
+          files: prepared.changed.map((c) => c.path),
+        });
         if (published.reason) outcome.reason = published.reason;
         if (draftReason && published.pr?.draft) outcome.draftReason = draftReason;
         if (published.pr && published.status !== 'left-alone') await record(deps, service.name, change, published.pr, published.headSha);
@@ -150,17 +165,25 @@ async function prepare(github: GitHubClient, change: PlannedChange, service: Ser
   if (info.canPush === false) throw new Refusal(`archshift's GitHub token has no write access to ${change.repo}`);
   const baseName = change.base ?? info.defaultBranch;
   const head = await github.branchHead(change.repo, baseName);
-  if (!head) throw new Refusal(`${change.repo} has no branch ${baseName}${change.base ? ' (catalog `branch`)' : ''}; is the repository empty?`);
-  const texts = await github.readFiles(change.repo, change.files.map((f) => f.path), head.sha);
+  if (!head)
+    throw new Refusal(`${change.repo} has no branch ${baseName}${change.base ? ' (catalog `branch`)' : ''}; is the repository empty?`);
+  const texts = await github.readFiles(
+    change.repo,
+    change.files.map((f) => f.path),
+    head.sha,
+  );
   const host = service.name;
-  let needsRule = change.files.some((f) => f.edits.some((e) => e.editor === 'canary')) && !texts.some((t) => t !== undefined && hasDestinationRule(t, host));
+  let needsRule =
+    change.files.some((f) => f.edits.some((e) => e.editor === 'canary')) &&
+    !texts.some((t) => t !== undefined && hasDestinationRule(t, host));
   const changed: Prepared['changed'] = [];
   let applied = 0;
   const reasons: string[] = [];
   const notes: string[] = [];
   change.files.forEach((file, i) => {
     const text = texts[i];
-    if (text === undefined) throw new Refusal(`${change.repo}: ${file.path} does not exist on ${baseName}; fix the catalog entry for ${service.name}`);
+    if (text === undefined)
+      throw new Refusal(`${change.repo}: ${file.path} does not exist on ${baseName}; fix the catalog entry for ${service.name}`);
     const edits = file.edits.map((e) => (e.editor === 'canary' ? { ...e, edit: { ...e.edit, createDestinationRule: needsRule } } : e));
     const result = applyEdits(text, edits);
     if (!result.ok) throw new Refusal(`${change.repo}: ${file.path}: ${result.reason}. No PR was opened.`);
@@ -221,7 +244,12 @@ async function publish(github: GitHubClient, p: Prepared, ctx: PublishContext): 
   const { change } = p;
   const trailer = changeTrailer(ctx.service, change.kind);
   const message = `${change.title}\n\n${trailer}`;
-  const commit = await github.createCommit(change.repo, p.base, p.changed.map((c) => ({ path: c.path, content: c.after })), message);
+  const commit = await github.createCommit(
+    change.repo,
+    p.base,
+    p.changed.map((c) => ({ path: c.path, content: c.after })),
+    message,
+  );
   const created = ctx.known ? 'exists' : await github.createBranch(change.repo, change.branch, commit.sha);
   if (created === 'created') return openPull(github, p, ctx);
 
@@ -229,7 +257,8 @@ async function publish(github: GitHubClient, p: Prepared, ctx: PublishContext): 
   if (!current) {
     // Recorded but gone (deleted after a merge or by hand): start over as a new branch.
     const again = await github.createBranch(change.repo, change.branch, commit.sha);
-    if (again === 'exists') throw new GitHubError(`branch ${change.branch} appeared while archshift was creating it; run the command again`, 409);
+    if (again === 'exists')
+      throw new GitHubError(`branch ${change.branch} appeared while archshift was creating it; run the command again`, 409);
     return openPull(github, p, ctx);
   }
   const head = await github.commitInfo(change.repo, current);
@@ -241,25 +270,46 @@ async function publish(github: GitHubClient, p: Prepared, ctx: PublishContext): 
   }
   const existing = await github.findPull(change.repo, change.branch);
   if (existing && existing.state !== 'open') {
-    return { status: 'left-alone', pr: prOf(existing), reason: `PR #${existing.number} for ${change.branch} was ${existing.state}; archshift does not reopen it. Delete the branch to start over.` };
+    return {
+      status: 'left-alone',
+      pr: prOf(existing),
+      reason: `PR #${existing.number} for ${change.branch} was ${existing.state}; archshift does not reopen it. Delete the branch to start over.`,
+    };
   }
   const sameContent = head.treeSha === commit.treeSha && head.parents[0] === p.base.sha;
   if (!sameContent) await github.moveBranch(change.repo, change.branch, commit.sha);
   let pr: PullInfo;
   if (existing) pr = await github.updatePull(change.repo, existing.number, { title: change.title, body: ctx.body });
-  else pr = await github.createPull(change.repo, { head: change.branch, base: p.base.name, title: change.title, body: ctx.body, draft: ctx.draftReason !== undefined });
+  else
+    pr = await github.createPull(change.repo, {
+      head: change.branch,
+      base: p.base.name,
+      title: change.title,
+      body: ctx.body,
+      draft: ctx.draftReason !== undefined,
+    });
   if (pr.draft && ctx.draftReason === undefined && change.kind === 'selectors') {
     await github.markReady(change.repo, pr);
     pr = { ...pr, draft: false };
   }
-  return { status: !existing ? 'opened' : sameContent ? 'unchanged' : 'updated', pr: prOf(pr), headSha: sameContent ? current : commit.sha };
+  return {
+    status: !existing ? 'opened' : sameContent ? 'unchanged' : 'updated',
+    pr: prOf(pr),
+    headSha: sameContent ? current : commit.sha,
+  };
 }
 
 /** Opens the PR for a branch archshift has just created; a branch without its PR is litter, so it is deleted again if the PR fails. */
 async function openPull(github: GitHubClient, p: Prepared, ctx: PublishContext): Promise<Published> {
   const { change } = p;
   try {
-    const pr = await github.createPull(change.repo, { head: change.branch, base: p.base.name, title: change.title, body: ctx.body, draft: ctx.draftReason !== undefined });
+    const pr = await github.createPull(change.repo, {
+      head: change.branch,
+      base: p.base.name,
+      title: change.title,
+      body: ctx.body,
+      draft: ctx.draftReason !== undefined,
+    });
     return { status: 'opened', pr: prOf(pr), headSha: pr.headSha };
   } catch (err) {
     const cleanup = await github.deleteBranch(change.repo, change.branch).then(
@@ -270,12 +320,25 @@ async function openPull(github: GitHubClient, p: Prepared, ctx: PublishContext):
   }
 }
 
-async function record(deps: Pick<OpenPrsNeeds, 'store' | 'clock'>, service: string, change: PlannedChange, pr: NonNullable<ChangeOutcome['pr']>, headSha = ''): Promise<void> {
+async function record(
+  deps: Pick<OpenPrsNeeds, 'store' | 'clock'>,
+  service: string,
+  change: PlannedChange,
+  pr: NonNullable<ChangeOutcome['pr']>,
+  headSha = '',
+): Promise<void> {
   await prsSection(deps.store).update((s) => {
     const forService = (s.services[service] ??= {});
     forService[change.kind] = {
-      kind: change.kind, repo: change.repo, branch: change.branch, number: pr.number, url: pr.url,
-      state: pr.state as PrRecord['state'], draft: pr.draft, headSha, updatedAt: deps.clock.now().toISOString(),
+      kind: change.kind,
+      repo: change.repo,
+      branch: change.branch,
+      number: pr.number,
+      url: pr.url,
+      state: pr.state as PrRecord['state'],
+      draft: pr.draft,
+      headSha,
+      updatedAt: deps.clock.now().toISOString(),
     };
   });
 }

@@ -93,7 +93,10 @@ export function planChanges(report: Report, service: Service, kinds: readonly Ch
           // A new major version of a runtime or OS is a migration: only with the service's opt-in.
           if (p.majorBump && !service.allowMajorBump) continue;
           const file = fileOf(files, p.file ?? f.evidence.file ?? service.dockerfiles[0]);
-          const spec: EditSpec = { editor: 'dockerfile', edit: { from: p.from, to: p.to ?? '', digest: p.digest, line: intParam(p.line) ?? f.evidence.line } };
+          const spec: EditSpec = {
+            editor: 'dockerfile',
+            edit: { from: p.from, to: p.to ?? '', digest: p.digest, line: intParam(p.line) ?? f.evidence.line },
+          };
           // A `--platform=linux/amd64` flag goes first: the image on that line cannot change while it is there.
           if (dropsFlag) file.edits.unshift(spec);
           else file.edits.push(spec);
@@ -111,7 +114,10 @@ export function planChanges(report: Report, service: Service, kinds: readonly Ch
             // bottom-up, so an inserted copy never moves the line of the next twin.
             const file = fileOf(files, path);
             const below = file.edits.findIndex((e) => e.editor === 'deps-twin' && e.edit.line < line);
-            file.edits.splice(below < 0 ? file.edits.length : below, 0, { editor: 'deps-twin', edit: { package: p.package, classifier: p.classifier, twin: p.twin, line } });
+            file.edits.splice(below < 0 ? file.edits.length : below, 0, {
+              editor: 'deps-twin',
+              edit: { package: p.package, classifier: p.classifier, twin: p.twin, line },
+            });
             file.describe.push(`\`${p.package}\`: add classifier \`${p.twin}\` beside \`${p.classifier}\``);
             file.findings.push(f);
             continue;
@@ -119,13 +125,22 @@ export function planChanges(report: Report, service: Service, kinds: readonly Ch
           if (!path || !p.package || !p.from || !p.to) continue;
           const file = fileOf(files, path);
           const firstTwin = file.edits.findIndex((e) => e.editor === 'deps-twin');
-          file.edits.splice(firstTwin < 0 ? file.edits.length : firstTwin, 0, { editor: 'deps', edit: { package: p.package, from: p.from, to: p.to, line } });
+          file.edits.splice(firstTwin < 0 ? file.edits.length : firstTwin, 0, {
+            editor: 'deps',
+            edit: { package: p.package, from: p.from, to: p.to, line },
+          });
           file.describe.push(`\`${p.package}\` ${p.from} → ${p.to}`);
           file.findings.push(f);
         }
       }
       if (!files.size) {
-        plan.skipped.push({ kind, reason: kind === 'base' ? 'the readiness report suggests no base image change' : 'the readiness report marks no dependency bump as PR-able' });
+        plan.skipped.push({
+          kind,
+          reason:
+            kind === 'base'
+              ? 'the readiness report suggests no base image change'
+              : 'the readiness report marks no dependency bump as PR-able',
+        });
         continue;
       }
     } else if (kind === 'pipeline') {
@@ -145,7 +160,11 @@ export function planChanges(report: Report, service: Service, kinds: readonly Ch
       const tolerationWords = taint ? `toleration of \`${formatTaint(taint)}\`` : 'toleration of the arm64 taint';
       if (service.manifests.helmValues.length) {
         if (service.canary) {
-          plan.skipped.push({ kind, reason: 'the canary shape (a second -arm64 Deployment) must be added to the Helm chart by hand; archshift edits only values files' });
+          plan.skipped.push({
+            kind,
+            reason:
+              'the canary shape (a second -arm64 Deployment) must be added to the Helm chart by hand; archshift edits only values files',
+          });
           continue;
         }
         for (const path of service.manifests.helmValues) {
@@ -158,7 +177,10 @@ export function planChanges(report: Report, service: Service, kinds: readonly Ch
         for (const path of service.manifests.files) {
           const file = fileOf(files, path, true);
           if (service.canary) {
-            file.edits.push({ editor: 'canary', edit: { deployment: service.deployment, host: service.name, createDestinationRule: false, ...(taint ? { taint } : {}) } });
+            file.edits.push({
+              editor: 'canary',
+              edit: { deployment: service.deployment, host: service.name, createDestinationRule: false, ...(taint ? { taint } : {}) },
+            });
             file.describe.push(`canary: Deployment \`${service.deployment}-arm64\` on arm64 nodes + DestinationRule subsets amd64/arm64`);
           } else {
             file.edits.push({ editor: 'workload', edit: { deployment: service.deployment, ...(taint ? { taint } : {}) } });
@@ -168,7 +190,14 @@ export function planChanges(report: Report, service: Service, kinds: readonly Ch
         }
       }
     }
-    plan.changes.push({ kind, repo, base, branch: branchName(service.name, kind), title: titles[kind](service.name), files: [...files.values()] });
+    plan.changes.push({
+      kind,
+      repo,
+      base,
+      branch: branchName(service.name, kind),
+      title: titles[kind](service.name),
+      files: [...files.values()],
+    });
   }
   return plan;
 }

@@ -38,7 +38,9 @@ const scope: Record<ChangeKind, ReadonlySet<Ecosystem>> = {
 /** Findings in this PR's scope that still stop or cloud the move and that this PR does not fix. */
 function leftOpen(report: Report, change: PlannedChange): Finding[] {
   const fixed = new Set(change.files.flatMap((f) => f.findings));
-  const open = report.findings.filter((f) => scope[change.kind].has(f.ecosystem) && !fixed.has(f) && (f.severity !== 'info' && (f.severity !== 'warning' || f.fix)));
+  const open = report.findings.filter(
+    (f) => scope[change.kind].has(f.ecosystem) && !fixed.has(f) && f.severity !== 'info' && (f.severity !== 'warning' || f.fix),
+  );
   const rank: Severity[] = ['blocker', 'unknown', 'change', 'warning'];
   return open.sort((a, b) => rank.indexOf(a.severity) - rank.indexOf(b.severity));
 }
@@ -54,7 +56,11 @@ const checks: Record<ChangeKind, string[]> = {
   base: ['The image builds and its tests pass on the new base', 'Runtime flags and paths still match (JDK/distro differences)'],
   deps: ['The lockfile was regenerated if there is one', 'Tests pass with the bumped versions'],
   pipeline: ['The next pipeline run publishes a multi-arch tag (`linux/amd64` and `linux/arm64`)'],
-  selectors: ['`docker buildx imagetools inspect <image:tag>` lists `linux/arm64`', 'arm64 nodes have capacity for the replicas', 'Dashboards/alerts watched for an hour after rollout'],
+  selectors: [
+    '`docker buildx imagetools inspect <image:tag>` lists `linux/arm64`',
+    'arm64 nodes have capacity for the replicas',
+    'Dashboards/alerts watched for an hour after rollout',
+  ],
 };
 
 function cell(s: string): string {
@@ -64,7 +70,9 @@ function cell(s: string): string {
 function summary(report: Report): string {
   const counts = new Map<Severity, number>();
   for (const f of report.findings) counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1);
-  const parts = (['blocker', 'unknown', 'change', 'warning'] as const).filter((s) => counts.get(s)).map((s) => `${counts.get(s)} ${s}${counts.get(s)! > 1 ? 's' : ''}`);
+  const parts = (['blocker', 'unknown', 'change', 'warning'] as const)
+    .filter((s) => counts.get(s))
+    .map((s) => `${counts.get(s)} ${s}${counts.get(s)! > 1 ? 's' : ''}`);
   return `**${report.verdict}**${parts.length ? ` (${parts.join(', ')})` : ''}, checked ${report.checkedAt}`;
 }
 
@@ -72,7 +80,12 @@ export function prBody(input: PrBodyInput): string {
   const { report, change } = input;
   const lines: string[] = [];
   lines.push(`Readiness of \`${report.service}\` for arm64: ${summary(report)}.`, '');
-  if (input.draftReason) lines.push(`> [!WARNING]`, `> **Draft on purpose:** ${input.draftReason} Scheduling pods on arm64 nodes before that would crash-loop them. archshift marks this PR ready when you run \`/arm64 pr ${report.service} selectors\` again after the image publishes \`linux/arm64\`.`, '');
+  if (input.draftReason)
+    lines.push(
+      `> [!WARNING]`,
+      `> **Draft on purpose:** ${input.draftReason} Scheduling pods on arm64 nodes before that would crash-loop them. archshift marks this PR ready when you run \`/arm64 pr ${report.service} selectors\` again after the image publishes \`linux/arm64\`.`,
+      '',
+    );
   lines.push('### Changes', '', '| File | Change | Evidence |', '|---|---|---|');
   for (const file of change.files.filter((f) => input.changedFiles.includes(f.path))) {
     const evidence = file.findings.map((f) => `${f.evidence.line ? `line ${f.evidence.line}: ` : ''}${f.title}`).join('; ') || '—';
@@ -91,12 +104,20 @@ export function prBody(input: PrBodyInput): string {
   lines.push('', '### Merge order', '');
   CHANGE_KINDS.forEach((kind, i) => {
     const s = input.siblings[kind];
-    const where = kind === change.kind ? ' ← **this PR**' : s?.url ? ` — [${s.repo}#${s.number}](${s.url})${s.state && s.state !== 'open' ? ` (${s.state})` : ''}` : ' — not needed or not opened';
+    const where =
+      kind === change.kind
+        ? ' ← **this PR**'
+        : s?.url
+          ? ` — [${s.repo}#${s.number}](${s.url})${s.state && s.state !== 'open' ? ` (${s.state})` : ''}`
+          : ' — not needed or not opened';
     lines.push(`${i + 1}. ${step[kind]}${where}`);
   });
   lines.push('', `Nothing reaches arm64 nodes until step 4, and step 4 waits until \`${input.image}\` publishes \`linux/arm64\`.`, '');
   lines.push('### Checklist', '');
   for (const c of [...checks[change.kind], 'Merged after the PRs above it in the merge order']) lines.push(`- [ ] ${c}`);
-  lines.push('', `<sub>Opened by archshift${input.requestedBy ? ` for ${personName(input.requestedBy, 'github')}` : ''}. Re-running \`/arm64 pr ${report.service} ${change.kind}\` updates this PR; if you push to \`${change.branch}\` yourself, archshift leaves the branch alone.</sub>`);
+  lines.push(
+    '',
+    `<sub>Opened by archshift${input.requestedBy ? ` for ${personName(input.requestedBy, 'github')}` : ''}. Re-running \`/arm64 pr ${report.service} ${change.kind}\` updates this PR; if you push to \`${change.branch}\` yourself, archshift leaves the branch alone.</sub>`,
+  );
   return lines.join('\n');
 }

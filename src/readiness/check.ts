@@ -154,18 +154,39 @@ function unreadable(path: string, err: SourceError): Finding {
 
 /** Reads every file, the live workload and the dependency scan at once; nothing here throws. */
 async function gatherEvidence(plan: CheckPlan): Promise<Evidence> {
-  const manifestFiles = [...(plan.manifests?.files ?? []).map((file) => ({ file, kind: 'manifest' as const })), ...(plan.manifests?.helmValues ?? []).map((file) => ({ file, kind: 'helm' as const }))];
+  const manifestFiles = [
+    ...(plan.manifests?.files ?? []).map((file) => ({ file, kind: 'manifest' as const })),
+    ...(plan.manifests?.helmValues ?? []).map((file) => ({ file, kind: 'helm' as const })),
+  ];
   const [dockerfiles, pipeline, manifestTexts, live, scanned, ci] = await Promise.all([
     Promise.all(plan.dockerfiles.map((p) => read(plan.code, p))),
     plan.pipeline ? read(plan.pipeline.source, plan.pipeline.file) : undefined,
     Promise.all(manifestFiles.map((m) => read(plan.manifests!.source, m.file))),
-    plan.live ? plan.live().then((l): LiveWorkload | Error => l, (err: Error) => err) : undefined,
-    plan.scan ? plan.scan().then((f): Finding[] | Error => f, (err: Error) => err) : undefined,
+    plan.live
+      ? plan.live().then(
+          (l): LiveWorkload | Error => l,
+          (err: Error) => err,
+        )
+      : undefined,
+    plan.scan
+      ? plan.scan().then(
+          (f): Finding[] | Error => f,
+          (err: Error) => err,
+        )
+      : undefined,
     Promise.all((plan.ci?.files ?? []).map((p) => read(plan.ci!.source, p))),
   ]);
   // Dockerfiles' base images may be system components (`FROM flink:1.13`); a bad knowledge file falls back to the built-in one.
   const knowledge = await (plan.knowledge ?? Promise.resolve(builtinKnowledge())).catch(() => builtinKnowledge());
-  return { dockerfiles, pipeline, manifests: manifestFiles.map((m, i) => ({ ...m, text: manifestTexts[i] })), live, scanned, ci, knowledge };
+  return {
+    dockerfiles,
+    pipeline,
+    manifests: manifestFiles.map((m, i) => ({ ...m, text: manifestTexts[i] })),
+    live,
+    scanned,
+    ci,
+    knowledge,
+  };
 }
 
 /** Every finding, in the order a reader follows the service: build, pipeline, pods, images, native code. */
@@ -213,14 +234,20 @@ function judgeDockerfiles(plan: CheckPlan, ev: Evidence, j: Judged): FinalImage[
         ecosystem: 'dockerfile',
         title: `${path} was not found in ${plan.code.label}, so the base images are unknown`,
         evidence: { file: path },
-        fix: 'Point the catalog entry\'s `dockerfiles` at the Dockerfile(s) the service is built from.',
+        fix: "Point the catalog entry's `dockerfiles` at the Dockerfile(s) the service is built from.",
       });
     }
     const analysis = analyseDockerfile(path, text);
     j.findings.push(...analysis.findings);
     finalImages.push({ base: analysis.finalBase, libc: analysis.finalLibc });
     const bases = analysis.images.filter((image) => image.via === 'FROM' && image.role !== 'unused');
-    j.findings.push(...analyseSystemImages(bases.map((image) => ({ image: image.reference, evidence: { file: image.file, line: image.line } })), ev.knowledge, plan.mirrors));
+    j.findings.push(
+      ...analyseSystemImages(
+        bases.map((image) => ({ image: image.reference, evidence: { file: image.file, line: image.line } })),
+        ev.knowledge,
+        plan.mirrors,
+      ),
+    );
     for (const image of analysis.images) {
       j.uses.push({
         reference: image.reference,
@@ -251,14 +278,15 @@ function judgePipeline(plan: CheckPlan, ev: Evidence, ciBuilds: boolean, setting
   if (text instanceof SourceError) j.findings.push(unreadable(file, text));
   else if (text === undefined && !required) {
     // A CI file that builds the image already answered whether arm64 is built.
-    if (!ciBuilds) j.findings.push({
-      id: 'pipeline.not-checked',
-      severity: 'warning',
-      ecosystem: 'pipeline',
-      title: `No pipeline file (${file}) in this checkout: whether releases build an arm64 image was not checked`,
-      evidence: {},
-      fix: `Check the service with \`archshift check <service>\` to read its pipeline, or add ${file}.`,
-    });
+    if (!ciBuilds)
+      j.findings.push({
+        id: 'pipeline.not-checked',
+        severity: 'warning',
+        ecosystem: 'pipeline',
+        title: `No pipeline file (${file}) in this checkout: whether releases build an arm64 image was not checked`,
+        evidence: {},
+        fix: `Check the service with \`archshift check <service>\` to read its pipeline, or add ${file}.`,
+      });
   } else j.findings.push(...analysePipeline(file, text, settings.pipeline));
 }
 
@@ -277,7 +305,7 @@ function judgeManifests(plan: CheckPlan, ev: Evidence, taint: Taint, j: Judged):
         ecosystem: 'kubernetes',
         title: `${file} was not found, so its pods and images were not checked`,
         evidence: { file },
-        fix: 'Point the catalog entry\'s `manifests.files` (or `manifests.helmValues`) at the service\'s manifests.',
+        fix: "Point the catalog entry's `manifests.files` (or `manifests.helmValues`) at the service's manifests.",
       });
       continue;
     }
@@ -312,7 +340,13 @@ function judgeLive(plan: CheckPlan, ev: Evidence, workloads: Workload[], taint: 
     for (const c of w.containers) if (!seen.has(normalized(c.image))) j.uses.push(containerUse(c, w, plan.serviceRepository));
     workloads.push(w);
   } else if (plan.liveSkipped) {
-    j.findings.push({ id: 'kubernetes.live-not-checked', severity: 'warning', ecosystem: 'kubernetes', title: plan.liveSkipped, evidence: {} });
+    j.findings.push({
+      id: 'kubernetes.live-not-checked',
+      severity: 'warning',
+      ecosystem: 'kubernetes',
+      title: plan.liveSkipped,
+      evidence: {},
+    });
   }
   const allRead = ev.manifests.every((m) => m.text !== undefined && !(m.text instanceof SourceError));
   if (plan.manifests?.required && !workloads.length && allRead) {
@@ -330,7 +364,8 @@ function judgeLive(plan: CheckPlan, ev: Evidence, workloads: Workload[], taint: 
 function judgeServiceImage(plan: CheckPlan, j: Judged): void {
   if (!plan.serviceRepository && !plan.serviceReference) return;
   const { uses } = j;
-  const named = plan.serviceReference && uses.some((u) => u.role === 'service' && normalized(u.reference) === normalized(plan.serviceReference!));
+  const named =
+    plan.serviceReference && uses.some((u) => u.role === 'service' && normalized(u.reference) === normalized(plan.serviceReference!));
   if (named || (plan.serviceReferenceMode !== 'always' && uses.some((u) => u.role === 'service'))) return;
   if (plan.serviceReference) {
     uses.push({ reference: plan.serviceReference, label: 'Service image', role: 'service', evidence: { image: plan.serviceReference } });
@@ -341,20 +376,33 @@ function judgeServiceImage(plan: CheckPlan, j: Judged): void {
       ecosystem: 'image',
       title: `No tag of the service image ${plan.serviceRepository} is known (not in the manifests, the cluster or the catalog), so whether it publishes linux/arm64 is unknown`,
       evidence: { image: plan.serviceRepository },
-      fix: 'Set the catalog entry\'s `tag`, or let archshift read the cluster.',
+      fix: "Set the catalog entry's `tag`, or let archshift read the cluster.",
     });
   }
 }
 
 /** The registry, once per distinct reference; the service image's layers meanwhile; pods that may land on arm64 without an image for it. */
-async function judgeImages(plan: CheckPlan, workloads: Workload[], taint: Taint, live: LiveWorkload | undefined, inspector: ImageInspector | undefined, settings: CheckSettings, j: Judged): Promise<void> {
+async function judgeImages(
+  plan: CheckPlan,
+  workloads: Workload[],
+  taint: Taint,
+  live: LiveWorkload | undefined,
+  inspector: ImageInspector | undefined,
+  settings: CheckSettings,
+  j: Judged,
+): Promise<void> {
   const { uses, findings } = j;
   const layerTarget = plan.scanImage ? serviceImageOf(plan, uses) : undefined;
-  const [results, layerFindings] = await Promise.all([inspectAll(uses, inspector, settings.imageTimeoutMs), layerTarget ? plan.scanImage!(layerTarget) : []]);
+  const [results, layerFindings] = await Promise.all([
+    inspectAll(uses, inspector, settings.imageTimeoutMs),
+    layerTarget ? plan.scanImage!(layerTarget) : [],
+  ]);
   findings.push(...layerFindings, ...(await verifyBases(uses, results, inspector, settings)));
   for (const use of dedupe(uses)) {
     const r = results.get(use.reference)!;
-    findings.push('invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion, plan.allowMajorBump));
+    findings.push(
+      'invalid' in r ? invalidReferenceFinding(use, r.invalid) : imageFinding(use, r.result, r.suggestion, plan.allowMajorBump),
+    );
   }
   findings.push(...arm64WithoutImage(workloads, uses, results, taint, live));
   // Every stage FROM scratch and no image named anywhere: what the copied artefacts are built for is unknown.
@@ -363,7 +411,8 @@ async function judgeImages(plan: CheckPlan, workloads: Workload[], taint: Taint,
       id: 'image.none-checked',
       severity: 'unknown',
       ecosystem: 'image',
-      title: 'No image was checked: every Dockerfile stage builds FROM scratch and no manifest, cluster or --image names the built image, so the architecture of what it copies in is unknown',
+      title:
+        'No image was checked: every Dockerfile stage builds FROM scratch and no manifest, cluster or --image names the built image, so the architecture of what it copies in is unknown',
       evidence: { file: plan.dockerfiles[0] },
       fix: 'Run `archshift check <path> --image <the built image>`, or check the service by name so its image is read from the catalog and the cluster.',
     });
@@ -374,7 +423,13 @@ async function judgeImages(plan: CheckPlan, workloads: Workload[], taint: Taint,
 function judgeNativeScan(ev: Evidence, finalImages: FinalImage[], j: Judged): void {
   const { scanned } = ev;
   if (scanned instanceof Error) {
-    j.findings.push({ id: 'native.scan-failed', severity: 'unknown', ecosystem: 'native', title: `The native-dependency scan failed: ${scanned.message}`, evidence: {} });
+    j.findings.push({
+      id: 'native.scan-failed',
+      severity: 'unknown',
+      ecosystem: 'native',
+      title: `The native-dependency scan failed: ${scanned.message}`,
+      evidence: {},
+    });
   } else if (scanned) {
     const musl = finalImages.length > 0 && finalImages.every((f) => f.libc === 'musl');
     j.findings.push(...(musl ? lowerForMusl(scanned, finalImages[0]!.base ?? 'Alpine') : scanned));
@@ -382,7 +437,12 @@ function judgeNativeScan(ev: Evidence, finalImages: FinalImage[], j: Judged): vo
 }
 
 /** With `verifyBaseImages`: the runtime base images that list linux/arm64, checked for x86-64 binaries under it. */
-async function verifyBases(uses: Use[], results: Map<string, Looked>, inspector: ImageInspector | undefined, settings: CheckSettings): Promise<Finding[]> {
+async function verifyBases(
+  uses: Use[],
+  results: Map<string, Looked>,
+  inspector: ImageInspector | undefined,
+  settings: CheckSettings,
+): Promise<Finding[]> {
   if (!settings.verifyBaseImages || settings.scanImageLayers === false || !isImageLayerReader(inspector)) return [];
   const bases = [...new Set(uses.filter((u) => u.role === 'target').map((u) => u.reference))].filter((ref) => {
     const r = results.get(ref);
@@ -394,7 +454,9 @@ async function verifyBases(uses: Use[], results: Map<string, Looked>, inspector:
 /** The service image to look into: the one named (catalog tag, --image), else the one running, else one in the manifests. */
 function serviceImageOf(plan: CheckPlan, uses: Use[]): string | undefined {
   const valid = (u: Use) => u.role === 'service' && repositoryOf(u.reference) !== undefined;
-  return plan.serviceReference ?? (uses.find((u) => valid(u) && u.workload && 'cluster' in u.workload.origin) ?? uses.find(valid))?.reference;
+  return (
+    plan.serviceReference ?? (uses.find((u) => valid(u) && u.workload && 'cluster' in u.workload.origin) ?? uses.find(valid))?.reference
+  );
 }
 
 /**
@@ -403,7 +465,8 @@ function serviceImageOf(plan: CheckPlan, uses: Use[]): string | undefined {
  */
 function imageLayerScan(inspector: unknown, settings: CheckSettings): CheckPlan['scanImage'] {
   if (settings.scanImageLayers === false || !isImageLayerReader(inspector)) return undefined;
-  return async (reference) => (await Promise.all([scanImageLayers(inspector, reference), verifyArm64Binaries(inspector, reference)])).flat();
+  return async (reference) =>
+    (await Promise.all([scanImageLayers(inspector, reference), verifyArm64Binaries(inspector, reference)])).flat();
 }
 
 function normalized(reference: string): string {
@@ -425,7 +488,10 @@ function repositoryOf(reference: string): string | undefined {
 
 function containerUse(c: Workload['containers'][number], w: Workload, serviceRepository?: string): Use {
   const isService = serviceRepository !== undefined && repositoryOf(c.image) === repositoryOf(serviceRepository);
-  const editable = c.evidence.file && c.evidence.line ? { file: c.evidence.file, line: c.evidence.line, text: c.image, part: 'reference' as const } : undefined;
+  const editable =
+    c.evidence.file && c.evidence.line
+      ? { file: c.evidence.file, line: c.evidence.line, text: c.image, part: 'reference' as const }
+      : undefined;
   return {
     reference: c.image,
     label: `${c.kind === 'init' ? 'Init container' : 'Container'} ${c.container} of ${w.kind} ${w.name}:`,
@@ -441,7 +507,9 @@ function dedupe(uses: Use[]): Use[] {
   const seen = new Set<string>();
   return uses.filter((u) => {
     // One edit place is one finding (two stages built FROM the same ARG share the fix).
-    const key = u.edit ? `${u.edit.file}:${u.edit.line}:${u.edit.text}` : `${u.reference}|${u.role}|${u.evidence.file ?? 'live'}:${u.evidence.line ?? ''}`;
+    const key = u.edit
+      ? `${u.edit.file}:${u.edit.line}:${u.edit.text}`
+      : `${u.reference}|${u.role}|${u.evidence.file ?? 'live'}:${u.evidence.line ?? ''}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -463,13 +531,24 @@ async function inspectAll(uses: Use[], inspector: ImageInspector | undefined, ti
         return;
       }
       if (!inspector) {
-        out.set(reference, { result: { reference, normalized: reference, status: 'error', platforms: [], reason: 'no registry client is configured' } });
+        out.set(reference, {
+          result: { reference, normalized: reference, status: 'error', platforms: [], reason: 'no registry client is configured' },
+        });
         return;
       }
       const needsSuggestion = group.some((u) => u.role !== 'service');
-      out.set(reference, await within(timeoutMs, lookUp(inspector, reference, needsSuggestion), () => ({
-        result: { reference, normalized: reference, status: 'error', platforms: [], reason: `no answer within ${Math.round(timeoutMs / 1000)} s` },
-      })));
+      out.set(
+        reference,
+        await within(timeoutMs, lookUp(inspector, reference, needsSuggestion), () => ({
+          result: {
+            reference,
+            normalized: reference,
+            status: 'error',
+            platforms: [],
+            reason: `no answer within ${Math.round(timeoutMs / 1000)} s`,
+          },
+        })),
+      );
     }),
   );
   return out;
@@ -486,11 +565,25 @@ async function lookUp(inspector: ImageInspector, reference: string, needsSuggest
   try {
     if (inspector.suggestArm64Image) return { result, suggestion: await inspector.suggestArm64Image(reference) };
     const tag = await inspector.nearestArm64Tag?.(reference);
-    if (tag === undefined) return { result, suggestion: { kind: 'none', prApplicable: false, reason: inspector.nearestArm64Tag ? 'no newer tag publishes linux/arm64' : 'the registry client cannot search tags' } };
+    if (tag === undefined)
+      return {
+        result,
+        suggestion: {
+          kind: 'none',
+          prApplicable: false,
+          reason: inspector.nearestArm64Tag ? 'no newer tag publishes linux/arm64' : 'the registry client cannot search tags',
+        },
+      };
     const ref = parseImageRef(reference);
-    return { result, suggestion: { kind: 'tag-bump', image: `${ref.writtenName}:${tag}`, prApplicable: true, reason: `tag ${tag} publishes linux/arm64` } };
+    return {
+      result,
+      suggestion: { kind: 'tag-bump', image: `${ref.writtenName}:${tag}`, prApplicable: true, reason: `tag ${tag} publishes linux/arm64` },
+    };
   } catch (err) {
-    return { result, suggestion: { kind: 'none', prApplicable: false, reason: `the search for an arm64 tag failed: ${(err as Error).message}` } };
+    return {
+      result,
+      suggestion: { kind: 'none', prApplicable: false, reason: `the search for an arm64 tag failed: ${(err as Error).message}` },
+    };
   }
 }
 
@@ -517,8 +610,10 @@ function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<stri
   for (const w of workloads) {
     const allowed = allowedArchitectures(w.spec);
     // Untainted arm64 nodes take any pod its selectors allow, tolerations or not.
-    const mayRunOnArm64 = (allowed === 'any' || allowed.has('arm64')) && (toleratesArm64Taint(w.spec, taint) || live?.arm64NodesUntainted === true);
-    const runsOnArm64 = 'cluster' in w.origin && live !== undefined && live.pods.some((p) => p.nodeName && live.nodeArch.get(p.nodeName) === 'arm64');
+    const mayRunOnArm64 =
+      (allowed === 'any' || allowed.has('arm64')) && (toleratesArm64Taint(w.spec, taint) || live?.arm64NodesUntainted === true);
+    const runsOnArm64 =
+      'cluster' in w.origin && live !== undefined && live.pods.some((p) => p.nodeName && live.nodeArch.get(p.nodeName) === 'arm64');
     if (!mayRunOnArm64 && !runsOnArm64) continue;
     const bad = [...new Set(uses.filter((u) => u.workload === w && amd64Only(u.reference)).map((u) => u.reference))];
     if (!bad.length) continue;
@@ -527,7 +622,10 @@ function arm64WithoutImage(workloads: Workload[], uses: Use[], results: Map<stri
       severity: 'blocker',
       ecosystem: 'kubernetes',
       title: `${w.kind} ${w.name} ${runsOnArm64 ? 'has pods on arm64 nodes' : 'can be scheduled on arm64 nodes'} but ${bad.join(', ')} ${bad.length === 1 ? 'has' : 'have'} no arm64 image: those pods fail with "exec format error"`,
-      evidence: 'file' in w.origin ? { file: w.origin.file, line: w.origin.line } : { excerpt: `${w.origin.cluster}: ${w.kind} ${w.origin.namespace}/${w.name}` },
+      evidence:
+        'file' in w.origin
+          ? { file: w.origin.file, line: w.origin.line }
+          : { excerpt: `${w.origin.cluster}: ${w.kind} ${w.origin.namespace}/${w.name}` },
       fix: 'Keep the pods off arm64 nodes (remove the arm64 toleration or select amd64) until every image publishes linux/arm64.',
     });
   }
@@ -554,21 +652,38 @@ export interface CheckNeeds {
 
 /** The dependency-tree resolution, when a Maven repository adapter is configured (maven.transitive). */
 export function transitiveOf(deps: Pick<CheckNeeds, 'config' | 'maven'>): TransitiveOptions | undefined {
-  return deps.maven ? { reader: deps.maven, limits: { maxPoms: deps.config.maven.maxPoms, maxDepth: deps.config.maven.maxDepth } } : undefined;
+  return deps.maven
+    ? { reader: deps.maven, limits: { maxPoms: deps.config.maven.maxPoms, maxDepth: deps.config.maven.maxDepth } }
+    : undefined;
 }
 
 export function checkSettingsOf(deps: Pick<CheckNeeds, 'config'>): CheckSettings {
   const r = deps.config.readiness;
-  return { pipeline: { section: r.pipeline.section, flag: r.pipeline.flag }, imageTimeoutMs: r.imageTimeoutMs, scanImageLayers: r.scanImageLayers, verifyBaseImages: r.verifyBaseImages, pipelinePath: r.pipeline.path, exclude: r.exclude };
+  return {
+    pipeline: { section: r.pipeline.section, flag: r.pipeline.flag },
+    imageTimeoutMs: r.imageTimeoutMs,
+    scanImageLayers: r.scanImageLayers,
+    verifyBaseImages: r.verifyBaseImages,
+    pipelinePath: r.pipeline.path,
+    exclude: r.exclude,
+  };
 }
 
 /** Reads the live Deployment, its pods and their nodes' architectures. */
-export async function readLive(deps: Pick<CheckNeeds, 'config' | 'kube'>, cluster: string | undefined, namespace: string, name: string): Promise<LiveWorkload> {
+export async function readLive(
+  deps: Pick<CheckNeeds, 'config' | 'kube'>,
+  cluster: string | undefined,
+  namespace: string,
+  name: string,
+): Promise<LiveWorkload> {
   const c = deps.kube!.cluster(cluster);
   const deployment: V1Deployment | undefined = await c.getDeployment(namespace, name);
-  if (!deployment) throw new LiveUnavailable(`Deployment ${namespace}/${name} does not exist in cluster ${c.name}, so its running containers are unknown`);
+  if (!deployment)
+    throw new LiveUnavailable(`Deployment ${namespace}/${name} does not exist in cluster ${c.name}, so its running containers are unknown`);
   const labels = deployment.spec?.selector?.matchLabels ?? {};
-  const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+  const selector = Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const [pods, nodes]: [V1Pod[], V1Node[]] = await Promise.all([
     selector ? c.listPods({ namespace, labelSelector: selector }) : Promise.resolve([]),
     c.listNodes(),
@@ -578,7 +693,13 @@ export async function readLive(deps: Pick<CheckNeeds, 'config' | 'kube'>, cluste
     const arch = n.metadata?.labels?.[ARCH_LABEL] ?? n.status?.nodeInfo?.architecture;
     if (n.metadata?.name && arch) nodeArch.set(n.metadata.name, arch);
   }
-  const learned = analysePreflight({ cluster: c.name, configuredTaint: deps.config.kubernetes.clusters[c.name]?.arm64Taint, nodes: nodes as NodeLike[], images: new Map(), unreadable: [] });
+  const learned = analysePreflight({
+    cluster: c.name,
+    configuredTaint: deps.config.kubernetes.clusters[c.name]?.arm64Taint,
+    nodes: nodes as NodeLike[],
+    images: new Map(),
+    unreadable: [],
+  });
   return {
     cluster: c.name,
     namespace,
@@ -589,13 +710,25 @@ export async function readLive(deps: Pick<CheckNeeds, 'config' | 'kube'>, cluste
     arm64Taint: learned.taint.taint,
     arm64NodesUntainted: learned.issues.some((i) => i.kind === 'arm64-node-untainted'),
     pods: pods.map((p) => {
-      const statuses = new Map([...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].map((s) => [s.name, s.imageID]));
+      const statuses = new Map(
+        [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].map((s) => [s.name, s.imageID]),
+      );
       return {
         name: p.metadata?.name ?? '?',
         nodeName: p.spec?.nodeName,
         images: [
-          ...(p.spec?.initContainers ?? []).map((ct) => ({ container: ct.name, kind: 'init' as const, image: ct.image ?? '', imageID: statuses.get(ct.name) })),
-          ...(p.spec?.containers ?? []).map((ct) => ({ container: ct.name, kind: 'container' as const, image: ct.image ?? '', imageID: statuses.get(ct.name) })),
+          ...(p.spec?.initContainers ?? []).map((ct) => ({
+            container: ct.name,
+            kind: 'init' as const,
+            image: ct.image ?? '',
+            imageID: statuses.get(ct.name),
+          })),
+          ...(p.spec?.containers ?? []).map((ct) => ({
+            container: ct.name,
+            kind: 'container' as const,
+            image: ct.image ?? '',
+            imageID: statuses.get(ct.name),
+          })),
         ].filter((i) => i.image),
       };
     }),
@@ -617,11 +750,12 @@ export function servicePlan(deps: CheckNeeds, name: string, opts: ServicePlanOpt
   const source = (repo: string, ref?: string) => githubSource(deps.github, repo, refOf(repo, ref));
   const knowledge = loadKnowledgeBase(deps.config.knowledge.files);
   knowledge.catch(() => undefined); // a bad file is reported by the scan below
-  const live = opts.live === false
-    ? {}
-    : deps.kube
-      ? { live: () => readLive(deps, svc.cluster, svc.namespace, svc.deployment) }
-      : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' };
+  const live =
+    opts.live === false
+      ? {}
+      : deps.kube
+        ? { live: () => readLive(deps, svc.cluster, svc.namespace, svc.deployment) }
+        : { liveSkipped: 'No cluster is configured: sidecars injected at admission and the nodes the pods run on were not checked' };
   return {
     service: svc.name,
     code: source(svc.repo, svc.branch),
@@ -633,7 +767,12 @@ export function servicePlan(deps: CheckNeeds, name: string, opts: ServicePlanOpt
     ...live,
     arm64Taint: svc.cluster ? deps.config.kubernetes.clusters[svc.cluster]?.arm64Taint : undefined,
     // The service repo's dependency files, read through GitHub like the rest (no clone).
-    scan: async () => scanRepository(deps.github, svc.repo, refOf(svc.repo, svc.branch), { knowledge: await knowledge, maven: transitiveOf(deps), mirrors: deps.config.registry.mirrors }),
+    scan: async () =>
+      scanRepository(deps.github, svc.repo, refOf(svc.repo, svc.branch), {
+        knowledge: await knowledge,
+        maven: transitiveOf(deps),
+        mirrors: deps.config.registry.mirrors,
+      }),
     scanImage: imageLayerScan(deps.registry, checkSettingsOf(deps)),
     allowMajorBump: svc.allowMajorBump,
     knowledge,
@@ -699,7 +838,9 @@ export async function checkPath(root: string, opts: CheckPathOptions = {}): Prom
     const dir = basename(resolve(root));
     for (const f of manifestFiles) {
       const text = (await source.read(f).catch(() => undefined)) ?? '';
-      const own = [...text.matchAll(/^\s*-?\s*image:\s*["']?([^\s"'#]+)/gm)].map((m) => m[1]!).find((img) => repositoryOf(img)?.split('/').at(-1) === dir);
+      const own = [...text.matchAll(/^\s*-?\s*image:\s*["']?([^\s"'#]+)/gm)]
+        .map((m) => m[1]!)
+        .find((img) => repositoryOf(img)?.split('/').at(-1) === dir);
       if (own) serviceRepository = repositoryOf(own);
     }
   }

@@ -23,4 +23,10 @@ export const readinessConfigSchema = z
     exclude: z.array(z.string().min(1)).default([]),
   })
   .strict()
-  .default({ pipeline: { section: 'docker-build', flag: 'mustBuildARM64' }, imageTimeoutMs: 60_000, scanImageLayers: true, verifyBaseImages: false, exclude: [] });
+  .default({
+    pipeline: { section: 'docker-build', flag: 'mustBuildARM64' },
+    imageTimeoutMs: 60_000,
+    scanImageLayers: true,
+    verifyBaseImages: false,
+    exclude: [],
+  });

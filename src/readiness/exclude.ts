@@ -18,7 +18,11 @@ export interface Exclusions {
 
 export async function exclusionsOf(root: string, globs: readonly string[] = []): Promise<Exclusions> {
   const fromFile = await readFile(join(root, IGNORE_FILE), 'utf8').then(
-    (text) => text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#')),
+    (text) =>
+      text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#')),
     () => [] as string[],
   );
   const patterns = [...globs, ...fromFile];

@@ -46,7 +46,10 @@ export function programsOf(config: NonNullable<ImageLayers['config']>): string[]
   const out = [first];
   // `sh -c "exec /app/server --flag"`: the shell starts the server.
   if (/(^|\/)(ba|da)?sh$/.test(first) && argv[1] === '-c' && argv[2]) {
-    const word = argv[2].trim().replace(/^exec\s+/, '').split(/\s+/)[0];
+    const word = argv[2]
+      .trim()
+      .replace(/^exec\s+/, '')
+      .split(/\s+/)[0];
     if (word && !/[$`|;&<>]/.test(word)) out.push(word);
   }
   return out;
@@ -56,10 +59,17 @@ export function programsOf(config: NonNullable<ImageLayers['config']>): string[]
 function candidates(program: string, config: NonNullable<ImageLayers['config']>): string[] {
   if (program.includes('/')) return [posix.resolve('/', config.workingDir || '/', program).slice(1)];
   const path = config.env?.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
-  return path.split(':').filter(Boolean).map((d) => posix.join(d, program).replace(/^\/+/, ''));
+  return path
+    .split(':')
+    .filter(Boolean)
+    .map((d) => posix.join(d, program).replace(/^\/+/, ''));
 }
 
-export async function verifyArm64Binaries(reader: ImageLayerReader, reference: string, limits: ArchVerifyLimits = defaultArchVerifyLimits): Promise<Finding[]> {
+export async function verifyArm64Binaries(
+  reader: ImageLayerReader,
+  reference: string,
+  limits: ArchVerifyLimits = defaultArchVerifyLimits,
+): Promise<Finding[]> {
   let image: ImageLayers;
   try {
     image = await reader.imageLayers(reference, 'arm64');
@@ -81,7 +91,8 @@ export async function verifyArm64Binaries(reader: ImageLayerReader, reference: s
 async function verifyLayers(reader: ImageLayerReader, reference: string, image: ImageLayers, limits: ArchVerifyLimits): Promise<Finding[]> {
   const config = image.config ?? {};
   const programs = programsOf(config);
-  if (!programs.length) return [unverified(reference, 'warning', 'its arm64 variant names no entrypoint or cmd, so no program was checked', image.digest)];
+  if (!programs.length)
+    return [unverified(reference, 'warning', 'its arm64 variant names no entrypoint or cmd, so no program was checked', image.digest)];
 
   // The effective file system, read from the top layer down: the first sight of a path wins.
   const seen = new Map<string, Seen>();
@@ -109,11 +120,15 @@ async function verifyLayers(reader: ImageLayerReader, reference: string, image: 
   };
   /** The file a program name runs: links followed, and a script's interpreter in its place. */
   const resolveProgram = (program: string): { file: string; head: Buffer } | undefined => {
-    const r = candidates(program, config).map(resolve).find((x) => x.file);
+    const r = candidates(program, config)
+      .map(resolve)
+      .find((x) => x.file);
     if (!r?.head) return undefined;
     const interpreter = shebangOf(r.head);
     if (!interpreter) return { file: r.file!, head: r.head };
-    const inner = candidates(interpreter, config).map(resolve).find((x) => x.file);
+    const inner = candidates(interpreter, config)
+      .map(resolve)
+      .find((x) => x.file);
     return inner?.head && !shebangOf(inner.head) ? { file: inner.file!, head: inner.head } : undefined;
   };
   // The last program is the one that runs in the end (the server a shell starts).
@@ -123,7 +138,14 @@ async function verifyLayers(reader: ImageLayerReader, reference: string, image: 
     const layer = image.layers[i]!;
     const compression = compressionOf(layer.mediaType);
     if (compression !== 'gzip' && compression !== 'none') {
-      return [unverified(reference, 'unknown', `layer ${i + 1} (${layer.digest.slice(0, 19)}) is ${compression === 'zstd' ? 'zstd-compressed' : `of media type ${layer.mediaType}`}, which archshift cannot read`, image.digest)];
+      return [
+        unverified(
+          reference,
+          'unknown',
+          `layer ${i + 1} (${layer.digest.slice(0, 19)}) is ${compression === 'zstd' ? 'zstd-compressed' : `of media type ${layer.mediaType}`}, which archshift cannot read`,
+          image.digest,
+        ),
+      ];
     }
     let source: Readable;
     try {
@@ -141,7 +163,8 @@ async function verifyLayers(reader: ImageLayerReader, reference: string, image: 
     });
     const consume = async (tar: AsyncIterable<Buffer>) => {
       // Executables too: a link's target may sit in the same layer, after it.
-      const keep = (path: string, _size: number, mode: number) => (!seen.has(path) && !isHidden(path) && (wanted.has(path) || isLibrary(path) || (mode & 0o111) !== 0) ? HEAD_BYTES : 0);
+      const keep = (path: string, _size: number, mode: number) =>
+        !seen.has(path) && !isHidden(path) && (wanted.has(path) || isLibrary(path) || (mode & 0o111) !== 0) ? HEAD_BYTES : 0;
       for await (const entry of tarEntries(tar, keep)) {
         const base = posix.basename(entry.path);
         const dir = posix.dirname(entry.path);
@@ -155,7 +178,10 @@ async function verifyLayers(reader: ImageLayerReader, reference: string, image: 
       if (compression === 'gzip') await pipeline(source, meter, createGunzip(), consume);
       else await pipeline(source, meter, consume);
     } catch (err) {
-      const why = err instanceof CapReached ? `more than ${Math.round((limits.maxTotalBytes / 1024 ** 2) * 10) / 10} MiB of layers would have to be read` : `layer ${i + 1} could not be read (${(err as Error).message})`;
+      const why =
+        err instanceof CapReached
+          ? `more than ${Math.round((limits.maxTotalBytes / 1024 ** 2) * 10) / 10} MiB of layers would have to be read`
+          : `layer ${i + 1} could not be read (${(err as Error).message})`;
       return [unverified(reference, 'unknown', why, image.digest)];
     }
     layersRead++;
@@ -176,17 +202,21 @@ async function verifyLayers(reader: ImageLayerReader, reference: string, image: 
   if (!found()) {
     return [unverified(reference, 'warning', `the program it starts (${programs.at(-1)}) was not found in its arm64 layers`, image.digest)];
   }
-  const libraries = [...seen.entries()].filter(([p, s]) => s.kind === 'file' && isLibrary(p)).map(([file, s]) => ({ file, head: (s as { head: Buffer }).head }));
+  const libraries = [...seen.entries()]
+    .filter(([p, s]) => s.kind === 'file' && isLibrary(p))
+    .map(([file, s]) => ({ file, head: (s as { head: Buffer }).head }));
   const x86 = [...programFiles, ...libraries].filter((f) => elfMachineOf(f.head.subarray(0, 20)) === 'x86-64');
   const unique = [...new Map(x86.map((f) => [f.file, f])).values()];
   if (!unique.length) {
-    return [{
-      id: 'image.arm64-verified',
-      severity: 'info',
-      ecosystem: 'image',
-      title: `The arm64 variant of ${reference} starts an arm64 program (/${programFiles[0]!.file}; ${libraries.length} shared object${libraries.length === 1 ? '' : 's'} read, ${layersRead} of ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'})`,
-      evidence: { image: reference, digest: image.digest },
-    }];
+    return [
+      {
+        id: 'image.arm64-verified',
+        severity: 'info',
+        ecosystem: 'image',
+        title: `The arm64 variant of ${reference} starts an arm64 program (/${programFiles[0]!.file}; ${libraries.length} shared object${libraries.length === 1 ? '' : 's'} read, ${layersRead} of ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'})`,
+        evidence: { image: reference, digest: image.digest },
+      },
+    ];
   }
   const listed = unique.slice(0, limits.maxListed).map((f) => ({
     id: 'image.arm64-mislabelled',

@@ -100,7 +100,11 @@ class LimitReached extends Error {}
  * native code. Loose ELF libraries are judged only in a non-amd64 image: in an amd64 image they are
  * expected to be x86-64 and are rebuilt by the arm64 build. Never throws.
  */
-export async function scanImageLayers(reader: ImageLayerReader, reference: string, limits: ImageScanLimits = defaultImageScanLimits): Promise<Finding[]> {
+export async function scanImageLayers(
+  reader: ImageLayerReader,
+  reference: string,
+  limits: ImageScanLimits = defaultImageScanLimits,
+): Promise<Finding[]> {
   let image: ImageLayers;
   try {
     image = await reader.imageLayers(reference);
@@ -120,7 +124,11 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
     }
     const compression = compressionOf(layer.mediaType);
     if (compression !== 'gzip' && compression !== 'none') {
-      skipped.push(compression === 'zstd' ? `${label} is zstd-compressed, which archshift cannot read` : `${label} has media type ${layer.mediaType || '(none)'}, not a filesystem layer archshift reads`);
+      skipped.push(
+        compression === 'zstd'
+          ? `${label} is zstd-compressed, which archshift cannot read`
+          : `${label} has media type ${layer.mediaType || '(none)'}, not a filesystem layer archshift reads`,
+      );
       continue;
     }
     const factKind = `jar-scan.v${FACTS_VERSION}.${limits.maxArchiveBytes}${judgeLooseBinaries ? '+elf' : ''}`;
@@ -168,7 +176,8 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
         if (base === '.wh..wh..opq') opaqueDirs.push(dir);
         else if (base.startsWith('.wh.')) whiteouts.push(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
         else if (!isCandidate(path)) continue;
-        else if (type !== 'file' || !data) changes.set(path, null); // replaced by something not read
+        else if (type !== 'file' || !data)
+          changes.set(path, null); // replaced by something not read
         else if (kindsOf(path).includes('jar')) {
           try {
             changes.set(path, { kind: 'jar', findings: analyseJarEntries(path, await zipEntryNamesOf(data)) });
@@ -197,11 +206,21 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
       whole = false;
       if (err instanceof LimitReached) skipped.push(`${label} and later layers: ${err.message}`);
       else if (failed?.at === 'download') return [notScanned(reference, `${label} broke off while downloading: ${failed.err.message}`)];
-      else skipped.push(`${label} is not a readable ${compression === 'gzip' ? 'tar.gz' : 'tar'} (${(failed?.err ?? (err as Error)).message})`);
+      else
+        skipped.push(
+          `${label} is not a readable ${compression === 'gzip' ? 'tar.gz' : 'tar'} (${(failed?.err ?? (err as Error)).message})`,
+        );
     }
     apply(files, whiteouts, opaqueDirs, changes);
     if (whole && reader.rememberContentFact) {
-      const facts: LayerFacts = { bytes: usage.bytes - start.bytes, entries: usage.entries - start.entries, changes: [...changes], whiteouts, opaqueDirs, skipped: skipped.slice(start.skipped) };
+      const facts: LayerFacts = {
+        bytes: usage.bytes - start.bytes,
+        entries: usage.entries - start.entries,
+        changes: [...changes],
+        whiteouts,
+        opaqueDirs,
+        skipped: skipped.slice(start.skipped),
+      };
       await reader.rememberContentFact(factKind, layer.digest, facts);
     }
   }
@@ -213,7 +232,11 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
     else scan.report(found.finding);
   }
   // Renderers show `file` alone, so the title says the file is inside the image, not in the checkout.
-  const findings = (await scan.finish(async () => ({}))).map((f) => ({ ...f, title: `${f.title} (in image ${reference})`, evidence: { ...f.evidence, image: reference } }));
+  const findings = (await scan.finish(async () => ({}))).map((f) => ({
+    ...f,
+    title: `${f.title} (in image ${reference})`,
+    evidence: { ...f.evidence, image: reference },
+  }));
   if (skipped.length) {
     findings.push({
       id: 'native.image-scan-partial',
@@ -229,7 +252,8 @@ export async function scanImageLayers(reader: ImageLayerReader, reference: strin
 
 /** A layer's whiteouts hide what lower layers put there; its own files then land on top. */
 function apply(files: Map<string, Found>, whiteouts: string[], opaqueDirs: string[], changes: Iterable<[string, Found | null]>): void {
-  const hidden = (p: string) => whiteouts.some((w) => p === w || p.startsWith(`${w}/`)) || opaqueDirs.some((d) => !d || p.startsWith(`${d}/`));
+  const hidden = (p: string) =>
+    whiteouts.some((w) => p === w || p.startsWith(`${w}/`)) || opaqueDirs.some((d) => !d || p.startsWith(`${d}/`));
   for (const p of [...files.keys()]) if (hidden(p)) files.delete(p);
   for (const [p, found] of changes) {
     if (found) files.set(p, found);
@@ -276,7 +300,10 @@ const MAX_META_BYTES = 1024 * 1024;
  * A streaming tar reader: ustar headers in 512-byte blocks, GNU long names (`././@LongLink`, type L)
  * and pax `path=` records (type x). `want` says how many leading bytes of a regular file to keep.
  */
-export async function* tarEntries(source: AsyncIterable<Buffer>, want: (path: string, size: number, mode: number) => number): AsyncGenerator<TarEntry> {
+export async function* tarEntries(
+  source: AsyncIterable<Buffer>,
+  want: (path: string, size: number, mode: number) => number,
+): AsyncGenerator<TarEntry> {
   let pending: Buffer = Buffer.alloc(0);
   let skip = 0; // data not kept plus block padding still to pass over
   let current: { path: string; kind: string; link?: string; remaining: number; keep: number; parts: Buffer[]; padding: number } | undefined;
@@ -303,8 +330,13 @@ export async function* tarEntries(source: AsyncIterable<Buffer>, want: (path: st
           const records = paxRecords(data);
           paxPath = records.path ?? paxPath;
           paxLink = records.linkpath ?? paxLink;
-        }
-        else if (kind !== 'g') yield { path, type: kind === 'file' ? 'file' : 'other', ...(parts.length ? { data } : {}), ...(link !== undefined ? { link } : {}) };
+        } else if (kind !== 'g')
+          yield {
+            path,
+            type: kind === 'file' ? 'file' : 'other',
+            ...(parts.length ? { data } : {}),
+            ...(link !== undefined ? { link } : {}),
+          };
         continue;
       }
       if (skip > 0) {
@@ -322,8 +354,18 @@ export async function* tarEntries(source: AsyncIterable<Buffer>, want: (path: st
       const rawPath = paxPath ?? longName ?? entry.name;
       paxPath = longName = undefined;
       const path = rawPath.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
-      const kind = entry.type === 'L' || entry.type === 'x' || entry.type === 'g' ? entry.type : entry.type === '0' || entry.type === '\0' || entry.type === '7' ? 'file' : 'other';
-      const keep = kind === 'file' ? Math.min(entry.size, want(path, entry.size, entry.mode)) : kind === 'other' ? 0 : Math.min(entry.size, MAX_META_BYTES);
+      const kind =
+        entry.type === 'L' || entry.type === 'x' || entry.type === 'g'
+          ? entry.type
+          : entry.type === '0' || entry.type === '\0' || entry.type === '7'
+            ? 'file'
+            : 'other';
+      const keep =
+        kind === 'file'
+          ? Math.min(entry.size, want(path, entry.size, entry.mode))
+          : kind === 'other'
+            ? 0
+            : Math.min(entry.size, MAX_META_BYTES);
       const link = entry.type === '1' || entry.type === '2' ? (paxLink ?? entry.link) : undefined;
       paxLink = undefined;
       current = { path, kind, link, remaining: entry.size, keep, parts: [], padding: (512 - (entry.size % 512)) % 512 };
@@ -343,7 +385,13 @@ function parseHeader(header: Buffer): { name: string; size: number; type: string
   const size = header[124]! & 0x80 ? Number(header.readBigUInt64BE(128)) : parseInt(field(124, 12).trim() || '0', 8);
   const name = field(0, 100);
   const prefix = field(257, 6) === 'ustar' ? field(345, 155) : '';
-  return { name: prefix ? `${prefix}/${name}` : name, size, type: String.fromCharCode(header[156]!), mode: parseInt(field(100, 8).trim() || '0', 8), link: field(157, 100) };
+  return {
+    name: prefix ? `${prefix}/${name}` : name,
+    size,
+    type: String.fromCharCode(header[156]!),
+    mode: parseInt(field(100, 8).trim() || '0', 8),
+    link: field(157, 100),
+  };
 }
 
 /** `<length> <key>=<value>\n` records of a pax extended header. */

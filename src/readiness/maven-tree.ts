@@ -43,7 +43,11 @@ export interface TreeLimits {
   maxDepth: number;
 }
 
-const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, isArray: (name) => name === 'dependency' || name === 'exclusion' });
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  isArray: (name) => name === 'dependency' || name === 'exclusion',
+});
 
 export const gaOf = (g: { group: string; artifact: string }) => `${g.group}:${g.artifact}`;
 
@@ -69,7 +73,9 @@ function deps(block: unknown): RawPom['dependencies'] {
       scope: text(d.scope),
       type: text(d.type),
       optional: text(d.optional) === 'true',
-      exclusions: (((d.exclusions as { exclusion?: unknown[] } | undefined)?.exclusion ?? []) as Array<Record<string, unknown>>).map((e) => `${text(e.groupId)}:${text(e.artifactId)}`),
+      exclusions: (((d.exclusions as { exclusion?: unknown[] } | undefined)?.exclusion ?? []) as Array<Record<string, unknown>>).map(
+        (e) => `${text(e.groupId)}:${text(e.artifactId)}`,
+      ),
     }))
     .filter((d) => d.group && d.artifact);
 }
@@ -79,8 +85,14 @@ export function parseRawPom(xml: string): RawPom {
   const parent = project.parent as Record<string, unknown> | undefined;
   const props = (project.properties ?? {}) as Record<string, unknown>;
   return {
-    parent: parent ? { group: text(parent.groupId) ?? '', artifact: text(parent.artifactId) ?? '', version: text(parent.version) ?? '' } : undefined,
-    id: { group: text(project.groupId) ?? text(parent?.groupId), artifact: text(project.artifactId), version: text(project.version) ?? text(parent?.version) },
+    parent: parent
+      ? { group: text(parent.groupId) ?? '', artifact: text(parent.artifactId) ?? '', version: text(parent.version) ?? '' }
+      : undefined,
+    id: {
+      group: text(project.groupId) ?? text(parent?.groupId),
+      artifact: text(project.artifactId),
+      version: text(project.version) ?? text(parent?.version),
+    },
     properties: Object.fromEntries(Object.entries(props).map(([k, v]) => [k, text(v) ?? ''])),
     dependencies: deps(project.dependencies),
     managed: deps((project.dependencyManagement as Record<string, unknown> | undefined)?.dependencies),
@@ -138,8 +150,22 @@ export class PomResolver {
     const parent = raw.parent && depth < 10 ? await this.pom(raw.parent, depth + 1) : undefined;
     const props = new Map<string, string>([...(parent?.properties ?? []), ...Object.entries(raw.properties)]);
     const version = raw.id.version ?? gav.version;
-    for (const [k, v] of [['project.version', version], ['pom.version', version], ['version', version], ['project.groupId', raw.id.group ?? gav.group], ['project.artifactId', gav.artifact], ['project.parent.version', raw.parent?.version ?? ''], ['parent.version', raw.parent?.version ?? '']] as const) props.set(k, v);
-    const resolved = (d: RawPom['dependencies'][number]) => ({ ...d, group: interpolate(d.group, props), artifact: interpolate(d.artifact, props), version: d.version && interpolate(d.version, props) });
+    for (const [k, v] of [
+      ['project.version', version],
+      ['pom.version', version],
+      ['version', version],
+      ['project.groupId', raw.id.group ?? gav.group],
+      ['project.artifactId', gav.artifact],
+      ['project.parent.version', raw.parent?.version ?? ''],
+      ['parent.version', raw.parent?.version ?? ''],
+    ] as const)
+      props.set(k, v);
+    const resolved = (d: RawPom['dependencies'][number]) => ({
+      ...d,
+      group: interpolate(d.group, props),
+      artifact: interpolate(d.artifact, props),
+      version: d.version && interpolate(d.version, props),
+    });
     const managed = new Map<string, string>();
     for (const d of raw.managed.map(resolved)) {
       if (d.type === 'pom' && d.scope === 'import' && d.version && depth < 10) {
@@ -167,7 +193,12 @@ const passedOn = new Set(['compile', 'runtime']);
  * The tree below the service's declared dependencies, nearest first. `managed`: the service's own
  * dependencyManagement (in-repo and from its outside parent/BOMs), which overrides every version below.
  */
-export async function resolveTree(declared: Gav[], resolver: PomResolver, managed: Map<string, string>, limits: TreeLimits): Promise<TreeResult> {
+export async function resolveTree(
+  declared: Gav[],
+  resolver: PomResolver,
+  managed: Map<string, string>,
+  limits: TreeLimits,
+): Promise<TreeResult> {
   const chosen = new Map<string, TreeNode>();
   for (const d of declared) if (!chosen.has(gaOf(d))) chosen.set(gaOf(d), { ...d, path: [], depth: 0 });
   const queue: Array<{ node: TreeNode; excluded: Set<string> }> = [...chosen.values()].map((node) => ({ node, excluded: new Set() }));
@@ -190,7 +221,13 @@ export async function resolveTree(declared: Gav[], resolver: PomResolver, manage
         if (!passedOn.has(d.scope) || d.optional || excluded.has(ga) || excluded.has(`${d.group}:*`) || chosen.has(ga)) continue;
         const version = managed.get(ga) ?? d.version;
         if (!version || version.includes('${')) continue;
-        const child: TreeNode = { group: d.group, artifact: d.artifact, version, path: [...node.path, { group: node.group, artifact: node.artifact, version: node.version }], depth: node.depth + 1 };
+        const child: TreeNode = {
+          group: d.group,
+          artifact: d.artifact,
+          version,
+          path: [...node.path, { group: node.group, artifact: node.artifact, version: node.version }],
+          depth: node.depth + 1,
+        };
         chosen.set(ga, child);
         queue.push({ node: child, excluded: new Set([...excluded, ...d.exclusions]) });
       }
@@ -218,7 +255,10 @@ export async function firstFixingVersion(
     .filter((v) => !/SNAPSHOT|alpha|beta|milestone|-M\d|-RC\d|\.RC\d|\.M\d/i.test(v) && compareVersions('maven', v, library.version) > 0)
     .sort((a, b) => compareVersions('maven', a, b));
   const major = (v: string) => v.split(/[.-]/)[0];
-  const ordered = [...newer.filter((v) => major(v) === major(library.version)), ...newer.filter((v) => major(v) !== major(library.version))];
+  const ordered = [
+    ...newer.filter((v) => major(v) === major(library.version)),
+    ...newer.filter((v) => major(v) !== major(library.version)),
+  ];
   for (const version of ordered.slice(0, probes)) {
     const resolver = new PomResolver(reader, 60);
     const tree = await resolveTree([{ ...library, version }], resolver, new Map(), { maxPoms: 60, maxDepth: 4 });

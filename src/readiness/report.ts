@@ -13,17 +13,7 @@ export type Verdict = 'ready' | 'needs-changes' | 'blocked' | 'unknown';
 export type Severity = 'blocker' | 'change' | 'unknown' | 'warning' | 'info';
 
 export type Ecosystem =
-  | 'image'
-  | 'dockerfile'
-  | 'pipeline'
-  | 'kubernetes'
-  | 'jvm'
-  | 'python'
-  | 'node'
-  | 'go'
-  | 'native'
-  | 'system'
-  | 'file';
+  'image' | 'dockerfile' | 'pipeline' | 'kubernetes' | 'jvm' | 'python' | 'node' | 'go' | 'native' | 'system' | 'file';
 
 export interface Evidence {
   file?: string;
@@ -73,8 +63,6 @@ export function verdictOf(findings: Finding[]): Verdict {
 }
 
 export function buildReport(service: string, findings: Finding[], now: Date = new Date()): Report {
-  const sorted = [...findings].sort(
-    (a, b) => severityOrder.indexOf(a.severity) - severityOrder.indexOf(b.severity),
-  );
+  const sorted = [...findings].sort((a, b) => severityOrder.indexOf(a.severity) - severityOrder.indexOf(b.severity));
   return { service, verdict: verdictOf(findings), checkedAt: now.toISOString(), findings: sorted };
 }

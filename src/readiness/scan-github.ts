@@ -57,8 +57,14 @@ function rank(kinds: ScanKind[]): number {
 const mib = (bytes: number) => `${Math.round((bytes / 1048576) * 10) / 10} MiB`;
 
 /** Scans `repo` at `branch` (default: its default branch). Throws when the listing itself cannot be had. */
-export async function scanRepository(github: RepoFiles | undefined, repo: string, branch?: string, options: RepoScanOptions = {}): Promise<Finding[]> {
-  if (!github) throw new Error(`no GitHub credentials are configured (set GITHUB_TOKEN or the GitHub App variables), so ${repo} cannot be scanned`);
+export async function scanRepository(
+  github: RepoFiles | undefined,
+  repo: string,
+  branch?: string,
+  options: RepoScanOptions = {},
+): Promise<Finding[]> {
+  if (!github)
+    throw new Error(`no GitHub credentials are configured (set GITHUB_TOKEN or the GitHub App variables), so ${repo} cannot be scanned`);
   const maxFiles = options.maxFiles ?? 400;
   const maxTotalBytes = options.maxTotalBytes ?? 32 * 1024 * 1024;
   const maxFileBytes = options.maxFileBytes ?? MAX_SCANNED_FILE_BYTES;
@@ -108,7 +114,13 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
 
   const findings = await scan.finish(async (rel, includedBy) => {
     const f = byPath.get(rel);
-    if (!f) return { problem: unreadable(rel, `included by ${includedBy} but missing (not in ${repo}@${ref}${tree.truncated ? ' as far as the truncated listing shows' : ''})`) };
+    if (!f)
+      return {
+        problem: unreadable(
+          rel,
+          `included by ${includedBy} but missing (not in ${repo}@${ref}${tree.truncated ? ' as far as the truncated listing shows' : ''})`,
+        ),
+      };
     if (f.size > maxFileBytes) return { problem: tooLarge(rel, f.size, maxFileBytes) };
     try {
       return textOf(rel, await github.readBlob(repo, f.sha));
@@ -121,7 +133,9 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
     ...(tree.truncated ? [`GitHub truncated the file listing of ${repo}@${ref} (too many files), so files beyond it were not seen`] : []),
     ...(overCount.length ? [`${overCount.length} candidate file(s) beyond the ${maxFiles}-file limit were not read`] : []),
     ...(overBytes.length ? [`${overBytes.length} candidate file(s) beyond the ${mib(maxTotalBytes)} budget were not read`] : []),
-    ...(bigBinaries.length ? [`${bigBinaries.length} prebuilt binar${bigBinaries.length === 1 ? 'y' : 'ies'} over ${mib(maxBinaryBytes)} were not fetched`] : []),
+    ...(bigBinaries.length
+      ? [`${bigBinaries.length} prebuilt binar${bigBinaries.length === 1 ? 'y' : 'ies'} over ${mib(maxBinaryBytes)} were not fetched`]
+      : []),
   ];
   if (!gaps.length) return findings;
   // Dependency files left unread (or possibly unseen, past a truncated listing) leave the verdict open.
@@ -132,7 +146,9 @@ export async function scanRepository(github: RepoFiles | undefined, repo: string
     severity: unreadDeps.length || tree.truncated ? 'unknown' : 'warning',
     ecosystem: 'native',
     title: `The native-dependency scan of ${repo}@${ref} through GitHub is partial: ${gaps.join('; ')}${unreadDeps.length ? ` (${unreadDeps.length} of them dependency files)` : ''}`,
-    evidence: skipped.length ? { excerpt: `not read: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}` } : {},
+    evidence: skipped.length
+      ? { excerpt: `not read: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}` }
+      : {},
     fix: `Run \`archshift check <path>\` in a checkout of ${repo} for a complete scan.`,
   };
   return [partial, ...findings];

@@ -13,7 +13,15 @@ import { scannedInfo, unreadable, type DeclaredFile, type SourceFile } from './a
 import { analyseJarEntries, analyseJvm, extractJvmSource, isJvmFile, isJvmSource, type JvmSources } from './analysers/jvm.ts';
 import { isPythonFile, judgePython, pythonFileDeclarations, requirementIncludes } from './analysers/python.ts';
 import { isNodeFile, judgeNode, nodeFileDeclarations } from './analysers/node.ts';
-import { analyseGo, extractGoBuildFile, extractGoFile, GoSources, isGoBuildFile, type GoBuildFacts, type GoFileFacts } from './analysers/go.ts';
+import {
+  analyseGo,
+  extractGoBuildFile,
+  extractGoFile,
+  GoSources,
+  isGoBuildFile,
+  type GoBuildFacts,
+  type GoFileFacts,
+} from './analysers/go.ts';
 import {
   analyseAsmSource,
   analyseNativeBuildFile,
@@ -50,13 +58,46 @@ export const MAX_SCANNED_FILE_BYTES = 16 * 1024 * 1024;
 
 /** Directories that hold installed or generated code, not the service's own. */
 const skippedDirs = new Set([
-  '.git', '.hg', '.svn', 'CVS', 'node_modules', 'bower_components', 'vendor', '.venv', 'venv', '__pycache__',
-  '.tox', '.nox', '.mypy_cache', '.pytest_cache', '.gradle', '.idea', '.vscode', 'target', 'build', 'dist', '.terraform',
-  '.next', '.cache', 'site-packages',
+  '.git',
+  '.hg',
+  '.svn',
+  'CVS',
+  'node_modules',
+  'bower_components',
+  'vendor',
+  '.venv',
+  'venv',
+  '__pycache__',
+  '.tox',
+  '.nox',
+  '.mypy_cache',
+  '.pytest_cache',
+  '.gradle',
+  '.idea',
+  '.vscode',
+  'target',
+  'build',
+  'dist',
+  '.terraform',
+  '.next',
+  '.cache',
+  'site-packages',
 ]);
 
 export type ScanKind =
-  | 'jvm' | 'jvm-source' | 'python' | 'node' | 'go-mod' | 'go-source' | 'go-build' | 'native' | 'native-build' | 'asm' | 'yaml' | 'jar' | 'elf'
+  | 'jvm'
+  | 'jvm-source'
+  | 'python'
+  | 'node'
+  | 'go-mod'
+  | 'go-source'
+  | 'go-build'
+  | 'native'
+  | 'native-build'
+  | 'asm'
+  | 'yaml'
+  | 'jar'
+  | 'elf'
   | 'unanalysed';
 
 /**
@@ -98,7 +139,8 @@ export function kindsOf(rel: string): ScanKind[] {
   if (isNativeSource(rel)) kinds.push('native');
   if (isNativeBuildFile(rel)) kinds.push('native-build');
   if (isAsmSource(rel)) kinds.push('asm');
-  if (/\.ya?ml$/i.test(base) && !/^(pnpm-lock|\.pre-commit|mkdocs|codecov|\.gitlab-ci)/.test(base) && !rel.includes('.github/')) kinds.push('yaml');
+  if (/\.ya?ml$/i.test(base) && !/^(pnpm-lock|\.pre-commit|mkdocs|codecov|\.gitlab-ci)/.test(base) && !rel.includes('.github/'))
+    kinds.push('yaml');
   if (/\.(jar|war|ear)$/i.test(base)) kinds.push('jar');
   if (/\.(so(\.\d+)*|node)$/.test(base)) kinds.push('elf');
   return kinds;
@@ -126,7 +168,11 @@ interface WalkVisitor {
  * One pass over the checkout: each directory is listed, its candidates are read (at most `concurrency` at
  * once) while the walk goes on, and nothing is collected: what is kept is the visitor's business.
  */
-async function walk(root: string, opts: { maxEntries: number; concurrency: number; excluded: NonNullable<ScanOptions['excluded']> }, visit: WalkVisitor): Promise<Finding[]> {
+async function walk(
+  root: string,
+  opts: { maxEntries: number; concurrency: number; excluded: NonNullable<ScanOptions['excluded']> },
+  visit: WalkVisitor,
+): Promise<Finding[]> {
   const problems: Finding[] = [];
   const rootReal = await realpath(root);
   const queue: string[] = [''];
@@ -186,7 +232,10 @@ async function walk(root: string, opts: { maxEntries: number; concurrency: numbe
         break;
       }
     }
-    visit.directory(relDir, files.map((f) => f.rel));
+    visit.directory(
+      relDir,
+      files.map((f) => f.rel),
+    );
     outstanding.set(relDir, files.length + 1);
     for (const f of files) {
       await slot();
@@ -211,11 +260,17 @@ export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Pr
   await Promise.all(workers);
 }
 
-async function readText(abs: string, rel: string, maxBytes: number, admit?: (size: number) => Promise<void>): Promise<{ text?: string; problem?: Finding }> {
+async function readText(
+  abs: string,
+  rel: string,
+  maxBytes: number,
+  admit?: (size: number) => Promise<void>,
+): Promise<{ text?: string; problem?: Finding }> {
   try {
     return textOf(rel, await readRegularFile(abs, maxBytes, admit));
   } catch (err) {
-    if (err instanceof LocalFileRefused) return { problem: err.reason === 'too-large' ? tooLarge(rel, err.size ?? 0, maxBytes) : unreadable(rel, err.message) };
+    if (err instanceof LocalFileRefused)
+      return { problem: err.reason === 'too-large' ? tooLarge(rel, err.size ?? 0, maxBytes) : unreadable(rel, err.message) };
     return { problem: unreadable(rel, `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`) };
   }
 }
@@ -301,8 +356,16 @@ export function elfMachineOf(head: Buffer): Machine | undefined {
 }
 
 /** Names every regular file of the checkout the scan would meet (same skipped and excluded paths), reading none. */
-export async function listCheckout(root: string, excluded: NonNullable<ScanOptions['excluded']>, listed: (rel: string) => void): Promise<void> {
-  await walk(root, { maxEntries: Infinity, concurrency: 1, excluded }, { directory() {}, directoryDone() {}, file: async () => {}, listed });
+export async function listCheckout(
+  root: string,
+  excluded: NonNullable<ScanOptions['excluded']>,
+  listed: (rel: string) => void,
+): Promise<void> {
+  await walk(
+    root,
+    { maxEntries: Infinity, concurrency: 1, excluded },
+    { directory() {}, directoryDone() {}, file: async () => {}, listed },
+  );
 }
 
 /** Text read at once across the scan's concurrent reads; a larger file waits and is read alone. */
@@ -312,30 +375,34 @@ export async function scanCheckout(root: string, options: ScanOptions = {}): Pro
   const maxBytes = options.maxFileBytes ?? MAX_SCANNED_FILE_BYTES;
   const scan = new NativeScan(options.knowledge);
   const budget = new ByteBudget(IN_FLIGHT_TEXT_BYTES);
-  const problems = await walk(root, { maxEntries: 500_000, concurrency: options.concurrency ?? 32, excluded: options.excluded ?? (() => false) }, {
-    directory: (_dir, candidates) => scan.notePaths(candidates),
-    directoryDone: (dir) => scan.directoryRead(dir),
-    listed: options.listed,
-    file: async (rel, abs) => {
-      const kinds = kindsOf(rel);
-      if (kinds.every((k) => k === 'unanalysed')) return; // named by finish(), never opened
-      let held = 0;
-      try {
-        if (kinds.includes('jar')) return scan.addJar(rel, await zipEntryNames(abs));
-        if (kinds.includes('elf')) return scan.addBinary(rel, await elfMachine(abs));
-        const { text, problem } = await readText(abs, rel, maxBytes, async (size) => {
-          await budget.take(size);
-          held = size;
-        });
-        if (problem) scan.report(problem);
-        if (text !== undefined) scan.addText(rel, text);
-      } catch (err) {
-        scan.report(unreadable(rel, (err as Error).message));
-      } finally {
-        budget.give(held);
-      }
+  const problems = await walk(
+    root,
+    { maxEntries: 500_000, concurrency: options.concurrency ?? 32, excluded: options.excluded ?? (() => false) },
+    {
+      directory: (_dir, candidates) => scan.notePaths(candidates),
+      directoryDone: (dir) => scan.directoryRead(dir),
+      listed: options.listed,
+      file: async (rel, abs) => {
+        const kinds = kindsOf(rel);
+        if (kinds.every((k) => k === 'unanalysed')) return; // named by finish(), never opened
+        let held = 0;
+        try {
+          if (kinds.includes('jar')) return scan.addJar(rel, await zipEntryNames(abs));
+          if (kinds.includes('elf')) return scan.addBinary(rel, await elfMachine(abs));
+          const { text, problem } = await readText(abs, rel, maxBytes, async (size) => {
+            await budget.take(size);
+            held = size;
+          });
+          if (problem) scan.report(problem);
+          if (text !== undefined) scan.addText(rel, text);
+        } catch (err) {
+          scan.report(unreadable(rel, (err as Error).message));
+        } finally {
+          budget.give(held);
+        }
+      },
     },
-  });
+  );
   scan.report(...problems);
   const rootReal = await realpath(root);
   return scan.finish(async (rel, includedBy) => {
@@ -415,7 +482,10 @@ export class NativeScan {
   /** Some JVM sources were left unread (a GitHub budget): no conclusion may rest on "no source does X". */
   private jvmSourcesPartial = false;
 
-  constructor(knowledge: KnowledgeBase = builtinKnowledge(), private readonly mirrors: Mirrors = {}) {
+  constructor(
+    knowledge: KnowledgeBase = builtinKnowledge(),
+    private readonly mirrors: Mirrors = {},
+  ) {
     this.kb = knowledge;
   }
 
@@ -534,13 +604,17 @@ export class NativeScan {
       }
     };
     const jvm = this.jvmTexts.sort((a, b) => a.path.localeCompare(b.path));
-    const jvmSources = this.jvmSourcesPartial ? undefined : { count: this.jvmSources.count, epoll: this.jvmSources.epoll.sort((a, b) => a.file.localeCompare(b.file)) };
+    const jvmSources = this.jvmSourcesPartial
+      ? undefined
+      : { count: this.jvmSources.count, epoll: this.jvmSources.epoll.sort((a, b) => a.file.localeCompare(b.file)) };
     if (jvm.length) guarded(() => analyseJvm(jvm, kb, jvmSources), 'JVM build files');
     if (jvm.length && maven) {
       const below = await transitiveJvmFindings(jvm, kb, maven, jvmSources);
       // "Nothing known to break" spoke of the build files alone; a culprit below them takes it back.
       // A version "not known here" that the tree's management settles is replaced by the settled finding.
-      const settled = (f: Finding) => f.severity === 'warning' && below.some((b) => b.id === f.id && b.evidence.file === f.evidence.file && b.evidence.line === f.evidence.line);
+      const settled = (f: Finding) =>
+        f.severity === 'warning' &&
+        below.some((b) => b.id === f.id && b.evidence.file === f.evidence.file && b.evidence.line === f.evidence.line);
       const culprit = below.some((f) => f.severity !== 'info');
       findings.splice(0, findings.length, ...findings.filter((f) => !settled(f) && !(culprit && f.id === 'jvm.scanned')));
       findings.push(...below);
@@ -559,7 +633,14 @@ export class NativeScan {
       findings.push(scannedInfo('native', `C/C++ sources scanned (${this.native} files)`, this.nativeSample, this.native));
     }
     if (this.manifests > 0 && !findings.some((f) => f.ecosystem === 'system')) {
-      findings.push(scannedInfo('system', `Kubernetes/Compose manifests scanned for system components (${this.manifests} files)`, this.manifestSample, this.manifests));
+      findings.push(
+        scannedInfo(
+          'system',
+          `Kubernetes/Compose manifests scanned for system components (${this.manifests} files)`,
+          this.manifestSample,
+          this.manifests,
+        ),
+      );
     }
     findings.push(...this.unanalysed());
     return dedupe(findings.map((f) => this.asDependencyGap(f))).sort(byLocation);
@@ -568,7 +649,11 @@ export class NativeScan {
   /** A dependency file that could not be read leaves its dependencies unknown, so the verdict waits for it. */
   private asDependencyGap(f: Finding): Finding {
     if (f.id !== 'file.unreadable' || !f.evidence.file || !kindsOf(f.evidence.file).some((k) => dependencyKinds.has(k))) return f;
-    return { ...f, severity: 'unknown', fix: 'Fix the file or make it readable: until it is analysed, the dependencies it declares are unknown and the verdict cannot be ready.' };
+    return {
+      ...f,
+      severity: 'unknown',
+      fix: 'Fix the file or make it readable: until it is analysed, the dependencies it declares are unknown and the verdict cannot be ready.',
+    };
   }
 
   /** Found but never read (unanalysedFiles): unknown unless a file beside it was analysed for the same ecosystem. */
@@ -589,7 +674,7 @@ export class NativeScan {
         ecosystem: u.ecosystem,
         title: `${rel} was found but not analysed (archshift does not read ${u.what})${beside ? '; the dependency files beside it were' : ', so the dependencies it declares are unknown'}`,
         evidence: { file: rel },
-        fix: 'Check the dependencies it declares by hand (the built image\'s layers show native code: `archshift check --image`), or add a file archshift reads (a lockfile, requirements.txt).',
+        fix: "Check the dependencies it declares by hand (the built image's layers show native code: `archshift check --image`), or add a file archshift reads (a lockfile, requirements.txt).",
       });
     }
     return out;

@@ -67,11 +67,15 @@ export function githubSource(github: GitHubFiles | undefined, repo: string, ref?
     label,
     async read(path) {
       const rel = safeRelative(path);
-      if (!github) throw new SourceError(`no GitHub credentials are configured (set GITHUB_TOKEN or the GitHub App variables), so ${repo} cannot be read`);
+      if (!github)
+        throw new SourceError(
+          `no GitHub credentials are configured (set GITHUB_TOKEN or the GitHub App variables), so ${repo} cannot be read`,
+        );
       try {
         branch ??= ref ? Promise.resolve(ref) : github.repoInfo(repo).then((r) => r.defaultBranch);
         const text = await github.readFile(repo, rel, await branch);
-        if (text !== undefined && Buffer.byteLength(text) > MAX_FILE_BYTES) throw new SourceError(`${rel} is larger than ${MAX_FILE_BYTES} bytes`);
+        if (text !== undefined && Buffer.byteLength(text) > MAX_FILE_BYTES)
+          throw new SourceError(`${rel} is larger than ${MAX_FILE_BYTES} bytes`);
         return text;
       } catch (err) {
         if (err instanceof SourceError) throw err;

@@ -20,7 +20,12 @@ function gavOf(text: string): Gav | undefined {
   return group && artifact && version ? { group, artifact, version } : undefined;
 }
 
-export async function transitiveJvmFindings(files: SourceFile[], kb: KnowledgeBase, opts: TransitiveOptions, sources?: JvmSources): Promise<Finding[]> {
+export async function transitiveJvmFindings(
+  files: SourceFile[],
+  kb: KnowledgeBase,
+  opts: TransitiveOptions,
+  sources?: JvmSources,
+): Promise<Finding[]> {
   const { declared, managers, unversioned } = jvmTreeRoots(files);
   if (!declared.length && !unversioned.length) return [];
   const resolver = new PomResolver(opts.reader, opts.limits.maxPoms);
@@ -88,7 +93,13 @@ export async function transitiveJvmFindings(files: SourceFile[], kb: KnowledgeBa
     } catch {
       fixing = undefined; // the search for a fixing release is advice; the culprit itself stands
     }
-    const via = node.path.length > 1 ? ` (via ${node.path.slice(1).map((p) => `${gaOf(p)} ${p.version}`).join(' → ')})` : '';
+    const via =
+      node.path.length > 1
+        ? ` (via ${node.path
+            .slice(1)
+            .map((p) => `${gaOf(p)} ${p.version}`)
+            .join(' → ')})`
+        : '';
     const finding: Finding = {
       id: hit.entry.id,
       severity: hit.severity,
@@ -102,7 +113,16 @@ export async function transitiveJvmFindings(files: SourceFile[], kb: KnowledgeBa
     };
     if (fixing) finding.severity = hit.severity === 'warning' ? 'warning' : 'change';
     if (fixing && decl.literal && finding.severity !== 'warning') {
-      finding.autofix = { kind: 'deps', params: { file: decl.literal.file, package: gaOf(top), from: decl.literal.text, to: fixing.version, line: String(decl.literal.line) } };
+      finding.autofix = {
+        kind: 'deps',
+        params: {
+          file: decl.literal.file,
+          package: gaOf(top),
+          from: decl.literal.text,
+          to: fixing.version,
+          line: String(decl.literal.line),
+        },
+      };
     }
     findings.push(finding);
   }

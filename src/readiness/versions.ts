@@ -85,16 +85,10 @@ function comparePep440(a: string, b: string): number {
   const c = compareNumberLists(pa.release, pb.release);
   if (c !== 0) return c;
   // The sort key of `packaging`: a dev-only release sorts before any pre-release of the same version.
-  const preKey = (p: Pep440): number[] =>
-    p.pre ? p.pre : p.post === undefined && p.dev !== undefined ? [-Infinity] : [Infinity];
+  const preKey = (p: Pep440): number[] => (p.pre ? p.pre : p.post === undefined && p.dev !== undefined ? [-Infinity] : [Infinity]);
   const postKey = (p: Pep440): number => (p.post === undefined ? -Infinity : p.post);
   const devKey = (p: Pep440): number => (p.dev === undefined ? Infinity : p.dev);
-  return (
-    compareNumberLists(preKey(pa), preKey(pb)) ||
-    Math.sign(postKey(pa) - postKey(pb)) ||
-    Math.sign(devKey(pa) - devKey(pb)) ||
-    0
-  );
+  return compareNumberLists(preKey(pa), preKey(pb)) || Math.sign(postKey(pa) - postKey(pb)) || Math.sign(devKey(pa) - devKey(pb)) || 0;
 }
 
 // ---------------------------------------------------------------- semver and Go
@@ -234,7 +228,13 @@ export function parsePoetrySpec(text: string): VersionSpec {
   if (op) {
     const parts = op[2]!.split('.').map(Number);
     // ^ bumps the first non-zero component (^0.2.3 → <0.3.0); ~ bumps the minor, or the major if only one is given.
-    const bumpAt = op[1] === '^' ? Math.max(0, parts.findIndex((n, i) => n !== 0 || i === parts.length - 1)) : Math.min(1, parts.length - 1);
+    const bumpAt =
+      op[1] === '^'
+        ? Math.max(
+            0,
+            parts.findIndex((n, i) => n !== 0 || i === parts.length - 1),
+          )
+        : Math.min(1, parts.length - 1);
     const upper = parts.slice(0, bumpAt + 1);
     upper[bumpAt] = upper[bumpAt]! + 1;
     return { kind: 'range', lower: { version: op[2]!, inclusive: true }, upper: { version: upper.join('.'), inclusive: false } };
@@ -278,11 +278,7 @@ export function parseNpmSpec(text: string): VersionSpec {
  * Is some version the spec allows outside [from, below)? Package managers that resolve ranges to the
  * newest match (pip, Maven, Poetry) only break when every allowed version is affected.
  */
-export function specEscapesRange(
-  scheme: VersionScheme,
-  spec: VersionSpec,
-  range: { from?: string; below?: string },
-): boolean {
+export function specEscapesRange(scheme: VersionScheme, spec: VersionSpec, range: { from?: string; below?: string }): boolean {
   if (spec.kind === 'exact') return !versionInRange(scheme, spec.version, range);
   if (spec.kind !== 'range') return range.below !== undefined || range.from !== undefined;
   // Newer than the affected range is allowed?

@@ -38,7 +38,8 @@ const readyToPromote = (r: CanaryRecord) => r.phase === 'progressing' && r.weigh
 
 function phaseLine(r: CanaryRecord, surface: CanarySurface): string {
   const base = readyToPromote(r) ? '✅ ready to promote' : PHASE_LABEL[r.phase];
-  if (r.phase === 'paused' && r.pause) return `${base} (${r.pause.kind}): ${r.pause.by ? `paused by ${personName(r.pause.by, surface)}` : r.pause.reason}`;
+  if (r.phase === 'paused' && r.pause)
+    return `${base} (${r.pause.kind}): ${r.pause.by ? `paused by ${personName(r.pause.by, surface)}` : r.pause.reason}`;
   if (TERMINAL.has(r.phase) || r.phase === 'rolling-back') return `${base}${r.outcome ? `: ${outcomeText(r.outcome, surface)}` : ''}`;
   return base;
 }
@@ -62,7 +63,12 @@ function nextLine(r: CanaryRecord, now: Date, slack: boolean): string | undefine
       ? `in ${formatDuration(Math.round((at - now.getTime()) / 1000))} (${r.nextCheckAt})`
       : 'at the next tick';
   const step = r.plan.steps[r.stepIndex + 1];
-  const then = step !== undefined && r.phase === 'progressing' ? `, then ${step}% if it passes` : readyToPromote(r) ? ', then promoted if it passes' : '';
+  const then =
+    step !== undefined && r.phase === 'progressing'
+      ? `, then ${step}% if it passes`
+      : readyToPromote(r)
+        ? ', then promoted if it passes'
+        : '';
   return `next check ${next}${then}`;
 }
 
@@ -75,7 +81,8 @@ export function thresholdText(m: MetricTemplate): string {
   if (m.min !== undefined) parts.push(`≥ ${limitText(m.min, m.unit)}`);
   if (m.max !== undefined) parts.push(`≤ ${limitText(m.max, m.unit)}`);
   if (m.ratio !== undefined) parts.push(higher ? `≥ amd64 ÷ ${m.ratio}` : `≤ ${m.ratio}× amd64`);
-  if (m.difference !== undefined) parts.push(`≤ ${limitText(m.difference, m.unit === '%' ? 'pt' : m.unit)} ${higher ? 'below' : 'above'} amd64`);
+  if (m.difference !== undefined)
+    parts.push(`≤ ${limitText(m.difference, m.unit === '%' ? 'pt' : m.unit)} ${higher ? 'below' : 'above'} amd64`);
   return parts.join(', ') || 'informational';
 }
 
@@ -95,19 +102,34 @@ export function metricRows(r: CanaryRecord, t: CanaryThresholds): string[][] {
   };
   return [
     ['requests', requests(last.amd64.requestRate), requests(last.arm64.requestRate), '', ''],
-    ...templatesOf(r, t).map((m) => [m.name, cell(amd.values[m.name], m.unit), cell(arm.values[m.name], m.unit), thresholdText(m), status(m.name)]),
+    ...templatesOf(r, t).map((m) => [
+      m.name,
+      cell(amd.values[m.name], m.unit),
+      cell(arm.values[m.name], m.unit),
+      thresholdText(m),
+      status(m.name),
+    ]),
   ];
 }
 
 /** "arm64 needs 38% less CPU per request": the number that says whether the move pays. */
 function cpuNote(ratio: number | undefined): string | undefined {
   if (ratio === undefined) return undefined;
-  return ratio <= 1 ? `arm64 needs ${Math.round((1 - ratio) * 100)}% less CPU per request` : `arm64 needs ${Math.round((ratio - 1) * 100)}% more CPU per request`;
+  return ratio <= 1
+    ? `arm64 needs ${Math.round((1 - ratio) * 100)}% less CPU per request`
+    : `arm64 needs ${Math.round((ratio - 1) * 100)}% more CPU per request`;
 }
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function readinessText(label: string, r?: Readiness): string {
@@ -119,7 +141,12 @@ function summary(r: CanaryRecord): string {
 }
 
 /** The lines of the progress card, shared by Slack and the terminal. */
-function bodyLines(r: CanaryRecord, t: CanaryThresholds, now: Date, surface: CanarySurface): { status: string[]; metrics?: { head: string; table: string; notes: string[] }; footer: string[] } {
+function bodyLines(
+  r: CanaryRecord,
+  t: CanaryThresholds,
+  now: Date,
+  surface: CanarySurface,
+): { status: string[]; metrics?: { head: string; table: string; notes: string[] }; footer: string[] } {
   const slack = surface === 'slack';
   const last = r.checks.at(-1);
   const status = [
@@ -141,9 +168,14 @@ function bodyLines(r: CanaryRecord, t: CanaryThresholds, now: Date, surface: Can
       notes,
     };
   }
-  const footer = [`${readinessText(`amd64 ${r.target.deployments.amd64}`, r.readiness.amd64)}   ·   ${readinessText(`arm64 ${r.target.deployments.arm64}`, r.readiness.arm64)}`];
-  const split = r.target.mode === 'replicas' ? `replicas of ${r.target.deployments.amd64} and ${r.target.deployments.arm64}` : r.target.virtualService;
-  footer.push(`${r.target.cluster ? `cluster ${r.target.cluster} · ` : ''}${r.target.namespace}/${split} · started by ${personName(r.startedBy, surface)} ${when(r.startedAt, surface)}`);
+  const footer = [
+    `${readinessText(`amd64 ${r.target.deployments.amd64}`, r.readiness.amd64)}   ·   ${readinessText(`arm64 ${r.target.deployments.arm64}`, r.readiness.arm64)}`,
+  ];
+  const split =
+    r.target.mode === 'replicas' ? `replicas of ${r.target.deployments.amd64} and ${r.target.deployments.arm64}` : r.target.virtualService;
+  footer.push(
+    `${r.target.cluster ? `cluster ${r.target.cluster} · ` : ''}${r.target.namespace}/${split} · started by ${personName(r.startedBy, surface)} ${when(r.startedAt, surface)}`,
+  );
   if (r.phase === 'promoted') footer.push(`Next: ${arm64OnlyHint(r.target.service, surface)}`);
   return { status, metrics, footer };
 }
@@ -175,9 +207,20 @@ export function canaryButtons(r: CanaryRecord): unknown[] {
   if (!waiting || (r.phase === 'paused' && (r.pause?.kind === 'no-data' || r.pause?.kind === 'not-ready'))) {
     out.push(button('canary_pause', 'Pause', s, `Hold ${s} at ${r.weight}% arm64; nothing moves until someone resumes.`));
   }
-  if (waiting) out.push(button('canary_resume', r.phase.startsWith('awaiting') ? 'Approve next step' : 'Resume', s, `Continue the canary for ${s} from ${r.weight}% arm64.`, 'primary'));
+  if (waiting)
+    out.push(
+      button(
+        'canary_resume',
+        r.phase.startsWith('awaiting') ? 'Approve next step' : 'Resume',
+        s,
+        `Continue the canary for ${s} from ${r.weight}% arm64.`,
+        'primary',
+      ),
+    );
   out.push(button('canary_promote', 'Promote', s, `Send *100%* of ${s}'s traffic to arm64 now and end the canary.`));
-  out.push(button('canary_rollback', 'Roll back', s, `Send *100%* of ${s}'s traffic back to amd64 in one step and end the canary.`, 'danger'));
+  out.push(
+    button('canary_rollback', 'Roll back', s, `Send *100%* of ${s}'s traffic back to amd64 in one step and end the canary.`, 'danger'),
+  );
   return out;
 }
 
@@ -189,7 +232,10 @@ export function canaryBlocks(r: CanaryRecord, t: CanaryThresholds, now: Date): {
   ];
   if (b.metrics) {
     const m = b.metrics;
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: [m.head, '```' + m.table + '```', ...m.notes].join('\n').slice(0, 3000) } });
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: [m.head, '```' + m.table + '```', ...m.notes].join('\n').slice(0, 3000) },
+    });
   }
   blocks.push({ type: 'context', elements: b.footer.map((f) => ({ type: 'mrkdwn', text: f.slice(0, 3000) })) });
   const buttons = canaryButtons(r);
@@ -205,7 +251,12 @@ export function canaryText(r: CanaryRecord, t: CanaryThresholds, now: Date): str
 
 export function canaryListText(records: CanaryRecord[]): string {
   if (!records.length) return 'No canaries running.';
-  return records.map((r) => `${r.target.service.padEnd(24)} ${String(r.weight).padStart(3)}% arm64  step ${r.stepIndex + 1}/${r.plan.steps.length}  ${phaseLine(r, 'terminal')}`).join('\n');
+  return records
+    .map(
+      (r) =>
+        `${r.target.service.padEnd(24)} ${String(r.weight).padStart(3)}% arm64  step ${r.stepIndex + 1}/${r.plan.steps.length}  ${phaseLine(r, 'terminal')}`,
+    )
+    .join('\n');
 }
 
 function preconditionLine(p: Precondition): string {
@@ -225,7 +276,9 @@ export function fixText(fix: PreconditionFix, service: string, surface: CanarySu
     case 'catalog':
       return { line: `set catalog.services.${fix.service}.deployment/namespace to the running Deployment` };
     case 'rollout':
-      return { line: `wait for the rollout (\`kubectl -n ${fix.namespace} rollout status deploy/${fix.deployment}\`) or look at its pods' events` };
+      return {
+        line: `wait for the rollout (\`kubectl -n ${fix.namespace} rollout status deploy/${fix.deployment}\`) or look at its pods' events`,
+      };
     case 'build-arm64':
       return { line: `build the image for linux/arm64 (${command(surface, `check ${service}`)} shows what blocks it)` };
     case 'configure-registry':
@@ -245,7 +298,9 @@ export function preconditionsText(service: string, report: PreconditionReport): 
 }
 
 export function preconditionsBlocks(service: string, report: PreconditionReport): { text: string; blocks: unknown[] } {
-  const blocks: unknown[] = [{ type: 'section', text: { type: 'mrkdwn', text: `*Canary preconditions for ${service}: ${report.ok ? 'all met' : 'not met'}*` } }];
+  const blocks: unknown[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: `*Canary preconditions for ${service}: ${report.ok ? 'all met' : 'not met'}*` } },
+  ];
   for (const p of report.items) {
     let text = preconditionLine(p);
     if (!p.ok && p.fix) {
@@ -254,6 +309,13 @@ export function preconditionsBlocks(service: string, report: PreconditionReport)
     }
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } });
   }
-  const summary = `Preconditions for ${service}: ${report.ok ? 'all met' : `not met (${report.items.filter((i) => !i.ok).map((i) => PRECONDITION_NAMES[i.check]).join(', ')})`}`;
+  const summary = `Preconditions for ${service}: ${
+    report.ok
+      ? 'all met'
+      : `not met (${report.items
+          .filter((i) => !i.ok)
+          .map((i) => PRECONDITION_NAMES[i.check])
+          .join(', ')})`
+  }`;
   return { text: summary.slice(0, 3000), blocks: blocks.slice(0, 50) };
 }

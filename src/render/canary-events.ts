@@ -16,7 +16,9 @@ export function command(surface: CanarySurface, args: string): string {
 }
 
 export function describePlan(plan: CanaryPlan): string {
-  const gates = Object.entries(GATE_NAMES).filter(([, k]) => plan.gates[k]).map(([n]) => n);
+  const gates = Object.entries(GATE_NAMES)
+    .filter(([, k]) => plan.gates[k])
+    .map(([n]) => n);
   return (
     `${plan.steps.join(' → ')}% arm64, every ${formatDuration(plan.intervalSeconds)}, rollback after ${plan.failedChecksBeforeRollback} failed check${plan.failedChecksBeforeRollback === 1 ? '' : 's'}` +
     (gates.length ? `, approval before ${gates.join(', ')}` : '')
@@ -79,7 +81,7 @@ export function checkLineText(l: CheckLine | RecordedLine): string {
         : `${l.metric}: arm64 ${arm} is ${l.observed!.toFixed(2)}× amd64's ${amd} (max ${l.limit}×)`;
     case 'difference': {
       const d = l.observed!;
-      const side = (d > 0) === higher ? 'below' : 'above';
+      const side = d > 0 === higher ? 'below' : 'above';
       const by = d === 0 ? 'equal to' : `${formatValue(Math.abs(d), diffUnit(l.unit))} ${side}`;
       return `${l.metric}: arm64 ${arm} is ${by} amd64's ${amd} (max ${limitText(l.limit, diffUnit(l.unit))} ${higher ? 'below' : 'above'})`;
     }
@@ -167,7 +169,10 @@ export function canaryErrorText(err: CanaryError, surface: CanarySurface): strin
     case 'not-promoted':
       return `not promoted: ${r.detail}`;
     case 'preconditions': {
-      const report = err instanceof PreconditionsError ? err.report.items.filter((i) => !i.ok).map(preconditionText) : r.failed.map((c) => PRECONDITION_NAMES[c]);
+      const report =
+        err instanceof PreconditionsError
+          ? err.report.items.filter((i) => !i.ok).map(preconditionText)
+          : r.failed.map((c) => PRECONDITION_NAMES[c]);
       return `the canary for ${s} cannot start: ${report.join('; ')}`;
     }
     case 'metrics-invalid':

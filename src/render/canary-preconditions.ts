@@ -28,11 +28,15 @@ export function preconditionDetail(p: Precondition): string {
       return p.readiness ? `${p.name}: ${p.readiness.ready}/${p.readiness.desired} replicas ready` : `${p.namespace}/${p.name} not found`;
     case 'arm64-scheduling':
       if (p.labelled && p.pinned) return 'pods are labelled and pinned to arm64 nodes';
-      return [p.labelled ? '' : `pods lack ${p.label}: arm64`, p.pinned ? '' : `pods are not pinned to ${ARCH_LABEL}: arm64`].filter(Boolean).join('; ');
+      return [p.labelled ? '' : `pods lack ${p.label}: arm64`, p.pinned ? '' : `pods are not pinned to ${ARCH_LABEL}: arm64`]
+        .filter(Boolean)
+        .join('; ');
     case 'arm64-image':
       if (!p.image) return 'cannot inspect images: no registry adapter configured';
       if (p.ok) return `${p.image} publishes linux/arm64`;
-      return p.status === 'amd64-only' ? `${p.image} has no linux/arm64 (${(p.platforms ?? []).join(', ')})` : `${p.image}: ${p.reason ?? p.status}`;
+      return p.status === 'amd64-only'
+        ? `${p.image} has no linux/arm64 (${(p.platforms ?? []).join(', ')})`
+        : `${p.image}: ${p.reason ?? p.status}`;
     case 'destination-rule':
     case 'virtual-service':
       return `${p.namespace}/${p.name} not found`;

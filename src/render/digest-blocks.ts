@@ -4,7 +4,6 @@ import type { DigestModel } from '../digest/model.ts';
 import { digestParts } from './digest-text.ts';
 import { openPrsButton, openReadyPrsButton } from './pr-buttons.ts';
 
-
 const MAX_BLOCKS = 50;
 const MAX_SECTION = 3000;
 const MAX_HEADER = 150;
@@ -16,7 +15,10 @@ function clip(text: string, max: number): string {
 }
 
 const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: clip(text, MAX_SECTION) } });
-const context = (...texts: string[]): Block => ({ type: 'context', elements: texts.slice(0, 10).map((t) => ({ type: 'mrkdwn', text: clip(t, MAX_SECTION) })) });
+const context = (...texts: string[]): Block => ({
+  type: 'context',
+  elements: texts.slice(0, 10).map((t) => ({ type: 'mrkdwn', text: clip(t, MAX_SECTION) })),
+});
 
 export function renderDigestBlocks(m: DigestModel): Block[] {
   const p = digestParts(m, 'slack');

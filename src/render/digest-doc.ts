@@ -13,7 +13,10 @@ const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 export function renderDigestHtml(m: DigestModel, chartPng?: Buffer): string {
   const [title, ...rest] = renderDigestText(m, 'terminal').split('\n');
-  const body = rest.map((l) => (l === '' ? '' : l.startsWith('• ') ? `<li>${esc(l.slice(2))}</li>` : `<p>${esc(l)}</p>`)).join('\n').replace(/(<li>.*<\/li>\n?)+/g, (list) => `<ul>${list}</ul>`);
+  const body = rest
+    .map((l) => (l === '' ? '' : l.startsWith('• ') ? `<li>${esc(l.slice(2))}</li>` : `<p>${esc(l)}</p>`))
+    .join('\n')
+    .replace(/(<li>.*<\/li>\n?)+/g, (list) => `<ul>${list}</ul>`);
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">

@@ -40,21 +40,32 @@ function delta(now: number, then: number | undefined): string {
 }
 
 function names(list: string[], max: number, f: Fmt): string {
-  const shown = list.slice(0, max).map((s) => f.code(s)).join(', ');
+  const shown = list
+    .slice(0, max)
+    .map((s) => f.code(s))
+    .join(', ');
   return list.length > max ? `${shown} and ${list.length - max} more` : shown;
 }
 
 function groups(list: Group[], max: number): string {
-  return list.length ? list.slice(0, max).map((g) => `${g.name} ${g.remaining}/${g.total} (${cores(g.remainingCpuMillis)})`).join(' · ') : 'none';
+  return list.length
+    ? list
+        .slice(0, max)
+        .map((g) => `${g.name} ${g.remaining}/${g.total} (${cores(g.remainingCpuMillis)})`)
+        .join(' · ')
+    : 'none';
 }
 
 const signed = (pctChange: number) => `${pctChange > 0 ? '+' : pctChange < 0 ? '−' : '±'}${Math.abs(pctChange)}%`;
 
 /** One measured service: its saving (or what it costs), CPU per unit and p99 on each side. */
 function measuredLine(s: MeasuredSaving, currency: string, f: Fmt): string {
-  const money$ = s.monthly ? `${s.monthly.saving >= 0 ? 'saves' : 'costs'} ${money(Math.abs(s.monthly.saving), currency)}/month` : `not priced (no ${s.missing.join(', no ')})`;
+  const money$ = s.monthly
+    ? `${s.monthly.saving >= 0 ? 'saves' : 'costs'} ${money(Math.abs(s.monthly.saving), currency)}/month`
+    : `not priced (no ${s.missing.join(', no ')})`;
   const cpu = s.cpuRatio !== undefined ? `, CPU per ${s.unit} ${signed(Math.round((s.cpuRatio - 1) * 100))}` : '';
-  const p99 = s.p99Ms.amd64 !== undefined && s.p99Ms.arm64 !== undefined ? `, p99 ${s.p99Ms.amd64.toFixed(0)} → ${s.p99Ms.arm64.toFixed(0)} ms` : '';
+  const p99 =
+    s.p99Ms.amd64 !== undefined && s.p99Ms.arm64 !== undefined ? `, p99 ${s.p99Ms.amd64.toFixed(0)} → ${s.p99Ms.arm64.toFixed(0)} ms` : '';
   return `• ${f.code(s.service)} ${s.result === 'promoted' ? '' : '(rolled back) '}${money$}${cpu}${p99}`;
 }
 
@@ -127,14 +138,21 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
   const s = m.shares;
   const w = m.totals.workloads;
   const scope = m.team ? ` for team ${m.team}` : '';
-  const trend = m.trend.yesterday || m.trend.week || m.trend.month
-    ? `Trend (workloads on arm64): vs yesterday ${delta(s.workloads, m.trend.yesterday?.workloads)} · 7 days ${delta(s.workloads, m.trend.week?.workloads)} · 30 days ${delta(s.workloads, m.trend.month?.workloads)}`
-    : m.team ? undefined : 'Trend: first day recorded, comparisons start tomorrow.';
+  const trend =
+    m.trend.yesterday || m.trend.week || m.trend.month
+      ? `Trend (workloads on arm64): vs yesterday ${delta(s.workloads, m.trend.yesterday?.workloads)} · 7 days ${delta(s.workloads, m.trend.week?.workloads)} · 30 days ${delta(s.workloads, m.trend.month?.workloads)}`
+      : m.team
+        ? undefined
+        : 'Trend: first day recorded, comparisons start tomorrow.';
 
   const clusters = m.clusters
     .map((c) =>
       c.ok
-        ? `${f.bold(c.name)}: ${pct(c.shares!.workloads)} of ${c.workloads} workloads on arm64; nodes ${Object.entries(c.nodes ?? {}).map(([arch, n]) => `${n} ${arch}`).join(' / ') || 'none'}`
+        ? `${f.bold(c.name)}: ${pct(c.shares!.workloads)} of ${c.workloads} workloads on arm64; nodes ${
+            Object.entries(c.nodes ?? {})
+              .map(([arch, n]) => `${n} ${arch}`)
+              .join(' / ') || 'none'
+          }`
         : `${f.bold(c.name)}: UNREACHABLE, not counted (${c.error})`,
     )
     .join('\n');
@@ -146,7 +164,9 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
     : 'Changes: no earlier day recorded yet.';
 
   const c = m.cost;
-  const unpriced = c.unpricedNodes.length ? `; no price for ${c.unpricedNodes.map((u) => `${u.nodes} × ${u.instanceType}`).join(', ')} (not counted; add them under digest.prices)` : '';
+  const unpriced = c.unpricedNodes.length
+    ? `; no price for ${c.unpricedNodes.map((u) => `${u.nodes} × ${u.instanceType}`).join(', ')} (not counted; add them under digest.prices)`
+    : '';
   const cost =
     `Cost (estimates, list prices as of ${c.pricesAsOf}): amd64 capacity ${m.team ? `used by the team ` : ''}≈ ${money(c.amd64MonthlyCost, c.currency)}/month` +
     `${m.team ? '' : `, arm64 ≈ ${money(c.arm64MonthlyCost, c.currency)}/month`}; moving the ${m.readyCount} ready workloads saves ≈ ${money(c.readySaving, c.currency)}/month (estimated)${unpriced}`;
@@ -165,11 +185,19 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
 
   const nodeGroup = m.blockers.filter((b) => b.nodeGroups);
   const other = m.blockers.filter((b) => !b.nodeGroups);
-  const missing = (b: DigestModel['blockers'][number]) => (b.arm64Nodes?.total ? `; missing on ${b.arm64Nodes.missing} of ${b.arm64Nodes.total} arm64 nodes` : b.untoleratedTaint ? '; no arm64 node yet' : '');
-  const blockerLine = (b: DigestModel['blockers'][number]) => `• ${b.cause}: ${b.workloads.length} workload${b.workloads.length === 1 ? '' : 's'} (${names(b.workloads, 3, f)})${missing(b)}`;
+  const missing = (b: DigestModel['blockers'][number]) =>
+    b.arm64Nodes?.total
+      ? `; missing on ${b.arm64Nodes.missing} of ${b.arm64Nodes.total} arm64 nodes`
+      : b.untoleratedTaint
+        ? '; no arm64 node yet'
+        : '';
+  const blockerLine = (b: DigestModel['blockers'][number]) =>
+    `• ${b.cause}: ${b.workloads.length} workload${b.workloads.length === 1 ? '' : 's'} (${names(b.workloads, 3, f)})${missing(b)}`;
   const blockers = m.blockers.length
     ? [
-        ...(nodeGroup.length ? [`${f.bold('Block arm64 node groups')} (DaemonSets first, then sidecars):`, ...nodeGroup.slice(0, m.topN).map(blockerLine)] : []),
+        ...(nodeGroup.length
+          ? [`${f.bold('Block arm64 node groups')} (DaemonSets first, then sidecars):`, ...nodeGroup.slice(0, m.topN).map(blockerLine)]
+          : []),
         ...(nodeGroup.length > m.topN ? [`…and ${nodeGroup.length - m.topN} more`] : []),
         ...(other.length ? [`${f.bold('Other blockers')}:`, ...other.slice(0, m.topN).map(blockerLine)] : []),
         ...(other.length > m.topN ? [`…and ${other.length - m.topN} more`] : []),
@@ -178,7 +206,11 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
 
   const moves = m.moveProblems ?? [];
   const moveProblems = moves.length
-    ? [`${f.bold(`After a move (last 7 days): ${moves.length} problem${moves.length === 1 ? '' : 's'}`)}:`, ...moves.slice(0, m.topN).map((p) => moveProblemLine(p, f)), ...(moves.length > m.topN ? [`…and ${moves.length - m.topN} more`] : [])].join('\n')
+    ? [
+        `${f.bold(`After a move (last 7 days): ${moves.length} problem${moves.length === 1 ? '' : 's'}`)}:`,
+        ...moves.slice(0, m.topN).map((p) => moveProblemLine(p, f)),
+        ...(moves.length > m.topN ? [`…and ${moves.length - m.topN} more`] : []),
+      ].join('\n')
     : undefined;
 
   const reasons = new Map<string, string[]>();
@@ -192,9 +224,16 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
     ...(m.unknown.podsWithoutRequests ? [`• ${m.unknown.podsWithoutRequests} pods request no CPU: left out of the CPU share`] : []),
     ...(unreachable.length ? [`• clusters not counted: ${unreachable.join(', ')}`] : []),
   ];
-  const unknown = unknownLines.length ? `${f.bold(`Unknown (${m.totals.workloads.unknown} workloads)`)}:\n${unknownLines.join('\n')}` : 'Unknown: nothing.';
+  const unknown = unknownLines.length
+    ? `${f.bold(`Unknown (${m.totals.workloads.unknown} workloads)`)}:\n${unknownLines.join('\n')}`
+    : 'Unknown: nothing.';
 
-  const prs = m.prs.length ? `${f.bold(`PRs open (${m.prs.length})`)}: ${m.prs.slice(0, 10).map((p) => f.link(p.url, `${p.service} #${p.number} (${p.kind})`)).join(', ')}${m.prs.length > 10 ? ` and ${m.prs.length - 10} more` : ''}` : 'PRs open: none.';
+  const prs = m.prs.length
+    ? `${f.bold(`PRs open (${m.prs.length})`)}: ${m.prs
+        .slice(0, 10)
+        .map((p) => f.link(p.url, `${p.service} #${p.number} (${p.kind})`))
+        .join(', ')}${m.prs.length > 10 ? ` and ${m.prs.length - 10} more` : ''}`
+    : 'PRs open: none.';
 
   return {
     title: `arm64 migration digest${scope}, ${m.day}`,
@@ -211,7 +250,9 @@ export function digestParts(m: DigestModel, style: TextStyle): DigestParts {
     teams: `${f.bold('Most left, by team')}: ${groups(m.teams, m.topN)}`,
     readyTitle: `Ready to move today (${m.readyCount}): all images publish linux/arm64, not on arm64 yet`,
     ready,
-    ...(m.readyCount > ready.length ? { readyMore: `…and ${m.readyCount - ready.length} more (${f.code('archshift digest --print --json')} lists all)` } : {}),
+    ...(m.readyCount > ready.length
+      ? { readyMore: `…and ${m.readyCount - ready.length} more (${f.code('archshift digest --print --json')} lists all)` }
+      : {}),
     blockers,
     ...(moveProblems ? { moveProblems } : {}),
     unknown,

@@ -27,7 +27,12 @@ function fileLink(e: FleetEntry, f: Finding, web: string | undefined): string {
   const where = esc(line ? `${file}:${line}` : file);
   if (!web || !e.repos) return `<code>${where}</code>`;
   const r = e.repos;
-  const [repo, ref] = file === r.pipeline.file ? [r.pipeline.repo, 'HEAD'] : r.manifests.files.includes(file) ? [r.manifests.repo, 'HEAD'] : [r.code, r.branch ?? 'HEAD'];
+  const [repo, ref] =
+    file === r.pipeline.file
+      ? [r.pipeline.repo, 'HEAD']
+      : r.manifests.files.includes(file)
+        ? [r.manifests.repo, 'HEAD']
+        : [r.code, r.branch ?? 'HEAD'];
   const path = file.split('/').map(encodeURIComponent).join('/');
   return `<a href="${esc(`${web}/${repo}/blob/${encodeURIComponent(ref)}/${path}${line ? `#L${line}` : ''}`)}"><code>${where}</code></a>`;
 }
@@ -103,7 +108,16 @@ apply()})();`;
 
 export function renderFleetHtml(r: FleetResult, opts: FleetHtmlOptions = {}): string {
   const teams = [...new Set(r.entries.map((e) => e.team).filter((t): t is string => !!t))].sort();
-  const head: Array<[string, string, string?]> = [['service', 'service'], ['team', 'team'], ['cluster', 'cluster'], ['verdict', 'rank', 'number'], ['blockers', 'blockers', 'number'], ['unknowns', 'unknowns', 'number'], ['changes', 'changes', 'number'], ['first thing to fix', 'headline']];
+  const head: Array<[string, string, string?]> = [
+    ['service', 'service'],
+    ['team', 'team'],
+    ['cluster', 'cluster'],
+    ['verdict', 'rank', 'number'],
+    ['blockers', 'blockers', 'number'],
+    ['unknowns', 'unknowns', 'number'],
+    ['changes', 'changes', 'number'],
+    ['first thing to fix', 'headline'],
+  ];
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">

@@ -16,7 +16,16 @@ export function headlineOf(e: FleetEntry): string {
 }
 
 function rows(r: FleetResult): string[][] {
-  return r.entries.map((e) => [e.service, e.team ?? '', e.cluster ?? '', e.verdict, String(count(e, 'blocker')), String(count(e, 'unknown')), String(count(e, 'change')), headlineOf(e)]);
+  return r.entries.map((e) => [
+    e.service,
+    e.team ?? '',
+    e.cluster ?? '',
+    e.verdict,
+    String(count(e, 'blocker')),
+    String(count(e, 'unknown')),
+    String(count(e, 'change')),
+    headlineOf(e),
+  ]);
 }
 const HEADER = ['service', 'team', 'cluster', 'verdict', 'blockers', 'unknowns', 'changes', 'first thing to fix'];
 
@@ -46,7 +55,12 @@ export function renderFleetTable(r: FleetResult): string {
   const body = rows(r).map((row) => [...row.slice(0, -1), truncate(row.at(-1)!, 80)]);
   const all = [HEADER.map((h) => h.toUpperCase()), ...body];
   const widths = HEADER.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
-  const table = all.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  const table = all.map((row) =>
+    row
+      .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
   return [...table, '', ...summaryLines(r, '  ')].join('\n');
 }
 
@@ -57,11 +71,24 @@ export function renderFleetCsv(r: FleetResult): string {
   return [HEADER, ...rows(r)].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 
-const mdCell = (v: string) => v.replaceAll('\\', '\\\\').replaceAll('|', '\\|').replace(/[\r\n]+/g, ' ');
+const mdCell = (v: string) =>
+  v
+    .replaceAll('\\', '\\\\')
+    .replaceAll('|', '\\|')
+    .replace(/[\r\n]+/g, ' ');
 
 export function renderFleetMarkdown(r: FleetResult): string {
   const table = [HEADER, HEADER.map(() => '---'), ...rows(r)].map((row) => `| ${row.map(mdCell).join(' | ')} |`);
-  return ['# arm64 readiness of the fleet', '', `Checked ${r.checkedAt}.`, '', ...summaryLines(r, '- ').map((l) => (l.endsWith(':') ? `**${l}**` : l)), '', ...table, ''].join('\n');
+  return [
+    '# arm64 readiness of the fleet',
+    '',
+    `Checked ${r.checkedAt}.`,
+    '',
+    ...summaryLines(r, '- ').map((l) => (l.endsWith(':') ? `**${l}**` : l)),
+    '',
+    ...table,
+    '',
+  ].join('\n');
 }
 
 /** The `--json` payload: the summary and every service's report in its stable JSON form. */
@@ -70,6 +97,13 @@ export function fleetJson(r: FleetResult): object {
     checkedAt: r.checkedAt,
     filter: r.filter,
     summary: r.summary,
-    services: r.entries.map((e) => ({ service: e.service, team: e.team ?? null, cluster: e.cluster ?? null, verdict: e.verdict, error: e.error ?? null, report: e.report ? reportToJson(e.report) : null })),
+    services: r.entries.map((e) => ({
+      service: e.service,
+      team: e.team ?? null,
+      cluster: e.cluster ?? null,
+      verdict: e.verdict,
+      error: e.error ?? null,
+      report: e.report ? reportToJson(e.report) : null,
+    })),
   };
 }

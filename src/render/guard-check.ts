@@ -27,26 +27,53 @@ function title(check: PullCheck): string {
 }
 
 function rows(findings: Finding[]): string[] {
-  return ['| | Finding | Where | Fix |', '|---|---|---|---|', ...findings.map((f) => `| ${f.severity} | ${cell(f.title)} (\`${f.id}\`) | ${cell(evidenceText(f.evidence) || '-')} | ${cell(f.fix ?? '')} |`)];
+  return [
+    '| | Finding | Where | Fix |',
+    '|---|---|---|---|',
+    ...findings.map(
+      (f) => `| ${f.severity} | ${cell(f.title)} (\`${f.id}\`) | ${cell(evidenceText(f.evidence) || '-')} | ${cell(f.fix ?? '')} |`,
+    ),
+  ];
 }
 
 function section(v: GuardVerdict, reportUrl?: string): string[] {
   const c = v.comparison;
   const out = [`### ${v.service}: ${v.conclusion}`, '', `${outcomeHeadline[v.outcome]}.`, ''];
-  out.push(v.moved.length ? `On arm64: ${v.moved.map(moveFactText).join('; ')}.` : 'Not on arm64 yet: no pods on arm64 nodes, no arm64 selector, no merged selectors PR.');
-  if (v.clusterProblem) out.push('', `The cluster could not be read (${v.clusterProblem}); whether the service runs on arm64 rests on the rest.`);
+  out.push(
+    v.moved.length
+      ? `On arm64: ${v.moved.map(moveFactText).join('; ')}.`
+      : 'Not on arm64 yet: no pods on arm64 nodes, no arm64 selector, no merged selectors PR.',
+  );
+  if (v.clusterProblem)
+    out.push('', `The cluster could not be read (${v.clusterProblem}); whether the service runs on arm64 rests on the rest.`);
   out.push('', `**Introduced by this PR: ${c.introduced.length}**`, '');
   if (c.introduced.length) out.push(...rows(c.introduced));
   if (c.fixed.length) out.push('', `Fixed by this PR: ${c.fixed.length} (${[...new Set(c.fixed.map((f) => f.id))].join(', ')}).`);
-  if (c.unchanged.length) out.push('', `Already there before this PR, not blamed on it: ${c.unchanged.length} (${[...new Set(c.unchanged.map((f) => f.id))].join(', ')}).`);
-  out.push('', reportUrl ? `[The full report for ${v.service}](${reportUrl})` : `The full report: \`/arm64 check ${v.service}\` in Slack or \`archshift check ${v.service}\`.`, '');
+  if (c.unchanged.length)
+    out.push(
+      '',
+      `Already there before this PR, not blamed on it: ${c.unchanged.length} (${[...new Set(c.unchanged.map((f) => f.id))].join(', ')}).`,
+    );
+  out.push(
+    '',
+    reportUrl
+      ? `[The full report for ${v.service}](${reportUrl})`
+      : `The full report: \`/arm64 check ${v.service}\` in Slack or \`archshift check ${v.service}\`.`,
+    '',
+  );
   return out;
 }
 
 function annotation(a: PullCheck['annotate'][number]): CheckAnnotation {
   const f = a.finding;
   const line = f.evidence.line ?? 1;
-  const level = BREAKING.has(f.severity) ? (a.verdict.conclusion === 'failure' ? 'failure' : 'warning') : f.severity === 'unknown' ? 'warning' : 'notice';
+  const level = BREAKING.has(f.severity)
+    ? a.verdict.conclusion === 'failure'
+      ? 'failure'
+      : 'warning'
+    : f.severity === 'unknown'
+      ? 'warning'
+      : 'notice';
   return {
     path: f.evidence.file!,
     startLine: line,
@@ -60,7 +87,17 @@ function annotation(a: PullCheck['annotate'][number]): CheckAnnotation {
 export function renderPullCheck(check: PullCheck): CheckOutput {
   const out: string[] = [];
   for (const v of check.verdicts) out.push(...section(v, check.reportUrls[v.service]));
-  for (const e of check.errors) out.push(`### ${e.service}: not checked`, '', `archshift could not check it: ${e.message}. Re-run the check when the cause is fixed.`, '');
+  for (const e of check.errors)
+    out.push(
+      `### ${e.service}: not checked`,
+      '',
+      `archshift could not check it: ${e.message}. Re-run the check when the cause is fixed.`,
+      '',
+    );
   if (check.untouched.length) out.push(`Not touched by this PR: ${check.untouched.join(', ')}.`);
-  return { title: title(check), summary: clip(out.join('\n').trim() || 'This PR changes no file archshift reads for the services in this repository.', MAX_SUMMARY), annotations: check.annotate.map(annotation) };
+  return {
+    title: title(check),
+    summary: clip(out.join('\n').trim() || 'This PR changes no file archshift reads for the services in this repository.', MAX_SUMMARY),
+    annotations: check.annotate.map(annotation),
+  };
 }

@@ -12,9 +12,13 @@ export function renderGuardNote(note: GuardNote): { text: string; blocks: unknow
   const link = `<${pr.url}|${esc(pr.repo)}#${pr.number}>`;
   const blocking = verdict.outcome === 'breaks-arm64';
   const head = `:warning: ${link} would break arm64 for *${esc(note.service)}*, which runs there (${esc(verdict.moved.map(moveFactText).join('; '))}).`;
-  const items = verdict.breaking.slice(0, MAX_LISTED).map((f) => `• ${esc(f.title)} (\`${f.id}\`${evidenceText(f.evidence) ? `, ${esc(evidenceText(f.evidence))}` : ''})`);
+  const items = verdict.breaking
+    .slice(0, MAX_LISTED)
+    .map((f) => `• ${esc(f.title)} (\`${f.id}\`${evidenceText(f.evidence) ? `, ${esc(evidenceText(f.evidence))}` : ''})`);
   if (verdict.breaking.length > MAX_LISTED) items.push(`• and ${verdict.breaking.length - MAX_LISTED} more in the check run`);
-  const tail = blocking ? 'The `archshift/arm64` check fails until it is fixed.' : 'The check only warns (guard: warn), so the PR can still merge.';
+  const tail = blocking
+    ? 'The `archshift/arm64` check fails until it is fixed.'
+    : 'The check only warns (guard: warn), so the PR can still merge.';
   const text = `${head}\n${items.join('\n')}\n${tail}`;
   return { text: text.slice(0, 3000), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } }] };
 }

@@ -8,28 +8,46 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 function moveWords(w: MoveWatch): string {
   const t = w.trigger;
-  return t.kind === 'canary-started' ? `its canary started (\`${esc(w.target.deployment)}\`)` : `its selectors PR <${t.url}|${esc(t.repo)}#${t.number}> merged`;
+  return t.kind === 'canary-started'
+    ? `its canary started (\`${esc(w.target.deployment)}\`)`
+    : `its selectors PR <${t.url}|${esc(t.repo)}#${t.number}> merged`;
 }
 
 function fixWords(w: MoveWatch, p: NonNullable<MoveWatch['problem']>): string[] {
   const svc = w.target.service;
   const nodesCmd = `\`/arm64 nodes${w.target.cluster ? ` ${w.target.cluster}` : ''}\``;
   const image = p.image ? `\`${esc(p.image)}\`` : 'the image';
-  const back = w.trigger.kind === 'canary-started' ? ` Meanwhile \`/arm64 canary ${svc} rollback\` sends the traffic back to amd64.` : ' Meanwhile revert the selectors PR to put the pods back on amd64.';
+  const back =
+    w.trigger.kind === 'canary-started'
+      ? ` Meanwhile \`/arm64 canary ${svc} rollback\` sends the traffic back to amd64.`
+      : ' Meanwhile revert the selectors PR to put the pods back on amd64.';
   switch (p.kind) {
     case 'unschedulable':
     case 'no-scale-up': {
       const lines: string[] = [];
-      for (const g of p.nodes?.cannotScaleFromZero ?? []) lines.push(`Tag the Auto Scaling group \`${esc(g.group)}\` with \`${g.missingTag}=arm64\`: without it cluster-autoscaler cannot scale it up from zero for arm64 pods.`);
+      for (const g of p.nodes?.cannotScaleFromZero ?? [])
+        lines.push(
+          `Tag the Auto Scaling group \`${esc(g.group)}\` with \`${g.missingTag}=arm64\`: without it cluster-autoscaler cannot scale it up from zero for arm64 pods.`,
+        );
       if (p.nodes) lines.push(`${nodesCmd} says ${esc(verdictWords[p.nodes.verdict])}.`);
-      else lines.push(`${nodesCmd} shows where arm64 capacity should come from (nodes, Karpenter NodePools, node groups and their tags) and which taint the pods must tolerate.`);
-      if (!p.nodes?.cannotScaleFromZero.length && p.kind === 'no-scale-up') lines.push('An arm64 node group at 0 nodes needs the tag `k8s.io/cluster-autoscaler/node-template/label/kubernetes.io/arch=arm64`.');
+      else
+        lines.push(
+          `${nodesCmd} shows where arm64 capacity should come from (nodes, Karpenter NodePools, node groups and their tags) and which taint the pods must tolerate.`,
+        );
+      if (!p.nodes?.cannotScaleFromZero.length && p.kind === 'no-scale-up')
+        lines.push(
+          'An arm64 node group at 0 nodes needs the tag `k8s.io/cluster-autoscaler/node-template/label/kubernetes.io/arch=arm64`.',
+        );
       return lines;
     }
     case 'exec-format-error':
-      return [`${image} runs an amd64 binary on arm64: build it for linux/arm64 (\`/arm64 pr ${svc} pipeline\` sets \`mustBuildARM64: true\`), and \`/arm64 check ${svc}\` shows what else the image needs.${back}`];
+      return [
+        `${image} runs an amd64 binary on arm64: build it for linux/arm64 (\`/arm64 pr ${svc} pipeline\` sets \`mustBuildARM64: true\`), and \`/arm64 check ${svc}\` shows what else the image needs.${back}`,
+      ];
     case 'image-platform-missing':
-      return [`${image} has no linux/arm64 manifest: publish it for arm64 before moving (\`/arm64 check ${svc}\` names the base image or pipeline change).${back}`];
+      return [
+        `${image} has no linux/arm64 manifest: publish it for arm64 before moving (\`/arm64 check ${svc}\` names the base image or pipeline change).${back}`,
+      ];
   }
 }
 

@@ -16,7 +16,12 @@ function clusterText(c: ClusterPreflight, style: Style): string[] {
   if (blockers.length || sidecars.length) {
     lines.push('DaemonSets and sidecars first (they must run on arm64 nodes before any application moves):');
     lines.push(...blockers.map((d) => `  • ${esc(daemonSetLine(d))}`));
-    lines.push(...sidecars.map((s) => `  • sidecar ${esc(s.container)} ${esc(s.image)}: ${s.status === 'amd64-only' ? 'no linux/arm64' : `not checked (${esc(s.reason ?? 'unknown')})`} in ${s.pods} pod(s)`));
+    lines.push(
+      ...sidecars.map(
+        (s) =>
+          `  • sidecar ${esc(s.container)} ${esc(s.image)}: ${s.status === 'amd64-only' ? 'no linux/arm64' : `not checked (${esc(s.reason ?? 'unknown')})`} in ${s.pods} pod(s)`,
+      ),
+    );
   }
   const covered = c.daemonSets.length - blockers.length;
   if (covered) lines.push(`${covered} DaemonSet(s) run on arm64 nodes as they should.`);

@@ -18,7 +18,8 @@ const problemWords: Record<DaemonSetCoverage['problems'][number], string> = {
   'excluded-by-selector': 'its nodeSelector/affinity excludes arm64 nodes',
 };
 
-const list = (names: string[], max = 5): string => (names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', '));
+const list = (names: string[], max = 5): string =>
+  names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', ');
 
 export function issueLine(i: NodesIssue): string {
   switch (i.kind) {
@@ -35,7 +36,8 @@ export function issueLine(i: NodesIssue): string {
     case 'cannot-scale-from-zero':
       return `node group ${i.group} is arm64 at 0 nodes without the tag ${i.missingTag}=arm64: cluster-autoscaler cannot scale it up for arm64 pods. Add the tag.`;
     case 'unreadable':
-      if (i.cause === 'credentials') return `${i.source} not read: AWS refused the credentials (${i.reason}). Give archshift working credentials (IRSA role, instance profile or AWS_PROFILE) allowed ${AWS_ACTIONS.join(', ')}.`;
+      if (i.cause === 'credentials')
+        return `${i.source} not read: AWS refused the credentials (${i.reason}). Give archshift working credentials (IRSA role, instance profile or AWS_PROFILE) allowed ${AWS_ACTIONS.join(', ')}.`;
       if (i.cause === 'access-denied') return `${i.source} not read: access denied. Grant ${i.grant} to archshift's role.`;
       if (i.cause === 'throttled') return `${i.source} not read: AWS kept throttling ${i.grant} (retried); try again later.`;
       return `${i.source} not read: ${i.reason}`;
@@ -51,21 +53,34 @@ export function daemonSetLine(d: DaemonSetCoverage): string {
 
 export function capacityLines(c: ClusterPreflight): string[] {
   const lines: string[] = [];
-  lines.push(`Nodes: ${c.nodes.map((n) => `${n.count} ${n.arch}`).join(', ') || 'none'}; ${c.schedulableArm64Nodes} arm64 node(s) take an archshift-moved pod`);
+  lines.push(
+    `Nodes: ${c.nodes.map((n) => `${n.count} ${n.arch}`).join(', ') || 'none'}; ${c.schedulableArm64Nodes} arm64 node(s) take an archshift-moved pod`,
+  );
   for (const n of c.nodes) {
     const taints = n.taints.map((t) => `${formatTaint(t.taint)} ×${t.nodes}`).join(', ');
-    lines.push(`  ${n.arch}: ${Object.entries(n.instanceTypes).map(([t, k]) => `${t} ×${k}`).join(', ')}${taints ? `; taints ${taints}` : ''}`);
+    lines.push(
+      `  ${n.arch}: ${Object.entries(n.instanceTypes)
+        .map(([t, k]) => `${t} ×${k}`)
+        .join(', ')}${taints ? `; taints ${taints}` : ''}`,
+    );
   }
   for (const p of c.nodePools) {
     const arch = p.architectures === 'any' ? 'any arch' : p.architectures.join('/') || 'no arch';
     const blocked = p.blockingTaints.length ? `; blocked by ${p.blockingTaints.map(formatTaint).join(', ')}` : '';
-    const limits = p.limits ? `; limits ${Object.entries(p.limits).map(([k, v]) => `${k}=${v}`).join(', ')}` : '';
+    const limits = p.limits
+      ? `; limits ${Object.entries(p.limits)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}`
+      : '';
     lines.push(`Karpenter NodePool ${p.name} (${p.apiVersion}): ${arch}${p.allowsArm64 ? '' : ' (no arm64)'}${limits}${blocked}`);
   }
-  if (!c.autoscalingGroups && !c.managedNodeGroups) lines.push('Node groups: not checked (set aws.region to read Auto Scaling and EKS node groups)');
+  if (!c.autoscalingGroups && !c.managedNodeGroups)
+    lines.push('Node groups: not checked (set aws.region to read Auto Scaling and EKS node groups)');
   for (const g of c.autoscalingGroups ?? []) {
     const from0 = g.arch === 'arm64' ? (g.canScaleFromZero ? '; scales from zero' : '; cannot scale from zero (no arch label tag)') : '';
-    lines.push(`Auto Scaling group ${g.name}${g.managedNodeGroup ? ` (EKS ${g.managedNodeGroup})` : ''}: ${g.arch} [${g.instanceTypes.join(', ')}] min ${g.min} / desired ${g.desired} / max ${g.max}${from0}`);
+    lines.push(
+      `Auto Scaling group ${g.name}${g.managedNodeGroup ? ` (EKS ${g.managedNodeGroup})` : ''}: ${g.arch} [${g.instanceTypes.join(', ')}] min ${g.min} / desired ${g.desired} / max ${g.max}${from0}`,
+    );
   }
   for (const g of c.managedNodeGroups ?? []) {
     const taints = g.taints.length ? `; taints ${g.taints.map(formatTaint).join(', ')}` : '';
@@ -75,6 +90,8 @@ export function capacityLines(c: ClusterPreflight): string[] {
 }
 
 export function taintLine(c: ClusterPreflight): string {
-  const from = { nodes: 'read from the arm64 nodes', config: 'from the config', default: 'the default; no arm64 node to read it from' }[c.taint.source];
+  const from = { nodes: 'read from the arm64 nodes', config: 'from the config', default: 'the default; no arm64 node to read it from' }[
+    c.taint.source
+  ];
   return `arm64 taint: ${formatTaint(c.taint.taint)} (${from})`;
 }

@@ -18,7 +18,10 @@ export function openPrsButton(service: string, label = 'Open PRs'): Record<strin
     text: { type: 'plain_text', text: label.slice(0, 75) },
     confirm: {
       title: { type: 'plain_text', text: `Open PRs for ${service}?`.slice(0, 100) },
-      text: { type: 'mrkdwn', text: 'archshift opens (or updates) the base image, dependency, pipeline and scheduling PRs. The scheduling PR stays a draft until the image publishes linux/arm64.' },
+      text: {
+        type: 'mrkdwn',
+        text: 'archshift opens (or updates) the base image, dependency, pipeline and scheduling PRs. The scheduling PR stays a draft until the image publishes linux/arm64.',
+      },
       confirm: { type: 'plain_text', text: 'Open PRs' },
       deny: { type: 'plain_text', text: 'Cancel' },
     },
@@ -61,7 +64,10 @@ export function openReadyPrsButton(services: readonly string[]): Record<string, 
     text: { type: 'plain_text', text: `Open PRs for ${n === 1 ? 'the ready service' : `all ${n} ready services`}` },
     confirm: {
       title: { type: 'plain_text', text: `Open PRs for ${n} service${n === 1 ? '' : 's'}?` },
-      text: { type: 'mrkdwn', text: 'archshift checks each service again and opens (or updates) its PRs, one service after another, paced to GitHub\'s limits. Progress and the final table go to this message\'s thread.' },
+      text: {
+        type: 'mrkdwn',
+        text: "archshift checks each service again and opens (or updates) its PRs, one service after another, paced to GitHub's limits. Progress and the final table go to this message's thread.",
+      },
       confirm: { type: 'plain_text', text: 'Open PRs' },
       deny: { type: 'plain_text', text: 'Cancel' },
     },
@@ -70,5 +76,12 @@ export function openReadyPrsButton(services: readonly string[]): Record<string, 
 
 /** Parses the batch button's value back into service names. */
 export function readyPrsServices(value: string | undefined): string[] {
-  return [...new Set((value ?? '').split(',').map((s) => s.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      (value ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
 }

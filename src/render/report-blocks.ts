@@ -11,7 +11,6 @@ export const MAX_SECTION_TEXT = 3000;
 const MAX_HEADER = 150;
 const MAX_FINDING_TEXT = 900;
 
-
 const verdictEmoji: Record<Verdict, string> = {
   ready: ':white_check_mark:',
   'needs-changes': ':large_orange_diamond:',
@@ -60,7 +59,9 @@ function groupTitle(g: FixGroup): string {
 
 /** One line of "What to do": the group and, for work by hand, what the first finding says. */
 function todoLine(g: FixGroup): string {
-  const first = g.pr ? '' : `: ${escapeMrkdwn(clip(g.findings[0]!.title, 160))}${g.findings.length > 1 ? ` and ${g.findings.length - 1} more` : ''}`;
+  const first = g.pr
+    ? ''
+    : `: ${escapeMrkdwn(clip(g.findings[0]!.title, 160))}${g.findings.length > 1 ? ` and ${g.findings.length - 1} more` : ''}`;
   return `• ${groupTitle(g)}${first}`;
 }
 
@@ -93,15 +94,26 @@ export function renderReportBlocks(report: Report): ReportMessage {
   const todo = groups.filter((g) => g.key !== 'fine' && g.key !== 'notes');
   const checked = Math.floor(Date.parse(report.checkedAt) / 1000);
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: clip(`${report.service}: ${verdictHeadline[report.verdict]}`, MAX_HEADER), emoji: true } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: clip(`${report.service}: ${verdictHeadline[report.verdict]}`, MAX_HEADER), emoji: true },
+    },
     {
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `${verdictEmoji[report.verdict]} *${report.verdict}* · ${counts(report)} · checked <!date^${checked}^{date_short_pretty} {time}|${report.checkedAt}>` }],
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `${verdictEmoji[report.verdict]} *${report.verdict}* · ${counts(report)} · checked <!date^${checked}^{date_short_pretty} {time}|${report.checkedAt}>`,
+        },
+      ],
     },
   ];
   if (todo.length) {
     const more = todo.length > TODO_SHOWN ? `\n…and ${todo.length - TODO_SHOWN} more below` : '';
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*What to do*\n${todo.slice(0, TODO_SHOWN).map(todoLine).join('\n')}${more}`, MAX_SECTION_TEXT) } });
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: clip(`*What to do*\n${todo.slice(0, TODO_SHOWN).map(todoLine).join('\n')}${more}`, MAX_SECTION_TEXT) },
+    });
   }
   if (hasAutofix(report)) blocks.push({ type: 'actions', elements: [openPrsButton(report.service)] });
 
@@ -113,6 +125,9 @@ export function renderReportBlocks(report: Report): ReportMessage {
 
   const summary = groups.map((g) => `• ${groupTitle(g)}`).join('\n');
   blocks.push({ type: 'divider' }, { type: 'section', text: { type: 'mrkdwn', text: clip(summary, MAX_SECTION_TEXT) } });
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${report.findings.length} findings, folded: the full report is in the thread.` }] });
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `${report.findings.length} findings, folded: the full report is in the thread.` }],
+  });
   return { text, blocks, overflow: renderReportText(report) };
 }

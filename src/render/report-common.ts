@@ -31,7 +31,11 @@ export function groupByEcosystem(findings: Finding[]): Array<{ ecosystem: Ecosys
   for (const f of findings) groups.set(f.ecosystem, [...(groups.get(f.ecosystem) ?? []), f]);
   return [...groups.entries()]
     .map(([ecosystem, list]) => ({ ecosystem, findings: [...list].sort((a, b) => rank(a) - rank(b)) }))
-    .sort((a, b) => rank(a.findings[0]!) - rank(b.findings[0]!) || Object.keys(ecosystemTitle).indexOf(a.ecosystem) - Object.keys(ecosystemTitle).indexOf(b.ecosystem));
+    .sort(
+      (a, b) =>
+        rank(a.findings[0]!) - rank(b.findings[0]!) ||
+        Object.keys(ecosystemTitle).indexOf(a.ecosystem) - Object.keys(ecosystemTitle).indexOf(b.ecosystem),
+    );
 }
 
 /** `Dockerfile:12`, `registry/x:1@sha256:…`, or the excerpt that locates a live object. */
@@ -45,7 +49,10 @@ export function evidenceText(e: Evidence): string {
 
 export function counts(report: Report): string {
   const n = (s: Severity) => report.findings.filter((f) => f.severity === s).length;
-  const parts = severityOrder.map((s) => [s, n(s)] as const).filter(([, c]) => c > 0).map(([s, c]) => `${c} ${s}${c === 1 ? '' : s === 'change' ? 's' : s === 'info' ? '' : 's'}`);
+  const parts = severityOrder
+    .map((s) => [s, n(s)] as const)
+    .filter(([, c]) => c > 0)
+    .map(([s, c]) => `${c} ${s}${c === 1 ? '' : s === 'change' ? 's' : s === 'info' ? '' : 's'}`);
   return parts.join(' · ') || 'no findings';
 }
 
@@ -87,7 +94,12 @@ export function groupByFix(findings: Finding[]): FixGroup[] {
   const groups = new Map<FixGroupKey, Finding[]>();
   for (const f of findings) groups.set(fixGroupOf(f), [...(groups.get(fixGroupOf(f)) ?? []), f]);
   return [...groups.entries()]
-    .map(([key, list]) => ({ key, title: fixGroupTitle[key], pr: key.startsWith('pr:'), findings: [...list].sort((a, b) => rank(a) - rank(b)) }))
+    .map(([key, list]) => ({
+      key,
+      title: fixGroupTitle[key],
+      pr: key.startsWith('pr:'),
+      findings: [...list].sort((a, b) => rank(a) - rank(b)),
+    }))
     .sort((a, b) => rank(a.findings[0]!) - rank(b.findings[0]!) || fixGroupOrder.indexOf(a.key) - fixGroupOrder.indexOf(b.key));
 }
 

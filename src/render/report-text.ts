@@ -16,11 +16,15 @@ function findingLines(f: Finding): string[] {
 }
 
 export function renderReportText(report: Report): string {
-  const out = [`${report.service}: ${report.verdict.toUpperCase()} - ${verdictHeadline[report.verdict]}`, `  ${counts(report)} · checked ${report.checkedAt}`];
+  const out = [
+    `${report.service}: ${report.verdict.toUpperCase()} - ${verdictHeadline[report.verdict]}`,
+    `  ${counts(report)} · checked ${report.checkedAt}`,
+  ];
   for (const group of groupByEcosystem(report.findings)) {
     out.push('', `${ecosystemTitle[group.ecosystem]}`);
     for (const f of group.findings) out.push(...findingLines(f));
   }
-  if (report.findings.some((f) => f.autofix)) out.push('', 'The "Open PRs" button on the Slack report opens the changes marked "archshift can open a PR".');
+  if (report.findings.some((f) => f.autofix))
+    out.push('', 'The "Open PRs" button on the Slack report opens the changes marked "archshift can open a PR".');
   return out.join('\n');
 }

@@ -15,7 +15,9 @@ export const DEFAULT_ARM64_TAINT: Taint = { key: ARCH_LABEL, value: 'arm64', eff
 
 /** The toleration archshift writes for an arm64 taint. */
 export function arm64Toleration(t: Taint = DEFAULT_ARM64_TAINT): Toleration {
-  return t.value ? { key: t.key, operator: 'Equal', value: t.value, effect: t.effect } : { key: t.key, operator: 'Exists', effect: t.effect };
+  return t.value
+    ? { key: t.key, operator: 'Equal', value: t.value, effect: t.effect }
+    : { key: t.key, operator: 'Exists', effect: t.effect };
 }
 
 // Structural subsets of the Kubernetes types, so both parsed YAML and @kubernetes/client-node objects fit.

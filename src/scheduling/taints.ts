@@ -23,7 +23,9 @@ interface MatchExpression {
 
 export interface PodPlacement {
   nodeSelector?: Record<string, string>;
-  affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: { matchExpressions?: MatchExpression[] }[] } } };
+  affinity?: {
+    nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: { matchExpressions?: MatchExpression[] }[] } };
+  };
   tolerations?: Toleration[];
 }
 
@@ -38,7 +40,9 @@ export function toleratesTaint(t: Toleration, taint: Taint): boolean {
 
 /** The taints that keep these pods off the node (PreferNoSchedule only discourages). */
 export function blockingTaints(tolerations: Toleration[] | undefined, taints: Taint[] | undefined): Taint[] {
-  return (taints ?? []).filter((taint) => taint.effect !== 'PreferNoSchedule' && !(tolerations ?? []).some((t) => toleratesTaint(t, taint)));
+  return (taints ?? []).filter(
+    (taint) => taint.effect !== 'PreferNoSchedule' && !(tolerations ?? []).some((t) => toleratesTaint(t, taint)),
+  );
 }
 
 function matchesExpression(labels: Record<string, string>, e: MatchExpression): boolean {

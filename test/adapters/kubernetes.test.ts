@@ -11,7 +11,10 @@ describe('kubernetes adapter against the API double', () => {
     await api.start();
     cluster = new KubeCluster('fake', api.kubeConfig(), 500, 3);
     for (let i = 0; i < 8; i++) {
-      api.put('/api/v1/namespaces/shop/pods', { metadata: { name: `api-${i}`, labels: { app: i % 2 ? 'api' : 'web' } }, spec: { nodeName: 'n1' } });
+      api.put('/api/v1/namespaces/shop/pods', {
+        metadata: { name: `api-${i}`, labels: { app: i % 2 ? 'api' : 'web' } },
+        spec: { nodeName: 'n1' },
+      });
     }
     api.put('/apis/networking.istio.io/v1/namespaces/shop/virtualservices', {
       apiVersion: 'networking.istio.io/v1',
@@ -52,7 +55,12 @@ describe('kubernetes adapter against the API double', () => {
 
   test('a 410 "continue token expired" on a later page restarts the list (bounded, as client-go\'s pager does)', async () => {
     api.requests.length = 0;
-    api.fail({ path: /\/namespaces\/shop\/pods$/, status: 410, message: 'The provided continue parameter is too old to display a consistent list result.', continued: true });
+    api.fail({
+      path: /\/namespaces\/shop\/pods$/,
+      status: 410,
+      message: 'The provided continue parameter is too old to display a consistent list result.',
+      continued: true,
+    });
     const pods = await cluster.listPods({ namespace: 'shop' });
     assert.equal(pods.length, 8, 'every pod once, none twice');
     assert.equal(new Set(pods.map((p) => p.metadata?.name)).size, 8);
@@ -91,7 +99,10 @@ describe('kubernetes adapter against the API double', () => {
   test('a missing object is undefined; API errors keep their status code', async () => {
     assert.equal(await cluster.getDeployment('shop', 'nope'), undefined);
     api.fail({ path: /deployments/, status: 500, message: 'etcd down' });
-    await assert.rejects(cluster.getDeployment('shop', 'api'), (e: unknown) => e instanceof KubeError && e.code === 500 && /etcd down/.test(e.message));
+    await assert.rejects(
+      cluster.getDeployment('shop', 'api'),
+      (e: unknown) => e instanceof KubeError && e.code === 500 && /etcd down/.test(e.message),
+    );
   });
 
   test('a hanging API server times out with a clear error', async () => {
@@ -107,6 +118,9 @@ describe('kubernetes adapter against the API double', () => {
     const read = await cluster.readLease('ops', 'archshift');
     assert.equal(read?.spec?.holderIdentity, 'a');
     await cluster.replaceLease('ops', { ...read!, spec: { holderIdentity: 'b' } });
-    await assert.rejects(cluster.replaceLease('ops', { ...read!, spec: { holderIdentity: 'c' } }), (e: unknown) => e instanceof KubeError && e.code === 409);
+    await assert.rejects(
+      cluster.replaceLease('ops', { ...read!, spec: { holderIdentity: 'c' } }),
+      (e: unknown) => e instanceof KubeError && e.code === 409,
+    );
   });
 });

@@ -16,7 +16,11 @@ import { startPrometheus, type RunningPrometheus } from '../fakes/prometheus.ts'
 import { at, NS, syntheticMetrics } from '../canary/world.ts';
 
 // The SDK's default chain reads these first (fromEnv); this test file runs in its own process.
-const KEY = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', sessionToken: 'test-session-token' };
+const KEY = {
+  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  sessionToken: 'test-session-token',
+};
 process.env.AWS_ACCESS_KEY_ID = KEY.accessKeyId;
 process.env.AWS_SECRET_ACCESS_KEY = KEY.secretAccessKey;
 process.env.AWS_SESSION_TOKEN = KEY.sessionToken;
@@ -55,13 +59,24 @@ describe('Prometheus behind SigV4, bearer, basic auth and tenant headers', () =>
     assert.equal(evaluate(b, a, opts.templates).verdict, 'pass');
     const last = amp.seen.at(-1)!;
     assert.equal(last.status, 200);
-    assert.match(String(last.headers.authorization), /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-1\/aps\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/);
+    assert.match(
+      String(last.headers.authorization),
+      /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-1\/aps\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
+    );
     assert.equal(last.headers['x-amz-security-token'], KEY.sessionToken);
   });
 
   test('a wrong SigV4 region or secret is refused with 403 as AMP does, and the canary reads "no data" with what to fix', async () => {
     const wrongRegion = new Prometheus(amp.url, 5000, auth({ sigv4: { region: 'us-east-1' } }));
-    await assert.rejects(wrongRegion.query('up', at(40)), (e: unknown) => e instanceof PrometheusError && e.kind === 'auth' && /HTTP 403 \(Credential should be scoped to a valid region and service: 'eu-west-1\/aps'.*region \(us-east-1\) is the workspace's region/.test(e.message));
+    await assert.rejects(
+      wrongRegion.query('up', at(40)),
+      (e: unknown) =>
+        e instanceof PrometheusError &&
+        e.kind === 'auth' &&
+        /HTTP 403 \(Credential should be scoped to a valid region and service: 'eu-west-1\/aps'.*region \(us-east-1\) is the workspace's region/.test(
+          e.message,
+        ),
+    );
 
     process.env.AWS_SECRET_ACCESS_KEY = 'not-the-secret';
     try {
@@ -78,7 +93,10 @@ describe('Prometheus behind SigV4, bearer, basic auth and tenant headers', () =>
     }
     // A request with no signature at all.
     const unsigned = new Prometheus(amp.url, 5000);
-    await assert.rejects(unsigned.query('up', at(40)), /HTTP 403 \(Missing Authentication Token\); it wants credentials: set canary\.prometheus\.sigv4/);
+    await assert.rejects(
+      unsigned.query('up', at(40)),
+      /HTTP 403 \(Missing Authentication Token\); it wants credentials: set canary\.prometheus\.sigv4/,
+    );
   });
 
   test('a bearer token from a file plus X-Scope-OrgID reach a Mimir-style gateway; a wrong token or missing tenant is 401, the token never in the message', async () => {
@@ -94,7 +112,10 @@ describe('Prometheus behind SigV4, bearer, basic auth and tenant headers', () =>
     await writeFile(tokenFile, 'tok-expired-999999\n'); // rotated on disk: read on each query
     const e = await ok.query('up', at(40)).catch((err: unknown) => err as PrometheusError);
     assert.ok(e instanceof PrometheusError && e.kind === 'auth');
-    assert.match(e.message, new RegExp(`HTTP 401 \\(Unauthorized\\); it refused the bearer token from the file ${tokenFile}: check or renew it`));
+    assert.match(
+      e.message,
+      new RegExp(`HTTP 401 \\(Unauthorized\\); it refused the bearer token from the file ${tokenFile}: check or renew it`),
+    );
     assert.doesNotMatch(e.message, /tok-/);
 
     await rm(tokenFile);
@@ -105,9 +126,17 @@ describe('Prometheus behind SigV4, bearer, basic auth and tenant headers', () =>
     const env = { PROM_PASSWORD: 's3cret-pass' };
     const ok = new Prometheus(basic.url, 5000, auth({ basicAuth: { username: 'archshift', password: { env: 'PROM_PASSWORD' } } }), env);
     assert.deepEqual(await ok.query('up', at(40)), []);
-    const wrong = new Prometheus(basic.url, 5000, auth({ basicAuth: { username: 'archshift', password: { env: 'PROM_PASSWORD' } } }), { PROM_PASSWORD: 'guess' });
-    await assert.rejects(wrong.query('up', at(40)), /HTTP 401 \(Unauthorized\); it refused user "archshift" with the password from the environment variable PROM_PASSWORD: check both/);
-    assert.throws(() => new Prometheus(basic.url, 5000, auth({ basicAuth: { username: 'archshift', password: { env: 'PROM_PASSWORD' } } }), {}), (e: unknown) => e instanceof PrometheusSecretError && /PROM_PASSWORD, which is not set/.test(e.message));
+    const wrong = new Prometheus(basic.url, 5000, auth({ basicAuth: { username: 'archshift', password: { env: 'PROM_PASSWORD' } } }), {
+      PROM_PASSWORD: 'guess',
+    });
+    await assert.rejects(
+      wrong.query('up', at(40)),
+      /HTTP 401 \(Unauthorized\); it refused user "archshift" with the password from the environment variable PROM_PASSWORD: check both/,
+    );
+    assert.throws(
+      () => new Prometheus(basic.url, 5000, auth({ basicAuth: { username: 'archshift', password: { env: 'PROM_PASSWORD' } } }), {}),
+      (e: unknown) => e instanceof PrometheusSecretError && /PROM_PASSWORD, which is not set/.test(e.message),
+    );
   });
 
   test('the config refuses two schemes at once, a header that would bypass them, and a secret without a source', () => {
@@ -118,6 +147,9 @@ describe('Prometheus behind SigV4, bearer, basic auth and tenant headers', () =>
     refused({ bearerToken: {} });
     refused({ bearerToken: { env: 'T', file: '/t' } });
     refused({ sigv4: { region: 'Ireland' } });
-    assert.deepEqual(parseConfig({ canary: { prometheus: { sigv4: { region: 'eu-west-1' } } } }).canary.prometheus.sigv4, { region: 'eu-west-1', service: 'aps' });
+    assert.deepEqual(parseConfig({ canary: { prometheus: { sigv4: { region: 'eu-west-1' } } } }).canary.prometheus.sigv4, {
+      region: 'eu-west-1',
+      service: 'aps',
+    });
   });
 });

@@ -72,7 +72,10 @@ describe('SlackPoster against the strict fake Slack', () => {
 
   test('the double refuses an over-long section with invalid_blocks', async () => {
     const client = new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
-    await assert.rejects(client.chat.postMessage({ channel: 'C1', text: 'x', blocks: [section('x'.repeat(3001))] as never }), /invalid_blocks/);
+    await assert.rejects(
+      client.chat.postMessage({ channel: 'C1', text: 'x', blocks: [section('x'.repeat(3001))] as never }),
+      /invalid_blocks/,
+    );
   });
 
   test('post and update of a long message both go through clipped; the post answers with the channel ID', async () => {

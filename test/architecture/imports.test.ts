@@ -73,21 +73,30 @@ describe('architecture: imports', () => {
   test('the canary and digest use cases import neither the renderers nor the Slack adapter nor the Slack surface', () => {
     const offending = files
       .filter((f) => f.startsWith('src/canary/') || f.startsWith('src/digest/'))
-      .flatMap((f) => graph.get(f)!.filter((i) => i.startsWith('src/render/') || i === 'src/adapters/slack.ts' || i.startsWith('commands/')).map((i) => `${f} → ${i}`));
+      .flatMap((f) =>
+        graph
+          .get(f)!
+          .filter((i) => i.startsWith('src/render/') || i === 'src/adapters/slack.ts' || i.startsWith('commands/'))
+          .map((i) => `${f} → ${i}`),
+      );
     assert.deepEqual(offending, []);
   });
 
   test('below commands/, only the composition root imports the Slack adapter', () => {
-    const offending = files.filter((f) => f.startsWith('src/') && f !== 'src/app.ts' && f !== 'src/adapters/slack.ts' && graph.get(f)!.includes('src/adapters/slack.ts'));
+    const offending = files.filter(
+      (f) => f.startsWith('src/') && f !== 'src/app.ts' && f !== 'src/adapters/slack.ts' && graph.get(f)!.includes('src/adapters/slack.ts'),
+    );
     assert.deepEqual(offending, []);
   });
 
   test('Slack mentions are written only by the Slack surface and the people renderer', () => {
-    const offending = files.filter((f) => !f.startsWith('commands/') && f !== 'src/render/people.ts' && /<@/.test(text.get(f)!.replace(/^\s*(\/\/|\*).*$/gm, '')));
+    const offending = files.filter(
+      (f) => !f.startsWith('commands/') && f !== 'src/render/people.ts' && /<@/.test(text.get(f)!.replace(/^\s*(\/\/|\*).*$/gm, '')),
+    );
     assert.deepEqual(offending, []);
   });
 
-  test('only the composition roots and the surfaces\' type modules import the Deps bag', () => {
+  test("only the composition roots and the surfaces' type modules import the Deps bag", () => {
     const allowed = new Set(['src/app.ts', 'src/build-deps.ts', 'src/cli.ts', 'src/cli/types.ts', 'commands/types.ts']);
     const offending = files.filter((f) => !allowed.has(f) && graph.get(f)!.includes('src/deps.ts'));
     assert.deepEqual(offending, []);
@@ -99,10 +108,21 @@ describe('architecture: imports', () => {
   });
 
   test('the terminal surface imports neither the Slack surface, the Slack adapter nor a Block Kit renderer', () => {
-    const slackOnly = new Set(['src/adapters/slack.ts', 'src/render/report-blocks.ts', 'src/render/digest-blocks.ts', 'src/render/guard-slack.ts', 'src/render/pr-buttons.ts']);
+    const slackOnly = new Set([
+      'src/adapters/slack.ts',
+      'src/render/report-blocks.ts',
+      'src/render/digest-blocks.ts',
+      'src/render/guard-slack.ts',
+      'src/render/pr-buttons.ts',
+    ]);
     const offending = files
       .filter((f) => f === 'src/cli.ts' || f.startsWith('src/cli/'))
-      .flatMap((f) => graph.get(f)!.filter((i) => slackOnly.has(i) || i.startsWith('commands/')).map((i) => `${f} → ${i}`));
+      .flatMap((f) =>
+        graph
+          .get(f)!
+          .filter((i) => slackOnly.has(i) || i.startsWith('commands/'))
+          .map((i) => `${f} → ${i}`),
+      );
     assert.deepEqual(offending, []);
   });
 });

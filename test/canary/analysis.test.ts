@@ -12,7 +12,12 @@ import { at, NS, syntheticMetrics } from './world.ts';
 const thresholds = canaryConfigSchema.parse({}).thresholds;
 const builtins = builtinTemplates(thresholds);
 const opts = { window: '5m', minRequestRate: 0.1, templates: builtins };
-const wl = (deployment: string) => ({ namespace: NS, deployment, service: deployment.replace(/-arm64$/, ''), arch: deployment.endsWith('-arm64') ? ('arm64' as const) : ('amd64' as const) });
+const wl = (deployment: string) => ({
+  namespace: NS,
+  deployment,
+  service: deployment.replace(/-arm64$/, ''),
+  arch: deployment.endsWith('-arm64') ? ('arm64' as const) : ('amd64' as const),
+});
 
 describe('canary analysis: the real PromQL against a real Prometheus', () => {
   let p: RunningPrometheus;
@@ -49,9 +54,15 @@ describe('canary analysis: the real PromQL against a real Prometheus', () => {
   test('slow arm64 fails the absolute and the relative p99 threshold; errors fail success rate', async () => {
     const slow = evaluate(await measure(prom, wl('slow-arm64'), at(40), opts), await measure(prom, wl('slow'), at(40), opts), builtins);
     assert.equal(slow.verdict, 'fail');
-    assert.deepEqual(slow.lines.filter((l) => !l.ok).map((l) => l.metric), ['p99 latency', 'p99 latency']);
+    assert.deepEqual(
+      slow.lines.filter((l) => !l.ok).map((l) => l.metric),
+      ['p99 latency', 'p99 latency'],
+    );
     const cart = evaluate(await measure(prom, wl('cart-arm64'), at(40), opts), await measure(prom, wl('cart'), at(40), opts), builtins);
-    assert.deepEqual(cart.lines.filter((l) => !l.ok).map((l) => l.metric), ['success rate', 'success rate']);
+    assert.deepEqual(
+      cart.lines.filter((l) => !l.ok).map((l) => l.metric),
+      ['success rate', 'success rate'],
+    );
   });
 
   test('no traffic, missing series and too little traffic are "no data" with a reason', async () => {
@@ -68,7 +79,10 @@ describe('canary analysis: the real PromQL against a real Prometheus', () => {
 
   test('Prometheus errors are typed: bad query, unreachable, timeout', async () => {
     await assert.rejects(prom.query('sum(rate(', at(40)), (e: unknown) => e instanceof PrometheusError && e.kind === 'query');
-    await assert.rejects(new Prometheus(`http://127.0.0.1:${await freePort()}`, 500).query('up', at(40)), (e: unknown) => e instanceof PrometheusError && e.kind === 'unreachable');
+    await assert.rejects(
+      new Prometheus(`http://127.0.0.1:${await freePort()}`, 500).query('up', at(40)),
+      (e: unknown) => e instanceof PrometheusError && e.kind === 'unreachable',
+    );
     const hang: Server = createServer(() => undefined);
     await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
     try {
@@ -92,18 +106,30 @@ describe('canary analysis: the real PromQL against a real Prometheus', () => {
 });
 
 describe('canary evaluation against thresholds', () => {
-  const m = (o: Partial<Record<string, number>> = {}): Measurement => ({ requestRate: 10, values: { 'success rate': 99.9, 'p99 latency': 100, 'CPU per request': 50, ...o } as Record<string, number>, noData: [] });
-  const failedFacts = (r: ReturnType<typeof evaluate>) => r.lines.filter((l) => !l.ok).map((l) => ({ metric: l.metric, bound: l.bound, observed: l.observed, limit: l.limit }));
+  const m = (o: Partial<Record<string, number>> = {}): Measurement => ({
+    requestRate: 10,
+    values: { 'success rate': 99.9, 'p99 latency': 100, 'CPU per request': 50, ...o } as Record<string, number>,
+    noData: [],
+  });
+  const failedFacts = (r: ReturnType<typeof evaluate>) =>
+    r.lines.filter((l) => !l.ok).map((l) => ({ metric: l.metric, bound: l.bound, observed: l.observed, limit: l.limit }));
 
   test('relative thresholds compare with amd64', () => {
     const r = evaluate(m({ 'success rate': 99.2 }), m({ 'success rate': 99.95 }), builtins);
     assert.equal(r.verdict, 'pass', 'a 0.75 point drop is within 1 point');
-    const drop = evaluate(m({ 'success rate': 99.5 }), m({ 'success rate': 100 }), builtinTemplates({ ...thresholds, maxSuccessRateDrop: 0.25 }));
+    const drop = evaluate(
+      m({ 'success rate': 99.5 }),
+      m({ 'success rate': 100 }),
+      builtinTemplates({ ...thresholds, maxSuccessRateDrop: 0.25 }),
+    );
     assert.equal(drop.verdict, 'fail');
     assert.deepEqual(failedFacts(drop), [{ metric: 'success rate', bound: 'difference', observed: 0.5, limit: 0.25 }]);
     const cpu = evaluate(m({ 'CPU per request': 80 }), m({ 'CPU per request': 50 }), builtins);
     assert.deepEqual(failedFacts(cpu), [{ metric: 'CPU per request', bound: 'ratio', observed: 1.6, limit: 1.5 }]);
-    assert.equal(evaluate(m({ 'CPU per request': 80 }), m({ 'CPU per request': 50 }), builtinTemplates({ ...thresholds, maxCpuRatio: null })).verdict, 'pass');
+    assert.equal(
+      evaluate(m({ 'CPU per request': 80 }), m({ 'CPU per request': 50 }), builtinTemplates({ ...thresholds, maxCpuRatio: null })).verdict,
+      'pass',
+    );
   });
 
   test('without a baseline the relative checks are no data; a definite failure still fails', () => {

@@ -32,10 +32,16 @@ describe('canary moves are audited from every surface', () => {
 
   before(async () => {
     w = await startWorld();
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (logged.push(JSON.parse(String(chunk)) as Record<string, unknown>), cb()) }));
+    const logger = pino(
+      { level: 'info' },
+      new Writable({ write: (chunk, _e, cb) => (logged.push(JSON.parse(String(chunk)) as Record<string, unknown>), cb()) }),
+    );
     deps = await w.deps({ storeName: 'audit.json', operators: [OPERATOR], logger });
     controller = deps.canary!;
-    registerCanaryButtons({ action: (id: string, fn: (args: unknown) => Promise<void>) => void buttons.set(id, fn) } as unknown as App, deps);
+    registerCanaryButtons(
+      { action: (id: string, fn: (args: unknown) => Promise<void>) => void buttons.set(id, fn) } as unknown as App,
+      deps,
+    );
   });
   after(() => w?.stop());
 
@@ -50,7 +56,12 @@ describe('canary moves are audited from every surface', () => {
     });
   const click = async (id: string, user: string) => {
     const replies: SlackReply[] = [];
-    await buttons.get(id)!({ ack: async () => undefined, body: { user: { id: user }, channel: { id: CHANNEL } }, action: { value: 'billing' }, respond: async (r: SlackReply) => void replies.push(r) });
+    await buttons.get(id)!({
+      ack: async () => undefined,
+      body: { user: { id: user }, channel: { id: CHANNEL } },
+      action: { value: 'billing' },
+      respond: async (r: SlackReply) => void replies.push(r),
+    });
     return replies;
   };
   /** The entries and log lines the action adds. */
@@ -59,7 +70,10 @@ describe('canary moves are audited from every surface', () => {
     await action().catch(() => undefined);
     return {
       entries: auditEntries(deps.store).slice(entries),
-      logs: logged.slice(lines).filter((l) => l.audit).map((l) => l.audit as AuditEntry),
+      logs: logged
+        .slice(lines)
+        .filter((l) => l.audit)
+        .map((l) => l.audit as AuditEntry),
     };
   };
   const pick = (e: AuditEntry) => ({ actor: e.actor, action: e.action, service: e.service, result: e.result });
@@ -80,11 +94,14 @@ describe('canary moves are audited from every surface', () => {
     assert.equal(entries.length, 1);
     assert.deepEqual(pick(entries[0]!), { actor: OPERATOR, action: 'canary.start', service: 'billing', result: 'ok' });
     assert.equal(entries[0]!.detail, 'progressing at 10% arm64');
-    assert.deepEqual(logs.map((e) => [pick(e), e.detail]), entries.map((e) => [pick(e), e.detail]));
+    assert.deepEqual(
+      logs.map((e) => [pick(e), e.detail]),
+      entries.map((e) => [pick(e), e.detail]),
+    );
     assert.equal(w.clusterWeight('billing').arm64, 10);
   });
 
-  test('buttons: a viewer\'s pause is denied and audited; the operator\'s pause is ok', async () => {
+  test("buttons: a viewer's pause is denied and audited; the operator's pause is ok", async () => {
     const denied = await audited(() => click('canary_pause', VIEWER));
     assert.deepEqual(denied.entries.map(pick), [{ actor: VIEWER, action: 'canary.pause', service: 'billing', result: 'denied' }]);
     assert.equal(denied.entries[0]!.channel, CHANNEL);
@@ -104,8 +121,12 @@ describe('canary moves are audited from every surface', () => {
 
   test('the terminal is audited under the login that ran it', async () => {
     const io = { out: () => undefined, err: () => undefined };
-    const { entries } = await audited(async () => assert.equal(await canaryCommand.run(parseArgs(['billing', 'rollback']), io, async () => deps), 0));
-    assert.deepEqual(entries.map(pick), [{ actor: `cli:${userInfo().username}`, action: 'canary.rollback', service: 'billing', result: 'ok' }]);
+    const { entries } = await audited(async () =>
+      assert.equal(await canaryCommand.run(parseArgs(['billing', 'rollback']), io, async () => deps), 0),
+    );
+    assert.deepEqual(entries.map(pick), [
+      { actor: `cli:${userInfo().username}`, action: 'canary.rollback', service: 'billing', result: 'ok' },
+    ]);
     assert.equal(controller.status('billing')!.phase, 'rolled-back');
     assert.deepEqual(controller.status('billing')!.outcome, { result: 'rolled-back', by: { via: 'cli', login: userInfo().username } });
   });

@@ -20,7 +20,10 @@ function lastEvent(w: World, service: string): CanaryEvent {
 }
 
 function repliesOf(w: World, ts: string): string[] {
-  return w.slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts).map((c) => String(c.args.text));
+  return w.slack
+    .callsTo('chat.postMessage')
+    .filter((c) => c.args.thread_ts === ts)
+    .map((c) => String(c.args.text));
 }
 
 function patchesTo(w: World, service: string): number {
@@ -33,7 +36,7 @@ function dyingCluster(w: World, n: number, when: 'before' | 'after'): { cluster:
   let died!: () => void;
   const diedP = new Promise<void>((r) => (died = r));
   const cluster = Object.create(w.cluster) as KubeCluster;
-  cluster.patchCustomObject = async <T,>(ref: Parameters<KubeCluster['patchCustomObject']>[0], body: unknown): Promise<T> => {
+  cluster.patchCustomObject = async <T>(ref: Parameters<KubeCluster['patchCustomObject']>[0], body: unknown): Promise<T> => {
     if (++count < n) return w.cluster.patchCustomObject<T>(ref, body);
     if (when === 'after') await w.cluster.patchCustomObject(ref, body);
     died();
@@ -69,7 +72,10 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     assert.equal(patchesTo(w, 'orders'), 0);
 
     await c.start('orders', {}, slackActor('U1'));
-    await assert.rejects(c.start('orders', {}, slackActor('U2')), (e: unknown) => e instanceof CanaryError && e.refusal.code === 'already-running');
+    await assert.rejects(
+      c.start('orders', {}, slackActor('U2')),
+      (e: unknown) => e instanceof CanaryError && e.refusal.code === 'already-running',
+    );
     assert.equal(patchesTo(w, 'orders'), 1);
     await c.rollback('orders', slackActor('U1'));
   });
@@ -79,7 +85,9 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     w.clock.set(at(30));
     await c.start('orders', { gates: 'none' }, slackActor('U1'));
     // kubectl edit by a human: 70/30.
-    const vs = (await w.cluster.getCustomObject<{ spec: { http: Array<{ route: Array<{ weight: number }> }> } }>(istio.virtualService(NS, 'orders')))!;
+    const vs = (await w.cluster.getCustomObject<{ spec: { http: Array<{ route: Array<{ weight: number }> }> } }>(
+      istio.virtualService(NS, 'orders'),
+    ))!;
     vs.spec.http[0].route[0].weight = 70;
     vs.spec.http[0].route[1].weight = 30;
     await w.cluster.patchCustomObject(istio.virtualService(NS, 'orders'), { spec: { http: vs.spec.http } });
@@ -92,7 +100,10 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     assert.equal(rec.pause!.kind, 'conflict');
     assert.equal(patchesTo(w, 'orders'), ours, 'archshift does not fight the edit');
     assert.deepEqual(w.clusterWeight('orders'), { amd64: 70, arm64: 30 });
-    assert.deepEqual(lastEvent(w, 'orders'), { kind: 'conflict', detail: 'VirtualService shop/orders was changed outside archshift: it sends 30% to arm64, archshift set 5%' });
+    assert.deepEqual(lastEvent(w, 'orders'), {
+      kind: 'conflict',
+      detail: 'VirtualService shop/orders was changed outside archshift: it sends 30% to arm64, archshift set 5%',
+    });
     w.clock.advance(10 * MIN);
     await c.tick();
     assert.equal(c.status('orders')!.phase, 'paused', 'stays paused until a human acts');
@@ -124,7 +135,10 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     const refused = lastEvent(w, 'orders');
     assert.equal(refused.kind, 'move-refused');
     assert.deepEqual({ ...refused, detail: undefined }, { kind: 'move-refused', from: 5, to: 10, retry: 'resume', detail: undefined });
-    assert.match(refused.kind === 'move-refused' ? refused.detail : '', /the API server refused the patch: .*500.*etcdserver: request timed out/);
+    assert.match(
+      refused.kind === 'move-refused' ? refused.detail : '',
+      /the API server refused the patch: .*500.*etcdserver: request timed out/,
+    );
     assert.equal(repliesOf(w, rec0.message!.ts).length, w.kinds('orders').length - before, 'and said in the thread');
 
     await c.resume('orders', slackActor('U1'));
@@ -159,7 +173,10 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
 
     w.seed('slow');
     w.clock.set(at(30));
-    const down = await w.controller({ prometheus: new Prometheus(`http://127.0.0.1:${await freePort()}`, 300), storeFile: join(w.dir, 'prom-down.json') });
+    const down = await w.controller({
+      prometheus: new Prometheus(`http://127.0.0.1:${await freePort()}`, 300),
+      storeFile: join(w.dir, 'prom-down.json'),
+    });
     await down.start('slow', { gates: 'none' }, slackActor('U1'));
     w.clock.advance(10 * MIN);
     await down.tick();
@@ -220,7 +237,11 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     assert.equal(heir.status(service)!.owner!.id, 'replica-1', 'no wait for the old lock to expire');
     assert.deepEqual(w.clusterWeight(service), { amd64: 100, arm64: 0 });
     const cli = await w.controller({ ownerId: 'cli', storeFile: file });
-    await assert.rejects(cli.pause(service, slackActor('U1')), (e: unknown) => e instanceof CanaryError && e.refusal.code === 'locked' && e.refusal.owner === 'replica-1', 'without the Lease, the lock still keeps others out');
+    await assert.rejects(
+      cli.pause(service, slackActor('U1')),
+      (e: unknown) => e instanceof CanaryError && e.refusal.code === 'locked' && e.refusal.owner === 'replica-1',
+      'without the Lease, the lock still keeps others out',
+    );
   });
 
   test('traffic never goes to a side that is not ready', async () => {
@@ -236,7 +257,11 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     await c.start('stock', { gates: 'none' }, slackActor('U1'));
     // Partly ready: checks pass but the weight holds.
     w.kube.put(DEPLOYMENTS, deployment('stock-arm64', 'arm64', w.imageOf('stock'), 2));
-    await assert.rejects(c.promote('stock', slackActor('U1')), (e: unknown) => e instanceof CanaryError && e.refusal.code === 'not-promoted' && /stock-arm64 has 2\/3 replicas ready/.test(e.refusal.detail));
+    await assert.rejects(
+      c.promote('stock', slackActor('U1')),
+      (e: unknown) =>
+        e instanceof CanaryError && e.refusal.code === 'not-promoted' && /stock-arm64 has 2\/3 replicas ready/.test(e.refusal.detail),
+    );
     w.clock.advance(10 * MIN);
     await c.tick();
     let rec = c.status('stock')!;
@@ -255,7 +280,10 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     const legacy = await c.preconditions('legacy');
     const image = legacy.items.find((i) => i.check === 'arm64-image')!;
     assert.equal(image.ok, false);
-    assert.deepEqual(image.check === 'arm64-image' && { status: image.status, platforms: image.platforms }, { status: 'amd64-only', platforms: ['linux/amd64'] });
+    assert.deepEqual(image.check === 'arm64-image' && { status: image.status, platforms: image.platforms }, {
+      status: 'amd64-only',
+      platforms: ['linux/amd64'],
+    });
 
     w.kube.remove(DEPLOYMENTS, 'outage-arm64');
     w.kube.remove(DESTINATION_RULES, 'outage');
@@ -269,7 +297,10 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     assert.deepEqual(failed['arm64-deployment'].fix, { kind: 'canary-pr' });
     const rule = failed['destination-rule'].fix!;
     assert.equal(rule.kind, 'canary-pr');
-    assert.match(rule.kind === 'canary-pr' ? rule.manifest! : '', /kind: DestinationRule[\s\S]*name: arm64[\s\S]*archshift.io\/arch: arm64/);
+    assert.match(
+      rule.kind === 'canary-pr' ? rule.manifest! : '',
+      /kind: DestinationRule[\s\S]*name: arm64[\s\S]*archshift.io\/arch: arm64/,
+    );
     const route = failed['virtual-service-route'];
     assert.match(route.check === 'virtual-service-route' ? route.problem! : '', /weights 100 \+ 30 do not sum to 100/);
     await assert.rejects(c.start('outage', {}, slackActor('U1')), PreconditionsError);
@@ -285,10 +316,12 @@ describe('canary faults: bad input, foreign edits, refused patches, Prometheus o
     await first.start('orders', { gates: 'none' }, slackActor('U1'));
     await first.rollback('orders', slackActor('U1'));
     // Rewrite it as an older archshift stored it: an id string and a sentence.
-    await store.section<Record<string, Record<string, unknown>>>('canaries', () => ({})).update((d) => {
-      d.orders!.startedBy = 'U0OLD';
-      d.orders!.outcome = 'rolled back by <@U0OLD>';
-    });
+    await store
+      .section<Record<string, Record<string, unknown>>>('canaries', () => ({}))
+      .update((d) => {
+        d.orders!.startedBy = 'U0OLD';
+        d.orders!.outcome = 'rolled back by <@U0OLD>';
+      });
     const rec = (await w.controller({ store, ownerId: 'new' })).status('orders')!;
     assert.deepEqual(rec.startedBy, { via: 'slack', userId: 'U0OLD' });
     assert.deepEqual(rec.outcome, { result: 'rolled-back', recorded: 'rolled back by <@U0OLD>' });

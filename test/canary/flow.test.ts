@@ -80,7 +80,7 @@ describe('a canary against the API double, a real Prometheus and the fake Slack 
     const m = rec.measured!;
     assert.equal(m.unit, 'request');
     assert.ok(Math.abs(m.amd64.cpuMsPerUnit! - 100) < 1 && Math.abs(m.arm64.cpuMsPerUnit! - 60) < 1, JSON.stringify(m));
-    assert.ok(Math.abs(m.unitsPerSecond! - 10) < 0.1, 'at 100% arm64 the load is arm64\'s alone');
+    assert.ok(Math.abs(m.unitsPerSecond! - 10) < 0.1, "at 100% arm64 the load is arm64's alone");
     assert.ok(m.amd64.p99Ms! > 0 && m.arm64.p99Ms! > 0);
     assert.deepEqual(Object.keys(m.amd64.nodes!.types), ['m6i.xlarge']);
     assert.deepEqual(Object.keys(m.arm64.nodes!.types), ['m7g.xlarge']);
@@ -90,11 +90,18 @@ describe('a canary against the API double, a real Prometheus and the fake Slack 
     // One update per change: 10%, 25%, 50%, waiting at the gate, 100%, promoted. Ticks that change nothing send none.
     assert.equal(trail.updates.length, 6);
     const bars = trail.updates.map((u) => JSON.stringify(u.args.blocks));
-    for (const weight of [10, 25, 50, 100]) assert.ok(bars.some((b) => b.includes(`${100 - weight}% `) && b.includes(` ${weight}% arm64`)), `an update shows ${weight}%`);
+    for (const weight of [10, 25, 50, 100])
+      assert.ok(
+        bars.some((b) => b.includes(`${100 - weight}% `) && b.includes(` ${weight}% arm64`)),
+        `an update shows ${weight}%`,
+      );
     assert.match(JSON.stringify(trail.updates.at(-1)!.args.blocks), /success rate/);
     assert.match(JSON.stringify(trail.updates.at(-1)!.args.blocks), /40% less CPU per request/);
     assert.deepEqual(w.kinds('api'), ['started', 'moved', 'moved', 'moved', 'moved', 'awaiting-approval', 'approved', 'moved', 'finished']);
-    assert.deepEqual(w.events.filter((e) => e.service === 'api').at(-1)!.event, { kind: 'finished', outcome: { result: 'promoted', cause: 'checks-passed' } });
+    assert.deepEqual(w.events.filter((e) => e.service === 'api').at(-1)!.event, {
+      kind: 'finished',
+      outcome: { result: 'promoted', cause: 'checks-passed' },
+    });
     assert.equal(trail.replies.length, w.kinds('api').length, 'each event is one reply in the thread');
     const finalBlocks = JSON.stringify(trail.updates.at(-1)!.args.blocks);
     assert.match(finalBlocks, /"action_id":"open_arm64_only_pr"/, 'the promoted message offers the arm64-only PR');
@@ -118,12 +125,22 @@ describe('a canary against the API double, a real Prometheus and the fake Slack 
     assert.equal(rec.phase, 'rolled-back');
     assert.equal(rec.weight, 0);
     assert.deepEqual(w.clusterWeight('cart'), { amd64: 100, arm64: 0 });
-    assert.equal(w.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/virtualservices/cart')).length - before, 1, 'rollback is one patch');
+    assert.equal(
+      w.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/virtualservices/cart')).length - before,
+      1,
+      'rollback is one patch',
+    );
     // The rest of the VirtualService survives the merge patch.
-    assert.deepEqual((w.kube.get(VIRTUAL_SERVICES, 'cart') as unknown as { spec: { http: Array<{ retries: unknown }> } }).spec.http[0].retries, { attempts: 2 });
+    assert.deepEqual(
+      (w.kube.get(VIRTUAL_SERVICES, 'cart') as unknown as { spec: { http: Array<{ retries: unknown }> } }).spec.http[0].retries,
+      { attempts: 2 },
+    );
     const trail = slackTrail(w, rec.message!.ts);
     assert.deepEqual(w.kinds('cart'), ['started', 'moved', 'check-failed', 'check-failed', 'finished']);
-    assert.deepEqual({ ...rec.outcome!, failed: undefined }, { result: 'rolled-back', cause: 'failed-checks', failedChecks: 2, failed: undefined });
+    assert.deepEqual(
+      { ...rec.outcome!, failed: undefined },
+      { result: 'rolled-back', cause: 'failed-checks', failedChecks: 2, failed: undefined },
+    );
     assert.equal(trail.replies.length, 5);
     assert.match(String(trail.updates.at(-1)!.args.text), /0% arm64/);
     assert.doesNotMatch(JSON.stringify(trail.updates.at(-1)!.args.blocks), /canary_rollback/, 'no buttons on a finished canary');

@@ -4,7 +4,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { builtinTemplates } from '../../src/canary/analysis.ts';
 import { canaryConfigSchema } from '../../src/canary/config.ts';
-import { countFailure, judge, MetricConfigError, metricLibrarySchema, renderQuery, resolveTemplates, type MetricTemplate } from '../../src/canary/metrics.ts';
+import {
+  countFailure,
+  judge,
+  MetricConfigError,
+  metricLibrarySchema,
+  renderQuery,
+  resolveTemplates,
+  type MetricTemplate,
+} from '../../src/canary/metrics.ts';
 
 const builtins = builtinTemplates(canaryConfigSchema.parse({}).thresholds);
 const side = (values: Record<string, number>) => ({ values, noData: [] });
@@ -12,7 +20,10 @@ const side = (values: Record<string, number>) => ({ values, noData: [] });
 describe('canary metric templates', () => {
   test('variables fill per side; {{workload | regex}} is escaped for =~', () => {
     const q = 'rate(jobs_total{ns="{{ namespace }}",svc="{{service}}",arch="{{arch}}",pod=~"{{workload | regex}}-.*"}[{{interval}}])';
-    assert.equal(renderQuery(q, { namespace: 'shop', service: 'api', workload: 'api.v2-arm64', arch: 'arm64', interval: '2m' }), 'rate(jobs_total{ns="shop",svc="api",arch="arm64",pod=~"api\\\\.v2-arm64-.*"}[2m])');
+    assert.equal(
+      renderQuery(q, { namespace: 'shop', service: 'api', workload: 'api.v2-arm64', arch: 'arm64', interval: '2m' }),
+      'rate(jobs_total{ns="shop",svc="api",arch="arm64",pod=~"api\\\\.v2-arm64-.*"}[2m])',
+    );
   });
 
   test('a service uses library templates by name, changes built-ins, leaves them out; allServices ones apply everywhere', () => {
@@ -20,12 +31,26 @@ describe('canary metric templates', () => {
       'orders per request': { query: 'orders{w="{{workload}}"}', better: 'higher', relative: { ratio: 1.25 } },
       'panics per request': { query: 'panics{w="{{workload}}"}', better: 'lower', max: 0.001, allServices: true },
     });
-    assert.deepEqual(resolveTemplates(builtins, library).map((t) => t.name), ['success rate', 'p99 latency', 'CPU per request', 'panics per request']);
-    const mine = resolveTemplates(builtins, library, { 'orders per request': { failedChecks: 3 }, 'p99 latency': { max: 800 }, 'CPU per request': false, 'panics per request': false });
-    assert.deepEqual(mine.map((t) => t.name), ['success rate', 'p99 latency', 'orders per request']);
+    assert.deepEqual(
+      resolveTemplates(builtins, library).map((t) => t.name),
+      ['success rate', 'p99 latency', 'CPU per request', 'panics per request'],
+    );
+    const mine = resolveTemplates(builtins, library, {
+      'orders per request': { failedChecks: 3 },
+      'p99 latency': { max: 800 },
+      'CPU per request': false,
+      'panics per request': false,
+    });
+    assert.deepEqual(
+      mine.map((t) => t.name),
+      ['success rate', 'p99 latency', 'orders per request'],
+    );
     assert.equal(mine.find((t) => t.name === 'p99 latency')!.max, 800);
     assert.equal(mine.find((t) => t.name === 'p99 latency')!.ratio, 1.2, 'unchanged fields stay');
-    assert.deepEqual(mine.find((t) => t.name === 'orders per request'), { name: 'orders per request', query: 'orders{w="{{workload}}"}', better: 'higher', ratio: 1.25, failedChecks: 3 });
+    assert.deepEqual(
+      mine.find((t) => t.name === 'orders per request'),
+      { name: 'orders per request', query: 'orders{w="{{workload}}"}', better: 'higher', ratio: 1.25, failedChecks: 3 },
+    );
     assert.throws(() => resolveTemplates(builtins, library, { refunds: { max: 1 } }), MetricConfigError);
     assert.throws(() => resolveTemplates(builtins, library, { 'p99 latency': { min: 900 } }), /min 900 is above max 500/);
   });
@@ -36,8 +61,18 @@ describe('canary metric templates', () => {
     assert.equal(judge([errors], side({ 'errors per request': 0.01 }), side({ 'errors per request': 0 })).verdict, 'fail');
     const matches: MetricTemplate = { name: 'match success', query: 'x', better: 'higher', ratio: 1.1, difference: 2 };
     const r = judge([matches], side({ 'match success': 90 }), side({ 'match success': 95 }));
-    assert.deepEqual(r.lines.map((l) => [l.bound, l.ok, Number(l.observed!.toFixed(3))]), [['ratio', true, 1.056], ['difference', false, 5]]);
-    assert.equal(judge([matches], side({ 'match success': 97 }), side({ 'match success': 95 })).verdict, 'pass', 'better than amd64 passes');
+    assert.deepEqual(
+      r.lines.map((l) => [l.bound, l.ok, Number(l.observed!.toFixed(3))]),
+      [
+        ['ratio', true, 1.056],
+        ['difference', false, 5],
+      ],
+    );
+    assert.equal(
+      judge([matches], side({ 'match success': 97 }), side({ 'match success': 95 })).verdict,
+      'pass',
+      'better than amd64 passes',
+    );
     const shown: MetricTemplate = { name: 'queue depth', query: 'x', better: 'lower' };
     assert.deepEqual(judge([shown], side({}), side({})), { verdict: 'pass', lines: [], noData: [] });
   });

@@ -38,7 +38,12 @@ describe('canary plans', () => {
       [{ failedChecks: '0' }, /at least 1/],
       [{ gates: 'lunch' }, /unknown gate "lunch"/],
     ];
-    for (const [o, message] of bad) assert.throws(() => buildPlan(config, o), (e: unknown) => e instanceof PlanError && message.test(e.message), JSON.stringify(o));
+    for (const [o, message] of bad)
+      assert.throws(
+        () => buildPlan(config, o),
+        (e: unknown) => e instanceof PlanError && message.test(e.message),
+        JSON.stringify(o),
+      );
   });
 
   test('durations', () => {

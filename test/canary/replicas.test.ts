@@ -37,7 +37,12 @@ function reset(w: World, name: string): void {
 }
 
 /** A cluster whose process "dies" inside its nth scale call, before or after the call reached the API server. */
-function dyingCluster(w: World, n: number, when: 'before' | 'after', onScale?: (name: string) => void): { cluster: KubeCluster; died: Promise<void> } {
+function dyingCluster(
+  w: World,
+  n: number,
+  when: 'before' | 'after',
+  onScale?: (name: string) => void,
+): { cluster: KubeCluster; died: Promise<void> } {
   let count = 0;
   let died!: () => void;
   const diedP = new Promise<void>((r) => (died = r));
@@ -74,7 +79,11 @@ describe('replica-stepped canaries for workers and consumers', () => {
     assert.equal(rec.weight, 0);
     assert.equal(rec.pending?.weight, 25);
     assert.equal(w.kinds('payments').at(-1), 'scaling');
-    assert.equal(w.kube.requests.filter((r) => r.path.includes('virtualservices/payments')).length, 0, 'no Istio object is read or written');
+    assert.equal(
+      w.kube.requests.filter((r) => r.path.includes('virtualservices/payments')).length,
+      0,
+      'no Istio object is read or written',
+    );
 
     w.clock.advance(1 * MIN);
     await c.tick();
@@ -104,8 +113,14 @@ describe('replica-stepped canaries for workers and consumers', () => {
     const check = rec.checks.at(-1)!;
     assert.equal(check.verdict, 'pass', JSON.stringify(check));
     assert.equal(check.arm64.values['consumer lag'], 20);
-    assert.ok(Math.abs(check.amd64.values['CPU per message']! - 10) < 0.1, `amd64 ${check.amd64.values['CPU per message']} CPU ms per message`);
-    assert.ok(Math.abs(check.arm64.values['CPU per message']! - 6) < 0.1, `arm64 ${check.arm64.values['CPU per message']} CPU ms per message`);
+    assert.ok(
+      Math.abs(check.amd64.values['CPU per message']! - 10) < 0.1,
+      `amd64 ${check.amd64.values['CPU per message']} CPU ms per message`,
+    );
+    assert.ok(
+      Math.abs(check.arm64.values['CPU per message']! - 6) < 0.1,
+      `arm64 ${check.arm64.values['CPU per message']} CPU ms per message`,
+    );
     assert.deepEqual(w.replicas('payments'), { amd64: 3, arm64: 2 }, 'the next step scales arm64 up first');
     w.rollOut('payments-arm64');
     await c.tick();
@@ -123,7 +138,14 @@ describe('replica-stepped canaries for workers and consumers', () => {
     assert.equal(rec.phase, 'promoted');
     assert.equal(rec.weight, 100);
     assert.deepEqual(w.replicas('payments'), { amd64: 0, arm64: 4 });
-    assert.deepEqual(scales(w, 'payments'), ['payments-arm64=1', 'payments=3', 'payments-arm64=2', 'payments=2', 'payments-arm64=4', 'payments=0']);
+    assert.deepEqual(scales(w, 'payments'), [
+      'payments-arm64=1',
+      'payments=3',
+      'payments-arm64=2',
+      'payments=2',
+      'payments-arm64=4',
+      'payments=0',
+    ]);
     const finished = w.events.filter((e) => e.service === 'payments').at(-1)!.event;
     assert.deepEqual(finished, { kind: 'finished', outcome: { result: 'promoted', by: ALICE }, replicas: { amd64: 0, arm64: 4 } });
 
@@ -162,7 +184,10 @@ describe('replica-stepped canaries for workers and consumers', () => {
     let rec = ctl.status('shipments')!;
     assert.equal(rec.checks.at(-1)!.verdict, 'fail');
     const failed = rec.checks.at(-1)!.lines.filter((l) => !l.ok);
-    assert.deepEqual(failed.map((l) => l.metric), ['consumer lag']);
+    assert.deepEqual(
+      failed.map((l) => l.metric),
+      ['consumer lag'],
+    );
     assert.equal(rec.checks.at(-1)!.arm64.values['consumer lag'], 20 + 9 * 6000);
     w.clock.set(at(60));
     await ctl.tick();
@@ -175,7 +200,17 @@ describe('replica-stepped canaries for workers and consumers', () => {
     assert.equal(rec.phase, 'rolled-back');
     assert.equal(rec.outcome && 'cause' in rec.outcome && rec.outcome.cause, 'failed-checks');
     assert.deepEqual(w.replicas('shipments'), { amd64: 4, arm64: 0 }, 'the replica counts recorded before the first step');
-    assert.deepEqual(w.kinds('shipments'), ['started', 'scaling', 'moved', 'scaling', 'moved', 'check-failed', 'check-failed', 'scaling', 'finished']);
+    assert.deepEqual(w.kinds('shipments'), [
+      'started',
+      'scaling',
+      'moved',
+      'scaling',
+      'moved',
+      'check-failed',
+      'check-failed',
+      'scaling',
+      'finished',
+    ]);
     assert.equal(rec.measured?.result, 'rolled-back');
   });
 
@@ -253,7 +288,10 @@ describe('replica-stepped canaries for workers and consumers', () => {
     await ctl.tick();
     const rec = ctl.status('payments')!;
     assert.equal(rec.pause?.kind, 'conflict');
-    assert.match(rec.pause!.reason, /replicas of shop\/payments and payments-arm64 were changed outside archshift: they are 6 and 1, archshift set 3 and 1/);
+    assert.match(
+      rec.pause!.reason,
+      /replicas of shop\/payments and payments-arm64 were changed outside archshift: they are 6 and 1, archshift set 3 and 1/,
+    );
     await ctl.rollback('payments', ALICE);
     w.rollOut('payments');
     await ctl.tick();
@@ -264,7 +302,10 @@ describe('replica-stepped canaries for workers and consumers', () => {
     const config = parseConfig(parse(await readFile(new URL('../../docs/canary-consumer-metrics.yml', import.meta.url), 'utf8')));
     const library = Object.entries(config.canary.metrics);
     assert.ok(library.length >= 5);
-    const templates = [...library.map(([name, m]) => ({ where: name, query: m.query })), ...consumerTemplates(config.canary.thresholds).map((t) => ({ where: t.name, query: t.query }))];
+    const templates = [
+      ...library.map(([name, m]) => ({ where: name, query: m.query })),
+      ...consumerTemplates(config.canary.thresholds).map((t) => ({ where: t.name, query: t.query })),
+    ];
     const { invalid, unreachable } = await validateTemplates(new Prometheus(w.prom.url, 2000), templates, '5m');
     assert.deepEqual(invalid, []);
     assert.equal(unreachable, undefined);

@@ -42,10 +42,16 @@ describe('canary commands, buttons and CLI over the same controller', () => {
   };
 
   test('bad input is a usage error; moving traffic needs the operator role', async () => {
-    await assert.rejects(slash('canary orders frobnicate'), (e: unknown) => e instanceof UsageError && /unknown canary action "frobnicate"/.test(e.message));
+    await assert.rejects(
+      slash('canary orders frobnicate'),
+      (e: unknown) => e instanceof UsageError && /unknown canary action "frobnicate"/.test(e.message),
+    );
     await assert.rejects(slash('canary Orders! status'), UsageError);
     await assert.rejects(slash('canary orders pause --steps 10,100'), /plan options only apply to start/);
-    await assert.rejects(slash('canary orders start', VIEWER), (e: unknown) => e instanceof ForbiddenError && /moving canary traffic needs the operator role/.test(e.message));
+    await assert.rejects(
+      slash('canary orders start', VIEWER),
+      (e: unknown) => e instanceof ForbiddenError && /moving canary traffic needs the operator role/.test(e.message),
+    );
     assert.equal(controller.status('orders'), undefined);
   });
 
@@ -65,12 +71,20 @@ describe('canary commands, buttons and CLI over the same controller', () => {
 
   test('buttons check permission, then act; the message is the one updated', async () => {
     const handlers = new Map<string, (args: unknown) => Promise<void>>();
-    registerCanaryButtons({ action: (id: string, fn: (args: unknown) => Promise<void>) => void handlers.set(id, fn) } as unknown as App, deps);
+    registerCanaryButtons(
+      { action: (id: string, fn: (args: unknown) => Promise<void>) => void handlers.set(id, fn) } as unknown as App,
+      deps,
+    );
     assert.deepEqual([...handlers.keys()].sort(), ['canary_pause', 'canary_promote', 'canary_resume', 'canary_rollback']);
     const click = async (id: string, user: string) => {
       const out: SlackReply[] = [];
       let acked = false;
-      await handlers.get(id)!({ ack: async () => void (acked = true), body: { user: { id: user }, channel: { id: CHANNEL } }, action: { value: 'orders' }, respond: async (r: SlackReply) => void out.push(r) });
+      await handlers.get(id)!({
+        ack: async () => void (acked = true),
+        body: { user: { id: user }, channel: { id: CHANNEL } },
+        action: { value: 'orders' },
+        respond: async (r: SlackReply) => void out.push(r),
+      });
       assert.ok(acked);
       return out;
     };
@@ -84,7 +98,10 @@ describe('canary commands, buttons and CLI over the same controller', () => {
     assert.equal(controller.status('orders')!.pause!.kind, 'manual');
     assert.match(String((await click('canary_pause', OPERATOR))[0].text), /already paused/);
     assert.ok(w.slack.callsTo('chat.update').filter((c) => c.args.ts === ts).length > updates);
-    const paused = w.slack.callsTo('chat.update').filter((c) => c.args.ts === ts).at(-1)!;
+    const paused = w.slack
+      .callsTo('chat.update')
+      .filter((c) => c.args.ts === ts)
+      .at(-1)!;
     assert.match(JSON.stringify(paused.args.blocks), /canary_resume/);
 
     await click('canary_promote', OPERATOR);

@@ -26,7 +26,15 @@ import { createLogger, type Logger } from '../../src/logger.ts';
 import { registryConfigSchema } from '../../src/config/schema.ts';
 import { FakeClock } from '../fakes/clock.ts';
 import { FakeKubeApi, type KubeObject } from '../fakes/kube-api.ts';
-import { appCounter, consumerLag, containerCpu, istioTraffic, OpenMetrics, startPrometheus, type RunningPrometheus } from '../fakes/prometheus.ts';
+import {
+  appCounter,
+  consumerLag,
+  containerCpu,
+  istioTraffic,
+  OpenMetrics,
+  startPrometheus,
+  type RunningPrometheus,
+} from '../fakes/prometheus.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
 
@@ -88,13 +96,21 @@ interface ConsumerSide {
 }
 const steady = (messagesPerPod: number, coresPerPod: number): ConsumerSide => ({ messagesPerPod, coresPerPod, lag: () => 20 });
 
-export const CONSUMERS: Record<string, { kind: 'consumer' | 'worker' | 'flink'; replicas: number; amd64: ConsumerSide; arm64: ConsumerSide }> = {
+export const CONSUMERS: Record<
+  string,
+  { kind: 'consumer' | 'worker' | 'flink'; replicas: number; amd64: ConsumerSide; arm64: ConsumerSide }
+> = {
   // Healthy on both sides; arm64 needs 40% less CPU per message.
   payments: { kind: 'consumer', replicas: 4, amd64: steady(50, 0.5), arm64: steady(50, 0.3) },
   // For the restart in the middle of a replica step.
   invoices: { kind: 'consumer', replicas: 4, amd64: steady(50, 0.5), arm64: steady(50, 0.3) },
   // arm64 falls behind from 41m (after the second step at 40m): its lag grows by 100 records a second.
-  shipments: { kind: 'consumer', replicas: 4, amd64: steady(50, 0.5), arm64: { messagesPerPod: 50, coresPerPod: 0.3, lag: (m) => (m < 41 ? 20 : 20 + (m - 41) * 6000) } },
+  shipments: {
+    kind: 'consumer',
+    replicas: 4,
+    amd64: steady(50, 0.5),
+    arm64: { messagesPerPod: 50, coresPerPod: 0.3, lag: (m) => (m < 41 ? 20 : 20 + (m - 41) * 6000) },
+  },
   // A Flink job: refused.
   fraud: { kind: 'flink', replicas: 2, amd64: steady(50, 1), arm64: steady(50, 1) },
 };
@@ -107,16 +123,36 @@ export const podsOf = (deployment: string) => [`${deployment}-5d8f7c9b4-x2k4q`, 
 export function syntheticMetrics(): OpenMetrics {
   const om = new OpenMetrics();
   for (const [name, s] of Object.entries(SERVICES)) {
-    for (const [arch, side] of [['amd64', s.amd64], ['arm64', s.arm64]] as const) {
+    for (const [arch, side] of [
+      ['amd64', s.amd64],
+      ['arm64', s.arm64],
+    ] as const) {
       const deployment = arch === 'amd64' ? name : `${name}-arm64`;
       const window = { from: at(side.from ?? 0), to: at(side.to ?? 180), stepSeconds: 30 };
       if (!side.noIstio) {
-        istioTraffic(om, { ...window, namespace: NS, workload: deployment, rps: side.rps, errorRatio: side.errorRatio ?? 0.001, typicalMs: side.typicalMs ?? 20, slowMs: side.slowMs ?? 200 });
+        istioTraffic(om, {
+          ...window,
+          namespace: NS,
+          workload: deployment,
+          rps: side.rps,
+          errorRatio: side.errorRatio ?? 0.001,
+          typicalMs: side.typicalMs ?? 20,
+          slowMs: side.slowMs ?? 200,
+        });
       }
       containerCpu(om, { ...window, namespace: NS, pods: podsOf(deployment), container: 'app', coresPerPod: side.coresPerPod ?? 0.5 });
       if (side.paymentFailures !== undefined) {
-        for (const [outcome, share] of [['ok', 1 - side.paymentFailures], ['failed', side.paymentFailures]] as const) {
-          appCounter(om, { ...window, name: 'payments_total', labels: { namespace: NS, outcome }, pods: podsOf(deployment), perSecond: (side.rps / 2) * share });
+        for (const [outcome, share] of [
+          ['ok', 1 - side.paymentFailures],
+          ['failed', side.paymentFailures],
+        ] as const) {
+          appCounter(om, {
+            ...window,
+            name: 'payments_total',
+            labels: { namespace: NS, outcome },
+            pods: podsOf(deployment),
+            perSecond: (side.rps / 2) * share,
+          });
         }
       }
     }
@@ -128,7 +164,13 @@ export function syntheticMetrics(): OpenMetrics {
       const window = { from: at(0), to: at(180), stepSeconds: 30 };
       const pods = podsOf(deployment);
       containerCpu(om, { ...window, namespace: NS, pods, container: 'app', coresPerPod: side.coresPerPod });
-      appCounter(om, { ...window, name: 'kafka_consumer_fetch_manager_records_consumed_total', labels: { namespace: NS, topic: name }, pods, perSecond: side.messagesPerPod });
+      appCounter(om, {
+        ...window,
+        name: 'kafka_consumer_fetch_manager_records_consumed_total',
+        labels: { namespace: NS, topic: name },
+        pods,
+        perSecond: side.messagesPerPod,
+      });
       consumerLag(om, { ...window, namespace: NS, pods, lag: (t) => side.lag((t * 1000 - T0.getTime()) / 60_000) });
     }
   }
@@ -149,7 +191,10 @@ export function deployment(name: string, arch: 'amd64' | 'arm64', image: string,
         spec: {
           containers: [{ name: 'app', image }],
           ...(arch === 'arm64'
-            ? { nodeSelector: { 'kubernetes.io/arch': 'arm64' }, tolerations: [{ key: 'kubernetes.io/arch', operator: 'Equal', value: 'arm64', effect: 'NoExecute' }] }
+            ? {
+                nodeSelector: { 'kubernetes.io/arch': 'arm64' },
+                tolerations: [{ key: 'kubernetes.io/arch', operator: 'Equal', value: 'arm64', effect: 'NoExecute' }],
+              }
             : {}),
         },
       },
@@ -269,9 +314,15 @@ function recording(inner: CanaryNotifier, into: World['events']): CanaryNotifier
 }
 
 export async function startWorld(): Promise<World> {
-  const [kube, prom, registry, slack] = await Promise.all([new FakeKubeApi().start(), startPrometheus(syntheticMetrics()), startRegistry(), new FakeSlackApi().start()]);
+  const [kube, prom, registry, slack] = await Promise.all([
+    new FakeKubeApi().start(),
+    startPrometheus(syntheticMetrics()),
+    startRegistry(),
+    new FakeSlackApi().start(),
+  ]);
   for (const name of Object.keys(SERVICES)) {
-    const platforms = SERVICES[name].image === 'amd64' ? [{ architecture: 'amd64' }] : [{ architecture: 'amd64' }, { architecture: 'arm64' }];
+    const platforms =
+      SERVICES[name].image === 'amd64' ? [{ architecture: 'amd64' }] : [{ architecture: 'amd64' }, { architecture: 'arm64' }];
     await registry.pushIndex(`shop/${name}`, '1.0', platforms);
   }
   const dir = await mkdtemp(join(tmpdir(), 'archshift-canary-'));
@@ -312,7 +363,11 @@ export async function startWorld(): Promise<World> {
       kube.put(DEPLOYMENTS, { ...d, status: { replicas: n, readyReplicas: n, availableReplicas: n } });
     },
     clusterWeight(service) {
-      const route = (kube.get(VIRTUAL_SERVICES, service) as unknown as { spec: { http: Array<{ route: Array<{ destination: { subset: string }; weight: number }> }> } }).spec.http[0].route;
+      const route = (
+        kube.get(VIRTUAL_SERVICES, service) as unknown as {
+          spec: { http: Array<{ route: Array<{ destination: { subset: string }; weight: number }> }> };
+        }
+      ).spec.http[0].route;
       const w = (s: string) => route.find((d) => d.destination.subset === s)!.weight;
       return { amd64: w('amd64'), arm64: w('arm64') };
     },
@@ -356,9 +411,18 @@ export async function startWorld(): Promise<World> {
     });
   }
   for (const name of [...Object.keys(SERVICES), ...Object.keys(CONSUMERS)]) {
-    for (const [deployment, arch] of [[name, 'amd64'], [`${name}-arm64`, 'arm64']] as const) {
+    for (const [deployment, arch] of [
+      [name, 'amd64'],
+      [`${name}-arm64`, 'arm64'],
+    ] as const) {
       for (const pod of podsOf(deployment)) {
-        kube.put(`/api/v1/namespaces/${NS}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace: NS }, spec: { nodeName: NODES[arch].name, containers: [{ name: 'app', image: imageOf(name) }] }, status: { phase: 'Running' } });
+        kube.put(`/api/v1/namespaces/${NS}/pods`, {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: pod, namespace: NS },
+          spec: { nodeName: NODES[arch].name, containers: [{ name: 'app', image: imageOf(name) }] },
+          status: { phase: 'Running' },
+        });
       }
     }
   }

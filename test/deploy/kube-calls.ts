@@ -37,11 +37,31 @@ const WORKLOADS = 'shop';
 export const USES: Use[] = [
   // readiness (check.ts), discovery, the digest inventory, /readyz.
   { methods: ['listNodes'], scope: 'cluster', drive: (c) => c.listNodes() },
-  { methods: ['listPods'], scope: 'cluster', drive: (c, ns) => Promise.all([c.listPods(), c.listPods({ namespace: ns, labelSelector: 'app=web' })]) },
-  { methods: ['listDeployments'], scope: 'cluster', drive: (c, ns) => Promise.all([c.listDeployments({ labelSelector: 'archshift.io/service' }), c.listDeployments({ namespace: ns })]) },
-  { methods: ['listReplicaSets'], scope: 'cluster', drive: (c, ns) => Promise.all([c.listReplicaSets(), c.listReplicaSets({ namespace: ns })]) },
-  { methods: ['listStatefulSets'], scope: 'cluster', drive: (c, ns) => Promise.all([c.listStatefulSets(), c.listStatefulSets({ namespace: ns })]) },
-  { methods: ['listDaemonSets'], scope: 'cluster', drive: (c, ns) => Promise.all([c.listDaemonSets(), c.listDaemonSets({ namespace: ns })]) },
+  {
+    methods: ['listPods'],
+    scope: 'cluster',
+    drive: (c, ns) => Promise.all([c.listPods(), c.listPods({ namespace: ns, labelSelector: 'app=web' })]),
+  },
+  {
+    methods: ['listDeployments'],
+    scope: 'cluster',
+    drive: (c, ns) => Promise.all([c.listDeployments({ labelSelector: 'archshift.io/service' }), c.listDeployments({ namespace: ns })]),
+  },
+  {
+    methods: ['listReplicaSets'],
+    scope: 'cluster',
+    drive: (c, ns) => Promise.all([c.listReplicaSets(), c.listReplicaSets({ namespace: ns })]),
+  },
+  {
+    methods: ['listStatefulSets'],
+    scope: 'cluster',
+    drive: (c, ns) => Promise.all([c.listStatefulSets(), c.listStatefulSets({ namespace: ns })]),
+  },
+  {
+    methods: ['listDaemonSets'],
+    scope: 'cluster',
+    drive: (c, ns) => Promise.all([c.listDaemonSets(), c.listDaemonSets({ namespace: ns })]),
+  },
   { methods: ['listJobs'], scope: 'cluster', drive: (c, ns) => Promise.all([c.listJobs(), c.listJobs({ namespace: ns })]) },
   { methods: ['listCronJobs'], scope: 'cluster', drive: (c, ns) => Promise.all([c.listCronJobs(), c.listCronJobs({ namespace: ns })]) },
   // `/arm64 check` reads the Deployment of any catalog service, wherever it lives.
@@ -52,17 +72,29 @@ export const USES: Use[] = [
     methods: ['listClusterCustomObjects'],
     scope: 'cluster',
     callers: ['src/nodes/'],
-    drive: (c) => Promise.all(['v1', 'v1beta1'].map((version) => c.listClusterCustomObjects({ group: 'karpenter.sh', version, plural: 'nodepools' }))),
+    drive: (c) =>
+      Promise.all(['v1', 'v1beta1'].map((version) => c.listClusterCustomObjects({ group: 'karpenter.sh', version, plural: 'nodepools' }))),
   },
   // After a move: a moved workload's pod events and the previous log of a crashed container, in any namespace.
-  { methods: ['listEvents'], scope: 'cluster', callers: ['src/nodes/'], drive: (c, ns) => c.listEvents(ns, 'involvedObject.kind=Pod,involvedObject.name=web-1') },
-  { methods: ['readPodLog'], scope: 'cluster', callers: ['src/nodes/'], drive: (c, ns) => c.readPodLog(ns, 'web-1', 'web', { previous: true, tailLines: 20 }) },
+  {
+    methods: ['listEvents'],
+    scope: 'cluster',
+    callers: ['src/nodes/'],
+    drive: (c, ns) => c.listEvents(ns, 'involvedObject.kind=Pod,involvedObject.name=web-1'),
+  },
+  {
+    methods: ['readPodLog'],
+    scope: 'cluster',
+    callers: ['src/nodes/'],
+    drive: (c, ns) => c.readPodLog(ns, 'web-1', 'web', { previous: true, tailLines: 20 }),
+  },
   // The canary reads the service's VirtualService and DestinationRule and moves the VirtualService's weights.
   {
     methods: ['getCustomObject'],
     scope: 'canary',
     callers: ['src/canary/'],
-    drive: (c, ns) => Promise.all([c.getCustomObject(istio.virtualService(ns, 'web')), c.getCustomObject(istio.destinationRule(ns, 'web'))]),
+    drive: (c, ns) =>
+      Promise.all([c.getCustomObject(istio.virtualService(ns, 'web')), c.getCustomObject(istio.destinationRule(ns, 'web'))]),
   },
   {
     methods: ['patchCustomObject'],
@@ -78,7 +110,16 @@ export const USES: Use[] = [
     scope: 'own',
     callers: ['src/ops/leader.ts'],
     drive: async (c, ns, lease) => {
-      const elector = new LeaderElector({ api: c, namespace: ns, name: lease.name, identity: 'archshift-0', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, logger: createLogger('silent') });
+      const elector = new LeaderElector({
+        api: c,
+        namespace: ns,
+        name: lease.name,
+        identity: 'archshift-0',
+        leaseDurationMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryPeriodMs: 2_000,
+        logger: createLogger('silent'),
+      });
       await elector.tryAcquireOrRenew();
       await elector.tryAcquireOrRenew();
       await elector.claim('digest:2026-12-01T09:00');
@@ -108,7 +149,14 @@ export function accessOf(r: RecordedRequest): Omit<Access, 'where'> & { namespac
   const [plural, name, sub] = namespaced ? rest.slice(2) : rest;
   const namespace = namespaced ? rest[1] : undefined;
   const verbs: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: name ? 'delete' : 'deletecollection' };
-  const verb = r.method === 'GET' ? (r.query.get('watch') === 'true' || r.query.get('watch') === '1' ? 'watch' : name ? 'get' : 'list') : verbs[r.method];
+  const verb =
+    r.method === 'GET'
+      ? r.query.get('watch') === 'true' || r.query.get('watch') === '1'
+        ? 'watch'
+        : name
+          ? 'get'
+          : 'list'
+      : verbs[r.method];
   return { group, resource: sub ? `${plural}/${sub}` : plural, verb, name, namespace };
 }
 
@@ -143,7 +191,8 @@ export async function requiredAccess(d: Deployment): Promise<Map<string, Access>
       if (!sent.length) throw new Error(`driving ${use.methods.join(', ')} sent no request`);
       for (const r of sent) {
         const { namespace, name, ...rest } = accessOf(r);
-        if (use.scope !== 'cluster' && namespace !== ns) throw new Error(`${use.methods.join(', ')}: ${r.method} ${r.path} left namespace ${ns}`);
+        if (use.scope !== 'cluster' && namespace !== ns)
+          throw new Error(`${use.methods.join(', ')}: ${r.method} ${r.path} left namespace ${ns}`);
         // Only the Lease's name is fixed by config; other names are whatever a user asks about.
         const a: Access = { ...rest, where, ...(use.scope === 'own' && name ? { name } : {}) };
         needed.set(accessKey(a), a);

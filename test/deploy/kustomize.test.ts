@@ -23,7 +23,11 @@ interface Container {
   image: string;
   args?: string[];
   ports?: Array<{ name: string; containerPort: number }>;
-  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; fieldRef?: unknown } }>;
+  env?: Array<{
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; fieldRef?: unknown };
+  }>;
   securityContext?: Record<string, unknown>;
   volumeMounts?: Array<{ name: string; mountPath: string }>;
   livenessProbe?: { httpGet: { path: string; port: string } };
@@ -36,9 +40,17 @@ interface PodSpec extends PodSpecLike {
   volumes: Array<{ name: string; configMap?: { name: string }; persistentVolumeClaim?: { claimName: string } }>;
 }
 type Workload = Manifest & {
-  spec: { replicas: number; strategy?: { type: string }; serviceName?: string; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+  spec: {
+    replicas: number;
+    strategy?: { type: string };
+    serviceName?: string;
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
 };
-type Service = Manifest & { spec: { clusterIP?: string; selector: Record<string, string>; ports: Array<{ name: string; port: number; targetPort: string | number }> } };
+type Service = Manifest & {
+  spec: { clusterIP?: string; selector: Record<string, string>; ports: Array<{ name: string; port: number; targetPort: string | number }> };
+};
 
 const find = (v: Variant, kind: string, name?: string) => v.objects.filter((o) => o.kind === kind && (!name || o.metadata.name === name));
 const workload = (v: Variant) => {
@@ -46,7 +58,8 @@ const workload = (v: Variant) => {
   assert.equal(w.length, 1, `${v.name}: one workload`);
   return w[0];
 };
-const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, val]) => labels[k] === val);
+const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.entries(selector).every(([k, val]) => labels[k] === val);
 function configOf(v: Variant): { config: Config; text: string } {
   const pod = workload(v).spec.template.spec;
   const cmName = pod.volumes.find((vol) => vol.configMap)!.configMap!.name;
@@ -58,7 +71,9 @@ function configOf(v: Variant): { config: Config; text: string } {
 
 /** The kubernetes-models class that validates `apiVersion`/`kind` against its published schema. */
 async function schemaModel(apiVersion: string, kind: string): Promise<new (o: unknown) => { validate(): void }> {
-  const spec = apiVersion.startsWith('monitoring.coreos.com/') ? `@kubernetes-models/prometheus-operator/${apiVersion}/${kind}` : `kubernetes-models/${apiVersion}/${kind}`;
+  const spec = apiVersion.startsWith('monitoring.coreos.com/')
+    ? `@kubernetes-models/prometheus-operator/${apiVersion}/${kind}`
+    : `kubernetes-models/${apiVersion}/${kind}`;
   const mod = (await import(spec).catch(() => ({}))) as Record<string, new (o: unknown) => { validate(): void }>;
   assert.ok(mod[kind], `no published schema for ${apiVersion} ${kind}`);
   return mod[kind];
@@ -89,7 +104,11 @@ describe('deploy/ overlays, rendered by kubectl kustomize', () => {
           const plain = v.objects[i];
           if (plain.apiVersion.startsWith('monitoring.coreos.com/')) return; // a CRD: the client has no model for it
           assert.match(obj.constructor.name, new RegExp(`^V\\d\\w*${plain.kind}$`), `${plain.kind} is a kind the client knows`);
-          assert.deepEqual(parse(dumpYaml(obj)), plain, `${plain.kind}/${plain.metadata.name} lost or changed a field in the typed round trip`);
+          assert.deepEqual(
+            parse(dumpYaml(obj)),
+            plain,
+            `${plain.kind}/${plain.metadata.name} lost or changed a field in the typed round trip`,
+          );
         });
       });
 
@@ -100,13 +119,20 @@ describe('deploy/ overlays, rendered by kubectl kustomize', () => {
         for (const o of v.objects) {
           assert.equal(Boolean(o.metadata.namespace), !clusterScoped.has(o.kind), `${o.kind} ${o.metadata.name}: namespace`);
           // Only the canary RoleBindings live elsewhere.
-          if (o.metadata.namespace && o.metadata.namespace !== ns) assert.equal(o.kind, 'RoleBinding', `${o.kind} ${o.metadata.name} is outside ${ns}`);
+          if (o.metadata.namespace && o.metadata.namespace !== ns)
+            assert.equal(o.kind, 'RoleBinding', `${o.kind} ${o.metadata.name} is outside ${ns}`);
         }
         const pod = w.spec.template.spec;
         assert.ok(selects(w.spec.selector.matchLabels, w.spec.template.metadata.labels));
         assert.equal(find(v, 'ServiceAccount', pod.serviceAccountName)[0]?.metadata.namespace, ns);
-        for (const b of find(v, 'RoleBinding').concat(find(v, 'ClusterRoleBinding')) as Array<Manifest & { subjects: Array<{ kind: string; name: string; namespace: string }> }>) {
-          assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: ns }], `${b.kind} ${b.metadata.name} subjects`);
+        for (const b of find(v, 'RoleBinding').concat(find(v, 'ClusterRoleBinding')) as Array<
+          Manifest & { subjects: Array<{ kind: string; name: string; namespace: string }> }
+        >) {
+          assert.deepEqual(
+            b.subjects,
+            [{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: ns }],
+            `${b.kind} ${b.metadata.name} subjects`,
+          );
         }
         if (w.kind === 'StatefulSet') {
           const svc = find(v, 'Service', w.spec.serviceName)[0] as Service | undefined;
@@ -121,23 +147,40 @@ describe('deploy/ overlays, rendered by kubectl kustomize', () => {
         for (const m of c.volumeMounts ?? []) assert.ok(volumes.has(m.name), `volume ${m.name}`);
         for (const vol of pod.volumes) {
           if (vol.configMap) assert.equal(find(v, 'ConfigMap', vol.configMap.name).length, 1, `ConfigMap ${vol.configMap.name}`);
-          if (vol.persistentVolumeClaim) assert.equal(find(v, 'PersistentVolumeClaim', vol.persistentVolumeClaim.claimName).length, 1, `PVC ${vol.persistentVolumeClaim.claimName}`);
+          if (vol.persistentVolumeClaim)
+            assert.equal(
+              find(v, 'PersistentVolumeClaim', vol.persistentVolumeClaim.claimName).length,
+              1,
+              `PVC ${vol.persistentVolumeClaim.claimName}`,
+            );
         }
         const services = find(v, 'Service') as Service[];
         for (const s of services) {
           assert.ok(selects(s.spec.selector, w.spec.template.metadata.labels), `Service ${s.metadata.name} selects the pods`);
           for (const p of s.spec.ports) assert.ok(ports.has(String(p.targetPort)), `Service port ${p.name} targets a container port`);
         }
-        for (const sm of find(v, 'ServiceMonitor') as Array<Manifest & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> } }>) {
+        for (const sm of find(v, 'ServiceMonitor') as Array<
+          Manifest & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> } }
+        >) {
           const target = services.find((s) => selects(sm.spec.selector.matchLabels, s.metadata.labels ?? {}));
           assert.ok(target, 'the ServiceMonitor selects the Service');
-          assert.deepEqual(sm.spec.endpoints.map((e) => [target.spec.ports.some((p) => p.name === e.port), e.path]), [[true, '/metrics']]);
+          assert.deepEqual(
+            sm.spec.endpoints.map((e) => [target.spec.ports.some((p) => p.name === e.port), e.path]),
+            [[true, '/metrics']],
+          );
         }
-        for (const np of find(v, 'NetworkPolicy') as Array<Manifest & { spec: { podSelector: { matchLabels: Record<string, string> }; ingress: Array<{ ports: Array<{ port: string | number }> }> } }>) {
+        for (const np of find(v, 'NetworkPolicy') as Array<
+          Manifest & {
+            spec: { podSelector: { matchLabels: Record<string, string> }; ingress: Array<{ ports: Array<{ port: string | number }> }> };
+          }
+        >) {
           assert.ok(selects(np.spec.podSelector.matchLabels, w.spec.template.metadata.labels), 'the NetworkPolicy applies to the pods');
-          for (const p of np.spec.ingress.flatMap((r) => r.ports)) assert.ok(typeof p.port === 'number' || ports.has(p.port), `NetworkPolicy port ${p.port}`);
+          for (const p of np.spec.ingress.flatMap((r) => r.ports))
+            assert.ok(typeof p.port === 'number' || ports.has(p.port), `NetworkPolicy port ${p.port}`);
         }
-        for (const pdb of find(v, 'PodDisruptionBudget') as Array<Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }>) {
+        for (const pdb of find(v, 'PodDisruptionBudget') as Array<
+          Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }
+        >) {
           assert.ok(selects(pdb.spec.selector.matchLabels, w.spec.template.metadata.labels));
           assert.ok(pdb.spec.minAvailable < w.spec.replicas, 'the PodDisruptionBudget lets a drain evict one pod');
         }
@@ -149,17 +192,35 @@ describe('deploy/ overlays, rendered by kubectl kustomize', () => {
         assert.equal(pod.securityContext.runAsNonRoot, true);
         assert.notEqual(pod.securityContext.runAsUser, 0);
         const c = pod.containers[0];
-        assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+        assert.deepEqual(c.securityContext, {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
         assert.doesNotMatch(c.image, /:latest$|^[^:]+$/, 'a pinned image');
         // The readiness analyser archshift applies to every service says this one is placed on arm64.
-        const findings = schedulingFindings({ kind: w.kind, name: w.metadata.name, spec: pod, origin: { file: v.name, line: 1 }, containers: [] });
-        assert.deepEqual(findings.map((f) => f.id), ['kubernetes.arm64-scheduled']);
+        const findings = schedulingFindings({
+          kind: w.kind,
+          name: w.metadata.name,
+          spec: pod,
+          origin: { file: v.name, line: 1 },
+          containers: [],
+        });
+        assert.deepEqual(
+          findings.map((f) => f.id),
+          ['kubernetes.arm64-scheduled'],
+        );
         const readme = read('README.md');
         const deploySection = readme.slice(readme.indexOf('### Deploy'), readme.indexOf('\n### ', readme.indexOf('### Deploy') + 1));
         for (const e of c.env ?? []) {
-          if (/TOKEN|SECRET|KEY|PASSWORD|DATABASE_URL/.test(e.name)) assert.ok(e.valueFrom?.secretKeyRef && e.value === undefined, `${e.name} comes from a Secret`);
+          if (/TOKEN|SECRET|KEY|PASSWORD|DATABASE_URL/.test(e.name))
+            assert.ok(e.valueFrom?.secretKeyRef && e.value === undefined, `${e.name} comes from a Secret`);
           const ref = e.valueFrom?.secretKeyRef;
-          if (ref) assert.ok(deploySection.includes(`create secret generic ${ref.name} `) && deploySection.includes(ref.key), `README "Deploy" shows how to create ${ref.name} with ${ref.key}`);
+          if (ref)
+            assert.ok(
+              deploySection.includes(`create secret generic ${ref.name} `) && deploySection.includes(ref.key),
+              `README "Deploy" shows how to create ${ref.name} with ${ref.key}`,
+            );
           assert.notEqual(e.name, 'ARCHSHIFT_PEER_SECRET', 'replicas share PostgreSQL, not a peer protocol');
         }
         assert.equal(find(v, 'Secret').length, 0, 'no Secret in git');
@@ -173,13 +234,23 @@ describe('deploy/ overlays, rendered by kubectl kustomize', () => {
         assert.deepEqual(c.args, ['--config', '/etc/archshift/archshift.yml']);
         const port = (name: string) => c.ports?.find((p) => p.name === name)?.containerPort;
         assert.equal(config.server.port, port('ops'));
-        assert.equal(config.slack.mode === 'http' ? config.slack.port : undefined, port('slack'), 'the slack port is open exactly in HTTP mode');
+        assert.equal(
+          config.slack.mode === 'http' ? config.slack.port : undefined,
+          port('slack'),
+          'the slack port is open exactly in HTTP mode',
+        );
         const several = w.spec.replicas > 1;
         assert.equal(config.server.leaderElection.enabled, several, 'leader election exactly with several replicas');
         // Services marked for canaries live in a namespace where the canary RoleBinding lets archshift move traffic.
-        const canaryNamespaces = (find(v, 'RoleBinding') as Array<Manifest & { roleRef: { name: string } }>).filter((b) => b.roleRef.name === 'archshift-canary').map((b) => b.metadata.namespace);
+        const canaryNamespaces = (find(v, 'RoleBinding') as Array<Manifest & { roleRef: { name: string } }>)
+          .filter((b) => b.roleRef.name === 'archshift-canary')
+          .map((b) => b.metadata.namespace);
         for (const s of new Catalog(config.catalog).list()) {
-          if ('canary' in s && s.canary) assert.ok(canaryNamespaces.includes(s.namespace), `service ${s.name} (canary: true) is in ${s.namespace}, which has no canary RoleBinding`);
+          if ('canary' in s && s.canary)
+            assert.ok(
+              canaryNamespaces.includes(s.namespace),
+              `service ${s.name} (canary: true) is in ${s.namespace}, which has no canary RoleBinding`,
+            );
         }
         const driver = (config.store as { driver?: string }).driver ?? 'lowdb';
         if (driver === 'lowdb') {
@@ -193,7 +264,10 @@ describe('deploy/ overlays, rendered by kubectl kustomize', () => {
           assert.ok(w.spec.replicas >= 2);
           assert.equal(find(v, 'PersistentVolumeClaim').length, 0, 'no volume: the state is in PostgreSQL');
           assert.equal(find(v, 'PodDisruptionBudget').length, 1);
-          assert.deepEqual(c.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef, { name: 'archshift-database', key: 'DATABASE_URL' });
+          assert.deepEqual(c.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef, {
+            name: 'archshift-database',
+            key: 'DATABASE_URL',
+          });
         }
       });
     });
@@ -201,7 +275,9 @@ describe('deploy/ overlays, rendered by kubectl kustomize', () => {
 
   test('HTTP: the Ingress sends /slack/events to the port Bolt listens on', () => {
     const v = byName('http');
-    const ing = find(v, 'Ingress')[0] as Manifest & { spec: { rules: Array<{ http: { paths: Array<{ path: string; backend: { service: { name: string; port: { name: string } } } }> } }> } };
+    const ing = find(v, 'Ingress')[0] as Manifest & {
+      spec: { rules: Array<{ http: { paths: Array<{ path: string; backend: { service: { name: string; port: { name: string } } } }> } }> };
+    };
     assert.ok(ing);
     const path = ing.spec.rules[0].http.paths[0];
     assert.equal(path.path, '/slack/events');
@@ -224,7 +300,10 @@ describe('deploy/ overlays, rendered by kubectl kustomize', () => {
   test('archshift check on its own repository finds nothing to change in deploy/', async () => {
     const report = await checkPath(fileURLToPath(root), { scan: async () => [] });
     const own = report.findings.filter((f) => f.evidence.file?.startsWith('deploy/') && !f.id.startsWith('image.'));
-    assert.deepEqual(own.filter((f) => f.severity !== 'info').map((f) => `${f.id} ${f.evidence.file}: ${f.title}`), []);
+    assert.deepEqual(
+      own.filter((f) => f.severity !== 'info').map((f) => `${f.id} ${f.evidence.file}: ${f.title}`),
+      [],
+    );
     // Every file holding the pod spec is seen as a workload placed on arm64.
     const placed = own.filter((f) => f.id === 'kubernetes.arm64-scheduled').map((f) => f.evidence.file);
     assert.deepEqual(placed, ['deploy/base/deployment.yaml']);
@@ -232,7 +311,10 @@ describe('deploy/ overlays, rendered by kubectl kustomize', () => {
 
   test('deploy/ is kustomize only: no second copy of the manifests', () => {
     const files = (dir: string): string[] =>
-      readdirSync(new URL(dir, root), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(`${dir}/${e.name}`) : [`${dir}/${e.name}`]));
-    for (const f of files('deploy')) assert.match(f, /^deploy\/(base|components\/[\w-]+|overlays\/[\w-]+|install-namespace)\/[\w.-]+\.ya?ml$/, f);
+      readdirSync(new URL(dir, root), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(`${dir}/${e.name}`) : [`${dir}/${e.name}`],
+      );
+    for (const f of files('deploy'))
+      assert.match(f, /^deploy\/(base|components\/[\w-]+|overlays\/[\w-]+|install-namespace)\/[\w.-]+\.ya?ml$/, f);
   });
 });

@@ -20,13 +20,19 @@ type Binding = Manifest & { roleRef: { kind: string; name: string }; subjects?: 
 
 /** The ServiceAccount the pods run as, and what its namespace and config say about the deployment. */
 function deploymentOf(objects: Manifest[]): Deployment & { serviceAccount: string } {
-  const pod = objects.find((o) => ['Deployment', 'StatefulSet'].includes(o.kind)) as Manifest & { spec: { template: { spec: { serviceAccountName: string } } } };
+  const pod = objects.find((o) => ['Deployment', 'StatefulSet'].includes(o.kind)) as Manifest & {
+    spec: { template: { spec: { serviceAccountName: string } } };
+  };
   assert.ok(pod, 'a Deployment or StatefulSet');
   const namespace = pod.metadata.namespace!;
-  const cm = objects.find((o) => o.kind === 'ConfigMap' && typeof (o as { data?: Record<string, string> }).data?.['archshift.yml'] === 'string') as Manifest & { data: Record<string, string> };
+  const cm = objects.find(
+    (o) => o.kind === 'ConfigMap' && typeof (o as { data?: Record<string, string> }).data?.['archshift.yml'] === 'string',
+  ) as Manifest & { data: Record<string, string> };
   const config = parseConfig(parse(cm.data['archshift.yml']), `${cm.metadata.name}/archshift.yml`);
   const le = config.server.leaderElection;
-  const canaryNamespaces = [...new Set(objects.filter((o) => o.kind === 'RoleBinding' && o.metadata.namespace !== namespace).map((o) => o.metadata.namespace!))].sort();
+  const canaryNamespaces = [
+    ...new Set(objects.filter((o) => o.kind === 'RoleBinding' && o.metadata.namespace !== namespace).map((o) => o.metadata.namespace!)),
+  ].sort();
   return {
     serviceAccount: pod.spec.template.spec.serviceAccountName,
     namespace,
@@ -41,7 +47,12 @@ function grantedAccess(objects: Manifest[], sa: { name: string; namespace: strin
   const roles = objects.filter((o): o is RoleObject => o.kind === 'Role' || o.kind === 'ClusterRole');
   for (const b of objects.filter((o): o is Binding => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
     if (!b.subjects?.some((s) => s.kind === 'ServiceAccount' && s.name === sa.name && s.namespace === sa.namespace)) continue;
-    const role = roles.find((r) => r.kind === b.roleRef.kind && r.metadata.name === b.roleRef.name && (r.kind === 'ClusterRole' || r.metadata.namespace === b.metadata.namespace));
+    const role = roles.find(
+      (r) =>
+        r.kind === b.roleRef.kind &&
+        r.metadata.name === b.roleRef.name &&
+        (r.kind === 'ClusterRole' || r.metadata.namespace === b.metadata.namespace),
+    );
     assert.ok(role, `${b.kind} ${b.metadata.name} refers to ${b.roleRef.kind} ${b.roleRef.name}, which deploy/ does not ship`);
     const where = b.kind === 'ClusterRoleBinding' ? 'cluster-wide' : `namespace ${b.metadata.namespace}`;
     for (const rule of role.rules ?? []) {
@@ -70,7 +81,11 @@ describe('RBAC derived from the Kubernetes calls the code makes', () => {
       for (const method of use.methods) {
         const callers = files.filter((f) => new RegExp(`\\.${method}\\(`).test(readSource(f)));
         const outside = callers.filter((f) => !use.callers!.some((c) => f.startsWith(c)));
-        assert.deepEqual(outside, [], `${method} is granted only in the ${use.scope} namespace(s); a call from ${outside.join(', ')} needs its own entry in USES`);
+        assert.deepEqual(
+          outside,
+          [],
+          `${method} is granted only in the ${use.scope} namespace(s); a call from ${outside.join(', ')} needs its own entry in USES`,
+        );
       }
     }
   });
@@ -79,8 +94,14 @@ describe('RBAC derived from the Kubernetes calls the code makes', () => {
     for (const f of sourceFiles().filter((p) => p !== 'src/adapters/kubernetes.ts')) {
       const text = readSource(f);
       // Type-only imports and the model classes (no API client in them) are fine.
-      const values = [...text.matchAll(/^import (?!type\b)[^;]*from '(@kubernetes\/client-node[^']*)'/gm)].map((m) => m[1]).filter((m) => m !== '@kubernetes/client-node/dist/types.js');
-      assert.deepEqual(values, [], `${f} imports the Kubernetes client; go through src/adapters/kubernetes.ts so RBAC is derived from its calls`);
+      const values = [...text.matchAll(/^import (?!type\b)[^;]*from '(@kubernetes\/client-node[^']*)'/gm)]
+        .map((m) => m[1])
+        .filter((m) => m !== '@kubernetes/client-node/dist/types.js');
+      assert.deepEqual(
+        values,
+        [],
+        `${f} imports the Kubernetes client; go through src/adapters/kubernetes.ts so RBAC is derived from its calls`,
+      );
       assert.doesNotMatch(text, /import\(\s*'@kubernetes\/client-node'\s*\)|makeApiClient/, `${f} builds its own Kubernetes client`);
     }
   });
@@ -92,7 +113,11 @@ describe('RBAC derived from the Kubernetes calls the code makes', () => {
       const granted = grantedAccess(variant.objects, { name: d.serviceAccount, namespace: d.namespace });
       const missing = [...needed.keys()].filter((k) => !granted.has(k)).sort();
       const extra = [...granted.keys()].filter((k) => !needed.has(k)).sort();
-      assert.deepEqual({ missing, extra }, { missing: [], extra: [] }, `RBAC of ${variant.name} differs from the calls made (missing: the code would get 403; extra: a grant nothing uses)`);
+      assert.deepEqual(
+        { missing, extra },
+        { missing: [], extra: [] },
+        `RBAC of ${variant.name} differs from the calls made (missing: the code would get 403; extra: a grant nothing uses)`,
+      );
       // Every Role and ClusterRole shipped is bound to archshift, so nothing is granted by accident later.
       for (const r of variant.objects.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')) {
         assert.ok(

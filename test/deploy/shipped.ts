@@ -28,7 +28,11 @@ export function renderOverlay(dir: string): string {
     return execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('kubectl is not installed: the deploy tests render deploy/ with `kubectl kustomize` (kubectl 1.27 or later, kustomize v5)', { cause: err });
+    if (e.code === 'ENOENT')
+      throw new Error(
+        'kubectl is not installed: the deploy tests render deploy/ with `kubectl kustomize` (kubectl 1.27 or later, kustomize v5)',
+        { cause: err },
+      );
     throw new Error(`kubectl kustomize ${dir} failed: ${e.stderr || e.message}`, { cause: err });
   }
 }

@@ -20,8 +20,12 @@ const point = (day: string, left: number): HistoryPoint => ({
 });
 
 test('the chart is by date: a missing day keeps its slot and splits the line', () => {
-  const svg = renderBurndownSvg([point('2026-11-20', 8), point('2026-11-21', 7), point('2026-11-24', 5), point('2026-11-25', 4)], { title: 't' });
-  const bars = [...svg.matchAll(/<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="[\d.]+" fill="#e8912d"\/>/g)].map((m) => Number(m[1])).slice(0, -1); // the last is the legend's swatch
+  const svg = renderBurndownSvg([point('2026-11-20', 8), point('2026-11-21', 7), point('2026-11-24', 5), point('2026-11-25', 4)], {
+    title: 't',
+  });
+  const bars = [...svg.matchAll(/<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="[\d.]+" fill="#e8912d"\/>/g)]
+    .map((m) => Number(m[1]))
+    .slice(0, -1); // the last is the legend's swatch
   assert.equal(bars.length, 4);
   const step = bars[1]! - bars[0]!;
   assert.ok(Math.abs(bars[2]! - bars[1]! - 3 * step) < 0.5, 'two empty days between the 21st and the 24th');
@@ -43,7 +47,11 @@ describe('archshift digest --chart / --format', () => {
   });
   const run = async (...argv: string[]) => {
     const out: string[] = [];
-    const code = await digestCommand.run(parseArgs(argv, digestCommand.booleanOptions), { out: (t) => out.push(t), err: (t) => out.push(t) }, async () => deps);
+    const code = await digestCommand.run(
+      parseArgs(argv, digestCommand.booleanOptions),
+      { out: (t) => out.push(t), err: (t) => out.push(t) },
+      async () => deps,
+    );
     return { code, out: out.join('\n') };
   };
 

@@ -11,8 +11,20 @@ import { History, emptyTotals, type HistoryPoint } from '../../src/digest/histor
 import type { Inventory, Workload } from '../../src/digest/inventory.ts';
 
 const workload = (over: Partial<Workload>): Workload => ({
-  cluster: 'c', kind: 'Deployment', namespace: 'ns', name: 'w', pods: 1, podsByArch: { amd64: 1 }, cpuMillisByArch: { amd64: 1000 },
-  memoryBytes: 0, podsWithoutRequests: 0, amd64NodeShare: {}, images: [], status: 'ready', blocksNodeGroups: false, ...over,
+  cluster: 'c',
+  kind: 'Deployment',
+  namespace: 'ns',
+  name: 'w',
+  pods: 1,
+  podsByArch: { amd64: 1 },
+  cpuMillisByArch: { amd64: 1000 },
+  memoryBytes: 0,
+  podsWithoutRequests: 0,
+  amd64NodeShare: {},
+  images: [],
+  status: 'ready',
+  blocksNodeGroups: false,
+  ...over,
 });
 
 test('prices: built-in estimates per instance type, overridable, with the arm64 equivalent of a family', () => {
@@ -33,7 +45,8 @@ test('cost: amd64 capacity per month, the saving of the ready workloads, and unp
     takenAt: '2026-11-25T09:00:00Z',
     clusters: [
       {
-        cluster: 'c', ok: true,
+        cluster: 'c',
+        ok: true,
         nodes: [
           { name: 'a', arch: 'amd64', instanceType: 'm6i.2xlarge', cpuMillis: 8000, memoryBytes: 0 },
           { name: 'b', arch: 'arm64', instanceType: 'm7g.2xlarge', cpuMillis: 8000, memoryBytes: 0 },
@@ -62,7 +75,19 @@ test('history is bounded to historyDays points per cluster and survives a reopen
   try {
     const file = join(dir, 'store.json');
     const history = new History(await Store.open(file), 40);
-    const inv = (n: number): Inventory => ({ takenAt: '', clusters: [{ cluster: 'c', ok: true, nodes: [], workloads: Array.from({ length: 3 }, (_, i) => workload({ name: `w${i}`, ...(i < n ? { podsByArch: { arm64: 1 }, status: 'arm64' as const } : {}) })) }] });
+    const inv = (n: number): Inventory => ({
+      takenAt: '',
+      clusters: [
+        {
+          cluster: 'c',
+          ok: true,
+          nodes: [],
+          workloads: Array.from({ length: 3 }, (_, i) =>
+            workload({ name: `w${i}`, ...(i < n ? { podsByArch: { arm64: 1 }, status: 'arm64' as const } : {}) }),
+          ),
+        },
+      ],
+    });
     const start = Date.UTC(2026, 0, 1);
     for (let d = 0; d < 60; d++) await history.record(inv(d % 4), new Date(start + d * 86_400_000).toISOString().slice(0, 10));
     const reopened = new History(await Store.open(file), 40);

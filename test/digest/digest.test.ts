@@ -17,7 +17,9 @@ type Block = { type: string; text?: { text: string }; accessory?: { action_id: s
 /** Moves every pod of a generated workload onto a node of `arch` (as a rollout would). */
 function movePods(c: ClusterUnderTest, podPrefix: string, namespace: string, arch: 'arm64' | 'amd64'): number {
   const node = c.fleet.nodes.find((n) => n.arch === arch)!.name;
-  const pods = c.fleet.objects.filter((o) => o.collection === `/api/v1/namespaces/${namespace}/pods` && o.obj.metadata.name.startsWith(`${podPrefix}-`));
+  const pods = c.fleet.objects.filter(
+    (o) => o.collection === `/api/v1/namespaces/${namespace}/pods` && o.obj.metadata.name.startsWith(`${podPrefix}-`),
+  );
   for (const p of pods) {
     const obj = structuredClone(p.obj) as KubeObject & { spec: { nodeName: string } };
     obj.spec.nodeName = node;
@@ -39,7 +41,15 @@ describe('daily digest from a generated fleet, posted to the fake Slack API', ()
       pipeline: { repo: 'acme/{service}', file: '.github/workflows/build.yml' },
       manifests: { repo: 'acme/deploy', files: ['{service}/deployment.yaml'] },
     },
-    services: { checkout: { namespace: readyKey.namespace, deployment: readyKey.name, cluster: 'prod-eu', team: 'payments', channel: '#payments-arm64' } },
+    services: {
+      checkout: {
+        namespace: readyKey.namespace,
+        deployment: readyKey.name,
+        cluster: 'prod-eu',
+        team: 'payments',
+        channel: '#payments-arm64',
+      },
+    },
   });
 
   before(async () => {
@@ -86,7 +96,11 @@ describe('daily digest from a generated fleet, posted to the fake Slack API', ()
     assert.ok(day1.model.ready.some((r) => r.service === 'checkout'));
     assert.equal(day1.model.ready[0]!.service, 'checkout', 'catalog services are listed first');
     const batch = (blocks.find((b) => b.type === 'actions')?.elements ?? []) as unknown as { action_id: string; value: string }[];
-    assert.deepEqual(batch.map((e) => [e.action_id, e.value]), [[OPEN_READY_PRS_ACTION, 'checkout']], 'the batch button lists the ready services needing PRs');
+    assert.deepEqual(
+      batch.map((e) => [e.action_id, e.value]),
+      [[OPEN_READY_PRS_ACTION, 'checkout']],
+      'the batch button lists the ready services needing PRs',
+    );
 
     assert.equal(post.args.text, renderStatusLine(day1.model), 'notification text is the one-line status');
     assert.ok(result.chartUploaded);
@@ -114,8 +128,28 @@ describe('daily digest from a generated fleet, posted to the fake Slack API', ()
     const deps = await h.deps({ catalog: catalog() }, { reopen: true });
     await prsSection(deps.store).update((d) => {
       d.services.checkout = {
-        base: { kind: 'base', repo: 'acme/checkout', branch: 'archshift/arm64-base', number: 12, url: 'https://github.example/acme/checkout/pull/12', state: 'open', draft: false, headSha: 'abc', updatedAt: '2026-11-24T10:00:00Z' },
-        deps: { kind: 'deps', repo: 'acme/checkout', branch: 'archshift/arm64-deps', number: 11, url: 'https://github.example/acme/checkout/pull/11', state: 'merged', draft: false, headSha: 'def', updatedAt: '2026-11-24T10:00:00Z' },
+        base: {
+          kind: 'base',
+          repo: 'acme/checkout',
+          branch: 'archshift/arm64-base',
+          number: 12,
+          url: 'https://github.example/acme/checkout/pull/12',
+          state: 'open',
+          draft: false,
+          headSha: 'abc',
+          updatedAt: '2026-11-24T10:00:00Z',
+        },
+        deps: {
+          kind: 'deps',
+          repo: 'acme/checkout',
+          branch: 'archshift/arm64-deps',
+          number: 11,
+          url: 'https://github.example/acme/checkout/pull/11',
+          state: 'merged',
+          draft: false,
+          headSha: 'def',
+          updatedAt: '2026-11-24T10:00:00Z',
+        },
       };
     });
     const day2 = await runDigest(deps);
@@ -125,8 +159,15 @@ describe('daily digest from a generated fleet, posted to the fake Slack API', ()
     assert.equal(m.changes.since, '2026-11-24');
     assert.equal(m.trend.yesterday?.day, '2026-11-24');
     assert.equal(m.trend.yesterday?.workloads, day1.model.shares.workloads);
-    assert.deepEqual(m.series.map((p) => p.day), ['2026-11-24', '2026-11-25']);
-    assert.deepEqual(m.prs.map((p) => p.number), [12], 'only the open PR');
+    assert.deepEqual(
+      m.series.map((p) => p.day),
+      ['2026-11-24', '2026-11-25'],
+    );
+    assert.deepEqual(
+      m.prs.map((p) => p.number),
+      [12],
+      'only the open PR',
+    );
     assert.ok(!renderDigestBlocks(m).some((b) => b.type === 'actions'), 'no ready service needs PRs: no batch button');
     const text = renderDigestText(m);
     assert.match(text, /Since 2026-11-24: 1 moved to arm64 \(prod-eu: .*\); 1 went back to amd64/);
@@ -167,7 +208,10 @@ describe('daily digest from a generated fleet, posted to the fake Slack API', ()
     assert.match(renderDigestText(run.model), /prod-us: UNREACHABLE, not counted \(cluster prod-us: list \w+ failed/);
     assert.match(renderStatusLine(run.model), /NOT COUNTED \(unreachable\): prod-us$/);
     // The trend compares prod-eu with prod-eu's own past, not with yesterday's two-cluster total.
-    assert.deepEqual(run.model.series.map((p) => p.day), ['2026-11-24', '2026-11-25', '2026-11-26']);
+    assert.deepEqual(
+      run.model.series.map((p) => p.day),
+      ['2026-11-24', '2026-11-25', '2026-11-26'],
+    );
     assert.equal(run.model.series[0]!.workloads.total, h.clusters[0]!.fleet.expected.size);
     await postDigest(deps, poster, run);
     const last = slack.callsTo('chat.postMessage').at(-1)!;

@@ -17,7 +17,12 @@ describe('inventory of a generated fleet (Kubernetes API double, real registry)'
     h = await startHarness([{ name: 'prod-eu' }, { name: 'prod-us', spec: { share: { arm64: 0.1, mixed: 0.1 } } }]);
     const deps = await h.deps();
     registry = deps.registry as RegistryClient;
-    inv = await takeInventory({ kubernetes: deps.kube!, images: registry, teamLabels: deps.config.digest.teamLabels, sidecarContainers: deps.config.digest.sidecarContainers });
+    inv = await takeInventory({
+      kubernetes: deps.kube!,
+      images: registry,
+      teamLabels: deps.config.digest.teamLabels,
+      sidecarContainers: deps.config.digest.sidecarContainers,
+    });
   });
   after(async () => h?.stop());
 
@@ -63,7 +68,11 @@ describe('inventory of a generated fleet (Kubernetes API double, real registry)'
     const [key] = [...c.fleet.expected].find(([, e]) => e.status === 'ready' && e.kind === 'StatefulSet')!;
     const ready = (inv.clusters[0] as Extract<Inventory['clusters'][number], { ok: true }>).workloads.find((w) => workloadKey(w) === key)!;
     const image = ready.images[0]!.image;
-    const result = await takeInventory({ kubernetes: new Kubernetes([(await h.deps()).kube!.cluster('prod-eu')]), images: registry, blockReason: (i) => (i === image ? 'known broken on arm64' : undefined) });
+    const result = await takeInventory({
+      kubernetes: new Kubernetes([(await h.deps()).kube!.cluster('prod-eu')]),
+      images: registry,
+      blockReason: (i) => (i === image ? 'known broken on arm64' : undefined),
+    });
     const c0 = result.clusters[0]!;
     assert.ok(c0.ok);
     const w = c0.workloads.find((x) => workloadKey(x) === key)!;
@@ -121,7 +130,8 @@ describe('inventory of a generated fleet (Kubernetes API double, real registry)'
       kubernetes: new Kubernetes([deps.kube!.cluster('prod-eu')]),
       images: registry,
       teamLabels: ['team'],
-      owner: (w) => (w.kind === 'Deployment' && w.namespace === e.namespace && w.name === e.name ? { service: 'checkout', team: 'payments' } : undefined),
+      owner: (w) =>
+        w.kind === 'Deployment' && w.namespace === e.namespace && w.name === e.name ? { service: 'checkout', team: 'payments' } : undefined,
     });
     const c = result.clusters[0]!;
     assert.ok(c.ok);

@@ -15,20 +15,56 @@ import { buildModel } from '../../src/digest/model.ts';
 import { digestParts, renderDigestText } from '../../src/render/digest-text.ts';
 
 const cfg = digestConfigSchema.parse({});
-const nodes = (type: string, hourlyPrice?: number) => ({ at: '2026-11-20T10:00:00.000Z', types: { [type]: { pods: 2, vcpus: 4, ...(hourlyPrice !== undefined ? { hourlyPrice } : {}) } } });
+const nodes = (type: string, hourlyPrice?: number) => ({
+  at: '2026-11-20T10:00:00.000Z',
+  types: { [type]: { pods: 2, vcpus: 4, ...(hourlyPrice !== undefined ? { hourlyPrice } : {}) } },
+});
 
 const MEASURED: Record<string, CanaryMeasurement> = {
   // 10 req/s: amd64 100 CPU ms per request on m6i.xlarge, arm64 60 on m7g.xlarge.
-  api: { at: '2026-11-20T11:00:00.000Z', result: 'promoted', unit: 'request', unitsPerSecond: 10, amd64: { cpuMsPerUnit: 100, p99Ms: 200, nodes: nodes('m6i.xlarge', 0.192) }, arm64: { cpuMsPerUnit: 60, p99Ms: 180, nodes: nodes('m7g.xlarge', 0.1632) } },
+  api: {
+    at: '2026-11-20T11:00:00.000Z',
+    result: 'promoted',
+    unit: 'request',
+    unitsPerSecond: 10,
+    amd64: { cpuMsPerUnit: 100, p99Ms: 200, nodes: nodes('m6i.xlarge', 0.192) },
+    arm64: { cpuMsPerUnit: 60, p99Ms: 180, nodes: nodes('m7g.xlarge', 0.1632) },
+  },
   // A consumer at 200 messages/s where arm64 needs 30% more CPU per message: it costs more.
-  ledger: { at: '2026-11-21T11:00:00.000Z', result: 'rolled-back', unit: 'message', unitsPerSecond: 200, amd64: { cpuMsPerUnit: 10, nodes: nodes('m6i.xlarge', 0.192) }, arm64: { cpuMsPerUnit: 13, nodes: nodes('m7g.xlarge', 0.1632) } },
+  ledger: {
+    at: '2026-11-21T11:00:00.000Z',
+    result: 'rolled-back',
+    unit: 'message',
+    unitsPerSecond: 200,
+    amd64: { cpuMsPerUnit: 10, nodes: nodes('m6i.xlarge', 0.192) },
+    arm64: { cpuMsPerUnit: 13, nodes: nodes('m7g.xlarge', 0.1632) },
+  },
   // Its arm64 nodes' type has no price: measured, not priced.
-  search: { at: '2026-11-22T11:00:00.000Z', result: 'promoted', unit: 'request', unitsPerSecond: 5, amd64: { cpuMsPerUnit: 40, nodes: nodes('m6i.xlarge', 0.192) }, arm64: { cpuMsPerUnit: 30, nodes: nodes('x9g.large') } },
+  search: {
+    at: '2026-11-22T11:00:00.000Z',
+    result: 'promoted',
+    unit: 'request',
+    unitsPerSecond: 5,
+    amd64: { cpuMsPerUnit: 40, nodes: nodes('m6i.xlarge', 0.192) },
+    arm64: { cpuMsPerUnit: 30, nodes: nodes('x9g.large') },
+  },
 };
 
 const workload = (over: Partial<Workload>): Workload => ({
-  cluster: 'c', kind: 'Deployment', namespace: 'ns', name: 'w', pods: 1, podsByArch: { amd64: 1 }, cpuMillisByArch: { amd64: 1000 },
-  memoryBytes: 0, podsWithoutRequests: 0, amd64NodeShare: { 'm6i.xlarge': 0.5 }, images: [], status: 'ready', blocksNodeGroups: false, ...over,
+  cluster: 'c',
+  kind: 'Deployment',
+  namespace: 'ns',
+  name: 'w',
+  pods: 1,
+  podsByArch: { amd64: 1 },
+  cpuMillisByArch: { amd64: 1000 },
+  memoryBytes: 0,
+  podsWithoutRequests: 0,
+  amd64NodeShare: { 'm6i.xlarge': 0.5 },
+  images: [],
+  status: 'ready',
+  blocksNodeGroups: false,
+  ...over,
 });
 
 const inventory: Inventory = {
@@ -44,10 +80,19 @@ const inventory: Inventory = {
   ],
 };
 
-const base = { day: '2026-11-25', generatedAt: '2026-11-25T09:00:00.000Z', prs: [], topN: 5, changes: { migrated: [], regressed: [] }, trend: {}, series: [], discoveryLabel: 'archshift.io/service' };
+const base = {
+  day: '2026-11-25',
+  generatedAt: '2026-11-25T09:00:00.000Z',
+  prs: [],
+  topN: 5,
+  changes: { migrated: [], regressed: [] },
+  trend: {},
+  series: [],
+  discoveryLabel: 'archshift.io/service',
+};
 
 describe('digest: measured savings', () => {
-  test('each measurement is priced as the CPU the load keeps busy on each side × that side\'s price per vCPU-hour', () => {
+  test("each measurement is priced as the CPU the load keeps busy on each side × that side's price per vCPU-hour", () => {
     const [api, search, ledger] = measuredSavings(MEASURED, cfg.hoursPerMonth);
     // amd64: 0.1 CPU s × 10/s = 1 core × $0.048/vCPU-h; arm64: 0.6 core × $0.0408; × 730 h.
     assert.equal(api.service, 'api');
@@ -95,19 +140,28 @@ describe('digest: measured savings', () => {
         '• ledger (rolled back) costs $7/month, CPU per message +30%',
       ].join('\n'),
     );
-    assert.ok(parts.ready.some((r) => r.line === 'ns/Deployment/api saves $17/month (measured) · service api'), parts.ready.map((r) => r.line).join('\n'));
+    assert.ok(
+      parts.ready.some((r) => r.line === 'ns/Deployment/api saves $17/month (measured) · service api'),
+      parts.ready.map((r) => r.line).join('\n'),
+    );
     assert.match(renderDigestText(model), /Measured by canaries/);
-    assert.equal(digestParts(buildModel(inventory, new PriceTable(cfg), cfg, base), 'terminal').measured, undefined, 'no canary measured: no line');
+    assert.equal(
+      digestParts(buildModel(inventory, new PriceTable(cfg), cfg, base), 'terminal').measured,
+      undefined,
+      'no canary measured: no line',
+    );
   });
 
   test('the digest reads what finished canaries recorded in the store', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'archshift-measured-'));
     try {
       const store = await Store.open(join(dir, 'store.json'));
-      await store.section<Record<string, unknown>>('canaries', () => ({})).update((d) => {
-        d.api = { phase: 'promoted', measured: MEASURED.api };
-        d.cart = { phase: 'progressing' };
-      });
+      await store
+        .section<Record<string, unknown>>('canaries', () => ({}))
+        .update((d) => {
+          d.api = { phase: 'promoted', measured: MEASURED.api };
+          d.cart = { phase: 'progressing' };
+        });
       assert.deepEqual(recordedMeasurements(store), { api: MEASURED.api });
       await store.close();
     } finally {

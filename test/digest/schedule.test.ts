@@ -78,7 +78,12 @@ describe('digest schedule driven by a fake clock', () => {
     clock.set('2026-11-27T08:00:00Z');
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const slow = await boot({ run: async (slot) => { await gate; posted.push(slot.toISOString()); } });
+    const slow = await boot({
+      run: async (slot) => {
+        await gate;
+        posted.push(slot.toISOString());
+      },
+    });
     const running = slow.tick();
     assert.equal(await slow.tick(), 'busy');
     release();
@@ -100,7 +105,12 @@ describe('digest schedule driven by a fake clock', () => {
     posted.length = 0;
     clock.set('2026-12-01T08:00:00Z');
     let fail = true;
-    const s = await boot({ run: async (slot) => { if (fail) throw new Error('slack down'); posted.push(slot.toISOString()); } });
+    const s = await boot({
+      run: async (slot) => {
+        if (fail) throw new Error('slack down');
+        posted.push(slot.toISOString());
+      },
+    });
     assert.equal(await s.tick(), 'failed');
     fail = false;
     clock.advance(60_000);
@@ -129,8 +139,14 @@ test('the digest config refuses a bad schedule or time zone with a clear message
   const bad = digestConfigSchema.safeParse({ schedule: '0 9 * *', timezone: 'Mars/Olympus' });
   assert.equal(bad.success, false);
   const messages = bad.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-  assert.ok(messages.some((m) => /^schedule: a five-field cron expression/.test(m)), messages.join('; '));
-  assert.ok(messages.some((m) => /^timezone: an IANA time zone/.test(m)), messages.join('; '));
+  assert.ok(
+    messages.some((m) => /^schedule: a five-field cron expression/.test(m)),
+    messages.join('; '),
+  );
+  assert.ok(
+    messages.some((m) => /^timezone: an IANA time zone/.test(m)),
+    messages.join('; '),
+  );
   const ok = digestConfigSchema.parse(undefined);
   assert.equal(ok.schedule, '0 9 * * 1-5');
   assert.equal(ok.pricesAsOf, '2026-11-01');

@@ -41,7 +41,10 @@ export const SMALL_FLEET: Omit<FleetSpec, 'registry'> = {
   barePods: 1,
 };
 
-export async function startHarness(clusters: { name: string; spec?: Partial<FleetSpec> }[], opts: { pageSize?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  clusters: { name: string; spec?: Partial<FleetSpec> }[],
+  opts: { pageSize?: number } = {},
+): Promise<Harness> {
   const registry = await startRegistry();
   const dir = await mkdtemp(join(tmpdir(), 'archshift-digest-'));
   const clock = new FakeClock(new Date('2026-11-25T09:00:00Z'));

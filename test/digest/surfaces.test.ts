@@ -14,7 +14,10 @@ describe('/arm64 digest and /arm64 status through the real Bolt app', () => {
 
   before(async () => {
     h = await startHarness([{ name: 'prod-eu' }]);
-    t = await startTestBot({ kubernetes: { contexts: ['prod-eu'] } }, { kubeConfig: h.clusters[0]!.api.kubeConfig('prod-eu'), clock: h.clock });
+    t = await startTestBot(
+      { kubernetes: { contexts: ['prod-eu'] } },
+      { kubeConfig: h.clusters[0]!.api.kubeConfig('prod-eu'), clock: h.clock },
+    );
   });
   after(async () => {
     await t?.stop();
@@ -88,14 +91,23 @@ describe('archshift digest --print and archshift status', () => {
     assert.ok(!text.out[0]!.includes('*'), 'no Slack markup in a terminal');
     const json = io();
     assert.equal(await digestCommand.run({ positionals: [], flags: { print: true, json: true } }, json.io, async () => deps), 0);
-    const parsed = JSON.parse(json.out[0]!) as { digest: { totals: { workloads: { total: number } } }; inventory: { clusters: { workloads: unknown[] }[] } };
+    const parsed = JSON.parse(json.out[0]!) as {
+      digest: { totals: { workloads: { total: number } } };
+      inventory: { clusters: { workloads: unknown[] }[] };
+    };
     const total = h.clusters.reduce((n, c) => n + c.fleet.expected.size, 0);
     assert.equal(parsed.digest.totals.workloads.total, total);
-    assert.equal(parsed.inventory.clusters.reduce((n, c) => n + c.workloads.length, 0), total);
+    assert.equal(
+      parsed.inventory.clusters.reduce((n, c) => n + c.workloads.length, 0),
+      total,
+    );
   });
 
   test('without --print it is a usage error (posting is the Slack command)', async () => {
-    await assert.rejects(digestCommand.run({ positionals: [], flags: {} }, io().io, async () => deps), UsageError);
+    await assert.rejects(
+      digestCommand.run({ positionals: [], flags: {} }, io().io, async () => deps),
+      UsageError,
+    );
   });
 
   test('a cluster that cannot be read makes the exit code 69 (unavailable) and is named in the output', async () => {

@@ -104,7 +104,10 @@ export class FakeAwsApi {
     const body = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://x');
     const auth = String(req.headers.authorization ?? '');
-    const scope = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(auth);
+    const scope =
+      /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/.exec(
+        auth,
+      );
     if (url.pathname.startsWith('/clusters/')) return this.eks(req, res, url, scope);
     const target = String(req.headers['x-amz-target'] ?? '');
     if (target.startsWith('AmazonEC2ContainerRegistry_V20150921.')) return this.ecr(req, res, target, body, scope);
@@ -126,18 +129,24 @@ export class FakeAwsApi {
     const error = (status: number, code: string, message: string): void =>
       void res
         .writeHead(status, { 'content-type': 'text/xml' })
-        .end(`<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${esc(message)}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`);
+        .end(
+          `<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${esc(message)}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`,
+        );
     const auth = this.checkAuth(scope, 'autoscaling');
     if (auth === 'unsigned') return error(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
     if (auth === 'unknown-key') return error(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
     if (auth === 'wrong-scope') return error(403, 'SignatureDoesNotMatch', 'Credential should be scoped to a valid region and service.');
     const f = this.fault(action);
     if (f?.kind === 'throttle') return error(400, 'Throttling', 'Rate exceeded');
-    if (f?.kind === 'deny') return error(403, 'AccessDenied', `User: arn:aws:sts::123456789012:assumed-role/archshift/x is not authorized to perform: ${action}`);
-    if (action !== 'autoscaling:DescribeAutoScalingGroups') return error(400, 'InvalidAction', `Could not find operation ${form.get('Action')}`);
+    if (f?.kind === 'deny')
+      return error(403, 'AccessDenied', `User: arn:aws:sts::123456789012:assumed-role/archshift/x is not authorized to perform: ${action}`);
+    if (action !== 'autoscaling:DescribeAutoScalingGroups')
+      return error(400, 'InvalidAction', `Could not find operation ${form.get('Action')}`);
     this.actions.push(action);
     const wanted = [...form.entries()].filter(([k]) => /^Filters\.member\.1\.Values\.member\.\d+$/.test(k)).map(([, v]) => v);
-    const matching = this.groups.filter((g) => form.get('Filters.member.1.Name') !== 'tag-key' || Object.keys(g.tags).some((k) => wanted.includes(k)));
+    const matching = this.groups.filter(
+      (g) => form.get('Filters.member.1.Name') !== 'tag-key' || Object.keys(g.tags).some((k) => wanted.includes(k)),
+    );
     const max = Math.min(Number(form.get('MaxRecords') ?? 50), 100);
     const start = Number(form.get('NextToken') ?? 0);
     const page = matching.slice(start, start + max);
@@ -149,9 +158,17 @@ export class FakeAwsApi {
       const mixed = g.instanceTypes?.length
         ? `<MixedInstancesPolicy><LaunchTemplate><Overrides>${g.instanceTypes.map((t) => `<member><InstanceType>${t}</InstanceType></member>`).join('')}</Overrides></LaunchTemplate></MixedInstancesPolicy>`
         : '';
-      const instances = (g.instances ?? []).map((t, i) => `<member><InstanceId>i-${i}</InstanceId><InstanceType>${t}</InstanceType><LifecycleState>InService</LifecycleState></member>`).join('');
+      const instances = (g.instances ?? [])
+        .map(
+          (t, i) =>
+            `<member><InstanceId>i-${i}</InstanceId><InstanceType>${t}</InstanceType><LifecycleState>InService</LifecycleState></member>`,
+        )
+        .join('');
       const tags = Object.entries(g.tags)
-        .map(([k, v]) => `<member><Key>${esc(k)}</Key><Value>${esc(v)}</Value><ResourceId>${esc(g.name)}</ResourceId><ResourceType>auto-scaling-group</ResourceType><PropagateAtLaunch>true</PropagateAtLaunch></member>`)
+        .map(
+          ([k, v]) =>
+            `<member><Key>${esc(k)}</Key><Value>${esc(v)}</Value><ResourceId>${esc(g.name)}</ResourceId><ResourceType>auto-scaling-group</ResourceType><PropagateAtLaunch>true</PropagateAtLaunch></member>`,
+        )
         .join('');
       return `<member><AutoScalingGroupName>${esc(g.name)}</AutoScalingGroupName><MinSize>${g.min}</MinSize><MaxSize>${g.max}</MaxSize><DesiredCapacity>${g.desired}</DesiredCapacity>${lt}${mixed}<Instances>${instances}</Instances><Tags>${tags}</Tags></member>`;
     };
@@ -165,7 +182,11 @@ export class FakeAwsApi {
   private ec2(res: ServerResponse, form: URLSearchParams, scope: RegExpExecArray | null): void {
     const action = `ec2:${form.get('Action')}`;
     const error = (status: number, code: string, message: string): void =>
-      void res.writeHead(status, { 'content-type': 'text/xml' }).end(`<Response><Errors><Error><Code>${code}</Code><Message>${esc(message)}</Message></Error></Errors><RequestID>r-1</RequestID></Response>`);
+      void res
+        .writeHead(status, { 'content-type': 'text/xml' })
+        .end(
+          `<Response><Errors><Error><Code>${code}</Code><Message>${esc(message)}</Message></Error></Errors><RequestID>r-1</RequestID></Response>`,
+        );
     const auth = this.checkAuth(scope, 'ec2');
     if (auth === 'unsigned') return error(401, 'MissingParameter', 'Request is missing Authentication Token');
     if (auth !== 'ok') return error(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials');
@@ -179,14 +200,25 @@ export class FakeAwsApi {
       if (asked.length > 100) return error(400, 'InvalidParameterValue', 'The maximum number of instance types is 100');
       const unknown = asked.find((t) => !this.instanceTypes.has(t));
       if (unknown) return error(400, 'InvalidInstanceType', `The following supplied instance types do not exist: [${unknown}]`);
-      const items = asked.map((t) => `<item><instanceType>${t}</instanceType><processorInfo><supportedArchitectures>${this.instanceTypes.get(t)!.map((a) => `<item>${a}</item>`).join('')}</supportedArchitectures></processorInfo></item>`);
-      return void res.writeHead(200, { 'content-type': 'text/xml' }).end(`<DescribeInstanceTypesResponse ${ns}><requestId>r-1</requestId><instanceTypeSet>${items.join('')}</instanceTypeSet></DescribeInstanceTypesResponse>`);
+      const items = asked.map(
+        (t) =>
+          `<item><instanceType>${t}</instanceType><processorInfo><supportedArchitectures>${this.instanceTypes
+            .get(t)!
+            .map((a) => `<item>${a}</item>`)
+            .join('')}</supportedArchitectures></processorInfo></item>`,
+      );
+      return void res
+        .writeHead(200, { 'content-type': 'text/xml' })
+        .end(
+          `<DescribeInstanceTypesResponse ${ns}><requestId>r-1</requestId><instanceTypeSet>${items.join('')}</instanceTypeSet></DescribeInstanceTypesResponse>`,
+        );
     }
     if (action === 'ec2:DescribeLaunchTemplateVersions') {
       this.actions.push(action);
       const id = form.get('LaunchTemplateId') ?? [...this.launchTemplates.keys()].find(() => false);
       const type = id ? this.launchTemplates.get(id) : undefined;
-      if (!type) return error(400, 'InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${id}, does not exist.`);
+      if (!type)
+        return error(400, 'InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${id}, does not exist.`);
       return void res
         .writeHead(200, { 'content-type': 'text/xml' })
         .end(
@@ -202,7 +234,8 @@ export class FakeAwsApi {
     const auth = this.checkAuth(scope, 'ecr');
     if (auth === 'unsigned') return error('MissingAuthenticationTokenException', 'Missing Authentication Token');
     if (auth !== 'ok') return error('UnrecognizedClientException', 'The security token included in the request is invalid.');
-    if (req.method !== 'POST' || req.headers['content-type'] !== 'application/x-amz-json-1.1') return error('SerializationException', 'Start of structure or map found where not expected.');
+    if (req.method !== 'POST' || req.headers['content-type'] !== 'application/x-amz-json-1.1')
+      return error('SerializationException', 'Start of structure or map found where not expected.');
     const operation = target.slice(target.indexOf('.') + 1);
     if (operation !== 'GetAuthorizationToken') return error('UnknownOperationException', `Unknown operation ${operation}`);
     try {
@@ -213,7 +246,11 @@ export class FakeAwsApi {
     const action = `ecr:${operation}`;
     const f = this.fault(action);
     if (f?.kind === 'throttle') return error('ThrottlingException', 'Rate exceeded');
-    if (f?.kind === 'deny') return error('AccessDeniedException', `User: arn:aws:sts::123456789012:assumed-role/archshift/x is not authorized to perform: ${action} on resource: * because no identity-based policy allows the ${action} action`);
+    if (f?.kind === 'deny')
+      return error(
+        'AccessDeniedException',
+        `User: arn:aws:sts::123456789012:assumed-role/archshift/x is not authorized to perform: ${action} on resource: * because no identity-based policy allows the ${action} action`,
+      );
     this.actions.push(action);
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(
       JSON.stringify({
@@ -229,7 +266,8 @@ export class FakeAwsApi {
   }
 
   private eks(req: IncomingMessage, res: ServerResponse, url: URL, scope: RegExpExecArray | null): void {
-    const error = (status: number, type: string, message: string): void => void res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type }).end(JSON.stringify({ message }));
+    const error = (status: number, type: string, message: string): void =>
+      void res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type }).end(JSON.stringify({ message }));
     const auth = this.checkAuth(scope, 'eks');
     if (auth === 'unsigned') return error(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
     if (auth !== 'ok') return error(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
@@ -246,7 +284,9 @@ export class FakeAwsApi {
       const max = Number(url.searchParams.get('maxResults') ?? 100);
       const start = Number(url.searchParams.get('nextToken') ?? 0);
       const names = groups.slice(start, start + max).map((g) => g.name);
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ nodegroups: names, ...(start + max < groups.length ? { nextToken: String(start + max) } : {}) }));
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ nodegroups: names, ...(start + max < groups.length ? { nextToken: String(start + max) } : {}) }));
     }
     const g = groups.find((x) => x.name === decodeURIComponent(m[2]!));
     if (!g) return error(404, 'ResourceNotFoundException', `No node group found for name: ${m[2]}.`);

@@ -70,7 +70,9 @@ export function blockKitErrors(blocks: unknown): string[] {
         if (!Array.isArray(b.elements) || b.elements.length === 0) errors.push(`must provide a non-empty array ${at(`${path}/elements`)}`);
         else {
           if (b.elements.length > 10) errors.push(`must contain at most 10 items ${at(`${path}/elements`)}`);
-          b.elements.forEach((e, j) => (isObject(e) && e.type === 'image' ? element(e, `${path}/elements/${j}`) : text(e, 3000, `${path}/elements/${j}`)));
+          b.elements.forEach((e, j) =>
+            isObject(e) && e.type === 'image' ? element(e, `${path}/elements/${j}`) : text(e, 3000, `${path}/elements/${j}`),
+          );
         }
         break;
       case 'actions':

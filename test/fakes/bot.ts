@@ -79,14 +79,29 @@ export async function startTestBot(rawConfig: Record<string, unknown> = {}, opts
     dir,
     configFile,
     command: (text, o = {}) =>
-      postSigned(url, slashCommandBody({ text, user_id: o.user, channel_id: o.channel, response_url: slack.responseUrl(`c${++responseIds}`) }), {
-        secret: SIGNING_SECRET,
-        retryNum: o.retryNum,
-      }),
+      postSigned(
+        url,
+        slashCommandBody({ text, user_id: o.user, channel_id: o.channel, response_url: slack.responseUrl(`c${++responseIds}`) }),
+        {
+          secret: SIGNING_SECRET,
+          retryNum: o.retryNum,
+        },
+      ),
     click: (actionId, value, o = {}) =>
-      postSigned(url, blockActionBody({ actionId, value, user_id: o.user, channel_id: o.channel, message_ts: o.messageTs, response_url: slack.responseUrl(`a${++responseIds}`) }), {
-        secret: SIGNING_SECRET,
-      }),
+      postSigned(
+        url,
+        blockActionBody({
+          actionId,
+          value,
+          user_id: o.user,
+          channel_id: o.channel,
+          message_ts: o.messageTs,
+          response_url: slack.responseUrl(`a${++responseIds}`),
+        }),
+        {
+          secret: SIGNING_SECRET,
+        },
+      ),
     async stop() {
       await bot.stop();
       await slack.stop();

@@ -84,14 +84,19 @@ export function generateFleet(spec: FleetSpec): Fleet {
   const uid = () => `u-${++uidN}`;
 
   const nodes: Fleet['nodes'] = [];
-  for (let i = 0; i < spec.amd64Nodes; i++) nodes.push({ name: `node-x86-${i}`, arch: 'amd64', instanceType: i % 3 === 2 ? 'c6i.4xlarge' : 'm6i.2xlarge' });
+  for (let i = 0; i < spec.amd64Nodes; i++)
+    nodes.push({ name: `node-x86-${i}`, arch: 'amd64', instanceType: i % 3 === 2 ? 'c6i.4xlarge' : 'm6i.2xlarge' });
   for (let i = 0; i < spec.arm64Nodes; i++) nodes.push({ name: `node-arm-${i}`, arch: 'arm64', instanceType: 'm7g.2xlarge' });
   for (const n of nodes) {
     const cpu = n.instanceType.includes('4xlarge') ? '15890m' : '7910m';
     objects.push({
       collection: `${CORE}/nodes`,
       obj: {
-        metadata: { name: n.name, uid: uid(), labels: { 'kubernetes.io/arch': n.arch, 'node.kubernetes.io/instance-type': n.instanceType, 'kubernetes.io/os': 'linux' } },
+        metadata: {
+          name: n.name,
+          uid: uid(),
+          labels: { 'kubernetes.io/arch': n.arch, 'node.kubernetes.io/instance-type': n.instanceType, 'kubernetes.io/os': 'linux' },
+        },
         status: { allocatable: { cpu, memory: '30Gi', pods: '110' }, nodeInfo: { architecture: n.arch } },
       },
     });
@@ -115,13 +120,27 @@ export function generateFleet(spec: FleetSpec): Fleet {
     return image;
   };
 
-  const pod = (o: { name: string; namespace: string; owner?: { kind: string; name: string; uid: string }; node?: string; images: string[]; sidecar?: string; requests: boolean; labels: Record<string, string> }): void => {
+  const pod = (o: {
+    name: string;
+    namespace: string;
+    owner?: { kind: string; name: string; uid: string };
+    node?: string;
+    images: string[];
+    sidecar?: string;
+    requests: boolean;
+    labels: Record<string, string>;
+  }): void => {
     const containers = o.images.map((image, i) => ({
       name: i === 0 ? 'app' : `helper-${i}`,
       image,
       ...(o.requests ? { resources: { requests: { cpu: `${250 * (1 + (i % 3))}m`, memory: '256Mi' } } } : {}),
     }));
-    if (o.sidecar) containers.push({ name: 'istio-proxy', image: o.sidecar, ...(o.requests ? { resources: { requests: { cpu: '100m', memory: '128Mi' } } } : {}) });
+    if (o.sidecar)
+      containers.push({
+        name: 'istio-proxy',
+        image: o.sidecar,
+        ...(o.requests ? { resources: { requests: { cpu: '100m', memory: '128Mi' } } } : {}),
+      });
     objects.push({
       collection: `${CORE}/namespaces/${o.namespace}/pods`,
       obj: {
@@ -129,7 +148,9 @@ export function generateFleet(spec: FleetSpec): Fleet {
           name: o.name,
           uid: uid(),
           labels: o.labels,
-          ...(o.owner ? { ownerReferences: [{ apiVersion: 'v1', kind: o.owner.kind, name: o.owner.name, uid: o.owner.uid, controller: true }] } : {}),
+          ...(o.owner
+            ? { ownerReferences: [{ apiVersion: 'v1', kind: o.owner.kind, name: o.owner.name, uid: o.owner.uid, controller: true }] }
+            : {}),
         },
         spec: { ...(o.node ? { nodeName: o.node } : {}), containers },
         status: { phase: o.node ? 'Running' : 'Pending' },
@@ -146,31 +167,76 @@ export function generateFleet(spec: FleetSpec): Fleet {
     const kind = i % 20 < 15 ? 'Deployment' : i % 20 < 18 ? 'StatefulSet' : 'CronJob';
     const r = rand();
     let state: 'arm64' | 'mixed' | 'blocked' | 'missing' | 'ready' =
-      r < share.arm64 ? 'arm64' : r < share.arm64 + share.mixed ? 'mixed' : r < share.arm64 + share.mixed + share.blocked ? 'blocked' : r < share.arm64 + share.mixed + share.blocked + share.missingImage ? 'missing' : 'ready';
+      r < share.arm64
+        ? 'arm64'
+        : r < share.arm64 + share.mixed
+          ? 'mixed'
+          : r < share.arm64 + share.mixed + share.blocked
+            ? 'blocked'
+            : r < share.arm64 + share.mixed + share.blocked + share.missingImage
+              ? 'missing'
+              : 'ready';
     if (state === 'blocked' && !pool.amd64.length) state = 'ready';
     if (state === 'missing' && !pool.missing.length) state = 'ready';
     const replicas = Math.max(1, base + (extra > 0 ? 1 : 0));
     if (extra > 0) extra--;
     if (state === 'mixed' && replicas < 2) state = 'arm64';
-    const main = state === 'blocked' ? use(take('amd64'), 'amd64') : state === 'missing' ? use(take('missing'), 'missing') : use(take('multi'), 'multi');
-    const sidecar = state === 'ready' && kind === 'Deployment' && rand() < share.sidecar * 4 ? use(SIDECAR_IMAGE(spec.registry), 'amd64') : undefined;
+    const main =
+      state === 'blocked'
+        ? use(take('amd64'), 'amd64')
+        : state === 'missing'
+          ? use(take('missing'), 'missing')
+          : use(take('multi'), 'multi');
+    const sidecar =
+      state === 'ready' && kind === 'Deployment' && rand() < share.sidecar * 4 ? use(SIDECAR_IMAGE(spec.registry), 'amd64') : undefined;
     const requests = rand() >= share.noRequests;
     const labels = { app: name, team };
     const template = { metadata: { labels }, spec: { containers: [{ name: 'app', image: main }] } };
     const ownerUid = uid();
     let podOwner: { kind: string; name: string; uid: string };
     if (kind === 'Deployment') {
-      objects.push({ collection: `${APPS}/namespaces/${namespace}/deployments`, obj: { metadata: { name, uid: ownerUid, labels }, spec: { replicas, selector: { matchLabels: { app: name } }, template } } });
+      objects.push({
+        collection: `${APPS}/namespaces/${namespace}/deployments`,
+        obj: { metadata: { name, uid: ownerUid, labels }, spec: { replicas, selector: { matchLabels: { app: name } }, template } },
+      });
       const rs = { kind: 'ReplicaSet', name: `${name}-7d9f8`, uid: uid() };
-      objects.push({ collection: `${APPS}/namespaces/${namespace}/replicasets`, obj: { metadata: { name: rs.name, uid: rs.uid, labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: ownerUid, controller: true }] }, spec: { replicas, template } } });
+      objects.push({
+        collection: `${APPS}/namespaces/${namespace}/replicasets`,
+        obj: {
+          metadata: {
+            name: rs.name,
+            uid: rs.uid,
+            labels,
+            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: ownerUid, controller: true }],
+          },
+          spec: { replicas, template },
+        },
+      });
       podOwner = rs;
     } else if (kind === 'StatefulSet') {
-      objects.push({ collection: `${APPS}/namespaces/${namespace}/statefulsets`, obj: { metadata: { name, uid: ownerUid, labels }, spec: { replicas, serviceName: name, template } } });
+      objects.push({
+        collection: `${APPS}/namespaces/${namespace}/statefulsets`,
+        obj: { metadata: { name, uid: ownerUid, labels }, spec: { replicas, serviceName: name, template } },
+      });
       podOwner = { kind: 'StatefulSet', name, uid: ownerUid };
     } else {
-      objects.push({ collection: `${BATCH}/namespaces/${namespace}/cronjobs`, obj: { metadata: { name, uid: ownerUid, labels }, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template } } } } });
+      objects.push({
+        collection: `${BATCH}/namespaces/${namespace}/cronjobs`,
+        obj: { metadata: { name, uid: ownerUid, labels }, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template } } } },
+      });
       const job = { kind: 'Job', name: `${name}-2900`, uid: uid() };
-      objects.push({ collection: `${BATCH}/namespaces/${namespace}/jobs`, obj: { metadata: { name: job.name, uid: job.uid, labels, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name, uid: ownerUid, controller: true }] }, spec: { template } } });
+      objects.push({
+        collection: `${BATCH}/namespaces/${namespace}/jobs`,
+        obj: {
+          metadata: {
+            name: job.name,
+            uid: job.uid,
+            labels,
+            ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name, uid: ownerUid, controller: true }],
+          },
+          spec: { template },
+        },
+      });
       podOwner = job;
     }
     let onArm = 0;
@@ -180,8 +246,26 @@ export function generateFleet(spec: FleetSpec): Fleet {
       const node = pick(arm && armNodes.length ? armNodes : amdNodes).name;
       pod({ name: `${podOwner.name}-${p}`, namespace, owner: podOwner, node, images: [main], sidecar, requests, labels });
     }
-    const status: WorkloadStatus = state === 'arm64' ? 'arm64' : state === 'mixed' ? 'mixed' : state === 'blocked' || sidecar ? 'blocked' : state === 'missing' ? 'unknown' : 'ready';
-    expected.set(`${namespace}/${kind}/${name}`, { kind, namespace, name, team, status, blocksNodeGroups: Boolean(sidecar), pods: replicas, podsOnArm64: onArm });
+    const status: WorkloadStatus =
+      state === 'arm64'
+        ? 'arm64'
+        : state === 'mixed'
+          ? 'mixed'
+          : state === 'blocked' || sidecar
+            ? 'blocked'
+            : state === 'missing'
+              ? 'unknown'
+              : 'ready';
+    expected.set(`${namespace}/${kind}/${name}`, {
+      kind,
+      namespace,
+      name,
+      team,
+      status,
+      blocksNodeGroups: Boolean(sidecar),
+      pods: replicas,
+      podsOnArm64: onArm,
+    });
   }
 
   // DaemonSets: an old fluent-bit without arm64 (only on amd64 nodes), a multi-arch node-exporter everywhere.
@@ -192,22 +276,81 @@ export function generateFleet(spec: FleetSpec): Fleet {
   for (const ds of daemonSets) {
     const dsUid = uid();
     const labels = { app: ds.name, team: 'platform' };
-    objects.push({ collection: `${APPS}/namespaces/${ds.namespace}/daemonsets`, obj: { metadata: { name: ds.name, uid: dsUid, labels }, spec: { template: { metadata: { labels }, spec: { containers: [{ name: ds.name, image: ds.image }] } } } } });
-    ds.nodes.forEach((n, i) => pod({ name: `${ds.name}-${i}`, namespace: ds.namespace, owner: { kind: 'DaemonSet', name: ds.name, uid: dsUid }, node: n.name, images: [ds.image], requests: true, labels }));
+    objects.push({
+      collection: `${APPS}/namespaces/${ds.namespace}/daemonsets`,
+      obj: {
+        metadata: { name: ds.name, uid: dsUid, labels },
+        spec: { template: { metadata: { labels }, spec: { containers: [{ name: ds.name, image: ds.image }] } } },
+      },
+    });
+    ds.nodes.forEach((n, i) =>
+      pod({
+        name: `${ds.name}-${i}`,
+        namespace: ds.namespace,
+        owner: { kind: 'DaemonSet', name: ds.name, uid: dsUid },
+        node: n.name,
+        images: [ds.image],
+        requests: true,
+        labels,
+      }),
+    );
     const onArm = ds.nodes.filter((n) => n.arch === 'arm64').length;
-    const status: WorkloadStatus = onArm === ds.nodes.length && onArm > 0 ? 'arm64' : onArm > 0 ? 'mixed' : images.get(ds.image) === 'amd64' ? 'blocked' : 'ready';
-    expected.set(`${ds.namespace}/DaemonSet/${ds.name}`, { kind: 'DaemonSet', namespace: ds.namespace, name: ds.name, team: 'platform', status, blocksNodeGroups: images.get(ds.image) === 'amd64', pods: ds.nodes.length, podsOnArm64: onArm });
+    const status: WorkloadStatus =
+      onArm === ds.nodes.length && onArm > 0 ? 'arm64' : onArm > 0 ? 'mixed' : images.get(ds.image) === 'amd64' ? 'blocked' : 'ready';
+    expected.set(`${ds.namespace}/DaemonSet/${ds.name}`, {
+      kind: 'DaemonSet',
+      namespace: ds.namespace,
+      name: ds.name,
+      team: 'platform',
+      status,
+      blocksNodeGroups: images.get(ds.image) === 'amd64',
+      pods: ds.nodes.length,
+      podsOnArm64: onArm,
+    });
   }
 
   for (let i = 0; i < (spec.orphanPods ?? 0); i++) {
     const owner = { kind: 'ReplicaSet', name: `gone-${i}-5c4b`, uid: `u-missing-${i}` };
-    pod({ name: `gone-${i}-5c4b-x`, namespace: 'ns-0', owner, node: amdNodes[0]?.name, images: [use(pool.multi[0]!, 'multi')], requests: true, labels: { app: `gone-${i}` } });
-    expected.set(`ns-0/ReplicaSet/${owner.name}`, { kind: 'ReplicaSet', namespace: 'ns-0', name: owner.name, team: '', status: 'unknown', blocksNodeGroups: false, pods: 1, podsOnArm64: 0 });
+    pod({
+      name: `gone-${i}-5c4b-x`,
+      namespace: 'ns-0',
+      owner,
+      node: amdNodes[0]?.name,
+      images: [use(pool.multi[0]!, 'multi')],
+      requests: true,
+      labels: { app: `gone-${i}` },
+    });
+    expected.set(`ns-0/ReplicaSet/${owner.name}`, {
+      kind: 'ReplicaSet',
+      namespace: 'ns-0',
+      name: owner.name,
+      team: '',
+      status: 'unknown',
+      blocksNodeGroups: false,
+      pods: 1,
+      podsOnArm64: 0,
+    });
   }
   for (let i = 0; i < (spec.barePods ?? 0); i++) {
     const name = `debug-${i}`;
-    pod({ name, namespace: 'ns-1', node: amdNodes[0]?.name, images: [use(pool.multi[0]!, 'multi')], requests: false, labels: { team: 'team-1' } });
-    expected.set(`ns-1/Pod/${name}`, { kind: 'Pod', namespace: 'ns-1', name, team: 'team-1', status: 'ready', blocksNodeGroups: false, pods: 1, podsOnArm64: 0 });
+    pod({
+      name,
+      namespace: 'ns-1',
+      node: amdNodes[0]?.name,
+      images: [use(pool.multi[0]!, 'multi')],
+      requests: false,
+      labels: { team: 'team-1' },
+    });
+    expected.set(`ns-1/Pod/${name}`, {
+      kind: 'Pod',
+      namespace: 'ns-1',
+      name,
+      team: 'team-1',
+      status: 'ready',
+      blocksNodeGroups: false,
+      pods: 1,
+      podsOnArm64: 0,
+    });
   }
   return { spec, images, expected, objects, nodes };
 }
@@ -236,8 +379,16 @@ export async function warmRegistryCache(store: Store, fleet: Fleet, now = Date.n
     if (kind === 'missing') continue;
     const ref = parseImageRef(image);
     const digest = `sha256:${createHash('sha256').update(image).digest('hex')}`;
-    const platforms = kind === 'multi' ? [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }] : [{ os: 'linux', architecture: 'amd64' }];
-    writes.push(cache.remember(`${ref.registry}/${ref.repository}@${digest}`, { platforms }, `${ref.registry}/${ref.repository}:${ref.tag}`, digest));
+    const platforms =
+      kind === 'multi'
+        ? [
+            { os: 'linux', architecture: 'amd64' },
+            { os: 'linux', architecture: 'arm64' },
+          ]
+        : [{ os: 'linux', architecture: 'amd64' }];
+    writes.push(
+      cache.remember(`${ref.registry}/${ref.repository}@${digest}`, { platforms }, `${ref.registry}/${ref.repository}:${ref.tag}`, digest),
+    );
   }
   await Promise.all(writes);
 }

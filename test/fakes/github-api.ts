@@ -142,11 +142,24 @@ export class FakeGitHub {
     this.graphqlTextLimit = GRAPHQL_TEXT_LIMIT;
   }
 
-  addRepo(fullName: string, files: Record<string, string | Buffer>, opts: { defaultBranch?: string; archived?: boolean; empty?: boolean } = {}): void {
+  addRepo(
+    fullName: string,
+    files: Record<string, string | Buffer>,
+    opts: { defaultBranch?: string; archived?: boolean; empty?: boolean } = {},
+  ): void {
     const [owner, name] = fullName.split('/');
     const repo: FakeRepo = {
-      owner, name, defaultBranch: opts.defaultBranch ?? 'main', archived: opts.archived ?? false,
-      blobs: new Map(), binaryBlobs: new Map(), trees: new Map(), commits: new Map(), refs: new Map(), pulls: [], checkRuns: [],
+      owner,
+      name,
+      defaultBranch: opts.defaultBranch ?? 'main',
+      archived: opts.archived ?? false,
+      blobs: new Map(),
+      binaryBlobs: new Map(),
+      trees: new Map(),
+      commits: new Map(),
+      refs: new Map(),
+      pulls: [],
+      checkRuns: [],
     };
     this.repos.set(fullName, repo);
     if (opts.empty) return;
@@ -174,13 +187,33 @@ export class FakeGitHub {
   }
 
   /** A person opening a PR from a new branch holding `files` on top of the base branch; returns its number and head sha. */
-  openPullAsHuman(fullName: string, opts: { branch: string; base?: string; files: Record<string, string | Buffer>; title?: string }): { number: number; headSha: string; baseSha: string } {
+  openPullAsHuman(
+    fullName: string,
+    opts: { branch: string; base?: string; files: Record<string, string | Buffer>; title?: string },
+  ): { number: number; headSha: string; baseSha: string } {
     const repo = this.repos.get(fullName)!;
     const base = opts.base ?? repo.defaultBranch;
     const baseSha = repo.refs.get(`refs/heads/${base}`)!;
-    const headSha = this.commitFiles(repo, opts.files, [baseSha], opts.title ?? 'change by hand', 'a-human', repo.trees.get(repo.commits.get(baseSha)!.tree)!);
+    const headSha = this.commitFiles(
+      repo,
+      opts.files,
+      [baseSha],
+      opts.title ?? 'change by hand',
+      'a-human',
+      repo.trees.get(repo.commits.get(baseSha)!.tree)!,
+    );
     repo.refs.set(`refs/heads/${opts.branch}`, headSha);
-    const pr: FakePull = { number: this.nextPull++, node_id: `PR_${sha1(fullName + this.nextPull).slice(0, 12)}`, title: opts.title ?? 'change by hand', body: '', head: opts.branch, base, draft: false, state: 'open', merged: false };
+    const pr: FakePull = {
+      number: this.nextPull++,
+      node_id: `PR_${sha1(fullName + this.nextPull).slice(0, 12)}`,
+      title: opts.title ?? 'change by hand',
+      body: '',
+      head: opts.branch,
+      base,
+      draft: false,
+      state: 'open',
+      merged: false,
+    };
     repo.pulls.push(pr);
     return { number: pr.number, headSha, baseSha };
   }
@@ -217,7 +250,14 @@ export class FakeGitHub {
     return this.writeRequests().length;
   }
 
-  private commitFiles(repo: FakeRepo, files: Record<string, string | Buffer>, parents: string[], message: string, author: string, base = new Map<string, string>()): string {
+  private commitFiles(
+    repo: FakeRepo,
+    files: Record<string, string | Buffer>,
+    parents: string[],
+    message: string,
+    author: string,
+    base = new Map<string, string>(),
+  ): string {
     const tree = new Map(base);
     for (const [path, content] of Object.entries(files)) tree.set(path, this.blob(repo, content));
     const treeSha = this.storeTree(repo, tree);
@@ -269,11 +309,16 @@ export class FakeGitHub {
     if (injected) {
       injected.times = (injected.times ?? 1) - 1;
       if (injected.hang) return;
-      return send(injected.status, { message: injected.message ?? 'Injected failure', documentation_url: 'https://docs.github.com/rest' }, injected.headers);
+      return send(
+        injected.status,
+        { message: injected.message ?? 'Injected failure', documentation_url: 'https://docs.github.com/rest' },
+        injected.headers,
+      );
     }
     try {
       const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-      if (method === 'POST' && /^\/app\/installations\/[^/]+\/access_tokens$/.test(url.pathname)) return this.installationToken(req, url, send);
+      if (method === 'POST' && /^\/app\/installations\/[^/]+\/access_tokens$/.test(url.pathname))
+        return this.installationToken(req, url, send);
       const grant = this.tokens.get((req.headers.authorization ?? '').replace(/^(token|bearer) /i, ''));
       if (!grant) return send(401, { message: 'Bad credentials' });
       if (method === 'POST' && url.pathname === '/graphql') return this.graphql(body, send);
@@ -298,14 +343,22 @@ export class FakeGitHub {
     const [h, p, s] = jwt.split('.');
     const app = this.app;
     const valid =
-      app && h && p && s &&
+      app &&
+      h &&
+      p &&
+      s &&
       createVerify('RSA-SHA256').update(`${h}.${p}`).verify(app.publicKey, Buffer.from(s, 'base64url')) &&
       String((JSON.parse(Buffer.from(p, 'base64url').toString()) as { iss: unknown }).iss) === app.id &&
       url.pathname.split('/')[3] === app.installationId;
     if (!valid) return send(401, { message: 'A JSON web token could not be decoded' });
     const token = `ghs_${sha1(String(Math.random())).slice(0, 20)}`;
     this.tokens.set(token, { write: true, app: true });
-    send(201, { token, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { contents: 'write', pull_requests: 'write' }, repository_selection: 'all' });
+    send(201, {
+      token,
+      expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      permissions: { contents: 'write', pull_requests: 'write' },
+      repository_selection: 'all',
+    });
   }
 
   private graphql(body: Record<string, unknown>, send: (s: number, b?: unknown) => void): void {
@@ -313,7 +366,8 @@ export class FakeGitHub {
     const variables = (body.variables ?? {}) as Record<string, unknown>;
     if (/^\s*query\b/.test(query)) return send(200, this.graphqlRepositoryQuery(query, variables));
     const id = variables.id as string | undefined;
-    if (!/markPullRequestReadyForReview/.test(query) || !id) return send(200, { errors: [{ message: 'the double only knows markPullRequestReadyForReview and repository queries' }] });
+    if (!/markPullRequestReadyForReview/.test(query) || !id)
+      return send(200, { errors: [{ message: 'the double only knows markPullRequestReadyForReview and repository queries' }] });
     for (const repo of this.repos.values()) {
       const pr = repo.pulls.find((p) => p.node_id === id);
       if (pr) {
@@ -343,7 +397,11 @@ export class FakeGitHub {
       if (!repoMatch) throw new GraphQLError('the double only answers repository(owner:, name:) queries');
       const fullName = `${arg(repoMatch[1])}/${arg(repoMatch[2])}`;
       const repo = this.repos.get(fullName);
-      if (!repo) return { data: { repository: null }, errors: [{ type: 'NOT_FOUND', path: ['repository'], message: `Could not resolve to a Repository with the name '${fullName}'.` }] };
+      if (!repo)
+        return {
+          data: { repository: null },
+          errors: [{ type: 'NOT_FOUND', path: ['repository'], message: `Could not resolve to a Repository with the name '${fullName}'.` }],
+        };
       const answer: Record<string, unknown> = {};
       const field = new RegExp(String.raw`(\w+)\s*:\s*object\(\s*expression:\s*${STRING}\s*\)\s*\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}`, 'g');
       for (const m of query.slice(repoMatch.index + repoMatch[0].length).matchAll(field)) {
@@ -368,21 +426,40 @@ export class FakeGitHub {
     const isTree = !sha && !!tree && [...tree.keys()].some((p) => p.startsWith(`${path}/`));
     if (!sha && !isTree) return null;
     const fields: Record<string, unknown> = isTree ? { __typename: 'Tree' } : this.blobFields(repo, sha!);
-    const asked = selection.replace(/\.\.\.\s*on\s+(\w+)\s*\{([^}]*)\}/g, (_all, type: string, inner: string) => (type === fields.__typename ? inner : ''));
-    return Object.fromEntries(asked.split(/[\s,]+/).filter(Boolean).map((name) => [name, fields[name]]));
+    const asked = selection.replace(/\.\.\.\s*on\s+(\w+)\s*\{([^}]*)\}/g, (_all, type: string, inner: string) =>
+      type === fields.__typename ? inner : '',
+    );
+    return Object.fromEntries(
+      asked
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map((name) => [name, fields[name]]),
+    );
   }
 
   private blobFields(repo: FakeRepo, sha: string): Record<string, unknown> {
     const bytes = this.blobBytes(repo, sha)!;
     const binary = repo.binaryBlobs.has(sha);
     const truncated = bytes.length > this.graphqlTextLimit;
-    return { __typename: 'Blob', oid: sha, byteSize: bytes.length, isBinary: binary, isTruncated: truncated, text: binary ? null : repo.blobs.get(sha)!.slice(0, this.graphqlTextLimit) };
+    return {
+      __typename: 'Blob',
+      oid: sha,
+      byteSize: bytes.length,
+      isBinary: binary,
+      isTruncated: truncated,
+      text: binary ? null : repo.blobs.get(sha)!.slice(0, this.graphqlTextLimit),
+    };
   }
 
   private pullJson(repo: FakeRepo, pr: FakePull): unknown {
     const full = `${repo.owner}/${repo.name}`;
     return {
-      number: pr.number, node_id: pr.node_id, title: pr.title, body: pr.body, draft: pr.draft, state: pr.state,
+      number: pr.number,
+      node_id: pr.node_id,
+      title: pr.title,
+      body: pr.body,
+      draft: pr.draft,
+      state: pr.state,
       merged_at: pr.merged ? new Date().toISOString() : null,
       html_url: `https://github.example/${full}/pull/${pr.number}`,
       head: { ref: pr.head, sha: repo.refs.get(`refs/heads/${pr.head}`) ?? '', label: `${repo.owner}:${pr.head}` },
@@ -390,20 +467,35 @@ export class FakeGitHub {
     };
   }
 
-  private route(repo: FakeRepo, grant: TokenGrant, method: string, rest: string, url: URL, body: Record<string, unknown>, send: (s: number, b?: unknown) => void): void {
+  private route(
+    repo: FakeRepo,
+    grant: TokenGrant,
+    method: string,
+    rest: string,
+    url: URL,
+    body: Record<string, unknown>,
+    send: (s: number, b?: unknown) => void,
+  ): void {
     const full = `${repo.owner}/${repo.name}`;
     const notFound = () => send(404, { message: 'Not Found' });
     let m: RegExpExecArray | null;
     if (method === 'GET' && rest === '') {
       return send(200, {
-        name: repo.name, full_name: full, default_branch: repo.defaultBranch, archived: repo.archived,
+        name: repo.name,
+        full_name: full,
+        default_branch: repo.defaultBranch,
+        archived: repo.archived,
         ...(grant.app ? {} : { permissions: { admin: false, push: grant.write, pull: true } }),
       });
     }
     if (method === 'GET' && (m = /^\/branches\/(.+)$/.exec(rest))) {
       const sha = repo.refs.get(`refs/heads/${decodeURIComponent(m[1])}`);
       if (!sha) return send(404, { message: 'Branch not found' });
-      return send(200, { name: decodeURIComponent(m[1]), commit: { sha, commit: { tree: { sha: repo.commits.get(sha)!.tree } } }, protected: false });
+      return send(200, {
+        name: decodeURIComponent(m[1]),
+        commit: { sha, commit: { tree: { sha: repo.commits.get(sha)!.tree } } },
+        protected: false,
+      });
     }
     if (method === 'GET' && (m = /^\/contents\/(.+)$/.exec(rest))) {
       const path = decodeURIComponent(m[1]);
@@ -413,7 +505,15 @@ export class FakeGitHub {
       const blob = repo.trees.get(repo.commits.get(sha)!.tree)!.get(path);
       if (!blob) return notFound();
       const bytes = this.blobBytes(repo, blob)!;
-      return send(200, { type: 'file', encoding: 'base64', path, name: path.split('/').pop(), sha: blob, size: bytes.length, content: bytes.toString('base64') });
+      return send(200, {
+        type: 'file',
+        encoding: 'base64',
+        path,
+        name: path.split('/').pop(),
+        sha: blob,
+        size: bytes.length,
+        content: bytes.toString('base64'),
+      });
     }
     if (method === 'GET' && (m = /^\/git\/trees\/(.+)$/.exec(rest))) {
       // A tree sha, or (as GitHub also accepts) a branch name or commit sha.
@@ -430,7 +530,8 @@ export class FakeGitHub {
           const dir = parts.slice(0, i).join('/');
           entries.set(dir, { path: dir, mode: '040000', type: 'tree', sha: sha1(`tree ${treeSha} ${dir}`) });
         }
-        if (recursive || parts.length === 1) entries.set(path, { path, mode: '100644', type: 'blob', sha: blob, size: this.blobBytes(repo, blob)!.length });
+        if (recursive || parts.length === 1)
+          entries.set(path, { path, mode: '100644', type: 'blob', sha: blob, size: this.blobBytes(repo, blob)!.length });
       }
       const all = [...entries.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
       const truncated = all.length > this.treeEntryLimit;
@@ -451,7 +552,13 @@ export class FakeGitHub {
     if (method === 'GET' && (m = /^\/git\/commits\/([0-9a-f]+)$/.exec(rest))) {
       const c = repo.commits.get(m[1]);
       if (!c) return notFound();
-      return send(200, { sha: m[1], tree: { sha: c.tree }, message: c.message, parents: c.parents.map((sha) => ({ sha })), author: { name: c.author } });
+      return send(200, {
+        sha: m[1],
+        tree: { sha: c.tree },
+        message: c.message,
+        parents: c.parents.map((sha) => ({ sha })),
+        author: { name: c.author },
+      });
     }
     if (method === 'POST' && rest === '/git/trees') {
       if (!repo.refs.size) return send(409, { message: 'Git Repository is empty.' });
@@ -481,7 +588,8 @@ export class FakeGitHub {
     if (method === 'POST' && rest === '/git/refs') {
       const ref = String(body.ref);
       const sha = String(body.sha);
-      if (!/^refs\/.+/.test(ref) || ref.split('/').length < 3) return send(422, { message: 'Reference name must start with \'refs/\' and have at least two slashes.' });
+      if (!/^refs\/.+/.test(ref) || ref.split('/').length < 3)
+        return send(422, { message: "Reference name must start with 'refs/' and have at least two slashes." });
       if (!repo.commits.has(sha)) return send(422, { message: 'Object does not exist' });
       if (repo.refs.has(ref)) return send(422, { message: 'Reference already exists' });
       repo.refs.set(ref, sha);
@@ -507,16 +615,35 @@ export class FakeGitHub {
         .filter((p) => !head || `${repo.owner}:${p.head}` === head)
         .filter((p) => state === 'all' || p.state === state)
         .sort((a, b) => b.number - a.number);
-      return send(200, list.map((p) => this.pullJson(repo, p)));
+      return send(
+        200,
+        list.map((p) => this.pullJson(repo, p)),
+      );
     }
     if (method === 'POST' && rest === '/pulls') {
       const head = String(body.head).replace(new RegExp(`^${repo.owner}:`), '');
       const base = String(body.base);
       const headSha = repo.refs.get(`refs/heads/${head}`);
-      if (!headSha || !repo.refs.has(`refs/heads/${base}`)) return send(422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', field: headSha ? 'base' : 'head', code: 'invalid' }] });
-      if (repo.pulls.some((p) => p.head === head && p.state === 'open')) return send(422, { message: `Validation Failed: A pull request already exists for ${repo.owner}:${head}.` });
-      if (headSha === repo.refs.get(`refs/heads/${base}`)) return send(422, { message: `Validation Failed: No commits between ${base} and ${head}` });
-      const pr: FakePull = { number: this.nextPull++, node_id: `PR_${sha1(full + this.nextPull).slice(0, 12)}`, title: String(body.title), body: String(body.body ?? ''), head, base, draft: Boolean(body.draft), state: 'open', merged: false };
+      if (!headSha || !repo.refs.has(`refs/heads/${base}`))
+        return send(422, {
+          message: 'Validation Failed',
+          errors: [{ resource: 'PullRequest', field: headSha ? 'base' : 'head', code: 'invalid' }],
+        });
+      if (repo.pulls.some((p) => p.head === head && p.state === 'open'))
+        return send(422, { message: `Validation Failed: A pull request already exists for ${repo.owner}:${head}.` });
+      if (headSha === repo.refs.get(`refs/heads/${base}`))
+        return send(422, { message: `Validation Failed: No commits between ${base} and ${head}` });
+      const pr: FakePull = {
+        number: this.nextPull++,
+        node_id: `PR_${sha1(full + this.nextPull).slice(0, 12)}`,
+        title: String(body.title),
+        body: String(body.body ?? ''),
+        head,
+        base,
+        draft: Boolean(body.draft),
+        state: 'open',
+        merged: false,
+      };
       repo.pulls.push(pr);
       return send(201, this.pullJson(repo, pr));
     }
@@ -527,12 +654,17 @@ export class FakeGitHub {
     if (method === 'GET' && (m = /^\/pulls\/(\d+)\/files$/.exec(rest))) {
       const pr = repo.pulls.find((p) => p.number === Number(m![1]));
       if (!pr) return notFound();
-      const treeOf = (branch: string) => repo.trees.get(repo.commits.get(repo.refs.get(`refs/heads/${branch}`) ?? '')?.tree ?? '') ?? new Map<string, string>();
+      const treeOf = (branch: string) =>
+        repo.trees.get(repo.commits.get(repo.refs.get(`refs/heads/${branch}`) ?? '')?.tree ?? '') ?? new Map<string, string>();
       const [base, head] = [treeOf(pr.base), treeOf(pr.head)];
       const changed = [...new Set([...base.keys(), ...head.keys()])].filter((p) => base.get(p) !== head.get(p)).sort();
       const perPage = Number(url.searchParams.get('per_page') ?? '30');
       const page = Number(url.searchParams.get('page') ?? '1');
-      const files = changed.slice(0, 3000).map((p) => ({ filename: p, status: !base.has(p) ? 'added' : !head.has(p) ? 'removed' : 'modified', sha: head.get(p) ?? base.get(p) }));
+      const files = changed.slice(0, 3000).map((p) => ({
+        filename: p,
+        status: !base.has(p) ? 'added' : !head.has(p) ? 'removed' : 'modified',
+        sha: head.get(p) ?? base.get(p),
+      }));
       return send(200, files.slice((page - 1) * Math.min(perPage, 100), page * Math.min(perPage, 100)));
     }
     if (method === 'GET' && (m = /^\/compare\/(.+)\.\.\.(.+)$/.exec(rest))) {
@@ -564,7 +696,8 @@ export class FakeGitHub {
       const status = mergeBase === head ? (base === head ? 'identical' : 'behind') : mergeBase === base ? 'ahead' : 'diverged';
       return send(200, { status, merge_base_commit: { sha: mergeBase }, base_commit: { sha: base }, commits: [], files: [] });
     }
-    if (rest.startsWith('/check-runs') || /^\/commits\/[^/]+\/check-runs$/.test(rest)) return this.checks(repo, grant, method, rest, body, send);
+    if (rest.startsWith('/check-runs') || /^\/commits\/[^/]+\/check-runs$/.test(rest))
+      return this.checks(repo, grant, method, rest, body, send);
     if (method === 'PATCH' && (m = /^\/pulls\/(\d+)$/.exec(rest))) {
       const pr = repo.pulls.find((p) => p.number === Number(m![1]));
       if (!pr) return notFound();
@@ -581,10 +714,22 @@ export class FakeGitHub {
    * which the OpenAPI description already enforces); GitHub's prose limits on annotations (title 255
    * characters, message 64 KB, lines from 1) are refused too.
    */
-  private checks(repo: FakeRepo, grant: TokenGrant, method: string, rest: string, body: Record<string, unknown>, send: (s: number, b?: unknown) => void): void {
+  private checks(
+    repo: FakeRepo,
+    grant: TokenGrant,
+    method: string,
+    rest: string,
+    body: Record<string, unknown>,
+    send: (s: number, b?: unknown) => void,
+  ): void {
     const json = (run: FakeCheckRun) => ({
-      id: run.id, name: run.name, head_sha: run.head_sha, status: run.status, conclusion: run.conclusion,
-      external_id: run.external_id ?? '', details_url: run.details_url ?? null,
+      id: run.id,
+      name: run.name,
+      head_sha: run.head_sha,
+      status: run.status,
+      conclusion: run.conclusion,
+      external_id: run.external_id ?? '',
+      details_url: run.details_url ?? null,
       output: { ...run.output, annotations_count: run.annotations.length },
       pull_requests: [],
     });
@@ -593,8 +738,13 @@ export class FakeGitHub {
       const runs = repo.checkRuns.filter((r) => r.head_sha === decodeURIComponent(listed[1]!));
       return send(200, { total_count: runs.length, check_runs: runs.map(json) });
     }
-    if (method !== 'GET' && !grant.app) return send(403, { message: 'You must authenticate via a GitHub App.', documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run' });
-    const invalid = (errors: string[]) => send(422, { message: 'Validation Failed', errors, documentation_url: 'https://docs.github.com/rest/checks/runs' });
+    if (method !== 'GET' && !grant.app)
+      return send(403, {
+        message: 'You must authenticate via a GitHub App.',
+        documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run',
+      });
+    const invalid = (errors: string[]) =>
+      send(422, { message: 'Validation Failed', errors, documentation_url: 'https://docs.github.com/rest/checks/runs' });
     const apply = (run: FakeCheckRun): string[] => {
       const errors: string[] = [];
       const output = body.output as { title?: string; summary?: string; text?: string; annotations?: FakeAnnotation[] } | undefined;
@@ -608,17 +758,33 @@ export class FakeGitHub {
       if (errors.length) return errors;
       run.status = status;
       if (body.conclusion) run.conclusion = String(body.conclusion);
-      if (output) run.output = { title: output.title ?? run.output.title, summary: output.summary ?? run.output.summary, text: output.text ?? run.output.text };
+      if (output)
+        run.output = {
+          title: output.title ?? run.output.title,
+          summary: output.summary ?? run.output.summary,
+          text: output.text ?? run.output.text,
+        };
       run.annotations.push(...(output?.annotations ?? []));
       run.history.push(body);
       return [];
     };
     if (method === 'POST' && rest === '/check-runs') {
-      if (!repo.commits.has(String(body.head_sha))) return send(422, { message: `No commit found for SHA: ${String(body.head_sha)}`, documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run' });
+      if (!repo.commits.has(String(body.head_sha)))
+        return send(422, {
+          message: `No commit found for SHA: ${String(body.head_sha)}`,
+          documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run',
+        });
       const run: FakeCheckRun = {
-        id: this.nextCheckRun++, name: String(body.name), head_sha: String(body.head_sha), status: 'queued', conclusion: null,
-        ...(body.external_id ? { external_id: String(body.external_id) } : {}), ...(body.details_url ? { details_url: String(body.details_url) } : {}),
-        output: { title: null, summary: null, text: null }, annotations: [], history: [],
+        id: this.nextCheckRun++,
+        name: String(body.name),
+        head_sha: String(body.head_sha),
+        status: 'queued',
+        conclusion: null,
+        ...(body.external_id ? { external_id: String(body.external_id) } : {}),
+        ...(body.details_url ? { details_url: String(body.details_url) } : {}),
+        output: { title: null, summary: null, text: null },
+        annotations: [],
+        history: [],
       };
       const errors = apply(run);
       if (errors.length) return invalid(errors);

@@ -120,9 +120,15 @@ export function validateGitHubRequest(method: string, path: string, query: URLSe
       try {
         body = JSON.parse(rawBody);
       } catch {
-        return { status: 400, body: { message: 'Problems parsing JSON', errors: [], documentation_url: 'https://docs.github.com/rest', status: '400' } };
+        return {
+          status: 400,
+          body: { message: 'Problems parsing JSON', errors: [], documentation_url: 'https://docs.github.com/rest', status: '400' },
+        };
       }
-      const v = validator(`${lower} ${match.template}`, pointer('paths', match.template, lower, 'requestBody', 'content', 'application/json', 'schema'));
+      const v = validator(
+        `${lower} ${match.template}`,
+        pointer('paths', match.template, lower, 'requestBody', 'content', 'application/json', 'schema'),
+      );
       if (!v(body)) errors.push(...(v.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message ?? 'is invalid'}`));
     }
   }

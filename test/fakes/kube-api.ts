@@ -158,7 +158,9 @@ export class FakeKubeApi {
     if (this.token && req.headers.authorization !== `Bearer ${this.token}`) {
       return send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
     }
-    const fault = this.faults.find((f) => (!f.method || f.method === req.method) && f.path.test(url.pathname) && (!f.continued || url.searchParams.has('continue')));
+    const fault = this.faults.find(
+      (f) => (!f.method || f.method === req.method) && f.path.test(url.pathname) && (!f.continued || url.searchParams.has('continue')),
+    );
     if (fault) {
       if (--fault.times! <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
       if (fault.hang) return; // the client's timeout must fire
@@ -175,7 +177,8 @@ export class FakeKubeApi {
     }
     if (method === 'POST' && !route.name) return this.create(route, body as KubeObject, res);
     if (method === 'GET' && route.plural === 'pods' && route.subresource === 'log') return this.log(route, url.searchParams, res);
-    if (route.subresource === 'scale' && SCALABLE.has(`${route.prefix}|${route.plural}`)) return this.scale(route, method, contentType, body, res);
+    if (route.subresource === 'scale' && SCALABLE.has(`${route.prefix}|${route.plural}`))
+      return this.scale(route, method, contentType, body, res);
     const key = keyOf(route);
     const existing = this.objects.get(key);
     const notFound = () => send(res, 404, status(404, 'NotFound', `${route.plural} "${route.name}" not found`));
@@ -192,7 +195,15 @@ export class FakeKubeApi {
         const next = body as KubeObject;
         const sent = next?.metadata?.resourceVersion;
         if (sent && sent !== existing.metadata.resourceVersion) {
-          return send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on ${route.plural} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`));
+          return send(
+            res,
+            409,
+            status(
+              409,
+              'Conflict',
+              `Operation cannot be fulfilled on ${route.plural} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`,
+            ),
+          );
         }
         return send(res, 200, this.save(route, { ...next, metadata: { ...existing.metadata, ...next.metadata } }, 'MODIFIED'));
       }
@@ -204,15 +215,32 @@ export class FakeKubeApi {
             return send(res, 400, status(400, 'BadRequest', 'json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp'));
           }
           const result = applyJsonPatch(existing, body as JsonPatchOp[]);
-          if (typeof result === 'string') return send(res, result.startsWith('test') ? 409 : 422, status(result.startsWith('test') ? 409 : 422, 'Invalid', result));
+          if (typeof result === 'string')
+            return send(res, result.startsWith('test') ? 409 : 422, status(result.startsWith('test') ? 409 : 422, 'Invalid', result));
           patched = result;
         } else if (contentType === 'application/strategic-merge-patch+json' && isCustomResource(route)) {
           // Custom resources have no patch strategy metadata: the apiserver refuses strategic merge for them.
-          return send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
+          return send(
+            res,
+            415,
+            status(
+              415,
+              'UnsupportedMediaType',
+              `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+            ),
+          );
         } else if (contentType === 'application/merge-patch+json' || contentType === 'application/strategic-merge-patch+json') {
           patched = mergePatch(existing, body) as KubeObject;
         } else {
-          return send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
+          return send(
+            res,
+            415,
+            status(
+              415,
+              'UnsupportedMediaType',
+              `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+            ),
+          );
         }
         patched.metadata = { ...patched.metadata, name: existing.metadata.name };
         return send(res, 200, this.save(route, patched, 'MODIFIED'));
@@ -228,9 +256,15 @@ export class FakeKubeApi {
     if (!pod) return send(res, 404, status(404, 'NotFound', `pods "${route.name}" not found`));
     const names = (pod.spec?.containers ?? []).map((c) => c.name);
     const container = query.get('container') ?? (names.length === 1 ? names[0] : undefined);
-    if (!container) return send(res, 400, status(400, 'BadRequest', `a container name must be specified for pod ${route.name}, choose one of: [${names.join(' ')}]`));
+    if (!container)
+      return send(
+        res,
+        400,
+        status(400, 'BadRequest', `a container name must be specified for pod ${route.name}, choose one of: [${names.join(' ')}]`),
+      );
     const text = this.podLogs.get(`${route.namespace}/${route.name}/${container}`);
-    if (text === undefined) return send(res, 400, status(400, 'BadRequest', `previous terminated container "${container}" in pod "${route.name}" not found`));
+    if (text === undefined)
+      return send(res, 400, status(400, 'BadRequest', `previous terminated container "${container}" in pod "${route.name}" not found`));
     const tail = Number(query.get('tailLines') ?? 0);
     const lines = text.split('\n');
     res.writeHead(200, { 'content-type': 'text/plain' });
@@ -244,30 +278,62 @@ export class FakeKubeApi {
    * (tests play that part), so "scaled up" and "ready" are apart as they are in a real cluster.
    */
   private scale(route: Route, method: string, contentType: string | undefined, body: unknown, res: ServerResponse): void {
-    const owner = this.objects.get(keyOf(route)) as (KubeObject & { spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } } }) | undefined;
+    const owner = this.objects.get(keyOf(route)) as
+      (KubeObject & { spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } } }) | undefined;
     const kind = `${route.plural}.${route.prefix.split('/')[2]}`;
     if (!owner) return send(res, 404, status(404, 'NotFound', `${kind} "${route.name}" not found`));
-    const selector = Object.entries(owner.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    const selector = Object.entries(owner.spec?.selector?.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     const asScale = (o: typeof owner) => ({
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name: o.metadata.name, namespace: o.metadata.namespace, resourceVersion: o.metadata.resourceVersion, uid: o.metadata.uid },
+      metadata: {
+        name: o.metadata.name,
+        namespace: o.metadata.namespace,
+        resourceVersion: o.metadata.resourceVersion,
+        uid: o.metadata.uid,
+      },
       spec: { replicas: o.spec?.replicas ?? 1 },
       status: { replicas: (o.status as { replicas?: number } | undefined)?.replicas ?? 0, selector },
     });
     if (method === 'GET') return send(res, 200, asScale(owner));
     if (method !== 'PATCH') return send(res, 405, status(405, 'MethodNotAllowed', `method ${method} not allowed`));
     if (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json') {
-      return send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
+      return send(
+        res,
+        415,
+        status(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+        ),
+      );
     }
     const patched = mergePatch(asScale(owner), body) as ReturnType<typeof asScale>;
     const sent = patched.metadata?.resourceVersion;
     if (sent && sent !== owner.metadata.resourceVersion) {
-      return send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on ${kind} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`));
+      return send(
+        res,
+        409,
+        status(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${kind} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`,
+        ),
+      );
     }
     const replicas = patched.spec?.replicas;
     if (!Number.isInteger(replicas) || replicas < 0) {
-      return send(res, 422, status(422, 'Invalid', `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`));
+      return send(
+        res,
+        422,
+        status(
+          422,
+          'Invalid',
+          `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+        ),
+      );
     }
     const next = structuredClone(owner);
     next.spec = { ...next.spec, replicas };
@@ -281,7 +347,9 @@ export class FakeKubeApi {
     if (typeof selector === 'string') throw new FieldSelectorError(selector);
     const prefix = `${route.prefix}|${route.plural}|`;
     return [...this.objects.entries()]
-      .filter(([k, o]) => k.startsWith(prefix) && (!route.namespace || o.metadata.namespace === route.namespace) && selector(o) && fields(o))
+      .filter(
+        ([k, o]) => k.startsWith(prefix) && (!route.namespace || o.metadata.namespace === route.namespace) && selector(o) && fields(o),
+      )
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([, o]) => o);
   }
@@ -342,13 +410,18 @@ const SELECTABLE_FIELDS: Record<string, string[]> = {
 };
 
 function fieldSelector(plural: string, text: string): ((o: KubeObject) => boolean) | string {
-  const terms = text.split(',').filter(Boolean).map((t) => /^([\w.]+)(==|=|!=)(.*)$/.exec(t));
+  const terms = text
+    .split(',')
+    .filter(Boolean)
+    .map((t) => /^([\w.]+)(==|=|!=)(.*)$/.exec(t));
   const tests: ((o: KubeObject) => boolean)[] = [];
   for (const m of terms) {
     if (!m) return `invalid field selector: ${text}`;
     const [, field, op, value] = m as unknown as [string, string, string, string];
-    if (!['metadata.name', 'metadata.namespace', ...(SELECTABLE_FIELDS[plural] ?? [])].includes(field)) return `field label not supported: ${field}`;
-    const read = (o: KubeObject) => String(field.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], o) ?? '');
+    if (!['metadata.name', 'metadata.namespace', ...(SELECTABLE_FIELDS[plural] ?? [])].includes(field))
+      return `field label not supported: ${field}`;
+    const read = (o: KubeObject) =>
+      String(field.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], o) ?? '');
     tests.push((o) => (op === '!=' ? read(o) !== value : read(o) === value));
   }
   return (o) => tests.every((t) => t(o));
@@ -403,7 +476,10 @@ const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
  * selectors; anything else (a bad key, a stray operator) is refused with the API server's 400 words.
  */
 function labelSelector(expr: string): ((o: KubeObject) => boolean) | string {
-  const terms = expr.split(/,(?![^(]*\))/).map((t) => t.trim()).filter(Boolean);
+  const terms = expr
+    .split(/,(?![^(]*\))/)
+    .map((t) => t.trim())
+    .filter(Boolean);
   const tests: ((labels: Record<string, string>) => boolean)[] = [];
   for (const t of terms) {
     let m: RegExpMatchArray | null;
@@ -429,7 +505,8 @@ function labelSelector(expr: string): ((o: KubeObject) => boolean) | string {
 /** RFC 7386: objects merge, null deletes, everything else (lists included) replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return structuredClone(patch);
-  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -446,7 +523,10 @@ interface JsonPatchOp {
 function applyJsonPatch(obj: KubeObject, ops: JsonPatchOp[]): KubeObject | string {
   const doc = structuredClone(obj) as Record<string, unknown>;
   for (const op of ops) {
-    const keys = op.path.split('/').slice(1).map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const keys = op.path
+      .split('/')
+      .slice(1)
+      .map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
     const last = keys.pop()!;
     let parent: Record<string, unknown> | unknown[] = doc;
     for (const k of keys) {

@@ -39,7 +39,9 @@ export async function startFakeMavenRepo(opts: FakeMavenOptions = {}): Promise<F
     if (failing !== undefined) return void res.writeHead(failing).end();
     const body = files.get(path) ?? metadata(path);
     if (body === undefined) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
-    res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);
+    res
+      .writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) })
+      .end(req.method === 'HEAD' ? undefined : body);
   });
   const metadata = (path: string): string | undefined => {
     const m = /^(.+)\/([^/]+)\/maven-metadata\.xml$/.exec(path);
@@ -65,12 +67,25 @@ export async function startFakeMavenRepo(opts: FakeMavenOptions = {}): Promise<F
 }
 
 /** A small POM in the shape published ones have. */
-export function pom(gav: string, body: { parent?: string; properties?: Record<string, string>; dependencies?: string[]; managed?: string[] } = {}): string {
+export function pom(
+  gav: string,
+  body: { parent?: string; properties?: Record<string, string>; dependencies?: string[]; managed?: string[] } = {},
+): string {
   const [group, artifact, version] = gav.split(':');
   const dep = (d: string) => {
     const [g, a, v, extra] = d.split(':');
-    const opts = Object.fromEntries((extra ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
-    const exclusions = opts.exclude ? `<exclusions>${opts.exclude.split('+').map((e) => `<exclusion><groupId>${e.split('/')[0]}</groupId><artifactId>${e.split('/')[1]}</artifactId></exclusion>`).join('')}</exclusions>` : '';
+    const opts = Object.fromEntries(
+      (extra ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => kv.split('=') as [string, string]),
+    );
+    const exclusions = opts.exclude
+      ? `<exclusions>${opts.exclude
+          .split('+')
+          .map((e) => `<exclusion><groupId>${e.split('/')[0]}</groupId><artifactId>${e.split('/')[1]}</artifactId></exclusion>`)
+          .join('')}</exclusions>`
+      : '';
     return `<dependency><groupId>${g}</groupId><artifactId>${a}</artifactId>${v ? `<version>${v}</version>` : ''}${opts.scope ? `<scope>${opts.scope}</scope>` : ''}${opts.type ? `<type>${opts.type}</type>` : ''}${opts.optional ? '<optional>true</optional>' : ''}${exclusions}</dependency>`;
   };
   const [pg, pa, pv] = body.parent?.split(':') ?? [];
@@ -80,10 +95,16 @@ export function pom(gav: string, body: { parent?: string; properties?: Record<st
     '  <modelVersion>4.0.0</modelVersion>',
     body.parent ? `  <parent><groupId>${pg}</groupId><artifactId>${pa}</artifactId><version>${pv}</version></parent>` : '',
     `  <groupId>${group}</groupId><artifactId>${artifact}</artifactId><version>${version}</version>`,
-    body.properties ? `  <properties>${Object.entries(body.properties).map(([k, v]) => `<${k}>${v}</${k}>`).join('')}</properties>` : '',
+    body.properties
+      ? `  <properties>${Object.entries(body.properties)
+          .map(([k, v]) => `<${k}>${v}</${k}>`)
+          .join('')}</properties>`
+      : '',
     body.managed ? `  <dependencyManagement><dependencies>${body.managed.map(dep).join('')}</dependencies></dependencyManagement>` : '',
     body.dependencies ? `  <dependencies>${body.dependencies.map(dep).join('')}</dependencies>` : '',
     '</project>',
     '',
-  ].filter((l) => l !== '').join('\n');
+  ]
+    .filter((l) => l !== '')
+    .join('\n');
 }

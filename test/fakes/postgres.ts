@@ -18,7 +18,8 @@ function binDir(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const majors = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').filter((d) => /^\d+$/.test(d)) : [];
   const newest = majors.sort((a, b) => Number(b) - Number(a))[0];
-  if (!newest) throw new Error('PostgreSQL is not installed: apt-get install postgresql (or set PG_BIN to the folder holding initdb and pg_ctl)');
+  if (!newest)
+    throw new Error('PostgreSQL is not installed: apt-get install postgresql (or set PG_BIN to the folder holding initdb and pg_ctl)');
   return `/usr/lib/postgresql/${newest}/bin`;
 }
 const BIN = binDir();

@@ -50,23 +50,41 @@ function header(req: IncomingMessage, name: string): string | undefined {
 function verifySigV4(req: IncomingMessage, body: Buffer, r: NonNullable<ProxyRules['sigv4']>, now: Date): string | undefined {
   const auth = header(req, 'authorization');
   if (!auth) return 'Missing Authentication Token';
-  const m = auth.match(/^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/);
-  if (!m) return `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters. Authorization=${auth.split(' ')[0]}`;
+  const m = auth.match(
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/,
+  );
+  if (!m)
+    return `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters. Authorization=${auth.split(' ')[0]}`;
   const [, keyId, date, region, service, signedHeaders, signature] = m;
   if (keyId !== r.accessKeyId) return 'The security token included in the request is invalid.';
-  if (r.sessionToken !== undefined && header(req, 'x-amz-security-token') !== r.sessionToken) return 'The security token included in the request is invalid.';
+  if (r.sessionToken !== undefined && header(req, 'x-amz-security-token') !== r.sessionToken)
+    return 'The security token included in the request is invalid.';
   const amzDate = header(req, 'x-amz-date');
-  if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate)) return "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.";
-  const at = Date.UTC(+amzDate.slice(0, 4), +amzDate.slice(4, 6) - 1, +amzDate.slice(6, 8), +amzDate.slice(9, 11), +amzDate.slice(11, 13), +amzDate.slice(13, 15));
+  if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate))
+    return "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.";
+  const at = Date.UTC(
+    +amzDate.slice(0, 4),
+    +amzDate.slice(4, 6) - 1,
+    +amzDate.slice(6, 8),
+    +amzDate.slice(9, 11),
+    +amzDate.slice(11, 13),
+    +amzDate.slice(13, 15),
+  );
   if (Math.abs(at - now.getTime()) > 5 * 60_000) return `Signature expired: ${amzDate} is now earlier or later than the allowed 5 minutes.`;
-  if (region !== r.region || service !== r.service) return `Credential should be scoped to a valid region and service: '${r.region}/${r.service}', not '${region}/${service}'.`;
+  if (region !== r.region || service !== r.service)
+    return `Credential should be scoped to a valid region and service: '${r.region}/${r.service}', not '${region}/${service}'.`;
   if (date !== amzDate.slice(0, 8)) return 'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.';
   const names = signedHeaders.split(';');
   if (!names.includes('host') || !names.includes('x-amz-date')) return 'The request signature must sign the host and x-amz-date headers.';
 
   const url = new URL(req.url ?? '/', 'http://proxy');
   // Non-S3 services: each path segment URI-encoded (again) after normalization.
-  const canonicalUri = url.pathname.split('/').map((seg) => uriEncode(decodeURIComponent(seg))).map(uriEncode).join('/') || '/';
+  const canonicalUri =
+    url.pathname
+      .split('/')
+      .map((seg) => uriEncode(decodeURIComponent(seg)))
+      .map(uriEncode)
+      .join('/') || '/';
   const canonicalQuery = [...url.searchParams]
     .map(([k, v]) => [uriEncode(k), uriEncode(v)])
     .sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1))
@@ -74,7 +92,8 @@ function verifySigV4(req: IncomingMessage, body: Buffer, r: NonNullable<ProxyRul
     .join('&');
   const canonicalHeaders = names.map((n) => `${n}:${(header(req, n) ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
   const payloadHash = header(req, 'x-amz-content-sha256') ?? sha256hex(body);
-  if (payloadHash !== 'UNSIGNED-PAYLOAD' && payloadHash !== sha256hex(body)) return 'The provided x-amz-content-sha256 header does not match what was computed.';
+  if (payloadHash !== 'UNSIGNED-PAYLOAD' && payloadHash !== sha256hex(body))
+    return 'The provided x-amz-content-sha256 header does not match what was computed.';
   const canonicalRequest = [req.method, canonicalUri, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256hex(canonicalRequest)].join('\n');
@@ -92,10 +111,20 @@ function equal(a: string, b: string): boolean {
 }
 
 /** Refusal for a request, or undefined to forward it. */
-function check(req: IncomingMessage, body: Buffer, rules: ProxyRules, now: Date): { status: number; body: string; headers?: Record<string, string> } | undefined {
+function check(
+  req: IncomingMessage,
+  body: Buffer,
+  rules: ProxyRules,
+  now: Date,
+): { status: number; body: string; headers?: Record<string, string> } | undefined {
   if (rules.sigv4) {
     const refused = verifySigV4(req, body, rules.sigv4, now);
-    if (refused) return { status: 403, body: JSON.stringify({ message: refused }), headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' } };
+    if (refused)
+      return {
+        status: 403,
+        body: JSON.stringify({ message: refused }),
+        headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' },
+      };
   }
   const auth = header(req, 'authorization') ?? '';
   if (rules.bearer !== undefined && !equal(auth, `Bearer ${rules.bearer}`)) {
@@ -140,9 +169,10 @@ export async function startAuthProxy(upstream: string, rules: ProxyRules, clock:
   return {
     url: `http://127.0.0.1:${port}${prefix}`,
     seen,
-    stop: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -17,10 +17,19 @@ const PROMTOOL = process.env.PROMTOOL_BIN ?? '/usr/bin/promtool';
 export class OpenMetrics {
   private families = new Map<string, { type: string; lines: string[] }>();
 
-  sample(family: string, type: 'counter' | 'histogram' | 'gauge', name: string, labels: Record<string, string>, value: number, atSeconds: number): void {
+  sample(
+    family: string,
+    type: 'counter' | 'histogram' | 'gauge',
+    name: string,
+    labels: Record<string, string>,
+    value: number,
+    atSeconds: number,
+  ): void {
     let f = this.families.get(family);
     if (!f) this.families.set(family, (f = { type, lines: [] }));
-    const l = Object.entries(labels).map(([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',');
+    const l = Object.entries(labels)
+      .map(([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`)
+      .join(',');
     f.lines.push(`${name}{${l}} ${Number(value.toFixed(6))} ${atSeconds}`);
   }
 
@@ -67,20 +76,38 @@ export function istioTraffic(om: OpenMetrics, s: TrafficShape): void {
   };
   const start = s.from.getTime() / 1000;
   const times = [...scrapes(s)];
-  for (const [code, share] of [['200', 1 - s.errorRatio], ['503', s.errorRatio]] as const) {
+  for (const [code, share] of [
+    ['200', 1 - s.errorRatio],
+    ['503', s.errorRatio],
+  ] as const) {
     if (share === 0) continue;
-    for (const t of times) om.sample('istio_requests', 'counter', 'istio_requests_total', { ...base, response_code: code }, s.rps * share * (t - start), t);
+    for (const t of times)
+      om.sample('istio_requests', 'counter', 'istio_requests_total', { ...base, response_code: code }, s.rps * share * (t - start), t);
   }
   const below = (le: number) => (s.typicalMs <= le ? 0.98 : 0) + (s.slowMs <= le ? 0.02 : 0);
   for (const le of [...LATENCY_BUCKETS, Infinity]) {
     for (const t of times) {
-      om.sample('istio_request_duration_milliseconds', 'histogram', 'istio_request_duration_milliseconds_bucket', { ...base, le: le === Infinity ? '+Inf' : String(le) }, s.rps * (t - start) * (le === Infinity ? 1 : below(le)), t);
+      om.sample(
+        'istio_request_duration_milliseconds',
+        'histogram',
+        'istio_request_duration_milliseconds_bucket',
+        { ...base, le: le === Infinity ? '+Inf' : String(le) },
+        s.rps * (t - start) * (le === Infinity ? 1 : below(le)),
+        t,
+      );
     }
   }
   for (const t of times) {
     const n = s.rps * (t - start);
     om.sample('istio_request_duration_milliseconds', 'histogram', 'istio_request_duration_milliseconds_count', base, n, t);
-    om.sample('istio_request_duration_milliseconds', 'histogram', 'istio_request_duration_milliseconds_sum', base, n * (0.98 * s.typicalMs + 0.02 * s.slowMs), t);
+    om.sample(
+      'istio_request_duration_milliseconds',
+      'histogram',
+      'istio_request_duration_milliseconds_sum',
+      base,
+      n * (0.98 * s.typicalMs + 0.02 * s.slowMs),
+      t,
+    );
   }
 }
 
@@ -99,7 +126,14 @@ export function containerCpu(om: OpenMetrics, s: CpuShape): void {
   for (const pod of s.pods) {
     for (const container of [s.container, '']) {
       for (const t of scrapes(s)) {
-        om.sample('container_cpu_usage_seconds', 'counter', 'container_cpu_usage_seconds_total', { namespace: s.namespace, pod, container }, s.coresPerPod * (t - start), t);
+        om.sample(
+          'container_cpu_usage_seconds',
+          'counter',
+          'container_cpu_usage_seconds_total',
+          { namespace: s.namespace, pod, container },
+          s.coresPerPod * (t - start),
+          t,
+        );
       }
     }
   }
@@ -119,7 +153,8 @@ export interface AppCounterShape extends Window {
 export function appCounter(om: OpenMetrics, s: AppCounterShape): void {
   const start = s.from.getTime() / 1000;
   for (const pod of s.pods) {
-    for (const t of scrapes(s)) om.sample(s.name.replace(/_total$/, ''), 'counter', s.name, { ...s.labels, pod }, s.perSecond * (t - start), t);
+    for (const t of scrapes(s))
+      om.sample(s.name.replace(/_total$/, ''), 'counter', s.name, { ...s.labels, pod }, s.perSecond * (t - start), t);
   }
 }
 
@@ -134,7 +169,14 @@ export interface ConsumerLagShape extends Window {
 export function consumerLag(om: OpenMetrics, s: ConsumerLagShape): void {
   for (const pod of s.pods) {
     for (const t of scrapes(s)) {
-      om.sample('kafka_consumer_fetch_manager_records_lag_max', 'gauge', 'kafka_consumer_fetch_manager_records_lag_max', { namespace: s.namespace, pod, client_id: `consumer-${pod}` }, s.lag(t), t);
+      om.sample(
+        'kafka_consumer_fetch_manager_records_lag_max',
+        'gauge',
+        'kafka_consumer_fetch_manager_records_lag_max',
+        { namespace: s.namespace, pod, client_id: `consumer-${pod}` },
+        s.lag(t),
+        t,
+      );
     }
   }
 }
@@ -155,7 +197,13 @@ export async function startPrometheus(metrics: OpenMetrics | string): Promise<Ru
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
     PROMETHEUS,
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${data}`, `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=10y', '--log.level=warn'],
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${data}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=10y',
+      '--log.level=warn',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

@@ -43,33 +43,49 @@ export interface RunConfig {
 }
 
 export type RegistryAuth =
-  | { kind: 'none' }
-  | { kind: 'token'; tokenServer: TokenServer }
-  | { kind: 'htpasswd'; users: Record<string, string> };
+  { kind: 'none' } | { kind: 'token'; tokenServer: TokenServer } | { kind: 'htpasswd'; users: Record<string, string> };
 
 export interface RunningRegistry {
   /** `127.0.0.1:PORT`, usable as the registry part of a reference. */
   host: string;
   url: string;
   /** Pushes a multi-arch image (OCI index or Docker manifest list); returns the index digest. */
-  pushIndex(repository: string, tag: string, platforms: PlatformSpec[], opts?: { format?: 'oci' | 'docker'; attestations?: boolean; annotation?: string }): Promise<string>;
+  pushIndex(
+    repository: string,
+    tag: string,
+    platforms: PlatformSpec[],
+    opts?: { format?: 'oci' | 'docker'; attestations?: boolean; annotation?: string },
+  ): Promise<string>;
   /** Pushes a single-arch image whose platform is only in its config blob; returns the manifest digest. */
-  pushSingle(repository: string, tag: string, platform: PlatformSpec, opts?: { format?: 'oci' | 'docker'; annotation?: string }): Promise<string>;
+  pushSingle(
+    repository: string,
+    tag: string,
+    platform: PlatformSpec,
+    opts?: { format?: 'oci' | 'docker'; annotation?: string },
+  ): Promise<string>;
   /**
    * Pushes a single-arch image with the given layer blobs (bottom first; build them with `tarOf` and
    * gzipSync). Media types default to gzip layers of the format. Returns the manifest digest.
    */
-  pushLayered(repository: string, tag: string, layers: { data: Buffer; mediaType?: string }[], opts?: { format?: 'oci' | 'docker'; platform?: PlatformSpec }): Promise<string>;
+  pushLayered(
+    repository: string,
+    tag: string,
+    layers: { data: Buffer; mediaType?: string }[],
+    opts?: { format?: 'oci' | 'docker'; platform?: PlatformSpec },
+  ): Promise<string>;
   /**
    * Pushes an OCI index whose children carry the given layers and run config (Entrypoint, Cmd, Env,
    * WorkingDir), e.g. an arm64 entry whose layer holds an x86-64 binary. Returns the index digest.
    */
-  pushIndexLayered(repository: string, tag: string, variants: Array<{ platform: PlatformSpec; layers: { data: Buffer; mediaType?: string }[]; config?: RunConfig }>): Promise<string>;
+  pushIndexLayered(
+    repository: string,
+    tag: string,
+    variants: Array<{ platform: PlatformSpec; layers: { data: Buffer; mediaType?: string }[]; config?: RunConfig }>,
+  ): Promise<string>;
   /** Gives an existing manifest another tag. */
   tag(repository: string, digest: string, tag: string): Promise<void>;
   stop(): Promise<void>;
 }
-
 
 export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<RunningRegistry> {
   if (!existsSync(REGISTRY_BINARY)) {
@@ -85,7 +101,8 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
   if (auth.kind === 'token') {
     await writeFile(join(dir, 'token-ca.pem'), auth.tokenServer.certificatePem);
     authLines.push(
-      'auth:', '  token:',
+      'auth:',
+      '  token:',
       `    realm: ${auth.tokenServer.realm}`,
       `    service: ${auth.tokenServer.service}`,
       `    issuer: ${auth.tokenServer.issuer}`,
@@ -98,10 +115,19 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
   }
   const config = [
     'version: 0.1',
-    'log:', '  level: error', '  accesslog:', '    disabled: true',
-    'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`,
-    '  maintenance:', '    uploadpurging:', '      enabled: false',
-    'http:', `  addr: ${host}`, `  secret: ${randomBytes(16).toString('hex')}`,
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${join(dir, 'data')}`,
+    '  maintenance:',
+    '    uploadpurging:',
+    '      enabled: false',
+    'http:',
+    `  addr: ${host}`,
+    `  secret: ${randomBytes(16).toString('hex')}`,
     ...authLines,
   ].join('\n');
   await writeFile(join(dir, 'config.yml'), `${config}\n`);
@@ -122,7 +148,9 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
 
   const pushAuth = (repository: string): Record<string, string> => {
     if (auth.kind === 'token') {
-      return { authorization: `Bearer ${auth.tokenServer.issue([{ type: 'repository', name: repository, actions: ['pull', 'push'] }], 'pusher')}` };
+      return {
+        authorization: `Bearer ${auth.tokenServer.issue([{ type: 'repository', name: repository, actions: ['pull', 'push'] }], 'pusher')}`,
+      };
     }
     if (auth.kind === 'htpasswd') {
       const [user, password] = Object.entries(auth.users)[0]!;
@@ -194,7 +222,13 @@ class Pusher {
     private readonly auth: (repository: string) => Record<string, string>,
   ) {}
 
-  private async call(repository: string, method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<Response> {
+  private async call(
+    repository: string,
+    method: string,
+    path: string,
+    body?: Buffer | string,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     const target = path.startsWith('http') ? path : `${this.url}${path}`;
     const payload = typeof body === 'string' || body === undefined ? body : new Blob([new Uint8Array(body)]);
     const res = await fetch(target, { method, body: payload, headers: { ...this.auth(repository), ...headers } });
@@ -237,22 +271,39 @@ class Pusher {
 
   /** One image manifest; its platform lives only in the config blob, as with real single-arch images. */
   /** Pushed by tag, or by digest (untagged, as an index's children are) when `tag` is undefined. */
-  async image(repository: string, tag: string | undefined, platform: PlatformSpec, format: 'oci' | 'docker', annotation?: string, layerBlobs?: { data: Buffer; mediaType?: string }[], run: RunConfig = {}) {
+  async image(
+    repository: string,
+    tag: string | undefined,
+    platform: PlatformSpec,
+    format: 'oci' | 'docker',
+    annotation?: string,
+    layerBlobs?: { data: Buffer; mediaType?: string }[],
+    run: RunConfig = {},
+  ) {
     const config = JSON.stringify({
-      architecture: platform.architecture, os: platform.os ?? 'linux',
+      architecture: platform.architecture,
+      os: platform.os ?? 'linux',
       ...(platform.variant ? { variant: platform.variant } : {}),
       config: { ...run, Labels: annotation ? { 'org.archshift.test': annotation } : {} },
       rootfs: { type: 'layers', diff_ids: [] },
     });
     // The default layer is a real (deterministic) tar.gz, so image-layer scans read it like any other.
-    const blobs = layerBlobs ?? [{ data: gzipSync(tarOf([{ path: 'etc/archshift-fixture', data: `layer for ${repository} ${platform.architecture}${platform.variant ?? ''}` }])) }];
+    const blobs = layerBlobs ?? [
+      {
+        data: gzipSync(
+          tarOf([{ path: 'etc/archshift-fixture', data: `layer for ${repository} ${platform.architecture}${platform.variant ?? ''}` }]),
+        ),
+      },
+    ];
     const c = await this.blob(repository, config);
     const oci = format === 'oci';
     const layers = [];
-    for (const b of blobs) layers.push({ mediaType: b.mediaType ?? (oci ? MEDIA.ociLayer : MEDIA.dockerLayer), ...(await this.blob(repository, b.data)) });
+    for (const b of blobs)
+      layers.push({ mediaType: b.mediaType ?? (oci ? MEDIA.ociLayer : MEDIA.dockerLayer), ...(await this.blob(repository, b.data)) });
     const mediaType = oci ? MEDIA.ociManifest : MEDIA.dockerManifest;
     const manifest = {
-      schemaVersion: 2, mediaType,
+      schemaVersion: 2,
+      mediaType,
       config: { mediaType: oci ? MEDIA.ociConfig : MEDIA.dockerConfig, ...c },
       layers,
     };
@@ -261,22 +312,35 @@ class Pusher {
 
   /** A BuildKit-style attestation manifest: not runnable, listed as unknown/unknown in the index. */
   private async attestation(repository: string, subject: string) {
-    const config = await this.blob(repository, JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
-    const statement = await this.blob(repository, JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [{ digest: { sha256: subject.slice(7) } }] }));
+    const config = await this.blob(
+      repository,
+      JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [] } }),
+    );
+    const statement = await this.blob(
+      repository,
+      JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [{ digest: { sha256: subject.slice(7) } }] }),
+    );
     const manifest = {
-      schemaVersion: 2, mediaType: MEDIA.ociManifest,
+      schemaVersion: 2,
+      mediaType: MEDIA.ociManifest,
       config: { mediaType: MEDIA.ociConfig, ...config },
       layers: [{ mediaType: MEDIA.inToto, ...statement, annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } }],
     };
     const pushed = await this.manifest(repository, sha256(JSON.stringify(manifest)), MEDIA.ociManifest, manifest);
     return {
-      mediaType: MEDIA.ociManifest, ...pushed,
+      mediaType: MEDIA.ociManifest,
+      ...pushed,
       platform: { architecture: 'unknown', os: 'unknown' },
       annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': subject },
     };
   }
 
-  async pushIndex(repository: string, tag: string, platforms: PlatformSpec[], opts: { format?: 'oci' | 'docker'; attestations?: boolean; annotation?: string }): Promise<string> {
+  async pushIndex(
+    repository: string,
+    tag: string,
+    platforms: PlatformSpec[],
+    opts: { format?: 'oci' | 'docker'; attestations?: boolean; annotation?: string },
+  ): Promise<string> {
     const format = opts.format ?? 'oci';
     const entries: unknown[] = [];
     for (const platform of platforms) {
@@ -284,30 +348,54 @@ class Pusher {
       if (!this.children.has(key)) this.children.set(key, this.image(repository, undefined, platform, format));
       const image = await this.children.get(key)!;
       entries.push({
-        mediaType: image.mediaType, digest: image.digest, size: image.size,
-        platform: { architecture: platform.architecture, os: platform.os ?? 'linux', ...(platform.variant ? { variant: platform.variant } : {}) },
+        mediaType: image.mediaType,
+        digest: image.digest,
+        size: image.size,
+        platform: {
+          architecture: platform.architecture,
+          os: platform.os ?? 'linux',
+          ...(platform.variant ? { variant: platform.variant } : {}),
+        },
       });
       if (opts.attestations) entries.push(await this.attestation(repository, image.digest));
     }
     const mediaType = format === 'oci' ? MEDIA.ociIndex : MEDIA.dockerList;
     const index = {
-      schemaVersion: 2, mediaType, manifests: entries,
+      schemaVersion: 2,
+      mediaType,
+      manifests: entries,
       // Distinct annotations give distinct digests when many tags share the same children.
       ...(opts.annotation && format === 'oci' ? { annotations: { 'org.archshift.test': opts.annotation } } : {}),
     };
     return (await this.manifest(repository, tag, mediaType, index)).digest;
   }
 
-  async pushIndexLayered(repository: string, tag: string, variants: Array<{ platform: PlatformSpec; layers: { data: Buffer; mediaType?: string }[]; config?: RunConfig }>): Promise<string> {
+  async pushIndexLayered(
+    repository: string,
+    tag: string,
+    variants: Array<{ platform: PlatformSpec; layers: { data: Buffer; mediaType?: string }[]; config?: RunConfig }>,
+  ): Promise<string> {
     const manifests = [];
     for (const v of variants) {
       const image = await this.image(repository, undefined, v.platform, 'oci', undefined, v.layers, v.config);
-      manifests.push({ ...image, platform: { architecture: v.platform.architecture, os: v.platform.os ?? 'linux', ...(v.platform.variant ? { variant: v.platform.variant } : {}) } });
+      manifests.push({
+        ...image,
+        platform: {
+          architecture: v.platform.architecture,
+          os: v.platform.os ?? 'linux',
+          ...(v.platform.variant ? { variant: v.platform.variant } : {}),
+        },
+      });
     }
     return (await this.manifest(repository, tag, MEDIA.ociIndex, { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests })).digest;
   }
 
-  async pushSingle(repository: string, tag: string, platform: PlatformSpec, opts: { format?: 'oci' | 'docker'; annotation?: string }): Promise<string> {
+  async pushSingle(
+    repository: string,
+    tag: string,
+    platform: PlatformSpec,
+    opts: { format?: 'oci' | 'docker'; annotation?: string },
+  ): Promise<string> {
     return (await this.image(repository, tag, platform, opts.format ?? 'oci', opts.annotation)).digest;
   }
 }
@@ -400,7 +488,15 @@ export interface FaultProxy {
 export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: number } = {}): Promise<FaultProxy> {
   const target = new URL(targetUrl);
   const sockets = new Set<Socket>();
-  const proxy: FaultProxy = { host: '', url: '', log: [], rules: [], latencyMs: opts.latencyMs ?? 0, pageTags: false, close: async () => undefined };
+  const proxy: FaultProxy = {
+    host: '',
+    url: '',
+    log: [],
+    rules: [],
+    latencyMs: opts.latencyMs ?? 0,
+    pageTags: false,
+    close: async () => undefined,
+  };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
     const entry: ProxiedRequest = { method: req.method ?? 'GET', path, status: 0, at: Date.now() };
@@ -412,7 +508,9 @@ export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: num
       if (rule?.status) {
         entry.status = rule.status;
         res.writeHead(rule.status, { 'content-type': 'application/json', ...(rule.retryAfter ? { 'retry-after': rule.retryAfter } : {}) });
-        res.end(JSON.stringify({ errors: [{ code: rule.status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN', message: `injected ${rule.status}` }] }));
+        res.end(
+          JSON.stringify({ errors: [{ code: rule.status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN', message: `injected ${rule.status}` }] }),
+        );
         return;
       }
       const tagList = /^(\/v2\/.+\/tags\/list)\?(.*)$/.exec(path);
@@ -424,7 +522,8 @@ export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: num
           const headers = { ...up.headers };
           // Keep redirects and upload locations pointing at the proxy.
           if (typeof headers.location === 'string') headers.location = headers.location.replace(target.origin, proxy.url);
-          if (typeof headers['www-authenticate'] === 'string') headers['www-authenticate'] = headers['www-authenticate'].replace(target.origin, proxy.url);
+          if (typeof headers['www-authenticate'] === 'string')
+            headers['www-authenticate'] = headers['www-authenticate'].replace(target.origin, proxy.url);
           res.writeHead(up.statusCode ?? 502, headers);
           up.pipe(res);
         },
@@ -442,33 +541,44 @@ export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: num
   });
   proxy.url = await listenLocal(server);
   proxy.host = proxy.url.replace('http://', '');
-  proxy.close = () => new Promise<void>((resolve) => {
-    for (const socket of sockets) socket.destroy();
-    server.close(() => resolve());
-  });
+  proxy.close = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    });
   return proxy;
 }
 
-function pageTagList(target: URL, listPath: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse, entry: ProxiedRequest): void {
-  const upstream = httpRequest({ host: target.hostname, port: target.port, path: listPath, headers: { authorization: req.headers.authorization ?? '' } }, (up) => {
-    const chunks: Buffer[] = [];
-    up.on('data', (chunk: Buffer) => chunks.push(chunk));
-    up.on('end', () => {
-      entry.status = up.statusCode ?? 0;
-      if (up.statusCode !== 200) {
-        res.writeHead(up.statusCode ?? 502, up.headers).end(Buffer.concat(chunks));
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name: string; tags: string[] };
-      const n = Number(query.get('n') ?? '100');
-      const last = query.get('last');
-      const rest = [...body.tags].sort().filter((tag) => last === null || tag > last);
-      const page = rest.slice(0, n);
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (rest.length > n) headers.link = `<${listPath}?n=${n}&last=${encodeURIComponent(page.at(-1)!)}>; rel="next"`;
-      res.writeHead(200, headers).end(JSON.stringify({ name: body.name, tags: page }));
-    });
-  });
+function pageTagList(
+  target: URL,
+  listPath: string,
+  query: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+  entry: ProxiedRequest,
+): void {
+  const upstream = httpRequest(
+    { host: target.hostname, port: target.port, path: listPath, headers: { authorization: req.headers.authorization ?? '' } },
+    (up) => {
+      const chunks: Buffer[] = [];
+      up.on('data', (chunk: Buffer) => chunks.push(chunk));
+      up.on('end', () => {
+        entry.status = up.statusCode ?? 0;
+        if (up.statusCode !== 200) {
+          res.writeHead(up.statusCode ?? 502, up.headers).end(Buffer.concat(chunks));
+          return;
+        }
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name: string; tags: string[] };
+        const n = Number(query.get('n') ?? '100');
+        const last = query.get('last');
+        const rest = [...body.tags].sort().filter((tag) => last === null || tag > last);
+        const page = rest.slice(0, n);
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (rest.length > n) headers.link = `<${listPath}?n=${n}&last=${encodeURIComponent(page.at(-1)!)}>; rel="next"`;
+        res.writeHead(200, headers).end(JSON.stringify({ name: body.name, tags: page }));
+      });
+    },
+  );
   upstream.on('error', () => res.destroy());
   upstream.end();
 }

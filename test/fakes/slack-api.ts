@@ -188,11 +188,20 @@ export class FakeSlackApi {
   private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
     if (['chat.postMessage', 'chat.update', 'chat.postEphemeral'].includes(method) && args.blocks !== undefined) {
       const errors = blockKitErrors(typeof args.blocks === 'string' ? JSON.parse(args.blocks) : args.blocks);
-      if (errors.length) return { ok: false, error: 'invalid_blocks', errors, response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) } };
+      if (errors.length)
+        return { ok: false, error: 'invalid_blocks', errors, response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) } };
     }
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'archshift', team_id: 'T1', user_id: 'U0BOT', bot_id: 'B0BOT' };
+        return {
+          ok: true,
+          url: 'https://fake.slack.com/',
+          team: 'Fake',
+          user: 'archshift',
+          team_id: 'T1',
+          user_id: 'U0BOT',
+          bot_id: 'B0BOT',
+        };
       case 'apps.connections.open':
         return { ok: true, url: `${this.url.replace('http', 'ws')}/socket` };
       case 'chat.postMessage': {
@@ -215,7 +224,8 @@ export class FakeSlackApi {
       }
       case 'files.completeUploadExternal': {
         // channel_id must be an ID; a name is refused.
-        if (args.channel_id !== undefined && !/^[CDG][A-Z0-9]+$/.test(String(args.channel_id))) return { ok: false, error: 'invalid_channel' };
+        if (args.channel_id !== undefined && !/^[CDG][A-Z0-9]+$/.test(String(args.channel_id)))
+          return { ok: false, error: 'invalid_channel' };
         const files = typeof args.files === 'string' ? (JSON.parse(args.files) as Array<{ id: string; title?: string }>) : [];
         const missing = files.find((f) => !this.uploads.some((u) => u.fileId === f.id));
         if (missing) return { ok: false, error: 'file_not_found' };

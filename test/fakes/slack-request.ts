@@ -29,7 +29,16 @@ export async function postSigned(url: string, body: string, opts: SignedPostOpti
   });
 }
 
-export function slashCommandBody(fields: { text: string; user_id?: string; channel_id?: string; response_url: string; command?: string; team_id?: string; api_app_id?: string; enterprise_id?: string }): string {
+export function slashCommandBody(fields: {
+  text: string;
+  user_id?: string;
+  channel_id?: string;
+  response_url: string;
+  command?: string;
+  team_id?: string;
+  api_app_id?: string;
+  enterprise_id?: string;
+}): string {
   return new URLSearchParams({
     token: 'legacy',
     team_id: fields.team_id ?? 'T1',
@@ -48,7 +57,15 @@ export function slashCommandBody(fields: { text: string; user_id?: string; chann
 }
 
 /** An interactive (block_actions) payload for a button click. */
-export function blockActionBody(fields: { actionId: string; value: string; user_id?: string; channel_id?: string; message_ts?: string; response_url: string; user_team_id?: string }): string {
+export function blockActionBody(fields: {
+  actionId: string;
+  value: string;
+  user_id?: string;
+  channel_id?: string;
+  message_ts?: string;
+  response_url: string;
+  user_team_id?: string;
+}): string {
   const payload = {
     type: 'block_actions',
     team: { id: 'T1', domain: 'fake' },

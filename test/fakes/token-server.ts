@@ -63,8 +63,14 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     const now = Math.floor(Date.now() / 1000);
     const header = { typ: 'JWT', alg: 'ES256', kid };
     const claims = {
-      iss: issuer, sub: subject, aud: service, exp: now + expiresIn, nbf: now - 10, iat: now,
-      jti: randomBytes(8).toString('hex'), access,
+      iss: issuer,
+      sub: subject,
+      aud: service,
+      exp: now + expiresIn,
+      nbf: now - 10,
+      iat: now,
+      jti: randomBytes(8).toString('hex'),
+      access,
     };
     const payload = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     // JWS ES256 signatures are r||s, not DER.
@@ -98,8 +104,9 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     for (const scope of scopes) {
       const [type, name, actions] = scope.split(':');
       if (type !== 'repository' || !name || !actions) continue;
-      const granted = actions.split(',').filter((action) =>
-        user !== undefined ? true : action === 'pull' && anonymousPull && !privateRepositories.has(name));
+      const granted = actions
+        .split(',')
+        .filter((action) => (user !== undefined ? true : action === 'pull' && anonymousPull && !privateRepositories.has(name)));
       // Like Docker Hub: a token is always issued; scopes the caller may not have are left out of it.
       access.push({ type, name, actions: granted });
     }
@@ -108,7 +115,13 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
   });
   const url = await listenLocal(server);
   return {
-    url, realm: `${url}/token`, service, issuer, certificatePem, requests, issue,
+    url,
+    realm: `${url}/token`,
+    service,
+    issuer,
+    certificatePem,
+    requests,
+    issue,
     close: () => closeServer(server),
   };
 }
@@ -131,7 +144,10 @@ function b64url(data: string | Buffer): string {
 
 /** libtrust's key ID, which distribution uses for the JWT `kid`: base32 of SHA-256(SPKI DER)[:30], in groups of 4. */
 export function libtrustKeyId(publicKey: KeyObject): string {
-  const digest = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest().subarray(0, 30);
+  const digest = createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest()
+    .subarray(0, 30);
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   let bits = 0;
   let value = 0;
@@ -151,9 +167,8 @@ export function libtrustKeyId(publicKey: KeyObject): string {
 
 function der(tag: number, content: Buffer): Buffer {
   const length = content.length;
-  const lengthBytes = length < 0x80 ? Buffer.from([length])
-    : length < 0x100 ? Buffer.from([0x81, length])
-      : Buffer.from([0x82, length >> 8, length & 0xff]);
+  const lengthBytes =
+    length < 0x80 ? Buffer.from([length]) : length < 0x100 ? Buffer.from([0x81, length]) : Buffer.from([0x82, length >> 8, length & 0xff]);
   return Buffer.concat([Buffer.from([tag]), lengthBytes, content]);
 }
 const seq = (...items: Buffer[]) => der(0x30, Buffer.concat(items));
@@ -162,7 +177,15 @@ const ECDSA_WITH_SHA256 = oid([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]);
 const COMMON_NAME = oid([0x55, 0x04, 0x03]);
 
 function generalizedTime(date: Date): Buffer {
-  return der(0x18, Buffer.from(date.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z')));
+  return der(
+    0x18,
+    Buffer.from(
+      date
+        .toISOString()
+        .replace(/[-:T]/g, '')
+        .replace(/\.\d+Z$/, 'Z'),
+    ),
+  );
 }
 
 function selfSignedCertificate(privateKey: KeyObject, publicKey: KeyObject, commonName: string): string {
@@ -179,5 +202,8 @@ function selfSignedCertificate(privateKey: KeyObject, publicKey: KeyObject, comm
   );
   const signature = sign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' });
   const cert = seq(tbs, seq(ECDSA_WITH_SHA256), der(0x03, Buffer.concat([Buffer.from([0]), signature])));
-  return `-----BEGIN CERTIFICATE-----\n${cert.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+  return `-----BEGIN CERTIFICATE-----\n${cert
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END CERTIFICATE-----\n`;
 }

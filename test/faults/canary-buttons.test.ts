@@ -20,7 +20,11 @@ describe('canary Pause button through the real bot', () => {
   before(async () => {
     w = await startWorld();
     t = await startTestBot(
-      { catalog: worldCatalog(w.registry.host), canary: { prometheusUrl: w.prom.url, intervalSeconds: 600 }, auth: { operator: { users: [OPERATOR] } } },
+      {
+        catalog: worldCatalog(w.registry.host),
+        canary: { prometheusUrl: w.prom.url, intervalSeconds: 600 },
+        auth: { operator: { users: [OPERATOR] } },
+      },
       { kubeConfig: w.kube.kubeConfig(), clock: w.clock },
     );
     controller = t.bot.deps.canary!;
@@ -45,10 +49,15 @@ describe('canary Pause button through the real bot', () => {
     assert.match(String(reply.text), /^Sorry, moving canary traffic needs the operator role/);
     assert.equal(controller.status('orders')!.phase, 'progressing');
     assert.equal(pauseEvents(), 0);
-    assert.deepEqual(auditEntries(t.bot.deps.store).map((e) => [e.actor, e.action, e.result]).at(-1), [VIEWER, 'canary.pause', 'denied']);
+    assert.deepEqual(
+      auditEntries(t.bot.deps.store)
+        .map((e) => [e.actor, e.action, e.result])
+        .at(-1),
+      [VIEWER, 'canary.pause', 'denied'],
+    );
   });
 
-  test('an operator\'s click pauses the canary once: one audit entry, one thread event, weight kept', async () => {
+  test("an operator's click pauses the canary once: one audit entry, one thread event, weight kept", async () => {
     const audited = auditEntries(t.bot.deps.store).length;
     assert.equal((await t.click('canary_pause', 'orders', { user: OPERATOR })).status, 200);
     // The audit entry is written once the verb returned, after the thread event.
@@ -56,7 +65,12 @@ describe('canary Pause button through the real bot', () => {
     assert.equal(controller.status('orders')!.phase, 'paused');
     assert.equal(controller.status('orders')!.pause!.kind, 'manual');
     assert.equal(w.clusterWeight('orders').arm64, 10, 'pausing keeps the weight');
-    assert.deepEqual(auditEntries(t.bot.deps.store).slice(audited).map((e) => [e.actor, e.action, e.service, e.result]), [[OPERATOR, 'canary.pause', 'orders', 'ok']]);
+    assert.deepEqual(
+      auditEntries(t.bot.deps.store)
+        .slice(audited)
+        .map((e) => [e.actor, e.action, e.service, e.result]),
+      [[OPERATOR, 'canary.pause', 'orders', 'ok']],
+    );
     assert.equal(pauseEvents(), 1);
   });
 });

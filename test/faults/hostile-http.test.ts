@@ -14,7 +14,6 @@ import { createLogger } from '../../src/logger.ts';
 import { Registry } from 'prom-client';
 import { startOpsServer, type OpsServer } from '../../src/ops/server.ts';
 
-
 const MB = 1024 * 1024;
 const now = () => Math.floor(Date.now() / 1000);
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -40,15 +39,23 @@ describe('hostile HTTP into the bot', () => {
   test("Slack's unsigned ssl_check probe is answered 200 and runs nothing; a bigger unsigned form is 401", async () => {
     const before = t.slack.calls.length;
     const body = 'ssl_check=1&token=legacy-verification-token';
-    assert.equal((await rawRequest({ url: t.url, headers: { ...form, 'content-length': String(body.length) }, chunks: [body] })).status, 200);
+    assert.equal(
+      (await rawRequest({ url: t.url, headers: { ...form, 'content-length': String(body.length) }, chunks: [body] })).status,
+      200,
+    );
     // A command smuggled into the probe is answered as the probe: nothing is run.
     const smuggled = `ssl_check=1&command=%2Farm64&text=help&response_url=${encodeURIComponent(t.slack.responseUrl('smuggled'))}`;
-    assert.equal((await rawRequest({ url: t.url, headers: { ...form, 'content-length': String(smuggled.length) }, chunks: [smuggled] })).status, 200);
+    assert.equal(
+      (await rawRequest({ url: t.url, headers: { ...form, 'content-length': String(smuggled.length) }, chunks: [smuggled] })).status,
+      200,
+    );
     const big = `ssl_check=1&pad=${'x'.repeat(300)}`;
     assert.equal((await rawRequest({ url: t.url, headers: { ...form, 'content-length': String(big.length) }, chunks: [big] })).status, 401);
     assert.equal(t.slack.calls.length, before);
     // A signed command sent afterwards is answered; the smuggled one never was.
-    await postSigned(t.url, slashCommandBody({ text: 'help', response_url: t.slack.responseUrl('after-probe') }), { secret: SIGNING_SECRET });
+    await postSigned(t.url, slashCommandBody({ text: 'help', response_url: t.slack.responseUrl('after-probe') }), {
+      secret: SIGNING_SECRET,
+    });
     await t.slack.waitFor(() => t.slack.calls.some((c) => c.responseId === 'after-probe'));
     assert.ok(!t.slack.calls.some((c) => c.responseId === 'smuggled'));
   });
@@ -81,7 +88,12 @@ describe('hostile HTTP into the bot', () => {
   for (const { name, body, contentType } of MALFORMED_SLACK_BODIES) {
     test(`signed but malformed (${name}): 400 within a second, nothing posted`, async () => {
       const before = t.slack.calls.length;
-      const answer = await rawRequest({ url: t.url, headers: { ...signedHeaders(body), 'content-type': contentType }, chunks: [body], timeoutMs: 1000 });
+      const answer = await rawRequest({
+        url: t.url,
+        headers: { ...signedHeaders(body), 'content-type': contentType },
+        chunks: [body],
+        timeoutMs: 1000,
+      });
       assert.equal(answer.status, 400, answer.body);
       assert.ok(answer.ms < 1000);
       assert.equal(t.slack.calls.length, before);
@@ -91,7 +103,9 @@ describe('hostile HTTP into the bot', () => {
   test('/arm64 check \\u0000payments gets the usage answer the README promises and posts nothing in the channel', async () => {
     const posts = t.slack.callsTo('chat.postMessage').length;
     const id = 'control-char';
-    await postSigned(t.url, slashCommandBody({ text: 'check \u0000payments', response_url: t.slack.responseUrl(id) }), { secret: SIGNING_SECRET });
+    await postSigned(t.url, slashCommandBody({ text: 'check \u0000payments', response_url: t.slack.responseUrl(id) }), {
+      secret: SIGNING_SECRET,
+    });
     await t.slack.waitFor(() => t.slack.calls.some((c) => c.responseId === id));
     const reply = t.slack.calls.find((c) => c.responseId === id)!.args;
     assert.equal(reply.response_type, 'ephemeral');
@@ -114,12 +128,22 @@ describe('hostile HTTP into the bot', () => {
 describe('the ops port without peer endpoints (replicas share PostgreSQL now)', () => {
   let ops: OpsServer;
   before(async () => {
-    ops = await startOpsServer({ port: 0, host: '127.0.0.1', health: { readiness: async () => ({ ready: true, checks: {} }) } as never, registry: new Registry(), logger: createLogger('silent') });
+    ops = await startOpsServer({
+      port: 0,
+      host: '127.0.0.1',
+      health: { readiness: async () => ({ ready: true, checks: {} }) } as never,
+      registry: new Registry(),
+      logger: createLogger('silent'),
+    });
   });
   after(() => ops.close());
 
   test('a 64 MB post to the old /internal/events path is refused unread', async () => {
-    const r = await rawRequest({ url: `http://127.0.0.1:${ops.port}/internal/events`, headers: { 'content-type': 'application/json', 'content-length': String(64 * MB) }, flood: 64 * MB });
+    const r = await rawRequest({
+      url: `http://127.0.0.1:${ops.port}/internal/events`,
+      headers: { 'content-type': 'application/json', 'content-length': String(64 * MB) },
+      flood: 64 * MB,
+    });
     assert.equal(r.status, 405);
     assert.ok(r.sentBeforeAnswer < 8 * MB);
   });
@@ -127,7 +151,14 @@ describe('the ops port without peer endpoints (replicas share PostgreSQL now)', 
 
 describe('slack-guard on its own', () => {
   test('a body that trickles in slower than the read timeout gets 408', async () => {
-    const server = createServer(guardSlackListener((_req, res) => res.end('passed'), { signingSecret: SIGNING_SECRET, endpoints: ['/slack/events'], logger: createLogger('silent'), limits: { maxBytes: 1024, timeoutMs: 200 } }));
+    const server = createServer(
+      guardSlackListener((_req, res) => res.end('passed'), {
+        signingSecret: SIGNING_SECRET,
+        endpoints: ['/slack/events'],
+        logger: createLogger('silent'),
+        limits: { maxBytes: 1024, timeoutMs: 200 },
+      }),
+    );
     const url = await listenLocal(server);
     try {
       const body = 'command=%2Farm64';
@@ -144,7 +175,10 @@ describe('slack-guard on its own', () => {
   });
 
   test('slackBodyProblem accepts what Slack sends', () => {
-    assert.equal(slackBodyProblem('application/x-www-form-urlencoded', slashCommandBody({ text: 'x', response_url: 'http://r' })), undefined);
+    assert.equal(
+      slackBodyProblem('application/x-www-form-urlencoded', slashCommandBody({ text: 'x', response_url: 'http://r' })),
+      undefined,
+    );
     assert.equal(slackBodyProblem('application/x-www-form-urlencoded', 'ssl_check=1&token=x'), undefined);
     assert.equal(slackBodyProblem('application/json', '{"type":"url_verification","challenge":"c"}'), undefined);
     assert.equal(slackBodyProblem('application/json', '{"type":"event_callback","event":{"type":"app_mention"}}'), undefined);

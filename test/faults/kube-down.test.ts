@@ -51,7 +51,9 @@ describe('the Kubernetes API server is down', () => {
     assert.match(reply, /cannot start the canary for orders: cluster prod-eu: /);
     assert.match(reply, /Nothing was changed/);
     const file = join(t.dir, 'store.json');
-    const onDisk = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as { sections: Record<string, unknown> }) : { sections: {} };
+    const onDisk = existsSync(file)
+      ? (JSON.parse(await readFile(file, 'utf8')) as { sections: Record<string, unknown> })
+      : { sections: {} };
     assert.equal(onDisk.sections.canaries, undefined);
     const entry = auditEntries(t.bot.deps.store).at(-1)!;
     assert.deepEqual([entry.action, entry.service, entry.result], ['canary.start', 'orders', 'failed']);

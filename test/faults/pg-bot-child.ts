@@ -41,6 +41,9 @@ const bot = await createBot(config, {
 });
 const server = await bot.start();
 const slackPort = (server!.address() as { port: number }).port;
-process.stdout.write(JSON.stringify({ started: true, slackUrl: `http://127.0.0.1:${slackPort}/slack/events`, opsUrl: `http://127.0.0.1:${bot.ops.port()}` }) + '\n');
+process.stdout.write(
+  JSON.stringify({ started: true, slackUrl: `http://127.0.0.1:${slackPort}/slack/events`, opsUrl: `http://127.0.0.1:${bot.ops.port()}` }) +
+    '\n',
+);
 setInterval(() => process.stdout.write(JSON.stringify({ leading: bot.ops.leadership.isLeader() }) + '\n'), 200);
 process.on('SIGTERM', () => void bot.stop().then(() => process.exit(0)));

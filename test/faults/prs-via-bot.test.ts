@@ -38,7 +38,10 @@ describe('PRs through the real bot', () => {
   const until = async (send: () => Promise<Response>) => {
     const n = t.slack.responses.length;
     assert.equal((await send()).status, 200);
-    await t.slack.waitFor(() => t.slack.responses.slice(n).some((r) => r.response_type === 'in_channel' || /Sorry/.test(String(r.text))), 30_000);
+    await t.slack.waitFor(
+      () => t.slack.responses.slice(n).some((r) => r.response_type === 'in_channel' || /Sorry/.test(String(r.text))),
+      30_000,
+    );
     return t.slack.responses.slice(n);
   };
   const prCommand = (text: string) => until(() => t.command(text, { user: OPERATOR, channel: 'C0PRS' }));
@@ -51,8 +54,14 @@ describe('PRs through the real bot', () => {
     assert.match(result, /pipeline/);
     assert.match(result, /GitHub answered 500 while trying to open a pull request in acme\/pipelines/);
     assert.match(result, /deleted again/);
-    assert.ok(gh.requests.some((r) => r.method === 'POST' && r.path === '/repos/acme/pipelines/git/refs'), 'the branch had been created');
-    assert.ok(gh.requests.some((r) => r.method === 'DELETE' && r.path.startsWith('/repos/acme/pipelines/git/refs/')), 'and was deleted');
+    assert.ok(
+      gh.requests.some((r) => r.method === 'POST' && r.path === '/repos/acme/pipelines/git/refs'),
+      'the branch had been created',
+    );
+    assert.ok(
+      gh.requests.some((r) => r.method === 'DELETE' && r.path.startsWith('/repos/acme/pipelines/git/refs/')),
+      'and was deleted',
+    );
     assert.deepEqual(gh.branches('acme/pipelines'), ['main'], 'no branch without a PR');
     assert.deepEqual(gh.pulls('acme/pipelines'), []);
     assert.equal(auditEntries(t.bot.deps.store).at(-1)!.action, 'pr.open');
@@ -61,10 +70,16 @@ describe('PRs through the real bot', () => {
   test('500 on every try of POST /git/refs: the reply says so; the branch never exists', async () => {
     gh.inject({ method: 'POST', path: /^\/repos\/acme\/pipelines\/git\/refs$/, status: 500, message: 'Server Error', times: 10 });
     const replies = await prCommand('pr api pipeline');
-    assert.match(String(replies.at(-1)!.text), /GitHub answered 500 while trying to create branch archshift\/api\/pipeline in acme\/pipelines/);
+    assert.match(
+      String(replies.at(-1)!.text),
+      /GitHub answered 500 while trying to create branch archshift\/api\/pipeline in acme\/pipelines/,
+    );
     assert.deepEqual(gh.branches('acme/pipelines'), ['main']);
     assert.deepEqual(gh.pulls('acme/pipelines'), []);
-    assert.ok(!gh.requests.some((r) => r.method === 'POST' && r.path === '/repos/acme/pipelines/pulls'), 'no PR is attempted without its branch');
+    assert.ok(
+      !gh.requests.some((r) => r.method === 'POST' && r.path === '/repos/acme/pipelines/pulls'),
+      'no PR is attempted without its branch',
+    );
   });
 
   test('a single 500 is retried and the PR is opened, once', async () => {
@@ -96,7 +111,7 @@ describe('PRs through the real bot', () => {
     assert.equal(gh.pulls('acme/pipelines').length, 0, 'only the scheduling change');
   });
 
-  test('the Open PRs button: an operator\'s click opens each PR once and links them', async () => {
+  test("the Open PRs button: an operator's click opens each PR once and links them", async () => {
     const audited = auditEntries(t.bot.deps.store).length;
     const replies = await clickOpenPrs(OPERATOR);
     const result = String(replies.at(-1)!.text);
@@ -106,6 +121,9 @@ describe('PRs through the real bot', () => {
     assert.equal(pulls.length, opened.length, 'one PR per change the reply names');
     assert.equal(new Set(pulls).size, pulls.length, 'no change opened twice');
     const entries = auditEntries(t.bot.deps.store).slice(audited);
-    assert.deepEqual(entries.map((e) => [e.actor, e.action, e.service, e.result]), [[OPERATOR, 'pr.open', 'api', 'ok']]);
+    assert.deepEqual(
+      entries.map((e) => [e.actor, e.action, e.service, e.result]),
+      [[OPERATOR, 'pr.open', 'api', 'ok']],
+    );
   });
 });

@@ -18,7 +18,7 @@ const VIEWER = 'U-VIEWER';
 const TOKEN = 'ghp_writer';
 const DIGEST_TS = '1764662400.000100';
 
-describe('the digest\'s batch PR button through the real bot', () => {
+describe("the digest's batch PR button through the real bot", () => {
   let gh: FakeGitHub;
   let proxy: FaultProxy;
   let t: TestBot;
@@ -56,22 +56,37 @@ describe('the digest\'s batch PR button through the real bot', () => {
     assert.match(String(reply.text), /^Sorry, opening the PRs of every ready service needs the operator role/);
     assert.equal(gh.writes(), 0);
     assert.equal(inThread().length, 0);
-    assert.deepEqual(auditEntries(t.bot.deps.store).map((e) => [e.actor, e.action, e.result]).at(-1), [VIEWER, 'pr.open-ready', 'denied']);
+    assert.deepEqual(
+      auditEntries(t.bot.deps.store)
+        .map((e) => [e.actor, e.action, e.result])
+        .at(-1),
+      [VIEWER, 'pr.open-ready', 'denied'],
+    );
   });
 
-  test('an operator\'s click: progress and the final table in the digest\'s thread; a second click while it runs says so', async () => {
+  test("an operator's click: progress and the final table in the digest's thread; a second click while it runs says so", async () => {
     let release!: () => void;
     proxy.rules = [{ match: /^POST \/repos\/acme\/pipelines\/git\/refs$/, times: 1, hold: new Promise<void>((r) => (release = r)) }];
     const audited = auditEntries(t.bot.deps.store).length;
     await click(OPERATOR);
     // Polled: the held request is in the proxy's log, not a Slack call the fake would wake waitFor on.
-    await until(() => inThread().length === 1 && proxy.log.some((r) => r.method === 'POST' && /git\/refs$/.test(r.path)), 30_000, 'the batch holding its first branch creation');
-    assert.match(String(inThread()[0]!.args.text), /^:hourglass_flowing_sand: Opening the PRs of 2 ready services for <@U-OPERATOR>, paced to GitHub's limits: 0\/2 done/);
+    await until(
+      () => inThread().length === 1 && proxy.log.some((r) => r.method === 'POST' && /git\/refs$/.test(r.path)),
+      30_000,
+      'the batch holding its first branch creation',
+    );
+    assert.match(
+      String(inThread()[0]!.args.text),
+      /^:hourglass_flowing_sand: Opening the PRs of 2 ready services for <@U-OPERATOR>, paced to GitHub's limits: 0\/2 done/,
+    );
 
     const n = await click(OPERATOR);
     await t.slack.waitFor(() => t.slack.responses.length > n, 30_000);
     assert.equal(t.slack.responses.at(-1)!.response_type, 'ephemeral');
-    assert.match(String(t.slack.responses.at(-1)!.text), /^A PR batch started by <@U-OPERATOR> is running \(0\/2 services done\); its progress is in the digest's thread\./);
+    assert.match(
+      String(t.slack.responses.at(-1)!.text),
+      /^A PR batch started by <@U-OPERATOR> is running \(0\/2 services done\); its progress is in the digest's thread\./,
+    );
 
     release();
     await t.slack.waitFor(() => inThread().some((c) => /^\*Done: /.test(String(c.args.text))), 60_000);
@@ -81,13 +96,25 @@ describe('the digest\'s batch PR button through the real bot', () => {
     assert.match(table, /^\*web\*: .*pipeline opened <[^|>]+\|#\d+>/m);
     assert.equal(inThread().length, 2, 'one progress reply, updated in place, and the table');
     // The progress reply's last update comes before the table.
-    assert.match(String(t.slack.callsTo('chat.update').at(-1)!.args.text), /^:white_check_mark: .*2\/2 done · last: web · \d+ GitHub writes this hour/);
+    assert.match(
+      String(t.slack.callsTo('chat.update').at(-1)!.args.text),
+      /^:white_check_mark: .*2\/2 done · last: web · \d+ GitHub writes this hour/,
+    );
 
-    const pulls = gh.pulls('acme/pipelines').map((p) => p.head).sort();
+    const pulls = gh
+      .pulls('acme/pipelines')
+      .map((p) => p.head)
+      .sort();
     assert.deepEqual(pulls, ['archshift/api/pipeline', 'archshift/web/pipeline'], 'each PR once, the second click started nothing');
     // The batch's own entry is written once the batch returned, after the table.
-    await until(() => auditEntries(t.bot.deps.store).some((e) => e.action === 'pr.open-ready' && e.result === 'ok'), 30_000, 'the batch\'s audit entry');
-    const entries = auditEntries(t.bot.deps.store).slice(audited).map((e) => [e.action, e.service ?? null, e.result]);
+    await until(
+      () => auditEntries(t.bot.deps.store).some((e) => e.action === 'pr.open-ready' && e.result === 'ok'),
+      30_000,
+      "the batch's audit entry",
+    );
+    const entries = auditEntries(t.bot.deps.store)
+      .slice(audited)
+      .map((e) => [e.action, e.service ?? null, e.result]);
     assert.deepEqual(entries, [
       ['pr.open', 'api', 'ok'],
       ['pr.open', 'web', 'ok'],

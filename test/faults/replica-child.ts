@@ -37,11 +37,14 @@ const slack = new WebClient('xoxb-test', { slackApiUrl: env.SLACK_URL, retryConf
 const digest = setInterval(() => {
   if (!elector.isLeader()) return;
   const slot = new Date(Math.floor(Date.now() / slotMs) * slotMs).toISOString();
-  void elector.claim(`digest:${slot}`).then(async (mine) => {
-    if (!mine) return;
-    await slack.chat.postMessage({ channel: 'C1', text: `digest ${slot} by ${identity}` });
-    say({ posted: slot });
-  }, () => undefined);
+  void elector.claim(`digest:${slot}`).then(
+    async (mine) => {
+      if (!mine) return;
+      await slack.chat.postMessage({ channel: 'C1', text: `digest ${slot} by ${identity}` });
+      say({ posted: slot });
+    },
+    () => undefined,
+  );
 }, 50);
 
 // One round before the loop, so the test knows this replica has seen the Lease (and lost, or won).

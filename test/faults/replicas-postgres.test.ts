@@ -83,7 +83,8 @@ describe('three replicas on one PostgreSQL', () => {
 
   const alive = () => replicas.filter((r) => r.proc.exitCode === null && r.proc.signalCode === null);
   const replyId = () => `pg${++ids}`;
-  const repliesTo = (id: string) => w.slack.calls.filter((c) => c.method === 'response_url' && c.responseId === id).map((c) => String(c.args.text));
+  const repliesTo = (id: string) =>
+    w.slack.calls.filter((c) => c.method === 'response_url' && c.responseId === id).map((c) => String(c.args.text));
   const command = (r: Replica, text: string, o: { user?: string; id?: string; retryNum?: number } = {}) => {
     const id = o.id ?? replyId();
     const body = slashCommandBody({ text, user_id: o.user ?? OPERATOR, response_url: w.slack.responseUrl(id) });
@@ -91,7 +92,12 @@ describe('three replicas on one PostgreSQL', () => {
   };
   const canaryRow = async (service: string) =>
     (await pgs.sql<{ record: CanaryRow }>(url, 'SELECT record FROM canaries WHERE service = $1', [service]))[0]?.record;
-  const audit = (action: string) => pgs.sql<{ actor: string; service: string; result: string }>(url, 'SELECT actor, service, result FROM audit_log WHERE action = $1 ORDER BY id', [action]);
+  const audit = (action: string) =>
+    pgs.sql<{ actor: string; service: string; result: string }>(
+      url,
+      'SELECT actor, service, result FROM audit_log WHERE action = $1 ORDER BY id',
+      [action],
+    );
 
   before(async () => {
     [w, pgs] = await Promise.all([startWorld(), PostgresServer.start()]);
@@ -142,7 +148,7 @@ describe('three replicas on one PostgreSQL', () => {
     assert.equal(repliesTo(first.id).length, 1, 'answered once');
   });
 
-  test('kill -9 of the leader while a step\'s patch is in flight: the next leader continues from the last committed step; weights match the store', async () => {
+  test("kill -9 of the leader while a step's patch is in flight: the next leader continues from the last committed step; weights match the store", async () => {
     const service = 'billing';
     // billing waits for approval at 0%; resume it from any replica: it moves to 10% (committed).
     const resumed = command(replicas[1], `canary ${service} resume`);
@@ -166,7 +172,10 @@ describe('three replicas on one PostgreSQL', () => {
     assert.deepEqual(w.clusterWeight(service), { amd64: 100 - row.weight, arm64: row.weight });
     assert.equal(row.weight, 100);
     const thread = w.slack.callsTo('chat.postMessage').map((c) => String(c.args.text));
-    assert.ok(thread.some((t) => /Recovered: the move to 100% arm64 had not been applied; still at 10%/.test(t)), thread.join('\n'));
+    assert.ok(
+      thread.some((t) => /Recovered: the move to 100% arm64 had not been applied; still at 10%/.test(t)),
+      thread.join('\n'),
+    );
   });
 
   test('the database restarted in the middle of a command: the command is refused, nothing is half-written; afterwards all works', async () => {
@@ -211,7 +220,12 @@ describe('three replicas on one PostgreSQL', () => {
     const kubeconfig = join(dir, 'kubeconfig');
     await writeFile(kubeconfig, w.kube.kubeConfig().exportConfig());
     const config = join(dir, 'archshift.yml');
-    const raw = { store: { driver: 'postgres', postgres: { url } }, kubernetes: { kubeconfig }, canary: { prometheusUrl: w.prom.url }, catalog: worldCatalog(w.registry.host) };
+    const raw = {
+      store: { driver: 'postgres', postgres: { url } },
+      kubernetes: { kubeconfig },
+      canary: { prometheusUrl: w.prom.url },
+      catalog: worldCatalog(w.registry.host),
+    };
     await writeFile(config, JSON.stringify(raw));
     const err: string[] = [];
     // The bot resumes orders while the terminal resumes stock, on the same canaries table.
@@ -221,6 +235,9 @@ describe('three replicas on one PostgreSQL', () => {
     await until(() => repliesTo(bot.id).length > 0, 60_000, 'the bot answered meanwhile');
     assert.match(repliesTo(bot.id)[0], /Done: resume orders/);
     for (const s of ['orders', 'stock']) assert.notEqual((await canaryRow(s))?.phase, 'paused', `${s} resumed`);
-    assert.deepEqual((await audit('canary.resume')).filter((e) => e.service === 'stock').map((e) => e.actor.startsWith('cli:')), [true]);
+    assert.deepEqual(
+      (await audit('canary.resume')).filter((e) => e.service === 'stock').map((e) => e.actor.startsWith('cli:')),
+      [true],
+    );
   });
 });

@@ -26,7 +26,16 @@ describe('two replicas with a Lease on the API double', () => {
 
   function startReplica(id: string): Replica {
     const proc = spawn(process.execPath, ['--import', 'tsx', child], {
-      env: { ...process.env, IDENTITY: id, KUBE_URL: kube.url, SLACK_URL: slack.apiUrl, LEASE_MS: String(LEASE_MS), RENEW_MS: '4000', RETRY_MS: String(RETRY_MS), SLOT_MS: '300' },
+      env: {
+        ...process.env,
+        IDENTITY: id,
+        KUBE_URL: kube.url,
+        SLACK_URL: slack.apiUrl,
+        LEASE_MS: String(LEASE_MS),
+        RENEW_MS: '4000',
+        RETRY_MS: String(RETRY_MS),
+        SLOT_MS: '300',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const r: Replica = { id, proc, leading: false, events: [], exited: new Promise((res) => proc.once('exit', () => res())) };
@@ -46,7 +55,11 @@ describe('two replicas with a Lease on the API double', () => {
     return r;
   }
 
-  const holder = () => (kube.get('/apis/coordination.k8s.io/v1/namespaces/archshift/leases', 'archshift-leader')?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
+  const holder = () =>
+    (
+      kube.get('/apis/coordination.k8s.io/v1/namespaces/archshift/leases', 'archshift-leader')?.spec as
+        { holderIdentity?: string } | undefined
+    )?.holderIdentity;
   const posts = () => slack.callsTo('chat.postMessage').map((c) => String(c.args.text));
 
   before(async () => {
@@ -70,7 +83,10 @@ describe('two replicas with a Lease on the API double', () => {
       samples.push([a, b].filter((r) => r.leading).length);
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.ok(samples.every((n) => n <= 1), `never two leaders: ${samples.join(',')}`);
+    assert.ok(
+      samples.every((n) => n <= 1),
+      `never two leaders: ${samples.join(',')}`,
+    );
     await until(() => a.leading || b.leading, 60_000, 'a leader');
     const leader = a.leading ? a : b;
     const follower = leader === a ? b : a;
@@ -106,7 +122,10 @@ describe('two replicas with a Lease on the API double', () => {
     const putsBefore = leasePuts().length;
     leader.proc.kill('SIGTERM');
     await leader.exited;
-    assert.ok(leader.events.some((e) => e.stopped), 'the leader stopped cleanly');
+    assert.ok(
+      leader.events.some((e) => e.stopped),
+      'the leader stopped cleanly',
+    );
     const released = leasePuts()
       .slice(putsBefore)
       .map((q) => q.body as { spec: { holderIdentity?: string; leaseDurationSeconds?: number } })

@@ -20,11 +20,41 @@ function rng(seed: number): () => number {
 }
 
 function randomText(rand: () => number): string {
-  const pick = <T,>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
   const pieces = [
     ...subcommands.map((s) => s.name),
-    'payments', 'search', 'nope', '--json', '--steps', '5,10', '--steps=', '--', '-x', '"', "'", '""', '"a b', '<@U1|bob>', '<!channel>',
-    '%s%n', '${x}', '$(reboot)', '`rm -rf /`', '\u0000', '\u202e', '😀', 'Ω≈ç', '../../etc/passwd', 'a'.repeat(300), '\n', '\t', '--dry-run', '--me', '100', '-1', 'NaN',
+    'payments',
+    'search',
+    'nope',
+    '--json',
+    '--steps',
+    '5,10',
+    '--steps=',
+    '--',
+    '-x',
+    '"',
+    "'",
+    '""',
+    '"a b',
+    '<@U1|bob>',
+    '<!channel>',
+    '%s%n',
+    '${x}',
+    '$(reboot)',
+    '`rm -rf /`',
+    '\u0000',
+    '\u202e',
+    '😀',
+    'Ω≈ç',
+    '../../etc/passwd',
+    'a'.repeat(300),
+    '\n',
+    '\t',
+    '--dry-run',
+    '--me',
+    '100',
+    '-1',
+    'NaN',
   ];
   const n = Math.floor(rand() * 8);
   return Array.from({ length: n }, () => pick(pieces)).join(pick([' ', '  ', '', '\t']));
@@ -33,13 +63,25 @@ function randomText(rand: () => number): string {
 describe('abuse of the Slack endpoint', () => {
   let t: TestBot;
   before(async () => {
-    t = await startTestBot({ catalog: { defaults: { repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: 'r.io/{service}', pipeline: { repo: 'acme/cd', file: 's/{service}.yml' }, manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] } }, services: { payments: { team: 'S0PAY' }, search: {} } } });
+    t = await startTestBot({
+      catalog: {
+        defaults: {
+          repo: 'acme/{service}',
+          dockerfiles: ['Dockerfile'],
+          image: 'r.io/{service}',
+          pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
+          manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] },
+        },
+        services: { payments: { team: 'S0PAY' }, search: {} },
+      },
+    });
   });
   after(() => t.stop());
 
   const repliesTo = (prefix: string) => {
     const counts = new Map<string, number>();
-    for (const c of t.slack.calls) if (c.method === 'response_url' && c.responseId?.startsWith(prefix)) counts.set(c.responseId, (counts.get(c.responseId) ?? 0) + 1);
+    for (const c of t.slack.calls)
+      if (c.method === 'response_url' && c.responseId?.startsWith(prefix)) counts.set(c.responseId, (counts.get(c.responseId) ?? 0) + 1);
     return counts;
   };
 
@@ -83,10 +125,17 @@ describe('abuse of the Slack endpoint', () => {
     const statuses: number[] = [];
     // 20 at a time, as a busy workspace would.
     for (let i = 0; i < texts.length; i += 20) {
-      const batch = texts.slice(i, i + 20).map((text, j) => postSigned(t.url, slashCommandBody({ text, response_url: t.slack.responseUrl(ids[i + j]) }), { secret: SIGNING_SECRET }));
+      const batch = texts
+        .slice(i, i + 20)
+        .map((text, j) =>
+          postSigned(t.url, slashCommandBody({ text, response_url: t.slack.responseUrl(ids[i + j]) }), { secret: SIGNING_SECRET }),
+        );
       statuses.push(...(await Promise.all(batch)).map((r) => r.status));
     }
-    assert.ok(statuses.every((s) => s === 200), `statuses: ${[...new Set(statuses)].join(',')}`);
+    assert.ok(
+      statuses.every((s) => s === 200),
+      `statuses: ${[...new Set(statuses)].join(',')}`,
+    );
     await t.slack.waitFor(() => repliesTo('fuzz-').size >= 1000, 60_000);
     await new Promise((r) => setTimeout(r, 200));
     const replies = repliesTo('fuzz-');

@@ -19,7 +19,10 @@ after(() => rm(dir, { recursive: true, force: true }));
 /** Starts the writer, SIGKILLs it after `afterWrites` completed writes plus a random delay; returns the last completed generation. */
 function runAndKill(file: string, afterWrites: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child], { env: { ...process.env, STORE_FILE: file }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', child], {
+      env: { ...process.env, STORE_FILE: file },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let last = 0;
     let seen = 0;
     let buf = '';
@@ -33,7 +36,9 @@ function runAndKill(file: string, afterWrites: number): Promise<number> {
         if (++seen === afterWrites) setTimeout(() => proc.kill('SIGKILL'), Math.random() * 15);
       }
     });
-    proc.once('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve(last) : reject(new Error(`writer exited without being killed (${signal})`))));
+    proc.once('exit', (_code, signal) =>
+      signal === 'SIGKILL' ? resolve(last) : reject(new Error(`writer exited without being killed (${signal})`)),
+    );
   });
 }
 
@@ -43,12 +48,20 @@ test('SIGKILL during store writes never leaves a torn file: it holds the old or 
   for (let round = 0; round < 8; round++) {
     const lastReported = await runAndKill(file, 2 + round);
     const store = await Store.open(file);
-    const data = store.section<{ generation: number; rows: Array<{ generation: number }> }>('load', () => ({ generation: 0, rows: [] })).get();
+    const data = store
+      .section<{ generation: number; rows: Array<{ generation: number }> }>('load', () => ({ generation: 0, rows: [] }))
+      .get();
     // The write reported done is on disk; at most one more (in flight when killed) may have landed.
-    assert.ok(data.generation === lastReported || data.generation === lastReported + 1, `round ${round}: generation ${data.generation}, last reported ${lastReported}`);
+    assert.ok(
+      data.generation === lastReported || data.generation === lastReported + 1,
+      `round ${round}: generation ${data.generation}, last reported ${lastReported}`,
+    );
     assert.ok(data.generation > previous, 'each round starts from the state the last one left');
     assert.equal(data.rows.length, 5000);
-    assert.ok(data.rows.every((r) => r.generation === data.generation), 'no row from another generation');
+    assert.ok(
+      data.rows.every((r) => r.generation === data.generation),
+      'no row from another generation',
+    );
     previous = data.generation;
     await store.close(); // releases the store's lock for the next writer
   }

@@ -3,7 +3,10 @@
 import { Store } from '../../src/adapters/store.ts';
 
 const store = await Store.open(process.env.STORE_FILE!);
-const section = store.section<{ generation: number; rows: Array<{ generation: number; pad: string }> }>('load', () => ({ generation: 0, rows: [] }));
+const section = store.section<{ generation: number; rows: Array<{ generation: number; pad: string }> }>('load', () => ({
+  generation: 0,
+  rows: [],
+}));
 const pad = 'x'.repeat(200);
 for (;;) {
   const next = section.get().generation + 1;

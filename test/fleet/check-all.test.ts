@@ -19,7 +19,15 @@ import { startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry }
 import { pushOpenImages, readinessDeps, seedServiceRepos } from '../readiness/service-fixtures.ts';
 
 /** The launch flags a CI machine with no network, GPU or sandbox needs; nothing phones home. */
-export const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('check --all over the catalog', () => {
   let registry: RunningRegistry;
@@ -33,7 +41,12 @@ describe('check --all over the catalog', () => {
     [registry, github] = await Promise.all([startRegistry(), new FakeGitHub().start()]);
     await pushOpenImages(registry);
     proxy = await startFaultProxy(registry.url);
-    const teams: Record<string, string> = { 'checkout-api': 'S0SHOP', 'catalog-web': 'S0SHOP', 'legacy-billing': 'S0FIN', 'search-indexer': 'S0SEARCH' };
+    const teams: Record<string, string> = {
+      'checkout-api': 'S0SHOP',
+      'catalog-web': 'S0SHOP',
+      'legacy-billing': 'S0FIN',
+      'search-indexer': 'S0SEARCH',
+    };
     const services: Record<string, unknown> = {};
     for (const [name, team] of Object.entries(teams)) services[name] = { ...(await seedServiceRepos(github, name, proxy.host)), team };
     services.orphan = { team: 'S0FIN' }; // incomplete: no repo, image, files
@@ -55,21 +68,37 @@ describe('check --all over the catalog', () => {
     assert.match(by.orphan!.error!, /missing catalog keys/);
     const s = result.summary;
     assert.equal(s.total, 5);
-    assert.equal(Object.values(s.verdicts).reduce((a, b) => a + b, 0), 5);
+    assert.equal(
+      Object.values(s.verdicts).reduce((a, b) => a + b, 0),
+      5,
+    );
     assert.ok(s.topBlockers.some((b) => b.services.includes('legacy-billing')));
-    for (let i = 1; i < s.topBlockers.length; i++) assert.ok(s.topBlockers[i - 1]!.services.length >= s.topBlockers[i]!.services.length, 'most services first');
-    assert.ok(s.prs.some((p) => p.kind === 'pipeline'), 'the pipeline flag is a PR');
+    for (let i = 1; i < s.topBlockers.length; i++)
+      assert.ok(s.topBlockers[i - 1]!.services.length >= s.topBlockers[i]!.services.length, 'most services first');
+    assert.ok(
+      s.prs.some((p) => p.kind === 'pipeline'),
+      'the pipeline flag is a PR',
+    );
   });
 
   test('the registry client is shared: no base image manifest is asked for twice, and a second run makes no registry request at all', async () => {
     // Base images (not the services' own, whose layers the image scan also reads) are shared by services.
-    const gets = proxy.log.filter((r) => r.method === 'GET' && r.path.includes('/manifests/') && !r.path.startsWith('/v2/shop/')).map((r) => r.path);
+    const gets = proxy.log
+      .filter((r) => r.method === 'GET' && r.path.includes('/manifests/') && !r.path.startsWith('/v2/shop/'))
+      .map((r) => r.path);
     assert.ok(gets.length > 0);
-    assert.deepEqual(gets.filter((p, i) => gets.indexOf(p) !== i), [], 'each base image manifest fetched once for the whole fleet');
+    assert.deepEqual(
+      gets.filter((p, i) => gets.indexOf(p) !== i),
+      [],
+      'each base image manifest fetched once for the whole fleet',
+    );
     const before = proxy.log.length;
     await checkFleet(deps, { concurrency: 4 });
     // Manifests, config blobs, tag lists and the layer scans' results all come from the cache.
-    assert.deepEqual(proxy.log.slice(before).map((r) => `${r.method} ${r.path}`), []);
+    assert.deepEqual(
+      proxy.log.slice(before).map((r) => `${r.method} ${r.path}`),
+      [],
+    );
   });
 
   test('concurrency is bounded', async () => {
@@ -86,7 +115,11 @@ describe('check --all over the catalog', () => {
   const run = async (argv: string[], progress?: (t: string | undefined) => void) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await checkCommand.run(parseArgs(argv, checkCommand.booleanOptions), { out: (t) => out.push(t), err: (t) => err.push(t), progress }, async () => deps);
+    const code = await checkCommand.run(
+      parseArgs(argv, checkCommand.booleanOptions),
+      { out: (t) => out.push(t), err: (t) => err.push(t), progress },
+      async () => deps,
+    );
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
 
@@ -98,9 +131,15 @@ describe('check --all over the catalog', () => {
     assert.match(all.out, /Blockers affecting most services:\n {2}1 service: /);
     assert.match(all.out, /What PRs would fix \(archshift pr --all\):\n {2}/);
     const shop = await run(['--all', '--team', 'S0SHOP', '--format', 'json']);
-    const json = JSON.parse(shop.out) as { schemaVersion: number; services: { service: string; report: { schemaVersion: number } | null }[] };
+    const json = JSON.parse(shop.out) as {
+      schemaVersion: number;
+      services: { service: string; report: { schemaVersion: number } | null }[];
+    };
     assert.equal(json.schemaVersion, 1);
-    assert.deepEqual(json.services.map((s) => s.service), ['catalog-web', 'checkout-api']);
+    assert.deepEqual(
+      json.services.map((s) => s.service),
+      ['catalog-web', 'checkout-api'],
+    );
     assert.equal(json.services[0]!.report!.schemaVersion, 1);
     await assert.rejects(run(['--all', '--team', 'S0NOBODY']), (e: unknown) => exitCodeOfError(e) === 66);
     await assert.rejects(run(['--all', '--concurrency', '0']), UsageError);
@@ -131,7 +170,11 @@ describe('check --all over the catalog', () => {
     const file = join(dir, 'fleet.html');
     await writeFile(file, renderFleetHtml(result, { githubWebUrl: 'https://github.example.com' }));
     const profile = await mkdtemp(join(tmpdir(), 'archshift-chromium-'));
-    const browser = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS });
+    const browser = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_FLAGS,
+    });
     try {
       const requests: string[] = [];
       browser.on('request', (r) => requests.push(r.url()));
@@ -153,10 +196,16 @@ describe('check --all over the catalog', () => {
       assert.match(link!, /^https:\/\/github\.example\.com\/acme\/legacy-billing\/blob\/HEAD\/Dockerfile#L\d+$/);
 
       await page.selectOption('#verdict', 'blocked');
-      assert.deepEqual(await page.locator('tbody.service:visible').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.service)), ['legacy-billing']);
+      assert.deepEqual(
+        await page.locator('tbody.service:visible').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.service)),
+        ['legacy-billing'],
+      );
       await page.selectOption('#verdict', '');
       await page.selectOption('#team', 'S0SHOP');
-      assert.deepEqual((await page.locator('tbody.service:visible').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.service))).sort(), ['catalog-web', 'checkout-api']);
+      assert.deepEqual(
+        (await page.locator('tbody.service:visible').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.service))).sort(),
+        ['catalog-web', 'checkout-api'],
+      );
       assert.equal(await page.locator('#shown').innerText(), '2 of 5 services shown');
       await page.selectOption('#team', '');
 
@@ -166,7 +215,11 @@ describe('check --all over the catalog', () => {
       assert.deepEqual(order, [...order].sort().reverse(), 'a second click sorts descending');
 
       assert.deepEqual(errors, []);
-      assert.deepEqual(requests.filter((u) => !u.startsWith('file:')), [], 'nothing is fetched from the network');
+      assert.deepEqual(
+        requests.filter((u) => !u.startsWith('file:')),
+        [],
+        'nothing is fetched from the network',
+      );
     } finally {
       await browser.close();
       await rm(profile, { recursive: true, force: true });

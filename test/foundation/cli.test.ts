@@ -19,7 +19,10 @@ let config: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'archshift-cli-'));
   config = join(dir, 'archshift.yml');
-  await writeFile(config, `catalog:\n  defaults: { repo: "acme/{service}", image: "registry.acme.io/{service}" }\n  services:\n    payments: {}\nstore: { file: ${JSON.stringify(join(dir, 'db.json'))} }\n`);
+  await writeFile(
+    config,
+    `catalog:\n  defaults: { repo: "acme/{service}", image: "registry.acme.io/{service}" }\n  services:\n    payments: {}\nstore: { file: ${JSON.stringify(join(dir, 'db.json'))} }\n`,
+  );
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
@@ -40,10 +43,18 @@ test('--version prints the package version', async () => {
 });
 
 test('--config works before and after the subcommand', async () => {
-  for (const argv of [['--config', config, 'services', '--json'], ['services', '--json', '--config', config], [`--config=${config}`, 'services', '--json']]) {
+  for (const argv of [
+    ['--config', config, 'services', '--json'],
+    ['services', '--json', '--config', config],
+    [`--config=${config}`, 'services', '--json'],
+  ]) {
     const c = capture();
     assert.equal(await runCli(argv, c.io), 0, argv.join(' '));
-    assert.deepEqual((JSON.parse(c.out[0]!) as { services: { name: string }[] }).services.map((s) => s.name), ['payments'], argv.join(' '));
+    assert.deepEqual(
+      (JSON.parse(c.out[0]!) as { services: { name: string }[] }).services.map((s) => s.name),
+      ['payments'],
+      argv.join(' '),
+    );
   }
   const c = capture();
   assert.equal(await runCli(['--config'], c.io), 64);

@@ -42,14 +42,26 @@ test('unreadable and non-YAML files are clear errors; no file at the default pat
 test('catalog: templates, overrides, discovery and clear errors', () => {
   const config = parseConfig({
     catalog: {
-      defaults: { repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: 'reg.acme.io/{service}', pipeline: { repo: 'acme/cd', file: '{service}.yml' }, manifests: { repo: 'acme/k8s', files: ['{service}/deploy.yaml'] } },
+      defaults: {
+        repo: 'acme/{service}',
+        dockerfiles: ['Dockerfile'],
+        image: 'reg.acme.io/{service}',
+        pipeline: { repo: 'acme/cd', file: '{service}.yml' },
+        manifests: { repo: 'acme/k8s', files: ['{service}/deploy.yaml'] },
+      },
       services: { payments: { dockerfiles: ['build/Dockerfile'], namespace: 'pay' } },
       discovery: { enabled: true },
     },
   });
   const catalog = new Catalog(config.catalog);
   catalog.setDiscovered([
-    { name: 'search-api', namespace: 'search', labels: { 'archshift.io/service': 'search' }, annotations: { 'archshift.io/team': 'S0SEARCH' }, images: ['reg.acme.io/search:1.4.2'] },
+    {
+      name: 'search-api',
+      namespace: 'search',
+      labels: { 'archshift.io/service': 'search' },
+      annotations: { 'archshift.io/team': 'S0SEARCH' },
+      images: ['reg.acme.io/search:1.4.2'],
+    },
     { name: 'unlabelled', namespace: 'x', labels: {}, annotations: {}, images: [] },
   ]);
   assert.deepEqual(catalog.names(), ['payments', 'search']);
@@ -64,9 +76,15 @@ test('catalog: templates, overrides, discovery and clear errors', () => {
   assert.equal(s.image, 'reg.acme.io/search');
   assert.equal(s.tag, '1.4.2');
   assert.equal(s.team, 'S0SEARCH');
-  assert.throws(() => catalog.resolve('paymnts'), (e: unknown) => e instanceof UnknownServiceError && /did you mean "payments"/.test(e.message));
+  assert.throws(
+    () => catalog.resolve('paymnts'),
+    (e: unknown) => e instanceof UnknownServiceError && /did you mean "payments"/.test(e.message),
+  );
   const bare = new Catalog(parseConfig({ catalog: { services: { lonely: { repo: 'acme/lonely' } } } }).catalog);
-  assert.throws(() => bare.resolve('lonely'), (e: unknown) => e instanceof IncompleteServiceError && /dockerfiles/.test(e.message) && /image/.test(e.message));
+  assert.throws(
+    () => bare.resolve('lonely'),
+    (e: unknown) => e instanceof IncompleteServiceError && /dockerfiles/.test(e.message) && /image/.test(e.message),
+  );
 });
 
 test('missing Slack secrets say exactly what to set', () => {

@@ -4,7 +4,12 @@ import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { startTestBot, type TestBot } from '../fakes/bot.ts';
 
 const DEPLOYMENTS = (ns: string) => `/apis/apps/v1/namespaces/${ns}/deployments`;
-const deployment = (name: string, labels: Record<string, string>, annotations: Record<string, string> = {}, image = `reg.acme.io/${name}:1.0.0`) => ({
+const deployment = (
+  name: string,
+  labels: Record<string, string>,
+  annotations: Record<string, string> = {},
+  image = `reg.acme.io/${name}:1.0.0`,
+) => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name, labels, annotations },
@@ -16,14 +21,27 @@ let t: TestBot;
 
 before(async () => {
   kube = await new FakeKubeApi().start();
-  kube.put(DEPLOYMENTS('search'), deployment('search-api', { 'archshift.io/service': 'search' }, { 'archshift.io/team': 'S0SEARCH', 'archshift.io/repo': 'acme/search-api' }));
+  kube.put(
+    DEPLOYMENTS('search'),
+    deployment(
+      'search-api',
+      { 'archshift.io/service': 'search' },
+      { 'archshift.io/team': 'S0SEARCH', 'archshift.io/repo': 'acme/search-api' },
+    ),
+  );
   kube.put(DEPLOYMENTS('orders'), deployment('orders', { 'archshift.io/service': 'orders' }));
   kube.put(DEPLOYMENTS('kube-system'), deployment('coredns', { 'k8s-app': 'kube-dns' }));
   t = await startTestBot(
     {
       kubernetes: { contexts: ['fake'] },
       catalog: {
-        defaults: { repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: 'reg.acme.io/{service}', pipeline: { repo: 'acme/cd', file: '{service}.yml' }, manifests: { repo: 'acme/k8s', files: ['{service}.yaml'] } },
+        defaults: {
+          repo: 'acme/{service}',
+          dockerfiles: ['Dockerfile'],
+          image: 'reg.acme.io/{service}',
+          pipeline: { repo: 'acme/cd', file: '{service}.yml' },
+          manifests: { repo: 'acme/k8s', files: ['{service}.yaml'] },
+        },
         services: { payments: {} },
         discovery: { enabled: true },
       },
@@ -46,7 +64,10 @@ async function services(): Promise<string> {
 test('labelled Deployments in the cluster become services, annotations override catalog keys', async () => {
   const text = await services();
   assert.match(text, /3 services/);
-  assert.match(text, /`search` {2}repo acme\/search-api {2}image reg\.acme\.io\/search-api:1\.0\.0 {2}deploy fake\/search\/search-api {2}team S0SEARCH {2}\(discovered\)/);
+  assert.match(
+    text,
+    /`search` {2}repo acme\/search-api {2}image reg\.acme\.io\/search-api:1\.0\.0 {2}deploy fake\/search\/search-api {2}team S0SEARCH {2}\(discovered\)/,
+  );
   assert.match(text, /`orders` {2}repo acme\/orders .* deploy fake\/orders\/orders .*\(discovered\)/);
   assert.match(text, /`payments` {2}.*\(config\)/);
   assert.doesNotMatch(text, /coredns/);

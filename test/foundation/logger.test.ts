@@ -12,7 +12,8 @@ test('tokens and Authorization headers are redacted, also inside HTTP client err
   logger.error({ err, registry: { auth: 'dXNlcjpzZWNyZXQz' }, slack: { botToken: 'xoxb-secret4' } }, 'failed');
   logger.info({ call: { options: { headers: { authorization: 'Basic secret5' } } } }, 'nested');
   const out = lines.join('\n');
-  for (const secret of ['ghs_secret1', 'secret2', 'dXNlcjpzZWNyZXQz', 'xoxb-secret4', 'secret5']) assert.ok(!out.includes(secret), `${secret} leaked: ${out}`);
+  for (const secret of ['ghs_secret1', 'secret2', 'dXNlcjpzZWNyZXQz', 'xoxb-secret4', 'secret5'])
+    assert.ok(!out.includes(secret), `${secret} leaked: ${out}`);
   assert.match(out, /GitHub answered 500/);
   assert.match(out, /\[redacted\]/);
 });

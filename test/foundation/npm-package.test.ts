@@ -16,14 +16,21 @@ test('npm pack + npm install -g gives a working archshift running compiled JavaS
   const tmp = await mkdtemp(join(tmpdir(), 'archshift-pack-'));
   try {
     const copy = join(tmp, 'src');
-    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
+    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+      .split('\0')
+      .filter(Boolean);
     for (const f of files) {
       if (!existsSync(join(root, f))) continue; // deleted in the worktree, not yet committed
       await mkdir(dirname(join(copy, f)), { recursive: true });
       await cp(join(root, f), join(copy, f));
     }
     await symlink(join(root, 'node_modules'), join(copy, 'node_modules'));
-    const npm = (args: string[], cwd: string) => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const npm = (args: string[], cwd: string) =>
+      execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {
+        cwd,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     npm(['pack', '--pack-destination', tmp], copy);
     const tarball = (await readdir(tmp)).find((f) => /^archshift-.*\.tgz$/.test(f));
     assert.ok(tarball, 'npm pack wrote archshift-<version>.tgz');
@@ -32,7 +39,8 @@ test('npm pack + npm install -g gives a working archshift running compiled JavaS
 
     const installed = join(prefix, 'lib', 'node_modules', 'archshift');
     assert.ok(!existsSync(join(installed, 'src')), 'no TypeScript sources are installed');
-    for (const loader of ['tsx', 'esbuild', 'typescript']) assert.ok(!existsSync(join(installed, 'node_modules', loader)), `${loader} is not installed`);
+    for (const loader of ['tsx', 'esbuild', 'typescript'])
+      assert.ok(!existsSync(join(installed, 'node_modules', loader)), `${loader} is not installed`);
     assert.ok(existsSync(join(installed, 'dist', 'src', 'readiness', 'knowledge', 'jvm.yml')), 'the knowledge base ships with the build');
 
     const bin = join(prefix, 'bin', 'archshift');

@@ -9,7 +9,13 @@ describe('/arm64 over HTTP into the real Bolt app', () => {
   before(async () => {
     t = await startTestBot({
       catalog: {
-        defaults: { repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: 'registry.acme.io/{service}', pipeline: { repo: 'acme/cd', file: 'services/{service}.yml' }, manifests: { repo: 'acme/k8s', files: ['apps/{service}.yaml'] } },
+        defaults: {
+          repo: 'acme/{service}',
+          dockerfiles: ['Dockerfile'],
+          image: 'registry.acme.io/{service}',
+          pipeline: { repo: 'acme/cd', file: 'services/{service}.yml' },
+          manifests: { repo: 'acme/k8s', files: ['apps/{service}.yaml'] },
+        },
         services: { payments: { team: 'S0PAY' }, search: {} },
       },
     });

@@ -30,7 +30,14 @@ test('Socket Mode delivers /arm64 help end to end over a local WebSocket', async
   const open = slack.callsTo('apps.connections.open');
   assert.equal(open.length, 1);
   assert.equal(open[0].token, 'xapp-test');
-  await slack.sendSocketCommand({ command: '/arm64', text: 'help', user_id: 'U1', channel_id: 'C1', team_id: 'T1', response_url: slack.responseUrl('sock') });
+  await slack.sendSocketCommand({
+    command: '/arm64',
+    text: 'help',
+    user_id: 'U1',
+    channel_id: 'C1',
+    team_id: 'T1',
+    response_url: slack.responseUrl('sock'),
+  });
   await slack.waitFor(() => slack.responses.length > 0);
   assert.match(String(slack.responses[0].text), /\/arm64 services/);
 });

@@ -34,18 +34,33 @@ const cli = async (...argv: string[]) => {
 test('copies an installation with its history, PR records, canaries, cache and whole audit log', async () => {
   const file = join(dir, 'archshift.json');
   const src = await Store.open(file, 'exclusive', { auditLimit: 100 });
-  await src.section<Record<string, unknown>>('canaries', () => ({})).update((d) => {
-    d.payments = { phase: 'progressing', weight: 25, pending: { weight: 50, stepIndex: 2 } };
-  });
-  await src.section<{ services: Record<string, unknown> }>('prs', () => ({ services: {} })).update((d) => {
-    d.services.payments = { base: { number: 7, state: 'open' }, selectors: { number: 8, state: 'merged' } };
-  });
-  await src.section<{ version: 1; clusters: Record<string, unknown> }>('history', () => ({ version: 1, clusters: {} })).update((d) => {
-    d.clusters.prod = { points: [{ day: '2026-11-30', pods: { total: 10, arm64: 4 } }] };
-  });
+  await src
+    .section<Record<string, unknown>>('canaries', () => ({}))
+    .update((d) => {
+      d.payments = { phase: 'progressing', weight: 25, pending: { weight: 50, stepIndex: 2 } };
+    });
+  await src
+    .section<{ services: Record<string, unknown> }>('prs', () => ({ services: {} }))
+    .update((d) => {
+      d.services.payments = { base: { number: 7, state: 'open' }, selectors: { number: 8, state: 'merged' } };
+    });
+  await src
+    .section<{ version: 1; clusters: Record<string, unknown> }>('history', () => ({ version: 1, clusters: {} }))
+    .update((d) => {
+      d.clusters.prod = { points: [{ day: '2026-11-30', pods: { total: 10, arm64: 4 } }] };
+    });
   await src.section<{ lastSlot?: string }>('digest', () => ({})).update((d) => void (d.lastSlot = '2026-12-01T09:00:00.000Z'));
-  await src.table('registry-cache').put(Array.from({ length: 300 }, (_, i) => [`r.io/a@sha256:${i}`, { platforms: [{ os: 'linux', architecture: 'arm64' }] }]));
-  for (let i = 0; i < 150; i++) await src.audit.append({ at: new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString(), actor: `U${i % 3}`, action: 'pr.open', service: 'payments', result: 'ok' });
+  await src
+    .table('registry-cache')
+    .put(Array.from({ length: 300 }, (_, i) => [`r.io/a@sha256:${i}`, { platforms: [{ os: 'linux', architecture: 'arm64' }] }]));
+  for (let i = 0; i < 150; i++)
+    await src.audit.append({
+      at: new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString(),
+      actor: `U${i % 3}`,
+      action: 'pr.open',
+      service: 'payments',
+      result: 'ok',
+    });
   await src.close();
 
   const url = await pgs.database();
@@ -55,8 +70,14 @@ test('copies an installation with its history, PR records, canaries, cache and w
 
   const moved = await openStore(storeConfigSchema.parse({ driver: 'postgres', postgres: { url } }), { auditLimit: 1000 });
   try {
-    assert.deepEqual(moved.section('canaries', () => ({})).get(), { payments: { phase: 'progressing', weight: 25, pending: { weight: 50, stepIndex: 2 } } });
-    assert.equal(moved.section<{ services: Record<string, Record<string, { number: number }>> }>('prs', () => ({ services: {} })).get().services.payments.selectors.number, 8);
+    assert.deepEqual(moved.section('canaries', () => ({})).get(), {
+      payments: { phase: 'progressing', weight: 25, pending: { weight: 50, stepIndex: 2 } },
+    });
+    assert.equal(
+      moved.section<{ services: Record<string, Record<string, { number: number }>> }>('prs', () => ({ services: {} })).get().services
+        .payments.selectors.number,
+      8,
+    );
     assert.deepEqual(moved.section<{ lastSlot?: string }>('digest', () => ({})).get().lastSlot, '2026-12-01T09:00:00.000Z');
     assert.equal(moved.table('registry-cache').size, 300);
     assert.equal(moved.audit.recent().length, 150, 'every entry, not only the 100 kept at hand');
@@ -73,7 +94,16 @@ test('copies an installation with its history, PR records, canaries, cache and w
 test('a file a running bot holds is refused, and so are bad arguments', async () => {
   const file = join(dir, 'held.json');
   // The holder must be another process for the lock to count.
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', `import('./src/adapters/store.ts').then(async (m) => { await m.Store.open(${JSON.stringify(file)}); console.log('held'); setInterval(() => {}, 1000); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `import('./src/adapters/store.ts').then(async (m) => { await m.Store.open(${JSON.stringify(file)}); console.log('held'); setInterval(() => {}, 1000); })`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     await once(child.stdout!, 'data');
     const r = await cli('store', 'copy', '--from', file, '--to', await pgs.database());

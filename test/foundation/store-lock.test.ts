@@ -18,11 +18,14 @@ let holder: ChildProcess;
 /** Another process (a running bot) that opens the store exclusively and keeps it. */
 async function startHolder(): Promise<ChildProcess> {
   const script = join(dir, 'holder.mts');
-  await writeFile(script, `import { Store } from ${JSON.stringify(resolve('src/adapters/store.ts'))};
+  await writeFile(
+    script,
+    `import { Store } from ${JSON.stringify(resolve('src/adapters/store.ts'))};
 const s = await Store.open(${JSON.stringify(file)});
 await s.section('canaries', () => ({})).update((d) => { d.payments = { phase: 'running' }; });
 console.log('ready');
-setInterval(() => {}, 1000);`);
+setInterval(() => {}, 1000);`,
+  );
   const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
   assert.match(String(chunk), /ready/);
@@ -40,7 +43,10 @@ after(async () => {
 });
 
 test('a second bot on the same store file is refused with who holds it', async () => {
-  await assert.rejects(Store.open(file), (e: unknown) => e instanceof StoreError && e.message.includes(`pid ${holder.pid}`) && /store\.file/.test(e.message));
+  await assert.rejects(
+    Store.open(file),
+    (e: unknown) => e instanceof StoreError && e.message.includes(`pid ${holder.pid}`) && /store\.file/.test(e.message),
+  );
 });
 
 test('the CLI opens a held store read-only: it reads, keeps its changes in memory, writes nothing', async () => {
@@ -76,7 +82,9 @@ test('once the holder is gone (kill -9), its lock is stale and the store opens n
 
 test('8 processes opening the same store at the same instant: exactly one wins, with or without a stale lock', async () => {
   const child = fileURLToPath(new URL('./store-lock-child.ts', import.meta.url));
-  const racers = Array.from({ length: 8 }, () => spawn(process.execPath, ['--import', 'tsx', child], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const racers = Array.from({ length: 8 }, () =>
+    spawn(process.execPath, ['--import', 'tsx', child], { stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
   const answers: string[] = [];
   for (const r of racers) createInterface({ input: r.stdout! }).on('line', (l) => answers.push(l));
   const dead = spawn(process.execPath, ['-e', '']);
@@ -89,10 +97,17 @@ test('8 processes opening the same store at the same instant: exactly one wins, 
       for (const r of racers) r.stdin!.write(`open ${round} ${f}\n`);
       await until(() => answers.filter((a) => a.startsWith(`${round} `)).length === racers.length, 60_000, `round ${round} answers`);
       const got = answers.filter((a) => a.startsWith(`${round} `)).map((a) => a.split(' ').slice(1).join(' '));
-      assert.deepEqual(got.filter((a) => a !== 'won' && a !== 'lost'), [], 'no errors');
+      assert.deepEqual(
+        got.filter((a) => a !== 'won' && a !== 'lost'),
+        [],
+        'no errors',
+      );
       assert.equal(got.filter((a) => a === 'won').length, 1, `round ${round}: ${got.join(', ')}`);
       const lock = JSON.parse(await readFile(`${f}.lock`, 'utf8')) as { pid: number };
-      assert.ok(racers.some((r) => r.pid === lock.pid), 'the lock names the winner');
+      assert.ok(
+        racers.some((r) => r.pid === lock.pid),
+        'the lock names the winner',
+      );
       for (const r of racers) r.stdin!.write(`close ${round}\n`);
       await until(() => answers.filter((a) => a === `${round} closed`).length === racers.length, 60_000, `round ${round} closed`);
     }

@@ -29,11 +29,18 @@ describe('PostgreSQL store', () => {
     const url = await pgs.database();
     await Promise.all([open(url), open(url), open(url)]);
     const versions = await pgs.sql<{ version: number }>(url, 'SELECT version FROM archshift_schema ORDER BY version');
-    assert.deepEqual(versions.map((v) => v.version), Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+    assert.deepEqual(
+      versions.map((v) => v.version),
+      Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+    );
     await pgs.sql(url, 'INSERT INTO archshift_schema (version) VALUES ($1)', [SCHEMA_VERSION + 7]);
     await assert.rejects(
       open(url),
-      (e: unknown) => e instanceof StoreError && e.message.includes(`schema version ${SCHEMA_VERSION + 7}`) && e.message.includes(`schema version ${SCHEMA_VERSION};`) && /left untouched/.test(e.message),
+      (e: unknown) =>
+        e instanceof StoreError &&
+        e.message.includes(`schema version ${SCHEMA_VERSION + 7}`) &&
+        e.message.includes(`schema version ${SCHEMA_VERSION};`) &&
+        /left untouched/.test(e.message),
     );
   });
 
@@ -57,11 +64,23 @@ describe('PostgreSQL store', () => {
     await canaries.update((d) => {
       d.payments.phase = 'promoted';
     });
-    const rows = await pgs.sql<{ service: string; record: unknown; updated_at: Date }>(url, 'SELECT service, record, updated_at FROM canaries ORDER BY service');
-    assert.deepEqual(rows.map((r) => [r.service, r.record]), [['payments', { phase: 'promoted' }], ['search', { phase: 'paused' }]]);
+    const rows = await pgs.sql<{ service: string; record: unknown; updated_at: Date }>(
+      url,
+      'SELECT service, record, updated_at FROM canaries ORDER BY service',
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.service, r.record]),
+      [
+        ['payments', { phase: 'promoted' }],
+        ['search', { phase: 'paused' }],
+      ],
+    );
     assert.equal(rows[1].updated_at.getTime(), before.updated_at.getTime(), 'the unchanged row was not rewritten');
     await canaries.update((d) => void delete d.search);
-    assert.deepEqual((await pgs.sql(url, 'SELECT service FROM canaries')).map((r) => r.service), ['payments']);
+    assert.deepEqual(
+      (await pgs.sql(url, 'SELECT service FROM canaries')).map((r) => r.service),
+      ['payments'],
+    );
     // A reopened store reads the same value back.
     const again = await open(url);
     assert.deepEqual(again.section('canaries', () => ({})).get(), { payments: { phase: 'promoted' } });
@@ -72,7 +91,10 @@ describe('PostgreSQL store', () => {
     const url = await pgs.database();
     const [a, b] = [await open(url), await open(url)];
     const watches = (s: Store) => s.section<Record<string, { state: string; toldAt?: string }>>('moveWatches', () => ({}));
-    await Promise.all([watches(a).update((d) => void (d['api|canary|t1'] = { state: 'watching' })), watches(b).update((d) => void (d['web|selectors|acme/k8s#4'] = { state: 'watching' }))]);
+    await Promise.all([
+      watches(a).update((d) => void (d['api|canary|t1'] = { state: 'watching' })),
+      watches(b).update((d) => void (d['web|selectors|acme/k8s#4'] = { state: 'watching' })),
+    ]);
     await watches(a).update((d) => void (d['api|canary|t1'] = { state: 'problem', toldAt: 't2' }));
     assert.deepEqual(await pgs.sql(url, 'SELECT id, record FROM move_watches ORDER BY id'), [
       { id: 'api|canary|t1', record: { state: 'problem', toldAt: 't2' } },
@@ -82,7 +104,7 @@ describe('PostgreSQL store', () => {
     assert.equal(watches(b).get()['api|canary|t1']?.toldAt, 't2');
   });
 
-  test('two replicas updating the same section at once never lose each other\'s writes', async () => {
+  test("two replicas updating the same section at once never lose each other's writes", async () => {
     const url = await pgs.database();
     const [a, b] = [await open(url), await open(url)];
     const counter = (s: Store) => s.section<{ n: number; by: string[] }>('counter', () => ({ n: 0, by: [] }));
@@ -96,7 +118,12 @@ describe('PostgreSQL store', () => {
     await Promise.all(Array.from({ length: 40 }, (_, i) => bump(i % 2 ? a : b, i % 2 ? 'a' : 'b')));
     await a.refresh();
     assert.equal(counter(a).get().n, 40);
-    assert.equal(counter(a).get().by.filter((w) => w === 'b').length, 20);
+    assert.equal(
+      counter(a)
+        .get()
+        .by.filter((w) => w === 'b').length,
+      20,
+    );
     // Different canaries from the two replicas, at once: both kept.
     await Promise.all([
       a.section<Record<string, number>>('canaries', () => ({})).update((d) => void (d.payments = 1)),
@@ -135,17 +162,24 @@ describe('PostgreSQL store', () => {
       { actor: 'U1', action: 'canary.start', service: 'payments', result: 'ok', detail: null },
       { actor: 'U2', action: 'pr.open', service: null, result: 'denied', detail: 'needs operator' },
     ]);
-    const indexes = (await pgs.sql<{ indexname: string }>(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'audit_log'")).map((r) => r.indexname).sort();
+    const indexes = (await pgs.sql<{ indexname: string }>(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'audit_log'"))
+      .map((r) => r.indexname)
+      .sort();
     assert.deepEqual(indexes, ['audit_log_actor_at', 'audit_log_at', 'audit_log_pkey', 'audit_log_service_at']);
     const reopened = await open(url);
-    assert.deepEqual(reopened.audit.recent().map((e) => e.actor), ['U1', 'U2']);
+    assert.deepEqual(
+      reopened.audit.recent().map((e) => e.actor),
+      ['U1', 'U2'],
+    );
   });
 
   test('keyed tables: a batch is one upsert, read back after a reopen', async () => {
     const url = await pgs.database();
     const s = await open(url);
     const t = s.table<{ platforms: string[] }>('registry-cache');
-    await t.put(Array.from({ length: 500 }, (_, i) => [`r.io/app@sha256:${i}`, { platforms: ['linux/amd64'] }] as [string, { platforms: string[] }]));
+    await t.put(
+      Array.from({ length: 500 }, (_, i) => [`r.io/app@sha256:${i}`, { platforms: ['linux/amd64'] }] as [string, { platforms: string[] }]),
+    );
     await t.put([['r.io/app@sha256:7', { platforms: ['linux/arm64'] }]]);
     const again = await open(url);
     assert.equal(again.table('registry-cache').size, 500);
@@ -169,7 +203,10 @@ describe('PostgreSQL store', () => {
     // Replica a prunes what it holds as expired; b has just refreshed r.io/app:6, which stays.
     assert.equal(await t.prune((k, v) => v.fetchedAt < 2 && (v.digest < 'sha256:2' || k === 'r.io/app:6')), 113);
     assert.equal(statements.length, 2);
-    const left = await pgs.sql<{ ref: string }>(url, "SELECT ref FROM registry_cache WHERE ref IN ('r.io/app:1', 'r.io/app:6', 'r.io/app:150')");
+    const left = await pgs.sql<{ ref: string }>(
+      url,
+      "SELECT ref FROM registry_cache WHERE ref IN ('r.io/app:1', 'r.io/app:6', 'r.io/app:150')",
+    );
     assert.deepEqual(left.map((r) => r.ref).sort(), ['r.io/app:6']);
   });
 
@@ -181,7 +218,10 @@ describe('PostgreSQL store', () => {
     await pgs.kill();
     try {
       await assert.rejects(s.ping(), StoreUnavailableError);
-      await assert.rejects(sec.update((d) => void (d.v = 2)), (e: unknown) => e instanceof StoreUnavailableError && /try again/.test((e as Error).message));
+      await assert.rejects(
+        sec.update((d) => void (d.v = 2)),
+        (e: unknown) => e instanceof StoreUnavailableError && /try again/.test((e as Error).message),
+      );
       await assert.rejects(s.refresh(), StoreUnavailableError);
       assert.equal(sec.get().v, 1, 'memory keeps the committed value');
     } finally {

@@ -30,14 +30,23 @@ test('100 concurrent updates are all kept, on disk and after reopening', async (
   const reopened = await Store.open(file);
   const onDisk = reopened.section<{ n: number; ids: number[] }>('counter', () => ({ n: 0, ids: [] })).get();
   assert.equal(onDisk.n, 100);
-  assert.deepEqual([...onDisk.ids].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    [...onDisk.ids].sort((a, b) => a - b),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
 });
 
 test('a throwing update changes nothing', async () => {
   const store = await Store.open(join(dir, 'throw.json'));
   const s = store.section('s', () => ({ v: 1 }));
   await s.update((d) => void (d.v = 2));
-  await assert.rejects(s.update((d) => { d.v = 3; throw new Error('boom'); }), /boom/);
+  await assert.rejects(
+    s.update((d) => {
+      d.v = 3;
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
   assert.equal(s.get().v, 2);
 });
 
@@ -45,7 +54,10 @@ test('a corrupt store file is refused with a clear message and left untouched', 
   const file = join(dir, 'corrupt.json');
   const garbage = '{"schemaVersion":1,"sections":{"a": [1,2';
   await writeFile(file, garbage);
-  await assert.rejects(Store.open(file), (e: unknown) => e instanceof StoreError && e.message.includes(file) && /not valid JSON/.test(e.message));
+  await assert.rejects(
+    Store.open(file),
+    (e: unknown) => e instanceof StoreError && e.message.includes(file) && /not valid JSON/.test(e.message),
+  );
   assert.equal(await readFile(file, 'utf8'), garbage);
   await writeFile(file, '');
   await assert.rejects(Store.open(file), StoreError);
@@ -85,7 +97,9 @@ test('a registry-cache write appends to its own file and leaves the JSON file al
   await store.section('canaries', () => ({})).update(() => undefined);
   const { ino, mtimeMs } = await stat(file);
   const table = store.table<{ platforms: string[] }>('registry-cache');
-  await table.put(Array.from({ length: 10 }, (_, i) => [`r.io/a@sha256:${i}`, { platforms: ['linux/arm64'] }] as [string, { platforms: string[] }]));
+  await table.put(
+    Array.from({ length: 10 }, (_, i) => [`r.io/a@sha256:${i}`, { platforms: ['linux/arm64'] }] as [string, { platforms: string[] }]),
+  );
   await table.put([['r.io/a@sha256:3', { platforms: ['linux/amd64'] }]]);
   const after = await stat(file);
   assert.deepEqual([after.ino, after.mtimeMs], [ino, mtimeMs], 'the JSON file was not rewritten');
@@ -104,7 +118,9 @@ test('keyed-table writes of one tick are one append of the changed entries; an u
   const store = await Store.open(file);
   const table = store.table<{ platforms: string[] }>('registry-cache');
   const appends: number[] = [];
-  const journal = (store as unknown as { tables: Map<string, { journal: { append(l: unknown[]): Promise<void> } }> }).tables.get('registry-cache')!.journal;
+  const journal = (store as unknown as { tables: Map<string, { journal: { append(l: unknown[]): Promise<void> } }> }).tables.get(
+    'registry-cache',
+  )!.journal;
   const append = journal.append.bind(journal);
   journal.append = (l) => (appends.push(l.length), append(l));
   await Promise.all(Array.from({ length: 50 }, (_, i) => table.put([[`r.io/a@sha256:${i}`, { platforms: ['linux/arm64'] }]])));
@@ -131,7 +147,14 @@ test('a schema 1 file (registry cache and audit inside) is upgraded: both move t
     file,
     JSON.stringify({
       schemaVersion: 1,
-      sections: { registryCache: { digests: { 'r.io/a@sha256:1': { platforms: [{ os: 'linux', architecture: 'arm64' }] } }, tags: { 'r.io/a:1': { digest: 'sha256:1', fetchedAt: 5 } } }, audit: { entries: audit }, canaries: { payments: { phase: 'paused' } } },
+      sections: {
+        registryCache: {
+          digests: { 'r.io/a@sha256:1': { platforms: [{ os: 'linux', architecture: 'arm64' }] } },
+          tags: { 'r.io/a:1': { digest: 'sha256:1', fetchedAt: 5 } },
+        },
+        audit: { entries: audit },
+        canaries: { payments: { phase: 'paused' } },
+      },
     }),
   );
   const store = await Store.open(file);

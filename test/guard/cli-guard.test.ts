@@ -45,7 +45,11 @@ describe('archshift guard on two checkouts', () => {
   };
   const run = async (...argv: string[]) => {
     const out: string[] = [];
-    const code = await guardCommand.run(parseArgs(argv, guardCommand.booleanOptions), { out: (t) => out.push(t), err: (t) => out.push(t) }, deps);
+    const code = await guardCommand.run(
+      parseArgs(argv, guardCommand.booleanOptions),
+      { out: (t) => out.push(t), err: (t) => out.push(t) },
+      deps,
+    );
     return { code, out: out.join('\n') };
   };
 
@@ -57,7 +61,10 @@ describe('archshift guard on two checkouts', () => {
     const json = JSON.parse(out);
     assert.equal(json.conclusion, 'failure');
     assert.deepEqual(json.moved, [{ kind: 'manifest-selects-arm64', file: 'k8s/deployment.yaml' }]);
-    assert.deepEqual(json.introduced.map((f: { id: string; evidence: { file: string; line: number } }) => [f.id, f.evidence.file, f.evidence.line]), [['image.arm64-tag-available', 'Dockerfile', 1]]);
+    assert.deepEqual(
+      json.introduced.map((f: { id: string; evidence: { file: string; line: number } }) => [f.id, f.evidence.file, f.evidence.line]),
+      [['image.arm64-tag-available', 'Dockerfile', 1]],
+    );
     assert.equal(json.fixed.length, 0, 'the base image had arm64: nothing was broken before');
     const text = await run('--base', base, '--head', head);
     assert.match(text.out, /FAILURE - this change breaks arm64/);
@@ -65,13 +72,20 @@ describe('archshift guard on two checkouts', () => {
 
   test('a change that only moves lines, or bumps an image that already lacked arm64, introduces nothing (exit 0)', async () => {
     const base = await checkout('same-base', `FROM ${registry.host}/library/alpine:3.8\nCOPY app /app\n`, true);
-    const head = await checkout('same-head', `# syntax=docker/dockerfile:1\n# a comment pushes the line down\nFROM ${registry.host}/library/alpine:3.9\nCOPY app /app\n`, true);
+    const head = await checkout(
+      'same-head',
+      `# syntax=docker/dockerfile:1\n# a comment pushes the line down\nFROM ${registry.host}/library/alpine:3.9\nCOPY app /app\n`,
+      true,
+    );
     const { code, out } = await run('--base', base, '--head', head, '--json');
     assert.equal(code, 0, out);
     const json = JSON.parse(out);
     assert.equal(json.conclusion, 'success');
     assert.deepEqual(json.introduced, []);
-    assert.ok(json.unchanged.some((f: { id: string; evidence: { line: number } }) => f.id === 'image.arm64-tag-available' && f.evidence.line === 3), 'summarised, with its new line');
+    assert.ok(
+      json.unchanged.some((f: { id: string; evidence: { line: number } }) => f.id === 'image.arm64-tag-available' && f.evidence.line === 3),
+      'summarised, with its new line',
+    );
   });
 
   test('the same break for a service not on arm64 yet is reported but does not fail (neutral, exit 0)', async () => {
@@ -84,10 +98,21 @@ describe('archshift guard on two checkouts', () => {
   });
 
   test('a second stage on an image without arm64, next to one that already had the problem, is introduced', async () => {
-    const base = await checkout('two-base', `FROM ${registry.host}/library/alpine:3.8 AS build\nFROM ${registry.host}/library/alpine:3.19\nCOPY --from=build /a /a\n`, true);
-    const head = await checkout('two-head', `FROM ${registry.host}/library/alpine:3.8 AS build\nFROM ${registry.host}/library/alpine:3.9\nCOPY --from=build /a /a\n`, true);
+    const base = await checkout(
+      'two-base',
+      `FROM ${registry.host}/library/alpine:3.8 AS build\nFROM ${registry.host}/library/alpine:3.19\nCOPY --from=build /a /a\n`,
+      true,
+    );
+    const head = await checkout(
+      'two-head',
+      `FROM ${registry.host}/library/alpine:3.8 AS build\nFROM ${registry.host}/library/alpine:3.9\nCOPY --from=build /a /a\n`,
+      true,
+    );
     const json = JSON.parse((await run('--base', base, '--head', head, '--json')).out);
-    assert.deepEqual(json.introduced.map((f: { id: string; evidence: { line: number } }) => [f.id, f.evidence.line]), [['image.arm64-tag-available', 2]]);
+    assert.deepEqual(
+      json.introduced.map((f: { id: string; evidence: { line: number } }) => [f.id, f.evidence.line]),
+      [['image.arm64-tag-available', 2]],
+    );
     assert.equal(json.conclusion, 'failure');
   });
 
@@ -97,7 +122,10 @@ describe('archshift guard on two checkouts', () => {
     await cp(base, head, { recursive: true });
     await writeFile(join(head, 'Dockerfile'), `FROM ${registry.host}/library/alpine:3.19\n`);
     const json = JSON.parse((await run('--base', base, '--head', head, '--json')).out);
-    assert.deepEqual(json.fixed.map((f: { id: string }) => f.id), ['image.arm64-tag-available']);
+    assert.deepEqual(
+      json.fixed.map((f: { id: string }) => f.id),
+      ['image.arm64-tag-available'],
+    );
     assert.equal(json.conclusion, 'success');
   });
 

@@ -27,14 +27,18 @@ spec:
     metadata:
       labels: { app: api }
     spec:
-${onArm64 ? `      nodeSelector:
+${
+  onArm64
+    ? `      nodeSelector:
         kubernetes.io/arch: arm64
       tolerations:
         - key: kubernetes.io/arch
           operator: Equal
           value: arm64
           effect: NoExecute
-` : ''}      containers:
+`
+    : ''
+}      containers:
         - name: api
           image: ${image}
 `;
@@ -69,7 +73,11 @@ export async function startGuardHarness(): Promise<GuardHarness> {
   await registry.pushSingle('library/alpine', '3.8', amd64);
   await registry.pushIndex('shop/api', '1.0.0', [amd64, arm64]);
   await registry.pushIndex('shop/web', '1.0.0', [amd64, arm64]);
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   github.app = { id: '99', publicKey, installationId: INSTALLATION };
   for (const svc of ['api', 'web']) {
     github.addRepo(`acme/${svc}`, {
@@ -78,17 +86,39 @@ export async function startGuardHarness(): Promise<GuardHarness> {
       'pipeline.yml': 'steps:\n  docker-build:\n    mustBuildARM64: true\n',
     });
   }
-  kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } } });
+  kube.put('/api/v1/nodes', {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } },
+  });
   kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'x86-1', labels: { 'kubernetes.io/arch': 'amd64' } } });
-  for (const [name, node] of [['api', 'graviton-1'], ['web', 'x86-1']] as const) {
+  for (const [name, node] of [
+    ['api', 'graviton-1'],
+    ['web', 'x86-1'],
+  ] as const) {
     const containers = [{ name, image: `${registry.host}/shop/${name}:1.0.0` }];
-    kube.put('/apis/apps/v1/namespaces/shop/deployments', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'shop' }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers } } } });
-    kube.put('/api/v1/namespaces/shop/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-1`, namespace: 'shop', labels: { app: name } }, spec: { nodeName: node, containers } });
+    kube.put('/apis/apps/v1/namespaces/shop/deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: 'shop' },
+      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers } } },
+    });
+    kube.put('/api/v1/namespaces/shop/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `${name}-1`, namespace: 'shop', labels: { app: name } },
+      spec: { nodeName: node, containers },
+    });
   }
   const entry = (svc: string) => ({
-    repo: `acme/${svc}`, dockerfiles: ['Dockerfile'], image: `${registry.host}/shop/${svc}`,
-    pipeline: { repo: `acme/${svc}`, file: 'pipeline.yml' }, manifests: { repo: `acme/${svc}`, files: ['k8s/deployment.yaml'] },
-    namespace: 'shop', deployment: svc, channel: `#team-${svc}`,
+    repo: `acme/${svc}`,
+    dockerfiles: ['Dockerfile'],
+    image: `${registry.host}/shop/${svc}`,
+    pipeline: { repo: `acme/${svc}`, file: 'pipeline.yml' },
+    manifests: { repo: `acme/${svc}`, files: ['k8s/deployment.yaml'] },
+    namespace: 'shop',
+    deployment: svc,
+    channel: `#team-${svc}`,
   });
   const bot = await startTestBot(
     {
@@ -125,7 +155,12 @@ export async function startGuardHarness(): Promise<GuardHarness> {
       return fetch(hooks, {
         method: 'POST',
         body,
-        headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': opts.delivery ?? randomUUID(), 'x-hub-signature-256': opts.signature ?? sign(body) },
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': event,
+          'x-github-delivery': opts.delivery ?? randomUUID(),
+          'x-hub-signature-256': opts.signature ?? sign(body),
+        },
       });
     },
     async completedRun(repo, sha, nth = 1) {

@@ -9,7 +9,17 @@ describe('what goes wrong right after a move', () => {
   const pod = (status: object) => ({ metadata: { name: 'api-arm64-1' }, status });
 
   it('a Pending pod whose scheduler event says no node fits is unschedulable', () => {
-    const p = classifyPod(pod({ phase: 'Pending' }), [{ reason: 'FailedScheduling', message: '0/5 nodes are available: 3 node(s) didn\u2019t match Pod\u2019s node affinity/selector, 2 node(s) had untolerated taint {kubernetes.io/arch: arm64}.' }], {});
+    const p = classifyPod(
+      pod({ phase: 'Pending' }),
+      [
+        {
+          reason: 'FailedScheduling',
+          message:
+            '0/5 nodes are available: 3 node(s) didn\u2019t match Pod\u2019s node affinity/selector, 2 node(s) had untolerated taint {kubernetes.io/arch: arm64}.',
+        },
+      ],
+      {},
+    );
     assert.equal(p?.kind, 'unschedulable');
     assert.match(p!.message, /untolerated taint/);
   });
@@ -23,17 +33,43 @@ describe('what goes wrong right after a move', () => {
   });
 
   it('exec format error in the crashed container’s last lines names the container', () => {
-    const p = classifyPod(pod({ phase: 'Running', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'CrashLoopBackOff' } } }] }), [], { api: 'starting\nexec /app/server: exec format error\n' });
-    assert.deepEqual(p, { kind: 'exec-format-error', pod: 'api-arm64-1', container: 'api', message: 'exec /app/server: exec format error' });
+    const p = classifyPod(
+      pod({ phase: 'Running', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'CrashLoopBackOff' } } }] }),
+      [],
+      { api: 'starting\nexec /app/server: exec format error\n' },
+    );
+    assert.deepEqual(p, {
+      kind: 'exec-format-error',
+      pod: 'api-arm64-1',
+      container: 'api',
+      message: 'exec /app/server: exec format error',
+    });
   });
 
   it('an image pull that finds no linux/arm64 manifest is image-platform-missing', () => {
     const message = 'Failed to pull image "acme/api:1.4": no matching manifest for linux/arm64/v8 in the manifest list entries';
-    assert.equal(classifyPod(pod({ phase: 'Pending', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'ErrImagePull', message } } }] }), [], {})?.kind, 'image-platform-missing');
+    assert.equal(
+      classifyPod(
+        pod({ phase: 'Pending', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'ErrImagePull', message } } }] }),
+        [],
+        {},
+      )?.kind,
+      'image-platform-missing',
+    );
   });
 
   it('a pod pulling an image for an ordinary reason, or running, is no move problem', () => {
-    assert.equal(classifyPod(pod({ phase: 'Pending', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'ErrImagePull', message: 'pull access denied' } } }] }), [], {}), undefined);
+    assert.equal(
+      classifyPod(
+        pod({
+          phase: 'Pending',
+          containerStatuses: [{ name: 'api', state: { waiting: { reason: 'ErrImagePull', message: 'pull access denied' } } }],
+        }),
+        [],
+        {},
+      ),
+      undefined,
+    );
     assert.equal(classifyPod(pod({ phase: 'Running', containerStatuses: [{ name: 'api', state: {} }] }), [], {}), undefined);
   });
 });
@@ -43,15 +79,38 @@ describe('watching a workload after its move, against the Kubernetes API double'
   before(async () => {
     kube = await new FakeKubeApi().start();
     for (const name of ['api-arm64', 'web-arm64']) {
-      kube.put('/apis/apps/v1/namespaces/shop/deployments', { metadata: { name, namespace: 'shop' }, spec: { selector: { matchLabels: { app: name } } } });
+      kube.put('/apis/apps/v1/namespaces/shop/deployments', {
+        metadata: { name, namespace: 'shop' },
+        spec: { selector: { matchLabels: { app: name } } },
+      });
     }
     kube.put('/api/v1/namespaces/shop/pods', {
       metadata: { name: 'api-arm64-7d9', namespace: 'shop', labels: { app: 'api-arm64' } },
-      spec: { nodeName: 'g1', containers: [{ name: 'api', image: 'acme/api:1.4' }, { name: 'istio-proxy', image: 'proxyv2:1.20' }] },
-      status: { phase: 'Running', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { reason: 'Error', exitCode: 255 } } }, { name: 'istio-proxy', state: {} }] },
+      spec: {
+        nodeName: 'g1',
+        containers: [
+          { name: 'api', image: 'acme/api:1.4' },
+          { name: 'istio-proxy', image: 'proxyv2:1.20' },
+        ],
+      },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'api',
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { reason: 'Error', exitCode: 255 } },
+          },
+          { name: 'istio-proxy', state: {} },
+        ],
+      },
     });
     kube.podLogs.set('shop/api-arm64-7d9/api', 'exec /usr/local/bin/api: exec format error');
-    kube.put('/api/v1/namespaces/shop/pods', { metadata: { name: 'web-arm64-1', namespace: 'shop', labels: { app: 'web-arm64' } }, spec: { containers: [{ name: 'web', image: 'web:1' }] }, status: { phase: 'Running', containerStatuses: [{ name: 'web', state: {} }] } });
+    kube.put('/api/v1/namespaces/shop/pods', {
+      metadata: { name: 'web-arm64-1', namespace: 'shop', labels: { app: 'web-arm64' } },
+      spec: { containers: [{ name: 'web', image: 'web:1' }] },
+      status: { phase: 'Running', containerStatuses: [{ name: 'web', state: {} }] },
+    });
   });
   after(() => kube.stop());
 
@@ -78,16 +137,37 @@ describe('watching a workload after its move, against the Kubernetes API double'
   });
 
   it('events are asked for one pod by field selector, as the API server allows', async () => {
-    kube.put('/api/v1/namespaces/shop/pods', { metadata: { name: 'web-arm64-2', namespace: 'shop', labels: { app: 'web-arm64' } }, spec: { containers: [{ name: 'web', image: 'web:1' }] }, status: { phase: 'Pending' } });
-    kube.put('/api/v1/namespaces/shop/events', { metadata: { name: 'web-arm64-2.1', namespace: 'shop' }, involvedObject: { kind: 'Pod', name: 'web-arm64-2' }, reason: 'NotTriggerScaleUp', message: "pod didn't trigger scale-up: 2 max node group size reached" });
-    kube.put('/api/v1/namespaces/shop/events', { metadata: { name: 'other.1', namespace: 'shop' }, involvedObject: { kind: 'Pod', name: 'other' }, reason: 'FailedScheduling', message: 'nope' });
+    kube.put('/api/v1/namespaces/shop/pods', {
+      metadata: { name: 'web-arm64-2', namespace: 'shop', labels: { app: 'web-arm64' } },
+      spec: { containers: [{ name: 'web', image: 'web:1' }] },
+      status: { phase: 'Pending' },
+    });
+    kube.put('/api/v1/namespaces/shop/events', {
+      metadata: { name: 'web-arm64-2.1', namespace: 'shop' },
+      involvedObject: { kind: 'Pod', name: 'web-arm64-2' },
+      reason: 'NotTriggerScaleUp',
+      message: "pod didn't trigger scale-up: 2 max node group size reached",
+    });
+    kube.put('/api/v1/namespaces/shop/events', {
+      metadata: { name: 'other.1', namespace: 'shop' },
+      involvedObject: { kind: 'Pod', name: 'other' },
+      reason: 'FailedScheduling',
+      message: 'nope',
+    });
     const found = await watchAfterMove(deps(), { service: 'web', namespace: 'shop', deployment: 'web-arm64' }, within(60_000));
     assert.deepEqual([found?.kind, found?.pod], ['no-scale-up', 'web-arm64-2']);
-    const res = await fetch(`${kube.url}/api/v1/namespaces/shop/events?fieldSelector=spec.bogus%3Dx`, { headers: { authorization: `Bearer ${kube.token}` } });
+    const res = await fetch(`${kube.url}/api/v1/namespaces/shop/events?fieldSelector=spec.bogus%3Dx`, {
+      headers: { authorization: `Bearer ${kube.token}` },
+    });
     assert.equal(res.status, 400, 'the double refuses field labels the API server does not support');
-    const bad = await fetch(`${kube.url}/api/v1/pods?labelSelector=${encodeURIComponent('app=(x')}`, { headers: { authorization: `Bearer ${kube.token}` } });
+    const bad = await fetch(`${kube.url}/api/v1/pods?labelSelector=${encodeURIComponent('app=(x')}`, {
+      headers: { authorization: `Bearer ${kube.token}` },
+    });
     assert.equal(bad.status, 400, 'and a label selector it cannot parse');
-    const ok = await fetch(`${kube.url}/api/v1/pods?labelSelector=${encodeURIComponent('security.istio.io/tlsMode,app notin (x, y),!gone')}&limit=1`, { headers: { authorization: `Bearer ${kube.token}` } });
+    const ok = await fetch(
+      `${kube.url}/api/v1/pods?labelSelector=${encodeURIComponent('security.istio.io/tlsMode,app notin (x, y),!gone')}&limit=1`,
+      { headers: { authorization: `Bearer ${kube.token}` } },
+    );
     assert.equal(ok.status, 200);
   });
 });

@@ -7,7 +7,13 @@ const NOEXEC: Taint = { key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoEx
 const NOSCHED: Taint = { key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoSchedule' };
 
 function node(name: string, arch: string, taints: Taint[] = []): NodeLike {
-  return { metadata: { name, labels: { 'kubernetes.io/arch': arch, 'node.kubernetes.io/instance-type': arch === 'arm64' ? 'm6g.large' : 'm5.large' } }, spec: { taints } };
+  return {
+    metadata: {
+      name,
+      labels: { 'kubernetes.io/arch': arch, 'node.kubernetes.io/instance-type': arch === 'arm64' ? 'm6g.large' : 'm5.large' },
+    },
+    spec: { taints },
+  };
 }
 
 const input = (over: Partial<PreflightInput>): PreflightInput => ({ cluster: 'c1', nodes: [], images: new Map(), unreadable: [], ...over });
@@ -29,7 +35,10 @@ describe('node preflight verdicts', () => {
   it('an arm64 node without the arm64 taint is a taint-mismatch (amd64-only pods could land there)', () => {
     const r = analysePreflight(input({ nodes: [node('g1', 'arm64'), node('g2', 'arm64', [NOEXEC])] }));
     assert.equal(r.verdict, 'taint-mismatch');
-    assert.deepEqual(r.issues.find((i) => i.kind === 'arm64-node-untainted'), { kind: 'arm64-node-untainted', nodes: ['g1'] });
+    assert.deepEqual(
+      r.issues.find((i) => i.kind === 'arm64-node-untainted'),
+      { kind: 'arm64-node-untainted', nodes: ['g1'] },
+    );
   });
 
   it('an amd64 node carrying the arm64 taint is a taint-mismatch', () => {
@@ -60,7 +69,10 @@ describe('node preflight verdicts', () => {
     const gpu: Taint = { key: 'dedicated', value: 'ml', effect: 'NoSchedule' };
     const r = analysePreflight(input({ nodes: [node('g1', 'arm64', [NOEXEC, gpu])] }));
     assert.equal(r.verdict, 'no-capacity');
-    assert.deepEqual(r.issues.find((i) => i.kind === 'arm64-nodes-blocked'), { kind: 'arm64-nodes-blocked', nodes: 1, taints: [gpu] });
+    assert.deepEqual(
+      r.issues.find((i) => i.kind === 'arm64-nodes-blocked'),
+      { kind: 'arm64-nodes-blocked', nodes: 1, taints: [gpu] },
+    );
   });
 
   it('a PreferNoSchedule taint does not keep pods off', () => {
@@ -72,7 +84,10 @@ describe('node preflight verdicts', () => {
     const pool = (name: string, values?: string[]) => ({
       apiVersion: 'karpenter.sh/v1',
       metadata: { name },
-      spec: { template: { spec: { requirements: values ? [{ key: 'kubernetes.io/arch', operator: 'In', values }] : [], taints: [NOEXEC] } }, limits: { cpu: '100' } },
+      spec: {
+        template: { spec: { requirements: values ? [{ key: 'kubernetes.io/arch', operator: 'In', values }] : [], taints: [NOEXEC] } },
+        limits: { cpu: '100' },
+      },
     });
     assert.equal(analysePreflight(input({ nodePools: [pool('x86', ['amd64'])] })).verdict, 'no-capacity');
     const r = analysePreflight(input({ nodePools: [pool('x86', ['amd64']), pool('graviton', ['arm64'])] }));
@@ -88,7 +103,16 @@ describe('node preflight verdicts', () => {
   });
 
   it('an arm64 Auto Scaling group at 0 without the arch label tag cannot scale from zero; with it, it can', () => {
-    const group = (tags: Record<string, string>) => ({ name: 'graviton', arch: 'arm64' as const, instanceTypes: ['m6g.large'], min: 0, max: 10, desired: 0, taintTags: [NOEXEC], ...tags });
+    const group = (tags: Record<string, string>) => ({
+      name: 'graviton',
+      arch: 'arm64' as const,
+      instanceTypes: ['m6g.large'],
+      min: 0,
+      max: 10,
+      desired: 0,
+      taintTags: [NOEXEC],
+      ...tags,
+    });
     const without = analysePreflight(input({ autoscalingGroups: [group({})] }));
     assert.equal(without.verdict, 'cannot-scale-from-zero');
     assert.ok(without.issues.some((i) => i.kind === 'cannot-scale-from-zero' && i.group === 'graviton'));
@@ -102,19 +126,33 @@ describe('node preflight verdicts', () => {
   });
 
   it('without proof of capacity, an unreadable node-group source makes it unknown rather than no-capacity', () => {
-    const r = analysePreflight(input({ nodes: [node('a1', 'amd64')], unreadable: [{ kind: 'unreadable', source: 'autoscaling', reason: 'Throttling', cause: 'throttled' }] }));
+    const r = analysePreflight(
+      input({
+        nodes: [node('a1', 'amd64')],
+        unreadable: [{ kind: 'unreadable', source: 'autoscaling', reason: 'Throttling', cause: 'throttled' }],
+      }),
+    );
     assert.equal(r.verdict, 'unknown');
   });
 });
 
 describe('DaemonSets on arm64 nodes', () => {
   const nodes = [node('a1', 'amd64'), node('g1', 'arm64', [NOSCHED]), node('g2', 'arm64', [NOSCHED])];
-  const ds = (name: string, uid: string, image: string, tolerations: unknown[], status = { desiredNumberScheduled: 1, currentNumberScheduled: 1 }) => ({
+  const ds = (
+    name: string,
+    uid: string,
+    image: string,
+    tolerations: unknown[],
+    status = { desiredNumberScheduled: 1, currentNumberScheduled: 1 },
+  ) => ({
     metadata: { name, namespace: 'logging', uid },
     spec: { template: { spec: { containers: [{ name, image }], tolerations: tolerations as never } } },
     status,
   });
-  const pod = (owner: string, nodeName: string) => ({ metadata: { ownerReferences: [{ kind: 'DaemonSet', uid: owner }] }, spec: { nodeName } });
+  const pod = (owner: string, nodeName: string) => ({
+    metadata: { ownerReferences: [{ kind: 'DaemonSet', uid: owner }] },
+    spec: { nodeName },
+  });
 
   it('a multi-arch DaemonSet that tolerates only NoExecute is flagged when the nodes taint NoSchedule, with the missing count', () => {
     const images = new Map([['fluent-bit:3.0.4', { image: 'fluent-bit:3.0.4', status: 'arm64' as const }]]);
@@ -129,7 +167,10 @@ describe('DaemonSets on arm64 nodes', () => {
 
   it('a DaemonSet tolerating everything with an arm64 image covers the arm64 nodes (from its status alone)', () => {
     const images = new Map([['node-exporter:1.8', { image: 'node-exporter:1.8', status: 'arm64' as const }]]);
-    const exporter = ds('node-exporter', 'u2', 'node-exporter:1.8', [{ operator: 'Exists' }], { desiredNumberScheduled: 3, currentNumberScheduled: 3 });
+    const exporter = ds('node-exporter', 'u2', 'node-exporter:1.8', [{ operator: 'Exists' }], {
+      desiredNumberScheduled: 3,
+      currentNumberScheduled: 3,
+    });
     assert.equal(daemonSetNeedsPods(exporter, nodes), false);
     const r = analysePreflight(input({ nodes, daemonSets: [exporter], images }));
     assert.deepEqual(r.daemonSets[0]!.problems, []);
@@ -138,10 +179,16 @@ describe('DaemonSets on arm64 nodes', () => {
 
   it('a DaemonSet short of pods is counted from its own pods, per arm64 node', () => {
     const images = new Map([['node-exporter:1.8', { image: 'node-exporter:1.8', status: 'arm64' as const }]]);
-    const exporter = ds('node-exporter', 'u4', 'node-exporter:1.8', [{ operator: 'Exists' }], { desiredNumberScheduled: 3, currentNumberScheduled: 2 });
+    const exporter = ds('node-exporter', 'u4', 'node-exporter:1.8', [{ operator: 'Exists' }], {
+      desiredNumberScheduled: 3,
+      currentNumberScheduled: 2,
+    });
     assert.equal(daemonSetNeedsPods(exporter, nodes), true);
     // A status that disagrees with the nodes it admits is not trusted either.
-    assert.equal(daemonSetNeedsPods(ds('x', 'u5', 'x:1', [{ operator: 'Exists' }], { desiredNumberScheduled: 2, currentNumberScheduled: 2 }), nodes), true);
+    assert.equal(
+      daemonSetNeedsPods(ds('x', 'u5', 'x:1', [{ operator: 'Exists' }], { desiredNumberScheduled: 2, currentNumberScheduled: 2 }), nodes),
+      true,
+    );
     const daemonSetPods = new Map([['u4', [pod('u4', 'a1'), pod('u4', 'g2'), pod('other', 'g1')]]]);
     const r = analysePreflight(input({ nodes, daemonSets: [exporter], daemonSetPods, images }));
     assert.equal(r.daemonSets[0]!.arm64Scheduled, 1, 'a pod of another owner matched by the selector does not count');
@@ -149,17 +196,29 @@ describe('DaemonSets on arm64 nodes', () => {
 
   it('an image without arm64 is the first problem named', () => {
     const images = new Map([['legacy-agent:2', { image: 'legacy-agent:2', status: 'amd64-only' as const }]]);
-    const r = analysePreflight(input({ nodes, daemonSets: [ds('legacy-agent', 'u3', 'legacy-agent:2', [{ operator: 'Exists' }])], images }));
+    const r = analysePreflight(
+      input({ nodes, daemonSets: [ds('legacy-agent', 'u3', 'legacy-agent:2', [{ operator: 'Exists' }])], images }),
+    );
     assert.deepEqual(r.daemonSets[0]!.problems, ['image-without-arm64']);
   });
 
   it('injected sidecars are read from the injector annotation, with the node architectures they run on', () => {
     const images = new Map([['proxyv2:1.13.4', { image: 'proxyv2:1.13.4', status: 'amd64-only' as const }]]);
     const meshPod = (n: string) => ({
-      metadata: { annotations: { 'sidecar.istio.io/status': JSON.stringify({ containers: ['istio-proxy'], initContainers: ['istio-init'] }) } },
-      spec: { nodeName: n, containers: [{ name: 'app', image: 'app:1' }, { name: 'istio-proxy', image: 'proxyv2:1.13.4' }] },
+      metadata: {
+        annotations: { 'sidecar.istio.io/status': JSON.stringify({ containers: ['istio-proxy'], initContainers: ['istio-init'] }) },
+      },
+      spec: {
+        nodeName: n,
+        containers: [
+          { name: 'app', image: 'app:1' },
+          { name: 'istio-proxy', image: 'proxyv2:1.13.4' },
+        ],
+      },
     });
     const r = analysePreflight(input({ nodes, pods: [meshPod('a1'), meshPod('a1')], images }));
-    assert.deepEqual(r.sidecars, [{ container: 'istio-proxy', image: 'proxyv2:1.13.4', status: 'amd64-only', pods: 2, architectures: ['amd64'] }]);
+    assert.deepEqual(r.sidecars, [
+      { container: 'istio-proxy', image: 'proxyv2:1.13.4', status: 'amd64-only', pods: 2, architectures: ['amd64'] },
+    ]);
   });
 });

@@ -28,7 +28,13 @@ const PODS = '/api/v1/namespaces/shop/pods';
 const DEPLOYMENTS = '/apis/apps/v1/namespaces/shop/deployments';
 
 function deployment(kube: FakeKubeApi, name: string): void {
-  kube.put(DEPLOYMENTS, { metadata: { name, namespace: 'shop' }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `acme/${name}:2.0` }] } } } });
+  kube.put(DEPLOYMENTS, {
+    metadata: { name, namespace: 'shop' },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `acme/${name}:2.0` }] } },
+    },
+  });
 }
 
 const serviceEntry = (name: string) => ({
@@ -48,12 +54,27 @@ describe('a merged selectors PR: the running bot watches the pods and tells the 
   const hooks = () => `${t.opsUrl}/github/events`;
   const deliver = (payload: unknown) => {
     const body = JSON.stringify(payload);
-    return fetch(hooks(), { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': sign(body, SECRET) } });
+    return fetch(hooks(), {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'pull_request',
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': sign(body, SECRET),
+      },
+    });
   };
   const merged = (number: number, repo = 'acme/k8s') => ({
     action: 'closed',
     number,
-    pull_request: { number, merged: true, html_url: `https://github.example/${repo}/pull/${number}`, head: { sha: 'a'.repeat(40), ref: 'archshift/selectors' }, base: { sha: 'b'.repeat(40), ref: 'main' } },
+    pull_request: {
+      number,
+      merged: true,
+      html_url: `https://github.example/${repo}/pull/${number}`,
+      head: { sha: 'a'.repeat(40), ref: 'archshift/selectors' },
+      base: { sha: 'b'.repeat(40), ref: 'main' },
+    },
     repository: { full_name: repo, name: repo.split('/')[1], html_url: `https://github.example/${repo}`, owner: { login: 'acme' } },
   });
   const notices = () => t.slack.callsTo('chat.postMessage').filter((c) => String(c.args.text).includes('after its selectors PR'));
@@ -61,17 +82,34 @@ describe('a merged selectors PR: the running bot watches the pods and tells the 
   before(async () => {
     kube = await new FakeKubeApi().start();
     deployment(kube, 'api');
-    kube.put(PODS, { metadata: { name: 'api-5d8-x1', namespace: 'shop', labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'acme/api:2.0' }] }, status: { phase: 'Pending' } });
+    kube.put(PODS, {
+      metadata: { name: 'api-5d8-x1', namespace: 'shop', labels: { app: 'api' } },
+      spec: { containers: [{ name: 'app', image: 'acme/api:2.0' }] },
+      status: { phase: 'Pending' },
+    });
     kube.put('/api/v1/namespaces/shop/events', {
       metadata: { name: 'api-5d8-x1.17a', namespace: 'shop' },
       involvedObject: { kind: 'Pod', name: 'api-5d8-x1', namespace: 'shop' },
       reason: 'NotTriggerScaleUp',
       message: "pod didn't trigger scale-up: 2 node(s) didn't match Pod's node affinity/selector",
     });
-    t = await startTestBot({ catalog: { services: { api: serviceEntry('api') } }, afterMove: { pollSeconds: 0.05, watchMinutes: 5 } }, { kubeConfig: kube.kubeConfig(), githubWebhookSecret: SECRET });
+    t = await startTestBot(
+      { catalog: { services: { api: serviceEntry('api') } }, afterMove: { pollSeconds: 0.05, watchMinutes: 5 } },
+      { kubeConfig: kube.kubeConfig(), githubWebhookSecret: SECRET },
+    );
     await prsSection(t.bot.deps.store).update((d) => {
       d.services.api = {
-        selectors: { kind: 'selectors', repo: 'acme/k8s', branch: 'archshift/selectors', number: 40, url: 'https://github.example/acme/k8s/pull/40', state: 'open', draft: false, headSha: 'a'.repeat(40), updatedAt: new Date().toISOString() },
+        selectors: {
+          kind: 'selectors',
+          repo: 'acme/k8s',
+          branch: 'archshift/selectors',
+          number: 40,
+          url: 'https://github.example/acme/k8s/pull/40',
+          state: 'open',
+          draft: false,
+          headSha: 'a'.repeat(40),
+          updatedAt: new Date().toISOString(),
+        },
       };
     });
   });
@@ -140,9 +178,11 @@ describe('a started canary: the leader watches its arm64 Deployment', () => {
     startedAt,
   });
   const startCanary = (service: string, startedAt?: string) =>
-    store.section<Record<string, unknown>>('canaries', () => ({})).update((d) => {
-      d[service] = canary(service, startedAt);
-    });
+    store
+      .section<Record<string, unknown>>('canaries', () => ({}))
+      .update((d) => {
+        d[service] = canary(service, startedAt);
+      });
   const noticesTo = (channel: string) => slack.callsTo('chat.postMessage').filter((c) => c.args.channel === channel);
 
   before(async () => {
@@ -154,14 +194,37 @@ describe('a started canary: the leader watches its arm64 Deployment', () => {
     kube.put(PODS, {
       metadata: { name: 'api-arm64-66f-a', namespace: 'shop', labels: { app: 'api-arm64' } },
       spec: { nodeName: 'graviton-1', containers: [{ name: 'app', image: 'acme/api:2.0' }] },
-      status: { phase: 'Running', containerStatuses: [{ name: 'app', state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } }, lastState: { terminated: { reason: 'Error', exitCode: 1 } } }] },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'app',
+            state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } },
+            lastState: { terminated: { reason: 'Error', exitCode: 1 } },
+          },
+        ],
+      },
     });
     kube.podLogs.set('shop/api-arm64-66f-a/app', 'exec /usr/local/bin/api: exec format error');
     deployment(kube, 'web-arm64');
     kube.put(PODS, {
       metadata: { name: 'web-arm64-1', namespace: 'shop', labels: { app: 'web-arm64' } },
       spec: { containers: [{ name: 'app', image: 'acme/web:2.0' }] },
-      status: { phase: 'Pending', containerStatuses: [{ name: 'app', state: { waiting: { reason: 'ErrImagePull', message: 'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/acme/web:2.0": no matching manifest for linux/arm64/v8 in the manifest list entries' } } }] },
+      status: {
+        phase: 'Pending',
+        containerStatuses: [
+          {
+            name: 'app',
+            state: {
+              waiting: {
+                reason: 'ErrImagePull',
+                message:
+                  'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/acme/web:2.0": no matching manifest for linux/arm64/v8 in the manifest list entries',
+              },
+            },
+          },
+        ],
+      },
     });
   });
   after(async () => {
@@ -204,7 +267,11 @@ describe('a started canary: the leader watches its arm64 Deployment', () => {
     assert.equal(noticesTo('#team-api').length, 1);
     const api = Object.values(moveWatches(store).get()).filter((x) => x.target.service === 'api');
     assert.equal(api.length, 2);
-    assert.deepEqual(api.map((x) => x.state), ['problem', 'problem'], 'both recorded for the digest');
+    assert.deepEqual(
+      api.map((x) => x.state),
+      ['problem', 'problem'],
+      'both recorded for the digest',
+    );
     assert.equal(api.filter((x) => x.toldAt).length, 1);
   });
 
@@ -221,11 +288,19 @@ describe('a started canary: the leader watches its arm64 Deployment', () => {
 
   it('healthy pods are watched until the end; stop() cancels the watch, which the next leader resumes', async () => {
     deployment(kube, 'ok-arm64');
-    kube.put(PODS, { metadata: { name: 'ok-arm64-1', namespace: 'shop', labels: { app: 'ok-arm64' } }, spec: { containers: [{ name: 'app', image: 'acme/ok:1' }] }, status: { phase: 'Running', containerStatuses: [{ name: 'app', state: { running: {} } }] } });
+    kube.put(PODS, {
+      metadata: { name: 'ok-arm64-1', namespace: 'shop', labels: { app: 'ok-arm64' } },
+      spec: { containers: [{ name: 'app', image: 'acme/ok:1' }] },
+      status: { phase: 'Running', containerStatuses: [{ name: 'app', state: { running: {} } }] },
+    });
     await startCanary('ok');
     const w = watcher();
     await w.tickOnce();
-    await until(() => kube.requests.filter((r) => r.path === PODS && r.query.get('labelSelector') === 'app=ok-arm64').length >= 2, 10_000, 'two looks at the pods');
+    await until(
+      () => kube.requests.filter((r) => r.path === PODS && r.query.get('labelSelector') === 'app=ok-arm64').length >= 2,
+      10_000,
+      'two looks at the pods',
+    );
     await w.stop();
     const ok = Object.values(moveWatches(store).get()).find((x) => x.target.service === 'ok');
     assert.equal(ok?.state, 'watching', 'a cancelled watch is left for the next leader');

@@ -30,7 +30,10 @@ let store: Store;
 
 function seed(api: FakeKubeApi, host: string): void {
   const node = (name: string, arch: string, type: string, taints: unknown[] = []) =>
-    api.put('/api/v1/nodes', { metadata: { name, labels: { 'kubernetes.io/arch': arch, 'node.kubernetes.io/instance-type': type } }, spec: { taints } });
+    api.put('/api/v1/nodes', {
+      metadata: { name, labels: { 'kubernetes.io/arch': arch, 'node.kubernetes.io/instance-type': type } },
+      spec: { taints },
+    });
   node('ip-10-0-1-1', 'amd64', 'm5.large');
   node('ip-10-0-1-2', 'amd64', 'm5.large');
   node('ip-10-0-2-1', 'arm64', 'm6g.large', [NOSCHED]);
@@ -38,41 +41,109 @@ function seed(api: FakeKubeApi, host: string): void {
   const ds = (name: string, uid: string, image: string, tolerations: unknown[], nodes: string[]) => {
     api.put('/apis/apps/v1/namespaces/kube-system/daemonsets', {
       metadata: { name, namespace: 'kube-system', uid },
-      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `${host}/${image}` }], tolerations } } },
+      spec: {
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `${host}/${image}` }], tolerations } },
+      },
       status: { desiredNumberScheduled: nodes.length, currentNumberScheduled: nodes.length },
     });
     for (const n of nodes) {
       api.put('/api/v1/namespaces/kube-system/pods', {
-        metadata: { name: `${name}-${n}`, namespace: 'kube-system', labels: { app: name }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name, uid, controller: true }] },
+        metadata: {
+          name: `${name}-${n}`,
+          namespace: 'kube-system',
+          labels: { app: name },
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name, uid, controller: true }],
+        },
         spec: { nodeName: n, containers: [{ name, image: `${host}/${image}` }] },
       });
     }
   };
   // Multi-arch, but tolerates only the NoExecute flavour of the taint: missing on both arm64 nodes.
-  ds('fluent-bit', 'uid-fb', 'fluent/fluent-bit:3.0.4', [{ key: 'kubernetes.io/arch', operator: 'Exists', effect: 'NoExecute' }], ['ip-10-0-1-1', 'ip-10-0-1-2']);
-  ds('node-exporter', 'uid-ne', 'prom/node-exporter:1.8.1', [{ operator: 'Exists' }], ['ip-10-0-1-1', 'ip-10-0-1-2', 'ip-10-0-2-1', 'ip-10-0-2-2']);
+  ds(
+    'fluent-bit',
+    'uid-fb',
+    'fluent/fluent-bit:3.0.4',
+    [{ key: 'kubernetes.io/arch', operator: 'Exists', effect: 'NoExecute' }],
+    ['ip-10-0-1-1', 'ip-10-0-1-2'],
+  );
+  ds(
+    'node-exporter',
+    'uid-ne',
+    'prom/node-exporter:1.8.1',
+    [{ operator: 'Exists' }],
+    ['ip-10-0-1-1', 'ip-10-0-1-2', 'ip-10-0-2-1', 'ip-10-0-2-2'],
+  );
   ds('legacy-agent', 'uid-la', 'acme/legacy-agent:2.1', [{ operator: 'Exists' }], ['ip-10-0-1-1', 'ip-10-0-1-2']);
   api.put('/api/v1/namespaces/shop/pods', {
     // Istio's injector labels what it injects (security.istio.io/tlsMode) besides the status annotation.
-    metadata: { name: 'checkout-1', namespace: 'shop', labels: { app: 'checkout', 'security.istio.io/tlsMode': 'istio' }, annotations: { 'sidecar.istio.io/status': JSON.stringify({ containers: ['istio-proxy'], initContainers: ['istio-init'] }) } },
-    spec: { nodeName: 'ip-10-0-1-1', containers: [{ name: 'app', image: `${host}/shop/checkout:1` }, { name: 'istio-proxy', image: `${host}/istio/proxyv2:1.13.4` }] },
+    metadata: {
+      name: 'checkout-1',
+      namespace: 'shop',
+      labels: { app: 'checkout', 'security.istio.io/tlsMode': 'istio' },
+      annotations: { 'sidecar.istio.io/status': JSON.stringify({ containers: ['istio-proxy'], initContainers: ['istio-init'] }) },
+    },
+    spec: {
+      nodeName: 'ip-10-0-1-1',
+      containers: [
+        { name: 'app', image: `${host}/shop/checkout:1` },
+        { name: 'istio-proxy', image: `${host}/istio/proxyv2:1.13.4` },
+      ],
+    },
   });
   api.put('/apis/karpenter.sh/v1/nodepools', {
     apiVersion: 'karpenter.sh/v1',
     kind: 'NodePool',
     metadata: { name: 'graviton' },
-    spec: { template: { spec: { requirements: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['arm64'] }], taints: [NOSCHED] } }, limits: { cpu: '200' } },
+    spec: {
+      template: { spec: { requirements: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['arm64'] }], taints: [NOSCHED] } },
+      limits: { cpu: '200' },
+    },
   });
 }
 
 function seedAws(a: FakeAwsApi): void {
   a.groups.push(
-    { name: 'prod-eu-x86', min: 2, max: 10, desired: 2, tags: { 'kubernetes.io/cluster/prod-eu': 'owned' }, instanceTypes: ['m5.large'], instances: ['m5.large', 'm5.large'] },
-    { name: 'prod-eu-graviton-selfmanaged', min: 0, max: 10, desired: 0, tags: { 'k8s.io/cluster-autoscaler/prod-eu': 'owned', 'k8s.io/cluster-autoscaler/node-template/taint/kubernetes.io/arch': 'arm64:NoSchedule' }, launchTemplate: { id: 'lt-0arm', name: 'graviton' } },
-    { name: 'other-cluster', min: 0, max: 3, desired: 0, tags: { 'kubernetes.io/cluster/staging': 'owned' }, instanceTypes: ['c7g.xlarge'] },
+    {
+      name: 'prod-eu-x86',
+      min: 2,
+      max: 10,
+      desired: 2,
+      tags: { 'kubernetes.io/cluster/prod-eu': 'owned' },
+      instanceTypes: ['m5.large'],
+      instances: ['m5.large', 'm5.large'],
+    },
+    {
+      name: 'prod-eu-graviton-selfmanaged',
+      min: 0,
+      max: 10,
+      desired: 0,
+      tags: {
+        'k8s.io/cluster-autoscaler/prod-eu': 'owned',
+        'k8s.io/cluster-autoscaler/node-template/taint/kubernetes.io/arch': 'arm64:NoSchedule',
+      },
+      launchTemplate: { id: 'lt-0arm', name: 'graviton' },
+    },
+    {
+      name: 'other-cluster',
+      min: 0,
+      max: 3,
+      desired: 0,
+      tags: { 'kubernetes.io/cluster/staging': 'owned' },
+      instanceTypes: ['c7g.xlarge'],
+    },
   );
   a.launchTemplates.set('lt-0arm', 'c7g.xlarge');
-  a.nodegroups.push({ cluster: 'prod-eu', name: 'ng-arm', amiType: 'AL2023_ARM_64_STANDARD', instanceTypes: ['m6g.large'], taints: [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NO_SCHEDULE' }], min: 0, max: 5, desired: 2 });
+  a.nodegroups.push({
+    cluster: 'prod-eu',
+    name: 'ng-arm',
+    amiType: 'AL2023_ARM_64_STANDARD',
+    instanceTypes: ['m6g.large'],
+    taints: [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NO_SCHEDULE' }],
+    min: 0,
+    max: 5,
+    desired: 2,
+  });
 }
 
 before(async () => {
@@ -102,7 +173,13 @@ function deps(opts: { aws?: boolean; taint?: typeof NOSCHED } = {}): NodesDeps {
   const logger = createLogger('silent');
   return {
     kube: new Kubernetes([new KubeCluster('fake', kube.kubeConfig())]),
-    registry: createRegistryClient({ config: registryConfigSchema.parse({ tagTtlSeconds: 60, concurrency: 8, timeoutMs: 5000, blobTimeoutMs: 5000, retries: 0 }), store, logger, env: {}, now: () => Date.now() }),
+    registry: createRegistryClient({
+      config: registryConfigSchema.parse({ tagTtlSeconds: 60, concurrency: 8, timeoutMs: 5000, blobTimeoutMs: 5000, retries: 0 }),
+      store,
+      logger,
+      env: {},
+      now: () => Date.now(),
+    }),
     ...(opts.aws === false ? {} : { aws: new AwsNodeGroups(awsConfig()) }),
     configuredTaint: () => opts.taint,
     now: () => new Date('2026-12-01T10:00:00Z'),
@@ -150,14 +227,21 @@ describe('archshift nodes: one cluster read for real', () => {
       ],
     );
     assert.ok(c.issues.some((i) => i.kind === 'cannot-scale-from-zero' && i.group === 'prod-eu-graviton-selfmanaged'));
-    assert.deepEqual(c.managedNodeGroups!.map((g) => [g.name, g.arch, g.taints]), [['ng-arm', 'arm64', [NOSCHED]]]);
+    assert.deepEqual(
+      c.managedNodeGroups!.map((g) => [g.name, g.arch, g.taints]),
+      [['ng-arm', 'arm64', [NOSCHED]]],
+    );
   });
 
   it('calls exactly the AWS actions of the documented minimal IAM policy', async () => {
     aws.actions.length = 0;
     await preflightNodes(deps());
-    const policy = JSON.parse(await readFile(new URL('../../docs/aws-iam-policy.json', import.meta.url), 'utf8')) as { Statement: { Sid: string; Action: string[] }[] };
-    const granted = policy.Statement.filter((s) => s.Sid === 'ArchshiftNodePreflightReadOnly').flatMap((s) => s.Action).sort();
+    const policy = JSON.parse(await readFile(new URL('../../docs/aws-iam-policy.json', import.meta.url), 'utf8')) as {
+      Statement: { Sid: string; Action: string[] }[];
+    };
+    const granted = policy.Statement.filter((s) => s.Sid === 'ArchshiftNodePreflightReadOnly')
+      .flatMap((s) => s.Action)
+      .sort();
     assert.deepEqual([...new Set(aws.actions)].sort(), granted);
     assert.deepEqual([...AWS_ACTIONS].sort(), granted);
   });
@@ -205,9 +289,15 @@ describe('archshift nodes: one cluster read for real', () => {
   it('an unreachable cluster is unknown, and the terminal exits 2', async () => {
     kube.fail({ path: /\/api\/v1\/nodes/, status: 503, times: 1 });
     const io: string[] = [];
-    const code = await runCli(['nodes', '--json', '--config', await writeConfig({ aws: false })], { out: (t) => io.push(t), err: (t) => io.push(t) });
+    const code = await runCli(['nodes', '--json', '--config', await writeConfig({ aws: false })], {
+      out: (t) => io.push(t),
+      err: (t) => io.push(t),
+    });
     assert.equal(code, 2, io.join('\n'));
-    const report = JSON.parse(io.join('\n')) as { schemaVersion: number; clusters: { verdict: string; issues: { kind: string; source?: string }[] }[] };
+    const report = JSON.parse(io.join('\n')) as {
+      schemaVersion: number;
+      clusters: { verdict: string; issues: { kind: string; source?: string }[] }[];
+    };
     assert.equal(report.schemaVersion, 1);
     assert.equal(report.clusters[0]!.verdict, 'unknown');
     assert.ok(report.clusters[0]!.issues.some((i) => i.kind === 'unreadable' && i.source === 'nodes'));
@@ -232,7 +322,10 @@ async function writeConfig(opts: { aws?: boolean } = {}): Promise<string> {
 
 describe('/arm64 nodes in Slack', () => {
   it('answers the person who asked with the verdict, the DaemonSets first and the capacity', async () => {
-    const t = await startTestBot({ kubernetes: { contexts: ['fake'] }, registry: { retries: 0 }, aws: awsConfig() }, { kubeConfig: kube.kubeConfig() });
+    const t = await startTestBot(
+      { kubernetes: { contexts: ['fake'] }, registry: { retries: 0 }, aws: awsConfig() },
+      { kubeConfig: kube.kubeConfig() },
+    );
     try {
       const res = await t.command('nodes');
       assert.equal(res.status, 200);

@@ -89,28 +89,66 @@ describe('authorization', () => {
     // U_SRE holds no user or channel grant: only membership of S_SRE makes them an operator (so a viewer).
     await auth.check('U_SRE', 'C_OTHER', 'viewer', 'checking a service');
     await auth.check('U_PAYDEV', 'C_OTHER', 'operator', 'moving the payments canary', payments);
-    await assert.rejects(auth.check('U_RANDOM', 'C_OTHER', 'viewer', 'checking a service'), (e: Error) => e instanceof ForbiddenError && /checking a service needs the viewer role/.test(e.message));
+    await assert.rejects(
+      auth.check('U_RANDOM', 'C_OTHER', 'viewer', 'checking a service'),
+      (e: Error) => e instanceof ForbiddenError && /checking a service needs the viewer role/.test(e.message),
+    );
   });
 
   test('guarded: a denial names the role, changes nothing and is audited', async () => {
     let ran = false;
     await assert.rejects(
-      guarded(deps(), { user: { id: 'U_RANDOM' }, channelId: 'C_MIGRATION', action: 'pr.open', role: 'operator', what: 'opening a PR for payments', service: payments }, async () => {
-        ran = true;
-      }),
-      (err: Error) => err instanceof ForbiddenError && /needs the operator role \(you have viewer\)/.test(err.message) && /<!subteam\^S_PAY>/.test(err.message),
+      guarded(
+        deps(),
+        {
+          user: { id: 'U_RANDOM' },
+          channelId: 'C_MIGRATION',
+          action: 'pr.open',
+          role: 'operator',
+          what: 'opening a PR for payments',
+          service: payments,
+        },
+        async () => {
+          ran = true;
+        },
+      ),
+      (err: Error) =>
+        err instanceof ForbiddenError &&
+        /needs the operator role \(you have viewer\)/.test(err.message) &&
+        /<!subteam\^S_PAY>/.test(err.message),
     );
     assert.equal(ran, false);
     const last = auditEntries(store).at(-1)!;
-    assert.deepEqual({ actor: last.actor, action: last.action, service: last.service, result: last.result }, { actor: 'U_RANDOM', action: 'pr.open', service: 'payments', result: 'denied' });
+    assert.deepEqual(
+      { actor: last.actor, action: last.action, service: last.service, result: last.result },
+      { actor: 'U_RANDOM', action: 'pr.open', service: 'payments', result: 'denied' },
+    );
   });
 
   test('guarded: success and failure are audited in the store and the structured log', async () => {
-    const url = await guarded(deps(), { user: { id: 'U_PAYDEV' }, action: 'pr.open', role: 'operator', what: 'opening a PR', service: payments, requestId: 'req1', describe: (u: string) => u }, async () => 'https://github.com/acme/payments/pull/7');
+    const url = await guarded(
+      deps(),
+      {
+        user: { id: 'U_PAYDEV' },
+        action: 'pr.open',
+        role: 'operator',
+        what: 'opening a PR',
+        service: payments,
+        requestId: 'req1',
+        describe: (u: string) => u,
+      },
+      async () => 'https://github.com/acme/payments/pull/7',
+    );
     assert.equal(url, 'https://github.com/acme/payments/pull/7');
-    await assert.rejects(guarded(deps(), { user: { id: 'U_OP' }, action: 'canary.start', role: 'operator', what: 'starting a canary', service: search }, async () => {
-      throw new Error('VirtualService search/search not found');
-    }));
+    await assert.rejects(
+      guarded(
+        deps(),
+        { user: { id: 'U_OP' }, action: 'canary.start', role: 'operator', what: 'starting a canary', service: search },
+        async () => {
+          throw new Error('VirtualService search/search not found');
+        },
+      ),
+    );
     const [ok, failed] = auditEntries(store).slice(-2);
     assert.equal(ok.result, 'ok');
     assert.equal(ok.detail, 'https://github.com/acme/payments/pull/7');
@@ -133,7 +171,11 @@ describe('authorization', () => {
 
   test('the audit trail keeps the newest auth.auditLimit entries at hand, across a reopen', async () => {
     for (let i = 0; i < 120; i++) {
-      await guarded(deps(), { user: { id: 'U_ADMIN' }, action: 'config.reload', role: 'admin', what: 'reloading', describe: () => `n${i}` }, async () => i);
+      await guarded(
+        deps(),
+        { user: { id: 'U_ADMIN' }, action: 'config.reload', role: 'admin', what: 'reloading', describe: () => `n${i}` },
+        async () => i,
+      );
     }
     const entries = auditEntries(store);
     assert.equal(entries.length, 100);
@@ -142,6 +184,9 @@ describe('authorization', () => {
     // The file keeps them too, and a reopen reads back the newest ones.
     await store.close();
     store = await Store.open(join(dir, 'store.json'), 'exclusive', { auditLimit: config.auditLimit });
-    assert.deepEqual(auditEntries(store).map((e) => e.detail), entries.map((e) => e.detail));
+    assert.deepEqual(
+      auditEntries(store).map((e) => e.detail),
+      entries.map((e) => e.detail),
+    );
   });
 });

@@ -28,7 +28,10 @@ describe('Dockerfile', () => {
 
   test('the runtime runs as a non-root user and copies only sources that exist', () => {
     const lastStageLine = froms.at(-1)!.getRange().start.line;
-    const user = df.getInstructions().filter((i) => i.getKeyword() === 'USER' && i.getRange().start.line > lastStageLine).at(-1);
+    const user = df
+      .getInstructions()
+      .filter((i) => i.getKeyword() === 'USER' && i.getRange().start.line > lastStageLine)
+      .at(-1);
     assert.ok(user, 'a USER in the runtime stage');
     assert.doesNotMatch(user.getArgumentsContent()!, /^(root|0)(:|$)/);
     for (const copy of df.getCOPYs().filter((c) => !c.getFromFlag())) {
@@ -36,7 +39,8 @@ describe('Dockerfile', () => {
       for (const src of args.slice(0, -1)) assert.ok(existsSync(new URL(src, root)), `COPY source ${src} exists`);
     }
     const ignore = read('.dockerignore').split('\n');
-    for (const p of ['.git', 'node_modules', 'data', 'test', '.env', '*.pem', 'dist']) assert.ok(ignore.includes(p), `.dockerignore has ${p}`);
+    for (const p of ['.git', 'node_modules', 'data', 'test', '.env', '*.pem', 'dist'])
+      assert.ok(ignore.includes(p), `.dockerignore has ${p}`);
   });
 
   test('the image runs the compiled JS under plain node, built in its own stage the way `npm start` builds it', () => {
@@ -44,9 +48,18 @@ describe('Dockerfile', () => {
     assert.ok(build, 'a build stage');
     const stageOf = (line: number) => froms.filter((f) => f.getRange().start.line <= line).at(-1);
     const runs = df.getInstructions().filter((i) => i.getKeyword() === 'RUN' && stageOf(i.getRange().start.line) === build);
-    assert.ok(runs.some((r) => /npm run build\b/.test(r.getArgumentsContent() ?? '')), 'the build stage runs npm run build');
-    assert.ok(df.getCOPYs().some((c) => c.getFromFlag()?.getValue() === 'build' && c.getArguments()[0].getValue() === '/app/dist'), 'the runtime copies dist from the build stage');
-    const entrypoint = df.getInstructions().filter((i) => i.getKeyword() === 'ENTRYPOINT').at(-1)!;
+    assert.ok(
+      runs.some((r) => /npm run build\b/.test(r.getArgumentsContent() ?? '')),
+      'the build stage runs npm run build',
+    );
+    assert.ok(
+      df.getCOPYs().some((c) => c.getFromFlag()?.getValue() === 'build' && c.getArguments()[0].getValue() === '/app/dist'),
+      'the runtime copies dist from the build stage',
+    );
+    const entrypoint = df
+      .getInstructions()
+      .filter((i) => i.getKeyword() === 'ENTRYPOINT')
+      .at(-1)!;
     const argv = JSON.parse(entrypoint.getArgumentsContent()!) as string[];
     assert.ok(!argv.some((a) => /tsx/.test(a)), 'no tsx loader at run time');
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
@@ -75,7 +88,14 @@ describe('Slack app manifest', () => {
   });
 
   test('bot scopes are the minimal set, each justified in the header', () => {
-    assert.deepEqual([...m.oauth_config.scopes.bot].sort(), ['chat:write', 'chat:write.public', 'commands', 'files:write', 'usergroups:read']);
-    for (const scope of m.oauth_config.scopes.bot) assert.match(text, new RegExp(`^#\\s+${scope.replace('.', '\\.')}\\s+\\S`, 'm'), `${scope} is explained`);
+    assert.deepEqual([...m.oauth_config.scopes.bot].sort(), [
+      'chat:write',
+      'chat:write.public',
+      'commands',
+      'files:write',
+      'usergroups:read',
+    ]);
+    for (const scope of m.oauth_config.scopes.bot)
+      assert.match(text, new RegExp(`^#\\s+${scope.replace('.', '\\.')}\\s+\\S`, 'm'), `${scope} is explained`);
   });
 });

@@ -34,7 +34,8 @@ describe('LeaderElector', () => {
     electors.push(e);
     return e;
   };
-  const lease = (name: string) => kube.get(LEASES, name) as { spec: Record<string, unknown>; metadata: { annotations?: Record<string, string> } } | undefined;
+  const lease = (name: string) =>
+    kube.get(LEASES, name) as { spec: Record<string, unknown>; metadata: { annotations?: Record<string, string> } } | undefined;
 
   before(async () => {
     kube = await new FakeKubeApi().start();
@@ -101,7 +102,9 @@ describe('LeaderElector', () => {
     assert.equal(await b.claim('digest:2026-11-24T09:00:00.000Z'), false, 'a follower never claims');
     assert.equal(await a.claim('digest:2026-11-24T09:00:00.000Z'), true);
     assert.equal(await a.claim('digest:2026-11-24T09:00:00.000Z'), false);
-    assert.ok(Object.keys(lease('l4')!.metadata.annotations!).some((k) => /^archshift\.io\/ran\.digest_2026-11-24T09_00_00\.000Z$/.test(k)));
+    assert.ok(
+      Object.keys(lease('l4')!.metadata.annotations!).some((k) => /^archshift\.io\/ran\.digest_2026-11-24T09_00_00\.000Z$/.test(k)),
+    );
     assert.equal(await b.tryAcquireOrRenew(), false, 'the claim write is a sign of life too');
     now += 16_000;
     assert.equal(await b.tryAcquireOrRenew(), true);
@@ -130,9 +133,17 @@ test('leader election (several replicas) on a lowdb file is refused at start, na
   const kube = await new FakeKubeApi().start();
   const dir = await mkdtemp(join(tmpdir(), 'archshift-le-'));
   try {
-    const config = parseConfig({ slack: { mode: 'http', port: 0 }, store: { file: join(dir, 's.json') }, server: { leaderElection: { enabled: true } } });
+    const config = parseConfig({
+      slack: { mode: 'http', port: 0 },
+      store: { file: join(dir, 's.json') },
+      server: { leaderElection: { enabled: true } },
+    });
     await assert.rejects(
-      createBot(config, { logger: createLogger('silent'), kubeConfig: kube.kubeConfig(), secrets: { slackBotToken: 'xoxb-t', slackSigningSecret: 's' } }),
+      createBot(config, {
+        logger: createLogger('silent'),
+        kubeConfig: kube.kubeConfig(),
+        secrets: { slackBotToken: 'xoxb-t', slackSigningSecret: 's' },
+      }),
       (e: unknown) => e instanceof UserError && /store\.driver: postgres/.test(e.message) && /DATABASE_URL/.test(e.message),
     );
     // The refused bot released the file: another process may open it.

@@ -36,7 +36,12 @@ async function value(name: string, labels: Record<string, string> = {}): Promise
 
 /** Reads the given series now; `.delta()` reads them again and returns what each moved by. */
 async function snapshot<K extends string>(series: Record<K, [string, Record<string, string>?]>) {
-  const read = async () => Object.fromEntries(await Promise.all(Object.entries<[string, Record<string, string>?]>(series).map(async ([k, [name, labels]]) => [k, await value(name, labels)]))) as Record<K, number>;
+  const read = async () =>
+    Object.fromEntries(
+      await Promise.all(
+        Object.entries<[string, Record<string, string>?]>(series).map(async ([k, [name, labels]]) => [k, await value(name, labels)]),
+      ),
+    ) as Record<K, number>;
   const first = await read();
   return {
     async delta(): Promise<Record<K, number>> {
@@ -128,7 +133,8 @@ describe('canary controller: archshift_canaries{phase} after each tick', () => {
   });
   after(() => w?.stop());
 
-  const gauge = async () => Object.fromEntries(await Promise.all(PHASES.map(async (p) => [p, await value('archshift_canaries', { phase: p })])));
+  const gauge = async () =>
+    Object.fromEntries(await Promise.all(PHASES.map(async (p) => [p, await value('archshift_canaries', { phase: p })])));
 
   test('the leader sets one series per phase from the store; a follower reports none', async () => {
     const started = await controller.start('orders', { gates: 'none' }, slackActor('U0OPER'));

@@ -16,7 +16,13 @@ import { until } from '../fakes/until.ts';
 type Raw = Record<string, Record<string, unknown>>;
 
 const catalog = {
-  defaults: { repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: 'r.io/{service}', pipeline: { repo: 'acme/cd', file: 's/{service}.yml' }, manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] } },
+  defaults: {
+    repo: 'acme/{service}',
+    dockerfiles: ['Dockerfile'],
+    image: 'r.io/{service}',
+    pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
+    manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] },
+  },
   services: { payments: { team: 'S0PAY' } },
 };
 const auth = { admin: { users: ['U_ADMIN'] }, operator: { users: ['U_OP', 'U_LEAD'] } };
@@ -43,7 +49,10 @@ describe('/arm64 reload', () => {
     await writeFile(t.configFile!, stringify(raw));
   }
 
-  const lastAudit = () => auditEntries(t.bot.deps.store).filter((e) => e.action === 'config.reload').at(-1)!;
+  const lastAudit = () =>
+    auditEntries(t.bot.deps.store)
+      .filter((e) => e.action === 'config.reload')
+      .at(-1)!;
 
   test('with nothing edited, an admin reload applies nothing', async () => {
     const reply = await ask('reload', 'U_ADMIN');
@@ -55,7 +64,10 @@ describe('/arm64 reload', () => {
     const services = () => t.bot.deps.catalog.names().join(',');
     const before = services();
     assert.match(await ask('reload', 'U_SOMEONE'), /reloading the config needs the admin role \(you have viewer\)/);
-    assert.deepEqual({ actor: lastAudit().actor, result: lastAudit().result, detail: lastAudit().detail }, { actor: 'U_SOMEONE', result: 'denied', detail: 'needs admin' });
+    assert.deepEqual(
+      { actor: lastAudit().actor, result: lastAudit().result, detail: lastAudit().detail },
+      { actor: 'U_SOMEONE', result: 'denied', detail: 'needs admin' },
+    );
     await editFile((raw) => (raw.catalog.services = { ...(raw.catalog.services as object), sneaky: {} }));
     assert.match(await ask('reload', 'U_OP'), /needs the admin role \(you have operator\)/);
     assert.deepEqual({ actor: lastAudit().actor, result: lastAudit().result }, { actor: 'U_OP', result: 'denied' });
@@ -72,7 +84,10 @@ describe('/arm64 reload', () => {
     });
     const reply = await ask('reload', 'U_ADMIN');
     assert.match(reply, /^<@U_ADMIN> reloaded .*archshift\.yml: applied: auth, catalog\.$/);
-    assert.deepEqual({ actor: lastAudit().actor, result: lastAudit().result, detail: lastAudit().detail }, { actor: 'U_ADMIN', result: 'ok', detail: 'applied: auth, catalog' });
+    assert.deepEqual(
+      { actor: lastAudit().actor, result: lastAudit().result, detail: lastAudit().detail },
+      { actor: 'U_ADMIN', result: 'ok', detail: 'applied: auth, catalog' },
+    );
     const services = await ask('services', 'U_OP');
     assert.match(services, /search/);
     assert.match(services, /payments/);
@@ -91,13 +106,18 @@ describe('/arm64 reload', () => {
       raw.digest = { ...raw.digest, topN: 99 };
     });
     const reply = await ask('reload', 'U_ADMIN');
-    assert.match(reply, /Nothing was reloaded: config file .*archshift\.yml is invalid:\n {2}- digest\.topN: got 99, expected number to be <=20/);
+    assert.match(
+      reply,
+      /Nothing was reloaded: config file .*archshift\.yml is invalid:\n {2}- digest\.topN: got 99, expected number to be <=20/,
+    );
     assert.equal(t.bot.deps.config, config);
     assert.equal(t.bot.deps.catalog, catalogBefore);
     assert.doesNotMatch(await ask('services', 'U_OP'), /orders/);
     assert.match(await ask('reload', 'U_OP'), /needs the admin role/, 'roles are as they were');
     assert.equal(lastAudit().result, 'denied');
-    const failed = auditEntries(t.bot.deps.store).filter((e) => e.action === 'config.reload' && e.result === 'failed').at(-1)!;
+    const failed = auditEntries(t.bot.deps.store)
+      .filter((e) => e.action === 'config.reload' && e.result === 'failed')
+      .at(-1)!;
     assert.equal(failed.actor, 'U_ADMIN');
     assert.match(failed.detail!, /digest\.topN: got 99/);
 
@@ -127,7 +147,7 @@ describe('/arm64 reload', () => {
     assert.equal(config.registry.tagTtlSeconds, 3600);
     assert.equal(config.server.probeTimeoutMs, 3000);
     assert.equal(config.digest.topN, 7, 'digest content is read per run, so it applies');
-    assert.equal(config.digest.schedule, '0 3 1 1 *', 'the armed schedule (the test bot\'s) keeps running as it was');
+    assert.equal(config.digest.schedule, '0 3 1 1 *', "the armed schedule (the test bot's) keeps running as it was");
     // Still different from what runs, so the next reload says so again.
     assert.match(await ask('reload', 'U_ADMIN'), /: nothing to apply; changed but needs a restart: digest\.schedule, registry, server\.$/);
   });
@@ -145,56 +165,71 @@ describe('SIGHUP', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('re-reads the file the process was started with, audited as signal:SIGHUP; a bad file is logged and changes nothing', { timeout: 60_000 }, async () => {
-    const file = join(dir, 'archshift.yml');
-    const raw: Raw = {
-      slack: { mode: 'http', port: 0, apiUrl: slack.apiUrl, retries: 0 },
-      server: { port: 0, host: '127.0.0.1' },
-      store: { file: join(dir, 'store.json') },
-      catalog,
-    };
-    await writeFile(file, stringify(raw));
-    const env: NodeJS.ProcessEnv = { ...process.env, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'sighup-secret', LOG_LEVEL: 'info' };
-    for (const k of ['KUBECONFIG', 'KUBERNETES_SERVICE_HOST', 'ARCHSHIFT_CONFIG', 'GITHUB_TOKEN', 'GITHUB_APP_ID']) delete env[k];
-    const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-    const proc = spawn(process.execPath, ['--import', 'tsx', main, '--config', file], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    const logs: Array<Record<string, unknown>> = [];
-    let buf = '';
-    proc.stdout.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line.startsWith('{')) logs.push(JSON.parse(line) as Record<string, unknown>);
-      }
-    });
-    const logged = (msg: string) => logs.filter((l) => l.msg === msg);
-    try {
-      await until(() => logged('archshift is running').length > 0, 120_000, 'the bot to start');
-
-      (raw.catalog.services as Record<string, unknown>).search = {};
-      raw.registry = { timeoutMs: 2000 };
+  test(
+    're-reads the file the process was started with, audited as signal:SIGHUP; a bad file is logged and changes nothing',
+    { timeout: 60_000 },
+    async () => {
+      const file = join(dir, 'archshift.yml');
+      const raw: Raw = {
+        slack: { mode: 'http', port: 0, apiUrl: slack.apiUrl, retries: 0 },
+        server: { port: 0, host: '127.0.0.1' },
+        store: { file: join(dir, 'store.json') },
+        catalog,
+      };
       await writeFile(file, stringify(raw));
-      proc.kill('SIGHUP');
-      await until(() => logged('config reloaded').length > 0, 10_000, 'the reload log line');
-      assert.deepEqual(
-        { applied: logged('config reloaded')[0].applied, needsRestart: logged('config reloaded')[0].needsRestart },
-        { applied: ['catalog'], needsRestart: ['registry'] },
-      );
-      await until(() => logged('audit config.reload ok').length > 0, 5_000, 'the audit line');
-      const entry = logged('audit config.reload ok')[0].audit as Record<string, unknown>;
-      assert.deepEqual({ actor: entry.actor, detail: entry.detail }, { actor: 'signal:SIGHUP', detail: 'applied: catalog; changed but needs a restart: registry' });
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        SLACK_BOT_TOKEN: 'xoxb-test',
+        SLACK_SIGNING_SECRET: 'sighup-secret',
+        LOG_LEVEL: 'info',
+      };
+      for (const k of ['KUBECONFIG', 'KUBERNETES_SERVICE_HOST', 'ARCHSHIFT_CONFIG', 'GITHUB_TOKEN', 'GITHUB_APP_ID']) delete env[k];
+      const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+      const proc = spawn(process.execPath, ['--import', 'tsx', main, '--config', file], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+      const logs: Array<Record<string, unknown>> = [];
+      let buf = '';
+      proc.stdout.on('data', (d: Buffer) => {
+        buf += d.toString('utf8');
+        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line.startsWith('{')) logs.push(JSON.parse(line) as Record<string, unknown>);
+        }
+      });
+      const logged = (msg: string) => logs.filter((l) => l.msg === msg);
+      try {
+        await until(() => logged('archshift is running').length > 0, 120_000, 'the bot to start');
 
-      await writeFile(file, stringify({ ...raw, slack: { ...raw.slack, mode: 'carrier-pigeon' } }));
-      proc.kill('SIGHUP');
-      await until(() => logged('SIGHUP: config not reloaded').length > 0, 10_000, 'the refusal log line');
-      assert.match(String(logged('SIGHUP: config not reloaded')[0].err), /Nothing was reloaded: config file .*archshift\.yml is invalid:\n {2}- slack\.mode: got "carrier-pigeon", expected one of "socket"\|"http"/);
-      assert.equal(logged('audit config.reload failed').length, 1);
-      assert.equal(logged('config reloaded').length, 1, 'the bad file applied nothing');
-    } finally {
-      proc.kill('SIGTERM');
-    }
-    assert.equal(await exited, 0, 'SIGHUP did not disturb a clean shutdown');
-  });
+        (raw.catalog.services as Record<string, unknown>).search = {};
+        raw.registry = { timeoutMs: 2000 };
+        await writeFile(file, stringify(raw));
+        proc.kill('SIGHUP');
+        await until(() => logged('config reloaded').length > 0, 10_000, 'the reload log line');
+        assert.deepEqual(
+          { applied: logged('config reloaded')[0].applied, needsRestart: logged('config reloaded')[0].needsRestart },
+          { applied: ['catalog'], needsRestart: ['registry'] },
+        );
+        await until(() => logged('audit config.reload ok').length > 0, 5_000, 'the audit line');
+        const entry = logged('audit config.reload ok')[0].audit as Record<string, unknown>;
+        assert.deepEqual(
+          { actor: entry.actor, detail: entry.detail },
+          { actor: 'signal:SIGHUP', detail: 'applied: catalog; changed but needs a restart: registry' },
+        );
+
+        await writeFile(file, stringify({ ...raw, slack: { ...raw.slack, mode: 'carrier-pigeon' } }));
+        proc.kill('SIGHUP');
+        await until(() => logged('SIGHUP: config not reloaded').length > 0, 10_000, 'the refusal log line');
+        assert.match(
+          String(logged('SIGHUP: config not reloaded')[0].err),
+          /Nothing was reloaded: config file .*archshift\.yml is invalid:\n {2}- slack\.mode: got "carrier-pigeon", expected one of "socket"\|"http"/,
+        );
+        assert.equal(logged('audit config.reload failed').length, 1);
+        assert.equal(logged('config reloaded').length, 1, 'the bad file applied nothing');
+      } finally {
+        proc.kill('SIGTERM');
+      }
+      assert.equal(await exited, 0, 'SIGHUP did not disturb a clean shutdown');
+    },
+  );
 });

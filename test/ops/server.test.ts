@@ -5,11 +5,19 @@ import { startTestBot, type TestBot } from '../fakes/bot.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 
 const catalog = {
-  defaults: { repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: 'r.io/{service}', pipeline: { repo: 'acme/cd', file: 's/{service}.yml' }, manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] } },
+  defaults: {
+    repo: 'acme/{service}',
+    dockerfiles: ['Dockerfile'],
+    image: 'r.io/{service}',
+    pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
+    manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] },
+  },
   services: { payments: { team: 'S0PAY' } },
 };
 
-async function readyz(t: TestBot): Promise<{ status: number; body: { ready: boolean; checks: Record<string, { ok: boolean; error?: string }> } }> {
+async function readyz(
+  t: TestBot,
+): Promise<{ status: number; body: { ready: boolean; checks: Record<string, { ok: boolean; error?: string }> } }> {
   const res = await fetch(`${t.opsUrl}/readyz`);
   return { status: res.status, body: (await res.json()) as never };
 }
@@ -65,13 +73,29 @@ describe('ops server', () => {
   });
 
   test('/metrics exposes the named metrics, and a command moves its counter and histogram', async () => {
-    const scrape = async () => (await (await fetch(`${t.opsUrl}/metrics`)).text());
-    const line = (text: string, prefix: string) => Number(text.split('\n').find((l) => l.startsWith(prefix))?.split(' ').at(-1) ?? 0);
+    const scrape = async () => await (await fetch(`${t.opsUrl}/metrics`)).text();
+    const line = (text: string, prefix: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(prefix))
+          ?.split(' ')
+          .at(-1) ?? 0,
+      );
     const before = await scrape();
     for (const name of [
-      'archshift_commands_total', 'archshift_command_duration_seconds', 'archshift_registry_requests_total', 'archshift_registry_cache_hits_total',
-      'archshift_github_requests_total', 'archshift_prs_opened_total', 'archshift_canaries', 'archshift_digest_runs_total', 'archshift_audit_events_total',
-      'archshift_leader', 'archshift_dependency_up', 'archshift_process_resident_memory_bytes',
+      'archshift_commands_total',
+      'archshift_command_duration_seconds',
+      'archshift_registry_requests_total',
+      'archshift_registry_cache_hits_total',
+      'archshift_github_requests_total',
+      'archshift_prs_opened_total',
+      'archshift_canaries',
+      'archshift_digest_runs_total',
+      'archshift_audit_events_total',
+      'archshift_leader',
+      'archshift_dependency_up',
+      'archshift_process_resident_memory_bytes',
     ]) {
       assert.match(before, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }

@@ -13,7 +13,13 @@ import { createServer } from 'node:http';
 import { closeServer, listenLocal } from '../fakes/net.ts';
 
 const catalog = {
-  defaults: { repo: 'acme/{service}', dockerfiles: ['Dockerfile'], image: 'r.io/{service}', pipeline: { repo: 'acme/cd', file: 's/{service}.yml' }, manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] } },
+  defaults: {
+    repo: 'acme/{service}',
+    dockerfiles: ['Dockerfile'],
+    image: 'r.io/{service}',
+    pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
+    manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] },
+  },
   services: { payments: {} },
 };
 
@@ -30,7 +36,12 @@ describe('Slack app and workspace identity', () => {
   before(async () => {
     const githubUrl = await listenLocal(github);
     t = await startTestBot(
-      { catalog, slack: { appId: 'A1' }, github: { baseUrl: githubUrl, allow: ['acme/*'], timeoutMs: 500 }, auth: { operator: { channels: ['C_OPS'], users: ['U_GUEST_OP'] } } },
+      {
+        catalog,
+        slack: { appId: 'A1' },
+        github: { baseUrl: githubUrl, allow: ['acme/*'], timeoutMs: 500 },
+        auth: { operator: { channels: ['C_OPS'], users: ['U_GUEST_OP'] } },
+      },
       { env: { GITHUB_TOKEN: 'ghp_test' } },
     );
   });
@@ -41,7 +52,9 @@ describe('Slack app and workspace identity', () => {
 
   const send = async (fields: { text: string; user_id: string; team_id?: string; api_app_id?: string; enterprise_id?: string }) => {
     const id = `id-${++n}`;
-    const res = await postSigned(t.url, slashCommandBody({ ...fields, channel_id: 'C_OPS', response_url: t.slack.responseUrl(id) }), { secret: SIGNING_SECRET });
+    const res = await postSigned(t.url, slashCommandBody({ ...fields, channel_id: 'C_OPS', response_url: t.slack.responseUrl(id) }), {
+      secret: SIGNING_SECRET,
+    });
     assert.equal(res.status, 200);
     return id;
   };
@@ -56,7 +69,10 @@ describe('Slack app and workspace identity', () => {
   test('a Slack Connect user (another team) in an operator channel is a viewer: pr is refused and audited as denied', async () => {
     const text = await replyTo(await send({ text: 'pr payments', user_id: 'U_GUEST', team_id: 'T_OTHER' }), /needs the|Sorry/);
     assert.match(text, /needs the operator role \(you have viewer\)/);
-    assert.deepEqual(audits('U_GUEST').map((e) => [e.action, e.result]), [['pr.open', 'denied']]);
+    assert.deepEqual(
+      audits('U_GUEST').map((e) => [e.action, e.result]),
+      [['pr.open', 'denied']],
+    );
     assert.deepEqual(githubCalls, [], 'GitHub was not called');
     // Still a viewer: reading works.
     assert.doesNotMatch(await replyTo(await send({ text: 'services', user_id: 'U_GUEST', team_id: 'T_OTHER' })), /needs the/);
@@ -64,16 +80,31 @@ describe('Slack app and workspace identity', () => {
 
   test('the same from a home user passes the role check; a guest named in auth.operator.users is an operator', async () => {
     await send({ text: 'pr payments', user_id: 'U_HOME', team_id: 'T1' });
-    await until(() => githubCalls.length > 0, 20_000, 'the home user\'s PR flow to call GitHub');
+    await until(() => githubCalls.length > 0, 20_000, "the home user's PR flow to call GitHub");
     const called = githubCalls.length;
     await send({ text: 'pr payments', user_id: 'U_GUEST_OP', team_id: 'T_OTHER' });
-    await until(() => githubCalls.length > called, 20_000, 'the named guest\'s PR flow to call GitHub');
-    assert.ok(!audits('U_HOME').concat(audits('U_GUEST_OP')).some((e) => e.result === 'denied'));
+    await until(() => githubCalls.length > called, 20_000, "the named guest's PR flow to call GitHub");
+    assert.ok(
+      !audits('U_HOME')
+        .concat(audits('U_GUEST_OP'))
+        .some((e) => e.result === 'denied'),
+    );
   });
 
   test('a button click by a guest is refused the same way', async () => {
     const id = `click-${++n}`;
-    await postSigned(t.url, blockActionBody({ actionId: 'open_prs', value: 'payments', user_id: 'U_GUEST2', user_team_id: 'T_OTHER', channel_id: 'C_OPS', response_url: t.slack.responseUrl(id) }), { secret: SIGNING_SECRET });
+    await postSigned(
+      t.url,
+      blockActionBody({
+        actionId: 'open_prs',
+        value: 'payments',
+        user_id: 'U_GUEST2',
+        user_team_id: 'T_OTHER',
+        channel_id: 'C_OPS',
+        response_url: t.slack.responseUrl(id),
+      }),
+      { secret: SIGNING_SECRET },
+    );
     assert.match(await replyTo(id, /needs the|Sorry/), /needs the operator role/);
   });
 
@@ -97,7 +128,17 @@ describe('judgeIdentity', () => {
     assert.equal(judgeIdentity(home, { teamId: 'T1' }).accepted, false);
   });
   test('identityOf reads commands and interactions', () => {
-    assert.deepEqual(identityOf({ api_app_id: 'A1', team_id: 'T1', enterprise_id: 'E1', user_id: 'U1' }), { appId: 'A1', teamId: 'T1', enterpriseId: 'E1', userId: 'U1' });
-    assert.deepEqual(identityOf({ api_app_id: 'A1', team: { id: 'T1' }, user: { id: 'U2', team_id: 'T3' }, enterprise: null }), { appId: 'A1', teamId: 'T3', enterpriseId: undefined, userId: 'U2' });
+    assert.deepEqual(identityOf({ api_app_id: 'A1', team_id: 'T1', enterprise_id: 'E1', user_id: 'U1' }), {
+      appId: 'A1',
+      teamId: 'T1',
+      enterpriseId: 'E1',
+      userId: 'U1',
+    });
+    assert.deepEqual(identityOf({ api_app_id: 'A1', team: { id: 'T1' }, user: { id: 'U2', team_id: 'T3' }, enterprise: null }), {
+      appId: 'A1',
+      teamId: 'T3',
+      enterpriseId: undefined,
+      userId: 'U2',
+    });
   });
 });

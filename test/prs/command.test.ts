@@ -29,7 +29,14 @@ describe('/arm64 pr', () => {
     const tokens = text.split(' ');
     const flags: Record<string, true> = {};
     const positionals = tokens.filter((t) => (t.startsWith('--') ? ((flags[t.slice(2)] = true), false) : true));
-    const ctx = { args: { positionals, flags }, user: { id: user }, channelId: 'C1', respond: async (r: SlackReply) => void replies.push(r), client: {} as never, deps } as CommandContext;
+    const ctx = {
+      args: { positionals, flags },
+      user: { id: user },
+      channelId: 'C1',
+      respond: async (r: SlackReply) => void replies.push(r),
+      client: {} as never,
+      deps,
+    } as CommandContext;
     await pr.run(ctx);
     return replies;
   };
@@ -38,7 +45,10 @@ describe('/arm64 pr', () => {
     const replies = await call('api pipeline', 'U-OPERATOR');
     const last = replies[replies.length - 1];
     assert.equal(last.response_type, 'in_channel');
-    assert.match(last.text, /:white_check_mark: \*pipeline\* opened <https:\/\/github\.example\/acme\/pipelines\/pull\/\d+\|#\d+> in `acme\/pipelines`/);
+    assert.match(
+      last.text,
+      /:white_check_mark: \*pipeline\* opened <https:\/\/github\.example\/acme\/pipelines\/pull\/\d+\|#\d+> in `acme\/pipelines`/,
+    );
     assert.equal(fake.pulls('acme/pipelines').length, 1);
     assert.equal(prsOf(deps.store, 'api')[0].kind, 'pipeline');
     assert.equal(auditEntries(deps.store).at(-1)!.action, 'pr.open');
@@ -50,7 +60,10 @@ describe('/arm64 pr', () => {
   });
 
   test('anyone else gets a polite refusal and nothing is created', async () => {
-    await assert.rejects(call('api all', 'U-STRANGER'), (e: unknown) => e instanceof ForbiddenError && /Sorry, opening PRs for api needs the operator role/.test(e.message));
+    await assert.rejects(
+      call('api all', 'U-STRANGER'),
+      (e: unknown) => e instanceof ForbiddenError && /Sorry, opening PRs for api needs the operator role/.test(e.message),
+    );
     assert.equal(fake.writes(), 0);
     assert.equal(auditEntries(deps.store).at(-1)!.result, 'denied');
   });
@@ -64,7 +77,10 @@ describe('/arm64 pr', () => {
   test('--dry-run by someone who is not even a viewer is refused before anything is read', async () => {
     deps = { ...deps, auth: new Authorizer({ ...deps.config.auth, everyoneIsViewer: false }, { membersOf: async () => new Set() }) };
     const reads = fake.requests.length;
-    await assert.rejects(call('api pipeline --dry-run', 'U-STRANGER'), (e: unknown) => e instanceof ForbiddenError && /dry run of the PRs for api needs the viewer role/.test(e.message));
+    await assert.rejects(
+      call('api pipeline --dry-run', 'U-STRANGER'),
+      (e: unknown) => e instanceof ForbiddenError && /dry run of the PRs for api needs the viewer role/.test(e.message),
+    );
     assert.equal(fake.requests.length, reads, 'no GitHub request was made');
   });
 
@@ -74,12 +90,18 @@ describe('/arm64 pr', () => {
     assert.equal(auditEntries(deps.store).length, 0);
     assert.equal(await prCommand.run({ positionals: ['api', 'pipeline'], flags: {} }, io, async () => deps), 0);
     const entry = auditEntries(deps.store).at(-1)!;
-    assert.deepEqual({ actor: entry.actor, action: entry.action, service: entry.service, result: entry.result }, { actor: `cli:${userInfo().username}`, action: 'pr.open', service: 'api', result: 'ok' });
+    assert.deepEqual(
+      { actor: entry.actor, action: entry.action, service: entry.service, result: entry.result },
+      { actor: `cli:${userInfo().username}`, action: 'pr.open', service: 'api', result: 'ok' },
+    );
     assert.match(entry.detail!, /^pipeline:opened https:\/\/github\.example\/acme\/pipelines\/pull\/\d+$/);
   });
 
   test('usage errors name the problem', async () => {
-    await assert.rejects(call('api everything', 'U-OPERATOR'), (e: unknown) => e instanceof UsageError && /unknown change "everything"/.test(e.message));
+    await assert.rejects(
+      call('api everything', 'U-OPERATOR'),
+      (e: unknown) => e instanceof UsageError && /unknown change "everything"/.test(e.message),
+    );
     await assert.rejects(call('', 'U-OPERATOR'), UsageError);
   });
 

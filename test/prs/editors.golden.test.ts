@@ -26,10 +26,16 @@ const editors: Record<string, (src: string, p: any) => EditResult> = {
   'deps-twin': addClassifierTwin,
 };
 
-const cases = readdirSync(root).flatMap((kind) => readdirSync(join(root, kind)).map((name) => ({ kind, name, dir: join(root, kind, name) })));
+const cases = readdirSync(root).flatMap((kind) =>
+  readdirSync(join(root, kind)).map((name) => ({ kind, name, dir: join(root, kind, name) })),
+);
 
 test('there are golden cases for every editor', () => {
-  for (const kind of Object.keys(editors)) assert.ok(cases.some((c) => c.kind === kind), kind);
+  for (const kind of Object.keys(editors))
+    assert.ok(
+      cases.some((c) => c.kind === kind),
+      kind,
+    );
   assert.ok(cases.length >= 20);
 });
 
@@ -51,12 +57,15 @@ for (const c of cases) {
     assert.ok(existsSync(join(c.dir, 'expected')), 'expected file missing; run with UPDATE_GOLDEN=1 and review');
     assert.equal(result.text, readFileSync(join(c.dir, 'expected'), 'utf8'));
     // Minimal diff: at most the edited lines go; everything else stays byte-identical, CRLF included.
-    const removed = unifiedDiff('f', input, result.text).split('\n').filter((l) => l.startsWith('-') && !l.startsWith('---'));
+    const removed = unifiedDiff('f', input, result.text)
+      .split('\n')
+      .filter((l) => l.startsWith('-') && !l.startsWith('---'));
     assert.ok(removed.length <= 2, `removed ${removed.length} lines:\n${removed.join('\n')}`);
     if (input.includes('\r\n')) assert.doesNotMatch(result.text.replace(/\r\n/g, ''), /\n/, 'CRLF file gained a bare LF');
     // Idempotent: running again changes nothing, so a re-run opens no empty PR.
     const again = editors[c.kind](result.text, params);
     assert.ok(again.ok && !again.changed, 'a second run must change nothing');
-    if (!['dockerfile', 'deps', 'deps-twin'].includes(c.kind)) for (const d of parseAllDocuments(result.text) as unknown as Array<{ errors: unknown[] }>) assert.deepEqual(d.errors, []);
+    if (!['dockerfile', 'deps', 'deps-twin'].includes(c.kind))
+      for (const d of parseAllDocuments(result.text) as unknown as Array<{ errors: unknown[] }>) assert.deepEqual(d.errors, []);
   });
 }

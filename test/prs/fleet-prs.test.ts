@@ -18,11 +18,15 @@ describe('pr --all', () => {
   const run = async (...argv: string[]) => {
     const out: string[] = [];
     const progress: Array<string | undefined> = [];
-    const code = await prCommand.run(parseArgs(argv, prCommand.booleanOptions), { out: (t) => out.push(t), err: (t) => out.push(t), progress: (t) => progress.push(t) }, async () => deps);
+    const code = await prCommand.run(
+      parseArgs(argv, prCommand.booleanOptions),
+      { out: (t) => out.push(t), err: (t) => out.push(t), progress: (t) => progress.push(t) },
+      async () => deps,
+    );
     return { code, out: out.join('\n'), progress };
   };
 
-  test('opens each service\'s PRs, ends with a table, shows progress; a re-run resumes without duplicates', async () => {
+  test("opens each service's PRs, ends with a table, shows progress; a re-run resumes without duplicates", async () => {
     const first = await run('--all', '--change', 'pipeline');
     assert.equal(fake.pulls('acme/pipelines').length, 2, first.out);
     assert.match(first.out, /^SERVICE +CHANGE +OUTCOME +PR OR WHY/);
@@ -36,7 +40,10 @@ describe('pr --all', () => {
     assert.equal(fake.pulls('acme/pipelines').length, 2, 'no duplicate PRs');
     const json = JSON.parse(again.out) as { schemaVersion: number; services: { service: string; outcomes: { status: string }[] }[] };
     assert.equal(json.schemaVersion, 1);
-    assert.deepEqual(json.services.filter((s) => s.service !== 'chart').map((s) => s.outcomes.map((o) => o.status)), [['unchanged'], ['unchanged']]);
+    assert.deepEqual(
+      json.services.filter((s) => s.service !== 'chart').map((s) => s.outcomes.map((o) => o.status)),
+      [['unchanged'], ['unchanged']],
+    );
   });
 
   test('--dry-run writes nothing; --team narrows; no match is exit 66', async () => {
@@ -56,7 +63,9 @@ describe('the content-creating budget', () => {
     assert.ok(isContentCreating('PATCH', 'https://api.github.com/repos/a/b/git/refs/heads/x'));
     assert.ok(!isContentCreating('GET', 'https://api.github.com/repos/a/b'));
     assert.ok(!isContentCreating('POST', 'https://api.github.com/graphql', JSON.stringify({ query: 'query { repository { id } }' })));
-    assert.ok(isContentCreating('POST', 'https://ghe.example/api/graphql', JSON.stringify({ query: 'mutation { markPullRequestReadyForReview }' })));
+    assert.ok(
+      isContentCreating('POST', 'https://ghe.example/api/graphql', JSON.stringify({ query: 'mutation { markPullRequestReadyForReview }' })),
+    );
     assert.ok(!isContentCreating('POST', 'https://api.github.com/app/installations/42/access_tokens'));
   });
 

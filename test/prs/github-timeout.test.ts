@@ -9,9 +9,21 @@ test('a GitHub that never answers fails the call after github.timeoutMs with a c
     fake.tokens.set('t0', { write: true });
     fake.addRepo('acme/payments', { Dockerfile: 'FROM alpine:3.19\n' });
     fake.inject({ method: 'GET', path: /^\/repos\/acme\/payments$/, status: 0, hang: true });
-    const github = new GitHubClient({ baseUrl: fake.url, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'token', token: 't0' }, timeScaleMs: 1, retries: 0, timeoutMs: 300 });
+    const github = new GitHubClient({
+      baseUrl: fake.url,
+      allow: ['acme/*'],
+      writeIntervalMs: 0,
+      auth: { kind: 'token', token: 't0' },
+      timeScaleMs: 1,
+      retries: 0,
+      timeoutMs: 300,
+    });
     const started = Date.now();
-    await assert.rejects(github.repoInfo('acme/payments'), (e: unknown) => e instanceof GitHubError && /GitHub did not answer within 300 ms while trying to read acme\/payments \(timeout\)/.test(e.message));
+    await assert.rejects(
+      github.repoInfo('acme/payments'),
+      (e: unknown) =>
+        e instanceof GitHubError && /GitHub did not answer within 300 ms while trying to read acme\/payments \(timeout\)/.test(e.message),
+    );
     assert.ok(Date.now() - started < 5000);
     assert.equal((await github.repoInfo('acme/payments')).defaultBranch, 'main', 'the next call goes through');
   } finally {

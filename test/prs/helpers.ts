@@ -36,7 +36,10 @@ export const catalogConfig = {
   } as Record<string, unknown>,
 };
 
-export async function makeDeps(fake: FakeGitHub, opts: { allow?: string[]; token?: string; registry?: ImageInspector; extraServices?: Record<string, unknown> } = {}): Promise<Deps> {
+export async function makeDeps(
+  fake: FakeGitHub,
+  opts: { allow?: string[]; token?: string; registry?: ImageInspector; extraServices?: Record<string, unknown> } = {},
+): Promise<Deps> {
   const config = parseConfig({
     github: { baseUrl: fake.url, allow: opts.allow ?? ['acme/*'], writeIntervalMs: 0 },
     catalog: { ...catalogConfig, services: { ...catalogConfig.services, ...opts.extraServices } },
@@ -52,7 +55,14 @@ export async function makeDeps(fake: FakeGitHub, opts: { allow?: string[]; token
     logger: silent,
     clock: { now: () => new Date('2026-11-24T10:00:00Z') },
     auth: new Authorizer(config.auth),
-    github: new GitHubClient({ baseUrl: fake.url, allow: config.github.allow, writeIntervalMs: 0, auth: { kind: 'token', token }, timeScaleMs: 1, logger: silent }),
+    github: new GitHubClient({
+      baseUrl: fake.url,
+      allow: config.github.allow,
+      writeIntervalMs: 0,
+      auth: { kind: 'token', token },
+      timeScaleMs: 1,
+      logger: silent,
+    }),
     registry: opts.registry,
   };
 }
@@ -65,20 +75,32 @@ export function imagesWith(arm64: boolean): ImageInspector & { asked: string[] }
     async inspect(reference: string): Promise<ImageResult> {
       asked.push(reference);
       return {
-        reference, normalized: reference, status: arm64 ? 'multi-arch-with-arm64' : 'amd64-only',
-        platforms: arm64 ? [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }] : [{ os: 'linux', architecture: 'amd64' }],
+        reference,
+        normalized: reference,
+        status: arm64 ? 'multi-arch-with-arm64' : 'amd64-only',
+        platforms: arm64
+          ? [
+              { os: 'linux', architecture: 'amd64' },
+              { os: 'linux', architecture: 'arm64' },
+            ]
+          : [{ os: 'linux', architecture: 'amd64' }],
       };
     },
   };
 }
 
 export const dockerfile = 'FROM openjdk:8-jre\n# the app\nCOPY app.jar /app.jar\nCMD ["java", "-jar", "/app.jar"]\n';
-export const pipeline = '/pipeline:\n  docker-build:\n    uses: docker-build@master\n    with:\n      repository: api\n  deploy:\n    uses: deploy@v2\n';
+export const pipeline =
+  '/pipeline:\n  docker-build:\n    uses: docker-build@master\n    with:\n      repository: api\n  deploy:\n    uses: deploy@v2\n';
 export const deployment = (name: string) =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  selector:\n    matchLabels:\n      app: ${name}\n  template:\n    metadata:\n      labels:\n        app: ${name}\n    spec:\n      containers:\n        - name: ${name}\n          image: registry.acme.io/${name}:1.0.0\n`;
 
 export function seedService(fake: FakeGitHub, name: string): void {
-  fake.addRepo(`acme/${name}`, { Dockerfile: dockerfile, 'pom.xml': '<project>\n  <dependency>\n    <artifactId>netty-transport-native-epoll</artifactId>\n    <version>4.1.40.Final</version>\n  </dependency>\n</project>\n' });
+  fake.addRepo(`acme/${name}`, {
+    Dockerfile: dockerfile,
+    'pom.xml':
+      '<project>\n  <dependency>\n    <artifactId>netty-transport-native-epoll</artifactId>\n    <version>4.1.40.Final</version>\n  </dependency>\n</project>\n',
+  });
 }
 
 /** The GitHub double for the enclosing describe: started once, emptied and re-seeded with `api` and `shared`'s repos before each test. */
@@ -95,24 +117,36 @@ export function seededGitHub(shared: string[]): FakeGitHub {
 }
 
 export function seedShared(fake: FakeGitHub, services: string[]): void {
-  fake.addRepo('acme/pipelines', Object.fromEntries(services.map((s) => [`services/${s}.yml`, pipeline.replace('repository: api', `repository: ${s}`)])));
+  fake.addRepo(
+    'acme/pipelines',
+    Object.fromEntries(services.map((s) => [`services/${s}.yml`, pipeline.replace('repository: api', `repository: ${s}`)])),
+  );
   fake.addRepo('acme/k8s', Object.fromEntries(services.map((s) => [`apps/${s}/deployment.yaml`, deployment(s)])));
 }
 
 export function reportFor(service: string, extra: Finding[] = []) {
   const findings: Finding[] = [
     {
-      id: 'image.amd64-only', severity: 'change', ecosystem: 'image', title: 'openjdk:8-jre publishes linux/amd64 only',
+      id: 'image.amd64-only',
+      severity: 'change',
+      ecosystem: 'image',
+      title: 'openjdk:8-jre publishes linux/amd64 only',
       evidence: { file: 'Dockerfile', line: 1, excerpt: 'FROM openjdk:8-jre' },
       autofix: { kind: 'base', params: { file: 'Dockerfile', line: '1', from: 'openjdk:8-jre', to: 'eclipse-temurin:8-jre' } },
     },
     {
-      id: 'pipeline.arm64-build-off', severity: 'change', ecosystem: 'pipeline', title: "The pipeline's docker-build step does not set mustBuildARM64",
+      id: 'pipeline.arm64-build-off',
+      severity: 'change',
+      ecosystem: 'pipeline',
+      title: "The pipeline's docker-build step does not set mustBuildARM64",
       evidence: { file: `services/${service}.yml`, line: 2 },
       autofix: { kind: 'pipeline', params: { file: `services/${service}.yml`, key: 'mustBuildARM64', value: 'true' } },
     },
     {
-      id: 'kubernetes.no-arch-selector', severity: 'change', ecosystem: 'kubernetes', title: `Deployment ${service} has no arm64 nodeSelector`,
+      id: 'kubernetes.no-arch-selector',
+      severity: 'change',
+      ecosystem: 'kubernetes',
+      title: `Deployment ${service} has no arm64 nodeSelector`,
       evidence: { file: `apps/${service}/deployment.yaml`, line: 1 },
       autofix: { kind: 'selectors', params: { file: `apps/${service}/deployment.yaml`, kind: 'Deployment', name: service } },
     },
@@ -138,7 +172,14 @@ export async function startPrBot(githubUrl: string, token: string, operator: str
     },
     {
       env: { GITHUB_TOKEN: token },
-      github: new GitHubClient({ baseUrl: githubUrl, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'token', token }, timeScaleMs: 1, logger: silent }),
+      github: new GitHubClient({
+        baseUrl: githubUrl,
+        allow: ['acme/*'],
+        writeIntervalMs: 0,
+        auth: { kind: 'token', token },
+        timeScaleMs: 1,
+        logger: silent,
+      }),
     },
   );
   return t;

@@ -9,9 +9,15 @@ import type { Deps } from '../../src/deps.ts';
 import { dockerfile, imagesWith, makeDeps, reportFor, seededGitHub } from './helpers.ts';
 
 const depsFinding = {
-  id: 'jvm.netty-epoll', severity: 'change' as const, ecosystem: 'jvm' as const, title: 'netty 4.1.40.Final has no linux-aarch_64 epoll',
+  id: 'jvm.netty-epoll',
+  severity: 'change' as const,
+  ecosystem: 'jvm' as const,
+  title: 'netty 4.1.40.Final has no linux-aarch_64 epoll',
   evidence: { file: 'pom.xml', line: 4 },
-  autofix: { kind: 'deps' as const, params: { file: 'pom.xml', package: 'netty-transport-native-epoll', from: '4.1.40.Final', to: '4.1.100.Final', line: '4' } },
+  autofix: {
+    kind: 'deps' as const,
+    params: { file: 'pom.xml', package: 'netty-transport-native-epoll', from: '4.1.40.Final', to: '4.1.100.Final', line: '4' },
+  },
 };
 
 describe('openPrs against the GitHub double, through @octokit/rest over HTTP', () => {
@@ -26,14 +32,25 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
 
   test('opens one branch, one commit and one PR per change, in the right repos', async () => {
     const result = await run();
-    assert.deepEqual(result.outcomes.map((o) => [o.kind, o.status]), [['base', 'opened'], ['deps', 'opened'], ['pipeline', 'opened'], ['selectors', 'opened']]);
+    assert.deepEqual(
+      result.outcomes.map((o) => [o.kind, o.status]),
+      [
+        ['base', 'opened'],
+        ['deps', 'opened'],
+        ['pipeline', 'opened'],
+        ['selectors', 'opened'],
+      ],
+    );
     const base = fake.pulls('acme/api').find((p) => p.head === 'archshift/api/base')!;
     assert.equal(base.base, 'main');
     assert.equal(fake.file('acme/api', 'archshift/api/base', 'Dockerfile'), dockerfile.replace('openjdk:8-jre', 'eclipse-temurin:8-jre'));
     assert.equal(fake.file('acme/api', 'main', 'Dockerfile'), dockerfile, 'the base branch is untouched');
     assert.match(fake.file('acme/api', 'archshift/api/deps', 'pom.xml')!, /<version>4\.1\.100\.Final<\/version>/);
     assert.match(fake.file('acme/pipelines', 'archshift/api/pipeline', 'services/api.yml')!, /repository: api\n {6}mustBuildARM64: true\n/);
-    assert.match(fake.file('acme/k8s', 'archshift/api/selectors', 'apps/api/deployment.yaml')!, /nodeSelector:\n {8}kubernetes.io\/arch: arm64/);
+    assert.match(
+      fake.file('acme/k8s', 'archshift/api/selectors', 'apps/api/deployment.yaml')!,
+      /nodeSelector:\n {8}kubernetes.io\/arch: arm64/,
+    );
     // One commit on top of main, carrying the trailer that marks it as archshift's.
     const sha = fake.repos.get('acme/api')!.refs.get('refs/heads/archshift/api/base')!;
     const commit = fake.commit('acme/api', sha)!;
@@ -41,7 +58,10 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
     assert.match(commit.message, new RegExp(changeTrailer('api', 'base')));
     // The PR body: readiness summary, table with evidence, merge order, checklist.
     assert.match(base.body, /Readiness of `api` for arm64: \*\*needs-changes\*\*/);
-    assert.match(base.body, /\| `Dockerfile` \| base image `openjdk:8-jre` → `eclipse-temurin:8-jre` \| line 1: openjdk:8-jre publishes linux\/amd64 only \|/);
+    assert.match(
+      base.body,
+      /\| `Dockerfile` \| base image `openjdk:8-jre` → `eclipse-temurin:8-jre` \| line 1: openjdk:8-jre publishes linux\/amd64 only \|/,
+    );
     assert.match(base.body, /### Merge order[\s\S]*1\. Base image[\s\S]*this PR[\s\S]*4\. Scheduling/);
     assert.match(base.body, /- \[ \] /);
     // The requester in words GitHub shows: never a Slack mention, never an @handle that would ping a GitHub user.
@@ -53,13 +73,30 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
     assert.match(sel.body, /Draft on purpose:.*registry\.acme\.io\/api:1\.0\.0` does not publish `linux\/arm64` yet/);
     assert.equal(fake.pulls('acme/pipelines')[0].draft, false);
     // The store remembers every PR for the report and the digest.
-    assert.deepEqual(prsOf(deps.store, 'api').map((r) => [r.kind, r.state, r.number]), [['base', 'open', base.number], ['deps', 'open', fake.pulls('acme/api')[1].number], ['pipeline', 'open', fake.pulls('acme/pipelines')[0].number], ['selectors', 'open', sel.number]]);
+    assert.deepEqual(
+      prsOf(deps.store, 'api').map((r) => [r.kind, r.state, r.number]),
+      [
+        ['base', 'open', base.number],
+        ['deps', 'open', fake.pulls('acme/api')[1].number],
+        ['pipeline', 'open', fake.pulls('acme/pipelines')[0].number],
+        ['selectors', 'open', sel.number],
+      ],
+    );
   });
 
   test('a 3-file PR takes at most 8 GitHub requests once the repo is known, reads included', async () => {
-    deps = await makeDeps(fake, { registry: imagesWith(true), extraServices: { api: { manifests: { repo: 'acme/k8s', files: ['apps/api/deployment.yaml', 'apps/api/a.yaml', 'apps/api/b.yaml'] } } } });
+    deps = await makeDeps(fake, {
+      registry: imagesWith(true),
+      extraServices: {
+        api: { manifests: { repo: 'acme/k8s', files: ['apps/api/deployment.yaml', 'apps/api/a.yaml', 'apps/api/b.yaml'] } },
+      },
+    });
     const repo = fake.repos.get('acme/k8s')!;
-    fake.addRepo('acme/k8s', { 'apps/api/deployment.yaml': deployment2('api'), 'apps/api/a.yaml': deployment2('api-worker').replace('api-worker', 'api'), 'apps/api/b.yaml': deployment2('api') });
+    fake.addRepo('acme/k8s', {
+      'apps/api/deployment.yaml': deployment2('api'),
+      'apps/api/a.yaml': deployment2('api-worker').replace('api-worker', 'api'),
+      'apps/api/b.yaml': deployment2('api'),
+    });
     void repo;
     await deps.github!.repoInfo('acme/k8s');
     const r = await run(['selectors']);
@@ -92,7 +129,10 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
     const writes = fake.writes();
     const r = await run(['pipeline']);
     assert.equal(r.outcomes[0].status, 'left-alone');
-    assert.match(r.outcomes[0].reason!, /someone pushed to acme\/pipelines:archshift\/api\/pipeline \(commit [0-9a-f]{7} "tweak by hand"\)/);
+    assert.match(
+      r.outcomes[0].reason!,
+      /someone pushed to acme\/pipelines:archshift\/api\/pipeline \(commit [0-9a-f]{7} "tweak by hand"\)/,
+    );
     assert.equal(fake.repos.get('acme/pipelines')!.refs.get('refs/heads/archshift/api/pipeline'), before);
     assert.equal(fake.writes() - writes, 2, 'only the unreachable tree and commit objects were written; no ref moved, no PR touched');
   });
@@ -119,15 +159,33 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
   });
 
   test('secondary rate limits (403 + retry-after) and 429s are waited out, not failed', async () => {
-    fake.inject({ method: 'POST', path: /\/git\/trees$/, status: 403, message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', headers: { 'retry-after': '2' } });
-    fake.inject({ method: 'GET', path: /\/branches\//, status: 429, message: 'API rate limit exceeded', headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(Date.now() / 1000)) } });
+    fake.inject({
+      method: 'POST',
+      path: /\/git\/trees$/,
+      status: 403,
+      message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+      headers: { 'retry-after': '2' },
+    });
+    fake.inject({
+      method: 'GET',
+      path: /\/branches\//,
+      status: 429,
+      message: 'API rate limit exceeded',
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(Date.now() / 1000)) },
+    });
     const r = await run(['base']);
     assert.equal(r.outcomes[0].status, 'opened');
     assert.equal(fake.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/git/trees')).length, 2);
   });
 
   test('a rate limit longer than we wait for fails clearly with nothing created', async () => {
-    fake.inject({ method: 'POST', path: /\/git\/trees$/, status: 403, message: 'You have exceeded a secondary rate limit.', headers: { 'retry-after': '3600' } });
+    fake.inject({
+      method: 'POST',
+      path: /\/git\/trees$/,
+      status: 403,
+      message: 'You have exceeded a secondary rate limit.',
+      headers: { 'retry-after': '3600' },
+    });
     const r = await run(['base']);
     assert.equal(r.outcomes[0].status, 'refused');
     assert.match(r.outcomes[0].reason!, /rate limit/);
@@ -209,9 +267,20 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
   });
 
   test('dry run returns unified diffs and writes nothing', async () => {
-    const r = await openPrs(deps, { service: deps.catalog.resolve('api'), report: reportFor('api'), kinds: ['base', 'pipeline'], dryRun: true });
-    assert.deepEqual(r.outcomes.map((o) => o.status), ['dry-run', 'dry-run']);
-    assert.match(r.outcomes[0].diff!, /--- a\/acme\/api\/Dockerfile\n\+\+\+ b\/acme\/api\/Dockerfile\n@@ -1,4 \+1,4 @@\n-FROM openjdk:8-jre\n\+FROM eclipse-temurin:8-jre\n/);
+    const r = await openPrs(deps, {
+      service: deps.catalog.resolve('api'),
+      report: reportFor('api'),
+      kinds: ['base', 'pipeline'],
+      dryRun: true,
+    });
+    assert.deepEqual(
+      r.outcomes.map((o) => o.status),
+      ['dry-run', 'dry-run'],
+    );
+    assert.match(
+      r.outcomes[0].diff!,
+      /--- a\/acme\/api\/Dockerfile\n\+\+\+ b\/acme\/api\/Dockerfile\n@@ -1,4 \+1,4 @@\n-FROM openjdk:8-jre\n\+FROM eclipse-temurin:8-jre\n/,
+    );
     assert.equal(fake.writes(), 0);
   });
 
@@ -221,16 +290,32 @@ describe('openPrs against the GitHub double, through @octokit/rest over HTTP', (
     const text = fake.file('acme/k8s', 'archshift/web/selectors', 'apps/web/deployment.yaml')!;
     assert.match(text, /name: web-arm64/);
     assert.match(text, /kind: DestinationRule[\s\S]*host: web[\s\S]*- name: amd64[\s\S]*- name: arm64/);
-    assert.ok(text.includes('      labels:\n        app: web\n        archshift.io/arch: amd64\n    spec:\n'), 'the original keeps running on amd64, labelled for its subset');
+    assert.ok(
+      text.includes('      labels:\n        app: web\n        archshift.io/arch: amd64\n    spec:\n'),
+      'the original keeps running on amd64, labelled for its subset',
+    );
     assert.doesNotMatch(text.split('---')[0], /nodeSelector/, 'the original Deployment is not moved');
   });
 
   test('GitHub App authentication: installation token exchange, then writes', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     fake.app = { id: '123', publicKey, installationId: '42' };
     const { GitHubClient } = await import('../../src/adapters/github.ts');
-    deps = { ...deps, github: new GitHubClient({ baseUrl: fake.url, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'app', appId: '123', privateKey, installationId: '42' }, timeScaleMs: 1 }) };
+    deps = {
+      ...deps,
+      github: new GitHubClient({
+        baseUrl: fake.url,
+        allow: ['acme/*'],
+        writeIntervalMs: 0,
+        auth: { kind: 'app', appId: '123', privateKey, installationId: '42' },
+        timeScaleMs: 1,
+      }),
+    };
     const r = await run(['base']);
     assert.equal(r.outcomes[0].status, 'opened');
     assert.ok(fake.requests.some((q) => q.path === '/app/installations/42/access_tokens'));

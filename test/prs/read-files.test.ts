@@ -9,8 +9,11 @@ import { GitHubClient, GitHubError } from '../../src/adapters/github.ts';
 import type { Deps } from '../../src/deps.ts';
 import { deployment, dockerfile, imagesWith, makeDeps, reportFor, seededGitHub, silent } from './helpers.ts';
 
-const threeManifests = { api: { manifests: { repo: 'acme/k8s', files: ['apps/api/deployment.yaml', 'apps/api/a.yaml', 'apps/api/b.yaml'] } } };
-const graphqlCalls = (fake: { requests: Array<{ method: string; path: string }> }) => fake.requests.filter((q) => q.method === 'POST' && q.path === '/graphql').length;
+const threeManifests = {
+  api: { manifests: { repo: 'acme/k8s', files: ['apps/api/deployment.yaml', 'apps/api/a.yaml', 'apps/api/b.yaml'] } },
+};
+const graphqlCalls = (fake: { requests: Array<{ method: string; path: string }> }) =>
+  fake.requests.filter((q) => q.method === 'POST' && q.path === '/graphql').length;
 
 describe('readFiles: one GraphQL request for all the files of a change', () => {
   const fake = seededGitHub(['api']);
@@ -18,11 +21,16 @@ describe('readFiles: one GraphQL request for all the files of a change', () => {
   beforeEach(async () => {
     deps = await makeDeps(fake, { registry: imagesWith(true) });
   });
-  const run = (kinds: Array<'base' | 'selectors'>, d = deps) => openPrs(d, { service: d.catalog.resolve('api'), report: reportFor('api'), kinds });
+  const run = (kinds: Array<'base' | 'selectors'>, d = deps) =>
+    openPrs(d, { service: d.catalog.resolve('api'), report: reportFor('api'), kinds });
 
   test('a 3-file PR to a repo archshift has not looked up yet costs at most 8 requests, counted at the double', async () => {
     deps = await makeDeps(fake, { registry: imagesWith(true), extraServices: threeManifests });
-    fake.addRepo('acme/k8s', { 'apps/api/deployment.yaml': deployment('api'), 'apps/api/a.yaml': deployment('api'), 'apps/api/b.yaml': deployment('api') });
+    fake.addRepo('acme/k8s', {
+      'apps/api/deployment.yaml': deployment('api'),
+      'apps/api/a.yaml': deployment('api'),
+      'apps/api/b.yaml': deployment('api'),
+    });
     const before = fake.requests.length;
     const r = await run(['selectors']);
     const seen = fake.requests.slice(before);
@@ -30,7 +38,10 @@ describe('readFiles: one GraphQL request for all the files of a change', () => {
     assert.deepEqual(r.outcomes[0].files, ['apps/api/deployment.yaml', 'apps/api/a.yaml', 'apps/api/b.yaml']);
     assert.ok(seen.length <= 8, `took ${seen.length} requests: ${seen.map((q) => `${q.method} ${q.path}`).join(', ')}`);
     assert.equal(r.outcomes[0].requests, seen.length, 'the adapter counts what the double saw');
-    assert.ok(seen.some((q) => q.method === 'GET' && q.path === '/repos/acme/k8s'), 'the repo lookup was not cached');
+    assert.ok(
+      seen.some((q) => q.method === 'GET' && q.path === '/repos/acme/k8s'),
+      'the repo lookup was not cached',
+    );
     assert.equal(graphqlCalls({ requests: seen }), 1, 'the three files in one read');
     assert.ok(!seen.some((q) => q.path.includes('/contents/')));
     for (const f of r.outcomes[0].files!) assert.match(fake.file('acme/k8s', 'archshift/api/selectors', f)!, /kubernetes.io\/arch: arm64/);
@@ -51,15 +62,29 @@ describe('readFiles: one GraphQL request for all the files of a change', () => {
     const one = await Promise.all(paths.map((p) => github.readFile('acme/files', p, head.sha)));
     assert.deepEqual(many, one);
     assert.deepEqual(many, ['hello\n', undefined, binary.toString('utf8'), big, 'odd\n']);
-    assert.deepEqual(seen.map((q) => `${q.method} ${q.path.replace(/[0-9a-f]{40}$/, 'SHA')}`).sort(), ['GET /repos/acme/files/git/blobs/SHA', 'GET /repos/acme/files/git/blobs/SHA', 'POST /graphql'], 'only the binary and the oversized file fall back to the blob API');
+    assert.deepEqual(
+      seen.map((q) => `${q.method} ${q.path.replace(/[0-9a-f]{40}$/, 'SHA')}`).sort(),
+      ['GET /repos/acme/files/git/blobs/SHA', 'GET /repos/acme/files/git/blobs/SHA', 'POST /graphql'],
+      'only the binary and the oversized file fall back to the blob API',
+    );
     // A branch name works as the revision too, and a directory is refused as readFile refuses it.
     assert.deepEqual(await github.readFiles('acme/files', ['a.txt'], 'main'), ['hello\n']);
     await assert.rejects(github.readFiles('acme/files', ['dir'], 'main'), /acme\/files:dir is not a file/);
-    await assert.rejects(github.readFiles('acme/gone', ['a.txt'], 'main'), (e: unknown) => e instanceof GitHubError && e.status === 404 && /cannot read a\.txt in acme\/gone: not found \(404\)/.test(e.message));
+    await assert.rejects(
+      github.readFiles('acme/gone', ['a.txt'], 'main'),
+      (e: unknown) => e instanceof GitHubError && e.status === 404 && /cannot read a\.txt in acme\/gone: not found \(404\)/.test(e.message),
+    );
   });
 
   test('on GitHub Enterprise (/api/v3) the query goes to /api/graphql', async () => {
-    const github = new GitHubClient({ baseUrl: `${fake.url}/api/v3`, allow: ['acme/*'], writeIntervalMs: 0, auth: { kind: 'token', token: 'ghp_writer' }, timeScaleMs: 1, logger: silent });
+    const github = new GitHubClient({
+      baseUrl: `${fake.url}/api/v3`,
+      allow: ['acme/*'],
+      writeIntervalMs: 0,
+      auth: { kind: 'token', token: 'ghp_writer' },
+      timeScaleMs: 1,
+      logger: silent,
+    });
     assert.deepEqual(await github.readFiles('acme/api', ['Dockerfile', 'nope'], 'main'), [dockerfile, undefined]);
   });
 

@@ -36,7 +36,9 @@ function meets(f: Finding, e: Expectation): boolean {
   if (f.id !== e.id) return false;
   if (!e.match) return true;
   const m = e.match.toLowerCase();
-  return [f.title, f.fix, f.evidence.file, f.evidence.excerpt, f.evidence.image, f.autofix?.params.package].some((s) => s?.toLowerCase().includes(m));
+  return [f.title, f.fix, f.evidence.file, f.evidence.excerpt, f.evidence.image, f.autofix?.params.package].some((s) =>
+    s?.toLowerCase().includes(m),
+  );
 }
 
 /** Offline, an image's architectures are unknown: that says nothing about the case unless listed. */
@@ -50,9 +52,19 @@ interface Figures {
   falseChanges: string[];
   readyWhileBroken: string[];
 }
-const figures: Figures = { cases: 0, blockers: { expected: 0, found: 0 }, changes: { expected: 0, found: 0 }, falseBlockers: [], falseChanges: [], readyWhileBroken: [] };
+const figures: Figures = {
+  cases: 0,
+  blockers: { expected: 0, found: 0 },
+  changes: { expected: 0, found: 0 },
+  falseBlockers: [],
+  falseChanges: [],
+  readyWhileBroken: [],
+};
 
-const names = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const names = readdirSync(root, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 
 test('the corpus has cases, each with an expected.yml', () => {
   assert.ok(names.length >= 1, `only ${names.length} cases`);
@@ -68,7 +80,10 @@ for (const name of names) {
     const brief = (f: Finding) => `${name}: ${f.severity} ${f.id} ${f.evidence.file ?? ''}:${f.evidence.line ?? ''} ${f.title}`;
     const problems: string[] = [];
     figures.cases++;
-    for (const [kind, list, severity] of [['blocker', spec.expect.blockers, 'blocker'], ['change', spec.expect.changes, 'change']] as const) {
+    for (const [kind, list, severity] of [
+      ['blocker', spec.expect.blockers, 'blocker'],
+      ['change', spec.expect.changes, 'change'],
+    ] as const) {
       for (const e of list) {
         const bucket = kind === 'blocker' ? figures.blockers : figures.changes;
         bucket.expected++;
@@ -107,6 +122,10 @@ test('false change-level findings stay at most 1 per 10 cases', { concurrency: f
     ['ready while a real problem exists', String(f.readyWhileBroken.length)],
   ];
   const width = Math.max(...rows.map(([k]) => k!.length));
-  console.log(['readiness corpus', ...rows.map(([k, v]) => `  ${k!.padEnd(width)}  ${v}`), ...f.falseChanges.map((s) => `  false change: ${s}`)].join('\n'));
+  console.log(
+    ['readiness corpus', ...rows.map(([k, v]) => `  ${k!.padEnd(width)}  ${v}`), ...f.falseChanges.map((s) => `  false change: ${s}`)].join(
+      '\n',
+    ),
+  );
   assert.ok(figures.falseChanges.length * 10 <= figures.cases, `false change-level findings:\n${figures.falseChanges.join('\n')}`);
 });

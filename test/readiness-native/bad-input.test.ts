@@ -24,7 +24,10 @@ before(async () => {
   await w('huge/requirements.txt', 'six==1.0\n'.repeat(200_000)); // ~1.8 MB with a 1 MiB cap below
   await w('broken-yaml/deploy.yaml', 'apiVersion: v1\nkind: Pod\nimage: fluent/fluent-bit:1.7.4\nspec: [unclosed\n');
   await w('good/requirements.txt', 'numpy==1.18.0\n');
-  await w('jars/lib/netty-transport-native-epoll-4.1.45.Final-linux-x86_64.jar', zip(['META-INF/', 'META-INF/native/libnetty_transport_native_epoll_x86_64.so', 'io/netty/Epoll.class']));
+  await w(
+    'jars/lib/netty-transport-native-epoll-4.1.45.Final-linux-x86_64.jar',
+    zip(['META-INF/', 'META-INF/native/libnetty_transport_native_epoll_x86_64.so', 'io/netty/Epoll.class']),
+  );
   await w('jars/lib/multi.jar', zip(['META-INF/native/libfoo_x86_64.so', 'META-INF/native/libfoo_aarch_64.so']));
   await w('jars/lib/not-a-zip.jar', 'plain text');
   await w('bin/libfast.so', elf(0x3e));
@@ -65,7 +68,10 @@ test('malformed, huge, binary, looping and non-zip files are each one finding; t
     assert.equal(f.ecosystem, 'file');
   }
   // The good parts of the checkout are still judged.
-  const rest = findings.filter((f) => f.id !== 'file.unreadable').map((f) => `${f.severity} ${f.id} ${f.evidence.file}`).sort();
+  const rest = findings
+    .filter((f) => f.id !== 'file.unreadable')
+    .map((f) => `${f.severity} ${f.id} ${f.evidence.file}`)
+    .sort();
   assert.deepEqual(rest, [
     'blocker jvm.jar-x86-only jars/lib/netty-transport-native-epoll-4.1.45.Final-linux-x86_64.jar',
     'blocker native.prebuilt-x86 bin/libfast.so',

@@ -6,7 +6,10 @@ test('dotted SSE flags (-msse4.1, -msse4.2) outside an arch guard are x86-only f
   const cmake = 'project(x C)\nset(CMAKE_C_FLAGS "${CMAKE_C_FLAGS} -msse4.2")\nadd_compile_options(-msse4.1 -O2)\n';
   const found = analyseNativeBuildFile('CMakeLists.txt', cmake).filter((f) => f.id === 'native.x86-flags');
   // One finding per file, at the first offending line, naming every flag.
-  assert.deepEqual(found.map((f) => f.evidence.line), [2]);
+  assert.deepEqual(
+    found.map((f) => f.evidence.line),
+    [2],
+  );
   assert.match(found[0].title, /-msse4\.2 -msse4\.1/);
 });
 

@@ -9,7 +9,14 @@ const pruned = (text: string, keep: (p: readonly string[]) => boolean = all) => 
 
 test('keeping every field gives what JSON.parse gives', () => {
   const texts = [
-    '{}', '[]', '"x"', '0', '-1.5e+3', 'true', 'null', ' \n\t{"a" : [1, 2, {"b": null}], "c": "d"}\r\n',
+    '{}',
+    '[]',
+    '"x"',
+    '0',
+    '-1.5e+3',
+    'true',
+    'null',
+    ' \n\t{"a" : [1, 2, {"b": null}], "c": "d"}\r\n',
     '{"esc": "a\\"b\\\\", "u": "\\u00e9\\n", "empty": "", "nested": [[[]], {}], "n": [0, 10, 1.25, -0.5E-2]}',
     '{"__proto__": {"polluted": true}, "k": 1}',
     '{"dup": 1, "dup": 2}',
@@ -20,14 +27,34 @@ test('keeping every field gives what JSON.parse gives', () => {
 });
 
 test('only the kept fields are built, and the skipped ones are still checked', () => {
-  const lock = JSON.stringify({ lockfileVersion: 3, packages: { '': { name: 'app' }, 'node_modules/sharp': { version: '0.29.3', integrity: 'sha512-x', engines: { node: '>=14' } } } }, null, 2);
+  const lock = JSON.stringify(
+    {
+      lockfileVersion: 3,
+      packages: { '': { name: 'app' }, 'node_modules/sharp': { version: '0.29.3', integrity: 'sha512-x', engines: { node: '>=14' } } },
+    },
+    null,
+    2,
+  );
   const keep = (p: readonly string[]) => p[0] === 'packages' && (p.length <= 2 || p[2] === 'version');
   assert.deepEqual(pruned(lock, keep), { packages: { '': {}, 'node_modules/sharp': { version: '0.29.3' } } });
   assert.throws(() => pruned('{"skipped": {"a": 01}, "packages": {}}', keep), SyntaxError);
 });
 
-test('malformed JSON is refused with JSON.parse\'s message', () => {
-  for (const t of ['', '{', '{"a": 1,}', '[1 2]', '{"a" 1}', '{"a": tru}', '"unterminated', '{"a": "\\x"}', '{"a": "line\nbreak"}', '{} extra', '{"a": 01}', '\uFEFF{}']) {
+test("malformed JSON is refused with JSON.parse's message", () => {
+  for (const t of [
+    '',
+    '{',
+    '{"a": 1,}',
+    '[1 2]',
+    '{"a" 1}',
+    '{"a": tru}',
+    '"unterminated',
+    '{"a": "\\x"}',
+    '{"a": "line\nbreak"}',
+    '{} extra',
+    '{"a": 01}',
+    '\uFEFF{}',
+  ]) {
     let native: Error | undefined;
     try {
       JSON.parse(t);
@@ -49,15 +76,24 @@ test('a package-lock.json over the size threshold gives the findings a small one
   const { builtinKnowledge } = await import('../../src/readiness/knowledge/load.ts');
   const lock = (n: number) => {
     const packages: Record<string, unknown> = { '': { name: 'app', version: '1.0.0' } };
-    for (let i = 0; i < n; i++) packages[`node_modules/pkg-${i}`] = { version: '1.0.0', integrity: `sha512-${'x'.repeat(80)}`, resolved: `https://registry.npmjs.org/pkg-${i}/-/pkg-${i}-1.0.0.tgz` };
+    for (let i = 0; i < n; i++)
+      packages[`node_modules/pkg-${i}`] = {
+        version: '1.0.0',
+        integrity: `sha512-${'x'.repeat(80)}`,
+        resolved: `https://registry.npmjs.org/pkg-${i}/-/pkg-${i}-1.0.0.tgz`,
+      };
     packages['node_modules/sharp'] = { version: '0.29.3', integrity: 'sha512-y' };
     return JSON.stringify({ name: 'app', lockfileVersion: 3, packages }, null, 2);
   };
-  const brief = (text: string) => analyseNode([{ path: 'package-lock.json', text }], builtinKnowledge()).map((f) => `${f.severity} ${f.id} ${f.evidence.line}`);
+  const brief = (text: string) =>
+    analyseNode([{ path: 'package-lock.json', text }], builtinKnowledge()).map((f) => `${f.severity} ${f.id} ${f.evidence.line}`);
   const big = lock(6000);
   assert.ok(big.length > 1024 * 1024);
   const sharpLine = big.split('\n').findIndex((l) => l.includes('"node_modules/sharp"')) + 1;
   assert.deepEqual(brief(big), [`change node.sharp ${sharpLine}`]);
-  assert.deepEqual(brief(lock(10)).map((s) => s.split(' ').slice(0, 2).join(' ')), ['change node.sharp']);
+  assert.deepEqual(
+    brief(lock(10)).map((s) => s.split(' ').slice(0, 2).join(' ')),
+    ['change node.sharp'],
+  );
   assert.deepEqual(brief(big.slice(0, -2)), ['warning file.unreadable undefined']); // malformed: JSON.parse's refusal
 });

@@ -57,7 +57,10 @@ test('an operator file overrides a built-in entry and adds new ones', async () =
 
 test('a bad knowledge file is an error naming the file and the entry', async () => {
   const file = path.join(dir, 'bad.yml');
-  await writeFile(file, 'version: 1\necosystem: node\nentries:\n  - package: ok\n    impact: fails\n    breaks: x\n    source: https://e.com\n  - package: broken\n    fixedIn: 1.10\n    impact: fails\n    breaks: x\n    source: https://e.com\n');
+  await writeFile(
+    file,
+    'version: 1\necosystem: node\nentries:\n  - package: ok\n    impact: fails\n    breaks: x\n    source: https://e.com\n  - package: broken\n    fixedIn: 1.10\n    impact: fails\n    breaks: x\n    source: https://e.com\n',
+  );
   await assert.rejects(loadKnowledgeBase([file]), (err: Error) => {
     assert.ok(err instanceof KnowledgeError);
     assert.match(err.message, /bad\.yml, entry 2 \(broken\): fixedIn/);

@@ -53,7 +53,11 @@ describe('JVM', () => {
     assert.equal(findings.find((f) => f.id === 'jvm.rocksdbjni')!.autofix, undefined);
     assert.match(findings.find((f) => f.id === 'jvm.snappy-java')!.fix!, /transitively/);
     assert.deepEqual(findings.find((f) => f.id === 'jvm.jffi')!.autofix?.params, {
-      file: 'gradle/libs.versions.toml', package: 'com.github.jnr:jffi', from: '1.2.10', to: '1.2.13', line: '8',
+      file: 'gradle/libs.versions.toml',
+      package: 'com.github.jnr:jffi',
+      from: '1.2.10',
+      to: '1.2.13',
+      line: '8',
     });
   });
 
@@ -80,7 +84,11 @@ describe('Python', () => {
       'change python.lxml requirements/extra.txt:1',
     ]);
     assert.deepEqual(findings.find((f) => f.id === 'python.numpy' && f.evidence.file === 'requirements.txt')!.autofix?.params, {
-      file: 'requirements.txt', package: 'numpy', from: '1.18.5', to: '1.19.0', line: '3',
+      file: 'requirements.txt',
+      package: 'numpy',
+      from: '1.18.5',
+      to: '1.19.0',
+      line: '3',
     });
     // poetry.lock pins 1.17.5 under `^1.17`: the lock decides, and no blind bump of the manifest.
     const poetry = findings.find((f) => f.evidence.file === 'poetry-svc/pyproject.toml')!;
@@ -104,7 +112,10 @@ describe('Node', () => {
       'change node.node-sass package.json:11',
     ]);
     assert.match(findings.find((f) => f.id === 'node.node-sass')!.fix!, /\bsass\b/);
-    assert.ok(findings.every((f) => !f.autofix), 'a lockfile must be regenerated, so no text bump');
+    assert.ok(
+      findings.every((f) => !f.autofix),
+      'a lockfile must be regenerated, so no text bump',
+    );
   });
 
   test('without a lockfile a range stands for its lowest version, and the bump keeps the operator', async () => {
@@ -129,7 +140,11 @@ describe('Go', () => {
       'change go.goarch-amd64 Makefile:2',
     ]);
     assert.deepEqual(findings.find((f) => f.id === 'go.snappy')!.autofix?.params, {
-      file: 'go.mod', package: 'github.com/golang/snappy', from: 'v0.0.2', to: 'v0.0.4', line: '7',
+      file: 'go.mod',
+      package: 'github.com/golang/snappy',
+      from: 'v0.0.2',
+      to: 'v0.0.4',
+      line: '7',
     });
   });
 

@@ -58,7 +58,10 @@ describe('readiness check against a real registry', () => {
     assert.deepEqual(bumps[0]!.autofix, { kind: 'base', params: { file: 'Dockerfile', line: '1', from: '14-alpine', to: '14.21-alpine' } });
     // Its own image is amd64-only: the pipeline must rebuild it, no tag bump is offered.
     const own = byId(report, 'image.service-amd64-only');
-    assert.deepEqual(own.map((f) => [f.severity, f.evidence.file, f.evidence.line]), [['change', 'deployment.yaml', 17]]);
+    assert.deepEqual(
+      own.map((f) => [f.severity, f.evidence.file, f.evidence.line]),
+      [['change', 'deployment.yaml', 17]],
+    );
   });
 
   test('search-indexer needs changes: platform pins, GOARCH, and the pipeline flag set to false', async () => {
@@ -85,7 +88,10 @@ describe('readiness check against a real registry', () => {
     const refused = await checkPath(services.path('payments'), { inspector: inspector(), scan: noScan });
     assert.equal(refused.verdict, 'unknown');
     const unauthorized = byId(refused, 'image.unauthorized');
-    assert.deepEqual(unauthorized.map((f) => f.evidence.image).sort(), [`${priv.host}/finance/payments:4.1.0`, `${priv.host}/platform/jre:17`]);
+    assert.deepEqual(unauthorized.map((f) => f.evidence.image).sort(), [
+      `${priv.host}/finance/payments:4.1.0`,
+      `${priv.host}/platform/jre:17`,
+    ]);
     assert.ok(unauthorized.every((f) => f.severity === 'unknown' && f.fix!.includes('credentials')));
 
     const withLogin = inspector({ credentials: { [priv.host]: { username: 'ci', passwordEnv: 'PRIV_PASS' } } }, { PRIV_PASS: 's3cret' });
@@ -117,7 +123,10 @@ describe('readiness check against a real registry', () => {
         assert.equal(report.verdict, 'unknown');
         const missing = report.findings.filter((f) => f.ecosystem === 'image' && f.severity === 'unknown');
         assert.equal(missing.length, 4);
-        assert.ok(missing.every((f) => reason.test(f.title)), missing.map((f) => f.title).join('\n'));
+        assert.ok(
+          missing.every((f) => reason.test(f.title)),
+          missing.map((f) => f.title).join('\n'),
+        );
       });
     }
 
@@ -148,7 +157,11 @@ describe('readiness check against a real registry', () => {
   });
 
   test('--image names the released image even when the manifests name another tag', async () => {
-    const report = await checkPath(services.path('checkout-api'), { image: `${open.host}/shop/checkout-api:0.0.1`, inspector: inspector(), scan: noScan });
+    const report = await checkPath(services.path('checkout-api'), {
+      image: `${open.host}/shop/checkout-api:0.0.1`,
+      inspector: inspector(),
+      scan: noScan,
+    });
     assert.equal(report.verdict, 'unknown');
     assert.match(byId(report, 'image.not-found')[0]!.title, /checkout-api:0\.0\.1/);
   });

@@ -44,20 +44,38 @@ describe('the CI-file analyser', () => {
 
   test('build-push-action: platforms as a list with arm64, a block, none, or an expression', () => {
     const withArm = analyseCiFile('.github/workflows/release.yml', actions('          platforms: linux/amd64,linux/arm64\n'));
-    assert.deepEqual(withArm.findings.map((f) => [f.id, f.severity, f.evidence.line]), [['ci.arm64-build', 'info', 13]]);
-    const block = analyseCiFile('.github/workflows/release.yml', actions('          platforms: |\n            linux/amd64\n            linux/arm64/v8\n'));
+    assert.deepEqual(
+      withArm.findings.map((f) => [f.id, f.severity, f.evidence.line]),
+      [['ci.arm64-build', 'info', 13]],
+    );
+    const block = analyseCiFile(
+      '.github/workflows/release.yml',
+      actions('          platforms: |\n            linux/amd64\n            linux/arm64/v8\n'),
+    );
     assert.equal(block.findings[0]!.id, 'ci.arm64-build');
     const none = analyseCiFile('.github/workflows/release.yml', actions(''));
-    assert.deepEqual(none.findings.map((f) => [f.id, f.severity]), [['ci.no-arm64-build', 'change']]);
+    assert.deepEqual(
+      none.findings.map((f) => [f.id, f.severity]),
+      [['ci.no-arm64-build', 'change']],
+    );
     assert.match(none.findings[0]!.fix!, /platforms:/);
     const amd = analyseCiFile('.github/workflows/release.yml', actions('          platforms: linux/amd64\n'));
     assert.match(amd.findings[0]!.title, /for linux\/amd64: no linux\/arm64/);
     const matrix = analyseCiFile('.github/workflows/release.yml', actions('          platforms: ${{ matrix.platform }}\n'));
-    assert.deepEqual(matrix.findings.map((f) => [f.id, f.severity]), [['ci.platforms-unresolved', 'warning']]);
+    assert.deepEqual(
+      matrix.findings.map((f) => [f.id, f.severity]),
+      [['ci.platforms-unresolved', 'warning']],
+    );
   });
 
   test('a workflow that builds nothing says nothing; broken YAML is a warning', () => {
-    assert.deepEqual(analyseCiFile('.github/workflows/test.yml', 'on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n'), { builds: false, findings: [] });
+    assert.deepEqual(
+      analyseCiFile(
+        '.github/workflows/test.yml',
+        'on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n',
+      ),
+      { builds: false, findings: [] },
+    );
     assert.equal(analyseCiFile('.github/workflows/x.yml', 'jobs: [\n').findings[0]!.id, 'ci.unparseable');
   });
 
@@ -72,7 +90,10 @@ describe('the CI-file analyser', () => {
       --platform linux/amd64,linux/arm64
       -t $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA .
 `;
-    assert.deepEqual(analyseCiFile('.gitlab-ci.yml', gitlab).findings.map((f) => f.id), ['ci.arm64-build']);
+    assert.deepEqual(
+      analyseCiFile('.gitlab-ci.yml', gitlab).findings.map((f) => f.id),
+      ['ci.arm64-build'],
+    );
     const jenkins = `pipeline {
   agent any
   stages {
@@ -90,7 +111,13 @@ describe('the CI-file analyser', () => {
 }
 `;
     const j = analyseCiFile('Jenkinsfile', jenkins);
-    assert.deepEqual(j.findings.map((f) => [f.id, f.evidence.line]), [['ci.arm64-build', 7], ['ci.no-arm64-build', 11]]);
+    assert.deepEqual(
+      j.findings.map((f) => [f.id, f.evidence.line]),
+      [
+        ['ci.arm64-build', 7],
+        ['ci.no-arm64-build', 11],
+      ],
+    );
   });
 });
 
@@ -101,7 +128,9 @@ describe('a local checkout without noise', () => {
     await writeFile(join(dir, rel), text);
   };
   const ids = async (settings = defaultCheckSettings, pipelineFile?: string) =>
-    (await checkPath(join(dir, 'svc'), { settings, pipelineFile, scan: async () => [] })).findings.map((f) => `${f.id} ${f.evidence.file ?? ''}`.trim());
+    (await checkPath(join(dir, 'svc'), { settings, pipelineFile, scan: async () => [] })).findings.map((f) =>
+      `${f.id} ${f.evidence.file ?? ''}`.trim(),
+    );
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'archshift-noise-'));
@@ -146,7 +175,11 @@ describe('a local checkout without noise', () => {
     const deps = async () => ({ config }) as unknown as Deps;
     const out: string[] = [];
     const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
-    await checkCommand.run(parseArgs([join(dir, 'svc'), '--pipeline', join(dir, 'cd/services/svc.yml'), '--json'], checkCommand.booleanOptions), io, deps);
+    await checkCommand.run(
+      parseArgs([join(dir, 'svc'), '--pipeline', join(dir, 'cd/services/svc.yml'), '--json'], checkCommand.booleanOptions),
+      io,
+      deps,
+    );
     const report = JSON.parse(out[0]!) as { findings: { id: string; evidence: { file?: string } }[] };
     assert.ok(report.findings.some((f) => f.id === 'pipeline.arm64-build'));
     assert.ok(!report.findings.some((f) => f.evidence.file?.startsWith('docs/')));

@@ -32,7 +32,11 @@ describe('archshift check on a local checkout', () => {
 
   const run = async (...argv: string[]) => {
     const out: string[] = [];
-    const code = await checkCommand.run(parseArgs(argv, checkCommand.booleanOptions), { out: (t) => out.push(t), err: (t) => out.push(t) }, deps);
+    const code = await checkCommand.run(
+      parseArgs(argv, checkCommand.booleanOptions),
+      { out: (t) => out.push(t), err: (t) => out.push(t) },
+      deps,
+    );
     return { code, out: out.join('\n') };
   };
 
@@ -50,7 +54,11 @@ describe('archshift check on a local checkout', () => {
     assert.equal(json.verdict, 'needs-changes');
     const bump = json.findings.find((f: { id: string }) => f.id === 'image.arm64-tag-available');
     assert.deepEqual(bump.autofix.params, { file: 'Dockerfile', line: '1', from: '14-alpine', to: '14.21-alpine' });
-    assert.ok(json.findings.every((f: { evidence: object }) => 'file' in f.evidence || 'image' in f.evidence || Object.keys(f.evidence).length === 0));
+    assert.ok(
+      json.findings.every(
+        (f: { evidence: object }) => 'file' in f.evidence || 'image' in f.evidence || Object.keys(f.evidence).length === 0,
+      ),
+    );
   });
 
   test('a Dockerfile built FROM scratch alone is unknown, not ready; --image supplies the missing evidence', async () => {

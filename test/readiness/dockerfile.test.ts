@@ -43,12 +43,24 @@ describe('Dockerfile analyser', () => {
     const { findings, images } = analyseDockerfile('build/Dockerfile', fixture('search-indexer'));
     assert.deepEqual(ids(findings), ['dockerfile.goarch-amd64', 'dockerfile.platform-pinned', 'dockerfile.platform-pinned']);
     const pins = findings.filter((f) => f.id === 'dockerfile.platform-pinned');
-    assert.deepEqual(pins.map((f) => [f.severity, f.evidence.file, f.evidence.line]), [['change', 'build/Dockerfile', 1], ['change', 'build/Dockerfile', 6]]);
-    assert.deepEqual(pins[0]!.autofix, { kind: 'base', params: { file: 'build/Dockerfile', line: '1', from: '--platform=linux/amd64 ', to: '' } });
+    assert.deepEqual(
+      pins.map((f) => [f.severity, f.evidence.file, f.evidence.line]),
+      [
+        ['change', 'build/Dockerfile', 1],
+        ['change', 'build/Dockerfile', 6],
+      ],
+    );
+    assert.deepEqual(pins[0]!.autofix, {
+      kind: 'base',
+      params: { file: 'build/Dockerfile', line: '1', from: '--platform=linux/amd64 ', to: '' },
+    });
     const goarch = findings.find((f) => f.id === 'dockerfile.goarch-amd64')!;
     assert.equal(goarch.evidence.line, 4);
     assert.match(goarch.evidence.excerpt!, /GOARCH=amd64/);
-    assert.deepEqual(images.map((i) => i.edit?.text), ['registry.invalid:5000/library/golang:1.22', 'registry.invalid:5000/library/alpine:3.19']);
+    assert.deepEqual(
+      images.map((i) => i.edit?.text),
+      ['registry.invalid:5000/library/golang:1.22', 'registry.invalid:5000/library/alpine:3.19'],
+    );
   });
 
   test('an x86_64 download in the final stage is a blocker pointing at the URL line', () => {
@@ -72,7 +84,10 @@ describe('Dockerfile analyser', () => {
     ].join('\n');
     const { findings, images } = analyseDockerfile('Dockerfile', text);
     assert.deepEqual(findings, []);
-    assert.deepEqual(images.map((i) => i.role), ['build-host', 'target']);
+    assert.deepEqual(
+      images.map((i) => i.role),
+      ['build-host', 'target'],
+    );
   });
 
   test('downloads in a build-host stage warn; findings in stages the final image does not use warn', () => {
@@ -94,7 +109,14 @@ describe('Dockerfile analyser', () => {
       ],
     );
     assert.equal(findings[1]!.autofix, undefined);
-    assert.deepEqual(images.map((i) => [i.stage, i.role]), [['tools', 'build-host'], ['old-test', 'unused'], ['#2', 'target']]);
+    assert.deepEqual(
+      images.map((i) => [i.stage, i.role]),
+      [
+        ['tools', 'build-host'],
+        ['old-test', 'unused'],
+        ['#2', 'target'],
+      ],
+    );
   });
 
   test('an ARG default for the platform that says amd64 is a pin', () => {
@@ -111,15 +133,30 @@ describe('Dockerfile analyser', () => {
   });
 
   test('${VAR:-default} supplies a value; COPY --from an image is an image use', () => {
-    const { findings, images } = analyseDockerfile('Dockerfile', 'ARG V\nFROM node:${V:-20}-slim\nCOPY --from=ghcr.io/acme/tools:1.2 /bin/tool /usr/bin/\n');
+    const { findings, images } = analyseDockerfile(
+      'Dockerfile',
+      'ARG V\nFROM node:${V:-20}-slim\nCOPY --from=ghcr.io/acme/tools:1.2 /bin/tool /usr/bin/\n',
+    );
     assert.deepEqual(findings, []);
-    assert.deepEqual(images.map((i) => [i.reference, i.via, i.line]), [['node:20-slim', 'FROM', 2], ['ghcr.io/acme/tools:1.2', 'COPY --from', 3]]);
+    assert.deepEqual(
+      images.map((i) => [i.reference, i.via, i.line]),
+      [
+        ['node:20-slim', 'FROM', 2],
+        ['ghcr.io/acme/tools:1.2', 'COPY --from', 3],
+      ],
+    );
   });
 
   test('a hard-coded apt :amd64 package and an ADD of an amd64 URL are found', () => {
     const text = 'FROM debian:12\nRUN apt-get install -y libfoo1:amd64\nADD https://example.com/bin/linux_amd64/tool /usr/bin/tool\n';
     const { findings } = analyseDockerfile('Dockerfile', text);
-    assert.deepEqual(findings.map((f) => [f.id, f.evidence.line]), [['dockerfile.amd64-download', 2], ['dockerfile.amd64-download', 3]]);
+    assert.deepEqual(
+      findings.map((f) => [f.id, f.evidence.line]),
+      [
+        ['dockerfile.amd64-download', 2],
+        ['dockerfile.amd64-download', 3],
+      ],
+    );
   });
 
   for (const [name, text, why] of [

@@ -48,7 +48,11 @@ describe('verifyArm64Binaries against the real registry', () => {
     const big = { data: gzipSync(Buffer.alloc(4 * 1024 * 1024, 1)) }; // not even a tar: never opened
     await registry.pushIndexLayered('shop/api', 'good', [
       { platform: amd64, layers: [layer([exe('app/server', X86_64)])], config: { Entrypoint: ['/app/server'] } },
-      { platform: arm64, layers: [big, layer([exe('app/server', AARCH64), { path: 'usr/lib/libfoo.so.1', data: elf(AARCH64) }])], config: { Entrypoint: ['/app/server'] } },
+      {
+        platform: arm64,
+        layers: [big, layer([exe('app/server', AARCH64), { path: 'usr/lib/libfoo.so.1', data: elf(AARCH64) }])],
+        config: { Entrypoint: ['/app/server'] },
+      },
     ]);
     const proxy = await startFaultProxy(registry.url);
     try {
@@ -66,7 +70,13 @@ describe('verifyArm64Binaries against the real registry', () => {
     await registry.pushIndexLayered('shop/tools', '1', [
       {
         platform: arm64,
-        layers: [layer([exe('usr/bin/python3.12', X86_64)]), layer([{ path: 'usr/bin/python3', type: '2', link: 'python3.12' }, { path: 'app/run.py', data: '#!/usr/bin/env python3\nprint(1)\n', mode: 0o755 }])],
+        layers: [
+          layer([exe('usr/bin/python3.12', X86_64)]),
+          layer([
+            { path: 'usr/bin/python3', type: '2', link: 'python3.12' },
+            { path: 'app/run.py', data: '#!/usr/bin/env python3\nprint(1)\n', mode: 0o755 },
+          ]),
+        ],
         config: { Entrypoint: ['/bin/sh', '-c', 'exec /app/run.py --serve'], Env: ['PATH=/usr/local/bin:/usr/bin:/bin'] },
       },
     ]);
@@ -78,7 +88,14 @@ describe('verifyArm64Binaries against the real registry', () => {
     await registry.pushIndexLayered('shop/libs', '1', [
       {
         platform: arm64,
-        layers: [layer([{ path: 'usr/lib/libold.so', data: elf(X86_64) }]), layer([exe('srv', AARCH64), { path: 'usr/lib/x86_64-linux-gnu/libcrypto.so.3', data: elf(X86_64) }, { path: 'usr/lib/.wh.libold.so' }])],
+        layers: [
+          layer([{ path: 'usr/lib/libold.so', data: elf(X86_64) }]),
+          layer([
+            exe('srv', AARCH64),
+            { path: 'usr/lib/x86_64-linux-gnu/libcrypto.so.3', data: elf(X86_64) },
+            { path: 'usr/lib/.wh.libold.so' },
+          ]),
+        ],
         config: { Cmd: ['/srv'] },
       },
     ]);
@@ -95,9 +112,10 @@ describe('verifyArm64Binaries against the real registry', () => {
     try {
       await writeFile(join(dir, 'Dockerfile'), `FROM ${registry.host}/library/runtime:1\nCOPY app /app\n`);
       const on = await checkPath(dir, { inspector: client, settings: { ...defaultCheckSettings, verifyBaseImages: true } });
-      assert.deepEqual(on.findings.filter((f) => f.id.startsWith('image.arm64-')).map((f) => [f.id, f.evidence.image]), [
-        ['image.arm64-mislabelled', `${registry.host}/library/runtime:1`],
-      ]);
+      assert.deepEqual(
+        on.findings.filter((f) => f.id.startsWith('image.arm64-')).map((f) => [f.id, f.evidence.image]),
+        [['image.arm64-mislabelled', `${registry.host}/library/runtime:1`]],
+      );
       assert.equal(on.verdict, 'blocked');
       const off = await checkPath(dir, { inspector: client, settings: defaultCheckSettings });
       assert.ok(!off.findings.some((f) => f.id === 'image.arm64-mislabelled'), 'off by default: base images are not downloaded');
@@ -106,8 +124,16 @@ describe('verifyArm64Binaries against the real registry', () => {
     }
   });
 
-  test('bounded: past the byte cap it is unknown with the reason; no arm64 entry is not this check\'s finding', async () => {
-    await registry.pushIndexLayered('shop/huge', '1', [{ platform: arm64, layers: [layer([exe('a', AARCH64), { path: 'pad', data: Buffer.from(Array.from({ length: 300_000 }, () => Math.random() * 256)) }])], config: { Entrypoint: ['/missing'] } }]);
+  test("bounded: past the byte cap it is unknown with the reason; no arm64 entry is not this check's finding", async () => {
+    await registry.pushIndexLayered('shop/huge', '1', [
+      {
+        platform: arm64,
+        layers: [
+          layer([exe('a', AARCH64), { path: 'pad', data: Buffer.from(Array.from({ length: 300_000 }, () => Math.random() * 256)) }]),
+        ],
+        config: { Entrypoint: ['/missing'] },
+      },
+    ]);
     const capped = await verifyArm64Binaries(client, `${registry.host}/shop/huge:1`, { maxTotalBytes: 64 * 1024, maxListed: 10 });
     assert.deepEqual(brief(capped), [['image.arm64-unverified', 'unknown', undefined]]);
     assert.match(capped[0]!.title, /more than 0.1 MiB of layers/);

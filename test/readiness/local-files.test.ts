@@ -21,19 +21,32 @@ describe('local files that are not plain files', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   test('readRegularFile refuses a FIFO at once and a file over the bound', async () => {
-    await assert.rejects(readRegularFile(join(dir, 'pipeline.yml'), 1024), (e: unknown) => e instanceof LocalFileRefused && e.reason === 'not-regular');
-    await assert.rejects(readRegularFile(join(dir, 'big.yaml'), 1024), (e: unknown) => e instanceof LocalFileRefused && e.reason === 'too-large');
+    await assert.rejects(
+      readRegularFile(join(dir, 'pipeline.yml'), 1024),
+      (e: unknown) => e instanceof LocalFileRefused && e.reason === 'not-regular',
+    );
+    await assert.rejects(
+      readRegularFile(join(dir, 'big.yaml'), 1024),
+      (e: unknown) => e instanceof LocalFileRefused && e.reason === 'too-large',
+    );
     assert.equal((await readRegularFile(join(dir, 'Dockerfile'), 1024)).toString(), 'FROM scratch\nCOPY app /app\n');
   });
 
   test('the local source says a FIFO is not a regular file', async () => {
-    await assert.rejects(localSource(dir).read('pipeline.yml'), (e: unknown) => e instanceof SourceError && /not a regular file/.test((e as Error).message));
+    await assert.rejects(
+      localSource(dir).read('pipeline.yml'),
+      (e: unknown) => e instanceof SourceError && /not a regular file/.test((e as Error).message),
+    );
   });
 
-  test('archshift check <path> on a checkout with FIFO pipeline.yml and values.yaml finishes, and the pipeline is unknown', { timeout: 60_000 }, async () => {
-    const report = await checkPath(dir);
-    const text = JSON.stringify(report);
-    assert.match(text, /pipeline\.yml[^"]*not a regular file/);
-    assert.notEqual(report.verdict, 'ready');
-  });
+  test(
+    'archshift check <path> on a checkout with FIFO pipeline.yml and values.yaml finishes, and the pipeline is unknown',
+    { timeout: 60_000 },
+    async () => {
+      const report = await checkPath(dir);
+      const text = JSON.stringify(report);
+      assert.match(text, /pipeline\.yml[^"]*not a regular file/);
+      assert.notEqual(report.verdict, 'ready');
+    },
+  );
 });

@@ -19,7 +19,10 @@ describe('pipeline analyser', () => {
     assert.equal(f!.id, 'pipeline.arm64-build-off');
     assert.equal(f!.severity, 'change');
     assert.equal(f!.evidence.line, 2);
-    assert.deepEqual(f!.autofix, { kind: 'pipeline', params: { file: 'p.yml', path: '["/pipeline","docker-build","with"]', key: 'mustBuildARM64', value: 'true' } });
+    assert.deepEqual(f!.autofix, {
+      kind: 'pipeline',
+      params: { file: 'p.yml', path: '["/pipeline","docker-build","with"]', key: 'mustBuildARM64', value: 'true' },
+    });
   });
 
   test('mustBuildARM64: false points at that line and edits it in place', () => {
@@ -43,9 +46,15 @@ describe('pipeline analyser', () => {
   });
 
   test('a missing file, bad YAML or no build step leave the build unknown', () => {
-    assert.deepEqual(analysePipeline('p.yml', undefined).map((f) => [f.id, f.severity]), [['pipeline.missing', 'unknown']]);
+    assert.deepEqual(
+      analysePipeline('p.yml', undefined).map((f) => [f.id, f.severity]),
+      [['pipeline.missing', 'unknown']],
+    );
     const [bad] = analysePipeline('p.yml', 'a: [1\nb: 2\n');
     assert.deepEqual([bad!.id, bad!.severity], ['pipeline.unparseable', 'unknown']);
-    assert.deepEqual(analysePipeline('p.yml', 'deploy: {}\n').map((f) => [f.id, f.severity]), [['pipeline.no-build-step', 'unknown']]);
+    assert.deepEqual(
+      analysePipeline('p.yml', 'deploy: {}\n').map((f) => [f.id, f.severity]),
+      [['pipeline.no-build-step', 'unknown']],
+    );
   });
 });

@@ -15,23 +15,54 @@ const bump: Finding = {
   fix: 'Use node:16.',
   autofix: { kind: 'base', params: { file: 'Dockerfile', line: '3', from: 'node:14', to: 'node:16' } },
 };
-const jvm: Finding = { id: 'jvm.netty-epoll', severity: 'blocker', ecosystem: 'jvm', title: 'netty <x86_64 only> & friends', evidence: { file: 'pom.xml', line: 40 } };
-const info: Finding = { id: 'image.arm64', severity: 'info', ecosystem: 'image', title: 'alpine:3.19 publishes linux/arm64', evidence: { image: 'alpine:3.19', digest: `sha256:${'b'.repeat(64)}` } };
+const jvm: Finding = {
+  id: 'jvm.netty-epoll',
+  severity: 'blocker',
+  ecosystem: 'jvm',
+  title: 'netty <x86_64 only> & friends',
+  evidence: { file: 'pom.xml', line: 40 },
+};
+const info: Finding = {
+  id: 'image.arm64',
+  severity: 'info',
+  ecosystem: 'image',
+  title: 'alpine:3.19 publishes linux/arm64',
+  evidence: { image: 'alpine:3.19', digest: `sha256:${'b'.repeat(64)}` },
+};
 
 describe('report renderers', () => {
   test('Block Kit opens with the verdict, what to do and the Open PRs button, then findings grouped by what fixes them', () => {
     const msg = renderReportBlocks(buildReport('api', [info, bump, jvm], now));
     const blocks = msg.blocks as Array<{ type: string; text?: { text: string }; elements?: Array<Record<string, unknown>> }>;
-    assert.deepEqual(blocks.slice(0, 4).map((b) => b.type), ['header', 'context', 'section', 'actions']);
+    assert.deepEqual(
+      blocks.slice(0, 4).map((b) => b.type),
+      ['header', 'context', 'section', 'actions'],
+    );
     assert.equal(blocks[0]!.text!.text, 'api: Blocked: cannot run on arm64 until the blockers are fixed by hand');
-    assert.match(String(blocks[1]!.elements![0]!.text), /checked <!date\^1767607200\^\{date_short_pretty\} \{time\}\|2026-01-05T10:00:00.000Z>/);
-    assert.equal(blocks[2]!.text!.text, '*What to do*\n• *To fix by hand* (1 blocker): netty &lt;x86_64 only&gt; &amp; friends\n• *Base images* (1 change) · :robot_face: archshift can open a PR');
+    assert.match(
+      String(blocks[1]!.elements![0]!.text),
+      /checked <!date\^1767607200\^\{date_short_pretty\} \{time\}\|2026-01-05T10:00:00.000Z>/,
+    );
+    assert.equal(
+      blocks[2]!.text!.text,
+      '*What to do*\n• *To fix by hand* (1 blocker): netty &lt;x86_64 only&gt; &amp; friends\n• *Base images* (1 change) · :robot_face: archshift can open a PR',
+    );
     const button = blocks[3]!.elements![0]!;
     assert.deepEqual([button.action_id, button.value], ['open_prs', 'api']);
-    const sections = blocks.slice(4).filter((b) => b.type === 'section').map((b) => b.text!.text);
-    assert.deepEqual(sections.map((s) => s.split('\n')[0]), ['*To fix by hand* (1 blocker)', '*Base images* (1 change) · :robot_face: archshift can open a PR', '*Checked and fine* (1 info)']);
+    const sections = blocks
+      .slice(4)
+      .filter((b) => b.type === 'section')
+      .map((b) => b.text!.text);
+    assert.deepEqual(
+      sections.map((s) => s.split('\n')[0]),
+      ['*To fix by hand* (1 blocker)', '*Base images* (1 change) · :robot_face: archshift can open a PR', '*Checked and fine* (1 info)'],
+    );
     assert.match(sections[0]!, /`pom.xml:40`/);
-    assert.equal(JSON.stringify(blocks).match(/archshift can open a PR/g)!.length, 2, 'the PR note once per group (and in what to do), never per finding');
+    assert.equal(
+      JSON.stringify(blocks).match(/archshift can open a PR/g)!.length,
+      2,
+      'the PR note once per group (and in what to do), never per finding',
+    );
     assert.equal(msg.overflow, undefined);
     assert.match(msg.text, /^api: Blocked/);
   });
@@ -57,7 +88,10 @@ describe('report renderers', () => {
     assert.ok(blocks.length <= MAX_BLOCKS, `${blocks.length} blocks`);
     for (const b of blocks) if (b.text) assert.ok(b.text.text.length <= MAX_SECTION_TEXT);
     assert.equal(blocks[3]!.type, 'actions', 'the button stays at the top');
-    assert.equal(blocks.at(-2)!.text!.text, '• *To fix by hand* (200 blockers)\n• *Base images* (200 changes) · :robot_face: archshift can open a PR');
+    assert.equal(
+      blocks.at(-2)!.text!.text,
+      '• *To fix by hand* (200 blockers)\n• *Base images* (200 changes) · :robot_face: archshift can open a PR',
+    );
     assert.equal(blocks.at(-1)!.elements![0]!.text, '400 findings, folded: the full report is in the thread.');
     assert.doesNotMatch(JSON.stringify(blocks), /finding 399/);
     assert.ok(msg.overflow!.includes('finding 399'));

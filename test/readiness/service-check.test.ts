@@ -17,7 +17,6 @@ import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
 import { fixtureFile, pushOpenImages, readinessDeps, seedServiceRepos } from './service-fixtures.ts';
 
-
 describe('checkService: GitHub, registry and cluster together', () => {
   let registry: RunningRegistry;
   let github: FakeGitHub;
@@ -27,7 +26,12 @@ describe('checkService: GitHub, registry and cluster together', () => {
   let deps: Deps;
 
   before(async () => {
-    [registry, github, kube, slack] = await Promise.all([startRegistry(), new FakeGitHub().start(), new FakeKubeApi().start(), new FakeSlackApi().start()]);
+    [registry, github, kube, slack] = await Promise.all([
+      startRegistry(),
+      new FakeGitHub().start(),
+      new FakeKubeApi().start(),
+      new FakeSlackApi().start(),
+    ]);
     await pushOpenImages(registry);
     // A sidecar the mesh injects at admission: only the live pods show it.
     await registry.pushSingle('mesh/proxy', '1.12.0', { architecture: 'amd64' });
@@ -39,7 +43,12 @@ describe('checkService: GitHub, registry and cluster together', () => {
     const deployment = parse(manifest);
     kube.put('/apis/apps/v1/namespaces/shop/deployments', deployment);
     kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'x86-1', labels: { 'kubernetes.io/arch': 'amd64' } } });
-    kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } }, spec: { taints: [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoExecute' }] } });
+    kube.put('/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } },
+      spec: { taints: [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoExecute' }] },
+    });
     const pod = (name: string, node: string) => ({
       apiVersion: 'v1',
       kind: 'Pod',
@@ -67,9 +76,16 @@ describe('checkService: GitHub, registry and cluster together', () => {
     const ids = report.findings.map((f) => f.id);
     assert.ok(github.requests.some((r) => r.path.includes('/contents/Dockerfile')));
     const golang = report.findings.find((f) => f.evidence.image === `${registry.host}/library/golang:1.22`)!;
-    assert.deepEqual([golang.id, golang.evidence.file, golang.evidence.line], ['image.arm64', 'Dockerfile', 7], 'read from the default branch (trunk)');
+    assert.deepEqual(
+      [golang.id, golang.evidence.file, golang.evidence.line],
+      ['image.arm64', 'Dockerfile', 7],
+      'read from the default branch (trunk)',
+    );
     assert.ok(ids.includes('pipeline.arm64-build'));
-    assert.equal(report.findings.find((f) => f.id === 'kubernetes.placement')!.title, '2 pods of Deployment checkout-api run now: 2 on amd64 (x86-1)');
+    assert.equal(
+      report.findings.find((f) => f.id === 'kubernetes.placement')!.title,
+      '2 pods of Deployment checkout-api run now: 2 on amd64 (x86-1)',
+    );
     const sidecar = report.findings.find((f) => f.evidence.image === `${registry.host}/mesh/proxy:1.12.0`)!;
     assert.deepEqual([sidecar.id, sidecar.severity], ['image.amd64-only', 'blocker']);
     assert.equal(report.verdict, 'blocked');
@@ -95,7 +111,11 @@ describe('checkService: GitHub, registry and cluster together', () => {
   });
 
   test('arm64 nodes without the arm64 taint take any pod its selectors allow: the amd64-only sidecar is then a blocker', async () => {
-    kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'graviton-2', labels: { 'kubernetes.io/arch': 'arm64' } } });
+    kube.put('/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'graviton-2', labels: { 'kubernetes.io/arch': 'arm64' } },
+    });
     try {
       const report = await checkService(deps, 'checkout-api');
       const risk = report.findings.find((f) => f.id === 'kubernetes.arm64-without-image')!;
@@ -105,15 +125,25 @@ describe('checkService: GitHub, registry and cluster together', () => {
     }
   });
 
-  test('the selectors fix tolerates the taint the cluster\'s arm64 nodes carry, not a hard-coded NoExecute', async () => {
-    kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } }, spec: { taints: [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoSchedule' }] } });
+  test("the selectors fix tolerates the taint the cluster's arm64 nodes carry, not a hard-coded NoExecute", async () => {
+    kube.put('/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } },
+      spec: { taints: [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoSchedule' }] },
+    });
     try {
       const report = await checkService(deps, 'checkout-api');
       const fix = report.findings.find((f) => f.autofix?.kind === 'selectors')!;
       assert.equal(fix.autofix!.params.taint, 'kubernetes.io/arch=arm64:NoSchedule');
       assert.match(fix.fix!, /kubernetes\.io\/arch=arm64:NoSchedule/);
     } finally {
-      kube.put('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } }, spec: { taints: [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoExecute' }] } });
+      kube.put('/api/v1/nodes', {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: 'graviton-1', labels: { 'kubernetes.io/arch': 'arm64' } },
+        spec: { taints: [{ key: 'kubernetes.io/arch', value: 'arm64', effect: 'NoExecute' }] },
+      });
     }
   });
 
@@ -152,7 +182,10 @@ describe('checkService: GitHub, registry and cluster together', () => {
     assert.equal(updated.length, 1);
     assert.equal(updated[0]!.args.channel, 'C0MIGRATION');
     assert.match(String(updated[0]!.args.text), /^checkout-api: Blocked/);
-    const blocks = (typeof updated[0]!.args.blocks === 'string' ? JSON.parse(updated[0]!.args.blocks) : updated[0]!.args.blocks) as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>;
+    const blocks = (typeof updated[0]!.args.blocks === 'string' ? JSON.parse(updated[0]!.args.blocks) : updated[0]!.args.blocks) as Array<{
+      type: string;
+      elements?: Array<{ action_id?: string; value?: string }>;
+    }>;
     const button = blocks.find((b) => b.type === 'actions')!.elements![0]!;
     assert.deepEqual([button.action_id, button.value], ['open_prs', 'checkout-api']);
     assert.deepEqual(replies, []);
@@ -161,7 +194,14 @@ describe('checkService: GitHub, registry and cluster together', () => {
   test('/arm64 check refuses a bad or unknown service before posting anything', async () => {
     const client = new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
     const before = slack.calls.length;
-    const ctx = (positionals: string[]) => ({ args: { positionals, flags: {} }, user: { id: 'U1' }, channelId: 'C1', respond: async () => undefined, client, deps });
+    const ctx = (positionals: string[]) => ({
+      args: { positionals, flags: {} },
+      user: { id: 'U1' },
+      channelId: 'C1',
+      respond: async () => undefined,
+      client,
+      deps,
+    });
     await assert.rejects(check.run(ctx([])), /exactly one service/);
     await assert.rejects(check.run(ctx(['Bad_Name'])), /not a service name/);
     await assert.rejects(check.run(ctx(['checkout-apj'])), /unknown service "checkout-apj"/);

@@ -86,7 +86,14 @@ export async function readinessDeps(github: FakeGitHub, raw: Record<string, unkn
     clock: { now: () => new Date('2026-11-24T10:00:00Z') },
     auth: new Authorizer(config.auth),
     registry: createRegistryClient({ config: config.registry, backoffMs: 1 }),
-    github: new GitHubClient({ baseUrl: github.url, allow: [], writeIntervalMs: 0, auth: { kind: 'token', token: 'ghp_reader' }, timeScaleMs: 1, logger }),
+    github: new GitHubClient({
+      baseUrl: github.url,
+      allow: [],
+      writeIntervalMs: 0,
+      auth: { kind: 'token', token: 'ghp_reader' },
+      timeScaleMs: 1,
+      logger,
+    }),
   };
 }
 

@@ -71,7 +71,12 @@ describe('checkService scans native dependencies through GitHub', () => {
     };
     github.addRepo(REPO, files, { defaultBranch: 'trunk' });
     github.addRepo('acme/pipelines', { 'services/orders.yml': 'steps: []\n' });
-    github.addRepo('acme/k8s', { 'shop/orders.yaml': (await readFile(join(FIXTURES, 'checkout-api', 'deployment.yaml'), 'utf8')).replaceAll(OPEN_PLACEHOLDER, registry.host) });
+    github.addRepo('acme/k8s', {
+      'shop/orders.yaml': (await readFile(join(FIXTURES, 'checkout-api', 'deployment.yaml'), 'utf8')).replaceAll(
+        OPEN_PLACEHOLDER,
+        registry.host,
+      ),
+    });
 
     dir = await mkdtemp(join(tmpdir(), 'archshift-service-native-'));
     deps = await readinessDeps(github, { catalog: { services: { orders: ordersEntry(registry.host) } } }, dir);
@@ -102,7 +107,10 @@ describe('checkService scans native dependencies through GitHub', () => {
     // Exactly the candidates (the Dockerfile too: GOARCH pins are looked for there) and the include were fetched.
     const tree = await client.listFiles(REPO, 'trunk');
     const shaOf = new Map(tree.files.map((f) => [f.sha, f.path]));
-    const fetched = github.requests.filter((r) => r.path.includes('/git/blobs/')).slice(blobsBefore).map((r) => shaOf.get(r.path.split('/').pop()!));
+    const fetched = github.requests
+      .filter((r) => r.path.includes('/git/blobs/'))
+      .slice(blobsBefore)
+      .map((r) => shaOf.get(r.path.split('/').pop()!));
     assert.deepEqual(fetched.sort(), ['Dockerfile', 'deps/common.txt', JAR, 'requirements.txt', 'service/pom.xml']);
   });
 
@@ -143,7 +151,10 @@ describe('checkService scans native dependencies through GitHub', () => {
     const budget = await scanRepository(client, REPO, undefined, { maxTotalBytes: Buffer.byteLength(REQUIREMENTS) });
     assert.match(budget.find((f) => f.id === 'native.scan-partial')!.title, /beyond the [\d.]+ MiB budget were not read/);
     assert.equal(budget.find((f) => f.id === 'native.scan-partial')!.severity, 'unknown', 'a pom left unread leaves the verdict open');
-    assert.ok(budget.some((f) => f.id === 'python.numpy'), 'requirements.txt sorts first and fits');
+    assert.ok(
+      budget.some((f) => f.id === 'python.numpy'),
+      'requirements.txt sorts first and fits',
+    );
     assert.ok(!budget.some((f) => f.id === 'jvm.netty-epoll'));
   });
 
@@ -194,7 +205,12 @@ describe('/arm64 check <service> through the real Bolt app shows the JVM finding
     const dockerfile = (await readFile(join(FIXTURES, 'checkout-api', 'Dockerfile'), 'utf8')).replaceAll(OPEN_PLACEHOLDER, registry.host);
     github.addRepo(REPO, { Dockerfile: dockerfile, 'service/pom.xml': POM }, { defaultBranch: 'trunk' });
     github.addRepo('acme/pipelines', { 'services/orders.yml': 'steps: []\n' });
-    github.addRepo('acme/k8s', { 'shop/orders.yaml': (await readFile(join(FIXTURES, 'checkout-api', 'deployment.yaml'), 'utf8')).replaceAll(OPEN_PLACEHOLDER, registry.host) });
+    github.addRepo('acme/k8s', {
+      'shop/orders.yaml': (await readFile(join(FIXTURES, 'checkout-api', 'deployment.yaml'), 'utf8')).replaceAll(
+        OPEN_PLACEHOLDER,
+        registry.host,
+      ),
+    });
     t = await startTestBot(
       { github: { baseUrl: github.url }, catalog: { services: { orders: ordersEntry(registry.host) } } },
       { kubeConfig: kube.kubeConfig(), env: { GITHUB_TOKEN: 'ghp_bot' } },
@@ -221,6 +237,9 @@ describe('/arm64 check <service> through the real Bolt app shows the JVM finding
     assert.match(blocks, /netty-transport-native-epoll/);
     assert.match(blocks, new RegExp(`service/pom\\.xml:${lineOf(POM, '4.1.45.Final')}`));
     assert.ok(!blocks.includes('were not scanned'), 'no "not scanned" warning');
-    assert.ok(github.requests.some((r) => /\/git\/trees\//.test(r.path)), 'the tree was listed through GitHub');
+    assert.ok(
+      github.requests.some((r) => /\/git\/trees\//.test(r.path)),
+      'the tree was listed through GitHub',
+    );
   });
 });

@@ -34,11 +34,16 @@ describe('system components in base images', () => {
     assert.match(f.source!, /apache\/flink-docker/);
     assert.notEqual(report.verdict, 'ready');
     const fine = await check('job-new', 'FROM flink:1.14.3-scala_2.12\n');
-    assert.deepEqual(fine.findings.filter((x) => x.id === 'system.flink'), []);
+    assert.deepEqual(
+      fine.findings.filter((x) => x.id === 'system.flink'),
+      [],
+    );
   });
 
   test('a mirrored fluent-bit base image is judged by its upstream name', async () => {
-    const report = await check('logs', 'FROM registry.example.com/proxy/fluent/fluent-bit:1.9.10\n', { 'docker.io': ['registry.example.com/proxy'] });
+    const report = await check('logs', 'FROM registry.example.com/proxy/fluent/fluent-bit:1.9.10\n', {
+      'docker.io': ['registry.example.com/proxy'],
+    });
     const [f] = report.findings.filter((x) => x.id === 'system.fluent-bit');
     assert.ok(f, JSON.stringify(report.findings, null, 2));
     assert.equal(f.severity, 'warning', '1.9 crashes are reported, not proven: investigate');
@@ -47,7 +52,8 @@ describe('system components in base images', () => {
   });
 
   test('manifests see through mirrors too', () => {
-    const yaml = 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: logs}\nspec:\n  template:\n    spec:\n      containers:\n        - name: fluent-bit\n          image: harbor.example.com/dockerhub/fluent/fluent-bit:1.7.4\n';
+    const yaml =
+      'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: logs}\nspec:\n  template:\n    spec:\n      containers:\n        - name: fluent-bit\n          image: harbor.example.com/dockerhub/fluent/fluent-bit:1.7.4\n';
     assert.deepEqual(analyseManifest('ds.yaml', yaml, builtinKnowledge()).findings, [], 'unknown without the mirror');
     const [f] = analyseManifest('ds.yaml', yaml, builtinKnowledge(), { 'docker.io': ['harbor.example.com/dockerhub'] }).findings;
     assert.equal(f!.id, 'system.fluent-bit');

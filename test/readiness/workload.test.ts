@@ -30,12 +30,18 @@ describe('workload analyser', () => {
     );
     const [s] = schedulingFindings(w!);
     assert.deepEqual([s!.id, s!.severity], ['kubernetes.not-on-arm64', 'info']);
-    assert.deepEqual(s!.autofix, { kind: 'selectors', params: { file: 'k8s/deployment.yaml', kind: 'Deployment', name: 'checkout-api', taint: 'kubernetes.io/arch=arm64:NoExecute' } });
+    assert.deepEqual(s!.autofix, {
+      kind: 'selectors',
+      params: { file: 'k8s/deployment.yaml', kind: 'Deployment', name: 'checkout-api', taint: 'kubernetes.io/arch=arm64:NoExecute' },
+    });
   });
 
   test('arm64 selector with the toleration is scheduled; without it the pods cannot schedule', () => {
     const [moved] = workloadsFromManifest('d.yaml', fixture('payments')).workloads;
-    assert.deepEqual(schedulingFindings(moved!).map((f) => [f.id, f.severity]), [['kubernetes.arm64-scheduled', 'info']]);
+    assert.deepEqual(
+      schedulingFindings(moved!).map((f) => [f.id, f.severity]),
+      [['kubernetes.arm64-scheduled', 'info']],
+    );
     const noTol = fixture('payments').replace(/ *tolerations:[\s\S]*?effect: NoExecute\n/, '');
     const [w] = workloadsFromManifest('d.yaml', noTol).workloads;
     const [f] = schedulingFindings(w!);
@@ -52,7 +58,11 @@ describe('workload analyser', () => {
 
   test('node affinity: terms are ORed, expressions ANDed, NotIn subtracts', () => {
     const terms = (...t: Array<Array<{ key: string; operator: string; values?: string[] }>>): PodSpecLike => ({
-      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: t.map((matchExpressions) => ({ matchExpressions })) } } },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: t.map((matchExpressions) => ({ matchExpressions })) },
+        },
+      },
     });
     const arch = (operator: string, ...values: string[]) => ({ key: 'kubernetes.io/arch', operator, values });
     assert.deepEqual(allowedArchitectures(terms([arch('In', 'arm64')])), new Set(['arm64']));
@@ -63,7 +73,15 @@ describe('workload analyser', () => {
   });
 
   test('pinned to arm64: the selector (or its beta name) or the required affinity leaves arm64 alone', () => {
-    const affinity = (values: string[]) => ({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values }] }] } } } });
+    const affinity = (values: string[]) => ({
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values }] }],
+          },
+        },
+      },
+    });
     assert.equal(pinnedToArm64({ nodeSelector: { 'kubernetes.io/arch': 'arm64' } }), true);
     assert.equal(pinnedToArm64({ nodeSelector: { 'beta.kubernetes.io/arch': 'arm64' } }), true);
     assert.equal(pinnedToArm64(affinity(['arm64'])), true);
@@ -86,9 +104,18 @@ describe('workload analyser', () => {
       'apiVersion: v1\nkind: List\nitems:\n  - kind: Pod\n    metadata: {name: p}\n    spec: {containers: [{name: c, image: nginx}]}',
     ].join('\n---\n');
     const { workloads } = workloadsFromManifest('all.yaml', text);
-    assert.deepEqual(workloads.map((w) => [w.kind, w.name, w.containers[0]!.image]), [['CronJob', 'nightly', 'alpine:3.19'], ['Pod', 'p', 'nginx']]);
+    assert.deepEqual(
+      workloads.map((w) => [w.kind, w.name, w.containers[0]!.image]),
+      [
+        ['CronJob', 'nightly', 'alpine:3.19'],
+        ['Pod', 'p', 'nginx'],
+      ],
+    );
     const bad = workloadsFromManifest('t.yaml', 'spec:\n  replicas: {{ .Values.replicas }}\n  x: [\n');
-    assert.deepEqual(bad.findings.map((f) => [f.id, f.severity]), [['kubernetes.manifest-unparseable', 'unknown']]);
+    assert.deepEqual(
+      bad.findings.map((f) => [f.id, f.severity]),
+      [['kubernetes.manifest-unparseable', 'unknown']],
+    );
   });
 
   test('Helm values: scheduling keys and image maps (registry/repository/tag)', () => {
@@ -99,9 +126,18 @@ describe('workload analyser', () => {
       'metrics:\n  exporterImage:\n    repository: prom/statsd-exporter',
     ].join('\n');
     const { workloads, findings } = workloadsFromHelmValues('values.yaml', values, 'api');
-    assert.deepEqual(workloads[0]!.containers.map((c) => [c.image, c.evidence.line]), [['ghcr.io/acme/api:1.2.3', 3]]);
-    assert.deepEqual(findings.map((f) => f.id), ['kubernetes.helm-image-untagged']);
-    assert.deepEqual(schedulingFindings(workloads[0]!).map((f) => f.id), ['kubernetes.arm64-scheduled']);
+    assert.deepEqual(
+      workloads[0]!.containers.map((c) => [c.image, c.evidence.line]),
+      [['ghcr.io/acme/api:1.2.3', 3]],
+    );
+    assert.deepEqual(
+      findings.map((f) => f.id),
+      ['kubernetes.helm-image-untagged'],
+    );
+    assert.deepEqual(
+      schedulingFindings(workloads[0]!).map((f) => f.id),
+      ['kubernetes.arm64-scheduled'],
+    );
     assert.equal(schedulingFindings({ ...workloads[0]!, spec: {} })[0]!.autofix!.params.helm, 'true');
   });
 
@@ -113,14 +149,35 @@ describe('workload analyser', () => {
       name: 'api',
       spec: { containers: [{ name: 'api', image: 'acme/api:1' }] },
       pods: [
-        { name: 'api-1', nodeName: 'n1', images: [{ container: 'api', kind: 'container' as const, image: 'acme/api:1' }, { container: 'istio-proxy', kind: 'container' as const, image: 'istio/proxyv2:1.12.0', imageID: `docker-pullable://istio/proxyv2@sha256:${'a'.repeat(64)}` }] },
+        {
+          name: 'api-1',
+          nodeName: 'n1',
+          images: [
+            { container: 'api', kind: 'container' as const, image: 'acme/api:1' },
+            {
+              container: 'istio-proxy',
+              kind: 'container' as const,
+              image: 'istio/proxyv2:1.12.0',
+              imageID: `docker-pullable://istio/proxyv2@sha256:${'a'.repeat(64)}`,
+            },
+          ],
+        },
         { name: 'api-2', nodeName: 'n2', images: [] },
         { name: 'api-3', images: [] },
       ],
-      nodeArch: new Map([['n1', 'amd64'], ['n2', 'arm64']]),
+      nodeArch: new Map([
+        ['n1', 'amd64'],
+        ['n2', 'arm64'],
+      ]),
     };
     const w = workloadFromLive(live);
-    assert.deepEqual(w.containers.map((c) => [c.container, c.image, c.evidence.digest]), [['api', 'acme/api:1', undefined], ['istio-proxy', 'istio/proxyv2:1.12.0', `sha256:${'a'.repeat(64)}`]]);
+    assert.deepEqual(
+      w.containers.map((c) => [c.container, c.image, c.evidence.digest]),
+      [
+        ['api', 'acme/api:1', undefined],
+        ['istio-proxy', 'istio/proxyv2:1.12.0', `sha256:${'a'.repeat(64)}`],
+      ],
+    );
     const p = placementFinding(live);
     assert.equal(p.title, '3 pods of Deployment api run now: 1 on amd64 (n1); 1 on arm64 (n2); 1 on unscheduled (api-3)');
     assert.equal(schedulingFindings(w)[0]!.autofix, undefined);

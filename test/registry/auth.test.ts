@@ -40,10 +40,13 @@ describe('Bearer token auth (registry auth.token + token server)', () => {
     assert.equal((await c.inspect(`${registry.host}/team/public:2`)).status, 'amd64-only');
     assert.equal((await c.inspect(`${registry.host}/team/other:1`)).status, 'multi-arch-with-arm64');
     assert.deepEqual(c.stats().byKind, { ping: 1, token: 2, manifest: 3, blob: 0, tags: 0 });
-    assert.deepEqual(tokens.requests.slice(before).map((r) => [r.scope.join(), r.user]), [
-      ['repository:team/public:pull', undefined],
-      ['repository:team/other:pull', undefined],
-    ]);
+    assert.deepEqual(
+      tokens.requests.slice(before).map((r) => [r.scope.join(), r.user]),
+      [
+        ['repository:team/public:pull', undefined],
+        ['repository:team/other:pull', undefined],
+      ],
+    );
   });
 
   test('a private repository without credentials is unauthorized, with what to do', async () => {
@@ -61,12 +64,18 @@ describe('Bearer token auth (registry auth.token + token server)', () => {
       env: { ARCHSHIFT_TEST_PW: 's3cret' },
     });
     assert.equal((await c.inspect(`${registry.host}/team/private:1`)).status, 'multi-arch-with-arm64');
-    assert.deepEqual(tokens.requests.slice(before).map((r) => r.user), ['alice']);
+    assert.deepEqual(
+      tokens.requests.slice(before).map((r) => r.user),
+      ['alice'],
+    );
   });
 
   test('credentials from a Docker config.json (auths.<host>.auth)', async () => {
     const file = join(dir, 'config.json');
-    await writeFile(file, JSON.stringify({ auths: { [`http://${registry.host}`]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+    await writeFile(
+      file,
+      JSON.stringify({ auths: { [`http://${registry.host}`]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }),
+    );
     const c = createRegistryClient({ config: config({ dockerConfig: file }) });
     assert.equal((await c.inspect(`${registry.host}/team/private:1`)).status, 'multi-arch-with-arm64');
   });
@@ -111,10 +120,14 @@ describe('Basic auth (registry htpasswd)', () => {
   });
   after(() => registry.stop());
 
-  const client = (password?: string) => createRegistryClient({
-    config: registryConfigSchema.parse({ retries: 0, credentials: password ? { [registry.host]: { username: 'AWS', passwordEnv: 'ECR_PASSWORD' } } : {} }),
-    env: password ? { ECR_PASSWORD: password } : {},
-  });
+  const client = (password?: string) =>
+    createRegistryClient({
+      config: registryConfigSchema.parse({
+        retries: 0,
+        credentials: password ? { [registry.host]: { username: 'AWS', passwordEnv: 'ECR_PASSWORD' } } : {},
+      }),
+      env: password ? { ECR_PASSWORD: password } : {},
+    });
 
   test('ECR-style basic token: Basic is sent up front after the ping, no token round trip', async () => {
     const c = client(ecrToken);

@@ -55,7 +55,11 @@ describe('registry cache', () => {
     assert.equal((await c.inspect(`${proxy.host}/shop/api:moving`)).status, 'multi-arch-with-arm64');
     await registry.tag('shop/api', amdDigest, 'moving');
     now += 59_000;
-    assert.equal((await c.inspect(`${proxy.host}/shop/api:moving`)).status, 'multi-arch-with-arm64', 'within the TTL the cached answer stands');
+    assert.equal(
+      (await c.inspect(`${proxy.host}/shop/api:moving`)).status,
+      'multi-arch-with-arm64',
+      'within the TTL the cached answer stands',
+    );
     assert.equal(c.stats().byKind.manifest, 1);
     now += 2_000;
     const moved = await c.inspect(`${proxy.host}/shop/api:moving`);
@@ -83,7 +87,10 @@ describe('registry cache', () => {
     const first = createRegistryClient({ config, store: await Store.open(file) });
     assert.equal((await first.inspect(`${proxy.host}/shop/api:1.0`)).status, 'multi-arch-with-arm64');
     // The tag is one appended line in the cache's own file, next to the store file.
-    const lines = (await readFile(join(dir, 'store.registry-cache.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as [string, { digest: string }]);
+    const lines = (await readFile(join(dir, 'store.registry-cache.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as [string, { digest: string }]);
     assert.deepEqual(lines.find(([k]) => k === `${proxy.host}/shop/api:1.0`)?.[1].digest, armDigest);
 
     const sent = proxy.log.length;

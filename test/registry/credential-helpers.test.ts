@@ -39,7 +39,11 @@ describe('Docker credential helpers', () => {
     dir = await mkdtemp(join(tmpdir(), 'archshift-credhelper-'));
     basicRegistry = await startRegistry({ kind: 'htpasswd', users: { alice: SECRET } });
     await basicRegistry.pushIndex('team/api', '1', arm);
-    tokens = await startTokenServer({ users: { alice: SECRET }, refreshTokens: { 'refresh-abc': 'alice' }, privateRepositories: ['team/private'] });
+    tokens = await startTokenServer({
+      users: { alice: SECRET },
+      refreshTokens: { 'refresh-abc': 'alice' },
+      privateRepositories: ['team/private'],
+    });
     tokenRegistry = await startRegistry({ kind: 'token', tokenServer: tokens });
     await tokenRegistry.pushIndex('team/private', '1', arm);
     await helper('good', `printf '{"ServerURL":"%s","Username":"alice","Secret":"${SECRET}"}' "$server"`);
@@ -78,14 +82,23 @@ describe('Docker credential helpers', () => {
     const c = await client({ credsStore: 'empty' });
     const r = await c.inspect(`${basicRegistry.host}/team/api:1`);
     assert.equal(r.status, 'unauthorized');
-    assert.match(r.reason!, /docker-credential-empty \(credsStore in .*\.json\) has no credentials for 127\.0\.0\.1:\d+ \(credentials not found\); log in with `docker login 127\.0\.0\.1:\d+`/);
-    const finding = imageFinding({ reference: `${basicRegistry.host}/team/api:1`, label: 'Base image', role: 'target', evidence: { file: 'Dockerfile' } }, r);
+    assert.match(
+      r.reason!,
+      /docker-credential-empty \(credsStore in .*\.json\) has no credentials for 127\.0\.0\.1:\d+ \(credentials not found\); log in with `docker login 127\.0\.0\.1:\d+`/,
+    );
+    const finding = imageFinding(
+      { reference: `${basicRegistry.host}/team/api:1`, label: 'Base image', role: 'target', evidence: { file: 'Dockerfile' } },
+      r,
+    );
     assert.equal(finding.severity, 'unknown', 'never ready');
   });
 
   test('a helper that fails, hangs, is missing or answers garbage: a clear error, never the secret', async () => {
     const cases: [string, RegExp][] = [
-      ['broken', /docker-credential-broken get failed for 127\.0\.0\.1:\d+ \(exit 1: error getting credentials - err: exit status 1, out: "keyring locked"\)/],
+      [
+        'broken',
+        /docker-credential-broken get failed for 127\.0\.0\.1:\d+ \(exit 1: error getting credentials - err: exit status 1, out: "keyring locked"\)/,
+      ],
       ['hangs', /docker-credential-hangs get gave no answer within 300 ms \(registry\.credentialHelperTimeoutMs\)/],
       ['missing', /docker-credential-missing is not installed \(not found on PATH\)/],
       ['garbled', /docker-credential-garbled get answered something that is not the helper protocol's JSON/],
@@ -103,14 +116,20 @@ describe('Docker credential helpers', () => {
     const c = await client({ credHelpers: { [basicRegistry.host]: '../good' } });
     const r = await c.inspect(`${basicRegistry.host}/team/api:1`);
     assert.equal(r.status, 'unauthorized');
-    assert.match(r.reason!, /credHelpers\.127\.0\.0\.1:\d+ in .*\.json names the credential helper "\.\.\/good", which is not a plain program name/);
+    assert.match(
+      r.reason!,
+      /credHelpers\.127\.0\.0\.1:\d+ in .*\.json names the credential helper "\.\.\/good", which is not a plain program name/,
+    );
   });
 
   test('`<token>` username: an identity token, exchanged at the token service with the refresh_token grant', async () => {
     const before = tokens.requests.length;
     const c = await client({ credHelpers: { [tokenRegistry.host]: 'identity' } });
     assert.equal((await c.inspect(`${tokenRegistry.host}/team/private:1`)).status, 'multi-arch-with-arm64');
-    assert.deepEqual(tokens.requests.slice(before).map((r) => [r.method, r.user, r.status]), [['POST', 'alice', 200]]);
+    assert.deepEqual(
+      tokens.requests.slice(before).map((r) => [r.method, r.user, r.status]),
+      [['POST', 'alice', 200]],
+    );
     const wrong = await client({ auths: { [tokenRegistry.host]: { identitytoken: 'revoked' } } });
     const r = await wrong.inspect(`${tokenRegistry.host}/team/private:1`);
     assert.equal(r.status, 'unauthorized');

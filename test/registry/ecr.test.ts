@@ -32,7 +32,8 @@ describe('Amazon ECR registries', () => {
   });
 
   /** DNS stand-in: both ECR hosts are served by the local registry. */
-  const toLocal: typeof fetch = (input, init) => fetch(String(input).replace(/^https:\/\/\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com/, registry.url), init);
+  const toLocal: typeof fetch = (input, init) =>
+    fetch(String(input).replace(/^https:\/\/\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com/, registry.url), init);
   const client = (clock?: { now: number }) =>
     createRegistryClient({
       config: registryConfigSchema.parse({ retries: 0, tagTtlSeconds: 0, ecr: { endpoint: aws.url, maxAttempts: 2 } }),
@@ -45,7 +46,10 @@ describe('Amazon ECR registries', () => {
   test('ECR host names: commercial, China and FIPS partitions; others are not ECR', () => {
     assert.deepEqual(parseEcrHost(ECR), { account: '123456789012', region: 'eu-west-1' });
     assert.deepEqual(parseEcrHost('123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn'), { account: '123456789012', region: 'cn-north-1' });
-    assert.deepEqual(parseEcrHost('123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com'), { account: '123456789012', region: 'us-gov-west-1' });
+    assert.deepEqual(parseEcrHost('123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com'), {
+      account: '123456789012',
+      region: 'us-gov-west-1',
+    });
     assert.equal(parseEcrHost('public.ecr.aws'), undefined);
     assert.equal(parseEcrHost('123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil.example'), undefined);
   });
@@ -57,7 +61,11 @@ describe('Amazon ECR registries', () => {
     assert.equal((await c.inspect(`${ECR}/payments/legacy:2`)).status, 'amd64-only');
     assert.deepEqual(await c.listTags(`${ECR}/payments/api:1.4`), ['1.4']);
     assert.equal(tokenCalls() - before, 1, 'one token for every lookup of the registry');
-    assert.equal((await c.inspect(`${OTHER_ACCOUNT}/payments/api:1.4`)).status, 'multi-arch-with-arm64', 'cross-account: its own host, the same credential chain');
+    assert.equal(
+      (await c.inspect(`${OTHER_ACCOUNT}/payments/api:1.4`)).status,
+      'multi-arch-with-arm64',
+      'cross-account: its own host, the same credential chain',
+    );
     assert.equal(tokenCalls() - before, 2);
   });
 
@@ -84,8 +92,14 @@ describe('Amazon ECR registries', () => {
     try {
       const r = await client().inspect(`${ECR}/payments/api:1.4`);
       assert.equal(r.status, 'unauthorized');
-      assert.match(r.reason!, /ECR did not give a pull token for 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com \(ecr:GetAuthorizationToken failed: AccessDeniedException: .*\); grant archshift's AWS role ecr:GetAuthorizationToken, and ecr:BatchGetImage/);
-      const finding = imageFinding({ reference: `${ECR}/payments/api:1.4`, label: 'Base image', role: 'target', evidence: { file: 'Dockerfile' } }, r);
+      assert.match(
+        r.reason!,
+        /ECR did not give a pull token for 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com \(ecr:GetAuthorizationToken failed: AccessDeniedException: .*\); grant archshift's AWS role ecr:GetAuthorizationToken, and ecr:BatchGetImage/,
+      );
+      const finding = imageFinding(
+        { reference: `${ECR}/payments/api:1.4`, label: 'Base image', role: 'target', evidence: { file: 'Dockerfile' } },
+        r,
+      );
       assert.equal(finding.severity, 'unknown', 'never ready');
     } finally {
       aws.faults = [];
@@ -118,7 +132,9 @@ describe('Amazon ECR registries', () => {
   });
 
   test('docs/aws-iam-policy.json grants exactly the ECR actions, pulls limited to repositories', async () => {
-    const policy = JSON.parse(await readFile(new URL('../../docs/aws-iam-policy.json', import.meta.url), 'utf8')) as { Statement: { Sid: string; Action: string[]; Resource: string }[] };
+    const policy = JSON.parse(await readFile(new URL('../../docs/aws-iam-policy.json', import.meta.url), 'utf8')) as {
+      Statement: { Sid: string; Action: string[]; Resource: string }[];
+    };
     const ecr = policy.Statement.filter((s) => s.Action.some((a) => a.startsWith('ecr:')));
     assert.deepEqual(ecr.flatMap((s) => s.Action).sort(), [...ECR_ACTIONS].sort());
     assert.equal(ecr.find((s) => s.Action.includes(ECR_READ_ACTIONS.manifest))!.Resource, 'arn:aws:ecr:*:*:repository/*');

@@ -33,7 +33,10 @@ describe('faults between the adapter and the registry', () => {
     const r = await c.inspect(`${proxy.host}/shop/api:1.0`);
     assert.equal(r.status, 'multi-arch-with-arm64');
     const calls = manifestCalls();
-    assert.deepEqual(calls.map((x) => x.status), [429, 200]);
+    assert.deepEqual(
+      calls.map((x) => x.status),
+      [429, 200],
+    );
     assert.ok(calls[1]!.at - calls[0]!.at >= 950, `retried after ${calls[1]!.at - calls[0]!.at} ms, Retry-After was 1 s`);
     assert.equal(c.stats().retries, 1);
   });
@@ -51,13 +54,19 @@ describe('faults between the adapter and the registry', () => {
     const r = await client({ retries: 2 }).inspect(`${proxy.host}/shop/api:1.0`);
     assert.equal(r.status, 'error');
     assert.match(r.reason!, /failed with HTTP 500 .* after 3 attempts; try again later/);
-    assert.deepEqual(manifestCalls().map((x) => x.status), [500, 500, 500]);
+    assert.deepEqual(
+      manifestCalls().map((x) => x.status),
+      [500, 500, 500],
+    );
   });
 
   test('503 once, then success', async () => {
     proxy.rules.push({ match: manifests, status: 503, times: 1 });
     assert.equal((await client().inspect(`${proxy.host}/shop/api:1.0`)).status, 'multi-arch-with-arm64');
-    assert.deepEqual(manifestCalls().map((x) => x.status), [503, 200]);
+    assert.deepEqual(
+      manifestCalls().map((x) => x.status),
+      [503, 200],
+    );
   });
 
   test('a registry that never answers: timeout error per attempt', async () => {

@@ -14,14 +14,24 @@ const MB = 1024 * 1024;
 const INDEX = JSON.stringify({
   schemaVersion: 2,
   mediaType: 'application/vnd.oci.image.index.v1+json',
-  manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 1, platform: { os: 'linux', architecture: 'arm64' } }],
+  manifests: [
+    {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: `sha256:${'a'.repeat(64)}`,
+      size: 1,
+      platform: { os: 'linux', architecture: 'arm64' },
+    },
+  ],
 });
 
 type Route = (req: IncomingMessage, res: ServerResponse, base: string) => void;
 
 /** Streams `bytes` zero-filled bytes, with or without a Content-Length. */
 function flood(res: ServerResponse, status: number, bytes: number, declare: boolean): void {
-  res.writeHead(status, { 'content-type': 'application/vnd.oci.image.index.v1+json', ...(declare ? { 'content-length': String(bytes) } : {}) });
+  res.writeHead(status, {
+    'content-type': 'application/vnd.oci.image.index.v1+json',
+    ...(declare ? { 'content-length': String(bytes) } : {}),
+  });
   const chunk = Buffer.alloc(64 * 1024, 0x20);
   let left = bytes;
   const pump = () => {
@@ -94,7 +104,9 @@ describe('a hostile registry', () => {
         res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
         return void res.end(INDEX);
       }
-      res.writeHead(401, { 'www-authenticate': `Basic realm="Registry Realm", Bearer realm="${base}/token",service="reg",scope="repository:team/app:pull"` });
+      res.writeHead(401, {
+        'www-authenticate': `Basic realm="Registry Realm", Bearer realm="${base}/token",service="reg",scope="repository:team/app:pull"`,
+      });
       res.end();
     };
     const r = await client().inspect(`${host}/team/app:4`);
@@ -109,7 +121,10 @@ describe('a hostile registry', () => {
         res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
         return void res.end(INDEX);
       }
-      res.writeHead(401, [['www-authenticate', 'Negotiate'], ['www-authenticate', 'Basic realm=registry']] as never);
+      res.writeHead(401, [
+        ['www-authenticate', 'Negotiate'],
+        ['www-authenticate', 'Basic realm=registry'],
+      ] as never);
       res.end();
     };
     const r = await client().inspect(`${host}/team/app:5`);
@@ -137,9 +152,10 @@ describe('WWW-Authenticate (RFC 7235 §4.1)', () => {
       { scheme: 'newauth', params: { realm: 'apps', type: '1', title: 'Login to "apps"' } },
       { scheme: 'basic', params: { realm: 'simple' } },
     ]);
-    assert.deepEqual(parseChallenges('Bearer realm = "https://auth.example/token" , service=registry.example,scope="repository:a/b:pull"'), [
-      { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull' } },
-    ]);
+    assert.deepEqual(
+      parseChallenges('Bearer realm = "https://auth.example/token" , service=registry.example,scope="repository:a/b:pull"'),
+      [{ scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull' } }],
+    );
     assert.deepEqual(parseChallenges('Negotiate, NTLM, Basic realm=x'), [
       { scheme: 'negotiate', params: {} },
       { scheme: 'ntlm', params: {} },
@@ -153,7 +169,11 @@ describe('WWW-Authenticate (RFC 7235 §4.1)', () => {
   });
 
   test('Bearer is preferred, then Basic; other schemes alone give nothing', () => {
-    assert.deepEqual(chooseRegistryAuth('Basic realm="Registry Realm", Bearer realm="https://a/token",service="s"'), { kind: 'bearer', realm: 'https://a/token', service: 's' });
+    assert.deepEqual(chooseRegistryAuth('Basic realm="Registry Realm", Bearer realm="https://a/token",service="s"'), {
+      kind: 'bearer',
+      realm: 'https://a/token',
+      service: 's',
+    });
     assert.deepEqual(chooseRegistryAuth('Negotiate, Basic realm="x"'), { kind: 'basic' });
     assert.deepEqual(chooseRegistryAuth('Bearer realm="not a url", Basic realm="x"'), { kind: 'basic' });
     assert.equal(chooseRegistryAuth('Negotiate'), undefined);

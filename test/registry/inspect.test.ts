@@ -12,12 +12,21 @@ describe('inspect against the real registry', () => {
   before(async () => {
     registry = await startRegistry();
     digests.oci = await registry.pushIndex('shop/api', '1.0', [{ architecture: 'amd64' }, { architecture: 'arm64', variant: 'v8' }]);
-    digests.list = await registry.pushIndex('shop/worker', '2.1', [{ architecture: 'amd64' }, { architecture: 'arm', variant: 'v7' }, { architecture: 'arm64' }], { format: 'docker' });
-    digests.amd64List = await registry.pushIndex('shop/legacy', '0.9', [{ architecture: 'amd64' }, { architecture: 's390x' }], { format: 'docker' });
+    digests.list = await registry.pushIndex(
+      'shop/worker',
+      '2.1',
+      [{ architecture: 'amd64' }, { architecture: 'arm', variant: 'v7' }, { architecture: 'arm64' }],
+      { format: 'docker' },
+    );
+    digests.amd64List = await registry.pushIndex('shop/legacy', '0.9', [{ architecture: 'amd64' }, { architecture: 's390x' }], {
+      format: 'docker',
+    });
     digests.singleArm = await registry.pushSingle('shop/tool', 'arm', { architecture: 'arm64', variant: 'v8' });
     digests.singleAmd = await registry.pushSingle('shop/tool', 'amd', { architecture: 'amd64' }, { format: 'docker' });
     digests.attested = await registry.pushIndex('shop/attested', '3', [{ architecture: 'amd64' }], { attestations: true });
-    digests.attestedArm = await registry.pushIndex('shop/attested', '4', [{ architecture: 'amd64' }, { architecture: 'arm64' }], { attestations: true });
+    digests.attestedArm = await registry.pushIndex('shop/attested', '4', [{ architecture: 'amd64' }, { architecture: 'arm64' }], {
+      attestations: true,
+    });
   });
   after(() => registry.stop());
 
@@ -28,13 +37,19 @@ describe('inspect against the real registry', () => {
     assert.equal(r.status, 'multi-arch-with-arm64');
     assert.equal(r.digest, digests.oci);
     assert.equal(r.normalized, `${registry.host}/shop/api:1.0`);
-    assert.deepEqual(r.platforms, [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64', variant: 'v8' }]);
+    assert.deepEqual(r.platforms, [
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64', variant: 'v8' },
+    ]);
   });
 
   test('Docker manifest list with arm64 among others', async () => {
     const r = await client().inspect(`${registry.host}/shop/worker:2.1`);
     assert.equal(r.status, 'multi-arch-with-arm64');
-    assert.deepEqual(r.platforms.map((p) => `${p.architecture}${p.variant ?? ''}`), ['amd64', 'armv7', 'arm64']);
+    assert.deepEqual(
+      r.platforms.map((p) => `${p.architecture}${p.variant ?? ''}`),
+      ['amd64', 'armv7', 'arm64'],
+    );
   });
 
   test('manifest list without arm64 is amd64-only', async () => {
@@ -61,7 +76,10 @@ describe('inspect against the real registry', () => {
     assert.deepEqual(only.platforms, [{ os: 'linux', architecture: 'amd64' }]);
     const withArm = await c.inspect(`${registry.host}/shop/attested:4`);
     assert.equal(withArm.status, 'multi-arch-with-arm64');
-    assert.deepEqual(withArm.platforms.map((p) => p.architecture), ['amd64', 'arm64']);
+    assert.deepEqual(
+      withArm.platforms.map((p) => p.architecture),
+      ['amd64', 'arm64'],
+    );
   });
 
   test('by digest, and tag@digest', async () => {
@@ -104,9 +122,14 @@ describe('inspect against the real registry', () => {
 
   test('cold requests: one ping per host, one manifest per reference, one blob per single-arch image', async () => {
     const c = client();
-    const refs = ['shop/api:1.0', 'shop/worker:2.1', 'shop/tool:arm', 'shop/tool:amd', 'shop/legacy:0.9'].map((r) => `${registry.host}/${r}`);
+    const refs = ['shop/api:1.0', 'shop/worker:2.1', 'shop/tool:arm', 'shop/tool:amd', 'shop/legacy:0.9'].map(
+      (r) => `${registry.host}/${r}`,
+    );
     const results = await Promise.all(refs.map((r) => c.inspect(r)));
-    assert.deepEqual(results.map((r) => r.status), ['multi-arch-with-arm64', 'multi-arch-with-arm64', 'multi-arch-with-arm64', 'amd64-only', 'amd64-only']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['multi-arch-with-arm64', 'multi-arch-with-arm64', 'multi-arch-with-arm64', 'amd64-only', 'amd64-only'],
+    );
     const s = c.stats();
     assert.deepEqual(s.byKind, { ping: 1, token: 0, manifest: 5, blob: 2, tags: 0 });
     assert.equal(s.requests, 8);

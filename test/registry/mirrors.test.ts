@@ -53,7 +53,10 @@ describe('base images behind a registry mirror; major versions', () => {
   });
 
   const client = (mirrored: boolean) =>
-    createRegistryClient({ config: registryConfigSchema.parse({ retries: 1, mirrors: mirrored ? { 'docker.io': [`${registry.host}/proxy`] } : {} }), backoffMs: 1 });
+    createRegistryClient({
+      config: registryConfigSchema.parse({ retries: 1, mirrors: mirrored ? { 'docker.io': [`${registry.host}/proxy`] } : {} }),
+      backoffMs: 1,
+    });
 
   async function check(name: string, from: string, mirrored: boolean): Promise<Report> {
     const root = join(dir, name);
@@ -72,7 +75,15 @@ describe('base images behind a registry mirror; major versions', () => {
     const report = await check('jdk-mirrored', `${registry.host}/proxy/library/openjdk:8-jre-slim`, true);
     const [f] = report.findings.filter((x) => x.id === 'image.replaced');
     assert.ok(f, JSON.stringify(report.findings, null, 2));
-    assert.deepEqual(f.autofix, { kind: 'base', params: { file: 'Dockerfile', line: '1', from: `${registry.host}/proxy/library/openjdk:8-jre-slim`, to: `${registry.host}/proxy/library/eclipse-temurin:8-jre` } });
+    assert.deepEqual(f.autofix, {
+      kind: 'base',
+      params: {
+        file: 'Dockerfile',
+        line: '1',
+        from: `${registry.host}/proxy/library/openjdk:8-jre-slim`,
+        to: `${registry.host}/proxy/library/eclipse-temurin:8-jre`,
+      },
+    });
     const plan = planChanges(report, service(), ['base']);
     assert.equal(plan.changes.length, 1);
     assert.match(plan.changes[0]!.files[0]!.describe[0]!, /eclipse-temurin:8-jre/);
@@ -88,7 +99,11 @@ describe('base images behind a registry mirror; major versions', () => {
     const s = await client(false).suggestArm64Image(`${registry.host}/proxy/library/openjdk:8-jre-slim`);
     assert.equal(s.kind, 'tag-bump');
     assert.deepEqual(s.majorUpgrade, { from: '8', to: '11', candidates: [`${registry.host}/proxy/library/openjdk:11-jre-slim`] });
-    assert.equal(await client(false).nearestArm64Tag(`${registry.host}/proxy/library/openjdk:8-jre-slim`), undefined, 'never a silent major bump');
+    assert.equal(
+      await client(false).nearestArm64Tag(`${registry.host}/proxy/library/openjdk:8-jre-slim`),
+      undefined,
+      'never a silent major bump',
+    );
 
     const report = await check('jdk-plain', `${registry.host}/proxy/library/openjdk:8-jre-slim`, false);
     const [f] = report.findings.filter((x) => x.id === 'image.arm64-needs-major-upgrade');
@@ -110,7 +125,13 @@ describe('base images behind a registry mirror; major versions', () => {
       to: '3.11',
       candidates: [`${registry.host}/proxy/library/python:3.11-slim`, `${registry.host}/proxy/library/python:3.12-slim`],
     });
-    const use = { reference: `${registry.host}/proxy/library/python:3.8-slim`, label: 'Base image of stage #0', role: 'target' as const, evidence: { file: 'Dockerfile', line: 1 }, edit: { file: 'Dockerfile', line: 1, text: `${registry.host}/proxy/library/python:3.8-slim`, part: 'reference' as const } };
+    const use = {
+      reference: `${registry.host}/proxy/library/python:3.8-slim`,
+      label: 'Base image of stage #0',
+      role: 'target' as const,
+      evidence: { file: 'Dockerfile', line: 1 },
+      edit: { file: 'Dockerfile', line: 1, text: `${registry.host}/proxy/library/python:3.8-slim`, part: 'reference' as const },
+    };
     const result = await client(true).inspect(use.reference);
     const optedIn = imageFinding(use, result, s, true);
     assert.equal(optedIn.id, 'image.arm64-tag-available');
@@ -119,7 +140,10 @@ describe('base images behind a registry mirror; major versions', () => {
     assert.equal(planChanges(report, service(), ['base']).changes.length, 0, 'the catalog did not opt in');
     const plan = planChanges(report, service({ allowMajorBump: true }), ['base']);
     assert.equal(plan.changes.length, 1);
-    assert.match(plan.changes[0]!.files[0]!.describe[0]!, /python:3\.11-slim.*major version 3\.8→3\.11: allowed by the catalog's allowMajorBump/);
+    assert.match(
+      plan.changes[0]!.files[0]!.describe[0]!,
+      /python:3\.11-slim.*major version 3\.8→3\.11: allowed by the catalog's allowMajorBump/,
+    );
     const notOptedIn = imageFinding(use, result, s, false);
     assert.equal(notOptedIn.id, 'image.arm64-needs-major-upgrade');
     assert.equal(notOptedIn.autofix, undefined);

@@ -64,18 +64,26 @@ describe('nearest arm64 tag', () => {
     const tags = await c.listTags(`${proxy.host}/lib/many:0.1.0`);
     assert.deepEqual([...tags].sort(), ['0.1.0', ...many].sort());
     assert.equal(c.stats().byKind.tags, 5);
-    assert.deepEqual(proxy.log.filter((r) => r.path.includes('/tags/list')).map((r) => r.path), [
-      '/v2/lib/many/tags/list?n=5',
-      '/v2/lib/many/tags/list?n=5&last=0.1.12',
-      '/v2/lib/many/tags/list?n=5&last=0.1.17',
-      '/v2/lib/many/tags/list?n=5&last=0.1.21',
-      '/v2/lib/many/tags/list?n=5&last=0.1.5',
-    ]);
+    assert.deepEqual(
+      proxy.log.filter((r) => r.path.includes('/tags/list')).map((r) => r.path),
+      [
+        '/v2/lib/many/tags/list?n=5',
+        '/v2/lib/many/tags/list?n=5&last=0.1.12',
+        '/v2/lib/many/tags/list?n=5&last=0.1.17',
+        '/v2/lib/many/tags/list?n=5&last=0.1.21',
+        '/v2/lib/many/tags/list?n=5&last=0.1.5',
+      ],
+    );
   });
 
   test('suggestion: a verified tag bump a PR can apply, written like the input', async () => {
     const s = await client().suggestArm64Image(`${registry.host}/lib/app:1.2.3`);
-    assert.deepEqual(s, { kind: 'tag-bump', image: `${registry.host}/lib/app:1.2.6`, prApplicable: true, reason: `${registry.host}/lib/app:1.2.6 publishes linux/arm64` });
+    assert.deepEqual(s, {
+      kind: 'tag-bump',
+      image: `${registry.host}/lib/app:1.2.6`,
+      prApplicable: true,
+      reason: `${registry.host}/lib/app:1.2.6 publishes linux/arm64`,
+    });
   });
 
   test('suggestion: nothing found is not applicable and says why', async () => {

@@ -9,7 +9,15 @@ describe('rankTagCandidates', () => {
     assert.deepEqual(rankTagCandidates('1.2.3', tags), ['1.2.4', '1.2.5', '1.2.10', '1.3.0', '1.3', '2.0.0']);
   });
   test('keeps the flavour suffix', () => {
-    const flavoured = ['17-jdk', '17.0.9-jdk17', '17.0.10-jdk17', '17.0.10-jdk21', '17.0.11-slim-bookworm', '17.0.12-slim-bookworm', '17.0.12-slim'];
+    const flavoured = [
+      '17-jdk',
+      '17.0.9-jdk17',
+      '17.0.10-jdk17',
+      '17.0.10-jdk21',
+      '17.0.11-slim-bookworm',
+      '17.0.12-slim-bookworm',
+      '17.0.12-slim',
+    ];
     assert.deepEqual(rankTagCandidates('17.0.8-jdk17', flavoured), ['17.0.9-jdk17', '17.0.10-jdk17']);
     assert.deepEqual(rankTagCandidates('17.0.10-slim-bookworm', flavoured), ['17.0.11-slim-bookworm', '17.0.12-slim-bookworm']);
   });

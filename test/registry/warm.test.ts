@@ -33,7 +33,11 @@ describe('a warm re-run against the real registry', () => {
     registry = await startRegistry();
     const base = layer([exe('usr/lib/libc.so.6', 0xb7)]);
     await registry.pushIndexLayered('shop/api', '1.4.0', [
-      { platform: amd64, layers: [base, layer([{ path: 'app/lib/native.jar', data: x86Jar }, exe('app/server', 0x3e)])], config: { Entrypoint: ['/app/server'] } },
+      {
+        platform: amd64,
+        layers: [base, layer([{ path: 'app/lib/native.jar', data: x86Jar }, exe('app/server', 0x3e)])],
+        config: { Entrypoint: ['/app/server'] },
+      },
       { platform: arm64, layers: [base, layer([exe('app/server', 0xb7)])], config: { Entrypoint: ['/app/server'] } },
     ]);
     await registry.pushSingle('base/runtime', '3.1.0', amd64);
@@ -63,15 +67,24 @@ describe('a warm re-run against the real registry', () => {
     await store.close();
     assert.equal(cold.image.status, 'multi-arch-with-arm64');
     assert.equal(cold.suggestion.image, `${proxy.host}/base/runtime:3.1.4`);
-    assert.deepEqual(cold.scan.map((f) => [f.id, f.evidence.file]), [['jvm.jar-x86-only', 'app/lib/native.jar']]);
-    assert.deepEqual(cold.verify.map((f) => f.id), ['image.arm64-verified']);
+    assert.deepEqual(
+      cold.scan.map((f) => [f.id, f.evidence.file]),
+      [['jvm.jar-x86-only', 'app/lib/native.jar']],
+    );
+    assert.deepEqual(
+      cold.verify.map((f) => f.id),
+      ['image.arm64-verified'],
+    );
     const sent = proxy.log.length;
 
     store = await Store.open(file);
     const client = createRegistryClient({ config, store });
     const warm = await check(client);
     await store.close();
-    assert.deepEqual(proxy.log.slice(sent).map((r) => `${r.method} ${r.path}`), []);
+    assert.deepEqual(
+      proxy.log.slice(sent).map((r) => `${r.method} ${r.path}`),
+      [],
+    );
     assert.deepEqual(warm, cold);
     assert.equal(client.stats().requests, 0);
   });
@@ -84,9 +97,16 @@ describe('a warm re-run against the real registry', () => {
     const sent = proxy.log.length;
     const one = await scanImageLayers(c, `${proxy.host}/shop/one:1`);
     const two = await scanImageLayers(c, `${proxy.host}/shop/two:1`);
-    assert.deepEqual([one, two].map((fs) => fs.map((f) => f.evidence.file)), [['opt/vendor/native.jar'], ['opt/vendor/native.jar']]);
+    assert.deepEqual(
+      [one, two].map((fs) => fs.map((f) => f.evidence.file)),
+      [['opt/vendor/native.jar'], ['opt/vendor/native.jar']],
+    );
     const sharedDigest = `sha256:${createHash('sha256').update(shared.data).digest('hex')}`;
-    assert.equal(proxy.log.slice(sent).filter((r) => r.path.endsWith(`/blobs/${sharedDigest}`)).length, 1, 'the shared layer is downloaded once');
+    assert.equal(
+      proxy.log.slice(sent).filter((r) => r.path.endsWith(`/blobs/${sharedDigest}`)).length,
+      1,
+      'the shared layer is downloaded once',
+    );
   });
 
   test('a tag list is kept for tagListTtlSeconds, then listed again', async () => {
@@ -119,8 +139,19 @@ describe('a warm re-run against the real registry', () => {
     const c = createRegistryClient({ config, store, now: () => now });
     await c.inspect(`${proxy.host}/base/runtime:3.1.0`);
     await c.listTags(`${proxy.host}/base/runtime:3.1.0`);
-    const keys = () => [...new Set((store as unknown as { tableEntries(n: string): [string][] }).tableEntries('registry-cache').map(([k]) => k.replace(/sha256:\w+/, 'sha256:…')))].sort();
-    assert.deepEqual(keys(), [`${proxy.host}/base/runtime:3.1.0`, `${proxy.host}/base/runtime@sha256:…`, `tags ${proxy.host}/base/runtime`]);
+    const keys = () =>
+      [
+        ...new Set(
+          (store as unknown as { tableEntries(n: string): [string][] })
+            .tableEntries('registry-cache')
+            .map(([k]) => k.replace(/sha256:\w+/, 'sha256:…')),
+        ),
+      ].sort();
+    assert.deepEqual(keys(), [
+      `${proxy.host}/base/runtime:3.1.0`,
+      `${proxy.host}/base/runtime@sha256:…`,
+      `tags ${proxy.host}/base/runtime`,
+    ]);
     await store.close();
     now += 3600_000;
     store = await Store.open(file);

@@ -11,8 +11,22 @@ const now = new Date('2026-11-25T10:00:00Z');
 
 function record(over: Partial<CanaryRecord> = {}): CanaryRecord {
   return {
-    target: { service: 'api', namespace: 'shop', deployments: { amd64: 'api', arm64: 'api-arm64' }, virtualService: 'api', destinationRule: 'api', archLabel: 'archshift.io/arch', subsets: { amd64: 'amd64', arm64: 'arm64' }, mode: 'istio' },
-    plan: { steps: [5, 25, 100], intervalSeconds: 600, failedChecksBeforeRollback: 2, gates: { beforeStart: false, beforeIncrease: false, beforePromotion: false } },
+    target: {
+      service: 'api',
+      namespace: 'shop',
+      deployments: { amd64: 'api', arm64: 'api-arm64' },
+      virtualService: 'api',
+      destinationRule: 'api',
+      archLabel: 'archshift.io/arch',
+      subsets: { amd64: 'amd64', arm64: 'arm64' },
+      mode: 'istio',
+    },
+    plan: {
+      steps: [5, 25, 100],
+      intervalSeconds: 600,
+      failedChecksBeforeRollback: 2,
+      gates: { beforeStart: false, beforeIncrease: false, beforePromotion: false },
+    },
     phase: 'progressing',
     weight: 25,
     stepIndex: 1,
@@ -48,7 +62,10 @@ describe('render/canary-blocks: the progress card', () => {
   test('at 100% arm64 with the last check to come, it reads "ready to promote", not "progressing"', () => {
     const r = record({ weight: 100, stepIndex: 2 });
     assert.equal(canaryBlocks(r, thresholds, now).text, 'Canary api: 100% arm64, ready to promote');
-    assert.match(canaryText(r, thresholds, now), /✅ ready to promote\nnext check in 5m \(2026-11-25T10:05:00.000Z\), then promoted if it passes/);
+    assert.match(
+      canaryText(r, thresholds, now),
+      /✅ ready to promote\nnext check in 5m \(2026-11-25T10:05:00.000Z\), then promoted if it passes/,
+    );
     assert.doesNotMatch(slackText(r), /progressing/);
   });
 
@@ -60,8 +77,14 @@ describe('render/canary-blocks: the progress card', () => {
   });
 
   test('a fix names the command of the surface it is shown on', () => {
-    assert.equal(fixText({ kind: 'build-arm64' }, 'api', 'slack').line, 'build the image for linux/arm64 (`/arm64 check api` shows what blocks it)');
-    assert.equal(fixText({ kind: 'build-arm64' }, 'api', 'terminal').line, 'build the image for linux/arm64 (`archshift check api` shows what blocks it)');
+    assert.equal(
+      fixText({ kind: 'build-arm64' }, 'api', 'slack').line,
+      'build the image for linux/arm64 (`/arm64 check api` shows what blocks it)',
+    );
+    assert.equal(
+      fixText({ kind: 'build-arm64' }, 'api', 'terminal').line,
+      'build the image for linux/arm64 (`archshift check api` shows what blocks it)',
+    );
     assert.deepEqual(fixText({ kind: 'canary-pr', manifest: 'kind: DestinationRule\n' }, 'api', 'terminal'), {
       line: 'with `canary: true` on api in the catalog, `archshift pr api selectors` opens the PR that adds the -arm64 Deployment, the pod labels and the DestinationRule subsets, or apply:',
       manifest: 'kind: DestinationRule\n',

@@ -14,7 +14,16 @@ function model(ready: ReadyItem[]): DigestModel {
     shares: { workloads: 0, pods: 0, cpu: 0 },
     trend: {},
     changes: { migrated: [], regressed: [] },
-    cost: { currency: 'USD', pricesAsOf: '2026-11-01', amd64MonthlyCost: 0, arm64MonthlyCost: 0, readySaving: 0, unpricedNodes: [], measured: [], measuredSaving: 0 },
+    cost: {
+      currency: 'USD',
+      pricesAsOf: '2026-11-01',
+      amd64MonthlyCost: 0,
+      arm64MonthlyCost: 0,
+      readySaving: 0,
+      unpricedNodes: [],
+      measured: [],
+      measuredSaving: 0,
+    },
     namespaces: [],
     teams: [],
     ready,
@@ -28,7 +37,16 @@ function model(ready: ReadyItem[]): DigestModel {
   };
 }
 
-const row = (over: Partial<ReadyItem>): ReadyItem => ({ key: 'shop/Deployment/cart', cluster: 'prod', kind: 'Deployment', namespace: 'shop', name: 'cart', monthlySaving: 0, savingBasis: 'estimated', ...over });
+const row = (over: Partial<ReadyItem>): ReadyItem => ({
+  key: 'shop/Deployment/cart',
+  cluster: 'prod',
+  kind: 'Deployment',
+  namespace: 'shop',
+  name: 'cart',
+  monthlySaving: 0,
+  savingBasis: 'estimated',
+  ...over,
+});
 
 describe('render/digest-text: ready workloads', () => {
   test('a catalog service is named (its row gets the Open PRs button)', () => {
@@ -37,8 +55,14 @@ describe('render/digest-text: ready workloads', () => {
 
   test('a Deployment outside the catalog says how discovery adds it; other kinds say where to list them', () => {
     const parts = digestParts(model([row({}), row({ key: 'shop/StatefulSet/db', kind: 'StatefulSet', name: 'db' })]), 'slack');
-    assert.equal(parts.ready[0]!.line, '`shop/Deployment/cart` · not in the catalog: `kubectl -n shop label deployment/cart archshift.io/service=cart` adds it (with catalog.discovery.enabled)');
+    assert.equal(
+      parts.ready[0]!.line,
+      '`shop/Deployment/cart` · not in the catalog: `kubectl -n shop label deployment/cart archshift.io/service=cart` adds it (with catalog.discovery.enabled)',
+    );
     assert.equal(parts.ready[1]!.line, '`shop/StatefulSet/db` · not in the catalog: add it under catalog.services to open its PRs');
-    assert.equal(digestParts(model([row({})]), 'terminal').ready[0]!.line, 'shop/Deployment/cart · not in the catalog: kubectl -n shop label deployment/cart archshift.io/service=cart adds it (with catalog.discovery.enabled)');
+    assert.equal(
+      digestParts(model([row({})]), 'terminal').ready[0]!.line,
+      'shop/Deployment/cart · not in the catalog: kubectl -n shop label deployment/cart archshift.io/service=cart adds it (with catalog.discovery.enabled)',
+    );
   });
 });

@@ -44,10 +44,13 @@ export class ContentBudget {
         const t = this.now();
         const longest = Math.max(...this.windows.map((w) => w.ms * this.scale));
         while (this.sent.length && this.sent[0]! <= t - longest) this.sent.shift();
-        const waitMs = Math.max(0, ...this.windows.map((w) => {
-          const inWindow = this.sent.filter((s) => s > t - w.ms * this.scale);
-          return inWindow.length < w.limit ? 0 : inWindow[inWindow.length - w.limit]! + w.ms * this.scale - t;
-        }));
+        const waitMs = Math.max(
+          0,
+          ...this.windows.map((w) => {
+            const inWindow = this.sent.filter((s) => s > t - w.ms * this.scale);
+            return inWindow.length < w.limit ? 0 : inWindow[inWindow.length - w.limit]! + w.ms * this.scale - t;
+          }),
+        );
         if (waitMs <= 0) {
           this.sent.push(t);
           return;

@@ -32,7 +32,8 @@ export const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  */
 export async function runCredentialHelper(name: string, serverUrl: string, o: HelperOptions): Promise<HelperAnswer | undefined> {
   const program = `docker-credential-${name}`;
-  if (!HELPER_NAME.test(name)) throw new RegistryFailure('error', `credential helper name ${JSON.stringify(name)} is not a plain program name`);
+  if (!HELPER_NAME.test(name))
+    throw new RegistryFailure('error', `credential helper name ${JSON.stringify(name)} is not a plain program name`);
   const { code, stdout, stderr } = await run(program, serverUrl, o);
   if (code !== 0) {
     const said = firstLine(stderr) || (stdout.trimStart().startsWith('{') ? '' : firstLine(stdout));
@@ -70,7 +71,10 @@ function run(program: string, input: string, o: HelperOptions): Promise<{ code: 
         reject(new RegistryFailure('error', message));
       });
     // Settled on the timer, not on the pipes closing: a grandchild may hold them open.
-    const timer = setTimeout(() => fail(`${program} get gave no answer within ${o.timeoutMs} ms (registry.credentialHelperTimeoutMs)`), o.timeoutMs);
+    const timer = setTimeout(
+      () => fail(`${program} get gave no answer within ${o.timeoutMs} ms (registry.credentialHelperTimeoutMs)`),
+      o.timeoutMs,
+    );
     const collect = (into: Buffer[]) => (chunk: Buffer) => {
       size += chunk.length;
       if (size > OUTPUT_CAP) return fail(`${program} get wrote more than ${OUTPUT_CAP / 1024} KiB; not read`);
@@ -79,10 +83,20 @@ function run(program: string, input: string, o: HelperOptions): Promise<{ code: 
     child.stdout.on('data', collect(out));
     child.stderr.on('data', collect(err));
     child.on('error', (e: NodeJS.ErrnoException) =>
-      fail(e.code === 'ENOENT' ? `${program} is not installed (not found on PATH); install it or remove it from the Docker config.json` : `${program} could not be started: ${e.code ?? e.message}`),
+      fail(
+        e.code === 'ENOENT'
+          ? `${program} is not installed (not found on PATH); install it or remove it from the Docker config.json`
+          : `${program} could not be started: ${e.code ?? e.message}`,
+      ),
     );
     child.on('close', (code, signal) =>
-      finish(() => resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') })),
+      finish(() =>
+        resolve({
+          code: code ?? (signal ? 128 : 1),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        }),
+      ),
     );
     // A helper that exits without reading stdin makes the write fail with EPIPE: its exit code tells.
     child.stdin.on('error', () => undefined);

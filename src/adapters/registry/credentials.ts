@@ -40,7 +40,10 @@ export interface CredentialOptions {
 
 /** `https://index.docker.io/v1/` -> `docker.io`; `https://ghcr.io` -> `ghcr.io`. */
 export function canonicalRegistryKey(key: string): string {
-  const host = key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+  const host = key
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/.*$/, '')
+    .toLowerCase();
   return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
 }
 
@@ -56,9 +59,7 @@ interface DockerConfigFile {
 }
 
 type Source =
-  | { kind: 'static'; credentials: Credentials }
-  | { kind: 'helper'; helper: string; serverUrl: string; where: string }
-  | { kind: 'ecr' };
+  { kind: 'static'; credentials: Credentials } | { kind: 'helper'; helper: string; serverUrl: string; where: string } | { kind: 'ecr' };
 
 export function loadCredentials(config: Config['registry'], options: CredentialOptions = {}): CredentialLookup {
   const env = options.env ?? process.env;
@@ -68,7 +69,10 @@ export function loadCredentials(config: Config['registry'], options: CredentialO
   const problems = new Map<string, string>();
   const helper = (name: string, serverUrl: string, where: string): Source | undefined => {
     if (HELPER_NAME.test(name)) return { kind: 'helper', helper: name, serverUrl, where };
-    problems.set(canonicalRegistryKey(serverUrl), `${where} names the credential helper ${JSON.stringify(name)}, which is not a plain program name`);
+    problems.set(
+      canonicalRegistryKey(serverUrl),
+      `${where} names the credential helper ${JSON.stringify(name)}, which is not a plain program name`,
+    );
     return undefined;
   };
 
@@ -77,7 +81,11 @@ export function loadCredentials(config: Config['registry'], options: CredentialO
     const registry = canonicalRegistryKey(key);
     const found = authEntry(entry, `${docker!.path} (auths.${key})`);
     if (found) sources.set(registry, { kind: 'static', credentials: found });
-    else if (!docker!.file.credsStore) problems.set(registry, `${docker!.path} has an entry for ${key} without a usable "auth", and no credsStore or credHelpers entry holds its credentials`);
+    else if (!docker!.file.credsStore)
+      problems.set(
+        registry,
+        `${docker!.path} has an entry for ${key} without a usable "auth", and no credsStore or credHelpers entry holds its credentials`,
+      );
   }
   for (const [key, name] of Object.entries(docker?.file.credHelpers ?? {})) {
     const source = helper(name, key, `credHelpers.${key} in ${docker!.path}`);
@@ -115,14 +123,30 @@ export function loadCredentials(config: Config['registry'], options: CredentialO
     if (source.kind === 'ecr') {
       const token = await ecr!.token(registry);
       const margin = Math.min(ECR_RENEW_MARGIN_MS, Math.max(0, token.expiresAt - now()) / 2);
-      kept.set(registry, { credentials: { username: token.username, password: token.password, source: 'ECR GetAuthorizationToken (AWS default credential chain)' }, until: token.expiresAt - margin });
+      kept.set(registry, {
+        credentials: {
+          username: token.username,
+          password: token.password,
+          source: 'ECR GetAuthorizationToken (AWS default credential chain)',
+        },
+        until: token.expiresAt - margin,
+      });
       return kept.get(registry)!.credentials;
     }
     const program = `docker-credential-${source.helper}`;
     const answer = await runCredentialHelper(source.helper, source.serverUrl, { timeoutMs: config.credentialHelperTimeoutMs, env });
     if (answer) problems.delete(registry);
-    else problems.set(registry, `${program} (${source.where}) has no credentials for ${source.serverUrl} (credentials not found); log in with \`docker login ${registry}\` or fix the helper`);
-    const credentials = answer && { username: answer.username, password: answer.secret, identityToken: answer.identityToken, source: `${program} (${source.where})` };
+    else
+      problems.set(
+        registry,
+        `${program} (${source.where}) has no credentials for ${source.serverUrl} (credentials not found); log in with \`docker login ${registry}\` or fix the helper`,
+      );
+    const credentials = answer && {
+      username: answer.username,
+      password: answer.secret,
+      identityToken: answer.identityToken,
+      source: `${program} (${source.where})`,
+    };
     kept.set(registry, { credentials, until: now() + HELPER_ANSWER_TTL_MS });
     return credentials;
   };
@@ -177,7 +201,9 @@ function readDockerConfig(explicit: string | undefined, env: NodeJS.ProcessEnv):
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${explicit ? 'registry.dockerConfig' : 'the Docker config'} ${path} cannot be read: ${(err as Error).message}`, { cause: err });
+    throw new Error(`${explicit ? 'registry.dockerConfig' : 'the Docker config'} ${path} cannot be read: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     return { path, file: JSON.parse(text) as DockerConfigFile };

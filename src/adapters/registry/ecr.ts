@@ -47,15 +47,25 @@ export class EcrTokens {
     } catch (err) {
       const e = toAwsError('ecr:GetAuthorizationToken', err);
       const what = `ECR did not give a pull token for ${host} (${e.message})`;
-      if (e.kind === 'access-denied') throw new RegistryFailure('unauthorized', `${what}; grant archshift's AWS role ecr:GetAuthorizationToken, and ecr:BatchGetImage, ecr:GetDownloadUrlForLayer and ecr:ListImages on the repositories (docs/aws-iam-policy.json)`);
-      if (e.kind === 'credentials') throw new RegistryFailure('unauthorized', `${what}; archshift found no valid AWS credentials (IRSA, instance profile, AWS_PROFILE or AWS_* variables)`);
-      if (e.kind === 'throttled') throw new RegistryFailure('error', `${what}; ECR throttled the call after ${this.o.maxAttempts} attempts, try again later`);
+      if (e.kind === 'access-denied')
+        throw new RegistryFailure(
+          'unauthorized',
+          `${what}; grant archshift's AWS role ecr:GetAuthorizationToken, and ecr:BatchGetImage, ecr:GetDownloadUrlForLayer and ecr:ListImages on the repositories (docs/aws-iam-policy.json)`,
+        );
+      if (e.kind === 'credentials')
+        throw new RegistryFailure(
+          'unauthorized',
+          `${what}; archshift found no valid AWS credentials (IRSA, instance profile, AWS_PROFILE or AWS_* variables)`,
+        );
+      if (e.kind === 'throttled')
+        throw new RegistryFailure('error', `${what}; ECR throttled the call after ${this.o.maxAttempts} attempts, try again later`);
       throw new RegistryFailure('error', what);
     }
     const data = res.authorizationData?.[0];
     const decoded = Buffer.from(data?.authorizationToken ?? '', 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon <= 0 || !data?.expiresAt) throw new RegistryFailure('error', `ECR answered GetAuthorizationToken for ${host} without a usable token`);
+    if (colon <= 0 || !data?.expiresAt)
+      throw new RegistryFailure('error', `ECR answered GetAuthorizationToken for ${host} without a usable token`);
     return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), expiresAt: data.expiresAt.getTime() };
   }
 
@@ -65,7 +75,10 @@ export class EcrTokens {
       client = (async () => {
         quietNodeVersionWarning();
         const sdk = await import('@aws-sdk/client-ecr');
-        return { sdk, client: new sdk.ECRClient({ region, maxAttempts: this.o.maxAttempts, ...(this.o.endpoint ? { endpoint: this.o.endpoint } : {}) }) };
+        return {
+          sdk,
+          client: new sdk.ECRClient({ region, maxAttempts: this.o.maxAttempts, ...(this.o.endpoint ? { endpoint: this.o.endpoint } : {}) }),
+        };
       })();
       this.clients.set(region, client);
     }

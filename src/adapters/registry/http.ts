@@ -158,7 +158,10 @@ export class RegistryHttp {
     if (auth.kind === 'basic') {
       const credentials = await this.o.credentials.get(ep.registry, force);
       if (credentials?.identityToken) {
-        throw new RegistryFailure('unauthorized', `${ep.registry} asks for Basic auth, but ${credentials.source} holds an identity token (for a token service), not a password`);
+        throw new RegistryFailure(
+          'unauthorized',
+          `${ep.registry} asks for Basic auth, but ${credentials.source} holds an identity token (for a token service), not a password`,
+        );
       }
       return { header: credentials ? basic(credentials.username, credentials.password) : undefined, fresh: false };
     }
@@ -174,18 +177,34 @@ export class RegistryHttp {
     return { header: `Bearer ${await fetching}`, fresh: true };
   }
 
-  private async fetchToken(ep: Endpoint, auth: { realm: string; service?: string }, scope: string, key: string, refresh: boolean): Promise<string> {
+  private async fetchToken(
+    ep: Endpoint,
+    auth: { realm: string; service?: string },
+    scope: string,
+    key: string,
+    refresh: boolean,
+  ): Promise<string> {
     const url = new URL(auth.realm);
     const credentials = await this.o.credentials.get(ep.registry, refresh);
     let reply: Reply;
     if (credentials?.identityToken) {
       // An identity token is an OAuth2 refresh token: POSTed to the realm (distribution's OAuth2 token spec).
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.password, client_id: 'archshift', scope, ...(auth.service ? { service: auth.service } : {}) });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: credentials.password,
+        client_id: 'archshift',
+        scope,
+        ...(auth.service ? { service: auth.service } : {}),
+      });
       reply = await this.send(url.toString(), 'token', { 'content-type': 'application/x-www-form-urlencoded' }, undefined, form.toString());
     } else {
       if (auth.service) url.searchParams.set('service', auth.service);
       url.searchParams.set('scope', scope);
-      reply = await this.send(url.toString(), 'token', credentials ? { authorization: basic(credentials.username, credentials.password) } : {});
+      reply = await this.send(
+        url.toString(),
+        'token',
+        credentials ? { authorization: basic(credentials.username, credentials.password) } : {},
+      );
     }
     if (reply.status === 401 || reply.status === 403) {
       throw new RegistryFailure(
@@ -196,7 +215,10 @@ export class RegistryHttp {
       );
     }
     if (reply.status !== 200) {
-      throw new RegistryFailure('error', `the token service of ${ep.registry} (${url.host}) answered ${reply.status} after ${reply.attempts} attempts`);
+      throw new RegistryFailure(
+        'error',
+        `the token service of ${ep.registry} (${url.host}) answered ${reply.status} after ${reply.attempts} attempts`,
+      );
     }
     let body: { token?: string; access_token?: string; expires_in?: number };
     try {
@@ -213,7 +235,13 @@ export class RegistryHttp {
   }
 
   /** Sends with a concurrency slot and a timeout per attempt; retries 429, 5xx and network failures. */
-  private async send(url: string, kind: RequestKind, requestHeaders: Record<string, string>, stream?: StreamOptions, form?: string): Promise<Reply> {
+  private async send(
+    url: string,
+    kind: RequestKind,
+    requestHeaders: Record<string, string>,
+    stream?: StreamOptions,
+    form?: string,
+  ): Promise<Reply> {
     const { retries } = this.o.config;
     const timeoutMs = stream?.timeoutMs ?? this.o.config.timeoutMs;
     const host = new URL(url).host;
@@ -224,10 +252,22 @@ export class RegistryHttp {
         this.o.stats.requests++;
         this.o.stats.byKind[kind]++;
         const signal = AbortSignal.timeout(timeoutMs);
-        const res = await this.o.fetch(url, { headers: requestHeaders, signal, redirect: 'follow', ...(form !== undefined ? { method: 'POST', body: form } : {}) });
-        outcome = stream && res.status === 200 && res.body
-          ? { status: res.status, headers: res.headers, body: Buffer.alloc(0), attempts: attempt, stream: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>) }
-          : { status: res.status, headers: res.headers, body: await readCapped(res, kind, host), attempts: attempt };
+        const res = await this.o.fetch(url, {
+          headers: requestHeaders,
+          signal,
+          redirect: 'follow',
+          ...(form !== undefined ? { method: 'POST', body: form } : {}),
+        });
+        outcome =
+          stream && res.status === 200 && res.body
+            ? {
+                status: res.status,
+                headers: res.headers,
+                body: Buffer.alloc(0),
+                attempts: attempt,
+                stream: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+              }
+            : { status: res.status, headers: res.headers, body: await readCapped(res, kind, host), attempts: attempt };
       } catch (err) {
         // An answer over its cap is final: asking again would only fetch it again.
         if (err instanceof RegistryFailure) throw err;
@@ -243,7 +283,10 @@ export class RegistryHttp {
         return outcome;
       }
       this.o.stats.retries++;
-      this.o.logger?.debug({ host, kind, attempt, waitMs: wait, status: outcome instanceof Error ? outcome.name : outcome.status }, 'registry request retried');
+      this.o.logger?.debug(
+        { host, kind, attempt, waitMs: wait, status: outcome instanceof Error ? outcome.name : outcome.status },
+        'registry request retried',
+      );
       await this.o.sleep(wait);
     }
   }
@@ -271,7 +314,8 @@ export class RegistryHttp {
 
   private release(): void {
     const next = this.waiting.shift();
-    if (next) next(); // the slot passes straight to the next waiter
+    if (next)
+      next(); // the slot passes straight to the next waiter
     else this.active--;
   }
 }
@@ -297,7 +341,10 @@ async function readCapped(res: Response, kind: RequestKind, host: string): Promi
   const ok = res.status >= 200 && res.status < 300;
   const cap = ok ? ANSWER_CAPS[kind] : ERROR_BODY_CAP;
   const tooBig = (size: string) =>
-    new RegistryFailure('error', `${host} sent a ${kind} answer of ${size}, over the ${cap / 1024} KiB archshift reads${kind === 'manifest' ? ' (the OCI distribution spec limit)' : ''}; not read`);
+    new RegistryFailure(
+      'error',
+      `${host} sent a ${kind} answer of ${size}, over the ${cap / 1024} KiB archshift reads${kind === 'manifest' ? ' (the OCI distribution spec limit)' : ''}; not read`,
+    );
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (ok && declared > cap) {
     await res.body?.cancel().catch(() => undefined);

@@ -21,7 +21,9 @@ export async function copyStore(fromFile: string, to: PostgresConfig): Promise<C
     const target = await openPostgresStore(to, { auditLimit: 1 });
     try {
       if (!(await target.isEmpty())) {
-        throw new StoreError(`the database ${target.location} already holds archshift data; copy into an empty database (nothing was written).`);
+        throw new StoreError(
+          `the database ${target.location} already holds archshift data; copy into an empty database (nothing was written).`,
+        );
       }
       const sections = source.data().sections;
       const tables = Object.fromEntries(source.tableNames().map((t) => [t, source.tableEntries(t)]));
@@ -32,13 +34,16 @@ export async function copyStore(fromFile: string, to: PostgresConfig): Promise<C
       try {
         for (const name of Object.keys(sections)) {
           if (JSON.stringify(sortKeys(check.section(name, () => undefined).get())) !== JSON.stringify(sortKeys(sections[name]))) {
-            throw new StoreError(`the copy of section ${name} differs from the file after writing; the database was left as written for inspection`);
+            throw new StoreError(
+              `the copy of section ${name} differs from the file after writing; the database was left as written for inspection`,
+            );
           }
         }
         for (const [name, entries] of Object.entries(tables)) {
           if (check.table(name).size !== new Set(entries.map(([k]) => k)).size) throw new StoreError(`the copy of ${name} is incomplete`);
         }
-        if (check.audit.recent().length !== (audit.length ? audit.length : 0)) throw new StoreError('the copy of the audit log is incomplete');
+        if (check.audit.recent().length !== (audit.length ? audit.length : 0))
+          throw new StoreError('the copy of the audit log is incomplete');
       } finally {
         await check.close();
       }
@@ -60,6 +65,11 @@ export async function copyStore(fromFile: string, to: PostgresConfig): Promise<C
 /** JSON with object keys in order: jsonb does not keep the order a file had. */
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }

@@ -21,7 +21,8 @@ export class Journal<L> {
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError(`cannot read store file ${path}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new StoreError(`cannot read store file ${path}: ${(err as Error).message}`);
     }
     const raw = text.split('\n');
     const lines: L[] = [];
@@ -32,7 +33,9 @@ export class Journal<L> {
       } catch (err) {
         // Only the last line can be torn by a crash mid-append; anything else is damage.
         if (i >= raw.length - 2) break;
-        throw new StoreError(`store file ${path} line ${i + 1} is not valid JSON (${(err as Error).message}); it was left untouched. Restore it from a backup or move it aside.`);
+        throw new StoreError(
+          `store file ${path} line ${i + 1} is not valid JSON (${(err as Error).message}); it was left untouched. Restore it from a backup or move it aside.`,
+        );
       }
     }
     const journal = new Journal<L>(path, readOnly);

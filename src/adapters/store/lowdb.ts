@@ -81,7 +81,9 @@ class LowdbStore implements Store {
     const map = new Map<string, unknown>(lines.map((l) => [l[0], l[1]]));
     for (const [k, v] of legacy) map.set(k, v);
     // Appends cost what changed: one line per changed entry, one write per batch.
-    const table = new BatchedTable<unknown>(map, (batch) => journal.append([...batch].map(([k, op]): TableLine => ('put' in op ? [k, op.put] : [k]))));
+    const table = new BatchedTable<unknown>(map, (batch) =>
+      journal.append([...batch].map(([k, op]): TableLine => ('put' in op ? [k, op.put] : [k]))),
+    );
     this.tables.set(name, { journal, map, table });
     await journal.append(legacy);
   }
@@ -219,7 +221,11 @@ export async function openLowdbStore(file: string, opts: OpenOptions = {}): Prom
     );
   }
   try {
-    return await load(path, lock.held ? undefined : `pid ${lock.holder.pid} on ${lock.holder.host}`, opts.auditLimit ?? DEFAULT_AUDIT_LIMIT);
+    return await load(
+      path,
+      lock.held ? undefined : `pid ${lock.holder.pid} on ${lock.holder.host}`,
+      opts.auditLimit ?? DEFAULT_AUDIT_LIMIT,
+    );
   } catch (err) {
     if (lock.held) await releaseLock(`${path}.lock`);
     throw err;
@@ -247,7 +253,9 @@ async function load(path: string, heldBy: string | undefined, auditLimit: number
   }
   const readOnly = heldBy !== undefined;
   const legacyAudit = (data.sections.audit as { entries?: AuditRecord[] } | undefined)?.entries ?? [];
-  const { journal: auditJournal, lines: audit } = await Journal.open<AuditRecord>(sideFile(path, 'audit'), readOnly, (ls) => ls.slice(-auditLimit));
+  const { journal: auditJournal, lines: audit } = await Journal.open<AuditRecord>(sideFile(path, 'audit'), readOnly, (ls) =>
+    ls.slice(-auditLimit),
+  );
   const tail = [...legacyAudit, ...audit].slice(-auditLimit);
   const db = new Low<LowdbData>(new JSONFile<LowdbData>(path), data);
   const store = new LowdbStore(db, path, heldBy, auditJournal, tail, auditLimit);

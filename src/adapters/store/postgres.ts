@@ -8,7 +8,15 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import type { PostgresConfig } from '../../config/store-config.ts';
-import { StoreBusyError, StoreError, StoreUnavailableError, type AuditRecord, type OpenOptions, type Section, type Store } from './types.ts';
+import {
+  StoreBusyError,
+  StoreError,
+  StoreUnavailableError,
+  type AuditRecord,
+  type OpenOptions,
+  type Section,
+  type Store,
+} from './types.ts';
 import { DEFAULT_AUDIT_LIMIT } from './lowdb.ts';
 import { migrate } from './migrations.ts';
 import { BatchedTable, type Batch } from './batch.ts';
@@ -94,16 +102,11 @@ export class PostgresStore implements Store {
 
   readonly audit = {
     append: async (e: AuditRecord): Promise<void> => {
-      await this.query('recording an audit entry', 'INSERT INTO audit_log (at, actor, action, service, result, channel, detail, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
-        e.at,
-        e.actor,
-        e.action,
-        e.service ?? null,
-        e.result,
-        e.channel ?? null,
-        e.detail ?? null,
-        e.requestId ?? null,
-      ]);
+      await this.query(
+        'recording an audit entry',
+        'INSERT INTO audit_log (at, actor, action, service, result, channel, detail, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [e.at, e.actor, e.action, e.service ?? null, e.result, e.channel ?? null, e.detail ?? null, e.requestId ?? null],
+      );
       this.auditTail.push(e);
       if (this.auditTail.length > this.auditLimit) this.auditTail.splice(0, this.auditTail.length - this.auditLimit);
     },
@@ -175,7 +178,9 @@ export class PostgresStore implements Store {
       [key, windowMs],
     );
     if (++this.deliveriesSeen % 500 === 0) {
-      await this.query('pruning Slack deliveries', `DELETE FROM slack_deliveries WHERE seen_at < now() - $1 * interval '1 millisecond'`, [windowMs]);
+      await this.query('pruning Slack deliveries', `DELETE FROM slack_deliveries WHERE seen_at < now() - $1 * interval '1 millisecond'`, [
+        windowMs,
+      ]);
     }
     return rowCount === 1;
   }
@@ -194,9 +199,11 @@ export class PostgresStore implements Store {
     try {
       const deadline = Date.now() + waitMs;
       for (;;) {
-        const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [key]).catch((err: unknown) => {
-          throw wrap(err, `taking the lock ${key}`);
-        });
+        const { rows } = await client
+          .query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [key])
+          .catch((err: unknown) => {
+            throw wrap(err, `taking the lock ${key}`);
+          });
         if (rows[0].ok) break;
         if (Date.now() >= deadline) throw new StoreBusyError(`${key} is held by another process`);
         await new Promise((r) => setTimeout(r, 100));
@@ -235,21 +242,28 @@ export class PostgresStore implements Store {
   }
 
   /** Writes a whole installation (store copy) in one transaction: all of it lands, or nothing. */
-  async importAll(data: { sections: Record<string, unknown>; tables: Record<string, Array<[string, unknown]>>; audit: AuditRecord[] }): Promise<void> {
+  async importAll(data: {
+    sections: Record<string, unknown>;
+    tables: Record<string, Array<[string, unknown]>>;
+    audit: AuditRecord[];
+  }): Promise<void> {
     const { client, release } = await this.checkout('copying the store');
     try {
       await client.query('BEGIN');
       for (const [name, value] of Object.entries(data.sections)) {
-        await client.query('INSERT INTO sections (name, version) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET version = sections.version + 1', [name]);
+        await client.query(
+          'INSERT INTO sections (name, version) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET version = sections.version + 1',
+          [name],
+        );
         await this.write(client, name, undefined, value);
       }
       for (const [name, entries] of Object.entries(data.tables)) {
         for (let i = 0; i < entries.length; i += 5000) {
           const batch = entries.slice(i, i + 5000);
-          await client.query(`INSERT INTO ${TABLES[name]} (ref, value) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (ref) DO UPDATE SET value = EXCLUDED.value`, [
-            batch.map(([k]) => k),
-            batch.map(([, v]) => JSON.stringify(v)),
-          ]);
+          await client.query(
+            `INSERT INTO ${TABLES[name]} (ref, value) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (ref) DO UPDATE SET value = EXCLUDED.value`,
+            [batch.map(([k]) => k), batch.map(([, v]) => JSON.stringify(v))],
+          );
         }
       }
       for (let i = 0; i < data.audit.length; i += 5000) {
@@ -258,7 +272,16 @@ export class PostgresStore implements Store {
         await client.query(
           `INSERT INTO audit_log (at, actor, action, service, result, channel, detail, request_id)
            SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
-          [col((e) => e.at), col((e) => e.actor), col((e) => e.action), col((e) => e.service), col((e) => e.result), col((e) => e.channel), col((e) => e.detail), col((e) => e.requestId)],
+          [
+            col((e) => e.at),
+            col((e) => e.actor),
+            col((e) => e.action),
+            col((e) => e.service),
+            col((e) => e.result),
+            col((e) => e.channel),
+            col((e) => e.detail),
+            col((e) => e.requestId),
+          ],
         );
       }
       await client.query('COMMIT');
@@ -282,7 +305,9 @@ export class PostgresStore implements Store {
     const layout = LAYOUTS[name];
     if (!layout) return doc;
     const cols = layout.keys.join(', ');
-    const { rows: records } = await db.query<Record<string, unknown>>(`SELECT ${cols}, ${layout.valueColumn} AS value FROM ${layout.table}`);
+    const { rows: records } = await db.query<Record<string, unknown>>(
+      `SELECT ${cols}, ${layout.valueColumn} AS value FROM ${layout.table}`,
+    );
     if (doc === undefined && !records.length) return undefined;
     const map = nest(records.map((r) => ({ key: layout.keys.map((k) => String(r[k])), value: r.value })));
     return layout.root ? { ...(doc as object), [layout.root]: map } : map;
@@ -326,7 +351,8 @@ export class PostgresStore implements Store {
   private async write(client: pg.PoolClient, name: string, before: unknown, after: unknown): Promise<void> {
     const layout = LAYOUTS[name];
     if (!layout) {
-      if (JSON.stringify(before) !== JSON.stringify(after)) await client.query('UPDATE sections SET doc = $2 WHERE name = $1', [name, JSON.stringify(after ?? null)]);
+      if (JSON.stringify(before) !== JSON.stringify(after))
+        await client.query('UPDATE sections SET doc = $2 WHERE name = $1', [name, JSON.stringify(after ?? null)]);
       return;
     }
     const part = (v: unknown) => {
@@ -337,7 +363,8 @@ export class PostgresStore implements Store {
     };
     const b = part(before);
     const a = part(after);
-    if (JSON.stringify(b.doc) !== JSON.stringify(a.doc)) await client.query('UPDATE sections SET doc = $2 WHERE name = $1', [name, JSON.stringify(a.doc ?? null)]);
+    if (JSON.stringify(b.doc) !== JSON.stringify(a.doc))
+      await client.query('UPDATE sections SET doc = $2 WHERE name = $1', [name, JSON.stringify(a.doc ?? null)]);
     const depth = layout.keys.length;
     const old = new Map(flatten(b.map, depth).map((r) => [JSON.stringify(r.key), JSON.stringify(r.value)]));
     const changed: Row[] = [];
@@ -410,7 +437,12 @@ export class PostgresStore implements Store {
 }
 
 function auditFromRow(r: Record<string, unknown>): AuditRecord {
-  const e: AuditRecord = { at: new Date(r.at as string).toISOString(), actor: r.actor as string, action: r.action as string, result: r.result as AuditRecord['result'] };
+  const e: AuditRecord = {
+    at: new Date(r.at as string).toISOString(),
+    actor: r.actor as string,
+    action: r.action as string,
+    result: r.result as AuditRecord['result'],
+  };
   if (r.service != null) e.service = r.service as string;
   if (r.channel != null) e.channel = r.channel as string;
   if (r.detail != null) e.detail = r.detail as string;
@@ -420,11 +452,17 @@ function auditFromRow(r: Record<string, unknown>): AuditRecord {
 
 export async function openPostgresStore(config: PostgresConfig, opts: OpenOptions = {}): Promise<PostgresStore> {
   const url = config.url ?? (opts.env ?? process.env).DATABASE_URL;
-  if (!url) throw new StoreError('store.driver is postgres but no database is named: set store.postgres.url or DATABASE_URL (postgres://user:password@host:5432/archshift).');
+  if (!url)
+    throw new StoreError(
+      'store.driver is postgres but no database is named: set store.postgres.url or DATABASE_URL (postgres://user:password@host:5432/archshift).',
+    );
   const ssl =
     config.sslMode === 'disable'
       ? false
-      : { rejectUnauthorized: config.sslMode === 'verify-full', ca: config.sslRootCert ? await readFile(config.sslRootCert, 'utf8') : undefined };
+      : {
+          rejectUnauthorized: config.sslMode === 'verify-full',
+          ca: config.sslRootCert ? await readFile(config.sslRootCert, 'utf8') : undefined,
+        };
   const pool = new pg.Pool({
     connectionString: url,
     ssl,

@@ -103,4 +103,3 @@ export interface OpenOptions {
   auditLimit?: number;
   env?: NodeJS.ProcessEnv;
 }
-

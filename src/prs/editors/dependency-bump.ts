@@ -49,8 +49,10 @@ export function bumpDependency(src: string, bump: DependencyBump): EditResult {
       }
       throw new CannotEditError(`line ${line} has no version ${bump.from} for ${bump.package}; the file changed since the check`);
     }
-    if (matches.length > 1) throw new CannotEditError(`line ${line} has ${bump.from} ${matches.length} times; cannot tell which is ${bump.package}`);
-    if (/\$\{|\$\(|\{\{/.test(text.slice(0, matches[0].index))) notes.push(`line ${line} also holds a template; only the literal ${bump.from} changed`);
+    if (matches.length > 1)
+      throw new CannotEditError(`line ${line} has ${bump.from} ${matches.length} times; cannot tell which is ${bump.package}`);
+    if (/\$\{|\$\(|\{\{/.test(text.slice(0, matches[0].index)))
+      notes.push(`line ${line} also holds a template; only the literal ${bump.from} changed`);
     const at = starts[line - 1] + matches[0].index!;
     return src.slice(0, at) + bump.to + src.slice(at + bump.from.length);
   });
@@ -85,19 +87,26 @@ export function addClassifierTwin(src: string, twin: ClassifierTwin): EditResult
     const isPom = m !== null && m.index < (starts[twin.line] ?? src.length);
     if (isPom) {
       const hasTwin = [...src.matchAll(/<dependency>([\s\S]*?)<\/dependency>/g)].some(
-        (d) => new RegExp(`<artifactId>\\s*${escapeRegExp(artifact)}\\s*</artifactId>`).test(d[1]!) && new RegExp(`<classifier>\\s*${escapeRegExp(twin.twin)}\\s*</classifier>`).test(d[1]!),
+        (d) =>
+          new RegExp(`<artifactId>\\s*${escapeRegExp(artifact)}\\s*</artifactId>`).test(d[1]!) &&
+          new RegExp(`<classifier>\\s*${escapeRegExp(twin.twin)}\\s*</classifier>`).test(d[1]!),
       );
       if (hasTwin) {
         notes.push(`${twin.package} already has classifier ${twin.twin}`);
         return src;
       }
       const body = m![0];
-      if (!body.includes(`<artifactId>${artifact}</artifactId>`)) throw new CannotEditError(`line ${twin.line} is not the <dependency> of ${twin.package}; the file changed since the check`);
+      if (!body.includes(`<artifactId>${artifact}</artifactId>`))
+        throw new CannotEditError(`line ${twin.line} is not the <dependency> of ${twin.package}; the file changed since the check`);
       const classifier = new RegExp(`<classifier>\\s*${escapeRegExp(twin.classifier)}\\s*</classifier>`);
-      if (!classifier.test(body)) throw new CannotEditError(`the <dependency> of ${twin.package} at line ${twin.line} has no classifier ${twin.classifier}`);
+      if (!classifier.test(body))
+        throw new CannotEditError(`the <dependency> of ${twin.package} at line ${twin.line} has no classifier ${twin.classifier}`);
       const lineStart = startOfLine(src, m!.index);
       const indent = src.slice(lineStart, m!.index);
-      if (indent.trim()) throw new CannotEditError(`the <dependency> at line ${twin.line} shares its line with other XML; add the ${twin.twin} twin by hand`);
+      if (indent.trim())
+        throw new CannotEditError(
+          `the <dependency> at line ${twin.line} shares its line with other XML; add the ${twin.twin} twin by hand`,
+        );
       const end = m!.index + body.length;
       const copy = `${eolOf(src)}${indent}${body.replace(classifier, `<classifier>${twin.twin}</classifier>`)}`;
       return src.slice(0, end) + copy + src.slice(end);
@@ -105,8 +114,12 @@ export function addClassifierTwin(src: string, twin: ClassifierTwin): EditResult
     const lineEnd = endOfLine(src, at);
     const text = src.slice(at, lineEnd);
     const hits = text.split(twin.classifier).length - 1;
-    if (!text.includes(artifact) || hits === 0) throw new CannotEditError(`line ${twin.line} has no ${twin.package} with classifier ${twin.classifier}; the file changed since the check`);
-    if (hits > 1 || /\blistOf\(|\bforEach\b|\beach\b/.test(text)) throw new CannotEditError(`line ${twin.line} builds ${twin.classifier} in a loop or names it twice; add ${twin.twin} by hand`);
+    if (!text.includes(artifact) || hits === 0)
+      throw new CannotEditError(
+        `line ${twin.line} has no ${twin.package} with classifier ${twin.classifier}; the file changed since the check`,
+      );
+    if (hits > 1 || /\blistOf\(|\bforEach\b|\beach\b/.test(text))
+      throw new CannotEditError(`line ${twin.line} builds ${twin.classifier} in a loop or names it twice; add ${twin.twin} by hand`);
     const next = src.slice(lineEnd).replace(/^\r?\n|^\r/, '');
     if (mentionsTwin(next.slice(0, endOfLine(next, 0)))) {
       notes.push(`${twin.package} already has classifier ${twin.twin}`);

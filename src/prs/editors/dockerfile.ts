@@ -47,7 +47,13 @@ const amd64Platform = /--platform=\S*(amd64|x86_64)/;
  * The readiness check's contract: `from` is the exact text at `line` (a FROM image, the ARG default it
  * comes from, a COPY --from image, or a `--platform=linux/amd64 ` flag to drop with `to: ''`).
  */
-function literalSplice(src: string, starts: number[], df: ReturnType<typeof DockerfileParser.parse>, edit: BaseImageEdit, notes: string[]): Splice | undefined {
+function literalSplice(
+  src: string,
+  starts: number[],
+  df: ReturnType<typeof DockerfileParser.parse>,
+  edit: BaseImageEdit,
+  notes: string[],
+): Splice | undefined {
   const line = edit.line!;
   const from = edit.from!;
   if (line < 1 || line > starts.length) throw new CannotEditError(`line ${line} is past the end of the file`);
@@ -94,7 +100,13 @@ export function rewriteBaseImage(src: string, edit: BaseImageEdit): EditResult {
 }
 
 /** Without the exact text: find the FROM whose expanded image is `from` and rewrite it (or its ARGs). */
-function structuredEdit(src: string, starts: number[], df: ReturnType<typeof DockerfileParser.parse>, edit: BaseImageEdit, notes: string[]): string {
+function structuredEdit(
+  src: string,
+  starts: number[],
+  df: ReturnType<typeof DockerfileParser.parse>,
+  edit: BaseImageEdit,
+  notes: string[],
+): string {
   const froms = df.getFROMs();
   const stages = new Set<string>();
   const candidates: From[] = [];
@@ -106,7 +118,10 @@ function structuredEdit(src: string, starts: number[], df: ReturnType<typeof Doc
     if (stage) stages.add(stage.toLowerCase());
     if (isStageRef || !image) continue;
     const line = f.getRange().start.line;
-    const full = image.replace(variablePattern, (m, a: string | undefined, _mod: string, b: string | undefined) => df.resolveVariable(a ?? b ?? '', line) ?? m);
+    const full = image.replace(
+      variablePattern,
+      (m, a: string | undefined, _mod: string, b: string | undefined) => df.resolveVariable(a ?? b ?? '', line) ?? m,
+    );
     expanded.push(full);
     const lineMatches = edit.line === undefined || line + 1 === edit.line;
     const imageMatches = edit.from === undefined || stripDockerHub(full) === stripDockerHub(edit.from);
@@ -117,7 +132,9 @@ function structuredEdit(src: string, starts: number[], df: ReturnType<typeof Doc
   }
   if (!candidates.length) {
     if (expanded.some((full) => stripDockerHub(splitDigest(full).ref) === stripDockerHub(splitDigest(edit.to).ref))) return src;
-    throw new CannotEditError(edit.line !== undefined ? `no FROM instruction at line ${edit.line}` : `no FROM instruction uses ${edit.from ?? 'a base image'}`);
+    throw new CannotEditError(
+      edit.line !== undefined ? `no FROM instruction at line ${edit.line}` : `no FROM instruction uses ${edit.from ?? 'a base image'}`,
+    );
   }
   const splices: Splice[] = [];
   for (const f of candidates) {
@@ -130,7 +147,8 @@ function structuredEdit(src: string, starts: number[], df: ReturnType<typeof Doc
     const replacement = replacementFor(image, edit, `the FROM at line ${line}`, notes);
     const range = f.getImageRange()!;
     if (!f.getVariables().length) {
-      if (image !== replacement) splices.push({ start: offsetAt(starts, range.start), end: offsetAt(starts, range.end), text: replacement });
+      if (image !== replacement)
+        splices.push({ start: offsetAt(starts, range.start), end: offsetAt(starts, range.end), text: replacement });
       continue;
     }
     splices.push(...argSplices(df, src, starts, image, replacement, line));
@@ -162,7 +180,9 @@ function argSplices(
   pattern += escapeRegExp(template.slice(last)) + '$';
   const match = new RegExp(pattern).exec(replacement);
   if (!match) {
-    throw new CannotEditError(`the FROM at line ${line} is built from ARGs as ${template}, which cannot spell ${replacement}; edit it by hand`);
+    throw new CannotEditError(
+      `the FROM at line ${line} is built from ARGs as ${template}, which cannot spell ${replacement}; edit it by hand`,
+    );
   }
   const values = new Map<string, string>();
   names.forEach((n, i) => {
@@ -172,10 +192,15 @@ function argSplices(
   const splices: Splice[] = [];
   for (const [name, value] of values) {
     if (df.resolveVariable(name, line - 1) === value) continue;
-    const arg = df.getInitialARGs().filter((a) => a.getProperty()?.getName() === name).pop();
+    const arg = df
+      .getInitialARGs()
+      .filter((a) => a.getProperty()?.getName() === name)
+      .pop();
     const range = arg?.getProperty()?.getValueRange();
     if (!arg || !range) {
-      throw new CannotEditError(`the FROM at line ${line} uses ARG ${name}, which has no default in the Dockerfile; it is set by the build, not here`);
+      throw new CannotEditError(
+        `the FROM at line ${line} uses ARG ${name}, which has no default in the Dockerfile; it is set by the build, not here`,
+      );
     }
     const start = offsetAt(starts, range.start);
     const end = offsetAt(starts, range.end);

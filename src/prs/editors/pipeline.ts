@@ -46,7 +46,9 @@ export function enableArm64Build(src: string, edit: PipelineEdit = {}): EditResu
     file.docs.forEach((d) => findSteps(d.contents, step, '', found));
     if (!found.length) throw new CannotEditError(`no ${step} step found`);
     if (found.length > 1) {
-      throw new CannotEditError(`${found.length} ${step} steps found (${found.map((f) => f.where).join(', ')}); cannot tell which builds the service`);
+      throw new CannotEditError(
+        `${found.length} ${step} steps found (${found.map((f) => f.where).join(', ')}); cannot tell which builds the service`,
+      );
     }
     const { map, where } = found[0];
     const withPair = pairOf(map, 'with');

@@ -2,9 +2,7 @@
 // (comments, quoting, key order, line endings) stay exactly as they were.
 
 /** What an editor returns: the new text, or why it could not place its change safely. */
-export type EditResult =
-  | { ok: true; text: string; changed: boolean; notes: string[]; skipped?: string }
-  | { ok: false; reason: string };
+export type EditResult = { ok: true; text: string; changed: boolean; notes: string[]; skipped?: string } | { ok: false; reason: string };
 
 export class CannotEditError extends Error {}
 

@@ -6,7 +6,18 @@
 import { toleratesTaint, type Taint, type Toleration } from '../../scheduling/taints.ts';
 import { isMap, isScalar, isSeq, stringify, type Document, type Node, type YAMLMap } from 'yaml';
 import { applySplices, CannotEditError, NotHereError, runEdit, type EditResult, type Splice } from './text.ts';
-import { appendSeqItem, fillEmptyValue, insertPairs, isEmptyCollection, pairOf, parseYamlFile, plainMap, plainSeq, replaceScalar, type YamlFile } from './yaml-splice.ts';
+import {
+  appendSeqItem,
+  fillEmptyValue,
+  insertPairs,
+  isEmptyCollection,
+  pairOf,
+  parseYamlFile,
+  plainMap,
+  plainSeq,
+  replaceScalar,
+  type YamlFile,
+} from './yaml-splice.ts';
 import { ARCH_LABEL, arm64Toleration, DEFAULT_ARM64_TAINT } from '../../scheduling/arm64.ts';
 
 /** Pod label that tells the canary's two Deployments apart; the DestinationRule subsets select on it. */
@@ -74,7 +85,8 @@ function mergeAffinity(file: YamlFile, spec: YAMLMap, where: string): Splice[] {
       const op = str(pairOf(expr, 'operator')?.value);
       const values = plainSeq(pairOf(expr, 'values')?.value, `${where}.affinity ${ARCH_LABEL} values`);
       const list = values?.items.map(str) ?? [];
-      if (op === 'NotIn' && list.includes('arm64')) throw new CannotEditError(`${where}.affinity excludes arm64 nodes (${ARCH_LABEL} NotIn arm64); change it by hand`);
+      if (op === 'NotIn' && list.includes('arm64'))
+        throw new CannotEditError(`${where}.affinity excludes arm64 nodes (${ARCH_LABEL} NotIn arm64); change it by hand`);
       if (op === 'In' && values && !list.includes('arm64')) splices.push(appendSeqItem(file, values, 'arm64', `${where}.affinity values`));
     }
   }
@@ -100,7 +112,10 @@ export function addArm64Scheduling(src: string, edit: SchedulingEdit): EditResul
     const file = parseYamlFile(src);
     const doc = file.docs.find((d) => isDeployment(d, edit.deployment));
     if (!doc) throw new NotHereError(`no Deployment ${edit.deployment} in this file`);
-    return applySplices(src, mergeScheduling(file, podSpecOf(doc, `Deployment ${edit.deployment}`), `Deployment ${edit.deployment}`, notes, edit.taint));
+    return applySplices(
+      src,
+      mergeScheduling(file, podSpecOf(doc, `Deployment ${edit.deployment}`), `Deployment ${edit.deployment}`, notes, edit.taint),
+    );
   });
 }
 
@@ -120,10 +135,16 @@ export function addArm64HelmValues(src: string, taint?: Taint): EditResult {
     let target: { map: YAMLMap; where: string } | undefined = has(root) ? { map: root, where: 'values' } : undefined;
     if (!target) {
       const nested = root.items.filter((p) => isMap(p.value) && has(p.value as YAMLMap));
-      if (nested.length > 1) throw new CannotEditError(`nodeSelector/tolerations appear under ${nested.length} keys (${nested.map((p) => str(p.key)).join(', ')}); cannot tell which is the service's`);
+      if (nested.length > 1)
+        throw new CannotEditError(
+          `nodeSelector/tolerations appear under ${nested.length} keys (${nested.map((p) => str(p.key)).join(', ')}); cannot tell which is the service's`,
+        );
       if (nested.length === 1) target = { map: nested[0].value as YAMLMap, where: `values.${str(nested[0].key)}` };
     }
-    if (!target) throw new CannotEditError('no nodeSelector, tolerations or affinity key found; the chart may not support them, so add them to the chart first');
+    if (!target)
+      throw new CannotEditError(
+        'no nodeSelector, tolerations or affinity key found; the chart may not support them, so add them to the chart first',
+      );
     return applySplices(src, mergeScheduling(file, target.map, target.where, notes, taint));
   });
 }
@@ -177,8 +198,10 @@ export function addArm64Canary(src: string, edit: CanaryEdit): EditResult {
       if (!labels) throw new CannotEditError(`${what} has no spec.template.metadata.labels`);
       const label = pairOf(labels, CANARY_ARCH_LABEL);
       if (!label) splices.push(insertPairs(file, labels, { [CANARY_ARCH_LABEL]: 'amd64' }, `${what} pod labels`));
-      else if (str(label.value) !== 'amd64') throw new CannotEditError(`${what} pods are labelled ${CANARY_ARCH_LABEL}: ${str(label.value)}`);
-      if (existingArm) splices.push(...mergeScheduling(file, podSpecOf(existingArm, `Deployment ${armName}`), `Deployment ${armName}`, notes, edit.taint));
+      else if (str(label.value) !== 'amd64')
+        throw new CannotEditError(`${what} pods are labelled ${CANARY_ARCH_LABEL}: ${str(label.value)}`);
+      if (existingArm)
+        splices.push(...mergeScheduling(file, podSpecOf(existingArm, `Deployment ${armName}`), `Deployment ${armName}`, notes, edit.taint));
       else appended.push(armCopy(original.toJS() as Record<string, unknown>, armName, edit.taint ?? DEFAULT_ARM64_TAINT));
     }
     if (rule) {
@@ -223,7 +246,10 @@ function armCopy(dep: Record<string, unknown>, name: string, taint: Taint): Reco
   const annotations = meta.annotations as Record<string, string> | undefined;
   if (annotations) delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
   meta.name = name;
-  const spec = (copy.spec ??= {}) as { selector?: { matchLabels?: Record<string, string> }; template?: { metadata?: { labels?: Record<string, string> }; spec?: Record<string, unknown> } };
+  const spec = (copy.spec ??= {}) as {
+    selector?: { matchLabels?: Record<string, string> };
+    template?: { metadata?: { labels?: Record<string, string> }; spec?: Record<string, unknown> };
+  };
   spec.selector = { ...spec.selector, matchLabels: { ...spec.selector?.matchLabels, [CANARY_ARCH_LABEL]: 'arm64' } };
   const template = (spec.template ??= {});
   template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [CANARY_ARCH_LABEL]: 'arm64' } };
@@ -231,8 +257,18 @@ function armCopy(dep: Record<string, unknown>, name: string, taint: Taint): Reco
   pod.nodeSelector = { ...(pod.nodeSelector as Record<string, string> | undefined), [ARCH_LABEL]: 'arm64' };
   const tolerations = (pod.tolerations as Toleration[] | undefined) ?? [];
   pod.tolerations = tolerations.some((t) => toleratesTaint(t, taint)) ? tolerations : [...tolerations, arm64Toleration(taint)];
-  const terms = (pod.affinity as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: Array<{ matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> }> } } } | undefined)
-    ?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  const terms =
+    (
+      pod.affinity as
+        | {
+            nodeAffinity?: {
+              requiredDuringSchedulingIgnoredDuringExecution?: {
+                nodeSelectorTerms?: Array<{ matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> }>;
+              };
+            };
+          }
+        | undefined
+    )?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   for (const e of terms.flatMap((t) => t.matchExpressions ?? [])) {
     if (e.key === ARCH_LABEL && e.operator === 'In' && e.values && !e.values.includes('arm64')) e.values = ['arm64'];
   }

@@ -1,7 +1,19 @@
 // Minimal-diff YAML edits: the `yaml` parser finds where a change goes (node ranges), and new text is
 // spliced in at that offset, rendered in the style of its neighbours (indent width, compact or
 // indented sequences, flow or block collections, the file's line endings). Nothing is re-serialised.
-import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, stringify, type Document, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  stringify,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { CannotEditError, endOfLine, eolOf, lineOf, startOfLine, type Splice } from './text.ts';
 
 export interface YamlFile {
@@ -65,14 +77,16 @@ export function pairOf(map: YAMLMap, key: string): Pair<Node, Node | null> | und
 /** Refuses aliases and merge keys on the path we edit: changing them would change other places too. */
 export function plainMap(node: unknown, what: string): YAMLMap | undefined {
   if (node === null || node === undefined) return undefined;
-  if (isAlias(node)) throw new CannotEditError(`${what} is a YAML alias (*${node.source}); editing it would change every place that uses the anchor`);
+  if (isAlias(node))
+    throw new CannotEditError(`${what} is a YAML alias (*${node.source}); editing it would change every place that uses the anchor`);
   if (!isMap(node)) throw new CannotEditError(`${what} is not a mapping`);
   return node;
 }
 
 export function plainSeq(node: unknown, what: string): YAMLSeq | undefined {
   if (node === null || node === undefined) return undefined;
-  if (isAlias(node)) throw new CannotEditError(`${what} is a YAML alias (*${node.source}); editing it would change every place that uses the anchor`);
+  if (isAlias(node))
+    throw new CannotEditError(`${what} is a YAML alias (*${node.source}); editing it would change every place that uses the anchor`);
   if (!isSeq(node)) throw new CannotEditError(`${what} is not a list`);
   return node;
 }
@@ -84,7 +98,10 @@ function flowText(value: unknown): string {
 function blockLines(file: YamlFile, value: unknown, indent: number): string {
   const text = stringify(value, { indent: file.indentUnit, indentSeq: !file.compactSeq, lineWidth: 0 }).replace(/\n$/, '');
   const pad = ' '.repeat(indent);
-  return text.split('\n').map((l) => pad + l).join(file.eol);
+  return text
+    .split('\n')
+    .map((l) => pad + l)
+    .join(file.eol);
 }
 
 /** Adds `entries` as new keys at the end of `map`, written in the map's own style. */
@@ -93,7 +110,9 @@ export function insertPairs(file: YamlFile, map: YAMLMap, entries: Record<string
   if (!map.range) throw new CannotEditError(`${what} has no position in the file`);
   if (map.flow) {
     const close = src.lastIndexOf('}', map.range[1] - 1);
-    const inner = Object.entries(entries).map(([k, v]) => `${k}: ${flowText(v)}`).join(', ');
+    const inner = Object.entries(entries)
+      .map(([k, v]) => `${k}: ${flowText(v)}`)
+      .join(', ');
     if (!map.items.length) return { start: map.range[0], end: map.range[1], text: `{ ${inner} }` };
     const before = src.slice(map.range[0], close).trimEnd();
     const at = map.range[0] + before.length;
@@ -143,6 +162,9 @@ export function replaceScalar(node: Node, text: string): Splice {
 }
 
 export function isEmptyCollection(node: Node | null): boolean {
-  return node === null || (isScalar(node) && (node.value === null || node.value === '')) || ((isMap(node) || isSeq(node)) && node.items.length === 0);
+  return (
+    node === null ||
+    (isScalar(node) && (node.value === null || node.value === '')) ||
+    ((isMap(node) || isSeq(node)) && node.items.length === 0)
+  );
 }
-

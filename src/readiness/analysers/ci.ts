@@ -31,7 +31,11 @@ interface Build {
   unresolved?: string;
 }
 
-const splitPlatforms = (v: string) => v.split(/[\s,]+/).map((p) => p.trim()).filter(Boolean);
+const splitPlatforms = (v: string) =>
+  v
+    .split(/[\s,]+/)
+    .map((p) => p.trim())
+    .filter(Boolean);
 const isArm64 = (p: string) => /(^|\/)arm64(\/|$)|aarch64/.test(p);
 
 /** `docker build`, `docker buildx build`, `buildah bud|build`, `podman build`, kaniko's executor, in shell text. */
@@ -42,7 +46,8 @@ function shellBuilds(text: string, firstLine = 1): Build[] {
     let cmd = lines[i]!;
     const start = i;
     while (/\\\s*$/.test(cmd) && i + 1 < lines.length) cmd = cmd.replace(/\\\s*$/, ' ') + lines[++i]!;
-    if (!/\b(docker\s+(buildx\s+)?build|buildah\s+(bud|build)|podman\s+build|\/kaniko\/executor|executor\s+--context)\b/.test(cmd)) continue;
+    if (!/\b(docker\s+(buildx\s+)?build|buildah\s+(bud|build)|podman\s+build|\/kaniko\/executor|executor\s+--context)\b/.test(cmd))
+      continue;
     const flag = /--(?:custom-)?platform[=\s]+["']?([^\s"']+)/.exec(cmd)?.[1];
     const excerpt = cmd.trim().replace(/\s+/g, ' ').slice(0, 200);
     if (flag === undefined) out.push({ line: firstLine + start, excerpt });
@@ -61,7 +66,10 @@ function scalarText(node: unknown): string | undefined {
 type Parsed = ReturnType<typeof parseYaml>;
 
 /** The builds of every document of a YAML CI file, or its syntax error. */
-function yamlBuilds(text: string, builds: (doc: Parsed['docs'][number], yaml: Parsed) => Build[]): Build[] | { error: string; line: number } {
+function yamlBuilds(
+  text: string,
+  builds: (doc: Parsed['docs'][number], yaml: Parsed) => Build[],
+): Build[] | { error: string; line: number } {
   const yaml = parseYaml(text);
   if (yaml.error) return { error: yaml.error.message, line: yaml.error.line };
   return yaml.docs.flatMap((doc) => builds(doc, yaml));
@@ -127,16 +135,36 @@ export function analyseCiFile(file: string, text: string): CiAnalysis {
   if (!Array.isArray(builds)) {
     return {
       builds: false,
-      findings: [{ id: 'ci.unparseable', severity: 'warning', ecosystem: 'pipeline', title: `${file} is not valid YAML (${builds.error}), so whether it builds an arm64 image was not read`, evidence: { file, line: builds.line } }],
+      findings: [
+        {
+          id: 'ci.unparseable',
+          severity: 'warning',
+          ecosystem: 'pipeline',
+          title: `${file} is not valid YAML (${builds.error}), so whether it builds an arm64 image was not read`,
+          evidence: { file, line: builds.line },
+        },
+      ],
     };
   }
   const findings = builds.map((b): Finding => {
     const evidence = { file, line: b.line, excerpt: b.excerpt };
     if (b.unresolved) {
-      return { id: 'ci.platforms-unresolved', severity: 'warning', ecosystem: 'pipeline', title: `${file} builds an image for ${b.unresolved}, which is only known when the CI runs: check that it includes linux/arm64`, evidence };
+      return {
+        id: 'ci.platforms-unresolved',
+        severity: 'warning',
+        ecosystem: 'pipeline',
+        title: `${file} builds an image for ${b.unresolved}, which is only known when the CI runs: check that it includes linux/arm64`,
+        evidence,
+      };
     }
     if (b.platforms?.some(isArm64)) {
-      return { id: 'ci.arm64-build', severity: 'info', ecosystem: 'pipeline', title: `${file} builds the image for ${b.platforms.join(', ')}`, evidence };
+      return {
+        id: 'ci.arm64-build',
+        severity: 'info',
+        ecosystem: 'pipeline',
+        title: `${file} builds the image for ${b.platforms.join(', ')}`,
+        evidence,
+      };
     }
     return {
       id: 'ci.no-arm64-build',
@@ -146,7 +174,7 @@ export function analyseCiFile(file: string, text: string): CiAnalysis {
       evidence,
       fix:
         kind === 'github-actions' && b.excerpt.startsWith('uses:')
-          ? 'Add linux/arm64 to the step\'s `platforms:` (with docker/setup-qemu-action and docker/setup-buildx-action before it, or an arm64 runner).'
+          ? "Add linux/arm64 to the step's `platforms:` (with docker/setup-qemu-action and docker/setup-buildx-action before it, or an arm64 runner)."
           : 'Build with `docker buildx build --platform linux/amd64,linux/arm64` (QEMU or an arm64 builder), and push the multi-arch index.',
     };
   });

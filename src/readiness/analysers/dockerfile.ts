@@ -48,13 +48,36 @@ export interface DockerfileAnalysis {
 }
 
 const KNOWN_INSTRUCTIONS = new Set([
-  'FROM', 'RUN', 'CMD', 'LABEL', 'MAINTAINER', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT', 'VOLUME', 'USER',
-  'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL',
+  'FROM',
+  'RUN',
+  'CMD',
+  'LABEL',
+  'MAINTAINER',
+  'EXPOSE',
+  'ENV',
+  'ADD',
+  'COPY',
+  'ENTRYPOINT',
+  'VOLUME',
+  'USER',
+  'WORKDIR',
+  'ARG',
+  'ONBUILD',
+  'STOPSIGNAL',
+  'HEALTHCHECK',
+  'SHELL',
 ]);
 
 // BuildKit fills these per build; their values depend on the platform being built, so they never pin one.
 const PLATFORM_ARGS = new Set([
-  'TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT', 'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT',
+  'TARGETPLATFORM',
+  'TARGETOS',
+  'TARGETARCH',
+  'TARGETVARIANT',
+  'BUILDPLATFORM',
+  'BUILDOS',
+  'BUILDARCH',
+  'BUILDVARIANT',
 ]);
 
 const AMD64_PLATFORM = /^(linux\/)?(amd64|x86_64|x86-64)(\/v\d)?$/i;
@@ -94,15 +117,7 @@ export function expandVariables(text: string, vars: Vars, allowed: (name: string
   });
 }
 
-function finding(
-  id: string,
-  severity: Severity,
-  title: string,
-  file: string,
-  line: number,
-  excerpt: string,
-  fix?: string,
-): Finding {
+function finding(id: string, severity: Severity, title: string, file: string, line: number, excerpt: string, fix?: string): Finding {
   return { id, severity, ecosystem: 'dockerfile', title, evidence: { file, line, excerpt: excerpt.trim().slice(0, 200) }, fix };
 }
 
@@ -153,10 +168,13 @@ const TARGET_ARGS = /\$\{?(TARGETARCH|TARGETPLATFORM|TARGETOS|TARGETVARIANT)\b/;
 const XX_HELPER = /\bxx-(go|cargo|clang|clang\+\+|apk|apt-get|apt|cc|c\+\+|info|verify)\b/;
 const DOTNET_RID = /\bdotnet\s+publish\b[^\n]*\s(-r|--runtime|-a|--arch)[\s=]+\S*(\$|arm64)/;
 // What produces native code for the machine the stage runs on.
-const NATIVE_BUILD = /\b(go\s+(build|install)|cargo\s+(build|install)|gcc|g\+\+|clang|make\b|cmake|ninja|pip3?\s+(install|wheel)|npm\s+(ci|install)|yarn(\s+install)?\s*($|&&|;)|pnpm\s+install|bundle\s+install|apt-get\s+install|apk\s+add|dnf\s+install|yum\s+install)/m;
+const NATIVE_BUILD =
+  /\b(go\s+(build|install)|cargo\s+(build|install)|gcc|g\+\+|clang|make\b|cmake|ninja|pip3?\s+(install|wheel)|npm\s+(ci|install)|yarn(\s+install)?\s*($|&&|;)|pnpm\s+install|bundle\s+install|apt-get\s+install|apk\s+add|dnf\s+install|yum\s+install)/m;
 // Architecture-independent artefacts: JVM archives and static web assets.
-const NEUTRAL_PATH = /\.(jar|war|ear|class|html?|css|js|mjs|map|json|svg|png|ico|txt|md|ya?ml|properties|conf)$|(^|\/)(dist|public|static|www|html)(\/|$)/i;
-const JVM_BUILD_IMAGE = /(^|\/)(maven|gradle|sbt|openjdk|eclipse-temurin|amazoncorretto|azul\/zulu-openjdk\w*|ibm-semeru-runtimes|sapmachine)(:|$)/;
+const NEUTRAL_PATH =
+  /\.(jar|war|ear|class|html?|css|js|mjs|map|json|svg|png|ico|txt|md|ya?ml|properties|conf)$|(^|\/)(dist|public|static|www|html)(\/|$)/i;
+const JVM_BUILD_IMAGE =
+  /(^|\/)(maven|gradle|sbt|openjdk|eclipse-temurin|amazoncorretto|azul\/zulu-openjdk\w*|ibm-semeru-runtimes|sapmachine)(:|$)/;
 const ARCH_VALUE = /^(amd64|x86_64|x86-64|x64|arm64|aarch64|arm64v8)$/i;
 
 type HostJudgement = { kind: 'cross' | 'neutral' | 'native' | 'unclear'; why: string };
@@ -176,7 +194,8 @@ function judgeHostStage(stage: Stage, image: string | undefined, copied: string[
   if (image && JVM_BUILD_IMAGE.test(image) && !copied.some((p) => /\.(so|dll|dylib)$|\/bin\//.test(p))) {
     return { kind: 'neutral', why: 'it is a JVM build, whose jars run on any architecture' };
   }
-  if (NATIVE_BUILD.test(text)) return { kind: 'native', why: `it builds or installs native code (\`${NATIVE_BUILD.exec(text)![0].trim()}\`) for the build host` };
+  if (NATIVE_BUILD.test(text))
+    return { kind: 'native', why: `it builds or installs native code (\`${NATIVE_BUILD.exec(text)![0].trim()}\`) for the build host` };
   return { kind: 'unclear', why: 'nothing in it builds for $TARGETARCH' };
 }
 
@@ -189,7 +208,8 @@ export function analyseDockerfile(file: string, text: string): DockerfileAnalysi
 
   for (const i of instructions) {
     const kw = i.getKeyword();
-    if (!KNOWN_INSTRUCTIONS.has(kw)) return unparseable(file, lineOf(i), lines[lineOf(i) - 1] ?? '', `unknown instruction "${kw.slice(0, 40)}"`);
+    if (!KNOWN_INSTRUCTIONS.has(kw))
+      return unparseable(file, lineOf(i), lines[lineOf(i) - 1] ?? '', `unknown instruction "${kw.slice(0, 40)}"`);
   }
   const firstFrom = instructions.findIndex((i) => i.getKeyword() === 'FROM');
   if (firstFrom < 0) return unparseable(file, 1, lines[0] ?? '', 'it has no FROM instruction');
@@ -222,7 +242,15 @@ export function analyseDockerfile(file: string, text: string): DockerfileAnalysi
   const stages: Stage[] = [];
   for (const i of instructions.slice(firstFrom)) {
     if (i.getKeyword() === 'FROM') {
-      stages.push({ index: stages.length, name: `#${stages.length}`, fromLine: lineOf(i), role: 'target', deps: new Set(), copies: [], instructions: [i] });
+      stages.push({
+        index: stages.length,
+        name: `#${stages.length}`,
+        fromLine: lineOf(i),
+        role: 'target',
+        deps: new Set(),
+        copies: [],
+        instructions: [i],
+      });
     } else {
       stages[stages.length - 1]!.instructions.push(i);
     }
@@ -306,7 +334,16 @@ export function analyseDockerfile(file: string, text: string): DockerfileAnalysi
       continue;
     }
     if (reference.toLowerCase() === 'scratch') continue;
-    pending.push({ written, reference, file, line, stage: stage.name, stageIndex: stage.index, via: 'FROM', edit: editFor(file, line, written, globals) });
+    pending.push({
+      written,
+      reference,
+      file,
+      line,
+      stage: stage.name,
+      stageIndex: stage.index,
+      via: 'FROM',
+      edit: editFor(file, line, written, globals),
+    });
   }
 
   // COPY --from and RUN --mount=from=... tie stages together, or pull files out of another image.
@@ -323,7 +360,11 @@ export function analyseDockerfile(file: string, text: string): DockerfileAnalysi
         if (ref !== undefined) {
           stage.deps.add(ref);
           const args = kw === 'COPY' ? (i.getArgumentsContent() ?? '').split(/\s+/).filter((a) => a && !a.startsWith('--')) : [];
-          stage.copies.push({ from: ref, line: lineOf(i), paths: args.length > 1 ? args.slice(0, -1).map((a) => a.replace(/^["'[,]+|["',\]]+$/g, '')) : [] });
+          stage.copies.push({
+            from: ref,
+            line: lineOf(i),
+            paths: args.length > 1 ? args.slice(0, -1).map((a) => a.replace(/^["'[,]+|["',\]]+$/g, '')) : [],
+          });
         } else if (!source.includes('$')) {
           const line = lineOf(i);
           pending.push({
@@ -367,16 +408,27 @@ export function analyseDockerfile(file: string, text: string): DockerfileAnalysi
   };
   const context: StageContext = {
     inImage: (i) => imageChain.has(i),
-    copiedFrom: (i) => stages.filter((s) => s.role !== 'unused').flatMap((s) => s.copies.filter((c) => c.from === i).map((c) => ({ ...c, by: s.name }))),
+    copiedFrom: (i) =>
+      stages.filter((s) => s.role !== 'unused').flatMap((s) => s.copies.filter((c) => c.from === i).map((c) => ({ ...c, by: s.name }))),
     baseOf,
   };
   for (const stage of stages) findings.push(...stageFindings(file, lines, stage, globals, lineOf, context));
   const finalBase = baseOf(stages.length - 1);
-  const chainText = [...imageChain].flatMap((i) => stages[i]!.instructions.filter((x) => x.getKeyword() === 'RUN').map((x) => x.getArgumentsContent() ?? '')).join('\n');
-  const finalLibc = finalBase && /(^|[/:@-])alpine|(^|\/)wolfi-base\b/.test(finalBase) ? (/wolfi/.test(finalBase) ? 'glibc' : 'musl')
-    : /\bapk\s+add\b/.test(chainText) ? 'musl'
-      : /\b(apt-get|dnf|yum|microdnf)\s+install\b/.test(chainText) || (finalBase && /debian|ubuntu|slim|bookworm|bullseye|buster|jammy|noble|focal|ubi|amazonlinux|centos|rocky|alma|fedora/.test(finalBase)) ? 'glibc'
-        : undefined;
+  const chainText = [...imageChain]
+    .flatMap((i) => stages[i]!.instructions.filter((x) => x.getKeyword() === 'RUN').map((x) => x.getArgumentsContent() ?? ''))
+    .join('\n');
+  const finalLibc =
+    finalBase && /(^|[/:@-])alpine|(^|\/)wolfi-base\b/.test(finalBase)
+      ? /wolfi/.test(finalBase)
+        ? 'glibc'
+        : 'musl'
+      : /\bapk\s+add\b/.test(chainText)
+        ? 'musl'
+        : /\b(apt-get|dnf|yum|microdnf)\s+install\b/.test(chainText) ||
+            (finalBase &&
+              /debian|ubuntu|slim|bookworm|bullseye|buster|jammy|noble|focal|ubi|amazonlinux|centos|rocky|alma|fedora/.test(finalBase))
+          ? 'glibc'
+          : undefined;
   return { findings, images, finalBase, finalLibc };
 }
 
@@ -430,7 +482,14 @@ function editFor(file: string, line: number, written: string, globals: Vars): Te
   return undefined;
 }
 
-function stageFindings(file: string, lines: string[], stage: Stage, globals: Vars, lineOf: (i: Instruction) => number, context: StageContext): Finding[] {
+function stageFindings(
+  file: string,
+  lines: string[],
+  stage: Stage,
+  globals: Vars,
+  lineOf: (i: Instruction) => number,
+  context: StageContext,
+): Finding[] {
   const out: Finding[] = [];
   const unused = stage.role === 'unused';
   const where = unused ? ` (stage ${stage.name} is not part of the final image)` : '';
@@ -438,7 +497,15 @@ function stageFindings(file: string, lines: string[], stage: Stage, globals: Var
   const hostPinned = (stage.platform && AMD64_PLATFORM.test(stage.platform)) || stage.role === 'build-host';
   // A stage on the build host matters only through what the final image takes from it.
   const copies = hostPinned && !unused && !context.inImage(stage.index) ? context.copiedFrom(stage.index) : [];
-  const judged = copies.length ? judgeHostStage(stage, context.baseOf(stage.index), copies.flatMap((c) => c.paths), lines, targetPin !== undefined) : undefined;
+  const judged = copies.length
+    ? judgeHostStage(
+        stage,
+        context.baseOf(stage.index),
+        copies.flatMap((c) => c.paths),
+        lines,
+        targetPin !== undefined,
+      )
+    : undefined;
   const copiedText = copies.length
     ? `stage ${copies[0]!.by} copies ${copies[0]!.paths.slice(0, 3).join(', ') || 'files'} from it (line ${copies[0]!.line})`
     : '';
@@ -470,7 +537,9 @@ function stageFindings(file: string, lines: string[], stage: Stage, globals: Var
           ? `Remove the default from \`${stage.platformFromDefault}\` (declare \`ARG ${stage.platformFromDefault.split(/[ =]/)[1]}\` without a value) so BuildKit's value is used.`
           : 'Remove the --platform flag (or use $TARGETPLATFORM) so the stage is built for the platform being built; use $BUILDPLATFORM only for stages that run build tools, and build for $TARGETARCH there.',
       ),
-      ...(flag && !unused && !stage.platformFromDefault ? { autofix: { kind: 'base' as const, params: { file, line: String(line), from: flag, to: '' } } } : {}),
+      ...(flag && !unused && !stage.platformFromDefault
+        ? { autofix: { kind: 'base' as const, params: { file, line: String(line), from: flag, to: '' } } }
+        : {}),
     });
   } else if (stage.role === 'build-host' && judged?.kind === 'native' && !targetPin) {
     out.push(
@@ -512,7 +581,8 @@ function stageFindings(file: string, lines: string[], stage: Stage, globals: Var
         const value = prop.getUnescapedValue() ?? (i instanceof Arg ? globals.get(name)?.value : undefined);
         if (value !== undefined && !PLATFORM_ARGS.has(name)) vars.set(name, { value: safeExpand(value, vars), line });
       }
-      if (i instanceof Env && GOARCH_ENV.test(i.getArgumentsContent() ?? '')) out.push(goarch(file, line, lines[line - 1] ?? '', unused, where));
+      if (i instanceof Env && GOARCH_ENV.test(i.getArgumentsContent() ?? ''))
+        out.push(goarch(file, line, lines[line - 1] ?? '', unused, where));
       continue;
     }
     if (kw !== 'RUN' && kw !== 'ADD') continue;
@@ -526,7 +596,9 @@ function stageFindings(file: string, lines: string[], stage: Stage, globals: Var
       out.push(goarch(file, start + 1 + Math.max(at, 0), physical[Math.max(at, 0)] ?? '', unused, where));
     }
     if (ARM_MARKER.test(expanded)) continue;
-    const hits = [...(expanded.match(URL) ?? []), ...(kw === 'RUN' ? (expanded.match(DEB_AMD64) ?? []) : [])].filter((u) => ARCH_MARKER.test(u));
+    const hits = [...(expanded.match(URL) ?? []), ...(kw === 'RUN' ? (expanded.match(DEB_AMD64) ?? []) : [])].filter((u) =>
+      ARCH_MARKER.test(u),
+    );
     if (!hits.length) continue;
     // Point at the physical line holding the first hit (before expansion, the line holds its URL's start).
     const hit = hits[0]!;

@@ -5,18 +5,43 @@
 import path from 'node:path';
 import type { Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
-import {
-  dirOf,
-  evaluateDeclarations,
-  excerpt,
-  lineText,
-  scannedInfo,
-  type Declaration,
-  type SourceFile,
-} from './native-deps.ts';
+import { dirOf, evaluateDeclarations, excerpt, lineText, scannedInfo, type Declaration, type SourceFile } from './native-deps.ts';
 
-const goArches = new Set(['386', 'amd64', 'arm', 'arm64', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le', 'ppc64', 'ppc64le', 'riscv64', 's390x', 'wasm']);
-const goOses = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'netbsd', 'openbsd', 'plan9', 'solaris', 'wasip1', 'windows', 'zos']);
+const goArches = new Set([
+  '386',
+  'amd64',
+  'arm',
+  'arm64',
+  'loong64',
+  'mips',
+  'mipsle',
+  'mips64',
+  'mips64le',
+  'ppc64',
+  'ppc64le',
+  'riscv64',
+  's390x',
+  'wasm',
+]);
+const goOses = new Set([
+  'aix',
+  'android',
+  'darwin',
+  'dragonfly',
+  'freebsd',
+  'hurd',
+  'illumos',
+  'ios',
+  'js',
+  'linux',
+  'netbsd',
+  'openbsd',
+  'plan9',
+  'solaris',
+  'wasip1',
+  'windows',
+  'zos',
+]);
 
 export function isGoBuildFile(file: string): boolean {
   const base = path.posix.basename(file);
@@ -80,7 +105,16 @@ function evalConstraint(expr: string, tags: Set<string>): boolean {
 
 function legacyToExpr(lines: string[]): string {
   // `// +build a b,c` = a || (b && c); several lines are ANDed.
-  return lines.map((l) => `(${l.trim().split(/\s+/).map((alt) => `(${alt.split(',').join(' && ')})`).join(' || ')})`).join(' && ');
+  return lines
+    .map(
+      (l) =>
+        `(${l
+          .trim()
+          .split(/\s+/)
+          .map((alt) => `(${alt.split(',').join(' && ')})`)
+          .join(' || ')})`,
+    )
+    .join(' && ');
 }
 
 function buildsFor(file: string, header: string, arch: string): boolean {
@@ -337,7 +371,14 @@ export function analyseGo(input: { mods: SourceFile[]; sources: GoSources; build
   if (mods.length > 0 || sources.files > 0) out.push(...goarchFindings(input.buildFiles));
   const scanned = [...mods.map((m) => m.path), ...sources.sample];
   if (scanned.length > 0 && !out.some((f) => f.ecosystem === 'go' && f.severity !== 'info')) {
-    out.push(scannedInfo('go', `Go module scanned (${decls.length} requirements, ${sources.files} source files)`, scanned, mods.length + sources.files));
+    out.push(
+      scannedInfo(
+        'go',
+        `Go module scanned (${decls.length} requirements, ${sources.files} source files)`,
+        scanned,
+        mods.length + sources.files,
+      ),
+    );
   }
   return out;
 }

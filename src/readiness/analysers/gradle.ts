@@ -66,20 +66,31 @@ function collectDefinitions(files: SourceFile[], defs: Map<string, Definition>):
   };
   for (const f of files) {
     if (path.posix.basename(f.path) === 'gradle.properties') {
-      for (const m of f.text.matchAll(/^[ \t]*([\w.-]+)[ \t]*[=:][ \t]*([^\s#!][^\r\n]*?)[ \t]*\r?$/gm)) put(m[1]!, m[2]!, f.path, f.text, m.index! + m[0].indexOf(m[2]!, m[1]!.length));
+      for (const m of f.text.matchAll(/^[ \t]*([\w.-]+)[ \t]*[=:][ \t]*([^\s#!][^\r\n]*?)[ \t]*\r?$/gm))
+        put(m[1]!, m[2]!, f.path, f.text, m.index! + m[0].indexOf(m[2]!, m[1]!.length));
       continue;
     }
     const text = blankScriptComments(f.text);
     // Kotlin objects (buildSrc): members are named Object.member.
-    const objects = [...text.matchAll(/\bobject\s+(\w+)\s*\{/g)].map((m) => ({ name: m[1]!, start: m.index!, end: blockEnd(text, m.index! + m[0].length - 1) }));
-    const owner = (offset: number) => objects.filter((o) => o.start < offset && offset < o.end).map((o) => o.name).join('.');
+    const objects = [...text.matchAll(/\bobject\s+(\w+)\s*\{/g)].map((m) => ({
+      name: m[1]!,
+      start: m.index!,
+      end: blockEnd(text, m.index! + m[0].length - 1),
+    }));
+    const owner = (offset: number) =>
+      objects
+        .filter((o) => o.start < offset && offset < o.end)
+        .map((o) => o.name)
+        .join('.');
     const qualified = (name: string, offset: number) => [owner(offset), name].filter(Boolean).join('.');
     // Maps: `versions = [...]`, `versions += [...]`, `ext.versions = [...]`, Kotlin `mapOf("a" to "1")`.
     for (const m of text.matchAll(/(?:\bext\.|\bproject\.ext\.)?\b(\w+)\s*\+?=\s*(\[|mapOf\s*\()/g)) {
       const open = m.index! + m[0].length - 1;
       const end = blockEnd(text, open);
       const body = text.slice(open + 1, end);
-      for (const e of body.matchAll(/(?:^|[\s,[(])(?:(\w+)|"([^"$]+)"|'([^'$]+)')\s*(?::|\bto\b)\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')/g)) {
+      for (const e of body.matchAll(
+        /(?:^|[\s,[(])(?:(\w+)|"([^"$]+)"|'([^'$]+)')\s*(?::|\bto\b)\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')/g,
+      )) {
         const key = e[1] ?? e[2] ?? e[3]!;
         const value = e[4] ?? e[5]!;
         put(`${m[1]}.${key}`, value, f.path, text, open + 1 + e.index! + e[0].lastIndexOf(value));
@@ -123,10 +134,18 @@ function blockEnd(text: string, open: number): number {
 
 /** How a reference inside a string or a call names a definition: `versions.netty`, `rootProject.ext.x`, `libs.versions.netty.get()`, `property("x")`. */
 function candidatesFor(ref: string): string[] {
-  let r = ref.trim().replace(/\.get\(\)$/, '').replace(/\s+as\s+String$/, '');
-  const call = /^(?:(?:rootProject|project)\.)?(?:property|findProperty|properties\.get)\(\s*["']([^"']+)["']\s*\)$/.exec(r) ?? /^(?:(?:rootProject|project)\.)?(?:ext|extra)\[\s*["']([^"']+)["']\s*\]$/.exec(r);
+  let r = ref
+    .trim()
+    .replace(/\.get\(\)$/, '')
+    .replace(/\s+as\s+String$/, '');
+  const call =
+    /^(?:(?:rootProject|project)\.)?(?:property|findProperty|properties\.get)\(\s*["']([^"']+)["']\s*\)$/.exec(r) ??
+    /^(?:(?:rootProject|project)\.)?(?:ext|extra)\[\s*["']([^"']+)["']\s*\]$/.exec(r);
   if (call) return [call[1]!];
-  r = r.replace(/^(?:rootProject|project)\./, '').replace(/^(?:ext|extra)\./, '').replace(/^rootProject\.(?:ext|extra)\./, '');
+  r = r
+    .replace(/^(?:rootProject|project)\./, '')
+    .replace(/^(?:ext|extra)\./, '')
+    .replace(/^rootProject\.(?:ext|extra)\./, '');
   const parts = r.split('.');
   return parts.map((_, i) => parts.slice(i).join('.'));
 }
@@ -150,28 +169,31 @@ function makeResolver(defs: Map<string, Definition>) {
     let unresolved = false;
     let origin: Definition | undefined;
     const single = /^\$\{([^}]+)\}$|^\$([A-Za-z_][\w.]*)$/.exec(raw);
-    const value = raw.replace(/\$\{([^}]+)\}|\$([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)/g, (whole, braced: string | undefined, bare: string | undefined) => {
-      if (braced !== undefined) {
-        const d = lookup(braced);
-        if (!d || depth > 5) return ((unresolved = true), whole);
-        const inner = resolve(d.value, depth + 1);
-        unresolved ||= inner.unresolved;
-        if (single) origin = inner.origin ?? d;
-        return inner.value;
-      }
-      // `$versions.rocksDB` in Groovy; `$version.Final` means the variable and a literal tail: longest prefix that resolves.
-      const parts = bare!.split('.');
-      for (let n = parts.length; n > 0; n--) {
-        const d = defs.get(parts.slice(0, n).join('.'));
-        if (!d || depth > 5) continue;
-        const inner = resolve(d.value, depth + 1);
-        unresolved ||= inner.unresolved;
-        if (single && n === parts.length) origin = inner.origin ?? d;
-        return inner.value + (n < parts.length ? `.${parts.slice(n).join('.')}` : '');
-      }
-      unresolved = true;
-      return whole;
-    });
+    const value = raw.replace(
+      /\$\{([^}]+)\}|\$([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)/g,
+      (whole, braced: string | undefined, bare: string | undefined) => {
+        if (braced !== undefined) {
+          const d = lookup(braced);
+          if (!d || depth > 5) return ((unresolved = true), whole);
+          const inner = resolve(d.value, depth + 1);
+          unresolved ||= inner.unresolved;
+          if (single) origin = inner.origin ?? d;
+          return inner.value;
+        }
+        // `$versions.rocksDB` in Groovy; `$version.Final` means the variable and a literal tail: longest prefix that resolves.
+        const parts = bare!.split('.');
+        for (let n = parts.length; n > 0; n--) {
+          const d = defs.get(parts.slice(0, n).join('.'));
+          if (!d || depth > 5) continue;
+          const inner = resolve(d.value, depth + 1);
+          unresolved ||= inner.unresolved;
+          if (single && n === parts.length) origin = inner.origin ?? d;
+          return inner.value + (n < parts.length ? `.${parts.slice(n).join('.')}` : '');
+        }
+        unresolved = true;
+        return whole;
+      },
+    );
     return { value, origin: unresolved ? undefined : origin, unresolved };
   };
   return { lookup, resolve };
@@ -195,7 +217,9 @@ export function analyseGradleBuild(files: SourceFile[], catalogVersions: Map<str
     // Scripts applied from elsewhere must be in the checkout to be read.
     for (const m of text.matchAll(/\bapply\s*\(?\s*from\s*[:=]\s*(?:"([^"]+)"|'([^']+)')/g)) {
       const target = m[1] ?? m[2]!;
-      const rel = resolve(target).value.replace(/^\$\{?rootDir\}?\/|^\$\{?rootProject\.projectDir\}?\//, '').replace(/^\$\{?projectDir\}?\//, `${dirOf(f.path)}/`.replace(/^\//, ''));
+      const rel = resolve(target)
+        .value.replace(/^\$\{?rootDir\}?\/|^\$\{?rootProject\.projectDir\}?\//, '')
+        .replace(/^\$\{?projectDir\}?\//, `${dirOf(f.path)}/`.replace(/^\//, ''));
       const local = /^https?:/.test(rel) ? undefined : path.posix.normalize(rel.startsWith('/') ? rel.slice(1) : rel);
       if (local && (have.has(local) || have.has(path.posix.join(dirOf(f.path), local)))) continue;
       findings.push({
@@ -212,7 +236,7 @@ export function analyseGradleBuild(files: SourceFile[], catalogVersions: Map<str
       if (!raw.includes(':') || raw.includes(' ')) continue;
       const { value } = resolve(raw);
       const c = COORDINATE.exec(value);
-      if (!c || /^https?$/.test(c[1]!) || !c[1]!.includes('.') && !c[3]) continue;
+      if (!c || /^https?$/.test(c[1]!) || (!c[1]!.includes('.') && !c[3])) continue;
       const before = text.slice(Math.max(0, m.index! - 40), m.index!);
       const platform = /(?:platform|enforcedPlatform|mavenBom|importBom)\s*\(?\s*$/.test(before);
       // The version part as written: a reference alone (`$versions.x`) points at its definition.
@@ -239,7 +263,9 @@ export function analyseGradleBuild(files: SourceFile[], catalogVersions: Map<str
       });
     }
     // Map notation: group: 'g', name: 'a', version: 'v' (Groovy) or group = "g", name = "a", version = "v" (Kotlin).
-    for (const m of text.matchAll(/group\s*[:=]\s*["']([\w.-]+)["']\s*,\s*name\s*[:=]\s*["']([\w.-]+)["'](?:\s*,\s*version\s*[:=]\s*(?:"([^"]+)"|'([^']+)'|([\w.]+)))?(?:\s*,\s*classifier\s*[:=]\s*["']([\w.-]+)["'])?/g)) {
+    for (const m of text.matchAll(
+      /group\s*[:=]\s*["']([\w.-]+)["']\s*,\s*name\s*[:=]\s*["']([\w.-]+)["'](?:\s*,\s*version\s*[:=]\s*(?:"([^"]+)"|'([^']+)'|([\w.]+)))?(?:\s*,\s*classifier\s*[:=]\s*["']([\w.-]+)["'])?/g,
+    )) {
       const raw = m[3] ?? m[4] ?? (m[5] ? `\${${m[5]}}` : undefined);
       const r = raw === undefined ? undefined : resolve(raw);
       const line = lineAt(text, m.index!);
@@ -251,7 +277,11 @@ export function analyseGradleBuild(files: SourceFile[], catalogVersions: Map<str
         classifier: m[6],
         file: f.path,
         line,
-        literal: r?.origin ? { file: r.origin.file, line: r.origin.line, text: r.origin.value } : raw && !raw.includes('$') ? { file: f.path, line: lineAt(text, m.index! + m[0].indexOf(raw)), text: raw } : undefined,
+        literal: r?.origin
+          ? { file: r.origin.file, line: r.origin.line, text: r.origin.value }
+          : raw && !raw.includes('$')
+            ? { file: f.path, line: lineAt(text, m.index! + m[0].indexOf(raw)), text: raw }
+            : undefined,
         platform: false,
       });
     }

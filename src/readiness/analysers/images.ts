@@ -52,7 +52,8 @@ export function imageFinding(use: ImageUse, result: ImageResult, suggestion?: Ar
             : 'Run the check again when the registry answers; the verdict stays "unknown" until then.',
     };
   }
-  const platforms = result.platforms.map((p) => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`).join(', ') || 'no runnable platform';
+  const platforms =
+    result.platforms.map((p) => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`).join(', ') || 'no runnable platform';
   if (use.role === 'service') {
     return {
       ...base,
@@ -98,7 +99,8 @@ export function imageFinding(use: ImageUse, result: ImageResult, suggestion?: Ar
 function whyNoAutofix(use: ImageUse, s: Arm64Suggestion): string {
   if (use.role === 'unused') return '';
   if (!s.prApplicable) return 'Pick the tag by hand; archshift will not guess it.';
-  if (!use.edit) return 'archshift cannot edit this reference for you (it is built from several build arguments or is not in a file it edits).';
+  if (!use.edit)
+    return 'archshift cannot edit this reference for you (it is built from several build arguments or is not in a file it edits).';
   return 'Only the tag is a build argument here, so change the image name by hand.';
 }
 

@@ -80,8 +80,9 @@ class Reader {
         const kept = this.keep(this.path);
         const v = this.value(kept);
         this.path.pop();
-      // An own `__proto__` member, as JSON.parse makes it (an assignment would set the prototype).
-        if (kept && key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+        // An own `__proto__` member, as JSON.parse makes it (an assignment would set the prototype).
+        if (kept && key === '__proto__')
+          Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
         else if (kept) out![key] = v;
       }
       this.space();

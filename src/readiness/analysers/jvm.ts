@@ -42,7 +42,11 @@ export function isJvmFile(file: string): boolean {
 /** JVM sources of the service (tests and build logic excluded): read only for how they use native transports. */
 export function isJvmSource(file: string): boolean {
   const parts = file.split('/');
-  return /\.(java|kt|scala|groovy)$/.test(file) && !parts.includes('buildSrc') && !parts.some((p, i) => p === 'test' || p === 'tests' || p === 'it' && parts[i - 1] === 'src');
+  return (
+    /\.(java|kt|scala|groovy)$/.test(file) &&
+    !parts.includes('buildSrc') &&
+    !parts.some((p, i) => p === 'test' || p === 'tests' || (p === 'it' && parts[i - 1] === 'src'))
+  );
 }
 
 /** What one source file does with netty's epoll transport. */
@@ -60,7 +64,8 @@ export interface JvmSources {
   epoll: JvmSourceFacts[];
 }
 
-const epollUse = /\bnew\s+Epoll\w*\s*\(|\bEpoll(?:EventLoopGroup|IoHandler\.newFactory)\s*\(|\bEpoll\w*Channel\s*(?:\.class|::class)|\bEpoll\.ensureAvailability\s*\(/;
+const epollUse =
+  /\bnew\s+Epoll\w*\s*\(|\bEpoll(?:EventLoopGroup|IoHandler\.newFactory)\s*\(|\bEpoll\w*Channel\s*(?:\.class|::class)|\bEpoll\.ensureAvailability\s*\(/;
 
 export function extractJvmSource(file: string, text: string): JvmSourceFacts {
   const code = blankScriptComments(text);
@@ -82,7 +87,8 @@ export function extractJvmSource(file: string, text: string): JvmSourceFacts {
 export function judgeEpollConsumers(findings: Finding[], sources: JvmSources | undefined): void {
   const required = sources?.epoll.find((s) => s.usesEpoll && !s.checksAvailability);
   for (const f of findings) {
-    const epoll = f.id === 'jvm.netty-epoll' || (f.id === 'jvm.classifier-x86-only' && f.title.startsWith('io.netty:netty-transport-native-epoll '));
+    const epoll =
+      f.id === 'jvm.netty-epoll' || (f.id === 'jvm.classifier-x86-only' && f.title.startsWith('io.netty:netty-transport-native-epoll '));
     if (!epoll || f.severity !== 'change') continue;
     if (!sources || sources.count === 0) {
       f.fix = `${f.fix ?? ''} Kept at this severity: no source of the service was read to tell whether it falls back to NIO.`.trim();
@@ -161,13 +167,24 @@ function parsePom(file: string, raw: string): Pom {
       parentPath = joined.endsWith('.xml') ? joined : path.posix.join(joined, 'pom.xml');
     }
   }
-  const own = text.slice(project?.index ?? 0).replace(/<parent>[\s\S]*?<\/parent>/, '').replace(/<(dependencies|dependencyManagement|build|profiles|properties|modules)>[\s\S]*$/, '');
+  const own = text
+    .slice(project?.index ?? 0)
+    .replace(/<parent>[\s\S]*?<\/parent>/, '')
+    .replace(/<(dependencies|dependencyManagement|build|profiles|properties|modules)>[\s\S]*$/, '');
   const parentGav = parentBlock ? ['groupId', 'artifactId', 'version'].map((t) => childText(parentBlock[1]!, t)?.value ?? '') : undefined;
   const ownGroup = childText(own, 'groupId')?.value ?? parentGav?.[0];
   const ownArtifact = childText(own, 'artifactId')?.value;
-  const projectVersion = childText(text.slice(project?.index ?? 0).replace(/<parent>[\s\S]*?<\/parent>/, '').replace(/<dependenc[\s\S]*$/, ''), 'version');
+  const projectVersion = childText(
+    text
+      .slice(project?.index ?? 0)
+      .replace(/<parent>[\s\S]*?<\/parent>/, '')
+      .replace(/<dependenc[\s\S]*$/, ''),
+    'version',
+  );
   if (projectVersion) properties.set('project.version', { value: projectVersion.value, line: 0 });
-  const management = [...text.matchAll(/<dependencyManagement>[\s\S]*?<\/dependencyManagement>/g)].map((m) => [m.index!, m.index! + m[0].length] as const);
+  const management = [...text.matchAll(/<dependencyManagement>[\s\S]*?<\/dependencyManagement>/g)].map(
+    (m) => [m.index!, m.index! + m[0].length] as const,
+  );
   const profiles = [...text.matchAll(/<profile>[\s\S]*?<\/profile>/g)].map((m) => ({
     start: m.index!,
     end: m.index! + m[0].length,
@@ -266,9 +283,18 @@ function analysePoms(files: SourceFile[], out: Finding[], managers: string[]): D
     }
     // BOMs imported by the chain: in-repo ones manage like a parent does; outside ones set versions unseen here.
     const imports = chain.flatMap((p) => p.dependencies.filter((d) => d.importsBom));
-    const inRepoBoms = imports.map((d) => [...poms.values()].find((b) => b.id === `${d.group}:${d.artifact}`)).filter((b): b is Pom => b !== undefined);
-    const outsideBoms = imports.filter((d) => ![...poms.values()].some((b) => b.id === `${d.group}:${d.artifact}`)).map((d) => `${d.group}:${d.artifact}`);
-    for (const gav of [outside, ...imports.filter((d) => outsideBoms.includes(`${d.group}:${d.artifact}`)).map((d) => `${d.group}:${d.artifact}:${resolveProperties(d.version ?? '', lookup).value}`)]) {
+    const inRepoBoms = imports
+      .map((d) => [...poms.values()].find((b) => b.id === `${d.group}:${d.artifact}`))
+      .filter((b): b is Pom => b !== undefined);
+    const outsideBoms = imports
+      .filter((d) => ![...poms.values()].some((b) => b.id === `${d.group}:${d.artifact}`))
+      .map((d) => `${d.group}:${d.artifact}`);
+    for (const gav of [
+      outside,
+      ...imports
+        .filter((d) => outsideBoms.includes(`${d.group}:${d.artifact}`))
+        .map((d) => `${d.group}:${d.artifact}:${resolveProperties(d.version ?? '', lookup).value}`),
+    ]) {
       if (gav && !gav.includes('${') && !managers.includes(gav)) managers.push(gav);
     }
     const lookup = (name: string) => {
@@ -283,7 +309,12 @@ function analysePoms(files: SourceFile[], out: Finding[], managers: string[]): D
       if (dep.version === undefined) {
         // Managed in the checkout: judged where the version is written.
         const name = `${dep.group}:${dep.artifact}`;
-        if ([...chain, ...inRepoBoms].some((p) => p.dependencies.some((d) => d.managed && d.version !== undefined && `${d.group}:${d.artifact}` === name))) continue;
+        if (
+          [...chain, ...inRepoBoms].some((p) =>
+            p.dependencies.some((d) => d.managed && d.version !== undefined && `${d.group}:${d.artifact}` === name),
+          )
+        )
+          continue;
         const managers = [...(outside ? [outside] : []), ...outsideBoms];
         const line = lineAt(pom.text, dep.offset);
         // An outside BOM of the same group (io.netty:netty-bom) sets the version it is imported at; else the property an outside BOM reads.
@@ -292,14 +323,22 @@ function analysePoms(files: SourceFile[], out: Finding[], managers: string[]): D
         if (bom) {
           const owner = chain.find((p) => p.dependencies.includes(bom))!;
           const r = resolveProperties(bom.version!, lookup);
-          if (!r.value.includes('${')) property = { value: r.value, ...(r.origin ?? { file: owner.file, line: lineAt(owner.text, bom.versionOffset!) }) };
+          if (!r.value.includes('${'))
+            property = { value: r.value, ...(r.origin ?? { file: owner.file, line: lineAt(owner.text, bom.versionOffset!) }) };
         }
         decls.push({
           ecosystem: 'jvm',
           name,
           ...(property
-            ? { spec: parseMavenSpec(property.value), written: property.value, literal: { file: property.file, line: property.line, text: property.value } }
-            : { spec: { kind: 'unreadable', text: '' }, written: managers.length ? `(managed by ${managers.join(', ')})` : '(no version)' }),
+            ? {
+                spec: parseMavenSpec(property.value),
+                written: property.value,
+                literal: { file: property.file, line: property.line, text: property.value },
+              }
+            : {
+                spec: { kind: 'unreadable', text: '' },
+                written: managers.length ? `(managed by ${managers.join(', ')})` : '(no version)',
+              }),
           file: pom.file,
           line,
           excerpt: lineText(pom.text, line),
@@ -310,9 +349,7 @@ function analysePoms(files: SourceFile[], out: Finding[], managers: string[]): D
       }
       const resolved = resolveProperties(dep.version, lookup);
       const line = lineAt(pom.text, dep.versionOffset ?? dep.offset);
-      const literal = dep.version.includes('${')
-        ? resolved.origin
-        : { file: pom.file, line, text: dep.version };
+      const literal = dep.version.includes('${') ? resolved.origin : { file: pom.file, line, text: dep.version };
       decls.push({
         ecosystem: 'jvm',
         name: `${dep.group}:${dep.artifact}`,
@@ -372,7 +409,8 @@ const armClassifiers: Record<string, { first: string; renamed: string }> = {
 export function armTwin(name: string, classifier: string, version: string | undefined): string | undefined {
   const known = armClassifiers[name];
   if (!known) return undefined;
-  const old = version !== undefined && compareVersions('maven', version, known.first) >= 0 && compareVersions('maven', version, known.renamed) < 0;
+  const old =
+    version !== undefined && compareVersions('maven', version, known.first) >= 0 && compareVersions('maven', version, known.renamed) < 0;
   return classifier.replace(x86Classifier, old ? 'aarch64' : 'aarch_64');
 }
 
@@ -407,11 +445,19 @@ function classifierFindings(deps: Classified[]): Finding[] {
 /** A Gradle line that is one dependency call (`runtimeOnly("g:a:v:c")`, `implementation 'g:a:v:c'`), so a copy of it is a second dependency. */
 function isDependencyCallLine(text: string, line: number): boolean {
   const t = lineText(text, line);
-  return /^["']?[A-Za-z]\w*["']?\s*\(?\s*(?:group\s*[:=]\s*)?["'][^"']+["'](?:\s*,[^()\n]*)?\s*\)?\s*$/.test(t) && !/\b(?:val|var|def|const)\b|=/.test(t.replace(/(group|name|version|classifier)\s*=/g, ''));
+  return (
+    /^["']?[A-Za-z]\w*["']?\s*\(?\s*(?:group\s*[:=]\s*)?["'][^"']+["'](?:\s*,[^()\n]*)?\s*\)?\s*$/.test(t) &&
+    !/\b(?:val|var|def|const)\b|=/.test(t.replace(/(group|name|version|classifier)\s*=/g, ''))
+  );
 }
 
 /** Reads a version catalog; its [versions] become `<catalog>.versions.<alias>` for the build scripts' accessors. */
-function analyseCatalog(f: SourceFile, scope: string, out: Finding[], defs: Map<string, { value: string; file: string; line: number }>): Declaration[] {
+function analyseCatalog(
+  f: SourceFile,
+  scope: string,
+  out: Finding[],
+  defs: Map<string, { value: string; file: string; line: number }>,
+): Declaration[] {
   let toml: Record<string, unknown>;
   try {
     toml = parseToml(f.text) as Record<string, unknown>;
@@ -425,7 +471,12 @@ function analyseCatalog(f: SourceFile, scope: string, out: Finding[], defs: Map<
   const librariesStart = findLine(f.text, /^\s*\[libraries\]/) - 1;
   const accessor = path.posix.basename(f.path).replace(/\.versions\.toml$/, '');
   for (const [alias, v] of Object.entries(versions)) {
-    const value = typeof v === 'string' ? v : v && typeof v === 'object' ? ((v as Record<string, unknown>).strictly ?? (v as Record<string, unknown>).require) : undefined;
+    const value =
+      typeof v === 'string'
+        ? v
+        : v && typeof v === 'object'
+          ? ((v as Record<string, unknown>).strictly ?? (v as Record<string, unknown>).require)
+          : undefined;
     if (typeof value !== 'string') continue;
     const line = findLine(f.text, new RegExp(`^\\s*["']?${escapeRegExp(alias)}["']?\\s*=`), versionsStart);
     defs.set(`${accessor}.versions.${alias.replace(/[-_]/g, '.')}`, { value, file: f.path, line });
@@ -516,7 +567,11 @@ function readJvmBuild(files: SourceFile[]): JvmBuild {
   const out: Finding[] = [];
   const managers: string[] = [];
   const byBase = (pred: (base: string) => boolean) => files.filter((f) => pred(path.posix.basename(f.path)));
-  const decls: Declaration[] = analysePoms(byBase((b) => b === 'pom.xml'), out, managers);
+  const decls: Declaration[] = analysePoms(
+    byBase((b) => b === 'pom.xml'),
+    out,
+    managers,
+  );
   const catalogVersions = new Map<string, { value: string; file: string; line: number }>();
   for (const f of byBase((b) => b.endsWith('.versions.toml'))) decls.push(...analyseCatalog(f, gradleScope(f.path), out, catalogVersions));
   const gradleFiles = files.filter((f) => isGradleScript(f.path) || path.posix.basename(f.path) === 'gradle.properties');
@@ -534,7 +589,15 @@ function readJvmBuild(files: SourceFile[]): JvmBuild {
       ...classifierFindings(
         build.coordinates.map((c) => {
           const text = textOf.get(c.file) ?? '';
-          return { name: `${c.group}:${c.artifact}`, classifier: c.classifier, version: c.version, line: c.line, text, file: c.file, twinnable: isDependencyCallLine(text, c.line) };
+          return {
+            name: `${c.group}:${c.artifact}`,
+            classifier: c.classifier,
+            version: c.version,
+            line: c.line,
+            text,
+            file: c.file,
+            twinnable: isDependencyCallLine(text, c.line),
+          };
         }),
       ),
     );
@@ -549,7 +612,10 @@ export function analyseJvm(files: SourceFile[], kb: KnowledgeBase, sources?: Jvm
   out.push(...evaluateDeclarations(decls, kb, 'maven'));
   judgeEpollConsumers(out, sources);
   // Scanned means analysed: a file reported unreadable is not claimed.
-  const manifests = readFiles(files.filter((f) => path.posix.basename(f.path) !== 'gradle.properties').map((f) => f.path), out);
+  const manifests = readFiles(
+    files.filter((f) => path.posix.basename(f.path) !== 'gradle.properties').map((f) => f.path),
+    out,
+  );
   if (manifests.length > 0 && !out.some((f) => f.ecosystem === 'jvm' && f.severity !== 'info')) {
     out.push(scannedInfo('jvm', `JVM build files analysed (${decls.length} dependencies)`, manifests));
   }
@@ -584,12 +650,30 @@ function managedGradleDeclarations(build: GradleBuild, files: SourceFile[]): Dec
     .map((c): Declaration => {
       const name = `${c.group}:${c.artifact}`;
       const excerpt = lineText(textOf.get(c.file) ?? '', c.line);
-      const base = { ecosystem: 'jvm' as const, name, file: c.file, line: c.line, excerpt, origin: 'manifest' as const, scope: gradleScope(c.file) };
+      const base = {
+        ecosystem: 'jvm' as const,
+        name,
+        file: c.file,
+        line: c.line,
+        excerpt,
+        origin: 'manifest' as const,
+        scope: gradleScope(c.file),
+      };
       const bom = platforms.find((p) => p.group === c.group && p.version);
       if (bom) return { ...base, spec: parseMavenSpec(bom.version!), written: bom.version!, literal: bom.literal };
       const property = build.lookup(bomProperty(c.group));
-      if (property) return { ...base, spec: parseMavenSpec(property.value), written: property.value, literal: { file: property.file, line: property.line, text: property.value } };
-      return { ...base, spec: { kind: 'unreadable', text: '' }, written: outside.length ? `(managed by ${outside.join(', ')})` : '(no version)' };
+      if (property)
+        return {
+          ...base,
+          spec: parseMavenSpec(property.value),
+          written: property.value,
+          literal: { file: property.file, line: property.line, text: property.value },
+        };
+      return {
+        ...base,
+        spec: { kind: 'unreadable', text: '' },
+        written: outside.length ? `(managed by ${outside.join(', ')})` : '(no version)',
+      };
     });
 }
 

@@ -72,7 +72,17 @@ export function dirOf(file: string): string {
 
 /** A pinned version read from a lockfile at `line` of `f`; its scope is the lockfile's folder. */
 export function lockDeclaration(ecosystem: DepEcosystem, f: SourceFile, name: string, version: string, line: number): Declaration {
-  return { ecosystem, name, spec: { kind: 'exact', version }, written: version, file: f.path, line, excerpt: lineText(f.text, line), origin: 'lock', scope: dirOf(f.path) };
+  return {
+    ecosystem,
+    name,
+    spec: { kind: 'exact', version },
+    written: version,
+    file: f.path,
+    line,
+    excerpt: lineText(f.text, line),
+    origin: 'lock',
+    scope: dirOf(f.path),
+  };
 }
 
 export function unreadable(file: string, why: string, line?: number): Finding {
@@ -131,8 +141,17 @@ export function judgeDeclaredFiles(
 ): Finding[] {
   const sorted = [...files].sort((a, b) => a.path.localeCompare(b.path));
   const out = sorted.flatMap((f) => f.findings);
-  out.push(...evaluateDeclarations(sorted.flatMap((f) => f.decls), kb, scheme));
-  const read = readFiles(sorted.map((f) => f.path), out);
+  out.push(
+    ...evaluateDeclarations(
+      sorted.flatMap((f) => f.decls),
+      kb,
+      scheme,
+    ),
+  );
+  const read = readFiles(
+    sorted.map((f) => f.path),
+    out,
+  );
   if (read.length > 0 && !out.some((f) => f.ecosystem === ecosystem && f.severity !== 'info')) {
     out.push(scannedInfo(ecosystem, what(sorted.reduce((n, f) => n + f.count, 0)), read));
   }
@@ -210,9 +229,7 @@ export function evaluateDeclarations(decls: Declaration[], kb: KnowledgeBase, sc
         const hit = knowledgeHit(kb, lock.ecosystem, lock.name, scheme, lock.spec);
         if (!hit) continue;
         const declared = manifests[0];
-        findings.push(
-          toFinding(hit, lock, declared ? { ...declared, literal: undefined } : lock, lock.written, !declared, lock.file),
-        );
+        findings.push(toFinding(hit, lock, declared ? { ...declared, literal: undefined } : lock, lock.written, !declared, lock.file));
       }
       continue;
     }

@@ -33,8 +33,10 @@ export function isNativeBuildFile(file: string): boolean {
   );
 }
 
-const x86Macro = /\b(__x86_64__|__x86_64|__amd64__|__amd64|__i386__|__i386|_M_X64|_M_AMD64|_M_IX86|__SSE\d?\w*__|__AVX\w*__|__FMA__|__BMI2?__|__POPCNT__|__PCLMUL__|__AES__|\w*(?:SSE|AVX|X86|X64|AMD64|I386)\w*)\b/;
-const armMacro = /\b(__aarch64__|__arm64__|__arm__|_M_ARM64|_M_ARM|__ARM_NEON\w*|__ARM_FEATURE_\w+|__ARM_ARCH\w*|\w*(?:NEON|AARCH64|ARM64|SVE)\w*)\b/;
+const x86Macro =
+  /\b(__x86_64__|__x86_64|__amd64__|__amd64|__i386__|__i386|_M_X64|_M_AMD64|_M_IX86|__SSE\d?\w*__|__AVX\w*__|__FMA__|__BMI2?__|__POPCNT__|__PCLMUL__|__AES__|\w*(?:SSE|AVX|X86|X64|AMD64|I386)\w*)\b/;
+const armMacro =
+  /\b(__aarch64__|__arm64__|__arm__|_M_ARM64|_M_ARM|__ARM_NEON\w*|__ARM_FEATURE_\w+|__ARM_ARCH\w*|\w*(?:NEON|AARCH64|ARM64|SVE)\w*)\b/;
 
 /** `gnu`: GCC/Clang (what a Linux aarch64 build uses); `not-linux`: MSVC or Windows only, never compiled there. */
 type Branch = 'x86' | 'arm' | 'non-x86' | 'gnu' | 'not-linux' | 'other';
@@ -87,7 +89,8 @@ interface Hit {
   x86: boolean;
 }
 
-const x86Header = /^\s*#\s*include\s*[<"]((?:x86|imm|emm|xmm|pmm|tmm|smm|nmm|amm|wmm|zmm|mm|avx\w*|avx512\w*|popcnt|ia32|bmi2?|lzcnt|fma|f16c|cpuid)intrin\.h|mm3dnow\.h|cpuid\.h|intrin\.h)[>"]/;
+const x86Header =
+  /^\s*#\s*include\s*[<"]((?:x86|imm|emm|xmm|pmm|tmm|smm|nmm|amm|wmm|zmm|mm|avx\w*|avx512\w*|popcnt|ia32|bmi2?|lzcnt|fma|f16c|cpuid)intrin\.h|mm3dnow\.h|cpuid\.h|intrin\.h)[>"]/;
 const x86Intrinsic =
   /\b(_mm(?:256|512)?_\w+|__m(?:64|128|256|512)[id]?|__builtin_ia32_\w+|__rdtscp?|_rdtsc|__cpuid(?:ex|_count)?|_xgetbv|_rdrand\d+_step|_pdep_u\d+|_pext_u\d+|_tzcnt_u\d+|_lzcnt_u\d+|_bzhi_u\d+|_BitScan(?:Forward|Reverse)\d*|_xbegin|_xend|_xabort|__builtin_cpu_supports\s*\(\s*"(?:avx|sse|fma|bmi|popcnt)\w*")\b/;
 const armIntrinsic = /\b(v\w+q?_[suf](?:8|16|32|64)|vld\d\w*|vst\d\w*|sv\w+_[suf]\d+\w*|__builtin_arm_\w+|arm_neon\.h)\b/;
@@ -151,7 +154,15 @@ export function analyseNativeSource(file: string, text: string): Finding[] {
         // An #error on arm64's path: the file refuses to build there.
         const onArmPath = stack.some((c) => c.current === 'non-x86' || (c.current === 'other' && c.branches.includes('x86')));
         if (onArmPath && !stack.some((c) => c.current === 'arm' || c.current === 'not-linux')) {
-          top.push({ kind: 'arch-error', line: lineNo, what: (rawLines[i] ?? '').replace(/^\s*#\s*error\s*/, '').trim().slice(0, 80), x86: true });
+          top.push({
+            kind: 'arch-error',
+            line: lineNo,
+            what: (rawLines[i] ?? '')
+              .replace(/^\s*#\s*error\s*/, '')
+              .trim()
+              .slice(0, 80),
+            x86: true,
+          });
         }
       }
       continue;
@@ -171,7 +182,8 @@ export function analyseNativeSource(file: string, text: string): Finding[] {
       const template = /^\(\s*((?:"(?:[^"\\]|\\.)*"\s*)*)/.exec(body.slice(open))?.[1] ?? '';
       const strings = [...template.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]).join(' ');
       if (asm[2] === '{') record({ kind: 'asm', line: lineNo, what: 'MSVC __asm block', x86: true });
-      else if (strings.trim() === '' || /^\s*\.symver\b/.test(strings)) continue; // compiler barrier / symbol versioning
+      else if (strings.trim() === '' || /^\s*\.symver\b/.test(strings))
+        continue; // compiler barrier / symbol versioning
       else if (x86AsmText.test(strings)) record({ kind: 'asm', line: lineNo, what: strings.trim().slice(0, 40), x86: true });
       else if (!armAsmText.test(strings)) record({ kind: 'asm', line: lineNo, what: strings.trim().slice(0, 40), x86: false });
     }
@@ -242,10 +254,11 @@ function nativeFinding(file: string, text: string, kind: HitKind, severity: Seve
 export function hasArm64Twin(file: string, asmPaths: ReadonlySet<string>): boolean {
   const dir = path.posix.dirname(file);
   const archWord = /(x86_64|x86-64|x86|amd64|x64|i386|i686|intel)/i;
-  const twins = archWord.test(file)
-    ? ['aarch64', 'arm64', 'armv8', 'arm', 'neon'].map((a) => file.replace(archWord, a))
-    : [];
-  return twins.some((t) => asmPaths.has(t)) || [...asmPaths].some((p) => path.posix.dirname(p) === dir && /aarch64|arm64|armv8|neon/i.test(path.posix.basename(p)) && asmExt.test(p));
+  const twins = archWord.test(file) ? ['aarch64', 'arm64', 'armv8', 'arm', 'neon'].map((a) => file.replace(archWord, a)) : [];
+  return (
+    twins.some((t) => asmPaths.has(t)) ||
+    [...asmPaths].some((p) => path.posix.dirname(p) === dir && /aarch64|arm64|armv8|neon/i.test(path.posix.basename(p)) && asmExt.test(p))
+  );
 }
 
 /** An x86 assembly source with no aarch64 twin next to it (e.g. foo_x86_64.S beside foo_aarch64.S); `asmPaths` holds the tree's assembly files. */
@@ -272,7 +285,8 @@ export function analyseAsmSource(file: string, text: string, asmPaths: ReadonlyS
 const x86Flag =
   /(?:^|[\s"'=(,[])(-m(?:avx\w*|sse[\w.]*|ssse3|fma4?|bmi2?|pclmul|aes|popcnt|lzcnt|f16c|xop|sha|rdrnd|rdseed|adx|64|32|tune=(?!generic|native)[\w.-]+)|-march=(?!native\b|armv\d|arm\b)[\w.-]+|\/arch:(?:AVX\w*|SSE\w*|IA32))(?=$|[\s"'),\]])/;
 const x86Lib = /(?:^|[\s"'(])-l(mkl_\w+|mkl|ipp\w+|svml|iomp5|imf|irc|intlc)\b/;
-const probeLine = /check_(c|cxx)_compiler_flag|CheckCXXCompilerFlag|check_\w*_source_compiles|has_argument|has_multi_arguments|AX_CHECK_COMPILE_FLAG|AX_GCC_ARCHFLAG|try_compile/i;
+const probeLine =
+  /check_(c|cxx)_compiler_flag|CheckCXXCompilerFlag|check_\w*_source_compiles|has_argument|has_multi_arguments|AX_CHECK_COMPILE_FLAG|AX_GCC_ARCHFLAG|try_compile/i;
 
 /** Compiler flags and libraries that exist only for x86, outside an architecture guard. */
 export function analyseNativeBuildFile(file: string, text: string): Finding[] {
@@ -302,7 +316,7 @@ export function analyseNativeBuildFile(file: string, text: string): Finding[] {
     const t = l.trim();
     const open = cmake
       ? /^if\s*\((.*)\)?/i.exec(t)
-      : /^(ifeq|ifneq|ifdef|ifndef)\b(.*)$/.exec(t) ?? (base === 'meson.build' || base === 'setup.py' ? /^if\s+(.*):?$/.exec(t) : null);
+      : (/^(ifeq|ifneq|ifdef|ifndef)\b(.*)$/.exec(t) ?? (base === 'meson.build' || base === 'setup.py' ? /^if\s+(.*):?$/.exec(t) : null));
     if (open) {
       const cond = open[open.length - 1] ?? '';
       guards.push(isX86Cond(cond) && !/^ifneq/.test(t));
@@ -366,10 +380,18 @@ export function analysePrebuiltBinaries(binaries: { file: string; machine: 'x86-
 
 /** Folders whose code is not built into the service image. */
 const outsideFolders: { kind: string; words: RegExp; why: string }[] = [
-  { kind: 'test', words: /^(tests?|testing|__tests__|unittests?|spec|testdata|fuzz|fuzzing)$/i, why: 'test code is not built into the service image' },
+  {
+    kind: 'test',
+    words: /^(tests?|testing|__tests__|unittests?|spec|testdata|fuzz|fuzzing)$/i,
+    why: 'test code is not built into the service image',
+  },
   { kind: 'example', words: /^(examples?|samples?|demos?|tutorials?)$/i, why: 'examples are not built into the service image' },
   { kind: 'benchmark', words: /^(bench|benchmarks?|perf)$/i, why: 'benchmarks are not built into the service image' },
-  { kind: 'vendored', words: /^(third[_-]?party|3rd[_-]?party|thirdparty|external|extern|deps|contrib)$/i, why: 'vendored third-party code keeps its own (upstream) arm64 support; check the service builds it for aarch64' },
+  {
+    kind: 'vendored',
+    words: /^(third[_-]?party|3rd[_-]?party|thirdparty|external|extern|deps|contrib)$/i,
+    why: 'vendored third-party code keeps its own (upstream) arm64 support; check the service builds it for aarch64',
+  },
 ];
 
 const jvmBuild = /(^|\/)(pom\.xml|build\.gradle(\.kts)?|build\.sbt)$/;
@@ -396,7 +418,10 @@ function outsideService(file: string, jvmRoots: string[], jniDirs: Set<string>):
   const root = jvmRoots.find((r) => r === '' || file.startsWith(`${r}/`));
   const top = dirs.slice(0, root ? root.split('/').length + 1 : 1).join('/');
   if (root !== undefined && !jniDirs.has(top)) {
-    return { group: `a C/C++ component of the JVM project (${top || '.'}/)`, why: `${root ? `${root}/` : 'the root '}is a JVM project (its build file is there) and this code is not JNI the JVM loads, so it is not the service` };
+    return {
+      group: `a C/C++ component of the JVM project (${top || '.'}/)`,
+      why: `${root ? `${root}/` : 'the root '}is a JVM project (its build file is there) and this code is not JNI the JVM loads, so it is not the service`,
+    };
   }
   return undefined;
 }
@@ -407,7 +432,10 @@ function outsideService(file: string, jvmRoots: string[], jniDirs: Set<string>):
  * own findings are returned unchanged.
  */
 export function contextualiseNative(findings: Finding[], files: NativeFileFacts[], allPaths: Iterable<string>): Finding[] {
-  const jvmRoots = [...allPaths].filter((p) => jvmBuild.test(p)).map((p) => path.posix.dirname(p)).map((d) => (d === '.' ? '' : d));
+  const jvmRoots = [...allPaths]
+    .filter((p) => jvmBuild.test(p))
+    .map((p) => path.posix.dirname(p))
+    .map((d) => (d === '.' ? '' : d));
   const jniDirs = new Set<string>();
   for (const f of files.filter((x) => x.jni)) {
     const dirs = f.path.split('/').slice(0, -1);

@@ -35,7 +35,8 @@ function objectKeyLines(text: string, keys: ReadonlySet<string>): Map<string, nu
     const quoted = `"${key}"`;
     for (let at = text.indexOf(quoted); at >= 0; at = text.indexOf(quoted, at + 1)) {
       const lineStart = text.lastIndexOf('\n', at) + 1;
-      if (text.slice(lineStart, at).trim() !== '' || !/^\s*:\s*[{"]/.test(text.slice(at + quoted.length, at + quoted.length + 64))) continue;
+      if (text.slice(lineStart, at).trim() !== '' || !/^\s*:\s*[{"]/.test(text.slice(at + quoted.length, at + quoted.length + 64)))
+        continue;
       lines.set(key, lineAt(text, at));
       break;
     }
@@ -87,8 +88,7 @@ function analysePackageJson(f: SourceFile, out: Finding[], locked: boolean): Dec
         excerpt: lineText(f.text, line),
         origin: 'manifest',
         scope: dirOf(f.path),
-        literal:
-          !locked && /^[\^~]?\d+\.\d+\.\d+$/.test(value) ? { file: f.path, line, text: value, prefix } : undefined,
+        literal: !locked && /^[\^~]?\d+\.\d+\.\d+$/.test(value) ? { file: f.path, line, text: value, prefix } : undefined,
       });
     }
   }
@@ -171,11 +171,16 @@ export function nodeFileDeclarations(f: SourceFile, kb: KnowledgeBase): Declared
 export function judgeNode(files: DeclaredFile[], kb: KnowledgeBase): Finding[] {
   const lockedDirs = new Set(files.filter((f) => lockNames.has(path.posix.basename(f.path))).map((f) => dirOf(f.path)));
   const settled = files.map((f) =>
-    path.posix.basename(f.path) === 'package.json' && lockedDirs.has(dirOf(f.path)) ? { ...f, decls: f.decls.map((d) => ({ ...d, literal: undefined })) } : f,
+    path.posix.basename(f.path) === 'package.json' && lockedDirs.has(dirOf(f.path))
+      ? { ...f, decls: f.decls.map((d) => ({ ...d, literal: undefined })) }
+      : f,
   );
   return judgeDeclaredFiles(settled, kb, 'semver', 'node', (n) => `Node dependency files scanned (${n} entries)`);
 }
 
 export function analyseNode(files: SourceFile[], kb: KnowledgeBase): Finding[] {
-  return judgeNode(files.map((f) => nodeFileDeclarations(f, kb)), kb);
+  return judgeNode(
+    files.map((f) => nodeFileDeclarations(f, kb)),
+    kb,
+  );
 }

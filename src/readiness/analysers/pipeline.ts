@@ -28,7 +28,7 @@ export function analysePipeline(file: string, text: string | undefined, rule: Pi
         ecosystem: 'pipeline',
         title: `Pipeline file ${file} was not found, so whether an arm64 image is built is unknown`,
         evidence: { file },
-        fix: 'Point the catalog entry\'s `pipeline.file` at the service\'s pipeline YAML (or create it).',
+        fix: "Point the catalog entry's `pipeline.file` at the service's pipeline YAML (or create it).",
       },
     ];
   }
@@ -83,7 +83,9 @@ export function analysePipeline(file: string, text: string | undefined, rule: Pi
       id: 'pipeline.arm64-build-off',
       severity: 'change' as const,
       ecosystem: 'pipeline' as const,
-      title: existing ? `The pipeline sets ${flag} to ${String((existing.pair.value as { value?: unknown })?.value)}` : `The pipeline's \`${section}\` step does not set ${flag}`,
+      title: existing
+        ? `The pipeline sets ${flag} to ${String((existing.pair.value as { value?: unknown })?.value)}`
+        : `The pipeline's \`${section}\` step does not set ${flag}`,
       evidence: base(file, evidenceLine, lines[evidenceLine - 1]),
       fix: `Set \`${flag}: true\` under \`${target.join('.')}\` so every release publishes a linux/arm64 image.`,
       autofix: { kind: 'pipeline' as const, params: { file, path: JSON.stringify(target), key: flag, value: 'true' } },

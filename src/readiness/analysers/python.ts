@@ -23,8 +23,11 @@ import {
 
 export function isRequirementsFile(file: string): boolean {
   const base = path.posix.basename(file);
-  return /^requirements.*\.(txt|in)$/i.test(base) || /^constraints.*\.txt$/i.test(base) ||
-    (path.posix.basename(dirOf(file)) === 'requirements' && base.endsWith('.txt'));
+  return (
+    /^requirements.*\.(txt|in)$/i.test(base) ||
+    /^constraints.*\.txt$/i.test(base) ||
+    (path.posix.basename(dirOf(file)) === 'requirements' && base.endsWith('.txt'))
+  );
 }
 
 export function isPythonFile(file: string): boolean {
@@ -92,7 +95,10 @@ function analyseRequirements(f: SourceFile): Declaration[] {
 function pipfileLockPins(f: SourceFile, out: Finding[]): [string, string][] {
   let json: Record<string, Record<string, { version?: string }>>;
   try {
-    json = parseJsonFields(f.text, (p) => (p[0] === 'default' || p[0] === 'develop') && (p.length <= 2 || (p.length === 3 && p[2] === 'version'))) as typeof json;
+    json = parseJsonFields(
+      f.text,
+      (p) => (p[0] === 'default' || p[0] === 'develop') && (p.length <= 2 || (p.length === 3 && p[2] === 'version')),
+    ) as typeof json;
   } catch (err) {
     out.push(unreadable(f.path, `malformed JSON: ${(err as Error).message}`));
     return [];
@@ -120,7 +126,9 @@ function poetryLockPins(f: SourceFile, out: Finding[]): [string, string][] {
   const toml = parseTomlFile(f, out);
   if (!toml) return [];
   const packages = Array.isArray(toml.package) ? (toml.package as Record<string, unknown>[]) : [];
-  return packages.flatMap((p): [string, string][] => (typeof p.name === 'string' && typeof p.version === 'string' ? [[p.name, p.version]] : []));
+  return packages.flatMap((p): [string, string][] =>
+    typeof p.name === 'string' && typeof p.version === 'string' ? [[p.name, p.version]] : [],
+  );
 }
 
 function analysePyproject(f: SourceFile, out: Finding[]): Declaration[] {
@@ -154,12 +162,26 @@ function analysePyproject(f: SourceFile, out: Finding[]): Declaration[] {
     if (req) push(req.name, req.spec, req.written, new RegExp(`["']${escapeRegExp(req.name)}\\s*[\\[=<>~!;@ "']`, 'i'));
   }
   const poetry = ((toml.tool as Record<string, unknown> | undefined)?.poetry ?? {}) as Record<string, unknown>;
-  const tables = [poetry.dependencies, poetry['dev-dependencies'], ...Object.values((poetry.group ?? {}) as Record<string, { dependencies?: unknown }>).map((g) => g?.dependencies)];
+  const tables = [
+    poetry.dependencies,
+    poetry['dev-dependencies'],
+    ...Object.values((poetry.group ?? {}) as Record<string, { dependencies?: unknown }>).map((g) => g?.dependencies),
+  ];
   for (const table of tables) {
     for (const [name, value] of Object.entries((table ?? {}) as Record<string, unknown>)) {
       if (name.toLowerCase() === 'python') continue;
-      const written = typeof value === 'string' ? value : typeof (value as { version?: unknown })?.version === 'string' ? (value as { version: string }).version : '';
-      push(name, written ? parsePoetrySpec(written) : { kind: 'none' }, written, new RegExp(`^\\s*["']?${escapeRegExp(name)}["']?\\s*=`, 'i'));
+      const written =
+        typeof value === 'string'
+          ? value
+          : typeof (value as { version?: unknown })?.version === 'string'
+            ? (value as { version: string }).version
+            : '';
+      push(
+        name,
+        written ? parsePoetrySpec(written) : { kind: 'none' },
+        written,
+        new RegExp(`^\\s*["']?${escapeRegExp(name)}["']?\\s*=`, 'i'),
+      );
     }
   }
   return decls;
@@ -174,7 +196,9 @@ export function pythonFileDeclarations(f: SourceFile, kb: KnowledgeBase): Declar
   const pins = base === 'Pipfile.lock' ? pipfileLockPins(f, out) : poetryLockPins(f, out);
   const at = (name: string) =>
     base === 'Pipfile.lock' ? new RegExp(`^\\s*"${escapeRegExp(name)}"\\s*:`) : new RegExp(`^\\s*name\\s*=\\s*"${escapeRegExp(name)}"`);
-  const decls = pins.filter(([name]) => kb.lookup('python', name)).map(([name, version]) => lockDeclaration('python', f, name, version, findLine(f.text, at(name))));
+  const decls = pins
+    .filter(([name]) => kb.lookup('python', name))
+    .map(([name, version]) => lockDeclaration('python', f, name, version, findLine(f.text, at(name))));
   return { path: f.path, decls, count: pins.length, findings: out };
 }
 
@@ -183,7 +207,10 @@ export function judgePython(files: DeclaredFile[], kb: KnowledgeBase): Finding[]
 }
 
 export function analysePython(files: SourceFile[], kb: KnowledgeBase): Finding[] {
-  return judgePython(files.map((f) => pythonFileDeclarations(f, kb)), kb);
+  return judgePython(
+    files.map((f) => pythonFileDeclarations(f, kb)),
+    kb,
+  );
 }
 
 /**

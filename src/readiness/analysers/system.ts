@@ -79,7 +79,11 @@ export function analyseManifest(file: string, text: string, kb: KnowledgeBase, m
     // Helm templates are not YAML until rendered: read their literal `image:` lines instead.
     if (text.includes('{{')) return templateImages(file, text, kb, mirrors);
     const e = broken.errors[0]!;
-    return { findings: [unreadable(file, `malformed YAML: ${e.message.split('\n')[0]}`, e.linePos?.[0]?.line)], images: 0, isManifest: false };
+    return {
+      findings: [unreadable(file, `malformed YAML: ${e.message.split('\n')[0]}`, e.linePos?.[0]?.line)],
+      images: 0,
+      isManifest: false,
+    };
   }
   const uses: ImageUse[] = [];
   let isManifest = false;

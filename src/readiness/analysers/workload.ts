@@ -3,7 +3,13 @@
 // where they run now, and every container image (init containers and sidecars included) to look up.
 import { formatTaint, type Taint } from '../../scheduling/taints.ts';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
-import { allowedArchitectures, DEFAULT_ARM64_TAINT, pinnedToArm64, toleratesArm64Taint, type SchedulingSpec } from '../../scheduling/arm64.ts';
+import {
+  allowedArchitectures,
+  DEFAULT_ARM64_TAINT,
+  pinnedToArm64,
+  toleratesArm64Taint,
+  type SchedulingSpec,
+} from '../../scheduling/arm64.ts';
 import type { Evidence, Finding } from '../report.ts';
 import { parseYaml } from './yaml-docs.ts';
 
@@ -78,7 +84,10 @@ export function workloadsFromManifest(file: string, text: string): ManifestAnaly
     const name = scalar(node.getIn(['metadata', 'name'], true)) ?? '(unnamed)';
     const spec = specNode.toJSON() as PodSpecLike;
     const containers: ContainerImage[] = [];
-    for (const [field, kindOf] of [['initContainers', 'init'], ['containers', 'container']] as const) {
+    for (const [field, kindOf] of [
+      ['initContainers', 'init'],
+      ['containers', 'container'],
+    ] as const) {
       const list = specNode.get(field, true);
       if (!isSeq(list)) continue;
       for (const c of list.items) {
@@ -87,7 +96,12 @@ export function workloadsFromManifest(file: string, text: string): ManifestAnaly
         const image = scalar(imageNode);
         if (!image) continue;
         const line = yaml.lineOf(imageNode as Node);
-        containers.push({ container: scalar(c.get('name', true)) ?? '?', kind: kindOf, image, evidence: { file, line, excerpt: `image: ${image}` } });
+        containers.push({
+          container: scalar(c.get('name', true)) ?? '?',
+          kind: kindOf,
+          image,
+          evidence: { file, line, excerpt: `image: ${image}` },
+        });
       }
     }
     workloads.push({ kind, name, spec, origin: { file, line: yaml.lineOf(node.get('kind', true) as Node) }, containers });
@@ -128,7 +142,12 @@ export function workloadsFromHelmValues(file: string, text: string, name: string
           });
         } else {
           const image = `${registry ? `${registry}/` : ''}${repo}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
-          containers.push({ container: path.join('.'), kind: 'container', image, evidence: { file, line, excerpt: `${path.join('.')}: ${image}` } });
+          containers.push({
+            container: path.join('.'),
+            kind: 'container',
+            image,
+            evidence: { file, line, excerpt: `${path.join('.')}: ${image}` },
+          });
         }
       }
       for (const pair of node.items) {
@@ -148,15 +167,19 @@ function scalar(node: unknown): string | undefined {
   return String(node.value);
 }
 
-
 function originEvidence(w: Workload): Evidence {
-  return 'file' in w.origin ? { file: w.origin.file, line: w.origin.line } : { excerpt: `${w.origin.cluster}: ${w.kind} ${w.origin.namespace}/${w.name}` };
+  return 'file' in w.origin
+    ? { file: w.origin.file, line: w.origin.line }
+    : { excerpt: `${w.origin.cluster}: ${w.kind} ${w.origin.namespace}/${w.name}` };
 }
 
 function selectorsFix(w: Workload, taint: Taint): Finding['autofix'] {
   if (!('file' in w.origin)) return undefined;
   // The taint travels with the fix, so the selectors PR tolerates what this cluster's nodes carry.
-  return { kind: 'selectors', params: { file: w.origin.file, kind: w.kind, name: w.name, taint: formatTaint(taint), ...(w.origin.helm ? { helm: 'true' } : {}) } };
+  return {
+    kind: 'selectors',
+    params: { file: w.origin.file, kind: w.kind, name: w.name, taint: formatTaint(taint), ...(w.origin.helm ? { helm: 'true' } : {}) },
+  };
 }
 
 /** Where this workload's pods may go, and what the move must change in its scheduling. */
@@ -176,22 +199,49 @@ export function schedulingFindings(w: Workload, taint: Taint = DEFAULT_ARM64_TAI
     evidence,
     ...(withFix ? { fix, autofix: selectorsFix(w, taint) } : {}),
   });
-  if (arm64Only && tolerates) return [f('kubernetes.arm64-scheduled', 'info', `${what} selects arm64 nodes and tolerates their taint`, false)];
+  if (arm64Only && tolerates)
+    return [f('kubernetes.arm64-scheduled', 'info', `${what} selects arm64 nodes and tolerates their taint`, false)];
   if (arm64Only) {
-    return [f('kubernetes.missing-toleration', 'change', `${what} selects arm64 nodes but does not tolerate ${formatTaint(taint)}, so its pods cannot be scheduled`, true)];
+    return [
+      f(
+        'kubernetes.missing-toleration',
+        'change',
+        `${what} selects arm64 nodes but does not tolerate ${formatTaint(taint)}, so its pods cannot be scheduled`,
+        true,
+      ),
+    ];
   }
   if (tolerates && mayArm64) {
     return [
       {
-        ...f('kubernetes.arch-unpinned', 'warning', `${what} tolerates the arm64 taint without selecting an architecture: its pods may land on amd64 or arm64 nodes`, false),
+        ...f(
+          'kubernetes.arch-unpinned',
+          'warning',
+          `${what} tolerates the arm64 taint without selecting an architecture: its pods may land on amd64 or arm64 nodes`,
+          false,
+        ),
         fix: 'Add `nodeSelector: {kubernetes.io/arch: arm64}` so where the pods run is a decision, not chance.',
       },
     ];
   }
   if (allowed !== 'any' && !mayArm64) {
-    return [f('kubernetes.amd64-pinned', 'info', `${what} is pinned to ${[...allowed].join(', ') || 'no'} nodes; moving it means selecting arm64 instead`, true)];
+    return [
+      f(
+        'kubernetes.amd64-pinned',
+        'info',
+        `${what} is pinned to ${[...allowed].join(', ') || 'no'} nodes; moving it means selecting arm64 instead`,
+        true,
+      ),
+    ];
   }
-  return [f('kubernetes.not-on-arm64', 'info', `${what} does not select arm64 nodes yet; moving it means selecting them and tolerating their taint`, true)];
+  return [
+    f(
+      'kubernetes.not-on-arm64',
+      'info',
+      `${what} does not select arm64 nodes yet; moving it means selecting them and tolerating their taint`,
+      true,
+    ),
+  ];
 }
 
 export interface LivePod {
@@ -230,7 +280,11 @@ export function workloadFromLive(live: LiveWorkload): Workload {
       container,
       kind,
       image,
-      evidence: { image, ...(digest ? { digest } : {}), excerpt: `${live.cluster}: ${live.namespace}/${pod ?? live.name} container ${container}` },
+      evidence: {
+        image,
+        ...(digest ? { digest } : {}),
+        excerpt: `${live.cluster}: ${live.namespace}/${pod ?? live.name} container ${container}`,
+      },
     });
   };
   for (const c of live.spec.initContainers ?? []) if (c.image) add(c.name ?? '?', 'init', c.image);
@@ -247,7 +301,12 @@ export function placementFinding(live: LiveWorkload): Finding {
     const arch = p.nodeName ? (live.nodeArch.get(p.nodeName) ?? 'unknown-arch') : 'unscheduled';
     byArch.set(arch, [...(byArch.get(arch) ?? []), p.nodeName ?? p.name]);
   }
-  const parts = [...byArch.entries()].sort().map(([arch, nodes]) => `${nodes.length} on ${arch} (${[...new Set(nodes)].slice(0, 5).join(', ')}${new Set(nodes).size > 5 ? ', …' : ''})`);
+  const parts = [...byArch.entries()]
+    .sort()
+    .map(
+      ([arch, nodes]) =>
+        `${nodes.length} on ${arch} (${[...new Set(nodes)].slice(0, 5).join(', ')}${new Set(nodes).size > 5 ? ', …' : ''})`,
+    );
   return {
     id: 'kubernetes.placement',
     severity: 'info',

@@ -104,7 +104,12 @@ export function normalizePackageName(ecosystem: KnowledgeEcosystem, name: string
 
 function defaultId(pkg: string): string {
   const last = pkg.split(/[:/]/).filter(Boolean).pop() ?? pkg;
-  return last.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'package';
+  return (
+    last
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'package'
+  );
 }
 
 /** Parses one knowledge file; a bad file is an error naming the file and the entry. */
@@ -177,7 +182,9 @@ export class KnowledgeBase {
     if (exact) return exact;
     const key = `${ecosystem}\u0000${normalizePackageName(ecosystem, name)}`;
     let best: { prefix: string; entry: KnowledgeEntry } | undefined;
-    for (const p of this.patterns) if (key.startsWith(p.prefix) && this.byKey.get(`${p.prefix}*`) === p.entry && (!best || p.prefix.length > best.prefix.length)) best = p;
+    for (const p of this.patterns)
+      if (key.startsWith(p.prefix) && this.byKey.get(`${p.prefix}*`) === p.entry && (!best || p.prefix.length > best.prefix.length))
+        best = p;
     return best?.entry;
   }
 
@@ -193,9 +200,7 @@ let builtin: KnowledgeBase | undefined;
 
 /** The knowledge that ships with archshift (read once; the files are part of the source tree). */
 export function builtinKnowledge(): KnowledgeBase {
-  builtin ??= new KnowledgeBase(
-    builtinKnowledgeFiles.flatMap((file) => parseKnowledgeFile(file, readFileSync(file, 'utf8'))),
-  );
+  builtin ??= new KnowledgeBase(builtinKnowledgeFiles.flatMap((file) => parseKnowledgeFile(file, readFileSync(file, 'utf8'))));
   return builtin;
 }
 
