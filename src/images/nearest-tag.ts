@@ -1,6 +1,6 @@
 // Finding an arm64 alternative for an image that lacks linux/arm64: the closest newer tag of the same
 // repository with the same flavour (verified by inspecting it), or the image's known successor from
-// knowledge/replaced-images.yml. A tag in a new major version (openjdk 8 -> 11, python 3.8 -> 3.11) is a
+// src/readiness/knowledge/replaced-images.yml. A tag in a new major version (openjdk 8 -> 11, python 3.8 -> 3.11) is a
 // migration, never a silent bump: it is reported as such. Names are seen through registry mirrors and
 // pull-through caches (`registry.mirrors`). Ranking and the table are pure; the search takes its lookups
 // as arguments.
@@ -205,7 +205,9 @@ const replacementTableSchema = z
 
 export type ReplacementTable = z.infer<typeof replacementTableSchema>;
 
-export function loadReplacementTable(file: string | URL = new URL('./knowledge/replaced-images.yml', import.meta.url)): ReplacementTable {
+export function loadReplacementTable(
+  file: string | URL = new URL('../readiness/knowledge/replaced-images.yml', import.meta.url),
+): ReplacementTable {
   const text = readFileSync(file, 'utf8');
   const parsed = replacementTableSchema.safeParse(parseYaml(text));
   if (!parsed.success) {
