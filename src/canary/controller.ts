@@ -223,6 +223,18 @@ function stepAtOrBelow(steps: number[], weight: number): number {
   return i;
 }
 
+/** A start is refused while a canary of the service is not yet finished, naming its phase, weight and starter. */
+function refuseIfRunning(service: string, existing: CanaryRecord | undefined): void {
+  if (!existing || TERMINAL.has(existing.phase)) return;
+  const refusal = {
+    code: 'already-running',
+    phase: existing.phase,
+    weight: existing.weight,
+    startedBy: upgraded(existing).startedBy,
+  } as const;
+  throw new CanaryError(service, refusal);
+}
+
 export class CanaryController {
   readonly ownerId: string;
   private readonly section: Section<Canaries>;
@@ -311,16 +323,7 @@ export class CanaryController {
     const target = this.targetOf(service);
     const plan = buildPlan(this.o.config, overrides);
     return this.serial(service, async () => {
-      const existing = this.section.get()[service];
-      if (existing && !TERMINAL.has(existing.phase)) {
-        const refusal = {
-          code: 'already-running',
-          phase: existing.phase,
-          weight: existing.weight,
-          startedBy: upgraded(existing).startedBy,
-        } as const;
-        throw new CanaryError(service, refusal);
-      }
+      refuseIfRunning(service, this.section.get()[service]);
       const { invalid } = await validateTemplates(
         this.o.prometheus,
         (target.metrics ?? []).map((m) => ({ where: m.name, query: m.query })),
@@ -355,16 +358,7 @@ export class CanaryController {
       };
       await this.section.update((d) => {
         // Checked again on the committed state: another replica may have started it meanwhile.
-        const running = d[service];
-        if (running && !TERMINAL.has(running.phase)) {
-          const refusal = {
-            code: 'already-running',
-            phase: running.phase,
-            weight: running.weight,
-            startedBy: upgraded(running).startedBy,
-          } as const;
-          throw new CanaryError(service, refusal);
-        }
+        refuseIfRunning(service, d[service]);
         d[service] = rec;
       });
       return this.driveNow(service, async (r, ev) => {
