@@ -8,24 +8,8 @@ import { renderBurndownPng, renderBurndownSvg } from '../../src/digest/chart.ts'
 import { digestConfigSchema } from '../../src/digest/config.ts';
 import { estimateCost, PriceTable } from '../../src/digest/cost.ts';
 import { History, emptyTotals, type HistoryPoint } from '../../src/digest/history.ts';
-import type { Inventory, Workload } from '../../src/digest/inventory.ts';
-
-const workload = (over: Partial<Workload>): Workload => ({
-  cluster: 'c',
-  kind: 'Deployment',
-  namespace: 'ns',
-  name: 'w',
-  pods: 1,
-  podsByArch: { amd64: 1 },
-  cpuMillisByArch: { amd64: 1000 },
-  memoryBytes: 0,
-  podsWithoutRequests: 0,
-  amd64NodeShare: {},
-  images: [],
-  status: 'ready',
-  blocksNodeGroups: false,
-  ...over,
-});
+import type { Inventory } from '../../src/digest/inventory.ts';
+import { workload } from './setup.ts';
 
 test('prices: built-in estimates per instance type, overridable, with the arm64 equivalent of a family', () => {
   const cfg = digestConfigSchema.parse({ prices: { 'm6i.2xlarge': 0.3 }, arm64Equivalents: { c6i: 'c6g' } });

@@ -13,6 +13,7 @@ import { estimateCost, measuredSavings, PriceTable } from '../../src/digest/cost
 import type { Inventory, Workload } from '../../src/digest/inventory.ts';
 import { buildModel } from '../../src/digest/model.ts';
 import { digestParts, renderDigestText } from '../../src/render/digest-text.ts';
+import { workload as baseWorkload } from './setup.ts';
 
 const cfg = digestConfigSchema.parse({});
 const nodes = (type: string, hourlyPrice?: number) => ({
@@ -50,22 +51,7 @@ const MEASURED: Record<string, CanaryMeasurement> = {
   },
 };
 
-const workload = (over: Partial<Workload>): Workload => ({
-  cluster: 'c',
-  kind: 'Deployment',
-  namespace: 'ns',
-  name: 'w',
-  pods: 1,
-  podsByArch: { amd64: 1 },
-  cpuMillisByArch: { amd64: 1000 },
-  memoryBytes: 0,
-  podsWithoutRequests: 0,
-  amd64NodeShare: { 'm6i.xlarge': 0.5 },
-  images: [],
-  status: 'ready',
-  blocksNodeGroups: false,
-  ...over,
-});
+const workload = (over: Partial<Workload>): Workload => baseWorkload({ amd64NodeShare: { 'm6i.xlarge': 0.5 }, ...over });
 
 const inventory: Inventory = {
   takenAt: '2026-11-25T09:00:00Z',

@@ -14,6 +14,7 @@ import { FakeClock } from '../fakes/clock.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { generateFleet, pushFleetImages, seedFleet, type Fleet, type FleetSpec } from '../fakes/fleet.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
+import type { Workload } from '../../src/digest/inventory.ts';
 
 export interface ClusterUnderTest {
   name: string;
@@ -87,3 +88,21 @@ export async function startHarness(
     },
   };
 }
+
+/** One inventory workload with plain defaults (1 amd64 pod, 1 core, ready); tests override what they judge. */
+export const workload = (over: Partial<Workload>): Workload => ({
+  cluster: 'c',
+  kind: 'Deployment',
+  namespace: 'ns',
+  name: 'w',
+  pods: 1,
+  podsByArch: { amd64: 1 },
+  cpuMillisByArch: { amd64: 1000 },
+  memoryBytes: 0,
+  podsWithoutRequests: 0,
+  amd64NodeShare: {},
+  images: [],
+  status: 'ready',
+  blocksNodeGroups: false,
+  ...over,
+});

@@ -218,18 +218,11 @@ export class FakeKubeApi {
           if (typeof result === 'string')
             return send(res, result.startsWith('test') ? 409 : 422, status(result.startsWith('test') ? 409 : 422, 'Invalid', result));
           patched = result;
-        } else if (contentType === 'application/strategic-merge-patch+json' && isCustomResource(route)) {
-          // Custom resources have no patch strategy metadata: the apiserver refuses strategic merge for them.
-          return send(
-            res,
-            415,
-            status(
-              415,
-              'UnsupportedMediaType',
-              `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
-            ),
-          );
-        } else if (contentType === 'application/merge-patch+json' || contentType === 'application/strategic-merge-patch+json') {
+        } else if (
+          contentType === 'application/merge-patch+json' ||
+          // Custom resources have no patch strategy metadata: the apiserver refuses strategic merge for them (415 below).
+          (contentType === 'application/strategic-merge-patch+json' && !isCustomResource(route))
+        ) {
           patched = mergePatch(existing, body) as KubeObject;
         } else {
           return send(
