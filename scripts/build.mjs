@@ -19,6 +19,23 @@ for (const d of ['src', 'commands']) cpSync(d, `dist/${d}`, { recursive: true, f
 const knowledge = await import('../dist/src/readiness/knowledge/load.js');
 step('knowledge base -> builtin.json', () => knowledge.compileBuiltinKnowledge());
 
+/**
+ * zod's namespace export carries its error messages in ~50 languages (a third of what the CLI would load
+ * before its first request); archshift speaks English, so the bundle keeps zod's English ones only.
+ */
+const englishOnlyZod = {
+  name: 'english-only-zod',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes('/node_modules/zod/') ? { path: args.resolveDir + '/../locales/en.js', namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: process.cwd(),
+    }));
+  },
+};
+
 const t0 = performance.now();
 await build({
   entryPoints: { archshift: 'dist/src/cli.js' },
@@ -35,6 +52,7 @@ await build({
   banner: { js: "import { createRequire as __archshiftRequire } from 'node:module'; const require = __archshiftRequire(import.meta.url);" },
   // The chunks live in dist/cli, not beside the knowledge files: load.ts reads this instead of its own folder.
   define: { ARCHSHIFT_KNOWLEDGE_DIR: JSON.stringify('./knowledge/') },
+  plugins: [englishOnlyZod],
 });
 cpSync('dist/src/readiness/knowledge', 'dist/cli/knowledge', { recursive: true, filter: (f) => !f.endsWith('.js') });
 console.log(`build: esbuild -> dist/cli (${Math.round(performance.now() - t0)} ms)`);
