@@ -65,9 +65,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       (built ??= loadConfig(config).then((c) =>
         buildDeps(c, { logger: createLogger(process.env.LOG_LEVEL ?? 'warn'), storeLock: 'if-free' }),
       ));
-    return await (
-      await command.load()
-    )(args, io, deps);
+    const run = await command.load();
+    return await run(args, io, deps);
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`archshift ${name}: ${err.message}\nUsage: archshift ${command.usage}`);
