@@ -11,4 +11,6 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // Build scripts are plain Node ESM.
+  { files: ['scripts/**/*.mjs'], languageOptions: { globals: { console: 'readonly', performance: 'readonly', process: 'readonly' } } },
 );

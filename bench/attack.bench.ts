@@ -97,7 +97,7 @@ export interface AttackBenchResult {
 export async function run(): Promise<AttackBenchResult> {
   const loadBefore = round(loadavg()[0]);
   const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
-  const cli = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../dist/cli/archshift.js', import.meta.url));
   if (!existsSync(main) || !existsSync(cli)) throw new Error('dist/ is missing: run `npm run build` (npm run bench does)');
   const slack = await new FakeSlackApi().start();
   const registry = await hostileRegistry();

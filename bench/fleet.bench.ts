@@ -16,7 +16,7 @@ import { startFaultProxy, startRegistry } from '../test/fakes/registry.ts';
 const SERVICES = 150;
 const LATENCY_MS = 50;
 const LOOP_SAMPLE = Number(process.env.FLEET_BENCH_LOOP ?? 10);
-const cli = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/cli/archshift.js', import.meta.url));
 
 const amd64 = { architecture: 'amd64' };
 const arm64 = { architecture: 'arm64', variant: 'v8' };

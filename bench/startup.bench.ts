@@ -12,7 +12,7 @@ import { startFaultProxy, startRegistry } from '../test/fakes/registry.ts';
 
 const RUNS = Number(process.env.STARTUP_BENCH_RUNS ?? 9);
 const GOAL_MS = 300;
-export const CLI = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../dist/cli/archshift.js', import.meta.url));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const load = () => Math.round(loadavg()[0] * 10) / 10;
 

@@ -9,5 +9,5 @@ if (existsSync(new URL('../src/cli.ts', import.meta.url))) {
   register();
   await import('../src/cli.ts');
 } else {
-  await import('../dist/src/cli.js');
+  await import('../dist/cli/archshift.js');
 }

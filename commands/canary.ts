@@ -5,7 +5,8 @@ import { slackActor } from '../src/auth/actor.ts';
 import { CanaryError, PreconditionsError } from '../src/canary/controller.ts';
 import { UserError } from '../src/errors.ts';
 import { canaryErrorText } from '../src/render/canary-events.ts';
-import { CANARY_USAGE, controllerOf, parseCanaryArgs, PLAN_OPTIONS, requestCanaryVerb } from '../src/canary/verbs.ts';
+import { controllerOf, parseCanaryArgs, requestCanaryVerb } from '../src/canary/verbs.ts';
+import { CANARY_USAGE, PLAN_OPTIONS } from '../src/canary/usage.ts';
 import { canaryBlocks, preconditionsBlocks } from '../src/render/canary-blocks.ts';
 import type { Subcommand } from './types.ts';
 

@@ -23,6 +23,7 @@ import { moveNoticePoster } from '../commands/notify/move-notice.ts';
 import { MoveWatcher, noteMergedPull } from './nodes/move-watch.ts';
 import { nodesDeps, preflightNodes } from './nodes/preflight.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
+import { registryMetrics } from './ops/metrics.ts';
 import { guardSlackListener } from './ops/slack-guard.ts';
 import type { OpsRoute } from './ops/server.ts';
 import { checkPullRequest } from './guard/pull-request.ts';
@@ -113,7 +114,11 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   const webClient = new WebClient(secrets.botToken, clientOptions);
   // Built in order, never assigned into afterwards: adapters, ops (needs them), the canary controller
   // (needs ops' leadership), then the bag the surfaces get.
-  const parts = await buildParts(config, opts, new SlackGroupDirectory(webClient, config.auth.groupCacheSeconds * 1000));
+  const parts = await buildParts(
+    config,
+    { registryMetrics, ...opts },
+    new SlackGroupDirectory(webClient, config.auth.groupCacheSeconds * 1000),
+  );
   const core = assemble(parts);
   const logLevel = core.logger.level === 'debug' ? LogLevel.DEBUG : LogLevel.ERROR;
   const routes: Record<string, OpsRoute> = {};

@@ -7,13 +7,13 @@ import { Catalog } from './config/catalog.ts';
 import { Live, type Settings } from './config/live.ts';
 import type { Config } from './config/schema.ts';
 import type { Secrets } from './config/secrets.ts';
-import { createGitHubClient, type GitHubClient } from './adapters/github.ts';
+import type { GitHubClient } from './adapters/github.ts';
+import { githubAuthFromEnv } from './adapters/github/credentials.ts';
 import { Kubernetes } from './adapters/kubernetes.ts';
-import { createRegistryClient } from './adapters/registry.ts';
+import { createRegistryClient, type RegistryMetrics } from './adapters/registry.ts';
 import { AwsNodeGroups } from './adapters/aws.ts';
 import { createMavenRepository } from './adapters/maven.ts';
 import { openStore, type StoreLockMode } from './adapters/store.ts';
-import { buildCanaryController } from './canary/wire.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Deps } from './deps.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -32,12 +32,20 @@ export interface BuildOptions {
   configFile?: string;
   /** Tests hand in a GitHub adapter (e.g. with a shorter retry back-off) instead of the one built from config. */
   github?: GitHubClient;
+  /** The bot's Prometheus counters for registry requests (the terminal serves no metrics). */
+  registryMetrics?: RegistryMetrics;
 }
 
 function clusterConfigured(config: Config): boolean {
   return Boolean(
     config.kubernetes.kubeconfig || config.kubernetes.contexts.length || process.env.KUBECONFIG || process.env.KUBERNETES_SERVICE_HOST,
   );
+}
+
+/** The GitHub adapter when credentials are set; Octokit is loaded only then. */
+async function gitHubFrom(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<GitHubClient | undefined> {
+  const auth = githubAuthFromEnv(env);
+  return auth && (await import('./adapters/github.ts')).createGitHubClient(config.github, logger, auth);
 }
 
 /** What buildParts makes: the bag without its live part, which `settings` holds. */
@@ -63,8 +71,9 @@ export async function buildParts(config: Config, opts: BuildOptions, groups?: Gr
       env,
       now: () => clock.now().getTime(),
       blobTimeoutMs: config.registry.blobTimeoutMs,
+      metrics: opts.registryMetrics,
     }),
-    github: opts.github ?? createGitHubClient(config.github, logger, env),
+    github: opts.github ?? (await gitHubFrom(config, logger, env)),
     ...(config.aws ? { aws: new AwsNodeGroups(config.aws) } : {}),
     maven: config.maven.transitive ? createMavenRepository({ config: config.maven, env, store, now: () => clock.now() }) : undefined,
     configFile: opts.configFile,
@@ -91,5 +100,8 @@ export function assemble(parts: Parts): Deps {
 /** The terminal's bag (and the tests'): every adapter, and a canary controller without a notifier. */
 export async function buildDeps(config: Config, opts: BuildOptions = {}): Promise<Deps> {
   const parts = await buildParts(config, opts);
-  return assemble({ ...parts, canary: buildCanaryController(assemble(parts)) });
+  // The canary code is loaded only where a canary can run (buildCanaryController's own condition).
+  const canary =
+    parts.kube && config.canary.prometheusUrl ? (await import('./canary/wire.ts')).buildCanaryController(assemble(parts)) : undefined;
+  return assemble({ ...parts, canary });
 }

@@ -4,7 +4,7 @@ import { allowOnly, parseArgs, UsageError } from './args.ts';
 import { buildDeps } from './build-deps.ts';
 import { exitCodeOfError, EXIT, isExplained } from './cli/exit-codes.ts';
 import { renderHelp } from './cli/help.ts';
-import { cliCommands } from './cli/index.ts';
+import { cliCommand, cliCommands } from './cli/index.ts';
 import type { CliIO } from './cli/types.ts';
 import { packageVersion } from './cli/version.ts';
 import { terminalProgress } from './cli/progress.ts';
@@ -48,7 +48,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     io.out(renderCliHelp());
     return EXIT.ok;
   }
-  const command = cliCommands.find((c) => c.name === name);
+  const command = cliCommand(name);
   if (!command) {
     io.err(`archshift: unknown subcommand "${name}".\n\n${renderCliHelp()}`);
     return EXIT.usage;
@@ -65,7 +65,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       (built ??= loadConfig(config).then((c) =>
         buildDeps(c, { logger: createLogger(process.env.LOG_LEVEL ?? 'warn'), storeLock: 'if-free' }),
       ));
-    return await command.run(args, io, deps);
+    const run = await command.load();
+    return await run(args, io, deps);
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`archshift ${name}: ${err.message}\nUsage: archshift ${command.usage}`);

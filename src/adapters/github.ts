@@ -3,16 +3,16 @@
 // requests by `github.writeIntervalMs`, PR creations by three times that, as GitHub asks), and under them
 // the content-creating budget (80 a minute, 500 an hour: ./github/budget.ts). Every write is checked
 // against the `github.allow` list first; nothing outside it is ever written.
-import { readFileSync } from 'node:fs';
 import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { createAppAuth } from '@octokit/auth-app';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
-import { redactSecrets } from '../redact.ts';
 import { githubRequests } from '../ops/metrics.ts';
 import { ContentBudget, isContentCreating } from './github/budget.ts';
+import { GitHubError, RepoNotAllowedError } from './github/errors.ts';
+import type { GitHubAuth } from './github/credentials.ts';
 
 const ArchshiftOctokit = Octokit.plugin(retry, throttling);
 const REPO_INFO_TTL_MS = 5 * 60_000;
@@ -22,18 +22,6 @@ export const ANNOTATIONS_PER_REQUEST = 50;
 /** GitHub lists at most 3000 files of a pull request. */
 const MAX_PULL_FILES = 3000;
 type Client = InstanceType<typeof ArchshiftOctokit>;
-
-export class GitHubError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-  ) {
-    // GitHub error bodies may echo the request, Authorization header included.
-    super(redactSecrets(message));
-  }
-}
-
-export class RepoNotAllowedError extends GitHubError {}
 
 export interface RepoInfo {
   fullName: string;
@@ -116,8 +104,6 @@ export interface FileChange {
   content: string;
 }
 
-export type GitHubAuth = { kind: 'token'; token: string } | { kind: 'app'; appId: string; privateKey: string; installationId: string };
-
 export interface GitHubClientOptions {
   baseUrl: string;
   allow: string[];
@@ -133,29 +119,8 @@ export interface GitHubClientOptions {
   logger?: Logger;
 }
 
-/**
- * Reads credentials from the environment: GITHUB_TOKEN, or GITHUB_APP_ID + GITHUB_APP_INSTALLATION_ID +
- * the App's key, inline (GITHUB_APP_PRIVATE_KEY) or from a mounted file (GITHUB_APP_PRIVATE_KEY_FILE).
- */
-export function githubAuthFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-  readFile = (p: string) => readFileSync(p, 'utf8'),
-): GitHubAuth | undefined {
-  const { GITHUB_APP_ID: appId, GITHUB_APP_INSTALLATION_ID: installationId, GITHUB_TOKEN: token } = env;
-  const key = env.GITHUB_APP_PRIVATE_KEY || (env.GITHUB_APP_PRIVATE_KEY_FILE ? readFile(env.GITHUB_APP_PRIVATE_KEY_FILE) : undefined);
-  if (appId && key && installationId) return { kind: 'app', appId, privateKey: key.replace(/\\n/g, '\n'), installationId };
-  if (token) return { kind: 'token', token };
-  return undefined;
-}
-
-/** The composition root's factory: undefined when no credentials are set (PR commands then say how to set them). */
-export function createGitHubClient(
-  config: Config['github'],
-  logger: Logger,
-  env: NodeJS.ProcessEnv = process.env,
-): GitHubClient | undefined {
-  const auth = githubAuthFromEnv(env);
-  if (!auth) return undefined;
+/** The composition root's factory, once credentials are found (githubAuthFromEnv). */
+export function createGitHubClient(config: Config['github'], logger: Logger, auth: GitHubAuth): GitHubClient {
   return new GitHubClient({
     baseUrl: config.baseUrl,
     allow: config.allow,

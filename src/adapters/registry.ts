@@ -6,7 +6,6 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from './store.ts';
-import { registryCacheHits } from '../ops/metrics.ts';
 import { parseImageRef, type ImageRef } from '../images/ref.ts';
 import { hasArm64, type Arm64Suggestion, type ImageInspector, type ImageResult, type Platform } from '../images/types.ts';
 import { findNearestArm64Tag, suggestArm64Image } from '../images/nearest-tag.ts';
@@ -45,6 +44,14 @@ export interface RegistryClientOptions {
   maxCandidates?: number;
   /** Longest download of one blob (layer) streamed by openBlob; requests keep `timeoutMs` (default 10 min). */
   blobTimeoutMs?: number;
+  /** The bot's Prometheus counters (src/ops/metrics.ts); the terminal serves no metrics, so it loads none. */
+  metrics?: RegistryMetrics;
+}
+
+export interface RegistryMetrics {
+  /** kind: token | manifest | blob | tags | ping; outcome: 2xx, 4xx, 429, 5xx or error. */
+  requests: { inc(labels: { kind: string; outcome: string }): void };
+  cacheHits: { inc(): void };
 }
 
 const DEFAULT_BLOB_TIMEOUT_MS = 10 * 60_000;
@@ -68,6 +75,7 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
   private readonly cache: RegistryCache;
   private readonly counters: RegistryStats = emptyStats();
   private readonly inFlight = new Map<string, Promise<ImageResult>>();
+  private readonly tagListings = new Map<string, Promise<string[]>>();
   private readonly credentials: CredentialLookup;
 
   constructor(private readonly o: RegistryClientOptions) {
@@ -77,6 +85,7 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
       config: o.config,
       credentials: this.credentials,
       fetch: o.fetch ?? globalThis.fetch,
+      metrics: o.metrics?.requests,
       now,
       sleep: o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       backoffMs: o.backoffMs ?? 250,
@@ -131,10 +140,19 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
     const cached = this.cache.tags(base);
     if (cached) {
       this.counters.cacheHits++;
-      registryCacheHits.inc();
+      this.o.metrics?.cacheHits.inc();
       return cached;
     }
+    // Two amd64-only tags of one repository ask for its list at the same time: one listing serves both.
+    const listing = this.tagListings.get(base);
+    if (listing) return listing;
     this.counters.cacheMisses++;
+    const p = this.fetchTags(ep, base).finally(() => this.tagListings.delete(base));
+    this.tagListings.set(base, p);
+    return p;
+  }
+
+  private async fetchTags(ep: Endpoint, base: string): Promise<string[]> {
     const tags: string[] = [];
     let path: string | undefined = `/v2/${ep.repository}/tags/list?n=${this.o.tagPageSize ?? 1000}`;
     for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
@@ -256,7 +274,7 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
     const cached = knownDigest ? this.cache.entry(`${base}@${knownDigest}`) : undefined;
     if (knownDigest && cached) {
       this.counters.cacheHits++;
-      registryCacheHits.inc();
+      this.o.metrics?.cacheHits.inc();
       return result(ref, knownDigest, cached.platforms);
     }
     this.counters.cacheMisses++;

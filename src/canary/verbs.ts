@@ -12,13 +12,10 @@ import type { CanaryController, CanaryRecord } from './controller.ts';
 import type { PlanOverrides } from './plan.ts';
 import type { PreconditionReport } from './preconditions.ts';
 import { canaryUnavailableReason, type CanaryNeeds } from './wire.ts';
+import { CANARY_VERBS, type CanaryVerb } from './usage.ts';
 
-export const CANARY_VERBS = ['start', 'status', 'pause', 'resume', 'promote', 'rollback'] as const;
-export type CanaryVerb = (typeof CANARY_VERBS)[number];
 /** Verbs that move traffic or change the canary: they need the operator role. */
 export const MOVING_VERBS: ReadonlySet<CanaryVerb> = new Set(['start', 'pause', 'resume', 'promote', 'rollback']);
-export const PLAN_OPTIONS = ['steps', 'step-weight', 'max-weight', 'interval', 'failed-checks', 'gates'];
-export const CANARY_USAGE = `canary <service> ${CANARY_VERBS.join('|')} [--steps 5,10,25,50,100 | --step-weight N --max-weight N] [--interval 10m] [--failed-checks N] [--gates start,increase,promotion|none]`;
 
 export interface CanaryCall {
   service: string;

@@ -1,7 +1,7 @@
 // The terminal's exit codes, sysexits(3) style so scripts and CI can tell "not ready" from "could not
 // tell" from "you typed it wrong". Documented in the README and in `archshift help`.
 import { UsageError } from '../args.ts';
-import { GitHubError } from '../adapters/github.ts';
+import { GitHubError } from '../adapters/github/errors.ts';
 import { KubeError } from '../adapters/kubernetes.ts';
 import { PrometheusError } from '../adapters/prometheus.ts';
 import { RegistryFailure } from '../adapters/registry/http.ts';
@@ -10,7 +10,6 @@ import { ForbiddenError } from '../auth/authorize.ts';
 import { IncompleteServiceError, UnknownServiceError } from '../config/catalog.ts';
 import { ConfigError } from '../config/load.ts';
 import { MissingSecretError } from '../config/secrets.ts';
-import { GitHubNotConfiguredError } from '../prs/open-prs.ts';
 import { KnowledgeError } from '../readiness/knowledge/load.ts';
 import type { Verdict } from '../readiness/report.ts';
 import { NotConfiguredError, UserError } from '../errors.ts';
@@ -84,7 +83,7 @@ export function exitCodeOfError(err: unknown): number {
     err instanceof KnowledgeError
   )
     return EXIT.config;
-  if (err instanceof GitHubNotConfiguredError || err instanceof NotConfiguredError) return EXIT.config;
+  if (err instanceof NotConfiguredError) return EXIT.config;
   if (err instanceof ForbiddenError) return EXIT.noPermission;
   if (err instanceof StoreError) return EXIT.ioError;
   if (err instanceof GitHubError || err instanceof KubeError || err instanceof RegistryFailure || err instanceof PrometheusError)

@@ -6,28 +6,21 @@ import { UsageError, stringFlag } from '../args.ts';
 import { guardCheckouts } from '../guard/guard.ts';
 import { checkSettingsOf } from '../readiness/check.ts';
 import { renderGuardJson, renderGuardText } from '../render/guard-text.ts';
-import type { CliCommand } from './types.ts';
+import type { CliRun } from './types.ts';
 
-export const guardCommand: CliCommand = {
-  name: 'guard',
-  usage: 'guard --base <dir> --head <dir> [--service NAME] [--json]',
-  summary: 'What a change introduces for arm64, base checkout vs head checkout (exit 1 when it breaks arm64 for a moved service).',
-  options: ['base', 'head', 'service'],
-  booleanOptions: ['json'],
-  async run(args, io, deps) {
-    if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
-    const [base, head] = [stringFlag(args, 'base'), stringFlag(args, 'head')];
-    if (!base || !head) throw new UsageError('give both --base and --head checkouts');
-    for (const dir of [base, head])
-      if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new UsageError(`${dir} is not a directory`);
-    const service = stringFlag(args, 'service');
-    const d = await deps();
-    const verdict = await guardCheckouts(base, head, {
-      inspector: d.registry,
-      settings: checkSettingsOf(d),
-      ...(service ? { service: { deps: d, name: service } } : {}),
-    });
-    io.out(args.flags.json ? renderGuardJson(verdict) : renderGuardText(verdict));
-    return verdict.conclusion === 'failure' ? 1 : 0;
-  },
+export const runGuardCommand: CliRun = async (args, io, deps) => {
+  if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
+  const [base, head] = [stringFlag(args, 'base'), stringFlag(args, 'head')];
+  if (!base || !head) throw new UsageError('give both --base and --head checkouts');
+  for (const dir of [base, head])
+    if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new UsageError(`${dir} is not a directory`);
+  const service = stringFlag(args, 'service');
+  const d = await deps();
+  const verdict = await guardCheckouts(base, head, {
+    inspector: d.registry,
+    settings: checkSettingsOf(d),
+    ...(service ? { service: { deps: d, name: service } } : {}),
+  });
+  io.out(args.flags.json ? renderGuardJson(verdict) : renderGuardText(verdict));
+  return verdict.conclusion === 'failure' ? 1 : 0;
 };

@@ -12,7 +12,7 @@ import { openFleetPrs } from '../fleet/open-all.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 import { cliJson } from './json.ts';
 import { progressBar } from './progress.ts';
-import { terminalActor, type CliCommand, type CliIO, type Deps } from './types.ts';
+import { terminalActor, type CliRun, type CliIO, type Deps } from './types.ts';
 
 function kindsOf(word: string | undefined): ChangeKind[] {
   try {
@@ -36,31 +36,22 @@ async function prepare(deps: () => Promise<Deps>, dryRun: boolean): Promise<Deps
   return d;
 }
 
-export const prCommand: CliCommand = {
-  name: 'pr',
-  usage:
-    'pr <service> [base|deps|pipeline|selectors|all] [--dry-run] [--json] | pr --all [--team T] [--cluster C] [--change KIND] [--dry-run] [--json]',
-  summary:
-    "Open or update the PRs that move a service (or the whole catalog, paced to GitHub's limits) to arm64; --dry-run prints the diffs and writes nothing.",
-  options: ['team', 'cluster', 'change'],
-  booleanOptions: ['dry-run', 'json', 'all'],
-  async run(args, io, deps) {
-    if (args.flags.all) return prAll(args, io, deps);
-    for (const f of ['team', 'cluster', 'change'])
-      if (args.flags[f] !== undefined) throw new UsageError(`--${f} applies to pr --all (for one service, name the change after it)`);
-    const [name, kind, extra] = args.positionals;
-    if (!name || extra) throw new UsageError('give one service (and optionally a change), or --all');
-    const kinds = kindsOf(kind);
-    const dryRun = args.flags['dry-run'] === true;
-    const d = await prepare(deps, dryRun);
-    const service = d.catalog.resolve(name);
-    const actor = terminalActor();
-    const go = () => checkAndOpenPrs(d, { service, kinds, dryRun, requestedBy: actor });
-    const result = dryRun ? await go() : await audited(d, { actor, action: 'pr.open', service: service.name }, go, auditSummary);
-    if (args.flags.json) io.out(cliJson(result));
-    else io.out(renderPrResult(result, 'terminal', { diffs: dryRun }));
-    return exitCodeOf([result]);
-  },
+export const runPrCommand: CliRun = async (args, io, deps) => {
+  if (args.flags.all) return prAll(args, io, deps);
+  for (const f of ['team', 'cluster', 'change'])
+    if (args.flags[f] !== undefined) throw new UsageError(`--${f} applies to pr --all (for one service, name the change after it)`);
+  const [name, kind, extra] = args.positionals;
+  if (!name || extra) throw new UsageError('give one service (and optionally a change), or --all');
+  const kinds = kindsOf(kind);
+  const dryRun = args.flags['dry-run'] === true;
+  const d = await prepare(deps, dryRun);
+  const service = d.catalog.resolve(name);
+  const actor = terminalActor();
+  const go = () => checkAndOpenPrs(d, { service, kinds, dryRun, requestedBy: actor });
+  const result = dryRun ? await go() : await audited(d, { actor, action: 'pr.open', service: service.name }, go, auditSummary);
+  if (args.flags.json) io.out(cliJson(result));
+  else io.out(renderPrResult(result, 'terminal', { diffs: dryRun }));
+  return exitCodeOf([result]);
 };
 
 async function prAll(args: ParsedArgs, io: CliIO, deps: () => Promise<Deps>): Promise<number> {

@@ -18,6 +18,8 @@ export interface CliIO {
   progress?: (text: string | undefined) => void;
 }
 
+export type CliRun = (args: ParsedArgs, io: CliIO, deps: () => Promise<Deps>) => Promise<number>;
+
 export interface CliCommand {
   name: string;
   usage: string;
@@ -25,6 +27,9 @@ export interface CliCommand {
   options?: string[];
   /** Flags that take no value (e.g. `--json`, `--dry-run`). */
   booleanOptions?: string[];
-  /** Builds Deps lazily: `archshift check ./path` must run with no config file, Slack or cluster. */
-  run(args: ParsedArgs, io: CliIO, deps: () => Promise<Deps>): Promise<number>;
+  /**
+   * The subcommand's code, loaded when it runs. It builds Deps lazily: `archshift check ./path` must run with
+   * no config file, Slack or cluster.
+   */
+  load(): Promise<CliRun>;
 }

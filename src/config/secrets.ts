@@ -13,7 +13,7 @@ export interface Secrets {
 
 export class MissingSecretError extends UserError {}
 
-/** Slack and webhook secrets; GitHub's API credentials are read by the GitHub adapter (githubAuthFromEnv). */
+/** Slack and webhook secrets; GitHub's API credentials are read by githubAuthFromEnv (src/adapters/github/credentials.ts). */
 export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   return {
     slackBotToken: env.SLACK_BOT_TOKEN || undefined,

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DOCKER_HUB, familiarImageRef, formatImageRef, parseImageRef, withTag, type ImageRef } from './ref.ts';
 import type { Arm64Suggestion, ImageResult } from './types.ts';
+import { builtinDir } from '../readiness/knowledge/load.ts';
 
 interface TagVersion {
   prefix: string;
@@ -205,9 +206,7 @@ const replacementTableSchema = z
 
 export type ReplacementTable = z.infer<typeof replacementTableSchema>;
 
-export function loadReplacementTable(
-  file: string | URL = new URL('../readiness/knowledge/replaced-images.yml', import.meta.url),
-): ReplacementTable {
+export function loadReplacementTable(file: string | URL = `${builtinDir}replaced-images.yml`): ReplacementTable {
   const text = readFileSync(file, 'utf8');
   const parsed = replacementTableSchema.safeParse(parseYaml(text));
   if (!parsed.success) {

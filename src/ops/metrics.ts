@@ -39,6 +39,9 @@ export const registryCacheHits = new Counter({
   registers: [registry],
 });
 
+/** What the bot hands the registry adapter to count with (the terminal hands it nothing: no prom-client). */
+export const registryMetrics = { requests: registryRequests, cacheHits: registryCacheHits };
+
 /** status: the HTTP status, or "error" when no answer came. */
 export const githubRequests = new Counter({
   name: 'archshift_github_requests_total',

@@ -4,12 +4,13 @@
 import type { Actor } from '../auth/actor.ts';
 import type { Store } from '../adapters/store.ts';
 import type { Logger } from '../logger.ts';
-import { UserError } from '../errors.ts';
+import { NotConfiguredError } from '../errors.ts';
 import type { Service } from '../config/catalog.ts';
 import type { Report } from '../readiness/report.ts';
 import { hasArm64 } from '../images/types.ts';
 import { checkService, type CheckNeeds } from '../readiness/check.ts';
-import { GitHubError, type GitHubClient, type PullInfo } from '../adapters/github.ts';
+import type { GitHubClient, PullInfo } from '../adapters/github.ts';
+import { GitHubError } from '../adapters/github/errors.ts';
 import { applyEdits, planChanges, type ChangeKind, type PlannedChange } from './planner.ts';
 import { hasDestinationRule } from './editors/workload.ts';
 import { unifiedDiff } from './diff.ts';
@@ -69,7 +70,7 @@ export function auditSummary(r: OpenPrsResult): string {
 }
 
 /** Said to the person as it is: what to set. */
-export class GitHubNotConfiguredError extends UserError {
+export class GitHubNotConfiguredError extends NotConfiguredError {
   constructor() {
     super('GitHub is not configured: set GITHUB_TOKEN, or GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID.');
   }

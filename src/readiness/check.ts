@@ -197,10 +197,12 @@ async function judge(plan: CheckPlan, ev: Evidence, inspector: ImageInspector | 
   judgePipeline(plan, ev, ciBuilds, settings, j);
   const live = ev.live instanceof Error ? undefined : ev.live;
   const taint = live?.arm64Taint || plan.arm64Taint || DEFAULT_ARM64_TAINT;
-  const workloads = judgeManifests(plan, ev, taint, j);
+  // One lookup per reference for the whole check, started as soon as a manifest names it.
+  const inspect = inspector && once((reference: string) => inspector.inspect(reference));
+  const workloads = await judgeManifests(plan, ev, taint, j, inspect);
   judgeLive(plan, ev, workloads, taint, j);
   judgeServiceImage(plan, j);
-  await judgeImages(plan, workloads, taint, live, inspector, settings, j);
+  await judgeImages(plan, workloads, taint, live, inspector, inspect, settings, j);
   judgeNativeScan(ev, finalImages, j);
   return j.findings;
 }
@@ -291,7 +293,7 @@ function judgePipeline(plan: CheckPlan, ev: Evidence, ciBuilds: boolean, setting
 }
 
 /** Manifests and Helm values: their workloads, where those may schedule, and their containers' images. */
-function judgeManifests(plan: CheckPlan, ev: Evidence, taint: Taint, j: Judged): Workload[] {
+async function judgeManifests(plan: CheckPlan, ev: Evidence, taint: Taint, j: Judged, inspect?: Inspect): Promise<Workload[]> {
   const workloads: Workload[] = [];
   for (const { file, kind, text } of ev.manifests) {
     if (text instanceof SourceError) {
@@ -309,7 +311,11 @@ function judgeManifests(plan: CheckPlan, ev: Evidence, taint: Taint, j: Judged):
       });
       continue;
     }
-    const analysis = kind === 'helm' ? workloadsFromHelmValues(file, text, plan.service) : workloadsFromManifest(file, text);
+    const analysis =
+      kind === 'helm'
+        ? workloadsFromHelmValues(file, text, plan.service)
+        : // Lookups start while the rest of the file is parsed (the result is awaited in judgeImages).
+          await workloadsFromManifest(file, text, (w) => w.containers.forEach((c) => inspect && prefetch(inspect, c.image)));
     j.findings.push(...analysis.findings);
     workloads.push(...analysis.workloads);
   }
@@ -388,13 +394,14 @@ async function judgeImages(
   taint: Taint,
   live: LiveWorkload | undefined,
   inspector: ImageInspector | undefined,
+  inspect: Inspect | undefined,
   settings: CheckSettings,
   j: Judged,
 ): Promise<void> {
   const { uses, findings } = j;
   const layerTarget = plan.scanImage ? serviceImageOf(plan, uses) : undefined;
   const [results, layerFindings] = await Promise.all([
-    inspectAll(uses, inspector, settings.imageTimeoutMs),
+    inspectAll(uses, inspector && inspect && { inspector, inspect }, settings.imageTimeoutMs),
     layerTarget ? plan.scanImage!(layerTarget) : [],
   ]);
   findings.push(...layerFindings, ...(await verifyBases(uses, results, inspector, settings)));
@@ -517,8 +524,31 @@ function dedupe(uses: Use[]): Use[] {
 }
 
 type Looked = { invalid: string } | { result: ImageResult; suggestion?: Arm64Suggestion };
+type Inspect = (reference: string) => Promise<ImageResult>;
+/** The inspector, and its `inspect` called once per reference for the whole check. */
+type Images = { inspector: ImageInspector; inspect: Inspect };
 
-async function inspectAll(uses: Use[], inspector: ImageInspector | undefined, timeoutMs: number): Promise<Map<string, Looked>> {
+/** `fn` called at most once per argument: later calls get the first call's promise. */
+function once<T>(fn: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const calls = new Map<string, Promise<T>>();
+  return (key) => {
+    let p = calls.get(key);
+    if (!p) calls.set(key, (p = fn(key)));
+    return p;
+  };
+}
+
+/** Starts the lookup of a valid reference; its result (or failure) is read when the images are judged. */
+function prefetch(inspect: Inspect, reference: string): void {
+  try {
+    parseImageRef(reference);
+  } catch {
+    return; // judged as an invalid reference, never looked up
+  }
+  void inspect(reference).catch(() => undefined);
+}
+
+async function inspectAll(uses: Use[], images: Images | undefined, timeoutMs: number): Promise<Map<string, Looked>> {
   const byRef = new Map<string, Use[]>();
   for (const u of uses) byRef.set(u.reference, [...(byRef.get(u.reference) ?? []), u]);
   const out = new Map<string, Looked>();
@@ -530,7 +560,7 @@ async function inspectAll(uses: Use[], inspector: ImageInspector | undefined, ti
         out.set(reference, { invalid: (err as Error).message.replace(/^invalid image reference "[^"]*": /, '') });
         return;
       }
-      if (!inspector) {
+      if (!images) {
         out.set(reference, {
           result: { reference, normalized: reference, status: 'error', platforms: [], reason: 'no registry client is configured' },
         });
@@ -539,7 +569,7 @@ async function inspectAll(uses: Use[], inspector: ImageInspector | undefined, ti
       const needsSuggestion = group.some((u) => u.role !== 'service');
       out.set(
         reference,
-        await within(timeoutMs, lookUp(inspector, reference, needsSuggestion), () => ({
+        await within(timeoutMs, lookUp(images, reference, needsSuggestion), () => ({
           result: {
             reference,
             normalized: reference,
@@ -554,10 +584,10 @@ async function inspectAll(uses: Use[], inspector: ImageInspector | undefined, ti
   return out;
 }
 
-async function lookUp(inspector: ImageInspector, reference: string, needsSuggestion: boolean): Promise<Looked> {
+async function lookUp({ inspector, inspect }: Images, reference: string, needsSuggestion: boolean): Promise<Looked> {
   let result: ImageResult;
   try {
-    result = await inspector.inspect(reference);
+    result = await inspect(reference);
   } catch (err) {
     return { result: { reference, normalized: reference, status: 'error', platforms: [], reason: (err as Error).message } };
   }

@@ -13,7 +13,7 @@ import { auditEntries, type AuditEntry } from '../../src/auth/audit.ts';
 import { ForbiddenError } from '../../src/auth/authorize.ts';
 import type { CanaryController } from '../../src/canary/controller.ts';
 import type { Deps } from '../../src/deps.ts';
-import { canaryCommand } from '../../src/cli/canary.ts';
+import { runCanaryCommand } from '../../src/cli/canary.ts';
 import { canary } from '../../commands/canary.ts';
 import { registerCanaryButtons } from '../../commands/actions/canary-buttons.ts';
 import type { SlackReply } from '../../commands/types.ts';
@@ -122,7 +122,7 @@ describe('canary moves are audited from every surface', () => {
   test('the terminal is audited under the login that ran it', async () => {
     const io = { out: () => undefined, err: () => undefined };
     const { entries } = await audited(async () =>
-      assert.equal(await canaryCommand.run(parseArgs(['billing', 'rollback']), io, async () => deps), 0),
+      assert.equal(await runCanaryCommand(parseArgs(['billing', 'rollback']), io, async () => deps), 0),
     );
     assert.deepEqual(entries.map(pick), [
       { actor: `cli:${userInfo().username}`, action: 'canary.rollback', service: 'billing', result: 'ok' },

@@ -6,7 +6,7 @@ import { parseArgs, tokenize, UsageError } from '../../src/args.ts';
 import { ForbiddenError } from '../../src/auth/authorize.ts';
 import type { CanaryController } from '../../src/canary/controller.ts';
 import type { Deps } from '../../src/deps.ts';
-import { canaryCommand, canariesCommand } from '../../src/cli/canary.ts';
+import { runCanariesCommand, runCanaryCommand } from '../../src/cli/canary.ts';
 import { canary } from '../../commands/canary.ts';
 import { canaries } from '../../commands/canaries.ts';
 import { registerCanaryButtons } from '../../commands/actions/canary-buttons.ts';
@@ -112,15 +112,15 @@ describe('canary commands, buttons and CLI over the same controller', () => {
   test('the CLI runs the same verbs', async () => {
     const out: string[] = [];
     const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(`ERR ${t}`) };
-    assert.equal(await canaryCommand.run(parseArgs(['orders', 'status']), io, async () => deps), 0);
+    assert.equal(await runCanaryCommand(parseArgs(['orders', 'status']), io, async () => deps), 0);
     assert.match(out.at(-1)!, /Canary orders\namd64 +0% ▒+ 100% arm64/);
     assert.match(out.at(-1)!, /promoted: promoted by /);
     assert.doesNotMatch(out.at(-1)!, /<@|<!date|<#|`\/arm64/, 'the terminal never prints Slack markup');
     const outcome = controller.status('orders')!.outcome!;
     assert.deepEqual([outcome.result, 'by' in outcome && outcome.by.via === 'slack' && outcome.by.userId], ['promoted', OPERATOR]);
-    assert.equal(await canaryCommand.run(parseArgs(['legacy', 'start']), io, async () => deps), 1);
+    assert.equal(await runCanaryCommand(parseArgs(['legacy', 'start']), io, async () => deps), 1);
     assert.match(out.at(-1)!, /ERR Preconditions for legacy: not met[\s\S]*❌ arm64 image/);
-    assert.equal(await canariesCommand.run(parseArgs([]), io, async () => deps), 0);
+    assert.equal(await runCanariesCommand(parseArgs([]), io, async () => deps), 0);
     assert.equal(out.at(-1), 'No canaries running.');
   });
 });

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { digestCommand } from '../../src/cli/digest.ts';
+import { runDigestCommand } from '../../src/cli/digest.ts';
+import { cliCommand } from '../../src/cli/index.ts';
 import { renderBurndownSvg } from '../../src/digest/chart.ts';
 import type { HistoryPoint } from '../../src/digest/history.ts';
 import type { Deps } from '../../src/deps.ts';
@@ -47,8 +48,8 @@ describe('archshift digest --chart / --format', () => {
   });
   const run = async (...argv: string[]) => {
     const out: string[] = [];
-    const code = await digestCommand.run(
-      parseArgs(argv, digestCommand.booleanOptions),
+    const code = await runDigestCommand(
+      parseArgs(argv, cliCommand('digest')!.booleanOptions),
       { out: (t) => out.push(t), err: (t) => out.push(t) },
       async () => deps,
     );

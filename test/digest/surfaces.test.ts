@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestBot, type TestBot } from '../fakes/bot.ts';
-import { digestCommand } from '../../src/cli/digest.ts';
-import { statusCommand } from '../../src/cli/status.ts';
+import { runDigestCommand } from '../../src/cli/digest.ts';
+import { runStatusCommand } from '../../src/cli/status.ts';
 import { UsageError } from '../../src/args.ts';
 import type { Deps } from '../../src/deps.ts';
 import { Authorizer } from '../../src/auth/authorize.ts';
@@ -86,11 +86,11 @@ describe('archshift digest --print and archshift status', () => {
 
   test('--print prints the digest for a terminal; --json the full model with every workload', async () => {
     const text = io();
-    assert.equal(await digestCommand.run({ positionals: [], flags: { print: true } }, text.io, async () => deps), 0);
+    assert.equal(await runDigestCommand({ positionals: [], flags: { print: true } }, text.io, async () => deps), 0);
     assert.match(text.out[0]!, /^arm64 migration digest, 2026-11-25\n\nOn arm64: [\d.]+% of workloads/);
     assert.ok(!text.out[0]!.includes('*'), 'no Slack markup in a terminal');
     const json = io();
-    assert.equal(await digestCommand.run({ positionals: [], flags: { print: true, json: true } }, json.io, async () => deps), 0);
+    assert.equal(await runDigestCommand({ positionals: [], flags: { print: true, json: true } }, json.io, async () => deps), 0);
     const parsed = JSON.parse(json.out[0]!) as {
       digest: { totals: { workloads: { total: number } } };
       inventory: { clusters: { workloads: unknown[] }[] };
@@ -105,7 +105,7 @@ describe('archshift digest --print and archshift status', () => {
 
   test('without --print it is a usage error (posting is the Slack command)', async () => {
     await assert.rejects(
-      digestCommand.run({ positionals: [], flags: {} }, io().io, async () => deps),
+      runDigestCommand({ positionals: [], flags: {} }, io().io, async () => deps),
       UsageError,
     );
   });
@@ -113,10 +113,10 @@ describe('archshift digest --print and archshift status', () => {
   test('a cluster that cannot be read makes the exit code 69 (unavailable) and is named in the output', async () => {
     await h.clusters[1]!.api.stop();
     const s = io();
-    assert.equal(await statusCommand.run({ positionals: [], flags: {} }, s.io, async () => deps), 69);
+    assert.equal(await runStatusCommand({ positionals: [], flags: {} }, s.io, async () => deps), 69);
     assert.match(s.out[0]!, /NOT COUNTED \(unreachable\): prod-us/);
     const d = io();
-    assert.equal(await digestCommand.run({ positionals: [], flags: { print: true } }, d.io, async () => deps), 69);
+    assert.equal(await runDigestCommand({ positionals: [], flags: { print: true } }, d.io, async () => deps), 69);
     assert.match(d.out[0]!, /prod-us: UNREACHABLE, not counted/);
   });
 });

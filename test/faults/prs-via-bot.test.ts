@@ -44,12 +44,12 @@ describe('PRs through the real bot', () => {
     );
     return t.slack.responses.slice(n);
   };
-  const prCommand = (text: string) => until(() => t.command(text, { user: OPERATOR, channel: 'C0PRS' }));
+  const runPrCommand = (text: string) => until(() => t.command(text, { user: OPERATOR, channel: 'C0PRS' }));
   const clickOpenPrs = (user: string) => until(() => t.click(OPEN_PRS_ACTION, 'api', { user, channel: 'C0PRS' }));
 
   test('500 on every try of POST /pulls: the reply says so, and the branch archshift made is deleted again', async () => {
     gh.inject({ method: 'POST', path: /^\/repos\/acme\/pipelines\/pulls$/, status: 500, message: 'Server Error', times: 10 });
-    const replies = await prCommand('pr api pipeline');
+    const replies = await runPrCommand('pr api pipeline');
     const result = String(replies.at(-1)!.text);
     assert.match(result, /pipeline/);
     assert.match(result, /GitHub answered 500 while trying to open a pull request in acme\/pipelines/);
@@ -69,7 +69,7 @@ describe('PRs through the real bot', () => {
 
   test('500 on every try of POST /git/refs: the reply says so; the branch never exists', async () => {
     gh.inject({ method: 'POST', path: /^\/repos\/acme\/pipelines\/git\/refs$/, status: 500, message: 'Server Error', times: 10 });
-    const replies = await prCommand('pr api pipeline');
+    const replies = await runPrCommand('pr api pipeline');
     assert.match(
       String(replies.at(-1)!.text),
       /GitHub answered 500 while trying to create branch archshift\/api\/pipeline in acme\/pipelines/,
@@ -84,7 +84,7 @@ describe('PRs through the real bot', () => {
 
   test('a single 500 is retried and the PR is opened, once', async () => {
     gh.inject({ method: 'POST', path: /^\/repos\/acme\/pipelines\/pulls$/, status: 500, times: 1 });
-    const replies = await prCommand('pr api pipeline');
+    const replies = await runPrCommand('pr api pipeline');
     assert.match(String(replies.at(-1)!.text), /\*pipeline\* opened/);
     assert.equal(gh.pulls('acme/pipelines').length, 1);
     assert.deepEqual(gh.branches('acme/pipelines').sort(), ['archshift/api/pipeline', 'main']);

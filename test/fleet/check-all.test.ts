@@ -10,7 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { parseArgs, UsageError } from '../../src/args.ts';
 import { exitCodeOfError } from '../../src/cli/exit-codes.ts';
-import { checkCommand } from '../../src/cli/check.ts';
+import { runCheckCommand } from '../../src/cli/check.ts';
+import { cliCommand } from '../../src/cli/index.ts';
 import type { Deps } from '../../src/deps.ts';
 import { checkFleet, mapBounded, type FleetResult } from '../../src/fleet/check-all.ts';
 import { renderFleetHtml } from '../../src/render/fleet-html.ts';
@@ -115,8 +116,8 @@ describe('check --all over the catalog', () => {
   const run = async (argv: string[], progress?: (t: string | undefined) => void) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await checkCommand.run(
-      parseArgs(argv, checkCommand.booleanOptions),
+    const code = await runCheckCommand(
+      parseArgs(argv, cliCommand('check')!.booleanOptions),
       { out: (t) => out.push(t), err: (t) => err.push(t), progress },
       async () => deps,
     );

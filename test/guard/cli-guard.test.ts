@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, UsageError } from '../../src/args.ts';
 import { createRegistryClient } from '../../src/adapters/registry.ts';
-import { guardCommand } from '../../src/cli/guard.ts';
+import { runGuardCommand } from '../../src/cli/guard.ts';
+import { cliCommand } from '../../src/cli/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Deps } from '../../src/deps.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
@@ -45,8 +46,8 @@ describe('archshift guard on two checkouts', () => {
   };
   const run = async (...argv: string[]) => {
     const out: string[] = [];
-    const code = await guardCommand.run(
-      parseArgs(argv, guardCommand.booleanOptions),
+    const code = await runGuardCommand(
+      parseArgs(argv, cliCommand('guard')!.booleanOptions),
       { out: (t) => out.push(t), err: (t) => out.push(t) },
       deps,
     );

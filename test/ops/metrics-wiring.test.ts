@@ -12,7 +12,7 @@ import { Authorizer } from '../../src/auth/authorize.ts';
 import { PHASES, type CanaryController } from '../../src/canary/controller.ts';
 import { registryConfigSchema } from '../../src/config/schema.ts';
 import { createDigestSchedule } from '../../commands/notify/digest-post.ts';
-import { registry as metrics } from '../../src/ops/metrics.ts';
+import { registry as metrics, registryMetrics } from '../../src/ops/metrics.ts';
 import { openPrs } from '../../src/prs/open-prs.ts';
 import { digest } from '../../commands/digest.ts';
 import type { CommandContext, SlackReply } from '../../commands/types.ts';
@@ -21,6 +21,7 @@ import type { Deps } from '../../src/deps.ts';
 import { FakeGitHub } from '../fakes/github-api.ts';
 import { freePort } from '../fakes/net.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
+import { startTestBot } from '../fakes/bot.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
 import { startWorld, type World } from '../canary/world.ts';
 import { startHarness, type Harness } from '../digest/setup.ts';
@@ -60,7 +61,7 @@ describe('registry adapter: archshift_registry_requests_total and _cache_hits_to
   after(() => reg?.stop());
 
   test('every request is counted by kind and status class, as stats() counts them; a cached answer is a hit', async () => {
-    const client = createRegistryClient({ config: registryConfigSchema.parse({}), backoffMs: 1 });
+    const client = createRegistryClient({ config: registryConfigSchema.parse({}), backoffMs: 1, metrics: registryMetrics });
     const m = await snapshot({
       all: ['archshift_registry_requests_total'],
       ping: ['archshift_registry_requests_total', { kind: 'ping', outcome: '2xx' }],
@@ -77,8 +78,19 @@ describe('registry adapter: archshift_registry_requests_total and _cache_hits_to
     assert.equal(stats.cacheHits, 1, 'the second look-up of 1.0 was answered from the cache');
   });
 
+  test("the bot's registry adapter counts into them (the terminal's counts nothing and loads no prom-client)", async () => {
+    const t = await startTestBot();
+    try {
+      const m = await snapshot({ manifestOk: ['archshift_registry_requests_total', { kind: 'manifest', outcome: '2xx' }] });
+      assert.equal((await t.bot.deps.registry!.inspect(`${reg.host}/shop/api:1.0`)).status, 'multi-arch-with-arm64');
+      assert.deepEqual(await m.delta(), { manifestOk: 1 });
+    } finally {
+      await t.stop();
+    }
+  });
+
   test('a registry that does not answer is counted as "error", once per attempt', async () => {
-    const client = createRegistryClient({ config: registryConfigSchema.parse({ retries: 1 }), backoffMs: 1 });
+    const client = createRegistryClient({ config: registryConfigSchema.parse({ retries: 1 }), backoffMs: 1, metrics: registryMetrics });
     const m = await snapshot({ pingErrors: ['archshift_registry_requests_total', { kind: 'ping', outcome: 'error' }] });
     const result = await client.inspect(`127.0.0.1:${await freePort()}/shop/api:1.0`);
     assert.equal(result.status, 'error');

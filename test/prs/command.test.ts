@@ -4,7 +4,7 @@ import { describe, test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { userInfo } from 'node:os';
 import { pr } from '../../commands/pr.ts';
-import { prCommand } from '../../src/cli/pr.ts';
+import { runPrCommand } from '../../src/cli/pr.ts';
 import { openPrsButton, OPEN_PRS_ACTION } from '../../src/render/pr-buttons.ts';
 import { Authorizer } from '../../src/auth/authorize.ts';
 import { UsageError } from '../../src/args.ts';
@@ -86,9 +86,9 @@ describe('/arm64 pr', () => {
 
   test('archshift pr from a terminal is audited as pr.open by cli:<login>; a dry run is not', async () => {
     const io = { out: () => undefined, err: () => undefined };
-    assert.equal(await prCommand.run({ positionals: ['api', 'pipeline'], flags: { 'dry-run': true } }, io, async () => deps), 0);
+    assert.equal(await runPrCommand({ positionals: ['api', 'pipeline'], flags: { 'dry-run': true } }, io, async () => deps), 0);
     assert.equal(auditEntries(deps.store).length, 0);
-    assert.equal(await prCommand.run({ positionals: ['api', 'pipeline'], flags: {} }, io, async () => deps), 0);
+    assert.equal(await runPrCommand({ positionals: ['api', 'pipeline'], flags: {} }, io, async () => deps), 0);
     const entry = auditEntries(deps.store).at(-1)!;
     assert.deepEqual(
       { actor: entry.actor, action: entry.action, service: entry.service, result: entry.result },

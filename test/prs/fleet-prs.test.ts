@@ -3,7 +3,8 @@
 import { describe, test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs } from '../../src/args.ts';
-import { prCommand } from '../../src/cli/pr.ts';
+import { runPrCommand } from '../../src/cli/pr.ts';
+import { cliCommand } from '../../src/cli/index.ts';
 import { ContentBudget, CONTENT_CREATING_LIMITS, isContentCreating } from '../../src/adapters/github/budget.ts';
 import type { Deps } from '../../src/deps.ts';
 import { imagesWith, makeDeps, seededGitHub, seedService } from './helpers.ts';
@@ -18,8 +19,8 @@ describe('pr --all', () => {
   const run = async (...argv: string[]) => {
     const out: string[] = [];
     const progress: Array<string | undefined> = [];
-    const code = await prCommand.run(
-      parseArgs(argv, prCommand.booleanOptions),
+    const code = await runPrCommand(
+      parseArgs(argv, cliCommand('pr')!.booleanOptions),
       { out: (t) => out.push(t), err: (t) => out.push(t), progress: (t) => progress.push(t) },
       async () => deps,
     );

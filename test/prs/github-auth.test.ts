@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { githubAuthFromEnv } from '../../src/adapters/github.ts';
+import { githubAuthFromEnv } from '../../src/adapters/github/credentials.ts';
 
 test('GitHub credentials: a token, an App key inline (escaped newlines) or from a mounted file, else none', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'archshift-gh-auth-'));

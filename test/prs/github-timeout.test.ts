@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GitHubClient, GitHubError } from '../../src/adapters/github.ts';
+import { GitHubClient } from '../../src/adapters/github.ts';
+import { GitHubError } from '../../src/adapters/github/errors.ts';
 import { FakeGitHub } from '../fakes/github-api.ts';
 
 test('a GitHub that never answers fails the call after github.timeoutMs with a clear error', async () => {

@@ -5,7 +5,8 @@ import { describe, test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPrs } from '../../src/prs/open-prs.ts';
 import { prsOf } from '../../src/prs/records.ts';
-import { GitHubClient, GitHubError } from '../../src/adapters/github.ts';
+import { GitHubClient } from '../../src/adapters/github.ts';
+import { GitHubError } from '../../src/adapters/github/errors.ts';
 import type { Deps } from '../../src/deps.ts';
 import { deployment, dockerfile, imagesWith, makeDeps, reportFor, seededGitHub, silent } from './helpers.ts';
 

@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { analyseCiFile, ciKindOf } from '../../src/readiness/analysers/ci.ts';
 import { checkPath, defaultCheckSettings } from '../../src/readiness/check.ts';
 import { parseArgs } from '../../src/args.ts';
-import { checkCommand } from '../../src/cli/check.ts';
+import { runCheckCommand } from '../../src/cli/check.ts';
+import { cliCommand } from '../../src/cli/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Deps } from '../../src/deps.ts';
 
@@ -175,14 +176,14 @@ describe('a local checkout without noise', () => {
     const deps = async () => ({ config }) as unknown as Deps;
     const out: string[] = [];
     const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
-    await checkCommand.run(
-      parseArgs([join(dir, 'svc'), '--pipeline', join(dir, 'cd/services/svc.yml'), '--json'], checkCommand.booleanOptions),
+    await runCheckCommand(
+      parseArgs([join(dir, 'svc'), '--pipeline', join(dir, 'cd/services/svc.yml'), '--json'], cliCommand('check')!.booleanOptions),
       io,
       deps,
     );
     const report = JSON.parse(out[0]!) as { findings: { id: string; evidence: { file?: string } }[] };
     assert.ok(report.findings.some((f) => f.id === 'pipeline.arm64-build'));
     assert.ok(!report.findings.some((f) => f.evidence.file?.startsWith('docs/')));
-    await assert.rejects(checkCommand.run(parseArgs([join(dir, 'svc'), '--pipeline', join(dir, 'nope.yml')]), io, deps), /no such file/);
+    await assert.rejects(runCheckCommand(parseArgs([join(dir, 'svc'), '--pipeline', join(dir, 'nope.yml')]), io, deps), /no such file/);
   });
 });

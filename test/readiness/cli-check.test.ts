@@ -5,7 +5,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs, UsageError } from '../../src/args.ts';
 import { createRegistryClient } from '../../src/adapters/registry.ts';
-import { checkCommand } from '../../src/cli/check.ts';
+import { runCheckCommand } from '../../src/cli/check.ts';
+import { cliCommand } from '../../src/cli/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Deps } from '../../src/deps.ts';
 import { startRegistry, type RunningRegistry } from '../fakes/registry.ts';
@@ -32,8 +33,8 @@ describe('archshift check on a local checkout', () => {
 
   const run = async (...argv: string[]) => {
     const out: string[] = [];
-    const code = await checkCommand.run(
-      parseArgs(argv, checkCommand.booleanOptions),
+    const code = await runCheckCommand(
+      parseArgs(argv, cliCommand('check')!.booleanOptions),
       { out: (t) => out.push(t), err: (t) => out.push(t) },
       deps,
     );

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from '../../src/args.ts';
 import { createRegistryClient, type RegistryClient } from '../../src/adapters/registry.ts';
-import { checkCommand } from '../../src/cli/check.ts';
+import { runCheckCommand } from '../../src/cli/check.ts';
+import { cliCommand } from '../../src/cli/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Deps } from '../../src/deps.ts';
 import { scanImageLayers } from '../../src/readiness/image-scan.ts';
@@ -178,8 +179,8 @@ describe('scanImageLayers against the real registry', () => {
       const out: string[] = [];
       const config = parseConfig(raw);
       const deps = async () => ({ config, registry: createRegistryClient({ config: config.registry, backoffMs: 1 }) }) as unknown as Deps;
-      const code = await checkCommand.run(
-        parseArgs(argv, checkCommand.booleanOptions),
+      const code = await runCheckCommand(
+        parseArgs(argv, cliCommand('check')!.booleanOptions),
         { out: (t) => out.push(t), err: (t) => out.push(t) },
         deps,
       );

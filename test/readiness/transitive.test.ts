@@ -13,7 +13,8 @@ import { buildReport, type Finding } from '../../src/readiness/report.ts';
 import { pom, startFakeMavenRepo, type FakeMavenRepo } from '../fakes/maven-repo.ts';
 import { buildDeps } from '../../src/build-deps.ts';
 import { parseArgs } from '../../src/args.ts';
-import { checkCommand } from '../../src/cli/check.ts';
+import { runCheckCommand } from '../../src/cli/check.ts';
+import { cliCommand } from '../../src/cli/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/logger.ts';
 
@@ -242,8 +243,8 @@ test('through the composition root: `archshift check <path>` with maven.transiti
   const deps = await buildDeps(config, { logger: createLogger('silent'), env: {} });
   try {
     const out: string[] = [];
-    await checkCommand.run(
-      parseArgs([root, '--json'], checkCommand.booleanOptions),
+    await runCheckCommand(
+      parseArgs([root, '--json'], cliCommand('check')!.booleanOptions),
       { out: (t) => out.push(t), err: (t) => out.push(t) },
       async () => deps,
     );

@@ -15,8 +15,8 @@ const fixture = (service: string) => readFileSync(new URL(`../fixtures/services/
 const taint = { key: 'kubernetes.io/arch', operator: 'Equal', value: 'arm64', effect: 'NoExecute' };
 
 describe('workload analyser', () => {
-  test('multi-document manifest: the Deployment with its init container and line numbers', () => {
-    const { workloads, findings } = workloadsFromManifest('k8s/deployment.yaml', fixture('checkout-api'));
+  test('multi-document manifest: the Deployment with its init container and line numbers', async () => {
+    const { workloads, findings } = await workloadsFromManifest('k8s/deployment.yaml', fixture('checkout-api'));
     assert.deepEqual(findings, []);
     assert.equal(workloads.length, 1);
     const [w] = workloads;
@@ -36,20 +36,20 @@ describe('workload analyser', () => {
     });
   });
 
-  test('arm64 selector with the toleration is scheduled; without it the pods cannot schedule', () => {
-    const [moved] = workloadsFromManifest('d.yaml', fixture('payments')).workloads;
+  test('arm64 selector with the toleration is scheduled; without it the pods cannot schedule', async () => {
+    const [moved] = (await workloadsFromManifest('d.yaml', fixture('payments'))).workloads;
     assert.deepEqual(
       schedulingFindings(moved!).map((f) => [f.id, f.severity]),
       [['kubernetes.arm64-scheduled', 'info']],
     );
     const noTol = fixture('payments').replace(/ *tolerations:[\s\S]*?effect: NoExecute\n/, '');
-    const [w] = workloadsFromManifest('d.yaml', noTol).workloads;
+    const [w] = (await workloadsFromManifest('d.yaml', noTol)).workloads;
     const [f] = schedulingFindings(w!);
     assert.deepEqual([f!.id, f!.severity, f!.autofix?.kind], ['kubernetes.missing-toleration', 'change', 'selectors']);
   });
 
-  test('an amd64 nodeSelector is a pin; a toleration without a selector leaves placement to chance', () => {
-    const [pinned] = workloadsFromManifest('d.yaml', fixture('legacy-billing')).workloads;
+  test('an amd64 nodeSelector is a pin; a toleration without a selector leaves placement to chance', async () => {
+    const [pinned] = (await workloadsFromManifest('d.yaml', fixture('legacy-billing'))).workloads;
     assert.equal(schedulingFindings(pinned!)[0]!.id, 'kubernetes.amd64-pinned');
     const spec: PodSpecLike = { tolerations: [taint], containers: [] };
     const [f] = schedulingFindings({ kind: 'Deployment', name: 'x', spec, origin: { file: 'd.yaml', line: 1 }, containers: [] });
@@ -98,12 +98,12 @@ describe('workload analyser', () => {
     assert.equal(toleratesArm64Taint({}), false);
   });
 
-  test('CronJob, Pod and List kinds; a Helm template that is not YAML is unknown', () => {
+  test('CronJob, Pod and List kinds; a Helm template that is not YAML is unknown', async () => {
     const text = [
       'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: job, image: "alpine:3.19"}]',
       'apiVersion: v1\nkind: List\nitems:\n  - kind: Pod\n    metadata: {name: p}\n    spec: {containers: [{name: c, image: nginx}]}',
     ].join('\n---\n');
-    const { workloads } = workloadsFromManifest('all.yaml', text);
+    const { workloads } = await workloadsFromManifest('all.yaml', text);
     assert.deepEqual(
       workloads.map((w) => [w.kind, w.name, w.containers[0]!.image]),
       [
@@ -111,7 +111,7 @@ describe('workload analyser', () => {
         ['Pod', 'p', 'nginx'],
       ],
     );
-    const bad = workloadsFromManifest('t.yaml', 'spec:\n  replicas: {{ .Values.replicas }}\n  x: [\n');
+    const bad = await workloadsFromManifest('t.yaml', 'spec:\n  replicas: {{ .Values.replicas }}\n  x: [\n');
     assert.deepEqual(
       bad.findings.map((f) => [f.id, f.severity]),
       [['kubernetes.manifest-unparseable', 'unknown']],

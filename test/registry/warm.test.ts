@@ -123,6 +123,16 @@ describe('a warm re-run against the real registry', () => {
     assert.equal(lists(), 2);
   });
 
+  test('two amd64-only tags of one repository asking for its tag list at once share one listing', async () => {
+    const c = createRegistryClient({ config });
+    const [a, b] = await Promise.all([
+      c.suggestArm64Image(`${proxy.host}/base/runtime:3.1.0`),
+      c.suggestArm64Image(`${proxy.host}/base/runtime:3.1.2`),
+    ]);
+    assert.deepEqual([a.image, b.image], [`${proxy.host}/base/runtime:3.1.4`, `${proxy.host}/base/runtime:3.1.4`]);
+    assert.equal(c.stats().byKind.tags, 1);
+  });
+
   test('a tag found missing drops the tag list that named it', async () => {
     const c = createRegistryClient({ config });
     await c.listTags(`${proxy.host}/base/runtime:3.1.0`);

@@ -5,7 +5,7 @@ import type { Config } from '../../config/schema.ts';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from '../../logger.ts';
-import { registryRequests } from '../../ops/metrics.ts';
+import type { RegistryMetrics } from '../registry.ts';
 import type { CredentialLookup } from './credentials.ts';
 import { chooseRegistryAuth, type RegistryAuth } from './challenge.ts';
 import { RegistryFailure } from './failure.ts';
@@ -85,6 +85,7 @@ export interface RegistryHttpOptions {
   /** A Retry-After longer than this is not waited for: the lookup fails and says how long to wait. */
   maxRetryAfterMs: number;
   stats: RegistryStats;
+  metrics?: RegistryMetrics['requests'];
   logger?: Logger;
 }
 
@@ -275,7 +276,7 @@ export class RegistryHttp {
       } finally {
         this.release();
       }
-      registryRequests.inc({ kind, outcome: outcome instanceof Error ? 'error' : statusClass(outcome.status) });
+      this.o.metrics?.inc({ kind, outcome: outcome instanceof Error ? 'error' : statusClass(outcome.status) });
       if (!(outcome instanceof Error) && outcome.status !== 429 && outcome.status < 500) return outcome;
       const wait = outcome instanceof Error ? this.backoff(attempt) : (this.retryAfterMs(outcome.headers) ?? this.backoff(attempt));
       if (attempt > retries || wait > this.o.maxRetryAfterMs) {

@@ -11,7 +11,7 @@ import {
   type SchedulingSpec,
 } from '../../scheduling/arm64.ts';
 import type { Evidence, Finding } from '../report.ts';
-import { parseYaml } from './yaml-docs.ts';
+import { parseYaml, parseYamlStreamed, type YamlFile } from './yaml-docs.ts';
 
 export interface PodSpecLike extends SchedulingSpec {
   containers?: Array<{ name?: string; image?: string }>;
@@ -65,10 +65,24 @@ function unparseable(file: string, line: number, message: string): ManifestAnaly
   };
 }
 
-/** Workloads in a multi-document manifest file (a `kind: List` too). */
-export function workloadsFromManifest(file: string, text: string): ManifestAnalysis {
-  const yaml = parseYaml(text);
+/**
+ * Workloads in a multi-document manifest file (a `kind: List` too). `onWorkload` hears of each as soon as
+ * its document is parsed, so the caller can start looking up its images while the rest is parsed; a file
+ * that turns out not to parse yields no workloads.
+ */
+export async function workloadsFromManifest(file: string, text: string, onWorkload?: (w: Workload) => void): Promise<ManifestAnalysis> {
+  const workloads: Workload[] = [];
+  const yaml = await parseYamlStreamed(text, (doc, lineOf) => {
+    const found = workloadsIn(file, doc.contents, lineOf);
+    workloads.push(...found);
+    if (onWorkload) found.forEach(onWorkload);
+  });
   if (yaml.error) return unparseable(file, yaml.error.line, yaml.error.message);
+  return { workloads, findings: [] };
+}
+
+/** The workloads of one document's tree. */
+function workloadsIn(file: string, root: unknown, lineOf: YamlFile['lineOf']): Workload[] {
   const workloads: Workload[] = [];
   const visit = (node: unknown): void => {
     if (!isMap(node)) return;
@@ -95,7 +109,7 @@ export function workloadsFromManifest(file: string, text: string): ManifestAnaly
         const imageNode = c.get('image', true);
         const image = scalar(imageNode);
         if (!image) continue;
-        const line = yaml.lineOf(imageNode as Node);
+        const line = lineOf(imageNode as Node);
         containers.push({
           container: scalar(c.get('name', true)) ?? '?',
           kind: kindOf,
@@ -104,10 +118,10 @@ export function workloadsFromManifest(file: string, text: string): ManifestAnaly
         });
       }
     }
-    workloads.push({ kind, name, spec, origin: { file, line: yaml.lineOf(node.get('kind', true) as Node) }, containers });
+    workloads.push({ kind, name, spec, origin: { file, line: lineOf(node.get('kind', true) as Node) }, containers });
   };
-  for (const d of yaml.docs) visit(d.contents);
-  return { workloads, findings: [] };
+  visit(root);
+  return workloads;
 }
 
 /** A Helm values file: scheduling from the top-level keys charts conventionally use; images from `image` maps. */

@@ -1,5 +1,17 @@
 // Shared by the YAML analysers: parse every document of a file keeping line numbers, and walk its nodes.
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from 'yaml';
+import {
+  Composer,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  Parser,
+  type Document,
+  type Node,
+  type Pair,
+} from 'yaml';
 
 export interface YamlFile {
   docs: Document[];
@@ -9,14 +21,45 @@ export interface YamlFile {
   error?: { line: number; message: string };
 }
 
+const OPTIONS = { uniqueKeys: false, prettyErrors: false } as const;
+
 export function parseYaml(text: string): YamlFile {
   const lc = new LineCounter();
-  const docs = [...parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false })];
-  const lineOf = (node: Node | Pair | null | undefined): number => {
+  return yamlFile([...parseAllDocuments(text, { lineCounter: lc, ...OPTIONS })], lc);
+}
+
+/** Documents composed between two yields to the event loop in parseYamlStreamed. */
+const DOCUMENTS_PER_TURN = 25;
+
+/**
+ * parseYaml a document at a time: `onDocument` sees each document as soon as it is composed (until one
+ * fails to parse), and the event loop turns every few documents. A 500-document manifest takes about half
+ * a second to parse; registry lookups started for its first workloads proceed meanwhile.
+ */
+export async function parseYamlStreamed(text: string, onDocument: (doc: Document, lineOf: YamlFile['lineOf']) => void): Promise<YamlFile> {
+  const lc = new LineCounter();
+  const docs: Document[] = [];
+  const lineOf = lineOfIn(lc);
+  // What parseAllDocuments does, one document at a time.
+  for (const doc of new Composer(OPTIONS).compose(new Parser(lc.addNewLine).parse(text))) {
+    docs.push(doc);
+    if (doc.errors.length) break;
+    onDocument(doc, lineOf);
+    if (docs.length % DOCUMENTS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return yamlFile(docs, lc);
+}
+
+const lineOfIn =
+  (lc: LineCounter): YamlFile['lineOf'] =>
+  (node) => {
     const n = node && isPair(node) ? (node.key as Node | null) : node;
     const start = (n as Node | null | undefined)?.range?.[0];
     return start === undefined ? 1 : lc.linePos(start).line;
   };
+
+function yamlFile(docs: Document[], lc: LineCounter): YamlFile {
+  const lineOf = lineOfIn(lc);
   for (const d of docs) {
     const e = d.errors[0];
     if (e) return { docs, lineOf, error: { line: e.linePos?.[0]?.line ?? 1, message: e.message.split('\n')[0]!.slice(0, 200) } };

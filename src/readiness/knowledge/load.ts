@@ -1,7 +1,7 @@
 // The arm64 knowledge base: which package versions break on arm64, why, and what fixes them. It is data
 // (YAML next to this file, one per ecosystem), so operators extend or override it from config
 // (`knowledge.files`) without a release. Later files override earlier ones per ecosystem + package.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -193,15 +193,35 @@ export class KnowledgeBase {
   }
 }
 
-const builtinDir = fileURLToPath(new URL('.', import.meta.url));
+/** Set by the terminal's bundle (scripts/build.mjs): its code runs from dist/cli, where the files are in knowledge/. */
+declare const ARCHSHIFT_KNOWLEDGE_DIR: string | undefined;
+/** The folder of the built-in knowledge files (and the replaced-images table), ending in a slash. */
+export const builtinDir = fileURLToPath(
+  new URL(typeof ARCHSHIFT_KNOWLEDGE_DIR === 'string' ? ARCHSHIFT_KNOWLEDGE_DIR : '.', import.meta.url),
+);
 export const builtinKnowledgeFiles = knowledgeEcosystems.map((e) => `${builtinDir}${e}.yml`);
+/** The built-in files, already checked and parsed by `npm run build`: JSON is read in a few ms, YAML takes ~100. */
+const compiledFile = `${builtinDir}builtin.json`;
 
 let builtin: KnowledgeBase | undefined;
 
-/** The knowledge that ships with archshift (read once; the files are part of the source tree). */
+const parseBuiltinFiles = (): KnowledgeEntry[] =>
+  builtinKnowledgeFiles.flatMap((file) => parseKnowledgeFile(file, readFileSync(file, 'utf8')));
+
+/** The knowledge that ships with archshift (read once; the files are part of the source tree, compiled in dist/). */
 export function builtinKnowledge(): KnowledgeBase {
-  builtin ??= new KnowledgeBase(builtinKnowledgeFiles.flatMap((file) => parseKnowledgeFile(file, readFileSync(file, 'utf8'))));
+  builtin ??= new KnowledgeBase(
+    existsSync(compiledFile)
+      ? (JSON.parse(readFileSync(compiledFile, 'utf8')) as KnowledgeEntry[]).map((e) => ({ ...e, origin: builtinDir + e.origin }))
+      : parseBuiltinFiles(),
+  );
   return builtin;
+}
+
+/** `npm run build`: writes the built-in files, checked and parsed, next to them as builtin.json (origins relative). */
+export function compileBuiltinKnowledge(): void {
+  const entries = parseBuiltinFiles().map((e) => ({ ...e, origin: e.origin.slice(builtinDir.length) }));
+  writeFileSync(compiledFile, JSON.stringify(entries));
 }
 
 /** Built-ins plus the operator's files from `knowledge.files`, in order. */
