@@ -4,6 +4,7 @@
 // the rest of the report stands. Every finding carries its ecosystem, for grouping in reports.
 // The selection (isScanCandidate) and the per-file dispatch (NativeScan) are shared with the scan of a
 // GitHub repository (scan-github.ts), so both read the same files the same way.
+import { isAscii } from 'node:buffer';
 import { open, realpath, stat, readdir } from 'node:fs/promises';
 import { LocalFileRefused, readRegularFile } from './local-file.ts';
 import path from 'node:path';
@@ -156,8 +157,8 @@ export function isScanCandidate(rel: string): boolean {
 interface WalkVisitor {
   /** A directory's candidate files, before any of them is read (so facts about neighbours are known in time). */
   directory(rel: string, candidates: string[]): void;
-  /** Reads and analyses one candidate; never throws. */
-  file(rel: string, abs: string): Promise<void>;
+  /** Reads and analyses one candidate (`kinds`: its kindsOf, worked out once by the walk); never throws. */
+  file(rel: string, abs: string, kinds: ScanKind[]): Promise<void>;
   /** Every candidate of the directory has been handed to `file` and is done. */
   directoryDone(rel: string): void;
   /** Every regular file met (candidate or not), for a caller that needs other files of the tree. */
@@ -199,33 +200,35 @@ async function walk(
       problems.push(unreadable(relDir || '.', `cannot list directory (${(err as NodeJS.ErrnoException).code ?? err})`));
       continue;
     }
-    const files: { rel: string; abs: string }[] = [];
+    const files: { rel: string; abs: string; kinds: ScanKind[] }[] = [];
     let full = false;
     for (const e of entries) {
       const rel = relDir ? `${relDir}/${e.name}` : e.name;
-      const abs = path.join(root, rel);
       if (e.isDirectory()) {
         if (!skippedDirs.has(e.name) && !opts.excluded(rel, true)) queue.push(rel);
         continue;
       }
       if (opts.excluded(rel)) continue;
       if (e.isFile()) visit.listed?.(rel);
+      if (!e.isFile() && !e.isSymbolicLink()) continue;
+      // Worked out once per file: the walk meets every file of the tree, and most are not candidates.
+      const kinds = kindsOf(rel);
+      if (kinds.length === 0) continue;
+      const abs = path.join(root, rel);
       if (e.isSymbolicLink()) {
-        if (kindsOf(rel).length === 0) continue;
         try {
           const target = await stat(abs);
           const real = await realpath(abs);
           // Directories behind links are not entered (that is how loops happen); files outside the checkout are not ours.
           if (!target.isFile() || !(real + path.sep).startsWith(rootReal + path.sep)) continue;
-          files.push({ rel, abs: real });
+          files.push({ rel, abs: real, kinds });
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           problems.push(unreadable(rel, code === 'ELOOP' ? 'symlink loop' : `broken symlink (${code ?? err})`));
         }
         continue;
       }
-      if (!e.isFile() || kindsOf(rel).length === 0) continue;
-      files.push({ rel, abs });
+      files.push({ rel, abs, kinds });
       if (++seen > opts.maxEntries) {
         problems.push(unreadable(rel, `more than ${opts.maxEntries} candidate files; the rest were not scanned`));
         full = true;
@@ -239,7 +242,7 @@ async function walk(
     outstanding.set(relDir, files.length + 1);
     for (const f of files) {
       await slot();
-      void visit.file(f.rel, f.abs).finally(() => {
+      void visit.file(f.rel, f.abs, f.kinds).finally(() => {
         running--;
         wake?.();
         settle(relDir);
@@ -279,10 +282,15 @@ export function tooLarge(rel: string, size: number, maxBytes: number): Finding {
   return unreadable(rel, `larger than ${Math.round(maxBytes / 1048576)} MiB (${Math.round(size / 1048576)} MiB)`);
 }
 
-/** A file's bytes as text, or why not (NUL bytes near the start mean binary). */
+/**
+ * A file's bytes as text, or why not (NUL bytes near the start mean binary). ASCII (nearly every file a
+ * scan reads) is decoded as Latin-1, which gives the same string: faster, and above about 1 MB Node makes
+ * it an external string, outside the JS heap, so a big lockfile held while it is parsed does not count as
+ * young-generation survival (which is what makes V8 grow its young generation, and the scan's peak RSS).
+ */
 export function textOf(rel: string, buf: Buffer): { text?: string; problem?: Finding } {
   if (buf.subarray(0, 8192).includes(0)) return { problem: unreadable(rel, 'binary content where text was expected') };
-  return { text: buf.toString('utf8') };
+  return { text: isAscii(buf) ? buf.toString('latin1') : buf.toString('utf8') };
 }
 
 /** Entry names from a zip's central directory (no decompression). */
@@ -382,8 +390,7 @@ export async function scanCheckout(root: string, options: ScanOptions = {}): Pro
       directory: (_dir, candidates) => scan.notePaths(candidates),
       directoryDone: (dir) => scan.directoryRead(dir),
       listed: options.listed,
-      file: async (rel, abs) => {
-        const kinds = kindsOf(rel);
+      file: async (rel, abs, kinds) => {
         if (kinds.every((k) => k === 'unanalysed')) return; // named by finish(), never opened
         let held = 0;
         try {
@@ -394,7 +401,7 @@ export async function scanCheckout(root: string, options: ScanOptions = {}): Pro
             held = size;
           });
           if (problem) scan.report(problem);
-          if (text !== undefined) scan.addText(rel, text);
+          if (text !== undefined) scan.addText(rel, text, kinds);
         } catch (err) {
           scan.report(unreadable(rel, (err as Error).message));
         } finally {
@@ -529,11 +536,11 @@ export class NativeScan {
     if (machine) this.binaries.push({ file: rel, machine });
   }
 
-  /** Hands one text file to the analysers its path names (see kindsOf). */
-  addText(rel: string, text: string): void {
+  /** Hands one text file to the analysers its path names (`kinds`: kindsOf(rel), when the caller has it). */
+  addText(rel: string, text: string, kinds: readonly ScanKind[] = kindsOf(rel)): void {
     try {
       const file = { path: rel, text };
-      for (const k of kindsOf(rel)) {
+      for (const k of kinds) {
         if (k === 'jvm') this.jvmTexts.push(file);
         else if (k === 'python') this.addPython(file);
         else if (k === 'node') this.declared.node.push(own(nodeFileDeclarations(file, this.kb)));
@@ -577,8 +584,8 @@ export class NativeScan {
     if (rels.length) this.includes.push({ from: file.path, rels });
   }
 
-  private addGo(text: GoFileFacts): void {
-    const facts = own(text);
+  /** `facts` hold no slice of the file's text (extractGoFile copies what it keeps), so they need no copy here. */
+  private addGo(facts: GoFileFacts): void {
     const dir = path.posix.dirname(facts.path);
     const pending = this.goPending.get(dir);
     if (pending) pending.push(facts);
