@@ -97,3 +97,26 @@ test('a package-lock.json over the size threshold gives the findings a small one
   );
   assert.deepEqual(brief(big.slice(0, -2)), ['warning file.unreadable undefined']); // malformed: JSON.parse's refusal
 });
+
+test('a big lockfile reduced as it is read counts and finds what JSON.parse gives, repeated keys included', async () => {
+  const { nodeFileDeclarations } = await import('../../src/readiness/analysers/node.ts');
+  const { builtinKnowledge } = await import('../../src/readiness/knowledge/load.ts');
+  // A repeated `packages` object replaces the first; a repeated key keeps its place and takes the last value.
+  const text = [
+    '{"lockfileVersion": 3,',
+    '"packages": {"node_modules/dropped": {"version": "1.0.0"}},',
+    '"packages": {"": {"name": "app"},',
+    '"node_modules/sharp": {"version": "0.29.3"},',
+    '"node_modules/alias": {"version": "1.0.0"},',
+    '"node_modules/left": {"version": "2.0.0"},',
+    '"node_modules/alias": {"name": "bcrypt", "version": "5.0.0"},',
+    '"node_modules/left": {"resolved": "no version"}}}',
+  ].join('\n');
+  const padded = text.replace('{', `{${' '.repeat(1024 * 1024)}`); // over the threshold: the pruned reader, same lines
+  const brief = (t: string) => {
+    const d = nodeFileDeclarations({ path: 'package-lock.json', text: t }, builtinKnowledge());
+    return { count: d.count, decls: d.decls.map((x) => `${x.name}@${x.written}:${x.line}`), findings: d.findings.length };
+  };
+  assert.deepEqual(brief(text), { count: 2, decls: ['sharp@0.29.3:4', 'bcrypt@5.0.0:5'], findings: 0 });
+  assert.deepEqual(brief(padded), brief(text));
+});

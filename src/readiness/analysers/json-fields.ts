@@ -8,14 +8,26 @@ export const PRUNED_JSON_FROM_BYTES = 1024 * 1024;
 
 class Refused extends Error {}
 
+/** Offered each kept object member once it is built; a member it takes (returns true) is not stored in its object. */
+export type TakeMember = (path: readonly string[], value: unknown) => boolean;
+
 /**
  * The value of `text` with only the members `keep` accepts (`path` is the keys and indexes from the top,
  * the member's own last); the others are checked and skipped. Containers on the way must be kept too.
+ * `take` lets a caller reduce members as they are read (a lockfile's packages), so they are not all held
+ * until the end. Only the pruned reader offers members; JSON.parse's value (a small text, or one the
+ * reader refused) holds them all, so a caller handles the members it finds in the value as well, a key
+ * met again replacing what it had (as JSON.parse does with a repeated key).
  */
-export function parseJsonFields(text: string, keep: (path: readonly string[]) => boolean, fromBytes = PRUNED_JSON_FROM_BYTES): unknown {
+export function parseJsonFields(
+  text: string,
+  keep: (path: readonly string[]) => boolean,
+  fromBytes = PRUNED_JSON_FROM_BYTES,
+  take?: TakeMember,
+): unknown {
   if (text.length < fromBytes) return JSON.parse(text);
   try {
-    return new Reader(text, keep).document();
+    return new Reader(text, keep, take).document();
   } catch {
     return JSON.parse(text); // throws the SyntaxError users know (or, were this reader wrong, parses it)
   }
@@ -31,6 +43,7 @@ class Reader {
   constructor(
     private readonly s: string,
     private readonly keep: (path: readonly string[]) => boolean,
+    private readonly take?: TakeMember,
   ) {}
 
   document(): unknown {
@@ -79,9 +92,12 @@ class Reader {
         this.path.push(key);
         const kept = this.keep(this.path);
         const v = this.value(kept);
+        const taken = kept && this.take !== undefined && this.take(this.path, v);
         this.path.pop();
         // An own `__proto__` member, as JSON.parse makes it (an assignment would set the prototype).
-        if (kept && key === '__proto__')
+        if (taken) {
+          // reduced by the caller, not stored
+        } else if (kept && key === '__proto__')
           Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
         else if (kept) out![key] = v;
       }

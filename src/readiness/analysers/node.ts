@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
 import { parseNpmSpec } from '../versions.ts';
-import { parseJsonFields } from './json-fields.ts';
+import { parseJsonFields, type TakeMember } from './json-fields.ts';
 import {
   declaredFile,
   dirOf,
@@ -52,9 +52,14 @@ function lockField(path: readonly string[]): boolean {
   return path.every((key, i) => i % 2 === 1 || key === 'dependencies' || (i === path.length - 1 && key === 'version'));
 }
 
-function parseJson(f: SourceFile, out: Finding[], keep?: (path: readonly string[]) => boolean): Record<string, unknown> | undefined {
+function parseJson(
+  f: SourceFile,
+  out: Finding[],
+  keep?: (path: readonly string[]) => boolean,
+  take?: TakeMember,
+): Record<string, unknown> | undefined {
   try {
-    const v = keep ? parseJsonFields(f.text, keep) : JSON.parse(f.text);
+    const v = keep ? parseJsonFields(f.text, keep, undefined, take) : JSON.parse(f.text);
     if (v && typeof v === 'object') return v as Record<string, unknown>;
     out.push(unreadable(f.path, 'not a JSON object'));
   } catch (err) {
@@ -103,35 +108,71 @@ interface Locked {
   line?: number;
 }
 
-/** Every installed package of a package-lock.json (v2/v3 `packages`, or the nested v1 `dependencies` tree). */
-function packageLockEntries(f: SourceFile, out: Finding[]): Locked[] {
-  const json = parseJson(f, out, lockField);
-  if (!json) return [];
-  const entries: Locked[] = [];
+/** A lockfile's entries the caller wants (in order), and how many entries it has in all. */
+interface LockEntries {
+  entries: Locked[];
+  count: number;
+}
+
+/**
+ * The installed packages of a package-lock.json (v2/v3 `packages`, or the nested v1 `dependencies` tree)
+ * that `wanted` names. A big lockfile's `packages` are reduced as the reader meets them, so its thousands
+ * of entries are never all held at once.
+ */
+function packageLockEntries(f: SourceFile, out: Finding[], wanted: (name: string) => boolean): LockEntries {
+  // Per `packages` key, as an object holds it (a repeated key keeps its place and takes the last value):
+  // the entry when wanted, true for an entry not wanted, false for a key that is no package entry.
+  type ByKey = Map<string, Locked | boolean>;
+  const add = (byKey: ByKey, key: string, info: { version?: string; name?: string } | undefined) => {
+    const at = key.lastIndexOf('node_modules/');
+    if (at < 0 || typeof info?.version !== 'string') return void byKey.set(key, false);
+    const name = info.name ?? key.slice(at + 'node_modules/'.length);
+    byKey.set(key, wanted(name) ? { name, version: info.version, key } : true);
+  };
+  let filling: ByKey = new Map();
+  let read: ByKey | undefined;
+  const take: TakeMember = (p, v) => {
+    if (p[0] !== 'packages') return false;
+    if (p.length === 1) {
+      // One `packages` object read to its end (a repeated one replaces it, as in JSON.parse's value).
+      read = filling;
+      filling = new Map();
+      return false;
+    }
+    if (p.length !== 2) return false;
+    add(filling, p[1]!, v as { version?: string; name?: string } | undefined);
+    return true;
+  };
+  const json = parseJson(f, out, lockField, take);
+  if (!json) return { entries: [], count: 0 };
   const packages = json.packages as Record<string, { version?: string; name?: string }> | undefined;
   if (packages && typeof packages === 'object') {
-    for (const [key, info] of Object.entries(packages)) {
-      const at = key.lastIndexOf('node_modules/');
-      if (at < 0 || typeof info?.version !== 'string') continue;
-      entries.push({ name: info.name ?? key.slice(at + 'node_modules/'.length), version: info.version, key });
-    }
-    return entries;
+    const byKey = read ?? new Map();
+    for (const [key, info] of Object.entries(packages)) add(byKey, key, info);
+    const values = [...byKey.values()];
+    return { entries: values.filter((v): v is Locked => typeof v === 'object'), count: values.filter((v) => v !== false).length };
   }
   // lockfileVersion 1: a nested `dependencies` tree.
+  const entries: Locked[] = [];
+  let count = 0;
   const walk = (deps: unknown, depth: number) => {
     if (!deps || typeof deps !== 'object' || depth > 50) return;
     for (const [name, info] of Object.entries(deps as Record<string, { version?: string; dependencies?: unknown }>)) {
-      if (typeof info?.version === 'string' && !info.version.includes(':')) entries.push({ name, version: info.version, key: name });
+      if (typeof info?.version === 'string' && !info.version.includes(':')) {
+        count++;
+        if (wanted(name)) entries.push({ name, version: info.version, key: name });
+      }
       walk(info?.dependencies, depth + 1);
     }
   };
   walk(json.dependencies, 0);
-  return entries;
+  return { entries, count };
 }
 
 /** Every `name@range:` block of a yarn.lock (v1) with the version it resolved to, line by line. */
-function yarnLockEntries(f: SourceFile): Locked[] {
+function yarnLockEntries(f: SourceFile, wanted: (name: string) => boolean): LockEntries {
   const entries: Locked[] = [];
+  let count = 0;
   let current: { name: string; line: number } | undefined;
   const { text } = f;
   for (let start = 0, i = 0; start < text.length; i++) {
@@ -142,14 +183,15 @@ function yarnLockEntries(f: SourceFile): Locked[] {
     else {
       const version = /^\s+version:?\s+"?([^"\s]+)"?/.exec(l);
       if (version && current) {
-        entries.push({ name: current.name, version: version[1]!, key: current.name, line: current.line });
+        count++;
+        if (wanted(current.name)) entries.push({ name: current.name, version: version[1]!, key: current.name, line: current.line });
         current = undefined;
       }
     }
     if (end < 0) break;
     start = end + 1;
   }
-  return entries;
+  return { entries, count };
 }
 
 /**
@@ -160,11 +202,11 @@ export function nodeFileDeclarations(f: SourceFile, kb: KnowledgeBase): Declared
   const out: Finding[] = [];
   const base = path.posix.basename(f.path);
   if (base === 'package.json') return declaredFile(f.path, analysePackageJson(f, out, false), out, kb);
-  const entries = base === 'yarn.lock' ? yarnLockEntries(f) : packageLockEntries(f, out);
-  const known = entries.filter((e) => kb.lookup('node', e.name));
-  const lines = objectKeyLines(f.text, new Set(known.filter((e) => e.line === undefined).map((e) => e.key)));
-  const decls = known.map((e) => lockDeclaration('node', f, e.name, e.version, e.line ?? lines.get(e.key) ?? 1));
-  return { path: f.path, decls, count: entries.length, findings: out };
+  const known = (name: string) => kb.lookup('node', name) !== undefined;
+  const { entries, count } = base === 'yarn.lock' ? yarnLockEntries(f, known) : packageLockEntries(f, out, known);
+  const lines = objectKeyLines(f.text, new Set(entries.filter((e) => e.line === undefined).map((e) => e.key)));
+  const decls = entries.map((e) => lockDeclaration('node', f, e.name, e.version, e.line ?? lines.get(e.key) ?? 1));
+  return { path: f.path, decls, count, findings: out };
 }
 
 /** Judges a tree's Node dependency files: a lockfile in a folder decides the versions of the package.json beside it. */
