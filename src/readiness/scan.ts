@@ -4,8 +4,9 @@
 // the rest of the report stands. Every finding carries its ecosystem, for grouping in reports.
 // The selection (isScanCandidate) and the per-file dispatch (NativeScan) are shared with the scan of a
 // GitHub repository (scan-github.ts), so both read the same files the same way.
-import { isAscii } from 'node:buffer';
+import { constants, readSync } from 'node:fs';
 import { open, realpath, stat, readdir } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { LocalFileRefused, readRegularFile } from './local-file.ts';
 import path from 'node:path';
 import type { Finding } from './report.ts';
@@ -13,7 +14,8 @@ import { builtinKnowledge, type KnowledgeBase } from './knowledge/load.ts';
 import { scannedInfo, unreadable, type DeclaredFile, type SourceFile } from './analysers/native-deps.ts';
 import { analyseJarEntries, analyseJvm, extractJvmSource, isJvmFile, isJvmSource, type JvmSources } from './analysers/jvm.ts';
 import { isPythonFile, judgePython, pythonFileDeclarations, requirementIncludes } from './analysers/python.ts';
-import { isNodeFile, judgeNode, nodeFileDeclarations } from './analysers/node.ts';
+import { isNodeFile, judgeNode, nodeFileDeclarations, npmLockFileDeclarations, type ChunkedFile } from './analysers/node.ts';
+import { PRUNED_JSON_FROM_BYTES } from './analysers/json-fields.ts';
 import {
   analyseGo,
   extractGoBuildFile,
@@ -282,15 +284,10 @@ export function tooLarge(rel: string, size: number, maxBytes: number): Finding {
   return unreadable(rel, `larger than ${Math.round(maxBytes / 1048576)} MiB (${Math.round(size / 1048576)} MiB)`);
 }
 
-/**
- * A file's bytes as text, or why not (NUL bytes near the start mean binary). ASCII (nearly every file a
- * scan reads) is decoded as Latin-1, which gives the same string: faster, and above about 1 MB Node makes
- * it an external string, outside the JS heap, so a big lockfile held while it is parsed does not count as
- * young-generation survival (which is what makes V8 grow its young generation, and the scan's peak RSS).
- */
+/** A file's bytes as text, or why not (NUL bytes near the start mean binary). */
 export function textOf(rel: string, buf: Buffer): { text?: string; problem?: Finding } {
   if (buf.subarray(0, 8192).includes(0)) return { problem: unreadable(rel, 'binary content where text was expected') };
-  return { text: isAscii(buf) ? buf.toString('latin1') : buf.toString('utf8') };
+  return { text: buf.toString('utf8') };
 }
 
 /** Entry names from a zip's central directory (no decompression). */
@@ -376,6 +373,49 @@ export async function listCheckout(
   );
 }
 
+/** Bytes read at a time from a big npm lockfile. */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * A package-lock.json / npm-shrinkwrap.json of PRUNED_JSON_FROM_BYTES or more is handed to `analyse` as
+ * chunks read from the file (a reused buffer, synchronously: the analysis is synchronous too), so its text
+ * is never whole in memory: a multi-MB string alive across young-generation collections is what made V8
+ * grow that generation (and the scan's peak RSS). Returns why it was not read, or 'small' for a file to
+ * read whole like any other. Refuses what readRegularFile and textOf refuse, with the same words.
+ */
+async function readNpmLockInChunks(
+  abs: string,
+  rel: string,
+  maxBytes: number,
+  analyse: (f: ChunkedFile) => void,
+): Promise<Finding | 'small' | undefined> {
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await fh.stat();
+    if (!info.isFile()) return unreadable(rel, 'not a regular file (a FIFO, socket or device); not read');
+    if (info.size > maxBytes) return tooLarge(rel, info.size, maxBytes);
+    if (info.size < PRUNED_JSON_FROM_BYTES) return 'small';
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, 8192, 0);
+    if (buf.subarray(0, bytesRead).includes(0)) return unreadable(rel, 'binary content where text was expected');
+    const chunks = function* (): Generator<string> {
+      const decoder = new StringDecoder('utf8'); // a character split between two chunks is kept for the next
+      for (let at = 0; ;) {
+        const n = readSync(fh.fd, buf, 0, CHUNK_BYTES, at);
+        if (n === 0) break;
+        at += n;
+        if (at > maxBytes) throw new Error(`larger than ${Math.round(maxBytes / 1048576)} MiB (it grew while read)`);
+        yield decoder.write(buf.subarray(0, n));
+      }
+      yield decoder.end();
+    };
+    analyse({ path: rel, chunks });
+    return undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Text read at once across the scan's concurrent reads; a larger file waits and is read alone. */
 const IN_FLIGHT_TEXT_BYTES = 24 * 1024 * 1024;
 
@@ -396,6 +436,11 @@ export async function scanCheckout(root: string, options: ScanOptions = {}): Pro
         try {
           if (kinds.includes('jar')) return scan.addJar(rel, await zipEntryNames(abs));
           if (kinds.includes('elf')) return scan.addBinary(rel, await elfMachine(abs));
+          if (kinds.length === 1 && kinds[0] === 'node' && /^(package-lock|npm-shrinkwrap)\.json$/.test(path.posix.basename(rel))) {
+            const refused = await readNpmLockInChunks(abs, rel, maxBytes, (f) => scan.addNpmLock(f));
+            if (refused === undefined) return;
+            if (refused !== 'small') return scan.report(refused);
+          }
           const { text, problem } = await readText(abs, rel, maxBytes, async (size) => {
             await budget.take(size);
             held = size;
@@ -575,6 +620,16 @@ export class NativeScan {
       }
     } catch (err) {
       this.findings.push(unreadable(rel, (err as Error).message));
+    }
+  }
+
+  /** A big npm lockfile read in chunks (the scan of a checkout); what addText does with its text, without it. */
+  addNpmLock(file: ChunkedFile): void {
+    try {
+      this.declared.node.push(own(npmLockFileDeclarations(file, this.kb)));
+      this.handed.node.add(file.path);
+    } catch (err) {
+      this.findings.push(unreadable(file.path, (err as Error).message));
     }
   }
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Finding } from '../report.ts';
 import type { KnowledgeBase } from '../knowledge/load.ts';
 import { parseNpmSpec } from '../versions.ts';
-import { parseJsonFields, type TakeMember } from './json-fields.ts';
+import { parseJsonChunks, parseJsonFields, type TakeMember } from './json-fields.ts';
 import {
   declaredFile,
   dirOf,
@@ -14,6 +14,8 @@ import {
   lineAt,
   lineText,
   lockDeclaration,
+  lockDeclarationAt,
+  excerpt,
   unreadable,
   type Declaration,
   type DeclaredFile,
@@ -27,21 +29,61 @@ export function isNodeFile(file: string): boolean {
   return base === 'package.json' || lockNames.has(base);
 }
 
-/** Line of each of `keys` as `"key": {` (or `"key": "`) at the start of a line of a JSON text (first occurrence). */
-function objectKeyLines(text: string, keys: ReadonlySet<string>): Map<string, number> {
-  const lines = new Map<string, number>();
-  for (const key of keys) {
-    // Searched for, not split into lines: a lockfile has a hundred thousand lines and a handful of wanted keys.
-    const quoted = `"${key}"`;
-    for (let at = text.indexOf(quoted); at >= 0; at = text.indexOf(quoted, at + 1)) {
-      const lineStart = text.lastIndexOf('\n', at) + 1;
-      if (text.slice(lineStart, at).trim() !== '' || !/^\s*:\s*[{"]/.test(text.slice(at + quoted.length, at + quoted.length + 64)))
-        continue;
-      lines.set(key, lineAt(text, at));
-      break;
+/** Where a lockfile entry's key sits: its line and that line's excerpt. */
+interface KeyLine {
+  line: number;
+  excerpt: string;
+}
+
+/**
+ * The line of each of `keys` as `"key": {` (or `"key": "`) at the start of a line of a JSON text (first
+ * occurrence), and the first line's excerpt. The text comes in chunks; only the lines not searched yet
+ * (and 64 characters past them) are held, so a big lockfile is never whole in memory.
+ */
+function objectKeyLines(chunks: Iterable<string>, keys: ReadonlySet<string>): { lines: Map<string, KeyLine>; first: string } {
+  const lines = new Map<string, KeyLine>();
+  let first: string | undefined;
+  const pending = new Set(keys);
+  const longest = Math.max(0, ...[...keys].map((k) => k.length + 2));
+  let buf = '';
+  let bufLine = 1; // the line `buf` starts (always at a line's start)
+  const search = (upTo: number) => {
+    for (const key of pending) {
+      const quoted = `"${key}"`;
+      // Searched for, not split into lines: a lockfile has a hundred thousand lines and a handful of wanted keys.
+      for (let at = buf.indexOf(quoted); at >= 0 && at < upTo; at = buf.indexOf(quoted, at + 1)) {
+        const lineStart = buf.lastIndexOf('\n', at) + 1;
+        if (buf.slice(lineStart, at).trim() !== '' || !/^\s*:\s*[{"]/.test(buf.slice(at + quoted.length, at + quoted.length + 64)))
+          continue;
+        const lineEnd = buf.indexOf('\n', at);
+        lines.set(key, {
+          line: bufLine + lineAt(buf, lineStart) - 1,
+          excerpt: excerpt(buf.slice(lineStart, lineEnd < 0 ? buf.length : lineEnd)),
+        });
+        pending.delete(key);
+        break;
+      }
     }
+  };
+  const consume = (ended: boolean) => {
+    if (first === undefined) {
+      const nl = buf.indexOf('\n');
+      if (nl >= 0 || ended) first = excerpt(buf.slice(0, nl < 0 ? buf.length : nl));
+    }
+    // Occurrences before the start of the line holding `safe` have their whole line and 64 characters after them.
+    const safe = ended ? buf.length : Math.max(0, buf.length - 64 - longest);
+    const upTo = ended ? buf.length : buf.lastIndexOf('\n', safe - 1) + 1;
+    search(upTo);
+    for (let nl = buf.indexOf('\n'); nl >= 0 && nl < upTo; nl = buf.indexOf('\n', nl + 1)) bufLine++;
+    buf = buf.slice(upTo);
+  };
+  for (const chunk of chunks) {
+    buf += chunk;
+    consume(false);
+    if (pending.size === 0 && first !== undefined) return { lines, first };
   }
-  return lines;
+  consume(true);
+  return { lines, first: first ?? '' };
 }
 
 /** The fields of a package-lock.json the analyser reads: `packages` entries' name and version, or the v1 `dependencies` tree. */
@@ -52,25 +94,20 @@ function lockField(path: readonly string[]): boolean {
   return path.every((key, i) => i % 2 === 1 || key === 'dependencies' || (i === path.length - 1 && key === 'version'));
 }
 
-function parseJson(
-  f: SourceFile,
-  out: Finding[],
-  keep?: (path: readonly string[]) => boolean,
-  take?: TakeMember,
-): Record<string, unknown> | undefined {
+function parseJson(file: string, out: Finding[], parse: () => unknown): Record<string, unknown> | undefined {
   try {
-    const v = keep ? parseJsonFields(f.text, keep, undefined, take) : JSON.parse(f.text);
+    const v = parse();
     if (v && typeof v === 'object') return v as Record<string, unknown>;
-    out.push(unreadable(f.path, 'not a JSON object'));
+    out.push(unreadable(file, 'not a JSON object'));
   } catch (err) {
-    out.push(unreadable(f.path, `malformed JSON: ${(err as Error).message}`));
+    out.push(unreadable(file, `malformed JSON: ${(err as Error).message}`));
   }
   return undefined;
 }
 
 /** `locked`: a lockfile beside it decides the versions, so no literal is offered for a text bump. */
 function analysePackageJson(f: SourceFile, out: Finding[], locked: boolean): Declaration[] {
-  const json = parseJson(f, out);
+  const json = parseJson(f.path, out, () => JSON.parse(f.text));
   if (!json) return [];
   const decls: Declaration[] = [];
   const lines = f.text.split('\n');
@@ -119,15 +156,20 @@ interface LockEntries {
  * that `wanted` names. A big lockfile's `packages` are reduced as the reader meets them, so its thousands
  * of entries are never all held at once.
  */
-function packageLockEntries(f: SourceFile, out: Finding[], wanted: (name: string) => boolean): LockEntries {
+function packageLockEntries(
+  parse: (take: TakeMember) => Record<string, unknown> | undefined,
+  wanted: (name: string) => boolean,
+): LockEntries {
   // Per `packages` key, as an object holds it (a repeated key keeps its place and takes the last value):
   // the entry when wanted, true for an entry not wanted, false for a key that is no package entry.
   type ByKey = Map<string, Locked | boolean>;
   const add = (byKey: ByKey, key: string, info: { version?: string; name?: string } | undefined) => {
     const at = key.lastIndexOf('node_modules/');
-    if (at < 0 || typeof info?.version !== 'string') return void byKey.set(key, false);
+    // A copy of the key: one read in chunks is a slice that would keep its whole chunk alive.
+    const own = detached(key);
+    if (at < 0 || typeof info?.version !== 'string') return void byKey.set(own, false);
     const name = info.name ?? key.slice(at + 'node_modules/'.length);
-    byKey.set(key, wanted(name) ? { name, version: info.version, key } : true);
+    byKey.set(own, wanted(name) ? { name, version: info.version, key: own } : true);
   };
   let filling: ByKey = new Map();
   let read: ByKey | undefined;
@@ -143,7 +185,7 @@ function packageLockEntries(f: SourceFile, out: Finding[], wanted: (name: string
     add(filling, p[1]!, v as { version?: string; name?: string } | undefined);
     return true;
   };
-  const json = parseJson(f, out, lockField, take);
+  const json = parse(take);
   if (!json) return { entries: [], count: 0 };
   const packages = json.packages as Record<string, { version?: string; name?: string }> | undefined;
   if (packages && typeof packages === 'object') {
@@ -195,6 +237,12 @@ function yarnLockEntries(f: SourceFile, wanted: (name: string) => boolean): Lock
 }
 
 /**
+ * A copy of `s` that is no slice of a bigger string (V8 flattens the concatenation into a new string
+ * before slicing it).
+ */
+const detached = (s: string): string => ` ${s}`.slice(1);
+
+/**
  * One Node dependency file reduced to the declarations `kb` knows. A lockfile's entries are matched
  * against it first, so the lines of the few that matter are all that is looked up.
  */
@@ -203,10 +251,46 @@ export function nodeFileDeclarations(f: SourceFile, kb: KnowledgeBase): Declared
   const base = path.posix.basename(f.path);
   if (base === 'package.json') return declaredFile(f.path, analysePackageJson(f, out, false), out, kb);
   const known = (name: string) => kb.lookup('node', name) !== undefined;
-  const { entries, count } = base === 'yarn.lock' ? yarnLockEntries(f, known) : packageLockEntries(f, out, known);
-  const lines = objectKeyLines(f.text, new Set(entries.filter((e) => e.line === undefined).map((e) => e.key)));
-  const decls = entries.map((e) => lockDeclaration('node', f, e.name, e.version, e.line ?? lines.get(e.key) ?? 1));
+  if (base !== 'yarn.lock')
+    return npmLockDeclarations(
+      f.path,
+      out,
+      (take) => parseJsonFields(f.text, lockField, undefined, take),
+      () => [f.text],
+      kb,
+    );
+  const { entries, count } = yarnLockEntries(f, known);
+  const decls = entries.map((e) => lockDeclaration('node', f, e.name, e.version, e.line!));
   return { path: f.path, decls, count, findings: out };
+}
+
+/** A file read chunk by chunk: each call of `chunks` yields its text from the start. */
+export interface ChunkedFile {
+  path: string;
+  chunks: () => Iterable<string>;
+}
+
+/** A big package-lock.json / npm-shrinkwrap.json reduced as nodeFileDeclarations reduces it, its text never held whole. */
+export function npmLockFileDeclarations(f: ChunkedFile, kb: KnowledgeBase): DeclaredFile {
+  return npmLockDeclarations(f.path, [], (take) => parseJsonChunks(f.chunks, lockField, take), f.chunks, kb);
+}
+
+function npmLockDeclarations(
+  file: string,
+  out: Finding[],
+  parse: (take: TakeMember) => unknown,
+  chunks: () => Iterable<string>,
+  kb: KnowledgeBase,
+): DeclaredFile {
+  const known = (name: string) => kb.lookup('node', name) !== undefined;
+  const { entries, count } = packageLockEntries((take) => parseJson(file, out, () => parse(take)), known);
+  if (entries.length === 0) return { path: file, decls: [], count, findings: out };
+  const { lines, first } = objectKeyLines(chunks(), new Set(entries.map((e) => e.key)));
+  const decls = entries.map((e) => {
+    const at = lines.get(e.key) ?? { line: 1, excerpt: first };
+    return lockDeclarationAt('node', file, e.name, e.version, at.line, at.excerpt);
+  });
+  return { path: file, decls, count, findings: out };
 }
 
 /** Judges a tree's Node dependency files: a lockfile in a folder decides the versions of the package.json beside it. */
