@@ -101,10 +101,13 @@ class Reader {
   }
 
   private space(): void {
+    // A lockfile is a third indentation: skipped in a tight loop over the window, refilled only at its end.
     for (;;) {
-      const c = this.peek();
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.i++;
-      else return;
+      const { s } = this;
+      let i = this.i;
+      for (let c = s.charCodeAt(i); c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = s.charCodeAt(++i));
+      this.i = i;
+      if (i < s.length || this.refill(i) < 0) return;
     }
   }
 
