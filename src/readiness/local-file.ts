@@ -37,8 +37,9 @@ export async function readRegularFile(path: string, maxBytes: number, admit?: (s
         buf = grown;
       }
       const { bytesRead } = await fh.read(buf, total, buf.length - total, null);
-      if (bytesRead === 0) break;
       total += bytesRead;
+      // A short read of a regular file is its end: no second read (one more thread-pool round trip) to see 0.
+      if (bytesRead === 0 || total < buf.length) break;
     }
     if (total > maxBytes) throw new LocalFileRefused('too-large', `larger than ${maxBytes} bytes`, total);
     return buf.subarray(0, total);

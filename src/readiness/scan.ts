@@ -4,7 +4,9 @@
 // the rest of the report stands. Every finding carries its ecosystem, for grouping in reports.
 // The selection (isScanCandidate) and the per-file dispatch (NativeScan) are shared with the scan of a
 // GitHub repository (scan-github.ts), so both read the same files the same way.
+import { constants, readSync } from 'node:fs';
 import { open, realpath, stat, readdir } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { LocalFileRefused, readRegularFile } from './local-file.ts';
 import path from 'node:path';
 import type { Finding } from './report.ts';
@@ -12,7 +14,8 @@ import { builtinKnowledge, type KnowledgeBase } from './knowledge/load.ts';
 import { scannedInfo, unreadable, type DeclaredFile, type SourceFile } from './analysers/native-deps.ts';
 import { analyseJarEntries, analyseJvm, extractJvmSource, isJvmFile, isJvmSource, type JvmSources } from './analysers/jvm.ts';
 import { isPythonFile, judgePython, pythonFileDeclarations, requirementIncludes } from './analysers/python.ts';
-import { isNodeFile, judgeNode, nodeFileDeclarations } from './analysers/node.ts';
+import { isNodeFile, judgeNode, nodeFileDeclarations, npmLockFileDeclarations, type ChunkedFile } from './analysers/node.ts';
+import { PRUNED_JSON_FROM_BYTES } from './analysers/json-fields.ts';
 import {
   analyseGo,
   extractGoBuildFile,
@@ -156,8 +159,8 @@ export function isScanCandidate(rel: string): boolean {
 interface WalkVisitor {
   /** A directory's candidate files, before any of them is read (so facts about neighbours are known in time). */
   directory(rel: string, candidates: string[]): void;
-  /** Reads and analyses one candidate; never throws. */
-  file(rel: string, abs: string): Promise<void>;
+  /** Reads and analyses one candidate (`kinds`: its kindsOf, worked out once by the walk); never throws. */
+  file(rel: string, abs: string, kinds: ScanKind[]): Promise<void>;
   /** Every candidate of the directory has been handed to `file` and is done. */
   directoryDone(rel: string): void;
   /** Every regular file met (candidate or not), for a caller that needs other files of the tree. */
@@ -199,33 +202,35 @@ async function walk(
       problems.push(unreadable(relDir || '.', `cannot list directory (${(err as NodeJS.ErrnoException).code ?? err})`));
       continue;
     }
-    const files: { rel: string; abs: string }[] = [];
+    const files: { rel: string; abs: string; kinds: ScanKind[] }[] = [];
     let full = false;
     for (const e of entries) {
       const rel = relDir ? `${relDir}/${e.name}` : e.name;
-      const abs = path.join(root, rel);
       if (e.isDirectory()) {
         if (!skippedDirs.has(e.name) && !opts.excluded(rel, true)) queue.push(rel);
         continue;
       }
       if (opts.excluded(rel)) continue;
       if (e.isFile()) visit.listed?.(rel);
+      if (!e.isFile() && !e.isSymbolicLink()) continue;
+      // Worked out once per file: the walk meets every file of the tree, and most are not candidates.
+      const kinds = kindsOf(rel);
+      if (kinds.length === 0) continue;
+      const abs = path.join(root, rel);
       if (e.isSymbolicLink()) {
-        if (kindsOf(rel).length === 0) continue;
         try {
           const target = await stat(abs);
           const real = await realpath(abs);
           // Directories behind links are not entered (that is how loops happen); files outside the checkout are not ours.
           if (!target.isFile() || !(real + path.sep).startsWith(rootReal + path.sep)) continue;
-          files.push({ rel, abs: real });
+          files.push({ rel, abs: real, kinds });
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           problems.push(unreadable(rel, code === 'ELOOP' ? 'symlink loop' : `broken symlink (${code ?? err})`));
         }
         continue;
       }
-      if (!e.isFile() || kindsOf(rel).length === 0) continue;
-      files.push({ rel, abs });
+      files.push({ rel, abs, kinds });
       if (++seen > opts.maxEntries) {
         problems.push(unreadable(rel, `more than ${opts.maxEntries} candidate files; the rest were not scanned`));
         full = true;
@@ -239,7 +244,7 @@ async function walk(
     outstanding.set(relDir, files.length + 1);
     for (const f of files) {
       await slot();
-      void visit.file(f.rel, f.abs).finally(() => {
+      void visit.file(f.rel, f.abs, f.kinds).finally(() => {
         running--;
         wake?.();
         settle(relDir);
@@ -368,6 +373,49 @@ export async function listCheckout(
   );
 }
 
+/** Bytes read at a time from a big npm lockfile. */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * A package-lock.json / npm-shrinkwrap.json of PRUNED_JSON_FROM_BYTES or more is handed to `analyse` as
+ * chunks read from the file (a reused buffer, synchronously: the analysis is synchronous too), so its text
+ * is never whole in memory: a multi-MB string alive across young-generation collections is what made V8
+ * grow that generation (and the scan's peak RSS). Returns why it was not read, or 'small' for a file to
+ * read whole like any other. Refuses what readRegularFile and textOf refuse, with the same words.
+ */
+async function readNpmLockInChunks(
+  abs: string,
+  rel: string,
+  maxBytes: number,
+  analyse: (f: ChunkedFile) => void,
+): Promise<Finding | 'small' | undefined> {
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await fh.stat();
+    if (!info.isFile()) return unreadable(rel, 'not a regular file (a FIFO, socket or device); not read');
+    if (info.size > maxBytes) return tooLarge(rel, info.size, maxBytes);
+    if (info.size < PRUNED_JSON_FROM_BYTES) return 'small';
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, 8192, 0);
+    if (buf.subarray(0, bytesRead).includes(0)) return unreadable(rel, 'binary content where text was expected');
+    const chunks = function* (): Generator<string> {
+      const decoder = new StringDecoder('utf8'); // a character split between two chunks is kept for the next
+      for (let at = 0; ;) {
+        const n = readSync(fh.fd, buf, 0, CHUNK_BYTES, at);
+        if (n === 0) break;
+        at += n;
+        if (at > maxBytes) throw new Error(`larger than ${Math.round(maxBytes / 1048576)} MiB (it grew while read)`);
+        yield decoder.write(buf.subarray(0, n));
+      }
+      yield decoder.end();
+    };
+    analyse({ path: rel, chunks });
+    return undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Text read at once across the scan's concurrent reads; a larger file waits and is read alone. */
 const IN_FLIGHT_TEXT_BYTES = 24 * 1024 * 1024;
 
@@ -382,19 +430,23 @@ export async function scanCheckout(root: string, options: ScanOptions = {}): Pro
       directory: (_dir, candidates) => scan.notePaths(candidates),
       directoryDone: (dir) => scan.directoryRead(dir),
       listed: options.listed,
-      file: async (rel, abs) => {
-        const kinds = kindsOf(rel);
+      file: async (rel, abs, kinds) => {
         if (kinds.every((k) => k === 'unanalysed')) return; // named by finish(), never opened
         let held = 0;
         try {
           if (kinds.includes('jar')) return scan.addJar(rel, await zipEntryNames(abs));
           if (kinds.includes('elf')) return scan.addBinary(rel, await elfMachine(abs));
+          if (kinds.length === 1 && kinds[0] === 'node' && /^(package-lock|npm-shrinkwrap)\.json$/.test(path.posix.basename(rel))) {
+            const refused = await readNpmLockInChunks(abs, rel, maxBytes, (f) => scan.addNpmLock(f));
+            if (refused === undefined) return;
+            if (refused !== 'small') return scan.report(refused);
+          }
           const { text, problem } = await readText(abs, rel, maxBytes, async (size) => {
             await budget.take(size);
             held = size;
           });
           if (problem) scan.report(problem);
-          if (text !== undefined) scan.addText(rel, text);
+          if (text !== undefined) scan.addText(rel, text, kinds);
         } catch (err) {
           scan.report(unreadable(rel, (err as Error).message));
         } finally {
@@ -529,11 +581,11 @@ export class NativeScan {
     if (machine) this.binaries.push({ file: rel, machine });
   }
 
-  /** Hands one text file to the analysers its path names (see kindsOf). */
-  addText(rel: string, text: string): void {
+  /** Hands one text file to the analysers its path names (`kinds`: kindsOf(rel), when the caller has it). */
+  addText(rel: string, text: string, kinds: readonly ScanKind[] = kindsOf(rel)): void {
     try {
       const file = { path: rel, text };
-      for (const k of kindsOf(rel)) {
+      for (const k of kinds) {
         if (k === 'jvm') this.jvmTexts.push(file);
         else if (k === 'python') this.addPython(file);
         else if (k === 'node') this.declared.node.push(own(nodeFileDeclarations(file, this.kb)));
@@ -571,14 +623,24 @@ export class NativeScan {
     }
   }
 
+  /** A big npm lockfile read in chunks (the scan of a checkout); what addText does with its text, without it. */
+  addNpmLock(file: ChunkedFile): void {
+    try {
+      this.declared.node.push(own(npmLockFileDeclarations(file, this.kb)));
+      this.handed.node.add(file.path);
+    } catch (err) {
+      this.findings.push(unreadable(file.path, (err as Error).message));
+    }
+  }
+
   private addPython(file: SourceFile): void {
     this.declared.python.push(own(pythonFileDeclarations(file, this.kb)));
     const rels = requirementIncludes(file);
     if (rels.length) this.includes.push({ from: file.path, rels });
   }
 
-  private addGo(text: GoFileFacts): void {
-    const facts = own(text);
+  /** `facts` hold no slice of the file's text (extractGoFile copies what it keeps), so they need no copy here. */
+  private addGo(facts: GoFileFacts): void {
     const dir = path.posix.dirname(facts.path);
     const pending = this.goPending.get(dir);
     if (pending) pending.push(facts);

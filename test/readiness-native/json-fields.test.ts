@@ -97,3 +97,112 @@ test('a package-lock.json over the size threshold gives the findings a small one
   );
   assert.deepEqual(brief(big.slice(0, -2)), ['warning file.unreadable undefined']); // malformed: JSON.parse's refusal
 });
+
+test('a big lockfile reduced as it is read counts and finds what JSON.parse gives, repeated keys included', async () => {
+  const { nodeFileDeclarations } = await import('../../src/readiness/analysers/node.ts');
+  const { builtinKnowledge } = await import('../../src/readiness/knowledge/load.ts');
+  // A repeated `packages` object replaces the first; a repeated key keeps its place and takes the last value.
+  const text = [
+    '{"lockfileVersion": 3,',
+    '"packages": {"node_modules/dropped": {"version": "1.0.0"}},',
+    '"packages": {"": {"name": "app"},',
+    '"node_modules/sharp": {"version": "0.29.3"},',
+    '"node_modules/alias": {"version": "1.0.0"},',
+    '"node_modules/left": {"version": "2.0.0"},',
+    '"node_modules/alias": {"name": "bcrypt", "version": "5.0.0"},',
+    '"node_modules/left": {"resolved": "no version"}}}',
+  ].join('\n');
+  const padded = text.replace('{', `{${' '.repeat(1024 * 1024)}`); // over the threshold: the pruned reader, same lines
+  const brief = (t: string) => {
+    const d = nodeFileDeclarations({ path: 'package-lock.json', text: t }, builtinKnowledge());
+    return { count: d.count, decls: d.decls.map((x) => `${x.name}@${x.written}:${x.line}`), findings: d.findings.length };
+  };
+  assert.deepEqual(brief(text), { count: 2, decls: ['sharp@0.29.3:4', 'bcrypt@5.0.0:5'], findings: 0 });
+  assert.deepEqual(brief(padded), brief(text));
+});
+
+test('a lockfile read in chunks of any size gives what its whole text gives', async () => {
+  const { nodeFileDeclarations, npmLockFileDeclarations } = await import('../../src/readiness/analysers/node.ts');
+  const { builtinKnowledge } = await import('../../src/readiness/knowledge/load.ts');
+  const kb = builtinKnowledge();
+  const packages: Record<string, unknown> = { '': { name: 'app', version: '1.0.0' } };
+  for (let i = 0; i < 300; i++)
+    packages[`node_modules/pkg-${i}`] = { version: `1.${i}.0`, integrity: `sha512-${'q'.repeat(40)}`, dev: true };
+  packages['node_modules/sharp'] = { version: '0.29.3', engines: { node: '>=14' }, n: [1, -2.5e3, null] };
+  packages['node_modules/al\u00e9\\"x'] = { name: 'bcrypt', version: '5.0.0' };
+  const v3 = JSON.stringify({ name: 'app', lockfileVersion: 3, packages }, null, 2);
+  const v1 = JSON.stringify(
+    { lockfileVersion: 1, dependencies: { sharp: { version: '0.29.3', dependencies: { bcrypt: { version: '5.0.0' } } } } },
+    null,
+    2,
+  );
+  const texts = [
+    v3,
+    v3.replace(/\n/g, '\r\n'),
+    v3.replace(/\n\s*/g, ''), // minified: one line
+    v1,
+    '{"packages": {"node_modules/sharp": {"version": "0.29.3"}}}  x', // trailing garbage
+    v3.slice(0, -3), // cut short
+    '[]',
+    '',
+  ];
+  const brief = (d: {
+    count: number;
+    decls: { name: string; written: string; line: number; excerpt?: string }[];
+    findings: { title: string }[];
+  }) => ({
+    count: d.count,
+    decls: d.decls.map((x) => `${x.name}@${x.written}:${x.line}:${x.excerpt}`),
+    findings: d.findings.map((x) => x.title),
+  });
+  for (const text of texts) {
+    const whole = brief(nodeFileDeclarations({ path: 'package-lock.json', text }, kb));
+    for (const size of [1, 7, 64, 1000, 1 << 20]) {
+      const chunks = function* () {
+        for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
+      };
+      assert.deepEqual(
+        brief(npmLockFileDeclarations({ path: 'package-lock.json', chunks }, kb)),
+        whole,
+        `${JSON.stringify(text.slice(0, 40))} in chunks of ${size}`,
+      );
+    }
+  }
+});
+
+test('the scan of a checkout reads a big package-lock.json in chunks with the findings of its whole text, and refuses a binary one', async () => {
+  const { mkdtemp, mkdir, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { scanCheckout } = await import('../../src/readiness/scan.ts');
+  const { analyseNode } = await import('../../src/readiness/analysers/node.ts');
+  const { builtinKnowledge } = await import('../../src/readiness/knowledge/load.ts');
+  const packages: Record<string, unknown> = { '': { name: 'app', version: '1.0.0' } };
+  for (let i = 0; i < 8000; i++) packages[`node_modules/pkg-${i}`] = { version: '1.0.0', integrity: `sha512-${'x'.repeat(86)}==` };
+  packages['node_modules/sharp'] = { version: '0.29.3', description: 'caf\u00e9 \u{1F600}'.repeat(5000) }; // multibyte across chunks
+  const text = JSON.stringify({ name: 'app', lockfileVersion: 3, packages }, null, 2);
+  assert.ok(Buffer.byteLength(text) > 1024 * 1024);
+  const dir = await mkdtemp(join(tmpdir(), 'archshift-lock-'));
+  try {
+    await mkdir(join(dir, 'binary'));
+    await writeFile(join(dir, 'package-lock.json'), text);
+    await writeFile(
+      join(dir, 'binary', 'package-lock.json'),
+      Buffer.concat([Buffer.from('{"a":"\0'), Buffer.alloc(2 * 1024 * 1024, 0x20), Buffer.from('"}')]),
+    );
+    const brief = (f: { id: string; severity: string; evidence: { file?: string; line?: number; excerpt?: string }; title: string }) =>
+      `${f.id} ${f.severity} ${f.evidence.file}:${f.evidence.line} ${f.evidence.excerpt ?? ''} ${f.title}`;
+    const found = (await scanCheckout(dir)).map(brief);
+    const expected = analyseNode([{ path: 'package-lock.json', text }], builtinKnowledge())
+      .filter((f) => f.id === 'node.sharp')
+      .map(brief);
+    assert.equal(expected.length, 1);
+    assert.ok(found.includes(expected[0]!), found.join('\n'));
+    assert.ok(
+      found.some((f) => f.startsWith('file.unreadable unknown binary/package-lock.json') && f.includes('binary content')),
+      found.join('\n'),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -61,11 +61,12 @@ export interface GoFileFacts {
   path: string;
   onArm64: boolean;
   onAmd64: boolean;
-  /** Functions with a body (Go) or a TEXT symbol (assembly). */
-  defines: string[];
+  /** Functions with a body (Go) or a TEXT symbol (assembly), joined by newlines (see `names`). */
+  defines: string;
   /** Function declarations without a body: implemented in assembly. */
   stubs: { name: string; line: number }[];
-  calls: string[];
+  /** Names called, each once, joined by newlines. */
+  calls: string;
   cgoLine?: number;
   isAsm: boolean;
 }
@@ -135,6 +136,31 @@ function buildsFor(file: string, header: string, arch: string): boolean {
   return legacy.length === 0 || evalConstraint(legacyToExpr(legacy), tags);
 }
 
+/**
+ * Each line of `text` (lines as `split('\n')` gives them) that contains `needle`, once and in order, with
+ * its number: a file is searched for the few lines that can match instead of being split into all of them.
+ */
+function linesContaining(text: string, needle: string, visit: (line: string, n: number) => void): void {
+  let n = 1;
+  let counted = 0;
+  for (let at = text.indexOf(needle); at >= 0;) {
+    const start = text.lastIndexOf('\n', at) + 1;
+    for (let nl = text.indexOf('\n', counted); nl >= 0 && nl < start; nl = text.indexOf('\n', nl + 1)) {
+      n++;
+      counted = nl + 1;
+    }
+    const newline = text.indexOf('\n', at);
+    const end = newline < 0 ? text.length : newline;
+    visit(text.slice(start, end), n);
+    if (newline < 0) break;
+    at = text.indexOf(needle, end + 1);
+  }
+}
+
+/**
+ * One Go (or Go assembly) file reduced to its facts. The names are joined into fresh strings and stub
+ * names copied, so the facts hold no slice of `text` (a scan keeps them until the package is judged).
+ */
 export function extractGoFile(file: string, text: string): GoFileFacts {
   const isAsm = file.endsWith('.s');
   const pkg = isAsm ? -1 : text.search(/^package\s/m);
@@ -142,32 +168,39 @@ export function extractGoFile(file: string, text: string): GoFileFacts {
   const defines: string[] = [];
   const stubs: { name: string; line: number }[] = [];
   let cgoLine: number | undefined;
-  const lines = text.split('\n');
-  lines.forEach((l, i) => {
-    if (isAsm) {
+  const calls = new Set<string>();
+  if (isAsm) {
+    linesContaining(text, 'TEXT', (l) => {
       const m = /^\s*TEXT\s+[\w/.]*·(\w+)/.exec(l);
       if (m) defines.push(m[1]!);
-      return;
-    }
-    const fn = /^func\s+(\w+)\s*[([]/.exec(l);
-    if (fn) {
+    });
+  } else {
+    linesContaining(text, 'func', (l, n) => {
+      const fn = /^func\s+(\w+)\s*[([]/.exec(l);
+      if (!fn) return;
       if (l.includes('{') || !/\)\s*[\w.*[\]() ,]*$/.test(l.replace(/\/\/.*$/, '').trim())) defines.push(fn[1]!);
-      else stubs.push({ name: fn[1]!, line: i + 1 });
-    }
-    if (cgoLine === undefined && /^\s*(import\s+)?"C"\s*$/.test(l)) cgoLine = i + 1;
-  });
-  const calls = isAsm ? [] : [...new Set([...text.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)].map((m) => m[1]!))];
+      else stubs.push({ name: fn[1]!, line: n });
+    });
+    linesContaining(text, '"C"', (l, n) => {
+      if (cgoLine === undefined && /^\s*(import\s+)?"C"\s*$/.test(l)) cgoLine = n;
+    });
+    const call = /\b([A-Za-z_]\w*)\s*\(/g;
+    for (let m = call.exec(text); m; m = call.exec(text)) calls.add(m[1]!);
+  }
   return {
     path: file,
     onArm64: buildsFor(file, header, 'arm64'),
     onAmd64: buildsFor(file, header, 'amd64'),
-    defines,
-    stubs,
-    calls,
+    defines: defines.join('\n'),
+    stubs: stubs.length ? structuredClone(stubs) : stubs,
+    calls: [...calls].join('\n'),
     cgoLine,
     isAsm,
   };
 }
+
+/** The names of a `defines` or `calls` fact. */
+const namesOf = (joined: string): string[] => (joined ? joined.split('\n') : []);
 
 function analyseGoMod(f: SourceFile): Declaration[] {
   const decls: Declaration[] = [];
@@ -219,8 +252,8 @@ function amd64OnlyFindings(facts: GoFileFacts[]): Finding[] {
     const amdOnly = files.filter((f) => f.onAmd64 && !f.onArm64);
     if (amdOnly.length === 0) continue;
     const arm = files.filter((f) => f.onArm64);
-    const armDefined = new Set(arm.flatMap((f) => f.defines));
-    const armCalls = new Set(arm.flatMap((f) => f.calls));
+    const armDefined = new Set(arm.flatMap((f) => namesOf(f.defines)));
+    const armCalls = new Set(arm.flatMap((f) => namesOf(f.calls)));
     const missing = new Set<string>();
     let at: { file: string; line: number } | undefined;
     for (const f of arm) {
@@ -232,7 +265,7 @@ function amd64OnlyFindings(facts: GoFileFacts[]): Finding[] {
       }
     }
     for (const f of amdOnly) {
-      for (const name of f.defines) {
+      for (const name of namesOf(f.defines)) {
         if (!armDefined.has(name) && armCalls.has(name)) {
           missing.add(name);
           at ??= { file: f.path, line: 1 };

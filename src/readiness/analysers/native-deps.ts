@@ -72,17 +72,19 @@ export function dirOf(file: string): string {
 
 /** A pinned version read from a lockfile at `line` of `f`; its scope is the lockfile's folder. */
 export function lockDeclaration(ecosystem: DepEcosystem, f: SourceFile, name: string, version: string, line: number): Declaration {
-  return {
-    ecosystem,
-    name,
-    spec: { kind: 'exact', version },
-    written: version,
-    file: f.path,
-    line,
-    excerpt: lineText(f.text, line),
-    origin: 'lock',
-    scope: dirOf(f.path),
-  };
+  return lockDeclarationAt(ecosystem, f.path, name, version, line, lineText(f.text, line));
+}
+
+/** The same, with the line's excerpt already known (a file read in chunks). */
+export function lockDeclarationAt(
+  ecosystem: DepEcosystem,
+  file: string,
+  name: string,
+  version: string,
+  line: number,
+  excerpt: string,
+): Declaration {
+  return { ecosystem, name, spec: { kind: 'exact', version }, written: version, file, line, excerpt, origin: 'lock', scope: dirOf(file) };
 }
 
 export function unreadable(file: string, why: string, line?: number): Finding {
