@@ -24,6 +24,7 @@ import { MoveWatcher, noteMergedPull } from './nodes/move-watch.ts';
 import { nodesDeps, preflightNodes } from './nodes/preflight.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
 import { guardSlackListener } from './ops/slack-guard.ts';
+import { AfterAckQueue } from './ops/after-ack.ts';
 import type { OpsRoute } from './ops/server.ts';
 import { checkPullRequest } from './guard/pull-request.ts';
 import { GITHUB_EVENTS_PATH, githubWebhookRoute } from './guard/webhook.ts';
@@ -174,7 +175,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   app.use(identityCheck(deps, homeIdentity(config, webClient)));
   app.use(ops.inFlight.middleware());
   // Every replica serves Slack; each listener acks, then waits for the store and drops retried deliveries.
-  registerCommands(gatedApp(app, deps.store, deps.logger), deps);
+  registerCommands(gatedApp(app, deps.store, deps.logger, new AfterAckQueue({ maxWaiting: config.slack.maxWaitingCommands })), deps);
   if (allSecrets.githubWebhookSecret) {
     const env = opts.env ?? process.env;
     routes[GITHUB_EVENTS_PATH] = githubWebhookRoute({
