@@ -130,8 +130,12 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
     await core.store.close();
     throw err;
   }
-  const receiver = config.slack.mode === 'http' ? new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel }) : undefined;
-  // Bolt would read any body whole before its signature check: the gate refuses first (see slack-guard.ts).
+  // Bolt would read any body whole before its signature check: the gate in front refuses first and verifies
+  // every signature (slack-guard.ts), so Bolt does not verify it a second time on the ack's path.
+  const receiver =
+    config.slack.mode === 'http'
+      ? new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel, signatureVerification: false })
+      : undefined;
   if (receiver)
     receiver.requestListener = guardSlackListener(receiver.requestListener, {
       signingSecret: secrets.signingSecret!,
@@ -139,10 +143,20 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       logger: core.logger,
     });
   const app = !receiver
-    ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true })
+    ? new App({
+        token: secrets.botToken,
+        appToken: secrets.appToken,
+        socketMode: true,
+        clientOptions,
+        logLevel,
+        deferInitialization: true,
+        convoStore: false,
+      })
     : new App({
         token: secrets.botToken,
         clientOptions,
+        // No listener keeps conversation state; Bolt's store would be looked up on every request before its ack.
+        convoStore: false,
         // Bolt verifies the token with auth.test; deferred, a bad token fails start() with a message.
         deferInitialization: true,
         receiver,
