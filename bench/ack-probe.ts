@@ -2,8 +2,10 @@
 // dist/src/main.js`), never by the bot itself: splits the bot's CPU per Slack request into the part
 // before Bolt's ack (the HTTP answer Slack waits for) and the rest. Each request's callbacks are
 // followed with AsyncLocalStorage; async_hooks' before/after time every callback (process.cpuUsage);
-// the request's `res.end` (Bolt's HTTPReceiver acks by ending the response) is the split. On exit it
-// writes each request's two figures to ACK_PROBE_OUT.
+// the request's `res.end` (Bolt's HTTPReceiver acks by ending the response) is the split. Each stretch of
+// post-ack CPU is also kept with the moment it ended (process.hrtime, the machine's monotonic clock, which
+// the bench shares), so the bench can tell how much of it ran while other commands waited for their ack.
+// On exit it writes both to ACK_PROBE_OUT.
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -12,10 +14,18 @@ interface Request {
   acked: boolean;
   preUs: number;
   postUs: number;
+  /** When its 'request' event fired and when it was acknowledged (µs, process.hrtime). */
+  receivedUs: number;
+  ackedUs: number;
+  /** The body (slack-guard.ts reads it before Bolt sees the request); its response_url names the command for the bench. */
+  body?: Buffer;
 }
 
 const requests: Request[] = [];
+/** Post-ack CPU stretches, flat: [ended at (µs, hrtime), CPU µs, …]. */
+const postAck: number[] = [];
 const als = new AsyncLocalStorage<Request>();
+const wallUs = () => Number(process.hrtime.bigint() / 1000n);
 const cpuNow = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
@@ -26,8 +36,11 @@ let slice: { req: Request; from: number } | undefined;
 const charge = (until: number) => {
   if (!slice) return;
   const us = until - slice.from;
-  if (slice.req.acked) slice.req.postUs += us;
-  else slice.req.preUs += us;
+  if (!slice.req.acked) slice.req.preUs += us;
+  else {
+    slice.req.postUs += us;
+    if (us > 0) postAck.push(wallUs(), us);
+  }
 };
 
 createHook({
@@ -45,7 +58,7 @@ createHook({
 const emit = http.Server.prototype.emit as (this: http.Server, event: string, ...args: unknown[]) => boolean;
 http.Server.prototype.emit = function (this: http.Server, event: string, ...args: unknown[]) {
   if (event !== 'request') return emit.call(this, event, ...args);
-  const req: Request = { acked: false, preUs: 0, postUs: 0 };
+  const req: Request = { acked: false, preUs: 0, postUs: 0, receivedUs: wallUs(), ackedUs: 0 };
   requests.push(req);
   const outer = slice;
   const from = cpuNow();
@@ -70,11 +83,26 @@ http.ServerResponse.prototype.end = function (this: http.ServerResponse, ...args
     const now = cpuNow();
     charge(now);
     req.acked = true;
+    req.ackedUs = wallUs();
+    req.body = (this.req as { rawBody?: Buffer } | undefined)?.rawBody;
     if (slice) slice.from = now;
   }
   return result;
 } as typeof end;
 
 process.on('exit', () => {
-  if (process.env.ACK_PROBE_OUT) writeFileSync(process.env.ACK_PROBE_OUT, JSON.stringify(requests.map((r) => [r.preUs, r.postUs])));
+  if (process.env.ACK_PROBE_OUT)
+    writeFileSync(
+      process.env.ACK_PROBE_OUT,
+      JSON.stringify({
+        requests: requests.map(({ preUs, postUs, receivedUs, ackedUs, body }) => ({
+          preUs,
+          postUs,
+          receivedUs,
+          ackedUs,
+          responseUrl: body && new URLSearchParams(body.toString('utf8')).get('response_url'),
+        })),
+        postAck,
+      }),
+    );
 });

@@ -6,9 +6,11 @@
 //     cold burst reported apart): time until the HTTP answer (the ack Slack waits for, 3 s at most);
 //     p50/p99 per run and their spread; target p99 < 100 ms in each run; logging at `info`, as deployed;
 // (b) one more run with bench/ack-probe.ts preloaded into the bot: its CPU per command before the ack
-//     (what bounds ack latency) apart from the work after it;
+//     (what bounds ack latency) apart from the work after it, and how much of that later work ran while
+//     another command was still waiting for its ack (work that delays acks);
 // (c) the bot's RSS once idle (target < 150 MB), and how long it takes to stop on SIGTERM.
 import { execFileSync, spawn } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,16 +21,24 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { SIGNING_SECRET } from '../test/fakes/bot.ts';
 import { FakeSlackApi } from '../test/fakes/slack-api.ts';
-import { postSigned, slashCommandBody } from '../test/fakes/slack-request.ts';
+import { postSigned, sign, slashCommandBody } from '../test/fakes/slack-request.ts';
 
 interface AckRun {
   samples: number;
   p50Ms: number;
   p99Ms: number;
+  /** p99 counted from the moment the request was on the wire, not from when the generator fired it. */
+  wireP99Ms: number;
   maxMs: number;
   pass: boolean;
   /** Each command's whole cost in the bot (receive, verify, ack, run, respond), from /proc. */
   botCpuMsPerCommand: number;
+  /**
+   * The bot's CPU per burst while the burst waited for its acks (from firing it to its last ack), from /proc
+   * (10 ms ticks, averaged over the bursts): near the burst's pre-ack CPU when acks go first, near all of
+   * its CPU when post-ack work runs between them.
+   */
+  botCpuMsPerBurstWhileAcking: number;
   firstBurst: { p50Ms: number; maxMs: number };
   load: number;
 }
@@ -43,8 +53,12 @@ export interface AckBenchResult {
     preAckP50Ms: number;
     preAckP99Ms: number;
     postAckMeanMs: number;
+    /** Post-ack CPU that ran while a command of the same burst still waited for its ack (it delays those acks), per command. */
+    postAckWhileAckPendingMeanMs: number;
     instrumentedP99Ms: number;
   };
+  /** Where the instrumented run's ack latency went, for its slowest 1 % of commands and for all. */
+  latencySplit: { slowest: LatencyParts; all: LatencyParts };
   /** 1-minute load average before and after (2 cores shared with other work: figures above ~1 are noisy). */
   load: { before: number; after: number };
   idle: { rssMb: number; targetMb: number; startMs: number; sigtermExitMs: number; exitCode: number | null; pass: boolean };
@@ -82,43 +96,88 @@ async function cpuMs(pid: number): Promise<number> {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100 on Linux)
 }
 
+/** For the instrumented run: each burst's [first sent, last ack received] and each command's [sent, on the wire, ack received], in µs (process.hrtime). */
+interface Trace {
+  windows: [number, number][];
+  commands: Map<string, [number, number, number]>;
+}
+
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** When fetch (undici) finished writing each request, by its x-slack-signature (unique per body). */
+const onWire = new Map<string, number>();
+const wireChannel = 'undici:request:bodySent';
+const noteWire = (message: unknown) => {
+  const headers = (message as { request: { headers?: unknown } }).request.headers;
+  if (!Array.isArray(headers)) return;
+  const i = headers.indexOf('x-slack-signature');
+  if (i >= 0) onWire.set(String(headers[i + 1]), nowUs());
+};
+
 /**
  * Fires COMMANDS signed commands in bursts of BURST at the bot's receiver; the bot runs in another process, as it would.
  * The first burst after start-up opens the connections (both ways) and runs each code path for the first time;
- * it is reported on its own (`firstBurst`), and the target applies to the bursts after it.
+ * it is reported on its own (`firstBurst`), and the target applies to the bursts after it. Latency counts from the
+ * moment a command is fired, so it includes the generator's own work on the rest of the burst; `wireP99Ms`
+ * counts from the moment its request was on the wire (what Slack's 3 s clock would see).
  */
-async function ackLatency(url: string, slack: FakeSlackApi, pid: number): Promise<AckRun> {
+async function ackLatency(url: string, slack: FakeSlackApi, pid: number, trace?: Trace): Promise<AckRun> {
   let id = 0;
   const fire = async (text: string) => {
-    const body = slashCommandBody({ text, response_url: slack.responseUrl(`bench-${++id}`) });
+    const responseUrl = slack.responseUrl(`bench-${++id}`);
+    const body = slashCommandBody({ text, response_url: responseUrl });
+    const timestamp = Math.floor(Date.now() / 1000);
+    const signature = sign(SIGNING_SECRET, timestamp, body);
     const start = process.hrtime.bigint();
-    const res = await postSigned(url, body, { secret: SIGNING_SECRET });
+    const res = await postSigned(url, body, { secret: SIGNING_SECRET, timestamp, signature });
     await res.arrayBuffer();
     if (res.status !== 200) throw new Error(`ack status ${res.status}`);
-    return Number(process.hrtime.bigint() - start) / 1e6;
+    const end = process.hrtime.bigint();
+    const wired = onWire.get(signature);
+    onWire.delete(signature);
+    if (wired === undefined) throw new Error(`no ${wireChannel} for a command: cannot time it from the wire`);
+    trace?.commands.set(responseUrl, [Number(start / 1000n), wired, Number(end / 1000n)]);
+    return { ms: Number(end - start) / 1e6, wireMs: (Number(end / 1000n) - wired) / 1000 };
   };
+  let cpuWhileAcking = 0;
   // A mix: help and services render from memory; an unknown subcommand takes the refusal path.
   const burst = async () => {
     const texts = Array.from({ length: BURST }, (_, i) => ['help', 'services', 'frobnicate svc-1'][i % 3]);
+    const cpuAtStart = await cpuMs(pid);
+    const sent = nowUs();
     const times = await Promise.all(texts.map(fire));
+    // From the first command sent to the last ack received, some command of the burst waits for its ack.
+    trace?.windows.push([sent, nowUs()]);
+    cpuWhileAcking += (await cpuMs(pid)) - cpuAtStart;
     // Let every reply land before the next burst, so bursts do not overlap.
     await slack.waitFor(() => slack.responses.length >= id, 30_000);
-    return times.sort((a, b) => a - b);
+    return times;
   };
-  const first = await burst();
-  const samples: number[] = [];
-  const cpuBefore = await cpuMs(pid);
-  while (samples.length < COMMANDS) samples.push(...(await burst()));
-  const botCpuMsPerCommand = Math.round((((await cpuMs(pid)) - cpuBefore) / samples.length) * 100) / 100;
-  samples.sort((a, b) => a - b);
+  subscribe(wireChannel, noteWire);
+  const timed: { ms: number; wireMs: number }[] = [];
+  let first: number[];
+  let botCpuMsPerCommand: number;
+  try {
+    first = (await burst()).map((t) => t.ms).sort((a, b) => a - b);
+    cpuWhileAcking = 0;
+    const cpuBefore = await cpuMs(pid);
+    while (timed.length < COMMANDS) timed.push(...(await burst()));
+    botCpuMsPerCommand = Math.round((((await cpuMs(pid)) - cpuBefore) / timed.length) * 100) / 100;
+  } finally {
+    unsubscribe(wireChannel, noteWire);
+  }
+  const samples = timed.map((t) => t.ms).sort((a, b) => a - b);
+  const fromWire = timed.map((t) => t.wireMs).sort((a, b) => a - b);
   const p99 = pct(samples, 99)!;
   return {
     samples: samples.length,
     p50Ms: round(pct(samples, 50)!),
     p99Ms: round(p99),
+    wireP99Ms: round(pct(fromWire, 99)!),
     maxMs: round(samples.at(-1)!),
     pass: p99 < 100,
     botCpuMsPerCommand,
+    botCpuMsPerBurstWhileAcking: round(cpuWhileAcking / (samples.length / BURST)),
     firstBurst: { p50Ms: round(pct(first, 50)!), maxMs: round(first.at(-1)!) },
     load: round(loadavg()[0]!),
   };
@@ -206,6 +265,64 @@ async function startBot(
   };
 }
 
+/** One HTTP request as bench/ack-probe.ts saw it in the bot (CPU in µs, times in µs of process.hrtime). */
+interface ProbedRequest {
+  preUs: number;
+  postUs: number;
+  receivedUs: number;
+  ackedUs: number;
+  responseUrl?: string | null;
+}
+
+interface LatencyParts {
+  /** From firing the command until fetch had written it: the generator's own work (on the whole burst). */
+  generatorMs: number;
+  /** From the wire until the bot's 'request' event: the bot busy with other requests or other work. */
+  toBotMs: number;
+  /** From the 'request' event until Bolt's ack ended the response. */
+  inBotMs: number;
+  /** From the ack until the generator had the answer. */
+  backMs: number;
+}
+
+const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100;
+
+/** The probe's figures for the timed commands (the cold first burst left out), matched to the generator's by response_url. */
+function analyse(probed: { requests: ProbedRequest[]; postAck: number[] }, trace: Trace, run: AckRun) {
+  const timed = [...trace.commands].slice(-run.samples);
+  const byUrl = new Map(probed.requests.filter((r) => r.responseUrl).map((r) => [r.responseUrl!, r]));
+  const matched = timed.map(([url, [sent, wired, done]]) => {
+    const r = byUrl.get(url);
+    if (!r) throw new Error(`the probe did not see ${url}`);
+    return { r, sent, wired, done };
+  });
+  // Post-ack CPU that ran inside a burst's window (after the cold one): while one of its commands waited for its ack.
+  const windows = trace.windows.slice(1);
+  let postAckWhileWaitingUs = 0;
+  for (let i = 0; i < probed.postAck.length; i += 2) {
+    const at = probed.postAck[i]!;
+    if (windows.some(([from, to]) => at >= from && at <= to)) postAckWhileWaitingUs += probed.postAck[i + 1]!;
+  }
+  const pre = matched.map(({ r }) => r.preUs / 1000).sort((a, b) => a - b);
+  const cpuPerCommand = {
+    commands: matched.length,
+    preAckMeanMs: mean(pre),
+    preAckP50Ms: round(pct(pre, 50)!),
+    preAckP99Ms: round(pct(pre, 99)!),
+    postAckMeanMs: mean(matched.map(({ r }) => r.postUs / 1000)),
+    postAckWhileAckPendingMeanMs: Math.round((postAckWhileWaitingUs / 1000 / matched.length) * 100) / 100,
+    instrumentedP99Ms: run.p99Ms,
+  };
+  const parts = (xs: typeof matched): LatencyParts => ({
+    generatorMs: mean(xs.map(({ sent, wired }) => (wired - sent) / 1000)),
+    toBotMs: mean(xs.map(({ r, wired }) => (r.receivedUs - wired) / 1000)),
+    inBotMs: mean(xs.map(({ r }) => (r.ackedUs - r.receivedUs) / 1000)),
+    backMs: mean(xs.map(({ r, done }) => (done - r.ackedUs) / 1000)),
+  });
+  const slowest = [...matched].sort((a, b) => b.done - b.sent - (a.done - a.sent)).slice(0, Math.max(1, Math.ceil(matched.length / 100)));
+  return { cpuPerCommand, latencySplit: { slowest: parts(slowest), all: parts(matched) } };
+}
+
 const spreadOf = (xs: number[]) => `${Math.min(...xs)}–${Math.max(...xs)}`;
 
 export async function run(): Promise<AckBenchResult> {
@@ -224,7 +341,7 @@ export async function run(): Promise<AckBenchResult> {
         const run = await ackLatency(bot.url, slack, bot.pid);
         runs.push(run);
         console.log(
-          `ack run ${r + 1}: ${run.samples} signed /arm64 commands in bursts of ${BURST}: p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, max ${run.maxMs} ms, bot CPU ${run.botCpuMsPerCommand} ms/command, load ${run.load} -> ${run.pass ? 'PASS' : 'FAIL'}; first (cold) burst p50 ${run.firstBurst.p50Ms} ms, max ${run.firstBurst.maxMs} ms`,
+          `ack run ${r + 1}: ${run.samples} signed /arm64 commands in bursts of ${BURST}: p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms (${run.wireP99Ms} ms from the wire), max ${run.maxMs} ms, bot CPU ${run.botCpuMsPerCommand} ms/command, ${run.botCpuMsPerBurstWhileAcking} ms per burst of ${BURST} while it waited for its acks, load ${run.load} -> ${run.pass ? 'PASS' : 'FAIL'}; first (cold) burst p50 ${run.firstBurst.p50Ms} ms, max ${run.firstBurst.maxMs} ms`,
         );
         const { exitCode, sigtermExitMs } = await bot.stop();
         if (r === 0)
@@ -247,25 +364,19 @@ export async function run(): Promise<AckBenchResult> {
       ACK_PROBE_OUT: probeOut,
     });
     let instrumented: AckRun;
+    const trace: Trace = { windows: [], commands: new Map() };
     try {
-      instrumented = await ackLatency(bot.url, slack, bot.pid);
+      instrumented = await ackLatency(bot.url, slack, bot.pid, trace);
     } finally {
       await bot.stop();
     }
-    // Slash commands only (the start-up probe's empty POST has no ack of its own to speak of).
-    const split = (JSON.parse(await readFile(probeOut, 'utf8')) as [number, number][]).slice(-instrumented.samples);
-    const pre = split.map(([p]) => p / 1000).sort((a, b) => a - b);
-    const mean = (xs: number[]) => round(xs.reduce((a, b) => a + b, 0) / xs.length);
-    const cpuPerCommand = {
-      commands: split.length,
-      preAckMeanMs: mean(pre),
-      preAckP50Ms: round(pct(pre, 50)!),
-      preAckP99Ms: round(pct(pre, 99)!),
-      postAckMeanMs: mean(split.map(([, p]) => p / 1000)),
-      instrumentedP99Ms: instrumented.p99Ms,
-    };
+    const probed = JSON.parse(await readFile(probeOut, 'utf8')) as { requests: ProbedRequest[]; postAck: number[] };
+    const { cpuPerCommand, latencySplit } = analyse(probed, trace, instrumented);
     console.log(
-      `ack CPU per command (instrumented run): before the ack mean ${cpuPerCommand.preAckMeanMs} ms (p50 ${cpuPerCommand.preAckP50Ms}, p99 ${cpuPerCommand.preAckP99Ms}), after it mean ${cpuPerCommand.postAckMeanMs} ms`,
+      `ack CPU per command (instrumented run): before the ack mean ${cpuPerCommand.preAckMeanMs} ms (p50 ${cpuPerCommand.preAckP50Ms}, p99 ${cpuPerCommand.preAckP99Ms}), after it mean ${cpuPerCommand.postAckMeanMs} ms, of which ${cpuPerCommand.postAckWhileAckPendingMeanMs} ms ran while a command of its burst still waited for its ack; instrumented p99 ${cpuPerCommand.instrumentedP99Ms} ms`,
+    );
+    console.log(
+      `ack latency split (instrumented run), mean over the slowest 1% / all: fired until on the wire (the generator) ${latencySplit.slowest.generatorMs} / ${latencySplit.all.generatorMs} ms, until the bot read it ${latencySplit.slowest.toBotMs} / ${latencySplit.all.toBotMs} ms, read until acked ${latencySplit.slowest.inBotMs} / ${latencySplit.all.inBotMs} ms, acked until the ack arrived ${latencySplit.slowest.backMs} / ${latencySplit.all.backMs} ms`,
     );
     const ack = {
       commands: COMMANDS,
@@ -283,7 +394,7 @@ export async function run(): Promise<AckBenchResult> {
     console.log(
       `ack idle bot RSS ${idle!.rssMb} MB (target < ${idle!.targetMb} MB), started in ${idle!.startMs} ms, SIGTERM to exit ${idle!.sigtermExitMs} ms (code ${idle!.exitCode}); load average (1 min) ${load.before} before, ${load.after} after`,
     );
-    return { pinned: pin.label, ack, cpuPerCommand, load, idle: idle! };
+    return { pinned: pin.label, ack, cpuPerCommand, latencySplit, load, idle: idle! };
   } finally {
     await slack.stop();
     await rm(dir, { recursive: true, force: true });

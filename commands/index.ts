@@ -84,8 +84,6 @@ export async function dispatch(
 export function registerCommands(app: App, deps: Deps): void {
   app.command('/arm64', async ({ command, ack, respond, client }) => {
     await ack();
-    // Slack waits at most 3 s for an ack: let requests that arrived meanwhile reach their ack before this one's work runs.
-    await new Promise((resolve) => setImmediate(resolve));
     await dispatch(
       { text: command.text ?? '', userId: command.user_id, userName: command.user_name, channelId: command.channel_id },
       (r) => respond(fitToSlack(r).content as never).then(() => undefined),

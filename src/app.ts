@@ -25,6 +25,7 @@ import { nodesDeps, preflightNodes } from './nodes/preflight.ts';
 import { createOpsRuntime, type OpsRuntime } from './ops/runtime.ts';
 import { registryMetrics } from './ops/metrics.ts';
 import { guardSlackListener } from './ops/slack-guard.ts';
+import { AfterAckQueue } from './ops/after-ack.ts';
 import type { OpsRoute } from './ops/server.ts';
 import { checkPullRequest } from './guard/pull-request.ts';
 import { GITHUB_EVENTS_PATH, githubWebhookRoute } from './guard/webhook.ts';
@@ -134,8 +135,12 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
     await core.store.close();
     throw err;
   }
-  const receiver = config.slack.mode === 'http' ? new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel }) : undefined;
-  // Bolt would read any body whole before its signature check: the gate refuses first (see slack-guard.ts).
+  // Bolt would read any body whole before its signature check: the gate in front refuses first and verifies
+  // every signature (slack-guard.ts), so Bolt does not verify it a second time on the ack's path.
+  const receiver =
+    config.slack.mode === 'http'
+      ? new HTTPReceiver({ signingSecret: secrets.signingSecret!, logLevel, signatureVerification: false })
+      : undefined;
   if (receiver)
     receiver.requestListener = guardSlackListener(receiver.requestListener, {
       signingSecret: secrets.signingSecret!,
@@ -143,10 +148,20 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
       logger: core.logger,
     });
   const app = !receiver
-    ? new App({ token: secrets.botToken, appToken: secrets.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true })
+    ? new App({
+        token: secrets.botToken,
+        appToken: secrets.appToken,
+        socketMode: true,
+        clientOptions,
+        logLevel,
+        deferInitialization: true,
+        convoStore: false,
+      })
     : new App({
         token: secrets.botToken,
         clientOptions,
+        // No listener keeps conversation state; Bolt's store would be looked up on every request before its ack.
+        convoStore: false,
         // Bolt verifies the token with auth.test; deferred, a bad token fails start() with a message.
         deferInitialization: true,
         receiver,
@@ -179,7 +194,7 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   app.use(identityCheck(deps, homeIdentity(config, webClient)));
   app.use(ops.inFlight.middleware());
   // Every replica serves Slack; each listener acks, then waits for the store and drops retried deliveries.
-  registerCommands(gatedApp(app, deps.store, deps.logger), deps);
+  registerCommands(gatedApp(app, deps.store, deps.logger, new AfterAckQueue({ maxWaiting: config.slack.maxWaitingCommands })), deps);
   if (allSecrets.githubWebhookSecret) {
     const env = opts.env ?? process.env;
     routes[GITHUB_EVENTS_PATH] = githubWebhookRoute({

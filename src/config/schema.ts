@@ -39,9 +39,11 @@ export const slackConfigSchema = z
       .string()
       .regex(/^E[A-Z0-9]+$/, 'a Slack organization id (E…)')
       .optional(),
+    /** Acknowledged commands and clicks that may wait for their turn to run; beyond it the ack answers "busy". */
+    maxWaitingCommands: z.number().int().min(1).max(100_000).default(500),
   })
   .strict()
-  .default({ mode: 'socket', port: 3000, channel: '#arm64-migration', retries: 5, teamIds: [] });
+  .default({ mode: 'socket', port: 3000, channel: '#arm64-migration', retries: 5, teamIds: [], maxWaitingCommands: 500 });
 
 export const githubConfigSchema = z
   .object({

@@ -8,7 +8,8 @@ collectDefaultMetrics({ register: registry, prefix: 'archshift_' });
 
 /**
  * outcome: ok | refused (bad input) | forbidden | error | duplicate (a Slack retry we did not act on) |
- * forwarded (a follower handed it to the leader) | no-leader (a follower could not; the user was told to retry).
+ * forwarded (a follower handed it to the leader) | no-leader (a follower could not; the user was told to retry) |
+ * busy (too many requests waited to run; the user was told to retry) | store-unavailable.
  */
 export const commandsTotal = new Counter({
   name: 'archshift_commands_total',
