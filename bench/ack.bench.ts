@@ -123,6 +123,8 @@ const noteWire = (message: unknown) => {
  */
 async function ackLatency(url: string, slack: FakeSlackApi, pid: number, trace?: Trace): Promise<AckRun> {
   let id = 0;
+  // fake Slack is shared by the runs: this run's replies are those after the ones already there.
+  const repliesBefore = slack.responses.length;
   const fire = async (text: string) => {
     const responseUrl = slack.responseUrl(`bench-${++id}`);
     const body = slashCommandBody({ text, response_url: responseUrl });
@@ -150,7 +152,7 @@ async function ackLatency(url: string, slack: FakeSlackApi, pid: number, trace?:
     trace?.windows.push([sent, nowUs()]);
     cpuWhileAcking += (await cpuMs(pid)) - cpuAtStart;
     // Let every reply land before the next burst, so bursts do not overlap.
-    await slack.waitFor(() => slack.responses.length >= id, 30_000);
+    await slack.waitFor(() => slack.responses.length - repliesBefore >= id, 30_000);
     return times;
   };
   subscribe(wireChannel, noteWire);
