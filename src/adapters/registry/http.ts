@@ -5,7 +5,6 @@ import type { Config } from '../../config/schema.ts';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from '../../logger.ts';
-import type { RegistryMetrics } from '../registry.ts';
 import type { CredentialLookup } from './credentials.ts';
 import { chooseRegistryAuth, type RegistryAuth } from './challenge.ts';
 import { RegistryFailure } from './failure.ts';
@@ -85,7 +84,8 @@ export interface RegistryHttpOptions {
   /** A Retry-After longer than this is not waited for: the lookup fails and says how long to wait. */
   maxRetryAfterMs: number;
   stats: RegistryStats;
-  metrics?: RegistryMetrics['requests'];
+  /** Counts each request (the bot's Prometheus counter; see RegistryMetrics in ../registry.ts). */
+  metrics?: { inc(labels: { kind: string; outcome: string }): void };
   logger?: Logger;
 }
 
