@@ -113,5 +113,8 @@ test('a file a running bot holds is refused, and so are bad arguments', async ()
     child.kill('SIGKILL');
   }
   assert.equal((await cli('store', 'copy', '--to', 'postgres://x@127.0.0.1:1/db')).code, 64);
+  const missing = await cli('store', 'copy', '--from', join(dir, 'no-such.json'), '--to', await pgs.database());
+  assert.equal(missing.code, 74);
+  assert.match(missing.err, /no-such\.json does not exist/);
   assert.equal((await cli('store', 'move', '--from', file)).code, 64);
 });

@@ -1,6 +1,7 @@
 // `archshift store copy`: moves an installation from a lowdb file to PostgreSQL with everything it holds
 // (sections such as canaries, PR records and digest history; the registry cache; every audit entry),
 // in one transaction, into a database that holds no archshift data yet, then reads it back to check.
+import { existsSync } from 'node:fs';
 import { StoreError } from './types.ts';
 import { openLowdbStore } from './lowdb.ts';
 import { openPostgresStore } from './postgres.ts';
@@ -15,6 +16,9 @@ export interface CopyReport {
 }
 
 export async function copyStore(fromFile: string, to: PostgresConfig): Promise<CopyReport> {
+  // Opening a missing file would start an empty store and copy nothing; a held one is refused by the lock below.
+  if (!existsSync(fromFile) && !existsSync(`${fromFile}.lock`))
+    throw new StoreError(`store file ${fromFile} does not exist: --from names the bot's store.file (nothing was written)`);
   // Exclusive: a bot still writing the file would go on changing what was already copied.
   const source = await openLowdbStore(fromFile, { lock: 'exclusive', auditLimit: Number.MAX_SAFE_INTEGER });
   try {
