@@ -13,7 +13,15 @@ import type { ImageLayerReader, ImageLayers, ImageRunConfig } from '../readiness
 import { RegistryCache, registryCacheTable, type DigestEntry } from './registry/cache.ts';
 import { loadCredentials, type CredentialLookup } from './registry/credentials.ts';
 import { ECR_READ_ACTIONS, parseEcrHost } from './registry/ecr.ts';
-import { RegistryFailure, RegistryHttp, emptyStats, type Endpoint, type Reply, type RegistryStats } from './registry/http.ts';
+import {
+  RegistryFailure,
+  RegistryHttp,
+  emptyStats,
+  type Endpoint,
+  type Reply,
+  type RegistryStats,
+  type RequestCounter,
+} from './registry/http.ts';
 
 export type { RegistryStats } from './registry/http.ts';
 
@@ -49,8 +57,7 @@ export interface RegistryClientOptions {
 }
 
 export interface RegistryMetrics {
-  /** kind: token | manifest | blob | tags | ping; outcome: 2xx, 4xx, 429, 5xx or error. */
-  requests: { inc(labels: { kind: string; outcome: string }): void };
+  requests: RequestCounter;
   cacheHits: { inc(): void };
 }
 

@@ -2,6 +2,7 @@
 // its head with the readiness use case, the two reports compared (compare.ts), and judged against where
 // the service runs: a change that introduces, for a service already on arm64, anything that does not
 // work there fails (policy `enforce`) or is only reported (`warn`). Returns models; surfaces pick the words.
+import { oncePerKey } from '../once-per-key.ts';
 import type { Store } from '../adapters/store.ts';
 import type { CheckConclusion } from '../adapters/github.ts';
 import type { Service } from '../config/catalog.ts';
@@ -102,13 +103,7 @@ export async function moveFacts(deps: GuardNeeds, svc: Service, base: Report): P
 
 /** One reference's layers are looked into once, even when base and head both name it. */
 function sharedImageScan(scan: CheckPlan['scanImage']): CheckPlan['scanImage'] {
-  if (!scan) return undefined;
-  const seen = new Map<string, Promise<Finding[]>>();
-  return (reference) => {
-    let running = seen.get(reference);
-    if (!running) seen.set(reference, (running = scan(reference)));
-    return running;
-  };
+  return scan && oncePerKey(scan);
 }
 
 export interface PullChange {

@@ -14,6 +14,7 @@ import type { Catalog } from '../config/catalog.ts';
 import type { Config } from '../config/schema.ts';
 import type { V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import { analyseDockerfile } from './analysers/dockerfile.ts';
+import { oncePerKey } from '../once-per-key.ts';
 import { imageFinding, invalidReferenceFinding, type ImageUse } from './analysers/images.ts';
 import { analysePipeline, defaultPipelineRule, type PipelineRule } from './analysers/pipeline.ts';
 import { allowedArchitectures, ARCH_LABEL, DEFAULT_ARM64_TAINT, toleratesArm64Taint } from '../scheduling/arm64.ts';
@@ -198,7 +199,7 @@ async function judge(plan: CheckPlan, ev: Evidence, inspector: ImageInspector | 
   const live = ev.live instanceof Error ? undefined : ev.live;
   const taint = live?.arm64Taint || plan.arm64Taint || DEFAULT_ARM64_TAINT;
   // One lookup per reference for the whole check, started as soon as a manifest names it.
-  const inspect = inspector && once((reference: string) => inspector.inspect(reference));
+  const inspect = inspector && oncePerKey((reference: string) => inspector.inspect(reference));
   const workloads = await judgeManifests(plan, ev, taint, j, inspect);
   judgeLive(plan, ev, workloads, taint, j);
   judgeServiceImage(plan, j);
@@ -527,16 +528,6 @@ type Looked = { invalid: string } | { result: ImageResult; suggestion?: Arm64Sug
 type Inspect = (reference: string) => Promise<ImageResult>;
 /** The inspector, and its `inspect` called once per reference for the whole check. */
 type Images = { inspector: ImageInspector; inspect: Inspect };
-
-/** `fn` called at most once per argument: later calls get the first call's promise. */
-function once<T>(fn: (key: string) => Promise<T>): (key: string) => Promise<T> {
-  const calls = new Map<string, Promise<T>>();
-  return (key) => {
-    let p = calls.get(key);
-    if (!p) calls.set(key, (p = fn(key)));
-    return p;
-  };
-}
 
 /** Starts the lookup of a valid reference; its result (or failure) is read when the images are judged. */
 function prefetch(inspect: Inspect, reference: string): void {

@@ -15,6 +15,15 @@ import { blockActionBody, postSigned, slashCommandBody } from './slack-request.t
 
 export const SIGNING_SECRET = 'test-signing-secret';
 
+/** The catalog defaults the bot tests share: every service in repo acme/<service>, its manifests and pipeline in acme/k8s and acme/cd. */
+export const catalogDefaults = {
+  repo: 'acme/{service}',
+  dockerfiles: ['Dockerfile'],
+  image: 'r.io/{service}',
+  pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
+  manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] },
+};
+
 export interface TestBot {
   bot: Bot;
   slack: FakeSlackApi;

@@ -1,7 +1,7 @@
 // Slack's retries, replays, forgeries and garbage, through the real Bolt HTTP receiver.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestBot, SIGNING_SECRET, type TestBot } from '../fakes/bot.ts';
+import { startTestBot, SIGNING_SECRET, type TestBot, catalogDefaults } from '../fakes/bot.ts';
 import { postSigned, slashCommandBody } from '../fakes/slack-request.ts';
 import { subcommands } from '../../commands/index.ts';
 import { commandsTotal } from '../../src/ops/metrics.ts';
@@ -65,13 +65,7 @@ describe('abuse of the Slack endpoint', () => {
   before(async () => {
     t = await startTestBot({
       catalog: {
-        defaults: {
-          repo: 'acme/{service}',
-          dockerfiles: ['Dockerfile'],
-          image: 'r.io/{service}',
-          pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
-          manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] },
-        },
+        defaults: catalogDefaults,
         services: { payments: { team: 'S0PAY' }, search: {} },
       },
     });

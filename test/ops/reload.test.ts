@@ -10,19 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { auditEntries } from '../../src/auth/audit.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
-import { startTestBot, type TestBot } from '../fakes/bot.ts';
+import { startTestBot, type TestBot, catalogDefaults } from '../fakes/bot.ts';
 import { until } from '../fakes/until.ts';
 
 type Raw = Record<string, Record<string, unknown>>;
 
 const catalog = {
-  defaults: {
-    repo: 'acme/{service}',
-    dockerfiles: ['Dockerfile'],
-    image: 'r.io/{service}',
-    pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
-    manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] },
-  },
+  defaults: catalogDefaults,
   services: { payments: { team: 'S0PAY' } },
 };
 const auth = { admin: { users: ['U_ADMIN'] }, operator: { users: ['U_OP', 'U_LEAD'] } };

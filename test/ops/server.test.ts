@@ -1,17 +1,11 @@
 // The ops server of a started bot: liveness, readiness against the fakes, and the Prometheus exposition.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestBot, type TestBot } from '../fakes/bot.ts';
+import { startTestBot, type TestBot, catalogDefaults } from '../fakes/bot.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 
 const catalog = {
-  defaults: {
-    repo: 'acme/{service}',
-    dockerfiles: ['Dockerfile'],
-    image: 'r.io/{service}',
-    pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
-    manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] },
-  },
+  defaults: catalogDefaults,
   services: { payments: { team: 'S0PAY' } },
 };
 

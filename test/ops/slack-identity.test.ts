@@ -4,7 +4,7 @@
 // is dropped; the same request from a home user gets past the role check.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestBot, SIGNING_SECRET, type TestBot } from '../fakes/bot.ts';
+import { startTestBot, SIGNING_SECRET, type TestBot, catalogDefaults } from '../fakes/bot.ts';
 import { blockActionBody, postSigned, slashCommandBody } from '../fakes/slack-request.ts';
 import { auditEntries } from '../../src/auth/audit.ts';
 import { identityOf, judgeIdentity } from '../../src/auth/slack-identity.ts';
@@ -13,13 +13,7 @@ import { createServer } from 'node:http';
 import { closeServer, listenLocal } from '../fakes/net.ts';
 
 const catalog = {
-  defaults: {
-    repo: 'acme/{service}',
-    dockerfiles: ['Dockerfile'],
-    image: 'r.io/{service}',
-    pipeline: { repo: 'acme/cd', file: 's/{service}.yml' },
-    manifests: { repo: 'acme/k8s', files: ['a/{service}.yaml'] },
-  },
+  defaults: catalogDefaults,
   services: { payments: {} },
 };
 

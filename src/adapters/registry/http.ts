@@ -73,6 +73,11 @@ export const ANSWER_CAPS: Record<RequestKind, number> = {
 /** Error bodies are only read for their error code: the start is enough, the rest is dropped. */
 const ERROR_BODY_CAP = 64 * 1024;
 
+/** Counts each request: kind token | manifest | blob | tags | ping; outcome 2xx, 4xx, 429, 5xx or error. */
+export interface RequestCounter {
+  inc(labels: { kind: string; outcome: string }): void;
+}
+
 export interface RegistryHttpOptions {
   config: Config['registry'];
   credentials: CredentialLookup;
@@ -84,8 +89,7 @@ export interface RegistryHttpOptions {
   /** A Retry-After longer than this is not waited for: the lookup fails and says how long to wait. */
   maxRetryAfterMs: number;
   stats: RegistryStats;
-  /** Counts each request (the bot's Prometheus counter; see RegistryMetrics in ../registry.ts). */
-  metrics?: { inc(labels: { kind: string; outcome: string }): void };
+  metrics?: RequestCounter;
   logger?: Logger;
 }
 
