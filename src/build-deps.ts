@@ -14,6 +14,7 @@ import { createRegistryClient, type RegistryMetrics } from './adapters/registry.
 import { AwsNodeGroups } from './adapters/aws.ts';
 import { createMavenRepository } from './adapters/maven.ts';
 import { openStore, type StoreLockMode } from './adapters/store.ts';
+import { canaryCanRun } from './canary/availability.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Deps } from './deps.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -100,8 +101,8 @@ export function assemble(parts: Parts): Deps {
 /** The terminal's bag (and the tests'): every adapter, and a canary controller without a notifier. */
 export async function buildDeps(config: Config, opts: BuildOptions = {}): Promise<Deps> {
   const parts = await buildParts(config, opts);
-  // The canary code is loaded only where a canary can run (buildCanaryController's own condition).
-  const canary =
-    parts.kube && config.canary.prometheusUrl ? (await import('./canary/wire.ts')).buildCanaryController(assemble(parts)) : undefined;
+  // The canary code is loaded only where a canary can run.
+  const bag = assemble(parts);
+  const canary = canaryCanRun(bag) ? (await import('./canary/wire.ts')).buildCanaryController(bag) : undefined;
   return assemble({ ...parts, canary });
 }

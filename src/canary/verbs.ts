@@ -11,7 +11,8 @@ import { NotConfiguredError } from '../errors.ts';
 import type { CanaryController, CanaryRecord } from './controller.ts';
 import type { PlanOverrides } from './plan.ts';
 import type { PreconditionReport } from './preconditions.ts';
-import { canaryUnavailableReason, type CanaryNeeds } from './wire.ts';
+import type { CanaryNeeds } from './wire.ts';
+import { canaryUnavailableReason } from './availability.ts';
 import { CANARY_VERBS, type CanaryVerb } from './usage.ts';
 
 /** Verbs that move traffic or change the canary: they need the operator role. */

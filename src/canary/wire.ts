@@ -8,6 +8,7 @@ import { PriceTable } from '../digest/cost.ts';
 import type { Logger } from '../logger.ts';
 import type { CheckNeeds } from '../readiness/check.ts';
 import { CanaryController, type CanaryNotifier } from './controller.ts';
+import { canaryCanRun } from './availability.ts';
 
 /** What the controller is built from: the check's cluster and registry, the store and the log; `catalog` is read on each use (a reload swaps it). */
 export interface CanaryNeeds extends Pick<CheckNeeds, 'config' | 'catalog' | 'clock' | 'kube' | 'registry'> {
@@ -28,8 +29,8 @@ export interface CanaryWiring {
 /** The controller, or undefined when canaries cannot run (no cluster or no canary.prometheusUrl). */
 export function buildCanaryController(deps: CanaryNeeds, w: CanaryWiring = {}): CanaryController | undefined {
   const c = deps.config.canary;
-  if (!deps.kube || !c.prometheusUrl) return undefined;
-  const kube = deps.kube;
+  if (!canaryCanRun(deps)) return undefined;
+  const kube = deps.kube!;
   const prices = new PriceTable(deps.config.digest);
   return new CanaryController({
     config: c,
@@ -39,7 +40,7 @@ export function buildCanaryController(deps: CanaryNeeds, w: CanaryWiring = {}): 
     },
     store: deps.store,
     cluster: (name) => kube.cluster(name),
-    prometheus: new Prometheus(c.prometheusUrl, c.prometheusTimeoutMs, c.prometheus),
+    prometheus: new Prometheus(c.prometheusUrl!, c.prometheusTimeoutMs, c.prometheus),
     // The measured cost of each side's nodes uses the digest's price table.
     prices: (type) => prices.hourly(type),
     images: deps.registry,
@@ -72,15 +73,6 @@ export async function refuseBadMetricQueries(
   }
   if (unreachable)
     logger.warn({ err: unreachable }, 'could not have Prometheus parse the canary metric queries; each canary start checks its own');
-}
-
-/** Not configured: what to set, for the commands to say. */
-export function canaryUnavailableReason(deps: Pick<CanaryNeeds, 'kube' | 'config'>): string {
-  const missing = [
-    deps.kube ? '' : 'a Kubernetes cluster (kubernetes.kubeconfig/contexts)',
-    deps.config.canary.prometheusUrl ? '' : 'canary.prometheusUrl',
-  ].filter(Boolean);
-  return `canaries are not available: configure ${missing.join(' and ') || 'the canary section'}`;
 }
 
 /** Calls tick() every `canary.tickSeconds`; a slow tick is never overlapped by the next. Returns stop(). */
