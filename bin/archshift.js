@@ -7,7 +7,8 @@ import { URL } from 'node:url';
 if (existsSync(new URL('../src/cli.ts', import.meta.url))) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('../src/cli.ts');
+  const { main } = await import('../src/cli.ts');
+  main();
 } else {
   await import('../dist/cli/archshift.js');
 }

@@ -79,9 +79,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-// Run only when executed (bin/archshift.js or `tsx src/cli.ts`), not when imported by tests.
-const entry = process.argv[1] ?? '';
-if (/(^|\/)(cli\.ts|cli\.js|archshift\.js|archshift)$/.test(entry)) {
+/** The terminal command: runs the subcommand in process.argv and sets the exit code. */
+export function main(): void {
   const io: CliIO = {
     out: (t) => process.stdout.write(`${t}\n`),
     err: (t) => process.stderr.write(`${t}\n`),
@@ -91,3 +90,6 @@ if (/(^|\/)(cli\.ts|cli\.js|archshift\.js|archshift)$/.test(entry)) {
     process.exitCode = code;
   });
 }
+
+// `tsx src/cli.ts` and `node dist/src/cli.js` run it; bin/archshift.js and the bundle's entry call main().
+if (/(^|\/)cli\.[jt]s$/.test(process.argv[1] ?? '')) main();
