@@ -12,6 +12,7 @@ import {
   type Node,
   type Pair,
 } from 'yaml';
+import { readPlainYaml } from './yaml-plain.ts';
 
 export interface YamlFile {
   docs: Document[];
@@ -24,8 +25,19 @@ export interface YamlFile {
 const OPTIONS = { uniqueKeys: false, prettyErrors: false } as const;
 
 export function parseYaml(text: string): YamlFile {
+  const plain = readPlain(text);
+  if (plain) return yamlFile(plain.docs, plain.lc);
   const lc = new LineCounter();
   return yamlFile([...parseAllDocuments(text, { lineCounter: lc, ...OPTIONS })], lc);
+}
+
+/** The fast reader's documents (yaml-plain.ts), with a line counter as yaml's parser fills it. */
+function readPlain(text: string): { docs: Document[]; lc: LineCounter } | undefined {
+  const plain = readPlainYaml(text);
+  if (!plain) return undefined;
+  const lc = new LineCounter();
+  for (const start of plain.lineStarts) lc.addNewLine(start);
+  return { docs: plain.docs, lc };
 }
 
 /** Documents composed between two yields to the event loop in parseYamlStreamed. */
@@ -37,11 +49,12 @@ const DOCUMENTS_PER_TURN = 25;
  * a second to parse; registry lookups started for its first workloads proceed meanwhile.
  */
 export async function parseYamlStreamed(text: string, onDocument: (doc: Document, lineOf: YamlFile['lineOf']) => void): Promise<YamlFile> {
-  const lc = new LineCounter();
+  const plain = readPlain(text);
+  const lc = plain?.lc ?? new LineCounter();
   const docs: Document[] = [];
   const lineOf = lineOfIn(lc);
-  // What parseAllDocuments does, one document at a time.
-  for (const doc of new Composer(OPTIONS).compose(new Parser(lc.addNewLine).parse(text))) {
+  // What parseAllDocuments does, one document at a time (the fast reader's are all read already).
+  for (const doc of plain?.docs ?? new Composer(OPTIONS).compose(new Parser(lc.addNewLine).parse(text))) {
     docs.push(doc);
     if (doc.errors.length) break;
     onDocument(doc, lineOf);
