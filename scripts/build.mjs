@@ -21,7 +21,11 @@ rmSync('dist', { recursive: true, force: true });
 step('tsc -> dist/src, dist/commands', () => execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' }));
 for (const d of ['src', 'commands']) cpSync(d, `dist/${d}`, { recursive: true, filter: (f) => !f.endsWith('.ts') });
 const knowledge = await import('../dist/src/readiness/knowledge/load.js');
-step('knowledge base -> builtin.json', () => knowledge.compileBuiltinKnowledge());
+const nearestTag = await import('../dist/src/images/nearest-tag.js');
+step('knowledge base -> builtin.json, replaced-images.json', () => {
+  knowledge.compileBuiltinKnowledge();
+  nearestTag.compileReplacementTable();
+});
 
 /**
  * zod's namespace export carries its error messages in ~50 languages (a third of what the CLI would load

@@ -4,7 +4,7 @@
 // migration, never a silent bump: it is reported as such. Names are seen through registry mirrors and
 // pull-through caches (`registry.mirrors`). Ranking and the table are pure; the search takes its lookups
 // as arguments.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DOCKER_HUB, familiarImageRef, formatImageRef, parseImageRef, withTag, type ImageRef } from './ref.ts';
@@ -216,6 +216,37 @@ export function loadReplacementTable(file: string | URL = `${builtinDir}replaced
 }
 
 let builtinTable: ReplacementTable | undefined;
+const compiledTable = `${builtinDir}replaced-images.json`;
+
+/** The built-in table: replaced-images.json where the build wrote it (checked then), else the YAML. */
+function builtinReplacementTable(): ReplacementTable {
+  builtinTable ??= existsSync(compiledTable)
+    ? (JSON.parse(readFileSync(compiledTable, 'utf8')) as ReplacementTable)
+    : loadReplacementTable();
+  return builtinTable;
+}
+
+/** `npm run build`: the built-in table, checked and parsed, written beside it as replaced-images.json. */
+export function compileReplacementTable(): void {
+  writeFileSync(compiledTable, JSON.stringify(loadReplacementTable()));
+}
+
+type ReplacementEntry = ReplacementTable['replacements'][number];
+const entriesByName = new WeakMap<ReplacementTable, Map<string, ReplacementEntry>>();
+
+/** A table's entries by registry/repository (the first entry for a name wins), parsed once per table. */
+function replacementEntry(table: ReplacementTable, ref: ImageRef): ReplacementEntry | undefined {
+  let byName = entriesByName.get(table);
+  if (!byName) {
+    byName = new Map();
+    for (const e of table.replacements) {
+      const from = parseImageRef(e.image);
+      if (!byName.has(`${from.registry}/${from.repository}`)) byName.set(`${from.registry}/${from.repository}`, e);
+    }
+    entriesByName.set(table, byName);
+  }
+  return byName.get(`${ref.registry}/${ref.repository}`);
+}
 
 export interface Replacement {
   /** The successor, written in the same style as the input (short form stays short). */
@@ -229,15 +260,12 @@ export interface Replacement {
 /** The known successor of a replaced image (seen through mirrors), or undefined when the image is not in the table. */
 export function suggestReplacement(
   ref: ImageRef,
-  table: ReplacementTable = (builtinTable ??= loadReplacementTable()),
+  table: ReplacementTable = builtinReplacementTable(),
   mirrors: Mirrors = {},
 ): Replacement | undefined {
   const seen = seeThroughMirrors(ref, mirrors);
   const up = seen.upstream;
-  const entry = table.replacements.find((e) => {
-    const from = parseImageRef(e.image);
-    return from.registry === up.registry && from.repository === up.repository;
-  });
+  const entry = replacementEntry(table, up);
   if (!entry) return undefined;
   const to = parseImageRef(entry.replacement);
   let tag: string | undefined;

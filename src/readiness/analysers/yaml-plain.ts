@@ -61,7 +61,7 @@ function readDocuments(text: string): { docs: Document[]; lineStarts: number[] }
   // A file of comments only holds no document; an empty one after a `---` is left to yaml.
   if (groups.length === 1 && !groups[0]!.length && !explicitStart) return { docs: [], lineStarts };
   const docs = groups.map((lines) => {
-    const doc = new Document();
+    const doc = new Document(undefined, { schema: template.schema });
     const reader = new Reader(lines);
     doc.contents = reader.node(0);
     if (reader.i < lines.length) bail();
