@@ -92,6 +92,36 @@ describe('a hostile registry', () => {
     assert.equal(r.status, 'not-found');
   });
 
+  test('headers in time, then a body that stalls: the timeout covers the body', async () => {
+    route = (req, res) => {
+      if (req.url === '/v2/') return void res.end('{}');
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+      res.write(INDEX.slice(0, 40)); // and never the rest
+    };
+    const c = createRegistryClient({ config: registryConfigSchema.parse({ retries: 0, timeoutMs: 300 }) });
+    const r = await c.inspect(`${host}/team/app:7`);
+    assert.equal(r.status, 'error');
+    assert.equal(r.reason, `no answer from ${host} within 300 ms`);
+  });
+
+  test('a streamed layer that stalls mid-download: the stream errors when the download timeout fires', async () => {
+    route = (req, res) => {
+      if (req.url === '/v2/') return void res.end('{}');
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(MB) });
+      res.write(Buffer.alloc(64 * 1024)); // and never the rest
+    };
+    const c = createRegistryClient({ config: registryConfigSchema.parse({ retries: 0 }), blobTimeoutMs: 300 });
+    const stream = await c.openBlob(`${host}/team/app:8`, `sha256:${'b'.repeat(64)}`);
+    let received = 0;
+    await assert.rejects(
+      async () => {
+        for await (const chunk of stream as AsyncIterable<Buffer>) received += chunk.length;
+      },
+      { name: 'TimeoutError', message: `${host} did not answer in full within 300 ms` },
+    );
+    assert.equal(received, 64 * 1024, 'the start was handed over before the timeout');
+  });
+
   test('Basic before Bearer in one header: the Bearer token flow is used', async () => {
     const issued: string[] = [];
     route = (req, res, base) => {
