@@ -341,6 +341,7 @@ export class RegistryHttp {
       const location = res.headers.location;
       if (!REDIRECTS.has(res.statusCode ?? 0) || location === undefined) return res;
       // A small redirect body is drained so the socket goes back to the pool; anything else is dropped.
+      res.on('error', () => undefined); // nobody reads it: a reset while draining is no failure
       if (Number(res.headers['content-length']) <= ERROR_BODY_CAP) res.resume();
       else res.destroy();
       const redirected = (what: string) => new RegistryFailure('error', `${host} redirected to ${what}; not followed`);
