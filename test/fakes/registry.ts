@@ -29,6 +29,20 @@ export const MEDIA = {
   inToto: 'application/vnd.in-toto+json',
 } as const;
 
+/** A one-entry arm64 index for hand-written registries (its child is never fetched). */
+export const ARM64_INDEX = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: 'application/vnd.oci.image.index.v1+json',
+  manifests: [
+    {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: `sha256:${'a'.repeat(64)}`,
+      size: 1,
+      platform: { os: 'linux', architecture: 'arm64' },
+    },
+  ],
+});
+
 export interface PlatformSpec {
   os?: string;
   architecture: string;

@@ -9,20 +9,9 @@ import { registryConfigSchema } from '../../src/config/schema.ts';
 import { createRegistryClient } from '../../src/adapters/registry.ts';
 import { chooseRegistryAuth, parseChallenges } from '../../src/adapters/registry/challenge.ts';
 import { closeServer, listenLocal } from '../fakes/net.ts';
+import { ARM64_INDEX as INDEX } from '../fakes/registry.ts';
 
 const MB = 1024 * 1024;
-const INDEX = JSON.stringify({
-  schemaVersion: 2,
-  mediaType: 'application/vnd.oci.image.index.v1+json',
-  manifests: [
-    {
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      digest: `sha256:${'a'.repeat(64)}`,
-      size: 1,
-      platform: { os: 'linux', architecture: 'arm64' },
-    },
-  ],
-});
 
 type Route = (req: IncomingMessage, res: ServerResponse, base: string) => void;
 

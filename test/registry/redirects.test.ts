@@ -17,22 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { registryConfigSchema } from '../../src/config/schema.ts';
 import { createRegistryClient } from '../../src/adapters/registry.ts';
-import { startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '../fakes/registry.ts';
+import { ARM64_INDEX as INDEX, startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '../fakes/registry.ts';
 import { selfSignedCertificate } from '../fakes/token-server.ts';
 import { closeServer, listenLocal } from '../fakes/net.ts';
 
-const INDEX = JSON.stringify({
-  schemaVersion: 2,
-  mediaType: 'application/vnd.oci.image.index.v1+json',
-  manifests: [
-    {
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      digest: `sha256:${'a'.repeat(64)}`,
-      size: 1,
-      platform: { os: 'linux', architecture: 'arm64' },
-    },
-  ],
-});
 const PRESIGNED =
   'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20261202%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Signature=0f1e';
 
