@@ -307,7 +307,7 @@ export class RegistryHttp {
     const target = new URL(url);
     const deadline = new Deadline(timeoutMs, `${target.host} did not answer in full within ${timeoutMs} ms`);
     try {
-      const res = await this.follow(target, form !== undefined ? 'POST' : 'GET', { ...requestHeaders }, form, deadline, target.host);
+      const res = await this.follow(target, form !== undefined ? 'POST' : 'GET', { ...requestHeaders }, form, deadline);
       if (stream && res.statusCode === 200) {
         // When the deadline fires mid-download, the stream errors with it.
         res.once('close', () => deadline.clear());
@@ -334,8 +334,8 @@ export class RegistryHttp {
     requestHeaders: Record<string, string>,
     body: string | undefined,
     deadline: Deadline,
-    host: string,
   ): Promise<IncomingMessage> {
+    const host = url.host;
     for (let hop = 0; ; hop++) {
       const res = deadline.watch(await this.exchange(url, method, requestHeaders, body, deadline, true));
       const location = res.headers.location;
@@ -529,7 +529,7 @@ async function readCapped(res: IncomingMessage, kind: RequestKind, host: string)
 
 function describeNetworkError(err: Error, host: string, timeoutMs: number, attempts: number): string {
   const tries = attempts === 1 ? '' : ` (${attempts} attempts)`;
-  if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer from ${host} within ${timeoutMs} ms${tries}`;
+  if (err.name === 'TimeoutError') return `no answer from ${host} within ${timeoutMs} ms${tries}`;
   // node:net gives an AggregateError when every address of a host failed (IPv6 and IPv4 of localhost).
   const e = err as NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] };
   const code = e.code ?? e.errors?.[0]?.code;
