@@ -93,6 +93,21 @@ describe('a hostile registry', () => {
     assert.equal(r.reason, `no answer from ${host} within 300 ms`);
   });
 
+  test('an answer cut off mid-body is a network error, retried, never a hang', async () => {
+    let cuts = 0;
+    route = (req, res) => {
+      if (req.url === '/v2/') return void res.end('{}');
+      cuts++;
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', 'content-length': String(INDEX.length) });
+      res.write(INDEX.slice(0, 40), () => res.socket?.destroy());
+    };
+    const c = createRegistryClient({ config: registryConfigSchema.parse({ retries: 1 }), backoffMs: 10 });
+    const r = await c.inspect(`${host}/team/app:9`);
+    assert.equal(r.status, 'error');
+    assert.equal(r.reason, `cannot reach ${host}: ECONNRESET (2 attempts)`);
+    assert.equal(cuts, 2);
+  });
+
   test('a streamed layer that stalls mid-download: the stream errors when the download timeout fires', async () => {
     route = (req, res) => {
       if (req.url === '/v2/') return void res.end('{}');

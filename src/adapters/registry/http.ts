@@ -440,15 +440,14 @@ const MAX_REDIRECTS = 20;
  * download). When it fires, whatever is in flight is destroyed with a TimeoutError.
  */
 class Deadline {
-  readonly error: Error;
+  /** Made when it fires: an Error's stack trace costs more than the rest of a request's set-up. */
+  private error?: Error;
   private current?: { destroy(err?: Error): unknown };
-  private fired = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(ms: number, message: string) {
-    this.error = Object.assign(new Error(message), { name: 'TimeoutError' });
     this.timer = setTimeout(() => {
-      this.fired = true;
+      this.error = Object.assign(new Error(message), { name: 'TimeoutError' });
       this.current?.destroy(this.error);
     }, ms);
     // In-flight sockets keep the process alive; the timer alone must not.
@@ -457,7 +456,7 @@ class Deadline {
 
   watch<T extends { destroy(err?: Error): unknown }>(x: T): T {
     this.current = x;
-    if (this.fired) x.destroy(this.error);
+    if (this.error) x.destroy(this.error);
     return x;
   }
 
@@ -495,7 +494,7 @@ function basic(username: string, password: string): string {
  * Reads an answer's body up to `cap` bytes. A 2xx answer over the cap is refused (the caller gets a
  * RegistryFailure); other answers are truncated to the cap, since only their start is read.
  */
-async function readCapped(res: IncomingMessage, kind: RequestKind, host: string): Promise<Buffer> {
+function readCapped(res: IncomingMessage, kind: RequestKind, host: string): Promise<Buffer> {
   const status = res.statusCode ?? 0;
   const ok = status >= 200 && status < 300;
   const cap = ok ? ANSWER_CAPS[kind] : ERROR_BODY_CAP;
@@ -507,24 +506,26 @@ async function readCapped(res: IncomingMessage, kind: RequestKind, host: string)
   const declared = Number(res.headers['content-length'] ?? NaN);
   if (ok && declared > cap) {
     res.destroy();
-    throw tooBig(`${declared} bytes`);
+    return Promise.reject(tooBig(`${declared} bytes`));
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // Leaving the loop early destroys the answer (its socket is not reused); an error (the deadline) is thrown here.
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > cap) {
-      if (ok) {
-        res.destroy();
-        throw tooBig(`more than ${cap} bytes`);
-      }
+  // Events, not an async iterator: this runs for every answer, and the iterator costs more than the read.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= cap) return void chunks.push(chunk);
+      // Destroyed: the rest is never read (and the socket not reused).
+      res.destroy();
+      if (ok) return reject(tooBig(`more than ${cap} bytes`));
       chunks.push(chunk.subarray(0, chunk.length - (size - cap)));
-      break;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+      resolve(Buffer.concat(chunks));
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', reject); // the deadline, or a connection broken mid-answer
+    // Settled already unless the answer was cut off without an error.
+    res.on('close', () => reject(Object.assign(new Error('the answer was cut off'), { code: 'ECONNRESET' })));
+  });
 }
 
 function describeNetworkError(err: Error, host: string, timeoutMs: number, attempts: number): string {
