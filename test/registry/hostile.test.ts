@@ -108,6 +108,27 @@ describe('a hostile registry', () => {
     assert.equal(cuts, 2);
   });
 
+  test('a kept-alive connection the registry dropped as it was reused: sent again on a new one, not a failure', async () => {
+    const used = new WeakSet<object>();
+    let dropped = 0;
+    route = (req, res) => {
+      if (req.url === '/v2/') {
+        used.add(req.socket);
+        return void res.end('{}');
+      }
+      // The ping's connection is reused for the manifest: close it unanswered, as an idle timeout would.
+      if (used.has(req.socket)) {
+        dropped++;
+        return void req.socket.destroy();
+      }
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }).end(INDEX);
+    };
+    const c = createRegistryClient({ config: registryConfigSchema.parse({ retries: 0 }) });
+    const r = await c.inspect(`${host}/team/app:10`);
+    assert.equal(r.status, 'multi-arch-with-arm64', r.reason);
+    assert.equal(dropped, 1);
+  });
+
   test('a streamed layer that stalls mid-download: the stream errors when the download timeout fires', async () => {
     route = (req, res) => {
       if (req.url === '/v2/') return void res.end('{}');
