@@ -6,7 +6,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -73,6 +73,19 @@ describe('redirects', () => {
       proxy.log.length = 0;
       storage.log.length = 0;
     }
+  });
+
+  test('a layer streamed through a redirect to object storage: the bytes are the blob, Authorization stays home', async () => {
+    const c = client();
+    const { digest } = (await c.imageLayers(`${proxy.host}/shop/legacy:1.0`)).layers[0]!;
+    proxy.rules.push({ match: blobs, redirect: { status: 307, location: (path) => `${storage.url}${path}?${PRESIGNED}` } });
+    const hash = createHash('sha256');
+    for await (const chunk of await c.openBlob(`${proxy.host}/shop/legacy:1.0`, digest)) hash.update(chunk as Buffer);
+    assert.equal(`sha256:${hash.digest('hex')}`, digest);
+    assert.deepEqual(
+      storage.log.map((x) => [x.status, x.authorization]),
+      [[200, undefined]],
+    );
   });
 
   test('the storage double refuses what S3 refuses: a presigned URL with an Authorization header, an unsigned one', async () => {
