@@ -37,7 +37,11 @@ export interface RegistryClientOptions {
   /** Persists answers across restarts (table `registry-cache`); without it they are kept in memory. */
   store?: Store;
   logger?: Logger;
-  fetch?: typeof fetch;
+  /**
+   * Where to connect for a registry host, `{ "<host>": "<address>:<port>" }` (curl's --connect-to): for a
+   * registry reached under its own name through a tunnel or a local stand-in. Host header and TLS name are kept.
+   */
+  connectTo?: Record<string, string>;
   /** Clock for tag TTLs and token expiry (ms since epoch). */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -91,7 +95,7 @@ export class RegistryClient implements ImageInspector, ImageLayerReader {
     this.http = new RegistryHttp({
       config: o.config,
       credentials: this.credentials,
-      fetch: o.fetch ?? globalThis.fetch,
+      connectTo: o.connectTo,
       metrics: o.metrics?.requests,
       now,
       sleep: o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),

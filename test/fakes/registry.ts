@@ -1,7 +1,8 @@
 // Starts the REAL registry (distribution, Debian package `docker-registry`) on a free loopback port
 // with a temporary storage directory, and pushes images through its HTTP API. Auth modes: none,
 // token (against test/fakes/token-server.ts) or htpasswd (bcrypt from perl's crypt(3), see below).
-// Also a loopback proxy that injects faults (429, 500, hangs, latency) in front of it.
+// Also a loopback proxy that injects faults (429, 500, hangs, latency, redirects) in front of it, which can
+// also stand in for object storage serving presigned URLs (as S3 does behind a registry's blob redirects).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -27,6 +28,20 @@ export const MEDIA = {
   dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   inToto: 'application/vnd.in-toto+json',
 } as const;
+
+/** A one-entry arm64 index for hand-written registries (its child is never fetched). */
+export const ARM64_INDEX = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: 'application/vnd.oci.image.index.v1+json',
+  manifests: [
+    {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: `sha256:${'a'.repeat(64)}`,
+      size: 1,
+      platform: { os: 'linux', architecture: 'arm64' },
+    },
+  ],
+});
 
 export interface PlatformSpec {
   os?: string;
@@ -460,6 +475,8 @@ export interface ProxyRule {
   hang?: boolean;
   /** Forward only once this settles (a test holds a request in flight, then lets it go). */
   hold?: Promise<unknown>;
+  /** Answer with this redirect instead: `location` is given the request's path (and query). */
+  redirect?: { status: 301 | 302 | 303 | 307 | 308; location: (path: string) => string };
 }
 
 export interface ProxiedRequest {
@@ -467,6 +484,8 @@ export interface ProxiedRequest {
   path: string;
   status: number;
   at: number;
+  /** The Authorization header it carried. */
+  authorization?: string;
 }
 
 export interface FaultProxy {
@@ -484,8 +503,20 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+/**
+ * As S3 serves a presigned GET URL: only GET/HEAD with the `X-Amz-Signature` query parameter (else 403
+ * AccessDenied), and a request that also carries an Authorization header is refused with 400 InvalidArgument
+ * ("Only one auth mechanism allowed"). What it serves is read from the registry with `authorization`.
+ */
+export interface ObjectStorageMode {
+  authorization?: string;
+}
+
 /** A loopback proxy in front of a registry: records requests, adds latency, injects faults by rule. */
-export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: number } = {}): Promise<FaultProxy> {
+export async function startFaultProxy(
+  targetUrl: string,
+  opts: { latencyMs?: number; objectStorage?: ObjectStorageMode } = {},
+): Promise<FaultProxy> {
   const target = new URL(targetUrl);
   const sockets = new Set<Socket>();
   const proxy: FaultProxy = {
@@ -499,12 +530,31 @@ export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: num
   };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
-    const entry: ProxiedRequest = { method: req.method ?? 'GET', path, status: 0, at: Date.now() };
+    const entry: ProxiedRequest = {
+      method: req.method ?? 'GET',
+      path,
+      status: 0,
+      at: Date.now(),
+      authorization: req.headers.authorization,
+    };
     proxy.log.push(entry);
+    if (opts.objectStorage) {
+      const refusal = presignedRefusal(req);
+      if (refusal) {
+        entry.status = refusal.status;
+        res.writeHead(refusal.status, { 'content-type': 'application/xml' }).end(refusal.body);
+        return;
+      }
+    }
     const rule = proxy.rules.find((r) => r.match.test(`${entry.method} ${path}`) && (r.times === undefined || r.times > 0));
     if (rule?.times !== undefined) rule.times -= 1;
     const forward = () => {
       if (rule?.hang) return; // the socket is destroyed on close
+      if (rule?.redirect) {
+        entry.status = rule.redirect.status;
+        res.writeHead(rule.redirect.status, { location: rule.redirect.location(path), 'content-length': '0' }).end();
+        return;
+      }
       if (rule?.status) {
         entry.status = rule.status;
         res.writeHead(rule.status, { 'content-type': 'application/json', ...(rule.retryAfter ? { 'retry-after': rule.retryAfter } : {}) });
@@ -515,8 +565,13 @@ export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: num
       }
       const tagList = /^(\/v2\/.+\/tags\/list)\?(.*)$/.exec(path);
       if (proxy.pageTags && tagList) return pageTagList(target, tagList[1]!, new URLSearchParams(tagList[2]), req, res, entry);
+      const storage = opts.objectStorage;
+      const upstreamPath = storage ? path.replace(/\?.*$/, '') : path;
+      const upstreamHeaders = storage
+        ? { host: target.host, ...(storage.authorization ? { authorization: storage.authorization } : {}) }
+        : { ...req.headers, host: target.host };
       const upstream = httpRequest(
-        { host: target.hostname, port: target.port, method: req.method, path, headers: { ...req.headers, host: target.host } },
+        { host: target.hostname, port: target.port, method: req.method, path: upstreamPath, headers: upstreamHeaders },
         (up) => {
           entry.status = up.statusCode ?? 0;
           const headers = { ...up.headers };
@@ -547,6 +602,23 @@ export async function startFaultProxy(targetUrl: string, opts: { latencyMs?: num
       server.close(() => resolve());
     });
   return proxy;
+}
+
+function presignedRefusal(req: IncomingMessage): { status: number; body: string } | undefined {
+  const query = new URL(req.url ?? '/', 'http://storage').searchParams;
+  const error = (status: number, code: string, message: string) => ({
+    status,
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+  });
+  if ((req.method !== 'GET' && req.method !== 'HEAD') || !query.has('X-Amz-Signature'))
+    return error(403, 'AccessDenied', 'Request has expired or is not signed for this method');
+  if (req.headers.authorization !== undefined)
+    return error(
+      400,
+      'InvalidArgument',
+      'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
+    );
+  return undefined;
 }
 
 function pageTagList(

@@ -188,7 +188,7 @@ function generalizedTime(date: Date): Buffer {
   );
 }
 
-function selfSignedCertificate(privateKey: KeyObject, publicKey: KeyObject, commonName: string): string {
+export function selfSignedCertificate(privateKey: KeyObject, publicKey: KeyObject, commonName: string): string {
   const name = seq(der(0x31, seq(COMMON_NAME, der(0x0c, Buffer.from(commonName)))));
   const now = Date.now();
   const tbs = seq(

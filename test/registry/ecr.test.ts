@@ -1,6 +1,7 @@
 // Amazon ECR: the AWS SDK (default credential chain, from the environment here) asks the local ECR API
 // double for a token (endpoint override), and the real registry, with htpasswd Basic auth for user
-// `AWS`, stands behind the ECR host names (the test's fetch sends `https://<acct>.dkr.ecr…` to it).
+// `AWS`, stands behind the ECR host names (connectTo opens their connections to it; it speaks plain HTTP,
+// so the hosts are listed as insecure).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -32,12 +33,15 @@ describe('Amazon ECR registries', () => {
   });
 
   /** DNS stand-in: both ECR hosts are served by the local registry. */
-  const toLocal: typeof fetch = (input, init) =>
-    fetch(String(input).replace(/^https:\/\/\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com/, registry.url), init);
   const client = (clock?: { now: number }) =>
     createRegistryClient({
-      config: registryConfigSchema.parse({ retries: 0, tagTtlSeconds: 0, ecr: { endpoint: aws.url, maxAttempts: 2 } }),
-      fetch: toLocal,
+      config: registryConfigSchema.parse({
+        retries: 0,
+        tagTtlSeconds: 0,
+        insecure: [ECR, OTHER_ACCOUNT],
+        ecr: { endpoint: aws.url, maxAttempts: 2 },
+      }),
+      connectTo: { [ECR]: registry.host, [OTHER_ACCOUNT]: registry.host },
       env: { HOME: '/nonexistent' },
       ...(clock ? { now: () => clock.now } : {}),
     });

@@ -9,20 +9,9 @@ import { registryConfigSchema } from '../../src/config/schema.ts';
 import { createRegistryClient } from '../../src/adapters/registry.ts';
 import { chooseRegistryAuth, parseChallenges } from '../../src/adapters/registry/challenge.ts';
 import { closeServer, listenLocal } from '../fakes/net.ts';
+import { ARM64_INDEX as INDEX } from '../fakes/registry.ts';
 
 const MB = 1024 * 1024;
-const INDEX = JSON.stringify({
-  schemaVersion: 2,
-  mediaType: 'application/vnd.oci.image.index.v1+json',
-  manifests: [
-    {
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      digest: `sha256:${'a'.repeat(64)}`,
-      size: 1,
-      platform: { os: 'linux', architecture: 'arm64' },
-    },
-  ],
-});
 
 type Route = (req: IncomingMessage, res: ServerResponse, base: string) => void;
 
@@ -90,6 +79,72 @@ describe('a hostile registry', () => {
     route = (req, res) => (req.url === '/v2/' ? res.end('{}') : flood(res, 404, 50 * MB, true));
     const r = await client().inspect(`${host}/team/app:3`);
     assert.equal(r.status, 'not-found');
+  });
+
+  test('headers in time, then a body that stalls: the timeout covers the body', async () => {
+    route = (req, res) => {
+      if (req.url === '/v2/') return void res.end('{}');
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+      res.write(INDEX.slice(0, 40)); // and never the rest
+    };
+    const c = createRegistryClient({ config: registryConfigSchema.parse({ retries: 0, timeoutMs: 300 }) });
+    const r = await c.inspect(`${host}/team/app:7`);
+    assert.equal(r.status, 'error');
+    assert.equal(r.reason, `no answer from ${host} within 300 ms`);
+  });
+
+  test('an answer cut off mid-body is a network error, retried, never a hang', async () => {
+    let cuts = 0;
+    route = (req, res) => {
+      if (req.url === '/v2/') return void res.end('{}');
+      cuts++;
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', 'content-length': String(INDEX.length) });
+      res.write(INDEX.slice(0, 40), () => res.socket?.destroy());
+    };
+    const c = createRegistryClient({ config: registryConfigSchema.parse({ retries: 1 }), backoffMs: 10 });
+    const r = await c.inspect(`${host}/team/app:9`);
+    assert.equal(r.status, 'error');
+    assert.equal(r.reason, `cannot reach ${host}: ECONNRESET (2 attempts)`);
+    assert.equal(cuts, 2);
+  });
+
+  test('a kept-alive connection the registry dropped as it was reused: sent again on a new one, not a failure', async () => {
+    const used = new WeakSet<object>();
+    let dropped = 0;
+    route = (req, res) => {
+      if (req.url === '/v2/') {
+        used.add(req.socket);
+        return void res.end('{}');
+      }
+      // The ping's connection is reused for the manifest: close it unanswered, as an idle timeout would.
+      if (used.has(req.socket)) {
+        dropped++;
+        return void req.socket.destroy();
+      }
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }).end(INDEX);
+    };
+    const c = createRegistryClient({ config: registryConfigSchema.parse({ retries: 0 }) });
+    const r = await c.inspect(`${host}/team/app:10`);
+    assert.equal(r.status, 'multi-arch-with-arm64', r.reason);
+    assert.equal(dropped, 1);
+  });
+
+  test('a streamed layer that stalls mid-download: the stream errors when the download timeout fires', async () => {
+    route = (req, res) => {
+      if (req.url === '/v2/') return void res.end('{}');
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(MB) });
+      res.write(Buffer.alloc(64 * 1024)); // and never the rest
+    };
+    const c = createRegistryClient({ config: registryConfigSchema.parse({ retries: 0 }), blobTimeoutMs: 300 });
+    const stream = await c.openBlob(`${host}/team/app:8`, `sha256:${'b'.repeat(64)}`);
+    let received = 0;
+    await assert.rejects(
+      async () => {
+        for await (const chunk of stream as AsyncIterable<Buffer>) received += chunk.length;
+      },
+      { name: 'TimeoutError', message: `${host} did not answer in full within 300 ms` },
+    );
+    assert.equal(received, 64 * 1024, 'the start was handed over before the timeout');
   });
 
   test('Basic before Bearer in one header: the Bearer token flow is used', async () => {

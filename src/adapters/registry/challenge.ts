@@ -1,8 +1,8 @@
 // WWW-Authenticate as RFC 7235 §4.1 defines it: a comma-separated list of challenges, each a scheme
 // followed by either a token68 or comma-separated `name = value` parameters (value a token or a
 // quoted-string with backslash escapes; spaces allowed around `=`). One header may carry several
-// challenges (`Negotiate, Basic realm="x"`), and Node's fetch joins repeated headers with ", ", which
-// is the same list. Parameter names are case-insensitive, as are schemes.
+// challenges (`Negotiate, Basic realm="x"`), and registry/http.ts joins repeated headers with ", "
+// (as fetch does), which is the same list. Parameter names are case-insensitive, as are schemes.
 
 export interface Challenge {
   /** Lower-cased (`bearer`, `basic`, `negotiate`, ...). */

@@ -1,9 +1,12 @@
 // The Registry API over HTTP: scheme choice, auth (Bearer challenge flow with a token cache per
 // repository scope, with a password or an identity token; Basic), bounded concurrency, per-request timeouts and
 // retries with backoff that honour Retry-After. Answers come back as they are; the client maps them.
+// node:http/node:https with a keep-alive Agent per scheme, not global fetch: fetch loads Node's bundled
+// undici (~40 ms before the first request) and builds Request/Response/Headers/web streams per request.
 import type { Config } from '../../config/schema.ts';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
 import type { Logger } from '../../logger.ts';
 import type { CredentialLookup } from './credentials.ts';
 import { chooseRegistryAuth, type RegistryAuth } from './challenge.ts';
@@ -41,9 +44,14 @@ export const emptyStats = (): RegistryStats => ({
 
 export { RegistryFailure };
 
+/** An answer's headers, read-only. Repeated ones are joined with ", ", as fetch joins them. */
+export interface ReplyHeaders {
+  get(name: string): string | null;
+}
+
 export interface Reply {
   status: number;
-  headers: Headers;
+  headers: ReplyHeaders;
   body: Buffer;
   /** How many times it was sent (1 + retries). */
   attempts: number;
@@ -81,7 +89,8 @@ export interface RequestCounter {
 export interface RegistryHttpOptions {
   config: Config['registry'];
   credentials: CredentialLookup;
-  fetch: typeof fetch;
+  /** Where to open the connection for a host (`host:port`), like curl's --connect-to; the Host header and TLS name stay the host's. */
+  connectTo?: Record<string, string>;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   /** First retry delay when the registry gives no Retry-After; doubles per attempt. */
@@ -102,8 +111,13 @@ export class RegistryHttp {
   private readonly tokenFetches = new Map<string, Promise<string>>();
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  // Free sockets are unref'd by Node's Agent: an idle connection never keeps a CLI process alive.
+  private readonly agents: { http: HttpAgent; https: HttpsAgent };
 
-  constructor(private readonly o: RegistryHttpOptions) {}
+  constructor(private readonly o: RegistryHttpOptions) {
+    const pool = { keepAlive: true, maxSockets: o.config.concurrency };
+    this.agents = { http: new HttpAgent(pool), https: new HttpsAgent(pool) };
+  }
 
   /** Docker's rule: loopback registries and those listed as insecure speak plain HTTP. */
   baseUrl(apiHost: string): string {
@@ -256,23 +270,7 @@ export class RegistryHttp {
       try {
         this.o.stats.requests++;
         this.o.stats.byKind[kind]++;
-        const signal = AbortSignal.timeout(timeoutMs);
-        const res = await this.o.fetch(url, {
-          headers: requestHeaders,
-          signal,
-          redirect: 'follow',
-          ...(form !== undefined ? { method: 'POST', body: form } : {}),
-        });
-        outcome =
-          stream && res.status === 200 && res.body
-            ? {
-                status: res.status,
-                headers: res.headers,
-                body: Buffer.alloc(0),
-                attempts: attempt,
-                stream: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
-              }
-            : { status: res.status, headers: res.headers, body: await readCapped(res, kind, host), attempts: attempt };
+        outcome = await this.attempt(url, kind, requestHeaders, form, stream, timeoutMs, attempt);
       } catch (err) {
         // An answer over its cap is final: asking again would only fetch it again.
         if (err instanceof RegistryFailure) throw err;
@@ -296,12 +294,120 @@ export class RegistryHttp {
     }
   }
 
+  /** One attempt under one deadline; a streamed 200 is handed over with the deadline still running. */
+  private async attempt(
+    url: string,
+    kind: RequestKind,
+    requestHeaders: Record<string, string>,
+    form: string | undefined,
+    stream: StreamOptions | undefined,
+    timeoutMs: number,
+    attempt: number,
+  ): Promise<Reply> {
+    const target = new URL(url);
+    const deadline = new Deadline(timeoutMs, `${target.host} did not answer in full within ${timeoutMs} ms`);
+    try {
+      const res = await this.follow(target, form !== undefined ? 'POST' : 'GET', { ...requestHeaders }, form, deadline);
+      if (stream && res.statusCode === 200) {
+        // When the deadline fires mid-download, the stream errors with it.
+        res.once('close', () => deadline.clear());
+        return { status: 200, headers: headersOf(res), body: Buffer.alloc(0), attempts: attempt, stream: res };
+      }
+      const body = await readCapped(res, kind, target.host);
+      deadline.clear();
+      return { status: res.statusCode ?? 0, headers: headersOf(res), body, attempts: attempt };
+    } catch (err) {
+      deadline.clear();
+      throw err;
+    }
+  }
+
+  /**
+   * One attempt, following redirects as fetch's `redirect: 'follow'` does: 301/302/303/307/308, at most
+   * MAX_REDIRECTS hops; 303 (and 301/302 after a POST) turn into a GET without body; Authorization is dropped
+   * when a hop leaves the origin (blob downloads go to storage, e.g. S3 presigned URLs, that refuse a foreign one).
+   * Unlike fetch, https to http is refused.
+   */
+  private async follow(
+    url: URL,
+    method: string,
+    requestHeaders: Record<string, string>,
+    body: string | undefined,
+    deadline: Deadline,
+  ): Promise<IncomingMessage> {
+    const host = url.host;
+    for (let hop = 0; ; hop++) {
+      const res = deadline.watch(await this.exchange(url, method, requestHeaders, body, deadline, true));
+      const location = res.headers.location;
+      if (!REDIRECTS.has(res.statusCode ?? 0) || location === undefined) return res;
+      // A small redirect body is drained so the socket goes back to the pool; anything else is dropped.
+      res.on('error', () => undefined); // nobody reads it: a reset while draining is no failure
+      if (Number(res.headers['content-length']) <= ERROR_BODY_CAP) res.resume();
+      else res.destroy();
+      const redirected = (what: string) => new RegistryFailure('error', `${host} redirected to ${what}; not followed`);
+      if (hop === MAX_REDIRECTS) throw redirected(`more than ${MAX_REDIRECTS} places in a row`);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw redirected(`a location that is not a URL (${location.slice(0, 200)})`);
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw redirected(`a ${next.protocol} URL`);
+      if (url.protocol === 'https:' && next.protocol === 'http:') throw redirected(`plain HTTP (${next.origin}) from HTTPS`);
+      const status = res.statusCode!;
+      if ((status === 303 && method !== 'GET' && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+        delete requestHeaders['content-type'];
+      }
+      if (next.origin !== url.origin) delete requestHeaders.authorization;
+      url = next;
+    }
+  }
+
+  /** One request and its answer's head. A reused keep-alive socket the server had closed is retried once on a new one. */
+  private exchange(
+    url: URL,
+    method: string,
+    requestHeaders: Record<string, string>,
+    body: string | undefined,
+    deadline: Deadline,
+    mayResend: boolean,
+  ): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const https = url.protocol === 'https:';
+      const [hostname, port] = splitHost(this.o.connectTo?.[url.host] ?? url.host, https ? 443 : 80);
+      const options = {
+        hostname,
+        port,
+        method,
+        path: `${url.pathname}${url.search}`,
+        agent: https ? this.agents.https : this.agents.http,
+        // The https Agent takes the TLS server name from the Host header, so connectTo keeps it.
+        headers: {
+          host: url.host,
+          'user-agent': 'archshift',
+          ...requestHeaders,
+          ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+        },
+      };
+      const req: ClientRequest = (https ? httpsRequest : httpRequest)(options, resolve);
+      deadline.watch(req);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (mayResend && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE'))
+          this.exchange(url, method, requestHeaders, body, deadline, false).then(resolve, reject);
+        else reject(err);
+      });
+      req.end(body);
+    });
+  }
+
   private backoff(attempt: number): number {
     return this.o.backoffMs * 2 ** (attempt - 1) * (1 + Math.random() * 0.2);
   }
 
   /** Retry-After in seconds or as an HTTP date. */
-  retryAfterMs(responseHeaders: Headers): number | undefined {
+  retryAfterMs(responseHeaders: ReplyHeaders): number | undefined {
     const value = responseHeaders.get('retry-after');
     if (!value) return undefined;
     if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
@@ -325,6 +431,52 @@ export class RegistryHttp {
   }
 }
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** fetch's limit. */
+const MAX_REDIRECTS = 20;
+
+/**
+ * One timeout over an attempt: every hop, the headers and the body (for a streamed blob, the whole
+ * download). When it fires, whatever is in flight is destroyed with a TimeoutError.
+ */
+class Deadline {
+  /** Made when it fires: an Error's stack trace costs more than the rest of a request's set-up. */
+  private error?: Error;
+  private current?: { destroy(err?: Error): unknown };
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(ms: number, message: string) {
+    this.timer = setTimeout(() => {
+      this.error = Object.assign(new Error(message), { name: 'TimeoutError' });
+      this.current?.destroy(this.error);
+    }, ms);
+    // In-flight sockets keep the process alive; the timer alone must not.
+    this.timer.unref();
+  }
+
+  watch<T extends { destroy(err?: Error): unknown }>(x: T): T {
+    this.current = x;
+    if (this.error) x.destroy(this.error);
+    return x;
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+function headersOf(res: IncomingMessage): ReplyHeaders {
+  // headersDistinct keeps every repeated header (res.headers drops some duplicates, joins others).
+  const distinct = res.headersDistinct;
+  return { get: (name) => distinct[name.toLowerCase()]?.join(', ') ?? null };
+}
+
+/** `host[:port]` or `[v6][:port]` -> hostname without brackets, port. */
+function splitHost(host: string, defaultPort: number): [string, number] {
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
+  return [(m?.[1] ?? host).replace(/^\[|\]$/g, ''), m?.[2] ? Number(m[2]) : defaultPort];
+}
+
 /** 429 is kept apart from other 4xx: it is the registry asking us to slow down. */
 function statusClass(status: number): string {
   return status === 429 ? '429' : `${Math.floor(status / 100)}xx`;
@@ -342,41 +494,45 @@ function basic(username: string, password: string): string {
  * Reads an answer's body up to `cap` bytes. A 2xx answer over the cap is refused (the caller gets a
  * RegistryFailure); other answers are truncated to the cap, since only their start is read.
  */
-async function readCapped(res: Response, kind: RequestKind, host: string): Promise<Buffer> {
-  const ok = res.status >= 200 && res.status < 300;
+function readCapped(res: IncomingMessage, kind: RequestKind, host: string): Promise<Buffer> {
+  const status = res.statusCode ?? 0;
+  const ok = status >= 200 && status < 300;
   const cap = ok ? ANSWER_CAPS[kind] : ERROR_BODY_CAP;
   const tooBig = (size: string) =>
     new RegistryFailure(
       'error',
       `${host} sent a ${kind} answer of ${size}, over the ${cap / 1024} KiB archshift reads${kind === 'manifest' ? ' (the OCI distribution spec limit)' : ''}; not read`,
     );
-  const declared = Number(res.headers.get('content-length') ?? NaN);
+  const declared = Number(res.headers['content-length'] ?? NaN);
   if (ok && declared > cap) {
-    await res.body?.cancel().catch(() => undefined);
-    throw tooBig(`${declared} bytes`);
+    res.destroy();
+    return Promise.reject(tooBig(`${declared} bytes`));
   }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > cap) {
-      await reader.cancel().catch(() => undefined);
-      if (ok) throw tooBig(`more than ${cap} bytes`);
-      chunks.push(Buffer.from(value.subarray(0, value.length - (size - cap))));
-      break;
-    }
-    chunks.push(Buffer.from(value));
-  }
-  return Buffer.concat(chunks);
+  // Events, not an async iterator: this runs for every answer, and the iterator costs more than the read.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= cap) return void chunks.push(chunk);
+      // Destroyed: the rest is never read (and the socket not reused).
+      res.destroy();
+      if (ok) return reject(tooBig(`more than ${cap} bytes`));
+      chunks.push(chunk.subarray(0, chunk.length - (size - cap)));
+      resolve(Buffer.concat(chunks));
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', reject); // the deadline, or a connection broken mid-answer
+    // Settled already unless the answer was cut off without an error.
+    res.on('close', () => reject(Object.assign(new Error('the answer was cut off'), { code: 'ECONNRESET' })));
+  });
 }
 
 function describeNetworkError(err: Error, host: string, timeoutMs: number, attempts: number): string {
   const tries = attempts === 1 ? '' : ` (${attempts} attempts)`;
-  if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer from ${host} within ${timeoutMs} ms${tries}`;
-  const code = (err.cause as { code?: string } | undefined)?.code;
+  if (err.name === 'TimeoutError') return `no answer from ${host} within ${timeoutMs} ms${tries}`;
+  // node:net gives an AggregateError when every address of a host failed (IPv6 and IPv4 of localhost).
+  const e = err as NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] };
+  const code = e.code ?? e.errors?.[0]?.code;
   return `cannot reach ${host}: ${code ?? err.message}${tries}`;
 }
