@@ -5,7 +5,9 @@
 // the request's `res.end` (Bolt's HTTPReceiver acks by ending the response) is the split. Each stretch of
 // post-ack CPU is also kept with the moment it ended (process.hrtime, the machine's monotonic clock, which
 // the bench shares), so the bench can tell how much of it ran while other commands waited for their ack.
-// On exit it writes both to ACK_PROBE_OUT.
+// Callbacks of no request (the sockets' reads: HTTP parsing and body chunks, before and while a request is
+// read) are kept the same way: inside a burst's window they are the reading part of its acks' CPU.
+// On exit it writes all of it to ACK_PROBE_OUT.
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -24,19 +26,23 @@ interface Request {
 const requests: Request[] = [];
 /** Post-ack CPU stretches, flat: [ended at (µs, hrtime), CPU µs, …]. */
 const postAck: number[] = [];
+/** CPU stretches of callbacks with no request (socket reads, timers of no request), flat as postAck. */
+const unattributed: number[] = [];
 const als = new AsyncLocalStorage<Request>();
 const wallUs = () => Number(process.hrtime.bigint() / 1000n);
 const cpuNow = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
-/** The callback running now: whose it is and when it started (or was last split). */
-let slice: { req: Request; from: number } | undefined;
+/** The callback running now: whose it is (none: no request's) and when it started (or was last split). */
+let slice: { req?: Request; from: number } | undefined;
 
 const charge = (until: number) => {
   if (!slice) return;
   const us = until - slice.from;
-  if (!slice.req.acked) slice.req.preUs += us;
+  if (!slice.req) {
+    if (us > 0) unattributed.push(wallUs(), us);
+  } else if (!slice.req.acked) slice.req.preUs += us;
   else {
     slice.req.postUs += us;
     if (us > 0) postAck.push(wallUs(), us);
@@ -45,8 +51,7 @@ const charge = (until: number) => {
 
 createHook({
   before() {
-    const req = als.getStore();
-    slice = req ? { req, from: cpuNow() } : undefined;
+    slice = { req: als.getStore(), from: cpuNow() };
   },
   after() {
     charge(cpuNow());
@@ -70,7 +75,7 @@ http.Server.prototype.emit = function (this: http.Server, event: string, ...args
     });
   } finally {
     charge(cpuNow());
-    slice = outer ? { req: outer.req, from: cpuNow() } : undefined;
+    slice = outer && { req: outer.req, from: cpuNow() };
   }
 } as typeof http.Server.prototype.emit;
 
@@ -103,6 +108,7 @@ process.on('exit', () => {
           responseUrl: body && new URLSearchParams(body.toString('utf8')).get('response_url'),
         })),
         postAck,
+        unattributed,
       }),
     );
 });

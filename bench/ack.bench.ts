@@ -49,7 +49,13 @@ export interface AckBenchResult {
   /** From the instrumented run (bench/ack-probe.ts): the bot's CPU per command before Bolt's ack and after it. */
   cpuPerCommand: {
     commands: number;
+    /** Its request's own callbacks before the ack, plus reading requests off the sockets (readingMeanMs). */
     preAckMeanMs: number;
+    /**
+     * CPU of callbacks of no request (the sockets' reads: HTTP parsing, body chunks) inside bursts' windows,
+     * per command: part of what each ack costs, which a request's own callbacks do not show.
+     */
+    readingMeanMs: number;
     preAckP50Ms: number;
     preAckP99Ms: number;
     postAckMeanMs: number;
@@ -66,7 +72,9 @@ export interface AckBenchResult {
 
 const COMMANDS = Number(process.env.ACK_BENCH_COMMANDS ?? 2000);
 const BURST = 50;
-const RUNS = 3;
+const RUNS = Number(process.env.ACK_BENCH_RUNS ?? 3);
+/** A folder: the timed runs' bots write V8 CPU profiles there (`--cpu-prof`), to see where their CPU goes. */
+const CPU_PROF_DIR = process.env.ACK_BENCH_CPU_PROF;
 
 const catalog = {
   defaults: {
@@ -290,7 +298,7 @@ interface LatencyParts {
 const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100;
 
 /** The probe's figures for the timed commands (the cold first burst left out), matched to the generator's by response_url. */
-function analyse(probed: { requests: ProbedRequest[]; postAck: number[] }, trace: Trace, run: AckRun) {
+function analyse(probed: { requests: ProbedRequest[]; postAck: number[]; unattributed: number[] }, trace: Trace, run: AckRun) {
   const timed = [...trace.commands].slice(-run.samples);
   const byUrl = new Map(probed.requests.filter((r) => r.responseUrl).map((r) => [r.responseUrl!, r]));
   const matched = timed.map(([url, [sent, wired, done]]) => {
@@ -300,15 +308,21 @@ function analyse(probed: { requests: ProbedRequest[]; postAck: number[] }, trace
   });
   // Post-ack CPU that ran inside a burst's window (after the cold one): while one of its commands waited for its ack.
   const windows = trace.windows.slice(1);
-  let postAckWhileWaitingUs = 0;
-  for (let i = 0; i < probed.postAck.length; i += 2) {
-    const at = probed.postAck[i]!;
-    if (windows.some(([from, to]) => at >= from && at <= to)) postAckWhileWaitingUs += probed.postAck[i + 1]!;
-  }
+  const insideWindows = (stretches: number[]) => {
+    let us = 0;
+    for (let i = 0; i < stretches.length; i += 2) {
+      const at = stretches[i]!;
+      if (windows.some(([from, to]) => at >= from && at <= to)) us += stretches[i + 1]!;
+    }
+    return us;
+  };
+  const postAckWhileWaitingUs = insideWindows(probed.postAck);
+  const readingMeanMs = insideWindows(probed.unattributed) / 1000 / matched.length;
   const pre = matched.map(({ r }) => r.preUs / 1000).sort((a, b) => a - b);
   const cpuPerCommand = {
     commands: matched.length,
-    preAckMeanMs: mean(pre),
+    preAckMeanMs: Math.round((mean(pre) + readingMeanMs) * 100) / 100,
+    readingMeanMs: Math.round(readingMeanMs * 100) / 100,
     preAckP50Ms: round(pct(pre, 50)!),
     preAckP99Ms: round(pct(pre, 99)!),
     postAckMeanMs: mean(matched.map(({ r }) => r.postUs / 1000)),
@@ -336,12 +350,15 @@ export async function run(): Promise<AckBenchResult> {
     const runs: AckRun[] = [];
     let idle: AckBenchResult['idle'] | undefined;
     for (let r = 0; r < RUNS; r++) {
-      const bot = await startBot(slack, dir, pin.bot, []);
+      const bot = await startBot(slack, dir, pin.bot, CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []);
       try {
         if (r === 0) await new Promise((res) => setTimeout(res, 3000)); // idle: start-up garbage collected, timers settled
         const rssKb = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${bot.pid}/status`, 'utf8'))![1]);
-        const run = await ackLatency(bot.url, slack, bot.pid);
+        const windows: Trace | undefined = CPU_PROF_DIR ? { windows: [], commands: new Map() } : undefined;
+        const run = await ackLatency(bot.url, slack, bot.pid, windows);
         runs.push(run);
+        // Beside the profile: when each burst waited for its acks (µs of the machine's monotonic clock, as V8's samples).
+        if (windows) await writeFile(join(CPU_PROF_DIR!, `windows-${bot.pid}.json`), JSON.stringify(windows.windows));
         console.log(
           `ack run ${r + 1}: ${run.samples} signed /arm64 commands in bursts of ${BURST}: p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms (${run.wireP99Ms} ms from the wire), max ${run.maxMs} ms, bot CPU ${run.botCpuMsPerCommand} ms/command, ${run.botCpuMsPerBurstWhileAcking} ms per burst of ${BURST} while it waited for its acks, load ${run.load} -> ${run.pass ? 'PASS' : 'FAIL'}; first (cold) burst p50 ${run.firstBurst.p50Ms} ms, max ${run.firstBurst.maxMs} ms`,
         );
@@ -372,10 +389,10 @@ export async function run(): Promise<AckBenchResult> {
     } finally {
       await bot.stop();
     }
-    const probed = JSON.parse(await readFile(probeOut, 'utf8')) as { requests: ProbedRequest[]; postAck: number[] };
+    const probed = JSON.parse(await readFile(probeOut, 'utf8')) as { requests: ProbedRequest[]; postAck: number[]; unattributed: number[] };
     const { cpuPerCommand, latencySplit } = analyse(probed, trace, instrumented);
     console.log(
-      `ack CPU per command (instrumented run): before the ack mean ${cpuPerCommand.preAckMeanMs} ms (p50 ${cpuPerCommand.preAckP50Ms}, p99 ${cpuPerCommand.preAckP99Ms}), after it mean ${cpuPerCommand.postAckMeanMs} ms, of which ${cpuPerCommand.postAckWhileAckPendingMeanMs} ms ran while a command of its burst still waited for its ack; instrumented p99 ${cpuPerCommand.instrumentedP99Ms} ms`,
+      `ack CPU per command (instrumented run): before the ack mean ${cpuPerCommand.preAckMeanMs} ms (of which ${cpuPerCommand.readingMeanMs} ms reading requests off the sockets; its request's own callbacks p50 ${cpuPerCommand.preAckP50Ms}, p99 ${cpuPerCommand.preAckP99Ms}), after it mean ${cpuPerCommand.postAckMeanMs} ms, of which ${cpuPerCommand.postAckWhileAckPendingMeanMs} ms ran while a command of its burst still waited for its ack; instrumented p99 ${cpuPerCommand.instrumentedP99Ms} ms`,
     );
     console.log(
       `ack latency split (instrumented run), mean over the slowest 1% / all: fired until on the wire (the generator) ${latencySplit.slowest.generatorMs} / ${latencySplit.all.generatorMs} ms, until the bot read it ${latencySplit.slowest.toBotMs} / ${latencySplit.all.toBotMs} ms, read until acked ${latencySplit.slowest.inBotMs} / ${latencySplit.all.inBotMs} ms, acked until the ack arrived ${latencySplit.slowest.backMs} / ${latencySplit.all.backMs} ms`,
