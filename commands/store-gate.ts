@@ -72,15 +72,32 @@ async function refuseBusy(args: Record<string, unknown>, full: QueueFull, logger
   await respond?.({ ...reply, replace_original: false }).catch(() => undefined);
 }
 
-/** `app` whose command and action listeners are registered behind the gate. */
+/**
+ * `app` whose command and action listeners are registered behind the gate. Bolt runs every listener's
+ * middleware chain on every request (each step copies the request's arguments), so the buttons share one
+ * Bolt listener that picks theirs by action_id: a request runs two chains (the command's, the buttons'),
+ * not one per button. An action_id nothing registered is left unanswered, as Bolt leaves it.
+ */
 export function gatedApp(app: App, store: Store, logger: Logger, queue: AfterAckQueue): App {
+  const buttons = new Map<string, Listener>();
+  const registerButton = (id: string, listener: Listener) => {
+    if (buttons.has(id)) throw new Error(`two listeners for the action ${id}`);
+    if (!buttons.size)
+      app.action({ action_id: ANY_ACTION_ID }, async (args) => {
+        await buttons.get((args.action as { action_id: string }).action_id)?.(args as unknown as Record<string, unknown>);
+      });
+    buttons.set(id, gate(store, logger, queue, listener));
+  };
   return new Proxy(app, {
     get(target, prop, receiver) {
       if (prop !== 'command' && prop !== 'action') return Reflect.get(target, prop, receiver) as unknown;
       return (id: unknown, ...fns: Listener[]) => {
         const listener = fns.pop()!;
+        if (prop === 'action' && typeof id === 'string' && !fns.length) return registerButton(id, listener);
         return (target[prop] as (...a: unknown[]) => unknown).call(target, id, ...fns, gate(store, logger, queue, listener));
       };
     },
   });
 }
+
+const ANY_ACTION_ID = /^/;

@@ -156,12 +156,16 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
         logLevel,
         deferInitialization: true,
         convoStore: false,
+        ignoreSelf: false,
       })
     : new App({
         token: secrets.botToken,
         clientOptions,
         // No listener keeps conversation state; Bolt's store would be looked up on every request before its ack.
         convoStore: false,
+        // ignoreSelf drops the app's own Events API messages; the app subscribes to no events (manifest.yml),
+        // so it would only be one more middleware step before every ack.
+        ignoreSelf: false,
         // Bolt verifies the token with auth.test; deferred, a bad token fails start() with a message.
         deferInitialization: true,
         receiver,
