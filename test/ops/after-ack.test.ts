@@ -201,6 +201,31 @@ describe('the Slack gate in front of the queue', () => {
     assert.deepEqual(ran, ['open_prs']);
   });
 
+  test("each request's whole work is handed to track (shutdown waits for it), also when the line is full", async () => {
+    const q = new AfterAckQueue({ maxWaiting: 1, quietMs: 0 });
+    const tracked: Promise<void>[] = [];
+    let finished = false;
+    const listener = gate(
+      store,
+      logger,
+      q,
+      async () => {
+        await new Promise((r) => setImmediate(r));
+        finished = true;
+      },
+      (work) => (tracked.push(work), work),
+    );
+    const first = request('command');
+    const busy = request('command');
+    const done = [listener(first.args), listener(busy.args)];
+    assert.equal(tracked.length, 2, 'tracked as soon as Bolt hands the request over');
+    assert.equal(finished, false);
+    await tracked[0];
+    assert.equal(finished, true, 'the tracked work ends when the listener has');
+    await Promise.all(done);
+    assert.match(String((busy.acks[0] as { text: string }).text), /busy/);
+  });
+
   test('a listener that fails rejects the gate (Bolt logs it) after the ack went out', async () => {
     const q = new AfterAckQueue({ maxWaiting: 5, quietMs: 0 });
     const listener = gate(store, logger, q, () => Promise.reject(new Error('listener broke')));
