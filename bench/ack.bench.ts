@@ -15,7 +15,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -390,6 +390,7 @@ const spreadOf = (xs: number[]) => `${Math.min(...xs)}–${Math.max(...xs)}`;
 export async function run(): Promise<AckBenchResult> {
   const loadBefore = round(loadavg()[0]!);
   const pin = pinning();
+  if (CPU_PROF_DIR) await mkdir(CPU_PROF_DIR, { recursive: true });
   const slack = await new FakeSlackApi().start();
   const dir = await mkdtemp(join(tmpdir(), 'archshift-ack-'));
   try {
