@@ -5,10 +5,12 @@
 // (a) 3 runs, each against a fresh bot: 2,000 signed `/arm64` commands in bursts of 50 (after a first,
 //     cold burst reported apart): time until the HTTP answer (the ack Slack waits for, 3 s at most);
 //     p50/p99 per run and their spread; target p99 < 100 ms in each run; logging at `info`, as deployed;
+//     with ACK_BENCH_BASELINE (another build's dist/src/main.js, e.g. main's) a bot of that build takes
+//     every other burst, so both builds' figures come from the same moments of a shared machine;
 // (b) one more run with bench/ack-probe.ts preloaded into the bot: its CPU per command before the ack
 //     (what bounds ack latency) apart from the work after it, and how much of that later work ran while
-//     another command was still waiting for its ack (work that delays acks); with ACK_BENCH_BASELINE (another
-//     build's dist/src/main.js) that build is instrumented beside it, bursts in turn, and the ratio printed;
+//     another command was still waiting for its ack (work that delays acks); with ACK_BENCH_BASELINE that
+//     build is instrumented beside it, bursts in turn, and the ratio printed;
 // (c) the bot's RSS once idle (target < 150 MB), and how long it takes to stop on SIGTERM.
 import { execFileSync, spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -69,7 +71,7 @@ export interface AckBenchResult {
     instrumentedP99Ms: number;
   };
   /** With ACK_BENCH_BASELINE: the same figures for that build, its bursts taking turns with this build's. */
-  vsBaseline?: { main: string; cpuPerCommand: AckBenchResult['cpuPerCommand']; preAckRatio: number };
+  vsBaseline?: { main: string; runs: AckRun[]; cpuPerCommand: AckBenchResult['cpuPerCommand']; preAckRatio: number };
   /** Where the instrumented run's ack latency went, for its slowest 1 % of commands and for all. */
   latencySplit: { slowest: LatencyParts; all: LatencyParts };
   /** 1-minute load average before and after (2 cores shared with other work: figures above ~1 are noisy). */
@@ -395,20 +397,30 @@ export async function run(): Promise<AckBenchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'archshift-ack-'));
   try {
     const runs: AckRun[] = [];
+    /** With ACK_BENCH_BASELINE: that build's runs, its bursts taking turns with this build's (the same load). */
+    const baselineRuns: AckRun[] = [];
+    const runLine = (run: AckRun) =>
+      `${run.samples} signed /arm64 commands in bursts of ${BURST}: p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms (${run.wireP99Ms} ms from the wire), max ${run.maxMs} ms, bot CPU ${run.botCpuMsPerCommand} ms/command, ${run.botCpuMsPerBurstWhileAcking} ms per burst of ${BURST} while it waited for its acks, load ${run.load} -> ${run.pass ? 'PASS' : 'FAIL'}; first (cold) burst p50 ${run.firstBurst.p50Ms} ms, max ${run.firstBurst.maxMs} ms`;
     let idle: AckBenchResult['idle'] | undefined;
     for (let r = 0; r < RUNS; r++) {
       const bot = await startBot(slack, dir, pin.bot, CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []);
+      const baseline = BASELINE ? await startBot(slack, dir, pin.bot, [], {}, BASELINE) : undefined;
       try {
         if (r === 0) await new Promise((res) => setTimeout(res, 3000)); // idle: start-up garbage collected, timers settled
         const rssKb = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${bot.pid}/status`, 'utf8'))![1]);
         const windows: Trace | undefined = CPU_PROF_DIR ? { windows: [], commands: new Map() } : undefined;
-        const [run] = await ackLatency([{ pid: bot.pid, b: burster(bot.url, slack, bot.pid, 'bench', windows) }]);
+        const [run, baselineRun] = await ackLatency([
+          { pid: bot.pid, b: burster(bot.url, slack, bot.pid, 'bench', windows) },
+          ...(baseline ? [{ pid: baseline.pid, b: burster(baseline.url, slack, baseline.pid, 'baseline') }] : []),
+        ]);
         runs.push(run!);
         // Beside the profile: when each burst waited for its acks (µs of the machine's monotonic clock, as V8's samples).
         if (windows) await writeFile(join(CPU_PROF_DIR!, `windows-${bot.pid}.json`), JSON.stringify(windows.windows));
-        console.log(
-          `ack run ${r + 1}: ${run.samples} signed /arm64 commands in bursts of ${BURST}: p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms (${run.wireP99Ms} ms from the wire), max ${run.maxMs} ms, bot CPU ${run.botCpuMsPerCommand} ms/command, ${run.botCpuMsPerBurstWhileAcking} ms per burst of ${BURST} while it waited for its acks, load ${run.load} -> ${run.pass ? 'PASS' : 'FAIL'}; first (cold) burst p50 ${run.firstBurst.p50Ms} ms, max ${run.firstBurst.maxMs} ms`,
-        );
+        console.log(`ack run ${r + 1}: ${runLine(run!)}`);
+        if (baselineRun) {
+          baselineRuns.push(baselineRun);
+          console.log(`ack run ${r + 1}, baseline ${BASELINE} (bursts in turn with the run above): ${runLine(baselineRun)}`);
+        }
         const { exitCode, sigtermExitMs } = await bot.stop();
         if (r === 0)
           idle = {
@@ -421,6 +433,7 @@ export async function run(): Promise<AckBenchResult> {
           };
       } finally {
         await bot.stop();
+        await baseline?.stop();
       }
     }
     // The instrumented run: the probe costs CPU of its own, so its latency is not the one judged. With
@@ -458,6 +471,7 @@ export async function run(): Promise<AckBenchResult> {
     console.log(`ack CPU per command (instrumented run): ${cpuLine(cpuPerCommand)}`);
     const vsBaseline = baseline && {
       main: BASELINE!,
+      runs: baselineRuns,
       cpuPerCommand: baseline.cpuPerCommand,
       preAckRatio: Math.round((cpuPerCommand.preAckMeanMs / baseline.cpuPerCommand.preAckMeanMs) * 100) / 100,
     };
