@@ -7,10 +7,12 @@
 // the bench shares), so the bench can tell how much of it ran while other commands waited for their ack.
 // Callbacks of no request (the sockets' reads: HTTP parsing and body chunks, before and while a request is
 // read) are kept the same way: inside a burst's window they are the reading part of its acks' CPU.
+// Garbage collections are kept too (PerformanceObserver 'gc': when, how long, minor or major), on the same clock.
 // On exit it writes all of it to ACK_PROBE_OUT.
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { constants, PerformanceObserver, type NodeGCPerformanceDetail } from 'node:perf_hooks';
 
 interface Request {
   acked: boolean;
@@ -30,6 +32,15 @@ const postAck: number[] = [];
 const unattributed: number[] = [];
 const als = new AsyncLocalStorage<Request>();
 const wallUs = () => Number(process.hrtime.bigint() / 1000n);
+/** Garbage collections, flat: [started at (µs, hrtime), pause µs, 1 when major (mark-compact) else 0, …]. */
+const gcs: number[] = [];
+const perfToWallUs = wallUs() - performance.now() * 1000;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const major = (e as { detail?: NodeGCPerformanceDetail }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR ? 1 : 0;
+    gcs.push(Math.round(perfToWallUs + e.startTime * 1000), Math.round(e.duration * 1000), major);
+  }
+}).observe({ entryTypes: ['gc'] });
 const cpuNow = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
@@ -109,6 +120,7 @@ process.on('exit', () => {
         })),
         postAck,
         unattributed,
+        gcs,
       }),
     );
 });

@@ -68,6 +68,11 @@ export interface AckBenchResult {
      * last acks take to reach a busy generator, when post-ack work delays nothing).
      */
     postAckWhileAckPendingMeanMs: number;
+    /**
+     * Garbage collection from the first timed burst to the last: collections per 1,000 commands (minor and major)
+     * and pause per command, all of it and the part that fell in the bot's windows (pausing pending acks).
+     */
+    gc: { minorPer1000: number; majorPer1000: number; pauseMeanMs: number; pauseWhileAckingMeanMs: number; maxPauseMs: number };
     instrumentedP99Ms: number;
   };
   /** With ACK_BENCH_BASELINE: the same figures for that build, its bursts taking turns with this build's. */
@@ -338,6 +343,8 @@ interface Probed {
   requests: ProbedRequest[];
   postAck: number[];
   unattributed: number[];
+  /** Flat: [started at (µs, hrtime), pause µs, 1 when major, …]. */
+  gcs: number[];
 }
 
 function analyse(probed: Probed, trace: Trace, run: AckRun) {
@@ -366,6 +373,22 @@ function analyse(probed: Probed, trace: Trace, run: AckRun) {
   };
   const postAckWhileWaitingUs = insideWindows(probed.postAck, botWindows);
   const readingMeanMs = insideWindows(probed.unattributed, windows) / 1000 / matched.length;
+  const [firstFrom, lastTo] = [windows[0]![0], windows.at(-1)![1]];
+  const timedGcs: { at: number; us: number; major: boolean }[] = [];
+  for (let i = 0; i < probed.gcs.length; i += 3) {
+    const at = probed.gcs[i]!;
+    if (at >= firstFrom && at <= lastTo) timedGcs.push({ at, us: probed.gcs[i + 1]!, major: probed.gcs[i + 2] === 1 });
+  }
+  const perCommand = (us: number) => Math.round((us / 1000 / matched.length) * 1000) / 1000;
+  const gc = {
+    minorPer1000: round((timedGcs.filter((g) => !g.major).length * 1000) / matched.length),
+    majorPer1000: round((timedGcs.filter((g) => g.major).length * 1000) / matched.length),
+    pauseMeanMs: perCommand(timedGcs.reduce((a, g) => a + g.us, 0)),
+    pauseWhileAckingMeanMs: perCommand(
+      timedGcs.filter((g) => botWindows.some(([from, to]) => g.at >= from && g.at <= to)).reduce((a, g) => a + g.us, 0),
+    ),
+    maxPauseMs: round(Math.max(0, ...timedGcs.map((g) => g.us)) / 1000),
+  };
   const pre = matched.map(({ r }) => r.preUs / 1000).sort((a, b) => a - b);
   const cpuPerCommand = {
     commands: matched.length,
@@ -375,6 +398,7 @@ function analyse(probed: Probed, trace: Trace, run: AckRun) {
     preAckP99Ms: round(pct(pre, 99)!),
     postAckMeanMs: mean(matched.map(({ r }) => r.postUs / 1000)),
     postAckWhileAckPendingMeanMs: Math.round((postAckWhileWaitingUs / 1000 / matched.length) * 100) / 100,
+    gc,
     instrumentedP99Ms: run.p99Ms,
   };
   const parts = (xs: typeof matched): LatencyParts => ({
@@ -467,7 +491,7 @@ export async function run(): Promise<AckBenchResult> {
       ),
     );
     const cpuLine = (c: AckBenchResult['cpuPerCommand']) =>
-      `before the ack mean ${c.preAckMeanMs} ms (of which ${c.readingMeanMs} ms reading requests off the sockets; its request's own callbacks p50 ${c.preAckP50Ms}, p99 ${c.preAckP99Ms}), after it mean ${c.postAckMeanMs} ms, of which ${c.postAckWhileAckPendingMeanMs} ms ran while the bot still had acks of its burst to write; instrumented p99 ${c.instrumentedP99Ms} ms`;
+      `before the ack mean ${c.preAckMeanMs} ms (of which ${c.readingMeanMs} ms reading requests off the sockets; its request's own callbacks p50 ${c.preAckP50Ms}, p99 ${c.preAckP99Ms}), after it mean ${c.postAckMeanMs} ms, of which ${c.postAckWhileAckPendingMeanMs} ms ran while the bot still had acks of its burst to write; GC ${c.gc.minorPer1000} minor + ${c.gc.majorPer1000} major per 1,000 commands, pause ${c.gc.pauseMeanMs} ms per command (${c.gc.pauseWhileAckingMeanMs} ms while acks were pending), longest ${c.gc.maxPauseMs} ms; instrumented p99 ${c.instrumentedP99Ms} ms`;
     console.log(`ack CPU per command (instrumented run): ${cpuLine(cpuPerCommand)}`);
     const vsBaseline = baseline && {
       main: BASELINE!,
