@@ -5,10 +5,14 @@
 // the request's `res.end` (Bolt's HTTPReceiver acks by ending the response) is the split. Each stretch of
 // post-ack CPU is also kept with the moment it ended (process.hrtime, the machine's monotonic clock, which
 // the bench shares), so the bench can tell how much of it ran while other commands waited for their ack.
-// On exit it writes both to ACK_PROBE_OUT.
+// Callbacks of no request (the sockets' reads: HTTP parsing and body chunks, before and while a request is
+// read) are kept the same way: inside a burst's window they are the reading part of its acks' CPU.
+// Garbage collections are kept too (PerformanceObserver 'gc': when, how long, minor or major), on the same clock.
+// On exit it writes all of it to ACK_PROBE_OUT.
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { constants, PerformanceObserver, type NodeGCPerformanceDetail } from 'node:perf_hooks';
 
 interface Request {
   acked: boolean;
@@ -24,19 +28,32 @@ interface Request {
 const requests: Request[] = [];
 /** Post-ack CPU stretches, flat: [ended at (µs, hrtime), CPU µs, …]. */
 const postAck: number[] = [];
+/** CPU stretches of callbacks with no request (socket reads, timers of no request), flat as postAck. */
+const unattributed: number[] = [];
 const als = new AsyncLocalStorage<Request>();
 const wallUs = () => Number(process.hrtime.bigint() / 1000n);
+/** Garbage collections, flat: [started at (µs, hrtime), pause µs, 1 when major (mark-compact) else 0, …]. */
+const gcs: number[] = [];
+const perfToWallUs = wallUs() - performance.now() * 1000;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const major = (e as { detail?: NodeGCPerformanceDetail }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR ? 1 : 0;
+    gcs.push(Math.round(perfToWallUs + e.startTime * 1000), Math.round(e.duration * 1000), major);
+  }
+}).observe({ entryTypes: ['gc'] });
 const cpuNow = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
-/** The callback running now: whose it is and when it started (or was last split). */
-let slice: { req: Request; from: number } | undefined;
+/** The callback running now: whose it is (none: no request's) and when it started (or was last split). */
+let slice: { req?: Request; from: number } | undefined;
 
 const charge = (until: number) => {
   if (!slice) return;
   const us = until - slice.from;
-  if (!slice.req.acked) slice.req.preUs += us;
+  if (!slice.req) {
+    if (us > 0) unattributed.push(wallUs(), us);
+  } else if (!slice.req.acked) slice.req.preUs += us;
   else {
     slice.req.postUs += us;
     if (us > 0) postAck.push(wallUs(), us);
@@ -45,8 +62,7 @@ const charge = (until: number) => {
 
 createHook({
   before() {
-    const req = als.getStore();
-    slice = req ? { req, from: cpuNow() } : undefined;
+    slice = { req: als.getStore(), from: cpuNow() };
   },
   after() {
     charge(cpuNow());
@@ -70,7 +86,7 @@ http.Server.prototype.emit = function (this: http.Server, event: string, ...args
     });
   } finally {
     charge(cpuNow());
-    slice = outer ? { req: outer.req, from: cpuNow() } : undefined;
+    slice = outer && { req: outer.req, from: cpuNow() };
   }
 } as typeof http.Server.prototype.emit;
 
@@ -103,6 +119,8 @@ process.on('exit', () => {
           responseUrl: body && new URLSearchParams(body.toString('utf8')).get('response_url'),
         })),
         postAck,
+        unattributed,
+        gcs,
       }),
     );
 });

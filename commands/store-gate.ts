@@ -16,7 +16,10 @@ type Listener = (args: Record<string, unknown>) => Promise<void>;
 
 type Ack = (reply?: unknown) => Promise<void>;
 
-export function gate(store: Store, logger: Logger, queue: AfterAckQueue, listener: Listener): Listener {
+/** Hands each request's whole work (ack and after it) to `track`, so a shutdown can wait for it (src/ops/inflight.ts). */
+type Track = (work: Promise<void>) => Promise<void>;
+
+export function gate(store: Store, logger: Logger, queue: AfterAckQueue, listener: Listener, track: Track = (work) => work): Listener {
   const afterAck = async (args: Record<string, unknown>) => {
     let first: boolean;
     try {
@@ -38,7 +41,7 @@ export function gate(store: Store, logger: Logger, queue: AfterAckQueue, listene
     // Already acknowledged by the gate.
     await listener({ ...args, ack: async () => undefined });
   };
-  return async (args) => {
+  const handle = async (args: Record<string, unknown>) => {
     // Queued before the ack is sent (so the ack can say when the line is full); it starts in a later
     // turn, and only once the ack went out.
     const ack = { sent: Promise.resolve() };
@@ -56,6 +59,7 @@ export function gate(store: Store, logger: Logger, queue: AfterAckQueue, listene
     ack.sent = (args.ack as Ack)();
     await Promise.all([ack.sent, work]);
   };
+  return (args) => track(handle(args));
 }
 
 /** The answer when the after-ack line is full: a slash command's ack carries it; a click is acked, then told. */
@@ -72,15 +76,32 @@ async function refuseBusy(args: Record<string, unknown>, full: QueueFull, logger
   await respond?.({ ...reply, replace_original: false }).catch(() => undefined);
 }
 
-/** `app` whose command and action listeners are registered behind the gate. */
-export function gatedApp(app: App, store: Store, logger: Logger, queue: AfterAckQueue): App {
+/**
+ * `app` whose command and action listeners are registered behind the gate. Bolt runs every listener's
+ * middleware chain on every request (each step copies the request's arguments), so the buttons share one
+ * Bolt listener that picks theirs by action_id: a request runs two chains (the command's, the buttons'),
+ * not one per button. An action_id nothing registered is left unanswered, as Bolt leaves it.
+ */
+export function gatedApp(app: App, store: Store, logger: Logger, queue: AfterAckQueue, track?: Track): App {
+  const buttons = new Map<string, Listener>();
+  const registerButton = (id: string, listener: Listener) => {
+    if (buttons.has(id)) throw new Error(`two listeners for the action ${id}`);
+    if (!buttons.size)
+      app.action({ action_id: ANY_ACTION_ID }, async (args) => {
+        await buttons.get((args.action as { action_id: string }).action_id)?.(args as unknown as Record<string, unknown>);
+      });
+    buttons.set(id, gate(store, logger, queue, listener, track));
+  };
   return new Proxy(app, {
     get(target, prop, receiver) {
       if (prop !== 'command' && prop !== 'action') return Reflect.get(target, prop, receiver) as unknown;
       return (id: unknown, ...fns: Listener[]) => {
         const listener = fns.pop()!;
-        return (target[prop] as (...a: unknown[]) => unknown).call(target, id, ...fns, gate(store, logger, queue, listener));
+        if (prop === 'action' && typeof id === 'string' && !fns.length) return registerButton(id, listener);
+        return (target[prop] as (...a: unknown[]) => unknown).call(target, id, ...fns, gate(store, logger, queue, listener, track));
       };
     },
   });
 }
+
+const ANY_ACTION_ID = /^/;

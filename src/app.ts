@@ -156,12 +156,16 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
         logLevel,
         deferInitialization: true,
         convoStore: false,
+        ignoreSelf: false,
       })
     : new App({
         token: secrets.botToken,
         clientOptions,
         // No listener keeps conversation state; Bolt's store would be looked up on every request before its ack.
         convoStore: false,
+        // ignoreSelf drops the app's own Events API messages; the app subscribes to no events (manifest.yml),
+        // so it would only be one more middleware step before every ack.
+        ignoreSelf: false,
         // Bolt verifies the token with auth.test; deferred, a bad token fails start() with a message.
         deferInitialization: true,
         receiver,
@@ -192,9 +196,13 @@ export async function createBot(config: Config, opts: BuildOptions = {}): Promis
   });
   const deps = assemble({ ...parts, canary });
   app.use(identityCheck(deps, homeIdentity(config, webClient)));
-  app.use(ops.inFlight.middleware());
-  // Every replica serves Slack; each listener acks, then waits for the store and drops retried deliveries.
-  registerCommands(gatedApp(app, deps.store, deps.logger, new AfterAckQueue({ maxWaiting: config.slack.maxWaitingCommands })), deps);
+  // Every replica serves Slack; each listener acks, then waits for the store and drops retried deliveries. The gate
+  // hands each request's work to inFlight (shutdown waits for it): one Bolt middleware step less per request.
+  const afterAck = new AfterAckQueue({ maxWaiting: config.slack.maxWaitingCommands });
+  registerCommands(
+    gatedApp(app, deps.store, deps.logger, afterAck, (work) => ops.inFlight.track(work)),
+    deps,
+  );
   if (allSecrets.githubWebhookSecret) {
     const env = opts.env ?? process.env;
     routes[GITHUB_EVENTS_PATH] = githubWebhookRoute({

@@ -49,14 +49,17 @@ export class AfterAckQueue {
     if (this.waiting.length >= this.maxWaiting) throw new QueueFull(this.waiting.length);
     this.lastQueuedAt = performance.now();
     return new Promise<T>((resolve, reject) => {
-      // Bound to the queuing request's async context, so the job runs in it whichever turn starts it.
-      const start = AsyncResource.bind(() => {
-        try {
-          job().then(resolve, reject);
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
+      // Runs in the queuing request's async context, whichever turn starts it. A resource, not
+      // AsyncResource.bind: bind also builds two deprecation wrappers per call, on the ack's path.
+      const context = new AsyncResource('archshift.after-ack');
+      const start = () =>
+        context.runInAsyncScope(() => {
+          try {
+            job().then(resolve, reject);
+          } catch (err) {
+            reject(err as Error);
+          }
+        });
       this.waiting.push({ queuedAt: this.lastQueuedAt, start });
       this.pump();
     });

@@ -1,6 +1,6 @@
 // Work in progress, so SIGTERM can wait for commands already acknowledged (their replies and store
-// writes) before the process exits.
-import type { Middleware, AnyMiddlewareArgs } from '@slack/bolt';
+// writes) before the process exits. Slack requests are handed in by the gate every listener runs behind
+// (commands/store-gate.ts), GitHub deliveries by the webhook route.
 
 export class InFlight {
   private running = new Set<Promise<unknown>>();
@@ -30,10 +30,5 @@ export class InFlight {
     const result = await Promise.race([done, timeout]);
     clearTimeout(timer);
     return result;
-  }
-
-  /** Bolt global middleware: Bolt awaits the listener inside next(), after the ack went out. */
-  middleware(): Middleware<AnyMiddlewareArgs> {
-    return (args) => this.track(args.next());
   }
 }

@@ -8,8 +8,8 @@
 //   4. the v0 HMAC signature: 401;
 //   5. the shape Bolt needs (a slash command form, an interaction `payload` object, an Events API
 //      object): 400 with one log line.
-// Only then does Bolt see the request, with the body already read (it re-verifies and parses it).
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// Only then does Bolt see the request, with the body already read (it parses it; it does not verify it again).
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
 import {
@@ -40,10 +40,12 @@ export interface SlackGuardOptions {
 export function guardSlackListener(next: RequestListener, o: SlackGuardOptions): RequestListener {
   const limits = o.limits ?? DEFAULT_BODY_LIMITS;
   const now = o.now ?? Date.now;
+  // Imported once: a string key is converted again for every HMAC.
+  const secret = createSecretKey(Buffer.from(o.signingSecret, 'utf8'));
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method !== 'POST' || !o.endpoints.includes(path)) return next(req, res);
-    admit(req, limits, now(), o.signingSecret).then(
+    admit(req, limits, now(), secret).then(
       (raw) => {
         if (raw === SSL_CHECK) return void res.writeHead(200).end();
         (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
@@ -58,7 +60,7 @@ export function guardSlackListener(next: RequestListener, o: SlackGuardOptions):
 const SSL_CHECK = Buffer.from('ssl_check=1');
 const SSL_CHECK_MAX_BYTES = 256;
 
-async function admit(req: IncomingMessage, limits: BodyLimits, now: number, secret: string): Promise<Buffer> {
+async function admit(req: IncomingMessage, limits: BodyLimits, now: number, secret: KeyObject): Promise<Buffer> {
   const signature = singleHeader(req, 'x-slack-signature');
   const stamp = singleHeader(req, 'x-slack-request-timestamp');
   if (!signature) {
@@ -85,7 +87,7 @@ function refuse(req: IncomingMessage, res: ServerResponse, err: Error, logger: L
   answerRefusal(req, res, refusal);
 }
 
-function validSignature(secret: string, stamp: string, raw: Buffer, signature: string): boolean {
+function validSignature(secret: KeyObject, stamp: string, raw: Buffer, signature: string): boolean {
   const expected = Buffer.from(`v0=${createHmac('sha256', secret).update(`v0:${stamp}:`).update(raw).digest('hex')}`);
   const given = Buffer.from(signature);
   return given.length === expected.length && timingSafeEqual(given, expected);

@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { AfterAckQueue, QueueFull } from '../../src/ops/after-ack.ts';
-import { gate } from '../../commands/store-gate.ts';
+import { gate, gatedApp } from '../../commands/store-gate.ts';
 import { commandsTotal } from '../../src/ops/metrics.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Store } from '../../src/adapters/store.ts';
+import type { App } from '@slack/bolt';
 
 describe('after-ack queue', () => {
   test('jobs start in the order queued, one per event-loop turn, and each outcome reaches its caller', async () => {
@@ -165,6 +166,64 @@ describe('the Slack gate in front of the queue', () => {
     assert.match(String((click.replies[0] as { text: string }).text), /busy/);
     assert.equal((click.replies[0] as { replace_original: boolean }).replace_original, false);
     assert.equal((await busyCount()) - busyBefore, 2);
+  });
+
+  test('the buttons share one Bolt listener that picks theirs by action_id; an unknown action_id is left unanswered', async () => {
+    // Bolt runs every listener's middleware chain on every request: one for all buttons, not one per button.
+    const registered: { kind: string; id: unknown; listener: (args: Record<string, unknown>) => Promise<void> }[] = [];
+    const bolt = {
+      action: (id: unknown, listener: (args: Record<string, unknown>) => Promise<void>) =>
+        void registered.push({ kind: 'action', id, listener }),
+      command: (id: unknown, listener: (args: Record<string, unknown>) => Promise<void>) =>
+        void registered.push({ kind: 'command', id, listener }),
+    } as unknown as App;
+    const app = gatedApp(bolt, store, logger, new AfterAckQueue({ maxWaiting: 10, quietMs: 0 }));
+    const ran: string[] = [];
+    app.command('/arm64', async () => void ran.push('command'));
+    for (const id of ['canary_pause', 'open_prs', 'open_ready_prs']) app.action(id, async () => void ran.push(id));
+    assert.throws(() => app.action('open_prs', async () => undefined), /two listeners for the action open_prs/);
+    assert.deepEqual(
+      registered.map((r) => r.kind),
+      ['command', 'action'],
+    );
+    const buttons = registered[1]!;
+    assert.ok(buttons.id && typeof buttons.id === 'object' && (buttons.id as { action_id: RegExp }).action_id.test('anything'));
+    const click = (actionId: string) => {
+      const r = request('click');
+      return { ...r, args: { ...r.args, action: { action_id: actionId } } };
+    };
+    const known = click('open_prs');
+    await buttons.listener(known.args);
+    assert.deepEqual(known.acks, ['empty']);
+    const unknown = click('not_ours');
+    await buttons.listener(unknown.args);
+    assert.deepEqual(unknown.acks, [], 'Bolt leaves an action no listener matches unacknowledged, and so does the router');
+    assert.deepEqual(ran, ['open_prs']);
+  });
+
+  test("each request's whole work is handed to track (shutdown waits for it), also when the line is full", async () => {
+    const q = new AfterAckQueue({ maxWaiting: 1, quietMs: 0 });
+    const tracked: Promise<void>[] = [];
+    let finished = false;
+    const listener = gate(
+      store,
+      logger,
+      q,
+      async () => {
+        await new Promise((r) => setImmediate(r));
+        finished = true;
+      },
+      (work) => (tracked.push(work), work),
+    );
+    const first = request('command');
+    const busy = request('command');
+    const done = [listener(first.args), listener(busy.args)];
+    assert.equal(tracked.length, 2, 'tracked as soon as Bolt hands the request over');
+    assert.equal(finished, false);
+    await tracked[0];
+    assert.equal(finished, true, 'the tracked work ends when the listener has');
+    await Promise.all(done);
+    assert.match(String((busy.acks[0] as { text: string }).text), /busy/);
   });
 
   test('a listener that fails rejects the gate (Bolt logs it) after the ack went out', async () => {
