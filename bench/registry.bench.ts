@@ -4,10 +4,13 @@
 //     time over 500 images vs `archshift check` of a checkout naming the same 500 images (the compiled CLI
 //     in its own process, start-up and store included), cold (empty store) and warm (the same store
 //     again: 0 requests), all behind a proxy adding 50 ms to every request; medians of alternating pairs;
+//     The latency floor is printed beside them: one request's round trip through the proxy when nothing else
+//     runs (median of 21), times the requests, over the 16 at a time both sides use;
 // (c) how the cold check grows: wall and CPU per image at 50, 500 and 2,000 images.
 // Goals (issue 15): cold/skopeo <= 0.25 at 500 images, warm 0 requests, CPU per image 2,000 vs 500 within 20 %.
 // REGISTRY_BENCH_PAIRS (3), REGISTRY_BENCH_IMAGES (500) and REGISTRY_BENCH_SCALES (50,500,2000) change the sizes.
 import { spawn, spawnSync } from 'node:child_process';
+import { Agent, get } from 'node:http';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -176,6 +179,10 @@ async function archshiftCheck(
 export interface SideBySide {
   images: number;
   latencyMs: number;
+  /** One manifest request's round trip through the proxy, alone (keep-alive connection). */
+  roundTripMs: number;
+  /** requests x roundTripMs / 16 for each side: what the latency alone costs at 16 at a time. */
+  floorMs: { archshift: number; skopeo: number };
   pairs: number;
   skopeoMs: number;
   archshiftColdMs: number;
@@ -198,7 +205,29 @@ export interface ScalePoint {
   requests: number;
 }
 
+/** Median round trip of one manifest GET through the proxy, sent one after another on a kept-alive connection. */
+async function roundTripMs(ref: string): Promise<number> {
+  const [host, ...path] = ref.split('/');
+  const [repository, tag] = path.join('/').split(':');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  for (let i = 0; i < 21; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) =>
+      get(
+        `http://${host}/v2/${repository}/manifests/${tag}`,
+        { agent, headers: { accept: 'application/vnd.oci.image.index.v1+json' } },
+        (res) => res.resume().on('end', resolve).on('error', reject),
+      ).on('error', reject),
+    );
+    times.push(performance.now() - t0);
+  }
+  agent.destroy();
+  return median(times);
+}
+
 async function sideBySide(proxy: FaultProxy, dir: string, fleet: Fleet): Promise<SideBySide> {
+  const roundTrip = await roundTripMs(fleet.refs[0]!);
   const skopeo: number[] = [];
   const cold: number[] = [];
   const warm: number[] = [];
@@ -230,9 +259,13 @@ async function sideBySide(proxy: FaultProxy, dir: string, fleet: Fleet): Promise
     warmRequests = Math.max(warmRequests, w.requests);
   }
   const coldOverSkopeo = r2(median(coldRatios));
+  // skopeo inspect --raw asks twice per image: GET /v2/ and the manifest.
+  const floor = (requests: number) => Math.round((requests * roundTrip) / SKOPEO_WIDTH);
   return {
     images: fleet.refs.length,
     latencyMs: LATENCY_MS,
+    roundTripMs: r2(roundTrip),
+    floorMs: { archshift: floor(coldRequests), skopeo: floor(2 * fleet.refs.length) },
     pairs: PAIRS,
     skopeoMs: Math.round(median(skopeo)),
     archshiftColdMs: Math.round(median(cold)),
@@ -270,6 +303,11 @@ export async function run(): Promise<RegistryBenchResult> {
       `registry (b) ${side.images} images, +${LATENCY_MS} ms per request, ${side.pairs} alternating pairs: skopeo inspect --raw x${SKOPEO_WIDTH} ${side.skopeoMs} ms; ` +
         `archshift check cold ${side.archshiftColdMs} ms (${side.coldRequests} requests), warm ${side.archshiftWarmMs} ms (${side.warmRequests} requests); ` +
         `ratios cold/skopeo ${side.coldOverSkopeo}, warm/skopeo ${side.warmOverSkopeo}; goal cold <= 0.25 and warm 0 requests -> ${side.pass ? 'PASS' : 'FAIL'}`,
+    );
+    console.log(
+      `registry (b) latency floor, 16 at a time, ${side.roundTripMs} ms a round trip alone: archshift ${side.coldRequests} requests ${side.floorMs.archshift} ms ` +
+        `(cold check ${r2(side.archshiftColdMs / side.floorMs.archshift)}x it), skopeo ${2 * side.images} requests ${side.floorMs.skopeo} ms (${r2(side.skopeoMs / side.floorMs.skopeo)}x it); ` +
+        `the goal of 0.25 is ${Math.round(side.skopeoMs * 0.25)} ms`,
     );
 
     const scale: ScalePoint[] = [];
